@@ -1,0 +1,264 @@
+//! Arguments shared by several commands and their meaning in engine terms: the global flags
+//! (-> AccountOptions, output format), partition-key flags, item bodies, and the partition key
+//! taken from an item by its container's path. Parsing only: no engine calls, no printing.
+
+use std::path::PathBuf;
+
+use clap::{Args, ValueEnum};
+use serde_json::Value;
+use strata_engine::{AccountOptions, Durability, PartitionKey};
+
+use crate::error::{CliError, CliResult};
+use crate::output::Format;
+
+/// Flags accepted before or after any subcommand.
+#[derive(Args, Debug, Clone)]
+pub struct Globals {
+    /// Data directory: ciphertext, wrapped keys and the plaintext catalog.
+    #[arg(long, global = true, value_name = "DIR", default_value = "./strata-data")]
+    pub data: PathBuf,
+
+    /// Home of the key holders (service/ and vault/); overrides $STRATA_HOME [default: $STRATA_HOME, else ~/.strata].
+    #[arg(long, global = true, value_name = "DIR")]
+    pub home: Option<PathBuf>,
+
+    /// Output format [default: table when stdout is a terminal, json otherwise].
+    #[arg(long, global = true, value_enum, value_name = "FORMAT")]
+    pub output: Option<Format>,
+
+    /// When writes are acknowledged: sync = fsync before ack; buffered = after the OS has them.
+    #[arg(long, global = true, value_enum, default_value_t = DurabilityArg::Sync)]
+    pub durability: DurabilityArg,
+}
+
+impl Globals {
+    /// The account options these flags describe.
+    pub fn account_options(&self) -> AccountOptions {
+        let home = self.home.clone().unwrap_or_else(AccountOptions::default_home);
+        AccountOptions::new(self.data.clone(), home).durability(self.durability.into())
+    }
+
+    /// The output format in force.
+    pub fn format(&self) -> Format {
+        Format::resolve(self.output)
+    }
+}
+
+/// `--durability` values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum DurabilityArg {
+    /// fsync the log before acknowledging a write (survives power loss).
+    Sync,
+    /// Acknowledge once the OS has the write (survives a process crash, not a power loss).
+    Buffered,
+}
+
+impl From<DurabilityArg> for Durability {
+    fn from(d: DurabilityArg) -> Durability {
+        match d {
+            DurabilityArg::Sync => Durability::Sync,
+            DurabilityArg::Buffered => Durability::Buffered,
+        }
+    }
+}
+
+/// The partition-key value addressing one item (`--pk`, `--pk-json` or `--pk-none`).
+#[derive(Args, Debug, Clone)]
+#[group(required = true, multiple = false)]
+pub struct PkArgs {
+    /// Partition-key value: read as JSON when it is a number, true, false or null, else as a string.
+    #[arg(long, value_name = "VALUE", allow_hyphen_values = true)]
+    pub pk: Option<String>,
+
+    /// Partition-key value as a JSON literal, e.g. --pk-json '"123"' for the string "123".
+    #[arg(long = "pk-json", value_name = "JSON", allow_hyphen_values = true)]
+    pub pk_json: Option<String>,
+
+    /// The item has no partition-key value (the path is missing from it).
+    #[arg(long = "pk-none")]
+    pub pk_none: bool,
+}
+
+impl PkArgs {
+    pub fn partition_key(&self) -> CliResult<PartitionKey> {
+        if let Some(raw) = &self.pk {
+            return pk_from_flag(raw);
+        }
+        if let Some(raw) = &self.pk_json {
+            let v: Value = serde_json::from_str(raw).map_err(|e| {
+                CliError::bad_input(format!(
+                    "--pk-json {raw:?} is not a JSON literal ({e}); quote strings, e.g. --pk-json '\"123\"'"
+                ))
+            })?;
+            return pk_from_json(&v, "--pk-json");
+        }
+        Ok(PartitionKey::None)
+    }
+}
+
+/// `--pk VALUE`: a JSON number, boolean or null when it parses as one, else the string itself.
+pub fn pk_from_flag(raw: &str) -> CliResult<PartitionKey> {
+    match serde_json::from_str::<Value>(raw) {
+        Ok(v @ (Value::Number(_) | Value::Bool(_) | Value::Null)) => pk_from_json(&v, "--pk"),
+        _ => Ok(PartitionKey::String(raw.to_string())),
+    }
+}
+
+fn pk_from_json(v: &Value, what: &str) -> CliResult<PartitionKey> {
+    PartitionKey::from_json(v)
+        .map_err(|e| CliError::from(e).with_hint(format!("{what} must be a string, number, boolean or null")))
+}
+
+/// Where an item's JSON comes from (`--json` or `--file`).
+#[derive(Args, Debug, Clone)]
+#[group(required = true, multiple = false)]
+pub struct BodyArgs {
+    /// The item as a JSON object, e.g. --json '{"id":"1","tenant":"a"}'.
+    #[arg(long, value_name = "JSON")]
+    pub json: Option<String>,
+
+    /// A file holding the item as a JSON object ("-" reads standard input).
+    #[arg(long, value_name = "FILE")]
+    pub file: Option<PathBuf>,
+}
+
+impl BodyArgs {
+    /// The item, checked to be a JSON object; any problem is a 400 that names the flag.
+    pub fn read(&self) -> CliResult<Value> {
+        let (text, source) = match (&self.json, &self.file) {
+            (Some(text), _) => (text.clone(), "--json".to_string()),
+            (None, Some(path)) => (read_file(path)?, format!("--file {}", path.display())),
+            (None, None) => {
+                return Err(CliError::bad_input(
+                    "no item given; pass --json '{...}' or --file FILE",
+                ))
+            }
+        };
+        let v: Value = serde_json::from_str(&text).map_err(|e| {
+            CliError::bad_input(format!(
+                "{source} is not valid JSON ({e}); pass one JSON object, e.g. '{{\"id\":\"1\"}}'"
+            ))
+        })?;
+        if !v.is_object() {
+            return Err(CliError::bad_input(format!(
+                "{source} must be a JSON object with an \"id\", not {}",
+                kind(&v)
+            )));
+        }
+        Ok(v)
+    }
+}
+
+fn read_file(path: &PathBuf) -> CliResult<String> {
+    let result = if path.as_os_str() == "-" {
+        std::io::read_to_string(std::io::stdin())
+    } else {
+        std::fs::read_to_string(path)
+    };
+    result.map_err(|e| {
+        CliError::bad_input(format!(
+            "cannot read --file {} ({e}); check the path and that it holds UTF-8 JSON",
+            path.display()
+        ))
+    })
+}
+
+fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// The item's partition key under the container's path (`/tenant`, `/a/b`): the value found by
+/// walking the item's objects, or `PartitionKey::None` when the path is missing from it.
+pub fn pk_from_item(item: &Value, path: &str) -> CliResult<PartitionKey> {
+    let Some(rest) = path.strip_prefix('/') else {
+        return Err(CliError::internal(format!(
+            "the container's partition-key path {path:?} does not start with '/'"
+        )));
+    };
+    let mut at = item;
+    for segment in rest.split('/') {
+        match at.get(segment) {
+            Some(next) => at = next,
+            None => return Ok(PartitionKey::None),
+        }
+    }
+    PartitionKey::from_json(at).map_err(|e| {
+        CliError::from(e).with_hint(format!(
+            "the item's value at the partition-key path {path} must be a string, number, boolean or null"
+        ))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn pk_flag_reads_json_scalars_else_strings() {
+        let cases: &[(&str, PartitionKey)] = &[
+            ("42", PartitionKey::Number(42.0)),
+            ("-1.5", PartitionKey::Number(-1.5)),
+            ("true", PartitionKey::Bool(true)),
+            ("null", PartitionKey::Null),
+            ("abc", PartitionKey::String("abc".into())),
+            ("\"q\"", PartitionKey::String("\"q\"".into())),
+            ("[1]", PartitionKey::String("[1]".into())),
+        ];
+        for (raw, want) in cases {
+            assert_eq!(&pk_from_flag(raw).unwrap(), want, "{raw}");
+        }
+    }
+
+    #[test]
+    fn pk_json_forces_literal() {
+        let a = PkArgs {
+            pk: None,
+            pk_json: Some("\"123\"".into()),
+            pk_none: false,
+        };
+        assert_eq!(a.partition_key().unwrap(), PartitionKey::String("123".into()));
+        let bad = PkArgs {
+            pk: None,
+            pk_json: Some("123abc".into()),
+            pk_none: false,
+        };
+        assert_eq!(bad.partition_key().unwrap_err().status, 400);
+    }
+
+    #[test]
+    fn pk_from_item_walks_path() {
+        let item = json!({"id": "1", "a": {"b": 7}, "t": "x", "o": {}});
+        assert_eq!(
+            pk_from_item(&item, "/t").unwrap(),
+            PartitionKey::String("x".into())
+        );
+        assert_eq!(pk_from_item(&item, "/a/b").unwrap(), PartitionKey::Number(7.0));
+        assert_eq!(pk_from_item(&item, "/missing").unwrap(), PartitionKey::None);
+        assert_eq!(pk_from_item(&item, "/t/deeper").unwrap(), PartitionKey::None);
+        assert_eq!(pk_from_item(&item, "/o").unwrap_err().status, 400);
+    }
+
+    #[test]
+    fn body_must_be_an_object() {
+        let b = |s: &str| BodyArgs {
+            json: Some(s.into()),
+            file: None,
+        };
+        assert!(b("{\"id\":\"1\"}").read().is_ok());
+        assert_eq!(b("{nope").read().unwrap_err().status, 400);
+        assert_eq!(b("[1]").read().unwrap_err().status, 400);
+        let missing = BodyArgs {
+            json: None,
+            file: Some("/definitely/not/here.json".into()),
+        };
+        assert_eq!(missing.read().unwrap_err().status, 400);
+    }
+}

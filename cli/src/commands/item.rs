@@ -1,0 +1,85 @@
+//! `strata item create|upsert|replace|get|delete`: reads the item or its address from the
+//! arguments, takes the partition key from the item by the container's path, calls the engine
+//! and reports statusCode, requestCharge, etag and item. No storage logic.
+
+use serde_json::Value;
+use strata_engine::{ItemOptions, ItemResponse};
+
+use crate::args::{pk_from_item, BodyArgs, Globals, PkArgs};
+use crate::commands::{account, container};
+use crate::error::CliResult;
+use crate::output::Report;
+
+/// Which write an item command performs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Write {
+    Create,
+    Upsert,
+    Replace,
+}
+
+/// `item create|upsert|replace DB CONT (--json | --file) [--if-match ETAG]`.
+pub fn write(
+    g: &Globals,
+    kind: Write,
+    db: &str,
+    cont: &str,
+    body: &BodyArgs,
+    if_match: Option<&str>,
+) -> CliResult<Report> {
+    let item = body.read()?;
+    let account = account::open(g)?;
+    let database = account.database(db);
+    let pk_path = container::partition_key_path(&database, cont)?;
+    let pk = pk_from_item(&item, &pk_path)?;
+    let c = database.container(cont);
+    let opts = ItemOptions {
+        if_match: if_match.map(str::to_string),
+        ..ItemOptions::default()
+    };
+    let resp = match kind {
+        Write::Create => c.create_item_with(pk, &item, &opts)?,
+        Write::Upsert => c.upsert_item_with(pk, &item, &opts)?,
+        Write::Replace => c.replace_item_with(pk, &item, &opts)?,
+    };
+    Ok(report(resp))
+}
+
+/// `item get DB CONT ID (--pk | --pk-json | --pk-none)`.
+pub fn get(g: &Globals, db: &str, cont: &str, id: &str, pk: &PkArgs) -> CliResult<Report> {
+    let pk = pk.partition_key()?;
+    let account = account::open(g)?;
+    let resp = account.database(db).container(cont).read_item::<Value>(pk, id)?;
+    Ok(report(resp))
+}
+
+/// `item delete DB CONT ID (--pk ...) [--if-match ETAG]`.
+pub fn delete(
+    g: &Globals,
+    db: &str,
+    cont: &str,
+    id: &str,
+    pk: &PkArgs,
+    if_match: Option<&str>,
+) -> CliResult<Report> {
+    let pk = pk.partition_key()?;
+    let account = account::open(g)?;
+    let opts = ItemOptions {
+        if_match: if_match.map(str::to_string),
+        ..ItemOptions::default()
+    };
+    let resp = account
+        .database(db)
+        .container(cont)
+        .delete_item_with(pk, id, &opts)?;
+    Ok(Report::new(resp.status_code)
+        .field("requestCharge", resp.request_charge)
+        .opt_field("etag", resp.etag))
+}
+
+fn report(resp: ItemResponse<Value>) -> Report {
+    Report::new(resp.status_code)
+        .field("requestCharge", resp.request_charge)
+        .opt_field("etag", resp.etag)
+        .opt_field("item", resp.item)
+}

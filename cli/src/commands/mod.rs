@@ -1,0 +1,9 @@
+//! One module per command group; each turns parsed arguments into engine calls and a `Report`.
+//! No storage logic lives here, only calls to the public engine API.
+
+pub mod account;
+pub mod container;
+pub mod db;
+pub mod demo;
+pub mod item;
+pub mod vault;

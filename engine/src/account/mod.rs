@@ -1,0 +1,14 @@
+//! The embedded SDK surface: `Account` (open/create, key holders), `Database`, `Container` and
+//! item operations with their responses. Talks to the vault and the service key store to unwrap
+//! the data keys, then only to `db`, `catalog`, `document` and `metering`.
+
+mod container;
+mod database;
+mod handle;
+mod keys;
+mod response;
+
+pub use container::Container;
+pub use database::{ContainerInfo, Database};
+pub use handle::{Account, Encryption};
+pub use response::{ItemOptions, ItemResponse};

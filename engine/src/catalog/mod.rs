@@ -1,0 +1,177 @@
+//! The catalog (`DATA/CATALOG`): the account's plaintext metadata, by contract the only
+//! plaintext in the data directory besides file headers and wrapped keys. Its fields, all of
+//! them: account name, format version, creation time, encryption mode and customer key URI,
+//! database names, container names, container ids and partition-key paths, creation times.
+//! CRC-framed JSON, replaced atomically. Holds no item data. See docs/format.md#catalog.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::format_version::{CATALOG_MAGIC, CATALOG_VERSION};
+use crate::util::meta_file;
+
+pub(crate) const CATALOG_FILE: &str = "CATALOG";
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct ContainerEntry {
+    pub(crate) name: String,
+    /// Short id used as the container's key prefix in the LSM.
+    pub(crate) id: u32,
+    pub(crate) partition_key_path: String,
+    pub(crate) created: u64,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct DatabaseEntry {
+    pub(crate) name: String,
+    pub(crate) created: u64,
+    pub(crate) containers: Vec<ContainerEntry>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct Catalog {
+    pub(crate) account: String,
+    pub(crate) created: u64,
+    /// "service-managed" or "customer-managed".
+    pub(crate) encryption: String,
+    /// The customer key URI (CMK mode only).
+    pub(crate) key_uri: Option<String>,
+    pub(crate) databases: Vec<DatabaseEntry>,
+    pub(crate) next_container_id: u32,
+}
+
+impl Catalog {
+    pub(crate) fn read(dir: &Path) -> Result<Option<Catalog>> {
+        let path = dir.join(CATALOG_FILE);
+        let Some((version, payload)) = meta_file::read(&path, CATALOG_MAGIC)? else {
+            return Ok(None);
+        };
+        if version != CATALOG_VERSION {
+            return Err(Error::corruption(
+                &path,
+                8,
+                format!("unsupported catalog version {version}"),
+            ));
+        }
+        serde_json::from_slice(&payload)
+            .map(Some)
+            .map_err(|e| Error::corruption(&path, 20, format!("catalog does not parse: {e}")))
+    }
+
+    pub(crate) fn write(&self, dir: &Path) -> Result<()> {
+        let payload = serde_json::to_vec_pretty(self)
+            .map_err(|e| Error::Internal(format!("serialising the catalog: {e}")))?;
+        meta_file::write(
+            &dir.join(CATALOG_FILE),
+            CATALOG_MAGIC,
+            CATALOG_VERSION,
+            &payload,
+            false,
+        )
+    }
+
+    pub(crate) fn database(&self, name: &str) -> Result<&DatabaseEntry> {
+        self.databases
+            .iter()
+            .find(|d| d.name == name)
+            .ok_or_else(|| Error::NotFound(format!("database '{name}' does not exist; create it first")))
+    }
+
+    pub(crate) fn container(&self, db: &str, name: &str) -> Result<&ContainerEntry> {
+        self.database(db)?
+            .containers
+            .iter()
+            .find(|c| c.name == name)
+            .ok_or_else(|| {
+                Error::NotFound(format!(
+                    "container '{name}' does not exist in database '{db}'; create it first"
+                ))
+            })
+    }
+}
+
+/// Resource names (account, database, container): 1-255 characters, none of `/ \ ? #`, no
+/// control characters, no trailing space — the managed service's rules.
+pub(crate) fn validate_name(kind: &str, name: &str) -> Result<()> {
+    let bad = |why: &str| {
+        Err(Error::BadRequest(format!(
+            "{kind} name '{name}' is invalid: {why}"
+        )))
+    };
+    if name.is_empty() || name.chars().count() > 255 {
+        return bad("it must be 1 to 255 characters long");
+    }
+    if let Some(c) = name
+        .chars()
+        .find(|c| matches!(c, '/' | '\\' | '?' | '#') || c.is_control())
+    {
+        return bad(&format!("it must not contain {c:?}"));
+    }
+    if name.ends_with(' ') {
+        return bad("it must not end with a space");
+    }
+    Ok(())
+}
+
+/// A partition-key path: `/name` or `/a/b`, segments non-empty and without spaces or quotes.
+pub(crate) fn validate_partition_key_path(path: &str) -> Result<Vec<String>> {
+    let bad = || {
+        Error::BadRequest(format!(
+            "partition key path '{path}' is invalid: use a path such as /tenant or /address/city"
+        ))
+    };
+    let rest = path.strip_prefix('/').ok_or_else(bad)?;
+    let segments: Vec<String> = rest.split('/').map(str::to_string).collect();
+    if segments.iter().any(|s| {
+        s.is_empty()
+            || s.chars()
+                .any(|c| c.is_whitespace() || c == '"' || c == '\'' || c.is_control())
+    }) {
+        return Err(bad());
+    }
+    Ok(segments)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_and_paths() {
+        for good in ["db", "my-db_1", "Ünïcode"] {
+            assert!(validate_name("database", good).is_ok(), "{good}");
+        }
+        for bad in ["", "a/b", "a\\b", "a?b", "a#b", "trailing ", "tab\t"] {
+            assert_eq!(
+                validate_name("database", bad).unwrap_err().status(),
+                400,
+                "{bad:?}"
+            );
+        }
+        assert_eq!(validate_partition_key_path("/tenant").unwrap(), vec!["tenant"]);
+        assert_eq!(validate_partition_key_path("/a/b").unwrap(), vec!["a", "b"]);
+        for bad in ["", "tenant", "/", "/a/", "//a", "/a b"] {
+            assert!(validate_partition_key_path(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = Catalog {
+            account: "acct".into(),
+            created: 1,
+            encryption: "service-managed".into(),
+            key_uri: None,
+            databases: vec![],
+            next_container_id: 1,
+        };
+        c.write(dir.path()).unwrap();
+        assert_eq!(Catalog::read(dir.path()).unwrap(), Some(c));
+    }
+}

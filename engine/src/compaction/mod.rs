@@ -1,0 +1,9 @@
+//! Leveled compaction, deciding apart from doing: `strategy` looks at segment metadata and returns
+//! a task (pure, unit-tested alone); `worker` merges the task's inputs into new segment files.
+//! Installing the result in the manifest is the db's job. See docs/compaction.md.
+
+mod strategy;
+mod worker;
+
+pub(crate) use strategy::{full, pick, StrategyConfig, Task};
+pub(crate) use worker::merge_into_segments;

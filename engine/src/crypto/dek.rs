@@ -1,0 +1,31 @@
+//! A 256-bit data encryption key (or the service-managed key): random, redacted in `Debug`,
+//! zeroized on drop. Thread-safe (immutable).
+
+use rand::RngCore;
+use zeroize::{Zeroize, ZeroizeOnDrop};
+
+#[derive(Clone, Zeroize, ZeroizeOnDrop)]
+pub(crate) struct Dek([u8; 32]);
+
+impl Dek {
+    pub(crate) fn generate() -> Dek {
+        let mut k = [0u8; 32];
+        rand::rngs::OsRng.fill_bytes(&mut k);
+        Dek(k)
+    }
+
+    /// `None` unless exactly 32 bytes.
+    pub(crate) fn from_slice(bytes: &[u8]) -> Option<Dek> {
+        Some(Dek(bytes.try_into().ok()?))
+    }
+
+    pub(crate) fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Dek {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Dek(<redacted>)")
+    }
+}

@@ -1,0 +1,167 @@
+//! The keyring file (`DATA/KEYRING`): the account's wrapped data keys and the identifiers of the
+//! keys that wrap them. Plaintext by contract (wrapped keys and key ids only). This file owns the
+//! service-layer wrap (under the SMK); the customer-layer DEK arrives already wrapped by the vault,
+//! which the caller (account/) talks to. Never holds an unwrapped key on disk. See docs/keys.md.
+//!
+//! ```text
+//! service wrap key = HKDF-SHA256(ikm = SMK, salt = wrap_salt[32], info = "strata/v1/smk-wrap")
+//! wrapped service DEK = AES-256-GCM(wrap key, nonce = 0, aad = "strata/v1/service-dek", DEK)
+//! ```
+//! The nonce may be fixed because every wrap uses a fresh random salt, hence a fresh wrap key.
+
+use std::path::Path;
+
+use hkdf::Hkdf;
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+use sha2::Sha256;
+use zeroize::Zeroizing;
+
+use super::aead::AeadKey;
+use super::dek::Dek;
+use super::hex;
+use super::service_key::ServiceKey;
+use crate::error::{substatus, Error, Result};
+use crate::format_version::{KEYRING_MAGIC, KEYRING_VERSION};
+use crate::util::meta_file;
+
+const WRAP_AAD: &[u8] = b"strata/v1/service-dek";
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct ServiceEntry {
+    /// `ServiceKey::key_id` of the SMK that wrapped the DEK.
+    pub(crate) smk_id: String,
+    pub(crate) wrap_salt: String,
+    pub(crate) wrapped_dek: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct CustomerEntry {
+    /// The key URI the account was configured with (may be version-less).
+    pub(crate) key_uri: String,
+    /// The versioned key id that wrapped the DEK.
+    pub(crate) kid: String,
+    /// RSA-OAEP-SHA256 ciphertext of the customer-layer DEK, hex.
+    pub(crate) wrapped_dek: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct Keyring {
+    pub(crate) service: ServiceEntry,
+    pub(crate) customer: Option<CustomerEntry>,
+}
+
+fn wrap_key(smk: &ServiceKey, salt: &[u8]) -> AeadKey {
+    let hk = Hkdf::<Sha256>::new(Some(salt), smk.key().as_bytes());
+    let mut okm = Zeroizing::new([0u8; 32]);
+    if hk.expand(b"strata/v1/smk-wrap", okm.as_mut()).is_err() {
+        unreachable!("HKDF-SHA256 can always expand 32 bytes");
+    }
+    AeadKey::new(&okm)
+}
+
+impl Keyring {
+    /// Wraps `service_dek` under the SMK with a fresh salt.
+    pub(crate) fn wrap_service(smk: &ServiceKey, service_dek: &Dek) -> ServiceEntry {
+        let mut salt = [0u8; 32];
+        rand::rngs::OsRng.fill_bytes(&mut salt);
+        let mut buf = service_dek.as_bytes().to_vec();
+        wrap_key(smk, &salt).seal_in_place([0u8; 12], WRAP_AAD, &mut buf);
+        ServiceEntry {
+            smk_id: smk.key_id(),
+            wrap_salt: hex::encode(&salt),
+            wrapped_dek: hex::encode(&buf),
+        }
+    }
+
+    /// Unwraps the service-layer DEK with the SMK.
+    pub(crate) fn unwrap_service(&self, smk: &ServiceKey, path: &Path) -> Result<Dek> {
+        let e = &self.service;
+        if e.smk_id != smk.key_id() {
+            return Err(Error::vault(
+                substatus::KEY_WRAP_FAILED,
+                format!(
+                    "the service key store at {} is not the one this data directory was created with; \
+                     point --home / STRATA_HOME at the original home directory",
+                    smk.path().display()
+                ),
+            ));
+        }
+        let salt = hex::decode(&e.wrap_salt)
+            .ok_or_else(|| Error::corruption(path, 0, "keyring: bad service wrap salt"))?;
+        let mut buf = Zeroizing::new(
+            hex::decode(&e.wrapped_dek)
+                .ok_or_else(|| Error::corruption(path, 0, "keyring: bad wrapped service key"))?,
+        );
+        if !wrap_key(smk, &salt).open_in_place([0u8; 12], WRAP_AAD, &mut buf) {
+            return Err(Error::vault(
+                substatus::KEY_WRAP_FAILED,
+                "the service-layer data key does not unwrap under the service key; the keyring or the service key store is damaged",
+            ));
+        }
+        Dek::from_slice(&buf)
+            .ok_or_else(|| Error::corruption(path, 0, "keyring: service key is not 32 bytes"))
+    }
+
+    pub(crate) fn customer_wrapped(&self, path: &Path) -> Result<Option<(String, Vec<u8>)>> {
+        match &self.customer {
+            None => Ok(None),
+            Some(c) => {
+                let w = hex::decode(&c.wrapped_dek)
+                    .ok_or_else(|| Error::corruption(path, 0, "keyring: bad wrapped customer key"))?;
+                Ok(Some((c.kid.clone(), w)))
+            }
+        }
+    }
+
+    pub(crate) fn write(&self, path: &Path) -> Result<()> {
+        let payload = serde_json::to_vec_pretty(self)
+            .map_err(|e| Error::Internal(format!("serialising keyring: {e}")))?;
+        meta_file::write(path, KEYRING_MAGIC, KEYRING_VERSION, &payload, false)
+    }
+
+    pub(crate) fn read(path: &Path) -> Result<Option<Keyring>> {
+        let Some((version, payload)) = meta_file::read(path, KEYRING_MAGIC)? else {
+            return Ok(None);
+        };
+        if version != KEYRING_VERSION {
+            return Err(Error::corruption(
+                path,
+                8,
+                format!("unsupported keyring version {version}"),
+            ));
+        }
+        serde_json::from_slice(&payload)
+            .map(Some)
+            .map_err(|e| Error::corruption(path, 20, format!("keyring does not parse: {e}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn service_wrap_round_trip_and_wrong_smk() {
+        let dir = tempfile::tempdir().unwrap();
+        let smk = ServiceKey::load_or_create(&dir.path().join("a")).unwrap();
+        let other = ServiceKey::load_or_create(&dir.path().join("b")).unwrap();
+        let dek = Dek::generate();
+        let ring = Keyring {
+            service: Keyring::wrap_service(&smk, &dek),
+            customer: None,
+        };
+        let path = dir.path().join("KEYRING");
+        ring.write(&path).unwrap();
+        let back = Keyring::read(&path).unwrap().unwrap();
+        let p = Path::new("KEYRING");
+        assert_eq!(back.unwrap_service(&smk, p).unwrap().as_bytes(), dek.as_bytes());
+        let err = back.unwrap_service(&other, p).unwrap_err();
+        assert_eq!((err.status(), err.substatus()), (403, substatus::KEY_WRAP_FAILED));
+        // The wrapped key is not the key.
+        assert!(!std::fs::read(&path)
+            .unwrap()
+            .windows(32)
+            .any(|w| w == dek.as_bytes()));
+    }
+}

@@ -1,0 +1,247 @@
+//! Flushes and compactions: the background thread's loop, writing frozen memtables to L0
+//! segments, running the compaction strategy's tasks, and installing each result (manifest first,
+//! then the in-memory version, then deleting files no version needs). A failure is recorded and
+//! poisons the store. Also the public `flush` and `compact`.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use super::state::{lock, Db, Shared, SuperVersion};
+use crate::compaction::{self, StrategyConfig, Task};
+use crate::error::{Error, Result};
+use crate::memtable::Memtable;
+use crate::sst::{segment_file_name, Segment, SegmentMeta, SegmentWriter};
+use crate::util::fs::sync_dir;
+use crate::version::Version;
+
+impl Db {
+    /// Freezes the memtable (if it holds anything) and waits until every frozen memtable is in a
+    /// segment file.
+    pub fn flush(&self) -> Result<()> {
+        let s = &self.shared;
+        s.check_poison()?;
+        {
+            let mut wal = lock(&s.wal)?;
+            if !s.current()?.mem.is_empty() {
+                s.freeze_memtable(&mut wal)?;
+            }
+        }
+        // Flush here rather than wait for the background thread: callers want it done now.
+        s.flush_frozen()?;
+        Ok(())
+    }
+
+    /// Flushes, then merges every segment into one sorted run at the deepest level, dropping
+    /// tombstones. Waits for it.
+    pub fn compact(&self) -> Result<()> {
+        self.flush()?;
+        let s = &self.shared;
+        let _m = lock(&s.maintenance)?;
+        let task = compaction::full(&lock(&s.manifest)?.levels);
+        if let Some(task) = task {
+            s.run_compaction(&task)?;
+        }
+        Ok(())
+    }
+}
+
+impl Shared {
+    fn strategy(&self) -> StrategyConfig {
+        StrategyConfig {
+            l0_trigger: self.opts.l0_compaction_trigger,
+            base_level_bytes: self.opts.base_level_bytes,
+            multiplier: 10,
+        }
+    }
+
+    /// The background thread: waits for work, flushes, compacts, until shutdown.
+    pub(crate) fn background_loop(self: Arc<Shared>) {
+        loop {
+            {
+                let Ok(mut g) = self.bg.lock() else { return };
+                while !g.work_pending && !g.shutdown {
+                    g = match self.bg_cv.wait(g) {
+                        Ok(g) => g,
+                        Err(_) => return,
+                    };
+                }
+                if g.shutdown {
+                    return;
+                }
+                g.work_pending = false;
+            }
+            let result = self.flush_frozen().and_then(|_| {
+                if self.opts.background_compaction {
+                    self.compact_while_due()
+                } else {
+                    Ok(())
+                }
+            });
+            if let Err(e) = result {
+                self.set_poison(&e);
+                if let Ok(mut g) = self.bg.lock() {
+                    g.error.get_or_insert_with(|| e.to_string());
+                }
+                self.bg_cv.notify_all();
+                return;
+            }
+        }
+    }
+
+    fn shutting_down(&self) -> bool {
+        self.bg.lock().map_or(true, |g| g.shutdown)
+    }
+
+    /// Writes every frozen memtable, oldest first, to an L0 segment.
+    pub(crate) fn flush_frozen(&self) -> Result<()> {
+        let _m = lock(&self.maintenance)?;
+        while let Some(oldest) = self.current()?.imm.last().cloned() {
+            self.flush_one(&oldest)?;
+            self.bg_cv.notify_all();
+        }
+        Ok(())
+    }
+
+    fn flush_one(&self, mem: &Arc<Memtable>) -> Result<()> {
+        let meta = self.write_memtable(mem)?;
+        let mut manifest = lock(&self.manifest)?;
+        let sv = self.current()?;
+        let mut m = manifest.clone();
+        if let Some(meta) = &meta {
+            m.levels[0].insert(0, meta.clone());
+            m.last_seq = m.last_seq.max(meta.max_seq);
+        }
+        // The oldest WAL still needed is that of the oldest memtable not yet in a segment.
+        m.log_number = sv
+            .imm
+            .iter()
+            .filter(|x| !Arc::ptr_eq(x, mem))
+            .map(|x| x.wal_id())
+            .chain(std::iter::once(sv.mem.wal_id()))
+            .min()
+            .unwrap_or(mem.wal_id() + 1);
+        m.next_file_id = self.next_file_id.load(std::sync::atomic::Ordering::SeqCst);
+        m.write(&self.dir, &self.suite)?;
+        let version = Version::build(&m, &self.seg_dir, &self.suite, &sv.version.by_id())?;
+        *manifest = m;
+        let log_number = manifest.log_number;
+        drop(manifest);
+        let version = Arc::new(version);
+        self.swap_current(|sv| SuperVersion {
+            mem: sv.mem.clone(),
+            imm: sv.imm.iter().filter(|x| !Arc::ptr_eq(x, mem)).cloned().collect(),
+            version: version.clone(),
+        })?;
+        self.remove_obsolete_wals(log_number)
+    }
+
+    /// Writes a memtable to a new segment; `None` if it was empty.
+    pub(crate) fn write_memtable(&self, mem: &Memtable) -> Result<Option<SegmentMeta>> {
+        if mem.is_empty() {
+            return Ok(None);
+        }
+        let id = self.alloc_file_id();
+        let mut w = SegmentWriter::create(&self.seg_dir, id, &self.suite)?;
+        for r in mem.records() {
+            w.add(&r)?;
+        }
+        let meta = w.finish()?;
+        sync_dir(&self.seg_dir)?;
+        Ok(Some(meta))
+    }
+
+    pub(crate) fn remove_obsolete_wals(&self, log_number: u64) -> Result<()> {
+        let entries =
+            std::fs::read_dir(&self.wal_dir).map_err(|e| Error::io_path("listing", &self.wal_dir, e))?;
+        for e in entries.flatten() {
+            if let Some(id) = parse_id(&e.file_name().to_string_lossy(), ".wal") {
+                if id < log_number {
+                    std::fs::remove_file(e.path())
+                        .map_err(|err| Error::io_path("removing", &e.path(), err))?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn compact_while_due(&self) -> Result<()> {
+        loop {
+            if self.shutting_down() {
+                return Ok(());
+            }
+            let _m = lock(&self.maintenance)?;
+            let task = compaction::pick(&lock(&self.manifest)?.levels, &self.strategy());
+            match task {
+                Some(t) => self.run_compaction(&t)?,
+                None => return Ok(()),
+            }
+        }
+    }
+
+    /// Runs one task and installs its result. Caller holds the maintenance lock.
+    pub(crate) fn run_compaction(&self, task: &Task) -> Result<()> {
+        let sv = self.current()?;
+        let by_id = sv.version.by_id();
+        let inputs: Vec<Arc<Segment>> = task
+            .inputs
+            .iter()
+            .map(|id| {
+                by_id.get(id).cloned().ok_or_else(|| {
+                    Error::Internal(format!("compaction input {id} not in the current version"))
+                })
+            })
+            .collect::<Result<_>>()?;
+        let outputs = compaction::merge_into_segments(
+            &inputs,
+            task.drop_tombstones,
+            &self.seg_dir,
+            &self.suite,
+            self.opts.target_file_size,
+            &mut || self.alloc_file_id(),
+        )?;
+        let gone: HashSet<u64> = task.inputs.iter().copied().collect();
+        let mut manifest = lock(&self.manifest)?;
+        let mut m = manifest.clone();
+        for level in &mut m.levels {
+            level.retain(|s| !gone.contains(&s.id));
+        }
+        let out_level = &mut m.levels[task.output_level];
+        out_level.extend(outputs);
+        out_level.sort_by(|a, b| a.smallest.cmp(&b.smallest));
+        m.next_file_id = self.next_file_id.load(std::sync::atomic::Ordering::SeqCst);
+        m.write(&self.dir, &self.suite)?;
+        let version = Arc::new(Version::build(&m, &self.seg_dir, &self.suite, &by_id)?);
+        *manifest = m;
+        drop(manifest);
+        self.swap_current(|sv| SuperVersion {
+            mem: sv.mem.clone(),
+            imm: sv.imm.clone(),
+            version: version.clone(),
+        })?;
+        for id in &task.inputs {
+            self.cache.evict_segment(*id);
+            let path = self.seg_dir.join(segment_file_name(*id));
+            std::fs::remove_file(&path)
+                .map_err(|e| Error::io_path("removing compacted segment", &path, e))?;
+        }
+        Ok(())
+    }
+}
+
+/// `0000000000000042.wal` -> 42.
+pub(crate) fn parse_id(name: &str, ext: &str) -> Option<u64> {
+    let stem = name.strip_suffix(ext)?;
+    (stem.len() == 16 && stem.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| stem.parse().ok())
+        .flatten()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn parse_ids() {
+        assert_eq!(super::parse_id("0000000000000042.wal", ".wal"), Some(42));
+        assert_eq!(super::parse_id("42.wal", ".wal"), None);
+        assert_eq!(super::parse_id("0000000000000042.seg", ".wal"), None);
+    }
+}

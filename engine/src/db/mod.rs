@@ -1,0 +1,15 @@
+//! The raw key-value store: open and recovery, the group-commit write path, reads, flushes,
+//! compaction scheduling and the poison flag. Orchestration only: formats live in wal/, sst/,
+//! version/; keys come from crypto/ as a `CipherSuite`. Knows nothing of JSON or documents.
+
+mod lock;
+mod maintenance;
+mod open;
+mod options;
+mod read;
+mod state;
+mod write;
+
+pub(crate) use lock::DirLock;
+pub use options::DbOptions;
+pub use state::{Db, DbStats, RecoveryReport};

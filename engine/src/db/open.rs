@@ -1,0 +1,165 @@
+//! Opening a store and recovering it: lock, manifest, segments, then replay of the live WAL files
+//! into a memtable that is written straight to an L0 segment, so every open starts from a fresh,
+//! empty WAL (whose new salt keeps record-number nonces unique). Orphan files of an interrupted
+//! flush or compaction are removed. Mid-log corruption fails the open, naming file and offset.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Condvar, Mutex, RwLock};
+
+use super::lock::DirLock;
+use super::maintenance::parse_id;
+use super::options::DbOptions;
+use super::state::{BgState, Db, RecoveryReport, Shared, SuperVersion, WalState};
+use super::write::WriteQueue;
+use crate::cache::BlockCache;
+use crate::crypto::CipherSuite;
+use crate::error::{Error, Result};
+use crate::memtable::Memtable;
+use crate::util::fs::create_dir;
+use crate::version::{Manifest, Version};
+use crate::wal::{self, WalWriter};
+
+fn list_ids(dir: &Path, ext: &str) -> Result<Vec<u64>> {
+    let mut ids: Vec<u64> = std::fs::read_dir(dir)
+        .map_err(|e| Error::io_path("listing", dir, e))?
+        .flatten()
+        .filter_map(|e| parse_id(&e.file_name().to_string_lossy(), ext))
+        .collect();
+    ids.sort_unstable();
+    Ok(ids)
+}
+
+impl Db {
+    /// Opens (creating if needed) the store in `dir`, sealed under `suite`.
+    pub fn open(dir: &Path, opts: DbOptions, suite: Arc<CipherSuite>) -> Result<Db> {
+        create_dir(dir, false)?;
+        let lock = DirLock::acquire(dir)?;
+        let wal_dir = dir.join("wal");
+        let seg_dir = dir.join("seg");
+        create_dir(&wal_dir, false)?;
+        create_dir(&seg_dir, false)?;
+
+        let mut manifest = match Manifest::read(dir, &suite)? {
+            Some(m) => m,
+            None => {
+                if !list_ids(&seg_dir, ".seg")?.is_empty() {
+                    return Err(Error::corruption(
+                        dir,
+                        0,
+                        "segment files exist but the MANIFEST is missing",
+                    ));
+                }
+                let mut m = Manifest::empty();
+                m.write(dir, &suite)?;
+                m
+            }
+        };
+        let mut report = RecoveryReport::default();
+
+        // Segments not in the manifest were written by a flush or compaction that did not finish.
+        let live: std::collections::HashSet<u64> = manifest.all_segments().map(|(_, s)| s.id).collect();
+        let seg_ids = list_ids(&seg_dir, ".seg")?;
+        for id in &seg_ids {
+            if !live.contains(id) {
+                let p = seg_dir.join(crate::sst::segment_file_name(*id));
+                std::fs::remove_file(&p).map_err(|e| Error::io_path("removing orphan segment", &p, e))?;
+                report.orphans_removed += 1;
+            }
+        }
+        let version = Version::build(&manifest, &seg_dir, &suite, &HashMap::new())?;
+
+        // Replay the live logs, oldest first; only the newest may end in a torn record.
+        let wal_ids = list_ids(&wal_dir, ".wal")?;
+        let live_wals: Vec<u64> = wal_ids
+            .iter()
+            .copied()
+            .filter(|id| *id >= manifest.log_number)
+            .collect();
+        let recovered = Memtable::new(0);
+        let mut max_seq = manifest.last_seq;
+        for (i, id) in live_wals.iter().enumerate() {
+            let path = wal_dir.join(wal::wal_file_name(*id));
+            let is_last = i + 1 == live_wals.len();
+            let r = wal::replay(&path, *id, &suite, is_last, |rec| {
+                recovered.insert(rec.key, rec.seq, rec.value)
+            })?;
+            report.wal_files_replayed += 1;
+            report.records_replayed += r.records;
+            max_seq = max_seq.max(r.max_seq);
+            if let Some((off, n)) = r.torn_tail {
+                report.torn_tail = Some((path, off, n));
+            }
+        }
+        let max_on_disk = wal_ids.iter().chain(seg_ids.iter()).copied().max().unwrap_or(0);
+        let next_file_id = manifest.next_file_id.max(max_on_disk + 1);
+
+        let shared = Arc::new(Shared {
+            dir: dir.to_path_buf(),
+            wal_dir: wal_dir.clone(),
+            seg_dir,
+            cache: BlockCache::new(opts.cache_bytes),
+            opts,
+            suite: suite.clone(),
+            current: RwLock::new(Arc::new(SuperVersion {
+                mem: Arc::new(Memtable::new(0)),
+                imm: Vec::new(),
+                version: Arc::new(version),
+            })),
+            queue: Mutex::new(WriteQueue::default()),
+            queue_cv: Condvar::new(),
+            wal: Mutex::new(WalState {
+                // The fresh WAL of this run: a new file and salt, never appended to an old one.
+                writer: WalWriter::create(&wal_dir, next_file_id, &suite)?,
+                next_seq: max_seq + 1,
+            }),
+            manifest: Mutex::new(manifest.clone()),
+            next_file_id: AtomicU64::new(next_file_id + 1),
+            poison: Mutex::new(None),
+            bg: Mutex::new(BgState::default()),
+            bg_cv: Condvar::new(),
+            maintenance: Mutex::new(()),
+            report,
+            _lock: lock,
+        });
+        let new_wal = next_file_id;
+        shared.swap_current(|sv| SuperVersion {
+            mem: Arc::new(Memtable::new(new_wal)),
+            imm: sv.imm.clone(),
+            version: sv.version.clone(),
+        })?;
+
+        // Recovered records go to a segment now; the replayed logs are then obsolete.
+        if !recovered.is_empty() || !live_wals.is_empty() {
+            let meta = shared.write_memtable(&recovered)?;
+            let sv = shared.current()?;
+            if let Some(meta) = &meta {
+                manifest.levels[0].insert(0, meta.clone());
+                manifest.last_seq = manifest.last_seq.max(meta.max_seq);
+            }
+            manifest.last_seq = manifest.last_seq.max(max_seq);
+            manifest.log_number = new_wal;
+            manifest.next_file_id = shared.next_file_id.load(std::sync::atomic::Ordering::SeqCst);
+            manifest.write(dir, &suite)?;
+            let version = Version::build(&manifest, &shared.seg_dir, &suite, &sv.version.by_id())?;
+            *super::state::lock(&shared.manifest)? = manifest;
+            let version = Arc::new(version);
+            shared.swap_current(|sv| SuperVersion {
+                mem: sv.mem.clone(),
+                imm: Vec::new(),
+                version: version.clone(),
+            })?;
+            shared.remove_obsolete_wals(new_wal)?;
+        }
+
+        let bg_shared = shared.clone();
+        let bg = std::thread::Builder::new()
+            .name("strata-bg".into())
+            .spawn(move || bg_shared.background_loop())
+            .map_err(|e| Error::io("starting the background thread", e))?;
+        let db = Db { shared, bg: Some(bg) };
+        db.shared.wake_background();
+        Ok(db)
+    }
+}

@@ -1,0 +1,35 @@
+//! Tuning of the raw key-value store. Plain data.
+
+use crate::options::Durability;
+
+#[derive(Clone, Debug)]
+pub struct DbOptions {
+    /// Durability of `put`/`delete` (and of `write` calls that say so).
+    pub durability: Durability,
+    /// Byte bound of the block cache.
+    pub cache_bytes: usize,
+    /// Memtable size at which it is frozen and flushed.
+    pub memtable_bytes: usize,
+    /// Number of L0 segments that triggers an L0 -> L1 compaction.
+    pub l0_compaction_trigger: usize,
+    /// Size of L1; each deeper level is ten times larger.
+    pub base_level_bytes: u64,
+    /// Compaction output files are cut at this size.
+    pub target_file_size: u64,
+    /// Run compactions in the background thread (tests turn it off to drive them by hand).
+    pub background_compaction: bool,
+}
+
+impl Default for DbOptions {
+    fn default() -> Self {
+        DbOptions {
+            durability: Durability::Sync,
+            cache_bytes: 64 << 20,
+            memtable_bytes: 4 << 20,
+            l0_compaction_trigger: 4,
+            base_level_bytes: 32 << 20,
+            target_file_size: 8 << 20,
+            background_compaction: true,
+        }
+    }
+}

@@ -1,0 +1,11 @@
+//! Items: partition-key values, validation against the item rules, system properties, and the
+//! encoding of (container, partition key, id) into LSM keys. Uses only serde_json and the error
+//! type; never touches storage (the account layer calls `db`).
+
+mod item;
+mod key;
+mod partition_key;
+
+pub(crate) use item::{stamp_system_properties, validate_item, ItemRules, MAX_ITEM_BYTES};
+pub(crate) use key::item_key;
+pub use partition_key::PartitionKey;

@@ -1,0 +1,26 @@
+//! Format versions and magic numbers of every persistent artifact, shared by readers and writers.
+//! A format change bumps its constant here, updates docs/format.md, and adds a fixture.
+
+/// Write-ahead log file header magic and version. See docs/format.md#wal.
+pub(crate) const WAL_MAGIC: &[u8; 8] = b"STRWAL01";
+pub(crate) const WAL_VERSION: u32 = 1;
+
+/// Segment (sorted table) file magic and version. See docs/format.md#segment.
+pub(crate) const SEGMENT_MAGIC: &[u8; 8] = b"STRSEG01";
+pub(crate) const SEGMENT_VERSION: u32 = 1;
+
+/// Manifest (the current set of segments) magic and version. See docs/format.md#manifest.
+pub(crate) const MANIFEST_MAGIC: &[u8; 8] = b"STRMAN01";
+pub(crate) const MANIFEST_VERSION: u32 = 1;
+
+/// Keyring (wrapped data keys) magic and version. See docs/keys.md.
+pub(crate) const KEYRING_MAGIC: &[u8; 8] = b"STRKEYR1";
+pub(crate) const KEYRING_VERSION: u32 = 1;
+
+/// Catalog (plaintext metadata) magic and version. See docs/format.md#catalog.
+pub(crate) const CATALOG_MAGIC: &[u8; 8] = b"STRCATL1";
+pub(crate) const CATALOG_VERSION: u32 = 1;
+
+/// Service key store file magic and version. See docs/keys.md.
+pub(crate) const SERVICE_KEY_MAGIC: &[u8; 8] = b"STRSMK01";
+pub(crate) const SERVICE_KEY_VERSION: u32 = 1;

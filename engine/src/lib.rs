@@ -1,0 +1,35 @@
+//! Strata engine: an embedded, log-structured, encrypted document store.
+//!
+//! Layers, top to bottom (data flows one way): `account` (the SDK-shaped API) -> `document`,
+//! `metering`, `catalog` -> `db` (key-value orchestration) -> `wal`, `memtable`, `sst`, `cache`,
+//! `version`, `compaction` -> `crypto` (seal/open) -> files. `vault` holds customer keys and is
+//! reached only from `account`. See docs/ for formats, keys, errors and the RU model.
+
+mod account;
+mod cache;
+mod catalog;
+mod compaction;
+pub mod crypto;
+pub mod db;
+mod document;
+pub mod error;
+mod format_version;
+mod kv;
+mod memtable;
+mod metering;
+pub mod options;
+mod sst;
+mod util;
+pub mod vault;
+mod version;
+mod wal;
+
+pub use account::{Account, Container, ContainerInfo, Database, Encryption, ItemOptions, ItemResponse};
+pub use cache::CacheStats;
+pub use crypto::CipherSuite;
+pub use db::{Db, DbOptions, DbStats, RecoveryReport};
+pub use document::PartitionKey;
+pub use error::{substatus, Error, Result};
+pub use kv::WriteBatch;
+pub use options::{AccountOptions, Durability};
+pub use vault::{KeyInfo, KeyUri, LocalVault};

@@ -1,0 +1,109 @@
+//! Point-read and write charges: piecewise-linear interpolation through the managed service's
+//! published reference points (so the model matches them exactly at the points and within the
+//! interpolation error between them), plus the customer-managed-key surcharge. Pure; deterministic.
+
+/// (item size in bytes, RU) for a point read.
+const READ_POINTS: [(f64, f64); 7] = [
+    (1024.0, 1.0),
+    (4096.0, 1.14),
+    (16384.0, 1.67),
+    (65536.0, 4.76),
+    (262_144.0, 20.28),
+    (1_048_576.0, 145.9),
+    (2_097_152.0, 291.8),
+];
+
+/// (item size in bytes, RU) for a write without indexing.
+const WRITE_POINTS: [(f64, f64); 7] = [
+    (1024.0, 4.95),
+    (4096.0, 6.67),
+    (16384.0, 9.52),
+    (65536.0, 22.67),
+    (262_144.0, 98.29),
+    (1_048_576.0, 625.0),
+    (2_097_152.0, 1250.0),
+];
+
+/// RU per indexed term written.
+const PER_INDEXED_TERM: f64 = 0.2;
+/// CMK surcharges.
+const CMK_READ: f64 = 1.05;
+const CMK_WRITE: f64 = 1.06;
+const CMK_PER_INDEXED_TERM: f64 = 0.06;
+
+fn interpolate(points: &[(f64, f64)], size: usize) -> f64 {
+    let x = size as f64;
+    let Some(&(x0, y0)) = points.first() else {
+        return 0.0;
+    };
+    if x <= x0 {
+        return y0;
+    }
+    for w in points.windows(2) {
+        if let [(xa, ya), (xb, yb)] = w {
+            if x <= *xb {
+                return ya + (yb - ya) * (x - xa) / (xb - xa);
+            }
+        }
+    }
+    // Beyond the last point (items are capped at 2 MB, so only by system properties): extend
+    // the last segment's slope.
+    match points {
+        [.., (xa, ya), (xb, yb)] => yb + (yb - ya) * (x - xb) / (xb - xa),
+        _ => y0,
+    }
+}
+
+fn round2(v: f64) -> f64 {
+    (v * 100.0).round() / 100.0
+}
+
+/// Charge of reading one item of `size` bytes (a 404 read costs the 1 KB charge).
+pub(crate) fn point_read_charge(size: usize, cmk: bool) -> f64 {
+    let base = interpolate(&READ_POINTS, size);
+    round2(if cmk { base * CMK_READ } else { base })
+}
+
+/// Charge of writing one item of `size` bytes with `indexed_terms` index terms written.
+pub(crate) fn write_charge(size: usize, indexed_terms: usize, cmk: bool) -> f64 {
+    let base = interpolate(&WRITE_POINTS, size) + PER_INDEXED_TERM * indexed_terms as f64;
+    let total = if cmk {
+        base * CMK_WRITE + CMK_PER_INDEXED_TERM * indexed_terms as f64
+    } else {
+        base
+    };
+    round2(total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reference_points_within_ten_percent() {
+        for (size, ru) in READ_POINTS {
+            let got = point_read_charge(size as usize, false);
+            assert!((got - ru).abs() <= ru * 0.1, "read {size}: {got} vs {ru}");
+        }
+        for (size, ru) in WRITE_POINTS {
+            let got = write_charge(size as usize, 0, false);
+            assert!((got - ru).abs() <= ru * 0.1, "write {size}: {got} vs {ru}");
+        }
+    }
+
+    #[test]
+    fn small_items_monotonic_and_surcharge() {
+        assert_eq!(point_read_charge(10, false), 1.0);
+        assert_eq!(write_charge(10, 0, false), 4.95);
+        assert_eq!(point_read_charge(1024, true), 1.05);
+        assert_eq!(write_charge(1024, 0, true), 5.25);
+        assert_eq!(write_charge(1024, 10, false), 6.95);
+        assert_eq!(write_charge(1024, 10, true), round2(6.95 * 1.06 + 0.6));
+        let mut prev = 0.0;
+        for size in (0..2_200_000).step_by(10_000) {
+            let c = write_charge(size, 0, false);
+            assert!(c >= prev, "not monotonic at {size}");
+            prev = c;
+        }
+    }
+}

@@ -1,0 +1,87 @@
+//! Options of an account and of the raw key-value store: durability, cache and memtable sizes,
+//! where the key holders live. Plain data; no I/O.
+
+use std::path::PathBuf;
+
+/// When a write is acknowledged.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Durability {
+    /// fsync the write-ahead log before acknowledging (survives power loss). The default.
+    #[default]
+    Sync,
+    /// Acknowledge once the record is written to the OS (survives a process crash, not a power
+    /// loss). For bulk loads.
+    Buffered,
+}
+
+/// How to open an account: the data directory and the two key holders outside it.
+#[derive(Clone, Debug)]
+pub struct AccountOptions {
+    /// The data directory: ciphertext, wrapped keys and plaintext metadata only.
+    pub data_dir: PathBuf,
+    /// `$STRATA_HOME`: holds `service/` (the service-managed key) and `vault/` (customer keys).
+    pub home: PathBuf,
+    /// Default durability of writes that do not say otherwise.
+    pub durability: Durability,
+    /// Byte bound of the block cache of decrypted, decompressed blocks.
+    pub cache_bytes: usize,
+    /// Memtable size at which it is frozen and flushed to a segment.
+    pub memtable_bytes: usize,
+}
+
+impl AccountOptions {
+    pub fn new(data_dir: impl Into<PathBuf>, home: impl Into<PathBuf>) -> Self {
+        AccountOptions {
+            data_dir: data_dir.into(),
+            home: home.into(),
+            durability: Durability::Sync,
+            cache_bytes: 64 << 20,
+            memtable_bytes: 4 << 20,
+        }
+    }
+
+    /// `$STRATA_HOME` if set, else `~/.strata`, else `./.strata`.
+    pub fn default_home() -> PathBuf {
+        if let Some(h) = std::env::var_os("STRATA_HOME") {
+            return PathBuf::from(h);
+        }
+        match std::env::var_os("HOME") {
+            Some(h) => PathBuf::from(h).join(".strata"),
+            None => PathBuf::from(".strata"),
+        }
+    }
+
+    pub fn durability(mut self, d: Durability) -> Self {
+        self.durability = d;
+        self
+    }
+
+    pub fn cache_bytes(mut self, n: usize) -> Self {
+        self.cache_bytes = n;
+        self
+    }
+
+    pub fn memtable_bytes(mut self, n: usize) -> Self {
+        self.memtable_bytes = n;
+        self
+    }
+
+    /// The customer key vault's directory.
+    pub fn vault_dir(&self) -> PathBuf {
+        self.home.join("vault")
+    }
+
+    /// The service key store's directory.
+    pub fn service_dir(&self) -> PathBuf {
+        self.home.join("service")
+    }
+
+    pub(crate) fn db_options(&self) -> crate::db::DbOptions {
+        crate::db::DbOptions {
+            durability: self.durability,
+            cache_bytes: self.cache_bytes,
+            memtable_bytes: self.memtable_bytes,
+            ..crate::db::DbOptions::default()
+        }
+    }
+}

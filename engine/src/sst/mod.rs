@@ -1,0 +1,14 @@
+//! Segment files (sorted string tables): immutable, sorted, sealed blocks read through memmap2.
+//! Sees only `util`, `cache` and the `FileCipher` handed to it; never a vault or JSON.
+//! See docs/format.md#segment.
+
+pub(crate) mod block;
+mod bloom;
+mod format;
+mod merge;
+mod reader;
+mod writer;
+
+pub(crate) use merge::{newest_per_key, MergeIter, RecordStream};
+pub(crate) use reader::{Segment, SegmentIter};
+pub(crate) use writer::{segment_file_name, SegmentMeta, SegmentWriter};

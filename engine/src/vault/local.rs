@@ -1,0 +1,1031 @@
+//! The local customer key vault: a private directory (default `$STRATA_HOME/vault`) of RSA keys,
+//! one framed file per key version; wraps and unwraps data keys with RSA-OAEP-SHA256. Called by the
+//! account (wrap/unwrap) and the CLI (key management). Thread-safe: writers in one process are
+//! serialised by a mutex; across processes one writer at a time is assumed. Layout below.
+//!
+//! ```text
+//! <dir>/                                mode 0700
+//!   vault.json                          {"name": "local", "tenant_id": "<uuid>"}, mode 0600
+//!   keys/<name>/<version>.key           live key versions, mode 0600 (dirs 0700)
+//!   deleted/<name>/<version>.key        soft-deleted keys: the whole key directory, moved
+//!
+//! <version>.key := meta_file(magic "STRVKEY1", version 1, payload)
+//! payload       := attributes: bytes | pkcs8_der: bytes        bytes := len: u32 | data
+//! attributes    := JSON {name, version, kty: "RSA", bits, enabled, created (unix s), seq}
+//! ```
+//!
+//! `seq` is a per-key counter, one higher than any existing version's, so "the newest enabled
+//! version" (highest `created`, then highest `seq`) is well defined within one second.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use rand::rngs::OsRng;
+use rand::RngCore;
+use rsa::pkcs8::{DecodePrivateKey, EncodePrivateKey};
+use rsa::traits::PublicKeyParts;
+use rsa::{Oaep, RsaPrivateKey};
+use serde::{Deserialize, Serialize};
+use sha2::Sha256;
+use zeroize::Zeroizing;
+
+use crate::error::{substatus, Error, Result};
+use crate::util::coding::{put_bytes, Reader};
+use crate::util::fs::{create_dir, read_if_exists, sync_dir, write_atomic};
+use crate::util::meta_file;
+
+use super::key_uri::{check_key_name, check_vault_name, check_version, KeyUri, VERSION_LEN};
+
+const KEY_MAGIC: &[u8; 8] = b"STRVKEY1";
+const KEY_FORMAT_VERSION: u32 = 1;
+/// Bytes of the meta_file frame before the payload (magic, version, len, crc).
+const FRAME_HEADER_LEN: u64 = 20;
+const VAULT_FILE: &str = "vault.json";
+const KEYS_DIR: &str = "keys";
+const DELETED_DIR: &str = "deleted";
+const KEY_EXT: &str = "key";
+const DEFAULT_VAULT_NAME: &str = "local";
+const KTY_RSA: &str = "RSA";
+const ALLOWED_BITS: [usize; 3] = [2048, 3072, 4096];
+/// SHA-256 output length, for the RSA-OAEP message limit `k - 2*hLen - 2`.
+const OAEP_HASH_LEN: usize = 32;
+
+/// One version of one key, as listed by [`LocalVault::list_keys`]. Holds no key material.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct KeyInfo {
+    pub name: String,
+    pub version: String,
+    pub bits: usize,
+    pub enabled: bool,
+    /// The key is soft-deleted; `recover_key` brings it back.
+    pub deleted: bool,
+    /// Creation time, unix seconds.
+    pub created: u64,
+    /// The versioned URI of this key version.
+    pub uri: KeyUri,
+}
+
+/// The customer key vault in one local directory.
+pub struct LocalVault {
+    dir: PathBuf,
+    name: String,
+    tenant_id: String,
+    /// Serialises writers within this process.
+    writer: Mutex<()>,
+}
+
+impl std::fmt::Debug for LocalVault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LocalVault")
+            .field("dir", &self.dir)
+            .field("name", &self.name)
+            .field("tenant_id", &self.tenant_id)
+            .finish()
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct VaultMeta {
+    name: String,
+    tenant_id: String,
+}
+
+#[derive(Clone, Serialize, Deserialize)]
+struct Attributes {
+    name: String,
+    version: String,
+    kty: String,
+    bits: usize,
+    enabled: bool,
+    created: u64,
+    seq: u64,
+}
+
+/// One key version read from disk. Deliberately not `Debug`: it holds the private key.
+struct KeyRecord {
+    path: PathBuf,
+    attrs: Attributes,
+    der: Zeroizing<Vec<u8>>,
+}
+
+impl KeyRecord {
+    fn private_key(&self) -> Result<RsaPrivateKey> {
+        let key = RsaPrivateKey::from_pkcs8_der(&self.der).map_err(|_| {
+            Error::corruption(
+                &self.path,
+                FRAME_HEADER_LEN,
+                "the private key is not a valid PKCS#8 RSA key",
+            )
+        })?;
+        if key.size() * 8 != self.attrs.bits {
+            return Err(Error::corruption(
+                &self.path,
+                FRAME_HEADER_LEN,
+                format!(
+                    "the private key has {} bits but its attributes say {}",
+                    key.size() * 8,
+                    self.attrs.bits
+                ),
+            ));
+        }
+        Ok(key)
+    }
+
+    fn newer_than(&self, other: &KeyRecord) -> bool {
+        (self.attrs.created, self.attrs.seq) > (other.attrs.created, other.attrs.seq)
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Place {
+    Live,
+    Deleted,
+}
+
+impl LocalVault {
+    /// Opens the vault in `dir`, creating it (named "local") if `dir` has no vault yet.
+    pub fn open(dir: &Path) -> Result<LocalVault> {
+        Self::open_or_create(dir, None)
+    }
+
+    /// Opens the vault in `dir`, creating it with `name` (one DNS label) if it does not exist.
+    /// 409 if a vault with a different name is there already; 400 on a bad name.
+    pub fn create_named(dir: &Path, name: &str) -> Result<LocalVault> {
+        check_vault_name(name).map_err(Error::BadRequest)?;
+        Self::open_or_create(dir, Some(name))
+    }
+
+    /// The vault name, the first label of the host in its key URIs.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The directory the vault lives in.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The random tenant id chosen when the vault was created.
+    pub fn tenant_id(&self) -> &str {
+        &self.tenant_id
+    }
+
+    /// Creates a key, or a new version of an existing key, with a fresh `bits`-bit RSA key pair
+    /// (2048, 3072 or 4096, else 400). Returns the versioned URI of the new version.
+    pub fn create_key(&self, name: &str, bits: usize) -> Result<KeyUri> {
+        check_key_name(name).map_err(Error::BadRequest)?;
+        if !ALLOWED_BITS.contains(&bits) {
+            return Err(Error::BadRequest(format!(
+                "RSA key size {bits} is not supported; use 2048, 3072 or 4096 bits"
+            )));
+        }
+        // Generate before taking the writer lock: 4096-bit keys take seconds.
+        let key = RsaPrivateKey::new(&mut OsRng, bits)
+            .map_err(|e| Error::Internal(format!("generating a {bits}-bit RSA key failed: {e}")))?;
+        let der = key
+            .to_pkcs8_der()
+            .map_err(|e| Error::Internal(format!("encoding a new RSA key as PKCS#8 failed: {e}")))?;
+        let der = Zeroizing::new(der.as_bytes().to_vec());
+        drop(key);
+
+        let _w = self.lock();
+        self.check_no_case_clash(name)?;
+        if self.key_exists(Place::Deleted, name)? {
+            return Err(Error::Conflict(format!(
+                "key {name} is deleted but recoverable; recover it with `strata vault key recover \
+                 {name}` and then create a new version, or choose another name"
+            )));
+        }
+        let kdir = self.key_dir(Place::Live, name);
+        if !self.key_exists(Place::Live, name)? {
+            create_dir(&kdir, true)?;
+            sync_dir(&self.place_dir(Place::Live))?;
+        }
+        let existing = self.versions(Place::Live, name)?;
+        let seq = existing.iter().map(|r| r.attrs.seq).max().unwrap_or(0) + 1;
+        let version = loop {
+            let v = random_hex(VERSION_LEN / 2);
+            if !self.version_path(Place::Live, name, &v).exists() {
+                break v;
+            }
+        };
+        let record = KeyRecord {
+            path: self.version_path(Place::Live, name, &version),
+            attrs: Attributes {
+                name: name.to_string(),
+                version: version.clone(),
+                kty: KTY_RSA.to_string(),
+                bits,
+                enabled: true,
+                created: now_secs(),
+                seq,
+            },
+            der,
+        };
+        write_record(&record)?;
+        KeyUri::new(&self.name, name, Some(&version))
+    }
+
+    /// Every version of every key, live and soft-deleted, sorted by name, then creation.
+    pub fn list_keys(&self) -> Result<Vec<KeyInfo>> {
+        let mut records = Vec::new();
+        for place in [Place::Live, Place::Deleted] {
+            for name in self.key_names(place)? {
+                for rec in self.versions(place, &name)? {
+                    records.push((place, rec));
+                }
+            }
+        }
+        records.sort_by(|(_, a), (_, b)| {
+            (&a.attrs.name, a.attrs.created, a.attrs.seq).cmp(&(&b.attrs.name, b.attrs.created, b.attrs.seq))
+        });
+        records
+            .into_iter()
+            .map(|(place, rec)| {
+                let a = rec.attrs;
+                Ok(KeyInfo {
+                    uri: KeyUri::new(&self.name, &a.name, Some(&a.version))?,
+                    name: a.name,
+                    version: a.version,
+                    bits: a.bits,
+                    enabled: a.enabled,
+                    deleted: place == Place::Deleted,
+                    created: a.created,
+                })
+            })
+            .collect()
+    }
+
+    /// Enables or disables one version of a key (`Some(version)`) or all of its versions (`None`).
+    /// 404 if the key or version does not exist; 409 if the key is deleted.
+    pub fn set_enabled(&self, name: &str, version: Option<&str>, enabled: bool) -> Result<()> {
+        check_key_name(name).map_err(Error::BadRequest)?;
+        if let Some(v) = version {
+            check_version(v).map_err(Error::BadRequest)?;
+        }
+        let _w = self.lock();
+        self.require_live_for_update(name)?;
+        let targets = match version {
+            Some(v) => match read_record(&self.version_path(Place::Live, name, v), name, v)? {
+                Some(rec) => vec![rec],
+                None => {
+                    return Err(Error::NotFound(format!(
+                        "version {v} of key {name} not found in vault {}; list the versions with \
+                         `strata vault key list`",
+                        self.name
+                    )))
+                }
+            },
+            None => self.versions(Place::Live, name)?,
+        };
+        for mut rec in targets {
+            if rec.attrs.enabled != enabled {
+                rec.attrs.enabled = enabled;
+                write_record(&rec)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Soft-deletes a key with all its versions: it can no longer wrap or unwrap until
+    /// `recover_key` brings it back. 404 if there is no such key; 409 if it is deleted already.
+    pub fn delete_key(&self, name: &str) -> Result<()> {
+        check_key_name(name).map_err(Error::BadRequest)?;
+        let _w = self.lock();
+        self.require_live_for_update(name)?;
+        self.move_key(name, Place::Live, Place::Deleted)
+    }
+
+    /// Undoes `delete_key`. 404 if there is no such key; 409 if the key is not deleted.
+    pub fn recover_key(&self, name: &str) -> Result<()> {
+        check_key_name(name).map_err(Error::BadRequest)?;
+        let _w = self.lock();
+        if !self.key_exists(Place::Deleted, name)? {
+            return Err(if self.key_exists(Place::Live, name)? {
+                Error::Conflict(format!("key {name} is not deleted; there is nothing to recover"))
+            } else {
+                Error::NotFound(format!(
+                    "no deleted key named {name} in vault {}; list the keys with `strata vault key list`",
+                    self.name
+                ))
+            });
+        }
+        if self.key_exists(Place::Live, name)? {
+            return Err(Error::Conflict(format!(
+                "key {name} exists both live and deleted in {}; move one of the two directories \
+                 away by hand",
+                self.dir.display()
+            )));
+        }
+        self.move_key(name, Place::Deleted, Place::Live)
+    }
+
+    /// Wraps `dek` with RSA-OAEP-SHA256 under the key `uri` names: its version, or without one the
+    /// newest enabled version. Returns the versioned key id that unwraps it, and the wrapped bytes.
+    pub fn wrap_key(&self, uri: &KeyUri, dek: &[u8]) -> Result<(KeyUri, Vec<u8>)> {
+        let rec = self.resolve(uri)?;
+        let public = rec.private_key()?.to_public_key();
+        let max = public.size().saturating_sub(2 * OAEP_HASH_LEN + 2);
+        if dek.is_empty() || dek.len() > max {
+            return Err(Error::BadRequest(format!(
+                "a data key of {} bytes cannot be wrapped with RSA-OAEP-256 under a {}-bit key; \
+                 it must be 1 to {max} bytes",
+                dek.len(),
+                rec.attrs.bits
+            )));
+        }
+        let wrapped = public
+            .encrypt(&mut OsRng, Oaep::new::<Sha256>(), dek)
+            .map_err(|e| {
+                Error::vault(
+                    substatus::KEY_WRAP_FAILED,
+                    format!(
+                        "wrapping with version {} of key {} failed: {e}",
+                        rec.attrs.version, rec.attrs.name
+                    ),
+                )
+            })?;
+        let kid = KeyUri::new(&self.name, &rec.attrs.name, Some(&rec.attrs.version))?;
+        Ok((kid, wrapped))
+    }
+
+    /// Unwraps bytes made by `wrap_key`. `kid` must name the version that wrapped them (400 if it
+    /// has none); 403.4005 if the bytes are damaged or were wrapped under another key.
+    pub fn unwrap_key(&self, kid: &KeyUri, wrapped: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
+        let Some(version) = kid.version() else {
+            return Err(Error::BadRequest(format!(
+                "unwrapping needs the versioned key id that wrapped the data key \
+                 ({kid}/<version>), as returned by wrap; got a key URI without a version"
+            )));
+        };
+        let rec = self.resolve(kid)?;
+        let key = rec.private_key()?;
+        key.decrypt_blinded(&mut OsRng, Oaep::new::<Sha256>(), wrapped)
+            .map(Zeroizing::new)
+            .map_err(|_| {
+                Error::vault(
+                    substatus::KEY_WRAP_FAILED,
+                    format!(
+                        "unwrapping with version {version} of key {} failed: the wrapped key is \
+                         damaged or was wrapped under a different key or version; check that the \
+                         key id stored with it is {kid} and restore the wrapped key from a backup",
+                        kid.name()
+                    ),
+                )
+            })
+    }
+
+    // ---- opening ----
+
+    fn open_or_create(dir: &Path, want_name: Option<&str>) -> Result<LocalVault> {
+        let meta_path = dir.join(VAULT_FILE);
+        let meta = match read_if_exists(&meta_path)? {
+            Some(bytes) => {
+                let meta: VaultMeta = serde_json::from_slice(&bytes)
+                    .map_err(|e| Error::corruption(&meta_path, 0, format!("not a valid vault.json: {e}")))?;
+                check_vault_name(&meta.name).map_err(|why| Error::corruption(&meta_path, 0, why))?;
+                if let Some(want) = want_name {
+                    if want != meta.name {
+                        return Err(Error::Conflict(format!(
+                            "the vault in {} is named {}, not {want}; use another directory for \
+                             vault {want}",
+                            dir.display(),
+                            meta.name
+                        )));
+                    }
+                }
+                meta
+            }
+            None => Self::init(dir, want_name.unwrap_or(DEFAULT_VAULT_NAME))?,
+        };
+        create_dir(&dir.join(KEYS_DIR), true)?;
+        create_dir(&dir.join(DELETED_DIR), true)?;
+        Ok(LocalVault {
+            dir: dir.to_path_buf(),
+            name: meta.name,
+            tenant_id: meta.tenant_id,
+            writer: Mutex::new(()),
+        })
+    }
+
+    /// Makes `dir` a new vault: private directory, then `vault.json`.
+    fn init(dir: &Path, name: &str) -> Result<VaultMeta> {
+        if dir.exists() {
+            // Refuse to turn an unrelated directory into a vault (and to chmod it).
+            let entries = fs::read_dir(dir).map_err(|e| Error::io_path("listing", dir, e))?;
+            for entry in entries {
+                let entry = entry.map_err(|e| Error::io_path("listing", dir, e))?;
+                let file_name = entry.file_name();
+                let known = [KEYS_DIR, DELETED_DIR, "vault.json.tmp"];
+                if !known.iter().any(|k| file_name == *k) {
+                    return Err(Error::Conflict(format!(
+                        "{} is not empty and is not a key vault (it has no {VAULT_FILE}); use a \
+                         new or empty directory for the vault",
+                        dir.display()
+                    )));
+                }
+            }
+        }
+        create_dir(dir, true)?;
+        set_private_dir_mode(dir)?;
+        if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+            sync_dir(parent)?;
+        }
+        let meta = VaultMeta {
+            name: name.to_string(),
+            tenant_id: random_tenant_id(),
+        };
+        let json = serde_json::to_vec_pretty(&meta)
+            .map_err(|e| Error::Internal(format!("encoding vault.json: {e}")))?;
+        write_atomic(&dir.join(VAULT_FILE), &json, true)?;
+        Ok(meta)
+    }
+
+    // ---- lookups ----
+
+    /// The key version `uri` names (or the newest enabled one), checked usable for wrap/unwrap.
+    fn resolve(&self, uri: &KeyUri) -> Result<KeyRecord> {
+        let name = uri.name();
+        if uri.vault() != self.name {
+            return Err(Error::vault(
+                substatus::KEY_NOT_FOUND,
+                format!(
+                    "key vault {} not found: the local vault in {} is named {}; use a key URI \
+                     starting with https://{}.vault.local/keys/",
+                    uri.vault(),
+                    self.dir.display(),
+                    self.name,
+                    self.name
+                ),
+            ));
+        }
+        if !self.key_exists(Place::Live, name)? {
+            let msg = if self.key_exists(Place::Deleted, name)? {
+                format!(
+                    "key {name} in vault {} is deleted; it can be recovered with `strata vault key \
+                     recover {name}`",
+                    self.name
+                )
+            } else {
+                format!(
+                    "key {name} not found in vault {}; create it with `strata vault key create \
+                     {name}` or correct the key URI",
+                    self.name
+                )
+            };
+            return Err(Error::vault(substatus::KEY_NOT_FOUND, msg));
+        }
+        match uri.version() {
+            Some(v) => {
+                let rec =
+                    read_record(&self.version_path(Place::Live, name, v), name, v)?.ok_or_else(|| {
+                        Error::vault(
+                            substatus::KEY_NOT_FOUND,
+                            format!(
+                                "version {v} of key {name} not found in vault {}; list the \
+                                 versions with `strata vault key list`",
+                                self.name
+                            ),
+                        )
+                    })?;
+                if !rec.attrs.enabled {
+                    return Err(Error::vault(
+                        substatus::KEY_VAULT_ACCESS,
+                        format!(
+                            "version {v} of key {name} is disabled; enable it with `strata vault \
+                             key enable {name} --version {v}`"
+                        ),
+                    ));
+                }
+                Ok(rec)
+            }
+            None => {
+                let versions = self.versions(Place::Live, name)?;
+                if versions.is_empty() {
+                    return Err(Error::vault(
+                        substatus::KEY_NOT_FOUND,
+                        format!(
+                            "key {name} in vault {} has no versions; create one with `strata \
+                             vault key create {name}`",
+                            self.name
+                        ),
+                    ));
+                }
+                let mut newest: Option<KeyRecord> = None;
+                for rec in versions.into_iter().filter(|r| r.attrs.enabled) {
+                    if newest.as_ref().is_none_or(|n| rec.newer_than(n)) {
+                        newest = Some(rec);
+                    }
+                }
+                newest.ok_or_else(|| {
+                    Error::vault(
+                        substatus::KEY_VAULT_ACCESS,
+                        format!(
+                            "every version of key {name} is disabled; enable one with `strata \
+                             vault key enable {name} --version <version>` or create a new version \
+                             with `strata vault key create {name}`"
+                        ),
+                    )
+                })
+            }
+        }
+    }
+
+    /// 404 unless `name` is a live key; 409 if it is deleted.
+    fn require_live_for_update(&self, name: &str) -> Result<()> {
+        if self.key_exists(Place::Live, name)? {
+            return Ok(());
+        }
+        Err(if self.key_exists(Place::Deleted, name)? {
+            Error::Conflict(format!(
+                "key {name} is deleted; recover it first with `strata vault key recover {name}`"
+            ))
+        } else {
+            Error::NotFound(format!(
+                "key {name} not found in vault {}; list the keys with `strata vault key list`",
+                self.name
+            ))
+        })
+    }
+
+    /// Refuses a name that differs only in case from an existing key, so behaviour is the same on
+    /// case-sensitive and case-insensitive file systems.
+    fn check_no_case_clash(&self, name: &str) -> Result<()> {
+        for place in [Place::Live, Place::Deleted] {
+            if let Some(other) = self
+                .key_names(place)?
+                .into_iter()
+                .find(|n| n != name && n.eq_ignore_ascii_case(name))
+            {
+                return Err(Error::Conflict(format!(
+                    "a key named {other} exists already; key names that differ only in case are \
+                     not allowed, use {other} or another name"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether a key directory with exactly this name exists (exact even on case-insensitive
+    /// file systems, because it compares directory entries).
+    fn key_exists(&self, place: Place, name: &str) -> Result<bool> {
+        Ok(self.key_names(place)?.iter().any(|n| n == name))
+    }
+
+    /// Names of the key directories in `place`; entries that are not key names are ignored.
+    fn key_names(&self, place: Place) -> Result<Vec<String>> {
+        let dir = self.place_dir(place);
+        let entries = match fs::read_dir(&dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(Error::io_path("listing", &dir, e)),
+        };
+        let mut names = Vec::new();
+        for entry in entries {
+            let entry = entry.map_err(|e| Error::io_path("listing", &dir, e))?;
+            let is_dir = entry
+                .file_type()
+                .map_err(|e| Error::io_path("inspecting", &entry.path(), e))?
+                .is_dir();
+            if let (true, Some(n)) = (is_dir, entry.file_name().to_str()) {
+                if check_key_name(n).is_ok() {
+                    names.push(n.to_string());
+                }
+            }
+        }
+        Ok(names)
+    }
+
+    /// Every version of a key in `place`. Stray files (e.g. `*.key.tmp` of a crashed write) are
+    /// ignored; a damaged key file is an error.
+    fn versions(&self, place: Place, name: &str) -> Result<Vec<KeyRecord>> {
+        let dir = self.key_dir(place, name);
+        let entries = match fs::read_dir(&dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(Error::io_path("listing", &dir, e)),
+        };
+        let mut out = Vec::new();
+        for entry in entries {
+            let entry = entry.map_err(|e| Error::io_path("listing", &dir, e))?;
+            let path = entry.path();
+            let version = match (path.extension(), path.file_stem().and_then(|s| s.to_str())) {
+                (Some(ext), Some(stem)) if ext == KEY_EXT && check_version(stem).is_ok() => stem,
+                _ => continue,
+            };
+            if let Some(rec) = read_record(&path, name, version)? {
+                out.push(rec);
+            }
+        }
+        Ok(out)
+    }
+
+    // ---- writes ----
+
+    fn move_key(&self, name: &str, from: Place, to: Place) -> Result<()> {
+        let src = self.key_dir(from, name);
+        let dst = self.key_dir(to, name);
+        fs::rename(&src, &dst).map_err(|e| Error::io_path("moving key directory to", &dst, e))?;
+        sync_dir(&self.place_dir(to))?;
+        sync_dir(&self.place_dir(from))
+    }
+
+    fn lock(&self) -> MutexGuard<'_, ()> {
+        // The mutex guards no data, so a panic in another writer leaves nothing inconsistent.
+        self.writer.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    // ---- paths ----
+
+    fn place_dir(&self, place: Place) -> PathBuf {
+        self.dir.join(match place {
+            Place::Live => KEYS_DIR,
+            Place::Deleted => DELETED_DIR,
+        })
+    }
+
+    fn key_dir(&self, place: Place, name: &str) -> PathBuf {
+        self.place_dir(place).join(name)
+    }
+
+    fn version_path(&self, place: Place, name: &str, version: &str) -> PathBuf {
+        self.key_dir(place, name).join(format!("{version}.{KEY_EXT}"))
+    }
+}
+
+/// Reads one key file; `Ok(None)` if it does not exist. Checks the frame, the format version and
+/// that the file holds the key version its path says.
+fn read_record(path: &Path, name: &str, version: &str) -> Result<Option<KeyRecord>> {
+    let Some(bytes) = read_if_exists(path)? else {
+        return Ok(None);
+    };
+    let bytes = Zeroizing::new(bytes);
+    let (format, payload) = meta_file::decode(path, KEY_MAGIC, &bytes)?;
+    if format != KEY_FORMAT_VERSION {
+        return Err(Error::corruption(
+            path,
+            8,
+            format!(
+                "unsupported key file format version {format} (this build reads version \
+                 {KEY_FORMAT_VERSION})"
+            ),
+        ));
+    }
+    let mut r = Reader::new(payload);
+    let attrs = r
+        .bytes()
+        .ok_or_else(|| Error::corruption(path, FRAME_HEADER_LEN, "key attributes truncated"))?;
+    let der_at = FRAME_HEADER_LEN + r.position() as u64;
+    let der = r
+        .bytes()
+        .ok_or_else(|| Error::corruption(path, der_at, "private key truncated"))?;
+    if !r.is_empty() {
+        let at = FRAME_HEADER_LEN + r.position() as u64;
+        return Err(Error::corruption(
+            path,
+            at,
+            "trailing bytes after the private key",
+        ));
+    }
+    let attrs: Attributes = serde_json::from_slice(attrs).map_err(|e| {
+        Error::corruption(
+            path,
+            FRAME_HEADER_LEN,
+            format!("key attributes are not valid: {e}"),
+        )
+    })?;
+    if attrs.name != name || attrs.version != version {
+        return Err(Error::corruption(
+            path,
+            FRAME_HEADER_LEN,
+            format!(
+                "the file holds version {} of key {}, not version {version} of key {name}",
+                attrs.version, attrs.name
+            ),
+        ));
+    }
+    if attrs.kty != KTY_RSA || !ALLOWED_BITS.contains(&attrs.bits) {
+        return Err(Error::corruption(
+            path,
+            FRAME_HEADER_LEN,
+            format!("unsupported key type {} with {} bits", attrs.kty, attrs.bits),
+        ));
+    }
+    Ok(Some(KeyRecord {
+        path: path.to_path_buf(),
+        attrs,
+        der: Zeroizing::new(der.to_vec()),
+    }))
+}
+
+/// Writes one key file atomically with mode 0600. Every buffer holding the private key is
+/// sized up front (no reallocation leaves copies behind) and zeroized when dropped.
+fn write_record(rec: &KeyRecord) -> Result<()> {
+    let attrs = serde_json::to_vec(&rec.attrs)
+        .map_err(|e| Error::Internal(format!("encoding key attributes: {e}")))?;
+    let mut payload = Zeroizing::new(Vec::with_capacity(8 + attrs.len() + rec.der.len()));
+    put_bytes(&mut payload, &attrs);
+    put_bytes(&mut payload, &rec.der);
+    // meta_file::write would drop its framed copy without zeroizing it; frame here instead.
+    let framed = Zeroizing::new(meta_file::encode(KEY_MAGIC, KEY_FORMAT_VERSION, &payload));
+    write_atomic(&rec.path, &framed, true)
+}
+
+fn set_private_dir_mode(dir: &Path) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
+            .map_err(|e| Error::io_path("making private (mode 0700)", dir, e))?;
+    }
+    #[cfg(not(unix))]
+    let _ = dir;
+    Ok(())
+}
+
+fn now_secs() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+fn random_hex(n_bytes: usize) -> String {
+    let mut b = vec![0u8; n_bytes];
+    OsRng.fill_bytes(&mut b);
+    hex(&b)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A random (version 4) UUID, `xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx`.
+fn random_tenant_id() -> String {
+    let mut b = [0u8; 16];
+    OsRng.fill_bytes(&mut b);
+    let x = u128::from_be_bytes(b);
+    let x = (x & !(0xf << 76) & !(0x3 << 62)) | (0x4 << 76) | (0x2 << 62);
+    format!(
+        "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
+        x >> 96,
+        (x >> 80) & 0xffff,
+        (x >> 64) & 0xffff,
+        (x >> 48) & 0xffff,
+        x & 0xffff_ffff_ffff
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DEK: [u8; 32] = [7u8; 32];
+
+    fn vault() -> (tempfile::TempDir, LocalVault) {
+        let tmp = tempfile::tempdir().unwrap();
+        let v = LocalVault::open(&tmp.path().join("vault")).unwrap();
+        (tmp, v)
+    }
+
+    fn uri(v: &LocalVault, name: &str) -> KeyUri {
+        KeyUri::new(v.name(), name, None).unwrap()
+    }
+
+    #[cfg(unix)]
+    fn mode(p: &Path) -> u32 {
+        use std::os::unix::fs::PermissionsExt;
+        fs::metadata(p).unwrap().permissions().mode() & 0o777
+    }
+
+    #[test]
+    fn open_creates_a_private_vault_and_reopens_it() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("home/vault");
+        let v = LocalVault::open(&dir).unwrap();
+        assert_eq!(v.name(), "local");
+        assert_eq!(v.tenant_id().len(), 36);
+        #[cfg(unix)]
+        {
+            assert_eq!(mode(&dir), 0o700);
+            assert_eq!(mode(&dir.join(VAULT_FILE)), 0o600);
+            assert_eq!(mode(&dir.join(KEYS_DIR)), 0o700);
+        }
+        let again = LocalVault::open(&dir).unwrap();
+        assert_eq!(again.tenant_id(), v.tenant_id());
+        assert_eq!(LocalVault::create_named(&dir, "local").unwrap().name(), "local");
+        assert_eq!(LocalVault::create_named(&dir, "prod").unwrap_err().status(), 409);
+
+        let named = LocalVault::create_named(&tmp.path().join("prod"), "prod").unwrap();
+        assert_eq!(named.name(), "prod");
+        assert_eq!(LocalVault::open(&tmp.path().join("prod")).unwrap().name(), "prod");
+        let bad = LocalVault::create_named(&tmp.path().join("x"), "Bad_Name").unwrap_err();
+        assert_eq!(bad.status(), 400);
+
+        // An unrelated non-empty directory is not taken over.
+        let other = tmp.path().join("other");
+        fs::create_dir_all(&other).unwrap();
+        fs::write(other.join("notes.txt"), b"hi").unwrap();
+        assert_eq!(LocalVault::open(&other).unwrap_err().status(), 409);
+
+        // A damaged vault.json is reported, not replaced.
+        fs::write(dir.join(VAULT_FILE), b"{not json").unwrap();
+        assert!(LocalVault::open(&dir).unwrap_err().is_corruption());
+    }
+
+    #[test]
+    fn wrap_unwrap_round_trip_and_private_files() {
+        let (_tmp, v) = vault();
+        let kid = v.create_key("cmk", 2048).unwrap();
+        let version = kid.version().unwrap().to_string();
+        assert_eq!(version.len(), 32);
+        assert_eq!(kid.vault(), "local");
+
+        let (wrapped_kid, wrapped) = v.wrap_key(&kid, &DEK).unwrap();
+        assert_eq!(wrapped_kid, kid);
+        assert_eq!(wrapped.len(), 256);
+        assert_eq!(&v.unwrap_key(&kid, &wrapped).unwrap()[..], &DEK[..]);
+
+        let (kid2, wrapped2) = v.wrap_key(&uri(&v, "cmk"), &DEK).unwrap();
+        assert_eq!(kid2, kid);
+        assert_ne!(wrapped2, wrapped, "OAEP is randomised");
+        assert_eq!(&v.unwrap_key(&kid2, &wrapped2).unwrap()[..], &DEK[..]);
+
+        // Unwrap needs a version.
+        assert_eq!(v.unwrap_key(&uri(&v, "cmk"), &wrapped).unwrap_err().status(), 400);
+        // A DEK too long for OAEP under 2048 bits is a 400, not a panic.
+        assert_eq!(v.wrap_key(&kid, &[1u8; 191]).unwrap_err().status(), 400);
+        assert_eq!(v.wrap_key(&kid, &[]).unwrap_err().status(), 400);
+
+        // The private key exists only inside 0600 files in 0700 directories.
+        #[cfg(unix)]
+        {
+            let key_dir = v.dir().join(KEYS_DIR).join("cmk");
+            assert_eq!(mode(&key_dir), 0o700);
+            assert_eq!(mode(&key_dir.join(format!("{version}.key"))), 0o600);
+        }
+        assert!(!format!("{v:?}").contains("PRIVATE"));
+    }
+
+    #[test]
+    fn create_key_validates_and_list_keys_sorts() {
+        let (_tmp, v) = vault();
+        assert_eq!(v.create_key("cmk", 1024).unwrap_err().status(), 400);
+        assert_eq!(v.create_key("bad name", 2048).unwrap_err().status(), 400);
+        assert_eq!(v.create_key("", 2048).unwrap_err().status(), 400);
+
+        let b1 = v.create_key("b", 2048).unwrap();
+        let a1 = v.create_key("a", 2048).unwrap();
+        let b2 = v.create_key("b", 2048).unwrap();
+        assert_eq!(v.create_key("B", 2048).unwrap_err().status(), 409);
+        // A crashed write leaves a temporary file, which listing ignores.
+        fs::write(v.dir().join("keys/b/junk.key.tmp"), b"partial").unwrap();
+
+        let list = v.list_keys().unwrap();
+        let uris: Vec<_> = list.iter().map(|k| k.uri.clone()).collect();
+        assert_eq!(uris, vec![a1, b1, b2.clone()]);
+        let last = &list[2];
+        assert_eq!(
+            (last.name.as_str(), last.bits, last.enabled, last.deleted),
+            ("b", 2048, true, false)
+        );
+        assert_eq!(Some(last.version.as_str()), b2.version());
+        assert!(last.created > 1_600_000_000);
+    }
+
+    #[test]
+    fn versionless_follows_the_newest_enabled_version() {
+        let (_tmp, v) = vault();
+        let v1 = v.create_key("cmk", 2048).unwrap();
+        let v2 = v.create_key("cmk", 2048).unwrap();
+        let any = uri(&v, "cmk");
+        // Both were most likely created within the same second: the counter decides.
+        assert_eq!(v.wrap_key(&any, &DEK).unwrap().0, v2);
+
+        let (_, wrapped2) = v.wrap_key(&v2, &DEK).unwrap();
+        v.set_enabled("cmk", v2.version(), false).unwrap();
+        assert_eq!(v.wrap_key(&any, &DEK).unwrap().0, v1);
+
+        let e = v.unwrap_key(&v2, &wrapped2).unwrap_err();
+        assert_eq!((e.status(), e.substatus()), (403, substatus::KEY_VAULT_ACCESS));
+        assert!(e.to_string().contains("strata vault key enable cmk"), "{e}");
+        let e = v.wrap_key(&v2, &DEK).unwrap_err();
+        assert_eq!(e.substatus(), substatus::KEY_VAULT_ACCESS);
+
+        v.set_enabled("cmk", None, false).unwrap();
+        let e = v.wrap_key(&any, &DEK).unwrap_err();
+        assert_eq!(e.substatus(), substatus::KEY_VAULT_ACCESS);
+
+        v.set_enabled("cmk", None, true).unwrap();
+        assert_eq!(v.wrap_key(&any, &DEK).unwrap().0, v2);
+        assert_eq!(&v.unwrap_key(&v2, &wrapped2).unwrap()[..], &DEK[..]);
+
+        assert_eq!(v.set_enabled("nope", None, true).unwrap_err().status(), 404);
+        let missing = "ffffffffffffffffffffffffffffffff";
+        assert_eq!(
+            v.set_enabled("cmk", Some(missing), true).unwrap_err().status(),
+            404
+        );
+        assert_eq!(v.set_enabled("cmk", Some("xyz"), true).unwrap_err().status(), 400);
+    }
+
+    #[test]
+    fn unknown_key_version_or_vault_is_4003() {
+        let (_tmp, v) = vault();
+        let kid = v.create_key("cmk", 2048).unwrap();
+        let (_, wrapped) = v.wrap_key(&kid, &DEK).unwrap();
+        let cases = [
+            KeyUri::new("local", "other", None).unwrap(),
+            KeyUri::new("local", "other", kid.version()).unwrap(),
+            kid.with_version("ffffffffffffffffffffffffffffffff").unwrap(),
+            KeyUri::new("elsewhere", "cmk", None).unwrap(),
+            KeyUri::new("elsewhere", "cmk", kid.version()).unwrap(),
+        ];
+        for u in &cases {
+            let e = v.wrap_key(u, &DEK).unwrap_err();
+            assert_eq!(
+                (e.status(), e.substatus()),
+                (403, substatus::KEY_NOT_FOUND),
+                "{u}: {e}"
+            );
+            if u.version().is_some() {
+                let e = v.unwrap_key(u, &wrapped).unwrap_err();
+                assert_eq!(e.substatus(), substatus::KEY_NOT_FOUND, "{u}: {e}");
+            }
+        }
+    }
+
+    #[test]
+    fn deleted_key_is_4003_until_recovered() {
+        let (_tmp, v) = vault();
+        let kid = v.create_key("cmk", 2048).unwrap();
+        let (_, wrapped) = v.wrap_key(&kid, &DEK).unwrap();
+        v.delete_key("cmk").unwrap();
+
+        for e in [
+            v.unwrap_key(&kid, &wrapped).unwrap_err(),
+            v.wrap_key(&uri(&v, "cmk"), &DEK).unwrap_err(),
+        ] {
+            assert_eq!(e.substatus(), substatus::KEY_NOT_FOUND);
+            assert!(e.to_string().contains("deleted"), "{e}");
+            assert!(e.to_string().contains("recover"), "{e}");
+        }
+        let list = v.list_keys().unwrap();
+        assert_eq!(list.len(), 1);
+        assert!(list[0].deleted);
+
+        assert_eq!(v.create_key("cmk", 2048).unwrap_err().status(), 409);
+        assert_eq!(v.set_enabled("cmk", None, false).unwrap_err().status(), 409);
+        assert_eq!(v.delete_key("cmk").unwrap_err().status(), 409);
+        assert_eq!(v.delete_key("nope").unwrap_err().status(), 404);
+        assert_eq!(v.recover_key("nope").unwrap_err().status(), 404);
+
+        v.recover_key("cmk").unwrap();
+        assert_eq!(&v.unwrap_key(&kid, &wrapped).unwrap()[..], &DEK[..]);
+        assert!(!v.list_keys().unwrap()[0].deleted);
+        assert_eq!(v.recover_key("cmk").unwrap_err().status(), 409);
+    }
+
+    #[test]
+    fn wrong_wrapped_bytes_are_4005() {
+        let (_tmp, v) = vault();
+        let kid = v.create_key("cmk", 2048).unwrap();
+        let other = v.create_key("other", 2048).unwrap();
+        let (_, wrapped) = v.wrap_key(&kid, &DEK).unwrap();
+        let (_, wrapped_other) = v.wrap_key(&other, &DEK).unwrap();
+
+        let mut flipped = wrapped.clone();
+        flipped[100] ^= 1;
+        for bad in [&flipped[..], &wrapped[..10], &[][..], &wrapped_other[..]] {
+            let e = v.unwrap_key(&kid, bad).unwrap_err();
+            assert_eq!(
+                (e.status(), e.substatus()),
+                (403, substatus::KEY_WRAP_FAILED),
+                "{e}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_flipped_byte_in_a_key_file_is_an_error_not_a_panic() {
+        let (_tmp, v) = vault();
+        let kid = v.create_key("cmk", 2048).unwrap();
+        let (_, wrapped) = v.wrap_key(&kid, &DEK).unwrap();
+        let path = v.version_path(Place::Live, "cmk", kid.version().unwrap());
+        let good = fs::read(&path).unwrap();
+        for i in 0..good.len() {
+            let mut bad = good.clone();
+            bad[i] ^= 0x10;
+            fs::write(&path, &bad).unwrap();
+            let e = v.unwrap_key(&kid, &wrapped).unwrap_err();
+            assert!(e.is_corruption(), "flip at {i}: {e}");
+            assert!(v.list_keys().is_err(), "flip at {i}");
+        }
+        fs::write(&path, &good[..good.len() - 1]).unwrap();
+        assert!(v.unwrap_key(&kid, &wrapped).unwrap_err().is_corruption());
+        fs::write(&path, &good).unwrap();
+        assert_eq!(&v.unwrap_key(&kid, &wrapped).unwrap()[..], &DEK[..]);
+    }
+}

@@ -1,0 +1,9 @@
+//! The write-ahead log: one file per memtable, framed and sealed records, group-committed by the
+//! db's write path. Sees only `util` and the `FileCipher` handed to it. See docs/format.md#wal.
+
+mod format;
+mod reader;
+mod writer;
+
+pub(crate) use reader::replay;
+pub(crate) use writer::{wal_file_name, WalWriter};

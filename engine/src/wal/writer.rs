@@ -1,0 +1,75 @@
+//! Appends sealed, framed records to one WAL file. Owned by the db's write path, which serialises
+//! callers (requires external synchronisation). A file is never reopened for append: after a
+//! restart the db starts a new file with a new salt, so record numbers (nonces) never repeat
+//! under one file key.
+
+use std::fs::File;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use super::format::{encode_batch, encode_frame};
+use crate::crypto::{BlockKind, CipherSuite, FileCipher, FileKind};
+use crate::error::{Error, Result};
+use crate::format_version::{WAL_MAGIC, WAL_VERSION};
+use crate::util::file_header::FileHeader;
+use crate::util::fs::{create_file, sync_dir};
+
+pub(crate) struct WalWriter {
+    id: u64,
+    path: PathBuf,
+    file: File,
+    cipher: FileCipher,
+    next_record: u64,
+}
+
+impl WalWriter {
+    /// Creates `dir/<id>.wal` with its header, durably (file and directory entry).
+    pub(crate) fn create(dir: &Path, id: u64, suite: &CipherSuite) -> Result<WalWriter> {
+        let path = dir.join(wal_file_name(id));
+        let (cipher, salt) = suite.new_file(FileKind::Wal, id);
+        let header = FileHeader {
+            version: WAL_VERSION,
+            file_id: id,
+            layers: suite.layers(),
+            salt,
+        };
+        let mut file = create_file(&path, false)?;
+        file.write_all(&header.encode(WAL_MAGIC))
+            .map_err(|e| Error::io_path("writing WAL header", &path, e))?;
+        file.sync_all().map_err(|e| Error::io_path("syncing", &path, e))?;
+        sync_dir(dir)?;
+        Ok(WalWriter {
+            id,
+            path,
+            file,
+            cipher,
+            next_record: 0,
+        })
+    }
+
+    pub(crate) fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// Seals and appends one batch (one record). Not durable until `sync`.
+    pub(crate) fn append(&mut self, first_seq: u64, ops: &[(&[u8], Option<&[u8]>)]) -> Result<()> {
+        let plain = encode_batch(first_seq, ops);
+        let sealed = self.cipher.seal(self.next_record, BlockKind::WalRecord, &plain);
+        // The record number is consumed even if the write fails: a retried write must not reuse
+        // the nonce. (After a failed write the db is poisoned anyway.)
+        self.next_record += 1;
+        self.file
+            .write_all(&encode_frame(&sealed))
+            .map_err(|e| Error::io_path("appending to WAL", &self.path, e))
+    }
+
+    pub(crate) fn sync(&mut self) -> Result<()> {
+        self.file
+            .sync_data()
+            .map_err(|e| Error::io_path("syncing WAL", &self.path, e))
+    }
+}
+
+pub(crate) fn wal_file_name(id: u64) -> String {
+    format!("{id:016}.wal")
+}
