@@ -24,11 +24,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let account = Account::create(
         opts.clone(),
         "shop",
-        Encryption::CustomerManaged { key_uri: key_uri.to_string() },
+        Encryption::CustomerManaged {
+            key_uri: key_uri.to_string(),
+        },
     )?;
-    let orders = account.create_database("sales")?.create_container("orders", "/customer")?;
+    let orders = account
+        .create_database("sales")?
+        .create_container("orders", "/customer")?;
 
-    let order = Order { id: "o-1".into(), customer: "alice".into(), total: 12.5 };
+    let order = Order {
+        id: "o-1".into(),
+        customer: "alice".into(),
+        total: 12.5,
+    };
     let created = orders.create_item("alice", &order)?;
     println!("create: {} ({} RU)", created.status_code, created.request_charge);
 
@@ -39,7 +47,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     updated.total = 20.0;
     let etag = read.etag.unwrap_or_default();
     let replaced = orders.replace_item_with("alice", &updated, &ItemOptions::if_match(etag.clone()))?;
-    println!("replace: {} ({} RU)", replaced.status_code, replaced.request_charge);
+    println!(
+        "replace: {} ({} RU)",
+        replaced.status_code, replaced.request_charge
+    );
 
     // A stale etag is refused with 412.
     if let Err(e) = orders.replace_item_with("alice", &updated, &ItemOptions::if_match(etag)) {
@@ -49,14 +60,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Bulk writes may trade durability for speed.
     let bulk = ItemOptions::default().with_durability(Durability::Buffered);
     for i in 0..1000 {
-        let o = Order { id: format!("bulk-{i}"), customer: "bob".into(), total: f64::from(i) };
+        let o = Order {
+            id: format!("bulk-{i}"),
+            customer: "bob".into(),
+            total: f64::from(i),
+        };
         orders.create_item_with("bob", &o, &bulk)?;
     }
     account.flush()?;
     drop((orders, account));
 
     let account = Account::open(opts)?;
-    let again = account.database("sales").container("orders").read_item::<Order>("bob", "bulk-999")?;
+    let again = account
+        .database("sales")
+        .container("orders")
+        .read_item::<Order>("bob", "bulk-999")?;
     println!("after reopen: {:?}", again.item);
     Ok(())
 }

@@ -13,7 +13,7 @@ pub fn create(g: &Globals, name: &str) -> CliResult<Report> {
 }
 
 pub fn list(g: &Globals) -> CliResult<Report> {
-    let names = account::open(g)?.list_databases();
+    let names = account::open(g)?.list_databases()?;
     let rows = names.into_iter().map(|n| vec![Value::from(n)]).collect();
     Ok(Report::new(200).list("databases", vec!["database"], rows))
 }

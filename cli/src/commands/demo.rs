@@ -341,7 +341,7 @@ fn record<T>(
                 etag: resp.etag.clone(),
                 detail: String::new(),
             });
-            expect(&operation, status, expected)?;
+            check_status(&operation, status, expected)?;
             Ok(Some(resp))
         }
         Err(e) => {
@@ -362,7 +362,7 @@ fn record<T>(
     }
 }
 
-fn expect(operation: &str, got: u16, expected: u16) -> CliResult<()> {
+fn check_status(operation: &str, got: u16, expected: u16) -> CliResult<()> {
     if got == expected {
         Ok(())
     } else {

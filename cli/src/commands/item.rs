@@ -6,7 +6,7 @@ use serde_json::Value;
 use strata_engine::{ItemOptions, ItemResponse};
 
 use crate::args::{pk_from_item, BodyArgs, Globals, PkArgs};
-use crate::commands::{account, container};
+use crate::commands::account;
 use crate::error::CliResult;
 use crate::output::Report;
 
@@ -29,10 +29,8 @@ pub fn write(
 ) -> CliResult<Report> {
     let item = body.read()?;
     let account = account::open(g)?;
-    let database = account.database(db);
-    let pk_path = container::partition_key_path(&database, cont)?;
-    let pk = pk_from_item(&item, &pk_path)?;
-    let c = database.container(cont);
+    let c = account.database(db).container(cont);
+    let pk = pk_from_item(&item, &c.partition_key_path()?)?;
     let opts = ItemOptions {
         if_match: if_match.map(str::to_string),
         ..ItemOptions::default()

@@ -11,7 +11,9 @@ use super::dek::Dek;
 use super::hex;
 use crate::error::{Error, Result};
 use crate::format_version::{SERVICE_KEY_MAGIC, SERVICE_KEY_VERSION};
-use crate::util::{fs, meta_file};
+use crate::util::fs::{self, read_if_exists};
+use crate::util::meta_file;
+use zeroize::Zeroizing;
 
 pub(crate) struct ServiceKey {
     key: Dek,
@@ -19,19 +21,27 @@ pub(crate) struct ServiceKey {
 }
 
 impl ServiceKey {
+    /// Reads and checks the key file; the buffers holding the key are zeroized when dropped.
+    fn read_file(path: &Path) -> Result<Option<ServiceKey>> {
+        let Some(bytes) = read_if_exists(path)?.map(Zeroizing::new) else {
+            return Ok(None);
+        };
+        let (version, payload) = meta_file::decode(path, SERVICE_KEY_MAGIC, &bytes)?;
+        Self::from_file(path.to_path_buf(), version, payload).map(Some)
+    }
+
     /// Loads the SMK of an existing store; a missing key store is a clear 403.4003.
     pub(crate) fn load(dir: &Path) -> Result<ServiceKey> {
         let path = dir.join("smk");
-        match meta_file::read(&path, SERVICE_KEY_MAGIC)? {
-            Some((version, payload)) => Self::from_file(path, version, &payload),
-            None => Err(Error::vault(
+        Self::read_file(&path)?.ok_or_else(|| {
+            Error::vault(
                 crate::error::substatus::KEY_NOT_FOUND,
                 format!(
                     "no service key at {}; point --home / STRATA_HOME at the home this account was created with",
                     path.display()
                 ),
-            )),
-        }
+            )
+        })
     }
 
     fn from_file(path: PathBuf, version: u32, payload: &[u8]) -> Result<ServiceKey> {
@@ -50,8 +60,8 @@ impl ServiceKey {
     /// Loads the SMK from `dir`, creating it (and the directory) if it does not exist yet.
     pub(crate) fn load_or_create(dir: &Path) -> Result<ServiceKey> {
         let path = dir.join("smk");
-        if let Some((version, payload)) = meta_file::read(&path, SERVICE_KEY_MAGIC)? {
-            return Self::from_file(path, version, &payload);
+        if let Some(key) = Self::read_file(&path)? {
+            return Ok(key);
         }
         fs::create_dir(dir, true)?;
         let key = Dek::generate();

@@ -51,6 +51,9 @@ impl BlockBuilder {
     }
 }
 
+/// One entry as stored: key, sequence number, value (`None` = tombstone).
+type EntryRef<'a> = (&'a [u8], u64, Option<&'a [u8]>);
+
 /// A decoded, validated data block.
 pub(crate) struct DataBlock {
     data: Vec<u8>,
@@ -84,7 +87,7 @@ impl DataBlock {
     }
 
     /// `(key, seq, value)` of entry `i`.
-    fn entry(&self, i: usize) -> Option<(&[u8], u64, Option<&[u8]>)> {
+    fn entry(&self, i: usize) -> Option<EntryRef<'_>> {
         let off = *self.offsets.get(i)? as usize;
         let mut r = Reader::new(self.data.get(off..)?);
         let key = r.bytes()?;
