@@ -19,7 +19,7 @@ use zeroize::Zeroizing;
 use super::aead::{AeadKey, NONCE_LEN, TAG_LEN};
 use super::dek::Dek;
 
-pub(crate) const SALT_LEN: usize = 32;
+pub const SALT_LEN: usize = 32;
 
 /// The kinds of file that carry sealed blocks. The discriminant goes into the AAD and the HKDF info.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -43,7 +43,7 @@ impl FileKind {
 /// The kinds of block inside a file, bound into the AAD so a block cannot stand in for another kind.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u8)]
-pub(crate) enum BlockKind {
+pub enum BlockKind {
     WalRecord = 1,
     Data = 2,
     Index = 3,
@@ -100,14 +100,14 @@ impl CipherSuite {
     }
 
     /// A cipher for a new file, with a fresh random salt to store in the file's header.
-    pub(crate) fn new_file(&self, kind: FileKind, file_id: u64) -> (FileCipher, [u8; SALT_LEN]) {
+    pub fn new_file(&self, kind: FileKind, file_id: u64) -> (FileCipher, [u8; SALT_LEN]) {
         let mut salt = [0u8; SALT_LEN];
         rand::rngs::OsRng.fill_bytes(&mut salt);
         (self.file(kind, file_id, &salt), salt)
     }
 
     /// The cipher of an existing file, from the salt in its header.
-    pub(crate) fn file(&self, kind: FileKind, file_id: u64, salt: &[u8; SALT_LEN]) -> FileCipher {
+    pub fn file(&self, kind: FileKind, file_id: u64, salt: &[u8; SALT_LEN]) -> FileCipher {
         let derive = |dek: &Dek, layer: Layer| {
             let hk = Hkdf::<Sha256>::new(Some(salt), dek.as_bytes());
             let info = format!("strata/v1/{}/{}", layer.label(), kind.label());
@@ -133,7 +133,7 @@ impl CipherSuite {
 
 /// Seals and opens the blocks of one file. Layers are applied inner (customer) first.
 #[derive(Debug)]
-pub(crate) struct FileCipher {
+pub struct FileCipher {
     kind: FileKind,
     file_id: u64,
     layers: Vec<(Layer, AeadKey)>,
@@ -157,11 +157,12 @@ impl FileCipher {
         a
     }
 
-    /// Seals `plain` as block `block_no` of this file. Each block number must be sealed at most
-    /// once per file: writers number blocks (or records) sequentially and never rewrite a file.
-    pub(crate) fn seal(&self, block_no: u64, block: BlockKind, plain: &[u8]) -> Vec<u8> {
-        let mut buf = Vec::with_capacity(plain.len() + TAG_LEN * self.layers.len());
-        buf.extend_from_slice(plain);
+    /// Seals `plain` in place as block `block_no` of this file (the tags are appended; no copy of
+    /// the block is made). Each block number must be sealed at most once per file: writers number
+    /// blocks (or records) sequentially and never rewrite a file.
+    pub fn seal(&self, block_no: u64, block: BlockKind, plain: Vec<u8>) -> Vec<u8> {
+        let mut buf = plain;
+        buf.reserve_exact(TAG_LEN * self.layers.len());
         for (layer, key) in &self.layers {
             key.seal_in_place(
                 Self::nonce(block_no),
@@ -173,7 +174,7 @@ impl FileCipher {
     }
 
     /// Opens a sealed block. `None` if any layer fails to authenticate.
-    pub(crate) fn open(&self, block_no: u64, block: BlockKind, sealed: &[u8]) -> Option<Vec<u8>> {
+    pub fn open(&self, block_no: u64, block: BlockKind, sealed: &[u8]) -> Option<Vec<u8>> {
         let mut buf = sealed.to_vec();
         for (layer, key) in self.layers.iter().rev() {
             if !key.open_in_place(
@@ -197,7 +198,7 @@ mod tests {
         for cmk in [false, true] {
             let suite = CipherSuite::ephemeral(cmk);
             let (fc, _salt) = suite.new_file(FileKind::Segment, 7);
-            let sealed = fc.seal(3, BlockKind::Data, b"hello block");
+            let sealed = fc.seal(3, BlockKind::Data, b"hello block".to_vec());
             assert_eq!(sealed.len(), 11 + TAG_LEN * suite.layers() as usize);
             assert!(!sealed.windows(5).any(|w| w == b"hello"));
             assert_eq!(
@@ -211,7 +212,7 @@ mod tests {
     fn aad_binds_block_number_kind_file_and_salt() {
         let suite = CipherSuite::ephemeral(true);
         let (fc, salt) = suite.new_file(FileKind::Segment, 7);
-        let sealed = fc.seal(3, BlockKind::Data, b"payload");
+        let sealed = fc.seal(3, BlockKind::Data, b"payload".to_vec());
         assert!(fc.open(4, BlockKind::Data, &sealed).is_none(), "moved block");
         assert!(
             fc.open(3, BlockKind::Index, &sealed).is_none(),
@@ -240,7 +241,7 @@ mod tests {
     fn every_flipped_bit_fails_to_open() {
         let suite = CipherSuite::ephemeral(false);
         let (fc, _) = suite.new_file(FileKind::Wal, 1);
-        let sealed = fc.seal(0, BlockKind::WalRecord, b"abc");
+        let sealed = fc.seal(0, BlockKind::WalRecord, b"abc".to_vec());
         for i in 0..sealed.len() {
             let mut bad = sealed.clone();
             bad[i] ^= 1;
@@ -254,7 +255,7 @@ mod tests {
         let two = CipherSuite::new(service.clone(), Some(Dek::generate()));
         let one = CipherSuite::new(service, None);
         let (fc, salt) = two.new_file(FileKind::Segment, 1);
-        let sealed = fc.seal(0, BlockKind::Data, b"secret");
+        let sealed = fc.seal(0, BlockKind::Data, b"secret".to_vec());
         // The service layer alone peels only the outer seal: what is left is still ciphertext.
         let peeled = one
             .file(FileKind::Segment, 1, &salt)

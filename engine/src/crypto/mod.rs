@@ -10,5 +10,4 @@ pub(crate) mod keyring;
 pub(crate) mod service_key;
 
 pub(crate) use dek::Dek;
-pub(crate) use file_cipher::{BlockKind, FileCipher};
-pub use file_cipher::{CipherSuite, FileKind};
+pub use file_cipher::{BlockKind, CipherSuite, FileCipher, FileKind, SALT_LEN};

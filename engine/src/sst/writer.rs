@@ -111,7 +111,7 @@ impl SegmentWriter {
         self.entries == 0
     }
 
-    fn write_block(&mut self, block_no: u64, kind: BlockKind, plain: &[u8]) -> Result<Handle> {
+    fn write_block(&mut self, block_no: u64, kind: BlockKind, plain: Vec<u8>) -> Result<Handle> {
         let sealed = self.cipher.seal(block_no, kind, plain);
         let crc = crc32fast::hash(&sealed);
         self.out
@@ -133,7 +133,7 @@ impl SegmentWriter {
         let mut plain = Vec::with_capacity(compressed.len() + 4);
         put_u32(&mut plain, raw.len() as u32);
         plain.extend_from_slice(&compressed);
-        let h = self.write_block(u64::from(self.blocks), BlockKind::Data, &plain)?;
+        let h = self.write_block(u64::from(self.blocks), BlockKind::Data, plain)?;
         self.blocks += 1;
         put_bytes(&mut self.index, &self.block_last_key);
         put_u64(&mut self.index, h.offset);
@@ -155,9 +155,9 @@ impl SegmentWriter {
         put_u64(&mut index, self.entries);
         put_u64(&mut index, self.max_seq);
         let n = u64::from(self.blocks);
-        let index_h = self.write_block(n, BlockKind::Index, &index)?;
+        let index_h = self.write_block(n, BlockKind::Index, index)?;
         let filter = self.bloom.finish();
-        let filter_h = self.write_block(n + 1, BlockKind::Filter, &filter)?;
+        let filter_h = self.write_block(n + 1, BlockKind::Filter, filter)?;
         let footer = Footer {
             index: index_h,
             filter: filter_h,

@@ -109,7 +109,7 @@ impl Manifest {
             layers: suite.layers(),
             salt,
         };
-        let sealed = cipher.seal(0, BlockKind::Manifest, &self.encode_body());
+        let sealed = cipher.seal(0, BlockKind::Manifest, self.encode_body());
         let mut out = header.encode(MANIFEST_MAGIC);
         put_u32(&mut out, sealed.len() as u32);
         put_u32(&mut out, crc32fast::hash(&sealed));

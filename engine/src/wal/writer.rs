@@ -54,7 +54,7 @@ impl WalWriter {
     /// Seals and appends one batch (one record). Not durable until `sync`.
     pub(crate) fn append(&mut self, first_seq: u64, ops: &[(&[u8], Option<&[u8]>)]) -> Result<()> {
         let plain = encode_batch(first_seq, ops);
-        let sealed = self.cipher.seal(self.next_record, BlockKind::WalRecord, &plain);
+        let sealed = self.cipher.seal(self.next_record, BlockKind::WalRecord, plain);
         // The record number is consumed even if the write fails: a retried write must not reuse
         // the nonce. (After a failed write the db is poisoned anyway.)
         self.next_record += 1;
