@@ -58,7 +58,7 @@ impl StepLog {
                 "step": self.steps.len() + 1,
                 "operation": step.operation,
                 "statusCode": step.status,
-                "requestCharge": step.charge,
+                "requestCharge": step.charge.map(round2),
                 "etag": step.etag,
                 "detail": step.detail,
             }));

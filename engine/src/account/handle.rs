@@ -104,6 +104,13 @@ impl Account {
                 data_dir.display()
             )));
         }
+        // No catalog means no account ever existed here; anything an interrupted create left
+        // behind (a keyring, a store sealed under its keys) holds no acknowledged data.
+        let lsm = lsm_dir(&data_dir);
+        if lsm.exists() {
+            std::fs::remove_dir_all(&lsm)
+                .map_err(|e| Error::io_path("clearing an interrupted create at", &lsm, e))?;
+        }
         let key_uri = match &encryption {
             Encryption::ServiceManaged => None,
             Encryption::CustomerManaged { key_uri } => Some(key_uri.as_str()),
