@@ -156,3 +156,22 @@ fn open_errors_are_clear() {
     let err = Account::open(wrong).unwrap_err();
     assert_eq!((err.status(), err.substatus()), (403, 4003));
 }
+
+#[test]
+fn create_succeeds_after_an_interrupted_create() {
+    let (_dir, opts, _) = setup(false);
+    let a = Account::create(opts.clone(), "acct", Encryption::ServiceManaged).unwrap();
+    let c = a.create_database("db").unwrap().create_container("c", "/pk").unwrap();
+    c.create_item("p", &json!({"id": "x", "pk": "p"})).unwrap();
+    a.flush().unwrap();
+    drop((c, a));
+    // A create that died before writing its catalog leaves a keyring and a store behind.
+    std::fs::remove_file(opts.data_dir.join("CATALOG")).unwrap();
+    assert_eq!(Account::open(opts.clone()).unwrap_err().status(), 404);
+    let a = Account::create(opts.clone(), "acct", Encryption::ServiceManaged).unwrap();
+    let c = a.create_database("db").unwrap().create_container("c", "/pk").unwrap();
+    assert_eq!(c.read_item::<Value>("p", "x").unwrap_err().status(), 404);
+    c.create_item("p", &json!({"id": "x", "pk": "p"})).unwrap();
+    drop((c, a));
+    Account::open(opts).unwrap();
+}
