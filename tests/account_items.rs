@@ -55,6 +55,7 @@ fn item_lifecycle_in_both_modes() {
 
         let missing = c.read_item::<Value>("bob", "o1").unwrap_err();
         assert_eq!(missing.status(), 404);
+        assert_eq!(missing.request_charge(), Some(if cmk { 1.05 } else { 1.0 }));
 
         let newer = json!({"id": "o1", "customer": "alice", "total": 43});
         let replaced = c
@@ -161,7 +162,11 @@ fn open_errors_are_clear() {
 fn create_succeeds_after_an_interrupted_create() {
     let (_dir, opts, _) = setup(false);
     let a = Account::create(opts.clone(), "acct", Encryption::ServiceManaged).unwrap();
-    let c = a.create_database("db").unwrap().create_container("c", "/pk").unwrap();
+    let c = a
+        .create_database("db")
+        .unwrap()
+        .create_container("c", "/pk")
+        .unwrap();
     c.create_item("p", &json!({"id": "x", "pk": "p"})).unwrap();
     a.flush().unwrap();
     drop((c, a));
@@ -169,7 +174,11 @@ fn create_succeeds_after_an_interrupted_create() {
     std::fs::remove_file(opts.data_dir.join("CATALOG")).unwrap();
     assert_eq!(Account::open(opts.clone()).unwrap_err().status(), 404);
     let a = Account::create(opts.clone(), "acct", Encryption::ServiceManaged).unwrap();
-    let c = a.create_database("db").unwrap().create_container("c", "/pk").unwrap();
+    let c = a
+        .create_database("db")
+        .unwrap()
+        .create_container("c", "/pk")
+        .unwrap();
     assert_eq!(c.read_item::<Value>("p", "x").unwrap_err().status(), 404);
     c.create_item("p", &json!({"id": "x", "pk": "p"})).unwrap();
     drop((c, a));

@@ -13,6 +13,8 @@ pub struct CliError {
     pub substatus: u32,
     /// What went wrong and what to do about it.
     pub message: String,
+    /// Request units the failed operation still cost (e.g. a 404 read), if any.
+    pub request_charge: Option<f64>,
 }
 
 impl CliError {
@@ -21,6 +23,7 @@ impl CliError {
             status,
             substatus,
             message: message.into(),
+            request_charge: None,
         }
     }
 
@@ -43,7 +46,10 @@ impl CliError {
 
 impl From<strata_engine::Error> for CliError {
     fn from(e: strata_engine::Error) -> Self {
-        CliError::new(e.status(), e.substatus(), e.to_string())
+        CliError {
+            request_charge: e.request_charge(),
+            ..CliError::new(e.status(), e.substatus(), e.to_string())
+        }
     }
 }
 

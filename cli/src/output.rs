@@ -155,6 +155,9 @@ pub fn error_json(err: &CliError) -> Value {
     obj.insert("statusCode".into(), Value::from(err.status));
     obj.insert("subStatus".into(), Value::from(err.substatus));
     obj.insert("message".into(), Value::from(err.message.clone()));
+    if let Some(charge) = err.request_charge {
+        obj.insert("requestCharge".into(), Value::from(charge));
+    }
     Value::Object(obj)
 }
 

@@ -68,12 +68,17 @@ pub enum Error {
     /// 500: an internal invariant did not hold (a bug; please report it).
     #[error("internal error: {0}")]
     Internal(String),
+    /// An error that still cost request units (e.g. a 404 point read costs 1 RU); status,
+    /// substatus and message are those of `error`.
+    #[error("{error}")]
+    Charged { error: Box<Error>, request_charge: f64 },
 }
 
 impl Error {
     /// The HTTP-style status code.
     pub fn status(&self) -> u16 {
         match self {
+            Error::Charged { error, .. } => error.status(),
             Error::BadRequest(_) => 400,
             Error::NotFound(_) => 404,
             Error::Conflict(_) => 409,
@@ -91,6 +96,7 @@ impl Error {
     /// The substatus code, 0 where none applies.
     pub fn substatus(&self) -> u32 {
         match self {
+            Error::Charged { error, .. } => error.substatus(),
             Error::KeyVault { substatus, .. } => *substatus,
             Error::InUse { .. } => substatus::DATA_DIR_IN_USE,
             Error::Corruption { .. } => substatus::CORRUPTION,
@@ -100,7 +106,26 @@ impl Error {
     }
 
     pub fn is_corruption(&self) -> bool {
-        matches!(self, Error::Corruption { .. })
+        match self {
+            Error::Charged { error, .. } => error.is_corruption(),
+            e => matches!(e, Error::Corruption { .. }),
+        }
+    }
+
+    /// Request units the failed operation still cost, if it cost any.
+    pub fn request_charge(&self) -> Option<f64> {
+        match self {
+            Error::Charged { request_charge, .. } => Some(*request_charge),
+            _ => None,
+        }
+    }
+
+    /// Attaches the request charge of the failed operation.
+    pub(crate) fn with_charge(self, request_charge: f64) -> Error {
+        Error::Charged {
+            error: Box::new(self),
+            request_charge,
+        }
     }
 
     pub(crate) fn io(context: impl Into<String>, source: std::io::Error) -> Error {

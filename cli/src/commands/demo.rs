@@ -349,7 +349,7 @@ fn record<T>(
             log.push(Step {
                 operation: operation.clone(),
                 status: err.status,
-                charge: None,
+                charge: err.request_charge,
                 etag: None,
                 detail: shorten(&err.message),
             });

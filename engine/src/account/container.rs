@@ -260,14 +260,19 @@ impl Container {
         let pk = pk.into();
         let r = self.resolve()?;
         let key = item_key(r.id, &pk, id)?;
-        let bytes = self.inner.db.get(&key)?.ok_or_else(|| self.not_found(&pk, id))?;
+        let cmk = self.inner.is_cmk();
+        let bytes = self
+            .inner
+            .db
+            .get(&key)?
+            .ok_or_else(|| self.not_found(&pk, id).with_charge(point_read_charge(0, cmk)))?;
         let value = parse_stored(&bytes)?;
         let etag = value.get("_etag").and_then(Value::as_str).map(str::to_string);
         Ok(ItemResponse {
             item: Some(to_typed(value)?),
             status_code: 200,
             etag,
-            request_charge: point_read_charge(bytes.len(), self.inner.is_cmk()),
+            request_charge: point_read_charge(bytes.len(), cmk),
         })
     }
 
