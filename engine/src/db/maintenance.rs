@@ -4,10 +4,12 @@
 //! poisons the store. Also the public `flush` and `compact`.
 
 use std::collections::HashSet;
+use std::path::Path;
 use std::sync::Arc;
 
 use super::state::{lock, Db, Shared, SuperVersion};
 use crate::compaction::{self, StrategyConfig, Task};
+use crate::crypto::CipherSuite;
 use crate::error::{Error, Result};
 use crate::memtable::Memtable;
 use crate::sst::{segment_file_name, Segment, SegmentMeta, SegmentWriter};
@@ -140,28 +142,11 @@ impl Shared {
         if mem.is_empty() {
             return Ok(None);
         }
-        let id = self.alloc_file_id();
-        let mut w = SegmentWriter::create(&self.seg_dir, id, &self.suite)?;
-        for r in mem.records() {
-            w.add(&r)?;
-        }
-        let meta = w.finish()?;
-        sync_dir(&self.seg_dir)?;
-        Ok(Some(meta))
+        write_memtable_segment(&self.seg_dir, self.alloc_file_id(), &self.suite, mem).map(Some)
     }
 
     pub(crate) fn remove_obsolete_wals(&self, log_number: u64) -> Result<()> {
-        let entries =
-            std::fs::read_dir(&self.wal_dir).map_err(|e| Error::io_path("listing", &self.wal_dir, e))?;
-        for e in entries.flatten() {
-            if let Some(id) = parse_id(&e.file_name().to_string_lossy(), ".wal") {
-                if id < log_number {
-                    std::fs::remove_file(e.path())
-                        .map_err(|err| Error::io_path("removing", &e.path(), err))?;
-                }
-            }
-        }
-        Ok(())
+        remove_wals_before(&self.wal_dir, log_number)
     }
 
     fn compact_while_due(&self) -> Result<()> {
@@ -226,6 +211,35 @@ impl Shared {
         }
         Ok(())
     }
+}
+
+/// Writes every record of `mem` (in key order) to segment `id`, durably.
+pub(crate) fn write_memtable_segment(
+    seg_dir: &Path,
+    id: u64,
+    suite: &CipherSuite,
+    mem: &Memtable,
+) -> Result<SegmentMeta> {
+    let mut w = SegmentWriter::create(seg_dir, id, suite)?;
+    for r in mem.records() {
+        w.add(&r)?;
+    }
+    let meta = w.finish()?;
+    sync_dir(seg_dir)?;
+    Ok(meta)
+}
+
+/// Deletes the WAL files whose data is in segments (ids below the manifest's log number).
+pub(crate) fn remove_wals_before(wal_dir: &Path, log_number: u64) -> Result<()> {
+    let entries = std::fs::read_dir(wal_dir).map_err(|e| Error::io_path("listing", wal_dir, e))?;
+    for e in entries.flatten() {
+        if let Some(id) = parse_id(&e.file_name().to_string_lossy(), ".wal") {
+            if id < log_number {
+                std::fs::remove_file(e.path()).map_err(|err| Error::io_path("removing", &e.path(), err))?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// `0000000000000042.wal` -> 42.

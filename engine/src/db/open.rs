@@ -9,7 +9,7 @@ use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Condvar, Mutex, RwLock};
 
 use super::lock::DirLock;
-use super::maintenance::parse_id;
+use super::maintenance::{parse_id, remove_wals_before, write_memtable_segment};
 use super::options::DbOptions;
 use super::state::{BgState, Db, RecoveryReport, Shared, SuperVersion, WalState};
 use super::write::WriteQueue;
@@ -93,29 +93,53 @@ impl Db {
             }
         }
         let max_on_disk = wal_ids.iter().chain(seg_ids.iter()).copied().max().unwrap_or(0);
-        let next_file_id = manifest.next_file_id.max(max_on_disk + 1);
+        let mut next_id = manifest.next_file_id.max(max_on_disk + 1);
+        let mut version = version;
 
+        // Recovered records go to a segment and the manifest moves past the replayed logs
+        // *before* a new WAL exists, so a crash at any point of recovery leaves either the old
+        // logs (replayed again, idempotently) or the new state — never an old torn log that is
+        // no longer the newest.
+        if !live_wals.is_empty() {
+            let mut new_segment = None;
+            if !recovered.is_empty() {
+                new_segment = Some(write_memtable_segment(&seg_dir, next_id, &suite, &recovered)?);
+                next_id += 1;
+            }
+            if let Some(meta) = &new_segment {
+                manifest.levels[0].insert(0, meta.clone());
+            }
+            manifest.last_seq = manifest.last_seq.max(max_seq);
+            manifest.log_number = next_id;
+            manifest.next_file_id = next_id + 1;
+            manifest.write(dir, &suite)?;
+            version = Version::build(&manifest, &seg_dir, &suite, &version.by_id())?;
+        }
+        remove_wals_before(&wal_dir, manifest.log_number)?;
+
+        // The fresh WAL of this run: a new file and salt, never appended to an old one.
+        let new_wal = next_id;
+        let writer = WalWriter::create(&wal_dir, new_wal, &suite)?;
         let shared = Arc::new(Shared {
             dir: dir.to_path_buf(),
-            wal_dir: wal_dir.clone(),
+            wal_dir,
             seg_dir,
             cache: BlockCache::new(opts.cache_bytes),
             opts,
-            suite: suite.clone(),
+            suite,
             current: RwLock::new(Arc::new(SuperVersion {
-                mem: Arc::new(Memtable::new(0)),
+                mem: Arc::new(Memtable::new(new_wal)),
                 imm: Vec::new(),
                 version: Arc::new(version),
             })),
             queue: Mutex::new(WriteQueue::default()),
             queue_cv: Condvar::new(),
             wal: Mutex::new(WalState {
-                // The fresh WAL of this run: a new file and salt, never appended to an old one.
-                writer: WalWriter::create(&wal_dir, next_file_id, &suite)?,
+                writer,
                 next_seq: max_seq + 1,
             }),
-            manifest: Mutex::new(manifest.clone()),
-            next_file_id: AtomicU64::new(next_file_id + 1),
+            manifest: Mutex::new(manifest),
+            next_file_id: AtomicU64::new(new_wal + 1),
             poison: Mutex::new(None),
             bg: Mutex::new(BgState::default()),
             bg_cv: Condvar::new(),
@@ -123,35 +147,6 @@ impl Db {
             report,
             _lock: lock,
         });
-        let new_wal = next_file_id;
-        shared.swap_current(|sv| SuperVersion {
-            mem: Arc::new(Memtable::new(new_wal)),
-            imm: sv.imm.clone(),
-            version: sv.version.clone(),
-        })?;
-
-        // Recovered records go to a segment now; the replayed logs are then obsolete.
-        if !recovered.is_empty() || !live_wals.is_empty() {
-            let meta = shared.write_memtable(&recovered)?;
-            let sv = shared.current()?;
-            if let Some(meta) = &meta {
-                manifest.levels[0].insert(0, meta.clone());
-                manifest.last_seq = manifest.last_seq.max(meta.max_seq);
-            }
-            manifest.last_seq = manifest.last_seq.max(max_seq);
-            manifest.log_number = new_wal;
-            manifest.next_file_id = shared.next_file_id.load(std::sync::atomic::Ordering::SeqCst);
-            manifest.write(dir, &suite)?;
-            let version = Version::build(&manifest, &shared.seg_dir, &suite, &sv.version.by_id())?;
-            *super::state::lock(&shared.manifest)? = manifest;
-            let version = Arc::new(version);
-            shared.swap_current(|sv| SuperVersion {
-                mem: sv.mem.clone(),
-                imm: Vec::new(),
-                version: version.clone(),
-            })?;
-            shared.remove_obsolete_wals(new_wal)?;
-        }
 
         let bg_shared = shared.clone();
         let bg = std::thread::Builder::new()
