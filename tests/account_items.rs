@@ -162,15 +162,8 @@ fn open_errors_are_clear() {
 fn create_succeeds_after_an_interrupted_create() {
     let (_dir, opts, _) = setup(false);
     let a = Account::create(opts.clone(), "acct", Encryption::ServiceManaged).unwrap();
-    let c = a
-        .create_database("db")
-        .unwrap()
-        .create_container("c", "/pk")
-        .unwrap();
-    c.create_item("p", &json!({"id": "x", "pk": "p"})).unwrap();
-    a.flush().unwrap();
-    drop((c, a));
-    // A create that died before writing its catalog leaves a keyring and a store behind.
+    drop(a);
+    // A create that died before writing its catalog leaves a keyring and an empty store.
     std::fs::remove_file(opts.data_dir.join("CATALOG")).unwrap();
     assert_eq!(Account::open(opts.clone()).unwrap_err().status(), 404);
     let a = Account::create(opts.clone(), "acct", Encryption::ServiceManaged).unwrap();
@@ -179,8 +172,35 @@ fn create_succeeds_after_an_interrupted_create() {
         .unwrap()
         .create_container("c", "/pk")
         .unwrap();
-    assert_eq!(c.read_item::<Value>("p", "x").unwrap_err().status(), 404);
     c.create_item("p", &json!({"id": "x", "pk": "p"})).unwrap();
     drop((c, a));
     Account::open(opts).unwrap();
+}
+
+#[test]
+fn a_lost_catalog_never_leads_to_wiping_the_data() {
+    let (_dir, opts, _) = setup(false);
+    let a = Account::create(opts.clone(), "acct", Encryption::ServiceManaged).unwrap();
+    let c = a
+        .create_database("db")
+        .unwrap()
+        .create_container("c", "/pk")
+        .unwrap();
+    c.create_item("p", &json!({"id": "x", "pk": "p"})).unwrap();
+    drop((c, a));
+    let catalog = opts.data_dir.join("CATALOG");
+    let saved = std::fs::read(&catalog).unwrap();
+    std::fs::remove_file(&catalog).unwrap();
+    let open = Account::open(opts.clone()).unwrap_err();
+    assert!(open.is_corruption(), "{open}");
+    let create = Account::create(opts.clone(), "acct", Encryption::ServiceManaged).unwrap_err();
+    assert!(create.is_corruption(), "{create}");
+    std::fs::write(&catalog, saved).unwrap();
+    let a = Account::open(opts).unwrap();
+    let item = a
+        .database("db")
+        .container("c")
+        .read_item::<Value>("p", "x")
+        .unwrap();
+    assert_eq!(item.status_code, 200);
 }

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use super::container::Container;
-use super::handle::{now_secs, AccountInner};
+use super::handle::AccountInner;
 use crate::catalog::{validate_name, validate_partition_key_path, ContainerEntry};
 use crate::error::{Error, Result};
 
@@ -52,7 +52,6 @@ impl Database {
                 name: name.to_string(),
                 id,
                 partition_key_path: partition_key_path.to_string(),
-                created: now_secs(),
             });
             c.next_container_id = id
                 .checked_add(1)

@@ -8,6 +8,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use super::database::Database;
 use super::keys::{create_keys, open_keys};
 use crate::catalog::{validate_name, Catalog, DatabaseEntry};
+use crate::crypto::CipherSuite;
 use crate::db::{Db, DirLock};
 use crate::error::{Error, Result};
 use crate::options::{AccountOptions, Durability};
@@ -30,6 +31,8 @@ pub(crate) struct AccountInner {
     pub(crate) encryption: Encryption,
     pub(crate) catalog: Mutex<Catalog>,
     pub(crate) db: Db,
+    /// The account's keys, for authenticating the catalog (storage has its own reference).
+    pub(crate) suite: Arc<CipherSuite>,
     pub(crate) item_locks: Vec<Mutex<()>>,
     _lock: DirLock,
 }
@@ -46,7 +49,7 @@ impl AccountInner {
         let mut guard = self.catalog()?;
         let mut next = guard.clone();
         let out = f(&mut next)?;
-        next.write(&self.data_dir)?;
+        next.write(&self.data_dir, &self.suite)?;
         *guard = next;
         Ok(out)
     }
@@ -91,6 +94,30 @@ fn lsm_dir(data_dir: &std::path::Path) -> PathBuf {
     data_dir.join("lsm")
 }
 
+/// Whether the store under `data_dir` holds any data: a segment file, or a WAL longer than its
+/// header (a WAL that holds at least one record).
+fn store_holds_data(data_dir: &std::path::Path) -> Result<bool> {
+    let lsm = lsm_dir(data_dir);
+    for (sub, holds) in [("seg", 0u64), ("wal", crate::db::WAL_HEADER_LEN)] {
+        let dir = lsm.join(sub);
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(Error::io_path("listing", &dir, e)),
+        };
+        for e in entries.flatten() {
+            let len = e
+                .metadata()
+                .map_err(|err| Error::io_path("reading", &e.path(), err))?
+                .len();
+            if len > holds {
+                return Ok(true);
+            }
+        }
+    }
+    Ok(false)
+}
+
 impl Account {
     /// Creates a new account in `opts.data_dir` (409 if one exists there).
     pub fn create(opts: AccountOptions, name: &str, encryption: Encryption) -> Result<Account> {
@@ -98,14 +125,23 @@ impl Account {
         let data_dir = opts.data_dir.clone();
         crate::util::fs::create_dir(&data_dir, false)?;
         let lock = DirLock::acquire(&data_dir)?;
-        if Catalog::read(&data_dir)?.is_some() {
+        if Catalog::exists(&data_dir) {
             return Err(Error::Conflict(format!(
                 "an account already exists in {}; open it, or choose another --data directory",
                 data_dir.display()
             )));
         }
-        // No catalog means no account ever existed here; anything an interrupted create left
-        // behind (a keyring, a store sealed under its keys) holds no acknowledged data.
+        // No catalog and an empty store: a create was interrupted before its catalog was
+        // written, and what it left (a keyring, an empty store) holds no data. A store that does
+        // hold data has lost its catalog: refuse rather than wipe it.
+        if store_holds_data(&data_dir)? {
+            return Err(Error::corruption(
+                &data_dir.join(crate::catalog::CATALOG_FILE),
+                0,
+                "the account's CATALOG is missing but its store holds data; restore CATALOG from a \
+                 backup, or use another --data directory",
+            ));
+        }
         let lsm = lsm_dir(&data_dir);
         if lsm.exists() {
             std::fs::remove_dir_all(&lsm)
@@ -115,11 +151,10 @@ impl Account {
             Encryption::ServiceManaged => None,
             Encryption::CustomerManaged { key_uri } => Some(key_uri.as_str()),
         };
-        let suite = create_keys(&opts, &data_dir, key_uri)?;
-        let db = Db::open(&lsm_dir(&data_dir), opts.db_options(), Arc::new(suite))?;
+        let suite = Arc::new(create_keys(&opts, &data_dir, key_uri)?);
+        let db = Db::open(&lsm_dir(&data_dir), opts.db_options(), suite.clone())?;
         let catalog = Catalog {
             account: name.to_string(),
-            created: now_secs(),
             encryption: if key_uri.is_some() {
                 "customer-managed"
             } else {
@@ -131,8 +166,8 @@ impl Account {
             next_container_id: 1,
         };
         // The catalog is written last: it is what makes the account exist.
-        catalog.write(&data_dir)?;
-        Ok(Self::assemble(opts, encryption, catalog, db, lock))
+        catalog.write(&data_dir, &suite)?;
+        Ok(Self::assemble(opts, encryption, catalog, db, suite, lock))
     }
 
     /// Opens the account in `opts.data_dir`: 404 if there is none, 423 if another process has
@@ -146,7 +181,21 @@ impl Account {
             )));
         }
         let lock = DirLock::acquire(&data_dir)?;
-        let catalog = Catalog::read(&data_dir)?.ok_or_else(|| {
+        if !Catalog::exists(&data_dir) {
+            if store_holds_data(&data_dir)? {
+                return Err(Error::corruption(
+                    &data_dir.join(crate::catalog::CATALOG_FILE),
+                    0,
+                    "the account's CATALOG is missing but its store holds data; restore CATALOG from a backup",
+                ));
+            }
+            return Err(Error::NotFound(format!(
+                "no account at {}; create one with `strata init`",
+                data_dir.display()
+            )));
+        }
+        let suite = Arc::new(open_keys(&opts, &data_dir)?);
+        let catalog = Catalog::read(&data_dir, &suite)?.ok_or_else(|| {
             Error::NotFound(format!(
                 "no account at {}; create one with `strata init`",
                 data_dir.display()
@@ -156,9 +205,8 @@ impl Account {
             Some(uri) => Encryption::CustomerManaged { key_uri: uri.clone() },
             None => Encryption::ServiceManaged,
         };
-        let suite = open_keys(&opts, &data_dir)?;
-        let db = Db::open(&lsm_dir(&data_dir), opts.db_options(), Arc::new(suite))?;
-        Ok(Self::assemble(opts, encryption, catalog, db, lock))
+        let db = Db::open(&lsm_dir(&data_dir), opts.db_options(), suite.clone())?;
+        Ok(Self::assemble(opts, encryption, catalog, db, suite, lock))
     }
 
     fn assemble(
@@ -166,6 +214,7 @@ impl Account {
         encryption: Encryption,
         catalog: Catalog,
         db: Db,
+        suite: Arc<CipherSuite>,
         lock: DirLock,
     ) -> Account {
         Account {
@@ -175,6 +224,7 @@ impl Account {
                 encryption,
                 catalog: Mutex::new(catalog),
                 db,
+                suite,
                 item_locks: (0..ITEM_LOCK_STRIPES).map(|_| Mutex::new(())).collect(),
                 _lock: lock,
             }),
@@ -205,7 +255,6 @@ impl Account {
             }
             c.databases.push(DatabaseEntry {
                 name: name.to_string(),
-                created: now_secs(),
                 containers: Vec::new(),
             });
             Ok(())

@@ -1,13 +1,21 @@
 //! The catalog (`DATA/CATALOG`): the account's plaintext metadata, by contract the only
 //! plaintext in the data directory besides file headers and wrapped keys. Its fields, all of
-//! them: account name, format version, creation time, encryption mode and customer key URI,
-//! database names, container names, container ids and partition-key paths, creation times.
-//! CRC-framed JSON, replaced atomically. Holds no item data. See docs/format.md#catalog.
+//! them: account name, encryption mode and customer key URI, database names, container names,
+//! container ids and partition-key paths (plus the frame's format version). CRC-framed JSON
+//! behind an HMAC-SHA256 tag keyed from the service data key, so it cannot be altered (e.g.
+//! container ids swapped) undetected; replaced atomically. Holds no item data.
+//! See docs/format.md#catalog.
+//!
+//! ```text
+//! payload := tag: [u8; 32] (HMAC-SHA256, key from HKDF(service DEK, "strata/v1/metadata-mac/catalog"))
+//!            | json
+//! ```
 
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use crate::crypto::CipherSuite;
 use crate::error::{Error, Result};
 use crate::format_version::{CATALOG_MAGIC, CATALOG_VERSION};
 use crate::util::meta_file;
@@ -21,14 +29,12 @@ pub(crate) struct ContainerEntry {
     /// Short id used as the container's key prefix in the LSM.
     pub(crate) id: u32,
     pub(crate) partition_key_path: String,
-    pub(crate) created: u64,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct DatabaseEntry {
     pub(crate) name: String,
-    pub(crate) created: u64,
     pub(crate) containers: Vec<ContainerEntry>,
 }
 
@@ -36,7 +42,6 @@ pub(crate) struct DatabaseEntry {
 #[serde(rename_all = "camelCase")]
 pub(crate) struct Catalog {
     pub(crate) account: String,
-    pub(crate) created: u64,
     /// "service-managed" or "customer-managed".
     pub(crate) encryption: String,
     /// The customer key URI (CMK mode only).
@@ -45,8 +50,17 @@ pub(crate) struct Catalog {
     pub(crate) next_container_id: u32,
 }
 
+const TAG_LEN: usize = 32;
+const MAC_LABEL: &str = "catalog";
+
 impl Catalog {
-    pub(crate) fn read(dir: &Path) -> Result<Option<Catalog>> {
+    /// Whether an account exists in `dir` (its catalog does), without reading it.
+    pub(crate) fn exists(dir: &Path) -> bool {
+        dir.join(CATALOG_FILE).exists()
+    }
+
+    /// Reads the catalog and checks its tag under the account's keys.
+    pub(crate) fn read(dir: &Path, suite: &CipherSuite) -> Result<Option<Catalog>> {
         let path = dir.join(CATALOG_FILE);
         let Some((version, payload)) = meta_file::read(&path, CATALOG_MAGIC)? else {
             return Ok(None);
@@ -58,14 +72,27 @@ impl Catalog {
                 format!("unsupported catalog version {version}"),
             ));
         }
-        serde_json::from_slice(&payload)
-            .map(Some)
-            .map_err(|e| Error::corruption(&path, 20, format!("catalog does not parse: {e}")))
+        if payload.len() < TAG_LEN {
+            return Err(Error::corruption(&path, 20, "catalog shorter than its tag"));
+        }
+        let (tag, json) = payload.split_at(TAG_LEN);
+        if !suite.verify_metadata_tag(MAC_LABEL, json, tag) {
+            return Err(Error::corruption(
+                &path,
+                20,
+                "catalog fails authentication: it was altered, or belongs to another account's keys",
+            ));
+        }
+        serde_json::from_slice(json).map(Some).map_err(|e| {
+            Error::corruption(&path, 20 + TAG_LEN as u64, format!("catalog does not parse: {e}"))
+        })
     }
 
-    pub(crate) fn write(&self, dir: &Path) -> Result<()> {
-        let payload = serde_json::to_vec_pretty(self)
+    pub(crate) fn write(&self, dir: &Path, suite: &CipherSuite) -> Result<()> {
+        let json = serde_json::to_vec_pretty(self)
             .map_err(|e| Error::Internal(format!("serialising the catalog: {e}")))?;
+        let mut payload = suite.metadata_tag(MAC_LABEL, &json);
+        payload.extend_from_slice(&json);
         meta_file::write(
             &dir.join(CATALOG_FILE),
             CATALOG_MAGIC,
@@ -161,17 +188,44 @@ mod tests {
     }
 
     #[test]
-    fn round_trip() {
+    fn round_trip_and_tamper_detection() {
         let dir = tempfile::tempdir().unwrap();
+        let suite = CipherSuite::ephemeral(false);
+        let entry = |name: &str, id| ContainerEntry {
+            name: name.into(),
+            id,
+            partition_key_path: "/pk".into(),
+        };
         let c = Catalog {
             account: "acct".into(),
-            created: 1,
             encryption: "service-managed".into(),
             key_uri: None,
-            databases: vec![],
-            next_container_id: 1,
+            databases: vec![DatabaseEntry {
+                name: "db".into(),
+                containers: vec![entry("a", 1), entry("b", 2)],
+            }],
+            next_container_id: 3,
         };
-        c.write(dir.path()).unwrap();
-        assert_eq!(Catalog::read(dir.path()).unwrap(), Some(c));
+        c.write(dir.path(), &suite).unwrap();
+        assert_eq!(Catalog::read(dir.path(), &suite).unwrap(), Some(c.clone()));
+        assert!(Catalog::exists(dir.path()));
+
+        // An attacker swaps the container ids and fixes up the CRC: the tag catches it.
+        let path = dir.path().join(CATALOG_FILE);
+        let (_, payload) = meta_file::read(&path, CATALOG_MAGIC).unwrap().unwrap();
+        let json = String::from_utf8(payload[TAG_LEN..].to_vec()).unwrap();
+        let swapped = json
+            .replace("\"id\": 1", "\"id\": 9")
+            .replace("\"id\": 2", "\"id\": 1");
+        assert_ne!(swapped, json);
+        let mut forged = payload[..TAG_LEN].to_vec();
+        forged.extend_from_slice(swapped.as_bytes());
+        std::fs::write(&path, meta_file::encode(CATALOG_MAGIC, CATALOG_VERSION, &forged)).unwrap();
+        assert!(Catalog::read(dir.path(), &suite).unwrap_err().is_corruption());
+
+        // Another account's keys do not verify it either.
+        c.write(dir.path(), &suite).unwrap();
+        let other = CipherSuite::ephemeral(false);
+        assert!(Catalog::read(dir.path(), &other).unwrap_err().is_corruption());
     }
 }

@@ -99,6 +99,31 @@ impl CipherSuite {
         }
     }
 
+    fn metadata_key(&self, label: &str) -> ring::hmac::Key {
+        let hk = Hkdf::<Sha256>::new(None, self.service.as_bytes());
+        let mut okm = Zeroizing::new([0u8; 32]);
+        if hk
+            .expand(format!("strata/v1/metadata-mac/{label}").as_bytes(), okm.as_mut())
+            .is_err()
+        {
+            unreachable!("HKDF-SHA256 can always expand 32 bytes");
+        }
+        ring::hmac::Key::new(ring::hmac::HMAC_SHA256, okm.as_ref())
+    }
+
+    /// HMAC-SHA256 over plaintext metadata (the catalog), keyed from the service-layer DEK: the
+    /// metadata stays readable, as the contract allows, but cannot be altered undetected.
+    pub(crate) fn metadata_tag(&self, label: &str, bytes: &[u8]) -> Vec<u8> {
+        ring::hmac::sign(&self.metadata_key(label), bytes)
+            .as_ref()
+            .to_vec()
+    }
+
+    /// Constant-time check of a `metadata_tag`.
+    pub(crate) fn verify_metadata_tag(&self, label: &str, bytes: &[u8], tag: &[u8]) -> bool {
+        ring::hmac::verify(&self.metadata_key(label), bytes, tag).is_ok()
+    }
+
     /// A cipher for a new file, with a fresh random salt to store in the file's header.
     pub fn new_file(&self, kind: FileKind, file_id: u64) -> (FileCipher, [u8; SALT_LEN]) {
         let mut salt = [0u8; SALT_LEN];

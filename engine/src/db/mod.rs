@@ -13,3 +13,6 @@ mod write;
 pub(crate) use lock::DirLock;
 pub use options::DbOptions;
 pub use state::{Db, DbStats, RecoveryReport};
+
+/// Size of a WAL file that holds no record (its header only).
+pub(crate) const WAL_HEADER_LEN: u64 = crate::util::file_header::HEADER_LEN as u64;

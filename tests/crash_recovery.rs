@@ -1,0 +1,475 @@
+//! Crash recovery under SIGKILL: a child process (this test binary, re-executed) writes items with
+//! `Durability::Sync` into one account — creates, upserts and deletes, with bodies of up to a few KB
+//! and a 64 KiB memtable so that flushes and compactions run (and are interrupted) — and is killed
+//! with SIGKILL at a random moment, many times over. After each kill the parent reopens the account
+//! and proves that every acknowledged write is there with the acknowledged etag and content (and
+//! every acknowledged delete stays deleted); only the single write in flight at the kill may go
+//! either way. The next round writes into the same account. Both SMK and CMK accounts are covered.
+//!
+//! Reproduce a failing run with `STRATA_CRASH_SEED=<seed printed by the test>`.
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde_json::{json, Value};
+use strata::{Account, AccountOptions, Durability, Encryption, ItemOptions, LocalVault};
+
+/// `<data dir>|<home>|<round>|<seed>`: present only in a child process.
+const CHILD_ENV: &str = "STRATA_CRASH_CHILD";
+const DB: &str = "crashdb";
+const CONTAINER: &str = "items";
+const MEMTABLE_BYTES: usize = 64 * 1024;
+/// A child that was somehow never killed stops by itself after this long.
+const CHILD_MAX_RUN: Duration = Duration::from_secs(30);
+
+fn options(data: &Path, home: &Path) -> AccountOptions {
+    AccountOptions::new(data, home)
+        .memtable_bytes(MEMTABLE_BYTES)
+        .durability(Durability::Sync)
+}
+
+fn fnv(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// The partition key an id lives in (derived, so the parent knows it without being told).
+fn pk_of(id: &str) -> String {
+    format!("p{}", fnv(id.as_bytes()) % 5)
+}
+
+/// The body written for version `ver` of `id`, `len` filler bytes long: fully determined by its
+/// arguments, so the parent can rebuild what an acknowledged write stored.
+fn body_for(id: &str, ver: u32, len: usize) -> Value {
+    const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    let mut x = fnv(format!("{id}#{ver}").as_bytes()) | 1;
+    let fill: String = (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            ALPHABET[(x % ALPHABET.len() as u64) as usize] as char
+        })
+        .collect();
+    json!({"id": id, "pk": pk_of(id), "ver": ver, "len": len, "fill": fill})
+}
+
+/// What the parent knows of one id after applying the acknowledged writes.
+#[derive(Clone, Debug, PartialEq)]
+enum Expect {
+    Present { ver: u32, len: usize, etag: String },
+    Deleted,
+}
+
+/// One line of the child's protocol.
+#[derive(Clone, Debug)]
+struct Op {
+    kind: char,
+    id: String,
+    ver: u32,
+    len: usize,
+}
+
+// ---------------------------------------------------------------------------------------------
+// The child.
+
+/// The child process's entry point. It only does something when the parent set `CHILD_ENV`;
+/// ignored in ordinary runs so it never shows up as a test that passes without checking anything.
+#[test]
+#[ignore = "entry point of the crash-recovery child process; the crash tests run it"]
+fn child_writer() {
+    let Ok(spec) = std::env::var(CHILD_ENV) else {
+        return;
+    };
+    let parts: Vec<&str> = spec.split('|').collect();
+    let [data, home, round, seed] = parts[..] else {
+        panic!("bad {CHILD_ENV}: {spec}");
+    };
+    let round: u32 = round.parse().unwrap();
+    let mut rng = StdRng::seed_from_u64(seed.parse().unwrap());
+    let account = Account::open(options(Path::new(data), Path::new(home))).unwrap();
+    let c = account.database(DB).container(CONTAINER);
+    let sync = ItemOptions::default().with_durability(Durability::Sync);
+    let out = std::io::stdout();
+    let say = |line: String| {
+        // One write per line (well under PIPE_BUF), so a line is never torn by the kill.
+        let mut o = out.lock();
+        if o.write_all(line.as_bytes()).and_then(|()| o.flush()).is_err() {
+            std::process::exit(0); // the parent is gone
+        }
+    };
+    say("READY\n".to_string());
+
+    // Live ids of this round with their current version: upserts and deletes target these.
+    let mut live: Vec<(String, u32)> = Vec::new();
+    let started = Instant::now();
+    let mut n = 0u32;
+    while started.elapsed() < CHILD_MAX_RUN {
+        let roll = rng.gen_range(0..100);
+        let len = if rng.gen_bool(0.1) {
+            rng.gen_range(2000..6000)
+        } else {
+            rng.gen_range(10..2500)
+        };
+        if roll < 20 && !live.is_empty() {
+            let i = rng.gen_range(0..live.len());
+            let (id, ver) = (live[i].0.clone(), live[i].1 + 1);
+            say(format!("BEGIN U {id} {ver} {len}\n"));
+            let r = c
+                .upsert_item_with(pk_of(&id), &body_for(&id, ver, len), &sync)
+                .unwrap();
+            assert_eq!(r.status_code, 200);
+            live[i].1 = ver;
+            say(format!("ACK U {id} {ver} {len} {}\n", r.etag.unwrap()));
+        } else if roll < 28 && !live.is_empty() {
+            let i = rng.gen_range(0..live.len());
+            let (id, ver) = live.swap_remove(i);
+            say(format!("BEGIN D {id} {ver} 0\n"));
+            let r = c.delete_item_with(pk_of(&id), &id, &sync).unwrap();
+            assert_eq!(r.status_code, 204);
+            say(format!("ACK D {id} {ver} 0 -\n"));
+        } else {
+            let id = format!("r{round:02}-{n:06}");
+            n += 1;
+            say(format!("BEGIN C {id} 0 {len}\n"));
+            let r = c
+                .create_item_with(pk_of(&id), &body_for(&id, 0, len), &sync)
+                .unwrap();
+            assert_eq!(r.status_code, 201);
+            live.push((id.clone(), 0));
+            say(format!("ACK C {id} 0 {len} {}\n", r.etag.unwrap()));
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The parent.
+
+struct RoundOutput {
+    ready: bool,
+    /// Acknowledged operations, in order, with their etag ("-" for deletes).
+    acked: Vec<(Op, String)>,
+    /// The operation begun but not acknowledged when the child died.
+    in_flight: Option<Op>,
+}
+
+fn parse_stdout(text: &str) -> RoundOutput {
+    let mut out = RoundOutput {
+        ready: false,
+        acked: Vec::new(),
+        in_flight: None,
+    };
+    // Only complete lines count: a line without its newline was not fully written.
+    let complete = match text.rfind('\n') {
+        Some(i) => &text[..=i],
+        None => "",
+    };
+    for line in complete.lines() {
+        let f: Vec<&str> = line.split(' ').collect();
+        match f[..] {
+            // The harness prints "test child_writer ... " without a newline before the test runs.
+            [.., "READY"] => out.ready = true,
+            ["BEGIN", kind, id, ver, len] => {
+                assert!(out.in_flight.is_none(), "two operations in flight: {line}");
+                out.in_flight = Some(Op {
+                    kind: kind.chars().next().unwrap(),
+                    id: id.to_string(),
+                    ver: ver.parse().unwrap(),
+                    len: len.parse().unwrap(),
+                });
+            }
+            ["ACK", kind, id, ver, len, etag] => {
+                let op = out.in_flight.take().expect("ACK without BEGIN");
+                assert_eq!(
+                    (op.kind.to_string().as_str(), op.id.as_str(), op.ver, op.len),
+                    (kind, id, ver.parse().unwrap(), len.parse().unwrap()),
+                    "ACK does not match BEGIN"
+                );
+                out.acked.push((op, etag.to_string()));
+            }
+            // The test harness's own chatter ("running 1 test", ...).
+            _ => {}
+        }
+    }
+    out
+}
+
+fn spawn_child(data: &Path, home: &Path, round: u32, seed: u64) -> Child {
+    Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "child_writer",
+            "--nocapture",
+            "--test-threads=1",
+            "--ignored",
+        ])
+        .env(
+            CHILD_ENV,
+            format!("{}|{}|{round}|{seed}", data.display(), home.display()),
+        )
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// Reads the child's stdout to the end, telling `ready` as soon as the child says READY.
+fn read_stdout(r: impl Read + Send + 'static, ready: mpsc::Sender<()>) -> thread::JoinHandle<String> {
+    thread::spawn(move || {
+        let mut r = BufReader::new(r);
+        let mut buf = Vec::new();
+        loop {
+            let start = buf.len();
+            match r.read_until(b'\n', &mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {
+                    if buf[start..].ends_with(b"READY\n") {
+                        let _ = ready.send(());
+                    }
+                }
+            }
+        }
+        String::from_utf8_lossy(&buf).into_owned()
+    })
+}
+
+fn read_all(mut r: impl Read + Send + 'static) -> thread::JoinHandle<String> {
+    thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = r.read_to_end(&mut buf);
+        String::from_utf8_lossy(&buf).into_owned()
+    })
+}
+
+/// Checks the reopened account against the expectations, resolving the in-flight operation
+/// (either outcome is allowed) and recording what it turned out to be. Returns how many ids were
+/// read.
+fn verify(
+    account: &Account,
+    expect: &mut HashMap<String, Expect>,
+    in_flight: Option<&Op>,
+    ctx: &str,
+) -> usize {
+    let c = account.database(DB).container(CONTAINER);
+    let mut ids: Vec<String> = expect.keys().cloned().collect();
+    if let Some(op) = in_flight {
+        if !expect.contains_key(&op.id) {
+            ids.push(op.id.clone());
+        }
+    }
+    ids.sort();
+    for id in &ids {
+        let got = match c.read_item::<Value>(pk_of(id), id) {
+            Ok(r) => {
+                let body = r.item.unwrap();
+                let ver = body["ver"].as_u64().unwrap() as u32;
+                let len = body["len"].as_u64().unwrap() as usize;
+                let want = body_for(id, ver, len);
+                for (k, v) in want.as_object().unwrap() {
+                    assert_eq!(&body[k], v, "{ctx}: item {id} field {k} is not what was written");
+                }
+                assert_eq!(body["_etag"].as_str(), r.etag.as_deref(), "{ctx}: {id}");
+                Some((ver, len, r.etag.unwrap()))
+            }
+            Err(e) if e.status() == 404 => None,
+            Err(e) => panic!("{ctx}: reading {id} after the crash failed: {e}"),
+        };
+        let acked = expect.get(id).cloned();
+        let matches_acked = match (&acked, &got) {
+            (Some(Expect::Present { ver, len, etag }), Some((gv, gl, ge))) => {
+                (ver, len, etag) == (gv, gl, ge)
+            }
+            (Some(Expect::Deleted), None) | (None, None) => true,
+            _ => false,
+        };
+        let flight = in_flight.filter(|op| &op.id == id);
+        let matches_flight = match (flight, &got) {
+            (Some(op), Some((gv, gl, _))) if op.kind != 'D' => (op.ver, op.len) == (*gv, *gl),
+            (Some(op), None) => op.kind == 'D',
+            _ => false,
+        };
+        assert!(
+            matches_acked || matches_flight,
+            "{ctx}: item {id}: acknowledged state {acked:?}, in-flight {flight:?}, found {got:?}"
+        );
+        if matches_flight && !matches_acked {
+            // The unacknowledged write reached the log: from now on it is the expected state.
+            let (ver, len, etag) = got.clone().map_or((0, 0, String::new()), |g| g);
+            let now = if got.is_some() {
+                Expect::Present { ver, len, etag }
+            } else {
+                Expect::Deleted
+            };
+            expect.insert(id.clone(), now);
+        }
+    }
+    ids.len()
+}
+
+fn crash_rounds(cmk: bool, seed: u64, rounds: u32) {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let home = tmp.path().join("home");
+    let opts = options(&data, &home);
+    let enc = if cmk {
+        let vault = LocalVault::open(&opts.vault_dir()).unwrap();
+        let uri = vault.create_key("crash-cmk", 2048).unwrap();
+        Encryption::CustomerManaged {
+            key_uri: uri.to_string(),
+        }
+    } else {
+        Encryption::ServiceManaged
+    };
+    {
+        let account = Account::create(opts.clone(), "crashacct", enc.clone()).unwrap();
+        account
+            .create_database(DB)
+            .unwrap()
+            .create_container(CONTAINER, "/pk")
+            .unwrap();
+    }
+
+    let mode = if cmk { "CMK" } else { "SMK" };
+    eprintln!("crash_recovery {mode}: seed {seed} (set STRATA_CRASH_SEED to reproduce)");
+    let mut rng = StdRng::seed_from_u64(seed);
+    let mut expect: HashMap<String, Expect> = HashMap::new();
+    let (mut total_acks, mut torn_tails, mut orphans) = (0, 0, 0);
+    let (mut late_rounds, mut late_rounds_with_acks) = (0, 0);
+    for round in 0..rounds {
+        let ctx = format!("{mode} seed {seed} round {round}");
+        let mut child = spawn_child(&data, &home, round, rng.gen());
+        let (ready_tx, ready_rx) = mpsc::channel();
+        let stdout = read_stdout(child.stdout.take().unwrap(), ready_tx);
+        let stderr = read_all(child.stderr.take().unwrap());
+        // One round in four is killed early, timed from the spawn: often while the child is still
+        // opening the account (replaying the log, removing orphans). The others are killed a
+        // random time after the child is ready, while it writes.
+        let early = rng.gen_bool(0.25);
+        let wait_ms = if early {
+            rng.gen_range(0..60)
+        } else {
+            ready_rx
+                .recv_timeout(Duration::from_secs(20))
+                .unwrap_or_else(|_| panic!("{ctx}: the child never became ready"));
+            rng.gen_range(30..400)
+        };
+        thread::sleep(Duration::from_millis(wait_ms));
+        child.kill().unwrap(); // SIGKILL
+        let status = child.wait().unwrap();
+        let (stdout, stderr) = (stdout.join().unwrap(), stderr.join().unwrap());
+        #[cfg(unix)]
+        {
+            use std::os::unix::process::ExitStatusExt;
+            assert_eq!(
+                status.signal(),
+                Some(9),
+                "{ctx}: the child ended by itself ({status}) instead of being killed:\n\
+                 stdout:\n{stdout}\nstderr:\n{stderr}"
+            );
+        }
+        #[cfg(not(unix))]
+        let _ = (status, &stderr);
+
+        let out = parse_stdout(&stdout);
+        for (op, etag) in &out.acked {
+            let e = match op.kind {
+                'D' => Expect::Deleted,
+                _ => Expect::Present {
+                    ver: op.ver,
+                    len: op.len,
+                    etag: etag.clone(),
+                },
+            };
+            expect.insert(op.id.clone(), e);
+        }
+        total_acks += out.acked.len();
+        if !early {
+            late_rounds += 1;
+            late_rounds_with_acks += usize::from(!out.acked.is_empty());
+        }
+
+        let account = Account::open(opts.clone())
+            .unwrap_or_else(|e| panic!("{ctx}: reopening after SIGKILL failed: {e}"));
+        let report = account.store().recovery_report().clone();
+        torn_tails += usize::from(report.torn_tail.is_some());
+        orphans += report.orphans_removed;
+        let checked = verify(&account, &mut expect, out.in_flight.as_ref(), &ctx);
+        eprintln!(
+            "{ctx}: killed {wait_ms} ms after {} (ready: {}), {} acks, in flight {:?}, {checked} ids \
+             verified, recovery {report:?}",
+            if early { "spawn" } else { "READY" },
+            out.ready,
+            out.acked.len(),
+            out.in_flight.as_ref().map(|o| (o.kind, &o.id))
+        );
+        drop(account);
+    }
+
+    // The run must actually have exercised the store, or the checks above prove nothing.
+    let stats = {
+        let account = Account::open(opts.clone()).unwrap();
+        let total = verify(&account, &mut expect, None, &format!("{mode} final"));
+        assert_eq!(total, expect.len());
+        account.store().stats().unwrap()
+    };
+    let segments: usize = stats.segments_per_level.iter().sum();
+    eprintln!(
+        "crash_recovery {mode}: {total_acks} acknowledged writes over {rounds} rounds \
+         ({late_rounds_with_acks} of {late_rounds} killed after READY had writes), {} ids, {torn_tails} torn tails, {orphans} orphans, \
+         tree {:?}",
+        expect.len(),
+        stats.segments_per_level
+    );
+    assert!(
+        late_rounds_with_acks * 2 >= late_rounds && late_rounds > 0,
+        "{mode}: only {late_rounds_with_acks} of {late_rounds} rounds killed after READY got any \
+         write acknowledged"
+    );
+    assert!(
+        total_acks >= 200,
+        "{mode}: only {total_acks} writes were acknowledged"
+    );
+    assert!(segments > 0, "{mode}: no segment was ever flushed: {stats:?}");
+}
+
+fn seed() -> u64 {
+    match std::env::var("STRATA_CRASH_SEED") {
+        Ok(s) => s.parse().expect("STRATA_CRASH_SEED must be a u64"),
+        Err(_) => rand::random(),
+    }
+}
+
+#[test]
+fn sigkill_loses_no_acknowledged_write_smk() {
+    crash_rounds(false, seed(), 20);
+}
+
+#[test]
+fn sigkill_loses_no_acknowledged_write_cmk() {
+    crash_rounds(true, seed(), 20);
+}
+
+/// The protocol parser: torn last lines are ignored, ACKs pair with their BEGIN.
+#[test]
+fn child_protocol_is_parsed_strictly() {
+    let out = parse_stdout(
+        "running 1 test\ntest child_writer ... READY\nBEGIN C r00-000000 0 12\nACK C r00-000000 0 12 \"e1\"\n\
+         BEGIN U r00-000000 1 40\nACK U r00-000000 1 40 \"e2\"\nBEGIN D r00-000000 1 0\nACK D r0",
+    );
+    assert!(out.ready);
+    assert_eq!(out.acked.len(), 2);
+    assert_eq!(out.acked[1].1, "\"e2\"");
+    let f = out.in_flight.unwrap();
+    assert_eq!((f.kind, f.id.as_str()), ('D', "r00-000000"));
+    assert_eq!(body_for("a", 1, 30), body_for("a", 1, 30));
+    assert_ne!(body_for("a", 1, 30)["fill"], body_for("a", 2, 30)["fill"]);
+}
