@@ -49,7 +49,7 @@ pub enum Error {
     #[error("data directory {} is in use by another process (lock held on {}); close that process first", dir.display(), dir.join("LOCK").display())]
     InUse { dir: PathBuf },
     /// 500.1002: stored bytes failed their checksum or AEAD tag. Never returned as data.
-    #[error("corruption in {} at offset {offset}: {detail}", file.display())]
+    #[error("corruption in {} at offset {offset}: {detail}; the damaged data is not returned: restore the file from a backup, and check the disk", file.display())]
     Corruption {
         file: PathBuf,
         offset: u64,
@@ -59,14 +59,14 @@ pub enum Error {
     #[error("store is poisoned after a failed write ({0}); reopen the account to recover from the log")]
     Poisoned(String),
     /// 500: an I/O error with what was being done.
-    #[error("i/o error while {context}: {source}")]
+    #[error("i/o error while {context}: {source}; check free space and permissions, then retry")]
     Io {
         context: String,
         #[source]
         source: std::io::Error,
     },
     /// 500: an internal invariant did not hold (a bug; please report it).
-    #[error("internal error: {0}")]
+    #[error("internal error: {0}; this is a bug in Strata, please report it")]
     Internal(String),
     /// An error that still cost request units (e.g. a 404 point read costs 1 RU); status,
     /// substatus and message are those of `error`.

@@ -24,3 +24,7 @@ pub(crate) const CATALOG_VERSION: u32 = 1;
 /// Service key store file magic and version. See docs/keys.md.
 pub(crate) const SERVICE_KEY_MAGIC: &[u8; 8] = b"STRSMK01";
 pub(crate) const SERVICE_KEY_VERSION: u32 = 1;
+
+/// Local vault key-version file magic and version. See docs/keys.md ("the local vault").
+pub(crate) const VAULT_KEY_MAGIC: &[u8; 8] = b"STRVKEY1";
+pub(crate) const VAULT_KEY_VERSION: u32 = 1;

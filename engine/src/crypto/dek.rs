@@ -9,9 +9,10 @@ pub(crate) struct Dek([u8; 32]);
 
 impl Dek {
     pub(crate) fn generate() -> Dek {
-        let mut k = [0u8; 32];
-        rand::rngs::OsRng.fill_bytes(&mut k);
-        Dek(k)
+        // Filled in place so that no copy of the key is left on the stack.
+        let mut k = Dek([0u8; 32]);
+        rand::rngs::OsRng.fill_bytes(&mut k.0);
+        k
     }
 
     /// `None` unless exactly 32 bytes.

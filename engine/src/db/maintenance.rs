@@ -29,8 +29,7 @@ impl Db {
             }
         }
         // Flush here rather than wait for the background thread: callers want it done now.
-        s.flush_frozen()?;
-        Ok(())
+        s.poison_on_error(s.flush_frozen())
     }
 
     /// Flushes, then merges every segment into one sorted run at the deepest level, dropping
@@ -40,14 +39,23 @@ impl Db {
         let s = &self.shared;
         let _m = lock(&s.maintenance)?;
         let task = compaction::full(&lock(&s.manifest)?.levels);
-        if let Some(task) = task {
-            s.run_compaction(&task)?;
+        match task {
+            Some(task) => s.poison_on_error(s.run_compaction(&task)),
+            None => Ok(()),
         }
-        Ok(())
     }
 }
 
 impl Shared {
+    /// A flush or compaction that failed part-way (a failed fsync, a damaged input) leaves the
+    /// on-disk state uncertain: refuse further writes until the store is reopened and recovered.
+    fn poison_on_error(&self, r: Result<()>) -> Result<()> {
+        if let Err(e) = &r {
+            self.set_poison(e);
+        }
+        r
+    }
+
     fn strategy(&self) -> StrategyConfig {
         StrategyConfig {
             l0_trigger: self.opts.l0_compaction_trigger,

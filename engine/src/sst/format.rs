@@ -11,7 +11,7 @@
 //!             | entries: u64 | max_seq: u64
 //! filter   := k: u8 | bits
 //! footer   := index_off: u64 | index_len: u32 | filter_off: u64 | filter_len: u32
-//!             | data_blocks: u32 | magic: [u8; 8] | crc32(preceding 28 bytes): u32
+//!             | data_blocks: u32 | magic: [u8; 8] | crc32(preceding 36 bytes): u32
 //! ```
 
 use std::path::Path;

@@ -38,8 +38,7 @@ use crate::util::meta_file;
 
 use super::key_uri::{check_key_name, check_vault_name, check_version, KeyUri, VERSION_LEN};
 
-const KEY_MAGIC: &[u8; 8] = b"STRVKEY1";
-const KEY_FORMAT_VERSION: u32 = 1;
+use crate::format_version::{VAULT_KEY_MAGIC as KEY_MAGIC, VAULT_KEY_VERSION as KEY_FORMAT_VERSION};
 /// Bytes of the meta_file frame before the payload (magic, version, len, crc).
 const FRAME_HEADER_LEN: u64 = 20;
 const VAULT_FILE: &str = "vault.json";
