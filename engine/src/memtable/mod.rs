@@ -1,16 +1,39 @@
-//! The in-memory write buffer: a lock-free ordered map (crossbeam-skiplist) of key -> newest
-//! (seq, value-or-tombstone). Written by one thread at a time (the group-commit leader, or
-//! recovery); read by any number of threads concurrently. Knows nothing of files or keys.
+//! The in-memory write buffer: a lock-free ordered map (crossbeam-skiplist) of
+//! (key, sequence number) -> value-or-tombstone. Every write adds an entry; nothing is replaced in
+//! place, so a reader racing a writer always finds either the old or the new version of a key,
+//! never neither. Written by one thread at a time (the group-commit leader, or recovery); read by
+//! any number of threads concurrently. Knows nothing of files or keys.
 
+use std::cmp::Ordering;
 use std::ops::Bound;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering as AtomicOrdering};
 
 use crossbeam_skiplist::SkipMap;
 
 use crate::kv::Record;
 
+/// Orders by key ascending, then sequence number descending: the newest version of a key is the
+/// first entry at or after `(key, u64::MAX)`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct VersionedKey {
+    key: Vec<u8>,
+    seq: u64,
+}
+
+impl Ord for VersionedKey {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.key.cmp(&other.key).then(other.seq.cmp(&self.seq))
+    }
+}
+
+impl PartialOrd for VersionedKey {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
 pub(crate) struct Memtable {
-    map: SkipMap<Vec<u8>, (u64, Option<Vec<u8>>)>,
+    map: SkipMap<VersionedKey, Option<Vec<u8>>>,
     bytes: AtomicUsize,
     /// The WAL file whose records this memtable holds.
     wal_id: u64,
@@ -29,54 +52,73 @@ impl Memtable {
         self.wal_id
     }
 
-    /// Inserts a version; an older sequence number than the one held is ignored, so replay order
-    /// cannot make an old version win.
+    /// Adds a version. Older versions stay (until the flush writes only the newest), so that
+    /// readers never see a gap; a replayed older version sorts behind a newer one.
     pub(crate) fn insert(&self, key: Vec<u8>, seq: u64, value: Option<Vec<u8>>) {
-        if let Some(e) = self.map.get(&key) {
-            if e.value().0 > seq {
-                return;
-            }
-        }
-        let size = key.len() + value.as_ref().map_or(0, Vec::len) + 32;
-        self.bytes.fetch_add(size, Ordering::Relaxed);
-        self.map.insert(key, (seq, value));
+        let size = key.len() + value.as_ref().map_or(0, Vec::len) + 48;
+        self.bytes.fetch_add(size, AtomicOrdering::Relaxed);
+        self.map.insert(VersionedKey { key, seq }, value);
     }
 
-    /// `Some((seq, None))` is a tombstone; `None` means this memtable does not know the key.
+    /// The newest version: `Some((seq, None))` is a tombstone; `None` means this memtable does
+    /// not know the key.
     pub(crate) fn get(&self, key: &[u8]) -> Option<(u64, Option<Vec<u8>>)> {
-        self.map.get(key).map(|e| e.value().clone())
+        let probe = VersionedKey {
+            key: key.to_vec(),
+            seq: u64::MAX,
+        };
+        let e = self.map.lower_bound(Bound::Included(&probe))?;
+        (e.key().key == key).then(|| (e.key().seq, e.value().clone()))
     }
 
-    /// Approximate bytes held (including overwritten versions, which is what memory costs).
+    /// Approximate bytes held (every version, which is what memory costs).
     pub(crate) fn approximate_bytes(&self) -> usize {
-        self.bytes.load(Ordering::Relaxed)
+        self.bytes.load(AtomicOrdering::Relaxed)
     }
 
     pub(crate) fn is_empty(&self) -> bool {
         self.map.is_empty()
     }
 
-    /// All entries with keys starting with `prefix`, in key order.
+    /// The newest version of every key starting with `prefix`, in key order.
     pub(crate) fn range_prefix(&self, prefix: &[u8]) -> Vec<Record> {
-        self.map
-            .range::<[u8], _>((Bound::Included(prefix), Bound::Unbounded))
-            .take_while(|e| e.key().starts_with(prefix))
-            .map(|e| Record {
-                key: e.key().clone(),
-                seq: e.value().0,
-                value: e.value().1.clone(),
-            })
-            .collect()
+        let probe = VersionedKey {
+            key: prefix.to_vec(),
+            seq: u64::MAX,
+        };
+        newest_only(
+            self.map
+                .range((Bound::Included(probe), Bound::Unbounded))
+                .take_while(|e| e.key().key.starts_with(prefix))
+                .map(|e| Record {
+                    key: e.key().key.clone(),
+                    seq: e.key().seq,
+                    value: e.value().clone(),
+                }),
+        )
+        .collect()
     }
 
-    /// Every entry in key order (for flushing).
+    /// The newest version of every key, in key order (for flushing).
     pub(crate) fn records(&self) -> impl Iterator<Item = Record> + '_ {
-        self.map.iter().map(|e| Record {
-            key: e.key().clone(),
-            seq: e.value().0,
-            value: e.value().1.clone(),
-        })
+        newest_only(self.map.iter().map(|e| Record {
+            key: e.key().key.clone(),
+            seq: e.key().seq,
+            value: e.value().clone(),
+        }))
     }
+}
+
+/// Keeps the first (newest) record of each run of equal keys.
+fn newest_only(it: impl Iterator<Item = Record>) -> impl Iterator<Item = Record> {
+    let mut last: Option<Vec<u8>> = None;
+    it.filter(move |r| {
+        if last.as_deref() == Some(r.key.as_slice()) {
+            return false;
+        }
+        last = Some(r.key.clone());
+        true
+    })
 }
 
 #[cfg(test)]
@@ -91,13 +133,38 @@ mod tests {
         m.insert(b"ac".to_vec(), 3, None);
         m.insert(b"b".to_vec(), 4, Some(b"x".to_vec()));
         assert_eq!(m.get(b"ab"), Some((2, Some(b"new".to_vec()))));
+        assert_eq!(m.get(b"a"), None);
         assert_eq!(m.get(b"ac"), Some((3, None)));
         assert_eq!(m.get(b"zz"), None);
         let r = m.range_prefix(b"a");
         assert_eq!(
-            r.iter().map(|r| r.key.clone()).collect::<Vec<_>>(),
-            vec![b"ab".to_vec(), b"ac".to_vec()]
+            r.iter().map(|r| (r.key.clone(), r.seq)).collect::<Vec<_>>(),
+            vec![(b"ab".to_vec(), 2), (b"ac".to_vec(), 3)]
         );
-        assert_eq!(m.records().count(), 3);
+        let all: Vec<_> = m.records().map(|r| r.seq).collect();
+        assert_eq!(all, vec![2, 3, 4]);
+    }
+
+    #[test]
+    fn a_reader_racing_overwrites_always_finds_the_key() {
+        let m = std::sync::Arc::new(Memtable::new(1));
+        m.insert(b"k".to_vec(), 0, Some(vec![0]));
+        let w = {
+            let m = m.clone();
+            std::thread::spawn(move || {
+                for seq in 1..20_000u64 {
+                    m.insert(b"k".to_vec(), seq, Some(vec![1]));
+                }
+            })
+        };
+        let mut misses = 0;
+        while !w.is_finished() {
+            if m.get(b"k").is_none() {
+                misses += 1;
+            }
+        }
+        w.join().unwrap();
+        assert_eq!(misses, 0);
+        assert_eq!(m.get(b"k").map(|(s, _)| s), Some(19_999));
     }
 }
