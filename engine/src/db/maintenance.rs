@@ -107,9 +107,17 @@ impl Shared {
         let _m = lock(&self.maintenance)?;
         while let Some(oldest) = self.current()?.imm.last().cloned() {
             self.flush_one(&oldest)?;
-            self.bg_cv.notify_all();
+            self.notify_flushed();
         }
         Ok(())
+    }
+
+    /// Wakes writers stalled on a full set of frozen memtables. The `bg` lock is taken first:
+    /// a stalled writer checks the frozen count and waits under that lock, so a notification
+    /// sent between its check and its wait would otherwise be lost.
+    fn notify_flushed(&self) {
+        drop(self.bg.lock());
+        self.bg_cv.notify_all();
     }
 
     fn flush_one(&self, mem: &Arc<Memtable>) -> Result<()> {

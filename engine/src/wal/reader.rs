@@ -33,8 +33,10 @@ pub(crate) fn replay(
 ) -> Result<ReplayReport> {
     let bytes = std::fs::read(path).map_err(|e| Error::io_path("reading WAL", path, e))?;
     let mut report = ReplayReport::default();
-    if is_last && bytes.len() < HEADER_LEN {
-        // Created but its header never fully reached the disk: nothing in it was acknowledged.
+    if is_last && (bytes.len() < HEADER_LEN || bytes.iter().all(|b| *b == 0)) {
+        // Created but its header never fully reached the disk (a short file, or one the file
+        // system extended with zeros): nothing in it was acknowledged, since records are appended
+        // only after the header is fsynced.
         report.torn_tail = Some((0, bytes.len() as u64));
         return Ok(report);
     }
