@@ -1,21 +1,15 @@
 //! Item operations through the account API, in both encryption modes: status codes, etags,
 //! charges, conditional writes, validation errors, and survival across a reopen.
 
+mod common;
+
 use serde_json::{json, Value};
-use strata::{Account, AccountOptions, Encryption, ItemOptions, LocalVault, PartitionKey};
+use strata::{Account, AccountOptions, Encryption, ItemOptions, PartitionKey};
 
 fn setup(cmk: bool) -> (tempfile::TempDir, AccountOptions, Encryption) {
     let dir = tempfile::tempdir().unwrap();
     let opts = AccountOptions::new(dir.path().join("data"), dir.path().join("home"));
-    let enc = if cmk {
-        let vault = LocalVault::open(&opts.vault_dir()).unwrap();
-        let uri = vault.create_key("cmk", 2048).unwrap();
-        Encryption::CustomerManaged {
-            key_uri: uri.to_string(),
-        }
-    } else {
-        Encryption::ServiceManaged
-    };
+    let enc = common::encryption(&opts, cmk, "cmk");
     (dir, opts, enc)
 }
 

@@ -8,6 +8,8 @@
 //! account keeps opening), and an SMK account opened with a missing or a foreign service key store
 //! (4003 / 4005).
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -80,19 +82,14 @@ fn cmk_fixture() -> (Fixture, LocalVault, KeyUri) {
 
 /// Every file under `dir` (but LOCK) with its contents.
 fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.file_name().is_some_and(|n| n != "LOCK") {
-                out.insert(p.clone(), std::fs::read(&p).unwrap());
-            }
-        }
-    }
-    out
+    common::files_under(dir)
+        .into_iter()
+        .filter(|p| p.file_name().is_some_and(|n| n != "LOCK"))
+        .map(|p| {
+            let bytes = std::fs::read(&p).unwrap();
+            (p, bytes)
+        })
+        .collect()
 }
 
 /// Opens with `opts`, expecting a 403 with `sub`; checks the message and that nothing in the data

@@ -8,6 +8,8 @@
 //!
 //! Reproduce a failing run with `STRATA_CRASH_SEED=<seed printed by the test>`.
 
+mod common;
+
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::Path;
@@ -19,7 +21,7 @@ use std::time::{Duration, Instant};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
-use strata::{Account, AccountOptions, Durability, Encryption, ItemOptions, LocalVault};
+use strata::{Account, AccountOptions, Durability, ItemOptions};
 
 /// `<data dir>|<home>|<round>|<seed>`: present only in a child process.
 const CHILD_ENV: &str = "STRATA_CRASH_CHILD";
@@ -320,15 +322,7 @@ fn crash_rounds(cmk: bool, seed: u64, rounds: u32) {
     let data = tmp.path().join("data");
     let home = tmp.path().join("home");
     let opts = options(&data, &home);
-    let enc = if cmk {
-        let vault = LocalVault::open(&opts.vault_dir()).unwrap();
-        let uri = vault.create_key("crash-cmk", 2048).unwrap();
-        Encryption::CustomerManaged {
-            key_uri: uri.to_string(),
-        }
-    } else {
-        Encryption::ServiceManaged
-    };
+    let enc = common::encryption(&opts, cmk, "crash-cmk");
     {
         let account = Account::create(opts.clone(), "crashacct", enc.clone()).unwrap();
         account

@@ -10,13 +10,15 @@
 //! in CATALOG, and canaries planted on purpose outside the data directory — raw, hex, base64,
 //! UTF-16 and inside a zstd frame between random bytes — are found.
 
+mod common;
+
 use std::collections::BTreeSet;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use rand::RngCore;
 use serde_json::{json, Value};
-use strata::{Account, AccountOptions, Encryption, LocalVault};
+use strata::{Account, AccountOptions};
 
 const DB_NAME: &str = "leakdb-plaintext-name";
 const CONTAINER_NAME: &str = "leak-container-plaintext-name";
@@ -160,14 +162,8 @@ fn scan_bytes(file: &Path, bytes: &[u8], needles: &[Needle], frame: Option<usize
 
 fn scan_tree(root: &Path, needles: &[Needle]) -> Scan {
     let mut scan = Scan::default();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
-                continue;
-            }
+    for path in common::files_under(root) {
+        {
             let bytes = std::fs::read(&path).unwrap();
             scan_bytes(&path, &bytes, needles, None, &mut scan.hits);
             let mut from = 0;
@@ -305,15 +301,7 @@ fn run_mode(cmk: bool) {
     let data = tmp.path().join("data");
     let home = tmp.path().join("home");
     let opts = AccountOptions::new(&data, &home);
-    let enc = if cmk {
-        let vault = LocalVault::open(&opts.vault_dir()).unwrap();
-        let uri = vault.create_key("leak-cmk", 2048).unwrap();
-        Encryption::CustomerManaged {
-            key_uri: uri.to_string(),
-        }
-    } else {
-        Encryption::ServiceManaged
-    };
+    let enc = common::encryption(&opts, cmk, "leak-cmk");
     let c = canaries(mode);
     let needles = all_canary_needles();
 

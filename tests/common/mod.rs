@@ -1,0 +1,37 @@
+//! Helpers shared by the scenario tests: the encryption of a test account (a fresh 2048-bit key
+//! in the home's vault for CMK) and walking every file under a directory. Each test binary uses
+//! a subset, hence the dead-code allowance.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use strata::{AccountOptions, Encryption, LocalVault};
+
+/// `ServiceManaged`, or `CustomerManaged` on a new 2048-bit key `key_name` in `opts`' vault.
+pub fn encryption(opts: &AccountOptions, cmk: bool, key_name: &str) -> Encryption {
+    if !cmk {
+        return Encryption::ServiceManaged;
+    }
+    let vault = LocalVault::open(&opts.vault_dir()).expect("open the test vault");
+    let uri = vault.create_key(key_name, 2048).expect("create the test key");
+    Encryption::CustomerManaged {
+        key_uri: uri.to_string(),
+    }
+}
+
+/// Every regular file below `root`, depth first.
+pub fn files_under(root: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).expect("list a test directory") {
+            let path = entry.expect("read a directory entry").path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                out.push(path);
+            }
+        }
+    }
+    out
+}
