@@ -16,7 +16,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::args::{BodyArgs, Globals, PkArgs};
 use crate::commands::item::Write;
-use crate::commands::{account, container, db, demo, item, vault};
+use crate::commands::{account, container, db, demo, identity, item, key, query, vault};
 use crate::error::{CliError, CliResult};
 use crate::output::Format;
 
@@ -56,6 +56,24 @@ enum Command {
         /// Customer-managed key URI from `strata vault key create`.
         #[arg(long, value_name = "KEY_URI")]
         cmk: Option<String>,
+        /// The identity the account calls the vault as: first-party, system or user:NAME.
+        #[arg(long, value_name = "PRINCIPAL", default_value = "first-party")]
+        identity: String,
+    },
+    /// The account's customer key: status, check, rotate.
+    Key {
+        #[command(subcommand)]
+        command: AccountKeyCommand,
+    },
+    /// The account in --data.
+    Account {
+        #[command(subcommand)]
+        command: AccountCommand,
+    },
+    /// User-assigned managed identities (principals `user:NAME`).
+    Identity {
+        #[command(subcommand)]
+        command: IdentityCommand,
     },
     /// Databases.
     Db {
@@ -72,6 +90,25 @@ enum Command {
         #[command(subcommand)]
         command: ItemCommand,
     },
+    /// Run a query over a container's items and print one page of results.
+    Query {
+        db: String,
+        container: String,
+        /// The query, e.g. "SELECT * FROM c WHERE c.qty > @min ORDER BY c.qty".
+        sql: String,
+        /// A parameter, repeatable: --param @name=VALUE (VALUE read as JSON when it parses, else a string).
+        #[arg(long = "param", value_name = "@NAME=VALUE", allow_hyphen_values = true)]
+        params: Vec<String>,
+        /// Query one partition only: read as JSON when it is a number, true, false or null, else as a string.
+        #[arg(long, value_name = "VALUE", allow_hyphen_values = true)]
+        pk: Option<String>,
+        /// Most items in the page [default: 100].
+        #[arg(long = "max-items", value_name = "N")]
+        max_items: Option<usize>,
+        /// The continuation token a previous page printed, to get the next page.
+        #[arg(long, value_name = "TOKEN")]
+        continuation: Option<String>,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -81,6 +118,66 @@ enum VaultCommand {
         #[command(subcommand)]
         command: KeyCommand,
     },
+    /// Access policies: which principal may get, list, wrapKey, unwrapKey.
+    Policy {
+        #[command(subcommand)]
+        command: PolicyCommand,
+    },
+    /// The vault's audit log, oldest first.
+    Audit {
+        /// Only entries for this key (or, for policy changes, this principal).
+        #[arg(long, value_name = "NAME")]
+        key: Option<String>,
+        /// Only entries for this key version.
+        #[arg(long, value_name = "V")]
+        version: Option<String>,
+        /// Only entries at or after this unix time (seconds).
+        #[arg(long, value_name = "UNIXTIME")]
+        since: Option<u64>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum PolicyCommand {
+    /// Give a principal (first-party, system, system:ACCOUNT, user:NAME) exactly these permissions.
+    Set {
+        principal: String,
+        /// Comma-separated: get, list, wrapKey, unwrapKey.
+        #[arg(long, value_name = "LIST")]
+        permissions: String,
+    },
+    /// Remove a principal's access policy (a revocation).
+    Remove { principal: String },
+    /// List the access policies.
+    List,
+}
+
+#[derive(Subcommand, Debug)]
+enum AccountKeyCommand {
+    /// The configured key, the key id in use, the identity and the state (active or revoked).
+    Status,
+    /// Unwrap the customer key again now: restores a revoked account, or revokes it (403.x).
+    Check,
+    /// Re-wrap the data key under the newest enabled version of the key (or --to another key).
+    Rotate {
+        /// Another key URI to rotate to.
+        #[arg(long, value_name = "KEY_URI")]
+        to: Option<String>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum AccountCommand {
+    /// Call the vault as another identity (first-party, system or user:NAME) from now on.
+    SetIdentity { principal: String },
+}
+
+#[derive(Subcommand, Debug)]
+enum IdentityCommand {
+    /// Create a user-assigned identity, usable as user:NAME.
+    Create { name: String },
+    /// List the user-assigned identities.
+    List,
 }
 
 #[derive(Subcommand, Debug)]
@@ -110,6 +207,8 @@ enum KeyCommand {
     Delete { name: String },
     /// Recover a soft-deleted key.
     Recover { name: String },
+    /// Create a new version of a key now (same size as its newest version).
+    Rotate { name: String },
 }
 
 #[derive(Subcommand, Debug)]
@@ -205,6 +304,26 @@ fn dispatch(cli: &Cli) -> CliResult<()> {
     let g = &cli.globals;
     let report = match &cli.command {
         Command::Demo { items, keep } => return demo::run(g, *items, *keep),
+        Command::Query {
+            db,
+            container,
+            sql,
+            params,
+            pk,
+            max_items,
+            continuation,
+        } => {
+            let args = query::QueryArgs {
+                db,
+                container,
+                sql,
+                params,
+                pk: pk.as_deref(),
+                max_items: *max_items,
+                continuation: continuation.as_deref(),
+            };
+            return query::run(g, &args);
+        }
         Command::Vault {
             command: VaultCommand::Key { command },
         } => match command {
@@ -214,8 +333,45 @@ fn dispatch(cli: &Cli) -> CliResult<()> {
             KeyCommand::Enable { name, version } => vault::set_enabled(g, name, version.as_deref(), true)?,
             KeyCommand::Delete { name } => vault::delete(g, name)?,
             KeyCommand::Recover { name } => vault::recover(g, name)?,
+            KeyCommand::Rotate { name } => vault::rotate(g, name)?,
         },
-        Command::Init { account: name, cmk } => account::init(g, name, cmk.as_deref())?,
+        Command::Vault {
+            command: VaultCommand::Policy { command },
+        } => match command {
+            PolicyCommand::Set {
+                principal,
+                permissions,
+            } => vault::policy_set(g, principal, permissions)?,
+            PolicyCommand::Remove { principal } => vault::policy_remove(g, principal)?,
+            PolicyCommand::List => vault::policy_list(g)?,
+        },
+        Command::Vault {
+            command: VaultCommand::Audit { key, version, since },
+        } => vault::audit(
+            g,
+            strata_engine::AuditFilter {
+                key: key.clone(),
+                version: version.clone(),
+                since: *since,
+            },
+        )?,
+        Command::Key { command } => match command {
+            AccountKeyCommand::Status => key::status(g)?,
+            AccountKeyCommand::Check => key::check(g)?,
+            AccountKeyCommand::Rotate { to } => key::rotate(g, to.as_deref())?,
+        },
+        Command::Account {
+            command: AccountCommand::SetIdentity { principal },
+        } => account::set_identity(g, principal)?,
+        Command::Identity { command } => match command {
+            IdentityCommand::Create { name } => identity::create(g, name)?,
+            IdentityCommand::List => identity::list(g)?,
+        },
+        Command::Init {
+            account: name,
+            cmk,
+            identity,
+        } => account::init(g, name, cmk.as_deref(), identity)?,
         Command::Db { command } => match command {
             DbCommand::Create { db: name } => db::create(g, name)?,
             DbCommand::List => db::list(g)?,

@@ -28,3 +28,7 @@ pub(crate) const SERVICE_KEY_VERSION: u32 = 1;
 /// Local vault key-version file magic and version. See docs/keys.md ("the local vault").
 pub(crate) const VAULT_KEY_MAGIC: &[u8; 8] = b"STRVKEY1";
 pub(crate) const VAULT_KEY_VERSION: u32 = 1;
+
+/// Local vault access-policy file magic and version. See docs/keys.md#access.
+pub(crate) const VAULT_ACCESS_MAGIC: &[u8; 8] = b"STRVACL1";
+pub(crate) const VAULT_ACCESS_VERSION: u32 = 1;

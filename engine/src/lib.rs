@@ -18,13 +18,17 @@ mod kv;
 mod memtable;
 mod metering;
 pub mod options;
+mod query;
 mod sst;
 mod util;
 pub mod vault;
 mod version;
 mod wal;
 
-pub use account::{Account, Container, ContainerInfo, Database, Encryption, ItemOptions, ItemResponse};
+pub use account::{
+    Account, Container, ContainerInfo, Database, Encryption, ItemOptions, ItemResponse, KeyRotation,
+    KeyStatus, QueryOptions, QueryResponse, DEFAULT_MAX_ITEM_COUNT,
+};
 pub use cache::CacheStats;
 pub use crypto::CipherSuite;
 pub use db::{Db, DbOptions, DbStats, RecoveryReport};
@@ -32,4 +36,7 @@ pub use document::PartitionKey;
 pub use error::{substatus, Error, Result};
 pub use kv::WriteBatch;
 pub use options::{AccountOptions, Durability};
-pub use vault::{KeyInfo, KeyUri, LocalVault};
+pub use vault::{
+    key_size_warning, AuditEntry, AuditFilter, Identities, KeyInfo, KeyUri, LocalVault, Permission,
+    Principal, UserIdentity,
+};

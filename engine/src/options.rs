@@ -2,6 +2,7 @@
 //! where the key holders live. Plain data; no I/O.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 /// When a write is acknowledged.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -27,6 +28,9 @@ pub struct AccountOptions {
     pub cache_bytes: usize,
     /// Memtable size at which it is frozen and flushed to a segment.
     pub memtable_bytes: usize,
+    /// How often a customer-managed-key account re-checks that it can still unwrap its data key
+    /// (on the next data-plane call once this much time has passed). Default one hour.
+    pub key_check_interval: Duration,
 }
 
 impl AccountOptions {
@@ -37,6 +41,7 @@ impl AccountOptions {
             durability: Durability::Sync,
             cache_bytes: 64 << 20,
             memtable_bytes: 4 << 20,
+            key_check_interval: Duration::from_secs(3600),
         }
     }
 
@@ -63,6 +68,11 @@ impl AccountOptions {
 
     pub fn memtable_bytes(mut self, n: usize) -> Self {
         self.memtable_bytes = n;
+        self
+    }
+
+    pub fn key_check_interval(mut self, d: Duration) -> Self {
+        self.key_check_interval = d;
         self
     }
 

@@ -1,15 +1,17 @@
 //! `strata init` (create the account in --data) and opening an existing account for the other
 //! commands. Owns the hints shown when no account exists; must not touch files itself.
 
-use strata_engine::{Account, Encryption, KeyUri};
+use strata_engine::{Account, Encryption, KeyUri, Principal};
 
 use crate::args::Globals;
 use crate::error::CliResult;
 use crate::output::Report;
 
-/// `strata init --account NAME [--cmk KEY_URI]`: service-managed keys unless `--cmk` is given.
-pub fn init(g: &Globals, name: &str, cmk: Option<&str>) -> CliResult<Report> {
+/// `strata init --account NAME [--cmk KEY_URI] [--identity first-party|system|user:NAME]`:
+/// service-managed keys unless `--cmk` is given; the vault is called as the identity.
+pub fn init(g: &Globals, name: &str, cmk: Option<&str>, identity: &str) -> CliResult<Report> {
     let opts = g.account_options();
+    let identity = Principal::parse(identity, Some(name))?;
     let encryption = match cmk {
         // Parse first so a malformed URI is a 400 before anything is written.
         Some(uri) => Encryption::CustomerManaged {
@@ -19,14 +21,27 @@ pub fn init(g: &Globals, name: &str, cmk: Option<&str>) -> CliResult<Report> {
     };
     let data_dir = opts.data_dir.display().to_string();
     let home = opts.home.display().to_string();
-    let account = Account::create(opts, name, encryption)?;
+    let account = Account::create_with_identity(opts, name, encryption, identity)?;
     let (mode, key_uri) = describe(&account.encryption());
     Ok(Report::new(201)
         .field("account", account.name())
         .field("encryption", mode)
         .opt_field("keyUri", key_uri)
+        .field("identity", account.default_identity()?.to_string())
         .field("dataDir", data_dir)
         .field("home", home))
+}
+
+/// `account set-identity PRINCIPAL`: the identity the account calls the vault as from now on.
+/// Works without opening the account, so it also works once the old identity lost access.
+pub fn set_identity(g: &Globals, principal: &str) -> CliResult<Report> {
+    let opts = g.account_options();
+    let name = Account::name_at(&opts)?;
+    let who = Principal::parse(principal, Some(&name))?;
+    Account::set_default_identity_at(&opts, who.clone())?;
+    Ok(Report::new(200)
+        .field("account", name)
+        .field("identity", who.to_string()))
 }
 
 /// Opens the account in --data for a command that needs one.

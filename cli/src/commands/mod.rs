@@ -5,5 +5,8 @@ pub mod account;
 pub mod container;
 pub mod db;
 pub mod demo;
+pub mod identity;
 pub mod item;
+pub mod key;
+pub mod query;
 pub mod vault;

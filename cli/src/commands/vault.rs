@@ -1,8 +1,9 @@
-//! `strata vault key ...`: create, list, enable/disable, delete and recover customer-managed keys
-//! in the local key vault under --home. Asks the vault only; never sees key material.
+//! `strata vault key ...` (create, list, enable/disable, delete, recover customer-managed keys),
+//! `strata vault policy ...` (access policies) and `strata vault audit` for the local key vault
+//! under --home. Asks the vault only; never sees key material.
 
 use serde_json::Value;
-use strata_engine::LocalVault;
+use strata_engine::{key_size_warning, AuditFilter, LocalVault, Permission};
 
 use crate::args::Globals;
 use crate::error::CliResult;
@@ -18,6 +19,15 @@ pub fn create(g: &Globals, name: &str, bits: usize) -> CliResult<Report> {
     Ok(Report::new(201)
         .field("name", name)
         .field("bits", bits)
+        .field("keyUri", uri.to_string())
+        .opt_field("warning", key_size_warning(bits)))
+}
+
+/// `vault key rotate NAME`: a new version now, the size of the newest one.
+pub fn rotate(g: &Globals, name: &str) -> CliResult<Report> {
+    let uri = vault(g)?.rotate_key(name)?;
+    Ok(Report::new(201)
+        .field("name", name)
         .field("keyUri", uri.to_string()))
 }
 
@@ -66,4 +76,70 @@ pub fn delete(g: &Globals, name: &str) -> CliResult<Report> {
 pub fn recover(g: &Globals, name: &str) -> CliResult<Report> {
     vault(g)?.recover_key(name)?;
     Ok(Report::new(200).field("name", name).field("deleted", false))
+}
+
+/// `vault policy set PRINCIPAL --permissions LIST`: replaces the principal's permissions.
+pub fn policy_set(g: &Globals, principal: &str, permissions: &str) -> CliResult<Report> {
+    let who = super::identity::principal(g, principal)?;
+    let perms = Permission::parse_list(permissions)?;
+    strata_engine::Identities::new(&g.account_options().home).require(&who)?;
+    vault(g)?.set_policy(&who, &perms)?;
+    Ok(Report::new(200)
+        .field("principal", who.to_string())
+        .field("permissions", join(&perms)))
+}
+
+/// `vault policy remove PRINCIPAL`: takes every permission away (a revocation).
+pub fn policy_remove(g: &Globals, principal: &str) -> CliResult<Report> {
+    let who = super::identity::principal(g, principal)?;
+    vault(g)?.remove_policy(&who)?;
+    Ok(Report::new(200)
+        .field("principal", who.to_string())
+        .field("removed", true))
+}
+
+/// `vault policy list`: every principal with its permissions.
+pub fn policy_list(g: &Globals) -> CliResult<Report> {
+    let rows = vault(g)?
+        .policies()?
+        .into_iter()
+        .map(|(who, perms)| vec![Value::from(who.to_string()), Value::from(join(&perms))])
+        .collect();
+    Ok(Report::new(200).list("policies", vec!["principal", "permissions"], rows))
+}
+
+/// `vault audit [--key NAME] [--version V] [--since UNIXTIME]`: the audit log, oldest first.
+pub fn audit(g: &Globals, filter: AuditFilter) -> CliResult<Report> {
+    let rows = vault(g)?
+        .audit_log(&filter)?
+        .into_iter()
+        .map(|e| {
+            vec![
+                Value::from(e.time),
+                Value::from(e.caller),
+                Value::from(e.operation),
+                Value::from(e.key),
+                Value::from(e.version),
+                Value::from(e.status),
+                Value::from(e.sub_status),
+            ]
+        })
+        .collect();
+    Ok(Report::new(200).list(
+        "entries",
+        vec![
+            "time",
+            "caller",
+            "operation",
+            "key",
+            "version",
+            "status",
+            "subStatus",
+        ],
+        rows,
+    ))
+}
+
+fn join(perms: &[Permission]) -> String {
+    perms.iter().map(|p| p.as_str()).collect::<Vec<_>>().join(",")
 }

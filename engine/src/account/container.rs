@@ -22,14 +22,14 @@ use crate::metering::{point_read_charge, write_charge};
 
 #[derive(Clone)]
 pub struct Container {
-    inner: Arc<AccountInner>,
+    pub(crate) inner: Arc<AccountInner>,
     db: String,
     name: String,
 }
 
-struct Resolved {
-    id: u32,
-    pk_path: Vec<String>,
+pub(crate) struct Resolved {
+    pub(crate) id: u32,
+    pub(crate) pk_path: Vec<String>,
 }
 
 /// Which write an operation is.
@@ -58,7 +58,7 @@ fn new_etag() -> String {
     )
 }
 
-fn parse_stored(bytes: &[u8]) -> Result<Value> {
+pub(crate) fn parse_stored(bytes: &[u8]) -> Result<Value> {
     serde_json::from_slice(bytes)
         .map_err(|e| Error::Internal(format!("a stored item does not parse as JSON: {e}")))
 }
@@ -98,7 +98,10 @@ impl Container {
             .clone())
     }
 
-    fn resolve(&self) -> Result<Resolved> {
+    /// The container's id and partition-key path; the gate of every data-plane call, so it
+    /// first refuses (403) while the account's customer key is revoked.
+    pub(crate) fn resolve(&self) -> Result<Resolved> {
+        self.inner.require_key_access()?;
         let cat = self.inner.catalog()?;
         let c = cat.container(&self.db, &self.name)?;
         Ok(Resolved {

@@ -6,12 +6,14 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::database::Database;
-use super::keys::{create_keys, open_keys};
+use super::key_check::KeyState;
+use super::keys::{create_keys, open_service, unwrap_customer};
 use crate::catalog::{validate_name, Catalog, DatabaseEntry};
 use crate::crypto::CipherSuite;
 use crate::db::{Db, DirLock};
 use crate::error::{Error, Result};
 use crate::options::{AccountOptions, Durability};
+use crate::vault::{Identities, Principal};
 
 /// How the account's data is encrypted at rest.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -34,6 +36,8 @@ pub(crate) struct AccountInner {
     /// The account's keys, for authenticating the catalog (storage has its own reference).
     pub(crate) suite: Arc<CipherSuite>,
     pub(crate) item_locks: Vec<Mutex<()>>,
+    /// Key checks and the revoked state (CMK accounts).
+    pub(crate) key_state: KeyState,
     _lock: DirLock,
 }
 
@@ -119,9 +123,23 @@ fn store_holds_data(data_dir: &std::path::Path) -> Result<bool> {
 }
 
 impl Account {
-    /// Creates a new account in `opts.data_dir` (409 if one exists there).
+    /// Creates a new account in `opts.data_dir` (409 if one exists there) whose default
+    /// identity is the first-party identity.
     pub fn create(opts: AccountOptions, name: &str, encryption: Encryption) -> Result<Account> {
+        Self::create_with_identity(opts, name, encryption, Principal::FirstParty)
+    }
+
+    /// Creates a new account that calls the vault as `identity` (`Principal::System` must name
+    /// this account; a user-assigned identity must exist: 404 otherwise).
+    pub fn create_with_identity(
+        opts: AccountOptions,
+        name: &str,
+        encryption: Encryption,
+        identity: Principal,
+    ) -> Result<Account> {
         validate_name("account", name)?;
+        super::identity::check_own_system_identity(name, &identity)?;
+        Identities::new(&opts.home).require(&identity)?;
         let data_dir = opts.data_dir.clone();
         crate::util::fs::create_dir(&data_dir, false)?;
         let lock = DirLock::acquire(&data_dir)?;
@@ -151,7 +169,7 @@ impl Account {
             Encryption::ServiceManaged => None,
             Encryption::CustomerManaged { key_uri } => Some(key_uri.as_str()),
         };
-        let suite = Arc::new(create_keys(&opts, &data_dir, key_uri)?);
+        let suite = Arc::new(create_keys(&opts, &data_dir, key_uri, &identity)?);
         let db = Db::open(&lsm_dir(&data_dir), opts.db_options(), suite.clone())?;
         let catalog = Catalog {
             account: name.to_string(),
@@ -162,6 +180,7 @@ impl Account {
             }
             .into(),
             key_uri: key_uri.map(str::to_string),
+            default_identity: Some(identity.to_string()),
             databases: Vec::new(),
             next_container_id: 1,
         };
@@ -194,19 +213,45 @@ impl Account {
                 data_dir.display()
             )));
         }
-        let suite = Arc::new(open_keys(&opts, &data_dir)?);
-        let catalog = Catalog::read(&data_dir, &suite)?.ok_or_else(|| {
-            Error::NotFound(format!(
-                "no account at {}; create one with `strata init`",
-                data_dir.display()
-            ))
-        })?;
+        // The service layer authenticates the catalog, which names the identity that unwraps
+        // the customer layer.
+        let (ring, service) = open_service(&opts, &data_dir)?;
+        let catalog =
+            Catalog::read(&data_dir, &CipherSuite::new(service.clone(), None))?.ok_or_else(|| {
+                Error::NotFound(format!(
+                    "no account at {}; create one with `strata init`",
+                    data_dir.display()
+                ))
+            })?;
+        let identity = catalog.identity()?;
+        let customer = unwrap_customer(&opts, &data_dir, &ring, &identity)?;
+        let suite = Arc::new(CipherSuite::new(service, customer));
         let encryption = match &catalog.key_uri {
             Some(uri) => Encryption::CustomerManaged { key_uri: uri.clone() },
             None => Encryption::ServiceManaged,
         };
         let db = Db::open(&lsm_dir(&data_dir), opts.db_options(), suite.clone())?;
         Ok(Self::assemble(opts, encryption, catalog, db, suite, lock))
+    }
+
+    /// The name of the account in `opts.data_dir`, read from its authenticated catalog with
+    /// the service key only: works while the customer key is unavailable, and takes no lock.
+    pub fn name_at(opts: &AccountOptions) -> Result<String> {
+        let data_dir = &opts.data_dir;
+        if !Catalog::exists(data_dir) {
+            return Err(Error::NotFound(format!(
+                "no account at {}; create one with `strata init`",
+                data_dir.display()
+            )));
+        }
+        let (_, service) = open_service(opts, data_dir)?;
+        let catalog = Catalog::read(data_dir, &CipherSuite::new(service, None))?;
+        catalog.map(|c| c.account).ok_or_else(|| {
+            Error::NotFound(format!(
+                "no account at {}; create one with `strata init`",
+                data_dir.display()
+            ))
+        })
     }
 
     fn assemble(
@@ -226,6 +271,7 @@ impl Account {
                 db,
                 suite,
                 item_locks: (0..ITEM_LOCK_STRIPES).map(|_| Mutex::new(())).collect(),
+                key_state: KeyState::new(),
                 _lock: lock,
             }),
         }
@@ -238,8 +284,18 @@ impl Account {
             .unwrap_or_default()
     }
 
+    /// The identity the account calls the vault as.
+    pub fn default_identity(&self) -> Result<Principal> {
+        self.inner.catalog()?.identity()
+    }
+
+    /// The encryption mode and, for CMK, the key URI as configured (changed by a rotation with
+    /// another key URI).
     pub fn encryption(&self) -> Encryption {
-        self.inner.encryption.clone()
+        match self.inner.catalog().map(|c| c.key_uri.clone()) {
+            Ok(Some(key_uri)) => Encryption::CustomerManaged { key_uri },
+            _ => self.inner.encryption.clone(),
+        }
     }
 
     pub fn data_dir(&self) -> &std::path::Path {

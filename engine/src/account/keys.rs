@@ -1,6 +1,8 @@
 //! Obtaining an account's data keys: creating and wrapping them at account creation, unwrapping
 //! them at open — the service layer under the service key store, the customer layer through the
-//! vault (which never hands out the RSA private key). Returns a `CipherSuite` for storage.
+//! vault as the account's default identity (the vault never hands out the RSA private key).
+//! Opening is two steps: the service layer first (it authenticates the catalog, which names the
+//! identity), then the customer layer.
 
 use std::path::Path;
 
@@ -9,11 +11,11 @@ use crate::crypto::service_key::ServiceKey;
 use crate::crypto::{hex, CipherSuite, Dek};
 use crate::error::{substatus, Error, Result};
 use crate::options::AccountOptions;
-use crate::vault::{KeyUri, LocalVault};
+use crate::vault::{KeyUri, LocalVault, Principal};
 
 pub(crate) const KEYRING_FILE: &str = "KEYRING";
 
-fn open_vault(opts: &AccountOptions) -> Result<LocalVault> {
+pub(crate) fn open_vault(opts: &AccountOptions) -> Result<LocalVault> {
     let dir = opts.vault_dir();
     if !dir.join("vault.json").exists() {
         return Err(Error::vault(
@@ -27,11 +29,13 @@ fn open_vault(opts: &AccountOptions) -> Result<LocalVault> {
     LocalVault::open(&dir)
 }
 
-/// Creates the data keys of a new account and writes the keyring.
+/// Creates the data keys of a new account and writes the keyring; the customer DEK is wrapped
+/// by the vault as `caller`.
 pub(crate) fn create_keys(
     opts: &AccountOptions,
     data_dir: &Path,
     key_uri: Option<&str>,
+    caller: &Principal,
 ) -> Result<CipherSuite> {
     let smk = ServiceKey::load_or_create(&opts.service_dir())?;
     let service = Dek::generate();
@@ -41,7 +45,7 @@ pub(crate) fn create_keys(
             let uri = KeyUri::parse(uri)?;
             let vault = open_vault(opts)?;
             let dek = Dek::generate();
-            let (kid, wrapped) = vault.wrap_key(&uri, dek.as_bytes())?;
+            let (kid, wrapped) = vault.wrap_key(caller, &uri, dek.as_bytes())?;
             Some((
                 CustomerEntry {
                     key_uri: uri.to_string(),
@@ -60,26 +64,34 @@ pub(crate) fn create_keys(
     Ok(CipherSuite::new(service, customer.map(|(_, d)| d)))
 }
 
-/// Unwraps the data keys of an existing account.
-pub(crate) fn open_keys(opts: &AccountOptions, data_dir: &Path) -> Result<CipherSuite> {
+/// Reads the keyring of an existing account and unwraps its service-layer DEK.
+pub(crate) fn open_service(opts: &AccountOptions, data_dir: &Path) -> Result<(Keyring, Dek)> {
     let path = data_dir.join(KEYRING_FILE);
     let ring = Keyring::read(&path)?
         .ok_or_else(|| Error::corruption(&path, 0, "the account's keyring is missing"))?;
     let smk = ServiceKey::load(&opts.service_dir())?;
     let service = ring.unwrap_service(&smk, &path)?;
-    let customer = match ring.customer_wrapped(&path)? {
-        None => None,
-        Some((kid, wrapped)) => {
-            let kid = KeyUri::parse(&kid)?;
-            let vault = open_vault(opts)?;
-            let plain = vault.unwrap_key(&kid, &wrapped)?;
-            Some(Dek::from_slice(&plain).ok_or_else(|| {
-                Error::vault(
-                    substatus::KEY_WRAP_FAILED,
-                    "the unwrapped customer data key is not 256 bits",
-                )
-            })?)
-        }
+    Ok((ring, service))
+}
+
+/// Unwraps the customer-layer DEK (CMK accounts; `None` otherwise) through the vault as `caller`.
+pub(crate) fn unwrap_customer(
+    opts: &AccountOptions,
+    data_dir: &Path,
+    ring: &Keyring,
+    caller: &Principal,
+) -> Result<Option<Dek>> {
+    let path = data_dir.join(KEYRING_FILE);
+    let Some((kid, wrapped)) = ring.customer_wrapped(&path)? else {
+        return Ok(None);
     };
-    Ok(CipherSuite::new(service, customer))
+    let kid = KeyUri::parse(&kid)?;
+    let vault = open_vault(opts)?;
+    let plain = vault.unwrap_key(caller, &kid, &wrapped)?;
+    Dek::from_slice(&plain).map(Some).ok_or_else(|| {
+        Error::vault(
+            substatus::KEY_WRAP_FAILED,
+            "the unwrapped customer data key is not 256 bits",
+        )
+    })
 }

@@ -5,10 +5,17 @@
 mod container;
 mod database;
 mod handle;
+mod identity;
+mod key_check;
 mod keys;
+mod query;
 mod response;
+mod rotation;
 
 pub use container::Container;
 pub use database::{ContainerInfo, Database};
 pub use handle::{Account, Encryption};
+pub use key_check::KeyStatus;
+pub use query::{QueryOptions, QueryResponse, DEFAULT_MAX_ITEM_COUNT};
 pub use response::{ItemOptions, ItemResponse};
+pub use rotation::KeyRotation;

@@ -1,9 +1,9 @@
 //! The catalog (`DATA/CATALOG`): the account's plaintext metadata, by contract the only
 //! plaintext in the data directory besides file headers and wrapped keys. Its fields, all of
-//! them: account name, encryption mode and customer key URI, database names, container names,
-//! container ids and partition-key paths (plus the frame's format version). CRC-framed JSON
-//! behind an HMAC-SHA256 tag keyed from the service data key, so it cannot be altered (e.g.
-//! container ids swapped) undetected; replaced atomically. Holds no item data.
+//! them: account name, encryption mode, customer key URI and default vault identity, database
+//! names, container names, container ids and partition-key paths (plus the frame's format
+//! version). CRC-framed JSON behind an HMAC-SHA256 tag keyed from the service data key, so it
+//! cannot be altered (e.g. container ids swapped) undetected; replaced atomically. No item data.
 //! See docs/format.md#catalog.
 //!
 //! ```text
@@ -46,6 +46,10 @@ pub(crate) struct Catalog {
     pub(crate) encryption: String,
     /// The customer key URI (CMK mode only).
     pub(crate) key_uri: Option<String>,
+    /// The principal the account calls the vault as (`first-party`, `system:<account>`,
+    /// `user:<name>`); absent in catalogs written before identities existed: first-party.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) default_identity: Option<String>,
     pub(crate) databases: Vec<DatabaseEntry>,
     pub(crate) next_container_id: u32,
 }
@@ -100,6 +104,15 @@ impl Catalog {
             &payload,
             false,
         )
+    }
+
+    /// The account's default vault identity (first-party when the catalog names none).
+    pub(crate) fn identity(&self) -> Result<crate::vault::Principal> {
+        match &self.default_identity {
+            None => Ok(crate::vault::Principal::FirstParty),
+            Some(s) => crate::vault::Principal::parse(s, None)
+                .map_err(|e| Error::Internal(format!("the catalog's default identity does not parse: {e}"))),
+        }
     }
 
     pub(crate) fn database(&self, name: &str) -> Result<&DatabaseEntry> {
@@ -200,6 +213,7 @@ mod tests {
             account: "acct".into(),
             encryption: "service-managed".into(),
             key_uri: None,
+            default_identity: Some("user:ops".into()),
             databases: vec![DatabaseEntry {
                 name: "db".into(),
                 containers: vec![entry("a", 1), entry("b", 2)],

@@ -90,6 +90,11 @@ impl CipherSuite {
         CipherSuite::new(Dek::generate(), customer_layer.then(Dek::generate))
     }
 
+    /// The customer-layer DEK (CMK mode), for re-wrapping it under another key version.
+    pub(crate) fn customer_dek(&self) -> Option<&Dek> {
+        self.customer.as_ref()
+    }
+
     /// 1 in service-managed mode, 2 with a customer-managed key.
     pub fn layers(&self) -> u8 {
         if self.customer.is_some() {

@@ -3,6 +3,8 @@
 //!
 //! ```text
 //! item_key := 0x01 | container_id: u32 BE | pk_len: u16 BE | pk (PartitionKey::encode) | id (UTF-8)
+//! container_prefix := 0x01 | container_id: u32 BE                       (every item of a container)
+//! partition_prefix := 0x01 | container_id: u32 BE | pk_len: u16 BE | pk   (every item of a partition)
 //! ```
 
 use super::partition_key::PartitionKey;
@@ -11,15 +13,28 @@ use crate::error::{Error, Result};
 pub(crate) const ITEM_TAG: u8 = 0x01;
 
 pub(crate) fn item_key(container_id: u32, pk: &PartitionKey, id: &str) -> Result<Vec<u8>> {
+    let mut k = partition_prefix(container_id, pk)?;
+    k.extend_from_slice(id.as_bytes());
+    Ok(k)
+}
+
+/// The prefix every item key of the container starts with.
+pub(crate) fn container_prefix(container_id: u32) -> Vec<u8> {
+    let mut k = Vec::with_capacity(5);
+    k.push(ITEM_TAG);
+    k.extend_from_slice(&container_id.to_be_bytes());
+    k
+}
+
+/// The prefix every item key of one partition starts with (and no key of another partition:
+/// the partition key is length-prefixed).
+pub(crate) fn partition_prefix(container_id: u32, pk: &PartitionKey) -> Result<Vec<u8>> {
     let pk = pk.encode();
     let pk_len = u16::try_from(pk.len())
         .map_err(|_| Error::BadRequest("partition key value is longer than 65,535 bytes".into()))?;
-    let mut k = Vec::with_capacity(7 + pk.len() + id.len());
-    k.push(ITEM_TAG);
-    k.extend_from_slice(&container_id.to_be_bytes());
+    let mut k = container_prefix(container_id);
     k.extend_from_slice(&pk_len.to_be_bytes());
     k.extend_from_slice(&pk);
-    k.extend_from_slice(id.as_bytes());
     Ok(k)
 }
 
@@ -37,5 +52,19 @@ mod tests {
             item_key(2, &"a".into(), "x").unwrap()
         );
         assert!(item_key(1, &"x".repeat(70_000).into(), "x").is_err());
+    }
+
+    #[test]
+    fn prefixes_nest() {
+        let key = item_key(7, &"ab".into(), "id").unwrap();
+        let part = partition_prefix(7, &"ab".into()).unwrap();
+        assert!(key.starts_with(&part));
+        assert!(part.starts_with(&container_prefix(7)));
+        assert_eq!(container_prefix(7), vec![ITEM_TAG, 0, 0, 0, 7]);
+        // A partition whose value extends another's is not under the shorter one's prefix.
+        assert!(!item_key(7, &"abc".into(), "id").unwrap().starts_with(&part));
+        assert!(!item_key(8, &"ab".into(), "id")
+            .unwrap()
+            .starts_with(&container_prefix(7)));
     }
 }

@@ -7,5 +7,5 @@ mod key;
 mod partition_key;
 
 pub(crate) use item::{stamp_system_properties, validate_item, ItemRules, MAX_ITEM_BYTES};
-pub(crate) use key::item_key;
+pub(crate) use key::{container_prefix, item_key, partition_prefix};
 pub use partition_key::PartitionKey;

@@ -24,6 +24,13 @@ const WRITE_POINTS: [(f64, f64); 7] = [
     (2_097_152.0, 1250.0),
 ];
 
+/// Queries: a fixed charge per page, a share of the point-read charge per document loaded, and a
+/// charge per KiB of results returned (so a 1 KiB item loaded and returned costs about 1 RU).
+const QUERY_BASE: f64 = 2.3;
+const QUERY_LOAD_SCALE: f64 = 0.5;
+const QUERY_RESULT_PER_KIB: f64 = 0.5;
+const CMK_QUERY: f64 = 1.15;
+
 /// RU per indexed term written.
 const PER_INDEXED_TERM: f64 = 0.2;
 /// CMK surcharges.
@@ -75,6 +82,18 @@ pub(crate) fn write_charge(size: usize, indexed_terms: usize, cmk: bool) -> f64 
     round2(total)
 }
 
+/// The (unrounded) charge of loading one document of `size` bytes during a query scan.
+pub(crate) fn query_load_charge(size: usize) -> f64 {
+    QUERY_LOAD_SCALE * interpolate(&READ_POINTS, size)
+}
+
+/// Charge of one query page: `load` is the page's share of the scan's load charges, and
+/// `result_bytes` the size of the items the page returns (compact JSON).
+pub(crate) fn query_charge(load: f64, result_bytes: usize, cmk: bool) -> f64 {
+    let base = QUERY_BASE + load + QUERY_RESULT_PER_KIB * result_bytes as f64 / 1024.0;
+    round2(if cmk { base * CMK_QUERY } else { base })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -89,6 +108,25 @@ mod tests {
             let got = write_charge(size as usize, 0, false);
             assert!((got - ru).abs() <= ru * 0.1, "write {size}: {got} vs {ru}");
         }
+    }
+
+    #[test]
+    fn query_charges() {
+        // The table in docs/ru-model.md, section "Queries".
+        let cases: [(f64, usize, bool, f64); 8] = [
+            (0.0, 0, false, 2.3),
+            (0.0, 0, true, 2.64),
+            (query_load_charge(1024), 1024, false, 3.3),
+            (query_load_charge(1024), 1024, true, 3.79),
+            (query_load_charge(1_048_576), 0, true, 86.54),
+            (1000.0 * query_load_charge(1024), 1000 * 1024, false, 1002.3),
+            (1000.0 * query_load_charge(1024), 1000 * 1024, true, 1152.64),
+            (query_load_charge(1_048_576), 0, false, 75.25),
+        ];
+        for (load, bytes, cmk, want) in cases {
+            assert_eq!(query_charge(load, bytes, cmk), want, "{load} {bytes} {cmk}");
+        }
+        assert_eq!(query_load_charge(10), 0.5);
     }
 
     #[test]

@@ -3,4 +3,4 @@
 
 mod charge;
 
-pub(crate) use charge::{point_read_charge, write_charge};
+pub(crate) use charge::{point_read_charge, query_charge, query_load_charge, write_charge};

@@ -6,6 +6,8 @@
 //! ```text
 //! <dir>/                                mode 0700
 //!   vault.json                          {"name": "local", "tenant_id": "<uuid>"}, mode 0600
+//!   access.json                         access policies (see access.rs), mode 0600
+//!   audit.log                           one JSON line per operation (see audit.rs), mode 0600
 //!   keys/<name>/<version>.key           live key versions, mode 0600 (dirs 0700)
 //!   deleted/<name>/<version>.key        soft-deleted keys: the whole key directory, moved
 //!
@@ -26,9 +28,8 @@ use rand::rngs::OsRng;
 use rand::RngCore;
 use rsa::pkcs8::{DecodePrivateKey, EncodePrivateKey};
 use rsa::traits::PublicKeyParts;
-use rsa::{Oaep, RsaPrivateKey};
+use rsa::RsaPrivateKey;
 use serde::{Deserialize, Serialize};
-use sha2::Sha256;
 use zeroize::Zeroizing;
 
 use crate::error::{substatus, Error, Result};
@@ -36,6 +37,8 @@ use crate::util::coding::{put_bytes, Reader};
 use crate::util::fs::{create_dir, read_if_exists, sync_dir, write_atomic};
 use crate::util::meta_file;
 
+use super::access::{AccessPolicies, ACCESS_FILE};
+use super::audit::{self, AuditEntry, AUDIT_FILE};
 use super::key_uri::{check_key_name, check_vault_name, check_version, KeyUri, VERSION_LEN};
 
 use crate::format_version::{VAULT_KEY_MAGIC as KEY_MAGIC, VAULT_KEY_VERSION as KEY_FORMAT_VERSION};
@@ -48,8 +51,8 @@ const KEY_EXT: &str = "key";
 const DEFAULT_VAULT_NAME: &str = "local";
 const KTY_RSA: &str = "RSA";
 const ALLOWED_BITS: [usize; 3] = [2048, 3072, 4096];
-/// SHA-256 output length, for the RSA-OAEP message limit `k - 2*hLen - 2`.
-const OAEP_HASH_LEN: usize = 32;
+/// The caller recorded in the audit log for the vault owner's management operations.
+pub(crate) const OWNER: &str = "owner";
 
 /// One version of one key, as listed by [`LocalVault::list_keys`]. Holds no key material.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -73,7 +76,12 @@ pub struct LocalVault {
     tenant_id: String,
     /// Serialises writers within this process.
     writer: Mutex<()>,
+    /// Serialises audit-log appends within this process.
+    audit: Mutex<()>,
 }
+
+mod data_plane;
+mod policy;
 
 impl std::fmt::Debug for LocalVault {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -173,7 +181,37 @@ impl LocalVault {
 
     /// Creates a key, or a new version of an existing key, with a fresh `bits`-bit RSA key pair
     /// (2048, 3072 or 4096, else 400). Returns the versioned URI of the new version.
+    /// Below 3072 bits the key is created, and [`key_size_warning`] says why that is weak.
     pub fn create_key(&self, name: &str, bits: usize) -> Result<KeyUri> {
+        let res = self.create_key_unaudited(name, bits);
+        let version = res.as_ref().ok().and_then(|u| u.version().map(str::to_string));
+        self.audited(OWNER, "create", Some(name), version.as_deref(), 201, res)
+    }
+
+    /// Creates a new version of an existing key with the size of its newest version ("rotate
+    /// now"). 404 if there is no such key; 409 if it is deleted.
+    pub fn rotate_key(&self, name: &str) -> Result<KeyUri> {
+        let res = (|| {
+            check_key_name(name).map_err(Error::BadRequest)?;
+            self.require_live_for_update(name)?;
+            let versions = self.versions(Place::Live, name)?;
+            let newest = versions
+                .iter()
+                .reduce(|a, b| if b.newer_than(a) { b } else { a })
+                .ok_or_else(|| {
+                    Error::NotFound(format!(
+                        "key {name} has no versions; create one with `strata vault key create {name}`"
+                    ))
+                })?;
+            let bits = newest.attrs.bits;
+            drop(versions);
+            self.create_key_unaudited(name, bits)
+        })();
+        let version = res.as_ref().ok().and_then(|u| u.version().map(str::to_string));
+        self.audited(OWNER, "rotate", Some(name), version.as_deref(), 201, res)
+    }
+
+    fn create_key_unaudited(&self, name: &str, bits: usize) -> Result<KeyUri> {
         check_key_name(name).map_err(Error::BadRequest)?;
         if !ALLOWED_BITS.contains(&bits) {
             return Err(Error::BadRequest(format!(
@@ -229,6 +267,11 @@ impl LocalVault {
 
     /// Every version of every key, live and soft-deleted, sorted by name, then creation.
     pub fn list_keys(&self) -> Result<Vec<KeyInfo>> {
+        let res = self.list_keys_unaudited();
+        self.audited(OWNER, "list", None, None, 200, res)
+    }
+
+    fn list_keys_unaudited(&self) -> Result<Vec<KeyInfo>> {
         let mut records = Vec::new();
         for place in [Place::Live, Place::Deleted] {
             for name in self.key_names(place)? {
@@ -260,6 +303,12 @@ impl LocalVault {
     /// Enables or disables one version of a key (`Some(version)`) or all of its versions (`None`).
     /// 404 if the key or version does not exist; 409 if the key is deleted.
     pub fn set_enabled(&self, name: &str, version: Option<&str>, enabled: bool) -> Result<()> {
+        let res = self.set_enabled_unaudited(name, version, enabled);
+        let op = if enabled { "enable" } else { "disable" };
+        self.audited(OWNER, op, Some(name), version, 200, res)
+    }
+
+    fn set_enabled_unaudited(&self, name: &str, version: Option<&str>, enabled: bool) -> Result<()> {
         check_key_name(name).map_err(Error::BadRequest)?;
         if let Some(v) = version {
             check_version(v).map_err(Error::BadRequest)?;
@@ -291,14 +340,22 @@ impl LocalVault {
     /// Soft-deletes a key with all its versions: it can no longer wrap or unwrap until
     /// `recover_key` brings it back. 404 if there is no such key; 409 if it is deleted already.
     pub fn delete_key(&self, name: &str) -> Result<()> {
-        check_key_name(name).map_err(Error::BadRequest)?;
-        let _w = self.lock();
-        self.require_live_for_update(name)?;
-        self.move_key(name, Place::Live, Place::Deleted)
+        let res = (|| {
+            check_key_name(name).map_err(Error::BadRequest)?;
+            let _w = self.lock();
+            self.require_live_for_update(name)?;
+            self.move_key(name, Place::Live, Place::Deleted)
+        })();
+        self.audited(OWNER, "delete", Some(name), None, 200, res)
     }
 
     /// Undoes `delete_key`. 404 if there is no such key; 409 if the key is not deleted.
     pub fn recover_key(&self, name: &str) -> Result<()> {
+        let res = self.recover_key_unaudited(name);
+        self.audited(OWNER, "recover", Some(name), None, 200, res)
+    }
+
+    fn recover_key_unaudited(&self, name: &str) -> Result<()> {
         check_key_name(name).map_err(Error::BadRequest)?;
         let _w = self.lock();
         if !self.key_exists(Place::Deleted, name)? {
@@ -319,61 +376,6 @@ impl LocalVault {
             )));
         }
         self.move_key(name, Place::Deleted, Place::Live)
-    }
-
-    /// Wraps `dek` with RSA-OAEP-SHA256 under the key `uri` names: its version, or without one the
-    /// newest enabled version. Returns the versioned key id that unwraps it, and the wrapped bytes.
-    pub fn wrap_key(&self, uri: &KeyUri, dek: &[u8]) -> Result<(KeyUri, Vec<u8>)> {
-        let rec = self.resolve(uri)?;
-        let public = rec.private_key()?.to_public_key();
-        let max = public.size().saturating_sub(2 * OAEP_HASH_LEN + 2);
-        if dek.is_empty() || dek.len() > max {
-            return Err(Error::BadRequest(format!(
-                "a data key of {} bytes cannot be wrapped with RSA-OAEP-256 under a {}-bit key; \
-                 it must be 1 to {max} bytes",
-                dek.len(),
-                rec.attrs.bits
-            )));
-        }
-        let wrapped = public
-            .encrypt(&mut OsRng, Oaep::new::<Sha256>(), dek)
-            .map_err(|e| {
-                Error::vault(
-                    substatus::KEY_WRAP_FAILED,
-                    format!(
-                        "wrapping with version {} of key {} failed: {e}",
-                        rec.attrs.version, rec.attrs.name
-                    ),
-                )
-            })?;
-        let kid = KeyUri::new(&self.name, &rec.attrs.name, Some(&rec.attrs.version))?;
-        Ok((kid, wrapped))
-    }
-
-    /// Unwraps bytes made by `wrap_key`. `kid` must name the version that wrapped them (400 if it
-    /// has none); 403.4005 if the bytes are damaged or were wrapped under another key.
-    pub fn unwrap_key(&self, kid: &KeyUri, wrapped: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
-        let Some(version) = kid.version() else {
-            return Err(Error::BadRequest(format!(
-                "unwrapping needs the versioned key id that wrapped the data key \
-                 ({kid}/<version>), as returned by wrap; got a key URI without a version"
-            )));
-        };
-        let rec = self.resolve(kid)?;
-        let key = rec.private_key()?;
-        key.decrypt_blinded(&mut OsRng, Oaep::new::<Sha256>(), wrapped)
-            .map(Zeroizing::new)
-            .map_err(|_| {
-                Error::vault(
-                    substatus::KEY_WRAP_FAILED,
-                    format!(
-                        "unwrapping with version {version} of key {} failed: the wrapped key is \
-                         damaged or was wrapped under a different key or version; check that the \
-                         key id stored with it is {kid} and restore the wrapped key from a backup",
-                        kid.name()
-                    ),
-                )
-            })
     }
 
     // ---- opening ----
@@ -406,6 +408,7 @@ impl LocalVault {
             name: meta.name,
             tenant_id: meta.tenant_id,
             writer: Mutex::new(()),
+            audit: Mutex::new(()),
         })
     }
 
@@ -417,7 +420,14 @@ impl LocalVault {
             for entry in entries {
                 let entry = entry.map_err(|e| Error::io_path("listing", dir, e))?;
                 let file_name = entry.file_name();
-                let known = [KEYS_DIR, DELETED_DIR, "vault.json.tmp"];
+                let known = [
+                    KEYS_DIR,
+                    DELETED_DIR,
+                    "vault.json.tmp",
+                    ACCESS_FILE,
+                    "access.json.tmp",
+                    AUDIT_FILE,
+                ];
                 if !known.iter().any(|k| file_name == *k) {
                     return Err(Error::Conflict(format!(
                         "{} is not empty and is not a key vault (it has no {VAULT_FILE}); use a \
@@ -436,6 +446,9 @@ impl LocalVault {
             name: name.to_string(),
             tenant_id: random_tenant_id(),
         };
+        // The portal's one-step setup: the first-party identity may get, wrapKey and unwrapKey.
+        // Written before vault.json, which is what makes the directory a vault.
+        AccessPolicies::initial().write(dir)?;
         let json = serde_json::to_vec_pretty(&meta)
             .map_err(|e| Error::Internal(format!("encoding vault.json: {e}")))?;
         write_atomic(&dir.join(VAULT_FILE), &json, true)?;
@@ -631,6 +644,42 @@ impl LocalVault {
         sync_dir(&self.place_dir(from))
     }
 
+    /// Records one operation and its result in the audit log, then returns the result. If the
+    /// record cannot be written, a successful operation fails with that error (nothing happens
+    /// unaudited); a failed operation keeps its own error.
+    fn audited<T>(
+        &self,
+        caller: &str,
+        operation: &str,
+        key: Option<&str>,
+        version: Option<&str>,
+        ok_status: u16,
+        res: Result<T>,
+    ) -> Result<T> {
+        let (status, sub_status) = match &res {
+            Ok(_) => (ok_status, 0),
+            Err(e) => (e.status(), e.substatus()),
+        };
+        let entry = AuditEntry {
+            time: now_millis(),
+            caller: caller.to_string(),
+            operation: operation.to_string(),
+            key: key.map(str::to_string),
+            version: version.map(str::to_string),
+            status,
+            sub_status,
+        };
+        let logged = {
+            let _a = self.audit.lock().unwrap_or_else(PoisonError::into_inner);
+            audit::append(&self.dir, entry)
+        };
+        match (res, logged) {
+            (Ok(v), Ok(())) => Ok(v),
+            (Ok(_), Err(e)) => Err(e),
+            (Err(e), _) => Err(e),
+        }
+    }
+
     fn lock(&self) -> MutexGuard<'_, ()> {
         // The mutex guards no data, so a panic in another writer leaves nothing inconsistent.
         self.writer.lock().unwrap_or_else(PoisonError::into_inner)
@@ -744,6 +793,23 @@ fn set_private_dir_mode(dir: &Path) -> Result<()> {
     Ok(())
 }
 
+fn now_millis() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
+}
+
+/// A warning for keys below 3072 bits (allowed, but below current guidance), else `None`.
+pub fn key_size_warning(bits: usize) -> Option<String> {
+    (bits < 3072).then(|| {
+        format!(
+            "a {bits}-bit RSA key is below the recommended 3072 bits; it is accepted, but use \
+             --size 3072 or 4096 for keys that protect real data"
+        )
+    })
+}
+
 fn now_secs() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -780,8 +846,10 @@ fn random_tenant_id() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::vault::Principal;
 
     const DEK: [u8; 32] = [7u8; 32];
+    const FP: Principal = Principal::FirstParty;
 
     fn vault() -> (tempfile::TempDir, LocalVault) {
         let tmp = tempfile::tempdir().unwrap();
@@ -842,21 +910,24 @@ mod tests {
         assert_eq!(version.len(), 32);
         assert_eq!(kid.vault(), "local");
 
-        let (wrapped_kid, wrapped) = v.wrap_key(&kid, &DEK).unwrap();
+        let (wrapped_kid, wrapped) = v.wrap_key(&FP, &kid, &DEK).unwrap();
         assert_eq!(wrapped_kid, kid);
         assert_eq!(wrapped.len(), 256);
-        assert_eq!(&v.unwrap_key(&kid, &wrapped).unwrap()[..], &DEK[..]);
+        assert_eq!(&v.unwrap_key(&FP, &kid, &wrapped).unwrap()[..], &DEK[..]);
 
-        let (kid2, wrapped2) = v.wrap_key(&uri(&v, "cmk"), &DEK).unwrap();
+        let (kid2, wrapped2) = v.wrap_key(&FP, &uri(&v, "cmk"), &DEK).unwrap();
         assert_eq!(kid2, kid);
         assert_ne!(wrapped2, wrapped, "OAEP is randomised");
-        assert_eq!(&v.unwrap_key(&kid2, &wrapped2).unwrap()[..], &DEK[..]);
+        assert_eq!(&v.unwrap_key(&FP, &kid2, &wrapped2).unwrap()[..], &DEK[..]);
 
         // Unwrap needs a version.
-        assert_eq!(v.unwrap_key(&uri(&v, "cmk"), &wrapped).unwrap_err().status(), 400);
+        assert_eq!(
+            v.unwrap_key(&FP, &uri(&v, "cmk"), &wrapped).unwrap_err().status(),
+            400
+        );
         // A DEK too long for OAEP under 2048 bits is a 400, not a panic.
-        assert_eq!(v.wrap_key(&kid, &[1u8; 191]).unwrap_err().status(), 400);
-        assert_eq!(v.wrap_key(&kid, &[]).unwrap_err().status(), 400);
+        assert_eq!(v.wrap_key(&FP, &kid, &[1u8; 191]).unwrap_err().status(), 400);
+        assert_eq!(v.wrap_key(&FP, &kid, &[]).unwrap_err().status(), 400);
 
         // The private key exists only inside 0600 files in 0700 directories.
         #[cfg(unix)]
@@ -901,25 +972,25 @@ mod tests {
         let v2 = v.create_key("cmk", 2048).unwrap();
         let any = uri(&v, "cmk");
         // Both were most likely created within the same second: the counter decides.
-        assert_eq!(v.wrap_key(&any, &DEK).unwrap().0, v2);
+        assert_eq!(v.wrap_key(&FP, &any, &DEK).unwrap().0, v2);
 
-        let (_, wrapped2) = v.wrap_key(&v2, &DEK).unwrap();
+        let (_, wrapped2) = v.wrap_key(&FP, &v2, &DEK).unwrap();
         v.set_enabled("cmk", v2.version(), false).unwrap();
-        assert_eq!(v.wrap_key(&any, &DEK).unwrap().0, v1);
+        assert_eq!(v.wrap_key(&FP, &any, &DEK).unwrap().0, v1);
 
-        let e = v.unwrap_key(&v2, &wrapped2).unwrap_err();
+        let e = v.unwrap_key(&FP, &v2, &wrapped2).unwrap_err();
         assert_eq!((e.status(), e.substatus()), (403, substatus::KEY_VAULT_ACCESS));
         assert!(e.to_string().contains("strata vault key enable cmk"), "{e}");
-        let e = v.wrap_key(&v2, &DEK).unwrap_err();
+        let e = v.wrap_key(&FP, &v2, &DEK).unwrap_err();
         assert_eq!(e.substatus(), substatus::KEY_VAULT_ACCESS);
 
         v.set_enabled("cmk", None, false).unwrap();
-        let e = v.wrap_key(&any, &DEK).unwrap_err();
+        let e = v.wrap_key(&FP, &any, &DEK).unwrap_err();
         assert_eq!(e.substatus(), substatus::KEY_VAULT_ACCESS);
 
         v.set_enabled("cmk", None, true).unwrap();
-        assert_eq!(v.wrap_key(&any, &DEK).unwrap().0, v2);
-        assert_eq!(&v.unwrap_key(&v2, &wrapped2).unwrap()[..], &DEK[..]);
+        assert_eq!(v.wrap_key(&FP, &any, &DEK).unwrap().0, v2);
+        assert_eq!(&v.unwrap_key(&FP, &v2, &wrapped2).unwrap()[..], &DEK[..]);
 
         assert_eq!(v.set_enabled("nope", None, true).unwrap_err().status(), 404);
         let missing = "ffffffffffffffffffffffffffffffff";
@@ -934,7 +1005,7 @@ mod tests {
     fn unknown_key_version_or_vault_is_4003() {
         let (_tmp, v) = vault();
         let kid = v.create_key("cmk", 2048).unwrap();
-        let (_, wrapped) = v.wrap_key(&kid, &DEK).unwrap();
+        let (_, wrapped) = v.wrap_key(&FP, &kid, &DEK).unwrap();
         let cases = [
             KeyUri::new("local", "other", None).unwrap(),
             KeyUri::new("local", "other", kid.version()).unwrap(),
@@ -943,14 +1014,14 @@ mod tests {
             KeyUri::new("elsewhere", "cmk", kid.version()).unwrap(),
         ];
         for u in &cases {
-            let e = v.wrap_key(u, &DEK).unwrap_err();
+            let e = v.wrap_key(&FP, u, &DEK).unwrap_err();
             assert_eq!(
                 (e.status(), e.substatus()),
                 (403, substatus::KEY_NOT_FOUND),
                 "{u}: {e}"
             );
             if u.version().is_some() {
-                let e = v.unwrap_key(u, &wrapped).unwrap_err();
+                let e = v.unwrap_key(&FP, u, &wrapped).unwrap_err();
                 assert_eq!(e.substatus(), substatus::KEY_NOT_FOUND, "{u}: {e}");
             }
         }
@@ -960,12 +1031,12 @@ mod tests {
     fn deleted_key_is_4003_until_recovered() {
         let (_tmp, v) = vault();
         let kid = v.create_key("cmk", 2048).unwrap();
-        let (_, wrapped) = v.wrap_key(&kid, &DEK).unwrap();
+        let (_, wrapped) = v.wrap_key(&FP, &kid, &DEK).unwrap();
         v.delete_key("cmk").unwrap();
 
         for e in [
-            v.unwrap_key(&kid, &wrapped).unwrap_err(),
-            v.wrap_key(&uri(&v, "cmk"), &DEK).unwrap_err(),
+            v.unwrap_key(&FP, &kid, &wrapped).unwrap_err(),
+            v.wrap_key(&FP, &uri(&v, "cmk"), &DEK).unwrap_err(),
         ] {
             assert_eq!(e.substatus(), substatus::KEY_NOT_FOUND);
             assert!(e.to_string().contains("deleted"), "{e}");
@@ -982,9 +1053,27 @@ mod tests {
         assert_eq!(v.recover_key("nope").unwrap_err().status(), 404);
 
         v.recover_key("cmk").unwrap();
-        assert_eq!(&v.unwrap_key(&kid, &wrapped).unwrap()[..], &DEK[..]);
+        assert_eq!(&v.unwrap_key(&FP, &kid, &wrapped).unwrap()[..], &DEK[..]);
         assert!(!v.list_keys().unwrap()[0].deleted);
         assert_eq!(v.recover_key("cmk").unwrap_err().status(), 409);
+    }
+
+    #[test]
+    fn nothing_is_returned_unaudited() {
+        let (_tmp, v) = vault();
+        let kid = v.create_key("cmk", 2048).unwrap();
+        let (_, wrapped) = v.wrap_key(&FP, &kid, &DEK).unwrap();
+        // The audit log cannot be appended to: wrap and unwrap withhold their results.
+        let log = v.dir().join(AUDIT_FILE);
+        fs::remove_file(&log).unwrap();
+        fs::create_dir(&log).unwrap();
+        assert_eq!(v.wrap_key(&FP, &kid, &DEK).unwrap_err().status(), 500);
+        assert_eq!(v.unwrap_key(&FP, &kid, &wrapped).unwrap_err().status(), 500);
+        // A refused call keeps its own error.
+        let nobody = Principal::User("nobody".into());
+        assert_eq!(v.unwrap_key(&nobody, &kid, &wrapped).unwrap_err().status(), 403);
+        fs::remove_dir(&log).unwrap();
+        assert_eq!(&v.unwrap_key(&FP, &kid, &wrapped).unwrap()[..], &DEK[..]);
     }
 
     #[test]
@@ -992,13 +1081,13 @@ mod tests {
         let (_tmp, v) = vault();
         let kid = v.create_key("cmk", 2048).unwrap();
         let other = v.create_key("other", 2048).unwrap();
-        let (_, wrapped) = v.wrap_key(&kid, &DEK).unwrap();
-        let (_, wrapped_other) = v.wrap_key(&other, &DEK).unwrap();
+        let (_, wrapped) = v.wrap_key(&FP, &kid, &DEK).unwrap();
+        let (_, wrapped_other) = v.wrap_key(&FP, &other, &DEK).unwrap();
 
         let mut flipped = wrapped.clone();
         flipped[100] ^= 1;
         for bad in [&flipped[..], &wrapped[..10], &[][..], &wrapped_other[..]] {
-            let e = v.unwrap_key(&kid, bad).unwrap_err();
+            let e = v.unwrap_key(&FP, &kid, bad).unwrap_err();
             assert_eq!(
                 (e.status(), e.substatus()),
                 (403, substatus::KEY_WRAP_FAILED),
@@ -1011,20 +1100,20 @@ mod tests {
     fn a_flipped_byte_in_a_key_file_is_an_error_not_a_panic() {
         let (_tmp, v) = vault();
         let kid = v.create_key("cmk", 2048).unwrap();
-        let (_, wrapped) = v.wrap_key(&kid, &DEK).unwrap();
+        let (_, wrapped) = v.wrap_key(&FP, &kid, &DEK).unwrap();
         let path = v.version_path(Place::Live, "cmk", kid.version().unwrap());
         let good = fs::read(&path).unwrap();
         for i in 0..good.len() {
             let mut bad = good.clone();
             bad[i] ^= 0x10;
             fs::write(&path, &bad).unwrap();
-            let e = v.unwrap_key(&kid, &wrapped).unwrap_err();
+            let e = v.unwrap_key(&FP, &kid, &wrapped).unwrap_err();
             assert!(e.is_corruption(), "flip at {i}: {e}");
             assert!(v.list_keys().is_err(), "flip at {i}");
         }
         fs::write(&path, &good[..good.len() - 1]).unwrap();
-        assert!(v.unwrap_key(&kid, &wrapped).unwrap_err().is_corruption());
+        assert!(v.unwrap_key(&FP, &kid, &wrapped).unwrap_err().is_corruption());
         fs::write(&path, &good).unwrap();
-        assert_eq!(&v.unwrap_key(&kid, &wrapped).unwrap()[..], &DEK[..]);
+        assert_eq!(&v.unwrap_key(&FP, &kid, &wrapped).unwrap()[..], &DEK[..]);
     }
 }

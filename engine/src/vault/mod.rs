@@ -1,9 +1,19 @@
-//! The customer key vault: RSA keys with versions and attributes, and wrap/unwrap of data keys
-//! under them (RSA-OAEP-SHA256). Owns everything under the vault directory; must never read or
-//! write the data directory, and must never put private key material in a message or `Debug`.
+//! The customer key vault: RSA keys with versions and attributes, wrap/unwrap of data keys under
+//! them (RSA-OAEP-SHA256) on behalf of a principal, access policies, user-assigned identities and
+//! the audit log. Owns everything under the vault directory (and `<home>/identities.json`); must
+//! never read or write the data directory, and must never put private key material in a message
+//! or `Debug`.
 
+mod access;
+mod audit;
+mod identity;
 mod key_uri;
 mod local;
+mod principal;
 
+pub use access::Permission;
+pub use audit::{AuditEntry, AuditFilter};
+pub use identity::{Identities, UserIdentity};
 pub use key_uri::KeyUri;
-pub use local::{KeyInfo, LocalVault};
+pub use local::{key_size_warning, KeyInfo, LocalVault};
+pub use principal::Principal;

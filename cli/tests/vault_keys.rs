@@ -1,0 +1,293 @@
+//! End-to-end tests of the key-vault commands of the `strata` binary: identities, access
+//! policies, the audit log, key rotation and key checks. Each runs the built executable with
+//! `--output json` against a fresh --data and --home and asserts on the JSON it prints.
+
+use std::process::Command;
+
+use serde_json::Value;
+use tempfile::TempDir;
+
+struct Env {
+    dir: TempDir,
+}
+
+/// Exit code and the one JSON object a command printed.
+struct Run {
+    code: i32,
+    json: Value,
+}
+
+impl Env {
+    fn new() -> Env {
+        Env {
+            dir: tempfile::tempdir().expect("tempdir"),
+        }
+    }
+
+    fn run(&self, args: &[&str]) -> Run {
+        let out = Command::new(env!("CARGO_BIN_EXE_strata"))
+            .arg("--data")
+            .arg(self.dir.path().join("data"))
+            .arg("--home")
+            .arg(self.dir.path().join("home"))
+            .args(["--output", "json"])
+            .env_remove("STRATA_HOME")
+            .args(args)
+            .output()
+            .expect("run strata");
+        let stdout = String::from_utf8(out.stdout).expect("utf-8");
+        let json = serde_json::from_str(stdout.trim()).unwrap_or_else(|e| {
+            panic!(
+                "{args:?}: stdout is not one JSON object ({e}): {stdout} / {}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        });
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            json,
+        }
+    }
+
+    fn ok(&self, args: &[&str], status: u64) -> Value {
+        let r = self.run(args);
+        assert_eq!(
+            (r.code, r.json["statusCode"].as_u64()),
+            (0, Some(status)),
+            "{args:?}: {}",
+            r.json
+        );
+        r.json
+    }
+
+    fn err(&self, args: &[&str], status: u64, sub: u64) -> Value {
+        let r = self.run(args);
+        assert_eq!(r.code, 1, "{args:?}: {}", r.json);
+        assert_eq!(
+            (r.json["statusCode"].as_u64(), r.json["subStatus"].as_u64()),
+            (Some(status), Some(sub)),
+            "{args:?}: {}",
+            r.json
+        );
+        r.json
+    }
+
+    fn create_key(&self, name: &str) -> String {
+        let v = self.ok(&["vault", "key", "create", name, "--size", "2048"], 201);
+        assert!(v["warning"].as_str().is_some_and(|w| w.contains("3072")), "{v}");
+        v["keyUri"].as_str().expect("keyUri").to_string()
+    }
+}
+
+fn versionless(uri: &str) -> String {
+    uri.rsplit_once('/').expect("versioned").0.to_string()
+}
+
+fn message(v: &Value) -> &str {
+    v["message"].as_str().unwrap_or_default()
+}
+
+#[test]
+fn identities_policies_and_audit() {
+    let env = Env::new();
+    let uri = env.create_key("cmk");
+    let big = env.ok(&["vault", "key", "create", "big", "--size", "3072"], 201);
+    assert!(big.get("warning").is_none(), "{big}");
+
+    env.err(
+        &[
+            "init",
+            "--account",
+            "acct",
+            "--cmk",
+            &uri,
+            "--identity",
+            "user:ops",
+        ],
+        404,
+        0,
+    );
+    assert_eq!(
+        env.ok(&["identity", "create", "ops"], 201)["principal"],
+        "user:ops"
+    );
+    env.err(&["identity", "create", "ops"], 409, 0);
+    let refused = env.err(
+        &[
+            "init",
+            "--account",
+            "acct",
+            "--cmk",
+            &uri,
+            "--identity",
+            "user:ops",
+        ],
+        403,
+        4002,
+    );
+    assert!(
+        message(&refused).contains("strata vault policy set user:ops --permissions wrapKey"),
+        "{refused}"
+    );
+
+    let set = env.ok(
+        &[
+            "vault",
+            "policy",
+            "set",
+            "user:ops",
+            "--permissions",
+            "unwrapKey,get,wrapKey",
+        ],
+        200,
+    );
+    assert_eq!(set["permissions"], "get,wrapKey,unwrapKey");
+    let init = env.ok(
+        &[
+            "init",
+            "--account",
+            "acct",
+            "--cmk",
+            &uri,
+            "--identity",
+            "user:ops",
+        ],
+        201,
+    );
+    assert_eq!(init["identity"], "user:ops");
+
+    // `system` means the account in --data.
+    assert_eq!(
+        env.ok(&["vault", "policy", "set", "system", "--permissions", "get"], 200)["principal"],
+        "system:acct"
+    );
+    env.err(
+        &["vault", "policy", "set", "root", "--permissions", "get"],
+        400,
+        0,
+    );
+    env.err(
+        &["vault", "policy", "set", "user:ops", "--permissions", "sign"],
+        400,
+        0,
+    );
+    let list = env.ok(&["vault", "policy", "list"], 200);
+    let principals: Vec<&str> = list["policies"]
+        .as_array()
+        .expect("policies")
+        .iter()
+        .filter_map(|p| p["principal"].as_str())
+        .collect();
+    assert_eq!(principals, vec!["first-party", "system:acct", "user:ops"]);
+
+    let audit = env.ok(&["vault", "audit", "--key", "cmk"], 200);
+    let rows: Vec<(String, String, u64)> = audit["entries"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .map(|e| {
+            (
+                e["caller"].as_str().unwrap_or_default().to_string(),
+                e["operation"].as_str().unwrap_or_default().to_string(),
+                e["status"].as_u64().unwrap_or_default(),
+            )
+        })
+        .collect();
+    let want: Vec<(String, String, u64)> = [
+        ("owner", "create", 201),
+        ("user:ops", "wrapKey", 403),
+        ("user:ops", "wrapKey", 200),
+    ]
+    .iter()
+    .map(|(c, o, s)| (c.to_string(), o.to_string(), *s))
+    .collect();
+    assert_eq!(rows, want);
+    let none = env.ok(&["vault", "audit", "--since", "4000000000"], 200);
+    assert_eq!(none["entries"], Value::Array(Vec::new()));
+
+    env.ok(&["vault", "policy", "remove", "user:ops"], 200);
+    let e = env.err(&["db", "list"], 403, 4002);
+    assert!(message(&e).contains("unwrapKey permission"), "{e}");
+    env.err(&["vault", "policy", "remove", "user:ops"], 404, 0);
+}
+
+#[test]
+fn rotate_check_and_status() {
+    let env = Env::new();
+    let v1 = env.create_key("cmk");
+    env.ok(&["init", "--account", "acct", "--cmk", &versionless(&v1)], 201);
+    env.ok(&["db", "create", "d"], 201);
+    env.ok(&["container", "create", "d", "c", "--pk", "/pk"], 201);
+    env.ok(
+        &[
+            "item",
+            "create",
+            "d",
+            "c",
+            "--json",
+            r#"{"id":"1","pk":"a","v":7}"#,
+        ],
+        201,
+    );
+
+    let status = env.ok(&["key", "status"], 200);
+    assert_eq!(
+        (status["kid"].as_str(), status["state"].as_str()),
+        (Some(v1.as_str()), Some("active"))
+    );
+    assert_eq!(status["identity"], "first-party");
+
+    let v2 = env.ok(&["vault", "key", "rotate", "cmk"], 201)["keyUri"]
+        .as_str()
+        .expect("keyUri")
+        .to_string();
+    assert_ne!(v2, v1);
+    let rotated = env.ok(&["key", "rotate"], 200);
+    assert_eq!(
+        (rotated["previousKid"].as_str(), rotated["kid"].as_str()),
+        (Some(v1.as_str()), Some(v2.as_str()))
+    );
+
+    let other = env.create_key("cmk2");
+    let to = env.ok(&["key", "rotate", "--to", &versionless(&other)], 200);
+    assert_eq!(to["kid"].as_str(), Some(other.as_str()));
+    env.ok(&["vault", "key", "disable", "cmk"], 200);
+    assert_eq!(
+        env.ok(&["item", "get", "d", "c", "1", "--pk", "a"], 200)["item"]["v"],
+        7
+    );
+    assert_eq!(env.ok(&["key", "check"], 200)["state"], "active");
+
+    env.ok(&["vault", "key", "disable", "cmk2"], 200);
+    let e = env.err(&["key", "check"], 403, 4002);
+    assert!(message(&e).contains("strata vault key enable cmk2"), "{e}");
+    env.ok(&["vault", "key", "enable", "cmk2"], 200);
+    assert_eq!(
+        env.ok(&["key", "check"], 200)["kid"].as_str(),
+        Some(other.as_str())
+    );
+    env.err(&["key", "rotate", "--to", "nope"], 400, 0);
+}
+
+#[test]
+fn set_identity_unlocks_an_account_whose_identity_lost_access() {
+    let env = Env::new();
+    let uri = env.create_key("cmk");
+    env.ok(&["init", "--account", "acct", "--cmk", &uri], 201);
+    env.ok(&["db", "create", "d"], 201);
+    env.ok(&["vault", "policy", "remove", "first-party"], 200);
+    env.err(&["db", "list"], 403, 4002);
+
+    env.err(&["account", "set-identity", "system"], 403, 4002);
+    env.err(&["account", "set-identity", "system:other"], 400, 0);
+    env.ok(
+        &["vault", "policy", "set", "system", "--permissions", "unwrapKey"],
+        200,
+    );
+    let set = env.ok(&["account", "set-identity", "system"], 200);
+    assert_eq!(set["identity"], "system:acct");
+    assert_eq!(
+        env.ok(&["db", "list"], 200)["databases"],
+        serde_json::json!(["d"])
+    );
+    assert_eq!(env.ok(&["key", "status"], 200)["identity"], "system:acct");
+}

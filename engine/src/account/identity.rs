@@ -1,0 +1,85 @@
+//! Changing an account's default identity, the principal it calls the vault as. Allowed while
+//! the account is revoked (it is one way out). The new identity must be able to unwrap the
+//! customer key before the catalog records it. See docs/keys.md#identities.
+
+use super::handle::Account;
+use super::keys::{open_service, open_vault, unwrap_customer, KEYRING_FILE};
+use crate::catalog::Catalog;
+use crate::crypto::keyring::Keyring;
+use crate::crypto::CipherSuite;
+use crate::db::DirLock;
+use crate::error::{substatus, Error, Result};
+use crate::options::AccountOptions;
+use crate::vault::{Identities, KeyUri, Principal};
+
+impl Account {
+    /// The same change on a closed account, for when it cannot be opened because its current
+    /// identity lost access: takes the data directory's lock, unwraps the customer key as
+    /// `identity` (the vault's 403 if it cannot; nothing changes then), and records it in the
+    /// catalog. 404 if there is no account, 423 if it is open elsewhere.
+    pub fn set_default_identity_at(opts: &AccountOptions, identity: Principal) -> Result<()> {
+        let name = Account::name_at(opts)?;
+        check_own_system_identity(&name, &identity)?;
+        Identities::new(&opts.home).require(&identity)?;
+        let data_dir = &opts.data_dir;
+        let _lock = DirLock::acquire(data_dir)?;
+        let (ring, service) = open_service(opts, data_dir)?;
+        let probe = CipherSuite::new(service, None);
+        let mut catalog = Catalog::read(data_dir, &probe)?.ok_or_else(|| {
+            Error::NotFound(format!(
+                "no account at {}; create one with `strata init`",
+                data_dir.display()
+            ))
+        })?;
+        // Unwrapping proves access; the DEK itself is dropped (zeroized) right away.
+        drop(unwrap_customer(opts, data_dir, &ring, &identity)?);
+        catalog.default_identity = Some(identity.to_string());
+        catalog.write(data_dir, &probe)
+    }
+
+    /// Makes `identity` the account's default identity. 400 for another account's system
+    /// identity; 404 for a user-assigned identity that does not exist; for a CMK account, the
+    /// vault's 403 if `identity` cannot unwrap the customer key (nothing changes then). Runs a
+    /// key check afterwards, so a revoked account whose new identity has access is restored.
+    pub fn set_default_identity(&self, identity: Principal) -> Result<()> {
+        let inner = &self.inner;
+        check_own_system_identity(&self.name(), &identity)?;
+        Identities::new(&inner.opts.home).require(&identity)?;
+        inner.edit_catalog(|catalog| {
+            if let Some(dek) = inner.suite.customer_dek() {
+                let path = inner.data_dir.join(KEYRING_FILE);
+                let ring = Keyring::read(&path)?
+                    .ok_or_else(|| Error::corruption(&path, 0, "the account's keyring is missing"))?;
+                let Some((kid, wrapped)) = ring.customer_wrapped(&path)? else {
+                    return Err(Error::corruption(&path, 0, "the keyring holds no customer key"));
+                };
+                let kid = KeyUri::parse(&kid)?;
+                let plain = open_vault(&inner.opts)?.unwrap_key(&identity, &kid, &wrapped)?;
+                if plain.as_slice() != dek.as_bytes().as_slice() {
+                    return Err(Error::vault(
+                        substatus::KEY_WRAP_FAILED,
+                        format!("key {kid} unwraps to a different data key than the account's"),
+                    ));
+                }
+            }
+            catalog.default_identity = Some(identity.to_string());
+            Ok(())
+        })?;
+        if inner.is_cmk() {
+            // The outcome is recorded in the key state; the change itself has succeeded.
+            let _ = self.check_key();
+        }
+        Ok(())
+    }
+}
+
+/// 400 for the system-assigned identity of another account.
+pub(super) fn check_own_system_identity(account: &str, identity: &Principal) -> Result<()> {
+    match identity {
+        Principal::System(other) if other != account => Err(Error::BadRequest(format!(
+            "an account can use only its own system-assigned identity (system:{account}), not \
+             system:{other}"
+        ))),
+        _ => Ok(()),
+    }
+}

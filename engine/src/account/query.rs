@@ -1,0 +1,182 @@
+//! `Container::query_items`: runs a query by scanning the container (or one partition, when a
+//! partition key is given or the WHERE clause pins it), pages the results behind an opaque
+//! continuation token, and charges RUs (see docs/query.md, docs/ru-model.md). Thread-safe: a
+//! query reads one consistent snapshot per page.
+
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+use super::container::{parse_stored, Container};
+use crate::crypto::hex;
+use crate::document::{container_prefix, partition_prefix, PartitionKey};
+use crate::error::{Error, Result};
+use crate::metering::{query_charge, query_load_charge};
+use crate::query::Prepared;
+
+/// Items per page when `max_item_count` is not given.
+pub const DEFAULT_MAX_ITEM_COUNT: usize = 100;
+/// Version of the continuation token's format.
+const TOKEN_VERSION: u64 = 1;
+
+/// Options of one query call (one page).
+#[derive(Clone, Debug, Default)]
+pub struct QueryOptions {
+    /// Query only this partition (the WHERE clause still applies).
+    pub partition_key: Option<PartitionKey>,
+    /// Most items in the page (default 100; must be at least 1).
+    pub max_item_count: Option<usize>,
+    /// The token a previous page returned, to get the next page.
+    pub continuation: Option<String>,
+}
+
+/// One page of query results.
+#[derive(Clone, Debug, PartialEq)]
+pub struct QueryResponse {
+    pub items: Vec<Value>,
+    /// Request units charged for this page (see docs/ru-model.md).
+    pub request_charge: f64,
+    /// Present when more results follow: pass it back in `QueryOptions::continuation`.
+    pub continuation: Option<String>,
+    /// 200.
+    pub status_code: u16,
+}
+
+impl Container {
+    /// Runs `sql` with `params` (names with or without `@`) and returns one page of results.
+    /// 400 for a malformed query (with the position), a missing parameter, or a continuation
+    /// token that is damaged or belongs to another query.
+    pub fn query_items(
+        &self,
+        sql: &str,
+        params: &[(String, Value)],
+        opts: &QueryOptions,
+    ) -> Result<QueryResponse> {
+        let prepared = Prepared::new(sql, params)?;
+        let page = match opts.max_item_count {
+            Some(0) => return Err(Error::BadRequest("max item count must be at least 1".into())),
+            Some(n) => n,
+            None => DEFAULT_MAX_ITEM_COUNT,
+        };
+        let r = self.resolve()?;
+        let fingerprint = fingerprint(sql, params, opts.partition_key.as_ref());
+        let offset = match &opts.continuation {
+            Some(token) => decode_token(token, &fingerprint)?,
+            None => 0,
+        };
+        let pk = match &opts.partition_key {
+            Some(pk) => Some(pk.clone()),
+            None => prepared
+                .pinned_value(&r.pk_path)
+                .and_then(|v| PartitionKey::from_json(&v).ok()),
+        };
+        let prefix = match &pk {
+            Some(pk) => partition_prefix(r.id, pk)?,
+            None => container_prefix(r.id),
+        };
+        let mut load = 0.0;
+        let mut docs = Vec::new();
+        for (_, bytes) in self.inner.db.scan_prefix(&prefix)? {
+            load += query_load_charge(bytes.len());
+            docs.push(parse_stored(&bytes)?);
+        }
+        let all = prepared.run(docs)?;
+        if offset > all.len() {
+            return Err(Error::BadRequest(format!(
+                "the continuation token points past the end of the results ({} items); the data \
+                 changed since it was issued: run the query again from the start",
+                all.len()
+            )));
+        }
+        let end = offset.saturating_add(page).min(all.len());
+        let items: Vec<Value> = all.get(offset..end).map(<[Value]>::to_vec).unwrap_or_default();
+        let continuation = (end < all.len()).then(|| encode_token(end, &fingerprint));
+        // The scan's load charge is shared among the pages in proportion to the items each
+        // returns (all of it on the first page when there are no results).
+        let share = if all.is_empty() {
+            load
+        } else {
+            load * items.len() as f64 / all.len() as f64
+        };
+        let result_bytes: usize = items.iter().map(|v| v.to_string().len()).sum();
+        Ok(QueryResponse {
+            items,
+            request_charge: query_charge(share, result_bytes, self.inner.is_cmk()),
+            continuation,
+            status_code: 200,
+        })
+    }
+}
+
+/// Identifies the query a token belongs to: SHA-256 of the text, parameters and partition key,
+/// first 8 bytes in hex.
+fn fingerprint(sql: &str, params: &[(String, Value)], pk: Option<&PartitionKey>) -> String {
+    let mut h = Sha256::new();
+    h.update(sql.as_bytes());
+    for (name, value) in params {
+        h.update([0]);
+        h.update(name.trim_start_matches('@').as_bytes());
+        h.update([0]);
+        h.update(value.to_string().as_bytes());
+    }
+    h.update([1]);
+    if let Some(pk) = pk {
+        h.update(pk.encode());
+    }
+    let digest = h.finalize();
+    hex::encode(digest.get(..8).unwrap_or_default())
+}
+
+/// `hex( {"v":1,"o":<offset>,"h":"<fingerprint>"} )`.
+fn encode_token(offset: usize, fingerprint: &str) -> String {
+    hex::encode(
+        json!({"v": TOKEN_VERSION, "o": offset, "h": fingerprint})
+            .to_string()
+            .as_bytes(),
+    )
+}
+
+fn decode_token(token: &str, fingerprint: &str) -> Result<usize> {
+    let bad = |why: &str| {
+        Error::BadRequest(format!(
+            "the continuation token is not valid ({why}); pass the token exactly as a previous page \
+             of the same query returned it"
+        ))
+    };
+    let bytes = hex::decode(token).ok_or_else(|| bad("not hex"))?;
+    let v: Value = serde_json::from_slice(&bytes).map_err(|_| bad("not a token"))?;
+    if v.get("v").and_then(Value::as_u64) != Some(TOKEN_VERSION) {
+        return Err(bad("unknown version"));
+    }
+    if v.get("h").and_then(Value::as_str) != Some(fingerprint) {
+        return Err(bad(
+            "it was issued for a different query, parameters or partition key",
+        ));
+    }
+    let offset = v
+        .get("o")
+        .and_then(Value::as_u64)
+        .ok_or_else(|| bad("no offset"))?;
+    usize::try_from(offset).map_err(|_| bad("offset out of range"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_round_trip_and_bind_to_the_query() {
+        let f = fingerprint("SELECT * FROM c", &[], None);
+        let t = encode_token(42, &f);
+        assert_eq!(decode_token(&t, &f).unwrap(), 42);
+        let other = fingerprint("SELECT * FROM c", &[("@a".into(), json!(1))], None);
+        assert_ne!(f, other);
+        assert_ne!(f, fingerprint("SELECT * FROM c", &[], Some(&"x".into())));
+        for bad in [
+            decode_token(&t, &other),
+            decode_token("zz", &f),
+            decode_token("7b7d", &f),
+        ] {
+            assert_eq!(bad.unwrap_err().status(), 400);
+        }
+    }
+}

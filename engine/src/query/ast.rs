@@ -1,0 +1,139 @@
+//! The syntax tree of a query, every expression carrying its span for error messages. Data only:
+//! built by the parser, read by the checks and the evaluator. Two expressions are equal when they
+//! have the same shape, wherever they were written (GROUP BY matching relies on it).
+
+use serde_json::Value;
+
+use super::position::Span;
+
+#[derive(Clone, Debug)]
+pub(crate) struct Query {
+    pub(crate) select: Select,
+    /// `FROM x [AS] alias`: the name the document is bound to; `None` for `SELECT` without FROM.
+    pub(crate) from: Option<String>,
+    pub(crate) joins: Vec<Join>,
+    pub(crate) filter: Option<Expr>,
+    pub(crate) group_by: Vec<Expr>,
+    pub(crate) order_by: Vec<OrderItem>,
+    /// `OFFSET n LIMIT m`.
+    pub(crate) offset_limit: Option<(Count, Count)>,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct Select {
+    pub(crate) distinct: bool,
+    pub(crate) top: Option<Count>,
+    pub(crate) kind: SelectKind,
+    pub(crate) span: Span,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) enum SelectKind {
+    Star,
+    Value(Expr),
+    /// Projections with their output names (alias, else the last property name, else `$n`).
+    List(Vec<(Expr, String)>),
+}
+
+/// A `TOP`, `OFFSET` or `LIMIT` count: a literal or a parameter, resolved before execution.
+#[derive(Clone, Debug)]
+pub(crate) enum Count {
+    Literal(u64),
+    Param(String, Span),
+}
+
+/// `JOIN alias IN source`.
+#[derive(Clone, Debug)]
+pub(crate) struct Join {
+    pub(crate) alias: String,
+    pub(crate) source: Expr,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct OrderItem {
+    pub(crate) expr: Expr,
+    pub(crate) descending: bool,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct Expr {
+    pub(crate) kind: ExprKind,
+    pub(crate) span: Span,
+}
+
+impl PartialEq for Expr {
+    fn eq(&self, other: &Expr) -> bool {
+        self.kind == other.kind
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum BinOp {
+    Eq,
+    NotEq,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    And,
+    Or,
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Mod,
+    Concat,
+    Coalesce,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum UnOp {
+    Not,
+    Neg,
+    Plus,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum ExprKind {
+    Literal(Value),
+    Undefined,
+    Param(String),
+    /// A bound name: the FROM alias or a JOIN alias.
+    Ident(String),
+    Property(Box<Expr>, String),
+    Index(Box<Expr>, Box<Expr>),
+    Unary(UnOp, Box<Expr>),
+    Binary(BinOp, Box<Expr>, Box<Expr>),
+    Between {
+        value: Box<Expr>,
+        low: Box<Expr>,
+        high: Box<Expr>,
+        negated: bool,
+    },
+    In {
+        value: Box<Expr>,
+        list: Vec<Expr>,
+        negated: bool,
+    },
+    Ternary(Box<Expr>, Box<Expr>, Box<Expr>),
+    /// A function or aggregate call; the name is upper-cased.
+    Call(String, Vec<Expr>),
+    Array(Vec<Expr>),
+    Object(Vec<(String, Expr)>),
+}
+
+impl ExprKind {
+    /// The direct sub-expressions.
+    pub(crate) fn children(&self) -> Vec<&Expr> {
+        match self {
+            ExprKind::Literal(_) | ExprKind::Undefined | ExprKind::Param(_) | ExprKind::Ident(_) => vec![],
+            ExprKind::Property(e, _) | ExprKind::Unary(_, e) => vec![e],
+            ExprKind::Index(a, b) | ExprKind::Binary(_, a, b) => vec![a, b],
+            ExprKind::Between { value, low, high, .. } => vec![value, low, high],
+            ExprKind::In { value, list, .. } => std::iter::once(&**value).chain(list).collect(),
+            ExprKind::Ternary(a, b, c) => vec![a, b, c],
+            ExprKind::Call(_, args) | ExprKind::Array(args) => args.iter().collect(),
+            ExprKind::Object(fields) => fields.iter().map(|(_, e)| e).collect(),
+        }
+    }
+}

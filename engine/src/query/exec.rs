@@ -1,0 +1,528 @@
+//! Execution of a checked query over a sequence of documents: FROM and JOIN bindings, WHERE,
+//! GROUP BY and aggregates, ORDER BY, projection, DISTINCT, OFFSET/LIMIT, TOP, in that order.
+//! Also tells the caller which partition-key value the WHERE clause pins, so the caller can scan
+//! one partition. Pure: the caller supplies the documents (see account/query.rs).
+
+use std::cmp::Ordering;
+use std::collections::{HashMap, HashSet};
+use std::rc::Rc;
+
+use serde_json::{Map, Value};
+
+use super::ast::{BinOp, Count, Expr, ExprKind, Query, SelectKind};
+use super::check::check;
+use super::eval::{Env, Row};
+use super::parser::parse;
+use super::position::query_error;
+use super::value::{order, Val};
+use crate::error::{Error, Result};
+
+/// Most rows a query may hold at once after FROM, JOIN and WHERE.
+const MAX_ROWS: usize = 1_000_000;
+/// Most rows the JOINs may make of one document (a JOIN of large arrays multiplies).
+const MAX_JOIN_ROWS: usize = 100_000;
+
+/// A parsed and checked query with its parameters, ready to run over documents.
+#[derive(Debug)]
+pub(crate) struct Prepared {
+    query: Query,
+    params: HashMap<String, Value>,
+    aggregated: bool,
+    top: Option<usize>,
+    offset: usize,
+    limit: Option<usize>,
+}
+
+impl Prepared {
+    /// Parses and checks `sql`; parameter names may be given with or without the `@`.
+    pub(crate) fn new(sql: &str, params: &[(String, Value)]) -> Result<Prepared> {
+        let mut map = HashMap::new();
+        for (name, value) in params {
+            let name = name.strip_prefix('@').unwrap_or(name);
+            if map.insert(name.to_string(), value.clone()).is_some() {
+                return Err(Error::BadRequest(format!("parameter @{name} is given twice")));
+            }
+        }
+        let query = parse(sql)?;
+        let aggregated = check(&query, sql, &map)?;
+        let count = |c: &Count, what: &str| -> Result<usize> {
+            match c {
+                Count::Literal(n) => Ok(usize::try_from(*n).unwrap_or(usize::MAX)),
+                Count::Param(name, span) => map
+                    .get(name)
+                    .and_then(Value::as_u64)
+                    .map(|n| usize::try_from(n).unwrap_or(usize::MAX))
+                    .ok_or_else(|| {
+                        query_error(
+                            sql,
+                            *span,
+                            &format!("{what} parameter @{name} must be a non-negative integer"),
+                        )
+                    }),
+            }
+        };
+        let top = query.select.top.as_ref().map(|c| count(c, "TOP")).transpose()?;
+        let (offset, limit) = match &query.offset_limit {
+            Some((o, l)) => (count(o, "OFFSET")?, Some(count(l, "LIMIT")?)),
+            None => (0, None),
+        };
+        Ok(Prepared {
+            query,
+            params: map,
+            aggregated,
+            top,
+            offset,
+            limit,
+        })
+    }
+
+    /// The value the WHERE clause requires at the partition-key path (`alias.seg1.seg2 = v` as
+    /// one of its top-level AND terms), if any.
+    pub(crate) fn pinned_value(&self, pk_path: &[String]) -> Option<Value> {
+        let alias = self.query.from.as_deref()?;
+        let mut terms = Vec::new();
+        conjuncts(self.query.filter.as_ref()?, &mut terms);
+        terms.into_iter().find_map(|t| {
+            let ExprKind::Binary(BinOp::Eq, a, b) = &t.kind else {
+                return None;
+            };
+            let pinned = |path: &Expr, v: &Expr| {
+                if !is_path(path, alias, pk_path) {
+                    return None;
+                }
+                match &v.kind {
+                    ExprKind::Literal(v) => Some(v.clone()),
+                    ExprKind::Param(p) => self.params.get(p).cloned(),
+                    _ => None,
+                }
+            };
+            pinned(a, b).or_else(|| pinned(b, a))
+        })
+    }
+
+    /// Runs the query over `docs` and returns every result, in order.
+    pub(crate) fn run(&self, docs: impl IntoIterator<Item = Value>) -> Result<Vec<Value>> {
+        let q = &self.query;
+        let env = Env {
+            params: &self.params,
+            group: None,
+        };
+        let mut rows: Vec<Row> = Vec::new();
+        let keep = |row: Row, rows: &mut Vec<Row>| -> Result<()> {
+            let pass = q
+                .filter
+                .as_ref()
+                .is_none_or(|f| env.eval(f, &row) == Some(Value::Bool(true)));
+            if pass {
+                if rows.len() >= MAX_ROWS {
+                    return Err(Error::BadRequest(format!(
+                        "the query produces more than {MAX_ROWS} rows before projection; narrow the \
+                         WHERE clause or the JOINs"
+                    )));
+                }
+                rows.push(row);
+            }
+            Ok(())
+        };
+        match &q.from {
+            None => keep(Row::new(), &mut rows)?,
+            Some(alias) => {
+                for doc in docs {
+                    let mut expanded = vec![vec![(alias.clone(), Rc::new(doc))]];
+                    for j in &q.joins {
+                        let mut next = Vec::new();
+                        for row in expanded {
+                            if let Some(Value::Array(items)) = env.eval(&j.source, &row) {
+                                for item in items {
+                                    if next.len() >= MAX_JOIN_ROWS {
+                                        return Err(Error::BadRequest(format!(
+                                            "the JOINs produce more than {MAX_JOIN_ROWS} rows for one document"
+                                        )));
+                                    }
+                                    let mut r = row.clone();
+                                    r.push((j.alias.clone(), Rc::new(item)));
+                                    next.push(r);
+                                }
+                            }
+                        }
+                        expanded = next;
+                    }
+                    for row in expanded {
+                        keep(row, &mut rows)?;
+                    }
+                }
+            }
+        }
+        let mut out = if self.aggregated {
+            self.groups(rows)
+        } else {
+            self.sort(&mut rows);
+            rows.iter().filter_map(|r| self.project(&env, r)).collect()
+        };
+        if q.select.distinct {
+            let mut seen = HashSet::new();
+            out.retain(|v| seen.insert(canonical(&Some(v.clone()))));
+        }
+        let mut out: Vec<Value> = out.into_iter().skip(self.offset).collect();
+        if let Some(limit) = self.limit {
+            out.truncate(limit);
+        }
+        if let Some(top) = self.top {
+            out.truncate(top);
+        }
+        Ok(out)
+    }
+
+    fn sort(&self, rows: &mut Vec<Row>) {
+        let q = &self.query;
+        if q.order_by.is_empty() {
+            return;
+        }
+        let env = Env {
+            params: &self.params,
+            group: None,
+        };
+        let mut keyed: Vec<(Vec<Val>, Row)> = rows
+            .drain(..)
+            .map(|r| (q.order_by.iter().map(|o| env.eval(&o.expr, &r)).collect(), r))
+            .collect();
+        keyed.sort_by(|(a, _), (b, _)| {
+            q.order_by
+                .iter()
+                .zip(a.iter().zip(b))
+                .map(|(o, (x, y))| {
+                    let c = order(x, y);
+                    if o.descending {
+                        c.reverse()
+                    } else {
+                        c
+                    }
+                })
+                .find(|c| *c != Ordering::Equal)
+                .unwrap_or(Ordering::Equal)
+        });
+        rows.extend(keyed.into_iter().map(|(_, r)| r));
+    }
+
+    /// Aggregate queries: one result per group (one group of everything without GROUP BY).
+    fn groups(&self, rows: Vec<Row>) -> Vec<Value> {
+        let q = &self.query;
+        let plain = Env {
+            params: &self.params,
+            group: None,
+        };
+        let mut groups: Vec<Vec<Row>> = Vec::new();
+        if q.group_by.is_empty() {
+            groups.push(rows);
+        } else {
+            let mut index: HashMap<String, usize> = HashMap::new();
+            for row in rows {
+                let key: String = q
+                    .group_by
+                    .iter()
+                    .map(|g| canonical(&plain.eval(g, &row)) + "\u{0}")
+                    .collect();
+                let at = *index.entry(key).or_insert_with(|| {
+                    groups.push(Vec::new());
+                    groups.len() - 1
+                });
+                if let Some(g) = groups.get_mut(at) {
+                    g.push(row);
+                }
+            }
+        }
+        let empty = Row::new();
+        groups
+            .iter()
+            .filter_map(|g| {
+                let env = Env {
+                    params: &self.params,
+                    group: Some(g),
+                };
+                self.project(&env, g.first().unwrap_or(&empty))
+            })
+            .collect()
+    }
+
+    /// The SELECT clause for one row (or group); `None` when SELECT VALUE is undefined.
+    fn project(&self, env: &Env<'_>, row: &Row) -> Option<Value> {
+        match &self.query.select.kind {
+            SelectKind::Star => row.first().map(|(_, v)| (**v).clone()),
+            SelectKind::Value(e) => env.eval(e, row),
+            SelectKind::List(items) => {
+                let mut m = Map::new();
+                for (e, name) in items {
+                    if let Some(v) = env.eval(e, row) {
+                        m.insert(name.clone(), v);
+                    }
+                }
+                Some(Value::Object(m))
+            }
+        }
+    }
+}
+
+/// The top-level AND terms of `e`.
+fn conjuncts<'a>(e: &'a Expr, out: &mut Vec<&'a Expr>) {
+    match &e.kind {
+        ExprKind::Binary(BinOp::And, a, b) => {
+            conjuncts(a, out);
+            conjuncts(b, out);
+        }
+        _ => out.push(e),
+    }
+}
+
+/// True if `e` is `alias.p1.p2...` (or with `["p"]` segments) for the path `path`.
+fn is_path(e: &Expr, alias: &str, path: &[String]) -> bool {
+    let (base, name) = match &e.kind {
+        ExprKind::Ident(name) => return path.is_empty() && name == alias,
+        ExprKind::Property(base, name) => (base, name.as_str()),
+        ExprKind::Index(base, key) => match &key.kind {
+            ExprKind::Literal(Value::String(s)) => (base, s.as_str()),
+            _ => return false,
+        },
+        _ => return false,
+    };
+    match path.split_last() {
+        Some((last, rest)) => last == name && is_path(base, alias, rest),
+        None => false,
+    }
+}
+
+/// A text form in which equal values (numbers by value) are equal strings; undefined is distinct
+/// from every value. Used for GROUP BY and DISTINCT.
+fn canonical(v: &Val) -> String {
+    fn walk(v: &Value, out: &mut String) {
+        match v {
+            Value::Number(n) => match n.as_f64() {
+                // An integral float prints as the integer it equals (so 2 and 2.0 group together);
+                // below 2^127 in magnitude the conversion is exact.
+                Some(f) if n.as_i64().is_none() && n.as_u64().is_none() => {
+                    if f.fract() == 0.0 && f.abs() < 1.7e38 {
+                        out.push_str(&format!("{}", f as i128));
+                    } else {
+                        out.push_str(&format!("{f:?}"));
+                    }
+                }
+                _ => out.push_str(&n.to_string()),
+            },
+            Value::Array(a) => {
+                out.push('[');
+                for x in a {
+                    walk(x, out);
+                    out.push(',');
+                }
+                out.push(']');
+            }
+            Value::Object(m) => {
+                let mut keys: Vec<&String> = m.keys().collect();
+                keys.sort();
+                out.push('{');
+                for k in keys {
+                    out.push_str(&Value::String(k.clone()).to_string());
+                    out.push(':');
+                    if let Some(x) = m.get(k) {
+                        walk(x, out);
+                    }
+                    out.push(',');
+                }
+                out.push('}');
+            }
+            other => out.push_str(&other.to_string()),
+        }
+    }
+    match v {
+        None => "u".to_string(),
+        Some(v) => {
+            let mut s = String::from("d");
+            walk(v, &mut s);
+            s
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn run(sql: &str, docs: &[Value]) -> Vec<Value> {
+        Prepared::new(sql, &[]).unwrap().run(docs.to_vec()).unwrap()
+    }
+
+    #[test]
+    fn pinned_partition() {
+        let path = vec!["t".to_string()];
+        let p = |sql: &str| {
+            Prepared::new(sql, &[("@v".into(), json!("x"))])
+                .unwrap()
+                .pinned_value(&path)
+        };
+        assert_eq!(p("SELECT * FROM c WHERE c.t = 'a'"), Some(json!("a")));
+        assert_eq!(
+            p("SELECT * FROM c WHERE c.a > 1 AND 'b' = c['t']"),
+            Some(json!("b"))
+        );
+        assert_eq!(p("SELECT * FROM c WHERE c.t = @v"), Some(json!("x")));
+        assert_eq!(p("SELECT * FROM c WHERE c.t = 'a' OR c.t = 'b'"), None);
+        assert_eq!(p("SELECT * FROM c WHERE c.u = 'a'"), None);
+        assert_eq!(p("SELECT * FROM c WHERE c.x.t = 'a'"), None);
+        assert_eq!(p("SELECT * FROM c"), None);
+    }
+
+    #[test]
+    fn groups_numbers_by_value() {
+        let docs = [json!({"k": 1}), json!({"k": 1.0}), json!({"k": "1"}), json!({})];
+        let got = run("SELECT c.k, COUNT(1) AS n FROM c GROUP BY c.k", &docs);
+        assert_eq!(
+            got,
+            vec![
+                json!({"k": 1, "n": 2}),
+                json!({"k": "1", "n": 1}),
+                json!({"n": 1})
+            ]
+        );
+    }
+
+    #[test]
+    fn join_row_cap() {
+        let big: Vec<Value> = (0..400).map(Value::from).collect();
+        let docs = [json!({ "a": big.clone(), "b": big })];
+        let e = Prepared::new("SELECT VALUE 1 FROM c JOIN x IN c.a JOIN y IN c.b", &[])
+            .unwrap()
+            .run(docs.to_vec())
+            .unwrap_err();
+        assert_eq!(e.status(), 400);
+    }
+
+    /// Words and symbols a random query is built from.
+    const VOCABULARY: [&str; 62] = [
+        "SELECT",
+        "VALUE",
+        "*",
+        "FROM",
+        "c",
+        "WHERE",
+        "JOIN",
+        "t",
+        "IN",
+        "c.a",
+        "c.tags",
+        "(",
+        ")",
+        "[",
+        "]",
+        "{",
+        "}",
+        ",",
+        ".",
+        "1",
+        "2.5",
+        "-",
+        "+",
+        "/",
+        "%",
+        "'s'",
+        "@p",
+        "AND",
+        "OR",
+        "NOT",
+        "BETWEEN",
+        "?",
+        "??",
+        ":",
+        "=",
+        "<",
+        ">=",
+        "!=",
+        "||",
+        "ORDER",
+        "BY",
+        "GROUP",
+        "DISTINCT",
+        "TOP",
+        "OFFSET",
+        "LIMIT",
+        "COUNT(",
+        "SUM(",
+        "LOWER(",
+        "ARRAY_CONTAINS(",
+        "SUBSTRING(",
+        "undefined",
+        "null",
+        "true",
+        "ASC",
+        "DESC",
+        "AS",
+        "x",
+        "c[0]",
+        "\"k\":",
+        "-- c",
+        "\n",
+    ];
+
+    fn docs() -> Vec<Value> {
+        vec![
+            json!({"id": "1", "a": 1, "tags": ["x", 2, null]}),
+            json!({"id": "2", "a": "s", "tags": "no"}),
+            json!({"id": "3", "a": [1, {"b": 2}], "tags": []}),
+            json!({"id": "4", "a": i64::MIN, "tags": [i64::MAX, -0.5]}),
+        ]
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+
+        /// Any sequence of query words either fails with a 400 or runs; it never panics.
+        #[test]
+        fn random_queries_never_panic(words in proptest::collection::vec(0..VOCABULARY.len(), 0..24)) {
+            let sql: Vec<&str> = words.iter().filter_map(|i| VOCABULARY.get(*i).copied()).collect();
+            let sql = sql.join(" ");
+            let params = [("@p".to_string(), json!(["x", 1]))];
+            match Prepared::new(&sql, &params) {
+                Ok(p) => {
+                    if let Err(e) = p.run(docs()) {
+                        proptest::prop_assert_eq!(e.status(), 400, "{}: {}", sql, e);
+                    }
+                }
+                Err(e) => proptest::prop_assert_eq!(e.status(), 400, "{}: {}", sql, e),
+            }
+        }
+
+        /// Random expressions in every clause of a well-formed frame.
+        #[test]
+        fn random_expressions_never_panic(
+            a in proptest::collection::vec(0..VOCABULARY.len(), 1..10),
+            b in proptest::collection::vec(0..VOCABULARY.len(), 1..10),
+        ) {
+            let words = |v: &[usize]| -> String {
+                v.iter().filter_map(|i| VOCABULARY.get(*i).copied()).collect::<Vec<_>>().join(" ")
+            };
+            let (a, b) = (words(&a), words(&b));
+            let params = [("@p".to_string(), json!(["x", 1]))];
+            for sql in [
+                format!("SELECT VALUE {a} FROM c JOIN t IN c.tags WHERE {b}"),
+                format!("SELECT {a} AS x FROM c ORDER BY {b}"),
+                format!("SELECT VALUE {a} FROM c GROUP BY {b}"),
+            ] {
+                match Prepared::new(&sql, &params) {
+                    Ok(p) => {
+                        if let Err(e) = p.run(docs()) {
+                            proptest::prop_assert_eq!(e.status(), 400, "{}: {}", sql, e);
+                        }
+                    }
+                    Err(e) => proptest::prop_assert_eq!(e.status(), 400, "{}: {}", sql, e),
+                }
+            }
+        }
+
+        /// Arbitrary text, too.
+        #[test]
+        fn random_text_never_panics(sql in "\\PC{0,40}") {
+            if let Err(e) = Prepared::new(&sql, &[]) {
+                proptest::prop_assert_eq!(e.status(), 400);
+            }
+        }
+    }
+}

@@ -1,0 +1,17 @@
+//! The query language: a dialect of SQL over JSON documents. Pure: lexer -> parser (with spans)
+//! -> semantic checks -> evaluator over `serde_json::Value` documents. It never touches storage;
+//! `account::query` feeds it documents and pages its results. See docs/query.md.
+
+mod aggregate;
+mod ast;
+mod check;
+mod eval;
+mod exec;
+mod expr_parser;
+mod functions;
+mod lexer;
+mod parser;
+mod position;
+mod value;
+
+pub(crate) use exec::Prepared;

@@ -1,0 +1,370 @@
+//! Conformance of the query dialect: 200+ hand-checked queries over a fixed data set of eight
+//! items, run through `Container::query_items` (full scan), covering every clause and function,
+//! undefined vs null, same-type comparisons and the cross-type ORDER BY order. Results of queries
+//! without ORDER BY are compared as multisets (scan order is not part of the contract).
+
+use serde_json::{json, Value};
+use strata::{Account, AccountOptions, Container, Encryption, QueryOptions};
+
+fn data() -> Vec<Value> {
+    vec![
+        json!({"id": "a1", "kind": "fruit", "name": "apple", "price": 1.5, "qty": 10,
+               "tags": ["red", "sweet"], "origin": {"country": "NZ", "city": "Nelson"}, "ratings": [4, 5]}),
+        json!({"id": "a2", "kind": "fruit", "name": "Banana", "price": 0.25, "qty": 100,
+               "tags": ["yellow", "sweet"], "origin": {"country": "EC"}, "ratings": [3]}),
+        json!({"id": "a3", "kind": "fruit", "name": "cherry", "price": 3, "qty": 0, "tags": [],
+               "origin": null, "organic": true}),
+        json!({"id": "n1", "kind": 7, "name": "numeric kind", "price": 4, "qty": 1}),
+        json!({"id": "v1", "kind": "veg", "name": "carrot", "price": 0.5, "qty": 40, "tags": ["orange"],
+               "origin": {"country": "NZ", "city": "Ohakune"}, "organic": false}),
+        json!({"id": "v2", "kind": "veg", "name": "daikon", "price": 2, "qty": 5,
+               "tags": ["white", "long"], "ratings": []}),
+        json!({"id": "x1", "kind": "misc", "name": null, "price": "free", "qty": -3, "tags": "none",
+               "note": "odd one"}),
+        json!({"id": "x2", "name": "unknown-kind", "price": 10, "qty": 7.5,
+               "nested": {"a": {"b": [1, 2, {"c": "deep"}]}}}),
+    ]
+}
+
+fn doc(id: &str) -> Value {
+    data()
+        .into_iter()
+        .find(|d| d["id"] == id)
+        .unwrap_or_else(|| panic!("no test item {id}"))
+}
+
+fn setup() -> (tempfile::TempDir, Container) {
+    let dir = tempfile::tempdir().unwrap();
+    let opts = AccountOptions::new(dir.path().join("data"), dir.path().join("home"));
+    let account = Account::create(opts, "acct", Encryption::ServiceManaged).unwrap();
+    let c = account
+        .create_database("db")
+        .unwrap()
+        .create_container("items", "/kind")
+        .unwrap();
+    for d in data() {
+        let pk = strata::PartitionKey::from_json(d.get("kind").unwrap_or(&Value::Null)).unwrap();
+        let pk = if d.get("kind").is_none() {
+            strata::PartitionKey::None
+        } else {
+            pk
+        };
+        c.create_item(pk, &d).unwrap();
+    }
+    (dir, c)
+}
+
+/// Removes the system properties the engine stamps, at any depth.
+fn strip(v: Value) -> Value {
+    match v {
+        Value::Object(m) => Value::Object(
+            m.into_iter()
+                .filter(|(k, _)| !["_rid", "_self", "_etag", "_attachments", "_ts"].contains(&k.as_str()))
+                .map(|(k, v)| (k, strip(v)))
+                .collect(),
+        ),
+        Value::Array(a) => Value::Array(a.into_iter().map(strip).collect()),
+        other => other,
+    }
+}
+
+fn query(c: &Container, sql: &str, params: &Value) -> strata::Result<Vec<Value>> {
+    let params: Vec<(String, Value)> = params
+        .as_object()
+        .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+        .unwrap_or_default();
+    let opts = QueryOptions {
+        max_item_count: Some(10_000),
+        ..QueryOptions::default()
+    };
+    let r = c.query_items(sql, &params, &opts)?;
+    assert_eq!(r.status_code, 200);
+    assert!(r.continuation.is_none(), "{sql}: one page expected");
+    Ok(r.items.into_iter().map(strip).collect())
+}
+
+fn sorted(mut v: Vec<Value>) -> Vec<Value> {
+    v.sort_by_key(|x| x.to_string());
+    v
+}
+
+/// (query, parameters as {"@name": value}, expected results).
+fn cases() -> Vec<(&'static str, Value, Value)> {
+    let none = || json!({});
+    vec![
+        // SELECT, projections, aliases, FROM aliases.
+        ("SELECT VALUE c.id FROM c", none(), json!(["a1", "a2", "a3", "n1", "v1", "v2", "x1", "x2"])),
+        ("SELECT VALUE c.id FROM c ORDER BY c.id", none(), json!(["a1", "a2", "a3", "n1", "v1", "v2", "x1", "x2"])),
+        ("SELECT c.id, c.qty FROM c WHERE c.kind = 'veg' ORDER BY c.id", none(), json!([{"id": "v1", "qty": 40}, {"id": "v2", "qty": 5}])),
+        ("SELECT c.id AS i, c.name AS n FROM c WHERE c.id = 'a1'", none(), json!([{"i": "a1", "n": "apple"}])),
+        ("SELECT c.id i FROM c WHERE c.id = 'a2'", none(), json!([{"i": "a2"}])),
+        ("SELECT c.name FROM c WHERE c.id IN ('x1', 'x2') ORDER BY c.id", none(), json!([{"name": null}, {"name": "unknown-kind"}])),
+        ("SELECT c.id, c.organic FROM c WHERE c.kind = 'fruit' ORDER BY c.id", none(), json!([{"id": "a1"}, {"id": "a2"}, {"id": "a3", "organic": true}])),
+        ("SELECT VALUE c.organic FROM c ORDER BY c.id", none(), json!([true, false])),
+        ("SELECT c.origin.country FROM c WHERE c.id = 'a1'", none(), json!([{"country": "NZ"}])),
+        ("SELECT c[\"origin\"][\"city\"] FROM c WHERE c.id = 'a1'", none(), json!([{"city": "Nelson"}])),
+        ("SELECT VALUE c.tags[0] FROM c ORDER BY c.id", none(), json!(["red", "yellow", "orange", "white"])),
+        ("SELECT VALUE c.nested.a.b[2].c FROM c WHERE c.id = 'x2'", none(), json!(["deep"])),
+        ("SELECT VALUE c.tags[5] FROM c WHERE c.id = 'a1'", none(), json!([])),
+        ("SELECT VALUE c.origin FROM c WHERE c.id = 'a3'", none(), json!([null])),
+        ("SELECT VALUE c.missing FROM c", none(), json!([])),
+        ("SELECT c.missing FROM c WHERE c.id = 'a1'", none(), json!([{}])),
+        ("SELECT 1 AS one, 'x' AS s FROM c WHERE c.id = 'a1'", none(), json!([{"one": 1, "s": "x"}])),
+        ("SELECT VALUE 1 + 2", none(), json!([3])),
+        ("SELECT 1 + 2", none(), json!([{"$1": 3}])),
+        ("SELECT 1 + 2, 'a' || 'b'", none(), json!([{"$1": 3, "$2": "ab"}])),
+        ("SELECT VALUE {\"id\": c.id, \"p\": c.price} FROM c WHERE c.id = 'v1'", none(), json!([{"id": "v1", "p": 0.5}])),
+        ("SELECT VALUE {\"id\": c.id, \"o\": c.organic} FROM c WHERE c.id = 'v2'", none(), json!([{"id": "v2"}])),
+        ("SELECT VALUE [c.id, c.organic, c.qty] FROM c WHERE c.id = 'v2'", none(), json!([["v2", 5]])),
+        ("SELECT * FROM c WHERE c.id = 'n1'", none(), json!([doc("n1")])),
+        ("SELECT * FROM c WHERE c.kind = 'veg' ORDER BY c.id", none(), json!([doc("v1"), doc("v2")])),
+        ("SELECT c FROM c WHERE c.id = 'n1'", none(), json!([{"c": doc("n1")}])),
+        ("SELECT VALUE c FROM c WHERE c.id = 'n1'", none(), json!([doc("n1")])),
+        ("SELECT f.id FROM Food f WHERE f.id = 'a1'", none(), json!([{"id": "a1"}])),
+        ("SELECT x.id FROM c AS x WHERE x.id = 'a1'", none(), json!([{"id": "a1"}])),
+        ("SELECT VALUE root.id FROM root WHERE root.qty > 50", none(), json!(["a2"])),
+        // DISTINCT, TOP, OFFSET/LIMIT.
+        ("SELECT DISTINCT VALUE c.kind FROM c ORDER BY c.kind", none(), json!([7, "fruit", "misc", "veg"])),
+        ("SELECT DISTINCT c.kind FROM c ORDER BY c.kind", none(), json!([{}, {"kind": 7}, {"kind": "fruit"}, {"kind": "misc"}, {"kind": "veg"}])),
+        ("SELECT DISTINCT VALUE t FROM c JOIN t IN c.tags ORDER BY t", none(), json!(["long", "orange", "red", "sweet", "white", "yellow"])),
+        ("SELECT TOP 3 VALUE c.id FROM c ORDER BY c.id", none(), json!(["a1", "a2", "a3"])),
+        ("SELECT TOP 0 VALUE c.id FROM c", none(), json!([])),
+        ("SELECT TOP @n VALUE c.id FROM c ORDER BY c.id DESC", json!({"@n": 2}), json!(["x2", "x1"])),
+        ("SELECT VALUE c.id FROM c ORDER BY c.id OFFSET 2 LIMIT 3", none(), json!(["a3", "n1", "v1"])),
+        ("SELECT VALUE c.id FROM c ORDER BY c.id OFFSET 7 LIMIT 10", none(), json!(["x2"])),
+        ("SELECT VALUE c.id FROM c ORDER BY c.id OFFSET 10 LIMIT 1", none(), json!([])),
+        ("SELECT VALUE c.id FROM c ORDER BY c.id OFFSET @o LIMIT @l", json!({"@o": 1, "@l": 2}), json!(["a2", "a3"])),
+        ("SELECT DISTINCT TOP 2 VALUE c.kind FROM c WHERE IS_STRING(c.kind) ORDER BY c.kind DESC", none(), json!(["veg", "misc"])),
+        ("SELECT DISTINCT VALUE ARRAY_LENGTH(c.ratings) FROM c", none(), json!([2, 1, 0])),
+        // WHERE: comparisons of one type only.
+        ("SELECT VALUE c.id FROM c WHERE c.price > 1", none(), json!(["a1", "a3", "n1", "v2", "x2"])),
+        ("SELECT VALUE c.id FROM c WHERE c.price >= 2", none(), json!(["a3", "n1", "v2", "x2"])),
+        ("SELECT VALUE c.id FROM c WHERE c.price < 1", none(), json!(["a2", "v1"])),
+        ("SELECT VALUE c.id FROM c WHERE c.price <= 0.5", none(), json!(["a2", "v1"])),
+        ("SELECT VALUE c.id FROM c WHERE c.price = 3", none(), json!(["a3"])),
+        ("SELECT VALUE c.id FROM c WHERE c.price = 3.0", none(), json!(["a3"])),
+        ("SELECT VALUE c.id FROM c WHERE c.price != 3", none(), json!(["a1", "a2", "n1", "v1", "v2", "x2"])),
+        ("SELECT VALUE c.id FROM c WHERE c.price <> 3", none(), json!(["a1", "a2", "n1", "v1", "v2", "x2"])),
+        ("SELECT VALUE c.id FROM c WHERE c.price = 'free'", none(), json!(["x1"])),
+        ("SELECT VALUE c.id FROM c WHERE c.price > 'a'", none(), json!(["x1"])),
+        ("SELECT VALUE c.id FROM c WHERE c.name > 'b'", none(), json!(["a3", "n1", "v1", "v2", "x2"])),
+        ("SELECT VALUE c.id FROM c WHERE c.name = null", none(), json!(["x1"])),
+        ("SELECT VALUE c.id FROM c WHERE c.name != null", none(), json!([])),
+        ("SELECT VALUE c.id FROM c WHERE c.organic = true", none(), json!(["a3"])),
+        ("SELECT VALUE c.id FROM c WHERE c.organic = false", none(), json!(["v1"])),
+        ("SELECT VALUE c.id FROM c WHERE c.organic != true", none(), json!(["v1"])),
+        ("SELECT VALUE c.id FROM c WHERE c.organic", none(), json!(["a3"])),
+        ("SELECT VALUE c.id FROM c WHERE NOT c.organic", none(), json!(["v1"])),
+        ("SELECT VALUE c.id FROM c WHERE c.kind = 7", none(), json!(["n1"])),
+        ("SELECT VALUE c.id FROM c WHERE c.kind = '7'", none(), json!([])),
+        ("SELECT VALUE c.id FROM c WHERE c.qty > 0 AND c.price < 1", none(), json!(["a2", "v1"])),
+        ("SELECT VALUE c.id FROM c WHERE c.qty < 0 OR c.price > 5", none(), json!(["x1", "x2"])),
+        ("SELECT VALUE c.id FROM c WHERE NOT (c.price > 1)", none(), json!(["a2", "v1"])),
+        ("SELECT VALUE c.id FROM c WHERE NOT IS_DEFINED(c.kind)", none(), json!(["x2"])),
+        ("SELECT VALUE c.id FROM c WHERE c.missing = 1 OR c.id = 'a1'", none(), json!(["a1"])),
+        ("SELECT VALUE c.id FROM c WHERE c.missing = 1 AND c.id = 'a1'", none(), json!([])),
+        ("SELECT VALUE c.id FROM c WHERE NOT (c.missing = 1)", none(), json!([])),
+        ("SELECT VALUE c.id FROM c WHERE c.missing != 1", none(), json!([])),
+        ("SELECT VALUE c.id FROM c WHERE c.origin.country = 'NZ'", none(), json!(["a1", "v1"])),
+        ("SELECT VALUE c.id FROM c WHERE c.origin = null", none(), json!(["a3"])),
+        ("SELECT VALUE c.id FROM c WHERE c.origin.city = 'Nelson' OR c.origin.city = 'Ohakune'", none(), json!(["a1", "v1"])),
+        ("SELECT VALUE c.id FROM c WHERE c.tags = ['red', 'sweet']", none(), json!(["a1"])),
+        ("SELECT VALUE c.id FROM c WHERE c.origin = {\"country\": \"EC\"}", none(), json!(["a2"])),
+        ("SELECT VALUE c.id FROM c WHERE c.tags = 'none'", none(), json!(["x1"])),
+        ("SELECT VALUE c.id FROM c WHERE c.qty = 7.5", none(), json!(["x2"])),
+        ("SELECT VALUE c.id FROM c WHERE c.qty % 2 = 0", none(), json!(["a1", "a2", "a3", "v1"])),
+        ("SELECT VALUE c.id FROM c WHERE c.qty * c.price > 20", none(), json!(["a2", "x2"])),
+        ("SELECT VALUE c.id FROM c WHERE c.price BETWEEN 1 AND 3", none(), json!(["a1", "a3", "v2"])),
+        ("SELECT VALUE c.id FROM c WHERE c.price NOT BETWEEN 1 AND 3", none(), json!(["a2", "n1", "v1", "x2"])),
+        ("SELECT VALUE c.id FROM c WHERE c.name BETWEEN 'a' AND 'd'", none(), json!(["a1", "a3", "v1"])),
+        ("SELECT VALUE c.id FROM c WHERE c.kind IN ('veg', 'misc')", none(), json!(["v1", "v2", "x1"])),
+        ("SELECT VALUE c.id FROM c WHERE c.kind NOT IN ('veg', 'misc')", none(), json!(["a1", "a2", "a3", "n1"])),
+        ("SELECT VALUE c.id FROM c WHERE c.kind IN (7, 'fruit')", none(), json!(["a1", "a2", "a3", "n1"])),
+        ("SELECT VALUE c.id FROM c WHERE c.id IN (@a, @b)", json!({"@a": "a1", "@b": "v2"}), json!(["a1", "v2"])),
+        ("SELECT VALUE c.id FROM c WHERE c.qty IN (10, 7.5)", none(), json!(["a1", "x2"])),
+        ("SELECT VALUE c.id FROM c WHERE c.price > @p", json!({"@p": 3}), json!(["n1", "x2"])),
+        ("SELECT VALUE c.id FROM c WHERE c.name = @n", json!({"@n": null}), json!(["x1"])),
+        ("SELECT VALUE c.id FROM c WHERE c.tags = @t", json!({"@t": ["orange"]}), json!(["v1"])),
+        ("SELECT VALUE c.id FROM c WHERE ARRAY_CONTAINS(@ids, c.id)", json!({"@ids": ["a2", "x1"]}), json!(["a2", "x1"])),
+        // Arithmetic, ||, ?:, ??, literals, three-valued logic.
+        ("SELECT VALUE c.qty + 1 FROM c WHERE c.id = 'a1'", none(), json!([11])),
+        ("SELECT VALUE c.qty - 20 FROM c WHERE c.id = 'a1'", none(), json!([-10])),
+        ("SELECT VALUE c.qty * c.price FROM c WHERE c.id = 'a1'", none(), json!([15])),
+        ("SELECT VALUE c.qty / 4 FROM c WHERE c.id = 'a1'", none(), json!([2.5])),
+        ("SELECT VALUE c.qty / 5 FROM c WHERE c.id = 'a1'", none(), json!([2])),
+        ("SELECT VALUE c.qty / 0 FROM c WHERE c.id = 'a1'", none(), json!([])),
+        ("SELECT VALUE c.qty % 3 FROM c WHERE c.id = 'a1'", none(), json!([1])),
+        ("SELECT VALUE -c.qty FROM c WHERE c.id = 'a1'", none(), json!([-10])),
+        ("SELECT VALUE c.price + 'x' FROM c WHERE c.id = 'a1'", none(), json!([])),
+        ("SELECT VALUE 2 + 3 * 4 - 1", none(), json!([13])),
+        ("SELECT VALUE (2 + 3) * 4", none(), json!([20])),
+        ("SELECT VALUE 7 / 2", none(), json!([3.5])),
+        ("SELECT VALUE 1.5 + 1.5", none(), json!([3])),
+        ("SELECT VALUE c.name || '!' FROM c WHERE c.id = 'a1'", none(), json!(["apple!"])),
+        ("SELECT VALUE c.name || c.kind FROM c WHERE c.id = 'v1'", none(), json!(["carrotveg"])),
+        ("SELECT VALUE c.name || 1 FROM c WHERE c.id = 'a1'", none(), json!([])),
+        ("SELECT VALUE c.qty > 5 ? 'many' : 'few' FROM c ORDER BY c.id", none(), json!(["many", "many", "few", "few", "many", "few", "few", "many"])),
+        ("SELECT VALUE c.organic ? 'yes' : 'no' FROM c WHERE c.kind = 'fruit' ORDER BY c.id", none(), json!(["no", "no", "yes"])),
+        ("SELECT VALUE c.organic ?? 'unknown' FROM c ORDER BY c.id", none(), json!(["unknown", "unknown", true, "unknown", false, "unknown", "unknown", "unknown"])),
+        ("SELECT VALUE c.name ?? 'none' FROM c WHERE c.id = 'x1'", none(), json!([null])),
+        ("SELECT VALUE c.origin.city ?? c.origin.country ?? '-' FROM c ORDER BY c.id", none(), json!(["Nelson", "EC", "-", "-", "Ohakune", "-", "-", "-"])),
+        ("SELECT VALUE true AND NOT false", none(), json!([true])),
+        ("SELECT VALUE 1 = 1.0", none(), json!([true])),
+        ("SELECT VALUE 1 = '1'", none(), json!([])),
+        ("SELECT VALUE null = null", none(), json!([true])),
+        ("SELECT VALUE undefined", none(), json!([])),
+        ("SELECT VALUE [1, undefined, 2]", none(), json!([[1, 2]])),
+        ("SELECT VALUE 'a' < 'b'", none(), json!([true])),
+        ("SELECT VALUE false < true", none(), json!([true])),
+        ("SELECT VALUE 'it\\'s'", none(), json!(["it's"])),
+        ("SELECT VALUE \"dq\"", none(), json!(["dq"])),
+        ("SELECT VALUE 1e3", none(), json!([1000])),
+        ("SELECT VALUE -0.5 * 2", none(), json!([-1])),
+        ("SELECT VALUE 5 BETWEEN 1 AND 10", none(), json!([true])),
+        ("SELECT VALUE 'b' IN ('a', 'b')", none(), json!([true])),
+        ("SELECT VALUE 3 NOT IN (1, 2)", none(), json!([true])),
+        ("SELECT VALUE true OR undefined", none(), json!([true])),
+        ("SELECT VALUE false AND undefined", none(), json!([false])),
+        ("SELECT VALUE true AND undefined", none(), json!([])),
+        ("SELECT VALUE NOT 1", none(), json!([])),
+        ("SELECT VALUE 1 < 'a'", none(), json!([])),
+        ("SELECT VALUE [1, 2] < [1, 3]", none(), json!([])),
+        ("SELECT VALUE 9007199254740993 > 9007199254740992", none(), json!([true])),
+        // Functions.
+        ("SELECT VALUE IS_DEFINED(c.organic) FROM c ORDER BY c.id", none(), json!([false, false, true, false, true, false, false, false])),
+        ("SELECT VALUE c.id FROM c WHERE IS_NULL(c.name)", none(), json!(["x1"])),
+        ("SELECT VALUE c.id FROM c WHERE IS_STRING(c.price)", none(), json!(["x1"])),
+        ("SELECT VALUE c.id FROM c WHERE IS_NUMBER(c.kind)", none(), json!(["n1"])),
+        ("SELECT VALUE c.id FROM c WHERE IS_BOOL(c.organic)", none(), json!(["a3", "v1"])),
+        ("SELECT VALUE c.id FROM c WHERE IS_ARRAY(c.ratings)", none(), json!(["a1", "a2", "v2"])),
+        ("SELECT VALUE c.id FROM c WHERE IS_OBJECT(c.origin)", none(), json!(["a1", "a2", "v1"])),
+        ("SELECT VALUE c.id FROM c WHERE NOT IS_ARRAY(c.tags)", none(), json!(["n1", "x1", "x2"])),
+        ("SELECT VALUE c.id FROM c WHERE ARRAY_CONTAINS(c.tags, 'sweet')", none(), json!(["a1", "a2"])),
+        ("SELECT VALUE ARRAY_CONTAINS(c.ratings, 5) FROM c ORDER BY c.id", none(), json!([true, false, false])),
+        ("SELECT VALUE ARRAY_CONTAINS([{\"a\": 1, \"b\": 2}], {\"a\": 1}, true)", none(), json!([true])),
+        ("SELECT VALUE ARRAY_CONTAINS([{\"a\": 1, \"b\": 2}], {\"a\": 1})", none(), json!([false])),
+        ("SELECT VALUE ARRAY_LENGTH(c.tags) FROM c ORDER BY c.id", none(), json!([2, 2, 0, 1, 2])),
+        ("SELECT VALUE c.id FROM c WHERE STARTSWITH(c.name, 'c')", none(), json!(["a3", "v1"])),
+        ("SELECT VALUE c.id FROM c WHERE STARTSWITH(c.name, 'b')", none(), json!([])),
+        ("SELECT VALUE c.id FROM c WHERE STARTSWITH(c.name, 'b', true)", none(), json!(["a2"])),
+        ("SELECT VALUE c.id FROM c WHERE ENDSWITH(c.name, 'kind')", none(), json!(["n1", "x2"])),
+        ("SELECT VALUE c.id FROM c WHERE CONTAINS(c.name, 'an')", none(), json!(["a2"])),
+        ("SELECT VALUE c.id FROM c WHERE CONTAINS(c.name, 'AN', true)", none(), json!(["a2"])),
+        ("SELECT VALUE LOWER(c.name) FROM c WHERE c.id = 'a2'", none(), json!(["banana"])),
+        ("SELECT VALUE UPPER(c.name) FROM c WHERE c.id = 'a2'", none(), json!(["BANANA"])),
+        ("SELECT VALUE LENGTH(c.name) FROM c WHERE c.id = 'n1'", none(), json!([12])),
+        ("SELECT VALUE SUBSTRING(c.name, 1, 3) FROM c WHERE c.id = 'a1'", none(), json!(["ppl"])),
+        ("SELECT VALUE SUBSTRING('hello', 3, 10)", none(), json!(["lo"])),
+        ("SELECT VALUE CONCAT(c.id, '-', c.kind) FROM c WHERE c.id = 'v1'", none(), json!(["v1-veg"])),
+        ("SELECT VALUE CONCAT(c.id, c.kind) FROM c WHERE c.id = 'n1'", none(), json!([])),
+        ("SELECT VALUE ABS(c.qty) FROM c WHERE c.id = 'x1'", none(), json!([3])),
+        ("SELECT VALUE ABS(-2.5)", none(), json!([2.5])),
+        ("SELECT VALUE FLOOR(c.qty) FROM c WHERE c.id = 'x2'", none(), json!([7])),
+        ("SELECT VALUE CEILING(c.qty) FROM c WHERE c.id = 'x2'", none(), json!([8])),
+        ("SELECT VALUE ROUND(c.qty) FROM c WHERE c.id = 'x2'", none(), json!([8])),
+        ("SELECT VALUE ROUND(-7.5)", none(), json!([-8])),
+        ("SELECT VALUE FLOOR(-1.5)", none(), json!([-2])),
+        ("SELECT VALUE ROUND(c.price) FROM c WHERE c.id = 'x1'", none(), json!([])),
+        ("SELECT VALUE lower('MiXed')", none(), json!(["mixed"])),
+        ("SELECT VALUE IS_DEFINED(c.nested.a.b) FROM c WHERE c.id = 'x2'", none(), json!([true])),
+        ("SELECT VALUE IS_NULL(c.missing) FROM c WHERE c.id = 'a1'", none(), json!([false])),
+        // JOIN.
+        ("SELECT c.id, t AS tag FROM c JOIN t IN c.tags WHERE c.kind = 'veg' ORDER BY c.id, t", none(), json!([{"id": "v1", "tag": "orange"}, {"id": "v2", "tag": "long"}, {"id": "v2", "tag": "white"}])),
+        ("SELECT VALUE c.id FROM c JOIN t IN c.tags WHERE t = 'sweet'", none(), json!(["a1", "a2"])),
+        ("SELECT VALUE COUNT(1) FROM c JOIN t IN c.tags", none(), json!([7])),
+        ("SELECT c.id, r FROM c JOIN r IN c.ratings ORDER BY r DESC", none(), json!([{"id": "a1", "r": 5}, {"id": "a1", "r": 4}, {"id": "a2", "r": 3}])),
+        ("SELECT VALUE [t, r] FROM c JOIN t IN c.tags JOIN r IN c.ratings WHERE c.id = 'a1' ORDER BY t, r", none(), json!([["red", 4], ["red", 5], ["sweet", 4], ["sweet", 5]])),
+        ("SELECT VALUE x FROM c JOIN x IN c.nested.a.b", none(), json!([1, 2, {"c": "deep"}])),
+        ("SELECT VALUE c.id FROM c JOIN t IN c.tags WHERE ARRAY_LENGTH(c.tags) = 1", none(), json!(["v1"])),
+        ("SELECT DISTINCT VALUE c.id FROM c JOIN t IN c.tags WHERE t IN ('red', 'yellow', 'white')", none(), json!(["a1", "a2", "v2"])),
+        // ORDER BY and the cross-type order.
+        ("SELECT VALUE c.id FROM c ORDER BY c.price", none(), json!(["a2", "v1", "a1", "v2", "a3", "n1", "x2", "x1"])),
+        ("SELECT VALUE c.id FROM c ORDER BY c.price DESC", none(), json!(["x1", "x2", "n1", "a3", "v2", "a1", "v1", "a2"])),
+        ("SELECT VALUE c.id FROM c ORDER BY c.kind, c.id", none(), json!(["x2", "n1", "a1", "a2", "a3", "x1", "v1", "v2"])),
+        ("SELECT VALUE c.id FROM c ORDER BY c.kind DESC, c.id DESC", none(), json!(["v2", "v1", "x1", "a3", "a2", "a1", "n1", "x2"])),
+        ("SELECT VALUE c.id FROM c ORDER BY c.organic, c.id", none(), json!(["a1", "a2", "n1", "v2", "x1", "x2", "v1", "a3"])),
+        ("SELECT VALUE c.id FROM c ORDER BY c.name", none(), json!(["x1", "a2", "a1", "v1", "a3", "v2", "n1", "x2"])),
+        ("SELECT VALUE c.id FROM c ORDER BY c.qty", none(), json!(["x1", "a3", "n1", "v2", "x2", "a1", "v1", "a2"])),
+        ("SELECT c.id, c.price FROM c WHERE IS_NUMBER(c.price) ORDER BY c.price DESC OFFSET 0 LIMIT 2", none(), json!([{"id": "x2", "price": 10}, {"id": "n1", "price": 4}])),
+        ("SELECT VALUE c.id FROM c ORDER BY c.origin.country, c.id", none(), json!(["a3", "n1", "v2", "x1", "x2", "a2", "a1", "v1"])),
+        ("SELECT VALUE c.id FROM c ORDER BY c.id ASC", none(), json!(["a1", "a2", "a3", "n1", "v1", "v2", "x1", "x2"])),
+        ("SELECT VALUE c.id FROM c WHERE c.kind = 'fruit' ORDER BY c.origin, c.id", none(), json!(["a3", "a1", "a2"])),
+        // Aggregates and GROUP BY.
+        ("SELECT VALUE COUNT(1) FROM c", none(), json!([8])),
+        ("SELECT COUNT(1) FROM c", none(), json!([{"$1": 8}])),
+        ("SELECT COUNT(1) AS n FROM c WHERE c.kind = 'fruit'", none(), json!([{"n": 3}])),
+        ("SELECT VALUE COUNT(c.organic) FROM c", none(), json!([2])),
+        ("SELECT VALUE SUM(c.qty) FROM c WHERE c.kind = 'fruit'", none(), json!([110])),
+        ("SELECT VALUE SUM(c.price) FROM c WHERE c.kind = 'fruit'", none(), json!([4.75])),
+        ("SELECT VALUE SUM(c.price) FROM c", none(), json!([])),
+        ("SELECT VALUE AVG(c.qty) FROM c WHERE c.kind = 'veg'", none(), json!([22.5])),
+        ("SELECT VALUE AVG(c.price) FROM c WHERE IS_NUMBER(c.price)", none(), json!([21.25 / 7.0])),
+        ("SELECT VALUE MIN(c.qty) FROM c", none(), json!([-3])),
+        ("SELECT VALUE MAX(c.qty) FROM c", none(), json!([100])),
+        ("SELECT VALUE MIN(c.price) FROM c", none(), json!([0.25])),
+        ("SELECT VALUE MAX(c.price) FROM c", none(), json!(["free"])),
+        ("SELECT VALUE MAX(c.name) FROM c", none(), json!(["unknown-kind"])),
+        ("SELECT VALUE MIN(c.name) FROM c", none(), json!([null])),
+        ("SELECT VALUE COUNT(1) FROM c WHERE c.qty > 1000", none(), json!([0])),
+        ("SELECT VALUE MAX(c.qty) FROM c WHERE c.qty > 1000", none(), json!([])),
+        ("SELECT VALUE SUM(c.qty) FROM c WHERE c.qty > 1000", none(), json!([0])),
+        ("SELECT COUNT(1) AS n, MIN(c.price) AS lo, MAX(c.price) AS hi FROM c WHERE c.kind = 'veg'", none(), json!([{"n": 2, "lo": 0.5, "hi": 2}])),
+        ("SELECT c.kind, COUNT(1) AS n FROM c GROUP BY c.kind", none(), json!([{"kind": "fruit", "n": 3}, {"kind": "veg", "n": 2}, {"kind": "misc", "n": 1}, {"kind": 7, "n": 1}, {"n": 1}])),
+        ("SELECT VALUE COUNT(1) FROM c GROUP BY c.kind", none(), json!([3, 2, 1, 1, 1])),
+        ("SELECT c.kind, SUM(c.qty) AS total FROM c WHERE IS_STRING(c.kind) GROUP BY c.kind", none(), json!([{"kind": "fruit", "total": 110}, {"kind": "veg", "total": 45}, {"kind": "misc", "total": -3}])),
+        ("SELECT c.kind AS k, AVG(c.price) AS p FROM c WHERE c.kind IN ('fruit', 'veg') GROUP BY c.kind", none(), json!([{"k": "fruit", "p": 4.75 / 3.0}, {"k": "veg", "p": 1.25}])),
+        ("SELECT c.origin.country, COUNT(1) AS n FROM c WHERE IS_DEFINED(c.origin.country) GROUP BY c.origin.country", none(), json!([{"country": "NZ", "n": 2}, {"country": "EC", "n": 1}])),
+        ("SELECT VALUE {\"k\": c.kind, \"n\": COUNT(1)} FROM c WHERE c.kind = 'veg' GROUP BY c.kind", none(), json!([{"k": "veg", "n": 2}])),
+        ("SELECT t AS tag, COUNT(1) AS n FROM c JOIN t IN c.tags GROUP BY t", none(), json!([{"tag": "red", "n": 1}, {"tag": "sweet", "n": 2}, {"tag": "yellow", "n": 1}, {"tag": "orange", "n": 1}, {"tag": "white", "n": 1}, {"tag": "long", "n": 1}])),
+        ("SELECT COUNT(1) + 1 AS n FROM c", none(), json!([{"n": 9}])),
+        ("SELECT c.kind, MAX(c.qty) AS m FROM c WHERE c.kind = 'fruit' GROUP BY c.kind, c.organic", none(), json!([{"kind": "fruit", "m": 100}, {"kind": "fruit", "m": 0}])),
+        ("SELECT VALUE COUNT(1) FROM c WHERE c.kind = @k", json!({"@k": "fruit"}), json!([3])),
+        ("select value count(1) from c where c.kind = 'veg'", none(), json!([2])),
+        ("SELECT VALUE UPPER(c.kind) FROM c WHERE IS_STRING(c.kind) GROUP BY c.kind", none(), json!(["FRUIT", "VEG", "MISC"])),
+        // Parameters.
+        ("SELECT VALUE @x", json!({"@x": {"a": [1]}}), json!([{"a": [1]}])),
+        ("SELECT VALUE @x.a[0]", json!({"@x": {"a": [1]}}), json!([1])),
+        ("SELECT VALUE c.id FROM c WHERE c[@f] = 'apple'", json!({"@f": "name"}), json!(["a1"])),
+        ("SELECT VALUE c.id FROM c WHERE c.kind = @k", json!({"k": "misc"}), json!(["x1"])),
+        // Comments and layout.
+        ("SELECT VALUE c.id -- the id\nFROM c\nWHERE c.qty = 100", none(), json!(["a2"])),
+    ]
+}
+
+#[test]
+fn conformance_suite() {
+    let (_dir, c) = setup();
+    let cases = cases();
+    assert!(cases.len() >= 150, "only {} cases", cases.len());
+    let mut failures = Vec::new();
+    for (sql, params, want) in &cases {
+        let want: Vec<Value> = want.as_array().cloned().unwrap_or_default();
+        let got = match query(&c, sql, params) {
+            Ok(got) => got,
+            Err(e) => {
+                failures.push(format!("{sql}\n    error: {e}"));
+                continue;
+            }
+        };
+        let ordered = sql.to_ascii_uppercase().contains("ORDER BY");
+        let (got_cmp, want_cmp) = if ordered {
+            (got.clone(), want.clone())
+        } else {
+            (sorted(got.clone()), sorted(want.clone()))
+        };
+        if got_cmp != want_cmp {
+            failures.push(format!(
+                "{sql}\n    want {}\n    got  {}",
+                Value::Array(want),
+                Value::Array(got)
+            ));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases failed:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
+}
