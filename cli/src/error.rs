@@ -15,6 +15,8 @@ pub struct CliError {
     pub message: String,
     /// Request units the failed operation still cost (e.g. a 404 read), if any.
     pub request_charge: Option<f64>,
+    /// For a 429: milliseconds to wait before retrying.
+    pub retry_after_ms: Option<u64>,
 }
 
 impl CliError {
@@ -24,6 +26,7 @@ impl CliError {
             substatus,
             message: message.into(),
             request_charge: None,
+            retry_after_ms: None,
         }
     }
 
@@ -48,6 +51,7 @@ impl From<strata_engine::Error> for CliError {
     fn from(e: strata_engine::Error) -> Self {
         CliError {
             request_charge: e.request_charge(),
+            retry_after_ms: e.retry_after(),
             ..CliError::new(e.status(), e.substatus(), e.to_string())
         }
     }

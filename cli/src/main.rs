@@ -214,7 +214,12 @@ enum KeyCommand {
 #[derive(Subcommand, Debug)]
 enum DbCommand {
     /// Create a database.
-    Create { db: String },
+    Create {
+        db: String,
+        /// RU/s shared by its containers (at least 400, in steps of 100) [default: unlimited].
+        #[arg(long, value_name = "RU_PER_SEC")]
+        throughput: Option<u32>,
+    },
     /// List databases.
     List,
 }
@@ -228,6 +233,10 @@ enum ContainerCommand {
         /// Partition-key path, e.g. /tenant or /address/city.
         #[arg(long, value_name = "PATH")]
         pk: String,
+        /// RU/s of this container alone (at least 400, in steps of 100) [default: the database's
+        /// shared throughput, else unlimited].
+        #[arg(long, value_name = "RU_PER_SEC")]
+        throughput: Option<u32>,
     },
     /// List the containers of a database.
     List { db: String },
@@ -373,7 +382,7 @@ fn dispatch(cli: &Cli) -> CliResult<()> {
             identity,
         } => account::init(g, name, cmk.as_deref(), identity)?,
         Command::Db { command } => match command {
-            DbCommand::Create { db: name } => db::create(g, name)?,
+            DbCommand::Create { db: name, throughput } => db::create(g, name, *throughput)?,
             DbCommand::List => db::list(g)?,
         },
         Command::Container { command } => match command {
@@ -381,7 +390,8 @@ fn dispatch(cli: &Cli) -> CliResult<()> {
                 db,
                 container: name,
                 pk,
-            } => container::create(g, db, name, pk)?,
+                throughput,
+            } => container::create(g, db, name, pk, *throughput)?,
             ContainerCommand::List { db } => container::list(g, db)?,
         },
         Command::Item { command } => match command {

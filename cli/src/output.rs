@@ -149,7 +149,8 @@ pub fn print_error(format: Format, err: &CliError) {
     }
 }
 
-/// The JSON object of a failure: `statusCode`, `subStatus`, `message`.
+/// The JSON object of a failure: `statusCode`, `subStatus`, `message`, and where they apply
+/// `requestCharge` and `retryAfterMs` (429).
 pub fn error_json(err: &CliError) -> Value {
     let mut obj = Map::new();
     obj.insert("statusCode".into(), Value::from(err.status));
@@ -157,6 +158,9 @@ pub fn error_json(err: &CliError) -> Value {
     obj.insert("message".into(), Value::from(err.message.clone()));
     if let Some(charge) = err.request_charge {
         obj.insert("requestCharge".into(), Value::from(charge));
+    }
+    if let Some(ms) = err.retry_after_ms {
+        obj.insert("retryAfterMs".into(), Value::from(ms));
     }
     Value::Object(obj)
 }
@@ -223,6 +227,15 @@ mod tests {
         assert_eq!(
             error_json(&e),
             json!({"statusCode": 412, "subStatus": 0, "message": "etag mismatch"})
+        );
+        let throttled = CliError::from(strata_engine::Error::TooManyRequests {
+            retry_after_ms: 13,
+            message: "busy".into(),
+        });
+        assert_eq!(
+            error_json(&throttled),
+            json!({"statusCode": 429, "subStatus": 3200, "message": "request rate too large: busy",
+                   "retryAfterMs": 13})
         );
     }
 }

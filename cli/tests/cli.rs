@@ -443,3 +443,57 @@ fn demo_runs_and_finds_no_plaintext() {
     let dir = PathBuf::from(start["dir"].as_str().expect("dir"));
     assert!(!dir.exists(), "{} should have been removed", dir.display());
 }
+
+#[test]
+fn throughput_flags() {
+    let env = Env::new();
+    env.run(&["init", "--account", "acct"]).ok(201);
+    let e = env
+        .run(&["db", "create", "d", "--throughput", "450"])
+        .err(400)
+        .clone();
+    assert!(
+        e["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("at least 400 RU/s"),
+        "{e}"
+    );
+    let db = env
+        .run(&["db", "create", "d", "--throughput", "400"])
+        .ok(201)
+        .clone();
+    assert_eq!(db["throughput"], json!(400));
+    env.run(&[
+        "container",
+        "create",
+        "d",
+        "c",
+        "--pk",
+        "/k",
+        "--throughput",
+        "300",
+    ])
+    .err(400);
+    let c = env
+        .run(&[
+            "container",
+            "create",
+            "d",
+            "c",
+            "--pk",
+            "/k",
+            "--throughput",
+            "1000",
+        ])
+        .ok(201)
+        .clone();
+    assert_eq!(c["throughput"], json!(1000));
+    let shared = env
+        .run(&["container", "create", "d", "s", "--pk", "/k"])
+        .ok(201)
+        .clone();
+    assert!(shared.get("throughput").is_none(), "{shared}");
+    env.run(&["item", "create", "d", "c", "--json", r#"{"id":"1","k":"v"}"#])
+        .ok(201);
+}

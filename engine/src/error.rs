@@ -12,7 +12,7 @@ pub mod substatus {
     pub const KEY_NOT_FOUND: u32 = 4003;
     /// Wrapping or unwrapping the data key failed (wrong key, damaged wrapped key).
     pub const KEY_WRAP_FAILED: u32 = 4005;
-    /// Throughput exceeded.
+    /// Throughput exceeded: the provisioned RU/s are spent; retry after the wait given.
     pub const THROUGHPUT_EXCEEDED: u32 = 3200;
     /// The store saw a failed fsync or an internal invariant break and refuses writes.
     pub const POISONED: u32 = 1001;
@@ -42,6 +42,11 @@ pub enum Error {
     /// 413: the item is larger than the limit.
     #[error("request entity too large: {0}")]
     TooLarge(String),
+    /// 429.3200: the container's (or its database's shared) provisioned throughput is spent for
+    /// now; nothing was done. Retry after `retry_after_ms` (the API does so itself, see
+    /// `RetryPolicy`).
+    #[error("request rate too large: {message}")]
+    TooManyRequests { retry_after_ms: u64, message: String },
     /// 403.x: the key vault refused or could not serve a key operation.
     #[error("key vault: {message}")]
     KeyVault { substatus: u32, message: String },
@@ -84,6 +89,7 @@ impl Error {
             Error::Conflict(_) => 409,
             Error::PreconditionFailed(_) => 412,
             Error::TooLarge(_) => 413,
+            Error::TooManyRequests { .. } => 429,
             Error::KeyVault { .. } => 403,
             Error::InUse { .. } => 423,
             Error::Corruption { .. } => 500,
@@ -98,6 +104,7 @@ impl Error {
         match self {
             Error::Charged { error, .. } => error.substatus(),
             Error::KeyVault { substatus, .. } => *substatus,
+            Error::TooManyRequests { .. } => substatus::THROUGHPUT_EXCEEDED,
             Error::InUse { .. } => substatus::DATA_DIR_IN_USE,
             Error::Corruption { .. } => substatus::CORRUPTION,
             Error::Poisoned(_) => substatus::POISONED,
@@ -116,6 +123,15 @@ impl Error {
     pub fn request_charge(&self) -> Option<f64> {
         match self {
             Error::Charged { request_charge, .. } => Some(*request_charge),
+            _ => None,
+        }
+    }
+
+    /// For a 429: the milliseconds to wait before retrying.
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            Error::Charged { error, .. } => error.retry_after(),
+            Error::TooManyRequests { retry_after_ms, .. } => Some(*retry_after_ms),
             _ => None,
         }
     }

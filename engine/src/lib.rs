@@ -26,8 +26,8 @@ mod version;
 mod wal;
 
 pub use account::{
-    Account, Container, ContainerInfo, Database, Encryption, ItemOptions, ItemResponse, KeyRotation,
-    KeyStatus, QueryOptions, QueryResponse, DEFAULT_MAX_ITEM_COUNT,
+    Account, Container, ContainerInfo, ContainerOptions, Database, DatabaseOptions, Encryption, ItemOptions,
+    ItemResponse, KeyRotation, KeyStatus, QueryOptions, QueryResponse, DEFAULT_MAX_ITEM_COUNT,
 };
 pub use cache::CacheStats;
 pub use crypto::CipherSuite;
@@ -35,6 +35,7 @@ pub use db::{Db, DbOptions, DbStats, RecoveryReport};
 pub use document::PartitionKey;
 pub use error::{substatus, Error, Result};
 pub use kv::WriteBatch;
+pub use metering::{Clock, ManualClock, MonotonicClock, RetryPolicy, MIN_THROUGHPUT, THROUGHPUT_STEP};
 pub use options::{AccountOptions, Durability};
 pub use vault::{
     key_size_warning, AuditEntry, AuditFilter, Identities, KeyInfo, KeyUri, LocalVault, Permission,

@@ -2,7 +2,10 @@
 //! where the key holders live. Plain data; no I/O.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
+
+use crate::metering::{Clock, MonotonicClock, RetryPolicy};
 
 /// When a write is acknowledged.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -31,6 +34,11 @@ pub struct AccountOptions {
     /// How often a customer-managed-key account re-checks that it can still unwrap its data key
     /// (on the next data-plane call once this much time has passed). Default one hour.
     pub key_check_interval: Duration,
+    /// How a call refused with 429 (provisioned throughput exceeded) is retried. Default: as the
+    /// official SDKs, 9 retries within 30 s; `RetryPolicy::none()` returns the 429 at once.
+    pub retry_policy: RetryPolicy,
+    /// The clock of the throughput buckets and of the retry waits (`ManualClock` in tests).
+    pub clock: Arc<dyn Clock>,
 }
 
 impl AccountOptions {
@@ -42,6 +50,8 @@ impl AccountOptions {
             cache_bytes: 64 << 20,
             memtable_bytes: 4 << 20,
             key_check_interval: Duration::from_secs(3600),
+            retry_policy: RetryPolicy::default(),
+            clock: Arc::new(MonotonicClock::new()),
         }
     }
 
@@ -73,6 +83,16 @@ impl AccountOptions {
 
     pub fn key_check_interval(mut self, d: Duration) -> Self {
         self.key_check_interval = d;
+        self
+    }
+
+    pub fn retry_policy(mut self, p: RetryPolicy) -> Self {
+        self.retry_policy = p;
+        self
+    }
+
+    pub fn clock(mut self, c: Arc<dyn Clock>) -> Self {
+        self.clock = c;
         self
     }
 

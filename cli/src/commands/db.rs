@@ -1,15 +1,19 @@
-//! `strata db create|list`: databases of the account in --data. Engine calls and reports only.
+//! `strata db create|list`: databases of the account in --data, with the throughput their
+//! containers share. Engine calls and reports only.
 
 use serde_json::Value;
+use strata_engine::DatabaseOptions;
 
 use crate::args::Globals;
 use crate::commands::account;
 use crate::error::CliResult;
 use crate::output::Report;
 
-pub fn create(g: &Globals, name: &str) -> CliResult<Report> {
-    let db = account::open(g)?.create_database(name)?;
-    Ok(Report::new(201).field("database", db.name()))
+pub fn create(g: &Globals, name: &str, throughput: Option<u32>) -> CliResult<Report> {
+    let db = account::open(g)?.create_database_with(name, DatabaseOptions { throughput })?;
+    Ok(Report::new(201)
+        .field("database", db.name())
+        .opt_field("throughput", throughput))
 }
 
 pub fn list(g: &Globals) -> CliResult<Report> {

@@ -1,6 +1,8 @@
 //! `Container`: item operations (create, read, replace, upsert, delete) with their status codes,
 //! etags and request charges. Conditional operations hold a per-item lock stripe between the
 //! read of the current version and the write, so a concurrent writer cannot slip in between.
+//! Each operation draws its charge from the provisioned throughput before it writes or returns
+//! anything (429 otherwise), and is retried on 429 as the account's `RetryPolicy` says.
 
 use std::sync::Arc;
 
@@ -18,7 +20,9 @@ use crate::document::{
 };
 use crate::error::{Error, Result};
 use crate::kv::WriteBatch;
-use crate::metering::{point_read_charge, write_charge};
+use crate::metering::{
+    point_read_charge, validate_throughput, with_retry, write_charge, BucketKey, Provisioned,
+};
 
 #[derive(Clone)]
 pub struct Container {
@@ -30,6 +34,8 @@ pub struct Container {
 pub(crate) struct Resolved {
     pub(crate) id: u32,
     pub(crate) pk_path: Vec<String>,
+    /// The throughput the container draws from (its own, or its database's); `None`: unlimited.
+    pub(crate) throughput: Option<Provisioned>,
 }
 
 /// Which write an operation is.
@@ -104,9 +110,55 @@ impl Container {
         self.inner.require_key_access()?;
         let cat = self.inner.catalog()?;
         let c = cat.container(&self.db, &self.name)?;
+        let throughput = match c.throughput {
+            Some(ru_per_sec) => Some(Provisioned {
+                key: BucketKey::Container(c.id),
+                ru_per_sec,
+                scope: format!("container '{}/{}'", self.db, self.name),
+            }),
+            None => cat.database(&self.db)?.throughput.map(|ru_per_sec| Provisioned {
+                key: BucketKey::Database(self.db.clone()),
+                ru_per_sec,
+                scope: format!("database '{}' (throughput shared by its containers)", self.db),
+            }),
+        };
         Ok(Resolved {
             id: c.id,
             pk_path: validate_partition_key_path(&c.partition_key_path)?,
+            throughput,
+        })
+    }
+
+    /// Runs a data-plane operation, retrying it on 429 as the account's `RetryPolicy` says.
+    /// `op` must have no effect when it answers 429.
+    pub(crate) fn retrying<T>(&self, op: impl FnMut() -> Result<T>) -> Result<T> {
+        with_retry(&self.inner.opts.retry_policy, self.inner.opts.clock.as_ref(), op)
+    }
+
+    /// The container's own RU/s; `None` when it has none (it then uses its database's shared
+    /// throughput, if any, else is unlimited). 404 if the container does not exist.
+    pub fn throughput(&self) -> Result<Option<u32>> {
+        Ok(self.inner.catalog()?.container(&self.db, &self.name)?.throughput)
+    }
+
+    /// Sets (or, with `None`, removes) the container's own throughput; takes effect on the next
+    /// operation. 400 for an invalid RU/s, 404 if the container does not exist.
+    pub fn set_throughput(&self, ru_per_sec: Option<u32>) -> Result<()> {
+        validate_throughput(ru_per_sec)?;
+        let (db, name) = (self.db.as_str(), self.name.as_str());
+        self.inner.edit_catalog(|c| {
+            let entry = c
+                .databases
+                .iter_mut()
+                .find(|d| d.name == db)
+                .and_then(|d| d.containers.iter_mut().find(|x| x.name == name))
+                .ok_or_else(|| {
+                    Error::NotFound(format!(
+                        "container '{name}' does not exist in database '{db}'; create it first"
+                    ))
+                })?;
+            entry.throughput = ru_per_sec;
+            Ok(())
         })
     }
 
@@ -175,19 +227,29 @@ impl Container {
         item: &T,
         opts: &ItemOptions,
     ) -> Result<ItemResponse<T>> {
+        self.retrying(|| self.write_item_once(kind, &pk, item, opts))
+    }
+
+    fn write_item_once<T: Serialize + DeserializeOwned>(
+        &self,
+        kind: WriteKind,
+        pk: &PartitionKey,
+        item: &T,
+        opts: &ItemOptions,
+    ) -> Result<ItemResponse<T>> {
         let r = self.resolve()?;
         let mut value = serde_json::to_value(item)
             .map_err(|e| Error::BadRequest(format!("the item does not serialize to JSON: {e}")))?;
         let cmk = self.inner.is_cmk();
         let id = validate_item(&value, &ItemRules { cmk })?.to_string();
         let in_item = PartitionKey::extract(&value, &r.pk_path)?;
-        if in_item != pk {
+        if in_item != *pk {
             return Err(Error::BadRequest(format!(
                 "the partition key given ({pk}) does not match the item's value at {} ({in_item})",
                 "/".to_string() + &r.pk_path.join("/")
             )));
         }
-        let key = item_key(r.id, &pk, &id)?;
+        let key = item_key(r.id, pk, &id)?;
         let _guard = self.inner.item_lock(&key)?;
         let existing = self.inner.db.get(&key)?;
         let rid = match (&existing, kind) {
@@ -197,7 +259,7 @@ impl Container {
                     self.name
                 )))
             }
-            (None, WriteKind::Replace) => return Err(self.not_found(&pk, &id)),
+            (None, WriteKind::Replace) => return Err(self.not_found(pk, &id)),
             (Some(old), _) => {
                 let old = parse_stored(old)?;
                 self.check_if_match(opts, &old)?;
@@ -227,6 +289,8 @@ impl Container {
                 bytes.len()
             )));
         }
+        let charge = write_charge(bytes.len(), 0, cmk);
+        self.inner.throttles.try_charge(r.throughput.as_ref(), charge)?;
         let mut batch = WriteBatch::new();
         batch.put(key, bytes.clone());
         self.inner
@@ -237,7 +301,7 @@ impl Container {
             item: Some(to_typed(value)?),
             status_code: status,
             etag: Some(etag),
-            request_charge: write_charge(bytes.len(), 0, cmk),
+            request_charge: charge,
         })
     }
 
@@ -261,21 +325,27 @@ impl Container {
         id: &str,
     ) -> Result<ItemResponse<T>> {
         let pk = pk.into();
+        self.retrying(|| self.read_item_once(&pk, id))
+    }
+
+    fn read_item_once<T: DeserializeOwned>(&self, pk: &PartitionKey, id: &str) -> Result<ItemResponse<T>> {
         let r = self.resolve()?;
-        let key = item_key(r.id, &pk, id)?;
+        let key = item_key(r.id, pk, id)?;
         let cmk = self.inner.is_cmk();
-        let bytes = self
-            .inner
-            .db
-            .get(&key)?
-            .ok_or_else(|| self.not_found(&pk, id).with_charge(point_read_charge(0, cmk)))?;
+        let Some(bytes) = self.inner.db.get(&key)? else {
+            let charge = point_read_charge(0, cmk);
+            self.inner.throttles.try_charge(r.throughput.as_ref(), charge)?;
+            return Err(self.not_found(pk, id).with_charge(charge));
+        };
+        let charge = point_read_charge(bytes.len(), cmk);
+        self.inner.throttles.try_charge(r.throughput.as_ref(), charge)?;
         let value = parse_stored(&bytes)?;
         let etag = value.get("_etag").and_then(Value::as_str).map(str::to_string);
         Ok(ItemResponse {
             item: Some(to_typed(value)?),
             status_code: 200,
             etag,
-            request_charge: point_read_charge(bytes.len(), cmk),
+            request_charge: charge,
         })
     }
 
@@ -291,11 +361,17 @@ impl Container {
         opts: &ItemOptions,
     ) -> Result<ItemResponse<()>> {
         let pk = pk.into();
+        self.retrying(|| self.delete_item_once(&pk, id, opts))
+    }
+
+    fn delete_item_once(&self, pk: &PartitionKey, id: &str, opts: &ItemOptions) -> Result<ItemResponse<()>> {
         let r = self.resolve()?;
-        let key = item_key(r.id, &pk, id)?;
+        let key = item_key(r.id, pk, id)?;
         let _guard = self.inner.item_lock(&key)?;
-        let old = self.inner.db.get(&key)?.ok_or_else(|| self.not_found(&pk, id))?;
+        let old = self.inner.db.get(&key)?.ok_or_else(|| self.not_found(pk, id))?;
         self.check_if_match(opts, &parse_stored(&old)?)?;
+        let charge = write_charge(old.len(), 0, self.inner.is_cmk());
+        self.inner.throttles.try_charge(r.throughput.as_ref(), charge)?;
         let mut batch = WriteBatch::new();
         batch.delete(key);
         self.inner
@@ -305,7 +381,7 @@ impl Container {
             item: None,
             status_code: 204,
             etag: None,
-            request_charge: write_charge(old.len(), 0, self.inner.is_cmk()),
+            request_charge: charge,
         })
     }
 }

@@ -1,4 +1,5 @@
-//! `Database`: a handle naming one database of an account; creates and lists its containers.
+//! `Database`: a handle naming one database of an account; creates and lists its containers and
+//! sets the throughput they share (see docs/ru-model.md, "Provisioned throughput").
 
 use std::sync::Arc;
 
@@ -6,6 +7,23 @@ use super::container::Container;
 use super::handle::AccountInner;
 use crate::catalog::{validate_name, validate_partition_key_path, ContainerEntry};
 use crate::error::{Error, Result};
+use crate::metering::validate_throughput;
+
+/// Options of `Account::create_database_with`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DatabaseOptions {
+    /// RU/s shared by the database's containers that have none of their own (at least 400, in
+    /// steps of 100); `None`: unlimited (the default).
+    pub throughput: Option<u32>,
+}
+
+/// Options of `Database::create_container_with`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ContainerOptions {
+    /// RU/s of this container alone (at least 400, in steps of 100); `None`: the database's
+    /// shared throughput if it has one, else unlimited (the default).
+    pub throughput: Option<u32>,
+}
 
 /// What the catalog says of a container.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -34,8 +52,20 @@ impl Database {
 
     /// 404 if the database does not exist, 409 if the container does, 400 for a bad name or path.
     pub fn create_container(&self, name: &str, partition_key_path: &str) -> Result<Container> {
+        self.create_container_with(name, partition_key_path, ContainerOptions::default())
+    }
+
+    /// As `create_container`, with the container's own throughput (400 unless at least 400 RU/s
+    /// in steps of 100).
+    pub fn create_container_with(
+        &self,
+        name: &str,
+        partition_key_path: &str,
+        opts: ContainerOptions,
+    ) -> Result<Container> {
         validate_name("container", name)?;
         validate_partition_key_path(partition_key_path)?;
+        validate_throughput(opts.throughput)?;
         let db = self.name.clone();
         self.inner.edit_catalog(|c| {
             let id = c.next_container_id;
@@ -52,6 +82,7 @@ impl Database {
                 name: name.to_string(),
                 id,
                 partition_key_path: partition_key_path.to_string(),
+                throughput: opts.throughput,
             });
             c.next_container_id = id
                 .checked_add(1)
@@ -59,6 +90,27 @@ impl Database {
             Ok(())
         })?;
         Ok(self.container(name))
+    }
+
+    /// The RU/s shared by the database's containers, `None` for unlimited (404 if the database
+    /// does not exist).
+    pub fn throughput(&self) -> Result<Option<u32>> {
+        Ok(self.inner.catalog()?.database(&self.name)?.throughput)
+    }
+
+    /// Sets (or, with `None`, removes) the throughput shared by the containers without their
+    /// own; takes effect on their next operation. 400 for an invalid RU/s, 404 if missing.
+    pub fn set_throughput(&self, ru_per_sec: Option<u32>) -> Result<()> {
+        validate_throughput(ru_per_sec)?;
+        let db = self.name.clone();
+        self.inner.edit_catalog(|c| {
+            let entry =
+                c.databases.iter_mut().find(|d| d.name == db).ok_or_else(|| {
+                    Error::NotFound(format!("database '{db}' does not exist; create it first"))
+                })?;
+            entry.throughput = ru_per_sec;
+            Ok(())
+        })
     }
 
     /// A handle; item operations through it answer 404 if the container does not exist.

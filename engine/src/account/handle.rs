@@ -5,13 +5,14 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use super::database::Database;
+use super::database::{Database, DatabaseOptions};
 use super::key_check::KeyState;
 use super::keys::{create_keys, open_service, unwrap_customer};
 use crate::catalog::{validate_name, Catalog, DatabaseEntry};
 use crate::crypto::CipherSuite;
 use crate::db::{Db, DirLock};
 use crate::error::{Error, Result};
+use crate::metering::{validate_throughput, Throttles};
 use crate::options::{AccountOptions, Durability};
 use crate::vault::{Identities, Principal};
 
@@ -38,6 +39,8 @@ pub(crate) struct AccountInner {
     pub(crate) item_locks: Vec<Mutex<()>>,
     /// Key checks and the revoked state (CMK accounts).
     pub(crate) key_state: KeyState,
+    /// Token buckets of the provisioned throughput, created lazily from the catalog.
+    pub(crate) throttles: Throttles,
     _lock: DirLock,
 }
 
@@ -265,6 +268,7 @@ impl Account {
         Account {
             inner: Arc::new(AccountInner {
                 data_dir: opts.data_dir.clone(),
+                throttles: Throttles::new(opts.clock.clone()),
                 opts,
                 encryption,
                 catalog: Mutex::new(catalog),
@@ -304,7 +308,14 @@ impl Account {
 
     /// 409 if it exists, 400 for a bad name.
     pub fn create_database(&self, name: &str) -> Result<Database> {
+        self.create_database_with(name, DatabaseOptions::default())
+    }
+
+    /// As `create_database`, with throughput shared by its containers (400 unless at least
+    /// 400 RU/s in steps of 100).
+    pub fn create_database_with(&self, name: &str, opts: DatabaseOptions) -> Result<Database> {
         validate_name("database", name)?;
+        validate_throughput(opts.throughput)?;
         self.inner.edit_catalog(|c| {
             if c.databases.iter().any(|d| d.name == name) {
                 return Err(Error::Conflict(format!("database '{name}' already exists")));
@@ -312,6 +323,7 @@ impl Account {
             c.databases.push(DatabaseEntry {
                 name: name.to_string(),
                 containers: Vec::new(),
+                throughput: opts.throughput,
             });
             Ok(())
         })?;

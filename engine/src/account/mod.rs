@@ -13,7 +13,7 @@ mod response;
 mod rotation;
 
 pub use container::Container;
-pub use database::{ContainerInfo, Database};
+pub use database::{ContainerInfo, ContainerOptions, Database, DatabaseOptions};
 pub use handle::{Account, Encryption};
 pub use key_check::KeyStatus;
 pub use query::{QueryOptions, QueryResponse, DEFAULT_MAX_ITEM_COUNT};

@@ -51,6 +51,17 @@ impl Container {
         params: &[(String, Value)],
         opts: &QueryOptions,
     ) -> Result<QueryResponse> {
+        self.retrying(|| self.query_page(sql, params, opts))
+    }
+
+    /// One attempt at one page. Its charge is known only after the scan, so the provisioned
+    /// throughput admits it while its bucket is above zero (429 otherwise) and is debited after.
+    fn query_page(
+        &self,
+        sql: &str,
+        params: &[(String, Value)],
+        opts: &QueryOptions,
+    ) -> Result<QueryResponse> {
         let prepared = Prepared::new(sql, params)?;
         let page = match opts.max_item_count {
             Some(0) => return Err(Error::BadRequest("max item count must be at least 1".into())),
@@ -58,6 +69,7 @@ impl Container {
             None => DEFAULT_MAX_ITEM_COUNT,
         };
         let r = self.resolve()?;
+        self.inner.throttles.admit(r.throughput.as_ref())?;
         let fingerprint = fingerprint(sql, params, opts.partition_key.as_ref());
         let offset = match &opts.continuation {
             Some(token) => decode_token(token, &fingerprint)?,
@@ -98,9 +110,11 @@ impl Container {
             load * items.len() as f64 / all.len() as f64
         };
         let result_bytes: usize = items.iter().map(|v| v.to_string().len()).sum();
+        let charge = query_charge(share, result_bytes, self.inner.is_cmk());
+        self.inner.throttles.debit(r.throughput.as_ref(), charge)?;
         Ok(QueryResponse {
             items,
-            request_charge: query_charge(share, result_bytes, self.inner.is_cmk()),
+            request_charge: charge,
             continuation,
             status_code: 200,
         })

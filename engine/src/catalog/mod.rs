@@ -1,8 +1,8 @@
 //! The catalog (`DATA/CATALOG`): the account's plaintext metadata, by contract the only
 //! plaintext in the data directory besides file headers and wrapped keys. Its fields, all of
 //! them: account name, encryption mode, customer key URI and default vault identity, database
-//! names, container names, container ids and partition-key paths (plus the frame's format
-//! version). CRC-framed JSON behind an HMAC-SHA256 tag keyed from the service data key, so it
+//! names, container names, container ids and partition-key paths, provisioned throughput (RU/s)
+//! of databases and containers (plus the frame's format version). CRC-framed JSON behind an HMAC-SHA256 tag keyed from the service data key, so it
 //! cannot be altered (e.g. container ids swapped) undetected; replaced atomically. No item data.
 //! See docs/format.md#catalog.
 //!
@@ -29,6 +29,10 @@ pub(crate) struct ContainerEntry {
     /// Short id used as the container's key prefix in the LSM.
     pub(crate) id: u32,
     pub(crate) partition_key_path: String,
+    /// Provisioned RU/s of this container alone; absent: its database's shared throughput, if
+    /// any, else unlimited.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) throughput: Option<u32>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -36,6 +40,9 @@ pub(crate) struct ContainerEntry {
 pub(crate) struct DatabaseEntry {
     pub(crate) name: String,
     pub(crate) containers: Vec<ContainerEntry>,
+    /// Provisioned RU/s shared by the containers without their own; absent: unlimited.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) throughput: Option<u32>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -208,6 +215,7 @@ mod tests {
             name: name.into(),
             id,
             partition_key_path: "/pk".into(),
+            throughput: (id == 2).then_some(400),
         };
         let c = Catalog {
             account: "acct".into(),
@@ -217,6 +225,7 @@ mod tests {
             databases: vec![DatabaseEntry {
                 name: "db".into(),
                 containers: vec![entry("a", 1), entry("b", 2)],
+                throughput: Some(1000),
             }],
             next_container_id: 3,
         };
