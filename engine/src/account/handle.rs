@@ -51,13 +51,16 @@ impl AccountInner {
             .map_err(|_| Error::Poisoned("a thread panicked while editing the catalog".into()))
     }
 
-    /// Edits the catalog and writes it durably before the change becomes visible.
+    /// Edits the catalog and, if that changed it, writes it durably before the change becomes
+    /// visible.
     pub(crate) fn edit_catalog<T>(&self, f: impl FnOnce(&mut Catalog) -> Result<T>) -> Result<T> {
         let mut guard = self.catalog()?;
         let mut next = guard.clone();
         let out = f(&mut next)?;
-        next.write(&self.data_dir, &self.suite)?;
-        *guard = next;
+        if next != *guard {
+            next.write(&self.data_dir, &self.suite)?;
+            *guard = next;
+        }
         Ok(out)
     }
 
@@ -174,19 +177,16 @@ impl Account {
         };
         let suite = Arc::new(create_keys(&opts, &data_dir, key_uri, &identity)?);
         let db = Db::open(&lsm_dir(&data_dir), opts.db_options(), suite.clone())?;
-        let catalog = Catalog {
-            account: name.to_string(),
-            encryption: if key_uri.is_some() {
+        let catalog = Catalog::new(
+            name,
+            if key_uri.is_some() {
                 "customer-managed"
             } else {
                 "service-managed"
-            }
-            .into(),
-            key_uri: key_uri.map(str::to_string),
-            default_identity: Some(identity.to_string()),
-            databases: Vec::new(),
-            next_container_id: 1,
-        };
+            },
+            key_uri.map(str::to_string),
+            Some(identity.to_string()),
+        );
         // The catalog is written last: it is what makes the account exist.
         catalog.write(&data_dir, &suite)?;
         Ok(Self::assemble(opts, encryption, catalog, db, suite, lock))

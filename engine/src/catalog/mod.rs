@@ -1,14 +1,16 @@
-//! The catalog (`DATA/CATALOG`): the account's plaintext metadata, by contract the only
-//! plaintext in the data directory besides file headers and wrapped keys. Its fields, all of
-//! them: account name, encryption mode, customer key URI and default vault identity, database
-//! names, container names, container ids and partition-key paths, provisioned throughput (RU/s)
-//! of databases and containers (plus the frame's format version). CRC-framed JSON behind an HMAC-SHA256 tag keyed from the service data key, so it
-//! cannot be altered (e.g. container ids swapped) undetected; replaced atomically. No item data.
-//! See docs/format.md#catalog.
+//! The catalog (`DATA/CATALOG`): the account's metadata. Its plaintext fields, all of them:
+//! account name, encryption mode and customer key URI, database names, container names, container
+//! ids and partition-key paths (plus the frame's format version) — what the contract allows in
+//! the clear. Settings the contract does not list (the default vault identity, provisioned
+//! throughput) travel in `sealedSettings`, sealed under the service layer. CRC-framed JSON behind
+//! an HMAC-SHA256 tag keyed from the service data key, so it cannot be altered (e.g. container ids
+//! swapped) undetected; replaced atomically. No item data. See docs/format.md#catalog.
 //!
 //! ```text
-//! payload := tag: [u8; 32] (HMAC-SHA256, key from HKDF(service DEK, "strata/v1/metadata-mac/catalog"))
-//!            | json
+//! payload        := tag: [u8; 32] (HMAC-SHA256, key from HKDF(service DEK, "strata/v1/metadata-mac/catalog"))
+//!                   | json
+//! sealedSettings := hex(salt[32] | AES-256-GCM(HKDF(service DEK, salt, "strata/v1/metadata-seal/settings"),
+//!                   nonce 0, aad "settings", settings JSON))
 //! ```
 
 use std::path::Path;
@@ -30,8 +32,8 @@ pub(crate) struct ContainerEntry {
     pub(crate) id: u32,
     pub(crate) partition_key_path: String,
     /// Provisioned RU/s of this container alone; absent: its database's shared throughput, if
-    /// any, else unlimited.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// any, else unlimited. Stored sealed (see `Settings`).
+    #[serde(skip)]
     pub(crate) throughput: Option<u32>,
 }
 
@@ -41,7 +43,8 @@ pub(crate) struct DatabaseEntry {
     pub(crate) name: String,
     pub(crate) containers: Vec<ContainerEntry>,
     /// Provisioned RU/s shared by the containers without their own; absent: unlimited.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Stored sealed (see `Settings`).
+    #[serde(skip)]
     pub(crate) throughput: Option<u32>,
 }
 
@@ -54,11 +57,91 @@ pub(crate) struct Catalog {
     /// The customer key URI (CMK mode only).
     pub(crate) key_uri: Option<String>,
     /// The principal the account calls the vault as (`first-party`, `system:<account>`,
-    /// `user:<name>`); absent in catalogs written before identities existed: first-party.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// `user:<name>`); absent: first-party. Stored sealed (see `Settings`).
+    #[serde(skip)]
     pub(crate) default_identity: Option<String>,
     pub(crate) databases: Vec<DatabaseEntry>,
     pub(crate) next_container_id: u32,
+    /// The sealed `Settings`, hex; filled on write, consumed on read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    sealed_settings: Option<String>,
+}
+
+/// The catalog's settings that must not be plaintext, sealed as one JSON value.
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Settings {
+    default_identity: Option<String>,
+    /// Database name -> RU/s.
+    database_throughput: std::collections::BTreeMap<String, u32>,
+    /// Container id -> RU/s.
+    container_throughput: std::collections::BTreeMap<u32, u32>,
+}
+
+const SETTINGS_LABEL: &str = "settings";
+
+impl Catalog {
+    /// A new, empty catalog.
+    pub(crate) fn new(
+        account: &str,
+        encryption: &str,
+        key_uri: Option<String>,
+        default_identity: Option<String>,
+    ) -> Catalog {
+        Catalog {
+            account: account.to_string(),
+            encryption: encryption.to_string(),
+            key_uri,
+            default_identity,
+            databases: Vec::new(),
+            next_container_id: 1,
+            sealed_settings: None,
+        }
+    }
+
+    fn seal_settings(&mut self, suite: &CipherSuite) -> Result<()> {
+        let settings = Settings {
+            default_identity: self.default_identity.clone(),
+            database_throughput: self
+                .databases
+                .iter()
+                .filter_map(|d| Some((d.name.clone(), d.throughput?)))
+                .collect(),
+            container_throughput: self
+                .databases
+                .iter()
+                .flat_map(|d| d.containers.iter())
+                .filter_map(|c| Some((c.id, c.throughput?)))
+                .collect(),
+        };
+        let json = serde_json::to_vec(&settings)
+            .map_err(|e| Error::Internal(format!("serialising settings: {e}")))?;
+        self.sealed_settings = Some(crate::crypto::hex::encode(
+            &suite.seal_metadata(SETTINGS_LABEL, &json),
+        ));
+        Ok(())
+    }
+
+    fn open_settings(&mut self, suite: &CipherSuite, path: &Path) -> Result<()> {
+        let Some(sealed) = self.sealed_settings.take() else {
+            return Ok(());
+        };
+        let bad = |why: &str| Error::corruption(path, 20, format!("catalog settings {why}"));
+        let bytes = crate::crypto::hex::decode(&sealed).ok_or_else(|| bad("are not hex"))?;
+        let json = suite
+            .open_metadata(SETTINGS_LABEL, &bytes)
+            .ok_or_else(|| bad("fail authentication"))?;
+        let settings: Settings =
+            serde_json::from_slice(&json).map_err(|e| bad(&format!("do not parse: {e}")))?;
+        self.default_identity = settings.default_identity;
+        for d in &mut self.databases {
+            d.throughput = settings.database_throughput.get(&d.name).copied();
+            for c in &mut d.containers {
+                c.throughput = settings.container_throughput.get(&c.id).copied();
+            }
+        }
+        Ok(())
+    }
 }
 
 const TAG_LEN: usize = 32;
@@ -94,13 +177,17 @@ impl Catalog {
                 "catalog fails authentication: it was altered, or belongs to another account's keys",
             ));
         }
-        serde_json::from_slice(json).map(Some).map_err(|e| {
+        let mut catalog: Catalog = serde_json::from_slice(json).map_err(|e| {
             Error::corruption(&path, 20 + TAG_LEN as u64, format!("catalog does not parse: {e}"))
-        })
+        })?;
+        catalog.open_settings(suite, &path)?;
+        Ok(Some(catalog))
     }
 
     pub(crate) fn write(&self, dir: &Path, suite: &CipherSuite) -> Result<()> {
-        let json = serde_json::to_vec_pretty(self)
+        let mut wire = self.clone();
+        wire.seal_settings(suite)?;
+        let json = serde_json::to_vec_pretty(&wire)
             .map_err(|e| Error::Internal(format!("serialising the catalog: {e}")))?;
         let mut payload = suite.metadata_tag(MAC_LABEL, &json);
         payload.extend_from_slice(&json);
@@ -217,21 +304,23 @@ mod tests {
             partition_key_path: "/pk".into(),
             throughput: (id == 2).then_some(400),
         };
-        let c = Catalog {
-            account: "acct".into(),
-            encryption: "service-managed".into(),
-            key_uri: None,
-            default_identity: Some("user:ops".into()),
-            databases: vec![DatabaseEntry {
-                name: "db".into(),
-                containers: vec![entry("a", 1), entry("b", 2)],
-                throughput: Some(1000),
-            }],
-            next_container_id: 3,
-        };
+        let mut c = Catalog::new("acct", "service-managed", None, Some("user:ops".into()));
+        c.databases = vec![DatabaseEntry {
+            name: "db".into(),
+            containers: vec![entry("a", 1), entry("b", 2)],
+            throughput: Some(1000),
+        }];
+        c.next_container_id = 3;
         c.write(dir.path(), &suite).unwrap();
         assert_eq!(Catalog::read(dir.path(), &suite).unwrap(), Some(c.clone()));
         assert!(Catalog::exists(dir.path()));
+        // Settings the contract does not allow in plaintext are sealed; names are readable.
+        let raw = std::fs::read(dir.path().join(CATALOG_FILE)).unwrap();
+        let raw = String::from_utf8_lossy(&raw);
+        assert!(raw.contains("\"acct\"") && raw.contains("\"/pk\"") && raw.contains("sealedSettings"));
+        for secret in ["user:ops", "1000", "throughput", "Identity"] {
+            assert!(!raw.contains(secret), "{secret} is in the plaintext catalog");
+        }
 
         // An attacker swaps the container ids and fixes up the CRC: the tag catches it.
         let path = dir.path().join(CATALOG_FILE);

@@ -129,6 +129,46 @@ impl CipherSuite {
         ring::hmac::verify(&self.metadata_key(label), bytes, tag).is_ok()
     }
 
+    fn metadata_seal_key(&self, label: &str, salt: &[u8]) -> AeadKey {
+        let hk = Hkdf::<Sha256>::new(Some(salt), self.service.as_bytes());
+        let mut okm = Zeroizing::new([0u8; 32]);
+        if hk
+            .expand(
+                format!("strata/v1/metadata-seal/{label}").as_bytes(),
+                okm.as_mut(),
+            )
+            .is_err()
+        {
+            unreachable!("HKDF-SHA256 can always expand 32 bytes");
+        }
+        AeadKey::new(&okm)
+    }
+
+    /// Seals a small metadata value under the service layer: `salt[32] | AES-256-GCM(plain)`.
+    /// Each seal draws a fresh salt, hence a fresh key, so the fixed nonce is never reused.
+    pub(crate) fn seal_metadata(&self, label: &str, plain: &[u8]) -> Vec<u8> {
+        let mut salt = [0u8; SALT_LEN];
+        rand::rngs::OsRng.fill_bytes(&mut salt);
+        let mut buf = plain.to_vec();
+        self.metadata_seal_key(label, &salt)
+            .seal_in_place([0u8; NONCE_LEN], label.as_bytes(), &mut buf);
+        let mut out = salt.to_vec();
+        out.extend_from_slice(&buf);
+        out
+    }
+
+    /// Opens a `seal_metadata` value; `None` if it does not authenticate.
+    pub(crate) fn open_metadata(&self, label: &str, sealed: &[u8]) -> Option<Vec<u8>> {
+        if sealed.len() < SALT_LEN + TAG_LEN {
+            return None;
+        }
+        let (salt, body) = sealed.split_at(SALT_LEN);
+        let mut buf = body.to_vec();
+        self.metadata_seal_key(label, salt)
+            .open_in_place([0u8; NONCE_LEN], label.as_bytes(), &mut buf)
+            .then_some(buf)
+    }
+
     /// A cipher for a new file, with a fresh random salt to store in the file's header.
     pub fn new_file(&self, kind: FileKind, file_id: u64) -> (FileCipher, [u8; SALT_LEN]) {
         let mut salt = [0u8; SALT_LEN];
