@@ -11,7 +11,7 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde_json::{json, Value};
 use strata::{substatus, Account, AccountOptions, Encryption, Error, KeyUri, LocalVault};
@@ -80,22 +80,10 @@ fn cmk_fixture() -> (Fixture, LocalVault, KeyUri) {
     )
 }
 
-/// Every file under `dir` (but LOCK) with its contents.
-fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
-    common::files_under(dir)
-        .into_iter()
-        .filter(|p| p.file_name().is_some_and(|n| n != "LOCK"))
-        .map(|p| {
-            let bytes = std::fs::read(&p).unwrap();
-            (p, bytes)
-        })
-        .collect()
-}
-
 /// Opens with `opts`, expecting a 403 with `sub`; checks the message and that nothing in the data
 /// directory changed. Returns the error for further checks.
 fn refused(opts: &AccountOptions, sub: u32, what: &str) -> Error {
-    let before = snapshot(&opts.data_dir);
+    let before = common::snapshot(&opts.data_dir);
     let err = match Account::open(opts.clone()) {
         Ok(_) => panic!("{what}: the account opened"),
         Err(e) => e,
@@ -111,7 +99,7 @@ fn refused(opts: &AccountOptions, sub: u32, what: &str) -> Error {
         "{what}: message too thin: {msg:?}"
     );
     assert!(
-        snapshot(&opts.data_dir) == before,
+        common::snapshot(&opts.data_dir) == before,
         "{what}: a refused open changed the data directory"
     );
     eprintln!("{what}: {err}");

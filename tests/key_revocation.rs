@@ -3,8 +3,8 @@
 //! out), and every read, write and query fails with 403 and the matching substatus while the
 //! data directory stays unchanged; give the key back, check, and all data is back.
 
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+mod common;
+
 use std::time::Duration;
 
 use serde_json::{json, Value};
@@ -14,22 +14,6 @@ use strata::{
 };
 
 const ITEMS: usize = 12;
-
-fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.file_name().is_some_and(|n| n != "LOCK") {
-                out.insert(p.clone(), std::fs::read(&p).unwrap());
-            }
-        }
-    }
-    out
-}
 
 struct Fixture {
     _tmp: tempfile::TempDir,
@@ -114,7 +98,7 @@ fn all_back(f: &Fixture) {
 fn disabled_version_revokes_until_enabled_and_checked() {
     let f = fixture(Duration::from_secs(3600));
     f.account.flush().unwrap();
-    let before = snapshot(&f.opts.data_dir);
+    let before = common::snapshot(&f.opts.data_dir);
     f.vault.set_enabled("cmk", f.kid.version(), false).unwrap();
     // Nothing changes before a check: the interval has not run out.
     f.c.read_item::<Value>("p", "item-0").unwrap();
@@ -128,7 +112,7 @@ fn disabled_version_revokes_until_enabled_and_checked() {
     assert!(e.to_string().contains("strata vault key enable cmk"), "{e}");
     all_refused(&f, substatus::KEY_VAULT_ACCESS);
     assert!(
-        snapshot(&f.opts.data_dir) == before,
+        common::snapshot(&f.opts.data_dir) == before,
         "a revoked account changed its data directory"
     );
 

@@ -3,6 +3,8 @@
 //! audit log shows only the newest version in use afterwards, and the old versions can then be
 //! disabled without effect. A rotation the vault refuses leaves KEYRING as it was.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -10,22 +12,6 @@ use serde_json::{json, Value};
 use strata::{substatus, Account, AccountOptions, AuditFilter, Encryption, KeyUri, LocalVault};
 
 const ITEMS: usize = 30;
-
-fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.file_name().is_some_and(|n| n != "LOCK") {
-                out.insert(p.clone(), std::fs::read(&p).unwrap());
-            }
-        }
-    }
-    out
-}
 
 fn without(mut snap: BTreeMap<PathBuf, Vec<u8>>, dir: &Path, name: &str) -> BTreeMap<PathBuf, Vec<u8>> {
     snap.remove(&dir.join(name));
@@ -63,7 +49,7 @@ fn rotate_to_a_new_version_then_to_another_key() {
             account.flush().unwrap();
         }
     }
-    let before = snapshot(&data);
+    let before = common::snapshot(&data);
 
     // 1. A new version of the same key.
     let v2 = vault.rotate_key("cmk").unwrap();
@@ -75,9 +61,9 @@ fn rotate_to_a_new_version_then_to_another_key() {
     );
     assert_eq!(r.key_uri, v1.without_version().to_string());
     // Constant time: only KEYRING changed.
-    assert!(without(snapshot(&data), &data, "KEYRING") == without(before.clone(), &data, "KEYRING"));
+    assert!(without(common::snapshot(&data), &data, "KEYRING") == without(before.clone(), &data, "KEYRING"));
     assert_ne!(
-        snapshot(&data).get(&data.join("KEYRING")),
+        common::snapshot(&data).get(&data.join("KEYRING")),
         before.get(&data.join("KEYRING"))
     );
 

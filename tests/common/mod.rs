@@ -1,8 +1,9 @@
 //! Helpers shared by the scenario tests: the encryption of a test account (a fresh 2048-bit key
-//! in the home's vault for CMK) and walking every file under a directory. Each test binary uses
+//! in the home's vault for CMK), walking every file under a directory, and snapshots of one. Each test binary uses
 //! a subset, hence the dead-code allowance.
 #![allow(dead_code)]
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use strata::{AccountOptions, Encryption, LocalVault};
@@ -34,4 +35,17 @@ pub fn files_under(root: &Path) -> Vec<PathBuf> {
         }
     }
     out
+}
+
+/// Every file below `dir` except the LOCK files, with its contents: a before/after picture that
+/// proves an operation wrote nothing (or only what it should).
+pub fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    files_under(dir)
+        .into_iter()
+        .filter(|p| p.file_name().is_some_and(|n| n != "LOCK"))
+        .map(|p| {
+            let bytes = std::fs::read(&p).expect("read a test file");
+            (p, bytes)
+        })
+        .collect()
 }

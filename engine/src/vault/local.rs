@@ -110,6 +110,21 @@ struct Attributes {
     seq: u64,
 }
 
+impl Attributes {
+    /// What `list_keys`/`get_key` report of this version (no key material).
+    fn into_info(self, vault: &str, deleted: bool) -> Result<KeyInfo> {
+        Ok(KeyInfo {
+            uri: KeyUri::new(vault, &self.name, Some(&self.version))?,
+            name: self.name,
+            version: self.version,
+            bits: self.bits,
+            enabled: self.enabled,
+            deleted,
+            created: self.created,
+        })
+    }
+}
+
 /// One key version read from disk. Deliberately not `Debug`: it holds the private key.
 struct KeyRecord {
     path: PathBuf,
@@ -285,18 +300,7 @@ impl LocalVault {
         });
         records
             .into_iter()
-            .map(|(place, rec)| {
-                let a = rec.attrs;
-                Ok(KeyInfo {
-                    uri: KeyUri::new(&self.name, &a.name, Some(&a.version))?,
-                    name: a.name,
-                    version: a.version,
-                    bits: a.bits,
-                    enabled: a.enabled,
-                    deleted: place == Place::Deleted,
-                    created: a.created,
-                })
-            })
+            .map(|(place, rec)| rec.attrs.into_info(&self.name, place == Place::Deleted))
             .collect()
     }
 

@@ -23,18 +23,7 @@ impl LocalVault {
         let res = self
             .check_access(caller, Permission::Get)
             .and_then(|()| self.resolve(uri))
-            .and_then(|rec| {
-                let a = rec.attrs;
-                Ok(KeyInfo {
-                    uri: KeyUri::new(&self.name, &a.name, Some(&a.version))?,
-                    name: a.name,
-                    version: a.version,
-                    bits: a.bits,
-                    enabled: a.enabled,
-                    deleted: false,
-                    created: a.created,
-                })
-            });
+            .and_then(|rec| rec.attrs.into_info(&self.name, false));
         let version = match &res {
             Ok(info) => Some(info.version.clone()),
             Err(_) => uri.version().map(str::to_string),
