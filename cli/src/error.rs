@@ -1,10 +1,20 @@
-//! The CLI's one failure type: an HTTP-style status, a substatus and a message that says what to do.
-//! Built from engine errors or from bad command-line input (400); printed only by `output`.
-//! Holds no storage logic and never panics on bad input.
+//! The CLI's one failure type: an HTTP-style status, a substatus and a message that says what to do,
+//! and the process exit code it maps to (see docs/cli.md). Built from engine errors or from bad
+//! command-line input (400); printed only by `output`. Holds no storage logic, never panics.
 
 use std::fmt;
 
-/// A failed command: what `output::print_error` shows and why the process exits with code 1.
+/// Exit code: success.
+pub const EXIT_OK: u8 = 0;
+/// Exit code: the store answered the request with an error (4xx/5xx not listed below).
+pub const EXIT_REQUEST: u8 = 1;
+/// Exit code: the command line is wrong (clap's errors, bad flag values, unreadable input).
+pub const EXIT_USAGE: u8 = 2;
+/// Exit code: the store is unavailable: key vault refused (403), data directory in use (423),
+/// store poisoned (503).
+pub const EXIT_UNAVAILABLE: u8 = 3;
+
+/// A failed command: what `output::print_error` shows, and the process exit code.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CliError {
     /// HTTP-style status (400, 404, 409, 412, 403, 500, ...).
@@ -17,6 +27,8 @@ pub struct CliError {
     pub request_charge: Option<f64>,
     /// For a 429: milliseconds to wait before retrying.
     pub retry_after_ms: Option<u64>,
+    /// The command line itself was wrong (exit code 2), not the request.
+    pub usage: bool,
 }
 
 impl CliError {
@@ -27,12 +39,28 @@ impl CliError {
             message: message.into(),
             request_charge: None,
             retry_after_ms: None,
+            usage: false,
         }
     }
 
-    /// 400: the command line itself is wrong (unparseable JSON, unreadable file, bad flag).
+    /// 400: the command line itself is wrong (unparseable JSON, unreadable file, bad flag);
+    /// exit code 2.
     pub fn bad_input(message: impl Into<String>) -> Self {
-        CliError::new(400, 0, message)
+        CliError {
+            usage: true,
+            ..CliError::new(400, 0, message)
+        }
+    }
+
+    /// The process exit code for this failure (see docs/cli.md).
+    pub fn exit_code(&self) -> u8 {
+        if self.usage {
+            EXIT_USAGE
+        } else if matches!(self.status, 403 | 423 | 503) {
+            EXIT_UNAVAILABLE
+        } else {
+            EXIT_REQUEST
+        }
     }
 
     /// 500: something the CLI expected did not hold (e.g. a demo step returned the wrong status).
@@ -69,3 +97,26 @@ impl fmt::Display for CliError {
 
 /// Shorthand for every command's result.
 pub type CliResult<T> = Result<T, CliError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exit_codes_by_kind() {
+        let cases = [
+            (CliError::bad_input("x"), EXIT_USAGE),
+            (CliError::new(400, 0, "engine said no"), EXIT_REQUEST),
+            (CliError::new(404, 0, "x"), EXIT_REQUEST),
+            (CliError::new(409, 0, "x"), EXIT_REQUEST),
+            (CliError::new(429, 3200, "x"), EXIT_REQUEST),
+            (CliError::new(500, 1002, "x"), EXIT_REQUEST),
+            (CliError::new(403, 4002, "x"), EXIT_UNAVAILABLE),
+            (CliError::new(423, 1003, "x"), EXIT_UNAVAILABLE),
+            (CliError::new(503, 1001, "x"), EXIT_UNAVAILABLE),
+        ];
+        for (e, code) in cases {
+            assert_eq!(e.exit_code(), code, "{e}");
+        }
+    }
+}

@@ -1,24 +1,31 @@
 //! The `strata` binary: the clap definition of every command and the dispatch to `commands`.
-//! Exit code 0 on success, 1 on any failure (printed by `output` as statusCode/subStatus/message).
-//! Holds no storage logic; see commands/ for what each command calls in the engine.
+//! Exit codes (docs/cli.md): 0 ok, 1 request error, 2 usage error, 3 store unavailable or key
+//! revoked; failures are printed by `output`. Holds no storage logic; see commands/.
 
 mod args;
+mod color;
 mod commands;
 mod error;
 mod output;
+mod progress;
+mod records;
+mod rows;
 mod scan;
+mod shell;
 mod steps;
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::error::ErrorKind;
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, Parser, Subcommand};
+use clap_complete::Shell;
 
 use crate::args::{BodyArgs, Globals, PkArgs};
 use crate::commands::item::Write;
-use crate::commands::{account, container, db, demo, identity, item, key, query, vault};
-use crate::error::{CliError, CliResult};
-use crate::output::Format;
+use crate::commands::{account, container, db, demo, export, identity, import, item, key, ls, query, vault};
+use crate::error::{CliError, CliResult, EXIT_USAGE};
+use crate::output::{Format, Report};
 
 /// Strata: an embedded, encrypted, log-structured document store.
 #[derive(Parser, Debug)]
@@ -90,7 +97,58 @@ enum Command {
         #[command(subcommand)]
         command: ItemCommand,
     },
+    /// List the databases and containers: partition-key path, throughput, encryption mode.
+    #[command(after_help = "Example:\n  strata ls --output table")]
+    Ls,
+    /// Load items from JSON Lines or a JSON array into a container (buffered writes, one sync
+    /// at the end); bad lines are reported with their line number and skipped.
+    #[command(after_help = "Examples:\n  strata import shop orders orders.jsonl\n  \
+                            cat orders.json | strata import shop orders - --upsert --stop-on-error")]
+    Import {
+        db: String,
+        container: String,
+        /// JSON Lines (one item per line) or one JSON array of items; "-" reads standard input.
+        file: PathBuf,
+        /// Replace items whose id exists (default: such items fail with 409).
+        #[arg(long)]
+        upsert: bool,
+        /// Stop at the first item that fails (what was imported before it stays, synced).
+        #[arg(long)]
+        stop_on_error: bool,
+    },
+    /// Write a container's items as JSON Lines to FILE (or stdout), without system properties.
+    #[command(after_help = "Examples:\n  strata export shop orders orders.jsonl\n  \
+                            strata export shop orders --query \"SELECT * FROM c WHERE c.qty > 5\" > big.jsonl")]
+    Export {
+        db: String,
+        container: String,
+        /// Output file (replaced when the export completes); standard output when omitted.
+        file: Option<PathBuf>,
+        /// Export only what this query returns, e.g. "SELECT * FROM c WHERE c.tenant = 'a'".
+        #[arg(long, value_name = "SQL")]
+        query: Option<String>,
+        /// Keep _rid, _self, _etag, _attachments and _ts (a CMK account refuses them on import).
+        #[arg(long)]
+        with_system_properties: bool,
+    },
+    /// An interactive session: `use db/cont`, queries and item statements, the RU charge after
+    /// each; reads statements from stdin when it is not a terminal.
+    #[command(
+        after_help = "Examples:\n  strata shell\n  printf 'use shop/orders\\nSELECT * FROM c\\n' | strata shell --output json"
+    )]
+    Shell,
+    /// Print a shell completion script.
+    #[command(
+        after_help = "Example:\n  strata completions bash > ~/.local/share/bash-completion/completions/strata"
+    )]
+    Completions {
+        /// The shell: bash, zsh, fish, elvish or powershell.
+        shell: Shell,
+    },
     /// Run a query over a container's items and print one page of results.
+    #[command(
+        after_help = "Example:\n  strata query shop orders \"SELECT * FROM c WHERE c.qty > @min\" --param @min=5 --output csv"
+    )]
     Query {
         db: String,
         container: String,
@@ -301,18 +359,69 @@ fn main() -> ExitCode {
     };
     let format = cli.globals.format();
     match dispatch(&cli) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(Outcome::Print(report)) => {
+            output::print(format, &report);
+            ExitCode::from(report.exit_code())
+        }
+        Ok(Outcome::Done(code)) => ExitCode::from(code),
         Err(err) => {
             output::print_error(format, &err);
-            ExitCode::FAILURE
+            ExitCode::from(err.exit_code())
         }
     }
 }
 
-fn dispatch(cli: &Cli) -> CliResult<()> {
+/// What a command that succeeded leaves to do.
+enum Outcome {
+    /// Print this report (and exit with its exit code).
+    Print(Report),
+    /// The command printed its own output; exit with this code.
+    Done(u8),
+}
+
+/// Runs the command.
+fn dispatch(cli: &Cli) -> CliResult<Outcome> {
     let g = &cli.globals;
     let report = match &cli.command {
-        Command::Demo { items, keep } => return demo::run(g, *items, *keep),
+        Command::Demo { items, keep } => return demo::run(g, *items, *keep).map(|()| Outcome::Done(0)),
+        Command::Completions { shell } => {
+            clap_complete::generate(*shell, &mut Cli::command(), "strata", &mut std::io::stdout());
+            return Ok(Outcome::Done(0));
+        }
+        Command::Ls => ls::run(g)?,
+        Command::Shell => return shell::run(g).map(Outcome::Done),
+        Command::Import {
+            db,
+            container,
+            file,
+            upsert,
+            stop_on_error,
+        } => import::run(
+            g,
+            &import::ImportArgs {
+                db,
+                container,
+                file,
+                upsert: *upsert,
+                stop_on_error: *stop_on_error,
+            },
+        )?,
+        Command::Export {
+            db,
+            container,
+            file,
+            query,
+            with_system_properties,
+        } => {
+            let args = export::ExportArgs {
+                db,
+                container,
+                file: file.as_deref(),
+                query: query.as_deref(),
+                with_system_properties: *with_system_properties,
+            };
+            return Ok(export::run(g, &args)?.map_or(Outcome::Done(0), Outcome::Print));
+        }
         Command::Query {
             db,
             container,
@@ -331,7 +440,7 @@ fn dispatch(cli: &Cli) -> CliResult<()> {
                 max_items: *max_items,
                 continuation: continuation.as_deref(),
             };
-            return query::run(g, &args);
+            query::run(g, &args)?
         }
         Command::Vault {
             command: VaultCommand::Key { command },
@@ -411,29 +520,26 @@ fn dispatch(cli: &Cli) -> CliResult<()> {
             }
         },
     };
-    output::print(g.format(), &report);
-    Ok(())
+    Ok(Outcome::Print(report))
 }
 
 /// A command line clap could not parse: help and version print as usual (exit 0); anything else
-/// is a 400 in the usual error shape (JSON) or clap's own explanation (table), exit 1.
+/// is a 400 in the usual error shape (json, jsonl) or clap's own explanation, exit 2.
 fn usage_error(e: clap::Error) -> ExitCode {
     if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
         e.exit();
     }
     let args: Vec<String> = std::env::args().collect();
-    match Format::resolve(output_flag(&args)) {
-        Format::Json => {
-            let text = e.render().to_string();
-            let message = text.trim().trim_start_matches("error: ").to_string();
-            output::print_error(Format::Json, &CliError::bad_input(message));
-        }
-        Format::Table => {
-            // Best effort: if stderr is gone there is nowhere left to report to.
-            let _ = e.print();
-        }
+    let format = Format::resolve(output_flag(&args));
+    if format.is_json() {
+        let text = e.render().to_string();
+        let message = text.trim().trim_start_matches("error: ").to_string();
+        output::print_error(format, &CliError::bad_input(message));
+    } else {
+        // Best effort: if stderr is gone there is nowhere left to report to.
+        let _ = e.print();
     }
-    ExitCode::FAILURE
+    ExitCode::from(EXIT_USAGE)
 }
 
 /// `--output` as written on a command line clap rejected (so the error can use that format).
@@ -447,17 +553,12 @@ fn output_flag(args: &[String]) -> Option<Format> {
             value = Some(v);
         }
     }
-    match value {
-        Some("json") => Some(Format::Json),
-        Some("table") => Some(Format::Table),
-        _ => None,
-    }
+    value.and_then(|v| <Format as clap::ValueEnum>::from_str(v, false).ok())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::CommandFactory;
 
     #[test]
     fn cli_definition_is_consistent() {
@@ -476,5 +577,11 @@ mod tests {
             Some(Format::Table)
         );
         assert_eq!(output_flag(&a(&["strata", "x"])), None);
+        assert_eq!(
+            output_flag(&a(&["strata", "--output", "jsonl"])),
+            Some(Format::Jsonl)
+        );
+        assert_eq!(output_flag(&a(&["strata", "--output=csv"])), Some(Format::Csv));
+        assert_eq!(output_flag(&a(&["strata", "--output=xml"])), None);
     }
 }

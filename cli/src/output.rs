@@ -1,21 +1,28 @@
-//! Rendering of command results and errors: one JSON object per call (`--output json`) or
-//! comfy-table tables (`--output table`). Owns stdout/stderr formatting only; it must not call
-//! the engine or decide statuses.
+//! Rendering of command results and errors in the `--output` format: one JSON object per call
+//! (json), rows as JSON Lines (jsonl) or CSV (csv), or terminal-sized tables (table). Owns
+//! stdout/stderr formatting only; it must not call the engine or decide statuses.
 
 use std::io::{self, IsTerminal, Write};
 
 use clap::ValueEnum;
-use comfy_table::{presets, ContentArrangement, Table};
 use serde_json::{Map, Value};
 
+use crate::color;
 use crate::error::CliError;
+use crate::rows::{cell, new_table, Rows};
 
 /// How results are printed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Format {
     /// One JSON object per result on stdout (errors too); the default when stdout is not a terminal.
     Json,
-    /// Human-readable tables; errors go to stderr. The default on a terminal.
+    /// The rows of a result (items, databases, keys, ...) as one JSON value per line; other fields
+    /// (request charge, continuation) go to stderr. Errors as one JSON object on stdout.
+    Jsonl,
+    /// The rows of a result as CSV with a header line (RFC 4180); other fields go to stderr.
+    /// Errors go to stderr.
+    Csv,
+    /// Human-readable tables sized to the terminal; errors go to stderr. The default on a terminal.
     Table,
 }
 
@@ -29,6 +36,11 @@ impl Format {
                 Format::Json
             }
         })
+    }
+
+    /// Whether errors and events are printed as JSON objects on stdout.
+    pub fn is_json(self) -> bool {
+        matches!(self, Format::Json | Format::Jsonl)
     }
 }
 
@@ -47,6 +59,10 @@ struct List {
 pub struct Report {
     fields: Vec<(&'static str, Value)>,
     list: Option<List>,
+    /// The field whose value is the result's rows as whole JSON values (query items, an item).
+    records: Option<(&'static str, Vec<Value>)>,
+    /// The process exit code (0 unless set, e.g. 1 for an import with failed items).
+    exit_code: u8,
 }
 
 impl Report {
@@ -54,6 +70,8 @@ impl Report {
         Report {
             fields: vec![("statusCode", Value::from(status))],
             list: None,
+            records: None,
+            exit_code: crate::error::EXIT_OK,
         }
     }
 
@@ -73,6 +91,43 @@ impl Report {
     pub fn list(mut self, key: &'static str, columns: Vec<&'static str>, rows: Vec<Vec<Value>>) -> Report {
         self.list = Some(List { key, columns, rows });
         self
+    }
+
+    /// Sets the process exit code of a result that is printed as a success.
+    pub fn with_exit_code(mut self, code: u8) -> Report {
+        self.exit_code = code;
+        self
+    }
+
+    pub fn exit_code(&self) -> u8 {
+        self.exit_code
+    }
+
+    /// Marks the already added field `key` as the result's rows (`values`): jsonl, csv and table
+    /// print these values as rows, and the other fields beside them.
+    pub fn records(mut self, key: &'static str, values: Vec<Value>) -> Report {
+        self.records = Some((key, values));
+        self
+    }
+
+    /// The rows jsonl, csv and table print, with the name of what they are.
+    fn rows(&self) -> Option<(&'static str, Rows)> {
+        if let Some(list) = &self.list {
+            return Some((list.key, Rows::table(&list.columns, &list.rows)));
+        }
+        self.records
+            .as_ref()
+            .map(|(key, values)| (*key, Rows::records(values)))
+    }
+
+    /// Fields printed beside the rows: all but statusCode, the rows themselves and nulls.
+    fn footer(&self) -> Vec<(&'static str, &Value)> {
+        let rows_key = self.records.as_ref().map(|(k, _)| *k);
+        self.fields
+            .iter()
+            .filter(|(k, v)| *k != "statusCode" && Some(*k) != rows_key && !v.is_null())
+            .map(|(k, v)| (*k, v))
+            .collect()
     }
 
     /// The JSON object printed with `--output json`.
@@ -101,51 +156,67 @@ impl Report {
         Value::Object(obj)
     }
 
-    fn to_table(&self) -> Table {
-        match &self.list {
-            Some(list) => {
-                let mut t = new_table(list.columns.iter().copied());
-                for row in &list.rows {
-                    t.add_row(row.iter().map(cell));
-                }
-                t
-            }
-            None => {
-                let mut t = new_table(["field", "value"]);
-                for (k, v) in &self.fields {
-                    t.add_row([(*k).to_string(), cell(v)]);
-                }
-                t
-            }
-        }
+    /// The fields as one row (for csv of a result without rows).
+    fn fields_as_row(&self) -> Rows {
+        let columns: Vec<&str> = self.fields.iter().map(|(k, _)| *k).collect();
+        let values: Vec<Value> = self.fields.iter().map(|(_, v)| v.clone()).collect();
+        Rows::table(&columns, &[values])
     }
 }
 
 /// Prints a command's result in the chosen format.
 pub fn print(format: Format, report: &Report) {
-    match format {
-        Format::Json => print_json_line(&report.to_json()),
-        Format::Table => {
-            if let Some(list) = &report.list {
-                if list.rows.is_empty() {
-                    println!("(no {})", list.key);
-                    return;
-                }
+    // A closed pipe (e.g. `| head`) is not worth a panic: write errors are ignored.
+    let mut stdout = io::stdout().lock();
+    match (format, report.rows()) {
+        (Format::Json, _) | (Format::Jsonl, None) => print_json_line(&report.to_json()),
+        (Format::Jsonl, Some((_, rows))) => {
+            let _ = rows.write_jsonl(&mut stdout);
+            footer_to_stderr(report);
+        }
+        (Format::Csv, Some((_, rows))) => {
+            let _ = rows.write_csv(&mut stdout);
+            footer_to_stderr(report);
+        }
+        (Format::Csv, None) => {
+            let _ = report.fields_as_row().write_csv(&mut stdout);
+        }
+        (Format::Table, Some((key, rows))) => {
+            if rows.is_empty() {
+                let _ = writeln!(stdout, "(no {key})");
+            } else {
+                let _ = writeln!(stdout, "{}", rows.to_table(color::stdout()));
             }
-            println!("{}", report.to_table());
+            for (k, v) in report.footer() {
+                let _ = writeln!(stdout, "{k}: {}", cell(v));
+            }
+        }
+        (Format::Table, None) => {
+            let mut t = new_table(["field", "value"]);
+            for (k, v) in &report.fields {
+                t.add_row([(*k).to_string(), cell(v)]);
+            }
+            let _ = writeln!(stdout, "{t}");
         }
     }
 }
 
-/// Prints a failure: JSON to stdout as one object, tables to stderr as a line.
+/// The fields beside the rows, as `key: value` lines on stderr (jsonl and csv keep stdout for rows).
+fn footer_to_stderr(report: &Report) {
+    let mut stderr = io::stderr().lock();
+    for (k, v) in report.footer() {
+        let _ = writeln!(stderr, "{k}: {}", cell(v));
+    }
+}
+
+/// Prints a failure: JSON to stdout as one object (json, jsonl), else one line on stderr.
 pub fn print_error(format: Format, err: &CliError) {
-    match format {
-        Format::Json => print_json_line(&error_json(err)),
-        Format::Table => {
-            let mut stderr = io::stderr().lock();
-            // Nothing sensible remains to be done if stderr itself is gone.
-            let _ = writeln!(stderr, "error: {err}");
-        }
+    if format.is_json() {
+        print_json_line(&error_json(err));
+    } else {
+        let mut stderr = io::stderr().lock();
+        // Nothing sensible remains to be done if stderr itself is gone.
+        let _ = writeln!(stderr, "{} {err}", color::red("error:", color::stderr()));
     }
 }
 
@@ -172,31 +243,6 @@ pub fn print_json_line(value: &Value) {
     let _ = writeln!(stdout, "{value}");
 }
 
-/// A table with this header in the CLI's house style.
-pub fn new_table<I, S>(header: I) -> Table
-where
-    I: IntoIterator<Item = S>,
-    S: Into<comfy_table::Cell>,
-{
-    let mut t = Table::new();
-    t.load_preset(presets::UTF8_FULL_CONDENSED)
-        .set_content_arrangement(ContentArrangement::Dynamic)
-        .set_header(header);
-    t
-}
-
-/// A JSON value as table-cell text: strings bare, null as "-", objects pretty-printed.
-pub fn cell(v: &Value) -> String {
-    match v {
-        Value::Null => "-".to_string(),
-        Value::String(s) => s.clone(),
-        Value::Object(_) | Value::Array(_) => {
-            serde_json::to_string_pretty(v).unwrap_or_else(|_| v.to_string())
-        }
-        other => other.to_string(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -219,6 +265,21 @@ mod tests {
     fn one_column_list_is_plain_array() {
         let r = Report::new(200).list("databases", vec!["name"], vec![vec![json!("d")]]);
         assert_eq!(r.to_json(), json!({"statusCode": 200, "databases": ["d"]}));
+    }
+
+    #[test]
+    fn records_are_rows_and_other_fields_the_footer() {
+        let r = Report::new(200)
+            .field("requestCharge", 2.5)
+            .field("items", json!([{"id": "1"}]))
+            .field("continuation", Value::Null)
+            .records("items", vec![json!({"id": "1"})]);
+        let (key, rows) = r.rows().unwrap();
+        assert_eq!(key, "items");
+        assert_eq!(rows.columns, ["id"]);
+        assert_eq!(r.footer(), vec![("requestCharge", &json!(2.5))]);
+        assert_eq!(r.to_json()["items"], json!([{"id": "1"}]));
+        assert_eq!(r.fields_as_row().columns.len(), 4);
     }
 
     #[test]

@@ -38,21 +38,20 @@ impl StepLog {
 
     /// A free-form event (`event` + fields) in JSON; a plain line in table mode.
     pub fn note(&self, event: &str, text: &str, fields: Value) {
-        match self.format {
-            Format::Json => {
-                let mut obj = json!({ "event": event });
-                if let (Some(o), Value::Object(extra)) = (obj.as_object_mut(), fields) {
-                    o.extend(extra);
-                }
-                output::print_json_line(&obj);
+        if self.format.is_json() {
+            let mut obj = json!({ "event": event });
+            if let (Some(o), Value::Object(extra)) = (obj.as_object_mut(), fields) {
+                o.extend(extra);
             }
-            Format::Table => println!("{text}"),
+            output::print_json_line(&obj);
+        } else {
+            println!("{text}");
         }
     }
 
     pub fn push(&mut self, step: Step) {
         self.total_ru += step.charge.unwrap_or(0.0);
-        if self.format == Format::Json {
+        if self.format.is_json() {
             output::print_json_line(&json!({
                 "event": "step",
                 "step": self.steps.len() + 1,
@@ -69,42 +68,39 @@ impl StepLog {
     /// Prints the table (table mode) or the summary line (JSON), with the total RU.
     pub fn finish(&self, ok: bool, extra: Value) {
         let elapsed_ms = self.started.elapsed().as_millis() as u64;
-        match self.format {
-            Format::Json => {
-                let mut obj = json!({
-                    "event": "summary",
-                    "statusCode": if ok { 200 } else { 500 },
-                    "steps": self.steps.len(),
-                    "totalRequestCharge": round2(self.total_ru),
-                    "elapsedMs": elapsed_ms,
-                });
-                if let (Some(o), Value::Object(extra)) = (obj.as_object_mut(), extra) {
-                    o.extend(extra);
-                }
-                output::print_json_line(&obj);
+        if self.format.is_json() {
+            let mut obj = json!({
+                "event": "summary",
+                "statusCode": if ok { 200 } else { 500 },
+                "steps": self.steps.len(),
+                "totalRequestCharge": round2(self.total_ru),
+                "elapsedMs": elapsed_ms,
+            });
+            if let (Some(o), Value::Object(extra)) = (obj.as_object_mut(), extra) {
+                o.extend(extra);
             }
-            Format::Table => {
-                let mut t = output::new_table(["#", "operation", "status", "RU", "etag", "detail"]);
-                for (i, s) in self.steps.iter().enumerate() {
-                    t.add_row([
-                        (i + 1).to_string(),
-                        s.operation.clone(),
-                        s.status.to_string(),
-                        s.charge.map_or("-".into(), |c| format!("{c:.2}")),
-                        s.etag.clone().unwrap_or_else(|| "-".into()),
-                        s.detail.clone(),
-                    ]);
-                }
+            output::print_json_line(&obj);
+        } else {
+            let mut t = crate::rows::new_table(["#", "operation", "status", "RU", "etag", "detail"]);
+            for (i, s) in self.steps.iter().enumerate() {
                 t.add_row([
-                    String::new(),
-                    "total".into(),
-                    String::new(),
-                    format!("{:.2}", self.total_ru),
-                    String::new(),
-                    format!("{} steps in {elapsed_ms} ms", self.steps.len()),
+                    (i + 1).to_string(),
+                    s.operation.clone(),
+                    s.status.to_string(),
+                    s.charge.map_or("-".into(), |c| format!("{c:.2}")),
+                    s.etag.clone().unwrap_or_else(|| "-".into()),
+                    s.detail.clone(),
                 ]);
-                println!("{t}");
             }
+            t.add_row([
+                String::new(),
+                "total".into(),
+                String::new(),
+                format!("{:.2}", self.total_ru),
+                String::new(),
+                format!("{} steps in {elapsed_ms} ms", self.steps.len()),
+            ]);
+            println!("{t}");
         }
     }
 }

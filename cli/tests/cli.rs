@@ -45,9 +45,24 @@ impl Run {
         self.json()
     }
 
-    /// Asserts failure (exit 1) with this status and the error shape, and returns the object.
+    /// Asserts failure with this status, the error shape and its exit code (3 for 403/423/503,
+    /// else 1), and returns the object.
     fn err(&self, status: u64) -> &Value {
-        assert_eq!(self.code, 1, "exit code; output {:?} {}", self.lines, self.stderr);
+        let code = if matches!(status, 403 | 423 | 503) { 3 } else { 1 };
+        self.err_exit(status, code)
+    }
+
+    /// Asserts a usage error (400, exit 2) and returns the object.
+    fn usage(&self) -> &Value {
+        self.err_exit(400, 2)
+    }
+
+    fn err_exit(&self, status: u64, code: i32) -> &Value {
+        assert_eq!(
+            self.code, code,
+            "exit code; output {:?} {}",
+            self.lines, self.stderr
+        );
         let v = self.json();
         assert_eq!(v["statusCode"], json!(status), "{v}");
         assert!(v["subStatus"].is_u64(), "{v}");
@@ -333,18 +348,18 @@ fn partition_key_flags() {
     // An item without the path has no partition-key value.
     assert_eq!(get(&["none", "--pk-none"]).ok(200)["item"]["id"], "none");
     // A malformed --pk-json is bad input.
-    get(&["str", "--pk-json", "123abc"]).err(400);
+    get(&["str", "--pk-json", "123abc"]).usage();
 }
 
 #[test]
 fn bad_input_is_400() {
     let env = Env::smk_with_container("/k");
     env.run(&["item", "create", "d", "c", "--json", r#"{"id":"1","k":"#])
-        .err(400);
-    env.run(&["item", "create", "d", "c", "--json", "[1,2]"]).err(400);
+        .usage();
+    env.run(&["item", "create", "d", "c", "--json", "[1,2]"]).usage();
     let missing = env.dir.path().join("nope.json");
     let missing = missing.to_str().expect("utf-8 path");
-    env.run(&["item", "upsert", "d", "c", "--file", missing]).err(400);
+    env.run(&["item", "upsert", "d", "c", "--file", missing]).usage();
     // An item from a file works.
     let file = env.dir.path().join("item.json");
     std::fs::write(&file, r#"{"id":"f","k":"v"}"#).expect("write item file");
@@ -357,11 +372,12 @@ fn bad_input_is_400() {
         file.to_str().expect("utf-8 path"),
     ])
     .ok(201);
-    // Unparseable command lines are 400s in the same shape.
-    env.run(&["item", "get", "d", "c", "f"]).err(400);
-    env.run(&["db", "frobnicate"]).err(400);
+    // Unparseable command lines are 400s in the same shape (exit 2).
+    env.run(&["item", "get", "d", "c", "f"]).usage();
+    env.run(&["db", "frobnicate"]).usage();
     env.run(&["vault", "key", "create", "k", "--size", "1000"])
-        .err(400);
+        .usage();
+    // A value the engine rejects is a request error (exit 1).
     env.run(&["init", "--account", "a2", "--cmk", "not-a-uri"])
         .err(400);
 }

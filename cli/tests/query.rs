@@ -145,7 +145,7 @@ fn query_errors_are_400_with_position() {
     let (code, v) = env.run(&["query", "d", "c", "SELECT * FROM c", "--continuation", "nope"]);
     assert_eq!((code, v["statusCode"].clone()), (1, json!(400)));
     let (code, v) = env.run(&["query", "d", "c", "SELECT VALUE @p", "--param", "p=1"]);
-    assert_eq!((code, v["statusCode"].clone()), (1, json!(400)));
+    assert_eq!((code, v["statusCode"].clone()), (2, json!(400)));
     let (code, v) = env.run(&["query", "d", "nope", "SELECT * FROM c"]);
     assert_eq!((code, v["statusCode"].clone()), (1, json!(404)));
 }

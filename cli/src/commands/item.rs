@@ -1,6 +1,7 @@
 //! `strata item create|upsert|replace|get|delete`: reads the item or its address from the
 //! arguments, takes the partition key from the item by the container's path, calls the engine
-//! and reports statusCode, requestCharge, etag and item. No storage logic.
+//! and reports statusCode, requestCharge, etag and item (`get`: the item is the result's one
+//! row in jsonl, csv and table). No storage logic.
 
 use serde_json::Value;
 use strata_engine::{ItemOptions, ItemResponse};
@@ -48,7 +49,8 @@ pub fn get(g: &Globals, db: &str, cont: &str, id: &str, pk: &PkArgs) -> CliResul
     let pk = pk.partition_key()?;
     let account = account::open(g)?;
     let resp = account.database(db).container(cont).read_item::<Value>(pk, id)?;
-    Ok(report(resp))
+    let item = resp.item.clone();
+    Ok(report(resp).records("item", item.into_iter().collect()))
 }
 
 /// `item delete DB CONT ID (--pk ...) [--if-match ETAG]`.

@@ -1,15 +1,15 @@
 //! `strata query DB CONT "SELECT ..." [--param @p=VALUE]... [--pk VALUE] [--max-items N]
-//! [--continuation TOKEN]`: turns the flags into a query call and prints one page (JSON:
-//! statusCode, requestCharge, items, continuation; table: one row per item). No storage logic.
+//! [--continuation TOKEN]`: turns the flags into a query call and reports one page (JSON:
+//! statusCode, requestCharge, items, continuation; other formats: one row per item). No storage
+//! logic.
 
-use comfy_table::Table;
 use serde_json::Value;
 use strata_engine::{QueryOptions, QueryResponse};
 
 use crate::args::{pk_from_flag, Globals};
 use crate::commands::account;
 use crate::error::{CliError, CliResult};
-use crate::output::{self, cell, new_table, Format, Report};
+use crate::output::Report;
 
 /// What `strata query` was given.
 pub struct QueryArgs<'a> {
@@ -22,8 +22,8 @@ pub struct QueryArgs<'a> {
     pub continuation: Option<&'a str>,
 }
 
-/// Runs the query and prints the page.
-pub fn run(g: &Globals, a: &QueryArgs<'_>) -> CliResult<()> {
+/// Runs the query and reports the page.
+pub fn run(g: &Globals, a: &QueryArgs<'_>) -> CliResult<Report> {
     let params = a
         .params
         .iter()
@@ -39,21 +39,7 @@ pub fn run(g: &Globals, a: &QueryArgs<'_>) -> CliResult<()> {
         .database(a.db)
         .container(a.container)
         .query_items(a.sql, &params, &opts)?;
-    match g.format() {
-        Format::Json => output::print(Format::Json, &report(&resp)),
-        Format::Table => {
-            if resp.items.is_empty() {
-                println!("(no items)");
-            } else {
-                println!("{}", table(&resp.items));
-            }
-            println!("requestCharge: {}", resp.request_charge);
-            if let Some(token) = &resp.continuation {
-                println!("continuation: {token}");
-            }
-        }
-    }
-    Ok(())
+    Ok(report(resp))
 }
 
 /// `@name=VALUE`: VALUE as JSON when it parses as JSON, else as a string.
@@ -76,44 +62,15 @@ pub fn parse_param(raw: &str) -> CliResult<(String, Value)> {
 }
 
 /// The JSON answer: `{"statusCode":200,"requestCharge":..,"items":[..],"continuation":..}`.
-fn report(resp: &QueryResponse) -> Report {
+fn report(resp: QueryResponse) -> Report {
     Report::new(resp.status_code)
         .field("requestCharge", resp.request_charge)
         .field("items", Value::Array(resp.items.clone()))
         .field(
             "continuation",
-            resp.continuation.clone().map_or(Value::Null, Value::String),
+            resp.continuation.map_or(Value::Null, Value::String),
         )
-}
-
-/// Items as a table: one column per property (in order of first appearance) when every item is
-/// an object, else one `value` column.
-fn table(items: &[Value]) -> Table {
-    let objects: Option<Vec<&serde_json::Map<String, Value>>> = items.iter().map(Value::as_object).collect();
-    match objects {
-        Some(objects) => {
-            let mut columns: Vec<&str> = Vec::new();
-            for o in &objects {
-                for k in o.keys() {
-                    if !columns.contains(&k.as_str()) {
-                        columns.push(k);
-                    }
-                }
-            }
-            let mut t = new_table(columns.iter().copied());
-            for o in &objects {
-                t.add_row(columns.iter().map(|c| o.get(*c).map(cell).unwrap_or_default()));
-            }
-            t
-        }
-        None => {
-            let mut t = new_table(["value"]);
-            for v in items {
-                t.add_row([cell(v)]);
-            }
-            t
-        }
-    }
+        .records("items", resp.items)
 }
 
 #[cfg(test)]
@@ -143,13 +100,5 @@ mod tests {
         for bad in ["n=5", "@=5", "@n", "@a b=1"] {
             assert_eq!(parse_param(bad).unwrap_err().status, 400, "{bad}");
         }
-    }
-
-    #[test]
-    fn table_columns_are_the_union_of_properties() {
-        let t = table(&[json!({"a": 1}), json!({"b": "x", "a": 2})]).to_string();
-        assert!(t.contains('a') && t.contains('b') && t.contains('x'), "{t}");
-        let t = table(&[json!(1), json!({"a": 1})]).to_string();
-        assert!(t.contains("value"), "{t}");
     }
 }

@@ -345,6 +345,12 @@ impl Account {
             .collect())
     }
 
+    /// Makes every write acknowledged so far durable (one fsync of the log), e.g. at the end of
+    /// a bulk load written with `Durability::Buffered`. 503 if the store is poisoned.
+    pub fn sync(&self) -> Result<()> {
+        self.inner.db.sync()
+    }
+
     /// Writes the memtable to a segment file.
     pub fn flush(&self) -> Result<()> {
         self.inner.db.flush()
