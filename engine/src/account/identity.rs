@@ -55,7 +55,7 @@ impl Account {
                 };
                 let kid = KeyUri::parse(&kid)?;
                 let plain = open_vault(&inner.opts)?.unwrap_key(&identity, &kid, &wrapped)?;
-                if plain.as_slice() != dek.as_bytes().as_slice() {
+                if !dek.ct_eq(&plain) {
                     return Err(Error::vault(
                         substatus::KEY_WRAP_FAILED,
                         format!("key {kid} unwraps to a different data key than the account's"),

@@ -120,10 +120,7 @@ impl AccountInner {
         };
         let identity = self.catalog()?.identity()?;
         let plain = open_vault(&self.opts)?.unwrap_key(&identity, &KeyUri::parse(&kid)?, &wrapped)?;
-        let same = self
-            .suite
-            .customer_dek()
-            .is_some_and(|d| d.as_bytes().as_slice() == plain.as_slice());
+        let same = self.suite.customer_dek().is_some_and(|d| d.ct_eq(&plain));
         if same {
             Ok(())
         } else {

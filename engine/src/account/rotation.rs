@@ -63,7 +63,7 @@ impl AccountInner {
             let vault = open_vault(&inner.opts)?;
             let (kid, wrapped) = vault.wrap_key(&caller, &uri, dek.as_bytes())?;
             let back = vault.unwrap_key(&caller, &kid, &wrapped)?;
-            if back.as_slice() != dek.as_bytes() {
+            if !dek.ct_eq(&back) {
                 return Err(Error::vault(
                     substatus::KEY_WRAP_FAILED,
                     format!("the data key wrapped under {kid} does not unwrap to itself"),

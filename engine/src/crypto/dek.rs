@@ -23,6 +23,12 @@ impl Dek {
     pub(crate) fn as_bytes(&self) -> &[u8; 32] {
         &self.0
     }
+
+    /// Whether `other` holds this key, compared in constant time.
+    pub(crate) fn ct_eq(&self, other: &[u8]) -> bool {
+        use subtle::ConstantTimeEq;
+        other.len() == self.0.len() && bool::from(self.0.as_slice().ct_eq(other))
+    }
 }
 
 impl std::fmt::Debug for Dek {
