@@ -64,8 +64,15 @@ fn new_etag() -> String {
     )
 }
 
+/// Parses a stored item. Without serde_json's recursion limit (128 containers, one short of the
+/// 128 nesting levels an item may have): stored items were validated (iteratively) on write and
+/// are authenticated, so their depth is bounded by `MAX_DEPTH`, never by the input.
 pub(crate) fn parse_stored(bytes: &[u8]) -> Result<Value> {
-    serde_json::from_slice(bytes)
+    use serde::Deserialize;
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    de.disable_recursion_limit();
+    Value::deserialize(&mut de)
+        .and_then(|v| de.end().map(|()| v))
         .map_err(|e| Error::Internal(format!("a stored item does not parse as JSON: {e}")))
 }
 

@@ -29,6 +29,13 @@ pub(crate) fn container_prefix(container_id: u32) -> Vec<u8> {
 /// The prefix every item key of one partition starts with (and no key of another partition:
 /// the partition key is length-prefixed).
 pub(crate) fn partition_prefix(container_id: u32, pk: &PartitionKey) -> Result<Vec<u8>> {
+    if let PartitionKey::Number(n) = pk {
+        if !n.is_finite() {
+            return Err(Error::BadRequest(format!(
+                "partition key {n} is not a finite number; use a finite number, a string, a boolean or null"
+            )));
+        }
+    }
     let pk = pk.encode();
     let pk_len = u16::try_from(pk.len())
         .map_err(|_| Error::BadRequest("partition key value is longer than 65,535 bytes".into()))?;
@@ -52,6 +59,18 @@ mod tests {
             item_key(2, &"a".into(), "x").unwrap()
         );
         assert!(item_key(1, &"x".repeat(70_000).into(), "x").is_err());
+        for n in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+            assert_eq!(
+                item_key(1, &PartitionKey::Number(n), "x").unwrap_err().status(),
+                400
+            );
+            assert_eq!(
+                partition_prefix(1, &PartitionKey::Number(n))
+                    .unwrap_err()
+                    .status(),
+                400
+            );
+        }
     }
 
     #[test]
