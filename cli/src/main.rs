@@ -23,7 +23,9 @@ use clap_complete::Shell;
 
 use crate::args::{BodyArgs, Globals, PkArgs};
 use crate::commands::item::Write;
-use crate::commands::{account, container, db, demo, export, identity, import, item, key, ls, query, vault};
+use crate::commands::{
+    account, backup, container, db, demo, export, identity, import, item, key, ls, query, vault,
+};
 use crate::error::{CliError, CliResult, EXIT_USAGE};
 use crate::output::{Format, Report};
 
@@ -71,6 +73,27 @@ enum Command {
     Key {
         #[command(subcommand)]
         command: AccountKeyCommand,
+    },
+    /// Periodic backups of the account in --data: policy, now, list, verify.
+    #[command(
+        after_help = "Examples:\n  strata backup now --backup-dir /mnt/backups/acct\n  \
+                            strata backup verify /mnt/backups/acct/0001764165000000"
+    )]
+    Backup {
+        #[command(subcommand)]
+        command: BackupCommand,
+    },
+    /// Restore a backup into a new account in a new (absent or empty) data directory.
+    #[command(
+        after_help = "Example:\n  strata restore --from ~/.strata/backups/acct/0001764165000000 --to ./restored"
+    )]
+    Restore {
+        /// The backup folder (as `strata backup list` prints it).
+        #[arg(long, value_name = "BACKUP")]
+        from: PathBuf,
+        /// The new data directory.
+        #[arg(long, value_name = "NEW_DATA_DIR")]
+        to: PathBuf,
     },
     /// The account in --data.
     Account {
@@ -221,6 +244,34 @@ enum AccountKeyCommand {
         /// Another key URI to rotate to.
         #[arg(long, value_name = "KEY_URI")]
         to: Option<String>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum BackupCommand {
+    /// Set the periodic policy: interval 1-24 h, retention from twice the interval to 720 h.
+    Policy {
+        #[arg(long, value_name = "N")]
+        interval_hours: u32,
+        #[arg(long, value_name = "M")]
+        retention_hours: u32,
+    },
+    /// Take a backup now (online); removes backups older than the retention.
+    Now {
+        /// Where backups go [default: $STRATA_HOME/backups/<account>].
+        #[arg(long, value_name = "DIR")]
+        backup_dir: Option<PathBuf>,
+    },
+    /// List the backups, oldest first.
+    List {
+        /// Where backups are [default: $STRATA_HOME/backups/<account>].
+        #[arg(long, value_name = "DIR")]
+        backup_dir: Option<PathBuf>,
+    },
+    /// Recompute every checksum of one backup and authenticate its manifest.
+    Verify {
+        /// The backup folder.
+        backup: PathBuf,
     },
 }
 
@@ -478,6 +529,16 @@ fn dispatch(cli: &Cli) -> CliResult<Outcome> {
             AccountKeyCommand::Check => key::check(g)?,
             AccountKeyCommand::Rotate { to } => key::rotate(g, to.as_deref())?,
         },
+        Command::Backup { command } => match command {
+            BackupCommand::Policy {
+                interval_hours,
+                retention_hours,
+            } => backup::policy(g, *interval_hours, *retention_hours)?,
+            BackupCommand::Now { backup_dir } => backup::now(g, backup_dir.as_deref())?,
+            BackupCommand::List { backup_dir } => backup::list(g, backup_dir.as_deref())?,
+            BackupCommand::Verify { backup: path } => backup::verify(g, path)?,
+        },
+        Command::Restore { from, to } => backup::restore(g, from, to)?,
         Command::Account {
             command: AccountCommand::SetIdentity { principal },
         } => account::set_identity(g, principal)?,

@@ -32,3 +32,7 @@ pub(crate) const VAULT_KEY_VERSION: u32 = 1;
 /// Local vault access-policy file magic and version. See docs/keys.md#access.
 pub(crate) const VAULT_ACCESS_MAGIC: &[u8; 8] = b"STRVACL1";
 pub(crate) const VAULT_ACCESS_VERSION: u32 = 1;
+
+/// Backup manifest magic and version. See docs/format.md#backup-manifest.
+pub(crate) const BACKUP_MAGIC: &[u8; 8] = b"STRBKUP1";
+pub(crate) const BACKUP_VERSION: u32 = 1;

@@ -6,6 +6,7 @@
 //! reached only from `account`. See docs/ for formats, keys, errors and the RU model.
 
 mod account;
+mod backup;
 mod cache;
 mod catalog;
 mod compaction;
@@ -29,6 +30,7 @@ pub use account::{
     Account, Container, ContainerInfo, ContainerOptions, Database, DatabaseOptions, Encryption, ItemOptions,
     ItemResponse, KeyRotation, KeyStatus, QueryOptions, QueryResponse, DEFAULT_MAX_ITEM_COUNT,
 };
+pub use backup::{BackupInfo, BackupPolicy, VerifyReport};
 pub use cache::CacheStats;
 pub use crypto::CipherSuite;
 pub use db::{Db, DbOptions, DbStats, RecoveryReport};

@@ -2,6 +2,7 @@
 //! No storage logic lives here, only calls to the public engine API.
 
 pub mod account;
+pub mod backup;
 pub mod container;
 pub mod db;
 pub mod demo;

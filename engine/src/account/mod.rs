@@ -14,8 +14,10 @@ mod rotation;
 
 pub use container::Container;
 pub use database::{ContainerInfo, ContainerOptions, Database, DatabaseOptions};
+pub(crate) use handle::now_secs;
 pub use handle::{Account, Encryption};
 pub use key_check::KeyStatus;
+pub(crate) use keys::{open_service, unwrap_customer, KEYRING_FILE};
 pub use query::{QueryOptions, QueryResponse, DEFAULT_MAX_ITEM_COUNT};
 pub use response::{ItemOptions, ItemResponse};
 pub use rotation::KeyRotation;

@@ -62,6 +62,9 @@ pub(crate) struct Catalog {
     pub(crate) default_identity: Option<String>,
     pub(crate) databases: Vec<DatabaseEntry>,
     pub(crate) next_container_id: u32,
+    /// The periodic backup policy; absent: the default. Stored sealed (see `Settings`).
+    #[serde(skip)]
+    pub(crate) backup_policy: Option<crate::backup::BackupPolicy>,
     /// The sealed `Settings`, hex; filled on write, consumed on read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     sealed_settings: Option<String>,
@@ -76,6 +79,8 @@ struct Settings {
     database_throughput: std::collections::BTreeMap<String, u32>,
     /// Container id -> RU/s.
     container_throughput: std::collections::BTreeMap<u32, u32>,
+    #[serde(default)]
+    backup_policy: Option<crate::backup::BackupPolicy>,
 }
 
 const SETTINGS_LABEL: &str = "settings";
@@ -95,6 +100,7 @@ impl Catalog {
             default_identity,
             databases: Vec::new(),
             next_container_id: 1,
+            backup_policy: None,
             sealed_settings: None,
         }
     }
@@ -113,6 +119,7 @@ impl Catalog {
                 .flat_map(|d| d.containers.iter())
                 .filter_map(|c| Some((c.id, c.throughput?)))
                 .collect(),
+            backup_policy: self.backup_policy,
         };
         let json = serde_json::to_vec(&settings)
             .map_err(|e| Error::Internal(format!("serialising settings: {e}")))?;
@@ -134,6 +141,7 @@ impl Catalog {
         let settings: Settings =
             serde_json::from_slice(&json).map_err(|e| bad(&format!("do not parse: {e}")))?;
         self.default_identity = settings.default_identity;
+        self.backup_policy = settings.backup_policy;
         for d in &mut self.databases {
             d.throughput = settings.database_throughput.get(&d.name).copied();
             for c in &mut d.containers {
@@ -311,6 +319,7 @@ mod tests {
             throughput: Some(1000),
         }];
         c.next_container_id = 3;
+        c.backup_policy = Some(crate::backup::BackupPolicy::new(6, 48).unwrap());
         c.write(dir.path(), &suite).unwrap();
         assert_eq!(Catalog::read(dir.path(), &suite).unwrap(), Some(c.clone()));
         assert!(Catalog::exists(dir.path()));
@@ -318,7 +327,7 @@ mod tests {
         let raw = std::fs::read(dir.path().join(CATALOG_FILE)).unwrap();
         let raw = String::from_utf8_lossy(&raw);
         assert!(raw.contains("\"acct\"") && raw.contains("\"/pk\"") && raw.contains("sealedSettings"));
-        for secret in ["user:ops", "1000", "throughput", "Identity"] {
+        for secret in ["user:ops", "1000", "throughput", "Identity", "retention"] {
             assert!(!raw.contains(secret), "{secret} is in the plaintext catalog");
         }
 

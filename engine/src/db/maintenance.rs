@@ -221,11 +221,14 @@ impl Shared {
         })?;
         for id in &task.inputs {
             self.cache.evict_segment(*id);
-            let path = self.seg_dir.join(segment_file_name(*id));
-            std::fs::remove_file(&path)
-                .map_err(|e| Error::io_path("removing compacted segment", &path, e))?;
         }
-        Ok(())
+        // Deferred while a backup snapshot pins the inputs (db/pin.rs).
+        self.remove_segments(
+            task.inputs
+                .iter()
+                .map(|id| self.seg_dir.join(segment_file_name(*id)))
+                .collect(),
+        )
     }
 }
 

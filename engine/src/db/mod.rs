@@ -6,12 +6,14 @@ mod lock;
 mod maintenance;
 mod open;
 mod options;
+mod pin;
 mod read;
 mod state;
 mod write;
 
 pub(crate) use lock::DirLock;
 pub use options::DbOptions;
+pub(crate) use pin::PinnedSegment;
 pub use state::{Db, DbStats, RecoveryReport};
 
 /// Size of a WAL file that holds no record (its header only).

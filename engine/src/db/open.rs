@@ -144,6 +144,7 @@ impl Db {
             bg: Mutex::new(BgState::default()),
             bg_cv: Condvar::new(),
             maintenance: Mutex::new(()),
+            pins: Mutex::new(Default::default()),
             report,
             _lock: lock,
         });

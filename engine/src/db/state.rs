@@ -80,6 +80,8 @@ pub(crate) struct Shared {
     pub(crate) bg_cv: Condvar,
     /// Serialises flushes and compactions (background and manual).
     pub(crate) maintenance: Mutex<()>,
+    /// Backup snapshots holding segment files, and the deletions waiting for them (db/pin.rs).
+    pub(crate) pins: Mutex<super::pin::Pins>,
     pub(crate) report: RecoveryReport,
     pub(crate) _lock: DirLock,
 }

@@ -4,7 +4,7 @@
 mod manifest;
 mod set;
 
-pub(crate) use manifest::Manifest;
+pub(crate) use manifest::{Manifest, MANIFEST_FILE};
 pub(crate) use set::Version;
 
 /// Number of levels: L0 (overlapping flushes) and L1..L6 (each sorted, non-overlapping).

@@ -1,0 +1,65 @@
+//! Streaming SHA-256 and durable copies of sealed files (bytes as they are, never opened).
+//! Thread-safe; callers make sure the source does not change while it is read.
+
+use std::fs::File;
+use std::io::{Read, Write};
+use std::path::Path;
+
+use sha2::{Digest, Sha256};
+
+use crate::crypto::hex;
+use crate::error::{Error, Result};
+use crate::util::fs::create_file;
+
+/// SHA-256 (hex) and length of a file's bytes.
+pub(crate) fn hash_file(path: &Path) -> Result<(String, u64)> {
+    let mut f = File::open(path).map_err(|e| Error::io_path("opening", path, e))?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 16];
+    let mut len = 0u64;
+    loop {
+        let n = f.read(&mut buf).map_err(|e| Error::io_path("reading", path, e))?;
+        let Some(chunk) = buf.get(..n).filter(|_| n > 0) else {
+            break;
+        };
+        h.update(chunk);
+        len += n as u64;
+    }
+    Ok((hex::encode(&h.finalize()), len))
+}
+
+pub(crate) fn hash_bytes(bytes: &[u8]) -> String {
+    hex::encode(&Sha256::digest(bytes))
+}
+
+/// Copies `from` to `to` (created, or truncated), fsyncs it, and returns the copy's SHA-256 and
+/// length, computed from the bytes written.
+pub(crate) fn copy_file(from: &Path, to: &Path) -> Result<(String, u64)> {
+    let mut src = File::open(from).map_err(|e| Error::io_path("opening", from, e))?;
+    let mut dst = create_file(to, false)?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 16];
+    let mut len = 0u64;
+    loop {
+        let n = src
+            .read(&mut buf)
+            .map_err(|e| Error::io_path("reading", from, e))?;
+        let Some(chunk) = buf.get(..n).filter(|_| n > 0) else {
+            break;
+        };
+        h.update(chunk);
+        dst.write_all(chunk)
+            .map_err(|e| Error::io_path("writing", to, e))?;
+        len += n as u64;
+    }
+    dst.sync_all().map_err(|e| Error::io_path("syncing", to, e))?;
+    Ok((hex::encode(&h.finalize()), len))
+}
+
+/// Writes `bytes` to a new file and fsyncs it.
+pub(crate) fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
+    let mut f = create_file(path, false)?;
+    f.write_all(bytes)
+        .map_err(|e| Error::io_path("writing", path, e))?;
+    f.sync_all().map_err(|e| Error::io_path("syncing", path, e))
+}

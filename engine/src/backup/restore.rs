@@ -1,0 +1,129 @@
+//! `Account::restore`: a backup into a new data directory. Verifies the backup, then proves the
+//! keys work (service key from the home; under a customer key, an unwrap through the vault as the
+//! backup's default identity: the backup-time key version must be enabled and the identity
+//! allowed) before writing anything, stages the files in a hidden sibling directory, opens the
+//! staged account once, and renames it into place: a failure leaves no target behind.
+
+use std::path::{Path, PathBuf};
+
+use super::copy::copy_file;
+use super::layout::{pool_name, pool_of, CATALOG_COPY, KEYRING_COPY, MANIFEST_COPY};
+use super::manifest::BackupManifest;
+use super::verify::verified;
+use crate::account::{open_service, unwrap_customer, Account, KEYRING_FILE};
+use crate::catalog::{Catalog, CATALOG_FILE};
+use crate::crypto::CipherSuite;
+use crate::error::{Error, Result};
+use crate::options::AccountOptions;
+use crate::sst::segment_file_name;
+use crate::util::fs::{create_dir, sync_dir};
+use crate::version::MANIFEST_FILE;
+
+impl Account {
+    /// Restores the backup folder `backup` into `opts.data_dir`, which must not exist or be
+    /// empty (409 otherwise), and opens it. 500.1002 if the backup is damaged; 403.x (with the
+    /// vault's substatus) if the customer key version that sealed it is disabled, deleted, or
+    /// not unwrappable by the backup's identity. Nothing is left at the target on failure.
+    pub fn restore(backup: &Path, opts: AccountOptions) -> Result<Account> {
+        let target = opts.data_dir.clone();
+        refuse_non_empty(&target)?;
+        let (manifest, service) = verified(&opts, backup)?;
+        let (ring, _) = open_service(&opts, backup)?;
+        let catalog = Catalog::read(backup, &CipherSuite::new(service, None))?
+            .ok_or_else(|| Error::corruption(&backup.join(CATALOG_COPY), 0, "the catalog copy is missing"))?;
+        // Unwrapped only to prove access; the DEK is dropped (zeroized) at once.
+        unwrap_customer(&opts, backup, &ring, &catalog.identity()?)?;
+
+        let parent = target
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+        create_dir(&parent, false)?;
+        let name = target
+            .file_name()
+            .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+        let staging = parent.join(format!(".{name}.restoring-{}", std::process::id()));
+        if staging.exists() {
+            std::fs::remove_dir_all(&staging).map_err(|e| Error::io_path("clearing", &staging, e))?;
+        }
+        let staged = stage(&staging, backup, &manifest).and_then(|()| {
+            let mut at = opts.clone();
+            at.data_dir = staging.clone();
+            Account::open(at).map(drop)
+        });
+        if let Err(e) = staged {
+            let _ = std::fs::remove_dir_all(&staging);
+            return Err(e);
+        }
+        if target.exists() {
+            std::fs::remove_dir(&target).map_err(|e| Error::io_path("replacing the empty", &target, e))?;
+        }
+        if let Err(e) = std::fs::rename(&staging, &target) {
+            let _ = std::fs::remove_dir_all(&staging);
+            return Err(Error::io_path("renaming the restored account into", &target, e));
+        }
+        sync_dir(&parent)?;
+        Account::open(opts)
+    }
+}
+
+/// 409 unless `target` is absent or an empty directory.
+fn refuse_non_empty(target: &Path) -> Result<()> {
+    let non_empty = match std::fs::read_dir(target) {
+        Ok(mut entries) => entries.next().is_some(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
+        Err(_) => true,
+    };
+    if non_empty {
+        return Err(Error::Conflict(format!(
+            "restore target {} is not an empty directory; restore into a new data directory",
+            target.display()
+        )));
+    }
+    Ok(())
+}
+
+/// Copies the backup's files into the data-directory layout under `dir`, checking each copy's
+/// hash against the manifest (the backup may change after it was verified).
+fn stage(dir: &Path, backup: &Path, m: &BackupManifest) -> Result<()> {
+    let lsm = dir.join("lsm");
+    let seg = lsm.join("seg");
+    create_dir(&seg, false)?;
+    let pool = pool_of(backup);
+    let mut plan: Vec<(PathBuf, PathBuf, &str)> = Vec::new();
+    for f in &m.files {
+        let to = match f.name.as_str() {
+            CATALOG_COPY => dir.join(CATALOG_FILE),
+            KEYRING_COPY => dir.join(KEYRING_FILE),
+            MANIFEST_COPY => lsm.join(MANIFEST_FILE),
+            other => {
+                return Err(Error::corruption(
+                    &backup.join(other),
+                    0,
+                    "the backup manifest names an unknown file",
+                ))
+            }
+        };
+        plan.push((backup.join(&f.name), to, &f.sha256));
+    }
+    for s in &m.segments {
+        plan.push((
+            pool.join(pool_name(&s.sha256)),
+            seg.join(segment_file_name(s.id)),
+            &s.sha256,
+        ));
+    }
+    for (from, to, sha) in plan {
+        let (got, _) = copy_file(&from, &to)?;
+        if got != sha {
+            return Err(Error::corruption(
+                &from,
+                0,
+                "backup file changed while it was restored",
+            ));
+        }
+    }
+    sync_dir(&seg)?;
+    sync_dir(&lsm)?;
+    sync_dir(dir)
+}
