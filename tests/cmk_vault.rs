@@ -166,9 +166,10 @@ fn missing_vault_dir_is_403_4003_and_is_not_recreated() {
 
 #[test]
 fn another_vault_with_a_same_named_key_is_refused() {
-    let (f, _vault, uri) = cmk_fixture();
+    let (f, vault, uri) = cmk_fixture();
     // A second home: the same service key store (copied), but a new vault that also has a key
-    // named KEY in a vault also named "local" — a different RSA key, with other versions.
+    // named KEY in a vault also named "local" — a different RSA key, with other versions. It is
+    // of the same tenant (a vault of another tenant is refused first: tests/vault_properties.rs).
     let home2 = f.opts.home.parent().unwrap().join("home2");
     std::fs::create_dir_all(home2.join("service")).unwrap();
     for e in std::fs::read_dir(f.opts.service_dir()).unwrap() {
@@ -176,7 +177,11 @@ fn another_vault_with_a_same_named_key_is_refused() {
         std::fs::copy(&p, home2.join("service").join(p.file_name().unwrap())).unwrap();
     }
     let opts2 = AccountOptions::new(&f.opts.data_dir, &home2);
-    let vault2 = LocalVault::open(&opts2.vault_dir()).unwrap();
+    let same_tenant = strata::VaultProperties {
+        tenant_id: Some(vault.tenant_id().to_string()),
+        ..strata::VaultProperties::default_vault()
+    };
+    let vault2 = LocalVault::create_with(&opts2.vault_dir(), "local", &same_tenant).unwrap();
     let other = vault2.create_key(KEY, 2048).unwrap();
     assert_eq!((other.vault(), other.name()), (uri.vault(), uri.name()));
     assert_ne!(other.version(), uri.version());

@@ -589,7 +589,10 @@ fn common_rows(other_query_token: String) -> Vec<Row> {
                 .create_container_with(
                     &format!("tp{ru}"),
                     "/pk",
-                    ContainerOptions { throughput: Some(ru) },
+                    ContainerOptions {
+                        throughput: Some(ru),
+                        ..Default::default()
+                    },
                 )
                 .map(drop)
         }));

@@ -27,6 +27,7 @@ fn options() -> DbOptions {
         base_level_bytes: 96 << 10,
         target_file_size: 32 << 10,
         background_compaction: true,
+        compaction_filter: None,
     }
 }
 

@@ -94,6 +94,7 @@ fn options() -> DbOptions {
         base_level_bytes: 48 << 10,
         target_file_size: 24 << 10,
         background_compaction: true,
+        compaction_filter: None,
     }
 }
 

@@ -28,7 +28,10 @@ fn account(policy: RetryPolicy) -> (tempfile::TempDir, ManualClock, Account) {
 }
 
 fn own(ru: u32) -> ContainerOptions {
-    ContainerOptions { throughput: Some(ru) }
+    ContainerOptions {
+        throughput: Some(ru),
+        ..Default::default()
+    }
 }
 
 fn item(k: usize) -> Value {

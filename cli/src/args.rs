@@ -29,6 +29,10 @@ pub struct Globals {
     /// When writes are acknowledged: sync = fsync before ack; buffered = after the OS has them.
     #[arg(long, global = true, value_enum, default_value_t = DurabilityArg::Sync)]
     pub durability: DurabilityArg,
+
+    /// The key vault `vault` commands act on: one made by `strata vault create NAME` [default: the default vault in <home>/vault].
+    #[arg(long, global = true, value_name = "NAME")]
+    pub vault: Option<String>,
 }
 
 impl Globals {

@@ -194,6 +194,29 @@ enum Command {
 
 #[derive(Subcommand, Debug)]
 enum VaultCommand {
+    /// Create a named vault under <home>/vaults/NAME (soft delete is always on).
+    Create {
+        name: String,
+        /// Tenant id (a UUID) [default: a new random tenant].
+        #[arg(long, value_name = "T")]
+        tenant: Option<String>,
+        /// Turn purge protection on (it can never be turned off); accounts require it.
+        #[arg(long)]
+        purge_protection: bool,
+        /// Days a deleted key stays recoverable, 7 to 90; fixed at creation.
+        #[arg(long, value_name = "N", default_value_t = 90)]
+        retention_days: u32,
+        /// Network access: public, trusted-services or private-endpoint-only.
+        #[arg(long, value_name = "ACCESS", default_value = "public")]
+        network: String,
+    },
+    /// The vault's properties (tenant, soft delete, purge protection, network access).
+    Show,
+    /// Turn purge protection on (there is no way to turn it off).
+    Update {
+        #[arg(long)]
+        purge_protection: bool,
+    },
     /// Customer-managed RSA keys.
     Key {
         #[command(subcommand)]
@@ -318,6 +341,29 @@ enum KeyCommand {
     Recover { name: String },
     /// Create a new version of a key now (same size as its newest version).
     Rotate { name: String },
+    /// Set when a key version becomes usable for wrap (nbf) and stops being (exp); 0 clears one.
+    SetAttributes {
+        name: String,
+        /// The version [default: the newest].
+        #[arg(long, value_name = "V")]
+        version: Option<String>,
+        /// Activation time, unix seconds.
+        #[arg(long, value_name = "UNIX")]
+        nbf: Option<u64>,
+        /// Expiration time, unix seconds.
+        #[arg(long, value_name = "UNIX")]
+        exp: Option<u64>,
+    },
+    /// Permanently remove a soft-deleted key (refused while purge protection holds it).
+    Purge { name: String },
+    /// Write a protected backup of a key (all versions) to a new file.
+    Backup {
+        name: String,
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+    /// Restore a key backup into the vault (same tenant; the key name must be free).
+    Restore { file: PathBuf },
 }
 
 #[derive(Subcommand, Debug)]
@@ -346,9 +392,20 @@ enum ContainerCommand {
         /// shared throughput, else unlimited].
         #[arg(long, value_name = "RU_PER_SEC")]
         throughput: Option<u32>,
+        /// defaultTtl: -1 (TTL on, items expire only by their own ttl) or seconds [default: off].
+        #[arg(long, value_name = "N", allow_negative_numbers = true)]
+        ttl: Option<i64>,
     },
     /// List the containers of a database.
     List { db: String },
+    /// Set a container's defaultTtl: -1 (on, no default), seconds, or off.
+    SetTtl {
+        db: String,
+        container: String,
+        /// -1, a number of seconds, or off.
+        #[arg(value_name = "N|off", allow_hyphen_values = true)]
+        ttl: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -494,6 +551,29 @@ fn dispatch(cli: &Cli) -> CliResult<Outcome> {
             query::run(g, &args)?
         }
         Command::Vault {
+            command:
+                VaultCommand::Create {
+                    name,
+                    tenant,
+                    purge_protection,
+                    retention_days,
+                    network,
+                },
+        } => vault::create_vault(
+            g,
+            name,
+            tenant.as_deref(),
+            *purge_protection,
+            *retention_days,
+            network,
+        )?,
+        Command::Vault {
+            command: VaultCommand::Show,
+        } => vault::show_vault(g)?,
+        Command::Vault {
+            command: VaultCommand::Update { purge_protection },
+        } => vault::update_vault(g, *purge_protection)?,
+        Command::Vault {
             command: VaultCommand::Key { command },
         } => match command {
             KeyCommand::Create { name, size } => vault::create(g, name, *size)?,
@@ -503,6 +583,15 @@ fn dispatch(cli: &Cli) -> CliResult<Outcome> {
             KeyCommand::Delete { name } => vault::delete(g, name)?,
             KeyCommand::Recover { name } => vault::recover(g, name)?,
             KeyCommand::Rotate { name } => vault::rotate(g, name)?,
+            KeyCommand::SetAttributes {
+                name,
+                version,
+                nbf,
+                exp,
+            } => vault::set_attributes(g, name, version.as_deref(), *nbf, *exp)?,
+            KeyCommand::Purge { name } => vault::purge(g, name)?,
+            KeyCommand::Backup { name, out } => vault::backup(g, name, out)?,
+            KeyCommand::Restore { file } => vault::restore(g, file)?,
         },
         Command::Vault {
             command: VaultCommand::Policy { command },
@@ -561,8 +650,14 @@ fn dispatch(cli: &Cli) -> CliResult<Outcome> {
                 container: name,
                 pk,
                 throughput,
-            } => container::create(g, db, name, pk, *throughput)?,
+                ttl,
+            } => container::create(g, db, name, pk, *throughput, *ttl)?,
             ContainerCommand::List { db } => container::list(g, db)?,
+            ContainerCommand::SetTtl {
+                db,
+                container: name,
+                ttl,
+            } => container::set_ttl(g, db, name, ttl)?,
         },
         Command::Item { command } => match command {
             ItemCommand::Create(w) => item::write(g, Write::Create, &w.db, &w.container, &w.body, None)?,

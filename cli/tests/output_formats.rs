@@ -150,7 +150,7 @@ fn vault_key_list_in_every_format() {
     assert_eq!(lines[0]["bits"], 2048);
     let csv = out(&env, "csv", &["vault", "key", "list"]).stdout;
     assert!(
-        csv.starts_with("name,version,bits,enabled,deleted,created,keyUri\nk1,"),
+        csv.starts_with("name,version,bits,enabled,deleted,created,nbf,exp,keyUri\nk1,"),
         "{csv}"
     );
     assert!(out(&env, "table", &["vault", "key", "list"])

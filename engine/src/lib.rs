@@ -32,6 +32,7 @@ pub use account::{
 };
 pub use backup::{BackupInfo, BackupPolicy, VerifyReport};
 pub use cache::CacheStats;
+pub use compaction::CompactionFilter;
 pub use crypto::CipherSuite;
 pub use db::{Db, DbOptions, DbStats, RecoveryReport};
 pub use document::PartitionKey;
@@ -39,7 +40,8 @@ pub use error::{substatus, Error, Result};
 pub use kv::WriteBatch;
 pub use metering::{Clock, ManualClock, MonotonicClock, RetryPolicy, MIN_THROUGHPUT, THROUGHPUT_STEP};
 pub use options::{AccountOptions, Durability};
+pub use util::wall_clock::{ManualWallClock, SystemWallClock, WallClock};
 pub use vault::{
-    key_size_warning, AuditEntry, AuditFilter, Identities, KeyInfo, KeyUri, LocalVault, Permission,
-    Principal, UserIdentity,
+    check_tenant_id, key_size_warning, AuditEntry, AuditFilter, Identities, KeyInfo, KeyUri, LocalVault,
+    NetworkAccess, Permission, Principal, UserIdentity, VaultProperties,
 };

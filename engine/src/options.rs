@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::metering::{Clock, MonotonicClock, RetryPolicy};
+use crate::util::wall_clock::{SystemWallClock, WallClock};
 
 /// When a write is acknowledged.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -39,6 +40,8 @@ pub struct AccountOptions {
     pub retry_policy: RetryPolicy,
     /// The clock of the throughput buckets and of the retry waits (`ManualClock` in tests).
     pub clock: Arc<dyn Clock>,
+    /// The wall clock that stamps `_ts` and decides TTL expiry (`ManualWallClock` in tests).
+    pub wall_clock: Arc<dyn WallClock>,
 }
 
 impl AccountOptions {
@@ -52,6 +55,7 @@ impl AccountOptions {
             key_check_interval: Duration::from_secs(3600),
             retry_policy: RetryPolicy::default(),
             clock: Arc::new(MonotonicClock::new()),
+            wall_clock: Arc::new(SystemWallClock),
         }
     }
 
@@ -96,9 +100,31 @@ impl AccountOptions {
         self
     }
 
+    pub fn wall_clock(mut self, c: Arc<dyn WallClock>) -> Self {
+        self.wall_clock = c;
+        self
+    }
+
     /// The customer key vault's directory.
     pub fn vault_dir(&self) -> PathBuf {
         self.home.join("vault")
+    }
+
+    /// The directory of the vault `name` made by `strata vault create`: `<home>/vaults/<name>`.
+    /// The default vault (named `local`) lives in [`AccountOptions::vault_dir`] instead.
+    pub fn named_vault_dir(&self, name: &str) -> PathBuf {
+        self.home.join("vaults").join(name)
+    }
+
+    /// The directory of the vault key URIs name `vault`: its own under `<home>/vaults/` if one
+    /// exists there, else the default vault's.
+    pub fn vault_dir_for(&self, vault: &str) -> PathBuf {
+        let named = self.named_vault_dir(vault);
+        if named.join("vault.json").exists() {
+            named
+        } else {
+            self.vault_dir()
+        }
     }
 
     /// The service key store's directory.

@@ -1,5 +1,5 @@
-//! `strata container create|list`: containers of a database with their partition-key paths and
-//! provisioned throughput.
+//! `strata container create|list|set-ttl`: containers of a database with their partition-key
+//! paths, provisioned throughput and TTL (`defaultTtl`).
 //! Engine calls and reports only.
 
 use serde_json::Value;
@@ -7,7 +7,7 @@ use strata_engine::ContainerOptions;
 
 use crate::args::Globals;
 use crate::commands::account;
-use crate::error::CliResult;
+use crate::error::{CliError, CliResult};
 use crate::output::Report;
 
 pub fn create(
@@ -16,16 +16,41 @@ pub fn create(
     name: &str,
     pk_path: &str,
     throughput: Option<u32>,
+    default_ttl: Option<i64>,
 ) -> CliResult<Report> {
     let account = account::open(g)?;
-    account
-        .database(db)
-        .create_container_with(name, pk_path, ContainerOptions { throughput })?;
+    account.database(db).create_container_with(
+        name,
+        pk_path,
+        ContainerOptions {
+            throughput,
+            default_ttl,
+        },
+    )?;
     Ok(Report::new(201)
         .field("database", db)
         .field("container", name)
         .field("partitionKeyPath", pk_path)
-        .opt_field("throughput", throughput))
+        .opt_field("throughput", throughput)
+        .opt_field("defaultTtl", default_ttl))
+}
+
+/// `strata container set-ttl DB CONT N|off`: N is -1 (on, no default) or seconds.
+pub fn set_ttl(g: &Globals, db: &str, name: &str, setting: &str) -> CliResult<Report> {
+    let ttl = match setting {
+        "off" => None,
+        n => Some(n.parse::<i64>().map_err(|_| {
+            CliError::bad_input(format!(
+                "'{n}' is not a TTL setting: give -1 (on, no default), a number of seconds, or off"
+            ))
+        })?),
+    };
+    let account = account::open(g)?;
+    account.database(db).container(name).set_default_ttl(ttl)?;
+    Ok(Report::new(200)
+        .field("database", db)
+        .field("container", name)
+        .field("defaultTtl", ttl.map_or(Value::from("off"), Value::from)))
 }
 
 pub fn list(g: &Globals, db: &str) -> CliResult<Report> {

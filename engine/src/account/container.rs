@@ -2,7 +2,8 @@
 //! etags and request charges. Conditional operations hold a per-item lock stripe between the
 //! read of the current version and the write, so a concurrent writer cannot slip in between.
 //! Each operation draws its charge from the provisioned throughput before it writes or returns
-//! anything (429 otherwise), and is retried on 429 as the account's `RetryPolicy` says.
+//! anything (429 otherwise), and is retried on 429 as the account's `RetryPolicy` says. Expired
+//! items (TTL, see `ttl.rs`) are absent to every operation.
 
 use std::sync::Arc;
 
@@ -11,7 +12,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::handle::{now_secs, AccountInner};
+use super::handle::AccountInner;
 use super::response::{ItemOptions, ItemResponse};
 use crate::catalog::validate_partition_key_path;
 use crate::crypto::hex;
@@ -36,6 +37,8 @@ pub(crate) struct Resolved {
     pub(crate) pk_path: Vec<String>,
     /// The throughput the container draws from (its own, or its database's); `None`: unlimited.
     pub(crate) throughput: Option<Provisioned>,
+    /// The container's `defaultTtl` (`None`: TTL off).
+    pub(crate) default_ttl: Option<i64>,
 }
 
 /// Which write an operation is.
@@ -133,6 +136,7 @@ impl Container {
             id: c.id,
             pk_path: validate_partition_key_path(&c.partition_key_path)?,
             throughput,
+            default_ttl: c.default_ttl,
         })
     }
 
@@ -258,7 +262,8 @@ impl Container {
         }
         let key = item_key(r.id, pk, &id)?;
         let _guard = self.inner.item_lock(&key)?;
-        let existing = self.inner.db.get(&key)?;
+        // An expired item is absent: create succeeds over it, replace answers 404.
+        let existing = self.live(&r, self.inner.db.get(&key)?)?;
         let rid = match (&existing, kind) {
             (Some(_), WriteKind::Create) => {
                 return Err(Error::Conflict(format!(
@@ -287,7 +292,13 @@ impl Container {
         };
         let etag = new_etag();
         let self_link = format!("dbs/{}/colls/{}/docs/{rid}/", self.db, self.name);
-        stamp_system_properties(&mut value, &rid, &self_link, &etag, now_secs());
+        stamp_system_properties(
+            &mut value,
+            &rid,
+            &self_link,
+            &etag,
+            self.inner.opts.wall_clock.now_secs(),
+        );
         let bytes =
             serde_json::to_vec(&value).map_err(|e| Error::Internal(format!("serialising an item: {e}")))?;
         if bytes.len() > MAX_ITEM_BYTES {
@@ -339,7 +350,7 @@ impl Container {
         let r = self.resolve()?;
         let key = item_key(r.id, pk, id)?;
         let cmk = self.inner.is_cmk();
-        let Some(bytes) = self.inner.db.get(&key)? else {
+        let Some(bytes) = self.live(&r, self.inner.db.get(&key)?)? else {
             let charge = point_read_charge(0, cmk);
             self.inner.throttles.try_charge(r.throughput.as_ref(), charge)?;
             return Err(self.not_found(pk, id).with_charge(charge));
@@ -375,7 +386,9 @@ impl Container {
         let r = self.resolve()?;
         let key = item_key(r.id, pk, id)?;
         let _guard = self.inner.item_lock(&key)?;
-        let old = self.inner.db.get(&key)?.ok_or_else(|| self.not_found(pk, id))?;
+        let old = self
+            .live(&r, self.inner.db.get(&key)?)?
+            .ok_or_else(|| self.not_found(pk, id))?;
         self.check_if_match(opts, &parse_stored(&old)?)?;
         let charge = write_charge(old.len(), 0, self.inner.is_cmk());
         self.inner.throttles.try_charge(r.throughput.as_ref(), charge)?;

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use super::container::Container;
 use super::handle::AccountInner;
 use crate::catalog::{validate_name, validate_partition_key_path, ContainerEntry};
+use crate::document::validate_default_ttl;
 use crate::error::{Error, Result};
 use crate::metering::validate_throughput;
 
@@ -23,6 +24,9 @@ pub struct ContainerOptions {
     /// RU/s of this container alone (at least 400, in steps of 100); `None`: the database's
     /// shared throughput if it has one, else unlimited (the default).
     pub throughput: Option<u32>,
+    /// `defaultTtl`: `None` = TTL off (the default), `-1` = on without a default (items expire
+    /// only by their own `ttl`), n > 0 = items expire n seconds after their last write.
+    pub default_ttl: Option<i64>,
 }
 
 /// What the catalog says of a container.
@@ -56,7 +60,7 @@ impl Database {
     }
 
     /// As `create_container`, with the container's own throughput (400 unless at least 400 RU/s
-    /// in steps of 100).
+    /// in steps of 100) and `defaultTtl` (400 unless -1 or positive).
     pub fn create_container_with(
         &self,
         name: &str,
@@ -66,6 +70,7 @@ impl Database {
         validate_name("container", name)?;
         validate_partition_key_path(partition_key_path)?;
         validate_throughput(opts.throughput)?;
+        validate_default_ttl(opts.default_ttl)?;
         let db = self.name.clone();
         self.inner.edit_catalog(|c| {
             let id = c.next_container_id;
@@ -83,6 +88,7 @@ impl Database {
                 id,
                 partition_key_path: partition_key_path.to_string(),
                 throughput: opts.throughput,
+                default_ttl: opts.default_ttl,
             });
             c.next_container_id = id
                 .checked_add(1)

@@ -2,12 +2,13 @@
 //! Create or open, then reach databases and containers through cheap handles. Send + Sync.
 
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::database::{Database, DatabaseOptions};
 use super::key_check::KeyState;
 use super::keys::{create_keys, open_service, unwrap_customer};
+use super::ttl::{db_options, TtlTable};
 use crate::catalog::{validate_name, Catalog, DatabaseEntry};
 use crate::crypto::CipherSuite;
 use crate::db::{Db, DirLock};
@@ -41,6 +42,9 @@ pub(crate) struct AccountInner {
     pub(crate) key_state: KeyState,
     /// Token buckets of the provisioned throughput, created lazily from the catalog.
     pub(crate) throttles: Throttles,
+    /// Container id -> `defaultTtl`, mirrored from the catalog on every change; the store's
+    /// compaction filter reads it.
+    pub(crate) ttl_table: TtlTable,
     _lock: DirLock,
 }
 
@@ -60,6 +64,11 @@ impl AccountInner {
         if next != *guard {
             next.write(&self.data_dir, &self.suite)?;
             *guard = next;
+            let mut table = self
+                .ttl_table
+                .write()
+                .map_err(|_| Error::Poisoned("a thread panicked while updating TTL settings".into()))?;
+            *table = guard.default_ttls();
         }
         Ok(out)
     }
@@ -176,7 +185,8 @@ impl Account {
             Encryption::CustomerManaged { key_uri } => Some(key_uri.as_str()),
         };
         let suite = Arc::new(create_keys(&opts, &data_dir, key_uri, &identity)?);
-        let db = Db::open(&lsm_dir(&data_dir), opts.db_options(), suite.clone())?;
+        let ttl_table = TtlTable::default();
+        let db = Db::open(&lsm_dir(&data_dir), db_options(&opts, &ttl_table), suite.clone())?;
         let catalog = Catalog::new(
             name,
             if key_uri.is_some() {
@@ -189,7 +199,14 @@ impl Account {
         );
         // The catalog is written last: it is what makes the account exist.
         catalog.write(&data_dir, &suite)?;
-        Ok(Self::assemble(opts, encryption, catalog, db, suite, lock))
+        Ok(Self::assemble(
+            opts,
+            encryption,
+            catalog,
+            (db, ttl_table),
+            suite,
+            lock,
+        ))
     }
 
     /// Opens the account in `opts.data_dir`: 404 if there is none, 423 if another process has
@@ -233,8 +250,16 @@ impl Account {
             Some(uri) => Encryption::CustomerManaged { key_uri: uri.clone() },
             None => Encryption::ServiceManaged,
         };
-        let db = Db::open(&lsm_dir(&data_dir), opts.db_options(), suite.clone())?;
-        Ok(Self::assemble(opts, encryption, catalog, db, suite, lock))
+        let ttl_table: TtlTable = Arc::new(RwLock::new(catalog.default_ttls()));
+        let db = Db::open(&lsm_dir(&data_dir), db_options(&opts, &ttl_table), suite.clone())?;
+        Ok(Self::assemble(
+            opts,
+            encryption,
+            catalog,
+            (db, ttl_table),
+            suite,
+            lock,
+        ))
     }
 
     /// The name of the account in `opts.data_dir`, read from its authenticated catalog with
@@ -261,7 +286,7 @@ impl Account {
         opts: AccountOptions,
         encryption: Encryption,
         catalog: Catalog,
-        db: Db,
+        (db, ttl_table): (Db, TtlTable),
         suite: Arc<CipherSuite>,
         lock: DirLock,
     ) -> Account {
@@ -276,6 +301,7 @@ impl Account {
                 suite,
                 item_locks: (0..ITEM_LOCK_STRIPES).map(|_| Mutex::new(())).collect(),
                 key_state: KeyState::new(),
+                ttl_table,
                 _lock: lock,
             }),
         }

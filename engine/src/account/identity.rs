@@ -54,7 +54,7 @@ impl Account {
                     return Err(Error::corruption(&path, 0, "the keyring holds no customer key"));
                 };
                 let kid = KeyUri::parse(&kid)?;
-                let plain = open_vault(&inner.opts)?.unwrap_key(&identity, &kid, &wrapped)?;
+                let plain = open_vault(&inner.opts, &kid)?.unwrap_key(&identity, &kid, &wrapped)?;
                 if !dek.ct_eq(&plain) {
                     return Err(Error::vault(
                         substatus::KEY_WRAP_FAILED,

@@ -119,7 +119,8 @@ impl AccountInner {
             return Err(Error::corruption(&path, 0, "the keyring holds no customer key"));
         };
         let identity = self.catalog()?.identity()?;
-        let plain = open_vault(&self.opts)?.unwrap_key(&identity, &KeyUri::parse(&kid)?, &wrapped)?;
+        let kid = KeyUri::parse(&kid)?;
+        let plain = open_vault(&self.opts, &kid)?.unwrap_key(&identity, &kid, &wrapped)?;
         let same = self.suite.customer_dek().is_some_and(|d| d.ct_eq(&plain));
         if same {
             Ok(())
@@ -145,7 +146,7 @@ impl AccountInner {
             return Ok(false);
         }
         let identity = self.catalog()?.identity()?;
-        let newest = open_vault(&self.opts)?.get_key(&identity, &uri)?;
+        let newest = open_vault(&self.opts, &uri)?.get_key(&identity, &uri)?;
         if newest.uri.to_string() == current.kid {
             return Ok(false);
         }

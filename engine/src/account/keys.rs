@@ -15,8 +15,10 @@ use crate::vault::{KeyUri, LocalVault, Principal};
 
 pub(crate) const KEYRING_FILE: &str = "KEYRING";
 
-pub(crate) fn open_vault(opts: &AccountOptions) -> Result<LocalVault> {
-    let dir = opts.vault_dir();
+/// Opens the vault `uri` names (see [`AccountOptions::vault_dir_for`]) and checks that this
+/// account may use it: same tenant, purge protection, network access (403.4002 otherwise).
+pub(crate) fn open_vault(opts: &AccountOptions, uri: &KeyUri) -> Result<LocalVault> {
+    let dir = opts.vault_dir_for(uri.vault());
     if !dir.join("vault.json").exists() {
         return Err(Error::vault(
             substatus::KEY_NOT_FOUND,
@@ -26,7 +28,9 @@ pub(crate) fn open_vault(opts: &AccountOptions) -> Result<LocalVault> {
             ),
         ));
     }
-    LocalVault::open(&dir)
+    let vault = LocalVault::open(&dir)?;
+    super::tenant::check_vault(&opts.service_dir(), &vault)?;
+    Ok(vault)
 }
 
 /// Creates the data keys of a new account and writes the keyring; the customer DEK is wrapped
@@ -43,7 +47,7 @@ pub(crate) fn create_keys(
         None => None,
         Some(uri) => {
             let uri = KeyUri::parse(uri)?;
-            let vault = open_vault(opts)?;
+            let vault = open_vault(opts, &uri)?;
             let dek = Dek::generate();
             let (kid, wrapped) = vault.wrap_key(caller, &uri, dek.as_bytes())?;
             Some((
@@ -86,7 +90,7 @@ pub(crate) fn unwrap_customer(
         return Ok(None);
     };
     let kid = KeyUri::parse(&kid)?;
-    let vault = open_vault(opts)?;
+    let vault = open_vault(opts, &kid)?;
     let plain = vault.unwrap_key(caller, &kid, &wrapped)?;
     Dek::from_slice(&plain).map(Some).ok_or_else(|| {
         Error::vault(

@@ -11,6 +11,8 @@ mod keys;
 mod query;
 mod response;
 mod rotation;
+mod tenant;
+mod ttl;
 
 pub use container::Container;
 pub use database::{ContainerInfo, ContainerOptions, Database, DatabaseOptions};

@@ -89,7 +89,11 @@ impl Container {
         let mut docs = Vec::new();
         for (_, bytes) in self.inner.db.scan_prefix(&prefix)? {
             load += query_load_charge(bytes.len());
-            docs.push(parse_stored(&bytes)?);
+            let doc = parse_stored(&bytes)?;
+            // Expired items (TTL) are skipped before evaluation; reading them is still charged.
+            if self.is_live(&r, &doc) {
+                docs.push(doc);
+            }
         }
         let all = prepared.run(docs)?;
         if offset > all.len() {

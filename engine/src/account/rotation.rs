@@ -60,7 +60,7 @@ impl AccountInner {
                 None => KeyUri::parse(&old.key_uri)?,
             };
             let caller = catalog.identity()?;
-            let vault = open_vault(&inner.opts)?;
+            let vault = open_vault(&inner.opts, &uri)?;
             let (kid, wrapped) = vault.wrap_key(&caller, &uri, dek.as_bytes())?;
             let back = vault.unwrap_key(&caller, &kid, &wrapped)?;
             if !dek.ct_eq(&back) {

@@ -2,7 +2,7 @@
 //! account name, encryption mode and customer key URI, database names, container names, container
 //! ids and partition-key paths (plus the frame's format version) — what the contract allows in
 //! the clear. Settings the contract does not list (the default vault identity, provisioned
-//! throughput) travel in `sealedSettings`, sealed under the service layer. CRC-framed JSON behind
+//! throughput, container TTL) travel in `sealedSettings`, sealed under the service layer. CRC-framed JSON behind
 //! an HMAC-SHA256 tag keyed from the service data key, so it cannot be altered (e.g. container ids
 //! swapped) undetected; replaced atomically. No item data. See docs/format.md#catalog.
 //!
@@ -35,6 +35,10 @@ pub(crate) struct ContainerEntry {
     /// any, else unlimited. Stored sealed (see `Settings`).
     #[serde(skip)]
     pub(crate) throughput: Option<u32>,
+    /// `defaultTtl`: absent = TTL off, -1 = on without a default, n > 0 = seconds.
+    /// Stored sealed (see `Settings`).
+    #[serde(skip)]
+    pub(crate) default_ttl: Option<i64>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -81,6 +85,9 @@ struct Settings {
     container_throughput: std::collections::BTreeMap<u32, u32>,
     #[serde(default)]
     backup_policy: Option<crate::backup::BackupPolicy>,
+    /// Container id -> `defaultTtl` (containers with TTL on only).
+    #[serde(default)]
+    container_default_ttl: std::collections::BTreeMap<u32, i64>,
 }
 
 const SETTINGS_LABEL: &str = "settings";
@@ -120,6 +127,7 @@ impl Catalog {
                 .filter_map(|c| Some((c.id, c.throughput?)))
                 .collect(),
             backup_policy: self.backup_policy,
+            container_default_ttl: self.default_ttls(),
         };
         let json = serde_json::to_vec(&settings)
             .map_err(|e| Error::Internal(format!("serialising settings: {e}")))?;
@@ -127,6 +135,15 @@ impl Catalog {
             &suite.seal_metadata(SETTINGS_LABEL, &json),
         ));
         Ok(())
+    }
+
+    /// Container id -> `defaultTtl`, for the containers with TTL on.
+    pub(crate) fn default_ttls(&self) -> std::collections::BTreeMap<u32, i64> {
+        self.databases
+            .iter()
+            .flat_map(|d| d.containers.iter())
+            .filter_map(|c| Some((c.id, c.default_ttl?)))
+            .collect()
     }
 
     fn open_settings(&mut self, suite: &CipherSuite, path: &Path) -> Result<()> {
@@ -146,6 +163,7 @@ impl Catalog {
             d.throughput = settings.database_throughput.get(&d.name).copied();
             for c in &mut d.containers {
                 c.throughput = settings.container_throughput.get(&c.id).copied();
+                c.default_ttl = settings.container_default_ttl.get(&c.id).copied();
             }
         }
         Ok(())
@@ -311,6 +329,7 @@ mod tests {
             id,
             partition_key_path: "/pk".into(),
             throughput: (id == 2).then_some(400),
+            default_ttl: (id == 1).then_some(86_400),
         };
         let mut c = Catalog::new("acct", "service-managed", None, Some("user:ops".into()));
         c.databases = vec![DatabaseEntry {
@@ -327,7 +346,15 @@ mod tests {
         let raw = std::fs::read(dir.path().join(CATALOG_FILE)).unwrap();
         let raw = String::from_utf8_lossy(&raw);
         assert!(raw.contains("\"acct\"") && raw.contains("\"/pk\"") && raw.contains("sealedSettings"));
-        for secret in ["user:ops", "1000", "throughput", "Identity", "retention"] {
+        for secret in [
+            "user:ops",
+            "1000",
+            "throughput",
+            "Identity",
+            "retention",
+            "86400",
+            "Ttl",
+        ] {
             assert!(!raw.contains(secret), "{secret} is in the plaintext catalog");
         }
 

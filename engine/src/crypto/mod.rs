@@ -2,7 +2,7 @@
 //! keyring of wrapped data keys, the service key store. Knows nothing of documents or of the LSM's
 //! layout; storage sees only `CipherSuite` / `FileCipher`. See docs/keys.md.
 
-mod aead;
+pub(crate) mod aead;
 mod dek;
 mod file_cipher;
 pub(crate) mod hex;

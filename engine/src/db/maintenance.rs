@@ -195,6 +195,7 @@ impl Shared {
         let outputs = compaction::merge_into_segments(
             &inputs,
             task.drop_tombstones,
+            self.opts.compaction_filter.as_deref(),
             &self.seg_dir,
             &self.suite,
             self.opts.target_file_size,

@@ -1,5 +1,8 @@
-//! Tuning of the raw key-value store. Plain data.
+//! Tuning of the raw key-value store. Plain data (and the optional compaction filter hook).
 
+use std::sync::Arc;
+
+use crate::compaction::CompactionFilter;
 use crate::options::Durability;
 
 #[derive(Clone, Debug)]
@@ -18,6 +21,8 @@ pub struct DbOptions {
     pub target_file_size: u64,
     /// Run compactions in the background thread (tests turn it off to drive them by hand).
     pub background_compaction: bool,
+    /// Consulted by compaction for every put it carries over; `None`: keep everything.
+    pub compaction_filter: Option<Arc<dyn CompactionFilter>>,
 }
 
 impl Default for DbOptions {
@@ -30,6 +35,7 @@ impl Default for DbOptions {
             base_level_bytes: 32 << 20,
             target_file_size: 8 << 20,
             background_compaction: true,
+            compaction_filter: None,
         }
     }
 }

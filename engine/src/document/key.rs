@@ -26,6 +26,14 @@ pub(crate) fn container_prefix(container_id: u32) -> Vec<u8> {
     k
 }
 
+/// The container id of an item key; `None` for a key that is not an item's.
+pub(crate) fn container_of(key: &[u8]) -> Option<u32> {
+    match key {
+        [ITEM_TAG, a, b, c, d, ..] => Some(u32::from_be_bytes([*a, *b, *c, *d])),
+        _ => None,
+    }
+}
+
 /// The prefix every item key of one partition starts with (and no key of another partition:
 /// the partition key is length-prefixed).
 pub(crate) fn partition_prefix(container_id: u32, pk: &PartitionKey) -> Result<Vec<u8>> {

@@ -5,15 +5,19 @@
 //!
 //! ```text
 //! <dir>/                                mode 0700
-//!   vault.json                          {"name": "local", "tenant_id": "<uuid>"}, mode 0600
+//!   vault.json                          {"name", "tenant_id", "retention_days",
+//!                                        "purge_protection", "network"} (see properties.rs), 0600
 //!   access.json                         access policies (see access.rs), mode 0600
 //!   audit.log                           one JSON line per operation (see audit.rs), mode 0600
 //!   keys/<name>/<version>.key           live key versions, mode 0600 (dirs 0700)
 //!   deleted/<name>/<version>.key        soft-deleted keys: the whole key directory, moved
+//!   deleted/<name>/deleted_at           deletion time, unix seconds (see purge.rs)
+//!   tenant.key                          per-tenant secret for key backups (see backup.rs), 0600
 //!
 //! <version>.key := meta_file(magic "STRVKEY1", version 1, payload)
 //! payload       := attributes: bytes | pkcs8_der: bytes        bytes := len: u32 | data
-//! attributes    := JSON {name, version, kty: "RSA", bits, enabled, created (unix s), seq}
+//! attributes    := JSON {name, version, kty: "RSA", bits, enabled, created (unix s), seq,
+//!                        nbf?, exp? (unix s; absent = no bound)}
 //! ```
 //!
 //! `seq` is a per-key counter, one higher than any existing version's, so "the newest enabled
@@ -40,6 +44,7 @@ use crate::util::meta_file;
 use super::access::{AccessPolicies, ACCESS_FILE};
 use super::audit::{self, AuditEntry, AUDIT_FILE};
 use super::key_uri::{check_key_name, check_vault_name, check_version, KeyUri, VERSION_LEN};
+use super::properties::{check_account_use, NetworkAccess, VaultProperties, DEFAULT_RETENTION_DAYS};
 
 use crate::format_version::{VAULT_KEY_MAGIC as KEY_MAGIC, VAULT_KEY_VERSION as KEY_FORMAT_VERSION};
 /// Bytes of the meta_file frame before the payload (magic, version, len, crc).
@@ -65,6 +70,10 @@ pub struct KeyInfo {
     pub deleted: bool,
     /// Creation time, unix seconds.
     pub created: u64,
+    /// Activation: not usable for wrap before this unix time (`None`: no bound).
+    pub nbf: Option<u64>,
+    /// Expiration: not usable for wrap from this unix time on; unwrap still works.
+    pub exp: Option<u64>,
     /// The versioned URI of this key version.
     pub uri: KeyUri,
 }
@@ -74,14 +83,21 @@ pub struct LocalVault {
     dir: PathBuf,
     name: String,
     tenant_id: String,
+    /// Soft delete is always on; deleted keys stay recoverable this many days.
+    retention_days: u32,
+    purge_protection: bool,
+    network: NetworkAccess,
     /// Serialises writers within this process.
     writer: Mutex<()>,
     /// Serialises audit-log appends within this process.
     audit: Mutex<()>,
 }
 
+mod attributes;
+mod backup;
 mod data_plane;
 mod policy;
+mod purge;
 
 impl std::fmt::Debug for LocalVault {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -93,10 +109,22 @@ impl std::fmt::Debug for LocalVault {
     }
 }
 
+/// `vault.json`. A file written before the properties existed reads as soft delete on with 90
+/// days, purge protection off, public network access.
 #[derive(Serialize, Deserialize)]
 struct VaultMeta {
     name: String,
     tenant_id: String,
+    #[serde(default = "default_retention")]
+    retention_days: u32,
+    #[serde(default)]
+    purge_protection: bool,
+    #[serde(default)]
+    network: NetworkAccess,
+}
+
+fn default_retention() -> u32 {
+    DEFAULT_RETENTION_DAYS
 }
 
 #[derive(Clone, Serialize, Deserialize)]
@@ -108,6 +136,10 @@ struct Attributes {
     enabled: bool,
     created: u64,
     seq: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    nbf: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    exp: Option<u64>,
 }
 
 impl Attributes {
@@ -121,6 +153,8 @@ impl Attributes {
             enabled: self.enabled,
             deleted,
             created: self.created,
+            nbf: self.nbf,
+            exp: self.exp,
         })
     }
 }
@@ -168,15 +202,30 @@ enum Place {
 
 impl LocalVault {
     /// Opens the vault in `dir`, creating it (named "local") if `dir` has no vault yet.
+    /// A vault created here has purge protection on ([`VaultProperties::default_vault`]).
     pub fn open(dir: &Path) -> Result<LocalVault> {
-        Self::open_or_create(dir, None)
+        Self::open_or_create(dir, None, &VaultProperties::default_vault())
+    }
+
+    /// Creates the vault `name` in `dir` with `props`: 409 if `dir` holds a vault already, 400 on
+    /// a bad name, retention outside 7–90 days or a tenant id that is not a UUID.
+    pub fn create_with(dir: &Path, name: &str, props: &VaultProperties) -> Result<LocalVault> {
+        check_vault_name(name).map_err(Error::BadRequest)?;
+        props.validate()?;
+        if dir.join(VAULT_FILE).exists() {
+            return Err(Error::Conflict(format!(
+                "a key vault exists already in {}; choose another name",
+                dir.display()
+            )));
+        }
+        Self::open_or_create(dir, Some(name), props)
     }
 
     /// Opens the vault in `dir`, creating it with `name` (one DNS label) if it does not exist.
     /// 409 if a vault with a different name is there already; 400 on a bad name.
     pub fn create_named(dir: &Path, name: &str) -> Result<LocalVault> {
         check_vault_name(name).map_err(Error::BadRequest)?;
-        Self::open_or_create(dir, Some(name))
+        Self::open_or_create(dir, Some(name), &VaultProperties::default_vault())
     }
 
     /// The vault name, the first label of the host in its key URIs.
@@ -192,6 +241,51 @@ impl LocalVault {
     /// The random tenant id chosen when the vault was created.
     pub fn tenant_id(&self) -> &str {
         &self.tenant_id
+    }
+
+    /// Days a deleted key stays recoverable (soft delete is always on).
+    pub fn retention_days(&self) -> u32 {
+        self.retention_days
+    }
+
+    /// Whether purge protection is on.
+    pub fn purge_protection(&self) -> bool {
+        self.purge_protection
+    }
+
+    /// Who may reach the vault.
+    pub fn network(&self) -> NetworkAccess {
+        self.network
+    }
+
+    /// 403.4002 unless an account of tenant `account_tenant` may use this vault: same tenant,
+    /// purge protection on, not private-endpoint-only. See docs/keys.md.
+    pub fn check_account_use(&self, account_tenant: &str) -> Result<()> {
+        check_account_use(
+            &self.name,
+            &self.tenant_id,
+            self.purge_protection,
+            self.network,
+            account_tenant,
+        )
+    }
+
+    /// Turns purge protection on (there is no way to turn it off). Audited.
+    pub fn enable_purge_protection(&mut self) -> Result<()> {
+        let res = (|| {
+            let _w = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
+            let path = self.dir.join(VAULT_FILE);
+            let bytes = read_if_exists(&path)?
+                .ok_or_else(|| Error::corruption(&path, 0, "vault.json disappeared"))?;
+            let mut meta: VaultMeta = serde_json::from_slice(&bytes)
+                .map_err(|e| Error::corruption(&path, 0, format!("not a valid vault.json: {e}")))?;
+            meta.purge_protection = true;
+            write_meta(&self.dir, &meta)
+        })();
+        if res.is_ok() {
+            self.purge_protection = true;
+        }
+        self.audited(OWNER, "enablePurgeProtection", None, None, 200, res)
     }
 
     /// Creates a key, or a new version of an existing key, with a fresh `bits`-bit RSA key pair
@@ -273,6 +367,8 @@ impl LocalVault {
                 enabled: true,
                 created: now_secs(),
                 seq,
+                nbf: None,
+                exp: None,
             },
             der,
         };
@@ -348,7 +444,8 @@ impl LocalVault {
             check_key_name(name).map_err(Error::BadRequest)?;
             let _w = self.lock();
             self.require_live_for_update(name)?;
-            self.move_key(name, Place::Live, Place::Deleted)
+            self.move_key(name, Place::Live, Place::Deleted)?;
+            self.mark_deleted(name)
         })();
         self.audited(OWNER, "delete", Some(name), None, 200, res)
     }
@@ -379,12 +476,13 @@ impl LocalVault {
                 self.dir.display()
             )));
         }
-        self.move_key(name, Place::Deleted, Place::Live)
+        self.move_key(name, Place::Deleted, Place::Live)?;
+        self.clear_deleted_mark(name)
     }
 
     // ---- opening ----
 
-    fn open_or_create(dir: &Path, want_name: Option<&str>) -> Result<LocalVault> {
+    fn open_or_create(dir: &Path, want_name: Option<&str>, props: &VaultProperties) -> Result<LocalVault> {
         let meta_path = dir.join(VAULT_FILE);
         let meta = match read_if_exists(&meta_path)? {
             Some(bytes) => {
@@ -403,7 +501,7 @@ impl LocalVault {
                 }
                 meta
             }
-            None => Self::init(dir, want_name.unwrap_or(DEFAULT_VAULT_NAME))?,
+            None => Self::init(dir, want_name.unwrap_or(DEFAULT_VAULT_NAME), props)?,
         };
         create_dir(&dir.join(KEYS_DIR), true)?;
         create_dir(&dir.join(DELETED_DIR), true)?;
@@ -411,13 +509,16 @@ impl LocalVault {
             dir: dir.to_path_buf(),
             name: meta.name,
             tenant_id: meta.tenant_id,
+            retention_days: meta.retention_days,
+            purge_protection: meta.purge_protection,
+            network: meta.network,
             writer: Mutex::new(()),
             audit: Mutex::new(()),
         })
     }
 
     /// Makes `dir` a new vault: private directory, then `vault.json`.
-    fn init(dir: &Path, name: &str) -> Result<VaultMeta> {
+    fn init(dir: &Path, name: &str, props: &VaultProperties) -> Result<VaultMeta> {
         if dir.exists() {
             // Refuse to turn an unrelated directory into a vault (and to chmod it).
             let entries = fs::read_dir(dir).map_err(|e| Error::io_path("listing", dir, e))?;
@@ -448,14 +549,15 @@ impl LocalVault {
         }
         let meta = VaultMeta {
             name: name.to_string(),
-            tenant_id: random_tenant_id(),
+            tenant_id: props.tenant_id.clone().unwrap_or_else(random_tenant_id),
+            retention_days: props.retention_days,
+            purge_protection: props.purge_protection,
+            network: props.network,
         };
         // The portal's one-step setup: the first-party identity may get, wrapKey and unwrapKey.
         // Written before vault.json, which is what makes the directory a vault.
         AccessPolicies::initial().write(dir)?;
-        let json = serde_json::to_vec_pretty(&meta)
-            .map_err(|e| Error::Internal(format!("encoding vault.json: {e}")))?;
-        write_atomic(&dir.join(VAULT_FILE), &json, true)?;
+        write_meta(dir, &meta)?;
         Ok(meta)
     }
 
@@ -529,13 +631,21 @@ impl LocalVault {
                         ),
                     ));
                 }
-                let mut newest: Option<KeyRecord> = None;
+                // The newest enabled version inside its activation window; failing that, the
+                // newest enabled one (wrap then refuses it, naming its window).
+                let now = now_secs();
+                let mut newest: Option<(bool, KeyRecord)> = None;
                 for rec in versions.into_iter().filter(|r| r.attrs.enabled) {
-                    if newest.as_ref().is_none_or(|n| rec.newer_than(n)) {
-                        newest = Some(rec);
+                    let valid = attributes::outside_window(&rec.attrs, now).is_none();
+                    let better = match &newest {
+                        None => true,
+                        Some((nv, n)) => (valid && !*nv) || (valid == *nv && rec.newer_than(n)),
+                    };
+                    if better {
+                        newest = Some((valid, rec));
                     }
                 }
-                newest.ok_or_else(|| {
+                newest.map(|(_, r)| r).ok_or_else(|| {
                     Error::vault(
                         substatus::KEY_VAULT_ACCESS,
                         format!(
@@ -783,6 +893,12 @@ fn write_record(rec: &KeyRecord) -> Result<()> {
     // meta_file::write would drop its framed copy without zeroizing it; frame here instead.
     let framed = Zeroizing::new(meta_file::encode(KEY_MAGIC, KEY_FORMAT_VERSION, &payload));
     write_atomic(&rec.path, &framed, true)
+}
+
+fn write_meta(dir: &Path, meta: &VaultMeta) -> Result<()> {
+    let json =
+        serde_json::to_vec_pretty(meta).map_err(|e| Error::Internal(format!("encoding vault.json: {e}")))?;
+    write_atomic(&dir.join(VAULT_FILE), &json, true)
 }
 
 fn set_private_dir_mode(dir: &Path) -> Result<()> {

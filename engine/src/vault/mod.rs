@@ -10,6 +10,7 @@ mod identity;
 mod key_uri;
 mod local;
 mod principal;
+mod properties;
 
 pub use access::Permission;
 pub use audit::{AuditEntry, AuditFilter};
@@ -17,3 +18,4 @@ pub use identity::{Identities, UserIdentity};
 pub use key_uri::KeyUri;
 pub use local::{key_size_warning, KeyInfo, LocalVault};
 pub use principal::Principal;
+pub use properties::{check_tenant_id, NetworkAccess, VaultProperties};

@@ -1,6 +1,7 @@
 //! The local vault's key operations on behalf of a principal: get, wrapKey, unwrapKey. Each checks
 //! the caller's access policy first (403.4002 if the permission is missing), then the key, and is
-//! recorded in the audit log before its result is returned. Thread-safe.
+//! recorded in the audit log before its result is returned. Wrap also needs the version inside
+//! its activation window (see attributes.rs); unwrap does not. Thread-safe.
 
 use rand::rngs::OsRng;
 use rsa::traits::PublicKeyParts;
@@ -65,6 +66,7 @@ impl LocalVault {
 
     fn wrap_unchecked(&self, uri: &KeyUri, dek: &[u8]) -> Result<(KeyUri, Vec<u8>)> {
         let rec = self.resolve(uri)?;
+        super::attributes::check_wrap_window(&rec.attrs)?;
         let public = rec.private_key()?.to_public_key();
         let max = public.size().saturating_sub(2 * OAEP_HASH_LEN + 2);
         if dek.is_empty() || dek.len() > max {
