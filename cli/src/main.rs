@@ -24,7 +24,7 @@ use clap_complete::Shell;
 use crate::args::{BodyArgs, Globals, PkArgs};
 use crate::commands::item::Write;
 use crate::commands::{
-    account, backup, container, db, demo, export, identity, import, item, key, ls, query, vault,
+    account, backup, bench, container, db, demo, export, identity, import, item, key, ls, query, vault,
 };
 use crate::error::{CliError, CliResult, EXIT_USAGE};
 use crate::output::{Format, Report};
@@ -51,6 +51,28 @@ enum Command {
         /// Keep the temporary directory afterwards for inspection.
         #[arg(long)]
         keep: bool,
+    },
+    /// Measure what a customer-managed key costs: each workload under SMK and CMK, interleaved,
+    /// in a fresh temporary directory (see docs/bench.md).
+    #[command(after_help = "Examples:\n  strata bench --items 100000\n  \
+                            strata bench --quick --report bench.json --workloads read-zipf,query")]
+    Bench {
+        /// Items the bulk load writes (the other workloads read and replace them).
+        #[arg(long, default_value_t = 1_000_000)]
+        items: usize,
+        /// Size of each item's JSON in bytes.
+        #[arg(long, value_name = "BYTES", default_value_t = 1024)]
+        size: usize,
+        /// Tiny counts (at most 2,000 items, 2 rounds): a smoke run of a few seconds.
+        #[arg(long)]
+        quick: bool,
+        /// Also write the JSON report to this file.
+        #[arg(long, value_name = "FILE.json")]
+        report: Option<PathBuf>,
+        /// Comma-separated workloads: load, write, read-uniform, read-zipf, replace, query
+        /// (load always runs) [default: all].
+        #[arg(long, value_name = "LIST")]
+        workloads: Option<String>,
     },
     /// The customer key vault under --home.
     Vault {
@@ -496,6 +518,22 @@ fn dispatch(cli: &Cli) -> CliResult<Outcome> {
             clap_complete::generate(*shell, &mut Cli::command(), "strata", &mut std::io::stdout());
             return Ok(Outcome::Done(0));
         }
+        Command::Bench {
+            items,
+            size,
+            quick,
+            report,
+            workloads,
+        } => bench::run(
+            g,
+            &bench::BenchArgs {
+                items: *items,
+                size: *size,
+                quick: *quick,
+                report: report.as_deref(),
+                workloads: workloads.as_deref(),
+            },
+        )?,
         Command::Ls => ls::run(g)?,
         Command::Shell => return shell::run(g).map(Outcome::Done),
         Command::Import {

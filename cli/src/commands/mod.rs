@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod backup;
+pub mod bench;
 pub mod container;
 pub mod db;
 pub mod demo;
