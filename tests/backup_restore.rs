@@ -291,17 +291,7 @@ fn verify_finds_a_flipped_byte_in_every_kind_of_backup_file() {
 fn restore_needs_the_backup_time_key_version_and_leaves_nothing_when_refused() {
     let tmp = tempfile::tempdir().unwrap();
     let opts = AccountOptions::new(tmp.path().join("data"), tmp.path().join("home"));
-    let vault = LocalVault::open(&opts.vault_dir()).unwrap();
-    let kid = vault.create_key("cmk", 2048).unwrap();
-    let enc = Encryption::CustomerManaged {
-        key_uri: kid.without_version().to_string(),
-    };
-    let account = Account::create(opts.clone(), "acct", enc).unwrap();
-    let c = account
-        .create_database("db")
-        .unwrap()
-        .create_container("c", "/pk")
-        .unwrap();
+    let (vault, kid, account, c) = common::cmk_account(&opts);
     write(&c, names("k", 25));
     let info = account.backup_now(&tmp.path().join("backups")).unwrap();
     assert_eq!(info.kid.as_deref(), Some(kid.to_string().as_str()));

@@ -28,17 +28,7 @@ fn fixture(interval: Duration) -> Fixture {
     let tmp = tempfile::tempdir().unwrap();
     let opts =
         AccountOptions::new(tmp.path().join("data"), tmp.path().join("home")).key_check_interval(interval);
-    let vault = LocalVault::open(&opts.vault_dir()).unwrap();
-    let kid = vault.create_key("cmk", 2048).unwrap();
-    let enc = Encryption::CustomerManaged {
-        key_uri: kid.without_version().to_string(),
-    };
-    let account = Account::create(opts.clone(), "acct", enc).unwrap();
-    let c = account
-        .create_database("db")
-        .unwrap()
-        .create_container("c", "/pk")
-        .unwrap();
+    let (vault, kid, account, c) = common::cmk_account(&opts);
     for i in 0..ITEMS {
         c.create_item("p", &json!({"id": format!("item-{i}"), "pk": "p", "n": i}))
             .unwrap();

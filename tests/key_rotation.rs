@@ -31,17 +31,7 @@ fn rotate_to_a_new_version_then_to_another_key() {
     let tmp = tempfile::tempdir().unwrap();
     let opts = AccountOptions::new(tmp.path().join("data"), tmp.path().join("home"));
     let data = opts.data_dir.clone();
-    let vault = LocalVault::open(&opts.vault_dir()).unwrap();
-    let v1 = vault.create_key("cmk", 2048).unwrap();
-    let enc = Encryption::CustomerManaged {
-        key_uri: v1.without_version().to_string(),
-    };
-    let account = Account::create(opts.clone(), "acct", enc).unwrap();
-    let c = account
-        .create_database("db")
-        .unwrap()
-        .create_container("c", "/pk")
-        .unwrap();
+    let (vault, v1, account, c) = common::cmk_account(&opts);
     for i in 0..ITEMS {
         c.create_item("p", &json!({"id": format!("item-{i}"), "pk": "p", "n": i}))
             .unwrap();

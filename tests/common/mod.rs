@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use strata::{AccountOptions, Encryption, LocalVault};
+use strata::{Account, AccountOptions, Container, Encryption, KeyUri, LocalVault};
 
 /// `ServiceManaged`, or `CustomerManaged` on a new 2048-bit key `key_name` in `opts`' vault.
 pub fn encryption(opts: &AccountOptions, cmk: bool, key_name: &str) -> Encryption {
@@ -48,4 +48,21 @@ pub fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
             (p, bytes)
         })
         .collect()
+}
+
+/// A customer-managed-key account "acct" on a new 2048-bit key "cmk" (configured by its
+/// version-less URI), with database "db" and container "c" partitioned on "/pk". Returns the
+/// vault, the key's first versioned URI, the account and the container.
+pub fn cmk_account(opts: &AccountOptions) -> (LocalVault, KeyUri, Account, Container) {
+    let vault = LocalVault::open(&opts.vault_dir()).expect("open the test vault");
+    let kid = vault.create_key("cmk", 2048).expect("create the test key");
+    let enc = Encryption::CustomerManaged {
+        key_uri: kid.without_version().to_string(),
+    };
+    let account = Account::create(opts.clone(), "acct", enc).expect("create the CMK account");
+    let c = account
+        .create_database("db")
+        .and_then(|db| db.create_container("c", "/pk"))
+        .expect("create db/c");
+    (vault, kid, account, c)
 }
