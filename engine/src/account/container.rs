@@ -158,17 +158,7 @@ impl Container {
         validate_throughput(ru_per_sec)?;
         let (db, name) = (self.db.as_str(), self.name.as_str());
         self.inner.edit_catalog(|c| {
-            let entry = c
-                .databases
-                .iter_mut()
-                .find(|d| d.name == db)
-                .and_then(|d| d.containers.iter_mut().find(|x| x.name == name))
-                .ok_or_else(|| {
-                    Error::NotFound(format!(
-                        "container '{name}' does not exist in database '{db}'; create it first"
-                    ))
-                })?;
-            entry.throughput = ru_per_sec;
+            c.container_mut(db, name)?.throughput = ru_per_sec;
             Ok(())
         })
     }

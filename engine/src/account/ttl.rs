@@ -11,7 +11,7 @@ use super::container::{parse_stored, Container, Resolved};
 use crate::compaction::CompactionFilter;
 use crate::db::DbOptions;
 use crate::document::{container_of, is_expired, validate_default_ttl};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::options::AccountOptions;
 use crate::util::wall_clock::WallClock;
 
@@ -74,17 +74,7 @@ impl Container {
         validate_default_ttl(ttl)?;
         let (db, name) = (self.database_name(), self.name());
         self.inner.edit_catalog(|c| {
-            let entry = c
-                .databases
-                .iter_mut()
-                .find(|d| d.name == db)
-                .and_then(|d| d.containers.iter_mut().find(|x| x.name == name))
-                .ok_or_else(|| {
-                    Error::NotFound(format!(
-                        "container '{name}' does not exist in database '{db}'; create it first"
-                    ))
-                })?;
-            entry.default_ttl = ttl;
+            c.container_mut(db, name)?.default_ttl = ttl;
             Ok(())
         })
     }

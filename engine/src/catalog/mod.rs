@@ -247,12 +247,26 @@ impl Catalog {
             .containers
             .iter()
             .find(|c| c.name == name)
-            .ok_or_else(|| {
-                Error::NotFound(format!(
-                    "container '{name}' does not exist in database '{db}'; create it first"
-                ))
-            })
+            .ok_or_else(|| container_not_found(db, name))
     }
+
+    /// The entry of a container, to edit it (inside `AccountInner::edit_catalog`).
+    pub(crate) fn container_mut(&mut self, db: &str, name: &str) -> Result<&mut ContainerEntry> {
+        self.databases
+            .iter_mut()
+            .find(|d| d.name == db)
+            .ok_or_else(|| Error::NotFound(format!("database '{db}' does not exist; create it first")))?
+            .containers
+            .iter_mut()
+            .find(|c| c.name == name)
+            .ok_or_else(|| container_not_found(db, name))
+    }
+}
+
+fn container_not_found(db: &str, name: &str) -> Error {
+    Error::NotFound(format!(
+        "container '{name}' does not exist in database '{db}'; create it first"
+    ))
 }
 
 /// Resource names (account, database, container): 1-255 characters, none of `/ \ ? #`, no
