@@ -42,6 +42,9 @@ pub struct AccountOptions {
     pub clock: Arc<dyn Clock>,
     /// The wall clock that stamps `_ts` and decides TTL expiry (`ManualWallClock` in tests).
     pub wall_clock: Arc<dyn WallClock>,
+    /// How long the all-versions-and-deletes change feed keeps a change (the retention window
+    /// of continuous backup; 7 days by default).
+    pub change_feed_retention: Duration,
 }
 
 impl AccountOptions {
@@ -56,6 +59,7 @@ impl AccountOptions {
             retry_policy: RetryPolicy::default(),
             clock: Arc::new(MonotonicClock::new()),
             wall_clock: Arc::new(SystemWallClock),
+            change_feed_retention: Duration::from_secs(7 * 24 * 3600),
         }
     }
 

@@ -15,7 +15,7 @@ use crate::output::Report;
 use crate::progress::{Counts, Progress};
 
 /// The system properties the engine stamps on every item; left out unless asked for.
-const SYSTEM_PROPERTIES: [&str; 5] = ["_rid", "_self", "_etag", "_attachments", "_ts"];
+const SYSTEM_PROPERTIES: [&str; 6] = ["_rid", "_self", "_etag", "_attachments", "_ts", "_lsn"];
 /// Items per query page.
 const PAGE: usize = 1000;
 /// The query of a plain export.
@@ -147,7 +147,7 @@ mod tests {
     #[test]
     fn system_properties_are_stripped_from_objects_only() {
         let mut item = json!({"id": "1", "_rid": "r", "_self": "s", "_etag": "e",
-                              "_attachments": "a", "_ts": 1, "_mine": 2});
+                              "_attachments": "a", "_ts": 1, "_lsn": 3, "_mine": 2});
         strip_system_properties(&mut item);
         assert_eq!(item, json!({"id": "1", "_mine": 2}));
         let mut scalar = json!(5);

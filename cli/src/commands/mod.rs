@@ -8,6 +8,7 @@ pub mod container;
 pub mod db;
 pub mod demo;
 pub mod export;
+pub mod feed;
 pub mod identity;
 pub mod import;
 pub mod item;

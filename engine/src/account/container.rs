@@ -12,18 +12,21 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
 
+use super::feed::record_change;
 use super::handle::AccountInner;
 use super::response::{ItemOptions, ItemResponse};
 use crate::catalog::validate_partition_key_path;
 use crate::crypto::hex;
 use crate::document::{
-    item_key, stamp_system_properties, validate_item, ItemRules, PartitionKey, MAX_ITEM_BYTES,
+    item_key, item_lsn, stamp_system_properties, validate_item, Change, ItemRules, OperationType,
+    PartitionKey, MAX_ITEM_BYTES,
 };
 use crate::error::{Error, Result};
 use crate::kv::WriteBatch;
 use crate::metering::{
     point_read_charge, validate_throughput, with_retry, write_charge, BucketKey, Provisioned,
 };
+use crate::options::Durability;
 
 #[derive(Clone)]
 pub struct Container {
@@ -77,6 +80,25 @@ pub(crate) fn parse_stored(bytes: &[u8]) -> Result<Value> {
     Value::deserialize(&mut de)
         .and_then(|v| de.end().map(|()| v))
         .map_err(|e| Error::Internal(format!("a stored item does not parse as JSON: {e}")))
+}
+
+/// An item as reads, writes and queries return it: `_lsn` is internal to the change feed (which
+/// returns it), as in the managed service.
+pub(crate) fn without_lsn(mut item: Value) -> Value {
+    if let Some(o) = item.as_object_mut() {
+        o.remove("_lsn");
+    }
+    item
+}
+
+/// The size of a stored item as its owner sees it (`without_lsn`), from its stored length:
+/// what limits and charges count, so that internal bookkeeping never changes a bill. Exact for
+/// compact JSON, where `_lsn` adds `,"_lsn":N` (an item always has an `id` beside it).
+pub(crate) fn public_size(stored_len: usize, item: &Value) -> usize {
+    match item_lsn(item) {
+        Some(lsn) => stored_len.saturating_sub(",\"_lsn\":".len() + lsn.to_string().len()),
+        None => stored_len,
+    }
 }
 
 fn to_typed<T: DeserializeOwned>(v: Value) -> Result<T> {
@@ -253,7 +275,9 @@ impl Container {
         let key = item_key(r.id, pk, &id)?;
         let _guard = self.inner.item_lock(&key)?;
         // An expired item is absent: create succeeds over it, replace answers 404.
-        let existing = self.live(&r, self.inner.db.get(&key)?)?;
+        let stored = self.inner.db.get(&key)?;
+        let stored_lsn = stored_lsn(stored.as_deref());
+        let existing = self.live(&r, stored)?;
         let rid = match (&existing, kind) {
             (Some(_), WriteKind::Create) => {
                 return Err(Error::Conflict(format!(
@@ -282,31 +306,43 @@ impl Container {
         };
         let etag = new_etag();
         let self_link = format!("dbs/{}/colls/{}/docs/{rid}/", self.db, self.name);
-        stamp_system_properties(
-            &mut value,
-            &rid,
-            &self_link,
-            &etag,
-            self.inner.opts.wall_clock.now_secs(),
-        );
+        let ticket = self.inner.lsns.begin(&self.inner.db, r.id)?;
+        let now = self.inner.opts.wall_clock.now_secs();
+        stamp_system_properties(&mut value, &rid, &self_link, &etag, now, ticket.lsn);
         let bytes =
             serde_json::to_vec(&value).map_err(|e| Error::Internal(format!("serialising an item: {e}")))?;
-        if bytes.len() > MAX_ITEM_BYTES {
+        let size = public_size(bytes.len(), &value);
+        if size > MAX_ITEM_BYTES {
             return Err(Error::TooLarge(format!(
-                "the item is {} bytes with its system properties; the limit is {MAX_ITEM_BYTES} bytes (2 MB)",
-                bytes.len()
+                "the item is {size} bytes with its system properties; the limit is {MAX_ITEM_BYTES} bytes (2 MB)"
             )));
         }
-        let charge = write_charge(bytes.len(), 0, cmk);
+        let charge = write_charge(size, 0, cmk);
         self.inner.throttles.try_charge(r.throughput.as_ref(), charge)?;
         let mut batch = WriteBatch::new();
-        batch.put(key, bytes.clone());
+        let change = Change {
+            op: if existing.is_some() {
+                OperationType::Replace
+            } else {
+                OperationType::Create
+            },
+            lsn: ticket.lsn,
+            crts: now,
+            previous_lsn: existing.as_deref().and(stored_lsn),
+            id: &id,
+            pk,
+            ttl_expired: false,
+            current: Some(&value),
+        };
+        record_change(&mut batch, r.id, &key, &change, stored_lsn)?;
+        batch.put(key, bytes);
         self.inner
             .db
             .write(batch, opts.durability.unwrap_or(self.inner.default_durability()))?;
+        drop(ticket);
         let status = if existing.is_some() { 200 } else { 201 };
         Ok(ItemResponse {
-            item: Some(to_typed(value)?),
+            item: Some(to_typed(without_lsn(value))?),
             status_code: status,
             etag: Some(etag),
             request_charge: charge,
@@ -345,12 +381,12 @@ impl Container {
             self.inner.throttles.try_charge(r.throughput.as_ref(), charge)?;
             return Err(self.not_found(pk, id).with_charge(charge));
         };
-        let charge = point_read_charge(bytes.len(), cmk);
-        self.inner.throttles.try_charge(r.throughput.as_ref(), charge)?;
         let value = parse_stored(&bytes)?;
+        let charge = point_read_charge(public_size(bytes.len(), &value), cmk);
+        self.inner.throttles.try_charge(r.throughput.as_ref(), charge)?;
         let etag = value.get("_etag").and_then(Value::as_str).map(str::to_string);
         Ok(ItemResponse {
-            item: Some(to_typed(value)?),
+            item: Some(to_typed(without_lsn(value))?),
             status_code: 200,
             etag,
             request_charge: charge,
@@ -379,14 +415,19 @@ impl Container {
         let old = self
             .live(&r, self.inner.db.get(&key)?)?
             .ok_or_else(|| self.not_found(pk, id))?;
-        self.check_if_match(opts, &parse_stored(&old)?)?;
-        let charge = write_charge(old.len(), 0, self.inner.is_cmk());
+        let old_item = parse_stored(&old)?;
+        self.check_if_match(opts, &old_item)?;
+        let charge = write_charge(public_size(old.len(), &old_item), 0, self.inner.is_cmk());
         self.inner.throttles.try_charge(r.throughput.as_ref(), charge)?;
-        let mut batch = WriteBatch::new();
-        batch.delete(key);
-        self.inner
-            .db
-            .write(batch, opts.durability.unwrap_or(self.inner.default_durability()))?;
+        self.write_delete(
+            r.id,
+            key,
+            pk,
+            id,
+            item_lsn(&old_item),
+            false,
+            opts.durability.unwrap_or(self.inner.default_durability()),
+        )?;
         Ok(ItemResponse {
             item: None,
             status_code: 204,
@@ -396,8 +437,74 @@ impl Container {
     }
 }
 
+/// The `_lsn` of a stored item's bytes (none for an absent item or one written before the feed).
+fn stored_lsn(stored: Option<&[u8]>) -> Option<u64> {
+    stored
+        .and_then(|b| parse_stored(b).ok())
+        .as_ref()
+        .and_then(item_lsn)
+}
+
+impl Container {
+    /// Deletes a stored item and records the delete in the change feed (as a TTL expiry when
+    /// `ttl_expired`). The caller holds the item's lock.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn write_delete(
+        &self,
+        container_id: u32,
+        key: Vec<u8>,
+        pk: &PartitionKey,
+        id: &str,
+        old_lsn: Option<u64>,
+        ttl_expired: bool,
+        durability: Durability,
+    ) -> Result<()> {
+        let ticket = self.inner.lsns.begin(&self.inner.db, container_id)?;
+        let change = Change {
+            op: OperationType::Delete,
+            lsn: ticket.lsn,
+            crts: self.inner.opts.wall_clock.now_secs(),
+            previous_lsn: old_lsn,
+            id,
+            pk,
+            ttl_expired,
+            current: None,
+        };
+        let mut batch = WriteBatch::new();
+        record_change(&mut batch, container_id, &key, &change, old_lsn)?;
+        batch.delete(key);
+        self.inner.db.write(batch, durability)?;
+        drop(ticket);
+        Ok(())
+    }
+}
+
 impl std::fmt::Debug for Container {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "Container({}/{})", self.db, self.name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn public_size_is_the_size_without_lsn() {
+        for lsn in [1u64, 9, 10, 12_345, u64::MAX] {
+            for item in [
+                json!({"id": "a"}),
+                json!({"id": "a", "_ts": 5, "zz": [1, {"b": null}]}),
+            ] {
+                let mut stored = item.clone();
+                stored["_lsn"] = json!(lsn);
+                let len = serde_json::to_vec(&stored).unwrap().len();
+                let public = serde_json::to_vec(&without_lsn(stored.clone())).unwrap().len();
+                assert_eq!(public_size(len, &stored), public, "{stored}");
+            }
+        }
+        let plain = json!({"id": "a"});
+        assert_eq!(public_size(10, &plain), 10);
     }
 }

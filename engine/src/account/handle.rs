@@ -8,6 +8,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use super::database::{Database, DatabaseOptions};
 use super::key_check::KeyState;
 use super::keys::{create_keys, open_service, unwrap_customer};
+use super::lsn::LsnTable;
 use super::ttl::{db_options, TtlTable};
 use crate::catalog::{validate_name, Catalog, DatabaseEntry};
 use crate::crypto::CipherSuite;
@@ -45,6 +46,10 @@ pub(crate) struct AccountInner {
     /// Container id -> `defaultTtl`, mirrored from the catalog on every change; the store's
     /// compaction filter reads it.
     pub(crate) ttl_table: TtlTable,
+    /// Per-container LSN allocation for the change feed.
+    pub(crate) lsns: LsnTable,
+    /// Container id -> the Unix second of its last TTL sweep (see `feed.rs`).
+    pub(crate) ttl_swept: Mutex<std::collections::HashMap<u32, u64>>,
     _lock: DirLock,
 }
 
@@ -302,6 +307,8 @@ impl Account {
                 item_locks: (0..ITEM_LOCK_STRIPES).map(|_| Mutex::new(())).collect(),
                 key_state: KeyState::new(),
                 ttl_table,
+                lsns: LsnTable::default(),
+                ttl_swept: Mutex::default(),
                 _lock: lock,
             }),
         }

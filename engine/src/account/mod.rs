@@ -4,10 +4,12 @@
 
 mod container;
 mod database;
+mod feed;
 mod handle;
 mod identity;
 mod key_check;
 mod keys;
+mod lsn;
 mod query;
 mod response;
 mod rotation;
@@ -16,6 +18,7 @@ mod ttl;
 
 pub use container::Container;
 pub use database::{ContainerInfo, ContainerOptions, Database, DatabaseOptions};
+pub use feed::{ChangeFeedMode, ChangeFeedOptions, ChangeFeedResponse, ChangeFeedStart, DEFAULT_FEED_PAGE};
 pub(crate) use handle::now_secs;
 pub use handle::{Account, Encryption};
 pub use key_check::KeyStatus;

@@ -6,7 +6,7 @@
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use super::container::{parse_stored, Container};
+use super::container::{parse_stored, public_size, without_lsn, Container};
 use crate::crypto::hex;
 use crate::document::{container_prefix, partition_prefix, PartitionKey};
 use crate::error::{Error, Result};
@@ -88,11 +88,11 @@ impl Container {
         let mut load = 0.0;
         let mut docs = Vec::new();
         for (_, bytes) in self.inner.db.scan_prefix(&prefix)? {
-            load += query_load_charge(bytes.len());
             let doc = parse_stored(&bytes)?;
+            load += query_load_charge(public_size(bytes.len(), &doc));
             // Expired items (TTL) are skipped before evaluation; reading them is still charged.
             if self.is_live(&r, &doc) {
-                docs.push(doc);
+                docs.push(without_lsn(doc));
             }
         }
         let all = prepared.run(docs)?;

@@ -8,6 +8,7 @@ use std::sync::{Arc, RwLock};
 use serde_json::Value;
 
 use super::container::{parse_stored, Container, Resolved};
+use super::feed::keep_feed_record;
 use crate::compaction::CompactionFilter;
 use crate::db::DbOptions;
 use crate::document::{container_of, is_expired, validate_default_ttl};
@@ -25,21 +26,30 @@ pub(crate) fn db_options(opts: &AccountOptions, table: &TtlTable) -> DbOptions {
         compaction_filter: Some(Arc::new(TtlFilter {
             table: table.clone(),
             clock: opts.wall_clock.clone(),
+            retention_secs: opts.change_feed_retention.as_secs(),
         })),
         ..opts.db_options()
     }
 }
 
-/// Drops items that have expired (at the wall clock's now) in containers with TTL on. Keeps
-/// everything else, including any value it cannot read as an item.
+/// Drops change-feed records older than the feed's retention window, and items that expired
+/// (TTL) longer ago than that window: an expiry is normally turned into a recorded delete by the
+/// feed's sweep (`feed.rs`), and by the time the filter drops an unswept one, its delete would
+/// have left the all-versions feed anyway. Keeps everything else, including any value it
+/// cannot read.
 #[derive(Debug)]
 struct TtlFilter {
     table: TtlTable,
     clock: Arc<dyn WallClock>,
+    retention_secs: u64,
 }
 
 impl CompactionFilter for TtlFilter {
     fn keep(&self, key: &[u8], value: &[u8]) -> bool {
+        let now = self.clock.now_secs();
+        if let Some(keep) = keep_feed_record(key, value, now, self.retention_secs) {
+            return keep;
+        }
         let Some(id) = container_of(key) else {
             return true;
         };
@@ -51,7 +61,7 @@ impl CompactionFilter for TtlFilter {
             return true;
         }
         match parse_stored(value) {
-            Ok(item) => !is_expired(default, &item, self.clock.now_secs()),
+            Ok(item) => !is_expired(default, &item, now.saturating_sub(self.retention_secs)),
             Err(_) => true,
         }
     }

@@ -10,7 +10,7 @@ pub(crate) const MAX_ITEM_BYTES: usize = 2 * 1024 * 1024;
 const MAX_DEPTH: usize = 128;
 const MAX_ID_BYTES: usize = 1023;
 /// System properties a client may not supply in customer-managed-key mode.
-const CMK_RESERVED: [&str; 6] = ["_ts", "_etag", "_rid", "_self", "_attachments", "_epk"];
+const CMK_RESERVED: [&str; 7] = ["_ts", "_etag", "_rid", "_self", "_attachments", "_epk", "_lsn"];
 
 pub(crate) struct ItemRules {
     /// Customer-managed-key mode: stricter reserved-property rules.
@@ -87,7 +87,14 @@ fn check_depth(item: &Value) -> Result<()> {
 }
 
 /// Sets the system properties on a validated item (replacing any client-supplied values).
-pub(crate) fn stamp_system_properties(item: &mut Value, rid: &str, self_link: &str, etag: &str, ts: u64) {
+pub(crate) fn stamp_system_properties(
+    item: &mut Value,
+    rid: &str,
+    self_link: &str,
+    etag: &str,
+    ts: u64,
+    lsn: u64,
+) {
     if let Some(obj) = item.as_object_mut() {
         let set = |m: &mut Map<String, Value>, k: &str, v: Value| {
             m.insert(k.to_string(), v);
@@ -97,6 +104,7 @@ pub(crate) fn stamp_system_properties(item: &mut Value, rid: &str, self_link: &s
         set(obj, "_etag", Value::String(etag.to_string()));
         set(obj, "_attachments", Value::String("attachments/".into()));
         set(obj, "_ts", Value::from(ts));
+        set(obj, "_lsn", Value::from(lsn));
     }
 }
 
@@ -143,9 +151,10 @@ mod tests {
     #[test]
     fn stamping_overwrites_client_values() {
         let mut v = json!({"id": "a", "_etag": "mine"});
-        stamp_system_properties(&mut v, "rid", "dbs/d/colls/c/docs/rid/", "\"e\"", 42);
+        stamp_system_properties(&mut v, "rid", "dbs/d/colls/c/docs/rid/", "\"e\"", 42, 7);
         assert_eq!(v["_etag"], "\"e\"");
         assert_eq!(v["_ts"], 42);
         assert_eq!(v["_attachments"], "attachments/");
+        assert_eq!(v["_lsn"], 7);
     }
 }

@@ -2,12 +2,18 @@
 //! encoding of (container, partition key, id) into LSM keys. Uses only serde_json and the error
 //! type; never touches storage (the account layer calls `db`).
 
+mod change;
 mod item;
 mod key;
 mod partition_key;
 mod ttl;
 
+pub use change::OperationType;
+pub(crate) use change::{
+    item_lsn, latest_value, lsn_key, lsn_keys_end, lsn_mark_key, lsn_of, record_partition_key, split_value,
+    Change, FEED_TAG, LATEST_TAG,
+};
 pub(crate) use item::{stamp_system_properties, validate_item, ItemRules, MAX_ITEM_BYTES};
 pub(crate) use key::{container_of, container_prefix, item_key, partition_prefix};
 pub use partition_key::PartitionKey;
-pub(crate) use ttl::{is_expired, validate_default_ttl};
+pub(crate) use ttl::{expires_at, is_expired, validate_default_ttl};

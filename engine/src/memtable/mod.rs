@@ -80,16 +80,16 @@ impl Memtable {
         self.map.is_empty()
     }
 
-    /// The newest version of every key starting with `prefix`, in key order.
-    pub(crate) fn range_prefix(&self, prefix: &[u8]) -> Vec<Record> {
+    /// The newest version of every key from `start` on while `within(key)` holds, in key order.
+    pub(crate) fn range(&self, start: &[u8], within: impl Fn(&[u8]) -> bool) -> Vec<Record> {
         let probe = VersionedKey {
-            key: prefix.to_vec(),
+            key: start.to_vec(),
             seq: u64::MAX,
         };
         newest_only(
             self.map
                 .range((Bound::Included(probe), Bound::Unbounded))
-                .take_while(|e| e.key().key.starts_with(prefix))
+                .take_while(|e| within(&e.key().key))
                 .map(|e| Record {
                     key: e.key().key.clone(),
                     seq: e.key().seq,
@@ -136,11 +136,13 @@ mod tests {
         assert_eq!(m.get(b"a"), None);
         assert_eq!(m.get(b"ac"), Some((3, None)));
         assert_eq!(m.get(b"zz"), None);
-        let r = m.range_prefix(b"a");
+        let r = m.range(b"a", |k| k.starts_with(b"a"));
         assert_eq!(
             r.iter().map(|r| (r.key.clone(), r.seq)).collect::<Vec<_>>(),
             vec![(b"ab".to_vec(), 2), (b"ac".to_vec(), 3)]
         );
+        let r = m.range(b"ab\x00", |k| k < b"b".as_slice());
+        assert_eq!(r.iter().map(|r| r.seq).collect::<Vec<_>>(), vec![3]);
         let all: Vec<_> = m.records().map(|r| r.seq).collect();
         assert_eq!(all, vec![2, 3, 4]);
     }

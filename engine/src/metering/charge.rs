@@ -71,6 +71,22 @@ pub(crate) fn point_read_charge(size: usize, cmk: bool) -> f64 {
     round2(if cmk { base * CMK_READ } else { base })
 }
 
+/// Charge of one change-feed or conflict-feed page that returned items of these sizes: each item
+/// as a point read, and an empty page (304) as one 404 read; the customer-key surcharge of
+/// queries and feeds (+15%) on top.
+pub(crate) fn feed_charge(sizes: impl IntoIterator<Item = usize>, cmk: bool) -> f64 {
+    let mut base = 0.0;
+    let mut any = false;
+    for s in sizes {
+        base += interpolate(&READ_POINTS, s);
+        any = true;
+    }
+    if !any {
+        base = interpolate(&READ_POINTS, 0);
+    }
+    round2(if cmk { base * CMK_QUERY } else { base })
+}
+
 /// Charge of writing one item of `size` bytes with `indexed_terms` index terms written.
 pub(crate) fn write_charge(size: usize, indexed_terms: usize, cmk: bool) -> f64 {
     let base = interpolate(&WRITE_POINTS, size) + PER_INDEXED_TERM * indexed_terms as f64;
@@ -97,6 +113,14 @@ pub(crate) fn query_charge(load: f64, result_bytes: usize, cmk: bool) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn feed_pages_charge_like_point_reads_with_the_query_surcharge() {
+        assert_eq!(feed_charge([], false), 1.0);
+        assert_eq!(feed_charge([100, 1024, 4096], false), round2(1.0 + 1.0 + 1.14));
+        assert_eq!(feed_charge([1024; 10], true), round2(10.0 * 1.15));
+        assert_eq!(feed_charge([], true), 1.15);
+    }
 
     #[test]
     fn reference_points_within_ten_percent() {

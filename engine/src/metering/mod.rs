@@ -5,6 +5,6 @@
 mod charge;
 mod throughput;
 
-pub(crate) use charge::{point_read_charge, query_charge, query_load_charge, write_charge};
+pub(crate) use charge::{feed_charge, point_read_charge, query_charge, query_load_charge, write_charge};
 pub(crate) use throughput::{validate_throughput, with_retry, BucketKey, Provisioned, Throttles};
 pub use throughput::{Clock, ManualClock, MonotonicClock, RetryPolicy, MIN_THROUGHPUT, THROUGHPUT_STEP};

@@ -1,0 +1,382 @@
+//! The change feed of a container: `Container::read_change_feed` in latest-version mode (creates
+//! and updates, each item once at its newest version) or all-versions-and-deletes mode (every
+//! create, replace and delete, TTL expiries included, within the retention window), for the
+//! whole container or one partition key, from the beginning, a time, now, or a continuation
+//! token. An empty page answers 304 with the same continuation. Pages are charged like point
+//! reads of the items returned (see docs/change-feed.md). Reads only up to the LSN below which
+//! every write has finished (`lsn.rs`), so a token never skips a write that commits late.
+//! Also the write side (`record_change`), the sweep that turns TTL expiries into recorded
+//! deletes, and the retention rule the store's compaction filter applies to feed records.
+
+use serde_json::Value;
+
+use super::container::{parse_stored, Container, Resolved};
+use crate::document::{
+    expires_at, item_lsn, latest_value, lsn_key, lsn_mark_key, lsn_of, record_partition_key, split_value,
+    Change, PartitionKey, FEED_TAG, LATEST_TAG,
+};
+use crate::error::{Error, Result};
+use crate::kv::WriteBatch;
+use crate::metering::feed_charge;
+use crate::options::Durability;
+
+/// Default and largest page size of a change-feed read.
+pub const DEFAULT_FEED_PAGE: usize = 100;
+const MAX_FEED_PAGE: usize = 10_000;
+/// Records read from the store per step while filling a page.
+const SCAN_STEP: usize = 256;
+
+/// Which changes the feed returns.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ChangeFeedMode {
+    /// Creates and updates; each item once, at its latest version, in LSN order.
+    #[default]
+    LatestVersion,
+    /// Every create, replace and delete (TTL deletes included) with its metadata, within the
+    /// retention window (`AccountOptions::change_feed_retention`).
+    AllVersionsAndDeletes,
+}
+
+impl ChangeFeedMode {
+    fn tag(self) -> &'static str {
+        match self {
+            ChangeFeedMode::LatestVersion => "latest",
+            ChangeFeedMode::AllVersionsAndDeletes => "all",
+        }
+    }
+}
+
+/// Where a change-feed read starts.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum ChangeFeedStart {
+    /// The oldest change still held.
+    #[default]
+    Beginning,
+    /// Only changes made after this read.
+    Now,
+    /// Changes committed at or after this Unix second.
+    Time(u64),
+    /// Where a previous page left off.
+    Continuation(String),
+}
+
+/// Options of `Container::read_change_feed`.
+#[derive(Clone, Debug)]
+pub struct ChangeFeedOptions {
+    pub mode: ChangeFeedMode,
+    pub start: ChangeFeedStart,
+    /// Read one partition key's feed range only; `None`: the whole container.
+    pub partition_key: Option<PartitionKey>,
+    /// Most items per page (1..=10,000; default 100).
+    pub max_item_count: usize,
+}
+
+impl Default for ChangeFeedOptions {
+    fn default() -> Self {
+        ChangeFeedOptions {
+            mode: ChangeFeedMode::default(),
+            start: ChangeFeedStart::default(),
+            partition_key: None,
+            max_item_count: DEFAULT_FEED_PAGE,
+        }
+    }
+}
+
+/// One page of the change feed.
+#[derive(Clone, Debug)]
+pub struct ChangeFeedResponse {
+    /// 200 with changes, or 304 (not modified) when there were none.
+    pub status_code: u16,
+    /// Latest-version mode: the items (with `_lsn`). All-versions mode: records
+    /// `{"current": item?, "metadata": {operationType, lsn, crts, previousImageLSN?, id,
+    /// partitionKey?, timeToLiveExpired?}}`.
+    pub items: Vec<Value>,
+    /// Pass it back (`ChangeFeedStart::Continuation`) to read on; always present.
+    pub continuation: String,
+    pub request_charge: f64,
+}
+
+/// Adds the change-feed entries of `change` to `batch`: the all-versions record, the item's new
+/// latest-version pointer (none for a delete) replacing its previous one, and the LSN mark.
+pub(crate) fn record_change(
+    batch: &mut WriteBatch,
+    container_id: u32,
+    item_key: &[u8],
+    change: &Change<'_>,
+    previous_pointer: Option<u64>,
+) -> Result<()> {
+    batch.put(lsn_key(FEED_TAG, container_id, change.lsn), change.encode()?);
+    if let Some(old) = previous_pointer {
+        batch.delete(lsn_key(LATEST_TAG, container_id, old));
+    }
+    if change.current.is_some() {
+        batch.put(
+            lsn_key(LATEST_TAG, container_id, change.lsn),
+            latest_value(change.crts, item_key),
+        );
+    }
+    batch.put(lsn_mark_key(container_id), change.lsn.to_be_bytes().to_vec());
+    Ok(())
+}
+
+/// Whether an all-versions record committed at `crts` has left the retention window at `now`.
+pub(crate) fn beyond_retention(crts: u64, now: u64, retention_secs: u64) -> bool {
+    crts.saturating_add(retention_secs) < now
+}
+
+/// For the compaction filter: `Some(false)` for a feed record past retention (drop it),
+/// `Some(true)` for one to keep, `None` for a key that is not a feed record.
+pub(crate) fn keep_feed_record(key: &[u8], value: &[u8], now: u64, retention_secs: u64) -> Option<bool> {
+    if key.first() != Some(&FEED_TAG) {
+        return None;
+    }
+    Some(match split_value(value) {
+        Ok((crts, _)) => !beyond_retention(crts, now, retention_secs),
+        Err(_) => true,
+    })
+}
+
+/// A continuation token: `cf1:<mode>:<container id>:<range>:<next lsn>`, where range is `*` for
+/// the whole container or a checksum of the partition key.
+struct Token {
+    next: u64,
+}
+
+fn range_tag(pk: Option<&PartitionKey>) -> String {
+    match pk {
+        None => "*".into(),
+        Some(pk) => format!("{:08x}", crc32fast::hash(&pk.encode())),
+    }
+}
+
+fn encode_token(mode: ChangeFeedMode, container_id: u32, pk: Option<&PartitionKey>, next: u64) -> String {
+    format!("cf1:{}:{container_id}:{}:{next}", mode.tag(), range_tag(pk))
+}
+
+fn decode_token(
+    token: &str,
+    mode: ChangeFeedMode,
+    container_id: u32,
+    pk: Option<&PartitionKey>,
+) -> Result<Token> {
+    let bad = |why: &str| {
+        Error::BadRequest(format!(
+            "the change-feed continuation token '{token}' {why}; pass a token returned by a read of \
+             this container's feed in the same mode and feed range"
+        ))
+    };
+    let parts: Vec<&str> = token.split(':').collect();
+    let [v, m, c, range, next] = parts.as_slice() else {
+        return Err(bad("is malformed"));
+    };
+    if *v != "cf1" {
+        return Err(bad("is not a change-feed token of this version"));
+    }
+    if *m != mode.tag() {
+        return Err(bad("was issued for the other feed mode"));
+    }
+    if c.parse::<u32>().ok() != Some(container_id) {
+        return Err(bad("belongs to another container"));
+    }
+    if *range != range_tag(pk) {
+        return Err(bad("belongs to another feed range (partition key)"));
+    }
+    let next = next.parse::<u64>().map_err(|_| bad("is malformed"))?;
+    Ok(Token { next })
+}
+
+impl Container {
+    /// Reads one page of the container's change feed. 400 for a bad token or page size, 403
+    /// while the customer key is revoked, 404 if the container does not exist, 429 when over
+    /// the provisioned throughput.
+    pub fn read_change_feed(&self, opts: &ChangeFeedOptions) -> Result<ChangeFeedResponse> {
+        if opts.max_item_count == 0 || opts.max_item_count > MAX_FEED_PAGE {
+            return Err(Error::BadRequest(format!(
+                "max item count must be between 1 and {MAX_FEED_PAGE}, not {}",
+                opts.max_item_count
+            )));
+        }
+        self.retrying(|| self.read_change_feed_once(opts))
+    }
+
+    fn read_change_feed_once(&self, opts: &ChangeFeedOptions) -> Result<ChangeFeedResponse> {
+        let r = self.resolve()?;
+        if opts.mode == ChangeFeedMode::AllVersionsAndDeletes && r.default_ttl.is_some() {
+            // Expired items become recorded deletes before the feed is read; expiry has a
+            // granularity of one second, so one sweep per container per second suffices.
+            let now = self.inner.opts.wall_clock.now_secs();
+            let due = {
+                let mut swept = self
+                    .inner
+                    .ttl_swept
+                    .lock()
+                    .map_err(|_| Error::Poisoned("a thread panicked while sweeping TTL".into()))?;
+                let last = swept.insert(r.id, now);
+                last.is_none_or(|l| l < now)
+            };
+            if due {
+                self.sweep_expired(&r)?;
+            }
+        }
+        let db = &self.inner.db;
+        let limit = self.inner.lsns.visible_limit(db, r.id)?;
+        let tag = match opts.mode {
+            ChangeFeedMode::LatestVersion => LATEST_TAG,
+            ChangeFeedMode::AllVersionsAndDeletes => FEED_TAG,
+        };
+        let pk = opts.partition_key.as_ref();
+        let mut next = match &opts.start {
+            ChangeFeedStart::Beginning => 1,
+            ChangeFeedStart::Now => limit + 1,
+            ChangeFeedStart::Continuation(t) => decode_token(t, opts.mode, r.id, pk)?.next,
+            ChangeFeedStart::Time(t) => self.first_lsn_at(tag, r.id, *t, limit)?,
+        };
+        let now = self.inner.opts.wall_clock.now_secs();
+        let retention = self.inner.opts.change_feed_retention.as_secs();
+        let mut items = Vec::new();
+        let mut sizes = Vec::new();
+        let end = lsn_key(tag, r.id, limit.saturating_add(1));
+        'scan: while next <= limit && items.len() < opts.max_item_count {
+            let batch = db.scan_range(&lsn_key(tag, r.id, next), &end, SCAN_STEP)?;
+            if batch.is_empty() {
+                next = limit + 1;
+                break;
+            }
+            for (k, v) in batch {
+                let lsn = lsn_of(&k)?;
+                let (crts, body) = split_value(&v)?;
+                let found = match opts.mode {
+                    ChangeFeedMode::LatestVersion => self.latest_item(&r, lsn, body, pk)?,
+                    ChangeFeedMode::AllVersionsAndDeletes if beyond_retention(crts, now, retention) => None,
+                    ChangeFeedMode::AllVersionsAndDeletes => all_versions_record(body, pk)?,
+                };
+                next = lsn + 1;
+                if let Some((value, size)) = found {
+                    items.push(value);
+                    sizes.push(size);
+                    if items.len() >= opts.max_item_count {
+                        break 'scan;
+                    }
+                }
+            }
+        }
+        let charge = feed_charge(sizes, self.inner.is_cmk());
+        self.inner.throttles.try_charge(r.throughput.as_ref(), charge)?;
+        Ok(ChangeFeedResponse {
+            status_code: if items.is_empty() { 304 } else { 200 },
+            items,
+            continuation: encode_token(opts.mode, r.id, pk, next),
+            request_charge: charge,
+        })
+    }
+
+    /// The item a latest-version pointer at `lsn` names, if that is still its newest version,
+    /// it is live, and it is in the requested feed range.
+    fn latest_item(
+        &self,
+        r: &Resolved,
+        lsn: u64,
+        item_key: &[u8],
+        pk: Option<&PartitionKey>,
+    ) -> Result<Option<(Value, usize)>> {
+        let Some(bytes) = self.inner.db.get(item_key)? else {
+            return Ok(None);
+        };
+        let item = parse_stored(&bytes)?;
+        if item_lsn(&item) != Some(lsn) || !self.is_live(r, &item) {
+            return Ok(None);
+        }
+        if let Some(want) = pk {
+            if PartitionKey::extract(&item, &r.pk_path)? != *want {
+                return Ok(None);
+            }
+        }
+        Ok(Some((item, bytes.len())))
+    }
+
+    /// The first LSN committed at or after Unix second `t` (or `limit + 1`).
+    fn first_lsn_at(&self, tag: u8, container_id: u32, t: u64, limit: u64) -> Result<u64> {
+        let end = lsn_key(tag, container_id, limit.saturating_add(1));
+        let mut next = 1;
+        while next <= limit {
+            let batch = self
+                .inner
+                .db
+                .scan_range(&lsn_key(tag, container_id, next), &end, SCAN_STEP)?;
+            if batch.is_empty() {
+                break;
+            }
+            for (k, v) in batch {
+                let lsn = lsn_of(&k)?;
+                if split_value(&v)?.0 >= t {
+                    return Ok(lsn);
+                }
+                next = lsn + 1;
+            }
+        }
+        Ok(limit + 1)
+    }
+
+    /// Deletes every expired item of the container through the recorded-delete path (so the
+    /// all-versions feed shows each TTL expiry once). Returns how many it deleted. Free of RU,
+    /// as the service's background TTL deletion.
+    pub fn remove_expired_items(&self) -> Result<usize> {
+        let r = self.resolve()?;
+        if r.default_ttl.is_none() {
+            return Ok(0);
+        }
+        self.sweep_expired(&r)
+    }
+
+    fn sweep_expired(&self, r: &Resolved) -> Result<usize> {
+        let now = self.inner.opts.wall_clock.now_secs();
+        let mut removed = 0;
+        for (key, bytes) in self
+            .inner
+            .db
+            .scan_prefix(&crate::document::container_prefix(r.id))?
+        {
+            let item = parse_stored(&bytes)?;
+            if expires_at(r.default_ttl, &item).is_none_or(|at| now < at) {
+                continue;
+            }
+            let _guard = self.inner.item_lock(&key)?;
+            // Re-read under the lock: a writer may have replaced it meanwhile.
+            let Some(current) = self.inner.db.get(&key)? else {
+                continue;
+            };
+            let current = parse_stored(&current)?;
+            if self.is_live(r, &current) {
+                continue;
+            }
+            let pk = PartitionKey::extract(&current, &r.pk_path)?;
+            let id = current
+                .get("id")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string();
+            self.write_delete(
+                r.id,
+                key,
+                &pk,
+                &id,
+                item_lsn(&current),
+                true,
+                Durability::Buffered,
+            )?;
+            removed += 1;
+        }
+        Ok(removed)
+    }
+}
+
+/// An all-versions record as returned, if it is in the requested feed range.
+fn all_versions_record(body: &[u8], pk: Option<&PartitionKey>) -> Result<Option<(Value, usize)>> {
+    let rec = parse_stored(body)?;
+    if let Some(want) = pk {
+        if record_partition_key(&rec)? != *want {
+            return Ok(None);
+        }
+    }
+    Ok(Some((rec, body.len())))
+}

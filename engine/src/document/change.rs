@@ -1,0 +1,200 @@
+//! The change feed's records and LSM keys. Every write of an item also writes, in the same batch,
+//! one all-versions record (what happened, with the new image), one latest-version pointer (from
+//! the write's LSN to the item's key; the previous pointer of the item is deleted), and the
+//! container's LSN high-water mark. Pure encoding: the account layer writes and reads them. Keys
+//! and values are sealed by the store like every other record.
+//!
+//! ```text
+//! feed_key    := 0x02 | container_id: u32 BE | lsn: u64 BE   -> crts: u64 BE | record JSON
+//! latest_key  := 0x03 | container_id: u32 BE | lsn: u64 BE   -> crts: u64 BE | item_key
+//! lsn_mark    := 0x04 | container_id: u32 BE                 -> lsn: u64 BE
+//! record JSON := {"metadata": {operationType, lsn, crts, previousImageLSN?, id, partitionKey?,
+//!                  timeToLiveExpired?}, "current": item?}
+//! ```
+
+use serde_json::{json, Map, Value};
+
+use super::partition_key::PartitionKey;
+use crate::error::{Error, Result};
+
+pub(crate) const FEED_TAG: u8 = 0x02;
+pub(crate) const LATEST_TAG: u8 = 0x03;
+const LSN_MARK_TAG: u8 = 0x04;
+
+/// What a change did to its item.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OperationType {
+    Create,
+    Replace,
+    Delete,
+}
+
+impl OperationType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OperationType::Create => "create",
+            OperationType::Replace => "replace",
+            OperationType::Delete => "delete",
+        }
+    }
+}
+
+/// The key of the record at `lsn` in the keyspace `tag` (`FEED_TAG` or `LATEST_TAG`).
+pub(crate) fn lsn_key(tag: u8, container_id: u32, lsn: u64) -> Vec<u8> {
+    let mut k = Vec::with_capacity(13);
+    k.push(tag);
+    k.extend_from_slice(&container_id.to_be_bytes());
+    k.extend_from_slice(&lsn.to_be_bytes());
+    k
+}
+
+/// The first key past every record of the container in the keyspace `tag`.
+pub(crate) fn lsn_keys_end(tag: u8, container_id: u32) -> Vec<u8> {
+    match container_id.checked_add(1) {
+        Some(next) => lsn_key(tag, next, 0)[..5].to_vec(),
+        None => vec![tag + 1],
+    }
+}
+
+/// The LSN of a key made by `lsn_key`.
+pub(crate) fn lsn_of(key: &[u8]) -> Result<u64> {
+    match key {
+        [_, _, _, _, _, rest @ ..] if rest.len() == 8 => {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(rest);
+            Ok(u64::from_be_bytes(b))
+        }
+        _ => Err(Error::Internal("a change-feed key has the wrong length".into())),
+    }
+}
+
+/// The key holding the highest LSN the container has written (or one close below it: see
+/// `account::lsn`).
+pub(crate) fn lsn_mark_key(container_id: u32) -> Vec<u8> {
+    let mut k = Vec::with_capacity(5);
+    k.push(LSN_MARK_TAG);
+    k.extend_from_slice(&container_id.to_be_bytes());
+    k
+}
+
+/// Splits a feed or pointer value into its commit time and body.
+pub(crate) fn split_value(value: &[u8]) -> Result<(u64, &[u8])> {
+    if value.len() < 8 {
+        return Err(Error::Internal(
+            "a change-feed record is shorter than its header".into(),
+        ));
+    }
+    let (head, body) = value.split_at(8);
+    let mut b = [0u8; 8];
+    b.copy_from_slice(head);
+    Ok((u64::from_be_bytes(b), body))
+}
+
+fn with_crts(crts: u64, body: &[u8]) -> Vec<u8> {
+    let mut v = Vec::with_capacity(8 + body.len());
+    v.extend_from_slice(&crts.to_be_bytes());
+    v.extend_from_slice(body);
+    v
+}
+
+/// The value of a latest-version pointer.
+pub(crate) fn latest_value(crts: u64, item_key: &[u8]) -> Vec<u8> {
+    with_crts(crts, item_key)
+}
+
+/// One change, as the all-versions feed returns it.
+pub(crate) struct Change<'a> {
+    pub(crate) op: OperationType,
+    pub(crate) lsn: u64,
+    pub(crate) crts: u64,
+    pub(crate) previous_lsn: Option<u64>,
+    pub(crate) id: &'a str,
+    pub(crate) pk: &'a PartitionKey,
+    pub(crate) ttl_expired: bool,
+    pub(crate) current: Option<&'a Value>,
+}
+
+impl Change<'_> {
+    /// The record's stored value.
+    pub(crate) fn encode(&self) -> Result<Vec<u8>> {
+        let mut meta = Map::new();
+        meta.insert("operationType".into(), json!(self.op.as_str()));
+        meta.insert("lsn".into(), json!(self.lsn));
+        meta.insert("crts".into(), json!(self.crts));
+        if let Some(p) = self.previous_lsn {
+            meta.insert("previousImageLSN".into(), json!(p));
+        }
+        meta.insert("id".into(), json!(self.id));
+        if let Some(pk) = self.pk.to_json() {
+            meta.insert("partitionKey".into(), pk);
+        }
+        if self.ttl_expired {
+            meta.insert("timeToLiveExpired".into(), json!(true));
+        }
+        let mut rec = Map::new();
+        if let Some(c) = self.current {
+            rec.insert("current".into(), c.clone());
+        }
+        rec.insert("metadata".into(), Value::Object(meta));
+        let body = serde_json::to_vec(&Value::Object(rec))
+            .map_err(|e| Error::Internal(format!("serialising a change-feed record: {e}")))?;
+        Ok(with_crts(self.crts, &body))
+    }
+}
+
+/// The item's LSN (`_lsn`), if it has one (items written before the feed existed do not).
+pub(crate) fn item_lsn(item: &Value) -> Option<u64> {
+    item.get("_lsn").and_then(Value::as_u64)
+}
+
+/// The partition key a record's metadata names (`None` when the item had none at its path).
+pub(crate) fn record_partition_key(record: &Value) -> Result<PartitionKey> {
+    match record.get("metadata").and_then(|m| m.get("partitionKey")) {
+        Some(v) => PartitionKey::from_json(v),
+        None => Ok(PartitionKey::None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_sort_by_container_then_lsn() {
+        let a = lsn_key(FEED_TAG, 1, 2);
+        let b = lsn_key(FEED_TAG, 1, 256);
+        let c = lsn_key(FEED_TAG, 2, 0);
+        assert!(a < b && b < c);
+        assert!(b < lsn_keys_end(FEED_TAG, 1) && lsn_keys_end(FEED_TAG, 1) <= c);
+        assert!(lsn_key(FEED_TAG, u32::MAX, u64::MAX) < lsn_keys_end(FEED_TAG, u32::MAX));
+        assert_eq!(lsn_of(&b).unwrap(), 256);
+        assert!(lsn_of(&b[..12]).is_err());
+        assert_ne!(lsn_mark_key(1)[0], FEED_TAG);
+    }
+
+    #[test]
+    fn records_round_trip() {
+        let pk = PartitionKey::from("p");
+        let item = json!({"id": "a", "v": 1});
+        let c = Change {
+            op: OperationType::Replace,
+            lsn: 9,
+            crts: 1234,
+            previous_lsn: Some(4),
+            id: "a",
+            pk: &pk,
+            ttl_expired: false,
+            current: Some(&item),
+        };
+        let v = c.encode().unwrap();
+        let (crts, body) = split_value(&v).unwrap();
+        assert_eq!(crts, 1234);
+        let rec: Value = serde_json::from_slice(body).unwrap();
+        assert_eq!(rec["current"], item);
+        assert_eq!(rec["metadata"]["operationType"], "replace");
+        assert_eq!(rec["metadata"]["previousImageLSN"], 4);
+        assert_eq!(record_partition_key(&rec).unwrap(), pk);
+        assert!(rec["metadata"].get("timeToLiveExpired").is_none());
+        assert!(split_value(&[1, 2, 3]).is_err());
+    }
+}
