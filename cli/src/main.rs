@@ -24,7 +24,8 @@ use clap_complete::Shell;
 use crate::args::{BodyArgs, Globals, PkArgs};
 use crate::commands::item::Write;
 use crate::commands::{
-    account, backup, bench, container, db, demo, export, feed, identity, import, item, key, ls, query, vault,
+    account, backup, bench, container, db, demo, export, feed, identity, import, item, key, ls, query, sync,
+    vault,
 };
 use crate::error::{CliError, CliResult, EXIT_USAGE};
 use crate::output::{Format, Report};
@@ -220,6 +221,32 @@ enum Command {
         /// Most changes in the page [default: 100].
         #[arg(long = "max-items", value_name = "N")]
         max_items: Option<usize>,
+    },
+    /// List a container's conflict feed (changes `sync` recorded under a custom policy), or
+    /// delete one conflict.
+    #[command(
+        after_help = "Examples:\n  strata conflicts shop orders\n  strata conflicts shop orders --delete 42"
+    )]
+    Conflicts {
+        db: String,
+        container: String,
+        /// Delete the conflict with this id (the item is not touched).
+        #[arg(long, value_name = "ID")]
+        delete: Option<String>,
+    },
+    /// Apply the changes of the account in --from to the account in --to (both under --home),
+    /// resolving conflicts by each container's policy.
+    #[command(after_help = "Example:\n  strata sync --from ./edge --to ./central --both-ways")]
+    Sync {
+        /// The source account's data directory.
+        #[arg(long, value_name = "DIR")]
+        from: PathBuf,
+        /// The destination account's data directory.
+        #[arg(long, value_name = "DIR")]
+        to: PathBuf,
+        /// Then sync back from --to to --from.
+        #[arg(long)]
+        both_ways: bool,
     },
     /// Run a query over a container's items and print one page of results.
     #[command(
@@ -448,6 +475,11 @@ enum ContainerCommand {
         /// defaultTtl: -1 (TTL on, items expire only by their own ttl) or seconds [default: off].
         #[arg(long, value_name = "N", allow_negative_numbers = true)]
         ttl: Option<i64>,
+        /// How `strata sync` resolves conflicting changes, fixed at creation: lww (last writer
+        /// wins on _ts), lww:/numeric/path (highest wins), or custom (recorded in the conflict
+        /// feed) [default: lww].
+        #[arg(long, value_name = "POLICY")]
+        conflict_policy: Option<String>,
     },
     /// List the containers of a database.
     List { db: String },
@@ -599,6 +631,12 @@ fn dispatch(cli: &Cli) -> CliResult<Outcome> {
             };
             return Ok(export::run(g, &args)?.map_or(Outcome::Done(0), Outcome::Print));
         }
+        Command::Conflicts {
+            db,
+            container,
+            delete,
+        } => sync::conflicts(g, db, container, delete.as_deref())?,
+        Command::Sync { from, to, both_ways } => sync::run(g, from, to, *both_ways)?,
         Command::Feed {
             db,
             container,
@@ -743,7 +781,8 @@ fn dispatch(cli: &Cli) -> CliResult<Outcome> {
                 pk,
                 throughput,
                 ttl,
-            } => container::create(g, db, name, pk, *throughput, *ttl)?,
+                conflict_policy,
+            } => container::create(g, db, name, pk, *throughput, *ttl, conflict_policy.as_deref())?,
             ContainerCommand::List { db } => container::list(g, db)?,
             ContainerCommand::SetTtl {
                 db,

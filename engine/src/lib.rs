@@ -27,16 +27,17 @@ mod version;
 mod wal;
 
 pub use account::{
-    Account, ChangeFeedMode, ChangeFeedOptions, ChangeFeedResponse, ChangeFeedStart, Container,
-    ContainerInfo, ContainerOptions, Database, DatabaseOptions, Encryption, ItemOptions, ItemResponse,
-    KeyRotation, KeyStatus, QueryOptions, QueryResponse, DEFAULT_FEED_PAGE, DEFAULT_MAX_ITEM_COUNT,
+    Account, ChangeFeedMode, ChangeFeedOptions, ChangeFeedResponse, ChangeFeedStart, ConflictsResponse,
+    Container, ContainerInfo, ContainerOptions, Database, DatabaseOptions, Encryption, ItemOptions,
+    ItemResponse, KeyRotation, KeyStatus, QueryOptions, QueryResponse, SyncReport, DEFAULT_FEED_PAGE,
+    DEFAULT_MAX_ITEM_COUNT,
 };
 pub use backup::{BackupInfo, BackupPolicy, VerifyReport};
 pub use cache::CacheStats;
 pub use compaction::CompactionFilter;
 pub use crypto::CipherSuite;
 pub use db::{Db, DbOptions, DbStats, RecoveryReport};
-pub use document::{OperationType, PartitionKey};
+pub use document::{ConflictResolutionPolicy, OperationType, PartitionKey};
 pub use error::{substatus, Error, Result};
 pub use kv::WriteBatch;
 pub use metering::{Clock, ManualClock, MonotonicClock, RetryPolicy, MIN_THROUGHPUT, THROUGHPUT_STEP};

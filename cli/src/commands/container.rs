@@ -3,7 +3,7 @@
 //! Engine calls and reports only.
 
 use serde_json::Value;
-use strata_engine::ContainerOptions;
+use strata_engine::{ConflictResolutionPolicy, ContainerOptions};
 
 use crate::args::Globals;
 use crate::commands::account;
@@ -17,22 +17,43 @@ pub fn create(
     pk_path: &str,
     throughput: Option<u32>,
     default_ttl: Option<i64>,
+    conflict_policy: Option<&str>,
 ) -> CliResult<Report> {
+    let conflict_resolution = conflict_policy.map(parse_conflict_policy).transpose()?;
     let account = account::open(g)?;
-    account.database(db).create_container_with(
+    let c = account.database(db).create_container_with(
         name,
         pk_path,
         ContainerOptions {
             throughput,
             default_ttl,
+            conflict_resolution,
         },
     )?;
+    let policy = serde_json::to_value(c.conflict_resolution_policy()?).unwrap_or_default();
     Ok(Report::new(201)
         .field("database", db)
         .field("container", name)
         .field("partitionKeyPath", pk_path)
         .opt_field("throughput", throughput)
-        .opt_field("defaultTtl", default_ttl))
+        .opt_field("defaultTtl", default_ttl)
+        .field("conflictResolutionPolicy", policy))
+}
+
+/// `lww` (last-writer-wins on /_ts), `lww:/path` (on a numeric path) or `custom`.
+pub fn parse_conflict_policy(raw: &str) -> CliResult<ConflictResolutionPolicy> {
+    match raw {
+        "lww" => Ok(ConflictResolutionPolicy::default()),
+        "custom" => Ok(ConflictResolutionPolicy::Custom),
+        _ => match raw.strip_prefix("lww:") {
+            Some(path) => Ok(ConflictResolutionPolicy::LastWriterWins {
+                path: path.to_string(),
+            }),
+            None => Err(CliError::bad_input(format!(
+                "--conflict-policy {raw:?} is not a policy; use lww, lww:/numeric/path or custom"
+            ))),
+        },
+    }
 }
 
 /// `strata container set-ttl DB CONT N|off`: N is -1 (on, no default) or seconds.

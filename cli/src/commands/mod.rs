@@ -15,4 +15,5 @@ pub mod item;
 pub mod key;
 pub mod ls;
 pub mod query;
+pub mod sync;
 pub mod vault;

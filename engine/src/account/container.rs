@@ -319,26 +319,21 @@ impl Container {
         }
         let charge = write_charge(size, 0, cmk);
         self.inner.throttles.try_charge(r.throughput.as_ref(), charge)?;
-        let mut batch = WriteBatch::new();
-        let change = Change {
-            op: if existing.is_some() {
-                OperationType::Replace
-            } else {
-                OperationType::Create
+        self.put_version(
+            &Version {
+                container_id: r.id,
+                key,
+                id: &id,
+                pk,
+                item: &value,
+                bytes,
+                lsn: ticket.lsn,
+                crts: now,
+                existed: existing.is_some(),
+                stored_lsn,
             },
-            lsn: ticket.lsn,
-            crts: now,
-            previous_lsn: existing.as_deref().and(stored_lsn),
-            id: &id,
-            pk,
-            ttl_expired: false,
-            current: Some(&value),
-        };
-        record_change(&mut batch, r.id, &key, &change, stored_lsn)?;
-        batch.put(key, bytes);
-        self.inner
-            .db
-            .write(batch, opts.durability.unwrap_or(self.inner.default_durability()))?;
+            opts.durability.unwrap_or(self.inner.default_durability()),
+        )?;
         drop(ticket);
         let status = if existing.is_some() { 200 } else { 201 };
         Ok(ItemResponse {
@@ -437,8 +432,51 @@ impl Container {
     }
 }
 
+/// A new version of an item, ready to store.
+pub(crate) struct Version<'a> {
+    pub(crate) container_id: u32,
+    pub(crate) key: Vec<u8>,
+    pub(crate) id: &'a str,
+    pub(crate) pk: &'a PartitionKey,
+    /// The item with its system properties (`_lsn` included), and its serialised bytes.
+    pub(crate) item: &'a Value,
+    pub(crate) bytes: Vec<u8>,
+    pub(crate) lsn: u64,
+    pub(crate) crts: u64,
+    /// Whether a live version existed (a replace) or not (a create).
+    pub(crate) existed: bool,
+    /// The `_lsn` of whatever was stored under the key (live or expired).
+    pub(crate) stored_lsn: Option<u64>,
+}
+
+impl Container {
+    /// Writes a version and its change-feed records in one batch. The caller holds the item's
+    /// lock and the LSN ticket.
+    pub(crate) fn put_version(&self, v: &Version<'_>, durability: Durability) -> Result<()> {
+        let change = Change {
+            op: if v.existed {
+                OperationType::Replace
+            } else {
+                OperationType::Create
+            },
+            lsn: v.lsn,
+            crts: v.crts,
+            previous_lsn: if v.existed { v.stored_lsn } else { None },
+            id: v.id,
+            pk: v.pk,
+            ttl_expired: false,
+            current: Some(v.item),
+        };
+        let mut batch = WriteBatch::new();
+        record_change(&mut batch, v.container_id, &v.key, &change, v.stored_lsn)?;
+        batch.put(v.key.clone(), v.bytes.clone());
+        self.inner.db.write(batch, durability)?;
+        Ok(())
+    }
+}
+
 /// The `_lsn` of a stored item's bytes (none for an absent item or one written before the feed).
-fn stored_lsn(stored: Option<&[u8]>) -> Option<u64> {
+pub(crate) fn stored_lsn(stored: Option<&[u8]>) -> Option<u64> {
     stored
         .and_then(|b| parse_stored(b).ok())
         .as_ref()

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use super::container::Container;
 use super::handle::AccountInner;
 use crate::catalog::{validate_name, validate_partition_key_path, ContainerEntry};
-use crate::document::validate_default_ttl;
+use crate::document::{validate_default_ttl, ConflictResolutionPolicy};
 use crate::error::{Error, Result};
 use crate::metering::validate_throughput;
 
@@ -19,7 +19,7 @@ pub struct DatabaseOptions {
 }
 
 /// Options of `Database::create_container_with`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ContainerOptions {
     /// RU/s of this container alone (at least 400, in steps of 100); `None`: the database's
     /// shared throughput if it has one, else unlimited (the default).
@@ -27,6 +27,9 @@ pub struct ContainerOptions {
     /// `defaultTtl`: `None` = TTL off (the default), `-1` = on without a default (items expire
     /// only by their own `ttl`), n > 0 = items expire n seconds after their last write.
     pub default_ttl: Option<i64>,
+    /// How changes that conflict during `sync` are resolved (fixed at creation); `None`:
+    /// last-writer-wins on `_ts`.
+    pub conflict_resolution: Option<ConflictResolutionPolicy>,
 }
 
 /// What the catalog says of a container.
@@ -71,6 +74,9 @@ impl Database {
         validate_partition_key_path(partition_key_path)?;
         validate_throughput(opts.throughput)?;
         validate_default_ttl(opts.default_ttl)?;
+        if let Some(p) = &opts.conflict_resolution {
+            p.validate()?;
+        }
         let db = self.name.clone();
         self.inner.edit_catalog(|c| {
             let id = c.next_container_id;
@@ -89,6 +95,7 @@ impl Database {
                 partition_key_path: partition_key_path.to_string(),
                 throughput: opts.throughput,
                 default_ttl: opts.default_ttl,
+                conflict_policy: opts.conflict_resolution.clone(),
             });
             c.next_container_id = id
                 .checked_add(1)

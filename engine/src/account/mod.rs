@@ -2,6 +2,7 @@
 //! item operations with their responses. Talks to the vault and the service key store to unwrap
 //! the data keys, then only to `db`, `catalog`, `document` and `metering`.
 
+mod conflict;
 mod container;
 mod database;
 mod feed;
@@ -13,9 +14,11 @@ mod lsn;
 mod query;
 mod response;
 mod rotation;
+mod sync;
 mod tenant;
 mod ttl;
 
+pub use conflict::ConflictsResponse;
 pub use container::Container;
 pub use database::{ContainerInfo, ContainerOptions, Database, DatabaseOptions};
 pub use feed::{ChangeFeedMode, ChangeFeedOptions, ChangeFeedResponse, ChangeFeedStart, DEFAULT_FEED_PAGE};
@@ -26,3 +29,4 @@ pub(crate) use keys::{open_service, unwrap_customer, KEYRING_FILE};
 pub use query::{QueryOptions, QueryResponse, DEFAULT_MAX_ITEM_COUNT};
 pub use response::{ItemOptions, ItemResponse};
 pub use rotation::KeyRotation;
+pub use sync::SyncReport;

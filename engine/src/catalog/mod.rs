@@ -39,6 +39,9 @@ pub(crate) struct ContainerEntry {
     /// Stored sealed (see `Settings`).
     #[serde(skip)]
     pub(crate) default_ttl: Option<i64>,
+    /// How conflicts from `sync` are resolved; absent: last-writer-wins on `_ts`. Stored sealed.
+    #[serde(skip)]
+    pub(crate) conflict_policy: Option<crate::document::ConflictResolutionPolicy>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -56,6 +59,10 @@ pub(crate) struct DatabaseEntry {
 #[serde(rename_all = "camelCase")]
 pub(crate) struct Catalog {
     pub(crate) account: String,
+    /// A random identifier of this account (not a secret): names it as a `sync` source, which
+    /// its name cannot (two accounts may share one). Absent in catalogs written before sync.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) account_id: Option<String>,
     /// "service-managed" or "customer-managed".
     pub(crate) encryption: String,
     /// The customer key URI (CMK mode only).
@@ -88,6 +95,9 @@ struct Settings {
     /// Container id -> `defaultTtl` (containers with TTL on only).
     #[serde(default)]
     container_default_ttl: std::collections::BTreeMap<u32, i64>,
+    /// Container id -> conflict-resolution policy (containers with a non-default one only).
+    #[serde(default)]
+    container_conflict_policy: std::collections::BTreeMap<u32, crate::document::ConflictResolutionPolicy>,
 }
 
 const SETTINGS_LABEL: &str = "settings";
@@ -100,8 +110,11 @@ impl Catalog {
         key_uri: Option<String>,
         default_identity: Option<String>,
     ) -> Catalog {
+        let mut id = [0u8; 16];
+        rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut id);
         Catalog {
             account: account.to_string(),
+            account_id: Some(crate::crypto::hex::encode(&id)),
             encryption: encryption.to_string(),
             key_uri,
             default_identity,
@@ -128,6 +141,12 @@ impl Catalog {
                 .collect(),
             backup_policy: self.backup_policy,
             container_default_ttl: self.default_ttls(),
+            container_conflict_policy: self
+                .databases
+                .iter()
+                .flat_map(|d| d.containers.iter())
+                .filter_map(|c| Some((c.id, c.conflict_policy.clone()?)))
+                .collect(),
         };
         let json = serde_json::to_vec(&settings)
             .map_err(|e| Error::Internal(format!("serialising settings: {e}")))?;
@@ -164,6 +183,7 @@ impl Catalog {
             for c in &mut d.containers {
                 c.throughput = settings.container_throughput.get(&c.id).copied();
                 c.default_ttl = settings.container_default_ttl.get(&c.id).copied();
+                c.conflict_policy = settings.container_conflict_policy.get(&c.id).cloned();
             }
         }
         Ok(())
@@ -344,6 +364,7 @@ mod tests {
             partition_key_path: "/pk".into(),
             throughput: (id == 2).then_some(400),
             default_ttl: (id == 1).then_some(86_400),
+            conflict_policy: (id == 2).then_some(crate::document::ConflictResolutionPolicy::Custom),
         };
         let mut c = Catalog::new("acct", "service-managed", None, Some("user:ops".into()));
         c.databases = vec![DatabaseEntry {

@@ -8,6 +8,9 @@
 //! feed_key    := 0x02 | container_id: u32 BE | lsn: u64 BE   -> crts: u64 BE | record JSON
 //! latest_key  := 0x03 | container_id: u32 BE | lsn: u64 BE   -> crts: u64 BE | item_key
 //! lsn_mark    := 0x04 | container_id: u32 BE                 -> lsn: u64 BE
+//! conflict    := 0x05 | container_id: u32 BE | id: u64 BE    -> conflict JSON (account::conflict)
+//! checkpoint  := 0x06 | container_id: u32 BE | source account id | source container: u32 BE
+//!                -> checkpoint JSON (account::sync)
 //! record JSON := {"metadata": {operationType, lsn, crts, previousImageLSN?, id, partitionKey?,
 //!                  timeToLiveExpired?}, "current": item?}
 //! ```
@@ -20,6 +23,10 @@ use crate::error::{Error, Result};
 pub(crate) const FEED_TAG: u8 = 0x02;
 pub(crate) const LATEST_TAG: u8 = 0x03;
 const LSN_MARK_TAG: u8 = 0x04;
+/// Conflict-feed records: `0x05 | container_id | conflict id (an LSN of the container)`.
+pub(crate) const CONFLICT_TAG: u8 = 0x05;
+/// Sync checkpoints: `0x06 | container_id | source account id | source container id`.
+pub(crate) const SYNC_TAG: u8 = 0x06;
 
 /// What a change did to its item.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

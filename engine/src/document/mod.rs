@@ -3,6 +3,7 @@
 //! type; never touches storage (the account layer calls `db`).
 
 mod change;
+mod conflict_policy;
 mod item;
 mod key;
 mod partition_key;
@@ -11,8 +12,10 @@ mod ttl;
 pub use change::OperationType;
 pub(crate) use change::{
     item_lsn, latest_value, lsn_key, lsn_keys_end, lsn_mark_key, lsn_of, record_partition_key, split_value,
-    Change, FEED_TAG, LATEST_TAG,
+    Change, CONFLICT_TAG, FEED_TAG, LATEST_TAG, SYNC_TAG,
 };
+pub use conflict_policy::ConflictResolutionPolicy;
+pub(crate) use conflict_policy::Verdict;
 pub(crate) use item::{stamp_system_properties, validate_item, ItemRules, MAX_ITEM_BYTES};
 pub(crate) use key::{container_of, container_prefix, item_key, partition_prefix};
 pub use partition_key::PartitionKey;

@@ -1,0 +1,376 @@
+//! Synchronising two accounts, as an edge replica syncs with a central one: `Account::sync_from`
+//! applies the source's changes since the last sync (read from its change feed) to this account;
+//! `Account::sync_both_ways` does it in both directions. A change meets a conflict when the same
+//! item also changed here since the last sync; the container's policy then decides
+//! (last-writer-wins: resolved, not recorded; custom: recorded in the conflict feed, the local
+//! item stays). Replicated versions keep their `_ts`, `_etag` and `_rid`, so a version that
+//! comes back the other way is recognised (same etag) and skipped. Checkpoints (how far the
+//! source's feed was applied, and this account's LSN after the sync) are sealed records of this
+//! account's store. Replication is not metered (no RU). See docs/sync.md.
+
+use std::collections::{BTreeMap, HashSet};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::conflict::Conflict;
+use super::container::{parse_stored, stored_lsn, Container, Resolved, Version};
+use super::handle::Account;
+use super::ContainerOptions;
+use crate::document::{
+    item_key, item_lsn, lsn_key, lsn_of, record_partition_key, split_value, PartitionKey, Verdict, FEED_TAG,
+    LATEST_TAG, MAX_ITEM_BYTES, SYNC_TAG,
+};
+use crate::error::{Error, Result};
+use crate::kv::WriteBatch;
+use crate::options::Durability;
+
+/// What one direction of a sync did.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SyncReport {
+    /// Containers looked at (and created here when missing).
+    pub containers: usize,
+    pub containers_created: usize,
+    /// Changed items of the source looked at.
+    pub changes: usize,
+    /// Versions and deletes written here.
+    pub applied: usize,
+    /// Changes already present here (the same version), skipped.
+    pub unchanged: usize,
+    /// Conflicts resolved by last-writer-wins (not recorded).
+    pub conflicts_resolved: usize,
+    /// Conflicts recorded in a conflict feed (custom policy).
+    pub conflicts_recorded: usize,
+}
+
+/// How far a source container's feed has been applied to a container here.
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Checkpoint {
+    /// The source's LSN up to which every change has been applied.
+    source_lsn: u64,
+    /// This container's LSN right after that sync: later local changes are this side's own.
+    local_lsn: u64,
+}
+
+/// The latest state of one item of the source: a version, or deleted.
+struct Incoming {
+    pk: PartitionKey,
+    id: String,
+    version: Option<Value>,
+}
+
+impl Account {
+    /// Applies every change `source` made since the last sync from it, container by container
+    /// (creating missing databases and containers here with the source's partition key and
+    /// conflict policy). 400 if both are the same account; 403 while either customer key is
+    /// revoked; 409 if a container exists on both sides with different partition keys.
+    pub fn sync_from(&self, source: &Account) -> Result<SyncReport> {
+        if std::sync::Arc::ptr_eq(&self.inner, &source.inner) {
+            return Err(Error::BadRequest("an account cannot sync from itself".into()));
+        }
+        let source_id = source.account_id()?;
+        if source_id == self.account_id()? {
+            return Err(Error::BadRequest(
+                "source and destination are the same account (same account id); sync needs two".into(),
+            ));
+        }
+        let mut report = SyncReport::default();
+        for db in source.list_databases()? {
+            if !self.list_databases()?.contains(&db) {
+                self.create_database(&db)?;
+            }
+            for info in source.database(&db).list_containers()? {
+                let src = source.database(&db).container(&info.name);
+                let here = self.ensure_container(&db, &src, &info.partition_key_path, &mut report)?;
+                self.sync_container(&source_id, &source.name(), &src, &here, &mut report)?;
+                report.containers += 1;
+            }
+        }
+        Ok(report)
+    }
+
+    /// `b.sync_from(a)` then `a.sync_from(b)`: afterwards both hold the same items, except where
+    /// a custom policy recorded conflicts.
+    pub fn sync_both_ways(a: &Account, b: &Account) -> Result<(SyncReport, SyncReport)> {
+        let a_to_b = b.sync_from(a)?;
+        let b_to_a = a.sync_from(b)?;
+        Ok((a_to_b, b_to_a))
+    }
+
+    /// The account's id, created and stored on first use for catalogs written before it existed.
+    pub(crate) fn account_id(&self) -> Result<String> {
+        if let Some(id) = self.inner.catalog()?.account_id.clone() {
+            return Ok(id);
+        }
+        self.inner.edit_catalog(|c| {
+            let mut id = [0u8; 16];
+            rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut id);
+            let id = crate::crypto::hex::encode(&id);
+            c.account_id = Some(id.clone());
+            Ok(id)
+        })
+    }
+
+    fn ensure_container(
+        &self,
+        db: &str,
+        src: &Container,
+        pk_path: &str,
+        report: &mut SyncReport,
+    ) -> Result<Container> {
+        let here = self.database(db);
+        match here.list_containers()?.into_iter().find(|c| c.name == src.name()) {
+            Some(c) if c.partition_key_path != pk_path => Err(Error::Conflict(format!(
+                "container '{db}/{}' is partitioned on {} here but on {pk_path} in the source; \
+                 sync needs the same partition key on both sides",
+                c.name, c.partition_key_path
+            ))),
+            Some(_) => Ok(here.container(src.name())),
+            None => {
+                report.containers_created += 1;
+                here.create_container_with(
+                    src.name(),
+                    pk_path,
+                    ContainerOptions {
+                        conflict_resolution: Some(src.conflict_resolution_policy()?),
+                        default_ttl: src.default_ttl()?,
+                        ..Default::default()
+                    },
+                )
+            }
+        }
+    }
+
+    fn sync_container(
+        &self,
+        source_id: &str,
+        source_name: &str,
+        src: &Container,
+        here: &Container,
+        report: &mut SyncReport,
+    ) -> Result<()> {
+        let (sr, hr) = (src.resolve()?, here.resolve()?);
+        let ckpt_key = checkpoint_key(hr.id, source_id, sr.id);
+        let ckpt = match self.inner.db.get(&ckpt_key)? {
+            Some(v) => serde_json::from_slice::<Checkpoint>(&v)
+                .map_err(|e| Error::Internal(format!("a sync checkpoint does not parse: {e}")))?,
+            None => Checkpoint::default(),
+        };
+        let source_limit = src.inner.lsns.visible_limit(&src.inner.db, sr.id)?;
+        let local_limit = self.inner.lsns.visible_limit(&self.inner.db, hr.id)?;
+        let changed_here = changed_items(here, &hr, ckpt.local_lsn, local_limit)?;
+        let incoming = source_changes(src, &sr, ckpt.source_lsn, source_limit)?;
+        let policy = here.conflict_resolution_policy()?;
+        for inc in incoming.into_values() {
+            report.changes += 1;
+            let key = item_key(hr.id, &inc.pk, &inc.id)?;
+            let _guard = self.inner.item_lock(&key)?;
+            let stored = self.inner.db.get(&key)?;
+            let old_lsn = stored_lsn(stored.as_deref());
+            let local = match here.live(&hr, stored)? {
+                Some(b) => Some(parse_stored(&b)?),
+                None => None,
+            };
+            if etag(inc.version.as_ref()) == etag(local.as_ref()) {
+                report.unchanged += 1;
+                continue;
+            }
+            if changed_here.contains(&key) {
+                match policy.resolve(inc.version.as_ref(), local.as_ref()) {
+                    Verdict::Local => {
+                        report.conflicts_resolved += 1;
+                        continue;
+                    }
+                    Verdict::Record => {
+                        here.record_conflict(
+                            hr.id,
+                            &Conflict {
+                                operation: match (&inc.version, &local) {
+                                    (None, _) => "delete",
+                                    (Some(_), None) => "create",
+                                    (Some(_), Some(_)) => "replace",
+                                },
+                                id: &inc.id,
+                                pk: &inc.pk,
+                                content: inc.version.as_ref(),
+                                source_account: source_name,
+                            },
+                        )?;
+                        report.conflicts_recorded += 1;
+                        continue;
+                    }
+                    Verdict::Incoming => report.conflicts_resolved += 1,
+                }
+            }
+            match inc.version {
+                Some(v) => here.put_replicated(&hr, key, &inc.pk, &inc.id, v, local.is_some(), old_lsn)?,
+                None if local.is_some() => {
+                    here.write_delete(hr.id, key, &inc.pk, &inc.id, old_lsn, false, Durability::Buffered)?
+                }
+                None => continue,
+            }
+            report.applied += 1;
+        }
+        // Everything applied is durable before the checkpoint says so.
+        self.inner.db.sync()?;
+        let next = Checkpoint {
+            source_lsn: source_limit,
+            local_lsn: self.inner.lsns.visible_limit(&self.inner.db, hr.id)?,
+        };
+        let body = serde_json::to_vec(&next)
+            .map_err(|e| Error::Internal(format!("serialising a checkpoint: {e}")))?;
+        let mut batch = WriteBatch::new();
+        batch.put(ckpt_key, body);
+        self.inner.db.write(batch, Durability::Sync)?;
+        Ok(())
+    }
+}
+
+impl Container {
+    /// Stores a version replicated from another account as it is (its `_ts`, `_etag` and `_rid`
+    /// kept), with a new local `_lsn`. The caller holds the item's lock.
+    #[allow(clippy::too_many_arguments)]
+    fn put_replicated(
+        &self,
+        r: &Resolved,
+        key: Vec<u8>,
+        pk: &PartitionKey,
+        id: &str,
+        mut item: Value,
+        existed: bool,
+        stored_lsn: Option<u64>,
+    ) -> Result<()> {
+        let ticket = self.inner.lsns.begin(&self.inner.db, r.id)?;
+        if let Some(o) = item.as_object_mut() {
+            o.insert("_lsn".into(), Value::from(ticket.lsn));
+        }
+        let bytes =
+            serde_json::to_vec(&item).map_err(|e| Error::Internal(format!("serialising an item: {e}")))?;
+        if bytes.len() > MAX_ITEM_BYTES + 64 {
+            return Err(Error::Internal(format!(
+                "a replicated item of {} bytes is over the limit",
+                bytes.len()
+            )));
+        }
+        self.put_version(
+            &Version {
+                container_id: r.id,
+                key,
+                id,
+                pk,
+                item: &item,
+                bytes,
+                lsn: ticket.lsn,
+                crts: self.inner.opts.wall_clock.now_secs(),
+                existed,
+                stored_lsn,
+            },
+            Durability::Buffered,
+        )
+    }
+}
+
+fn checkpoint_key(container_id: u32, source_id: &str, source_container: u32) -> Vec<u8> {
+    let mut k = lsn_key(SYNC_TAG, container_id, 0);
+    k.truncate(5);
+    k.extend_from_slice(source_id.as_bytes());
+    k.extend_from_slice(&source_container.to_be_bytes());
+    k
+}
+
+fn etag(v: Option<&Value>) -> Option<&str> {
+    v.and_then(|v| v.get("_etag")).and_then(Value::as_str)
+}
+
+/// The item keys of this container that changed here (by anyone, sync included) with an LSN in
+/// `(after, upto]`: read from the all-versions feed, so within its retention.
+fn changed_items(c: &Container, r: &Resolved, after: u64, upto: u64) -> Result<HashSet<Vec<u8>>> {
+    let mut out = HashSet::new();
+    if upto <= after {
+        return Ok(out);
+    }
+    let records = c.inner.db.scan_range(
+        &lsn_key(FEED_TAG, r.id, after + 1),
+        &lsn_key(FEED_TAG, r.id, upto.saturating_add(1)),
+        usize::MAX,
+    )?;
+    for (_, v) in records {
+        let rec = parse_stored(split_value(&v)?.1)?;
+        let id = rec["metadata"]["id"].as_str().unwrap_or_default();
+        out.insert(item_key(r.id, &record_partition_key(&rec)?, id)?);
+    }
+    Ok(out)
+}
+
+/// The latest state of every item of the source that changed with an LSN in `(after, upto]`:
+/// live versions from the latest-version pointers (no retention), deletes from the
+/// all-versions feed (for items absent now). Keyed by the source's item key, so in key order.
+fn source_changes(c: &Container, r: &Resolved, after: u64, upto: u64) -> Result<BTreeMap<Vec<u8>, Incoming>> {
+    let mut out = BTreeMap::new();
+    if upto <= after {
+        return Ok(out);
+    }
+    let db = &c.inner.db;
+    let (from, to) = (after + 1, upto.saturating_add(1));
+    for (k, v) in db.scan_range(
+        &lsn_key(LATEST_TAG, r.id, from),
+        &lsn_key(LATEST_TAG, r.id, to),
+        usize::MAX,
+    )? {
+        let lsn = lsn_of(&k)?;
+        let item_key = split_value(&v)?.1.to_vec();
+        let Some(bytes) = db.get(&item_key)? else {
+            continue;
+        };
+        let item = parse_stored(&bytes)?;
+        // A newer version past `upto` is picked up by the next sync.
+        if item_lsn(&item) != Some(lsn) || !c.is_live(r, &item) {
+            continue;
+        }
+        let pk = PartitionKey::extract(&item, &r.pk_path)?;
+        let id = item
+            .get("id")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        let mut version = item;
+        if let Some(o) = version.as_object_mut() {
+            o.remove("_lsn");
+        }
+        out.insert(
+            item_key,
+            Incoming {
+                pk,
+                id,
+                version: Some(version),
+            },
+        );
+    }
+    for (_, v) in db.scan_range(
+        &lsn_key(FEED_TAG, r.id, from),
+        &lsn_key(FEED_TAG, r.id, to),
+        usize::MAX,
+    )? {
+        let rec = parse_stored(split_value(&v)?.1)?;
+        if rec["metadata"]["operationType"] != "delete" {
+            continue;
+        }
+        let pk = record_partition_key(&rec)?;
+        let id = rec["metadata"]["id"].as_str().unwrap_or_default().to_string();
+        let key = item_key(r.id, &pk, &id)?;
+        if out.contains_key(&key) || c.live(r, db.get(&key)?)?.is_some() {
+            continue;
+        }
+        out.insert(
+            key,
+            Incoming {
+                pk,
+                id,
+                version: None,
+            },
+        );
+    }
+    Ok(out)
+}
