@@ -75,6 +75,15 @@ impl CliError {
     }
 }
 
+impl From<strata_analytical::AnalyticalError> for CliError {
+    fn from(e: strata_analytical::AnalyticalError) -> Self {
+        match e {
+            strata_analytical::AnalyticalError::Engine(e) => CliError::from(e),
+            other => CliError::new(other.status(), 0, other.to_string()),
+        }
+    }
+}
+
 impl From<strata_engine::Error> for CliError {
     fn from(e: strata_engine::Error) -> Self {
         CliError {

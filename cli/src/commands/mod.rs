@@ -2,6 +2,7 @@
 //! No storage logic lives here, only calls to the public engine API.
 
 pub mod account;
+pub mod analytics;
 pub mod backup;
 pub mod bench;
 pub mod container;

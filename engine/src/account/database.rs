@@ -96,6 +96,7 @@ impl Database {
                 throughput: opts.throughput,
                 default_ttl: opts.default_ttl,
                 conflict_policy: opts.conflict_resolution.clone(),
+                analytical: None,
             });
             c.next_container_id = id
                 .checked_add(1)

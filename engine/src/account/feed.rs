@@ -58,6 +58,8 @@ pub enum ChangeFeedStart {
     Time(u64),
     /// Where a previous page left off.
     Continuation(String),
+    /// The changes with an LSN above this one (for consumers that track the LSNs they applied).
+    AfterLsn(u64),
 }
 
 /// Options of `Container::read_change_feed`.
@@ -190,16 +192,19 @@ impl Container {
     /// while the customer key is revoked, 404 if the container does not exist, 429 when over
     /// the provisioned throughput.
     pub fn read_change_feed(&self, opts: &ChangeFeedOptions) -> Result<ChangeFeedResponse> {
-        if opts.max_item_count == 0 || opts.max_item_count > MAX_FEED_PAGE {
-            return Err(Error::BadRequest(format!(
-                "max item count must be between 1 and {MAX_FEED_PAGE}, not {}",
-                opts.max_item_count
-            )));
-        }
-        self.retrying(|| self.read_change_feed_once(opts))
+        check_page_size(opts)?;
+        self.retrying(|| self.read_change_feed_once(opts, true))
     }
 
-    fn read_change_feed_once(&self, opts: &ChangeFeedOptions) -> Result<ChangeFeedResponse> {
+    /// As `read_change_feed`, but free and outside the provisioned throughput: the read of the
+    /// account's own replicators (the analytical tier), which use no request units.
+    /// `request_charge` still says what the page would have cost.
+    pub fn read_change_feed_for_replication(&self, opts: &ChangeFeedOptions) -> Result<ChangeFeedResponse> {
+        check_page_size(opts)?;
+        self.read_change_feed_once(opts, false)
+    }
+
+    fn read_change_feed_once(&self, opts: &ChangeFeedOptions, metered: bool) -> Result<ChangeFeedResponse> {
         let r = self.resolve()?;
         if opts.mode == ChangeFeedMode::AllVersionsAndDeletes && r.default_ttl.is_some() {
             // Expired items become recorded deletes before the feed is read; expiry has a
@@ -229,6 +234,7 @@ impl Container {
             ChangeFeedStart::Beginning => 1,
             ChangeFeedStart::Now => limit + 1,
             ChangeFeedStart::Continuation(t) => decode_token(t, opts.mode, r.id, pk)?.next,
+            ChangeFeedStart::AfterLsn(lsn) => lsn.saturating_add(1),
             ChangeFeedStart::Time(t) => self.first_lsn_at(tag, r.id, *t, limit)?,
         };
         let now = self.inner.opts.wall_clock.now_secs();
@@ -261,7 +267,9 @@ impl Container {
             }
         }
         let charge = feed_charge(sizes, self.inner.is_cmk());
-        self.inner.throttles.try_charge(r.throughput.as_ref(), charge)?;
+        if metered {
+            self.inner.throttles.try_charge(r.throughput.as_ref(), charge)?;
+        }
         Ok(ChangeFeedResponse {
             status_code: if items.is_empty() { 304 } else { 200 },
             items,
@@ -368,6 +376,16 @@ impl Container {
         }
         Ok(removed)
     }
+}
+
+fn check_page_size(opts: &ChangeFeedOptions) -> Result<()> {
+    if opts.max_item_count == 0 || opts.max_item_count > MAX_FEED_PAGE {
+        return Err(Error::BadRequest(format!(
+            "max item count must be between 1 and {MAX_FEED_PAGE}, not {}",
+            opts.max_item_count
+        )));
+    }
+    Ok(())
 }
 
 /// An all-versions record as returned, if it is in the requested feed range.

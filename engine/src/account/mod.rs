@@ -2,6 +2,7 @@
 //! item operations with their responses. Talks to the vault and the service key store to unwrap
 //! the data keys, then only to `db`, `catalog`, `document` and `metering`.
 
+mod analytical;
 mod conflict;
 mod container;
 mod database;
@@ -18,6 +19,7 @@ mod sync;
 mod tenant;
 mod ttl;
 
+pub use analytical::{AnalyticalSchema, AnalyticalSettings};
 pub use conflict::ConflictsResponse;
 pub use container::Container;
 pub use database::{ContainerInfo, ContainerOptions, Database, DatabaseOptions};

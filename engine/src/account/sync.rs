@@ -101,7 +101,8 @@ impl Account {
 
     /// The account's id, created and stored on first use for catalogs written before it existed.
     pub(crate) fn account_id(&self) -> Result<String> {
-        if let Some(id) = self.inner.catalog()?.account_id.clone() {
+        let existing = self.inner.catalog()?.account_id.clone();
+        if let Some(id) = existing {
             return Ok(id);
         }
         self.inner.edit_catalog(|c| {

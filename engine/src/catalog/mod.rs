@@ -42,6 +42,9 @@ pub(crate) struct ContainerEntry {
     /// How conflicts from `sync` are resolved; absent: last-writer-wins on `_ts`. Stored sealed.
     #[serde(skip)]
     pub(crate) conflict_policy: Option<crate::document::ConflictResolutionPolicy>,
+    /// The analytical tier's settings; absent: off. Stored sealed.
+    #[serde(skip)]
+    pub(crate) analytical: Option<crate::account::AnalyticalSettings>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -98,6 +101,9 @@ struct Settings {
     /// Container id -> conflict-resolution policy (containers with a non-default one only).
     #[serde(default)]
     container_conflict_policy: std::collections::BTreeMap<u32, crate::document::ConflictResolutionPolicy>,
+    /// Container id -> analytical-tier settings (containers with the tier on only).
+    #[serde(default)]
+    container_analytical: std::collections::BTreeMap<u32, crate::account::AnalyticalSettings>,
 }
 
 const SETTINGS_LABEL: &str = "settings";
@@ -147,6 +153,12 @@ impl Catalog {
                 .flat_map(|d| d.containers.iter())
                 .filter_map(|c| Some((c.id, c.conflict_policy.clone()?)))
                 .collect(),
+            container_analytical: self
+                .databases
+                .iter()
+                .flat_map(|d| d.containers.iter())
+                .filter_map(|c| Some((c.id, c.analytical?)))
+                .collect(),
         };
         let json = serde_json::to_vec(&settings)
             .map_err(|e| Error::Internal(format!("serialising settings: {e}")))?;
@@ -184,6 +196,7 @@ impl Catalog {
                 c.throughput = settings.container_throughput.get(&c.id).copied();
                 c.default_ttl = settings.container_default_ttl.get(&c.id).copied();
                 c.conflict_policy = settings.container_conflict_policy.get(&c.id).cloned();
+                c.analytical = settings.container_analytical.get(&c.id).copied();
             }
         }
         Ok(())
@@ -365,6 +378,10 @@ mod tests {
             throughput: (id == 2).then_some(400),
             default_ttl: (id == 1).then_some(86_400),
             conflict_policy: (id == 2).then_some(crate::document::ConflictResolutionPolicy::Custom),
+            analytical: (id == 1).then_some(crate::account::AnalyticalSettings {
+                ttl: -1,
+                schema: crate::account::AnalyticalSchema::FullFidelity,
+            }),
         };
         let mut c = Catalog::new("acct", "service-managed", None, Some("user:ops".into()));
         c.databases = vec![DatabaseEntry {

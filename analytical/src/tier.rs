@@ -1,0 +1,300 @@
+//! One container's analytical tier fed from the engine: opens the container's store under
+//! `DATA/analytical/<container id>` with the key the engine unwraps (through the vault as the
+//! account's managed identity), tails the change feed into it without request units, and runs
+//! the background replicator thread. The only module of this crate that knows the engine; it
+//! holds no key beyond the `AnalyticalKey` the store owns.
+//!
+//! Catching up reads the latest-version feed (every live item changed since the applied LSN; not
+//! subject to the feed's retention), then the all-versions feed (every change since, deletes
+//! included), and applies their union in LSN order. The latest-version read comes first, so
+//! every LSN at or below the highest one applied was visible to the all-versions read: a change
+//! can be late, never skipped.
+
+use std::collections::BTreeMap;
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use serde_json::Value;
+use strata_engine::{
+    AnalyticalSchema, ChangeFeedMode, ChangeFeedOptions, ChangeFeedStart, Container, SystemWallClock,
+    WallClock,
+};
+
+use crate::change::Change;
+use crate::error::{AnalyticalError, Result};
+use crate::key::AnalyticalKey;
+use crate::schema::SchemaMode;
+use crate::store::{AnalyticalStore, AnalyticalTtl};
+
+/// Feed page size while catching up.
+const PAGE: usize = 1000;
+/// The replicator compacts once a store has this many files.
+const COMPACT_AT_FILES: usize = 16;
+/// Properties of an item that are not document data in the tier (`_lsn` is a system column).
+const DROPPED_PROPERTIES: [&str; 3] = ["_lsn", "_self", "_attachments"];
+
+/// What one catch-up did.
+#[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct CatchUp {
+    /// Changes written into the tier.
+    pub applied: usize,
+    /// The highest LSN the tier now holds.
+    pub applied_lsn: u64,
+    /// Age in seconds (commit time to now) of the oldest change this catch-up applied; 0 when
+    /// it applied none. The lag the tier had before catching up.
+    pub oldest_change_age_secs: u64,
+    /// Wall time the catch-up took, in milliseconds.
+    pub took_ms: u64,
+}
+
+/// An open analytical tier of one container.
+pub struct Tier {
+    container: Container,
+    pk_path: Vec<String>,
+    store: AnalyticalStore,
+}
+
+impl std::fmt::Debug for Tier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tier")
+            .field("container", &self.container)
+            .field("store", &self.store)
+            .finish()
+    }
+}
+
+fn ttl_of(ttl: i64) -> AnalyticalTtl {
+    match u64::try_from(ttl) {
+        Ok(n) if n > 0 => AnalyticalTtl::Seconds(n),
+        _ => AnalyticalTtl::Forever,
+    }
+}
+
+impl Tier {
+    /// Opens (creating on first use) the container's tier. 400 if the tier is not enabled;
+    /// 403 if the customer key is revoked or the identity may not unwrap the tier's key.
+    pub fn open(container: &Container) -> Result<Tier> {
+        let settings = container.analytical_settings()?.ok_or_else(|| {
+            AnalyticalError::BadRequest(format!(
+                "the analytical tier of '{}/{}' is off; enable it first (strata analytics enable)",
+                container.database_name(),
+                container.name()
+            ))
+        })?;
+        let key = AnalyticalKey::from_bytes(*container.analytical_key()?);
+        let mode = match settings.schema {
+            AnalyticalSchema::WellDefined => SchemaMode::WellDefined,
+            AnalyticalSchema::FullFidelity => SchemaMode::FullFidelity,
+        };
+        let ttl = ttl_of(settings.ttl);
+        let mut store = AnalyticalStore::open_or_create(container.analytical_dir()?, key, mode, ttl)?;
+        if store.ttl() != ttl {
+            store.set_ttl(ttl)?;
+        }
+        let pk_path = container
+            .partition_key_path()?
+            .split('/')
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect();
+        Ok(Tier {
+            container: container.clone(),
+            pk_path,
+            store,
+        })
+    }
+
+    pub fn store(&self) -> &AnalyticalStore {
+        &self.store
+    }
+
+    pub fn store_mut(&mut self) -> &mut AnalyticalStore {
+        &mut self.store
+    }
+
+    /// Applies every change committed since the tier's applied LSN.
+    pub fn catch_up(&mut self) -> Result<CatchUp> {
+        let started = Instant::now();
+        let after = self.store.applied_lsn();
+        let mut changes: BTreeMap<u64, Change> = BTreeMap::new();
+        let mut oldest_crts = u64::MAX;
+        // Live items first (no retention), then every change with deletes.
+        for page in self.read_all(ChangeFeedMode::LatestVersion, after)? {
+            let lsn = page.get("_lsn").and_then(Value::as_u64).unwrap_or(0);
+            let ts = page.get("_ts").and_then(Value::as_u64).unwrap_or(0);
+            oldest_crts = oldest_crts.min(ts);
+            changes.insert(lsn, self.upsert(page, lsn)?);
+        }
+        for rec in self.read_all(ChangeFeedMode::AllVersionsAndDeletes, after)? {
+            let meta = &rec["metadata"];
+            let lsn = meta["lsn"].as_u64().unwrap_or(0);
+            let crts = meta["crts"].as_u64().unwrap_or(0);
+            oldest_crts = oldest_crts.min(crts);
+            let change = match rec.get("current") {
+                Some(doc) => self.upsert(doc.clone(), lsn)?,
+                None => Change::delete(
+                    meta["id"].as_str().unwrap_or_default(),
+                    meta.get("partitionKey").cloned().unwrap_or(Value::Null),
+                    lsn,
+                    i64::try_from(crts).unwrap_or(i64::MAX),
+                ),
+            };
+            changes.insert(lsn, change);
+        }
+        let batch: Vec<Change> = changes.into_values().collect();
+        let report = self.store.apply(&batch)?;
+        let now = SystemWallClock.now_secs();
+        if self.store.files().len() >= COMPACT_AT_FILES {
+            self.store.compact(i64::try_from(now).unwrap_or(i64::MAX))?;
+        }
+        Ok(CatchUp {
+            applied: report.applied,
+            applied_lsn: self.store.applied_lsn(),
+            oldest_change_age_secs: if report.applied == 0 {
+                0
+            } else {
+                now.saturating_sub(oldest_crts)
+            },
+            took_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        })
+    }
+
+    /// Every item or record of the feed in `mode` after LSN `after`, unmetered.
+    fn read_all(&self, mode: ChangeFeedMode, after: u64) -> Result<Vec<Value>> {
+        let mut opts = ChangeFeedOptions {
+            mode,
+            start: ChangeFeedStart::AfterLsn(after),
+            partition_key: None,
+            max_item_count: PAGE,
+        };
+        let mut out = Vec::new();
+        loop {
+            let page = self.container.read_change_feed_for_replication(&opts)?;
+            if page.status_code == 304 {
+                return Ok(out);
+            }
+            out.extend(page.items);
+            opts.start = ChangeFeedStart::Continuation(page.continuation);
+        }
+    }
+
+    /// An upsert change of `doc` at `lsn`, with the properties that are not data removed.
+    fn upsert(&self, mut doc: Value, lsn: u64) -> Result<Change> {
+        let id = doc
+            .get("id")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        let pk = self
+            .pk_path
+            .iter()
+            .try_fold(&doc, |cur, seg| cur.get(seg))
+            .cloned()
+            .unwrap_or(Value::Null);
+        let ts = doc.get("_ts").and_then(Value::as_i64).unwrap_or(0);
+        if let Some(o) = doc.as_object_mut() {
+            for p in DROPPED_PROPERTIES {
+                o.remove(p);
+            }
+        }
+        Ok(Change::upsert(id, pk, lsn, ts, doc))
+    }
+}
+
+/// What the background replicator has done so far.
+#[derive(Clone, Debug, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReplicatorStatus {
+    pub rounds: u64,
+    pub applied: u64,
+    pub applied_lsn: u64,
+    /// The longest catch-up so far, in milliseconds: with the poll interval, the bound on how
+    /// long a committed change waits before it is visible in the tier.
+    pub max_round_ms: u64,
+    pub last_error: Option<String>,
+}
+
+/// A thread that catches the tier up every `interval` until stopped (or dropped). Errors are
+/// kept in the status and retried on the next round.
+pub struct Replicator {
+    stop: Option<mpsc::Sender<()>>,
+    handle: Option<JoinHandle<()>>,
+    status: Arc<Mutex<ReplicatorStatus>>,
+    interval: Duration,
+}
+
+impl Replicator {
+    /// Opens the tier (errors are returned here) and starts the thread.
+    pub fn start(container: &Container, interval: Duration) -> Result<Replicator> {
+        let mut tier = Tier::open(container)?;
+        let status = Arc::new(Mutex::new(ReplicatorStatus {
+            applied_lsn: tier.store().applied_lsn(),
+            ..Default::default()
+        }));
+        let (tx, rx) = mpsc::channel::<()>();
+        let shared = status.clone();
+        let handle = std::thread::Builder::new()
+            .name("strata-analytical".into())
+            .spawn(move || loop {
+                let result = tier.catch_up();
+                if let Ok(mut s) = shared.lock() {
+                    s.rounds += 1;
+                    match result {
+                        Ok(r) => {
+                            s.applied += r.applied as u64;
+                            s.applied_lsn = r.applied_lsn;
+                            s.max_round_ms = s.max_round_ms.max(r.took_ms);
+                            s.last_error = None;
+                        }
+                        Err(e) => s.last_error = Some(e.to_string()),
+                    }
+                }
+                match rx.recv_timeout(interval) {
+                    Err(RecvTimeoutError::Timeout) => continue,
+                    Ok(()) | Err(RecvTimeoutError::Disconnected) => return,
+                }
+            })
+            .map_err(|e| AnalyticalError::BadRequest(format!("cannot start the replicator thread: {e}")))?;
+        Ok(Replicator {
+            stop: Some(tx),
+            handle: Some(handle),
+            status,
+            interval,
+        })
+    }
+
+    pub fn status(&self) -> ReplicatorStatus {
+        self.status.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    /// The poll interval the replicator was started with.
+    pub fn interval(&self) -> Duration {
+        self.interval
+    }
+
+    /// Stops the thread after its current round.
+    pub fn stop(mut self) {
+        self.shutdown();
+    }
+
+    fn shutdown(&mut self) {
+        if let Some(tx) = self.stop.take() {
+            // The thread may already have exited; then there is no one to tell.
+            let _ = tx.send(());
+        }
+        if let Some(h) = self.handle.take() {
+            // A panicked replicator thread has nothing left to clean up.
+            let _ = h.join();
+        }
+    }
+}
+
+impl Drop for Replicator {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}

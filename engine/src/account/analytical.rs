@@ -1,0 +1,237 @@
+//! The engine's side of the analytical tier: per-container settings (analytical TTL, schema
+//! representation fixed at enablement) and the container's 32-byte analytical key. The key is
+//! generated here and stored only wrapped, in `DATA/analytical/<container id>/KEY`: under a
+//! customer key, RSA-OAEP-wrapped by the vault as the account's managed identity (the
+//! first-party identity is refused for this tier); under the service key, sealed with the
+//! service layer. It never touches Arrow or Parquet: the `strata-analytical` crate writes the
+//! files with the key this module hands out. See docs/analytical.md.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
+
+use super::container::Container;
+use super::keys::open_vault;
+use crate::crypto::hex;
+use crate::error::{substatus, Error, Result};
+use crate::vault::{KeyUri, Principal};
+
+/// How documents map to columns; chosen when the tier is enabled and fixed afterwards.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AnalyticalSchema {
+    /// One type per path; values of other types are dropped.
+    WellDefined,
+    /// Every value kept, in a column per type.
+    FullFidelity,
+}
+
+impl AnalyticalSchema {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AnalyticalSchema::WellDefined => "well-defined",
+            AnalyticalSchema::FullFidelity => "full-fidelity",
+        }
+    }
+
+    /// `well-defined` or `full-fidelity` (400 otherwise).
+    pub fn parse(raw: &str) -> Result<AnalyticalSchema> {
+        match raw {
+            "well-defined" => Ok(AnalyticalSchema::WellDefined),
+            "full-fidelity" => Ok(AnalyticalSchema::FullFidelity),
+            other => Err(Error::BadRequest(format!(
+                "analytical schema {other:?} is not one of well-defined, full-fidelity"
+            ))),
+        }
+    }
+}
+
+/// A container's analytical-tier settings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AnalyticalSettings {
+    /// -1: keep forever; n > 0: an item leaves the tier n seconds after its last modification.
+    pub ttl: i64,
+    pub schema: AnalyticalSchema,
+}
+
+/// The wrapped analytical key as stored.
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct KeyFile {
+    /// `customer` (RSA-OAEP by the vault key `kid`) or `service` (sealed by the service layer).
+    wrapped_by: String,
+    kid: Option<String>,
+    wrapped: String,
+}
+
+const KEY_FILE: &str = "KEY";
+const KEY_LEN: usize = 32;
+
+fn validate_ttl(ttl: i64) -> Result<()> {
+    if ttl == -1 || ttl > 0 {
+        return Ok(());
+    }
+    Err(Error::BadRequest(format!(
+        "analytical TTL must be -1 (keep forever) or a positive number of seconds, not {ttl}; \
+         to turn the tier off, disable it"
+    )))
+}
+
+impl Container {
+    /// The directory of this container's analytical files (`DATA/analytical/<container id>`).
+    pub fn analytical_dir(&self) -> Result<PathBuf> {
+        let id = self
+            .inner
+            .catalog()?
+            .container(self.database_name(), self.name())?
+            .id;
+        Ok(self.inner.data_dir.join("analytical").join(id.to_string()))
+    }
+
+    /// The tier's settings, `None` while it is off (404 if the container does not exist).
+    pub fn analytical_settings(&self) -> Result<Option<AnalyticalSettings>> {
+        Ok(self
+            .inner
+            .catalog()?
+            .container(self.database_name(), self.name())?
+            .analytical)
+    }
+
+    /// Turns the analytical tier on with an analytical TTL (-1 or seconds) and a schema
+    /// representation, creating and wrapping the container's analytical key. Enabling again
+    /// changes only the TTL; another schema is refused (400). A customer-key account whose
+    /// default identity is the first-party identity is refused (400): the tier's key is wrapped
+    /// through the account's managed identity.
+    pub fn enable_analytical(&self, ttl: i64, schema: AnalyticalSchema) -> Result<AnalyticalSettings> {
+        validate_ttl(ttl)?;
+        self.inner.require_key_access()?;
+        if let Some(cur) = self.analytical_settings()? {
+            if cur.schema != schema {
+                return Err(Error::BadRequest(format!(
+                    "the analytical tier of '{}' uses the {} schema, chosen when it was enabled; it cannot \
+                     change to {}",
+                    self.name(),
+                    cur.schema.as_str(),
+                    schema.as_str()
+                )));
+            }
+        }
+        let identity = self.inner.catalog()?.identity()?;
+        if self.inner.is_cmk() && identity == Principal::FirstParty {
+            return Err(Error::BadRequest(
+                "the analytical tier of a customer-managed-key account needs a managed identity: set the \
+                 account's default identity to its system-assigned identity or a user-assigned one \
+                 (`strata account set-identity`), grant it get/wrapKey/unwrapKey on the key, then enable"
+                    .into(),
+            ));
+        }
+        let dir = self.analytical_dir()?;
+        if !dir.join(KEY_FILE).exists() {
+            let mut key = Zeroizing::new([0u8; KEY_LEN]);
+            rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, key.as_mut());
+            self.write_key(&dir, &identity, key.as_ref())?;
+        }
+        let settings = AnalyticalSettings { ttl, schema };
+        let (db, name) = (self.database_name().to_string(), self.name().to_string());
+        self.inner.edit_catalog(|c| {
+            c.container_mut(&db, &name)?.analytical = Some(settings);
+            Ok(())
+        })?;
+        Ok(settings)
+    }
+
+    /// Turns the tier off; its files and key stay until it is enabled again (same schema).
+    pub fn disable_analytical(&self) -> Result<()> {
+        let (db, name) = (self.database_name().to_string(), self.name().to_string());
+        self.inner.edit_catalog(|c| {
+            c.container_mut(&db, &name)?.analytical = None;
+            Ok(())
+        })
+    }
+
+    /// The unwrapped analytical key, for the caller the vault allows (the account's default
+    /// identity): 404 if the tier was never enabled, 403 if the customer key is revoked or the
+    /// identity may not unwrap.
+    pub fn analytical_key(&self) -> Result<Zeroizing<[u8; KEY_LEN]>> {
+        self.inner.require_key_access()?;
+        let dir = self.analytical_dir()?;
+        let path = dir.join(KEY_FILE);
+        let bytes = crate::util::fs::read_if_exists(&path)?.ok_or_else(|| {
+            Error::NotFound(format!(
+                "the analytical tier of '{}' has never been enabled; enable it first",
+                self.name()
+            ))
+        })?;
+        let file: KeyFile = serde_json::from_slice(&bytes).map_err(|e| {
+            Error::corruption(&path, 0, format!("the analytical key file does not parse: {e}"))
+        })?;
+        let wrapped = hex::decode(&file.wrapped)
+            .ok_or_else(|| Error::corruption(&path, 0, "the analytical key file is not hex"))?;
+        let plain = match (file.wrapped_by.as_str(), &file.kid) {
+            ("customer", Some(kid)) => {
+                let kid = KeyUri::parse(kid)?;
+                let vault = open_vault(&self.inner.opts, &kid)?;
+                vault.unwrap_key(&self.inner.catalog()?.identity()?, &kid, &wrapped)?
+            }
+            ("service", None) => Zeroizing::new(
+                self.inner
+                    .suite
+                    .open_metadata(&self.key_label()?, &wrapped)
+                    .ok_or_else(|| Error::corruption(&path, 0, "the analytical key fails authentication"))?,
+            ),
+            _ => {
+                return Err(Error::corruption(
+                    &path,
+                    0,
+                    "the analytical key file names no known wrapping",
+                ))
+            }
+        };
+        let mut key = Zeroizing::new([0u8; KEY_LEN]);
+        if plain.len() != KEY_LEN {
+            return Err(Error::vault(
+                substatus::KEY_WRAP_FAILED,
+                "the unwrapped analytical key is not 256 bits",
+            ));
+        }
+        key.copy_from_slice(&plain);
+        Ok(key)
+    }
+
+    fn key_label(&self) -> Result<String> {
+        let id = self
+            .inner
+            .catalog()?
+            .container(self.database_name(), self.name())?
+            .id;
+        Ok(format!("analytical-key/{id}"))
+    }
+
+    fn write_key(&self, dir: &std::path::Path, identity: &Principal, key: &[u8]) -> Result<()> {
+        // Bound first: a guard in the match scrutinee would live through the arms.
+        let key_uri = self.inner.catalog()?.key_uri.clone();
+        let file = match key_uri {
+            Some(uri) if self.inner.is_cmk() => {
+                let uri = KeyUri::parse(&uri)?;
+                let vault = open_vault(&self.inner.opts, &uri)?;
+                let (kid, wrapped) = vault.wrap_key(identity, &uri, key)?;
+                KeyFile {
+                    wrapped_by: "customer".into(),
+                    kid: Some(kid.to_string()),
+                    wrapped: hex::encode(&wrapped),
+                }
+            }
+            _ => KeyFile {
+                wrapped_by: "service".into(),
+                kid: None,
+                wrapped: hex::encode(&self.inner.suite.seal_metadata(&self.key_label()?, key)),
+            },
+        };
+        let body = serde_json::to_vec_pretty(&file)
+            .map_err(|e| Error::Internal(format!("serialising the analytical key file: {e}")))?;
+        crate::util::fs::create_dir(dir, false)?;
+        crate::util::fs::write_atomic(&dir.join(KEY_FILE), &body, true)
+    }
+}

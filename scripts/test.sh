@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Full test run including the analytical tier's Python interop check (DuckDB + pyarrow read the
+# encrypted Parquet export with the raw key). Steps:
+#   1. a venv at ${CARGO_TARGET_DIR:-target}/py-venv with pinned pyarrow and duckdb (made once);
+#   2. cargo test --workspace (skipped with --interop-only);
+#   3. the ignored interop tests (crate and CLI), with STRATA_PYTHON pointing at the venv's python.
+# Needs python3 with the venv module and access to PyPI the first time.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYARROW_VERSION=26.0.1 # has pyarrow.parquet.encryption.create_decryption_properties (direct key)
+DUCKDB_VERSION=1.5.6
+
+interop_only=false
+for arg in "$@"; do
+    case "$arg" in
+        --interop-only) interop_only=true ;;
+        *) echo "usage: scripts/test.sh [--interop-only]" >&2; exit 2 ;;
+    esac
+done
+
+target_dir=${CARGO_TARGET_DIR:-target}
+venv="$target_dir/py-venv"
+stamp="$venv/.strata-pins-pyarrow-$PYARROW_VERSION-duckdb-$DUCKDB_VERSION"
+if [[ ! -f "$stamp" ]]; then
+    echo "== creating $venv (pyarrow $PYARROW_VERSION, duckdb $DUCKDB_VERSION)"
+    [[ -x "$venv/bin/python" ]] || python3 -m venv "$venv"
+    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
+        "pyarrow==$PYARROW_VERSION" "duckdb==$DUCKDB_VERSION"
+    touch "$stamp"
+fi
+python_bin="$(cd "$(dirname "$venv/bin/python")" && pwd)/python"
+
+if [[ "$interop_only" == false ]]; then
+    echo "== cargo test --workspace"
+    cargo test --workspace
+fi
+
+echo "== analytical interop (DuckDB + pyarrow): the tier's own export, then the CLI's against the store"
+STRATA_PYTHON="$python_bin" cargo test -p strata-analytical --test interop -- --ignored --nocapture
+STRATA_PYTHON="$python_bin" cargo test -p strata-cli --test analytics -- --ignored --nocapture
