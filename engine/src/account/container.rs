@@ -72,14 +72,56 @@ fn new_etag() -> String {
 
 /// Parses a stored item. Without serde_json's recursion limit (128 containers, one short of the
 /// 128 nesting levels an item may have): stored items were validated (iteratively) on write and
-/// are authenticated, so their depth is bounded by `MAX_DEPTH`, never by the input.
+/// are authenticated, so their depth is bounded by `MAX_DEPTH`, never by the input. Bytes nested
+/// deeper than `MAX_STORED_NESTING` (which only a bug or a key holder could store) are refused
+/// before the recursive parse, which would overflow the stack.
 pub(crate) fn parse_stored(bytes: &[u8]) -> Result<Value> {
     use serde::Deserialize;
+    // Nearly every item fits serde_json's limit: only the deepest pay for the nesting scan.
+    if let Ok(v) = serde_json::from_slice(bytes) {
+        return Ok(v);
+    }
+    if nesting(bytes) > MAX_STORED_NESTING {
+        return Err(Error::Internal(format!(
+            "a stored item nests deeper than {MAX_STORED_NESTING} levels"
+        )));
+    }
     let mut de = serde_json::Deserializer::from_slice(bytes);
     de.disable_recursion_limit();
     Value::deserialize(&mut de)
         .and_then(|v| de.end().map(|()| v))
         .map_err(|e| Error::Internal(format!("a stored item does not parse as JSON: {e}")))
+}
+
+/// Deepest nesting `parse_stored` parses: an item's 128 levels, with room for the change-feed
+/// record around it (`{"current": item}`).
+const MAX_STORED_NESTING: usize = 256;
+
+/// The deepest nesting of arrays and objects in JSON text, without recursion (brackets inside
+/// strings do not count; malformed text gives some number, never a panic).
+fn nesting(bytes: &[u8]) -> usize {
+    let (mut depth, mut max, mut in_string, mut escaped) = (0usize, 0usize, false, false);
+    for &b in bytes {
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                max = max.max(depth);
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    max
 }
 
 /// An item as reads, writes and queries return it: `_lsn` is internal to the change feed (which

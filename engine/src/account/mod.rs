@@ -32,3 +32,6 @@ pub use query::{QueryOptions, QueryResponse, DEFAULT_MAX_ITEM_COUNT};
 pub use response::{ItemOptions, ItemResponse};
 pub use rotation::KeyRotation;
 pub use sync::SyncReport;
+
+#[cfg(test)]
+mod fuzz_tests;

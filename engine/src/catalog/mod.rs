@@ -435,3 +435,6 @@ mod tests {
         assert!(Catalog::read(dir.path(), &other).unwrap_err().is_corruption());
     }
 }
+
+#[cfg(test)]
+mod fuzz_tests;

@@ -239,7 +239,10 @@ fn string(src: &str, start: usize) -> Result<(String, usize)> {
             Some((_, c @ ('\\' | '\'' | '"' | '/'))) => out.push(c),
             Some((_, 'u')) => {
                 let hex: String = chars.by_ref().take(4).map(|(_, c)| c).collect();
-                let code = u32::from_str_radix(&hex, 16).ok().filter(|_| hex.len() == 4);
+                // from_str_radix alone would take a sign: `\u+041` is not an escape.
+                let code = u32::from_str_radix(&hex, 16)
+                    .ok()
+                    .filter(|_| hex.len() == 4 && hex.bytes().all(|b| b.is_ascii_hexdigit()));
                 match code.and_then(char::from_u32) {
                     Some(c) => out.push(c),
                     None => return Err(bad(2 + hex.len())),
@@ -326,6 +329,9 @@ mod tests {
             assert!(e.to_string().contains(&format!("column {col}")), "{src}: {e}");
         }
         assert!(tokenize("'\\u12'").is_err());
+        // Regression (found by `query::fuzz_tests::unicode_escapes`): a sign is not a hex digit.
+        assert!(tokenize("'\\u+041'").is_err());
+        assert!(tokenize("'\\u-041'").is_err());
         assert!(tokenize("1.2.3").is_err());
     }
 }

@@ -15,3 +15,6 @@ mod position;
 mod value;
 
 pub(crate) use exec::Prepared;
+
+#[cfg(test)]
+mod fuzz_tests;

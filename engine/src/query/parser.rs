@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 pub(crate) const MAX_DEPTH: usize = 128;
 
 /// Words that cannot be used as names (compared case-insensitively).
-const KEYWORDS: [&str; 25] = [
+pub(crate) const KEYWORDS: [&str; 25] = [
     "SELECT",
     "FROM",
     "WHERE",

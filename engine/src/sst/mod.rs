@@ -12,3 +12,6 @@ mod writer;
 pub(crate) use merge::{newest_per_key, MergeIter, RecordStream};
 pub(crate) use reader::{Segment, SegmentIter};
 pub(crate) use writer::{segment_file_name, SegmentMeta, SegmentWriter};
+
+#[cfg(test)]
+mod fuzz_tests;

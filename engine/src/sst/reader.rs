@@ -83,7 +83,9 @@ impl Segment {
         if count != footer.data_blocks {
             return Err(bad("block count disagrees with the footer"));
         }
-        let mut entries = Vec::with_capacity(count as usize);
+        // Each entry takes at least 16 bytes (key length, offset, length): a count the block
+        // cannot hold must not size the allocation.
+        let mut entries = Vec::with_capacity((count as usize).min(r.remaining() / 16));
         let mut expect_offset = HEADER_LEN as u64;
         for _ in 0..count {
             let (Some(k), Some(offset), Some(len)) = (r.bytes(), r.u64(), r.u32()) else {

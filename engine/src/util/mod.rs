@@ -4,5 +4,7 @@
 pub(crate) mod coding;
 pub(crate) mod file_header;
 pub(crate) mod fs;
+#[cfg(test)]
+pub(crate) mod fuzz_support;
 pub(crate) mod meta_file;
 pub(crate) mod wall_clock;

@@ -7,3 +7,6 @@ mod writer;
 
 pub(crate) use reader::replay;
 pub(crate) use writer::{wal_file_name, WalWriter};
+
+#[cfg(test)]
+mod fuzz_tests;

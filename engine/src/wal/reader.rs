@@ -1,7 +1,8 @@
 //! Replays one WAL file at recovery. Stops cleanly at a torn tail of the newest file (a record
-//! cut short or never completed by a crash: unacknowledged by construction) and reports it;
-//! anything else that fails its checksum or tag is corruption, reported with file and offset,
-//! never skipped. Single-threaded; called only by db recovery.
+//! cut short, or never completed by a crash and left as zeros to the end of the file:
+//! unacknowledged by construction) and reports it; anything else that fails its checksum or tag
+//! is corruption, reported with file and offset, never skipped. Single-threaded; called only by
+//! db recovery.
 
 use std::path::Path;
 
@@ -40,7 +41,15 @@ pub(crate) fn replay(
         report.torn_tail = Some((0, bytes.len() as u64));
         return Ok(report);
     }
-    let header = FileHeader::decode(path, WAL_MAGIC, WAL_VERSION, Some(id), suite.layers(), &bytes)?;
+    let header = match FileHeader::decode(path, WAL_MAGIC, WAL_VERSION, Some(id), suite.layers(), &bytes) {
+        Ok(h) => h,
+        // The start of a header, then zeros the file system allocated but never wrote: as above.
+        Err(_) if is_last && zero_tail_start(&bytes) < HEADER_LEN => {
+            report.torn_tail = Some((0, bytes.len() as u64));
+            return Ok(report);
+        }
+        Err(e) => return Err(e),
+    };
     let cipher = suite.file(FileKind::Wal, id, &header.salt);
     let mut pos = HEADER_LEN;
     let mut record_no = 0u64;
@@ -67,8 +76,9 @@ pub(crate) fn replay(
             return Err(Error::corruption(path, pos as u64, "unreadable record header"));
         };
         if crc32fast::hash(&len.to_le_bytes()) != len_crc {
-            // A header that never got written reads as zeros up to the end of the file.
-            if rest.iter().all(|b| *b == 0) {
+            // A header that never got (fully) written: its length fields cut short, then zeros up
+            // to the end of the file.
+            if zero_tail_start(rest) < 8 {
                 torn(pos, &mut report, "zeroed record")?;
                 break;
             }
@@ -84,8 +94,10 @@ pub(crate) fn replay(
             break;
         };
         if crc32fast::hash(sealed) != crc {
-            if end == rest.len() {
-                // The last record of the file: a write cut short by a crash looks exactly like this.
+            if zero_tail_start(rest) <= end {
+                // The last record of the file, or followed only by zeros (space allocated for
+                // writes that never reached the disk): a write cut short by a crash looks exactly
+                // like this.
                 torn(pos, &mut report, "record checksum mismatch")?;
                 break;
             }
@@ -115,6 +127,11 @@ pub(crate) fn replay(
         pos += end;
     }
     Ok(report)
+}
+
+/// Where the run of zeros that ends `bytes` starts (`bytes.len()` if the last byte is not zero).
+fn zero_tail_start(bytes: &[u8]) -> usize {
+    bytes.iter().rposition(|b| *b != 0).map_or(0, |i| i + 1)
 }
 
 #[cfg(test)]
@@ -202,6 +219,49 @@ mod tests {
                 }
                 Err(e) => assert!(e.is_corruption()),
             }
+        }
+    }
+
+    /// Regression (found by `wal::fuzz_tests`): a crash can leave the newest WAL with its size
+    /// but not all its data — the start of a write, then zeros to the end. Zeros starting inside
+    /// the file header, inside a record's length fields, or inside a record followed by more
+    /// (zeroed) records were reported as corruption and failed the open; they are a torn tail.
+    #[test]
+    fn zero_filled_from_any_byte_is_a_torn_tail() {
+        let dir = tempfile::tempdir().unwrap();
+        let suite = CipherSuite::ephemeral(false);
+        let path = write_wal(dir.path(), &suite, 4);
+        let full = std::fs::read(&path).unwrap();
+        let mut frames = Vec::new();
+        let mut pos = HEADER_LEN;
+        while pos < full.len() {
+            let end = pos + FRAME_HEADER_LEN + u32_at(&full, pos).unwrap() as usize;
+            frames.push((pos, end));
+            pos = end;
+        }
+        for from in 1..full.len() {
+            if full[from..].iter().all(|b| *b == 0) {
+                continue;
+            }
+            let mut bad = full.clone();
+            bad[from..].fill(0);
+            std::fs::write(&path, &bad).unwrap();
+            let (recs, rep) =
+                collect(&path, &suite, true).unwrap_or_else(|e| panic!("zeros from {from}: {e}"));
+            let kept = frames.iter().filter(|f| f.1 <= from).count();
+            let torn_at = frames
+                .iter()
+                .find(|f| f.0 <= from && from < f.1)
+                .map_or(0, |f| f.0);
+            assert_eq!(recs.len(), kept, "zeros from {from}");
+            assert_eq!(rep.records, kept as u64, "zeros from {from}");
+            assert_eq!(
+                rep.torn_tail,
+                Some((torn_at as u64, (full.len() - torn_at) as u64)),
+                "zeros from {from}"
+            );
+            // In a WAL that is not the newest, the same damage is corruption.
+            assert!(collect(&path, &suite, false).unwrap_err().is_corruption());
         }
     }
 }
