@@ -207,7 +207,19 @@ fn customer_key_tier_needs_a_managed_identity_and_stops_when_revoked() {
     let stored = std::fs::read(c.analytical_dir().unwrap().join("KEY")).unwrap();
     assert!(!stored.windows(32).any(|w| w == key.as_slice()));
 
+    // Rotation re-wraps the tier's key too: with the first version disabled afterwards, the
+    // tier still opens with the same key.
+    let v2 = vault.rotate_key("cmk").unwrap();
+    let rotated = account.rotate_customer_key(None).unwrap();
+    assert_eq!(rotated.kid, v2.to_string());
+    let file: Value =
+        serde_json::from_slice(&std::fs::read(c.analytical_dir().unwrap().join("KEY")).unwrap()).unwrap();
+    assert_eq!(file["kid"], v2.to_string());
     vault.set_enabled("cmk", kid.version(), false).unwrap();
+    assert_eq!(*c.analytical_key().unwrap(), *key);
+    Tier::open(&c).unwrap();
+
+    vault.set_enabled("cmk", v2.version(), false).unwrap();
     account.check_key().unwrap_err();
     assert_eq!(c.analytical_key().unwrap_err().status(), 403);
     assert_eq!(Tier::open(&c).unwrap_err().status(), 403);

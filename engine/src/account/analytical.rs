@@ -12,10 +12,12 @@ use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
 use super::container::Container;
+use super::handle::AccountInner;
 use super::keys::open_vault;
+use crate::catalog::Catalog;
 use crate::crypto::hex;
 use crate::error::{substatus, Error, Result};
-use crate::vault::{KeyUri, Principal};
+use crate::vault::{KeyUri, LocalVault, Principal};
 
 /// How documents map to columns; chosen when the tier is enabled and fixed afterwards.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -233,5 +235,59 @@ impl Container {
             .map_err(|e| Error::Internal(format!("serialising the analytical key file: {e}")))?;
         crate::util::fs::create_dir(dir, false)?;
         crate::util::fs::write_atomic(&dir.join(KEY_FILE), &body, true)
+    }
+}
+
+impl AccountInner {
+    /// Re-wraps every customer-wrapped analytical key of the account under `uri` in `vault` as
+    /// `caller` (part of a customer-key rotation, before KEYRING moves): each is unwrapped with
+    /// the version that wrapped it, wrapped anew, checked to unwrap to itself, and replaced
+    /// atomically. Returns how many it re-wrapped.
+    pub(crate) fn rewrap_analytical_keys(
+        &self,
+        catalog: &Catalog,
+        vault: &LocalVault,
+        caller: &Principal,
+        uri: &KeyUri,
+    ) -> Result<usize> {
+        let mut done = 0;
+        for c in catalog.databases.iter().flat_map(|d| d.containers.iter()) {
+            let path = self
+                .data_dir
+                .join("analytical")
+                .join(c.id.to_string())
+                .join(KEY_FILE);
+            let Some(bytes) = crate::util::fs::read_if_exists(&path)? else {
+                continue;
+            };
+            let file: KeyFile = serde_json::from_slice(&bytes).map_err(|e| {
+                Error::corruption(&path, 0, format!("the analytical key file does not parse: {e}"))
+            })?;
+            let (Some(old_kid), "customer") = (&file.kid, file.wrapped_by.as_str()) else {
+                continue;
+            };
+            let wrapped = hex::decode(&file.wrapped)
+                .ok_or_else(|| Error::corruption(&path, 0, "the analytical key file is not hex"))?;
+            let old_kid = KeyUri::parse(old_kid)?;
+            let key = open_vault(&self.opts, &old_kid)?.unwrap_key(caller, &old_kid, &wrapped)?;
+            let (kid, rewrapped) = vault.wrap_key(caller, uri, &key)?;
+            let back = vault.unwrap_key(caller, &kid, &rewrapped)?;
+            if !bool::from(subtle::ConstantTimeEq::ct_eq(back.as_slice(), key.as_slice())) {
+                return Err(Error::vault(
+                    substatus::KEY_WRAP_FAILED,
+                    format!("an analytical key wrapped under {kid} does not unwrap to itself"),
+                ));
+            }
+            let next = KeyFile {
+                wrapped_by: "customer".into(),
+                kid: Some(kid.to_string()),
+                wrapped: hex::encode(&rewrapped),
+            };
+            let body = serde_json::to_vec_pretty(&next)
+                .map_err(|e| Error::Internal(format!("serialising the analytical key file: {e}")))?;
+            crate::util::fs::write_atomic(&path, &body, true)?;
+            done += 1;
+        }
+        Ok(done)
     }
 }

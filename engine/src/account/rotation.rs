@@ -1,6 +1,7 @@
 //! Customer-key rotation: re-wraps the account's customer-layer DEK under the newest enabled
 //! version of its key (or under another key URI) and replaces KEYRING atomically. Constant time:
-//! the DEK does not change, so no data is rewritten. Serialised with catalog edits.
+//! the DEK does not change, so no data is rewritten. The containers' analytical keys are
+//! re-wrapped the same way. Serialised with catalog edits.
 //! See docs/keys.md#rotation.
 
 use serde::Serialize;
@@ -69,6 +70,9 @@ impl AccountInner {
                     format!("the data key wrapped under {kid} does not unwrap to itself"),
                 ));
             }
+            // The analytical keys follow the data key to the new version (before KEYRING, so a
+            // failure leaves the account on the old, still enabled, version).
+            inner.rewrap_analytical_keys(catalog, &vault, &caller, &uri)?;
             let entry = CustomerEntry {
                 key_uri: uri.to_string(),
                 kid: kid.to_string(),
