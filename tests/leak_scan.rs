@@ -5,6 +5,8 @@
 //! reopen. No file may contain a canary — as raw bytes, hex, base64 or UTF-16, nor inside any zstd
 //! frame found anywhere in a file (each is decompressed and scanned too). The data directory must
 //! not hold the raw service key, a slice of the vault's RSA private key, or PEM/"PRIVATE KEY" text.
+//! The change feed lives in the same store; the analytical tier's Parquet files (and an export
+//! of them) are scanned too.
 //!
 //! The scan is proven to work: the database and container names (plaintext by contract) are found
 //! in CATALOG, and canaries planted on purpose outside the data directory — raw, hex, base64,
@@ -18,7 +20,8 @@ use std::path::{Path, PathBuf};
 
 use rand::RngCore;
 use serde_json::{json, Value};
-use strata::{Account, AccountOptions};
+use strata::analytical::Tier;
+use strata::{Account, AccountOptions, AnalyticalSchema, Identities, LocalVault, Permission, Principal};
 
 const DB_NAME: &str = "leakdb-plaintext-name";
 const CONTAINER_NAME: &str = "leak-container-plaintext-name";
@@ -385,7 +388,34 @@ fn run_mode(cmk: bool) {
             .status_code,
         200
     );
-    let scan = assert_clean(&format!("{mode} after WAL replay"), &data, &needles);
+    assert_clean(&format!("{mode} after WAL replay"), &data, &needles);
+
+    // The analytical tier (Parquet under DATA/analytical) and an export of it: encrypted too,
+    // property names included. A CMK account needs a managed identity for the tier.
+    if cmk {
+        let ops = Principal::User("leak-ops".into());
+        Identities::new(&opts.home).create("leak-ops").unwrap();
+        LocalVault::open(&opts.vault_dir())
+            .unwrap()
+            .set_policy(
+                &ops,
+                &[Permission::Get, Permission::WrapKey, Permission::UnwrapKey],
+            )
+            .unwrap();
+        account.set_default_identity(ops).unwrap();
+    }
+    extra
+        .enable_analytical(-1, AnalyticalSchema::FullFidelity)
+        .unwrap();
+    let mut tier = Tier::open(&extra).unwrap();
+    assert!(tier.catch_up().unwrap().applied > 0);
+    let export = tmp.path().join("analytical-export");
+    tier.store().export(&export, 4_000_000_000).unwrap();
+    assert!(!list_ext(&extra.analytical_dir().unwrap().join("data"), "parquet").is_empty());
+    let export_scan = scan_tree(&export, &needles);
+    assert!(export_scan.hits.is_empty(), "{mode}: {:#?}", export_scan.hits);
+    std::fs::remove_dir_all(&export).unwrap();
+    let scan = assert_clean(&format!("{mode} with the analytical tier"), &data, &needles);
 
     // Nor do the canaries reach the key holders.
     let home_scan = scan_tree(&home, &needles);
