@@ -13,8 +13,8 @@ use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM};
 use serde_json::{json, Value};
 use strata_engine::crypto::{BlockKind, FileKind};
 use strata_engine::{
-    Account, AccountOptions, CipherSuite, Container, Durability, Encryption, ItemOptions, LocalVault,
-    QueryOptions,
+    Account, AccountOptions, ChangeFeedOptions, ChangeFeedStart, CipherSuite, Container, Durability,
+    Encryption, ItemOptions, LocalVault, QueryOptions,
 };
 
 use crate::args::Globals;
@@ -22,7 +22,16 @@ use crate::error::{CliError, CliResult};
 use crate::output::Report;
 
 /// Every workload, in the order they run. `load` always runs: the others need its items.
-pub const WORKLOADS: [&str; 6] = ["load", "write", "read-uniform", "read-zipf", "replace", "query"];
+pub const WORKLOADS: [&str; 8] = [
+    "load",
+    "write",
+    "read-uniform",
+    "read-zipf",
+    "replace",
+    "query",
+    "aggregate",
+    "feed",
+];
 /// The block size the engine seals segment data in.
 const BLOCK: usize = 16 * 1024;
 const KEY_BITS: usize = 2048;
@@ -30,6 +39,10 @@ const PARTITIONS: usize = 100;
 /// `grp` takes this many values; the query selects 10 of them (1% of the items).
 const GROUPS: usize = 1000;
 const QUERY: &str = "SELECT * FROM c WHERE c.grp >= @lo AND c.grp < @hi ORDER BY c.n";
+/// The aggregate workload: a grouped count and average over every item.
+const AGGREGATE: &str = "SELECT c.grp % 10 AS g, COUNT(1) AS n, AVG(c.n) AS a FROM c GROUP BY c.grp % 10";
+/// Items per change-feed page in the feed workload.
+const FEED_PAGE: usize = 1000;
 const ZIPF_S: f64 = 0.99;
 const SEED: u64 = 0x5eed_b3c4;
 
@@ -347,6 +360,35 @@ fn step(
             s.time(|| c.replace_item_with(pk(n), &item, &buffered))?
                 .request_charge
         }
+        "aggregate" => {
+            let opts = QueryOptions::default();
+            s.time(|| c.query_items(AGGREGATE, &[], &opts))?.request_charge
+        }
+        "feed" => {
+            // One op: the whole latest-version feed from the beginning, page by page.
+            let mut opts = ChangeFeedOptions {
+                max_item_count: FEED_PAGE,
+                ..ChangeFeedOptions::default()
+            };
+            let mut charge = 0.0;
+            let mut seen = 0;
+            s.time(|| loop {
+                let page = c.read_change_feed(&opts)?;
+                charge += page.request_charge;
+                if page.status_code == 304 {
+                    return Ok(());
+                }
+                seen += page.items.len();
+                opts.start = ChangeFeedStart::Continuation(page.continuation);
+            })?;
+            if seen < plan.items {
+                return Err(CliError::internal(format!(
+                    "bench feed read {seen} items of at least {}",
+                    plan.items
+                )));
+            }
+            charge
+        }
         _ => {
             let lo = rng.below(GROUPS - 10);
             let params = [
@@ -367,7 +409,7 @@ fn step(
 /// The SMK and CMK rows of one workload; the CMK row carries the measured overhead.
 fn workload_rows(name: &str, samples: &[Sample; 2]) -> Vec<Vec<Value>> {
     let published = match name {
-        "query" => 15.0,
+        "query" | "aggregate" | "feed" => 15.0,
         "read-uniform" | "read-zipf" => 5.0,
         _ => 6.0,
     };
@@ -609,6 +651,19 @@ mod tests {
     fn items_have_about_the_requested_size() {
         assert_eq!(item(42, 1024, 0).to_string().len(), 1024);
         assert!(item(42, 10, 0).to_string().len() < 200);
+    }
+
+    #[test]
+    fn every_workload_has_a_published_surcharge() {
+        for w in WORKLOADS {
+            let rows = workload_rows(w, &[Sample::default(), Sample::default()]);
+            let want = match w {
+                "query" | "aggregate" | "feed" => 15.0,
+                "read-uniform" | "read-zipf" => 5.0,
+                _ => 6.0,
+            };
+            assert_eq!(rows[1][10], serde_json::json!(want), "{w}");
+        }
     }
 
     #[test]
