@@ -224,3 +224,37 @@ fn customer_key_tier_needs_a_managed_identity_and_stops_when_revoked() {
     assert_eq!(c.analytical_key().unwrap_err().status(), 403);
     assert_eq!(Tier::open(&c).unwrap_err().status(), 403);
 }
+
+#[test]
+fn a_restored_account_rebuilds_its_tier_from_the_change_feed_under_a_new_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let (account, c) = smk_container(&dir);
+    load(&c);
+    c.enable_analytical(-1, AnalyticalSchema::WellDefined).unwrap();
+    let old_key = c.analytical_key().unwrap();
+    Tier::open(&c).unwrap().catch_up().unwrap();
+    let info = account.backup_now(&dir.path().join("backups")).unwrap();
+
+    let target = AccountOptions::new(dir.path().join("restored"), dir.path().join("home"));
+    let restored = Account::restore(&info.path, target).unwrap();
+    let rc = restored.database("db").container("orders");
+    assert!(
+        rc.analytical_settings().unwrap().is_some(),
+        "the setting travels in the catalog"
+    );
+    assert!(
+        !rc.analytical_dir().unwrap().exists(),
+        "backups do not carry the analytical area"
+    );
+    let mut tier = Tier::open(&rc).unwrap();
+    assert_ne!(*rc.analytical_key().unwrap(), *old_key);
+    tier.catch_up().unwrap();
+    let n = tier
+        .store()
+        .query("SELECT COUNT(1) AS n FROM c", 4_000_000_000)
+        .unwrap();
+    assert_eq!(
+        n.rows[0]["n"],
+        transactional(&rc, "SELECT VALUE COUNT(1) FROM c")[0]
+    );
+}

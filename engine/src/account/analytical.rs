@@ -120,6 +120,19 @@ impl Container {
                 )));
             }
         }
+        self.ensure_key()?;
+        let settings = AnalyticalSettings { ttl, schema };
+        let (db, name) = (self.database_name().to_string(), self.name().to_string());
+        self.inner.edit_catalog(|c| {
+            c.container_mut(&db, &name)?.analytical = Some(settings);
+            Ok(())
+        })?;
+        Ok(settings)
+    }
+
+    /// Creates and wraps the container's analytical key unless it exists. Refused (400) on a
+    /// customer-key account whose default identity is the first-party identity.
+    fn ensure_key(&self) -> Result<()> {
         let identity = self.inner.catalog()?.identity()?;
         if self.inner.is_cmk() && identity == Principal::FirstParty {
             return Err(Error::BadRequest(
@@ -135,13 +148,7 @@ impl Container {
             rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, key.as_mut());
             self.write_key(&dir, &identity, key.as_ref())?;
         }
-        let settings = AnalyticalSettings { ttl, schema };
-        let (db, name) = (self.database_name().to_string(), self.name().to_string());
-        self.inner.edit_catalog(|c| {
-            c.container_mut(&db, &name)?.analytical = Some(settings);
-            Ok(())
-        })?;
-        Ok(settings)
+        Ok(())
     }
 
     /// Turns the tier off; its files and key stay until it is enabled again (same schema).
@@ -155,11 +162,16 @@ impl Container {
 
     /// The unwrapped analytical key, for the caller the vault allows (the account's default
     /// identity): 404 if the tier was never enabled, 403 if the customer key is revoked or the
-    /// identity may not unwrap.
+    /// identity may not unwrap. A tier that is on but has no key (an account restored from a
+    /// backup, which does not carry the analytical area) gets a new one: its files are rebuilt
+    /// from the change feed.
     pub fn analytical_key(&self) -> Result<Zeroizing<[u8; KEY_LEN]>> {
         self.inner.require_key_access()?;
         let dir = self.analytical_dir()?;
         let path = dir.join(KEY_FILE);
+        if !path.exists() && self.analytical_settings()?.is_some() {
+            self.ensure_key()?;
+        }
         let bytes = crate::util::fs::read_if_exists(&path)?.ok_or_else(|| {
             Error::NotFound(format!(
                 "the analytical tier of '{}' has never been enabled; enable it first",
