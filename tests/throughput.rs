@@ -196,6 +196,21 @@ fn exceeding_the_rate_is_a_429_with_a_sufficient_retry_after() {
     // A 404 read still costs (and draws) its 1 RU.
     let e = c.read_item::<Value>(pk, v["id"].as_str().unwrap()).unwrap_err();
     assert_eq!((e.status(), e.request_charge()), (404, Some(1.0)));
+
+    // The metrics count every charge and every 429 (created + 1 creates before the first 429,
+    // then one more create, the delete and the 404 read; six 429s in all).
+    let m = c.metrics().unwrap();
+    let ops = created as u64 + 1 + 3;
+    assert_eq!((m.operations, m.throttled), (ops, 6), "{m:?}");
+    let want = (created as f64 + 2.0) * charge + charge + 1.0;
+    assert!((m.total_ru - want).abs() < 0.01, "{m:?} vs {want}");
+    assert!((m.ru_per_sec_last_minute - want / 60.0).abs() < 0.01, "{m:?}");
+    let all = account.metrics().unwrap();
+    assert_eq!(all.len(), 1);
+    assert_eq!(all[0].2, m);
+    clock.advance(Duration::from_secs(120));
+    let later = c.metrics().unwrap();
+    assert_eq!((later.total_ru, later.ru_per_sec_last_minute), (m.total_ru, 0.0));
 }
 
 #[test]

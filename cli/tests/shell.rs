@@ -23,6 +23,7 @@ get 1 a
 bogus
 use d/nope
 SELECT VALUE c.id FROM c
+stats
 exit
 dbs
 ";
@@ -35,7 +36,7 @@ dbs
     // exit ends the session: `dbs` after it never runs.
     assert_eq!(
         status,
-        vec![400, 200, 201, 201, 200, 200, 204, 404, 400, 404, 200],
+        vec![400, 200, 201, 201, 200, 200, 204, 404, 400, 404, 200, 200],
         "{run:?}"
     );
     assert_eq!(
@@ -53,6 +54,19 @@ dbs
     assert_eq!(lines[5]["item"]["q"], 5);
     // A failed `use` keeps the container picked before it.
     assert_eq!(lines[10]["items"], json!(["2"]));
+    // `stats` sums what the session was charged in d/c (the 404 read included).
+    let charged: f64 = [2, 3, 4, 5, 6, 7, 10]
+        .iter()
+        .map(|i| lines[*i]["requestCharge"].as_f64().unwrap_or(0.0))
+        .sum();
+    let row = &lines[11]["containers"][0];
+    assert_eq!(row["container"], "d/c", "{}", lines[11]);
+    assert!(
+        (row["totalRu"].as_f64().unwrap() - charged).abs() < 0.02,
+        "{row} vs {charged}"
+    );
+    assert_eq!(row["operations"], 7);
+    assert_eq!(row["throttled"], 0);
 }
 
 #[test]

@@ -40,7 +40,9 @@ pub use db::{Db, DbOptions, DbStats, RecoveryReport};
 pub use document::{ConflictResolutionPolicy, OperationType, PartitionKey};
 pub use error::{substatus, Error, Result};
 pub use kv::WriteBatch;
-pub use metering::{Clock, ManualClock, MonotonicClock, RetryPolicy, MIN_THROUGHPUT, THROUGHPUT_STEP};
+pub use metering::{
+    Clock, ContainerMetrics, ManualClock, MonotonicClock, RetryPolicy, MIN_THROUGHPUT, THROUGHPUT_STEP,
+};
 pub use options::{AccountOptions, Durability};
 pub use util::wall_clock::{ManualWallClock, SystemWallClock, WallClock};
 pub use vault::{

@@ -152,6 +152,33 @@ impl Session {
                     .collect();
                 Ok(Report::new(200).list("containers", vec!["name", "partitionKeyPath"], rows))
             }
+            Statement::Stats => {
+                let rows = self
+                    .account
+                    .metrics()?
+                    .into_iter()
+                    .map(|(db, c, m)| {
+                        vec![
+                            Value::from(format!("{db}/{c}")),
+                            Value::from(m.total_ru),
+                            Value::from(m.ru_per_sec_last_minute),
+                            Value::from(m.operations),
+                            Value::from(m.throttled),
+                        ]
+                    })
+                    .collect();
+                Ok(Report::new(200).list(
+                    "containers",
+                    vec![
+                        "container",
+                        "totalRu",
+                        "ruPerSecLastMinute",
+                        "operations",
+                        "throttled",
+                    ],
+                    rows,
+                ))
+            }
             Statement::Query(sql) => self.query(&sql),
             Statement::Get { id, pk } => {
                 let resp = self.container()?.read_item::<Value>(pk_from_flag(&pk)?, &id)?;

@@ -1,5 +1,5 @@
 //! The shell's statements and their parser: `use DB[/CONT]`, `SELECT ...`, `get ID PK`,
-//! `create JSON`, `upsert JSON`, `delete ID PK`, `dbs`, `containers`, `help`, `exit`.
+//! `create JSON`, `upsert JSON`, `delete ID PK`, `dbs`, `containers`, `stats`, `help`, `exit`.
 //! Pure parsing; `session` runs them.
 
 /// One line of shell input, parsed.
@@ -25,12 +25,14 @@ pub enum Statement {
     },
     Databases,
     Containers,
+    /// The session's request units per container.
+    Stats,
     Help,
     Exit,
 }
 
 /// The statement keywords, for completion and help.
-pub const KEYWORDS: [&str; 11] = [
+pub const KEYWORDS: [&str; 12] = [
     "use",
     "select",
     "get",
@@ -39,6 +41,7 @@ pub const KEYWORDS: [&str; 11] = [
     "delete",
     "dbs",
     "containers",
+    "stats",
     "help",
     "exit",
     "quit",
@@ -53,6 +56,7 @@ create {JSON}          create an item (its partition key is taken from the item)
 upsert {JSON}          create or replace an item
 delete ID PK           delete an item
 dbs | containers       list the databases | the containers of the current database
+stats                  request units this session charged per container (total, RU/s last minute, 429s)
 help | exit            this text | leave (also Ctrl-D)";
 
 /// Parses one line; the error says what was expected.
@@ -107,6 +111,7 @@ pub fn parse(line: &str) -> Result<Statement, String> {
         "create" | "upsert" => return Err(format!("{word} {{JSON}}, e.g. {word} {{\"id\":\"1\"}}")),
         "dbs" if args.is_empty() => Statement::Databases,
         "containers" if args.is_empty() => Statement::Containers,
+        "stats" if args.is_empty() => Statement::Stats,
         "help" | "\\?" => Statement::Help,
         "exit" | "quit" | "\\q" => Statement::Exit,
         _ => return Err(format!("unknown statement {word:?}; type help")),
@@ -167,6 +172,7 @@ mod tests {
             ("upsert  {}", Statement::Upsert(s("{}"))),
             ("dbs", Statement::Databases),
             ("containers", Statement::Containers),
+            ("stats", Statement::Stats),
             ("help", Statement::Help),
             ("\\q", Statement::Exit),
             ("quit", Statement::Exit),

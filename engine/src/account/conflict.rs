@@ -83,7 +83,7 @@ impl Container {
                 .map(|(_, v)| parse_stored(v))
                 .collect::<Result<Vec<_>>>()?;
             let charge = feed_charge(sizes, self.inner.is_cmk());
-            self.inner.throttles.try_charge(r.throughput.as_ref(), charge)?;
+            self.charge(&r, charge)?;
             Ok(ConflictsResponse {
                 conflicts,
                 request_charge: charge,

@@ -360,7 +360,7 @@ impl Container {
             )));
         }
         let charge = write_charge(size, 0, cmk);
-        self.inner.throttles.try_charge(r.throughput.as_ref(), charge)?;
+        self.charge(&r, charge)?;
         self.put_version(
             &Version {
                 container_id: r.id,
@@ -415,12 +415,12 @@ impl Container {
         let cmk = self.inner.is_cmk();
         let Some(bytes) = self.live(&r, self.inner.db.get(&key)?)? else {
             let charge = point_read_charge(0, cmk);
-            self.inner.throttles.try_charge(r.throughput.as_ref(), charge)?;
+            self.charge(&r, charge)?;
             return Err(self.not_found(pk, id).with_charge(charge));
         };
         let value = parse_stored(&bytes)?;
         let charge = point_read_charge(public_size(bytes.len(), &value), cmk);
-        self.inner.throttles.try_charge(r.throughput.as_ref(), charge)?;
+        self.charge(&r, charge)?;
         let etag = value.get("_etag").and_then(Value::as_str).map(str::to_string);
         Ok(ItemResponse {
             item: Some(to_typed(without_lsn(value))?),
@@ -455,7 +455,7 @@ impl Container {
         let old_item = parse_stored(&old)?;
         self.check_if_match(opts, &old_item)?;
         let charge = write_charge(public_size(old.len(), &old_item), 0, self.inner.is_cmk());
-        self.inner.throttles.try_charge(r.throughput.as_ref(), charge)?;
+        self.charge(&r, charge)?;
         self.write_delete(
             r.id,
             key,

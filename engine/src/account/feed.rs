@@ -268,7 +268,7 @@ impl Container {
         }
         let charge = feed_charge(sizes, self.inner.is_cmk());
         if metered {
-            self.inner.throttles.try_charge(r.throughput.as_ref(), charge)?;
+            self.charge(&r, charge)?;
         }
         Ok(ChangeFeedResponse {
             status_code: if items.is_empty() { 304 } else { 200 },

@@ -14,7 +14,7 @@ use crate::catalog::{validate_name, Catalog, DatabaseEntry};
 use crate::crypto::CipherSuite;
 use crate::db::{Db, DirLock};
 use crate::error::{Error, Result};
-use crate::metering::{validate_throughput, Throttles};
+use crate::metering::{validate_throughput, Metrics, Throttles};
 use crate::options::{AccountOptions, Durability};
 use crate::vault::{Identities, Principal};
 
@@ -50,6 +50,8 @@ pub(crate) struct AccountInner {
     pub(crate) lsns: LsnTable,
     /// Container id -> the Unix second of its last TTL sweep (see `feed.rs`).
     pub(crate) ttl_swept: Mutex<std::collections::HashMap<u32, u64>>,
+    /// RU, operations and 429s per container since the account was opened.
+    pub(crate) metrics: Metrics,
     _lock: DirLock,
 }
 
@@ -309,6 +311,7 @@ impl Account {
                 ttl_table,
                 lsns: LsnTable::default(),
                 ttl_swept: Mutex::default(),
+                metrics: Metrics::default(),
                 _lock: lock,
             }),
         }

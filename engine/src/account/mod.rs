@@ -12,6 +12,7 @@ mod identity;
 mod key_check;
 mod keys;
 mod lsn;
+mod metrics;
 mod query;
 mod response;
 mod rotation;

@@ -69,7 +69,7 @@ impl Container {
             None => DEFAULT_MAX_ITEM_COUNT,
         };
         let r = self.resolve()?;
-        self.inner.throttles.admit(r.throughput.as_ref())?;
+        self.admit(&r)?;
         let fingerprint = fingerprint(sql, params, opts.partition_key.as_ref());
         let offset = match &opts.continuation {
             Some(token) => decode_token(token, &fingerprint)?,
@@ -115,7 +115,7 @@ impl Container {
         };
         let result_bytes: usize = items.iter().map(|v| v.to_string().len()).sum();
         let charge = query_charge(share, result_bytes, self.inner.is_cmk());
-        self.inner.throttles.debit(r.throughput.as_ref(), charge)?;
+        self.debit(&r, charge)?;
         Ok(QueryResponse {
             items,
             request_charge: charge,

@@ -293,6 +293,11 @@ impl Throttles {
         }
     }
 
+    /// The metering clock's now (for metrics on the same clock as the buckets).
+    pub(crate) fn now(&self) -> Duration {
+        self.clock.now()
+    }
+
     fn with_bucket<T>(&self, p: &Provisioned, f: impl FnOnce(&mut TokenBucket, Duration) -> T) -> Result<T> {
         let now = self.clock.now();
         let mut map = self
