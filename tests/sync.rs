@@ -239,3 +239,23 @@ fn mismatched_partition_keys_and_self_sync_are_refused() {
         .unwrap_err();
     assert_eq!(err.status(), 400);
 }
+
+#[test]
+fn a_restored_account_is_a_new_sync_peer_of_its_source() {
+    let (d, _clock, a, _b) = pair(ConflictResolutionPolicy::default());
+    c(&a)
+        .create_item("p", &json!({"id": "before", "pk": "p", "v": 1}))
+        .unwrap();
+    let info = a.backup_now(&d.path().join("backups")).unwrap();
+    c(&a)
+        .create_item("p", &json!({"id": "after", "pk": "p", "v": 2}))
+        .unwrap();
+    let target = AccountOptions::new(d.path().join("restored"), d.path().join("home"));
+    let r = Account::restore(&info.path, target).unwrap();
+    let report = r.sync_from(&a).unwrap();
+    assert_eq!(
+        report.applied, 1,
+        "only the change after the backup is new: {report:?}"
+    );
+    assert_eq!(items(&r), items(&a));
+}

@@ -106,9 +106,7 @@ impl Account {
             return Ok(id);
         }
         self.inner.edit_catalog(|c| {
-            let mut id = [0u8; 16];
-            rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut id);
-            let id = crate::crypto::hex::encode(&id);
+            let id = crate::catalog::new_account_id();
             c.account_id = Some(id.clone());
             Ok(id)
         })

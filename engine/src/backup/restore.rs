@@ -49,7 +49,13 @@ impl Account {
         let staged = stage(&staging, backup, &manifest).and_then(|()| {
             let mut at = opts.clone();
             at.data_dir = staging.clone();
-            Account::open(at).map(drop)
+            // A restored account is a new account: its own id, so that it and its source are two
+            // sides to `sync` (their checkpoints of other sources carry over).
+            let restored = Account::open(at)?;
+            restored.inner.edit_catalog(|c| {
+                c.account_id = Some(crate::catalog::new_account_id());
+                Ok(())
+            })
         });
         if let Err(e) = staged {
             let _ = std::fs::remove_dir_all(&staging);

@@ -108,6 +108,13 @@ struct Settings {
 
 const SETTINGS_LABEL: &str = "settings";
 
+/// A fresh random account id (16 bytes, hex).
+pub(crate) fn new_account_id() -> String {
+    let mut id = [0u8; 16];
+    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut id);
+    crate::crypto::hex::encode(&id)
+}
+
 impl Catalog {
     /// A new, empty catalog.
     pub(crate) fn new(
@@ -116,11 +123,9 @@ impl Catalog {
         key_uri: Option<String>,
         default_identity: Option<String>,
     ) -> Catalog {
-        let mut id = [0u8; 16];
-        rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut id);
         Catalog {
             account: account.to_string(),
-            account_id: Some(crate::crypto::hex::encode(&id)),
+            account_id: Some(new_account_id()),
             encryption: encryption.to_string(),
             key_uri,
             default_identity,
