@@ -9,7 +9,7 @@ use serde_json::Value;
 use strata_engine::{AccountOptions, Durability, PartitionKey};
 
 use crate::error::{CliError, CliResult};
-use crate::output::Format;
+use crate::output::{ErrorContext, Format};
 
 /// Flags accepted before or after any subcommand.
 #[derive(Args, Debug, Clone)]
@@ -33,6 +33,11 @@ pub struct Globals {
     /// The key vault `vault` commands act on: one made by `strata vault create NAME` [default: the default vault in <home>/vault].
     #[arg(long, global = true, value_name = "NAME")]
     pub vault: Option<String>,
+
+    /// On an error, also print details: the error's debug form and causes, the request charge,
+    /// and the data directory and home in use.
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
 }
 
 impl Globals {
@@ -40,6 +45,17 @@ impl Globals {
     pub fn account_options(&self) -> AccountOptions {
         let home = self.home.clone().unwrap_or_else(AccountOptions::default_home);
         AccountOptions::new(self.data.clone(), home).durability(self.durability.into())
+    }
+
+    /// What `-v` adds to a printed error; `None` without `-v`.
+    pub fn error_context(&self) -> Option<ErrorContext> {
+        self.verbose.then(|| {
+            let opts = self.account_options();
+            ErrorContext {
+                data_dir: opts.data_dir.display().to_string(),
+                home: opts.home.display().to_string(),
+            }
+        })
     }
 
     /// The output format in force.

@@ -29,6 +29,8 @@ pub struct CliError {
     pub retry_after_ms: Option<u64>,
     /// The command line itself was wrong (exit code 2), not the request.
     pub usage: bool,
+    /// The underlying error's debug form and its chain of causes, one per entry, for `-v`.
+    pub details: Vec<String>,
 }
 
 impl CliError {
@@ -40,6 +42,7 @@ impl CliError {
             request_charge: None,
             retry_after_ms: None,
             usage: false,
+            details: Vec::new(),
         }
     }
 
@@ -68,6 +71,29 @@ impl CliError {
         CliError::new(500, 0, message)
     }
 
+    /// What to do next, by status (printed after the error line in text formats).
+    pub fn hint(&self) -> &'static str {
+        match (self.status, self.usage) {
+            (400, true) => "check the command line; `strata help <command>` shows its flags and an example",
+            (400, false) => "the store refused the request as malformed; fix the part the message names",
+            (403, _) => {
+                "the customer key is not available: see `strata key status`, `strata vault key list` and \
+                 `strata vault audit`; once access is back run `strata key check`"
+            }
+            (404, _) => "check the names and ids; `strata ls` lists databases and containers",
+            (409, _) => "the id exists in that partition: use `item upsert` or `item replace`, or another id",
+            (412, _) => "the item changed since you read it: read it again for its current etag and retry",
+            (413, _) => "items are limited to 2 MB with their system properties: split the item",
+            (423, _) => "another process has the data directory open: close it, or use another --data",
+            (429, _) => "throughput exceeded: retry after the time given, or raise the provisioned RU/s",
+            (500, _) => {
+                "the store found damage or an I/O failure: `strata backup verify` and restore from a backup"
+            }
+            (503, _) => "the store stopped after a failed write: run the command again to reopen it",
+            _ => "run again with -v for details",
+        }
+    }
+
     /// Adds a hint after the message ("...; <hint>").
     pub fn with_hint(mut self, hint: impl fmt::Display) -> Self {
         self.message = format!("{}; {hint}", self.message);
@@ -75,11 +101,25 @@ impl CliError {
     }
 }
 
+/// `e`'s debug form, then each of its causes.
+fn chain(e: &(dyn std::error::Error + 'static)) -> Vec<String> {
+    let mut out = vec![format!("{e:?}")];
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        out.push(format!("caused by: {c}"));
+        cause = c.source();
+    }
+    out
+}
+
 impl From<strata_analytical::AnalyticalError> for CliError {
     fn from(e: strata_analytical::AnalyticalError) -> Self {
         match e {
             strata_analytical::AnalyticalError::Engine(e) => CliError::from(e),
-            other => CliError::new(other.status(), 0, other.to_string()),
+            other => CliError {
+                details: chain(&other),
+                ..CliError::new(other.status(), 0, other.to_string())
+            },
         }
     }
 }
@@ -89,17 +129,19 @@ impl From<strata_engine::Error> for CliError {
         CliError {
             request_charge: e.request_charge(),
             retry_after_ms: e.retry_after(),
+            details: chain(&e),
             ..CliError::new(e.status(), e.substatus(), e.to_string())
         }
     }
 }
 
+/// `STATUS[.SUBSTATUS] message`: the one line an error prints as.
 impl fmt::Display for CliError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.substatus == 0 {
-            write!(f, "{} ({})", self.message, self.status)
+            write!(f, "{} {}", self.status, self.message)
         } else {
-            write!(f, "{} ({}.{})", self.message, self.status, self.substatus)
+            write!(f, "{}.{} {}", self.status, self.substatus, self.message)
         }
     }
 }

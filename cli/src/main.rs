@@ -45,6 +45,7 @@ struct Cli {
 enum Command {
     /// Run the tour end to end in a fresh temporary directory (vault key, CMK account, items,
     /// etags, bulk load, compaction, reopen, plaintext scan).
+    #[command(after_help = "Example:\n  strata demo --items 500 --keep")]
     Demo {
         /// How many items the bulk-load step writes.
         #[arg(long, default_value_t = 2000)]
@@ -81,6 +82,8 @@ enum Command {
         command: VaultCommand,
     },
     /// Create the account in --data (service-managed key unless --cmk is given).
+    #[command(after_help = "Examples:\n  strata --data ./shop init --account shop\n  \
+                            strata --data ./shop init --account shop --cmk https://local.vault.local/keys/shop-key")]
     Init {
         /// Account name.
         #[arg(long, value_name = "NAME")]
@@ -143,8 +146,12 @@ enum Command {
         #[command(subcommand)]
         command: ItemCommand,
     },
-    /// List the databases and containers: partition-key path, throughput, encryption mode.
-    #[command(after_help = "Example:\n  strata ls --output table")]
+    /// List the databases and containers: partition-key path, item count, size, throughput,
+    /// encryption, analytical tier, TTL, conflict policy (names and paths also while the customer
+    /// key is revoked).
+    #[command(
+        after_help = "Examples:\n  strata ls --output table\n  strata ls --output csv > containers.csv"
+    )]
     Ls,
     /// Load items from JSON Lines or a JSON array into a container (buffered writes, one sync
     /// at the end); bad lines are reported with their line number and skipped.
@@ -322,6 +329,7 @@ enum AnalyticsCommand {
 #[derive(Subcommand, Debug)]
 enum VaultCommand {
     /// Create a named vault under <home>/vaults/NAME (soft delete is always on).
+    #[command(after_help = "Example:\n  strata vault create team --purge-protection --retention-days 30")]
     Create {
         name: String,
         /// Tenant id (a UUID) [default: a new random tenant].
@@ -338,8 +346,10 @@ enum VaultCommand {
         network: String,
     },
     /// The vault's properties (tenant, soft delete, purge protection, network access).
+    #[command(after_help = "Example:\n  strata --vault team vault show")]
     Show,
     /// Turn purge protection on (there is no way to turn it off).
+    #[command(after_help = "Example:\n  strata vault update --purge-protection")]
     Update {
         #[arg(long)]
         purge_protection: bool,
@@ -355,6 +365,7 @@ enum VaultCommand {
         command: PolicyCommand,
     },
     /// The vault's audit log, oldest first.
+    #[command(after_help = "Example:\n  strata vault audit --key shop-key --since 1764000000")]
     Audit {
         /// Only entries for this key (or, for policy changes, this principal).
         #[arg(long, value_name = "NAME")]
@@ -371,6 +382,9 @@ enum VaultCommand {
 #[derive(Subcommand, Debug)]
 enum PolicyCommand {
     /// Give a principal (first-party, system, system:ACCOUNT, user:NAME) exactly these permissions.
+    #[command(
+        after_help = "Example:\n  strata vault policy set user:etl --permissions get,wrapKey,unwrapKey"
+    )]
     Set {
         principal: String,
         /// Comma-separated: get, list, wrapKey, unwrapKey.
@@ -378,18 +392,24 @@ enum PolicyCommand {
         permissions: String,
     },
     /// Remove a principal's access policy (a revocation).
+    #[command(after_help = "Example:\n  strata vault policy remove user:etl")]
     Remove { principal: String },
     /// List the access policies.
+    #[command(after_help = "Example:\n  strata vault policy list --output table")]
     List,
 }
 
 #[derive(Subcommand, Debug)]
 enum AccountKeyCommand {
     /// The configured key, the key id in use, the identity and the state (active or revoked).
+    #[command(after_help = "Example:\n  strata key status")]
     Status,
     /// Unwrap the customer key again now: restores a revoked account, or revokes it (403.x).
+    #[command(after_help = "Example:\n  strata key check")]
     Check,
     /// Re-wrap the data key under the newest enabled version of the key (or --to another key).
+    #[command(after_help = "Examples:\n  strata key rotate\n  \
+                            strata key rotate --to https://local.vault.local/keys/other-key")]
     Rotate {
         /// Another key URI to rotate to.
         #[arg(long, value_name = "KEY_URI")]
@@ -400,6 +420,7 @@ enum AccountKeyCommand {
 #[derive(Subcommand, Debug)]
 enum BackupCommand {
     /// Set the periodic policy: interval 1-24 h, retention from twice the interval to 720 h.
+    #[command(after_help = "Example:\n  strata backup policy --interval-hours 4 --retention-hours 48")]
     Policy {
         #[arg(long, value_name = "N")]
         interval_hours: u32,
@@ -407,18 +428,21 @@ enum BackupCommand {
         retention_hours: u32,
     },
     /// Take a backup now (online); removes backups older than the retention.
+    #[command(after_help = "Example:\n  strata backup now --backup-dir /mnt/backups/acct")]
     Now {
         /// Where backups go [default: $STRATA_HOME/backups/<account>].
         #[arg(long, value_name = "DIR")]
         backup_dir: Option<PathBuf>,
     },
     /// List the backups, oldest first.
+    #[command(after_help = "Example:\n  strata backup list --output table")]
     List {
         /// Where backups are [default: $STRATA_HOME/backups/<account>].
         #[arg(long, value_name = "DIR")]
         backup_dir: Option<PathBuf>,
     },
     /// Recompute every checksum of one backup and authenticate its manifest.
+    #[command(after_help = "Example:\n  strata backup verify /mnt/backups/acct/0001764165000000")]
     Verify {
         /// The backup folder.
         backup: PathBuf,
@@ -428,20 +452,24 @@ enum BackupCommand {
 #[derive(Subcommand, Debug)]
 enum AccountCommand {
     /// Call the vault as another identity (first-party, system or user:NAME) from now on.
+    #[command(after_help = "Example:\n  strata account set-identity user:etl")]
     SetIdentity { principal: String },
 }
 
 #[derive(Subcommand, Debug)]
 enum IdentityCommand {
     /// Create a user-assigned identity, usable as user:NAME.
+    #[command(after_help = "Example:\n  strata identity create etl")]
     Create { name: String },
     /// List the user-assigned identities.
+    #[command(after_help = "Example:\n  strata identity list")]
     List,
 }
 
 #[derive(Subcommand, Debug)]
 enum KeyCommand {
     /// Create a key (or a new version of an existing one); prints its versioned URI.
+    #[command(after_help = "Example:\n  strata vault key create shop-key --size 3072")]
     Create {
         name: String,
         /// RSA modulus size in bits.
@@ -449,26 +477,34 @@ enum KeyCommand {
         size: usize,
     },
     /// List every version of every key.
+    #[command(after_help = "Example:\n  strata vault key list --output table")]
     List,
     /// Disable a key (all versions unless --version is given).
+    #[command(after_help = "Examples:\n  strata vault key disable shop-key\n  \
+                            strata vault key disable shop-key --version <V>")]
     Disable {
         name: String,
         #[arg(long, value_name = "V")]
         version: Option<String>,
     },
     /// Enable a key (all versions unless --version is given).
+    #[command(after_help = "Example:\n  strata vault key enable shop-key")]
     Enable {
         name: String,
         #[arg(long, value_name = "V")]
         version: Option<String>,
     },
     /// Soft-delete a key (undo with `recover`).
+    #[command(after_help = "Example:\n  strata vault key delete shop-key")]
     Delete { name: String },
     /// Recover a soft-deleted key.
+    #[command(after_help = "Example:\n  strata vault key recover shop-key")]
     Recover { name: String },
     /// Create a new version of a key now (same size as its newest version).
+    #[command(after_help = "Example:\n  strata vault key rotate shop-key")]
     Rotate { name: String },
     /// Set when a key version becomes usable for wrap (nbf) and stops being (exp); 0 clears one.
+    #[command(after_help = "Example:\n  strata vault key set-attributes shop-key --exp 1795000000")]
     SetAttributes {
         name: String,
         /// The version [default: the newest].
@@ -482,20 +518,26 @@ enum KeyCommand {
         exp: Option<u64>,
     },
     /// Permanently remove a soft-deleted key (refused while purge protection holds it).
+    #[command(after_help = "Example:\n  strata vault key purge shop-key")]
     Purge { name: String },
     /// Write a protected backup of a key (all versions) to a new file.
+    #[command(after_help = "Example:\n  strata vault key backup shop-key --out shop-key.backup")]
     Backup {
         name: String,
         #[arg(long, value_name = "FILE")]
         out: PathBuf,
     },
     /// Restore a key backup into the vault (same tenant; the key name must be free).
+    #[command(after_help = "Example:\n  strata vault key restore shop-key.backup")]
     Restore { file: PathBuf },
 }
 
 #[derive(Subcommand, Debug)]
 enum DbCommand {
     /// Create a database.
+    #[command(
+        after_help = "Examples:\n  strata db create sales\n  strata db create sales --throughput 1000"
+    )]
     Create {
         db: String,
         /// RU/s shared by its containers (at least 400, in steps of 100) [default: unlimited].
@@ -503,12 +545,17 @@ enum DbCommand {
         throughput: Option<u32>,
     },
     /// List databases.
+    #[command(after_help = "Example:\n  strata db list --output csv")]
     List,
 }
 
 #[derive(Subcommand, Debug)]
 enum ContainerCommand {
     /// Create a container with its partition-key path.
+    #[command(
+        after_help = "Examples:\n  strata container create sales orders --pk /customer\n  \
+                            strata container create sales events --pk /device --ttl 86400 --conflict-policy custom"
+    )]
     Create {
         db: String,
         container: String,
@@ -529,8 +576,11 @@ enum ContainerCommand {
         conflict_policy: Option<String>,
     },
     /// List the containers of a database.
+    #[command(after_help = "Example:\n  strata container list sales")]
     List { db: String },
     /// Set a container's defaultTtl: -1 (on, no default), seconds, or off.
+    #[command(after_help = "Examples:\n  strata container set-ttl sales orders 3600\n  \
+                            strata container set-ttl sales orders off")]
     SetTtl {
         db: String,
         container: String,
@@ -543,10 +593,17 @@ enum ContainerCommand {
 #[derive(Subcommand, Debug)]
 enum ItemCommand {
     /// Create an item (409 if its id exists in its partition).
+    #[command(
+        after_help = "Example:\n  strata item create sales orders --json '{\"id\":\"o1\",\"customer\":\"alice\"}'"
+    )]
     Create(WriteArgs),
     /// Create or replace an item.
+    #[command(after_help = "Example:\n  strata item upsert sales orders --file o1.json")]
     Upsert(WriteArgs),
     /// Replace an existing item (404 if missing; 412 if --if-match is stale).
+    #[command(
+        after_help = "Example:\n  strata item replace sales orders --file o1.json --if-match '\"<etag>\"'"
+    )]
     Replace {
         #[command(flatten)]
         target: WriteArgs,
@@ -555,8 +612,10 @@ enum ItemCommand {
         if_match: Option<String>,
     },
     /// Read an item.
+    #[command(after_help = "Example:\n  strata item get sales orders o1 --pk alice")]
     Get(AddressArgs),
     /// Delete an item (412 if --if-match is stale).
+    #[command(after_help = "Example:\n  strata item delete sales orders o1 --pk alice")]
     Delete {
         #[command(flatten)]
         target: AddressArgs,
@@ -605,7 +664,7 @@ fn main() -> ExitCode {
         }
         Ok(Outcome::Done(code)) => ExitCode::from(code),
         Err(err) => {
-            output::print_error(format, &err);
+            output::print_error(format, &err, cli.globals.error_context().as_ref());
             ExitCode::from(err.exit_code())
         }
     }
@@ -881,7 +940,7 @@ fn usage_error(e: clap::Error) -> ExitCode {
     if format.is_json() {
         let text = e.render().to_string();
         let message = text.trim().trim_start_matches("error: ").to_string();
-        output::print_error(format, &CliError::bad_input(message));
+        output::print_error(format, &CliError::bad_input(message), None);
     } else {
         // Best effort: if stderr is gone there is nowhere left to report to.
         let _ = e.print();

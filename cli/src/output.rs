@@ -209,15 +209,56 @@ fn footer_to_stderr(report: &Report) {
     }
 }
 
-/// Prints a failure: JSON to stdout as one object (json, jsonl), else one line on stderr.
-pub fn print_error(format: Format, err: &CliError) {
+/// Where a failed command ran, printed with `-v`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ErrorContext {
+    pub data_dir: String,
+    pub home: String,
+}
+
+/// Prints a failure: JSON to stdout as one object (json, jsonl), else on stderr the line
+/// `error: STATUS[.SUBSTATUS] message` and a `hint:` line. With `verbose` (`-v`) also the
+/// details: the error's debug form and causes, the request charge, the data directory and home
+/// (in JSON, a `details` object).
+pub fn print_error(format: Format, err: &CliError, verbose: Option<&ErrorContext>) {
     if format.is_json() {
-        print_json_line(&error_json(err));
-    } else {
-        let mut stderr = io::stderr().lock();
-        // Nothing sensible remains to be done if stderr itself is gone.
-        let _ = writeln!(stderr, "{} {err}", color::red("error:", color::stderr()));
+        let mut v = error_json(err);
+        if let (Some(ctx), Value::Object(obj)) = (verbose, &mut v) {
+            obj.insert("details".into(), details_json(err, ctx));
+        }
+        print_json_line(&v);
+        return;
     }
+    let mut stderr = io::stderr().lock();
+    // Nothing sensible remains to be done if stderr itself is gone.
+    let _ = writeln!(stderr, "{} {err}", color::red("error:", color::stderr()));
+    let _ = writeln!(stderr, "hint: {}", err.hint());
+    if let Some(ctx) = verbose {
+        let charge = err.request_charge.unwrap_or(0.0);
+        let _ = writeln!(stderr, "  requestCharge: {charge}");
+        if let Some(ms) = err.retry_after_ms {
+            let _ = writeln!(stderr, "  retryAfterMs: {ms}");
+        }
+        let _ = writeln!(stderr, "  dataDir: {}", ctx.data_dir);
+        let _ = writeln!(stderr, "  home: {}", ctx.home);
+        for line in &err.details {
+            let _ = writeln!(stderr, "  {line}");
+        }
+    }
+}
+
+/// The `details` object `-v` adds to a JSON error.
+fn details_json(err: &CliError, ctx: &ErrorContext) -> Value {
+    let mut obj = Map::new();
+    obj.insert("hint".into(), Value::from(err.hint()));
+    obj.insert(
+        "requestCharge".into(),
+        Value::from(err.request_charge.unwrap_or(0.0)),
+    );
+    obj.insert("dataDir".into(), Value::from(ctx.data_dir.clone()));
+    obj.insert("home".into(), Value::from(ctx.home.clone()));
+    obj.insert("chain".into(), Value::from(err.details.clone()));
+    Value::Object(obj)
 }
 
 /// The JSON object of a failure: `statusCode`, `subStatus`, `message`, and where they apply

@@ -9,7 +9,16 @@ use std::collections::BTreeSet;
 use common::Env;
 use serde_json::Value;
 
-const WORKLOADS: [&str; 6] = ["load", "write", "read-uniform", "read-zipf", "replace", "query"];
+const WORKLOADS: [&str; 8] = [
+    "load",
+    "write",
+    "read-uniform",
+    "read-zipf",
+    "replace",
+    "query",
+    "aggregate",
+    "feed",
+];
 
 fn check_shape(report: &Value, workloads: &[&str]) {
     let rows = report["workloads"].as_array().expect("workloads array");

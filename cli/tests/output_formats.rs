@@ -120,21 +120,31 @@ fn listings_in_every_format() {
 
     let ls = out(&env, "json", &["ls"]).json();
     assert_eq!(ls["encryption"], "service-managed");
-    assert_eq!(
-        ls["containers"],
-        json!([
-            {"database": "d", "container": "c", "partitionKeyPath": "/t", "throughput": null,
-             "encryption": "service-managed"},
-            {"database": "d", "container": "other", "partitionKeyPath": "/x/y", "throughput": null,
-             "encryption": "service-managed"},
-        ])
-    );
+    let row = |name: &str, count: u64| {
+        json!({"database": "d", "container": name, "throughput": null, "encryption": "service-managed",
+               "keyUri": null, "analytical": "off", "defaultTtl": "off", "conflictPolicy": "lww:/_ts",
+               "note": null, "itemCount": count})
+    };
+    let mut rows = ls["containers"].as_array().cloned().unwrap_or_default();
+    for (r, pk) in rows.iter_mut().zip(["/t", "/x/y"]) {
+        assert_eq!(r["partitionKeyPath"], pk, "{ls}");
+        let o = r.as_object_mut().unwrap();
+        o.remove("partitionKeyPath");
+        assert!(o.remove("bytes").is_some_and(|b| b.is_u64()), "{ls}");
+    }
+    assert_eq!(rows, vec![row("c", 2), row("other", 0)], "{ls}");
     let csv = out(&env, "csv", &["ls"]).stdout;
     assert_eq!(
         csv.lines().next(),
-        Some("database,container,partitionKeyPath,throughput,encryption")
+        Some(
+            "database,container,partitionKeyPath,itemCount,bytes,throughput,encryption,keyUri,analytical,\
+             defaultTtl,conflictPolicy,note"
+        )
     );
-    assert!(csv.contains("d,other,/x/y,,service-managed"), "{csv}");
+    assert!(
+        csv.contains("d,other,/x/y,0,0,,service-managed,,off,off,lww:/_ts,"),
+        "{csv}"
+    );
     let run = out(&env, "table", &["ls"]);
     assert!(run.stdout.contains("account: acct"), "{run:?}");
 }
@@ -177,7 +187,7 @@ fn no_colour_with_no_color_and_errors_stay_plain() {
     // csv errors go to stderr too; jsonl errors are a JSON object on stdout.
     let csv = env.run(&["--output", "csv", "item", "get", "d", "c", "9", "--pk", "a"]);
     assert!(
-        csv.code(1).stdout.is_empty() && csv.stderr.contains("(404)"),
+        csv.code(1).stdout.is_empty() && csv.stderr.starts_with("error: 404 "),
         "{csv:?}"
     );
     let jsonl = env.run(&["--output", "jsonl", "item", "get", "d", "c", "9", "--pk", "a"]);

@@ -27,10 +27,11 @@ mod version;
 mod wal;
 
 pub use account::{
-    Account, AnalyticalSchema, AnalyticalSettings, ChangeFeedMode, ChangeFeedOptions, ChangeFeedResponse,
-    ChangeFeedStart, ConflictsResponse, Container, ContainerInfo, ContainerOptions, Database,
-    DatabaseOptions, Encryption, ItemOptions, ItemResponse, KeyRotation, KeyStatus, QueryOptions,
-    QueryResponse, SyncReport, DEFAULT_FEED_PAGE, DEFAULT_MAX_ITEM_COUNT,
+    Account, AccountListing, AnalyticalSchema, AnalyticalSettings, ChangeFeedMode, ChangeFeedOptions,
+    ChangeFeedResponse, ChangeFeedStart, ConflictsResponse, Container, ContainerInfo, ContainerListing,
+    ContainerOptions, ContainerStats, Database, DatabaseListing, DatabaseOptions, Encryption, ItemOptions,
+    ItemResponse, KeyRotation, KeyStatus, QueryOptions, QueryResponse, SyncReport, DEFAULT_FEED_PAGE,
+    DEFAULT_MAX_ITEM_COUNT,
 };
 pub use backup::{BackupInfo, BackupPolicy, VerifyReport};
 pub use cache::CacheStats;

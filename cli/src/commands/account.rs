@@ -4,7 +4,7 @@
 use strata_engine::{Account, Encryption, KeyUri, Principal};
 
 use crate::args::Globals;
-use crate::error::CliResult;
+use crate::error::{CliError, CliResult};
 use crate::output::Report;
 
 /// `strata init --account NAME [--cmk KEY_URI] [--identity first-party|system|user:NAME]`:
@@ -46,18 +46,19 @@ pub fn set_identity(g: &Globals, principal: &str) -> CliResult<Report> {
 
 /// Opens the account in --data for a command that needs one.
 pub fn open(g: &Globals) -> CliResult<Account> {
-    let opts = g.account_options();
-    let data_dir = opts.data_dir.display().to_string();
-    Account::open(opts).map_err(|e| {
-        let err = crate::error::CliError::from(e);
-        if err.status == 404 && !err.message.contains("strata init") {
-            err.with_hint(format!(
-                "create one with `strata --data {data_dir} init --account NAME`"
-            ))
-        } else {
-            err
-        }
-    })
+    Account::open(g.account_options()).map_err(|e| with_init_hint(g, e.into()))
+}
+
+/// A 404 for a missing account, with the command that creates one.
+pub fn with_init_hint(g: &Globals, err: CliError) -> CliError {
+    if err.status == 404 && !err.message.contains("strata init") {
+        let data_dir = g.data.display();
+        err.with_hint(format!(
+            "create one with `strata --data {data_dir} init --account NAME`"
+        ))
+    } else {
+        err
+    }
 }
 
 /// ("service-managed" | "customer-managed", the key URI for CMK).

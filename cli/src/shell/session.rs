@@ -15,7 +15,7 @@ use super::statement::{parse, Statement, HELP};
 use crate::args::{pk_from_flag, pk_from_item, Globals};
 use crate::commands::account;
 use crate::error::{CliError, CliResult, EXIT_OK, EXIT_REQUEST};
-use crate::output::{self, Format, Report};
+use crate::output::{self, ErrorContext, Format, Report};
 
 /// Most query results one statement shows.
 const MAX_QUERY_ITEMS: usize = 1000;
@@ -23,6 +23,8 @@ const MAX_QUERY_ITEMS: usize = 1000;
 struct Session {
     account: Account,
     format: Format,
+    /// What `-v` adds to a printed error.
+    verbose: Option<ErrorContext>,
     db: Option<String>,
     container: Option<String>,
     /// A statement failed (a piped session then exits with 1).
@@ -35,6 +37,7 @@ pub fn run(g: &Globals) -> CliResult<u8> {
     let mut s = Session {
         account: account::open(g)?,
         format: g.format(),
+        verbose: g.error_context(),
         db: None,
         container: None,
         failed: false,
@@ -110,7 +113,7 @@ impl Session {
 
     fn fail(&mut self, e: &CliError) {
         self.failed = true;
-        output::print_error(self.format, e);
+        output::print_error(self.format, e, self.verbose.as_ref());
     }
 
     fn run(&mut self, st: Statement) -> CliResult<Report> {

@@ -16,6 +16,7 @@ mod metrics;
 mod query;
 mod response;
 mod rotation;
+mod stats;
 mod sync;
 mod tenant;
 mod ttl;
@@ -32,6 +33,7 @@ pub(crate) use keys::{open_service, unwrap_customer, KEYRING_FILE};
 pub use query::{QueryOptions, QueryResponse, DEFAULT_MAX_ITEM_COUNT};
 pub use response::{ItemOptions, ItemResponse};
 pub use rotation::KeyRotation;
+pub use stats::{AccountListing, ContainerListing, ContainerStats, DatabaseListing};
 pub use sync::SyncReport;
 
 #[cfg(test)]
