@@ -4,7 +4,8 @@
 #   1. a venv at ${CARGO_TARGET_DIR:-target}/py-venv with pinned pyarrow and duckdb (made once);
 #   2. cargo test --workspace (skipped with --interop-only);
 #   3. the ignored interop tests (crate and CLI), with STRATA_PYTHON pointing at the venv's python.
-# Needs python3 with the venv module and access to PyPI the first time.
+# Needs python3 with the venv module and access to PyPI the first time, and jq (installed from
+# Debian's packages when missing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,6 +19,14 @@ for arg in "$@"; do
         *) echo "usage: scripts/test.sh [--interop-only]" >&2; exit 2 ;;
     esac
 done
+
+# The README tour (run by cli/tests/readme_tour.rs) uses jq.
+if ! command -v jq > /dev/null; then
+    echo "== installing jq (Debian package) for the README tour test"
+    sudo_cmd=""
+    [[ $(id -u) -eq 0 ]] || sudo_cmd="sudo"
+    $sudo_cmd apt-get update -qq && $sudo_cmd apt-get install -y -qq jq > /dev/null
+fi
 
 target_dir=${CARGO_TARGET_DIR:-target}
 venv="$target_dir/py-venv"
