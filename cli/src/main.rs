@@ -348,11 +348,20 @@ enum VaultCommand {
     /// The vault's properties (tenant, soft delete, purge protection, network access).
     #[command(after_help = "Example:\n  strata --vault team vault show")]
     Show,
-    /// Turn purge protection on (there is no way to turn it off).
-    #[command(after_help = "Example:\n  strata vault update --purge-protection")]
+    /// Turn purge protection on (there is no way to turn it off), or switch the permission model.
+    #[command(
+        after_help = "Examples:\n  strata vault update --purge-protection\n  strata vault update \
+                            --permission-model rbac\n  strata vault update --vault prod --permission-model \
+                            access-policy\n\nUnder rbac, access policies are ignored and role assignments \
+                            (`strata vault role`) decide; under access-policy, the reverse. Switching to rbac \
+                            before assigning roles revokes every identity at its next key check."
+    )]
     Update {
         #[arg(long)]
         purge_protection: bool,
+        /// The permission model: access-policy or rbac (role-based access control).
+        #[arg(long, value_name = "MODEL")]
+        permission_model: Option<String>,
     },
     /// Customer-managed RSA keys.
     Key {
@@ -363,6 +372,11 @@ enum VaultCommand {
     Policy {
         #[command(subcommand)]
         command: PolicyCommand,
+    },
+    /// Role assignments (role-based access control; used when the permission model is rbac).
+    Role {
+        #[command(subcommand)]
+        command: RoleCommand,
     },
     /// The vault's audit log, oldest first.
     #[command(after_help = "Example:\n  strata vault audit --key shop-key --since 1764000000")]
@@ -396,6 +410,42 @@ enum PolicyCommand {
     Remove { principal: String },
     /// List the access policies.
     #[command(after_help = "Example:\n  strata vault policy list --output table")]
+    List,
+}
+
+#[derive(Subcommand, Debug)]
+enum RoleCommand {
+    /// Assign a role to a principal (first-party, system, system:ACCOUNT, user:NAME).
+    #[command(
+        after_help = "Roles:\n  \"Key Vault Administrator\"                   get, list, wrapKey, unwrapKey \
+                            (and key management)\n  \"Key Vault Crypto Service Encryption User\"  get, wrapKey, \
+                            unwrapKey\n\nExamples:\n  strata vault update --permission-model rbac\n  strata vault \
+                            role assign \"Key Vault Crypto Service Encryption User\" user:ops\n  strata vault role \
+                            assign \"Key Vault Crypto Service Encryption User\" system --key cmk\n  strata vault \
+                            role assign \"Key Vault Administrator\" first-party"
+    )]
+    Assign {
+        role: String,
+        principal: String,
+        /// Scope the assignment to this key [default: every key of the vault].
+        #[arg(long, value_name = "NAME")]
+        key: Option<String>,
+    },
+    /// Remove a role assignment (a revocation: the identity loses access at its next key check).
+    #[command(
+        after_help = "Examples:\n  strata vault role remove \"Key Vault Crypto Service Encryption User\" \
+                            user:ops\n  strata vault role remove \"Key Vault Crypto Service Encryption User\" \
+                            system --key cmk"
+    )]
+    Remove {
+        role: String,
+        principal: String,
+        /// The key the assignment is scoped to [default: the vault-wide assignment].
+        #[arg(long, value_name = "NAME")]
+        key: Option<String>,
+    },
+    /// List the role assignments and the vault's permission model.
+    #[command(after_help = "Example:\n  strata vault role list --output json")]
     List,
 }
 
@@ -479,6 +529,9 @@ enum KeyCommand {
     /// List every version of every key.
     #[command(after_help = "Example:\n  strata vault key list --output table")]
     List,
+    /// A key's versions, its newest version and its rotation policy.
+    #[command(after_help = "Example:\n  strata vault key show cmk --output json")]
+    Show { name: String },
     /// Disable a key (all versions unless --version is given).
     #[command(after_help = "Examples:\n  strata vault key disable shop-key\n  \
                             strata vault key disable shop-key --version <V>")]
@@ -503,6 +556,28 @@ enum KeyCommand {
     /// Create a new version of a key now (same size as its newest version).
     #[command(after_help = "Example:\n  strata vault key rotate shop-key")]
     Rotate { name: String },
+    /// Autorotate: a new version whenever the newest is N days old (7 to 3650), or --off.
+    #[command(
+        after_help = "Examples:\n  strata vault key rotation-policy cmk --every-days 90\n  strata vault \
+                            key rotation-policy cmk --off\n\nThere is no background task: the policy is checked \
+                            whenever the vault is used on the key (an account's open or key check, get, wrap, \
+                            unwrap, list). Accounts configured with a version-less key URI move to the new \
+                            version at their next key check."
+    )]
+    RotationPolicy {
+        name: String,
+        /// Days between versions, 7 to 3650.
+        #[arg(
+            long,
+            value_name = "N",
+            conflicts_with = "off",
+            required_unless_present = "off"
+        )]
+        every_days: Option<u32>,
+        /// Remove the key's rotation policy.
+        #[arg(long)]
+        off: bool,
+    },
     /// Set when a key version becomes usable for wrap (nbf) and stops being (exp); 0 clears one.
     #[command(after_help = "Example:\n  strata vault key set-attributes shop-key --exp 1795000000")]
     SetAttributes {
@@ -820,13 +895,23 @@ fn dispatch(cli: &Cli) -> CliResult<Outcome> {
             command: VaultCommand::Show,
         } => vault::show_vault(g)?,
         Command::Vault {
-            command: VaultCommand::Update { purge_protection },
-        } => vault::update_vault(g, *purge_protection)?,
+            command:
+                VaultCommand::Update {
+                    purge_protection,
+                    permission_model,
+                },
+        } => vault::update_vault(g, *purge_protection, permission_model.as_deref())?,
         Command::Vault {
             command: VaultCommand::Key { command },
         } => match command {
             KeyCommand::Create { name, size } => vault::create(g, name, *size)?,
             KeyCommand::List => vault::list(g)?,
+            KeyCommand::Show { name } => vault::show_key(g, name)?,
+            KeyCommand::RotationPolicy {
+                name,
+                every_days,
+                off: _,
+            } => vault::rotation_policy(g, name, *every_days)?,
             KeyCommand::Disable { name, version } => vault::set_enabled(g, name, version.as_deref(), false)?,
             KeyCommand::Enable { name, version } => vault::set_enabled(g, name, version.as_deref(), true)?,
             KeyCommand::Delete { name } => vault::delete(g, name)?,
@@ -851,6 +936,17 @@ fn dispatch(cli: &Cli) -> CliResult<Outcome> {
             } => vault::policy_set(g, principal, permissions)?,
             PolicyCommand::Remove { principal } => vault::policy_remove(g, principal)?,
             PolicyCommand::List => vault::policy_list(g)?,
+        },
+        Command::Vault {
+            command: VaultCommand::Role { command },
+        } => match command {
+            RoleCommand::Assign { role, principal, key } => {
+                vault::role_assign(g, role, principal, key.as_deref())?
+            }
+            RoleCommand::Remove { role, principal, key } => {
+                vault::role_remove(g, role, principal, key.as_deref())?
+            }
+            RoleCommand::List => vault::role_list(g)?,
         },
         Command::Vault {
             command: VaultCommand::Audit { key, version, since },

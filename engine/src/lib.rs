@@ -48,5 +48,6 @@ pub use options::{AccountOptions, Durability};
 pub use util::wall_clock::{ManualWallClock, SystemWallClock, WallClock};
 pub use vault::{
     check_tenant_id, key_size_warning, AuditEntry, AuditFilter, Identities, KeyInfo, KeyUri, LocalVault,
-    NetworkAccess, Permission, Principal, UserIdentity, VaultProperties,
+    NetworkAccess, Permission, PermissionModel, Principal, Role, RoleAssignment, RotationPolicy,
+    UserIdentity, VaultProperties, MAX_ROTATION_DAYS, MIN_ROTATION_DAYS,
 };

@@ -1,11 +1,13 @@
-//! `strata vault create|show|update` (vault properties), `strata vault key ...` (create, list,
-//! enable/disable, set-attributes, delete, recover, purge customer-managed keys),
-//! `strata vault policy ...` (access policies) and `strata vault audit` for the local key vault
-//! under --home. Asks the vault only; never sees key material.
+//! `strata vault create|show|update` (vault properties and permission model), `strata vault key
+//! ...` (create, list, show, enable/disable, set-attributes, rotate, rotation-policy, delete,
+//! recover, purge customer-managed keys), `strata vault policy ...` (access policies), `strata
+//! vault role ...` (role assignments) and `strata vault audit` for the local key vault under
+//! --home. Asks the vault only; never sees key material.
 
 use serde_json::Value;
 use strata_engine::{
-    key_size_warning, AuditFilter, Error, LocalVault, NetworkAccess, Permission, VaultProperties,
+    key_size_warning, AuditFilter, Error, LocalVault, NetworkAccess, Permission, PermissionModel, Role,
+    VaultProperties,
 };
 
 use crate::args::Globals;
@@ -61,7 +63,7 @@ pub fn create_vault(
             v.share_tenant_secret(&peer)?;
         }
     }
-    Ok(properties(Report::new(201), &v))
+    properties(Report::new(201), &v)
 }
 
 /// Another existing vault of `v`'s tenant in this home: the default vault, or one in vaults/.
@@ -120,31 +122,52 @@ pub fn restore(g: &Globals, file: &std::path::Path) -> CliResult<Report> {
 
 /// `vault show [--vault NAME]`: the vault's properties.
 pub fn show_vault(g: &Globals) -> CliResult<Report> {
-    Ok(properties(Report::new(200), &vault(g)?))
+    properties(Report::new(200), &vault(g)?)
 }
 
-/// `vault update [--vault NAME] --purge-protection`: turns purge protection on (never off).
-pub fn update_vault(g: &Globals, purge_protection: bool) -> CliResult<Report> {
-    let mut v = vault(g)?;
-    if !purge_protection {
+/// `vault update [--vault NAME] [--purge-protection] [--permission-model MODEL]`: turns purge
+/// protection on (never off) and/or switches the permission model.
+pub fn update_vault(
+    g: &Globals,
+    purge_protection: bool,
+    permission_model: Option<&str>,
+) -> CliResult<Report> {
+    let model = permission_model.map(PermissionModel::parse).transpose()?;
+    if !purge_protection && model.is_none() {
         return Err(Error::BadRequest(
-            "nothing to update; the only vault property that can change is --purge-protection              (on; it cannot be turned off)"
+            "nothing to update; the vault properties that can change are --purge-protection (on; it \
+             cannot be turned off) and --permission-model access-policy|rbac"
                 .into(),
         )
         .into());
     }
-    v.enable_purge_protection()?;
-    Ok(properties(Report::new(200), &v))
+    let mut v = vault(g)?;
+    if purge_protection {
+        v.enable_purge_protection()?;
+    }
+    let mut warning = None;
+    if let Some(m) = model {
+        v.set_permission_model(m)?;
+        if m == PermissionModel::Rbac && v.role_assignments()?.is_empty() {
+            warning = Some(
+                "the vault now uses role-based access control and has no role assignment: every \
+                 identity is refused until one is assigned (`strata vault role assign \"Key Vault \
+                 Crypto Service Encryption User\" first-party`)",
+            );
+        }
+    }
+    Ok(properties(Report::new(200), &v)?.opt_field("warning", warning))
 }
 
-fn properties(r: Report, v: &LocalVault) -> Report {
-    r.field("name", v.name())
+fn properties(r: Report, v: &LocalVault) -> CliResult<Report> {
+    Ok(r.field("name", v.name())
         .field("tenantId", v.tenant_id())
         .field("softDelete", true)
         .field("retentionDays", v.retention_days())
         .field("purgeProtection", v.purge_protection())
         .field("network", v.network().as_str())
-        .field("dir", v.dir().display().to_string())
+        .field("permissionModel", v.permission_model()?.as_str())
+        .field("dir", v.dir().display().to_string()))
 }
 
 /// `vault key create NAME [--size BITS]`: a new key, or a new version of an existing one.
@@ -191,6 +214,55 @@ pub fn list(g: &Globals) -> CliResult<Report> {
         ],
         rows,
     ))
+}
+
+/// `vault key show NAME`: the key's versions (oldest first), its newest version and its rotation
+/// policy. Like every use of the vault, runs a due autorotation first.
+pub fn show_key(g: &Globals, name: &str) -> CliResult<Report> {
+    let v = vault(g)?;
+    let versions: Vec<_> = v.list_keys()?.into_iter().filter(|k| k.name == name).collect();
+    let Some(newest) = versions.last() else {
+        return Err(Error::NotFound(format!(
+            "key {name} not found in vault {}; list the keys with `strata vault key list`",
+            v.name()
+        ))
+        .into());
+    };
+    let policy = v.rotation_policy(name)?;
+    let rows = versions
+        .iter()
+        .map(|k| {
+            vec![
+                Value::from(k.version.clone()),
+                Value::from(k.bits),
+                Value::from(k.enabled),
+                Value::from(k.created),
+                Value::from(k.nbf),
+                Value::from(k.exp),
+            ]
+        })
+        .collect();
+    Ok(Report::new(200)
+        .field("name", name)
+        .field("deleted", newest.deleted)
+        .field("keyUri", newest.uri.without_version().to_string())
+        .field("newestVersion", newest.version.clone())
+        .field("rotationEveryDays", policy.as_ref().map(|p| p.every_days))
+        .field("nextRotation", policy.as_ref().map(|p| p.next_rotation))
+        .list(
+            "versions",
+            vec!["version", "bits", "enabled", "created", "nbf", "exp"],
+            rows,
+        ))
+}
+
+/// `vault key rotation-policy NAME --every-days N | --off`: sets or removes autorotation.
+pub fn rotation_policy(g: &Globals, name: &str, every_days: Option<u32>) -> CliResult<Report> {
+    let policy = vault(g)?.set_rotation_policy(name, every_days)?;
+    Ok(Report::new(200)
+        .field("name", name)
+        .field("rotationEveryDays", policy.as_ref().map(|p| p.every_days))
+        .field("nextRotation", policy.as_ref().map(|p| p.next_rotation)))
 }
 
 /// `vault key enable|disable NAME [--version V]`: all versions unless one is named.
@@ -264,6 +336,55 @@ pub fn policy_list(g: &Globals) -> CliResult<Report> {
         .map(|(who, perms)| vec![Value::from(who.to_string()), Value::from(join(&perms))])
         .collect();
     Ok(Report::new(200).list("policies", vec!["principal", "permissions"], rows))
+}
+
+/// `vault role assign ROLE PRINCIPAL [--key NAME]`: a role at vault (or key) scope; rbac only.
+pub fn role_assign(g: &Globals, role: &str, principal: &str, key: Option<&str>) -> CliResult<Report> {
+    let role = Role::parse(role)?;
+    let who = super::identity::principal(g, principal)?;
+    strata_engine::Identities::new(&g.account_options().home).require(&who)?;
+    let a = vault(g)?.assign_role(role, &who, key)?;
+    Ok(Report::new(200)
+        .field("principal", who.to_string())
+        .field("role", role.as_str())
+        .field("scope", a.scope())
+        .field("permissions", join(role.permissions())))
+}
+
+/// `vault role remove ROLE PRINCIPAL [--key NAME]`: removes one assignment (a revocation).
+pub fn role_remove(g: &Globals, role: &str, principal: &str, key: Option<&str>) -> CliResult<Report> {
+    let role = Role::parse(role)?;
+    let who = super::identity::principal(g, principal)?;
+    vault(g)?.remove_role(role, &who, key)?;
+    Ok(Report::new(200)
+        .field("principal", who.to_string())
+        .field("role", role.as_str())
+        .field("scope", key.map_or("/".to_string(), |k| format!("/keys/{k}")))
+        .field("removed", true))
+}
+
+/// `vault role list`: the permission model and every role assignment.
+pub fn role_list(g: &Globals) -> CliResult<Report> {
+    let v = vault(g)?;
+    let rows = v
+        .role_assignments()?
+        .into_iter()
+        .map(|a| {
+            vec![
+                Value::from(a.principal.to_string()),
+                Value::from(a.role.as_str()),
+                Value::from(a.scope()),
+                Value::from(join(a.role.permissions())),
+            ]
+        })
+        .collect();
+    Ok(Report::new(200)
+        .field("permissionModel", v.permission_model()?.as_str())
+        .list(
+            "assignments",
+            vec!["principal", "role", "scope", "permissions"],
+            rows,
+        ))
 }
 
 /// `vault audit [--key NAME] [--version V] [--since UNIXTIME]`: the audit log, oldest first.

@@ -15,8 +15,9 @@ use crate::vault::{KeyUri, LocalVault, Principal};
 
 pub(crate) const KEYRING_FILE: &str = "KEYRING";
 
-/// Opens the vault `uri` names (see [`AccountOptions::vault_dir_for`]) and checks that this
-/// account may use it: same tenant, purge protection, network access (403.4002 otherwise).
+/// Opens the vault `uri` names (see [`AccountOptions::vault_dir_for`]), on the account's wall
+/// clock (which decides when a rotation policy is due), and checks that this account may use it:
+/// same tenant, purge protection, network access (403.4002 otherwise).
 pub(crate) fn open_vault(opts: &AccountOptions, uri: &KeyUri) -> Result<LocalVault> {
     let dir = opts.vault_dir_for(uri.vault());
     if !dir.join("vault.json").exists() {
@@ -28,7 +29,7 @@ pub(crate) fn open_vault(opts: &AccountOptions, uri: &KeyUri) -> Result<LocalVau
             ),
         ));
     }
-    let vault = LocalVault::open(&dir)?;
+    let vault = LocalVault::open(&dir)?.with_clock(opts.wall_clock.clone());
     super::tenant::check_vault(&opts.service_dir(), &vault)?;
     Ok(vault)
 }

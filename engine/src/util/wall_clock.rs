@@ -1,5 +1,7 @@
-//! The wall clock in Unix seconds: stamps `_ts` on items and decides TTL expiry. `SystemWallClock`
-//! in production, `ManualWallClock` in tests (TTL tests move it instead of sleeping). Thread-safe.
+//! The wall clock in Unix seconds: stamps `_ts` on items, decides TTL expiry, and is the key
+//! vault's clock (key creation times, activation windows, autorotation). `SystemWallClock` in
+//! production, `ManualWallClock` in tests (TTL and key-autorotation tests move it instead of
+//! sleeping). Thread-safe.
 
 use std::fmt::Debug;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -9,6 +11,11 @@ use std::time::{SystemTime, UNIX_EPOCH};
 /// Unix time in whole seconds.
 pub trait WallClock: Debug + Send + Sync {
     fn now_secs(&self) -> u64;
+
+    /// Unix time in milliseconds (the key vault's audit log); whole seconds unless overridden.
+    fn now_millis(&self) -> u64 {
+        self.now_secs().saturating_mul(1000)
+    }
 }
 
 /// The system's clock.
@@ -20,6 +27,12 @@ impl WallClock for SystemWallClock {
         SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_secs())
+    }
+
+    fn now_millis(&self) -> u64 {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
     }
 }
 

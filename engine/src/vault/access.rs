@@ -1,10 +1,18 @@
-//! Access policies of the local vault (`<vault>/access.json`): principal -> permissions among get,
-//! list, wrapKey, unwrapKey, as in a cloud key vault's access-policy model. Pure data plus load
-//! and atomic save; the vault's writer lock serialises changes. See docs/keys.md#access.
+//! Access rules of the local vault (`<vault>/access.json`): access policies (principal ->
+//! permissions among get, list, wrapKey, unwrapKey, as in a cloud key vault's access-policy model)
+//! and role assignments (the RBAC model, see rbac.rs). Which of the two is enforced is recorded in
+//! vault.json, not here. Pure data plus load and atomic save; the vault's writer lock serialises
+//! changes. See docs/keys.md#access.
 //!
 //! ```text
-//! access.json := meta_file(magic "STRVACL1", version 1, JSON {"policies": {principal: [permission]}})
+//! access.json := meta_file(magic "STRVACL1", version 1, JSON {
+//!                  "policies": {principal: [permission]},
+//!                  "roleAssignments"?: [{"principal", "role", "key"?}]   (absent when empty)
+//!                })
 //! ```
+//!
+//! `roleAssignments` was added without a version change: a file without it reads as no
+//! assignments, and a vault that never assigned a role writes the file exactly as before.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -13,6 +21,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use super::principal::Principal;
+use super::rbac::RoleAssignment;
 use crate::error::{substatus, Error, Result};
 use crate::format_version::{VAULT_ACCESS_MAGIC, VAULT_ACCESS_VERSION};
 use crate::util::meta_file;
@@ -91,6 +100,9 @@ impl fmt::Display for Permission {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct AccessPolicies {
     pub(crate) policies: BTreeMap<Principal, Vec<Permission>>,
+    /// Role assignments, sorted; enforced only while the vault uses the rbac model.
+    #[serde(rename = "roleAssignments", default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) role_assignments: Vec<RoleAssignment>,
 }
 
 impl AccessPolicies {
@@ -101,7 +113,10 @@ impl AccessPolicies {
             Principal::FirstParty,
             vec![Permission::Get, Permission::WrapKey, Permission::UnwrapKey],
         );
-        AccessPolicies { policies }
+        AccessPolicies {
+            policies,
+            role_assignments: Vec::new(),
+        }
     }
 
     /// 403.4002 unless `who` holds `perm`; the message names the permission and how to grant it.

@@ -6,10 +6,12 @@
 //! ```text
 //! <dir>/                                mode 0700
 //!   vault.json                          {"name", "tenant_id", "retention_days",
-//!                                        "purge_protection", "network"} (see properties.rs), 0600
-//!   access.json                         access policies (see access.rs), mode 0600
+//!                                        "purge_protection", "network", "permission_model"}
+//!                                        (see properties.rs, rbac.rs), 0600
+//!   access.json                         access policies and role assignments (see access.rs), 0600
 //!   audit.log                           one JSON line per operation (see audit.rs), mode 0600
 //!   keys/<name>/<version>.key           live key versions, mode 0600 (dirs 0700)
+//!   keys/<name>/rotation.json           the key's rotation policy, if any (see local/rotation.rs)
 //!   deleted/<name>/<version>.key        soft-deleted keys: the whole key directory, moved
 //!   deleted/<name>/deleted_at           deletion time, unix seconds (see purge.rs)
 //!   tenant.key                          per-tenant secret for key backups (see backup.rs), 0600
@@ -22,11 +24,13 @@
 //!
 //! `seq` is a per-key counter, one higher than any existing version's, so "the newest enabled
 //! version" (highest `created`, then highest `seq`) is well defined within one second.
+//!
+//! Times (`created`, activation windows, deletion, autorotation, audit) come from the vault's
+//! [`WallClock`]: the system clock, or one given with [`LocalVault::with_clock`] (tests).
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard, PoisonError};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use rand::rngs::OsRng;
 use rand::RngCore;
@@ -40,11 +44,15 @@ use crate::error::{substatus, Error, Result};
 use crate::util::coding::{put_bytes, Reader};
 use crate::util::fs::{create_dir, read_if_exists, sync_dir, write_atomic};
 use crate::util::meta_file;
+use crate::util::wall_clock::{SystemWallClock, WallClock};
 
 use super::access::{AccessPolicies, ACCESS_FILE};
 use super::audit::{self, AuditEntry, AUDIT_FILE};
 use super::key_uri::{check_key_name, check_vault_name, check_version, KeyUri, VERSION_LEN};
 use super::properties::{check_account_use, NetworkAccess, VaultProperties, DEFAULT_RETENTION_DAYS};
+use super::rbac::PermissionModel;
+
+pub use rotation::{RotationPolicy, MAX_ROTATION_DAYS, MIN_ROTATION_DAYS};
 
 use crate::format_version::{VAULT_KEY_MAGIC as KEY_MAGIC, VAULT_KEY_VERSION as KEY_FORMAT_VERSION};
 /// Bytes of the meta_file frame before the payload (magic, version, len, crc).
@@ -91,6 +99,8 @@ pub struct LocalVault {
     writer: Mutex<()>,
     /// Serialises audit-log appends within this process.
     audit: Mutex<()>,
+    /// Creation times, activation windows, deletion times, autorotation and audit times.
+    clock: Arc<dyn WallClock>,
 }
 
 mod attributes;
@@ -98,6 +108,8 @@ mod backup;
 mod data_plane;
 mod policy;
 mod purge;
+mod roles;
+mod rotation;
 
 impl std::fmt::Debug for LocalVault {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -110,7 +122,7 @@ impl std::fmt::Debug for LocalVault {
 }
 
 /// `vault.json`. A file written before the properties existed reads as soft delete on with 90
-/// days, purge protection off, public network access.
+/// days, purge protection off, public network access, and the access-policy permission model.
 #[derive(Serialize, Deserialize)]
 struct VaultMeta {
     name: String,
@@ -121,6 +133,8 @@ struct VaultMeta {
     purge_protection: bool,
     #[serde(default)]
     network: NetworkAccess,
+    #[serde(default)]
+    permission_model: PermissionModel,
 }
 
 fn default_retention() -> u32 {
@@ -274,11 +288,7 @@ impl LocalVault {
     pub fn enable_purge_protection(&mut self) -> Result<()> {
         let res = (|| {
             let _w = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
-            let path = self.dir.join(VAULT_FILE);
-            let bytes = read_if_exists(&path)?
-                .ok_or_else(|| Error::corruption(&path, 0, "vault.json disappeared"))?;
-            let mut meta: VaultMeta = serde_json::from_slice(&bytes)
-                .map_err(|e| Error::corruption(&path, 0, format!("not a valid vault.json: {e}")))?;
+            let mut meta = self.read_meta()?;
             meta.purge_protection = true;
             write_meta(&self.dir, &meta)
         })();
@@ -286,6 +296,27 @@ impl LocalVault {
             self.purge_protection = true;
         }
         self.audited(OWNER, "enablePurgeProtection", None, None, 200, res)
+    }
+
+    /// Uses `clock` for every time the vault records or compares (key creation, activation
+    /// windows, deletion, autorotation, audit entries) instead of the system clock.
+    pub fn with_clock(mut self, clock: Arc<dyn WallClock>) -> LocalVault {
+        self.clock = clock;
+        self
+    }
+
+    /// Now, in unix seconds, by the vault's clock.
+    pub(crate) fn now(&self) -> u64 {
+        self.clock.now_secs()
+    }
+
+    /// Reads `vault.json` again (another handle or process may have changed it).
+    fn read_meta(&self) -> Result<VaultMeta> {
+        let path = self.dir.join(VAULT_FILE);
+        let bytes =
+            read_if_exists(&path)?.ok_or_else(|| Error::corruption(&path, 0, "vault.json disappeared"))?;
+        serde_json::from_slice(&bytes)
+            .map_err(|e| Error::corruption(&path, 0, format!("not a valid vault.json: {e}")))
     }
 
     /// Creates a key, or a new version of an existing key, with a fresh `bits`-bit RSA key pair
@@ -322,21 +353,14 @@ impl LocalVault {
 
     fn create_key_unaudited(&self, name: &str, bits: usize) -> Result<KeyUri> {
         check_key_name(name).map_err(Error::BadRequest)?;
-        if !ALLOWED_BITS.contains(&bits) {
-            return Err(Error::BadRequest(format!(
-                "RSA key size {bits} is not supported; use 2048, 3072 or 4096 bits"
-            )));
-        }
         // Generate before taking the writer lock: 4096-bit keys take seconds.
-        let key = RsaPrivateKey::new(&mut OsRng, bits)
-            .map_err(|e| Error::Internal(format!("generating a {bits}-bit RSA key failed: {e}")))?;
-        let der = key
-            .to_pkcs8_der()
-            .map_err(|e| Error::Internal(format!("encoding a new RSA key as PKCS#8 failed: {e}")))?;
-        let der = Zeroizing::new(der.as_bytes().to_vec());
-        drop(key);
-
+        let der = generate_der(bits)?;
         let _w = self.lock();
+        self.store_new_version(name, bits, der)
+    }
+
+    /// Writes a new version of `name` holding `der`; the caller holds the writer lock.
+    fn store_new_version(&self, name: &str, bits: usize, der: Zeroizing<Vec<u8>>) -> Result<KeyUri> {
         self.check_no_case_clash(name)?;
         if self.key_exists(Place::Deleted, name)? {
             return Err(Error::Conflict(format!(
@@ -365,7 +389,7 @@ impl LocalVault {
                 kty: KTY_RSA.to_string(),
                 bits,
                 enabled: true,
-                created: now_secs(),
+                created: self.now(),
                 seq,
                 nbf: None,
                 exp: None,
@@ -378,6 +402,7 @@ impl LocalVault {
 
     /// Every version of every key, live and soft-deleted, sorted by name, then creation.
     pub fn list_keys(&self) -> Result<Vec<KeyInfo>> {
+        self.autorotate_all();
         let res = self.list_keys_unaudited();
         self.audited(OWNER, "list", None, None, 200, res)
     }
@@ -514,6 +539,7 @@ impl LocalVault {
             network: meta.network,
             writer: Mutex::new(()),
             audit: Mutex::new(()),
+            clock: Arc::new(SystemWallClock),
         })
     }
 
@@ -553,6 +579,7 @@ impl LocalVault {
             retention_days: props.retention_days,
             purge_protection: props.purge_protection,
             network: props.network,
+            permission_model: PermissionModel::AccessPolicy,
         };
         // The portal's one-step setup: the first-party identity may get, wrapKey and unwrapKey.
         // Written before vault.json, which is what makes the directory a vault.
@@ -633,7 +660,7 @@ impl LocalVault {
                 }
                 // The newest enabled version inside its activation window; failing that, the
                 // newest enabled one (wrap then refuses it, naming its window).
-                let now = now_secs();
+                let now = self.now();
                 let mut newest: Option<(bool, KeyRecord)> = None;
                 for rec in versions.into_iter().filter(|r| r.attrs.enabled) {
                     let valid = attributes::outside_window(&rec.attrs, now).is_none();
@@ -775,7 +802,7 @@ impl LocalVault {
             Err(e) => (e.status(), e.substatus()),
         };
         let entry = AuditEntry {
-            time: now_millis(),
+            time: self.clock.now_millis(),
             caller: caller.to_string(),
             operation: operation.to_string(),
             key: key.map(str::to_string),
@@ -913,11 +940,19 @@ fn set_private_dir_mode(dir: &Path) -> Result<()> {
     Ok(())
 }
 
-fn now_millis() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-        .unwrap_or(0)
+/// A fresh `bits`-bit RSA private key as PKCS#8 DER (400 unless 2048, 3072 or 4096 bits).
+fn generate_der(bits: usize) -> Result<Zeroizing<Vec<u8>>> {
+    if !ALLOWED_BITS.contains(&bits) {
+        return Err(Error::BadRequest(format!(
+            "RSA key size {bits} is not supported; use 2048, 3072 or 4096 bits"
+        )));
+    }
+    let key = RsaPrivateKey::new(&mut OsRng, bits)
+        .map_err(|e| Error::Internal(format!("generating a {bits}-bit RSA key failed: {e}")))?;
+    let der = key
+        .to_pkcs8_der()
+        .map_err(|e| Error::Internal(format!("encoding a new RSA key as PKCS#8 failed: {e}")))?;
+    Ok(Zeroizing::new(der.as_bytes().to_vec()))
 }
 
 /// A warning for keys below 3072 bits (allowed, but below current guidance), else `None`.
@@ -928,13 +963,6 @@ pub fn key_size_warning(bits: usize) -> Option<String> {
              --size 3072 or 4096 for keys that protect real data"
         )
     })
-}
-
-fn now_secs() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
 }
 
 fn random_hex(n_bytes: usize) -> String {

@@ -1,6 +1,6 @@
 //! The customer key vault: RSA keys with versions and attributes, wrap/unwrap of data keys under
-//! them (RSA-OAEP-SHA256) on behalf of a principal, access policies, user-assigned identities and
-//! the audit log. Owns everything under the vault directory (and `<home>/identities.json`); must
+//! them (RSA-OAEP-SHA256) on behalf of a principal, access policies or role-based access (one
+//! model per vault), rotation policies, user-assigned identities and the audit log. Owns everything under the vault directory (and `<home>/identities.json`); must
 //! never read or write the data directory, and must never put private key material in a message
 //! or `Debug`.
 
@@ -11,11 +11,15 @@ mod key_uri;
 mod local;
 mod principal;
 mod properties;
+mod rbac;
 
 pub use access::Permission;
 pub use audit::{AuditEntry, AuditFilter};
 pub use identity::{Identities, UserIdentity};
 pub use key_uri::KeyUri;
-pub use local::{key_size_warning, KeyInfo, LocalVault};
+pub use local::{
+    key_size_warning, KeyInfo, LocalVault, RotationPolicy, MAX_ROTATION_DAYS, MIN_ROTATION_DAYS,
+};
 pub use principal::Principal;
 pub use properties::{check_tenant_id, NetworkAccess, VaultProperties};
+pub use rbac::{PermissionModel, Role, RoleAssignment};

@@ -2,7 +2,7 @@
 //! A version wraps only inside `[nbf, exp)`; unwrap is allowed outside it (what was wrapped
 //! inside the window stays readable), as in a cloud key vault. Thread-safe (writer lock).
 
-use super::{now_secs, read_record, write_record, Attributes, KeyInfo, LocalVault, Place, OWNER};
+use super::{read_record, write_record, Attributes, KeyInfo, LocalVault, Place, OWNER};
 use crate::error::{substatus, Error, Result};
 use crate::vault::key_uri::{check_key_name, check_version};
 
@@ -100,7 +100,7 @@ pub(super) fn outside_window(attrs: &Attributes, now: u64) -> Option<Error> {
     ))
 }
 
-/// Checks the window of a version about to wrap.
-pub(super) fn check_wrap_window(attrs: &Attributes) -> Result<()> {
-    outside_window(attrs, now_secs()).map_or(Ok(()), Err)
+/// Checks the window of a version about to wrap, at `now` (unix seconds, the vault's clock).
+pub(super) fn check_wrap_window(attrs: &Attributes, now: u64) -> Result<()> {
+    outside_window(attrs, now).map_or(Ok(()), Err)
 }

@@ -1,7 +1,9 @@
-//! The local vault's key operations on behalf of a principal: get, wrapKey, unwrapKey. Each checks
-//! the caller's access policy first (403.4002 if the permission is missing), then the key, and is
-//! recorded in the audit log before its result is returned. Wrap also needs the version inside
-//! its activation window (see attributes.rs); unwrap does not. Thread-safe.
+//! The local vault's key operations on behalf of a principal: get, list, wrapKey, unwrapKey. Each
+//! first lets a due rotation policy create its new version (rotation.rs), then checks the caller
+//! through `check_access`, the one gate that consults the vault's active permission model (access
+//! policies or roles; 403.4002 if the permission is missing), then the key, and is recorded in the
+//! audit log before its result is returned. Wrap also needs the version inside its activation
+//! window (see attributes.rs); unwrap does not. Thread-safe.
 
 use rand::rngs::OsRng;
 use rsa::traits::PublicKeyParts;
@@ -12,6 +14,7 @@ use zeroize::Zeroizing;
 use super::{KeyInfo, LocalVault};
 use crate::error::{substatus, Error, Result};
 use crate::vault::access::Permission;
+use crate::vault::rbac::{self, PermissionModel};
 use crate::vault::{KeyUri, Principal};
 
 /// SHA-256 output length, for the RSA-OAEP message limit `k - 2*hLen - 2`.
@@ -21,8 +24,9 @@ impl LocalVault {
     /// The attributes of the key version `uri` names (or of the newest enabled version), as
     /// `caller`, which needs the get permission. 403.4003 if there is no such key.
     pub fn get_key(&self, caller: &Principal, uri: &KeyUri) -> Result<KeyInfo> {
+        self.autorotate_for(uri);
         let res = self
-            .check_access(caller, Permission::Get)
+            .check_access(caller, Permission::Get, Some(uri.name()))
             .and_then(|()| self.resolve(uri))
             .and_then(|rec| rec.attrs.into_info(&self.name, false));
         let version = match &res {
@@ -37,8 +41,9 @@ impl LocalVault {
     /// newest enabled version, as `caller` (needs wrapKey). Returns the versioned key id that
     /// unwraps it, and the wrapped bytes.
     pub fn wrap_key(&self, caller: &Principal, uri: &KeyUri, dek: &[u8]) -> Result<(KeyUri, Vec<u8>)> {
+        self.autorotate_for(uri);
         let res = self
-            .check_access(caller, Permission::WrapKey)
+            .check_access(caller, Permission::WrapKey, Some(uri.name()))
             .and_then(|()| self.wrap_unchecked(uri, dek));
         let version = match &res {
             Ok((kid, _)) => kid.version().map(str::to_string),
@@ -52,21 +57,41 @@ impl LocalVault {
     /// version that wrapped them (400 if it has none); 403.4005 if the bytes are damaged or were
     /// wrapped under another key.
     pub fn unwrap_key(&self, caller: &Principal, kid: &KeyUri, wrapped: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
+        self.autorotate_for(kid);
         let res = self
-            .check_access(caller, Permission::UnwrapKey)
+            .check_access(caller, Permission::UnwrapKey, Some(kid.name()))
             .and_then(|()| self.unwrap_unchecked(kid, wrapped));
         let caller = caller.to_string();
         self.audited(&caller, "unwrapKey", Some(kid.name()), kid.version(), 200, res)
     }
 
-    /// 403.4002 unless the vault's access policies grant `caller` the permission.
-    fn check_access(&self, caller: &Principal, perm: Permission) -> Result<()> {
-        self.access()?.check(&self.name, caller, perm)
+    /// Every version of every live key (no deleted ones), sorted by name, then creation, as
+    /// `caller`, which needs the list permission on the whole vault (a key-scoped role does not
+    /// cover it). The data-plane counterpart of the owner's [`LocalVault::list_keys`].
+    pub fn list_keys_as(&self, caller: &Principal) -> Result<Vec<KeyInfo>> {
+        self.autorotate_all();
+        let res = self
+            .check_access(caller, Permission::List, None)
+            .and_then(|()| self.list_keys_unaudited())
+            .map(|keys| keys.into_iter().filter(|k| !k.deleted).collect());
+        let caller = caller.to_string();
+        self.audited(&caller, "list", None, None, 200, res)
+    }
+
+    /// The one gate of every data-plane call: 403.4002 unless the vault's active permission model
+    /// grants `caller` the permission on `key` (`None`: the vault as a whole). Under the
+    /// access-policy model role assignments are ignored, and under rbac access policies are.
+    fn check_access(&self, caller: &Principal, perm: Permission, key: Option<&str>) -> Result<()> {
+        let rules = self.access()?;
+        match self.read_meta()?.permission_model {
+            PermissionModel::AccessPolicy => rules.check(&self.name, caller, perm),
+            PermissionModel::Rbac => rbac::check(&self.name, &rules.role_assignments, caller, perm, key),
+        }
     }
 
     fn wrap_unchecked(&self, uri: &KeyUri, dek: &[u8]) -> Result<(KeyUri, Vec<u8>)> {
         let rec = self.resolve(uri)?;
-        super::attributes::check_wrap_window(&rec.attrs)?;
+        super::attributes::check_wrap_window(&rec.attrs, self.now())?;
         let public = rec.private_key()?.to_public_key();
         let max = public.size().saturating_sub(2 * OAEP_HASH_LEN + 2);
         if dek.is_empty() || dek.len() > max {

@@ -4,7 +4,7 @@
 
 use std::fs;
 
-use super::{now_secs, LocalVault, Place, OWNER};
+use super::{LocalVault, Place, OWNER};
 use crate::error::{Error, Result};
 use crate::util::fs::{read_if_exists, sync_dir, write_atomic};
 use crate::vault::key_uri::check_key_name;
@@ -17,7 +17,7 @@ impl LocalVault {
     /// Records now as the deletion time of the (just moved) deleted key `name`.
     pub(super) fn mark_deleted(&self, name: &str) -> Result<()> {
         let path = self.key_dir(Place::Deleted, name).join(DELETED_AT_FILE);
-        write_atomic(&path, now_secs().to_string().as_bytes(), true)
+        write_atomic(&path, self.now().to_string().as_bytes(), true)
     }
 
     /// Removes the deletion time a recovered key carried back into `keys/<name>/`.
@@ -66,7 +66,7 @@ impl LocalVault {
             });
         }
         if self.purge_protection {
-            let now = now_secs();
+            let now = self.now();
             let deleted = self.deleted_at(name)?.unwrap_or(now);
             let until = deleted.saturating_add(u64::from(self.retention_days) * DAY_SECS);
             if now < until {
