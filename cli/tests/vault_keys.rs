@@ -2,82 +2,15 @@
 //! policies, the audit log, key rotation and key checks. Each runs the built executable with
 //! `--output json` against a fresh --data and --home and asserts on the JSON it prints.
 
-use std::process::Command;
+mod common;
 
+use common::Env;
 use serde_json::Value;
-use tempfile::TempDir;
 
-struct Env {
-    dir: TempDir,
-}
-
-/// Exit code and the one JSON object a command printed.
-struct Run {
-    code: i32,
-    json: Value,
-}
-
-impl Env {
-    fn new() -> Env {
-        Env {
-            dir: tempfile::tempdir().expect("tempdir"),
-        }
-    }
-
-    fn run(&self, args: &[&str]) -> Run {
-        let out = Command::new(env!("CARGO_BIN_EXE_strata"))
-            .arg("--data")
-            .arg(self.dir.path().join("data"))
-            .arg("--home")
-            .arg(self.dir.path().join("home"))
-            .args(["--output", "json"])
-            .env_remove("STRATA_HOME")
-            .args(args)
-            .output()
-            .expect("run strata");
-        let stdout = String::from_utf8(out.stdout).expect("utf-8");
-        let json = serde_json::from_str(stdout.trim()).unwrap_or_else(|e| {
-            panic!(
-                "{args:?}: stdout is not one JSON object ({e}): {stdout} / {}",
-                String::from_utf8_lossy(&out.stderr)
-            )
-        });
-        Run {
-            code: out.status.code().unwrap_or(-1),
-            json,
-        }
-    }
-
-    fn ok(&self, args: &[&str], status: u64) -> Value {
-        let r = self.run(args);
-        assert_eq!(
-            (r.code, r.json["statusCode"].as_u64()),
-            (0, Some(status)),
-            "{args:?}: {}",
-            r.json
-        );
-        r.json
-    }
-
-    fn err(&self, args: &[&str], status: u64, sub: u64) -> Value {
-        let r = self.run(args);
-        // docs/cli.md: 403 (key vault), 423 and 503 exit with 3, other request errors with 1.
-        let code = if matches!(status, 403 | 423 | 503) { 3 } else { 1 };
-        assert_eq!(r.code, code, "{args:?}: {}", r.json);
-        assert_eq!(
-            (r.json["statusCode"].as_u64(), r.json["subStatus"].as_u64()),
-            (Some(status), Some(sub)),
-            "{args:?}: {}",
-            r.json
-        );
-        r.json
-    }
-
-    fn create_key(&self, name: &str) -> String {
-        let v = self.ok(&["vault", "key", "create", name, "--size", "2048"], 201);
-        assert!(v["warning"].as_str().is_some_and(|w| w.contains("3072")), "{v}");
-        v["keyUri"].as_str().expect("keyUri").to_string()
-    }
+fn create_key(env: &Env, name: &str) -> String {
+    let v = env.ok_status(&["vault", "key", "create", name, "--size", "2048"], 201);
+    assert!(v["warning"].as_str().is_some_and(|w| w.contains("3072")), "{v}");
+    v["keyUri"].as_str().expect("keyUri").to_string()
 }
 
 fn versionless(uri: &str) -> String {
@@ -91,11 +24,11 @@ fn message(v: &Value) -> &str {
 #[test]
 fn identities_policies_and_audit() {
     let env = Env::new();
-    let uri = env.create_key("cmk");
-    let big = env.ok(&["vault", "key", "create", "big", "--size", "3072"], 201);
+    let uri = create_key(&env, "cmk");
+    let big = env.ok_status(&["vault", "key", "create", "big", "--size", "3072"], 201);
     assert!(big.get("warning").is_none(), "{big}");
 
-    env.err(
+    env.err_status(
         &[
             "init",
             "--account",
@@ -109,11 +42,11 @@ fn identities_policies_and_audit() {
         0,
     );
     assert_eq!(
-        env.ok(&["identity", "create", "ops"], 201)["principal"],
+        env.ok_status(&["identity", "create", "ops"], 201)["principal"],
         "user:ops"
     );
-    env.err(&["identity", "create", "ops"], 409, 0);
-    let refused = env.err(
+    env.err_status(&["identity", "create", "ops"], 409, 0);
+    let refused = env.err_status(
         &[
             "init",
             "--account",
@@ -131,7 +64,7 @@ fn identities_policies_and_audit() {
         "{refused}"
     );
 
-    let set = env.ok(
+    let set = env.ok_status(
         &[
             "vault",
             "policy",
@@ -143,7 +76,7 @@ fn identities_policies_and_audit() {
         200,
     );
     assert_eq!(set["permissions"], "get,wrapKey,unwrapKey");
-    let init = env.ok(
+    let init = env.ok_status(
         &[
             "init",
             "--account",
@@ -159,20 +92,20 @@ fn identities_policies_and_audit() {
 
     // `system` means the account in --data.
     assert_eq!(
-        env.ok(&["vault", "policy", "set", "system", "--permissions", "get"], 200)["principal"],
+        env.ok_status(&["vault", "policy", "set", "system", "--permissions", "get"], 200)["principal"],
         "system:acct"
     );
-    env.err(
+    env.err_status(
         &["vault", "policy", "set", "root", "--permissions", "get"],
         400,
         0,
     );
-    env.err(
+    env.err_status(
         &["vault", "policy", "set", "user:ops", "--permissions", "sign"],
         400,
         0,
     );
-    let list = env.ok(&["vault", "policy", "list"], 200);
+    let list = env.ok_status(&["vault", "policy", "list"], 200);
     let principals: Vec<&str> = list["policies"]
         .as_array()
         .expect("policies")
@@ -181,7 +114,7 @@ fn identities_policies_and_audit() {
         .collect();
     assert_eq!(principals, vec!["first-party", "system:acct", "user:ops"]);
 
-    let audit = env.ok(&["vault", "audit", "--key", "cmk"], 200);
+    let audit = env.ok_status(&["vault", "audit", "--key", "cmk"], 200);
     let rows: Vec<(String, String, u64)> = audit["entries"]
         .as_array()
         .expect("entries")
@@ -203,23 +136,23 @@ fn identities_policies_and_audit() {
     .map(|(c, o, s)| (c.to_string(), o.to_string(), *s))
     .collect();
     assert_eq!(rows, want);
-    let none = env.ok(&["vault", "audit", "--since", "4000000000"], 200);
+    let none = env.ok_status(&["vault", "audit", "--since", "4000000000"], 200);
     assert_eq!(none["entries"], Value::Array(Vec::new()));
 
-    env.ok(&["vault", "policy", "remove", "user:ops"], 200);
-    let e = env.err(&["db", "list"], 403, 4002);
+    env.ok_status(&["vault", "policy", "remove", "user:ops"], 200);
+    let e = env.err_status(&["db", "list"], 403, 4002);
     assert!(message(&e).contains("unwrapKey permission"), "{e}");
-    env.err(&["vault", "policy", "remove", "user:ops"], 404, 0);
+    env.err_status(&["vault", "policy", "remove", "user:ops"], 404, 0);
 }
 
 #[test]
 fn rotate_check_and_status() {
     let env = Env::new();
-    let v1 = env.create_key("cmk");
-    env.ok(&["init", "--account", "acct", "--cmk", &versionless(&v1)], 201);
-    env.ok(&["db", "create", "d"], 201);
-    env.ok(&["container", "create", "d", "c", "--pk", "/pk"], 201);
-    env.ok(
+    let v1 = create_key(&env, "cmk");
+    env.ok_status(&["init", "--account", "acct", "--cmk", &versionless(&v1)], 201);
+    env.ok_status(&["db", "create", "d"], 201);
+    env.ok_status(&["container", "create", "d", "c", "--pk", "/pk"], 201);
+    env.ok_status(
         &[
             "item",
             "create",
@@ -231,65 +164,65 @@ fn rotate_check_and_status() {
         201,
     );
 
-    let status = env.ok(&["key", "status"], 200);
+    let status = env.ok_status(&["key", "status"], 200);
     assert_eq!(
         (status["kid"].as_str(), status["state"].as_str()),
         (Some(v1.as_str()), Some("active"))
     );
     assert_eq!(status["identity"], "first-party");
 
-    let v2 = env.ok(&["vault", "key", "rotate", "cmk"], 201)["keyUri"]
+    let v2 = env.ok_status(&["vault", "key", "rotate", "cmk"], 201)["keyUri"]
         .as_str()
         .expect("keyUri")
         .to_string();
     assert_ne!(v2, v1);
-    let rotated = env.ok(&["key", "rotate"], 200);
+    let rotated = env.ok_status(&["key", "rotate"], 200);
     assert_eq!(
         (rotated["previousKid"].as_str(), rotated["kid"].as_str()),
         (Some(v1.as_str()), Some(v2.as_str()))
     );
 
-    let other = env.create_key("cmk2");
-    let to = env.ok(&["key", "rotate", "--to", &versionless(&other)], 200);
+    let other = create_key(&env, "cmk2");
+    let to = env.ok_status(&["key", "rotate", "--to", &versionless(&other)], 200);
     assert_eq!(to["kid"].as_str(), Some(other.as_str()));
-    env.ok(&["vault", "key", "disable", "cmk"], 200);
+    env.ok_status(&["vault", "key", "disable", "cmk"], 200);
     assert_eq!(
-        env.ok(&["item", "get", "d", "c", "1", "--pk", "a"], 200)["item"]["v"],
+        env.ok_status(&["item", "get", "d", "c", "1", "--pk", "a"], 200)["item"]["v"],
         7
     );
-    assert_eq!(env.ok(&["key", "check"], 200)["state"], "active");
+    assert_eq!(env.ok_status(&["key", "check"], 200)["state"], "active");
 
-    env.ok(&["vault", "key", "disable", "cmk2"], 200);
-    let e = env.err(&["key", "check"], 403, 4002);
+    env.ok_status(&["vault", "key", "disable", "cmk2"], 200);
+    let e = env.err_status(&["key", "check"], 403, 4002);
     assert!(message(&e).contains("strata vault key enable cmk2"), "{e}");
-    env.ok(&["vault", "key", "enable", "cmk2"], 200);
+    env.ok_status(&["vault", "key", "enable", "cmk2"], 200);
     assert_eq!(
-        env.ok(&["key", "check"], 200)["kid"].as_str(),
+        env.ok_status(&["key", "check"], 200)["kid"].as_str(),
         Some(other.as_str())
     );
-    env.err(&["key", "rotate", "--to", "nope"], 400, 0);
+    env.err_status(&["key", "rotate", "--to", "nope"], 400, 0);
 }
 
 #[test]
 fn set_identity_unlocks_an_account_whose_identity_lost_access() {
     let env = Env::new();
-    let uri = env.create_key("cmk");
-    env.ok(&["init", "--account", "acct", "--cmk", &uri], 201);
-    env.ok(&["db", "create", "d"], 201);
-    env.ok(&["vault", "policy", "remove", "first-party"], 200);
-    env.err(&["db", "list"], 403, 4002);
+    let uri = create_key(&env, "cmk");
+    env.ok_status(&["init", "--account", "acct", "--cmk", &uri], 201);
+    env.ok_status(&["db", "create", "d"], 201);
+    env.ok_status(&["vault", "policy", "remove", "first-party"], 200);
+    env.err_status(&["db", "list"], 403, 4002);
 
-    env.err(&["account", "set-identity", "system"], 403, 4002);
-    env.err(&["account", "set-identity", "system:other"], 400, 0);
-    env.ok(
+    env.err_status(&["account", "set-identity", "system"], 403, 4002);
+    env.err_status(&["account", "set-identity", "system:other"], 400, 0);
+    env.ok_status(
         &["vault", "policy", "set", "system", "--permissions", "unwrapKey"],
         200,
     );
-    let set = env.ok(&["account", "set-identity", "system"], 200);
+    let set = env.ok_status(&["account", "set-identity", "system"], 200);
     assert_eq!(set["identity"], "system:acct");
     assert_eq!(
-        env.ok(&["db", "list"], 200)["databases"],
+        env.ok_status(&["db", "list"], 200)["databases"],
         serde_json::json!(["d"])
     );
-    assert_eq!(env.ok(&["key", "status"], 200)["identity"], "system:acct");
+    assert_eq!(env.ok_status(&["key", "status"], 200)["identity"], "system:acct");
 }

@@ -117,6 +117,33 @@ impl Env {
         self.run(args).code(0).json()
     }
 
+    /// Runs (`--output json`) and asserts exit 0 and the printed `statusCode`; returns the JSON.
+    pub fn ok_status(&self, args: &[&str], status: u64) -> Value {
+        let r = self.run(args);
+        let json = r.json();
+        assert_eq!(
+            (r.code, json["statusCode"].as_u64()),
+            (0, Some(status)),
+            "{args:?}: {r:?}"
+        );
+        json
+    }
+
+    /// Runs and asserts a failure: its `statusCode` and `subStatus`, and the exit code
+    /// docs/cli.md gives it (403, 423 and 503 exit with 3, other request errors with 1).
+    pub fn err_status(&self, args: &[&str], status: u64, sub: u64) -> Value {
+        let r = self.run(args);
+        let json = r.json();
+        let code = if matches!(status, 403 | 423 | 503) { 3 } else { 1 };
+        assert_eq!(r.code, code, "{args:?}: {r:?}");
+        assert_eq!(
+            (json["statusCode"].as_u64(), json["subStatus"].as_u64()),
+            (Some(status), Some(sub)),
+            "{args:?}: {json}"
+        );
+        json
+    }
+
     /// `path` under the scratch directory, as a &str argument.
     pub fn arg<'a>(&self, p: &'a Path) -> &'a str {
         p.to_str().expect("utf-8 path")
