@@ -151,7 +151,7 @@ fn export_import_round_trip() {
     let text = std::fs::read_to_string(&file).expect("read export");
     assert_eq!(summary["bytes"], text.len() as u64);
     assert_eq!(text.lines().count(), 1500);
-    assert!(!text.contains("\"_rid\"") && !text.contains("\"_etag\""));
+    assert!(!text.contains("\"_rid\"") && !text.contains("\"_etag\"") && !text.contains("\"_lsn\""));
 
     let again = env.ok(&["import", "d", "copy", env.arg(&file)]);
     assert_eq!(again["itemsOk"], 1500);

@@ -1,12 +1,14 @@
 //! `strata export DB CONT [FILE] [--query SQL] [--with-system-properties]`: writes the container's
-//! items (or a query's results) as JSON Lines, page by page through query continuations, to FILE
-//! (written to a temporary file beside it, renamed at the end) or stdout. Engine calls only.
+//! items as JSON Lines, page by page through the latest-version change feed (each page a range
+//! read: linear in the container, in write order), or a query's results page by page through
+//! query continuations; to FILE (written to a temporary file beside it, renamed at the end) or
+//! stdout. Engine calls only.
 
 use std::io::{self, BufWriter, Write};
 use std::path::Path;
 
 use serde_json::Value;
-use strata_engine::QueryOptions;
+use strata_engine::{ChangeFeedOptions, ChangeFeedStart, Container, QueryOptions};
 
 use crate::args::Globals;
 use crate::commands::account;
@@ -16,10 +18,8 @@ use crate::progress::{Counts, Progress};
 
 /// The system properties the engine stamps on every item; left out unless asked for.
 const SYSTEM_PROPERTIES: [&str; 6] = ["_rid", "_self", "_etag", "_attachments", "_ts", "_lsn"];
-/// Items per query page.
+/// Items per page.
 const PAGE: usize = 1000;
-/// The query of a plain export.
-const ALL: &str = "SELECT * FROM c";
 
 /// What `strata export` was given.
 pub struct ExportArgs<'a> {
@@ -35,20 +35,29 @@ pub struct ExportArgs<'a> {
 pub fn run(g: &Globals, a: &ExportArgs<'_>) -> CliResult<Option<Report>> {
     let account = account::open(g)?;
     let c = account.database(a.db).container(a.container);
-    let sql = a.query.unwrap_or(ALL);
     let mut progress = Progress::new(None);
     let mut counts = Counts::default();
     let mut write_all = |out: &mut dyn Write| -> Result<(), Failure> {
-        let mut opts = QueryOptions {
-            max_item_count: Some(PAGE),
-            ..QueryOptions::default()
+        let mut cursor = match a.query {
+            Some(sql) => Cursor::Query {
+                sql,
+                opts: QueryOptions {
+                    max_item_count: Some(PAGE),
+                    ..QueryOptions::default()
+                },
+            },
+            None => Cursor::Feed(ChangeFeedOptions {
+                max_item_count: PAGE,
+                ..ChangeFeedOptions::default()
+            }),
         };
-        loop {
-            let page = c
-                .query_items(sql, &[], &opts)
-                .map_err(|e| Failure::Store(e.into()))?;
-            counts.request_charge += page.request_charge;
-            for mut item in page.items {
+        while let Some((items, charge)) = cursor.next_page(&c).map_err(|e| Failure::Store(e.into()))? {
+            counts.request_charge += charge;
+            for mut item in items {
+                if let Some(o) = item.as_object_mut() {
+                    // The change feed's, never part of an item.
+                    o.remove("_lsn");
+                }
                 if !a.with_system_properties {
                     strip_system_properties(&mut item);
                 }
@@ -58,10 +67,6 @@ pub fn run(g: &Globals, a: &ExportArgs<'_>) -> CliResult<Option<Report>> {
                 counts.bytes += line.len() as u64;
             }
             progress.update(counts);
-            match page.continuation {
-                Some(token) => opts.continuation = Some(token),
-                None => break,
-            }
         }
         out.flush().map_err(Failure::Write)
     };
@@ -106,6 +111,40 @@ pub fn run(g: &Globals, a: &ExportArgs<'_>) -> CliResult<Option<Report>> {
             .field("requestCharge", (counts.request_charge * 100.0).round() / 100.0)
             .field("elapsedMs", elapsed_ms),
     ))
+}
+
+/// Where an export is in its source: the latest-version feed (every item) or a query.
+enum Cursor<'a> {
+    Feed(ChangeFeedOptions),
+    Query { sql: &'a str, opts: QueryOptions },
+    Done,
+}
+
+impl Cursor<'_> {
+    /// The next page's items and charge; `None` once the source is exhausted.
+    fn next_page(&mut self, c: &Container) -> strata_engine::Result<Option<(Vec<Value>, f64)>> {
+        match self {
+            Cursor::Done => Ok(None),
+            Cursor::Feed(opts) => {
+                let page = c.read_change_feed(opts)?;
+                if page.status_code == 304 {
+                    *self = Cursor::Done;
+                    return Ok(None);
+                }
+                opts.start = ChangeFeedStart::Continuation(page.continuation);
+                Ok(Some((page.items, page.request_charge)))
+            }
+            Cursor::Query { sql, opts } => {
+                let page = c.query_items(sql, &[], opts)?;
+                let out = (page.items, page.request_charge);
+                match page.continuation {
+                    Some(token) => opts.continuation = Some(token),
+                    None => *self = Cursor::Done,
+                }
+                Ok(Some(out))
+            }
+        }
+    }
 }
 
 /// Why writing the export stopped.
