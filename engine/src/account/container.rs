@@ -367,7 +367,6 @@ impl Container {
                 key,
                 id: &id,
                 pk,
-                item: &value,
                 bytes,
                 lsn: ticket.lsn,
                 crts: now,
@@ -480,8 +479,7 @@ pub(crate) struct Version<'a> {
     pub(crate) key: Vec<u8>,
     pub(crate) id: &'a str,
     pub(crate) pk: &'a PartitionKey,
-    /// The item with its system properties (`_lsn` included), and its serialised bytes.
-    pub(crate) item: &'a Value,
+    /// The item with its system properties (`_lsn` included), serialised.
     pub(crate) bytes: Vec<u8>,
     pub(crate) lsn: u64,
     pub(crate) crts: u64,
@@ -507,7 +505,7 @@ impl Container {
             id: v.id,
             pk: v.pk,
             ttl_expired: false,
-            current: Some(v.item),
+            current: Some(&v.bytes),
         };
         let mut batch = WriteBatch::new();
         record_change(&mut batch, v.container_id, &v.key, &change, v.stored_lsn)?;

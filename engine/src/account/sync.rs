@@ -259,7 +259,6 @@ impl Container {
                 key,
                 id,
                 pk,
-                item: &item,
                 bytes,
                 lsn: ticket.lsn,
                 crts: self.inner.opts.wall_clock.now_secs(),

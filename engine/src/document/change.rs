@@ -118,7 +118,8 @@ pub(crate) struct Change<'a> {
     pub(crate) id: &'a str,
     pub(crate) pk: &'a PartitionKey,
     pub(crate) ttl_expired: bool,
-    pub(crate) current: Option<&'a Value>,
+    /// The new image as the item's stored JSON bytes (none for a delete).
+    pub(crate) current: Option<&'a [u8]>,
 }
 
 impl Change<'_> {
@@ -138,14 +139,22 @@ impl Change<'_> {
         if self.ttl_expired {
             meta.insert("timeToLiveExpired".into(), json!(true));
         }
-        let mut rec = Map::new();
-        if let Some(c) = self.current {
-            rec.insert("current".into(), c.clone());
-        }
-        rec.insert("metadata".into(), Value::Object(meta));
-        let body = serde_json::to_vec(&Value::Object(rec))
+        let meta = serde_json::to_vec(&Value::Object(meta))
             .map_err(|e| Error::Internal(format!("serialising a change-feed record: {e}")))?;
-        Ok(with_crts(self.crts, &body))
+        // The image is spliced in as the bytes the item is stored as: no second serialisation
+        // of the item on the write path.
+        let mut v = Vec::with_capacity(8 + 32 + meta.len() + self.current.map_or(0, <[u8]>::len));
+        v.extend_from_slice(&self.crts.to_be_bytes());
+        v.push(b'{');
+        if let Some(c) = self.current {
+            v.extend_from_slice(b"\"current\":");
+            v.extend_from_slice(c);
+            v.push(b',');
+        }
+        v.extend_from_slice(b"\"metadata\":");
+        v.extend_from_slice(&meta);
+        v.push(b'}');
+        Ok(v)
     }
 }
 
@@ -183,6 +192,7 @@ mod tests {
     fn records_round_trip() {
         let pk = PartitionKey::from("p");
         let item = json!({"id": "a", "v": 1});
+        let bytes = serde_json::to_vec(&item).unwrap();
         let c = Change {
             op: OperationType::Replace,
             lsn: 9,
@@ -191,7 +201,7 @@ mod tests {
             id: "a",
             pk: &pk,
             ttl_expired: false,
-            current: Some(&item),
+            current: Some(&bytes),
         };
         let v = c.encode().unwrap();
         let (crts, body) = split_value(&v).unwrap();
@@ -203,5 +213,14 @@ mod tests {
         assert_eq!(record_partition_key(&rec).unwrap(), pk);
         assert!(rec["metadata"].get("timeToLiveExpired").is_none());
         assert!(split_value(&[1, 2, 3]).is_err());
+        // A delete has no image.
+        let d = Change {
+            op: OperationType::Delete,
+            current: None,
+            ..c
+        };
+        let rec: Value = serde_json::from_slice(split_value(&d.encode().unwrap()).unwrap().1).unwrap();
+        assert!(rec.get("current").is_none());
+        assert_eq!(rec["metadata"]["operationType"], "delete");
     }
 }
