@@ -38,7 +38,9 @@ pub use cache::CacheStats;
 pub use compaction::CompactionFilter;
 pub use crypto::CipherSuite;
 pub use db::{Db, DbOptions, DbStats, RecoveryReport};
-pub use document::{ConflictResolutionPolicy, OperationType, PartitionKey};
+pub use document::{
+    json_nesting_depth, ConflictResolutionPolicy, OperationType, PartitionKey, MAX_ITEM_DEPTH,
+};
 pub use error::{substatus, Error, Result};
 pub use kv::WriteBatch;
 pub use metering::{

@@ -10,7 +10,7 @@ use std::path::Path;
 use serde_json::Value;
 use strata_engine::{Container, Durability, ItemOptions};
 
-use crate::args::{pk_from_item, Globals};
+use crate::args::{parse_item_json, pk_from_item, Globals};
 use crate::commands::account;
 use crate::error::{CliError, CliResult, EXIT_REQUEST};
 use crate::output::{Format, Report};
@@ -114,7 +114,7 @@ fn import_one(
         .as_ref()
         .map_err(|why| CliError::new(400, 0, why.clone()))?;
     let item: Value =
-        serde_json::from_str(text).map_err(|e| CliError::new(400, 0, format!("not valid JSON ({e})")))?;
+        parse_item_json(text).map_err(|why| CliError::new(400, 0, format!("the item {why}")))?;
     if !item.is_object() {
         return Err(CliError::new(
             400,

@@ -12,7 +12,7 @@ use strata_engine::{Account, Container, ItemOptions, QueryOptions};
 
 use super::complete::Completion;
 use super::statement::{parse, Statement, HELP};
-use crate::args::{pk_from_flag, pk_from_item, Globals};
+use crate::args::{parse_item_json, pk_from_flag, pk_from_item, Globals};
 use crate::commands::account;
 use crate::error::{CliError, CliResult, EXIT_OK, EXIT_REQUEST};
 use crate::output::{self, ErrorContext, Format, Report};
@@ -209,8 +209,8 @@ impl Session {
     }
 
     fn write(&self, json: &str, upsert: bool) -> CliResult<Report> {
-        let item: Value = serde_json::from_str(json)
-            .map_err(|e| CliError::new(400, 0, format!("the item is not valid JSON ({e})")))?;
+        let item: Value =
+            parse_item_json(json).map_err(|why| CliError::new(400, 0, format!("the item {why}")))?;
         if !item.is_object() {
             return Err(CliError::new(
                 400,

@@ -18,8 +18,8 @@ use super::response::{ItemOptions, ItemResponse};
 use crate::catalog::validate_partition_key_path;
 use crate::crypto::hex;
 use crate::document::{
-    item_key, item_lsn, stamp_system_properties, validate_item, Change, ItemRules, OperationType,
-    PartitionKey, MAX_ITEM_BYTES,
+    item_key, item_lsn, json_nesting_depth, stamp_system_properties, validate_item, Change, ItemRules,
+    OperationType, PartitionKey, MAX_ITEM_BYTES,
 };
 use crate::error::{Error, Result};
 use crate::kv::WriteBatch;
@@ -81,7 +81,7 @@ pub(crate) fn parse_stored(bytes: &[u8]) -> Result<Value> {
     if let Ok(v) = serde_json::from_slice(bytes) {
         return Ok(v);
     }
-    if nesting(bytes) > MAX_STORED_NESTING {
+    if json_nesting_depth(bytes) > MAX_STORED_NESTING {
         return Err(Error::Internal(format!(
             "a stored item nests deeper than {MAX_STORED_NESTING} levels"
         )));
@@ -96,33 +96,6 @@ pub(crate) fn parse_stored(bytes: &[u8]) -> Result<Value> {
 /// Deepest nesting `parse_stored` parses: an item's 128 levels, with room for the change-feed
 /// record around it (`{"current": item}`).
 const MAX_STORED_NESTING: usize = 256;
-
-/// The deepest nesting of arrays and objects in JSON text, without recursion (brackets inside
-/// strings do not count; malformed text gives some number, never a panic).
-fn nesting(bytes: &[u8]) -> usize {
-    let (mut depth, mut max, mut in_string, mut escaped) = (0usize, 0usize, false, false);
-    for &b in bytes {
-        if in_string {
-            match b {
-                _ if escaped => escaped = false,
-                b'\\' => escaped = true,
-                b'"' => in_string = false,
-                _ => {}
-            }
-            continue;
-        }
-        match b {
-            b'"' => in_string = true,
-            b'[' | b'{' => {
-                depth += 1;
-                max = max.max(depth);
-            }
-            b']' | b'}' => depth = depth.saturating_sub(1),
-            _ => {}
-        }
-    }
-    max
-}
 
 /// An item as reads, writes and queries return it: `_lsn` is internal to the change feed (which
 /// returns it), as in the managed service.

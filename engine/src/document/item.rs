@@ -86,6 +86,37 @@ fn check_depth(item: &Value) -> Result<()> {
     Ok(())
 }
 
+/// The deepest nesting of arrays and objects in JSON text, without recursion: lets a caller
+/// refuse input too deep for a recursive parser before parsing it (brackets inside
+/// strings do not count; malformed text gives some number, never a panic).
+pub fn json_nesting_depth(bytes: &[u8]) -> usize {
+    let (mut depth, mut max, mut in_string, mut escaped) = (0usize, 0usize, false, false);
+    for &b in bytes {
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                max = max.max(depth);
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    max
+}
+
+/// The deepest nesting an item may have (objects and arrays, the item itself included).
+pub const MAX_ITEM_DEPTH: usize = MAX_DEPTH;
+
 /// Sets the system properties on a validated item (replacing any client-supplied values).
 pub(crate) fn stamp_system_properties(
     item: &mut Value,
