@@ -290,9 +290,10 @@ impl Container {
         let key = item_key(r.id, pk, &id)?;
         let _guard = self.inner.item_lock(&key)?;
         // An expired item is absent: create succeeds over it, replace answers 404.
-        let stored = self.inner.db.get(&key)?;
-        let stored_lsn = stored_lsn(stored.as_deref());
-        let existing = self.live(&r, stored)?;
+        // Parsed once: its `_lsn` (to retire its feed pointer), liveness, etag and `_rid`.
+        let stored = self.stored_item(&key)?;
+        let stored_lsn = stored.as_ref().and_then(item_lsn);
+        let existing = stored.filter(|v| self.is_live(&r, v));
         let rid = match (&existing, kind) {
             (Some(_), WriteKind::Create) => {
                 return Err(Error::Conflict(format!(
@@ -302,8 +303,7 @@ impl Container {
             }
             (None, WriteKind::Replace) => return Err(self.not_found(pk, &id)),
             (Some(old), _) => {
-                let old = parse_stored(old)?;
-                self.check_if_match(opts, &old)?;
+                self.check_if_match(opts, old)?;
                 old.get("_rid")
                     .and_then(Value::as_str)
                     .map(str::to_string)
@@ -421,10 +421,11 @@ impl Container {
         let r = self.resolve()?;
         let key = item_key(r.id, pk, id)?;
         let _guard = self.inner.item_lock(&key)?;
-        let old = self
-            .live(&r, self.inner.db.get(&key)?)?
-            .ok_or_else(|| self.not_found(pk, id))?;
+        let old = self.inner.db.get(&key)?.ok_or_else(|| self.not_found(pk, id))?;
         let old_item = parse_stored(&old)?;
+        if !self.is_live(&r, &old_item) {
+            return Err(self.not_found(pk, id));
+        }
         self.check_if_match(opts, &old_item)?;
         let charge = write_charge(public_size(old.len(), &old_item), 0, self.inner.is_cmk());
         self.charge(&r, charge)?;
@@ -463,6 +464,11 @@ pub(crate) struct Version<'a> {
 }
 
 impl Container {
+    /// The item stored under `key`, parsed, live or expired; `None` if absent.
+    pub(crate) fn stored_item(&self, key: &[u8]) -> Result<Option<Value>> {
+        self.inner.db.get(key)?.map(|b| parse_stored(&b)).transpose()
+    }
+
     /// Writes a version and its change-feed records in one batch. The caller holds the item's
     /// lock and the LSN ticket.
     pub(crate) fn put_version(&self, v: &Version<'_>, durability: Durability) -> Result<()> {
@@ -486,14 +492,6 @@ impl Container {
         self.inner.db.write(batch, durability)?;
         Ok(())
     }
-}
-
-/// The `_lsn` of a stored item's bytes (none for an absent item or one written before the feed).
-pub(crate) fn stored_lsn(stored: Option<&[u8]>) -> Option<u64> {
-    stored
-        .and_then(|b| parse_stored(b).ok())
-        .as_ref()
-        .and_then(item_lsn)
 }
 
 impl Container {

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::conflict::Conflict;
-use super::container::{parse_stored, stored_lsn, Container, Resolved, Version};
+use super::container::{parse_stored, Container, Resolved, Version};
 use super::handle::Account;
 use super::ContainerOptions;
 use crate::document::{
@@ -166,12 +166,9 @@ impl Account {
             report.changes += 1;
             let key = item_key(hr.id, &inc.pk, &inc.id)?;
             let _guard = self.inner.item_lock(&key)?;
-            let stored = self.inner.db.get(&key)?;
-            let old_lsn = stored_lsn(stored.as_deref());
-            let local = match here.live(&hr, stored)? {
-                Some(b) => Some(parse_stored(&b)?),
-                None => None,
-            };
+            let stored = here.stored_item(&key)?;
+            let old_lsn = stored.as_ref().and_then(item_lsn);
+            let local = stored.filter(|v| here.is_live(&hr, v));
             if etag(inc.version.as_ref()) == etag(local.as_ref()) {
                 report.unchanged += 1;
                 continue;
