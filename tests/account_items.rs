@@ -21,7 +21,15 @@ fn item_lifecycle_in_both_modes() {
         assert_eq!(account.encryption(), enc);
         let db = account.create_database("db").unwrap();
         assert_eq!(account.create_database("db").unwrap_err().status(), 409);
-        let c = db.create_container("orders", "/customer").unwrap();
+        // Unindexed, so that the write costs the reference charge of its size alone (indexed
+        // terms add 0.2 RU each; tests/indexing.rs checks those).
+        let unindexed = strata::ContainerOptions {
+            indexing_policy: Some(strata::IndexingPolicy::from_json(r#"{"indexingMode":"none"}"#).unwrap()),
+            ..Default::default()
+        };
+        let c = db
+            .create_container_with("orders", "/customer", unindexed)
+            .unwrap();
         assert_eq!(
             db.create_container("orders", "/customer").unwrap_err().status(),
             409

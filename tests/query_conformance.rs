@@ -37,10 +37,26 @@ fn setup() -> (tempfile::TempDir, Container) {
     let dir = tempfile::tempdir().unwrap();
     let opts = AccountOptions::new(dir.path().join("data"), dir.path().join("home"));
     let account = Account::create(opts, "acct", Encryption::ServiceManaged).unwrap();
+    // Every path indexed, with the composite indexes the multi-key ORDER BY cases need.
+    let policy = strata::IndexingPolicy::from_json(
+        r#"{"includedPaths": [{"path": "/*"}], "compositeIndexes": [
+            [{"path": "/kind"}, {"path": "/id"}],
+            [{"path": "/organic"}, {"path": "/id"}],
+            [{"path": "/origin/country"}, {"path": "/id"}],
+            [{"path": "/origin"}, {"path": "/id"}]]}"#,
+    )
+    .unwrap();
     let c = account
         .create_database("db")
         .unwrap()
-        .create_container("items", "/kind")
+        .create_container_with(
+            "items",
+            "/kind",
+            strata::ContainerOptions {
+                indexing_policy: Some(policy),
+                ..Default::default()
+            },
+        )
         .unwrap();
     for d in data() {
         let pk = strata::PartitionKey::from_json(d.get("kind").unwrap_or(&Value::Null)).unwrap();
@@ -68,19 +84,27 @@ fn strip(v: Value) -> Value {
     }
 }
 
+/// Runs the query through the index when it can use one, and again as a full scan: both must
+/// return the same items in the same order.
 fn query(c: &Container, sql: &str, params: &Value) -> strata::Result<Vec<Value>> {
     let params: Vec<(String, Value)> = params
         .as_object()
         .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
         .unwrap_or_default();
-    let opts = QueryOptions {
-        max_item_count: Some(10_000),
-        ..QueryOptions::default()
+    let run = |force_full_scan| -> strata::Result<Vec<Value>> {
+        let opts = QueryOptions {
+            max_item_count: Some(10_000),
+            force_full_scan,
+            ..QueryOptions::default()
+        };
+        let r = c.query_items(sql, &params, &opts)?;
+        assert_eq!(r.status_code, 200);
+        assert!(r.continuation.is_none(), "{sql}: one page expected");
+        Ok(r.items.into_iter().map(strip).collect())
     };
-    let r = c.query_items(sql, &params, &opts)?;
-    assert_eq!(r.status_code, 200);
-    assert!(r.continuation.is_none(), "{sql}: one page expected");
-    Ok(r.items.into_iter().map(strip).collect())
+    let indexed = run(false)?;
+    assert_eq!(indexed, run(true)?, "{sql}: the index and a full scan disagree");
+    Ok(indexed)
 }
 
 fn sorted(mut v: Vec<Value>) -> Vec<Value> {

@@ -45,6 +45,7 @@ fn partition_contents(c: &Container, pk: &str, page: usize) -> Model {
     let mut token = None;
     loop {
         let opts = QueryOptions {
+            force_full_scan: false,
             partition_key: Some(pk.into()),
             max_item_count: Some(page),
             continuation: token,

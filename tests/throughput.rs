@@ -27,9 +27,18 @@ fn account(policy: RetryPolicy) -> (tempfile::TempDir, ManualClock, Account) {
     (dir, clock, account)
 }
 
+/// A container with its own RU/s, unindexed so that a small write costs exactly the
+/// reference 4.95 RU (indexed terms add 0.2 RU each; see tests/indexing.rs).
 fn own(ru: u32) -> ContainerOptions {
     ContainerOptions {
         throughput: Some(ru),
+        ..unindexed()
+    }
+}
+
+fn unindexed() -> ContainerOptions {
+    ContainerOptions {
+        indexing_policy: Some(strata::IndexingPolicy::from_json(r#"{"indexingMode":"none"}"#).unwrap()),
         ..Default::default()
     }
 }
@@ -224,8 +233,8 @@ fn a_database_shares_its_throughput_among_its_containers() {
             },
         )
         .unwrap();
-    let a = db.create_container("a", "/pk").unwrap();
-    let b = db.create_container("b", "/pk").unwrap();
+    let a = db.create_container_with("a", "/pk", unindexed()).unwrap();
+    let b = db.create_container_with("b", "/pk", unindexed()).unwrap();
     let dedicated = db.create_container_with("d", "/pk", own(400)).unwrap();
     let elsewhere = account
         .create_database_with(
@@ -235,7 +244,7 @@ fn a_database_shares_its_throughput_among_its_containers() {
             },
         )
         .unwrap()
-        .create_container("a", "/pk")
+        .create_container_with("a", "/pk", unindexed())
         .unwrap();
     // `a` spends the database's 400 RU: `b` is refused too, the others are not.
     let charge = create(&dedicated, 0).unwrap();

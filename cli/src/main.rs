@@ -24,8 +24,8 @@ use clap_complete::Shell;
 use crate::args::{BodyArgs, Globals, PkArgs};
 use crate::commands::item::Write;
 use crate::commands::{
-    account, analytics, backup, bench, container, db, demo, export, feed, identity, import, item, key, ls,
-    query, sync, vault,
+    account, analytics, backup, bench, container, db, demo, export, feed, identity, import, index, item, key,
+    ls, query, sync, vault,
 };
 use crate::error::{CliError, CliResult, EXIT_USAGE};
 use crate::output::{Format, Report};
@@ -281,6 +281,9 @@ enum Command {
         /// The continuation token a previous page printed, to get the next page.
         #[arg(long, value_name = "TOKEN")]
         continuation: Option<String>,
+        /// Print the plan (whether and how an index is used) instead of running the query.
+        #[arg(long)]
+        explain: bool,
     },
 }
 
@@ -649,7 +652,26 @@ enum ContainerCommand {
         /// feed) [default: lww].
         #[arg(long, value_name = "POLICY")]
         conflict_policy: Option<String>,
+        /// A JSON file with the indexing policy (indexingMode, includedPaths, excludedPaths,
+        /// compositeIndexes) [default: every path but /_etag indexed].
+        #[arg(long, value_name = "FILE")]
+        index_policy: Option<PathBuf>,
     },
+    /// Replace a container's indexing policy; the index is rebuilt in the background (queries
+    /// keep working, reading every item until it is ready). Waits for it unless --no-wait.
+    #[command(after_help = "Example:\n  strata container set-index-policy sales orders policy.json")]
+    SetIndexPolicy {
+        db: String,
+        container: String,
+        /// The JSON policy file.
+        file: PathBuf,
+        /// Return at once; the next command that opens the account carries the rebuild on.
+        #[arg(long)]
+        no_wait: bool,
+    },
+    /// Show a container's indexing policy and whether its index is ready.
+    #[command(after_help = "Example:\n  strata container index-status sales orders")]
+    IndexStatus { db: String, container: String },
     /// List the containers of a database.
     #[command(after_help = "Example:\n  strata container list sales")]
     List { db: String },
@@ -862,8 +884,10 @@ fn dispatch(cli: &Cli) -> CliResult<Outcome> {
             pk,
             max_items,
             continuation,
+            explain,
         } => {
             let args = query::QueryArgs {
+                explain: *explain,
                 db,
                 container,
                 sql,
@@ -997,7 +1021,26 @@ fn dispatch(cli: &Cli) -> CliResult<Outcome> {
                 throughput,
                 ttl,
                 conflict_policy,
-            } => container::create(g, db, name, pk, *throughput, *ttl, conflict_policy.as_deref())?,
+                index_policy,
+            } => container::create(
+                g,
+                &container::NewContainer {
+                    db,
+                    name,
+                    pk_path: pk,
+                    throughput: *throughput,
+                    default_ttl: *ttl,
+                    conflict_policy: conflict_policy.as_deref(),
+                    index_policy: index_policy.as_deref(),
+                },
+            )?,
+            ContainerCommand::SetIndexPolicy {
+                db,
+                container: name,
+                file,
+                no_wait,
+            } => index::set(g, db, name, file, *no_wait)?,
+            ContainerCommand::IndexStatus { db, container: name } => index::status(g, db, name)?,
             ContainerCommand::List { db } => container::list(g, db)?,
             ContainerCommand::SetTtl {
                 db,

@@ -15,6 +15,7 @@ pub mod db;
 mod document;
 pub mod error;
 mod format_version;
+mod index;
 mod kv;
 mod memtable;
 mod metering;
@@ -29,9 +30,9 @@ mod wal;
 pub use account::{
     Account, AccountListing, AnalyticalSchema, AnalyticalSettings, ChangeFeedMode, ChangeFeedOptions,
     ChangeFeedResponse, ChangeFeedStart, ConflictsResponse, Container, ContainerInfo, ContainerListing,
-    ContainerOptions, ContainerStats, Database, DatabaseListing, DatabaseOptions, Encryption, ItemOptions,
-    ItemResponse, KeyRotation, KeyStatus, QueryOptions, QueryResponse, SyncReport, DEFAULT_FEED_PAGE,
-    DEFAULT_MAX_ITEM_COUNT,
+    ContainerOptions, ContainerStats, Database, DatabaseListing, DatabaseOptions, Encryption, IndexStatus,
+    ItemOptions, ItemResponse, KeyRotation, KeyStatus, QueryOptions, QueryResponse, SyncReport,
+    DEFAULT_FEED_PAGE, DEFAULT_MAX_ITEM_COUNT,
 };
 pub use backup::{BackupInfo, BackupPolicy, VerifyReport};
 pub use cache::CacheStats;
@@ -42,6 +43,9 @@ pub use document::{
     json_nesting_depth, ConflictResolutionPolicy, OperationType, PartitionKey, MAX_ITEM_DEPTH,
 };
 pub use error::{substatus, Error, Result};
+pub use index::{
+    CompositeOrder, CompositePath, IndexingMode, IndexingPolicy, PolicyPath, MAX_COMPOSITE_PATHS,
+};
 pub use kv::WriteBatch;
 pub use metering::{
     Clock, ContainerMetrics, ManualClock, MonotonicClock, RetryPolicy, MIN_THROUGHPUT, THROUGHPUT_STEP,

@@ -1,43 +1,53 @@
 //! `strata container create|list|set-ttl`: containers of a database with their partition-key
-//! paths, provisioned throughput and TTL (`defaultTtl`).
+//! paths, provisioned throughput, TTL (`defaultTtl`) and indexing policy (see index.rs).
 //! Engine calls and reports only.
+
+use std::path::Path;
 
 use serde_json::Value;
 use strata_engine::{ConflictResolutionPolicy, ContainerOptions};
 
 use crate::args::Globals;
-use crate::commands::account;
+use crate::commands::{account, index};
 use crate::error::{CliError, CliResult};
 use crate::output::Report;
 
-pub fn create(
-    g: &Globals,
-    db: &str,
-    name: &str,
-    pk_path: &str,
-    throughput: Option<u32>,
-    default_ttl: Option<i64>,
-    conflict_policy: Option<&str>,
-) -> CliResult<Report> {
-    let conflict_resolution = conflict_policy.map(parse_conflict_policy).transpose()?;
+/// What `strata container create` was given.
+pub struct NewContainer<'a> {
+    pub db: &'a str,
+    pub name: &'a str,
+    pub pk_path: &'a str,
+    pub throughput: Option<u32>,
+    pub default_ttl: Option<i64>,
+    pub conflict_policy: Option<&'a str>,
+    /// A file holding the indexing policy (JSON).
+    pub index_policy: Option<&'a Path>,
+}
+
+pub fn create(g: &Globals, n: &NewContainer<'_>) -> CliResult<Report> {
+    let conflict_resolution = n.conflict_policy.map(parse_conflict_policy).transpose()?;
+    let indexing_policy = n.index_policy.map(index::read_policy).transpose()?;
     let account = account::open(g)?;
-    let c = account.database(db).create_container_with(
-        name,
-        pk_path,
+    let c = account.database(n.db).create_container_with(
+        n.name,
+        n.pk_path,
         ContainerOptions {
-            throughput,
-            default_ttl,
+            throughput: n.throughput,
+            default_ttl: n.default_ttl,
             conflict_resolution,
+            indexing_policy,
         },
     )?;
     let policy = serde_json::to_value(c.conflict_resolution_policy()?).unwrap_or_default();
+    let indexing = serde_json::to_value(c.indexing_policy()?).unwrap_or_default();
     Ok(Report::new(201)
-        .field("database", db)
-        .field("container", name)
-        .field("partitionKeyPath", pk_path)
-        .opt_field("throughput", throughput)
-        .opt_field("defaultTtl", default_ttl)
-        .field("conflictResolutionPolicy", policy))
+        .field("database", n.db)
+        .field("container", n.name)
+        .field("partitionKeyPath", n.pk_path)
+        .opt_field("throughput", n.throughput)
+        .opt_field("defaultTtl", n.default_ttl)
+        .field("conflictResolutionPolicy", policy)
+        .field("indexingPolicy", indexing))
 }
 
 /// `lww` (last-writer-wins on /_ts), `lww:/path` (on a numeric path) or `custom`.

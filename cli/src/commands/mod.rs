@@ -12,6 +12,7 @@ pub mod export;
 pub mod feed;
 pub mod identity;
 pub mod import;
+pub mod index;
 pub mod item;
 pub mod key;
 pub mod ls;

@@ -20,6 +20,8 @@ pub struct QueryArgs<'a> {
     pub pk: Option<&'a str>,
     pub max_items: Option<usize>,
     pub continuation: Option<&'a str>,
+    /// Print the plan instead of running the query.
+    pub explain: bool,
 }
 
 /// Runs the query and reports the page.
@@ -30,15 +32,18 @@ pub fn run(g: &Globals, a: &QueryArgs<'_>) -> CliResult<Report> {
         .map(|p| parse_param(p))
         .collect::<CliResult<Vec<_>>>()?;
     let opts = QueryOptions {
+        force_full_scan: false,
         partition_key: a.pk.map(pk_from_flag).transpose()?,
         max_item_count: a.max_items,
         continuation: a.continuation.map(str::to_string),
     };
     let account = account::open(g)?;
-    let resp = account
-        .database(a.db)
-        .container(a.container)
-        .query_items(a.sql, &params, &opts)?;
+    let container = account.database(a.db).container(a.container);
+    if a.explain {
+        let plan = container.explain_query(a.sql, &params, &opts)?;
+        return Ok(Report::new(200).field("plan", plan));
+    }
+    let resp = container.query_items(a.sql, &params, &opts)?;
     Ok(report(resp))
 }
 

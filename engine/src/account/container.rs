@@ -14,6 +14,7 @@ use serde_json::Value;
 
 use super::feed::record_change;
 use super::handle::AccountInner;
+use super::index::IndexChange;
 use super::response::{ItemOptions, ItemResponse};
 use crate::catalog::validate_partition_key_path;
 use crate::crypto::hex;
@@ -293,6 +294,7 @@ impl Container {
         // Parsed once: its `_lsn` (to retire its feed pointer), liveness, etag and `_rid`.
         let stored = self.stored_item(&key)?;
         let stored_lsn = stored.as_ref().and_then(item_lsn);
+        let mut index = self.index_change(r.id, stored.as_ref())?;
         let existing = stored.filter(|v| self.is_live(&r, v));
         let rid = match (&existing, kind) {
             (Some(_), WriteKind::Create) => {
@@ -332,7 +334,8 @@ impl Container {
                 "the item is {size} bytes with its system properties; the limit is {MAX_ITEM_BYTES} bytes (2 MB)"
             )));
         }
-        let charge = write_charge(size, 0, cmk);
+        index.set_new(&value);
+        let charge = write_charge(size, index.charged_terms(existing.is_some()), cmk);
         self.charge(&r, charge)?;
         self.put_version(
             &Version {
@@ -345,6 +348,7 @@ impl Container {
                 crts: now,
                 existed: existing.is_some(),
                 stored_lsn,
+                index: &index,
             },
             opts.durability.unwrap_or(self.inner.default_durability()),
         )?;
@@ -427,7 +431,12 @@ impl Container {
             return Err(self.not_found(pk, id));
         }
         self.check_if_match(opts, &old_item)?;
-        let charge = write_charge(public_size(old.len(), &old_item), 0, self.inner.is_cmk());
+        let index = self.index_change(r.id, Some(&old_item))?;
+        let charge = write_charge(
+            public_size(old.len(), &old_item),
+            index.charged_terms(true),
+            self.inner.is_cmk(),
+        );
         self.charge(&r, charge)?;
         self.write_delete(
             r.id,
@@ -435,6 +444,7 @@ impl Container {
             pk,
             id,
             item_lsn(&old_item),
+            &index,
             false,
             opts.durability.unwrap_or(self.inner.default_durability()),
         )?;
@@ -461,6 +471,8 @@ pub(crate) struct Version<'a> {
     pub(crate) existed: bool,
     /// The `_lsn` of whatever was stored under the key (live or expired).
     pub(crate) stored_lsn: Option<u64>,
+    /// The index entries to remove and add, written in the same batch.
+    pub(crate) index: &'a IndexChange,
 }
 
 impl Container {
@@ -488,6 +500,7 @@ impl Container {
         };
         let mut batch = WriteBatch::new();
         record_change(&mut batch, v.container_id, &v.key, &change, v.stored_lsn)?;
+        v.index.apply(&mut batch, v.container_id, &v.key);
         batch.put(v.key.clone(), v.bytes.clone());
         self.inner.db.write(batch, durability)?;
         Ok(())
@@ -505,6 +518,7 @@ impl Container {
         pk: &PartitionKey,
         id: &str,
         old_lsn: Option<u64>,
+        index: &IndexChange,
         ttl_expired: bool,
         durability: Durability,
     ) -> Result<()> {
@@ -521,6 +535,7 @@ impl Container {
         };
         let mut batch = WriteBatch::new();
         record_change(&mut batch, container_id, &key, &change, old_lsn)?;
+        index.apply(&mut batch, container_id, &key);
         batch.delete(key);
         self.inner.db.write(batch, durability)?;
         drop(ticket);

@@ -8,6 +8,7 @@ use super::handle::AccountInner;
 use crate::catalog::{validate_name, validate_partition_key_path, ContainerEntry};
 use crate::document::{validate_default_ttl, ConflictResolutionPolicy};
 use crate::error::{Error, Result};
+use crate::index::IndexingPolicy;
 use crate::metering::validate_throughput;
 
 /// Options of `Account::create_database_with`.
@@ -30,6 +31,9 @@ pub struct ContainerOptions {
     /// How changes that conflict during `sync` are resolved (fixed at creation); `None`:
     /// last-writer-wins on `_ts`.
     pub conflict_resolution: Option<ConflictResolutionPolicy>,
+    /// Which paths are indexed; `None`: everything but `_etag` (the default policy).
+    /// Changeable later with `Container::set_indexing_policy`.
+    pub indexing_policy: Option<IndexingPolicy>,
 }
 
 /// What the catalog says of a container.
@@ -77,8 +81,13 @@ impl Database {
         if let Some(p) = &opts.conflict_resolution {
             p.validate()?;
         }
+        let indexing_policy = opts
+            .indexing_policy
+            .clone()
+            .map(IndexingPolicy::normalized)
+            .transpose()?;
         let db = self.name.clone();
-        self.inner.edit_catalog(|c| {
+        let id = self.inner.edit_catalog(|c| {
             let id = c.next_container_id;
             let entry =
                 c.databases.iter_mut().find(|d| d.name == db).ok_or_else(|| {
@@ -97,13 +106,19 @@ impl Database {
                 default_ttl: opts.default_ttl,
                 conflict_policy: opts.conflict_resolution.clone(),
                 analytical: None,
+                indexing_policy,
+                index_generation: 0,
             });
             c.next_container_id = id
                 .checked_add(1)
                 .ok_or_else(|| Error::BadRequest("the account has run out of container ids".into()))?;
-            Ok(())
+            Ok(id)
         })?;
-        Ok(self.container(name))
+        let container = self.container(name);
+        // A new container's index is complete (it is empty); were this lost in a crash, the
+        // indexer would rebuild the empty index at the next open.
+        container.mark_index_ready(id)?;
+        Ok(container)
     }
 
     /// The RU/s shared by the database's containers, `None` for unlimited (404 if the database

@@ -358,6 +358,7 @@ impl Container {
                 continue;
             }
             let pk = PartitionKey::extract(&current, &r.pk_path)?;
+            let index = self.index_change(r.id, Some(&current))?;
             let id = current
                 .get("id")
                 .and_then(Value::as_str)
@@ -369,6 +370,7 @@ impl Container {
                 &pk,
                 &id,
                 item_lsn(&current),
+                &index,
                 true,
                 Durability::Buffered,
             )?;

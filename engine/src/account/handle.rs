@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::database::{Database, DatabaseOptions};
+use super::index::{CloseGuard, Indexer};
 use super::key_check::KeyState;
 use super::keys::{create_keys, open_service, unwrap_customer};
 use super::lsn::LsnTable;
@@ -52,6 +53,8 @@ pub(crate) struct AccountInner {
     pub(crate) ttl_swept: Mutex<std::collections::HashMap<u32, u64>>,
     /// RU, operations and 429s per container since the account was opened.
     pub(crate) metrics: Metrics,
+    /// Compiled indexing policies and the index rebuild thread (see `index.rs`).
+    pub(crate) indexer: Indexer,
     _lock: DirLock,
 }
 
@@ -105,9 +108,30 @@ pub(crate) fn now_secs() -> u64 {
 }
 
 /// An open account. Cloning is cheap (shared state); the store closes when the last clone drops.
-#[derive(Clone)]
 pub struct Account {
     pub(crate) inner: Arc<AccountInner>,
+    /// Declared after `inner`: dropped after it (see `Drop for Account`).
+    close: CloseGuard,
+}
+
+impl Drop for Account {
+    /// When the index rebuild thread may be the only other holder, waits for its running step
+    /// (if any) and holds it off until `inner` is dropped (the guard is dropped after it), so
+    /// that the account closes on this thread, not later on that one.
+    fn drop(&mut self) {
+        if Arc::strong_count(&self.inner) <= 2 {
+            self.close.arm();
+        }
+    }
+}
+
+impl Clone for Account {
+    fn clone(&self) -> Account {
+        Account {
+            inner: self.inner.clone(),
+            close: CloseGuard::new(&self.inner),
+        }
+    }
 }
 
 impl std::fmt::Debug for Account {
@@ -206,14 +230,7 @@ impl Account {
         );
         // The catalog is written last: it is what makes the account exist.
         catalog.write(&data_dir, &suite)?;
-        Ok(Self::assemble(
-            opts,
-            encryption,
-            catalog,
-            (db, ttl_table),
-            suite,
-            lock,
-        ))
+        Self::assemble(opts, encryption, catalog, (db, ttl_table), suite, lock)
     }
 
     /// Opens the account in `opts.data_dir`: 404 if there is none, 423 if another process has
@@ -259,14 +276,7 @@ impl Account {
         };
         let ttl_table: TtlTable = Arc::new(RwLock::new(catalog.default_ttls()));
         let db = Db::open(&lsm_dir(&data_dir), db_options(&opts, &ttl_table), suite.clone())?;
-        Ok(Self::assemble(
-            opts,
-            encryption,
-            catalog,
-            (db, ttl_table),
-            suite,
-            lock,
-        ))
+        Self::assemble(opts, encryption, catalog, (db, ttl_table), suite, lock)
     }
 
     /// The name of the account in `opts.data_dir`, read from its authenticated catalog with
@@ -296,25 +306,29 @@ impl Account {
         (db, ttl_table): (Db, TtlTable),
         suite: Arc<CipherSuite>,
         lock: DirLock,
-    ) -> Account {
-        Account {
-            inner: Arc::new(AccountInner {
-                data_dir: opts.data_dir.clone(),
-                throttles: Throttles::new(opts.clock.clone()),
-                opts,
-                encryption,
-                catalog: Mutex::new(catalog),
-                db,
-                suite,
-                item_locks: (0..ITEM_LOCK_STRIPES).map(|_| Mutex::new(())).collect(),
-                key_state: KeyState::new(),
-                ttl_table,
-                lsns: LsnTable::default(),
-                ttl_swept: Mutex::default(),
-                metrics: Metrics::default(),
-                _lock: lock,
-            }),
-        }
+    ) -> Result<Account> {
+        let inner = Arc::new(AccountInner {
+            data_dir: opts.data_dir.clone(),
+            throttles: Throttles::new(opts.clock.clone()),
+            opts,
+            encryption,
+            catalog: Mutex::new(catalog),
+            db,
+            suite,
+            item_locks: (0..ITEM_LOCK_STRIPES).map(|_| Mutex::new(())).collect(),
+            key_state: KeyState::new(),
+            ttl_table,
+            lsns: LsnTable::default(),
+            ttl_swept: Mutex::default(),
+            metrics: Metrics::default(),
+            indexer: Indexer::new(),
+            _lock: lock,
+        });
+        // Indexes left unfinished (a policy change, a catalog from before indexing) are
+        // rebuilt in the background from now on.
+        Indexer::start(&inner)?;
+        let close = CloseGuard::new(&inner);
+        Ok(Account { inner, close })
     }
 
     pub fn name(&self) -> String {

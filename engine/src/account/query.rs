@@ -10,7 +10,7 @@ use super::container::{parse_stored, public_size, without_lsn, Container};
 use crate::crypto::hex;
 use crate::document::{container_prefix, partition_prefix, PartitionKey};
 use crate::error::{Error, Result};
-use crate::metering::{query_charge, query_load_charge};
+use crate::metering::{index_read_charge, query_charge, query_load_charge};
 use crate::query::Prepared;
 
 /// Items per page when `max_item_count` is not given.
@@ -27,6 +27,9 @@ pub struct QueryOptions {
     pub max_item_count: Option<usize>,
     /// The token a previous page returned, to get the next page.
     pub continuation: Option<String>,
+    /// Read every item (of the partition) even when an index could answer: the reference the
+    /// index is tested against, and a way around a suspect index. Results are the same.
+    pub force_full_scan: bool,
 }
 
 /// One page of query results.
@@ -52,6 +55,51 @@ impl Container {
         opts: &QueryOptions,
     ) -> Result<QueryResponse> {
         self.retrying(|| self.query_page(sql, params, opts))
+    }
+
+    /// The plan `query_items` would follow, without running it (no charge): whether an index
+    /// is used and which lookups, the scope (one partition or the container), how ORDER BY is
+    /// served, and the index's state. 400 for the same reasons as `query_items`.
+    ///
+    /// ```text
+    /// {"indexUsed": true, "strategy": "index", "lookups": ["/\"kind\" = \"fruit\""],
+    ///  "scope": "container", "orderBy": null, "index": {"mode": "consistent", "generation": 0, "ready": true}}
+    /// ```
+    pub fn explain_query(&self, sql: &str, params: &[(String, Value)], opts: &QueryOptions) -> Result<Value> {
+        let prepared = Prepared::new(sql, params)?;
+        let r = self.resolve()?;
+        let pk = match &opts.partition_key {
+            Some(pk) => Some(pk.clone()),
+            None => prepared
+                .pinned_value(&r.pk_path)
+                .and_then(|v| PartitionKey::from_json(&v).ok()),
+        };
+        let view = self.index_view(r.id)?;
+        let plan = prepared.plan(&view.policy)?;
+        let status = self.index_status()?;
+        let (used, reason) = match &plan.lookups {
+            None => (false, "no condition of the WHERE clause can use the index"),
+            Some(_) if opts.force_full_scan => (false, "a full scan was asked for"),
+            Some(_) if !status.ready => (false, "the index is being rebuilt after a policy change"),
+            Some(_) => (true, "the WHERE clause requires an indexed condition"),
+        };
+        Ok(json!({
+            "indexUsed": used,
+            "strategy": if used { "index" } else { "fullScan" },
+            "reason": reason,
+            "lookups": plan.lookups.as_ref().map(|l| l.iter().map(|x| x.describe()).collect::<Vec<_>>()),
+            "scope": match &pk {
+                Some(pk) => format!("partition {pk}"),
+                None => "container".to_string(),
+            },
+            "orderBy": plan.order_by,
+            "index": {
+                "mode": status.mode,
+                "generation": status.generation,
+                "ready": status.ready,
+                "itemsIndexed": status.items_indexed,
+            },
+        }))
     }
 
     /// One attempt at one page. Its charge is known only after the scan, so the provisioned
@@ -85,16 +133,43 @@ impl Container {
             Some(pk) => partition_prefix(r.id, pk)?,
             None => container_prefix(r.id),
         };
+        let view = self.index_view(r.id)?;
+        let plan = prepared.plan(&view.policy)?;
+        let lookups = match &plan.lookups {
+            Some(l) if !opts.force_full_scan && self.index_status()?.ready => Some(l),
+            _ => None,
+        };
         let mut load = 0.0;
         let mut docs = Vec::new();
-        for (_, bytes) in self.inner.db.scan_prefix(&prefix)? {
-            let doc = parse_stored(&bytes)?;
+        let mut keep = |bytes: &[u8]| -> Result<()> {
+            let doc = parse_stored(bytes)?;
             load += query_load_charge(public_size(bytes.len(), &doc));
             // Expired items (TTL) are skipped before evaluation; reading them is still charged.
             if self.is_live(&r, &doc) {
                 docs.push(without_lsn(doc));
             }
+            Ok(())
+        };
+        let mut entries_read = 0;
+        match lookups {
+            Some(lookups) => {
+                let (keys, read) = self.index_candidates(r.id, view.generation, lookups, &prefix)?;
+                entries_read = read;
+                for key in keys {
+                    // An entry whose item is gone (removed by compaction after its TTL) proposes
+                    // nothing.
+                    if let Some(bytes) = self.inner.db.get(&key)? {
+                        keep(&bytes)?;
+                    }
+                }
+            }
+            None => {
+                for (_, bytes) in self.inner.db.scan_prefix(&prefix)? {
+                    keep(&bytes)?;
+                }
+            }
         }
+        load += index_read_charge(entries_read);
         let all = prepared.run(docs)?;
         if offset > all.len() {
             return Err(Error::BadRequest(format!(

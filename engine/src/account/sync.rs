@@ -16,6 +16,7 @@ use serde_json::Value;
 use super::conflict::Conflict;
 use super::container::{parse_stored, Container, Resolved, Version};
 use super::handle::Account;
+use super::index::IndexChange;
 use super::ContainerOptions;
 use crate::document::{
     item_key, item_lsn, lsn_key, lsn_of, record_partition_key, split_value, PartitionKey, Verdict, FEED_TAG,
@@ -135,7 +136,8 @@ impl Account {
                     ContainerOptions {
                         conflict_resolution: Some(src.conflict_resolution_policy()?),
                         default_ttl: src.default_ttl()?,
-                        ..Default::default()
+                        indexing_policy: Some(src.indexing_policy()?),
+                        throughput: None,
                     },
                 )
             }
@@ -168,6 +170,7 @@ impl Account {
             let _guard = self.inner.item_lock(&key)?;
             let stored = here.stored_item(&key)?;
             let old_lsn = stored.as_ref().and_then(item_lsn);
+            let mut index = here.index_change(hr.id, stored.as_ref())?;
             let local = stored.filter(|v| here.is_live(&hr, v));
             if etag(inc.version.as_ref()) == etag(local.as_ref()) {
                 report.unchanged += 1;
@@ -201,10 +204,24 @@ impl Account {
                 }
             }
             match inc.version {
-                Some(v) => here.put_replicated(&hr, key, &inc.pk, &inc.id, v, local.is_some(), old_lsn)?,
-                None if local.is_some() => {
-                    here.write_delete(hr.id, key, &inc.pk, &inc.id, old_lsn, false, Durability::Buffered)?
-                }
+                Some(v) => here.put_replicated(
+                    &hr,
+                    key,
+                    (&inc.pk, &inc.id),
+                    v,
+                    (local.is_some(), old_lsn),
+                    &mut index,
+                )?,
+                None if local.is_some() => here.write_delete(
+                    hr.id,
+                    key,
+                    &inc.pk,
+                    &inc.id,
+                    old_lsn,
+                    &index,
+                    false,
+                    Durability::Buffered,
+                )?,
                 None => continue,
             }
             report.applied += 1;
@@ -227,21 +244,20 @@ impl Account {
 impl Container {
     /// Stores a version replicated from another account as it is (its `_ts`, `_etag` and `_rid`
     /// kept), with a new local `_lsn`. The caller holds the item's lock.
-    #[allow(clippy::too_many_arguments)]
     fn put_replicated(
         &self,
         r: &Resolved,
         key: Vec<u8>,
-        pk: &PartitionKey,
-        id: &str,
+        (pk, id): (&PartitionKey, &str),
         mut item: Value,
-        existed: bool,
-        stored_lsn: Option<u64>,
+        (existed, stored_lsn): (bool, Option<u64>),
+        index: &mut IndexChange,
     ) -> Result<()> {
         let ticket = self.inner.lsns.begin(&self.inner.db, r.id)?;
         if let Some(o) = item.as_object_mut() {
             o.insert("_lsn".into(), Value::from(ticket.lsn));
         }
+        index.set_new(&item);
         let bytes =
             serde_json::to_vec(&item).map_err(|e| Error::Internal(format!("serialising an item: {e}")))?;
         if bytes.len() > MAX_ITEM_BYTES + 64 {
@@ -261,6 +277,7 @@ impl Container {
                 crts: self.inner.opts.wall_clock.now_secs(),
                 existed,
                 stored_lsn,
+                index,
             },
             Durability::Buffered,
         )

@@ -69,6 +69,8 @@ fn catalog(names: &[String], ids: &[u32]) -> Catalog {
                 default_ttl: (*id % 2 == 0).then_some(60),
                 conflict_policy: None,
                 analytical: None,
+                indexing_policy: None,
+                index_generation: 0,
             })
             .collect(),
         throughput: Some(400),

@@ -45,6 +45,14 @@ pub(crate) struct ContainerEntry {
     /// The analytical tier's settings; absent: off. Stored sealed.
     #[serde(skip)]
     pub(crate) analytical: Option<crate::account::AnalyticalSettings>,
+    /// The indexing policy (plaintext: paths only, as the contract allows); absent in catalogs
+    /// written before indexing, which means the default policy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) indexing_policy: Option<crate::index::IndexingPolicy>,
+    /// Bumped by each policy change: index entries carry it, so entries of an older policy are
+    /// never read (see account/index.rs).
+    #[serde(default)]
+    pub(crate) index_generation: u32,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -387,6 +395,8 @@ mod tests {
                 ttl: -1,
                 schema: crate::account::AnalyticalSchema::FullFidelity,
             }),
+            indexing_policy: (id == 2).then(crate::index::IndexingPolicy::default),
+            index_generation: id,
         };
         let mut c = Catalog::new("acct", "service-managed", None, Some("user:ops".into()));
         c.databases = vec![DatabaseEntry {

@@ -29,6 +29,8 @@ const WRITE_POINTS: [(f64, f64); 7] = [
 const QUERY_BASE: f64 = 2.3;
 const QUERY_LOAD_SCALE: f64 = 0.5;
 const QUERY_RESULT_PER_KIB: f64 = 0.5;
+/// RU per index entry a query reads (see docs/ru-model.md, "Queries").
+const QUERY_PER_INDEX_ENTRY: f64 = 0.01;
 const CMK_QUERY: f64 = 1.15;
 
 /// RU per indexed term written.
@@ -101,6 +103,11 @@ pub(crate) fn write_charge(size: usize, indexed_terms: usize, cmk: bool) -> f64 
 /// The (unrounded) charge of loading one document of `size` bytes during a query scan.
 pub(crate) fn query_load_charge(size: usize) -> f64 {
     QUERY_LOAD_SCALE * interpolate(&READ_POINTS, size)
+}
+
+/// The (unrounded) charge of reading `entries` index entries during a query.
+pub(crate) fn index_read_charge(entries: usize) -> f64 {
+    QUERY_PER_INDEX_ENTRY * entries as f64
 }
 
 /// Charge of one query page: `load` is the page's share of the scan's load charges, and

@@ -6,7 +6,9 @@ mod charge;
 mod metrics;
 mod throughput;
 
-pub(crate) use charge::{feed_charge, point_read_charge, query_charge, query_load_charge, write_charge};
+pub(crate) use charge::{
+    feed_charge, index_read_charge, point_read_charge, query_charge, query_load_charge, write_charge,
+};
 pub use metrics::ContainerMetrics;
 pub(crate) use metrics::Metrics;
 pub(crate) use throughput::{validate_throughput, with_retry, BucketKey, Provisioned, Throttles};

@@ -25,8 +25,8 @@ const MAX_JOIN_ROWS: usize = 100_000;
 /// A parsed and checked query with its parameters, ready to run over documents.
 #[derive(Debug)]
 pub(crate) struct Prepared {
-    query: Query,
-    params: HashMap<String, Value>,
+    pub(super) query: Query,
+    pub(super) params: HashMap<String, Value>,
     aggregated: bool,
     top: Option<usize>,
     offset: usize,
@@ -263,7 +263,7 @@ impl Prepared {
 }
 
 /// The top-level AND terms of `e`.
-fn conjuncts<'a>(e: &'a Expr, out: &mut Vec<&'a Expr>) {
+pub(super) fn conjuncts<'a>(e: &'a Expr, out: &mut Vec<&'a Expr>) {
     match &e.kind {
         ExprKind::Binary(BinOp::And, a, b) => {
             conjuncts(a, out);

@@ -11,6 +11,7 @@ mod expr_parser;
 mod functions;
 mod lexer;
 mod parser;
+pub(crate) mod plan;
 mod position;
 mod value;
 
