@@ -39,6 +39,11 @@ pub struct Globals {
     /// and the data directory and home in use.
     #[arg(short, long, global = true)]
     pub verbose: bool,
+
+    /// After the command, print the request units it charged in total (all containers), its
+    /// operations and its 429s on stderr.
+    #[arg(long, global = true)]
+    pub stats: bool,
 }
 
 impl Globals {

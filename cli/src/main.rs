@@ -11,6 +11,7 @@ mod progress;
 mod records;
 mod rows;
 mod scan;
+mod session;
 mod shell;
 mod steps;
 
@@ -754,7 +755,11 @@ fn main() -> ExitCode {
         Err(e) => return usage_error(e),
     };
     let format = cli.globals.format();
-    match dispatch(&cli) {
+    let outcome = dispatch(&cli);
+    if cli.globals.stats {
+        eprintln!("{}", session::line());
+    }
+    match outcome {
         Ok(Outcome::Print(report)) => {
             output::print(format, &report);
             ExitCode::from(report.exit_code())

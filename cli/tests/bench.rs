@@ -9,12 +9,13 @@ use std::collections::BTreeSet;
 use common::Env;
 use serde_json::Value;
 
-const WORKLOADS: [&str; 8] = [
+const WORKLOADS: [&str; 9] = [
     "load",
     "write",
     "read-uniform",
     "read-zipf",
     "replace",
+    "query-eq",
     "query",
     "aggregate",
     "feed",

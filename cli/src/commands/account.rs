@@ -46,7 +46,11 @@ pub fn set_identity(g: &Globals, principal: &str) -> CliResult<Report> {
 
 /// Opens the account in --data for a command that needs one.
 pub fn open(g: &Globals) -> CliResult<Account> {
-    Account::open(g.account_options()).map_err(|e| with_init_hint(g, e.into()))
+    let account = Account::open(g.account_options()).map_err(|e| with_init_hint(g, e.into()))?;
+    if g.stats {
+        crate::session::remember(&account);
+    }
+    Ok(account)
 }
 
 /// A 404 for a missing account, with the command that creates one.

@@ -13,8 +13,8 @@ use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM};
 use serde_json::{json, Value};
 use strata_engine::crypto::{BlockKind, FileKind};
 use strata_engine::{
-    Account, AccountOptions, ChangeFeedOptions, ChangeFeedStart, CipherSuite, Container, Durability,
-    Encryption, ItemOptions, LocalVault, QueryOptions,
+    Account, AccountOptions, ChangeFeedOptions, ChangeFeedStart, CipherSuite, Container, ContainerOptions,
+    Durability, Encryption, IndexingPolicy, ItemOptions, LocalVault, QueryOptions,
 };
 
 use crate::args::Globals;
@@ -22,12 +22,13 @@ use crate::error::{CliError, CliResult};
 use crate::output::Report;
 
 /// Every workload, in the order they run. `load` always runs: the others need its items.
-pub const WORKLOADS: [&str; 8] = [
+pub const WORKLOADS: [&str; 9] = [
     "load",
     "write",
     "read-uniform",
     "read-zipf",
     "replace",
+    "query-eq",
     "query",
     "aggregate",
     "feed",
@@ -39,6 +40,13 @@ const PARTITIONS: usize = 100;
 /// `grp` takes this many values; the query selects 10 of them (1% of the items).
 const GROUPS: usize = 1000;
 const QUERY: &str = "SELECT * FROM c WHERE c.grp >= @lo AND c.grp < @hi ORDER BY c.n";
+/// The indexed equality query: `tenth` is `n / 10`, so it returns 10 items at any item count.
+const QUERY_EQ: &str = "SELECT * FROM c WHERE c.tenth = @t";
+/// Equality queries per query op of the other query workloads.
+const EQ_QUERIES_PER_QUERY: usize = 25;
+/// The bench container's indexing policy: everything but the padding (a user would not index
+/// a blob of filler either; it would add a 512-byte entry per item).
+const BENCH_POLICY: &str = r#"{"includedPaths": [{"path": "/*"}], "excludedPaths": [{"path": "/pad/?"}]}"#;
 /// The aggregate workload: a grouped count and average over every item.
 const AGGREGATE: &str = "SELECT c.grp % 10 AS g, COUNT(1) AS n, AVG(c.n) AS a FROM c GROUP BY c.grp % 10";
 /// Items per change-feed page in the feed workload.
@@ -256,9 +264,14 @@ fn side(g: &Globals, root: &Path, mode: Mode) -> CliResult<Side> {
         }
     };
     let account = Account::create(opts, "bench", encryption)?;
-    let items = account
-        .create_database("bench")?
-        .create_container("items", "/pk")?;
+    let items = account.create_database("bench")?.create_container_with(
+        "items",
+        "/pk",
+        ContainerOptions {
+            indexing_policy: Some(IndexingPolicy::from_json(BENCH_POLICY)?),
+            ..ContainerOptions::default()
+        },
+    )?;
     Ok(Side { account, items, data })
 }
 
@@ -273,6 +286,7 @@ fn progress_bar(plan: &Plan, selected: &[&str]) -> ProgressBar {
             "write" => plan.writes,
             "read-uniform" | "read-zipf" => plan.reads,
             "replace" => plan.replaces,
+            "query-eq" => plan.queries * EQ_QUERIES_PER_QUERY,
             _ => plan.queries,
         })
         .sum();
@@ -291,6 +305,7 @@ fn run_workload(name: &str, plan: &Plan, sides: &[Side; 2], bar: &ProgressBar) -
         "write" => plan.writes,
         "read-uniform" | "read-zipf" => plan.reads,
         "replace" => plan.replaces,
+        "query-eq" => plan.queries * EQ_QUERIES_PER_QUERY,
         _ => plan.queries,
     };
     let zipf = (name == "read-zipf").then(|| Zipf::new(plan.items, ZIPF_S));
@@ -360,6 +375,19 @@ fn step(
             s.time(|| c.replace_item_with(pk(n), &item, &buffered))?
                 .request_charge
         }
+        "query-eq" => {
+            let t = rng.below(plan.items.div_ceil(10).max(1));
+            let params = [("@t".to_string(), json!(t))];
+            let r = s.time(|| c.query_items(QUERY_EQ, &params, &QueryOptions::default()))?;
+            let want = plan.items.min(t * 10 + 10).saturating_sub(t * 10);
+            if r.items.len() != want {
+                return Err(CliError::internal(format!(
+                    "bench equality query for tenth = {t} returned {} items, not {want}",
+                    r.items.len()
+                )));
+            }
+            r.request_charge
+        }
         "aggregate" => {
             let opts = QueryOptions::default();
             s.time(|| c.query_items(AGGREGATE, &[], &opts))?.request_charge
@@ -409,7 +437,7 @@ fn step(
 /// The SMK and CMK rows of one workload; the CMK row carries the measured overhead.
 fn workload_rows(name: &str, samples: &[Sample; 2]) -> Vec<Vec<Value>> {
     let published = match name {
-        "query" | "aggregate" | "feed" => 15.0,
+        "query" | "query-eq" | "aggregate" | "feed" => 15.0,
         "read-uniform" | "read-zipf" => 5.0,
         _ => 6.0,
     };
@@ -526,6 +554,7 @@ fn item(n: usize, size: usize, version: usize) -> Value {
         "pk": pk(n),
         "n": n,
         "grp": n % GROUPS,
+        "tenth": n / 10,
         "version": version,
         "pad": "",
     });
@@ -658,7 +687,7 @@ mod tests {
         for w in WORKLOADS {
             let rows = workload_rows(w, &[Sample::default(), Sample::default()]);
             let want = match w {
-                "query" | "aggregate" | "feed" => 15.0,
+                "query" | "query-eq" | "aggregate" | "feed" => 15.0,
                 "read-uniform" | "read-zipf" => 5.0,
                 _ => 6.0,
             };

@@ -192,7 +192,11 @@ impl Prepared {
             ExprKind::Binary(BinOp::And, a, b) => {
                 let (a, b) = (self.necessary(a, paths, policy), self.necessary(b, paths, policy));
                 match (a, b) {
-                    (Some(a), Some(b)) => Some(if total_cost(&b) < total_cost(&a) { b } else { a }),
+                    (Some(a), Some(b)) => Some(match intersect_ranges(&a, &b) {
+                        Some(both) => vec![both],
+                        None if total_cost(&b) < total_cost(&a) => b,
+                        None => a,
+                    }),
                     (a, b) => a.or(b),
                 }
             }
@@ -308,6 +312,46 @@ impl Prepared {
             _ => false,
         }
     }
+}
+
+/// `p >= lo AND p <= hi` as one range: both sides single half-open ranges of one path, of one
+/// type, in opposite directions.
+fn intersect_ranges(a: &[Lookup], b: &[Lookup]) -> Option<Lookup> {
+    let ([x], [y]) = (a, b) else { return None };
+    if x.path != y.path {
+        return None;
+    }
+    let (lo, hi) = match (&x.kind, &y.kind) {
+        (
+            LookupKind::Range {
+                lo: Some(lo),
+                hi: None,
+            },
+            LookupKind::Range {
+                lo: None,
+                hi: Some(hi),
+            },
+        )
+        | (
+            LookupKind::Range {
+                lo: None,
+                hi: Some(hi),
+            },
+            LookupKind::Range {
+                lo: Some(lo),
+                hi: None,
+            },
+        ) => (lo, hi),
+        _ => return None,
+    };
+    let same_type = type_tag(lo) == type_tag(hi) || (lo.is_boolean() && hi.is_boolean());
+    same_type.then(|| Lookup {
+        path: x.path.clone(),
+        kind: LookupKind::Range {
+            lo: Some(lo.clone()),
+            hi: Some(hi.clone()),
+        },
+    })
 }
 
 fn total_cost(lookups: &[Lookup]) -> usize {
@@ -442,6 +486,14 @@ mod tests {
                 Some(&["/\"id\" = \"k\""]),
             ),
             ("SELECT * FROM c WHERE c['a b'] = 1", Some(&["/\"a b\" = 1"])),
+            (
+                "SELECT * FROM c WHERE c.a >= 1 AND c.a < 5",
+                Some(&["/\"a\" BETWEEN 1 AND 5"]),
+            ),
+            (
+                "SELECT * FROM c WHERE c.a < 'x' AND c.a >= 1",
+                Some(&["/\"a\" <= \"x\""]),
+            ),
             // Not necessary conditions, or not indexable: a full scan.
             ("SELECT * FROM c WHERE c.a = 1 OR c.b + 1 = 2", None),
             ("SELECT * FROM c WHERE NOT (c.a = 1)", None),
