@@ -433,6 +433,7 @@ fn demo_runs_and_finds_no_plaintext() {
     assert_eq!(status_of("create").iter().filter(|s| **s == 201).count(), 6);
     assert_eq!(status_of("read all 2000 bulk items back"), vec![200]);
     assert!(status_of("close and reopen").contains(&200), "{steps:?}");
+    assert_eq!(status_of("query status shipped or paid (indexed)"), vec![200]);
 
     let summary = run
         .lines
