@@ -388,3 +388,27 @@ fn pinned_scans_return_what_full_scans_return() {
 fn round2(x: f64) -> f64 {
     (x * 100.0).round() / 100.0
 }
+
+#[test]
+fn a_page_never_holds_more_than_four_mebibytes_of_results() {
+    let (_dir, c) = filled(0);
+    for k in 0..3 {
+        let item = json!({"id": format!("big{k}"), "pk": "p0", "n": k, "blob": "z".repeat(1_500_000)});
+        c.create_item("p0", &item).unwrap();
+    }
+    let first = c
+        .query_items("SELECT * FROM c WHERE c.n >= 0", &[], &opts(Some(100), None))
+        .unwrap();
+    let bytes: usize = first.items.iter().map(|v| v.to_string().len()).sum();
+    assert_eq!(first.items.len(), 2, "a third 1.5 MB item would pass 4 MiB");
+    assert!(bytes <= strata::MAX_PAGE_BYTES, "{bytes}");
+    let second = c
+        .query_items(
+            "SELECT * FROM c WHERE c.n >= 0",
+            &[],
+            &opts(Some(100), first.continuation),
+        )
+        .unwrap();
+    assert_eq!(second.items.len(), 1);
+    assert!(second.continuation.is_none());
+}

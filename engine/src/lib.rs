@@ -32,7 +32,7 @@ pub use account::{
     ChangeFeedResponse, ChangeFeedStart, ConflictsResponse, Container, ContainerInfo, ContainerListing,
     ContainerOptions, ContainerStats, Database, DatabaseListing, DatabaseOptions, Encryption, IndexStatus,
     ItemOptions, ItemResponse, KeyRotation, KeyStatus, QueryOptions, QueryResponse, SyncReport,
-    DEFAULT_FEED_PAGE, DEFAULT_MAX_ITEM_COUNT,
+    DEFAULT_FEED_PAGE, DEFAULT_MAX_ITEM_COUNT, MAX_PAGE_BYTES,
 };
 pub use backup::{BackupInfo, BackupPolicy, VerifyReport};
 pub use cache::CacheStats;

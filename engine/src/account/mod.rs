@@ -32,7 +32,7 @@ pub use handle::{Account, Encryption};
 pub use index::IndexStatus;
 pub use key_check::KeyStatus;
 pub(crate) use keys::{open_service, unwrap_customer, KEYRING_FILE};
-pub use query::{QueryOptions, QueryResponse, DEFAULT_MAX_ITEM_COUNT};
+pub use query::{QueryOptions, QueryResponse, DEFAULT_MAX_ITEM_COUNT, MAX_PAGE_BYTES};
 pub use response::{ItemOptions, ItemResponse};
 pub use rotation::KeyRotation;
 pub use stats::{AccountListing, ContainerListing, ContainerStats, DatabaseListing};

@@ -15,6 +15,9 @@ use crate::query::Prepared;
 
 /// Items per page when `max_item_count` is not given.
 pub const DEFAULT_MAX_ITEM_COUNT: usize = 100;
+/// Most bytes of results (compact JSON) in one page, as the managed service's 4 MB response
+/// limit; a larger result is returned alone in its page.
+pub const MAX_PAGE_BYTES: usize = 4 * 1024 * 1024;
 /// Version of the continuation token's format.
 const TOKEN_VERSION: u64 = 1;
 
@@ -178,7 +181,7 @@ impl Container {
                 all.len()
             )));
         }
-        let end = offset.saturating_add(page).min(all.len());
+        let end = page_end(&all, offset, page);
         let items: Vec<Value> = all.get(offset..end).map(<[Value]>::to_vec).unwrap_or_default();
         let continuation = (end < all.len()).then(|| encode_token(end, &fingerprint));
         // The scan's load charge is shared among the pages in proportion to the items each
@@ -198,6 +201,20 @@ impl Container {
             status_code: 200,
         })
     }
+}
+
+/// Where the page that starts at `offset` ends: after `max_items` results, or before the result
+/// that would take the page's JSON past `MAX_PAGE_BYTES` (a page holds at least one result).
+fn page_end(all: &[Value], offset: usize, max_items: usize) -> usize {
+    let last = offset.saturating_add(max_items).min(all.len());
+    let mut bytes = 0usize;
+    for (i, v) in all.iter().enumerate().take(last).skip(offset) {
+        bytes = bytes.saturating_add(v.to_string().len() + 1);
+        if bytes > MAX_PAGE_BYTES && i > offset {
+            return i;
+        }
+    }
+    last
 }
 
 /// Identifies the query a token belongs to: SHA-256 of the text, parameters and partition key,
@@ -255,6 +272,24 @@ fn decode_token(token: &str, fingerprint: &str) -> Result<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pages_stop_before_the_byte_limit() {
+        let big = json!("x".repeat(MAX_PAGE_BYTES / 3));
+        let all = vec![big.clone(), big.clone(), big.clone(), big.clone(), json!(1)];
+        assert_eq!(page_end(&all, 0, 100), 2, "a third result would pass 4 MiB");
+        assert_eq!(page_end(&all, 2, 100), 5);
+        assert_eq!(page_end(&all, 1, 100), 3);
+        assert_eq!(page_end(&all, 0, 1), 1);
+        let huge = vec![json!("y".repeat(MAX_PAGE_BYTES + 10)), json!(2)];
+        assert_eq!(
+            page_end(&huge, 0, 100),
+            1,
+            "one oversized result still makes a page"
+        );
+        assert_eq!(page_end(&[json!(1), json!(2)], 0, 100), 2);
+        assert_eq!(page_end(&[json!(1)], 1, 100), 1);
+    }
 
     #[test]
     fn tokens_round_trip_and_bind_to_the_query() {
