@@ -28,6 +28,7 @@ fn options() -> DbOptions {
         target_file_size: 32 << 10,
         background_compaction: true,
         compaction_filter: None,
+        ..DbOptions::default()
     }
 }
 

@@ -95,6 +95,7 @@ fn options() -> DbOptions {
         target_file_size: 24 << 10,
         background_compaction: true,
         compaction_filter: None,
+        ..DbOptions::default()
     }
 }
 

@@ -110,17 +110,31 @@ enum Command {
         #[command(subcommand)]
         command: BackupCommand,
     },
-    /// Restore a backup into a new account in a new (absent or empty) data directory.
+    /// Restore a backup, or (with --at) a moment of a continuous backup, into a new account in a
+    /// new (absent or empty) data directory.
     #[command(
-        after_help = "Example:\n  strata restore --from ~/.strata/backups/acct/0001764165000000 --to ./restored"
+        after_help = "Examples:\n  strata restore --from ~/.strata/backups/acct/0001764165000000 --to ./restored\n  \
+                      strata restore --from ~/.strata/backups/acct --to ./restored --at 2026-11-26T17:30:00Z \\\n      \
+                      --only sales/orders --identity user:restore-ops"
     )]
     Restore {
-        /// The backup folder (as `strata backup list` prints it).
+        /// The backup folder (as `strata backup list` prints it); with --at, the backup directory.
         #[arg(long, value_name = "BACKUP")]
         from: PathBuf,
         /// The new data directory.
         #[arg(long, value_name = "NEW_DATA_DIR")]
         to: PathBuf,
+        /// Point-in-time restore: the state as of this moment (Unix milliseconds, or RFC 3339 UTC
+        /// such as 2026-11-26T17:30:00Z), within the continuous backup's window.
+        #[arg(long, value_name = "TIMESTAMP")]
+        at: Option<String>,
+        /// The identity the restored account calls the vault as (user:NAME; required with a
+        /// customer-managed key).
+        #[arg(long, value_name = "user:NAME", requires = "at")]
+        identity: Option<String>,
+        /// Restore only this database or container (repeatable).
+        #[arg(long, value_name = "DB[/CONT]", requires = "at")]
+        only: Vec<String>,
     },
     /// The account in --data.
     Account {
@@ -473,14 +487,41 @@ enum AccountKeyCommand {
 
 #[derive(Subcommand, Debug)]
 enum BackupCommand {
-    /// Set the periodic policy: interval 1-24 h, retention from twice the interval to 720 h.
-    #[command(after_help = "Example:\n  strata backup policy --interval-hours 4 --retention-hours 48")]
+    /// Set the periodic policy (interval 1-24 h, retention from twice the interval to 720 h), or
+    /// turn on continuous backup with point-in-time restore over 7 or 30 days.
+    #[command(
+        after_help = "Examples:\n  strata backup policy --interval-hours 4 --retention-hours 48\n  \
+                            strata backup policy --continuous 7 --backup-dir /mnt/backups/acct"
+    )]
     Policy {
-        #[arg(long, value_name = "N")]
-        interval_hours: u32,
-        #[arg(long, value_name = "M")]
-        retention_hours: u32,
+        /// Periodic backups (the default mode; needs --interval-hours and --retention-hours).
+        #[arg(long, conflicts_with = "continuous")]
+        periodic: bool,
+        #[arg(
+            long,
+            value_name = "N",
+            required_unless_present = "continuous",
+            conflicts_with = "continuous"
+        )]
+        interval_hours: Option<u32>,
+        #[arg(
+            long,
+            value_name = "M",
+            required_unless_present = "continuous",
+            conflicts_with = "continuous"
+        )]
+        retention_hours: Option<u32>,
+        /// Continuous backup: the tier, 7 or 30 days of point-in-time restore.
+        #[arg(long, value_name = "7|30")]
+        continuous: Option<u32>,
+        /// Where continuous backup ships the log [default: $STRATA_HOME/backups/<account>].
+        #[arg(long, value_name = "DIR", requires = "continuous")]
+        backup_dir: Option<PathBuf>,
     },
+    /// Show continuous backup: the tier and the restore window (earliest and latest restorable
+    /// timestamps); ships the log first.
+    #[command(after_help = "Example:\n  strata backup status")]
+    Status,
     /// Take a backup now (online); removes backups older than the retention.
     #[command(after_help = "Example:\n  strata backup now --backup-dir /mnt/backups/acct")]
     Now {
@@ -994,14 +1035,35 @@ fn dispatch(cli: &Cli) -> CliResult<Outcome> {
         },
         Command::Backup { command } => match command {
             BackupCommand::Policy {
-                interval_hours,
-                retention_hours,
+                continuous: Some(days),
+                backup_dir,
+                ..
+            } => backup::continuous(g, *days, backup_dir.as_deref())?,
+            BackupCommand::Policy {
+                interval_hours: Some(interval_hours),
+                retention_hours: Some(retention_hours),
+                ..
             } => backup::policy(g, *interval_hours, *retention_hours)?,
+            BackupCommand::Policy { .. } => {
+                return Err(CliError::bad_input(
+                    "give --interval-hours N and --retention-hours M, or --continuous 7|30",
+                ))
+            }
+            BackupCommand::Status => backup::status(g)?,
             BackupCommand::Now { backup_dir } => backup::now(g, backup_dir.as_deref())?,
             BackupCommand::List { backup_dir } => backup::list(g, backup_dir.as_deref())?,
             BackupCommand::Verify { backup: path } => backup::verify(g, path)?,
         },
-        Command::Restore { from, to } => backup::restore(g, from, to)?,
+        Command::Restore {
+            from, to, at: None, ..
+        } => backup::restore(g, from, to)?,
+        Command::Restore {
+            from,
+            to,
+            at: Some(at),
+            identity,
+            only,
+        } => backup::restore_at(g, from, to, at, identity.as_deref(), only)?,
         Command::Account {
             command: AccountCommand::SetIdentity { principal },
         } => account::set_identity(g, principal)?,

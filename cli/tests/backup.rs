@@ -69,17 +69,7 @@ fn backup_now_list_verify_and_restore() {
         (restored["statusCode"].clone(), restored["account"].clone()),
         (json!(201), json!("acct"))
     );
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_strata"))
-        .arg("--data")
-        .arg(&to)
-        .arg("--home")
-        .arg(env.path("home"))
-        .env_remove("STRATA_HOME")
-        .args(["--output", "json", "query", "d", "c", "SELECT c.id FROM c"])
-        .output()
-        .unwrap();
-    let page = common::finish(out).json();
-    assert_eq!(page["items"], json!([{"id": "one"}]), "{page}");
+    assert_eq!(ids_at(&env, &to), json!([{"id": "one"}]));
 
     // A second restore into the now non-empty directory is refused.
     let again = env.run(&["restore", "--from", &path, "--to", env.arg(&to)]);
@@ -96,4 +86,99 @@ fn backup_now_list_verify_and_restore() {
     let err = damaged.json();
     assert_eq!(err["statusCode"], json!(500), "{err}");
     assert!(err.to_string().contains("CATALOG"), "{err}");
+}
+
+/// `strata query d c` against another data directory (a restored account) under this home.
+fn ids_at(env: &common::Env, data: &std::path::Path) -> serde_json::Value {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_strata"))
+        .arg("--data")
+        .arg(data)
+        .arg("--home")
+        .arg(env.path("home"))
+        .env_remove("STRATA_HOME")
+        .args(["--output", "json", "query", "d", "c", "SELECT c.id FROM c"])
+        .output()
+        .unwrap();
+    common::finish(out).json()["items"].clone()
+}
+
+#[test]
+fn continuous_policy_status_and_restore_at_a_moment() {
+    let env = Env::with_container("/pk");
+    let item = |id: &str| {
+        let body = format!(r#"{{"id":"{id}","pk":"a"}}"#);
+        env.ok(&["item", "create", "d", "c", "--json", &body]);
+    };
+    item("one");
+    let dir = env.path("backups");
+    let dir_arg = env.arg(&dir);
+
+    let on = env.ok(&["backup", "policy", "--continuous", "30", "--backup-dir", dir_arg]);
+    assert_eq!(
+        (on["tierDays"].clone(), on["mode"].clone()),
+        (json!(30), json!("continuous")),
+        "{on}"
+    );
+    assert!(
+        on["latestRestorableTimestamp"].as_u64().unwrap()
+            >= on["earliestRestorableTimestamp"].as_u64().unwrap()
+    );
+    assert!(on.get("warning").is_none(), "{on}");
+    let lowered = env.ok(&["backup", "policy", "--continuous", "7", "--backup-dir", dir_arg]);
+    assert_eq!(lowered["tierDays"], json!(7));
+    assert!(
+        lowered["warning"]
+            .as_str()
+            .unwrap()
+            .contains("older than 7 days will be lost"),
+        "{lowered}"
+    );
+    env.err_status(&["backup", "policy", "--continuous", "9"], 400, 0);
+    // Periodic and continuous flags do not mix.
+    assert_ne!(
+        env.run(&["backup", "policy", "--continuous", "7", "--interval-hours", "4"])
+            .code,
+        0
+    );
+
+    item("two");
+    let status = env.ok(&["backup", "status"]);
+    assert_eq!(status["continuous"], json!("on"), "{status}");
+    let at = status["latestRestorableTimestamp"].as_u64().unwrap();
+    item("three");
+    env.ok(&["backup", "status"]);
+
+    let listed = env.ok(&["backup", "list", "--backup-dir", dir_arg]);
+    assert!(
+        listed["latestRestorableTimestamp"].as_u64().unwrap() > at,
+        "{listed}"
+    );
+    assert!(!listed["backups"].as_array().unwrap().is_empty());
+
+    let at_arg = at.to_string();
+    let restore = |to: &str, at: &str, only: &[&str]| {
+        let mut args = vec!["restore", "--from", dir_arg, "--to", to, "--at", at];
+        args.extend_from_slice(only);
+        env.run(&args)
+    };
+    let to = env.path("restored");
+    let restored = restore(env.arg(&to), &at_arg, &[]).json();
+    assert_eq!(
+        (restored["statusCode"].clone(), restored["restoredAt"].clone()),
+        (json!(201), json!(at))
+    );
+    assert_eq!(ids_at(&env, &to), json!([{"id": "one"}, {"id": "two"}]));
+
+    // Only chosen containers; a moment before the backup began; a malformed moment.
+    let only = env.path("only");
+    restore(env.arg(&only), &at_arg, &["--only", "d/c"]).code(0);
+    assert_eq!(ids_at(&env, &only), json!([{"id": "one"}, {"id": "two"}]));
+    let early = env.path("early");
+    let e = restore(env.arg(&early), "2000-01-01T00:00:00Z", &[])
+        .code(1)
+        .json();
+    assert_eq!(e["statusCode"], json!(400), "{e}");
+    assert!(e.to_string().contains("before continuous backup"), "{e}");
+    assert_ne!(restore(env.arg(&early), "noon", &[]).code, 0);
+    assert!(!early.exists());
 }

@@ -1,9 +1,13 @@
 //! Format versions and magic numbers of every persistent artifact, shared by readers and writers.
 //! A format change bumps its constant here, updates docs/format.md, and adds a fixture.
 
-/// Write-ahead log file header magic and version. See docs/format.md#wal.
+/// Write-ahead log file header magic and version. See docs/format.md#wal. Version 2 records
+/// carry their commit time (for point-in-time restore); version 1 files (no commit time) are
+/// still replayed.
 pub(crate) const WAL_MAGIC: &[u8; 8] = b"STRWAL01";
-pub(crate) const WAL_VERSION: u32 = 1;
+pub(crate) const WAL_VERSION: u32 = 2;
+/// The first WAL version: records without a commit time. Read, never written.
+pub(crate) const WAL_VERSION_V1: u32 = 1;
 
 /// Segment (sorted table) file magic and version. See docs/format.md#segment.
 pub(crate) const SEGMENT_MAGIC: &[u8; 8] = b"STRSEG01";
@@ -36,3 +40,7 @@ pub(crate) const VAULT_ACCESS_VERSION: u32 = 1;
 /// Backup manifest magic and version. See docs/format.md#backup-manifest.
 pub(crate) const BACKUP_MAGIC: &[u8; 8] = b"STRBKUP1";
 pub(crate) const BACKUP_VERSION: u32 = 1;
+
+/// Shipped-log manifest (continuous backup) magic and version. See docs/format.md#shipped-log.
+pub(crate) const BACKUP_LOG_MAGIC: &[u8; 8] = b"STRBLOG1";
+pub(crate) const BACKUP_LOG_VERSION: u32 = 1;

@@ -34,7 +34,10 @@ pub use account::{
     ItemOptions, ItemResponse, KeyRotation, KeyStatus, QueryOptions, QueryResponse, SyncReport,
     DEFAULT_FEED_PAGE, DEFAULT_MAX_ITEM_COUNT, MAX_PAGE_BYTES,
 };
-pub use backup::{BackupInfo, BackupPolicy, VerifyReport};
+pub use backup::{
+    BackupInfo, BackupPolicy, ContinuousPolicy, ContinuousStatus, PointInTimeRestore, ShipReport,
+    VerifyReport,
+};
 pub use cache::CacheStats;
 pub use compaction::CompactionFilter;
 pub use crypto::CipherSuite;

@@ -141,6 +141,7 @@ impl AccountOptions {
             durability: self.durability,
             cache_bytes: self.cache_bytes,
             memtable_bytes: self.memtable_bytes,
+            commit_clock: Some(self.wall_clock.clone()),
             ..crate::db::DbOptions::default()
         }
     }

@@ -6,7 +6,9 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use strata::{Account, AccountOptions, Container, Encryption, KeyUri, LocalVault};
+use strata::{
+    Account, AccountOptions, Container, Encryption, Identities, KeyUri, LocalVault, Permission, Principal,
+};
 
 /// `ServiceManaged`, or `CustomerManaged` on a new 2048-bit key `key_name` in `opts`' vault.
 pub fn encryption(opts: &AccountOptions, cmk: bool, key_name: &str) -> Encryption {
@@ -65,4 +67,55 @@ pub fn cmk_account(opts: &AccountOptions) -> (LocalVault, KeyUri, Account, Conta
         .and_then(|db| db.create_container("c", "/pk"))
         .expect("create db/c");
     (vault, kid, account, c)
+}
+
+/// Each string as its bytes and as lowercase hex: what a leak scan looks for.
+pub fn text_needles(strings: &[String]) -> Vec<Vec<u8>> {
+    strings
+        .iter()
+        .flat_map(|s| {
+            let hex: String = s.bytes().map(|b| format!("{b:02x}")).collect();
+            [s.clone().into_bytes(), hex.into_bytes()]
+        })
+        .collect()
+}
+
+/// Asserts that no file holds any of `needles`; returns whether some file holds `marker` (a
+/// plaintext-by-contract string, proving the scan read the files).
+pub fn assert_no_needle(files: &[PathBuf], needles: &[Vec<u8>], marker: &[u8]) -> bool {
+    let mut seen = false;
+    for file in files {
+        let bytes = std::fs::read(file).expect("read a scanned file");
+        for n in needles {
+            assert!(
+                !bytes.windows(n.len()).any(|w| w == n.as_slice()),
+                "{} holds {}",
+                file.display(),
+                String::from_utf8_lossy(n)
+            );
+        }
+        seen |= bytes.windows(marker.len()).any(|w| w == marker);
+    }
+    seen
+}
+
+/// Creates the user-assigned identity `name`, grants it get/wrapKey/unwrapKey in `vault`, and
+/// makes it `account`'s default identity.
+pub fn use_user_identity(
+    opts: &AccountOptions,
+    vault: &LocalVault,
+    account: &Account,
+    name: &str,
+) -> Principal {
+    let p = Principal::User(name.into());
+    Identities::new(&opts.home)
+        .create(name)
+        .expect("create the identity");
+    vault
+        .set_policy(&p, &[Permission::Get, Permission::WrapKey, Permission::UnwrapKey])
+        .expect("grant the identity");
+    account
+        .set_default_identity(p.clone())
+        .expect("set the default identity");
+    p
 }

@@ -36,6 +36,13 @@ pub struct Container {
     name: String,
 }
 
+impl Drop for Container {
+    /// The last user handle stops the log shipper, so the account closes on this thread.
+    fn drop(&mut self) {
+        crate::backup::release(&self.inner);
+    }
+}
+
 pub(crate) struct Resolved {
     pub(crate) id: u32,
     pub(crate) pk_path: Vec<String>,

@@ -32,6 +32,15 @@ pub enum Encryption {
 const ITEM_LOCK_STRIPES: usize = 64;
 
 pub(crate) struct AccountInner {
+    /// Continuous backup's background log shipper, while it runs (dropped first: it stops and
+    /// joins before the store closes).
+    pub(crate) shipper: Mutex<Option<crate::backup::Shipper>>,
+    /// Serialises log shipments of this process (the shipper and explicit calls); `log/LOCK`
+    /// serialises processes.
+    pub(crate) ship_lock: Mutex<()>,
+    /// Serialises this process's backups (explicit and scheduled); `BACKUPS/LOCK` serialises
+    /// processes.
+    pub(crate) backup_lock: Mutex<()>,
     pub(crate) opts: AccountOptions,
     pub(crate) data_dir: PathBuf,
     pub(crate) encryption: Encryption,
@@ -115,22 +124,29 @@ pub struct Account {
 }
 
 impl Drop for Account {
-    /// When the index rebuild thread may be the only other holder, waits for its running step
-    /// (if any) and holds it off until `inner` is dropped (the guard is dropped after it), so
-    /// that the account closes on this thread, not later on that one.
+    /// When this may be the last user handle, the account must close on this thread, not later
+    /// on a background one: waits for a running index rebuild step and holds the rebuild thread
+    /// off until `inner` is dropped (the guard is dropped after it), then stops the log shipper.
     fn drop(&mut self) {
-        if Arc::strong_count(&self.inner) <= 2 {
+        // This handle, and perhaps the rebuild thread and the shipper mid-step.
+        if Arc::strong_count(&self.inner) <= 3 {
             self.close.arm();
         }
+        crate::backup::release(&self.inner);
     }
 }
 
 impl Clone for Account {
     fn clone(&self) -> Account {
-        Account {
-            inner: self.inner.clone(),
-            close: CloseGuard::new(&self.inner),
-        }
+        Account::from_inner(self.inner.clone())
+    }
+}
+
+impl Account {
+    /// A handle on an open account's shared state.
+    pub(crate) fn from_inner(inner: Arc<AccountInner>) -> Account {
+        let close = CloseGuard::new(&inner);
+        Account { inner, close }
     }
 }
 
@@ -236,6 +252,14 @@ impl Account {
     /// Opens the account in `opts.data_dir`: 404 if there is none, 423 if another process has
     /// it open, 403.x if a key holder refuses.
     pub fn open(opts: AccountOptions) -> Result<Account> {
+        let account = Self::open_with(opts, None)?;
+        account.start_shipper()?;
+        Ok(account)
+    }
+
+    /// Opens the account, replaying only the WAL records committed at or before `until_ms`
+    /// when given (point-in-time restore of a staged copy). Starts no background shipper.
+    pub(crate) fn open_with(opts: AccountOptions, until_ms: Option<u64>) -> Result<Account> {
         let data_dir = opts.data_dir.clone();
         if !data_dir.is_dir() {
             return Err(Error::NotFound(format!(
@@ -275,7 +299,13 @@ impl Account {
             None => Encryption::ServiceManaged,
         };
         let ttl_table: TtlTable = Arc::new(RwLock::new(catalog.default_ttls()));
-        let db = Db::open(&lsm_dir(&data_dir), db_options(&opts, &ttl_table), suite.clone())?;
+        let db_opts = crate::db::DbOptions {
+            replay_until_ms: until_ms,
+            // Continuous backup: WAL files wait for the shipper (ship.rs) before they go.
+            retain_wals: catalog.continuous_backup.is_some(),
+            ..db_options(&opts, &ttl_table)
+        };
+        let db = Db::open(&lsm_dir(&data_dir), db_opts, suite.clone())?;
         Self::assemble(opts, encryption, catalog, (db, ttl_table), suite, lock)
     }
 
@@ -308,6 +338,9 @@ impl Account {
         lock: DirLock,
     ) -> Result<Account> {
         let inner = Arc::new(AccountInner {
+            shipper: Mutex::new(None),
+            ship_lock: Mutex::new(()),
+            backup_lock: Mutex::new(()),
             data_dir: opts.data_dir.clone(),
             throttles: Throttles::new(opts.clock.clone()),
             opts,
@@ -327,8 +360,7 @@ impl Account {
         // Indexes left unfinished (a policy change, a catalog from before indexing) are
         // rebuilt in the background from now on.
         Indexer::start(&inner)?;
-        let close = CloseGuard::new(&inner);
-        Ok(Account { inner, close })
+        Ok(Account::from_inner(inner))
     }
 
     pub fn name(&self) -> String {

@@ -63,3 +63,33 @@ pub(crate) fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
         .map_err(|e| Error::io_path("writing", path, e))?;
     f.sync_all().map_err(|e| Error::io_path("syncing", path, e))
 }
+
+/// Makes `to` hold its own first `keep` bytes followed by bytes `keep..end` of `from` (appending
+/// what a growing file gained since the last copy), fsyncs it, and returns its SHA-256 and
+/// length. `to` is created if missing; bytes past `keep` (a copy cut short) are dropped first.
+pub(crate) fn copy_range(from: &Path, to: &Path, keep: u64, end: u64) -> Result<(String, u64)> {
+    use std::io::{Seek, SeekFrom};
+    let mut src = File::open(from).map_err(|e| Error::io_path("opening", from, e))?;
+    let mut dst = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(to)
+        .map_err(|e| Error::io_path("opening", to, e))?;
+    dst.set_len(keep)
+        .and_then(|()| dst.seek(SeekFrom::Start(keep)))
+        .and_then(|_| src.seek(SeekFrom::Start(keep)))
+        .map_err(|e| Error::io_path("positioning", to, e))?;
+    let want = end.saturating_sub(keep);
+    let copied = std::io::copy(&mut (&mut src).take(want), &mut dst)
+        .map_err(|e| Error::io_path("copying into", to, e))?;
+    if copied != want {
+        return Err(Error::Internal(format!(
+            "{} is shorter than the {end} bytes to copy",
+            from.display()
+        )));
+    }
+    dst.sync_all().map_err(|e| Error::io_path("syncing", to, e))?;
+    drop(dst);
+    hash_file(to)
+}

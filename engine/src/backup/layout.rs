@@ -7,6 +7,9 @@
 //! <backup-dir>/<backup-id>/CATALOG       copies of DATA/CATALOG, DATA/KEYRING, DATA/lsm/MANIFEST
 //! <backup-dir>/<backup-id>/KEYRING
 //! <backup-dir>/<backup-id>/MANIFEST
+//! <backup-dir>/log/LOCK                  held while the log is shipped
+//! <backup-dir>/log/LOG                   the shipped log's manifest (authenticated)
+//! <backup-dir>/log/<id>.wal              a shipped WAL file: a byte-exact prefix of lsm/wal/<id>.wal
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -16,11 +19,18 @@ pub(crate) const CATALOG_COPY: &str = "CATALOG";
 pub(crate) const KEYRING_COPY: &str = "KEYRING";
 pub(crate) const MANIFEST_COPY: &str = "MANIFEST";
 const POOL_DIR: &str = "segments";
+const LOG_DIR: &str = "log";
+pub(crate) const LOG_FILE: &str = "LOG";
 /// Prefix of a backup folder being written; never listed, never restored.
 pub(crate) const TMP_PREFIX: &str = ".tmp-";
 
 pub(crate) fn pool_dir(backup_dir: &Path) -> PathBuf {
     backup_dir.join(POOL_DIR)
+}
+
+/// Where continuous backup ships the WAL.
+pub(crate) fn log_dir(backup_dir: &Path) -> PathBuf {
+    backup_dir.join(LOG_DIR)
 }
 
 pub(crate) fn pool_file(backup_dir: &Path, sha256: &str) -> PathBuf {

@@ -15,13 +15,12 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use super::tagged;
 use crate::crypto::CipherSuite;
 use crate::error::{Error, Result};
 use crate::format_version::{BACKUP_MAGIC, BACKUP_VERSION};
-use crate::util::meta_file;
 
 const MAC_LABEL: &str = "backup";
-const TAG_LEN: usize = 32;
 
 /// A copied metadata file (CATALOG, KEYRING, MANIFEST).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -54,56 +53,35 @@ pub(crate) struct BackupManifest {
     pub(crate) kid: Option<String>,
     pub(crate) files: Vec<FileEntry>,
     pub(crate) segments: Vec<SegmentEntry>,
+    /// The commit time (Unix ms) the snapshot is consistent with: every write committed at or
+    /// before it is in the backup, none after. Absent in backups taken before continuous backup.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) pinned_ms: Option<u64>,
+    /// The MANIFEST's log number: shipped WAL files from this id on continue the backup.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) log_number: Option<u64>,
 }
 
 impl BackupManifest {
     pub(crate) fn encode(&self, suite: &CipherSuite) -> Result<Vec<u8>> {
-        let json = serde_json::to_vec_pretty(self)
-            .map_err(|e| Error::Internal(format!("serialising a backup manifest: {e}")))?;
-        let mut payload = suite.metadata_tag(MAC_LABEL, &json);
-        payload.extend_from_slice(&json);
-        Ok(meta_file::encode(BACKUP_MAGIC, BACKUP_VERSION, &payload))
+        tagged::encode(self, suite, MAC_LABEL, (BACKUP_MAGIC, BACKUP_VERSION))
     }
 
     /// Reads and, with `suite`, authenticates a backup manifest. Without a suite (listing) the
     /// frame's CRC is checked but not the tag.
     pub(crate) fn read(path: &Path, suite: Option<&CipherSuite>) -> Result<BackupManifest> {
-        let (version, payload) = meta_file::read(path, BACKUP_MAGIC)?.ok_or_else(|| {
+        tagged::read(
+            path,
+            suite,
+            MAC_LABEL,
+            (BACKUP_MAGIC, BACKUP_VERSION),
+            "backup manifest",
+        )?
+        .ok_or_else(|| {
             Error::NotFound(format!(
                 "{} is not a backup: it has no BACKUP file",
                 path.display()
             ))
-        })?;
-        if version != BACKUP_VERSION {
-            return Err(Error::corruption(
-                path,
-                8,
-                format!("unsupported backup manifest version {version}"),
-            ));
-        }
-        if payload.len() < TAG_LEN {
-            return Err(Error::corruption(
-                path,
-                20,
-                "backup manifest shorter than its tag",
-            ));
-        }
-        let (tag, json) = payload.split_at(TAG_LEN);
-        if let Some(suite) = suite {
-            if !suite.verify_metadata_tag(MAC_LABEL, json, tag) {
-                return Err(Error::corruption(
-                    path,
-                    20,
-                    "backup manifest fails authentication: it was altered, or belongs to another account's keys",
-                ));
-            }
-        }
-        serde_json::from_slice(json).map_err(|e| {
-            Error::corruption(
-                path,
-                20 + TAG_LEN as u64,
-                format!("backup manifest does not parse: {e}"),
-            )
         })
     }
 }
@@ -132,6 +110,8 @@ mod tests {
                 size: 9,
                 sha256: "cd".into(),
             }],
+            pinned_ms: Some(5),
+            log_number: Some(6),
         };
         let path = dir.path().join("BACKUP");
         let bytes = m.encode(&suite).unwrap();

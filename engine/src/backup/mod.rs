@@ -1,17 +1,31 @@
 //! Periodic backups: pinned online snapshots of the sealed files copied (never decrypted) into a
 //! backup directory with an authenticated backup manifest and a shared, incremental segment pool;
-//! retention; verification; restore into a new data directory. See docs/backup.md.
+//! retention; verification; restore into a new data directory. Continuous backup: the sealed
+//! WAL shipped beside a base backup, and point-in-time restore from them. See docs/backup.md.
 
+mod continuous;
+mod continuous_policy;
 mod copy;
 mod info;
 mod layout;
+mod log_manifest;
 mod manifest;
+mod pitr;
 mod policy;
 mod pool;
 mod restore;
 mod retention;
+mod schedule;
+mod scope;
+mod ship;
+mod shipper;
 mod snapshot;
+mod tagged;
+mod trim;
 mod verify;
 
-pub use info::{BackupInfo, VerifyReport};
+pub use continuous_policy::ContinuousPolicy;
+pub use info::{BackupInfo, ContinuousStatus, ShipReport, VerifyReport};
+pub use pitr::PointInTimeRestore;
 pub use policy::BackupPolicy;
+pub(crate) use shipper::{release, Shipper};

@@ -2,21 +2,24 @@
 //! keys work (service key from the home; under a customer key, an unwrap through the vault as the
 //! backup's default identity: the backup-time key version must be enabled and the identity
 //! allowed) before writing anything, stages the files in a hidden sibling directory, opens the
-//! staged account once, and renames it into place: a failure leaves no target behind.
+//! staged account once, and renames it into place: a failure leaves no target behind. The
+//! staging steps are shared with point-in-time restore (pitr.rs).
 
 use std::path::{Path, PathBuf};
 
 use super::copy::copy_file;
 use super::layout::{pool_name, pool_of, CATALOG_COPY, KEYRING_COPY, MANIFEST_COPY};
 use super::manifest::BackupManifest;
+use super::scope::{keep_only, Scope};
 use super::verify::verified;
 use crate::account::{open_service, unwrap_customer, Account, KEYRING_FILE};
 use crate::catalog::{Catalog, CATALOG_FILE};
-use crate::crypto::CipherSuite;
+use crate::crypto::{CipherSuite, Dek};
 use crate::error::{Error, Result};
 use crate::options::AccountOptions;
 use crate::sst::segment_file_name;
 use crate::util::fs::{create_dir, sync_dir};
+use crate::vault::Principal;
 use crate::version::MANIFEST_FILE;
 
 impl Account {
@@ -25,56 +28,102 @@ impl Account {
     /// vault's substatus) if the customer key version that sealed it is disabled, deleted, or
     /// not unwrappable by the backup's identity. Nothing is left at the target on failure.
     pub fn restore(backup: &Path, opts: AccountOptions) -> Result<Account> {
-        let target = opts.data_dir.clone();
-        refuse_non_empty(&target)?;
+        refuse_non_empty(&opts.data_dir)?;
         let (manifest, service) = verified(&opts, backup)?;
         let (ring, _) = open_service(&opts, backup)?;
-        let catalog = Catalog::read(backup, &CipherSuite::new(service, None))?
-            .ok_or_else(|| Error::corruption(&backup.join(CATALOG_COPY), 0, "the catalog copy is missing"))?;
+        let catalog = catalog_copy(backup, service)?;
         // Unwrapped only to prove access; the DEK is dropped (zeroized) at once.
         unwrap_customer(&opts, backup, &ring, &catalog.identity()?)?;
-
-        let parent = target
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
-        create_dir(&parent, false)?;
-        let name = target
-            .file_name()
-            .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
-        let staging = parent.join(format!(".{name}.restoring-{}", std::process::id()));
-        if staging.exists() {
-            std::fs::remove_dir_all(&staging).map_err(|e| Error::io_path("clearing", &staging, e))?;
-        }
-        let staged = stage(&staging, backup, &manifest).and_then(|()| {
-            let mut at = opts.clone();
-            at.data_dir = staging.clone();
-            // A restored account is a new account: its own id, so that it and its source are two
-            // sides to `sync` (their checkpoints of other sources carry over).
-            let restored = Account::open(at)?;
-            restored.inner.edit_catalog(|c| {
-                c.account_id = Some(crate::catalog::new_account_id());
-                Ok(())
-            })
-        });
-        if let Err(e) = staged {
-            let _ = std::fs::remove_dir_all(&staging);
-            return Err(e);
-        }
-        if target.exists() {
-            std::fs::remove_dir(&target).map_err(|e| Error::io_path("replacing the empty", &target, e))?;
-        }
-        if let Err(e) = std::fs::rename(&staging, &target) {
-            let _ = std::fs::remove_dir_all(&staging);
-            return Err(Error::io_path("renaming the restored account into", &target, e));
-        }
-        sync_dir(&parent)?;
-        Account::open(opts)
+        restore_staged(
+            opts,
+            |staging| stage(staging, backup, &manifest),
+            &Finish::default(),
+        )
     }
 }
 
+/// How a staged restore is finished: replay limit, the new default identity, what to keep.
+#[derive(Default)]
+pub(crate) struct Finish<'a> {
+    pub(crate) until_ms: Option<u64>,
+    pub(crate) identity: Option<&'a Principal>,
+    pub(crate) only: &'a [Scope],
+}
+
+/// The authenticated catalog copy of a backup folder.
+pub(crate) fn catalog_copy(backup: &Path, service: Dek) -> Result<Catalog> {
+    Catalog::read(backup, &CipherSuite::new(service, None))?
+        .ok_or_else(|| Error::corruption(&backup.join(CATALOG_COPY), 0, "the catalog copy is missing"))
+}
+
+/// Fills a hidden staging sibling of `opts.data_dir` with `fill`, opens it once (checking every
+/// segment, replaying the WAL up to `finish.until_ms`), gives it a new account id, its new
+/// identity and scope, then renames it into place and opens it. On any failure the staging
+/// directory is removed: nothing half-restored remains.
+pub(crate) fn restore_staged(
+    opts: AccountOptions,
+    fill: impl FnOnce(&Path) -> Result<()>,
+    finish: &Finish<'_>,
+) -> Result<Account> {
+    let target = opts.data_dir.clone();
+    let parent = target
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+    create_dir(&parent, false)?;
+    let name = target
+        .file_name()
+        .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+    let staging = parent.join(format!(".{name}.restoring-{}", std::process::id()));
+    if staging.exists() {
+        std::fs::remove_dir_all(&staging).map_err(|e| Error::io_path("clearing", &staging, e))?;
+    }
+    let mut at = opts.clone();
+    at.data_dir = staging.clone();
+    let staged = fill(&staging)
+        .and_then(|()| settle_catalog(&at, finish.identity))
+        .and_then(|()| {
+            let restored = Account::open_with(at, finish.until_ms)?;
+            // A restored account is a new account: its own id, so that it and its source are
+            // two sides to `sync` (their checkpoints of other sources carry over).
+            restored.inner.edit_catalog(|c| {
+                c.account_id = Some(crate::catalog::new_account_id());
+                Ok(())
+            })?;
+            keep_only(&restored, finish.only)
+        });
+    if let Err(e) = staged {
+        let _ = std::fs::remove_dir_all(&staging);
+        return Err(e);
+    }
+    if target.exists() {
+        std::fs::remove_dir(&target).map_err(|e| Error::io_path("replacing the empty", &target, e))?;
+    }
+    if let Err(e) = std::fs::rename(&staging, &target) {
+        let _ = std::fs::remove_dir_all(&staging);
+        return Err(Error::io_path("renaming the restored account into", &target, e));
+    }
+    sync_dir(&parent)?;
+    Account::open(opts)
+}
+
+/// Rewrites the staged catalog before it is opened: continuous backup off (the restored account
+/// must not ship into its source's backup directory) and, if given, the new default identity.
+fn settle_catalog(at: &AccountOptions, identity: Option<&Principal>) -> Result<()> {
+    let dir = &at.data_dir;
+    let (_, service) = open_service(at, dir)?;
+    let suite = CipherSuite::new(service, None);
+    let mut catalog = Catalog::read(dir, &suite)?
+        .ok_or_else(|| Error::corruption(&dir.join(CATALOG_FILE), 0, "the restored catalog is missing"))?;
+    catalog.continuous_backup = None;
+    if let Some(p) = identity {
+        catalog.default_identity = Some(p.to_string());
+    }
+    catalog.write(dir, &suite)
+}
+
 /// 409 unless `target` is absent or an empty directory.
-fn refuse_non_empty(target: &Path) -> Result<()> {
+pub(crate) fn refuse_non_empty(target: &Path) -> Result<()> {
     let non_empty = match std::fs::read_dir(target) {
         Ok(mut entries) => entries.next().is_some(),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
@@ -91,7 +140,7 @@ fn refuse_non_empty(target: &Path) -> Result<()> {
 
 /// Copies the backup's files into the data-directory layout under `dir`, checking each copy's
 /// hash against the manifest (the backup may change after it was verified).
-fn stage(dir: &Path, backup: &Path, m: &BackupManifest) -> Result<()> {
+pub(crate) fn stage(dir: &Path, backup: &Path, m: &BackupManifest) -> Result<()> {
     let lsm = dir.join("lsm");
     let seg = lsm.join("seg");
     create_dir(&seg, false)?;

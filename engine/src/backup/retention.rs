@@ -102,6 +102,8 @@ mod tests {
                     sha256: (*s).into(),
                 })
                 .collect(),
+            pinned_ms: None,
+            log_number: None,
         };
         std::fs::create_dir_all(dir.join(id)).unwrap();
         let bytes = m.encode(&CipherSuite::ephemeral(false)).unwrap();

@@ -53,11 +53,28 @@ impl Account {
     /// retention. 400 if `backup_dir` is inside the data directory; 423 while another backup
     /// of that directory runs.
     pub fn backup_now(&self, backup_dir: &Path) -> Result<BackupInfo> {
+        let _serial = self.backup_guard()?;
+        self.backup_now_locked(backup_dir)
+    }
+
+    /// Held while this process takes a backup.
+    pub(crate) fn backup_guard(&self) -> Result<std::sync::MutexGuard<'_, ()>> {
+        self.inner
+            .backup_lock
+            .lock()
+            .map_err(|_| Error::Poisoned("a thread panicked while taking a backup".into()))
+    }
+
+    /// `backup_now`, the caller holding `backup_guard`.
+    pub(crate) fn backup_now_locked(&self, backup_dir: &Path) -> Result<BackupInfo> {
         self.refuse_inside_data_dir(backup_dir)?;
         create_dir(&pool_dir(backup_dir), false)?;
         let _lock = DirLock::acquire(backup_dir)?;
         let snap = self.inner.db.pinned_snapshot()?;
-        let (catalog, keyring, account, encryption, policy) = {
+        // Every write in the pinned files was committed by now (commit times never decrease).
+        let pinned_ms = self.inner.db.commit_time_now()?;
+        let log_number = snap.log_number;
+        let (catalog, keyring, account, encryption, policy, continuous) = {
             let c = self.inner.catalog()?;
             (
                 read(&self.inner.data_dir.join(CATALOG_FILE))?,
@@ -65,6 +82,7 @@ impl Account {
                 c.account.clone(),
                 c.encryption.clone(),
                 c.backup_policy.unwrap_or_default(),
+                c.continuous_backup.clone(),
             )
         };
         let mut segments = Vec::with_capacity(snap.segments.len());
@@ -97,6 +115,8 @@ impl Account {
                 kid,
                 files,
                 segments: segments.clone(),
+                pinned_ms: Some(pinned_ms),
+                log_number: Some(log_number),
             },
         );
         let manifest = match written {
@@ -109,7 +129,10 @@ impl Account {
         let path = backup_dir.join(&id);
         std::fs::rename(&tmp, &path).map_err(|e| Error::io_path("renaming into place", &path, e))?;
         sync_dir(backup_dir)?;
-        let pruned = prune(backup_dir, now_secs(), policy.retention_secs(), &id)?;
+        // Under continuous backup, bases are kept for the whole restore window and one periodic
+        // retention beyond it, so that a base at or before the window's start remains.
+        let retention = continuous.map_or(0, |c| c.window_ms() / 1000) + policy.retention_secs();
+        let pruned = prune(backup_dir, now_secs(), retention, &id)?;
         let mut info = info_of(&path, &manifest);
         info.segments_copied = copied;
         info.bytes_copied = bytes_copied;
@@ -117,7 +140,7 @@ impl Account {
         Ok(info)
     }
 
-    fn refuse_inside_data_dir(&self, backup_dir: &Path) -> Result<()> {
+    pub(crate) fn refuse_inside_data_dir(&self, backup_dir: &Path) -> Result<()> {
         let data = self
             .inner
             .data_dir
@@ -189,7 +212,7 @@ fn resolved(path: &Path) -> Result<PathBuf> {
     }
 }
 
-fn default_dir(home: &Path, account: &str) -> PathBuf {
+pub(crate) fn default_dir(home: &Path, account: &str) -> PathBuf {
     home.join("backups").join(account)
 }
 
@@ -214,6 +237,7 @@ fn info_of(path: &Path, m: &BackupManifest) -> BackupInfo {
         id: m.backup_id.clone(),
         path: path.to_path_buf(),
         created_at: m.created_at,
+        consistent_at_ms: m.pinned_ms,
         account: m.account.clone(),
         kid: m.kid.clone(),
         segments: m.segments.len(),

@@ -87,6 +87,9 @@ pub(crate) struct Catalog {
     /// The periodic backup policy; absent: the default. Stored sealed (see `Settings`).
     #[serde(skip)]
     pub(crate) backup_policy: Option<crate::backup::BackupPolicy>,
+    /// The continuous backup policy; absent: off. Stored sealed (see `Settings`).
+    #[serde(skip)]
+    pub(crate) continuous_backup: Option<crate::backup::ContinuousPolicy>,
     /// The sealed `Settings`, hex; filled on write, consumed on read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     sealed_settings: Option<String>,
@@ -103,6 +106,8 @@ struct Settings {
     container_throughput: std::collections::BTreeMap<u32, u32>,
     #[serde(default)]
     backup_policy: Option<crate::backup::BackupPolicy>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    continuous_backup: Option<crate::backup::ContinuousPolicy>,
     /// Container id -> `defaultTtl` (containers with TTL on only).
     #[serde(default)]
     container_default_ttl: std::collections::BTreeMap<u32, i64>,
@@ -140,6 +145,7 @@ impl Catalog {
             databases: Vec::new(),
             next_container_id: 1,
             backup_policy: None,
+            continuous_backup: None,
             sealed_settings: None,
         }
     }
@@ -159,6 +165,7 @@ impl Catalog {
                 .filter_map(|c| Some((c.id, c.throughput?)))
                 .collect(),
             backup_policy: self.backup_policy,
+            continuous_backup: self.continuous_backup.clone(),
             container_default_ttl: self.default_ttls(),
             container_conflict_policy: self
                 .databases
@@ -203,6 +210,7 @@ impl Catalog {
             serde_json::from_slice(&json).map_err(|e| bad(&format!("do not parse: {e}")))?;
         self.default_identity = settings.default_identity;
         self.backup_policy = settings.backup_policy;
+        self.continuous_backup = settings.continuous_backup;
         for d in &mut self.databases {
             d.throughput = settings.database_throughput.get(&d.name).copied();
             for c in &mut d.containers {

@@ -162,6 +162,9 @@ impl Shared {
     }
 
     pub(crate) fn remove_obsolete_wals(&self, log_number: u64) -> Result<()> {
+        if self.retain_wals.load(std::sync::atomic::Ordering::SeqCst) {
+            return Ok(());
+        }
         remove_wals_before(&self.wal_dir, log_number)
     }
 

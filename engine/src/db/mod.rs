@@ -8,12 +8,14 @@ mod open;
 mod options;
 mod pin;
 mod read;
+mod ship;
 mod state;
 mod write;
 
 pub(crate) use lock::DirLock;
 pub use options::DbOptions;
 pub(crate) use pin::PinnedSegment;
+
 pub use state::{Db, DbStats, RecoveryReport};
 
 /// Size of a WAL file that holds no record (its header only).

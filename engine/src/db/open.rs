@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::{AtomicBool, AtomicU64};
 use std::sync::{Arc, Condvar, Mutex, RwLock};
 
 use super::lock::DirLock;
@@ -29,6 +29,20 @@ fn list_ids(dir: &Path, ext: &str) -> Result<Vec<u64>> {
         .collect();
     ids.sort_unstable();
     Ok(ids)
+}
+
+/// Cuts a WAL back to its last whole record (durably); one without a whole header is removed.
+fn truncate_torn(path: &Path, len: u64) -> Result<()> {
+    if len == 0 {
+        return std::fs::remove_file(path).map_err(|e| Error::io_path("removing the torn WAL", path, e));
+    }
+    let f = std::fs::OpenOptions::new()
+        .write(true)
+        .open(path)
+        .map_err(|e| Error::io_path("opening", path, e))?;
+    f.set_len(len)
+        .and_then(|()| f.sync_all())
+        .map_err(|e| Error::io_path("truncating the torn tail of", path, e))
 }
 
 impl Db {
@@ -82,14 +96,21 @@ impl Db {
         for (i, id) in live_wals.iter().enumerate() {
             let path = wal_dir.join(wal::wal_file_name(*id));
             let is_last = i + 1 == live_wals.len();
-            let r = wal::replay(&path, *id, &suite, is_last, |rec| {
+            let r = wal::replay_until(&path, *id, &suite, is_last, opts.replay_until_ms, |rec| {
                 recovered.insert(rec.key, rec.seq, rec.value)
             })?;
             report.wal_files_replayed += 1;
             report.records_replayed += r.records;
             max_seq = max_seq.max(r.max_seq);
             if let Some((off, n)) = r.torn_tail {
+                if opts.retain_wals {
+                    // A retained WAL is shipped to a backup later; it must end in whole records.
+                    truncate_torn(&path, off)?;
+                }
                 report.torn_tail = Some((path, off, n));
+            }
+            if r.stopped_at_time {
+                break;
             }
         }
         let max_on_disk = wal_ids.iter().chain(seg_ids.iter()).copied().max().unwrap_or(0);
@@ -115,11 +136,14 @@ impl Db {
             manifest.write(dir, &suite)?;
             version = Version::build(&manifest, &seg_dir, &suite, &version.by_id())?;
         }
-        remove_wals_before(&wal_dir, manifest.log_number)?;
+        if !opts.retain_wals {
+            remove_wals_before(&wal_dir, manifest.log_number)?;
+        }
 
         // The fresh WAL of this run: a new file and salt, never appended to an old one.
         let new_wal = next_id;
         let writer = WalWriter::create(&wal_dir, new_wal, &suite)?;
+        let retain_wals = opts.retain_wals;
         let shared = Arc::new(Shared {
             dir: dir.to_path_buf(),
             wal_dir,
@@ -137,6 +161,7 @@ impl Db {
             wal: Mutex::new(WalState {
                 writer,
                 next_seq: max_seq + 1,
+                min_next_ms: 0,
             }),
             manifest: Mutex::new(manifest),
             next_file_id: AtomicU64::new(new_wal + 1),
@@ -145,6 +170,7 @@ impl Db {
             bg_cv: Condvar::new(),
             maintenance: Mutex::new(()),
             pins: Mutex::new(Default::default()),
+            retain_wals: AtomicBool::new(retain_wals),
             report,
             _lock: lock,
         });

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use crate::compaction::CompactionFilter;
 use crate::options::Durability;
+use crate::util::wall_clock::WallClock;
 
 #[derive(Clone, Debug)]
 pub struct DbOptions {
@@ -23,6 +24,14 @@ pub struct DbOptions {
     pub background_compaction: bool,
     /// Consulted by compaction for every put it carries over; `None`: keep everything.
     pub compaction_filter: Option<Arc<dyn CompactionFilter>>,
+    /// Stamps each group commit's time (Unix ms) into its WAL record; `None`: the system clock.
+    pub commit_clock: Option<Arc<dyn WallClock>>,
+    /// Recovery replays only the records committed at or before this Unix ms, and drops the
+    /// rest (point-in-time restore). `None`: every record.
+    pub replay_until_ms: Option<u64>,
+    /// Keep WAL files whose data is already in segments until they are released (continuous
+    /// backup ships them first; see db/ship.rs). Can be changed on an open store.
+    pub retain_wals: bool,
 }
 
 impl Default for DbOptions {
@@ -36,6 +45,9 @@ impl Default for DbOptions {
             target_file_size: 8 << 20,
             background_compaction: true,
             compaction_filter: None,
+            commit_clock: None,
+            replay_until_ms: None,
+            retain_wals: false,
         }
     }
 }

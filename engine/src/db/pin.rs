@@ -31,6 +31,8 @@ pub(crate) struct Snapshot {
     /// The MANIFEST file as it was when the snapshot was taken (sealed bytes).
     pub(crate) manifest: Vec<u8>,
     pub(crate) segments: Vec<PinnedSegment>,
+    /// The MANIFEST's log number: WAL files from this id on hold what the segments do not.
+    pub(crate) log_number: u64,
     shared: Arc<Shared>,
 }
 
@@ -55,6 +57,7 @@ impl Db {
         Ok(Snapshot {
             manifest: bytes,
             segments,
+            log_number: manifest.log_number,
             shared: s.clone(),
         })
     }

@@ -3,7 +3,7 @@
 //! `Db` is Send + Sync: any number of reader and writer threads may share it.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, RwLock};
 use std::thread::JoinHandle;
 
@@ -28,6 +28,9 @@ pub(crate) struct SuperVersion {
 pub(crate) struct WalState {
     pub(crate) writer: WalWriter,
     pub(crate) next_seq: u64,
+    /// The least commit time (Unix ms) the next group may carry: commit times never decrease,
+    /// and none falls at or before a time already reported as shipped (db/ship.rs).
+    pub(crate) min_next_ms: u64,
 }
 
 #[derive(Default)]
@@ -82,6 +85,8 @@ pub(crate) struct Shared {
     pub(crate) maintenance: Mutex<()>,
     /// Backup snapshots holding segment files, and the deletions waiting for them (db/pin.rs).
     pub(crate) pins: Mutex<super::pin::Pins>,
+    /// WAL files whose data is in segments are kept until released (db/ship.rs).
+    pub(crate) retain_wals: AtomicBool,
     pub(crate) report: RecoveryReport,
     pub(crate) _lock: DirLock,
 }

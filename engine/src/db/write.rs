@@ -134,10 +134,11 @@ impl Shared {
             .collect();
         let first = wal.next_seq;
         let sync = group.iter().any(|(_, _, s)| *s);
-        let logged = wal
-            .writer
-            .append(first, &ops)
-            .and_then(|_| if sync { wal.writer.sync() } else { Ok(()) });
+        let commit_ms = self.next_commit_ms(&mut wal);
+        let logged =
+            wal.writer
+                .append(commit_ms, first, &ops)
+                .and_then(|_| if sync { wal.writer.sync() } else { Ok(()) });
         if let Err(e) = logged {
             self.set_poison(&e);
             return Err(e);

@@ -61,7 +61,7 @@ fn write_wal(dir: &Path, suite: &CipherSuite, batches: &[Vec<Op>]) -> (PathBuf, 
     let mut w = WalWriter::create(dir, 1, suite).unwrap();
     let mut seq = 1;
     for ops in batches {
-        w.append(seq, &borrowed(ops)).unwrap();
+        w.append(seq, seq, &borrowed(ops)).unwrap();
         seq += ops.len() as u64;
     }
     w.sync().unwrap();

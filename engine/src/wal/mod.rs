@@ -5,7 +5,9 @@ mod format;
 mod reader;
 mod writer;
 
+#[cfg(test)]
 pub(crate) use reader::replay;
+pub(crate) use reader::replay_until;
 pub(crate) use writer::{wal_file_name, WalWriter};
 
 #[cfg(test)]

@@ -6,10 +6,10 @@
 
 use std::path::Path;
 
-use super::format::{decode_batch, FRAME_HEADER_LEN};
+use super::format::{decode_record, FRAME_HEADER_LEN};
 use crate::crypto::{BlockKind, CipherSuite, FileKind};
 use crate::error::{Error, Result};
-use crate::format_version::{WAL_MAGIC, WAL_VERSION};
+use crate::format_version::{WAL_MAGIC, WAL_VERSION, WAL_VERSION_V1};
 use crate::kv::Record;
 use crate::util::coding::u32_at;
 use crate::util::file_header::{FileHeader, HEADER_LEN};
@@ -21,15 +21,32 @@ pub(crate) struct ReplayReport {
     pub(crate) max_seq: u64,
     /// `(offset, bytes dropped)` when the file ended in a torn record.
     pub(crate) torn_tail: Option<(u64, u64)>,
+    /// Replay stopped at a record committed after the `until_ms` it was given.
+    pub(crate) stopped_at_time: bool,
 }
 
 /// Replays `path` (WAL file `id`), calling `apply` for each record in order. `is_last` is true for
 /// the newest WAL file, the only one that may end in a torn record.
+#[cfg(test)]
 pub(crate) fn replay(
     path: &Path,
     id: u64,
     suite: &CipherSuite,
     is_last: bool,
+    apply: impl FnMut(Record),
+) -> Result<ReplayReport> {
+    replay_until(path, id, suite, is_last, None, apply)
+}
+
+/// As `replay`, but stops before the first record committed after `until_ms` (Unix ms), if
+/// given (point-in-time restore); `stopped_at_time` then says so. Commit times never decrease
+/// along a log, so nothing after that record is wanted either.
+pub(crate) fn replay_until(
+    path: &Path,
+    id: u64,
+    suite: &CipherSuite,
+    is_last: bool,
+    until_ms: Option<u64>,
     mut apply: impl FnMut(Record),
 ) -> Result<ReplayReport> {
     let bytes = std::fs::read(path).map_err(|e| Error::io_path("reading WAL", path, e))?;
@@ -41,7 +58,12 @@ pub(crate) fn replay(
         report.torn_tail = Some((0, bytes.len() as u64));
         return Ok(report);
     }
-    let header = match FileHeader::decode(path, WAL_MAGIC, WAL_VERSION, Some(id), suite.layers(), &bytes) {
+    // Version 1 files (no commit times) are still read; anything else is refused by `decode`.
+    let version = match bytes.get(8..12) {
+        Some(v) if v == WAL_VERSION_V1.to_le_bytes() => WAL_VERSION_V1,
+        _ => WAL_VERSION,
+    };
+    let header = match FileHeader::decode(path, WAL_MAGIC, version, Some(id), suite.layers(), &bytes) {
         Ok(h) => h,
         // The start of a header, then zeros the file system allocated but never wrote: as above.
         Err(_) if is_last && zero_tail_start(&bytes) < HEADER_LEN => {
@@ -116,8 +138,12 @@ pub(crate) fn replay(
                     "record fails authentication (altered, moved or sealed under another key)",
                 )
             })?;
-        let records = decode_batch(&plain)
+        let (commit_ms, records) = decode_record(&plain, version)
             .ok_or_else(|| Error::corruption(path, pos as u64, "authenticated record does not parse"))?;
+        if until_ms.is_some_and(|until| commit_ms > until) {
+            report.stopped_at_time = true;
+            break;
+        }
         for r in records {
             report.max_seq = report.max_seq.max(r.seq);
             apply(r);
@@ -143,7 +169,8 @@ mod tests {
         let mut w = WalWriter::create(dir, 1, suite).unwrap();
         for i in 0..n {
             let k = format!("key{i}");
-            w.append(i + 1, &[(k.as_bytes(), Some(&b"value"[..]))]).unwrap();
+            w.append(100 + i, i + 1, &[(k.as_bytes(), Some(&b"value"[..]))])
+                .unwrap();
         }
         w.sync().unwrap();
         dir.join(super::super::writer::wal_file_name(1))
@@ -181,6 +208,54 @@ mod tests {
             }
             // Not the newest file: the same cut is corruption.
             assert!(collect(&path, &suite, false).unwrap_err().is_corruption());
+        }
+    }
+
+    /// Fixture of the old format: a version-1 WAL (records without a commit time) still
+    /// replays, and counts as committed before any moment.
+    #[test]
+    fn a_version_1_wal_without_commit_times_still_replays() {
+        use super::super::format::{encode_batch, encode_frame};
+        let dir = tempfile::tempdir().unwrap();
+        let suite = CipherSuite::ephemeral(true);
+        let (cipher, salt) = suite.new_file(FileKind::Wal, 1);
+        let header = FileHeader {
+            version: WAL_VERSION_V1,
+            file_id: 1,
+            layers: suite.layers(),
+            salt,
+        };
+        let mut bytes = header.encode(WAL_MAGIC);
+        for i in 0..3u64 {
+            let key = format!("k{i}");
+            let plain = encode_batch(i + 1, &[(key.as_bytes(), Some(&b"v"[..]))]);
+            bytes.extend(encode_frame(&cipher.seal(i, BlockKind::WalRecord, plain)));
+        }
+        let path = dir.path().join(super::super::writer::wal_file_name(1));
+        std::fs::write(&path, &bytes).unwrap();
+        let (recs, rep) = collect(&path, &suite, false).unwrap();
+        assert_eq!((recs.len(), rep.max_seq), (3, 3));
+        let mut n = 0;
+        replay_until(&path, 1, &suite, false, Some(0), |_| n += 1).unwrap();
+        assert_eq!(n, 3);
+        // Any other version is refused.
+        bytes[8] = 9;
+        let crc = crc32fast::hash(&bytes[..HEADER_LEN - 4]).to_le_bytes();
+        bytes[HEADER_LEN - 4..HEADER_LEN].copy_from_slice(&crc);
+        std::fs::write(&path, &bytes).unwrap();
+        assert!(collect(&path, &suite, false).unwrap_err().is_corruption());
+    }
+
+    #[test]
+    fn replay_until_stops_at_the_first_later_commit() {
+        let dir = tempfile::tempdir().unwrap();
+        let suite = CipherSuite::ephemeral(false);
+        let path = write_wal(dir.path(), &suite, 5);
+        for (until, want) in [(99, 0), (100, 1), (102, 3), (104, 5), (1000, 5)] {
+            let mut v = Vec::new();
+            let rep = replay_until(&path, 1, &suite, false, Some(until), |r| v.push(r)).unwrap();
+            assert_eq!(v.len(), want, "until {until}");
+            assert_eq!(rep.stopped_at_time, want < 5, "until {until}");
         }
     }
 

@@ -7,7 +7,7 @@ use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use super::format::{encode_batch, encode_frame};
+use super::format::{encode_frame, encode_record};
 use crate::crypto::{BlockKind, CipherSuite, FileCipher, FileKind};
 use crate::error::{Error, Result};
 use crate::format_version::{WAL_MAGIC, WAL_VERSION};
@@ -20,6 +20,8 @@ pub(crate) struct WalWriter {
     file: File,
     cipher: FileCipher,
     next_record: u64,
+    /// Bytes of the header and of every complete frame appended so far: a shippable prefix.
+    len: u64,
 }
 
 impl WalWriter {
@@ -34,7 +36,8 @@ impl WalWriter {
             salt,
         };
         let mut file = create_file(&path, false)?;
-        file.write_all(&header.encode(WAL_MAGIC))
+        let header = header.encode(WAL_MAGIC);
+        file.write_all(&header)
             .map_err(|e| Error::io_path("writing WAL header", &path, e))?;
         file.sync_all().map_err(|e| Error::io_path("syncing", &path, e))?;
         sync_dir(dir)?;
@@ -44,6 +47,7 @@ impl WalWriter {
             file,
             cipher,
             next_record: 0,
+            len: header.len() as u64,
         })
     }
 
@@ -51,16 +55,30 @@ impl WalWriter {
         self.id
     }
 
-    /// Seals and appends one batch (one record). Not durable until `sync`.
-    pub(crate) fn append(&mut self, first_seq: u64, ops: &[(&[u8], Option<&[u8]>)]) -> Result<()> {
-        let plain = encode_batch(first_seq, ops);
+    /// Length of the file up to the end of its last complete frame.
+    pub(crate) fn complete_len(&self) -> u64 {
+        self.len
+    }
+
+    /// Seals and appends one batch (one record) committed at `commit_ms` (Unix ms). Not durable
+    /// until `sync`.
+    pub(crate) fn append(
+        &mut self,
+        commit_ms: u64,
+        first_seq: u64,
+        ops: &[(&[u8], Option<&[u8]>)],
+    ) -> Result<()> {
+        let plain = encode_record(commit_ms, first_seq, ops);
         let sealed = self.cipher.seal(self.next_record, BlockKind::WalRecord, plain);
         // The record number is consumed even if the write fails: a retried write must not reuse
         // the nonce. (After a failed write the db is poisoned anyway.)
         self.next_record += 1;
+        let frame = encode_frame(&sealed);
         self.file
-            .write_all(&encode_frame(&sealed))
-            .map_err(|e| Error::io_path("appending to WAL", &self.path, e))
+            .write_all(&frame)
+            .map_err(|e| Error::io_path("appending to WAL", &self.path, e))?;
+        self.len += frame.len() as u64;
+        Ok(())
     }
 
     pub(crate) fn sync(&mut self) -> Result<()> {
