@@ -193,10 +193,14 @@ fn bench_file_cipher(g: &mut BenchmarkGroup<'_, WallTime>, plain: &[u8]) {
                 BatchSize::LargeInput,
             )
         });
-        let sealed = fc.seal(0, BlockKind::Data, plain.to_vec());
+        let sealed = fc
+            .seal(0, BlockKind::Data, plain.to_vec())
+            .expect("an ephemeral suite holds its keys");
         g.bench_function(format!("open/{label}"), |b| {
             b.iter(|| {
-                let opened = fc.open(0, BlockKind::Data, black_box(&sealed));
+                let opened = fc
+                    .open(0, BlockKind::Data, black_box(&sealed))
+                    .expect("keys held");
                 assert!(opened.is_some(), "strata open failed to verify");
                 black_box(opened)
             })

@@ -159,3 +159,55 @@ fn the_interval_runs_checks_on_its_own() {
     let status = smk.check_key().unwrap();
     assert_eq!((status.state.as_str(), status.kid), ("active", None));
 }
+
+#[test]
+fn revocation_drops_the_unwrapped_key_and_the_cached_plaintext() {
+    let f = fixture(Duration::from_secs(3600));
+    f.account.flush().unwrap();
+    for i in 0..ITEMS {
+        f.c.read_item::<Value>("p", &format!("item-{i}")).unwrap();
+    }
+    assert!(
+        f.account.store().stats().unwrap().cache.bytes > 0,
+        "the reads warm the cache"
+    );
+    assert!(f.account.has_unwrapped_customer_key());
+    assert!(f.account.key_status().unwrap().key_in_memory);
+
+    f.vault.set_enabled("cmk", f.kid.version(), false).unwrap();
+    f.account.check_key().unwrap_err();
+    assert!(
+        !f.account.has_unwrapped_customer_key(),
+        "revocation keeps the DEK"
+    );
+    assert!(!f.account.key_status().unwrap().key_in_memory);
+    assert_eq!(
+        f.account.store().stats().unwrap().cache.bytes,
+        0,
+        "plaintext blocks stay cached"
+    );
+    // Below the account's gate the store cannot open a block or seal a record either, and
+    // that refusal does not poison it.
+    let e = f.account.store().scan_prefix(b"").unwrap_err();
+    assert_eq!(
+        (e.status(), e.substatus()),
+        (403, substatus::KEY_VAULT_ACCESS),
+        "{e}"
+    );
+    let e = f.account.store().put(b"raw", b"value").unwrap_err();
+    assert_eq!(
+        (e.status(), e.substatus()),
+        (403, substatus::KEY_VAULT_ACCESS),
+        "{e}"
+    );
+
+    // A failed check does not bring it back; a successful one does, and everything works.
+    f.account.check_key().unwrap_err();
+    assert!(!f.account.has_unwrapped_customer_key());
+    f.vault.set_enabled("cmk", None, true).unwrap();
+    f.account.check_key().unwrap();
+    assert!(f.account.has_unwrapped_customer_key());
+    f.account.store().put(b"raw", b"value").unwrap();
+    all_back(&f);
+    f.account.flush().unwrap();
+}

@@ -483,6 +483,21 @@ enum AccountKeyCommand {
         #[arg(long, value_name = "KEY_URI")]
         to: Option<String>,
     },
+    /// Use a customer-managed key on a service-managed account: new writes are sealed twice at
+    /// once; existing data is re-sealed (before returning, unless --no-wait).
+    #[command(
+        name = "enable-cmk",
+        after_help = "Examples:\n  strata key enable-cmk https://local.vault.local/keys/my-key\n  \
+                      strata key enable-cmk https://local.vault.local/keys/my-key --no-wait"
+    )]
+    EnableCmk {
+        /// The customer key, `https://<vault>.vault.local/keys/<name>[/<version>]`.
+        #[arg(value_name = "KEY_URI")]
+        key_uri: String,
+        /// Return once new writes are sealed twice; re-seal the rest in the background.
+        #[arg(long)]
+        no_wait: bool,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -1032,6 +1047,7 @@ fn dispatch(cli: &Cli) -> CliResult<Outcome> {
             AccountKeyCommand::Status => key::status(g)?,
             AccountKeyCommand::Check => key::check(g)?,
             AccountKeyCommand::Rotate { to } => key::rotate(g, to.as_deref())?,
+            AccountKeyCommand::EnableCmk { key_uri, no_wait } => key::enable_cmk(g, key_uri, *no_wait)?,
         },
         Command::Backup { command } => match command {
             BackupCommand::Policy {

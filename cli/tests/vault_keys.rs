@@ -226,3 +226,34 @@ fn set_identity_unlocks_an_account_whose_identity_lost_access() {
     );
     assert_eq!(env.ok_status(&["key", "status"], 200)["identity"], "system:acct");
 }
+
+#[test]
+fn enable_cmk_on_an_smk_account_then_status() {
+    let env = Env::with_container("/pk");
+    for i in 0..3 {
+        let item = format!(r#"{{"id":"{i}","pk":"a","v":{i}}}"#);
+        env.ok_status(&["item", "create", "d", "c", "--json", &item], 201);
+    }
+    let before = env.ok_status(&["key", "status"], 200);
+    assert_eq!(before["encryption"], "service-managed");
+    assert!(before.get("migration").is_none(), "{before}");
+
+    let uri = create_key(&env, "cmk");
+    let enabled = env.ok_status(&["key", "enable-cmk", &versionless(&uri)], 200);
+    assert_eq!(enabled["encryption"], "customer-managed");
+    assert_eq!(enabled["kid"].as_str(), Some(uri.as_str()));
+    let status = env.ok_status(&["key", "status"], 200);
+    let m = &status["migration"];
+    assert_eq!(m["state"], "complete", "{status}");
+    assert!(m["segmentsTotal"].as_u64().is_some_and(|n| n > 0), "{status}");
+    assert_eq!(m["segmentsTotal"], m["segmentsDoubleSealed"], "{status}");
+    assert_eq!(m["bytesTotal"], m["bytesDoubleSealed"], "{status}");
+    assert_eq!(
+        env.ok_status(&["item", "get", "d", "c", "2", "--pk", "a"], 200)["item"]["v"],
+        2
+    );
+    env.err_status(&["key", "enable-cmk", &uri], 409, 0);
+    // The data now depends on the customer key.
+    env.ok_status(&["vault", "key", "disable", "cmk"], 200);
+    env.err_status(&["item", "get", "d", "c", "2", "--pk", "a"], 403, 4002);
+}

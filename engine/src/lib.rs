@@ -31,8 +31,8 @@ pub use account::{
     Account, AccountListing, AnalyticalSchema, AnalyticalSettings, ChangeFeedMode, ChangeFeedOptions,
     ChangeFeedResponse, ChangeFeedStart, ConflictsResponse, Container, ContainerInfo, ContainerListing,
     ContainerOptions, ContainerStats, Database, DatabaseListing, DatabaseOptions, Encryption, IndexStatus,
-    ItemOptions, ItemResponse, KeyRotation, KeyStatus, QueryOptions, QueryResponse, SyncReport,
-    DEFAULT_FEED_PAGE, DEFAULT_MAX_ITEM_COUNT, MAX_PAGE_BYTES,
+    ItemOptions, ItemResponse, KeyRotation, KeyStatus, MigrationStatus, QueryOptions, QueryResponse,
+    SyncReport, DEFAULT_FEED_PAGE, DEFAULT_MAX_ITEM_COUNT, MAX_PAGE_BYTES,
 };
 pub use backup::{
     BackupInfo, BackupPolicy, ContinuousPolicy, ContinuousStatus, PointInTimeRestore, ShipReport,
@@ -41,7 +41,7 @@ pub use backup::{
 pub use cache::CacheStats;
 pub use compaction::CompactionFilter;
 pub use crypto::CipherSuite;
-pub use db::{Db, DbOptions, DbStats, RecoveryReport};
+pub use db::{Db, DbOptions, DbStats, RecoveryReport, SealProgress};
 pub use document::{
     json_nesting_depth, ConflictResolutionPolicy, OperationType, PartitionKey, MAX_ITEM_DEPTH,
 };

@@ -1,6 +1,6 @@
 //! `strata key ...`: the customer-key lifecycle of the account in --data: status, check (leave
-//! or enter the revoked state) and rotate (re-wrap the data key; no data rewritten). Asks the
-//! engine only.
+//! or enter the revoked state), rotate (re-wrap the data key; no data rewritten) and enable-cmk
+//! (a service-managed account gets a customer key). Asks the engine only.
 
 use strata_engine::KeyStatus;
 
@@ -17,6 +17,11 @@ fn status_report(s: KeyStatus) -> Report {
         .field("identity", s.identity)
         .field("state", s.state)
         .field("lastCheck", s.last_check)
+        .field("keyInMemory", s.key_in_memory)
+        .opt_field(
+            "migration",
+            s.migration.and_then(|m| serde_json::to_value(m).ok()),
+        )
 }
 
 /// `key status`: the configured key, the key id in use, the identity and the state.
@@ -37,4 +42,18 @@ pub fn rotate(g: &Globals, to: Option<&str>) -> CliResult<Report> {
         .field("keyUri", r.key_uri)
         .field("previousKid", r.previous_kid)
         .field("kid", r.kid))
+}
+
+/// `key enable-cmk KEY_URI [--no-wait]`: seals the account under a customer key from now on and
+/// re-seals the existing data (before returning, unless `--no-wait`: then it goes on whenever
+/// the account is open; `key status` shows how far it is).
+pub fn enable_cmk(g: &Globals, key_uri: &str, no_wait: bool) -> CliResult<Report> {
+    let account = account::open(g)?;
+    let status = account.enable_cmk(key_uri)?;
+    let status = if no_wait {
+        status
+    } else {
+        account.finish_cmk_migration()?
+    };
+    Ok(status_report(status))
 }

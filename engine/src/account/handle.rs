@@ -43,7 +43,6 @@ pub(crate) struct AccountInner {
     pub(crate) backup_lock: Mutex<()>,
     pub(crate) opts: AccountOptions,
     pub(crate) data_dir: PathBuf,
-    pub(crate) encryption: Encryption,
     pub(crate) catalog: Mutex<Catalog>,
     pub(crate) db: Db,
     /// The account's keys, for authenticating the catalog (storage has its own reference).
@@ -101,8 +100,9 @@ impl AccountInner {
             .map_err(|_| Error::Poisoned("a thread panicked while writing an item".into()))
     }
 
+    /// Customer-managed: created so, or since `enable_cmk` (revoked or not).
     pub(crate) fn is_cmk(&self) -> bool {
-        matches!(self.encryption, Encryption::CustomerManaged { .. })
+        self.suite.layers() == 2
     }
 
     pub(crate) fn default_durability(&self) -> Durability {
@@ -246,7 +246,7 @@ impl Account {
         );
         // The catalog is written last: it is what makes the account exist.
         catalog.write(&data_dir, &suite)?;
-        Self::assemble(opts, encryption, catalog, (db, ttl_table), suite, lock)
+        Self::assemble(opts, catalog, (db, ttl_table), suite, lock)
     }
 
     /// Opens the account in `opts.data_dir`: 404 if there is none, 423 if another process has
@@ -294,10 +294,8 @@ impl Account {
         let identity = catalog.identity()?;
         let customer = unwrap_customer(&opts, &data_dir, &ring, &identity)?;
         let suite = Arc::new(CipherSuite::new(service, customer));
-        let encryption = match &catalog.key_uri {
-            Some(uri) => Encryption::CustomerManaged { key_uri: uri.clone() },
-            None => Encryption::ServiceManaged,
-        };
+        // An enable-CMK migration not yet complete: single-sealed files are still expected.
+        suite.customer_layer().set_migrating(ring.resealing);
         let ttl_table: TtlTable = Arc::new(RwLock::new(catalog.default_ttls()));
         let db_opts = crate::db::DbOptions {
             replay_until_ms: until_ms,
@@ -306,7 +304,10 @@ impl Account {
             ..db_options(&opts, &ttl_table)
         };
         let db = Db::open(&lsm_dir(&data_dir), db_opts, suite.clone())?;
-        Self::assemble(opts, encryption, catalog, (db, ttl_table), suite, lock)
+        let account = Self::assemble(opts, catalog, (db, ttl_table), suite, lock)?;
+        account.inner.repair_catalog()?;
+        account.inner.settle_migration()?;
+        Ok(account)
     }
 
     /// The name of the account in `opts.data_dir`, read from its authenticated catalog with
@@ -331,7 +332,6 @@ impl Account {
 
     fn assemble(
         opts: AccountOptions,
-        encryption: Encryption,
         catalog: Catalog,
         (db, ttl_table): (Db, TtlTable),
         suite: Arc<CipherSuite>,
@@ -344,7 +344,6 @@ impl Account {
             data_dir: opts.data_dir.clone(),
             throttles: Throttles::new(opts.clock.clone()),
             opts,
-            encryption,
             catalog: Mutex::new(catalog),
             db,
             suite,
@@ -376,12 +375,20 @@ impl Account {
     }
 
     /// The encryption mode and, for CMK, the key URI as configured (changed by a rotation with
-    /// another key URI).
+    /// another key URI, or set by `enable_cmk`).
     pub fn encryption(&self) -> Encryption {
         match self.inner.catalog().map(|c| c.key_uri.clone()) {
             Ok(Some(key_uri)) => Encryption::CustomerManaged { key_uri },
-            _ => self.inner.encryption.clone(),
+            _ => Encryption::ServiceManaged,
         }
+    }
+
+    /// Whether the unwrapped customer-layer DEK is in memory: true for an active customer-managed
+    /// account, false for a service-managed one and while revoked (the key is dropped and
+    /// zeroized on revocation and comes back only through a successful key check). Test-visible,
+    /// for checking that revocation really withdraws the key.
+    pub fn has_unwrapped_customer_key(&self) -> bool {
+        self.inner.suite.has_customer_key()
     }
 
     pub fn data_dir(&self) -> &std::path::Path {

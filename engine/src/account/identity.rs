@@ -3,14 +3,13 @@
 //! customer key before the catalog records it. See docs/keys.md#identities.
 
 use super::handle::Account;
-use super::keys::{open_service, open_vault, unwrap_customer, KEYRING_FILE};
+use super::keys::{open_service, read_keyring, unwrap_customer};
 use crate::catalog::Catalog;
-use crate::crypto::keyring::Keyring;
 use crate::crypto::CipherSuite;
 use crate::db::DirLock;
 use crate::error::{substatus, Error, Result};
 use crate::options::AccountOptions;
-use crate::vault::{Identities, KeyUri, Principal};
+use crate::vault::{Identities, Principal};
 
 impl Account {
     /// The same change on a closed account, for when it cannot be opened because its current
@@ -46,19 +45,15 @@ impl Account {
         check_own_system_identity(&self.name(), &identity)?;
         Identities::new(&inner.opts.home).require(&identity)?;
         inner.edit_catalog(|catalog| {
-            if let Some(dek) = inner.suite.customer_dek() {
-                let path = inner.data_dir.join(KEYRING_FILE);
-                let ring = Keyring::read(&path)?
-                    .ok_or_else(|| Error::corruption(&path, 0, "the account's keyring is missing"))?;
-                let Some((kid, wrapped)) = ring.customer_wrapped(&path)? else {
-                    return Err(Error::corruption(&path, 0, "the keyring holds no customer key"));
-                };
-                let kid = KeyUri::parse(&kid)?;
-                let plain = open_vault(&inner.opts, &kid)?.unwrap_key(&identity, &kid, &wrapped)?;
-                if !dek.ct_eq(&plain) {
+            if inner.is_cmk() {
+                // Works while revoked too (the key is then withheld): compared with the DEK the
+                // account was opened with, through its check value.
+                let ring = read_keyring(&inner.data_dir)?;
+                let dek = unwrap_customer(&inner.opts, &inner.data_dir, &ring, &identity)?;
+                if !dek.is_some_and(|d| inner.suite.customer_layer().matches(&d)) {
                     return Err(Error::vault(
                         substatus::KEY_WRAP_FAILED,
-                        format!("key {kid} unwraps to a different data key than the account's"),
+                        "the customer key unwraps to a different data key than the account's",
                     ));
                 }
             }

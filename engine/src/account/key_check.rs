@@ -1,16 +1,18 @@
 //! Key checks and the revoked state of a customer-managed-key account: `check_key` (and, once
 //! `key_check_interval` has passed, the next data-plane call) asks the vault to unwrap the
 //! customer DEK again as the default identity; on failure every data-plane call fails with 403
-//! and the vault's substatus until a check succeeds. Thread-safe (one mutex). See
-//! docs/keys.md#key-checks.
+//! and the vault's substatus until a check succeeds. Entering the revoked state withdraws the
+//! customer DEK from memory (zeroized) and empties the block cache; only a successful check puts
+//! the same DEK back. Thread-safe (one mutex). See docs/keys.md#key-checks.
 
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
 use serde::Serialize;
 
+use super::enable_cmk::MigrationStatus;
 use super::handle::{now_secs, Account, AccountInner};
-use super::keys::{open_vault, KEYRING_FILE};
+use super::keys::{open_vault, read_keyring, unwrap_customer, KEYRING_FILE};
 use crate::crypto::keyring::Keyring;
 use crate::error::{substatus, Error, Result};
 use crate::vault::KeyUri;
@@ -71,6 +73,11 @@ pub struct KeyStatus {
     pub message: Option<String>,
     /// Unix time (seconds) of the last key check (the open counts as one).
     pub last_check: u64,
+    /// Whether the unwrapped customer DEK is in memory (false while revoked, and for
+    /// service-managed accounts).
+    pub key_in_memory: bool,
+    /// How much of the data is sealed twice (customer-managed accounts; see `Account::enable_cmk`).
+    pub migration: Option<MigrationStatus>,
 }
 
 impl AccountInner {
@@ -96,9 +103,18 @@ impl AccountInner {
     /// its current version, which still works; the failure is in the vault's audit log.
     fn check_locked(&self, state: &mut State) {
         let outcome = self.unwrap_again();
-        if outcome.is_ok() {
-            // Not an error of the check: the current version unwraps, so access is intact.
-            let _ = self.follow_newest_version();
+        match &outcome {
+            Ok(()) => {
+                // Maintenance paused while the key was withdrawn may resume.
+                self.db.wake_background();
+                // Not an error of the check: the current version unwraps, so access is intact.
+                let _ = self.follow_newest_version();
+            }
+            Err(_) => {
+                // Revoked: nothing sealed under the customer key may stay readable in memory.
+                self.suite.customer_layer().withhold();
+                self.db.drop_cached_blocks();
+            }
         }
         state.last_check = Instant::now();
         state.last_check_unix = now_secs();
@@ -111,25 +127,24 @@ impl AccountInner {
         });
     }
 
+    /// Unwraps the customer DEK as the default identity and puts it back in memory if it was
+    /// withdrawn; 403.4005 if it is not the DEK the account was opened with.
     fn unwrap_again(&self) -> Result<()> {
-        let path = self.data_dir.join(KEYRING_FILE);
-        let ring = Keyring::read(&path)?
-            .ok_or_else(|| Error::corruption(&path, 0, "the account's keyring is missing"))?;
-        let Some((kid, wrapped)) = ring.customer_wrapped(&path)? else {
-            return Err(Error::corruption(&path, 0, "the keyring holds no customer key"));
-        };
         let identity = self.catalog()?.identity()?;
-        let kid = KeyUri::parse(&kid)?;
-        let plain = open_vault(&self.opts, &kid)?.unwrap_key(&identity, &kid, &wrapped)?;
-        let same = self.suite.customer_dek().is_some_and(|d| d.ct_eq(&plain));
-        if same {
-            Ok(())
-        } else {
-            Err(Error::vault(
-                substatus::KEY_WRAP_FAILED,
-                format!("key {kid} unwraps to a different data key than the one the account was opened with"),
-            ))
-        }
+        let dek = unwrap_customer(
+            &self.opts,
+            &self.data_dir,
+            &read_keyring(&self.data_dir)?,
+            &identity,
+        )?
+        .ok_or_else(|| {
+            Error::corruption(
+                &self.data_dir.join(KEYRING_FILE),
+                0,
+                "the keyring holds no customer key",
+            )
+        })?;
+        self.suite.customer_layer().restore(dek)
     }
 }
 
@@ -180,8 +195,10 @@ impl Account {
         self.key_status()
     }
 
-    /// The key state without checking.
+    /// The key state without checking. For an account migrating to its customer key, records
+    /// the migration's completion once every file is sealed twice.
     pub fn key_status(&self) -> Result<KeyStatus> {
+        let migration = self.inner.settle_migration()?;
         let (key_uri, identity, cmk) = {
             let c = self.inner.catalog()?;
             (c.key_uri.clone(), c.identity()?, c.encryption.clone())
@@ -207,6 +224,8 @@ impl Account {
             sub_status: state.revoked.as_ref().map_or(0, |r| r.substatus),
             message: state.revoked.as_ref().map(|r| r.message.clone()),
             last_check: state.last_check_unix,
+            key_in_memory: self.inner.suite.has_customer_key(),
+            migration,
         })
     }
 }

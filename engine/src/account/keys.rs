@@ -34,6 +34,32 @@ pub(crate) fn open_vault(opts: &AccountOptions, uri: &KeyUri) -> Result<LocalVau
     Ok(vault)
 }
 
+/// Wraps `dek` under `uri` as `caller`, then unwraps the result once and compares it (constant
+/// time): a key change never leaves the account with a key it cannot open. Needs wrapKey and
+/// unwrapKey. Returns the versioned key id and the wrapped key.
+pub(crate) fn wrap_verified(
+    vault: &LocalVault,
+    caller: &Principal,
+    uri: &KeyUri,
+    dek: &Dek,
+) -> Result<(KeyUri, Vec<u8>)> {
+    let (kid, wrapped) = vault.wrap_key(caller, uri, dek.as_bytes())?;
+    let back = vault.unwrap_key(caller, &kid, &wrapped)?;
+    if !dek.ct_eq(&back) {
+        return Err(Error::vault(
+            substatus::KEY_WRAP_FAILED,
+            format!("the data key wrapped under {kid} does not unwrap to itself"),
+        ));
+    }
+    Ok((kid, wrapped))
+}
+
+/// Reads KEYRING: 500.1002 if it is missing.
+pub(crate) fn read_keyring(data_dir: &Path) -> Result<Keyring> {
+    let path = data_dir.join(KEYRING_FILE);
+    Keyring::read(&path)?.ok_or_else(|| Error::corruption(&path, 0, "the account's keyring is missing"))
+}
+
 /// Creates the data keys of a new account and writes the keyring; the customer DEK is wrapped
 /// by the vault as `caller`.
 pub(crate) fn create_keys(
@@ -64,6 +90,7 @@ pub(crate) fn create_keys(
     let ring = Keyring {
         service: Keyring::wrap_service(&smk, &service),
         customer: customer.as_ref().map(|(e, _)| e.clone()),
+        resealing: false,
     };
     ring.write(&data_dir.join(KEYRING_FILE))?;
     Ok(CipherSuite::new(service, customer.map(|(_, d)| d)))
@@ -72,8 +99,7 @@ pub(crate) fn create_keys(
 /// Reads the keyring of an existing account and unwraps its service-layer DEK.
 pub(crate) fn open_service(opts: &AccountOptions, data_dir: &Path) -> Result<(Keyring, Dek)> {
     let path = data_dir.join(KEYRING_FILE);
-    let ring = Keyring::read(&path)?
-        .ok_or_else(|| Error::corruption(&path, 0, "the account's keyring is missing"))?;
+    let ring = read_keyring(data_dir)?;
     let smk = ServiceKey::load(&opts.service_dir())?;
     let service = ring.unwrap_service(&smk, &path)?;
     Ok((ring, service))

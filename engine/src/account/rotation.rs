@@ -7,7 +7,7 @@
 use serde::Serialize;
 
 use super::handle::{Account, AccountInner};
-use super::keys::{open_vault, KEYRING_FILE};
+use super::keys::{open_vault, read_keyring, wrap_verified, KEYRING_FILE};
 use crate::crypto::hex;
 use crate::crypto::keyring::{CustomerEntry, Keyring};
 use crate::error::{substatus, Error, Result};
@@ -39,16 +39,22 @@ impl Account {
 impl AccountInner {
     pub(crate) fn rotate_customer_key(&self, to: Option<&str>) -> Result<KeyRotation> {
         let inner = self;
-        let Some(dek) = inner.suite.customer_dek() else {
+        if !inner.is_cmk() {
             return Err(Error::BadRequest(
                 "the account uses service-managed keys only; there is no customer key to rotate".into(),
+            ));
+        }
+        // While revoked the key is not in memory: the key check that restores it comes first.
+        let Some(dek) = inner.suite.customer_dek() else {
+            return Err(Error::vault(
+                substatus::KEY_VAULT_ACCESS,
+                "the customer-managed key is withdrawn; run `strata key check` once access is back",
             ));
         };
         let target = to.map(KeyUri::parse).transpose()?;
         let path = inner.data_dir.join(KEYRING_FILE);
         inner.edit_catalog(|catalog| {
-            let ring = Keyring::read(&path)?
-                .ok_or_else(|| Error::corruption(&path, 0, "the account's keyring is missing"))?;
+            let ring = read_keyring(&inner.data_dir)?;
             let Some(old) = ring.customer.clone() else {
                 return Err(Error::corruption(
                     &path,
@@ -62,14 +68,7 @@ impl AccountInner {
             };
             let caller = catalog.identity()?;
             let vault = open_vault(&inner.opts, &uri)?;
-            let (kid, wrapped) = vault.wrap_key(&caller, &uri, dek.as_bytes())?;
-            let back = vault.unwrap_key(&caller, &kid, &wrapped)?;
-            if !dek.ct_eq(&back) {
-                return Err(Error::vault(
-                    substatus::KEY_WRAP_FAILED,
-                    format!("the data key wrapped under {kid} does not unwrap to itself"),
-                ));
-            }
+            let (kid, wrapped) = wrap_verified(&vault, &caller, &uri, &dek)?;
             // The analytical keys follow the data key to the new version (before KEYRING, so a
             // failure leaves the account on the old, still enabled, version).
             inner.rewrap_analytical_keys(catalog, &vault, &caller, &uri)?;
@@ -79,8 +78,8 @@ impl AccountInner {
                 wrapped_dek: hex::encode(&wrapped),
             };
             let next = Keyring {
-                service: ring.service.clone(),
                 customer: Some(entry),
+                ..ring
             };
             // KEYRING first: it alone decides how the account opens; the catalog only records
             // the configured URI for display.

@@ -94,6 +94,15 @@ impl BlockCache {
         }
     }
 
+    /// Drops every block (plaintext) held, e.g. when the customer key is withdrawn. Hit and miss
+    /// counts are kept.
+    pub(crate) fn clear(&self) {
+        let mut g = self.lock();
+        g.map.clear();
+        g.lru.clear();
+        g.bytes = 0;
+    }
+
     /// Drops every block of a segment (after compaction deleted it).
     pub(crate) fn evict_segment(&self, segment: u64) {
         let mut g = self.lock();

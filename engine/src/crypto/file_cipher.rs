@@ -2,7 +2,10 @@
 //! layer data keys of one account; for each file it derives, by HKDF-SHA256 over the file's random
 //! salt, one AES-256-GCM key per layer, and seals blocks with a nonce made of the block number
 //! and an AAD that binds file kind, file id, block number, block kind and layer.
-//! Thread-safe (immutable). See docs/keys.md ("per-file keys, nonces, AAD").
+//! The customer layer's key lives in a shared slot (`customer_layer.rs`) that can be switched on
+//! (enable CMK) or withheld (revocation); per-file customer keys are derived from it on each use.
+//! A file's own layer count comes from its header. Thread-safe. See docs/keys.md ("per-file
+//! keys, nonces, AAD").
 //!
 //! ```text
 //! file key   = HKDF-SHA256(ikm = layer DEK, salt = file salt[32], info = "strata/v1/" layer "/" kind)
@@ -11,13 +14,17 @@
 //! sealed     = outer( inner(plain) )    inner = customer layer (CMK only), outer = service layer
 //! ```
 
+use std::sync::Arc;
+
 use hkdf::Hkdf;
 use rand::RngCore;
 use sha2::Sha256;
 use zeroize::Zeroizing;
 
 use super::aead::{AeadKey, NONCE_LEN, TAG_LEN};
+use super::customer_layer::CustomerLayer;
 use super::dek::Dek;
+use crate::error::{Error, Result};
 
 pub const SALT_LEN: usize = 32;
 
@@ -70,7 +77,7 @@ impl Layer {
 /// The unwrapped layer keys of one account. Dropping it zeroizes them.
 pub struct CipherSuite {
     service: Dek,
-    customer: Option<Dek>,
+    customer: Arc<CustomerLayer>,
 }
 
 impl std::fmt::Debug for CipherSuite {
@@ -81,7 +88,10 @@ impl std::fmt::Debug for CipherSuite {
 
 impl CipherSuite {
     pub(crate) fn new(service: Dek, customer: Option<Dek>) -> CipherSuite {
-        CipherSuite { service, customer }
+        CipherSuite {
+            service,
+            customer: Arc::new(CustomerLayer::new(customer)),
+        }
     }
 
     /// A suite with fresh random keys: one layer, or two with `customer_layer`. For tests and
@@ -90,17 +100,38 @@ impl CipherSuite {
         CipherSuite::new(Dek::generate(), customer_layer.then(Dek::generate))
     }
 
-    /// The customer-layer DEK (CMK mode), for re-wrapping it under another key version.
-    pub(crate) fn customer_dek(&self) -> Option<&Dek> {
-        self.customer.as_ref()
+    /// A copy of the customer-layer DEK (CMK mode, while not withheld), for re-wrapping it.
+    pub(crate) fn customer_dek(&self) -> Option<Dek> {
+        self.customer.dek()
     }
 
-    /// 1 in service-managed mode, 2 with a customer-managed key.
+    /// The customer layer's key slot: enable, withhold, restore (the account's key lifecycle).
+    pub(crate) fn customer_layer(&self) -> &CustomerLayer {
+        &self.customer
+    }
+
+    /// Whether the customer-layer DEK is in memory (false for service-managed accounts and while
+    /// a customer-managed account is revoked). Test-visible: it shows that revocation drops it.
+    pub fn has_customer_key(&self) -> bool {
+        self.customer.has_key()
+    }
+
+    /// The seal layers of new files: 1 in service-managed mode, 2 with a customer-managed key.
     pub fn layers(&self) -> u8 {
-        if self.customer.is_some() {
+        if self.customer.is_on() {
             2
         } else {
             1
+        }
+    }
+
+    /// The layer counts an existing file may carry: the account's, and also 1 while an
+    /// enable-CMK migration may still have single-sealed files.
+    pub(crate) fn readable_layers(&self) -> &'static [u8] {
+        match (self.customer.is_on(), self.customer.migrating()) {
+            (false, _) => &[1],
+            (true, false) => &[2],
+            (true, true) => &[1, 2],
         }
     }
 
@@ -169,44 +200,79 @@ impl CipherSuite {
             .then_some(buf)
     }
 
-    /// A cipher for a new file, with a fresh random salt to store in the file's header.
+    /// A cipher for a new file, with a fresh random salt to store in the file's header, sealed
+    /// with the account's current number of layers (`FileCipher::layers`).
     pub fn new_file(&self, kind: FileKind, file_id: u64) -> (FileCipher, [u8; SALT_LEN]) {
         let mut salt = [0u8; SALT_LEN];
         rand::rngs::OsRng.fill_bytes(&mut salt);
-        (self.file(kind, file_id, &salt), salt)
+        (self.cipher(kind, file_id, &salt, self.customer.is_on()), salt)
     }
 
-    /// The cipher of an existing file, from the salt in its header.
-    pub fn file(&self, kind: FileKind, file_id: u64, salt: &[u8; SALT_LEN]) -> FileCipher {
-        let derive = |dek: &Dek, layer: Layer| {
-            let hk = Hkdf::<Sha256>::new(Some(salt), dek.as_bytes());
-            let info = format!("strata/v1/{}/{}", layer.label(), kind.label());
-            let mut okm = Zeroizing::new([0u8; 32]);
-            // 32 bytes is far below HKDF-SHA256's 8160-byte output limit.
-            if hk.expand(info.as_bytes(), okm.as_mut()).is_err() {
-                unreachable!("HKDF-SHA256 can always expand 32 bytes");
-            }
-            (layer, AeadKey::new(&okm))
-        };
-        let mut layers = Vec::with_capacity(2);
-        if let Some(c) = &self.customer {
-            layers.push(derive(c, Layer::Customer));
+    /// The cipher of an existing file, from the salt and layer count in its header. Readers check
+    /// the count against `readable_layers` when they decode the header (500.1002 naming the
+    /// file); a count that slips past that is a 500 internal error here.
+    pub fn file(
+        &self,
+        kind: FileKind,
+        file_id: u64,
+        salt: &[u8; SALT_LEN],
+        layers: u8,
+    ) -> Result<FileCipher> {
+        if !self.readable_layers().contains(&layers) {
+            return Err(Error::Internal(format!(
+                "{kind:?} {file_id}: {layers} seal layer(s) not readable by this account"
+            )));
         }
-        layers.push(derive(&self.service, Layer::Service));
+        Ok(self.cipher(kind, file_id, salt, layers == 2))
+    }
+
+    fn cipher(&self, kind: FileKind, file_id: u64, salt: &[u8; SALT_LEN], customer: bool) -> FileCipher {
+        let hk = Hkdf::<Sha256>::new(Some(salt), self.service.as_bytes());
+        let mut okm = Zeroizing::new([0u8; 32]);
+        // 32 bytes is far below HKDF-SHA256's 8160-byte output limit.
+        if hk
+            .expand(info(Layer::Service, kind).as_bytes(), okm.as_mut())
+            .is_err()
+        {
+            unreachable!("HKDF-SHA256 can always expand 32 bytes");
+        }
         FileCipher {
             kind,
             file_id,
-            layers,
+            salt: *salt,
+            service: AeadKey::new(&okm),
+            customer: customer.then(|| self.customer.clone()),
         }
     }
 }
 
-/// Seals and opens the blocks of one file. Layers are applied inner (customer) first.
-#[derive(Debug)]
+fn info(layer: Layer, kind: FileKind) -> String {
+    format!("strata/v1/{}/{}", layer.label(), kind.label())
+}
+
+/// Seals and opens the blocks of one file. Layers are applied inner (customer) first. The
+/// customer layer's file key is derived from the shared slot on every call and dropped after it,
+/// so an open file holds no customer-layer key of its own.
 pub struct FileCipher {
     kind: FileKind,
     file_id: u64,
-    layers: Vec<(Layer, AeadKey)>,
+    salt: [u8; SALT_LEN],
+    service: AeadKey,
+    customer: Option<Arc<CustomerLayer>>,
+}
+
+impl std::fmt::Debug for FileCipher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "FileCipher({:?} {}, service: <redacted>",
+            self.kind, self.file_id
+        )?;
+        if self.customer.is_some() {
+            f.write_str(", customer: <redacted>")?;
+        }
+        f.write_str(")")
+    }
 }
 
 impl FileCipher {
@@ -227,35 +293,62 @@ impl FileCipher {
         a
     }
 
+    /// The number of seal layers of this file (what its header records).
+    pub fn layers(&self) -> u8 {
+        if self.customer.is_some() {
+            2
+        } else {
+            1
+        }
+    }
+
+    fn customer_key(&self) -> Result<Option<AeadKey>> {
+        self.customer
+            .as_ref()
+            .map(|c| c.derive(&self.salt, &info(Layer::Customer, self.kind)))
+            .transpose()
+    }
+
     /// Seals `plain` in place as block `block_no` of this file (the tags are appended; no copy of
     /// the block is made). Each block number must be sealed at most once per file: writers number
-    /// blocks (or records) sequentially and never rewrite a file.
-    pub fn seal(&self, block_no: u64, block: BlockKind, plain: Vec<u8>) -> Vec<u8> {
+    /// blocks (or records) sequentially and never rewrite a file. 403.4002 if the file is sealed
+    /// twice and the customer key is withheld (the account is revoked).
+    pub fn seal(&self, block_no: u64, block: BlockKind, plain: Vec<u8>) -> Result<Vec<u8>> {
         let mut buf = plain;
-        buf.reserve_exact(TAG_LEN * self.layers.len());
-        for (layer, key) in &self.layers {
+        buf.reserve_exact(TAG_LEN * usize::from(self.layers()));
+        if let Some(key) = self.customer_key()? {
             key.seal_in_place(
                 Self::nonce(block_no),
-                &self.aad(block_no, block, *layer),
+                &self.aad(block_no, block, Layer::Customer),
                 &mut buf,
             );
         }
-        buf
+        self.service.seal_in_place(
+            Self::nonce(block_no),
+            &self.aad(block_no, block, Layer::Service),
+            &mut buf,
+        );
+        Ok(buf)
     }
 
-    /// Opens a sealed block. `None` if any layer fails to authenticate.
-    pub fn open(&self, block_no: u64, block: BlockKind, sealed: &[u8]) -> Option<Vec<u8>> {
+    /// Opens a sealed block. `Ok(None)` if any layer fails to authenticate; 403.4002 if the
+    /// customer key is withheld.
+    pub fn open(&self, block_no: u64, block: BlockKind, sealed: &[u8]) -> Result<Option<Vec<u8>>> {
+        let customer = self.customer_key()?;
         let mut buf = sealed.to_vec();
-        for (layer, key) in self.layers.iter().rev() {
-            if !key.open_in_place(
-                Self::nonce(block_no),
-                &self.aad(block_no, block, *layer),
-                &mut buf,
-            ) {
-                return None;
+        let nonce = Self::nonce(block_no);
+        if !self
+            .service
+            .open_in_place(nonce, &self.aad(block_no, block, Layer::Service), &mut buf)
+        {
+            return Ok(None);
+        }
+        if let Some(key) = customer {
+            if !key.open_in_place(nonce, &self.aad(block_no, block, Layer::Customer), &mut buf) {
+                return Ok(None);
             }
         }
-        Some(buf)
+        Ok(Some(buf))
     }
 }
 
@@ -268,54 +361,53 @@ mod tests {
         for cmk in [false, true] {
             let suite = CipherSuite::ephemeral(cmk);
             let (fc, _salt) = suite.new_file(FileKind::Segment, 7);
-            let sealed = fc.seal(3, BlockKind::Data, b"hello block".to_vec());
+            let sealed = fc.seal(3, BlockKind::Data, b"hello block".to_vec()).unwrap();
             assert_eq!(sealed.len(), 11 + TAG_LEN * suite.layers() as usize);
             assert!(!sealed.windows(5).any(|w| w == b"hello"));
             assert_eq!(
-                fc.open(3, BlockKind::Data, &sealed).as_deref(),
+                fc.open(3, BlockKind::Data, &sealed).unwrap().as_deref(),
                 Some(&b"hello block"[..])
             );
         }
+    }
+
+    fn file(suite: &CipherSuite, kind: FileKind, id: u64, salt: &[u8; SALT_LEN]) -> FileCipher {
+        suite.file(kind, id, salt, suite.layers()).unwrap()
+    }
+
+    fn opens(fc: &FileCipher, no: u64, kind: BlockKind, sealed: &[u8]) -> bool {
+        fc.open(no, kind, sealed).unwrap().is_some()
     }
 
     #[test]
     fn aad_binds_block_number_kind_file_and_salt() {
         let suite = CipherSuite::ephemeral(true);
         let (fc, salt) = suite.new_file(FileKind::Segment, 7);
-        let sealed = fc.seal(3, BlockKind::Data, b"payload".to_vec());
-        assert!(fc.open(4, BlockKind::Data, &sealed).is_none(), "moved block");
+        let sealed = fc.seal(3, BlockKind::Data, b"payload".to_vec()).unwrap();
+        assert!(!opens(&fc, 4, BlockKind::Data, &sealed), "moved block");
+        assert!(!opens(&fc, 3, BlockKind::Index, &sealed), "other block kind");
+        let other_id = file(&suite, FileKind::Segment, 8, &salt);
+        assert!(!opens(&other_id, 3, BlockKind::Data, &sealed), "other file id");
+        let other_kind = file(&suite, FileKind::Wal, 7, &salt);
         assert!(
-            fc.open(3, BlockKind::Index, &sealed).is_none(),
-            "other block kind"
-        );
-        let other_id = suite.file(FileKind::Segment, 8, &salt);
-        assert!(
-            other_id.open(3, BlockKind::Data, &sealed).is_none(),
-            "other file id"
-        );
-        let other_kind = suite.file(FileKind::Wal, 7, &salt);
-        assert!(
-            other_kind.open(3, BlockKind::Data, &sealed).is_none(),
+            !opens(&other_kind, 3, BlockKind::Data, &sealed),
             "other file kind"
         );
         let (other_salt, _) = suite.new_file(FileKind::Segment, 7);
-        assert!(
-            other_salt.open(3, BlockKind::Data, &sealed).is_none(),
-            "other salt"
-        );
-        let same = suite.file(FileKind::Segment, 7, &salt);
-        assert!(same.open(3, BlockKind::Data, &sealed).is_some());
+        assert!(!opens(&other_salt, 3, BlockKind::Data, &sealed), "other salt");
+        let same = file(&suite, FileKind::Segment, 7, &salt);
+        assert!(opens(&same, 3, BlockKind::Data, &sealed));
     }
 
     #[test]
     fn every_flipped_bit_fails_to_open() {
         let suite = CipherSuite::ephemeral(false);
         let (fc, _) = suite.new_file(FileKind::Wal, 1);
-        let sealed = fc.seal(0, BlockKind::WalRecord, b"abc".to_vec());
+        let sealed = fc.seal(0, BlockKind::WalRecord, b"abc".to_vec()).unwrap();
         for i in 0..sealed.len() {
             let mut bad = sealed.clone();
             bad[i] ^= 1;
-            assert!(fc.open(0, BlockKind::WalRecord, &bad).is_none(), "flip at {i}");
+            assert!(!opens(&fc, 0, BlockKind::WalRecord, &bad), "flip at {i}");
         }
     }
 
@@ -325,19 +417,48 @@ mod tests {
         let two = CipherSuite::new(service.clone(), Some(Dek::generate()));
         let one = CipherSuite::new(service, None);
         let (fc, salt) = two.new_file(FileKind::Segment, 1);
-        let sealed = fc.seal(0, BlockKind::Data, b"secret".to_vec());
+        let sealed = fc.seal(0, BlockKind::Data, b"secret".to_vec()).unwrap();
         // The service layer alone peels only the outer seal: what is left is still ciphertext.
         let peeled = one
-            .file(FileKind::Segment, 1, &salt)
+            .cipher(FileKind::Segment, 1, &salt, false)
             .open(0, BlockKind::Data, &sealed)
+            .unwrap()
             .unwrap();
         assert!(!peeled.windows(6).any(|w| w == b"secret"));
         assert_ne!(peeled, b"secret");
+        // A service-managed account does not read a double-sealed file.
+        assert!(one.file(FileKind::Segment, 1, &salt, 2).is_err());
         // Another customer key cannot open it.
         let other = CipherSuite::new(two.service.clone(), Some(Dek::generate()));
-        assert!(other
-            .file(FileKind::Segment, 1, &salt)
-            .open(0, BlockKind::Data, &sealed)
-            .is_none());
+        assert!(!opens(
+            &file(&other, FileKind::Segment, 1, &salt),
+            0,
+            BlockKind::Data,
+            &sealed
+        ));
+    }
+
+    #[test]
+    fn withheld_customer_key_refuses_and_enable_switches_new_files() {
+        let suite = CipherSuite::ephemeral(false);
+        let (old, old_salt) = suite.new_file(FileKind::Segment, 1);
+        let single = old.seal(0, BlockKind::Data, b"before".to_vec()).unwrap();
+        suite.customer_layer().enable(Dek::generate()).unwrap();
+        let (new, _) = suite.new_file(FileKind::Segment, 2);
+        assert_eq!((old.layers(), new.layers()), (1, 2));
+        let double = new.seal(0, BlockKind::Data, b"after".to_vec()).unwrap();
+        // While migrating both kinds of file are readable.
+        assert!(opens(
+            &suite.file(FileKind::Segment, 1, &old_salt, 1).unwrap(),
+            0,
+            BlockKind::Data,
+            &single
+        ));
+        suite.customer_layer().set_migrating(false);
+        assert!(suite.file(FileKind::Segment, 1, &old_salt, 1).is_err());
+        suite.customer_layer().withhold();
+        assert!(!suite.has_customer_key());
+        assert!(new.open(0, BlockKind::Data, &double).is_err());
+        assert!(new.seal(1, BlockKind::Data, vec![1]).is_err());
     }
 }

@@ -49,6 +49,10 @@ pub(crate) struct CustomerEntry {
 pub(crate) struct Keyring {
     pub(crate) service: ServiceEntry,
     pub(crate) customer: Option<CustomerEntry>,
+    /// Customer key enabled on a service-managed account, and some files may still be sealed
+    /// once (docs/keys.md#enabling-cmk). Absent (false) otherwise, so older keyrings read as is.
+    #[serde(default, rename = "cmkMigration", skip_serializing_if = "std::ops::Not::not")]
+    pub(crate) resealing: bool,
 }
 
 fn wrap_key(smk: &ServiceKey, salt: &[u8]) -> AeadKey {
@@ -150,6 +154,7 @@ mod tests {
         let ring = Keyring {
             service: Keyring::wrap_service(&smk, &dek),
             customer: None,
+            resealing: false,
         };
         let path = dir.path().join("KEYRING");
         ring.write(&path).unwrap();

@@ -3,6 +3,7 @@
 //! layout; storage sees only `CipherSuite` / `FileCipher`. See docs/keys.md.
 
 pub(crate) mod aead;
+mod customer_layer;
 mod dek;
 mod file_cipher;
 pub(crate) mod hex;

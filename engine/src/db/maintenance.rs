@@ -3,7 +3,7 @@
 //! then the in-memory version, then deleting files no version needs). A failure is recorded and
 //! poisons the store. Also the public `flush` and `compact`.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 use crate::memtable::Memtable;
 use crate::sst::{segment_file_name, Segment, SegmentMeta, SegmentWriter};
 use crate::util::fs::sync_dir;
-use crate::version::Version;
+use crate::version::{Manifest, Version};
 
 impl Db {
     /// Freezes the memtable (if it holds anything) and waits until every frozen memtable is in a
@@ -49,7 +49,7 @@ impl Db {
 impl Shared {
     /// A flush or compaction that failed part-way (a failed fsync, a damaged input) leaves the
     /// on-disk state uncertain: refuse further writes until the store is reopened and recovered.
-    fn poison_on_error(&self, r: Result<()>) -> Result<()> {
+    pub(super) fn poison_on_error(&self, r: Result<()>) -> Result<()> {
         if let Err(e) = &r {
             self.set_poison(e);
         }
@@ -82,11 +82,17 @@ impl Shared {
             }
             let result = self.flush_frozen().and_then(|_| {
                 if self.opts.background_compaction {
-                    self.compact_while_due()
+                    self.compact_while_due()?;
+                    self.reseal_while_pending()
                 } else {
                     Ok(())
                 }
             });
+            // The customer key is withheld: nothing was written; wait to be woken again (the
+            // account wakes this thread when the key comes back).
+            if result.as_ref().is_err_and(super::state::is_key_refusal) {
+                continue;
+            }
             if let Err(e) = result {
                 self.set_poison(&e);
                 if let Ok(mut g) = self.bg.lock() {
@@ -98,7 +104,7 @@ impl Shared {
         }
     }
 
-    fn shutting_down(&self) -> bool {
+    pub(super) fn shutting_down(&self) -> bool {
         self.bg.lock().map_or(true, |g| g.shutdown)
     }
 
@@ -205,17 +211,33 @@ impl Shared {
             &mut || self.alloc_file_id(),
         )?;
         let gone: HashSet<u64> = task.inputs.iter().copied().collect();
+        self.install_rewrite(&task.inputs, &by_id, |m| {
+            for level in &mut m.levels {
+                level.retain(|s| !gone.contains(&s.id));
+            }
+            let out_level = &mut m.levels[task.output_level];
+            out_level.extend(outputs);
+            out_level.sort_by(|a, b| a.smallest.cmp(&b.smallest));
+            Ok(())
+        })
+    }
+
+    /// Installs the result of a rewrite of segments `inputs` (a compaction or a re-seal):
+    /// `edit` places the outputs in a copy of the manifest, which is written; then the in-memory
+    /// version is swapped, the inputs leave the block cache and their files are deleted (deferred
+    /// while a backup snapshot pins them, db/pin.rs). Caller holds the maintenance lock.
+    pub(super) fn install_rewrite(
+        &self,
+        inputs: &[u64],
+        reuse: &HashMap<u64, Arc<Segment>>,
+        edit: impl FnOnce(&mut Manifest) -> Result<()>,
+    ) -> Result<()> {
         let mut manifest = lock(&self.manifest)?;
         let mut m = manifest.clone();
-        for level in &mut m.levels {
-            level.retain(|s| !gone.contains(&s.id));
-        }
-        let out_level = &mut m.levels[task.output_level];
-        out_level.extend(outputs);
-        out_level.sort_by(|a, b| a.smallest.cmp(&b.smallest));
+        edit(&mut m)?;
         m.next_file_id = self.next_file_id.load(std::sync::atomic::Ordering::SeqCst);
         m.write(&self.dir, &self.suite)?;
-        let version = Arc::new(Version::build(&m, &self.seg_dir, &self.suite, &by_id)?);
+        let version = Arc::new(Version::build(&m, &self.seg_dir, &self.suite, reuse)?);
         *manifest = m;
         drop(manifest);
         self.swap_current(|sv| SuperVersion {
@@ -223,12 +245,11 @@ impl Shared {
             imm: sv.imm.clone(),
             version: version.clone(),
         })?;
-        for id in &task.inputs {
+        for id in inputs {
             self.cache.evict_segment(*id);
         }
-        // Deferred while a backup snapshot pins the inputs (db/pin.rs).
         self.remove_segments(
-            task.inputs
+            inputs
                 .iter()
                 .map(|id| self.seg_dir.join(segment_file_name(*id)))
                 .collect(),
@@ -236,7 +257,8 @@ impl Shared {
     }
 }
 
-/// Writes every record of `mem` (in key order) to segment `id`, durably.
+/// Writes every record of `mem` (in key order) to segment `id`, durably; on failure removes
+/// what it wrote.
 pub(crate) fn write_memtable_segment(
     seg_dir: &Path,
     id: u64,
@@ -244,12 +266,21 @@ pub(crate) fn write_memtable_segment(
     mem: &Memtable,
 ) -> Result<SegmentMeta> {
     let mut w = SegmentWriter::create(seg_dir, id, suite)?;
-    for r in mem.records() {
-        w.add(&r)?;
+    let path = w.path().to_path_buf();
+    let written = (|| {
+        for r in mem.records() {
+            w.add(&r)?;
+        }
+        let meta = w.finish()?;
+        sync_dir(seg_dir)?;
+        Ok(meta)
+    })();
+    if written.is_err() {
+        // Not in the manifest: a half-written file is removed now rather than left to the next
+        // open (e.g. a seal refused because the customer key was withdrawn mid-flush).
+        let _ = std::fs::remove_file(&path);
     }
-    let meta = w.finish()?;
-    sync_dir(seg_dir)?;
-    Ok(meta)
+    written
 }
 
 /// Deletes the WAL files whose data is in segments (ids below the manifest's log number).

@@ -8,6 +8,7 @@ mod open;
 mod options;
 mod pin;
 mod read;
+mod reseal;
 mod ship;
 mod state;
 mod write;
@@ -15,7 +16,7 @@ mod write;
 pub(crate) use lock::DirLock;
 pub use options::DbOptions;
 pub(crate) use pin::PinnedSegment;
-
+pub use reseal::SealProgress;
 pub use state::{Db, DbStats, RecoveryReport};
 
 /// Size of a WAL file that holds no record (its header only).

@@ -97,6 +97,11 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> Result<MutexGuard<'_, T>> {
         .map_err(|_| Error::Poisoned("a thread panicked while holding engine state".into()))
 }
 
+/// Whether `e` is a key refusal (403) rather than a failure of the store.
+pub(crate) fn is_key_refusal(e: &Error) -> bool {
+    matches!(e, Error::KeyVault { .. })
+}
+
 impl Shared {
     pub(crate) fn current(&self) -> Result<Arc<SuperVersion>> {
         self.current
@@ -127,7 +132,12 @@ impl Shared {
     }
 
     /// Marks the store unwritable: after a failed fsync the page cache may no longer match the disk.
+    /// A key refusal (403: the customer key is withheld) does not: a seal fails before anything
+    /// of its block is written, so nothing on disk is uncertain.
     pub(crate) fn set_poison(&self, why: &Error) {
+        if is_key_refusal(why) {
+            return;
+        }
         if let Ok(mut p) = self.poison.lock() {
             p.get_or_insert_with(|| why.to_string());
         }
@@ -169,6 +179,17 @@ impl Db {
             last_seq: next_seq.saturating_sub(1),
             cache: self.shared.cache.stats(),
         })
+    }
+
+    /// Drops every plaintext block the cache holds (the customer key was withdrawn: nothing sealed
+    /// under it may be served from memory).
+    pub(crate) fn drop_cached_blocks(&self) {
+        self.shared.cache.clear();
+    }
+
+    /// Wakes the background thread (the customer key came back: maintenance may resume).
+    pub(crate) fn wake_background(&self) {
+        self.shared.wake_background();
     }
 
     /// The data directory of this store.

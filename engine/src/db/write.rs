@@ -20,7 +20,31 @@ pub(crate) struct Slot {
     batch: WriteBatch,
     sync: bool,
     /// `Some` once committed: the last sequence number of the batch, or why it failed.
-    result: Option<std::result::Result<u64, String>>,
+    result: Option<std::result::Result<u64, CommitError>>,
+}
+
+/// Why a group failed, as each of its writers gets it back (`Error` is not `Clone`): a key
+/// refusal keeps its 403 (nothing was written); anything else is a poisoned store.
+#[derive(Clone)]
+enum CommitError {
+    Key(u32, String),
+    Store(String),
+}
+
+impl CommitError {
+    fn from_error(e: &Error) -> CommitError {
+        match e {
+            Error::KeyVault { substatus, message } => CommitError::Key(*substatus, message.clone()),
+            other => CommitError::Store(other.to_string()),
+        }
+    }
+
+    fn into_error(self) -> Error {
+        match self {
+            CommitError::Key(sub, message) => Error::vault(sub, message),
+            CommitError::Store(why) => Error::Poisoned(why),
+        }
+    }
 }
 
 #[derive(Default)]
@@ -79,7 +103,7 @@ impl Shared {
         loop {
             if let Some(done) = q.slots.get(&ticket).and_then(|s| s.result.clone()) {
                 q.slots.remove(&ticket);
-                return done.map_err(Error::Poisoned);
+                return done.map_err(CommitError::into_error);
             }
             if !q.leader_active {
                 q.leader_active = true;
@@ -101,8 +125,8 @@ impl Shared {
                             Ok(lasts) => lasts
                                 .get(i)
                                 .copied()
-                                .ok_or_else(|| "lost commit result".to_string()),
-                            Err(e) => Err(e.to_string()),
+                                .ok_or_else(|| CommitError::Store("lost commit result".to_string())),
+                            Err(e) => Err(CommitError::from_error(e)),
                         });
                     }
                 }

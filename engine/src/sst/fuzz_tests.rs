@@ -223,7 +223,7 @@ fn forged_index_segment(suite: &CipherSuite, count: u32, body: &[u8]) -> Vec<u8>
     put_u32(&mut index, count);
     index.extend_from_slice(body);
     let block = |no: u64, kind: BlockKind, plain: Vec<u8>, out: &mut Vec<u8>| {
-        let sealed = cipher.seal(no, kind, plain);
+        let sealed = cipher.seal(no, kind, plain).unwrap();
         let h = Handle {
             offset: out.len() as u64,
             len: (sealed.len() + 4) as u32,
@@ -495,7 +495,7 @@ fn forged_segment(
     }
     .encode(SEGMENT_MAGIC);
     let block = |no: u64, kind: BlockKind, plain: Vec<u8>, out: &mut Vec<u8>| {
-        let sealed = cipher.seal(no, kind, plain);
+        let sealed = cipher.seal(no, kind, plain).unwrap();
         let h = Handle {
             offset: out.len() as u64,
             len: (sealed.len() + 4) as u32,

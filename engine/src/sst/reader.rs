@@ -52,11 +52,11 @@ impl Segment {
             SEGMENT_MAGIC,
             SEGMENT_VERSION,
             Some(id),
-            suite.layers(),
+            suite.readable_layers(),
             &mmap,
         )?;
         let footer = Footer::decode(path, &mmap)?;
-        let cipher = suite.file(FileKind::Segment, id, &header.salt);
+        let cipher = suite.file(FileKind::Segment, id, &header.salt, header.layers)?;
         let mut seg = Segment {
             id,
             path: path.to_path_buf(),
@@ -132,7 +132,7 @@ impl Segment {
                 format!("{kind:?} block {block_no}: checksum mismatch"),
             ));
         }
-        self.cipher.open(block_no, kind, sealed).ok_or_else(|| {
+        self.cipher.open(block_no, kind, sealed)?.ok_or_else(|| {
             Error::corruption(
                 &self.path,
                 h.offset,
@@ -188,6 +188,16 @@ impl Segment {
 
     pub(crate) fn id(&self) -> u64 {
         self.id
+    }
+
+    /// The seal layers its header records.
+    pub(crate) fn layers(&self) -> u8 {
+        self.cipher.layers()
+    }
+
+    /// The file's size in bytes.
+    pub(crate) fn file_len(&self) -> u64 {
+        self.mmap.len() as u64
     }
 
     pub(crate) fn smallest(&self) -> &[u8] {

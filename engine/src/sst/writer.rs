@@ -58,7 +58,7 @@ impl SegmentWriter {
         let header = FileHeader {
             version: SEGMENT_VERSION,
             file_id: id,
-            layers: suite.layers(),
+            layers: cipher.layers(),
             salt,
         };
         out.write_all(&header.encode(SEGMENT_MAGIC))
@@ -112,7 +112,7 @@ impl SegmentWriter {
     }
 
     fn write_block(&mut self, block_no: u64, kind: BlockKind, plain: Vec<u8>) -> Result<Handle> {
-        let sealed = self.cipher.seal(block_no, kind, plain);
+        let sealed = self.cipher.seal(block_no, kind, plain)?;
         let crc = crc32fast::hash(&sealed);
         self.out
             .write_all(&sealed)

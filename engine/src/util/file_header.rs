@@ -35,13 +35,14 @@ impl FileHeader {
     }
 
     /// Parses and checks the header at the start of `bytes`: magic, CRC, version, the file id
-    /// the caller expects (from the file name) and the number of seal layers of the account.
+    /// the caller expects (from the file name) and the number of seal layers, which must be one of
+    /// `accepted_layers` (the account's; see `CipherSuite::readable_layers`).
     pub(crate) fn decode(
         path: &Path,
         magic: &[u8; 8],
         version: u32,
         expect_id: Option<u64>,
-        expect_layers: u8,
+        accepted_layers: &[u8],
         bytes: &[u8],
     ) -> Result<FileHeader> {
         let head = bytes
@@ -73,11 +74,11 @@ impl FileHeader {
                 format!("header names file {file_id}, file name says otherwise"),
             ));
         }
-        if layers != expect_layers {
+        if !accepted_layers.contains(&layers) {
             return Err(Error::corruption(
                 path,
                 20,
-                format!("file sealed with {layers} layer(s), the account uses {expect_layers}"),
+                format!("file sealed with {layers} layer(s), the account reads {accepted_layers:?}"),
             ));
         }
         Ok(FileHeader {
@@ -104,15 +105,16 @@ mod tests {
         let enc = h.encode(b"STRTEST1");
         let p = Path::new("f");
         assert_eq!(
-            FileHeader::decode(p, b"STRTEST1", 1, Some(42), 2, &enc).unwrap(),
+            FileHeader::decode(p, b"STRTEST1", 1, Some(42), &[2], &enc).unwrap(),
             h
         );
         for i in 0..enc.len() {
             let mut bad = enc.clone();
             bad[i] ^= 0x10;
-            assert!(FileHeader::decode(p, b"STRTEST1", 1, Some(42), 2, &bad).is_err());
+            assert!(FileHeader::decode(p, b"STRTEST1", 1, Some(42), &[2], &bad).is_err());
         }
-        assert!(FileHeader::decode(p, b"STRTEST1", 1, Some(43), 2, &enc).is_err());
-        assert!(FileHeader::decode(p, b"STRTEST1", 1, Some(42), 1, &enc).is_err());
+        assert!(FileHeader::decode(p, b"STRTEST1", 1, Some(43), &[2], &enc).is_err());
+        assert!(FileHeader::decode(p, b"STRTEST1", 1, Some(42), &[1], &enc).is_err());
+        assert!(FileHeader::decode(p, b"STRTEST1", 1, Some(42), &[1, 2], &enc).is_ok());
     }
 }

@@ -34,6 +34,9 @@ pub(crate) struct Manifest {
     pub(crate) last_seq: u64,
     /// `levels[0]` newest first; deeper levels sorted by smallest key.
     pub(crate) levels: Vec<Vec<SegmentMeta>>,
+    /// Seal layers of the MANIFEST file this was read from or last written as (its header; not
+    /// part of the body). 0 before the first write.
+    pub(crate) layers: u8,
 }
 
 impl Manifest {
@@ -44,6 +47,7 @@ impl Manifest {
             log_number: 0,
             last_seq: 0,
             levels: vec![Vec::new(); NUM_LEVELS],
+            layers: 0,
         }
     }
 
@@ -76,6 +80,7 @@ impl Manifest {
             log_number: r.u64()?,
             last_seq: r.u64()?,
             levels: Vec::new(),
+            layers: 0,
         };
         let n = r.u8()? as usize;
         if n != NUM_LEVELS {
@@ -106,10 +111,11 @@ impl Manifest {
         let header = FileHeader {
             version: MANIFEST_VERSION,
             file_id: self.generation,
-            layers: suite.layers(),
+            layers: cipher.layers(),
             salt,
         };
-        let sealed = cipher.seal(0, BlockKind::Manifest, self.encode_body());
+        let sealed = cipher.seal(0, BlockKind::Manifest, self.encode_body())?;
+        self.layers = cipher.layers();
         let mut out = header.encode(MANIFEST_MAGIC);
         put_u32(&mut out, sealed.len() as u32);
         put_u32(&mut out, crc32fast::hash(&sealed));
@@ -128,7 +134,7 @@ impl Manifest {
             MANIFEST_MAGIC,
             MANIFEST_VERSION,
             None,
-            suite.layers(),
+            suite.readable_layers(),
             &bytes,
         )?;
         let (Some(len), Some(crc)) = (u32_at(&bytes, HEADER_LEN), u32_at(&bytes, HEADER_LEN + 4)) else {
@@ -146,11 +152,11 @@ impl Manifest {
                 "manifest checksum mismatch",
             ));
         }
-        let cipher = suite.file(FileKind::Manifest, header.file_id, &header.salt);
+        let cipher = suite.file(FileKind::Manifest, header.file_id, &header.salt, header.layers)?;
         let body = cipher
-            .open(0, BlockKind::Manifest, sealed)
+            .open(0, BlockKind::Manifest, sealed)?
             .ok_or_else(|| Error::corruption(&path, start as u64, "manifest fails authentication"))?;
-        let m = Self::decode_body(&body)
+        let mut m = Self::decode_body(&body)
             .ok_or_else(|| Error::corruption(&path, start as u64, "manifest body does not parse"))?;
         if m.generation != header.file_id {
             return Err(Error::corruption(
@@ -159,6 +165,7 @@ impl Manifest {
                 "manifest generation disagrees with its header",
             ));
         }
+        m.layers = header.layers;
         Ok(Some(m))
     }
 

@@ -63,7 +63,14 @@ pub(crate) fn replay_until(
         Some(v) if v == WAL_VERSION_V1.to_le_bytes() => WAL_VERSION_V1,
         _ => WAL_VERSION,
     };
-    let header = match FileHeader::decode(path, WAL_MAGIC, version, Some(id), suite.layers(), &bytes) {
+    let header = match FileHeader::decode(
+        path,
+        WAL_MAGIC,
+        version,
+        Some(id),
+        suite.readable_layers(),
+        &bytes,
+    ) {
         Ok(h) => h,
         // The start of a header, then zeros the file system allocated but never wrote: as above.
         Err(_) if is_last && zero_tail_start(&bytes) < HEADER_LEN => {
@@ -72,7 +79,7 @@ pub(crate) fn replay_until(
         }
         Err(e) => return Err(e),
     };
-    let cipher = suite.file(FileKind::Wal, id, &header.salt);
+    let cipher = suite.file(FileKind::Wal, id, &header.salt, header.layers)?;
     let mut pos = HEADER_LEN;
     let mut record_no = 0u64;
     let torn = |pos: usize, report: &mut ReplayReport, why: &str| -> Result<()> {
@@ -130,7 +137,7 @@ pub(crate) fn replay_until(
             ));
         }
         let plain = cipher
-            .open(record_no, BlockKind::WalRecord, sealed)
+            .open(record_no, BlockKind::WalRecord, sealed)?
             .ok_or_else(|| {
                 Error::corruption(
                     path,
@@ -229,7 +236,9 @@ mod tests {
         for i in 0..3u64 {
             let key = format!("k{i}");
             let plain = encode_batch(i + 1, &[(key.as_bytes(), Some(&b"v"[..]))]);
-            bytes.extend(encode_frame(&cipher.seal(i, BlockKind::WalRecord, plain)));
+            bytes.extend(encode_frame(
+                &cipher.seal(i, BlockKind::WalRecord, plain).unwrap(),
+            ));
         }
         let path = dir.path().join(super::super::writer::wal_file_name(1));
         std::fs::write(&path, &bytes).unwrap();

@@ -32,7 +32,7 @@ impl WalWriter {
         let header = FileHeader {
             version: WAL_VERSION,
             file_id: id,
-            layers: suite.layers(),
+            layers: cipher.layers(),
             salt,
         };
         let mut file = create_file(&path, false)?;
@@ -60,8 +60,14 @@ impl WalWriter {
         self.len
     }
 
+    /// The seal layers of this file.
+    pub(crate) fn layers(&self) -> u8 {
+        self.cipher.layers()
+    }
+
     /// Seals and appends one batch (one record) committed at `commit_ms` (Unix ms). Not durable
-    /// until `sync`.
+    /// until `sync`. A seal refused with 403 (customer key withheld) leaves the file untouched
+    /// and consumes no record number; any other error is an I/O error.
     pub(crate) fn append(
         &mut self,
         commit_ms: u64,
@@ -69,7 +75,7 @@ impl WalWriter {
         ops: &[(&[u8], Option<&[u8]>)],
     ) -> Result<()> {
         let plain = encode_record(commit_ms, first_seq, ops);
-        let sealed = self.cipher.seal(self.next_record, BlockKind::WalRecord, plain);
+        let sealed = self.cipher.seal(self.next_record, BlockKind::WalRecord, plain)?;
         // The record number is consumed even if the write fails: a retried write must not reuse
         // the nonce. (After a failed write the db is poisoned anyway.)
         self.next_record += 1;
