@@ -477,3 +477,96 @@ fn a_base_is_taken_once_the_newest_is_older_than_the_interval() {
     let newest = Account::list_backups(&f.backups()).unwrap().pop().unwrap();
     assert!(newest.consistent_at_ms.unwrap() >= (T0 + 5 * 3600) * 1000);
 }
+
+/// A deleted container, and then a deleted database, come back into the same account as they
+/// were at a chosen moment, with their settings and a working index; an existing one is a 409;
+/// nothing of the scratch copy stays.
+#[test]
+fn deleted_containers_and_databases_come_back_into_the_account() {
+    let f = Fixture::new();
+    let account = Account::create(f.opts.clone(), "acct", strata::Encryption::ServiceManaged).unwrap();
+    let db = account.create_database("db").unwrap();
+    let policy = strata::IndexingPolicy::from_json(
+        r#"{"includedPaths":[{"path":"/payload/?"}],"excludedPaths":[{"path":"/*"}]}"#,
+    )
+    .unwrap();
+    let c = db
+        .create_container_with(
+            "c",
+            "/pk",
+            strata::ContainerOptions {
+                indexing_policy: Some(policy.clone()),
+                default_ttl: Some(-1),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let other = db.create_container("other", "/pk").unwrap();
+    account.set_continuous_backup(f.policy()).unwrap();
+    let (mut model, mut other_model) = (Model::new(), Model::new());
+    for r in 0..3 {
+        f.clock.advance(10);
+        round(&c, &mut model, r);
+        upsert(&other, &mut other_model, &format!("o{r}"), r);
+    }
+    f.clock.advance(10);
+    let before = f.now_ms();
+    let (want, want_other) = (model.clone(), other_model.clone());
+    f.clock.advance(10);
+    round(&c, &mut model, 3);
+    account.ship_log_now().unwrap();
+
+    // The container is deleted: it is gone, and its name is free.
+    f.clock.advance(10);
+    db.delete_container("c").unwrap();
+    assert_eq!(c.read_item::<Value>("p", "r0-0").unwrap_err().status(), 404);
+    assert_eq!(db.delete_container("c").unwrap_err().status(), 404);
+    account.ship_log_now().unwrap();
+    let report = account.restore_deleted(&f.backups(), before, "db/c").unwrap();
+    assert_eq!(report.containers, vec!["db/c".to_string()]);
+    assert_eq!(report.items, want.len() as u64);
+    let back = container(&account);
+    assert_eq!(contents(&back), want);
+    assert_eq!(back.indexing_policy().unwrap(), policy);
+    assert_eq!(back.default_ttl().unwrap(), Some(-1));
+    let sql = "SELECT VALUE c.id FROM c WHERE c.payload = 'body of r2-0 v2'";
+    let plan = back.explain_query(sql, &[], &QueryOptions::default()).unwrap();
+    assert_eq!(plan["indexUsed"], true, "{plan}");
+    assert_eq!(
+        back.query_items(sql, &[], &QueryOptions::default())
+            .unwrap()
+            .items,
+        vec![json!("r2-0")]
+    );
+    // It exists now: a second restore is refused and changes nothing.
+    let e = account.restore_deleted(&f.backups(), before, "db/c").unwrap_err();
+    assert_eq!(e.status(), 409, "{e}");
+    assert_eq!(contents(&back), want);
+    // A container that did not exist at that moment: 404, and nothing is created.
+    let e = account
+        .restore_deleted(&f.backups(), before, "db/never")
+        .unwrap_err();
+    assert_eq!(e.status(), 404, "{e}");
+    assert!(!db.list_containers().unwrap().iter().any(|i| i.name == "never"));
+
+    // The whole database goes, and comes back with both containers.
+    f.clock.advance(10);
+    account.delete_database("db").unwrap();
+    assert!(account.list_databases().unwrap().is_empty());
+    account.ship_log_now().unwrap();
+    let report = account.restore_deleted(&f.backups(), before, "db").unwrap();
+    assert_eq!(
+        report.containers,
+        vec!["db/c".to_string(), "db/other".to_string()]
+    );
+    assert_eq!(contents(&container(&account)), want);
+    assert_eq!(contents(&account.database("db").container("other")), want_other);
+    // No scratch copy is left beside the data directory.
+    let left: Vec<String> = std::fs::read_dir(f.tmp.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("undelete"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}

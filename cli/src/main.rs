@@ -557,6 +557,22 @@ enum BackupCommand {
         /// The backup folder.
         backup: PathBuf,
     },
+    /// Bring a deleted database or container back into this account, as it was at a moment
+    /// of its continuous backup (409 if it exists now).
+    #[command(
+        after_help = "Example:\n  strata backup restore-deleted sales/orders --at 2026-11-26T17:30:00Z"
+    )]
+    RestoreDeleted {
+        /// DB or DB/CONT.
+        #[arg(value_name = "DB[/CONT]")]
+        scope: String,
+        /// Unix milliseconds, or RFC 3339 in UTC (2026-11-26T17:30:00Z).
+        #[arg(long, value_name = "TIMESTAMP")]
+        at: String,
+        /// The continuous backup's directory [default: the one the policy names].
+        #[arg(long, value_name = "DIR")]
+        backup_dir: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -682,6 +698,9 @@ enum DbCommand {
     /// List databases.
     #[command(after_help = "Example:\n  strata db list --output csv")]
     List,
+    /// Delete a database, its containers and all their items.
+    #[command(after_help = "Example:\n  strata db delete scratch")]
+    Delete { db: String },
 }
 
 #[derive(Subcommand, Debug)]
@@ -726,6 +745,9 @@ enum ContainerCommand {
         #[arg(long)]
         no_wait: bool,
     },
+    /// Delete a container and all its items.
+    #[command(after_help = "Example:\n  strata container delete sales drafts")]
+    Delete { db: String, container: String },
     /// Show a container's indexing policy and whether its index is ready.
     #[command(after_help = "Example:\n  strata container index-status sales orders")]
     IndexStatus { db: String, container: String },
@@ -1069,6 +1091,11 @@ fn dispatch(cli: &Cli) -> CliResult<Outcome> {
             BackupCommand::Now { backup_dir } => backup::now(g, backup_dir.as_deref())?,
             BackupCommand::List { backup_dir } => backup::list(g, backup_dir.as_deref())?,
             BackupCommand::Verify { backup: path } => backup::verify(g, path)?,
+            BackupCommand::RestoreDeleted {
+                scope,
+                at,
+                backup_dir,
+            } => backup::restore_deleted(g, scope, at, backup_dir.as_deref())?,
         },
         Command::Restore {
             from, to, at: None, ..
@@ -1095,6 +1122,7 @@ fn dispatch(cli: &Cli) -> CliResult<Outcome> {
         Command::Db { command } => match command {
             DbCommand::Create { db: name, throughput } => db::create(g, name, *throughput)?,
             DbCommand::List => db::list(g)?,
+            DbCommand::Delete { db: name } => db::delete(g, name)?,
         },
         Command::Container { command } => match command {
             ContainerCommand::Create {
@@ -1125,6 +1153,7 @@ fn dispatch(cli: &Cli) -> CliResult<Outcome> {
             } => index::set(g, db, name, file, *no_wait)?,
             ContainerCommand::IndexStatus { db, container: name } => index::status(g, db, name)?,
             ContainerCommand::List { db } => container::list(g, db)?,
+            ContainerCommand::Delete { db, container: name } => container::delete(g, db, name)?,
             ContainerCommand::SetTtl {
                 db,
                 container: name,

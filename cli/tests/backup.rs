@@ -182,3 +182,46 @@ fn continuous_policy_status_and_restore_at_a_moment() {
     assert_ne!(restore(env.arg(&early), "noon", &[]).code, 0);
     assert!(!early.exists());
 }
+
+#[test]
+fn a_deleted_container_and_database_come_back_with_restore_deleted() {
+    let env = Env::with_container("/pk");
+    for id in ["one", "two"] {
+        let body = format!(r#"{{"id":"{id}","pk":"a"}}"#);
+        env.ok(&["item", "create", "d", "c", "--json", &body]);
+    }
+    let dir = env.path("backups");
+    env.ok(&[
+        "backup",
+        "policy",
+        "--continuous",
+        "7",
+        "--backup-dir",
+        env.arg(&dir),
+    ]);
+    let at = env.ok(&["backup", "status"])["latestRestorableTimestamp"]
+        .as_u64()
+        .unwrap()
+        .to_string();
+    env.ok_status(&["container", "delete", "d", "c"], 204);
+    env.err_status(&["container", "delete", "d", "c"], 404, 0);
+    env.err_status(&["item", "get", "d", "c", "one", "--pk", "a"], 404, 0);
+    env.ok(&["backup", "status"]);
+    // The policy names the backup directory: no --backup-dir needed.
+    let back = env.ok_status(&["backup", "restore-deleted", "d/c", "--at", &at], 201);
+    assert_eq!(
+        (back["containers"].clone(), back["items"].clone()),
+        (json!(["d/c"]), json!(2)),
+        "{back}"
+    );
+    env.ok(&["item", "get", "d", "c", "two", "--pk", "a"]);
+    env.err_status(&["backup", "restore-deleted", "d/c", "--at", &at], 409, 0);
+    // The database too.
+    env.ok_status(&["db", "delete", "d"], 204);
+    env.err_status(&["db", "delete", "d"], 404, 0);
+    env.ok(&["backup", "status"]);
+    let back = env.ok_status(&["backup", "restore-deleted", "d", "--at", &at], 201);
+    assert_eq!(back["containers"], json!(["d/c"]), "{back}");
+    let dbs = env.ok(&["db", "list"]);
+    assert_eq!(dbs["databases"], json!(["d"]), "{dbs}");
+}

@@ -36,7 +36,7 @@ pub use account::{
 };
 pub use backup::{
     BackupInfo, BackupPolicy, ContinuousPolicy, ContinuousStatus, PointInTimeRestore, ShipReport,
-    VerifyReport,
+    UndeleteReport, VerifyReport,
 };
 pub use cache::CacheStats;
 pub use compaction::CompactionFilter;

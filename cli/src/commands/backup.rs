@@ -1,4 +1,4 @@
-//! `strata backup policy|now|list|verify|status` and `strata restore --from BACKUP --to DIR
+//! `strata backup policy|now|list|verify|status|restore-deleted` and `strata restore --from BACKUP --to DIR
 //! [--at TIMESTAMP]`: periodic and continuous backups of the account in --data into
 //! --backup-dir (default $STRATA_HOME/backups/<account>), and restores from them. Asks the
 //! engine only; see docs/backup.md.
@@ -168,6 +168,31 @@ pub fn restore_at(
         .field("defaultIdentity", a.default_identity()?.to_string())
         .field("dataDir", to.display().to_string())
         .field("databases", a.list_databases()?))
+}
+
+/// `backup restore-deleted DB[/CONT] --at TIMESTAMP [--backup-dir D]`: brings a deleted
+/// database or container back into this account as it was at that moment.
+pub fn restore_deleted(g: &Globals, scope: &str, at: &str, dir: Option<&Path>) -> CliResult<Report> {
+    let at_ms = parse_timestamp(at)?;
+    let a = account::open(g)?;
+    let dir = match dir {
+        Some(d) => d.to_path_buf(),
+        None => a
+            .continuous_status()?
+            .map(|s| s.backup_dir)
+            .ok_or_else(|| {
+                CliError::new(
+                    400,
+                    0,
+                    "continuous backup is off for this account: give --backup-dir with the directory of its continuous backup",
+                )
+            })?,
+    };
+    let r = a.restore_deleted(&dir, at_ms, scope)?;
+    Ok(Report::new(201)
+        .field("restoredAt", at_ms)
+        .field("containers", r.containers)
+        .field("items", r.items))
 }
 
 /// Unix milliseconds (digits only), or RFC 3339 in UTC: `YYYY-MM-DDTHH:MM:SS[.fff]Z`.

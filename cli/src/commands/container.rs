@@ -84,6 +84,12 @@ pub fn set_ttl(g: &Globals, db: &str, name: &str, setting: &str) -> CliResult<Re
         .field("defaultTtl", ttl.map_or(Value::from("off"), Value::from)))
 }
 
+/// `strata container delete DB CONT`: 204, or 404.
+pub fn delete(g: &Globals, db: &str, name: &str) -> CliResult<Report> {
+    account::open(g)?.database(db).delete_container(name)?;
+    Ok(Report::new(204).field("database", db).field("container", name))
+}
+
 pub fn list(g: &Globals, db: &str) -> CliResult<Report> {
     let account = account::open(g)?;
     let rows = account

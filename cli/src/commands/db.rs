@@ -1,4 +1,4 @@
-//! `strata db create|list`: databases of the account in --data, with the throughput their
+//! `strata db create|list|delete`: databases of the account in --data, with the throughput their
 //! containers share. Engine calls and reports only.
 
 use serde_json::Value;
@@ -20,4 +20,10 @@ pub fn list(g: &Globals) -> CliResult<Report> {
     let names = account::open(g)?.list_databases()?;
     let rows = names.into_iter().map(|n| vec![Value::from(n)]).collect();
     Ok(Report::new(200).list("databases", vec!["database"], rows))
+}
+
+/// `strata db delete DB`: 204, or 404.
+pub fn delete(g: &Globals, name: &str) -> CliResult<Report> {
+    account::open(g)?.delete_database(name)?;
+    Ok(Report::new(204).field("database", name))
 }

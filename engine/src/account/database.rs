@@ -45,7 +45,7 @@ pub struct ContainerInfo {
 
 #[derive(Clone)]
 pub struct Database {
-    inner: Arc<AccountInner>,
+    pub(crate) inner: Arc<AccountInner>,
     name: String,
 }
 

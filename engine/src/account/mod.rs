@@ -5,7 +5,9 @@
 mod analytical;
 mod conflict;
 mod container;
+mod copy;
 mod database;
+mod delete;
 mod enable_cmk;
 mod feed;
 mod handle;

@@ -2,10 +2,11 @@
 //! container (items, change feed, latest-version index, LSN mark, conflicts, sync checkpoints,
 //! secondary-index entries and the index's rebuild record)
 //! is deleted, the catalog entry removed, and a compaction drops the tombstones. Used by
-//! point-in-time restore's `--only`; not a public delete API. Thread-safe.
+//! point-in-time restore's `--only` and by `delete_container` / `delete_database` (delete.rs).
+//! Thread-safe.
 
 use super::handle::Account;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::kv::WriteBatch;
 
 /// The key tags whose keys start with `tag | container_id: u32 BE` (docs/format.md).
@@ -50,6 +51,21 @@ impl Account {
             c.databases.retain(|d| !drop_db(&d.name));
             Ok(())
         })?;
+        // The analytical tier's files of the removed containers (their keys went with them).
+        for id in &ids {
+            let dir = self.inner.data_dir.join("analytical").join(id.to_string());
+            match std::fs::remove_dir_all(&dir) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => {
+                    return Err(Error::io_path(
+                        "removing a deleted container's analytical files",
+                        &dir,
+                        e,
+                    ))
+                }
+            }
+        }
         self.inner.db.compact()
     }
 }

@@ -244,7 +244,7 @@ impl Account {
 impl Container {
     /// Stores a version replicated from another account as it is (its `_ts`, `_etag` and `_rid`
     /// kept), with a new local `_lsn`. The caller holds the item's lock.
-    fn put_replicated(
+    pub(super) fn put_replicated(
         &self,
         r: &Resolved,
         key: Vec<u8>,

@@ -22,6 +22,7 @@ mod shipper;
 mod snapshot;
 mod tagged;
 mod trim;
+mod undelete;
 mod verify;
 
 pub use continuous_policy::ContinuousPolicy;
@@ -29,3 +30,4 @@ pub use info::{BackupInfo, ContinuousStatus, ShipReport, VerifyReport};
 pub use pitr::PointInTimeRestore;
 pub use policy::BackupPolicy;
 pub(crate) use shipper::{release, Shipper};
+pub use undelete::UndeleteReport;

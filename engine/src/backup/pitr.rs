@@ -48,66 +48,77 @@ impl Account {
         opts: AccountOptions,
         req: &PointInTimeRestore,
     ) -> Result<Account> {
-        refuse_non_empty(&opts.data_dir)?;
-        let scopes = req
-            .only
-            .iter()
-            .map(|s| Scope::parse(s))
-            .collect::<Result<Vec<_>>>()?;
-        let log = log_dir(backup_dir);
-        let log_path = log.join(LOG_FILE);
-        let listed = LogManifest::read(&log_path, None)?.ok_or_else(|| {
-            Error::NotFound(format!(
-                "{} holds no continuous backup (no log/LOG); turn it on with `strata backup policy --continuous 7|30`",
-                backup_dir.display()
-            ))
-        })?;
-        let base = newest_base(backup_dir, &listed, req.at_ms)?;
-        let (manifest, service) = verified(&opts, &base)?;
-        let m = LogManifest::read(&log_path, Some(&CipherSuite::new(service.clone(), None)))?
-            .ok_or_else(|| Error::corruption(&log_path, 0, "the shipped log's manifest is missing"))?;
-        check_window(&m, req.at_ms, opts.wall_clock.now_millis())?;
-        let base_log = match (manifest.pinned_ms, manifest.log_number) {
-            (Some(t), Some(n))
-                if t <= req.at_ms && n >= m.start_log_number && manifest.account == m.account =>
-            {
-                n
-            }
-            _ => {
-                return Err(Error::corruption(
-                    &base,
-                    0,
-                    "the base backup does not match the shipped log",
-                ))
-            }
-        };
-
-        let catalog = catalog_copy(&base, service)?;
-        let identity = restore_identity(&opts, catalog.key_uri.is_some(), req.identity.as_ref())?;
-        let (ring, _) = open_service(&opts, &base)?;
-        // Unwrapped only to prove access; the DEK is dropped (zeroized) at once.
-        unwrap_customer(
-            &opts,
-            &base,
-            &ring,
-            identity.as_ref().unwrap_or(&catalog.identity()?),
-        )?;
-
-        let wals: Vec<ShippedWal> = m.wals.iter().filter(|w| w.id >= base_log).cloned().collect();
-        let finish = Finish {
-            until_ms: Some(req.at_ms),
-            identity: identity.as_ref(),
-            only: &scopes,
-        };
-        restore_staged(
-            opts,
-            |staging| {
-                stage(staging, &base, &manifest)?;
-                stage_wals(staging, &log, &wals)
-            },
-            &finish,
-        )
+        restore_point(backup_dir, opts, req, None)
     }
+}
+
+/// `restore_to_point`; with `own_identity`, the restore is a scratch copy the account that owns
+/// the backup makes of itself (undelete.rs): it calls the vault as that account's own default
+/// identity, whatever its kind, instead of a user-assigned identity named by the request.
+pub(crate) fn restore_point(
+    backup_dir: &Path,
+    opts: AccountOptions,
+    req: &PointInTimeRestore,
+    own_identity: Option<&Principal>,
+) -> Result<Account> {
+    refuse_non_empty(&opts.data_dir)?;
+    let scopes = req
+        .only
+        .iter()
+        .map(|s| Scope::parse(s))
+        .collect::<Result<Vec<_>>>()?;
+    let log = log_dir(backup_dir);
+    let log_path = log.join(LOG_FILE);
+    let listed = LogManifest::read(&log_path, None)?.ok_or_else(|| {
+        Error::NotFound(format!(
+            "{} holds no continuous backup (no log/LOG); turn it on with `strata backup policy --continuous 7|30`",
+            backup_dir.display()
+        ))
+    })?;
+    let base = newest_base(backup_dir, &listed, req.at_ms)?;
+    let (manifest, service) = verified(&opts, &base)?;
+    let m = LogManifest::read(&log_path, Some(&CipherSuite::new(service.clone(), None)))?
+        .ok_or_else(|| Error::corruption(&log_path, 0, "the shipped log's manifest is missing"))?;
+    check_window(&m, req.at_ms, opts.wall_clock.now_millis())?;
+    let base_log = match (manifest.pinned_ms, manifest.log_number) {
+        (Some(t), Some(n)) if t <= req.at_ms && n >= m.start_log_number && manifest.account == m.account => n,
+        _ => {
+            return Err(Error::corruption(
+                &base,
+                0,
+                "the base backup does not match the shipped log",
+            ))
+        }
+    };
+
+    let catalog = catalog_copy(&base, service)?;
+    let identity = match own_identity {
+        Some(p) => Some(p.clone()),
+        None => restore_identity(&opts, catalog.key_uri.is_some(), req.identity.as_ref())?,
+    };
+    let (ring, _) = open_service(&opts, &base)?;
+    // Unwrapped only to prove access; the DEK is dropped (zeroized) at once.
+    unwrap_customer(
+        &opts,
+        &base,
+        &ring,
+        identity.as_ref().unwrap_or(&catalog.identity()?),
+    )?;
+
+    let wals: Vec<ShippedWal> = m.wals.iter().filter(|w| w.id >= base_log).cloned().collect();
+    let finish = Finish {
+        until_ms: Some(req.at_ms),
+        identity: identity.as_ref(),
+        only: &scopes,
+    };
+    restore_staged(
+        opts,
+        |staging| {
+            stage(staging, &base, &manifest)?;
+            stage_wals(staging, &log, &wals)
+        },
+        &finish,
+    )
 }
 
 /// The newest base backup (by its listing) consistent at or before `at_ms` that the log
