@@ -65,6 +65,10 @@ fn all_read_back(c: &Container, n: usize) {
     assert_eq!(q.items, vec![json!(n)]);
 }
 
+/// Every WAL, segment and MANIFEST with its seal-layer count. A segment the background
+/// compaction has just created may have no header yet, and one it has just replaced may be gone
+/// by the time it is read: both are skipped (the first is written by the current code, which
+/// seals with every layer the account has; the second is no longer part of the store).
 fn sealed_files(data: &Path) -> Vec<PathBuf> {
     common::files_under(&data.join("lsm"))
         .into_iter()
@@ -75,8 +79,15 @@ fn sealed_files(data: &Path) -> Vec<PathBuf> {
         .collect()
 }
 
-fn layers_of(path: &Path) -> u8 {
-    std::fs::read(path).unwrap()[LAYERS_AT]
+/// (file, its seal layers) for every sealed file that has a header now.
+fn layers(data: &Path) -> Vec<(PathBuf, u8)> {
+    sealed_files(data)
+        .into_iter()
+        .filter_map(|p| {
+            let layers = *std::fs::read(&p).ok()?.get(LAYERS_AT)?;
+            Some((p, layers))
+        })
+        .collect()
 }
 
 fn segments(data: &Path) -> Vec<PathBuf> {
@@ -117,7 +128,7 @@ fn smk_account_becomes_cmk_and_every_block_is_double_sealed() {
     let (_tmp, opts, account, c) = smk_fixture(n);
     let data = opts.data_dir.clone();
     assert!(segments(&data).len() >= 3, "the test needs several segments");
-    assert!(sealed_files(&data).iter().all(|p| layers_of(p) == 1));
+    assert!(layers(&data).iter().all(|(_, l)| *l == 1));
     assert!(account.key_status().unwrap().migration.is_none());
     assert!(!account.has_unwrapped_customer_key());
 
@@ -151,10 +162,12 @@ fn smk_account_becomes_cmk_and_every_block_is_double_sealed() {
     account.flush().unwrap();
 
     // Every header says two layers: segments, WAL, MANIFEST.
-    let files = sealed_files(&data);
-    assert!(files.iter().any(|p| p.extension().is_some_and(|e| e == "seg")));
-    for f in &files {
-        assert_eq!(layers_of(f), 2, "{} is not double-sealed", f.display());
+    let files = layers(&data);
+    assert!(files
+        .iter()
+        .any(|(p, _)| p.extension().is_some_and(|e| e == "seg")));
+    for (f, l) in &files {
+        assert_eq!(*l, 2, "{} is not double-sealed", f.display());
     }
     let keyring = std::fs::read_to_string(data.join("KEYRING")).unwrap_or_default();
     assert!(
@@ -257,7 +270,7 @@ fn a_crash_mid_migration_reopens_and_resumes() {
     std::fs::remove_dir_all(data.join("lsm")).unwrap();
     copy_dir(&before_lsm, &data.join("lsm"));
     std::fs::write(data.join("CATALOG"), &catalog_before).unwrap();
-    assert!(sealed_files(&data).iter().all(|p| layers_of(p) == 1));
+    assert!(layers(&data).iter().all(|(_, l)| *l == 1));
 
     let account = Account::open(opts.clone()).unwrap();
     assert_eq!(
@@ -271,8 +284,8 @@ fn a_crash_mid_migration_reopens_and_resumes() {
     all_read_back(&c, n);
     let m = wait_for_migration(&account);
     assert_eq!(m.segments_total, m.segments_double_sealed);
-    for f in sealed_files(&data) {
-        assert_eq!(layers_of(&f), 2, "{}", f.display());
+    for (f, l) in layers(&data) {
+        assert_eq!(l, 2, "{}", f.display());
     }
     all_read_back(&c, n);
 }
@@ -322,7 +335,7 @@ fn reads_and_writes_go_on_while_the_migration_runs() {
     }
     account.flush().unwrap();
     wait_for_migration(&account);
-    for f in sealed_files(&opts.data_dir) {
-        assert_eq!(layers_of(&f), 2, "{}", f.display());
+    for (f, l) in layers(&opts.data_dir) {
+        assert_eq!(l, 2, "{}", f.display());
     }
 }

@@ -359,8 +359,9 @@ fn a_policy_change_rebuilds_in_the_background_and_queries_keep_working() {
             .unwrap(),
     )
     .unwrap();
-    drop(c);
+    // The container handle is the last one: its drop closes the account at once, even mid-rebuild.
     drop(account);
+    drop(c);
     let account = Account::open(options(&dir, &clock)).unwrap();
     let c = account.database("db").container("c");
     wait_ready(&c);

@@ -14,7 +14,7 @@ use serde_json::Value;
 
 use super::feed::record_change;
 use super::handle::AccountInner;
-use super::index::IndexChange;
+use super::index::{CloseGuard, IndexChange};
 use super::response::{ItemOptions, ItemResponse};
 use crate::catalog::validate_partition_key_path;
 use crate::crypto::hex;
@@ -29,17 +29,30 @@ use crate::metering::{
 };
 use crate::options::Durability;
 
-#[derive(Clone)]
 pub struct Container {
     pub(crate) inner: Arc<AccountInner>,
     db: String,
     name: String,
+    /// Declared after `inner`: dropped after it (see `Drop`).
+    close: CloseGuard,
 }
 
 impl Drop for Container {
-    /// The last user handle stops the log shipper, so the account closes on this thread.
+    /// A handle that may be the last closes the account on this thread: it waits for a running
+    /// index rebuild step and holds the rebuild thread off until `inner` is dropped, then stops
+    /// the log shipper (as `Account`'s drop does).
     fn drop(&mut self) {
+        // This handle, and perhaps the rebuild thread and the shipper mid-step.
+        if Arc::strong_count(&self.inner) <= 3 {
+            self.close.arm();
+        }
         crate::backup::release(&self.inner);
+    }
+}
+
+impl Clone for Container {
+    fn clone(&self) -> Container {
+        Container::new(self.inner.clone(), &self.db, &self.name)
     }
 }
 
@@ -135,6 +148,7 @@ fn to_typed<T: DeserializeOwned>(v: Value) -> Result<T> {
 impl Container {
     pub(crate) fn new(inner: Arc<AccountInner>, db: &str, name: &str) -> Container {
         Container {
+            close: CloseGuard::new(&inner),
             inner,
             db: db.to_string(),
             name: name.to_string(),

@@ -35,7 +35,9 @@ impl Account {
     /// background (see `key_status().migration`). 409 if the account is customer-managed already.
     pub fn enable_cmk(&self, key_uri: &str) -> Result<super::KeyStatus> {
         self.inner.enable_cmk(key_uri)?;
-        self.key_status()
+        // Reported, not settled: the KEYRING's migration mark stays until a later status call
+        // or open sees the re-seal complete (one step of the protocol per call).
+        self.key_status_settling(false)
     }
 }
 
@@ -117,13 +119,22 @@ impl AccountInner {
     /// reports every file sealed twice, clears the KEYRING's migration mark, after which a
     /// single-sealed file is corruption again.
     pub(crate) fn settle_migration(&self) -> Result<Option<MigrationStatus>> {
+        self.migration_status(true)
+    }
+
+    /// The migration's progress without recording its completion.
+    pub(crate) fn migration_progress(&self) -> Result<Option<MigrationStatus>> {
+        self.migration_status(false)
+    }
+
+    fn migration_status(&self, settle: bool) -> Result<Option<MigrationStatus>> {
         if !self.is_cmk() {
             return Ok(None);
         }
         let p = self.db.seal_progress()?;
         let layer = self.suite.customer_layer();
         // A revoked account writes nothing: completion waits for the key to come back.
-        if p.complete && layer.migrating() && layer.has_key() {
+        if settle && p.complete && layer.migrating() && layer.has_key() {
             // Under the catalog lock, which every KEYRING writer holds.
             let _catalog = self.catalog()?;
             let ring = read_keyring(&self.data_dir)?;

@@ -35,6 +35,8 @@ use crate::query::plan::{Lookup, LookupKind};
 const REBUILD_CHUNK: usize = 256;
 /// Old-generation entries removed per batch at the end of a rebuild.
 const CLEANUP_CHUNK: usize = 1024;
+/// Longest a closing handle waits for a running rebuild step.
+const CLOSE_WAIT: Duration = Duration::from_secs(2);
 /// How soon the thread looks again when a handle was closing.
 const CLOSING_RETRY: Duration = Duration::from_millis(10);
 
@@ -136,10 +138,23 @@ impl CloseGuard {
     }
 
     /// Waits for a running step and keeps the thread off the account until this guard drops.
+    /// A no-op on the rebuild thread itself (it holds the gate during its step).
     pub(crate) fn arm(&mut self) {
-        let _step = self.shared.gate.lock();
+        if ON_INDEXER.with(std::cell::Cell::get) {
+            return;
+        }
+        // Held off first, so the thread takes the account no more; then the running step, if
+        // any, is waited for — boundedly: a handle dropped while its thread holds a lock the
+        // step needs must not deadlock (the account then closes when the step ends).
         self.shared.closing.fetch_add(1, Ordering::SeqCst);
         self.armed = true;
+        let start = std::time::Instant::now();
+        while start.elapsed() < CLOSE_WAIT {
+            match self.shared.gate.try_lock() {
+                Ok(_) | Err(std::sync::TryLockError::Poisoned(_)) => return,
+                Err(std::sync::TryLockError::WouldBlock) => std::thread::sleep(Duration::from_millis(1)),
+            }
+        }
     }
 }
 
@@ -208,7 +223,13 @@ impl Drop for Indexer {
     }
 }
 
+thread_local! {
+    /// Set on the rebuild thread: the handles it makes and drops during a step do not close.
+    static ON_INDEXER: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
 fn rebuild_loop(weak: &Weak<AccountInner>, shared: &IndexerShared, rx: &Receiver<()>) {
+    ON_INDEXER.with(|f| f.set(true));
     // `None`: sleep until woken.
     let mut idle = None;
     loop {

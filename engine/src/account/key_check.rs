@@ -198,7 +198,17 @@ impl Account {
     /// The key state without checking. For an account migrating to its customer key, records
     /// the migration's completion once every file is sealed twice.
     pub fn key_status(&self) -> Result<KeyStatus> {
-        let migration = self.inner.settle_migration()?;
+        self.key_status_settling(true)
+    }
+
+    /// `key_status`; with `settle` false the migration's completion is reported but not yet
+    /// recorded in KEYRING (the next `key_status` or open records it).
+    pub(crate) fn key_status_settling(&self, settle: bool) -> Result<KeyStatus> {
+        let migration = if settle {
+            self.inner.settle_migration()?
+        } else {
+            self.inner.migration_progress()?
+        };
         let (key_uri, identity, cmk) = {
             let c = self.inner.catalog()?;
             (c.key_uri.clone(), c.identity()?, c.encryption.clone())
