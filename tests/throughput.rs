@@ -455,3 +455,47 @@ fn unlimited_never_throttles() {
     c.query_items("SELECT * FROM c", &[], &all).unwrap();
     create(&c, 5000).unwrap();
 }
+
+#[test]
+fn lifetime_metrics_add_up_the_sessions_and_go_with_the_container() {
+    let (dir, clock, account) = account(RetryPolicy::none());
+    let c = account
+        .create_database("db")
+        .unwrap()
+        .create_container_with("c", "/pk", own(400))
+        .unwrap();
+    let first: f64 = (0..3).map(|k| create(&c, k).unwrap()).sum();
+    fill_until_throttled(&c, 3);
+    let session = c.metrics().unwrap();
+    assert!(session.throttled >= 1);
+    assert_eq!(
+        c.lifetime_metrics().unwrap(),
+        session,
+        "nothing stored before the first close"
+    );
+    drop(c);
+    drop(account);
+    // A new session starts from zero; the lifetime counts carry the first one.
+    let account = Account::open(options(&dir, &clock, RetryPolicy::none())).unwrap();
+    let c = account.database("db").container("c");
+    assert_eq!(c.metrics().unwrap().operations, 0);
+    let carried = c.lifetime_metrics().unwrap();
+    assert_eq!(
+        (carried.operations, carried.throttled),
+        (session.operations, session.throttled)
+    );
+    assert!((carried.total_ru - session.total_ru).abs() < 0.011);
+    assert!(session.total_ru >= first);
+    clock.advance(Duration::from_secs(10));
+    let more = create(&c, 1000).unwrap();
+    let both = c.lifetime_metrics().unwrap();
+    assert_eq!(both.operations, session.operations + 1);
+    assert!((both.total_ru - (session.total_ru + more)).abs() < 0.011);
+    // Deleting the container deletes its counts: a new one of that name starts at zero.
+    account.database("db").delete_container("c").unwrap();
+    let again = account
+        .database("db")
+        .create_container_with("c", "/pk", own(400))
+        .unwrap();
+    assert_eq!(again.lifetime_metrics().unwrap().operations, 0);
+}

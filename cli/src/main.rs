@@ -26,7 +26,7 @@ use crate::args::{BodyArgs, Globals, PkArgs};
 use crate::commands::item::Write;
 use crate::commands::{
     account, analytics, backup, bench, container, db, demo, export, feed, identity, import, index, item, key,
-    ls, query, sync, vault,
+    ls, query, stats, sync, vault,
 };
 use crate::error::{CliError, CliResult, EXIT_USAGE};
 use crate::output::{Format, Report};
@@ -275,6 +275,10 @@ enum Command {
         #[arg(long)]
         both_ways: bool,
     },
+    /// Request units, operations and 429s of every container over its life (this and earlier
+    /// sessions); `--stats` on any command prints that command's own total.
+    #[command(after_help = "Example:\n  strata stats --output table")]
+    Stats,
     /// Run a query over a container's items and print one page of results.
     #[command(
         after_help = "Example:\n  strata query shop orders \"SELECT * FROM c WHERE c.qty > @min\" --param @min=5 --output csv"
@@ -959,6 +963,7 @@ fn dispatch(cli: &Cli) -> CliResult<Outcome> {
                 max_items: *max_items,
             },
         )?,
+        Command::Stats => stats::run(g)?,
         Command::Query {
             db,
             container,

@@ -35,3 +35,26 @@ fn stats_prints_the_session_total_on_stderr() {
     plain.code(0);
     assert!(!plain.stderr.contains("session:"), "{}", plain.stderr);
 }
+
+#[test]
+fn stats_adds_up_every_session_of_each_container() {
+    let env = Env::with_container("/tenant");
+    let mut charged = 0.0;
+    for id in ["1", "2", "3"] {
+        let body = json!({"id": id, "tenant": "a"}).to_string();
+        charged += env.ok(&["item", "create", "d", "c", "--json", &body])["requestCharge"]
+            .as_f64()
+            .expect("requestCharge");
+    }
+    let e = env.run(&["item", "get", "d", "c", "nope", "--pk", "a"]);
+    e.code(1);
+    charged += e.json()["requestCharge"].as_f64().expect("a 404 read is charged");
+    let stats = env.ok_status(&["stats"], 200);
+    let rows = stats["containers"].as_array().expect("rows");
+    assert_eq!(rows.len(), 1, "{stats}");
+    assert_eq!(rows[0]["container"], "d/c");
+    assert_eq!(rows[0]["operations"], 4, "{stats}");
+    assert_eq!(rows[0]["throttled"], 0);
+    let total = rows[0]["totalRu"].as_f64().unwrap();
+    assert!((total - charged).abs() < 0.011, "{total} vs {charged}");
+}

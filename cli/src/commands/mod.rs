@@ -17,5 +17,6 @@ pub mod item;
 pub mod key;
 pub mod ls;
 pub mod query;
+pub mod stats;
 pub mod sync;
 pub mod vault;

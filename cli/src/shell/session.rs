@@ -13,7 +13,7 @@ use strata_engine::{Account, Container, ItemOptions, QueryOptions};
 use super::complete::Completion;
 use super::statement::{parse, Statement, HELP};
 use crate::args::{parse_item_json, pk_from_flag, pk_from_item, Globals};
-use crate::commands::account;
+use crate::commands::{account, stats};
 use crate::error::{CliError, CliResult, EXIT_OK, EXIT_REQUEST};
 use crate::output::{self, ErrorContext, Format, Report};
 
@@ -159,28 +159,10 @@ impl Session {
                 let rows = self
                     .account
                     .metrics()?
-                    .into_iter()
-                    .map(|(db, c, m)| {
-                        vec![
-                            Value::from(format!("{db}/{c}")),
-                            Value::from(m.total_ru),
-                            Value::from(m.ru_per_sec_last_minute),
-                            Value::from(m.operations),
-                            Value::from(m.throttled),
-                        ]
-                    })
+                    .iter()
+                    .map(|(db, c, m)| stats::row(db, c, m))
                     .collect();
-                Ok(Report::new(200).list(
-                    "containers",
-                    vec![
-                        "container",
-                        "totalRu",
-                        "ruPerSecLastMinute",
-                        "operations",
-                        "throttled",
-                    ],
-                    rows,
-                ))
+                Ok(Report::new(200).list("containers", stats::COLUMNS.to_vec(), rows))
             }
             Statement::Query(sql) => self.query(&sql),
             Statement::Get { id, pk } => {

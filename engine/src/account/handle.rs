@@ -66,6 +66,14 @@ pub(crate) struct AccountInner {
     _lock: DirLock,
 }
 
+impl Drop for AccountInner {
+    /// The session's request-unit counts join the containers' lifetime counts (ignored if the
+    /// store refuses, e.g. while the customer key is revoked).
+    fn drop(&mut self) {
+        let _ = self.persist_metrics();
+    }
+}
+
 impl AccountInner {
     pub(crate) fn catalog(&self) -> Result<MutexGuard<'_, Catalog>> {
         self.catalog

@@ -1,11 +1,14 @@
 //! Charging an operation to its container: the provisioned-throughput check (429) and the
 //! container's metrics in one place, so no charge is taken without being counted. Also the
-//! metrics API (`Container::metrics`, `Account::metrics`). See docs/ru-model.md#metrics.
+//! metrics API (`Container::metrics`, `Account::metrics`), and the lifetime counts kept across
+//! sessions (`lifetime_metrics`, stored as the account closes). See docs/ru-model.md#metrics.
 
 use super::container::{Container, Resolved};
-use super::handle::Account;
+use super::handle::{Account, AccountInner};
 use crate::error::{Error, Result};
+use crate::kv::WriteBatch;
 use crate::metering::ContainerMetrics;
+use crate::options::Durability;
 
 impl Container {
     /// Takes `ru` for an operation whose charge is known before it runs (429 otherwise, counted).
@@ -68,5 +71,101 @@ impl Account {
                 Ok((db, c, m))
             })
             .collect()
+    }
+}
+
+/// `0x09 | container_id`: the container's counts from earlier sessions (sealed like every key).
+const LIFETIME_TAG: u8 = 0x09;
+
+fn lifetime_key(container_id: u32) -> Vec<u8> {
+    let mut k = vec![LIFETIME_TAG];
+    k.extend_from_slice(&container_id.to_be_bytes());
+    k
+}
+
+/// `total_ru: f64 bits BE | operations: u64 BE | throttled: u64 BE`.
+fn decode_lifetime(bytes: &[u8]) -> Result<(f64, u64, u64)> {
+    let word = |i: usize| {
+        bytes
+            .get(i * 8..i * 8 + 8)
+            .and_then(|b| b.try_into().ok())
+            .map(u64::from_be_bytes)
+            .ok_or_else(|| Error::Internal("a container's lifetime metrics record is damaged".into()))
+    };
+    Ok((f64::from_bits(word(0)?), word(1)?, word(2)?))
+}
+
+fn encode_lifetime((ru, ops, throttled): (f64, u64, u64)) -> Vec<u8> {
+    let mut v = Vec::with_capacity(24);
+    v.extend_from_slice(&ru.to_bits().to_be_bytes());
+    v.extend_from_slice(&ops.to_be_bytes());
+    v.extend_from_slice(&throttled.to_be_bytes());
+    v
+}
+
+impl AccountInner {
+    /// Adds this session's counts to each container's stored lifetime counts; called as the
+    /// account closes. Best effort by nature: a crash loses the session's counts.
+    pub(crate) fn persist_metrics(&self) -> Result<()> {
+        let mut batch = WriteBatch::new();
+        for (id, ru, ops, throttled) in self.metrics.totals()? {
+            if ops == 0 && throttled == 0 {
+                continue;
+            }
+            let key = lifetime_key(id);
+            let (r0, o0, t0) = match self.db.get(&key)? {
+                Some(b) => decode_lifetime(&b)?,
+                None => (0.0, 0, 0),
+            };
+            batch.put(key, encode_lifetime((r0 + ru, o0 + ops, t0 + throttled)));
+        }
+        if !batch.is_empty() {
+            self.db.write(batch, Durability::Sync)?;
+        }
+        Ok(())
+    }
+}
+
+impl Container {
+    /// What this container has been charged over its life: the counts of earlier sessions (kept
+    /// when an account closes) plus this session's; RU/s over the last minute is this session's.
+    pub fn lifetime_metrics(&self) -> Result<ContainerMetrics> {
+        let now = self.metrics()?;
+        let id = self.resolve()?.id;
+        let (ru, ops, throttled) = match self.inner.db.get(&lifetime_key(id))? {
+            Some(b) => decode_lifetime(&b)?,
+            None => (0.0, 0, 0),
+        };
+        Ok(ContainerMetrics {
+            total_ru: ((ru + now.total_ru) * 100.0).round() / 100.0,
+            operations: ops + now.operations,
+            throttled: throttled + now.throttled,
+            ru_per_sec_last_minute: now.ru_per_sec_last_minute,
+        })
+    }
+}
+
+impl Account {
+    /// `(database, container, lifetime metrics)` for every container, in catalog order.
+    pub fn lifetime_metrics(&self) -> Result<Vec<(String, String, ContainerMetrics)>> {
+        self.metrics()?
+            .into_iter()
+            .map(|(db, c, _)| {
+                let m = self.database(&db).container(&c).lifetime_metrics()?;
+                Ok((db, c, m))
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lifetime_records_round_trip() {
+        let v = (12.5, 7, 2);
+        assert_eq!(decode_lifetime(&encode_lifetime(v)).unwrap(), v);
+        assert!(decode_lifetime(&[0; 10]).is_err());
     }
 }

@@ -78,6 +78,18 @@ impl Metrics {
     }
 
     /// The container's metrics at monotonic time `now`.
+    /// (container id, total RU, operations, 429s) of every container counted so far.
+    pub(crate) fn totals(&self) -> Result<Vec<(u32, f64, u64, u64)>> {
+        let map = self
+            .by_container
+            .lock()
+            .map_err(|_| Error::Poisoned("a thread panicked while recording metrics".into()))?;
+        Ok(map
+            .iter()
+            .map(|(id, c)| (*id, c.total_ru, c.operations, c.throttled))
+            .collect())
+    }
+
     pub(crate) fn snapshot(&self, container_id: u32, now: Duration) -> Result<ContainerMetrics> {
         let sec = now.as_secs();
         self.with(container_id, |c| {
