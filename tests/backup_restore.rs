@@ -504,3 +504,38 @@ fn no_id_or_body_reaches_the_backup_directory_in_the_clear() {
         assert!(names_seen, "the scan found no database name in the CATALOG copy");
     }
 }
+
+/// Backup, verify and restore report their bytes to an observer (the CLI's progress bar): done
+/// ends equal to planned, and covers the backup's files.
+#[test]
+fn long_operations_report_their_progress() {
+    let f = Fixture::smk();
+    write(&f.c, names("a", 30));
+    f.account.flush().unwrap();
+    let observe = |op: &dyn Fn()| {
+        let p = std::sync::Arc::new(strata::Progress::default());
+        strata::observe_progress(&p, op);
+        (p.done_bytes(), p.total_bytes())
+    };
+    let info = std::cell::OnceCell::new();
+    let (done, total) = observe(&|| {
+        let _ = info.set(f.account.backup_now(&f.backups()).unwrap());
+    });
+    let info = info.into_inner().unwrap();
+    assert_eq!(done, total);
+    assert!(total >= info.bytes && info.bytes > 0, "{total} vs {info:?}");
+    let (done, total) = observe(&|| {
+        Account::verify_backup(&f.opts, &info.path).unwrap();
+    });
+    assert_eq!(done, total);
+    assert!(total >= info.bytes);
+    let (done, total) = observe(&|| {
+        Account::restore(&info.path, f.target("restored")).unwrap();
+    });
+    assert_eq!(done, total);
+    assert!(total >= info.bytes);
+    // Without an observer nothing is reported anywhere.
+    let p = std::sync::Arc::new(strata::Progress::default());
+    f.account.backup_now(&f.backups()).unwrap();
+    assert_eq!((p.done_bytes(), p.total_bytes()), (0, 0));
+}

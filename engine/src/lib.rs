@@ -35,8 +35,8 @@ pub use account::{
     SyncReport, DEFAULT_FEED_PAGE, DEFAULT_MAX_ITEM_COUNT, MAX_PAGE_BYTES,
 };
 pub use backup::{
-    BackupInfo, BackupPolicy, ContinuousPolicy, ContinuousStatus, PointInTimeRestore, ShipReport,
-    UndeleteReport, VerifyReport,
+    observe_progress, BackupInfo, BackupPolicy, ContinuousPolicy, ContinuousStatus, PointInTimeRestore,
+    Progress, ShipReport, UndeleteReport, VerifyReport,
 };
 pub use cache::CacheStats;
 pub use compaction::CompactionFilter;

@@ -3,11 +3,18 @@
 //! --backup-dir (default $STRATA_HOME/backups/<account>), and restores from them. Asks the
 //! engine only; see docs/backup.md.
 
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressStyle};
 
 use serde_json::Value;
 use strata_engine::{
-    Account, BackupInfo, BackupPolicy, ContinuousPolicy, ContinuousStatus, PointInTimeRestore, Principal,
+    observe_progress, Account, BackupInfo, BackupPolicy, ContinuousPolicy, ContinuousStatus,
+    PointInTimeRestore, Principal, Progress,
 };
 
 use crate::args::Globals;
@@ -64,7 +71,7 @@ fn window(report: Report, status: Option<ContinuousStatus>) -> Report {
 pub fn now(g: &Globals, dir: Option<&Path>) -> CliResult<Report> {
     let a = account::open(g)?;
     let dir = dir.map_or_else(|| a.default_backup_dir(), Path::to_path_buf);
-    let b = a.backup_now(&dir)?;
+    let b = with_bar("backing up", || a.backup_now(&dir))?;
     Ok(Report::new(201)
         .field("id", b.id.clone())
         .field("path", b.path.display().to_string())
@@ -119,7 +126,9 @@ pub fn list(g: &Globals, dir: Option<&Path>) -> CliResult<Report> {
 
 /// `backup verify BACKUP`: recomputes every checksum; 500.1002 naming the damaged file.
 pub fn verify(g: &Globals, backup: &Path) -> CliResult<Report> {
-    let r = Account::verify_backup(&g.account_options(), backup)?;
+    let r = with_bar("verifying", || {
+        Account::verify_backup(&g.account_options(), backup)
+    })?;
     Ok(Report::new(200)
         .field("id", r.id)
         .field("filesChecked", r.files_checked)
@@ -131,7 +140,7 @@ pub fn verify(g: &Globals, backup: &Path) -> CliResult<Report> {
 pub fn restore(g: &Globals, from: &Path, to: &Path) -> CliResult<Report> {
     let mut opts = g.account_options();
     opts.data_dir = to.to_path_buf();
-    let a = Account::restore(from, opts)?;
+    let a = with_bar("restoring", || Account::restore(from, opts))?;
     let (mode, key_uri) = account::describe(&a.encryption());
     Ok(Report::new(201)
         .field("account", a.name())
@@ -158,7 +167,7 @@ pub fn restore_at(
         identity: identity.map(|s| Principal::parse(s, None)).transpose()?,
         only: only.to_vec(),
     };
-    let a = Account::restore_to_point(from, opts, &req)?;
+    let a = with_bar("restoring", || Account::restore_to_point(from, opts, &req))?;
     let (mode, key_uri) = account::describe(&a.encryption());
     Ok(Report::new(201)
         .field("account", a.name())
@@ -188,11 +197,41 @@ pub fn restore_deleted(g: &Globals, scope: &str, at: &str, dir: Option<&Path>) -
                 )
             })?,
     };
-    let r = a.restore_deleted(&dir, at_ms, scope)?;
+    let r = with_bar("restoring", || a.restore_deleted(&dir, at_ms, scope))?;
     Ok(Report::new(201)
         .field("restoredAt", at_ms)
         .field("containers", r.containers)
         .field("items", r.items))
+}
+
+/// Runs `f` (a backup, verify or restore call) with a progress bar of its bytes on stderr when
+/// stderr is a terminal; otherwise just runs it.
+fn with_bar<T>(label: &str, f: impl FnOnce() -> T) -> T {
+    if !std::io::stderr().is_terminal() {
+        return f();
+    }
+    let progress = Arc::new(Progress::default());
+    let bar = ProgressBar::new(0);
+    if let Ok(style) =
+        ProgressStyle::with_template(&format!("{label} {{wide_bar}} {{bytes}}/{{total_bytes}}"))
+    {
+        bar.set_style(style);
+    }
+    let done = AtomicBool::new(false);
+    let out = std::thread::scope(|s| {
+        s.spawn(|| {
+            while !done.load(Ordering::Relaxed) {
+                bar.set_length(progress.total_bytes());
+                bar.set_position(progress.done_bytes());
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        });
+        let out = observe_progress(&progress, f);
+        done.store(true, Ordering::Relaxed);
+        out
+    });
+    bar.finish_and_clear();
+    out
 }
 
 /// Unix milliseconds (digits only), or RFC 3339 in UTC: `YYYY-MM-DDTHH:MM:SS[.fff]Z`.

@@ -199,9 +199,11 @@ fn restore_identity(
 fn stage_wals(staging: &Path, log: &Path, wals: &[ShippedWal]) -> Result<()> {
     let dir = staging.join("lsm").join("wal");
     create_dir(&dir, false)?;
+    super::progress::plan(wals.iter().map(|w| w.size).sum());
     for w in wals {
         let from = log.join(wal_file_name(w.id));
         let (sha, size) = copy_range(&from, &dir.join(wal_file_name(w.id)), 0, w.size)?;
+        super::progress::advance(size);
         if sha != w.sha256 || size != w.size {
             return Err(Error::corruption(
                 &from,

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use super::copy::copy_file;
 use super::layout::{pool_name, pool_of, CATALOG_COPY, KEYRING_COPY, MANIFEST_COPY};
 use super::manifest::BackupManifest;
+use super::progress;
 use super::scope::{keep_only, Scope};
 use super::verify::verified;
 use crate::account::{open_service, unwrap_customer, Account, KEYRING_FILE};
@@ -168,8 +169,16 @@ pub(crate) fn stage(dir: &Path, backup: &Path, m: &BackupManifest) -> Result<()>
             &s.sha256,
         ));
     }
+    progress::plan(
+        m.files
+            .iter()
+            .map(|f| f.size)
+            .chain(m.segments.iter().map(|s| s.size))
+            .sum(),
+    );
     for (from, to, sha) in plan {
-        let (got, _) = copy_file(&from, &to)?;
+        let (got, copied) = copy_file(&from, &to)?;
+        progress::advance(copied);
         if got != sha {
             return Err(Error::corruption(
                 &from,

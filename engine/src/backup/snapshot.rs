@@ -15,6 +15,7 @@ use super::layout::{
 use super::manifest::{BackupManifest, FileEntry};
 use super::policy::BackupPolicy;
 use super::pool;
+use super::progress;
 use super::retention::{prune, scan};
 use crate::account::{now_secs, Account, KEYRING_FILE};
 use crate::catalog::CATALOG_FILE;
@@ -87,12 +88,21 @@ impl Account {
         };
         let mut segments = Vec::with_capacity(snap.segments.len());
         let (mut copied, mut bytes_copied) = (0, 0);
-        for seg in &snap.segments {
+        let sizes: Vec<u64> = snap
+            .segments
+            .iter()
+            .map(|s| std::fs::metadata(&s.path).map_or(0, |m| m.len()))
+            .collect();
+        progress::plan(
+            sizes.iter().sum::<u64>() + (catalog.len() + keyring.len() + snap.manifest.len()) as u64,
+        );
+        for (seg, size) in snap.segments.iter().zip(sizes) {
             let (entry, was_copied) = pool::put(backup_dir, seg)?;
             if was_copied {
                 copied += 1;
                 bytes_copied += entry.size;
             }
+            progress::advance(size);
             segments.push(entry);
         }
         let manifest_bytes = snap.manifest.clone();
@@ -126,6 +136,7 @@ impl Account {
                 return Err(e);
             }
         };
+        progress::advance(manifest_bytes_len(&manifest));
         let path = backup_dir.join(&id);
         std::fs::rename(&tmp, &path).map_err(|e| Error::io_path("renaming into place", &path, e))?;
         sync_dir(backup_dir)?;
@@ -230,6 +241,11 @@ fn new_id(backup_dir: &Path) -> (String, u64) {
         n += 1;
     }
     (backup_id(n), (ms / 1000) as u64)
+}
+
+/// Bytes of the small files a backup folder holds (catalog, keyring, manifest copies).
+fn manifest_bytes_len(m: &BackupManifest) -> u64 {
+    m.files.iter().map(|f| f.size).sum()
 }
 
 fn info_of(path: &Path, m: &BackupManifest) -> BackupInfo {

@@ -9,6 +9,7 @@ use super::copy::hash_file;
 use super::info::VerifyReport;
 use super::layout::{pool_name, pool_of, BACKUP_FILE};
 use super::manifest::BackupManifest;
+use super::progress;
 use crate::account::{open_service, Account};
 use crate::crypto::{CipherSuite, Dek};
 use crate::error::{Error, Result};
@@ -37,14 +38,24 @@ impl Account {
 pub(crate) fn verified(opts: &AccountOptions, backup: &Path) -> Result<(BackupManifest, Dek)> {
     let manifest_path = backup.join(BACKUP_FILE);
     let unauthenticated = BackupManifest::read(&manifest_path, None)?;
+    progress::plan(
+        unauthenticated
+            .files
+            .iter()
+            .map(|f| f.size)
+            .chain(unauthenticated.segments.iter().map(|s| s.size))
+            .sum(),
+    );
     for f in &unauthenticated.files {
         check(&backup.join(&f.name), f.size, &f.sha256)?;
+        progress::advance(f.size);
     }
     let (_, service) = open_service(opts, backup)?;
     let m = BackupManifest::read(&manifest_path, Some(&CipherSuite::new(service.clone(), None)))?;
     let pool = pool_of(backup);
     for s in &m.segments {
         check(&pool.join(pool_name(&s.sha256)), s.size, &s.sha256)?;
+        progress::advance(s.size);
     }
     Ok((m, service))
 }
