@@ -570,3 +570,50 @@ fn deleted_containers_and_databases_come_back_into_the_account() {
         .collect();
     assert!(left.is_empty(), "{left:?}");
 }
+
+/// Scheduled periodic backups: one is taken when none is newer than the interval (by the
+/// account's clock), none while the newest is recent; a schedule inside the data directory is
+/// refused; unscheduled, nothing more is taken.
+#[test]
+fn scheduled_periodic_backups_are_taken_on_the_interval() {
+    let f = Fixture::new();
+    let account = Account::create(f.opts.clone(), "acct", strata::Encryption::ServiceManaged).unwrap();
+    let c = account
+        .create_database("db")
+        .unwrap()
+        .create_container("c", "/pk")
+        .unwrap();
+    let mut model = Model::new();
+    upsert(&c, &mut model, "a", 0);
+    account
+        .set_backup_policy(strata::BackupPolicy::new(1, 2).unwrap())
+        .unwrap();
+    let e = account
+        .set_backup_schedule(Some(&f.opts.data_dir.join("inside")))
+        .unwrap_err();
+    assert_eq!(e.status(), 400);
+    assert_eq!(account.backup_schedule().unwrap(), None);
+    let dir = f.tmp.path().join("scheduled");
+    account.set_backup_schedule(Some(&dir)).unwrap();
+    assert_eq!(account.backup_schedule().unwrap(), Some(dir.clone()));
+    let count = || Account::list_backups(&dir).map_or(0, |b| b.len());
+    // The background thread or this call takes the first one (none existed); then none is due.
+    account.take_scheduled_backup_if_due().unwrap();
+    assert_eq!(count(), 1);
+    assert!(account.take_scheduled_backup_if_due().unwrap().is_none());
+    assert_eq!(count(), 1);
+    // An interval later another is due.
+    f.clock.advance(3_601);
+    upsert(&c, &mut model, "b", 1);
+    account.take_scheduled_backup_if_due().unwrap();
+    assert_eq!(count(), 2);
+    // The newest holds both items.
+    let newest = Account::list_backups(&dir).unwrap().pop().unwrap();
+    let restored = Account::restore(&newest.path, f.target("restored")).unwrap();
+    assert_eq!(contents(&container(&restored)), model);
+    // Unscheduled: nothing more, even when due.
+    account.set_backup_schedule(None).unwrap();
+    f.clock.advance(3_601);
+    assert!(account.take_scheduled_backup_if_due().unwrap().is_none());
+    assert_eq!(count(), 2);
+}

@@ -536,6 +536,13 @@ enum BackupCommand {
         /// Where continuous backup ships the log [default: $STRATA_HOME/backups/<account>].
         #[arg(long, value_name = "DIR", requires = "continuous")]
         backup_dir: Option<PathBuf>,
+        /// Take periodic backups into DIR on the interval, while the account is open (a
+        /// long-running application; one-shot commands take one when due as they run).
+        #[arg(long, value_name = "DIR", conflicts_with_all = ["continuous", "no_schedule"])]
+        schedule: Option<PathBuf>,
+        /// Stop the scheduled periodic backups.
+        #[arg(long, conflicts_with = "continuous")]
+        no_schedule: bool,
     },
     /// Show continuous backup: the tier and the restore window (earliest and latest restorable
     /// timestamps); ships the log first.
@@ -1085,8 +1092,17 @@ fn dispatch(cli: &Cli) -> CliResult<Outcome> {
             BackupCommand::Policy {
                 interval_hours: Some(interval_hours),
                 retention_hours: Some(retention_hours),
+                schedule,
+                no_schedule,
                 ..
-            } => backup::policy(g, *interval_hours, *retention_hours)?,
+            } => {
+                let schedule = match (schedule, no_schedule) {
+                    (Some(dir), _) => Some(Some(dir.as_path())),
+                    (None, true) => Some(None),
+                    (None, false) => None,
+                };
+                backup::policy(g, *interval_hours, *retention_hours, schedule)?
+            }
             BackupCommand::Policy { .. } => {
                 return Err(CliError::bad_input(
                     "give --interval-hours N and --retention-hours M, or --continuous 7|30",

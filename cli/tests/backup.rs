@@ -225,3 +225,40 @@ fn a_deleted_container_and_database_come_back_with_restore_deleted() {
     let dbs = env.ok(&["db", "list"]);
     assert_eq!(dbs["databases"], json!(["d"]), "{dbs}");
 }
+
+#[test]
+fn a_schedule_takes_periodic_backups_while_the_account_is_open() {
+    let env = Env::with_container("/pk");
+    env.ok(&["item", "create", "d", "c", "--json", r#"{"id":"one","pk":"a"}"#]);
+    let dir = env.path("scheduled");
+    let set = env.ok(&[
+        "backup",
+        "policy",
+        "--interval-hours",
+        "4",
+        "--retention-hours",
+        "8",
+        "--schedule",
+        env.arg(&dir),
+    ]);
+    assert_eq!(set["scheduleDir"], json!(env.arg(&dir)), "{set}");
+    // The background thread took the first backup (none existed) before the command returned.
+    let listed = env.ok(&["backup", "list", "--backup-dir", env.arg(&dir)]);
+    assert_eq!(listed["backups"].as_array().map(Vec::len), Some(1), "{listed}");
+    // Not due again within the interval: other commands take none.
+    env.ok(&["item", "get", "d", "c", "one", "--pk", "a"]);
+    let listed = env.ok(&["backup", "list", "--backup-dir", env.arg(&dir)]);
+    assert_eq!(listed["backups"].as_array().map(Vec::len), Some(1), "{listed}");
+    let status = env.ok(&["backup", "status"]);
+    assert_eq!(status["scheduleDir"], json!(env.arg(&dir)), "{status}");
+    let off = env.ok(&[
+        "backup",
+        "policy",
+        "--interval-hours",
+        "4",
+        "--retention-hours",
+        "8",
+        "--no-schedule",
+    ]);
+    assert!(off.get("scheduleDir").is_none(), "{off}");
+}

@@ -22,13 +22,27 @@ use crate::commands::account;
 use crate::error::{CliError, CliResult};
 use crate::output::Report;
 
-/// `backup policy --interval-hours N --retention-hours M` (400 if invalid).
-pub fn policy(g: &Globals, interval_hours: u32, retention_hours: u32) -> CliResult<Report> {
+/// `backup policy --interval-hours N --retention-hours M [--schedule DIR | --no-schedule]`
+/// (400 if invalid). `schedule`: `Some(Some(dir))` schedules, `Some(None)` unschedules.
+pub fn policy(
+    g: &Globals,
+    interval_hours: u32,
+    retention_hours: u32,
+    schedule: Option<Option<&Path>>,
+) -> CliResult<Report> {
     let p = BackupPolicy::new(interval_hours, retention_hours)?;
-    account::open(g)?.set_backup_policy(p)?;
+    let a = account::open(g)?;
+    a.set_backup_policy(p)?;
+    if let Some(dir) = schedule {
+        a.set_backup_schedule(dir)?;
+    }
     Ok(Report::new(200)
         .field("intervalHours", p.interval_hours)
-        .field("retentionHours", p.retention_hours))
+        .field("retentionHours", p.retention_hours)
+        .opt_field(
+            "scheduleDir",
+            a.backup_schedule()?.map(|d| d.display().to_string()),
+        ))
 }
 
 /// `backup policy --continuous 7|30 [--backup-dir D]`: continuous backup on (or its tier
@@ -50,7 +64,11 @@ pub fn status(g: &Globals) -> CliResult<Report> {
     let p = a.backup_policy()?;
     let report = Report::new(200)
         .field("intervalHours", p.interval_hours)
-        .field("retentionHours", p.retention_hours);
+        .field("retentionHours", p.retention_hours)
+        .opt_field(
+            "scheduleDir",
+            a.backup_schedule()?.map(|d| d.display().to_string()),
+        );
     match a.continuous_status()? {
         Some(s) => Ok(window(report.field("continuous", "on"), Some(s))),
         None => Ok(report.field("continuous", "off")),

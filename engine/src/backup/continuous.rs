@@ -82,7 +82,7 @@ impl Account {
             c.continuous_backup = None;
             Ok(())
         })?;
-        self.stop_shipper()?;
+        self.restart_shipper()?;
         self.inner.db.set_retain_wals(false);
         Ok(())
     }
@@ -161,9 +161,14 @@ impl Account {
         })
     }
 
-    /// Starts the background shipper if continuous backup is on and none runs.
+    /// Starts the background thread (log shipping, base and scheduled backups) if continuous
+    /// backup is on or periodic backups are scheduled, and none runs.
     pub(crate) fn start_shipper(&self) -> Result<()> {
-        if self.continuous_backup()?.is_none() {
+        let wanted = {
+            let c = self.inner.catalog()?;
+            c.continuous_backup.is_some() || c.backup_schedule.is_some()
+        };
+        if !wanted {
             return Ok(());
         }
         let mut slot = self
@@ -177,7 +182,9 @@ impl Account {
         Ok(())
     }
 
-    fn stop_shipper(&self) -> Result<()> {
+    /// Stops the background thread, and starts it again if it still has work (after a change
+    /// of the continuous policy or the backup schedule).
+    pub(crate) fn restart_shipper(&self) -> Result<()> {
         let old = self
             .inner
             .shipper
@@ -185,7 +192,7 @@ impl Account {
             .map_err(|_| Error::Poisoned("a thread panicked while holding the log shipper".into()))?
             .take();
         drop(old);
-        Ok(())
+        self.start_shipper()
     }
 }
 

@@ -69,7 +69,7 @@ fn run(shared: &Shared, account: &Weak<AccountInner>) {
     loop {
         let Some(inner) = account.upgrade() else { return };
         let account = Account::from_inner(inner);
-        let outcome = account.ship_log_now().and_then(|_| account.take_base_if_due());
+        let outcome = tick(&account);
         drop(account);
         guard.last_error = outcome.err().map(|e| e.to_string());
         let Ok((next, _)) = shared.cv.wait_timeout_while(guard, SHIP_EVERY, |s| !s.stop) else {
@@ -80,6 +80,17 @@ fn run(shared: &Shared, account: &Weak<AccountInner>) {
             return;
         }
     }
+}
+
+/// One tick of the background thread: ship the log and take a base when continuous backup is
+/// on, and a scheduled periodic backup when one is due.
+fn tick(account: &Account) -> Result<()> {
+    if account.continuous_backup()?.is_some() {
+        account.ship_log_now()?;
+        account.take_base_if_due()?;
+    }
+    account.take_scheduled_backup_if_due()?;
+    Ok(())
 }
 
 /// Called as a user handle of the account drops: if it is the last one, the shipper is stopped

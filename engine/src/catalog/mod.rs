@@ -90,6 +90,9 @@ pub(crate) struct Catalog {
     /// The continuous backup policy; absent: off. Stored sealed (see `Settings`).
     #[serde(skip)]
     pub(crate) continuous_backup: Option<crate::backup::ContinuousPolicy>,
+    /// Where scheduled periodic backups go; absent: no schedule. Stored sealed.
+    #[serde(skip)]
+    pub(crate) backup_schedule: Option<std::path::PathBuf>,
     /// The sealed `Settings`, hex; filled on write, consumed on read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     sealed_settings: Option<String>,
@@ -108,6 +111,8 @@ struct Settings {
     backup_policy: Option<crate::backup::BackupPolicy>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     continuous_backup: Option<crate::backup::ContinuousPolicy>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    backup_schedule: Option<std::path::PathBuf>,
     /// Container id -> `defaultTtl` (containers with TTL on only).
     #[serde(default)]
     container_default_ttl: std::collections::BTreeMap<u32, i64>,
@@ -146,6 +151,7 @@ impl Catalog {
             next_container_id: 1,
             backup_policy: None,
             continuous_backup: None,
+            backup_schedule: None,
             sealed_settings: None,
         }
     }
@@ -166,6 +172,7 @@ impl Catalog {
                 .collect(),
             backup_policy: self.backup_policy,
             continuous_backup: self.continuous_backup.clone(),
+            backup_schedule: self.backup_schedule.clone(),
             container_default_ttl: self.default_ttls(),
             container_conflict_policy: self
                 .databases
@@ -211,6 +218,7 @@ impl Catalog {
         self.default_identity = settings.default_identity;
         self.backup_policy = settings.backup_policy;
         self.continuous_backup = settings.continuous_backup;
+        self.backup_schedule = settings.backup_schedule;
         for d in &mut self.databases {
             d.throughput = settings.database_throughput.get(&d.name).copied();
             for c in &mut d.containers {
