@@ -27,6 +27,14 @@ pub mod vault;
 mod version;
 mod wal;
 
+/// Fault injection for tests of code built on the engine (docs/reliability.md, "Fault
+/// injection"): make the n-th create, write, fsync, rename or read under a directory fail.
+#[cfg(feature = "fault-injection")]
+pub mod fault_injection {
+    pub use crate::util::fault_plan::{inject, FaultGuard, FaultPlan};
+    pub use crate::util::faults::FaultKind;
+}
+
 pub use account::{
     Account, AccountListing, AnalyticalSchema, AnalyticalSettings, ChangeFeedMode, ChangeFeedOptions,
     ChangeFeedResponse, ChangeFeedStart, ConflictsResponse, Container, ContainerInfo, ContainerListing,

@@ -9,6 +9,8 @@ mod copy;
 mod database;
 mod delete;
 mod enable_cmk;
+#[cfg(test)]
+mod fault_tests;
 mod feed;
 mod handle;
 mod identity;

@@ -1,19 +1,19 @@
 //! Streaming SHA-256 and durable copies of sealed files (bytes as they are, never opened).
 //! Thread-safe; callers make sure the source does not change while it is read.
 
-use std::fs::File;
-use std::io::{Read, Write};
+use std::io::Read;
 use std::path::Path;
 
 use sha2::{Digest, Sha256};
 
 use crate::crypto::hex;
 use crate::error::{Error, Result};
+use crate::util::faults;
 use crate::util::fs::create_file;
 
 /// SHA-256 (hex) and length of a file's bytes.
 pub(crate) fn hash_file(path: &Path) -> Result<(String, u64)> {
-    let mut f = File::open(path).map_err(|e| Error::io_path("opening", path, e))?;
+    let mut f = faults::open_read(path).map_err(|e| Error::io_path("opening", path, e))?;
     let mut h = Sha256::new();
     let mut buf = vec![0u8; 1 << 16];
     let mut len = 0u64;
@@ -35,7 +35,7 @@ pub(crate) fn hash_bytes(bytes: &[u8]) -> String {
 /// Copies `from` to `to` (created, or truncated), fsyncs it, and returns the copy's SHA-256 and
 /// length, computed from the bytes written.
 pub(crate) fn copy_file(from: &Path, to: &Path) -> Result<(String, u64)> {
-    let mut src = File::open(from).map_err(|e| Error::io_path("opening", from, e))?;
+    let mut src = faults::open_read(from).map_err(|e| Error::io_path("opening", from, e))?;
     let mut dst = create_file(to, false)?;
     let mut h = Sha256::new();
     let mut buf = vec![0u8; 1 << 16];
@@ -48,20 +48,18 @@ pub(crate) fn copy_file(from: &Path, to: &Path) -> Result<(String, u64)> {
             break;
         };
         h.update(chunk);
-        dst.write_all(chunk)
-            .map_err(|e| Error::io_path("writing", to, e))?;
+        faults::write_all(&mut dst, chunk, to).map_err(|e| Error::io_path("writing", to, e))?;
         len += n as u64;
     }
-    dst.sync_all().map_err(|e| Error::io_path("syncing", to, e))?;
+    faults::sync_all(&dst, to).map_err(|e| Error::io_path("syncing", to, e))?;
     Ok((hex::encode(&h.finalize()), len))
 }
 
 /// Writes `bytes` to a new file and fsyncs it.
 pub(crate) fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
     let mut f = create_file(path, false)?;
-    f.write_all(bytes)
-        .map_err(|e| Error::io_path("writing", path, e))?;
-    f.sync_all().map_err(|e| Error::io_path("syncing", path, e))
+    faults::write_all(&mut f, bytes, path).map_err(|e| Error::io_path("writing", path, e))?;
+    faults::sync_all(&f, path).map_err(|e| Error::io_path("syncing", path, e))
 }
 
 /// Makes `to` hold its own first `keep` bytes followed by bytes `keep..end` of `from` (appending
@@ -69,13 +67,10 @@ pub(crate) fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
 /// length. `to` is created if missing; bytes past `keep` (a copy cut short) are dropped first.
 pub(crate) fn copy_range(from: &Path, to: &Path, keep: u64, end: u64) -> Result<(String, u64)> {
     use std::io::{Seek, SeekFrom};
-    let mut src = File::open(from).map_err(|e| Error::io_path("opening", from, e))?;
-    let mut dst = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(to)
-        .map_err(|e| Error::io_path("opening", to, e))?;
+    let mut src = faults::open_read(from).map_err(|e| Error::io_path("opening", from, e))?;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.create(true).truncate(false).write(true);
+    let mut dst = faults::create(&opts, to).map_err(|e| Error::io_path("opening", to, e))?;
     dst.set_len(keep)
         .and_then(|()| dst.seek(SeekFrom::Start(keep)))
         .and_then(|_| src.seek(SeekFrom::Start(keep)))
@@ -89,7 +84,7 @@ pub(crate) fn copy_range(from: &Path, to: &Path, keep: u64, end: u64) -> Result<
             from.display()
         )));
     }
-    dst.sync_all().map_err(|e| Error::io_path("syncing", to, e))?;
+    faults::sync_all(&dst, to).map_err(|e| Error::io_path("syncing", to, e))?;
     drop(dst);
     hash_file(to)
 }

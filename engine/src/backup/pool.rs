@@ -33,7 +33,7 @@ pub(crate) fn put(backup_dir: &Path, seg: &PinnedSegment) -> Result<(SegmentEntr
             seg.path.display()
         )));
     }
-    std::fs::rename(&tmp, &dest).map_err(|e| Error::io_path("renaming into place", &dest, e))?;
+    crate::util::faults::rename(&tmp, &dest).map_err(|e| Error::io_path("renaming into place", &dest, e))?;
     Ok((entry, true))
 }
 

@@ -100,7 +100,7 @@ pub(crate) fn restore_staged(
     if target.exists() {
         std::fs::remove_dir(&target).map_err(|e| Error::io_path("replacing the empty", &target, e))?;
     }
-    if let Err(e) = std::fs::rename(&staging, &target) {
+    if let Err(e) = crate::util::faults::rename(&staging, &target) {
         let _ = std::fs::remove_dir_all(&staging);
         return Err(Error::io_path("renaming the restored account into", &target, e));
     }

@@ -138,7 +138,8 @@ impl Account {
         };
         progress::advance(manifest_bytes_len(&manifest));
         let path = backup_dir.join(&id);
-        std::fs::rename(&tmp, &path).map_err(|e| Error::io_path("renaming into place", &path, e))?;
+        crate::util::faults::rename(&tmp, &path)
+            .map_err(|e| Error::io_path("renaming into place", &path, e))?;
         sync_dir(backup_dir)?;
         // Under continuous backup, bases are kept for the whole restore window and one periodic
         // retention beyond it, so that a base at or before the window's start remains.
@@ -228,7 +229,7 @@ pub(crate) fn default_dir(home: &Path, account: &str) -> PathBuf {
 }
 
 fn read(path: &Path) -> Result<Vec<u8>> {
-    std::fs::read(path).map_err(|e| Error::io_path("reading", path, e))
+    crate::util::faults::read(path).map_err(|e| Error::io_path("reading", path, e))
 }
 
 /// A fresh backup id (creation time in ms, bumped past any existing folder) and the time in s.

@@ -38,6 +38,7 @@ impl Db {
         self.flush()?;
         let s = &self.shared;
         let _m = lock(&s.maintenance)?;
+        s.check_poison()?;
         let task = compaction::full(&lock(&s.manifest)?.levels);
         match task {
             Some(task) => s.poison_on_error(s.run_compaction(&task)),
@@ -108,11 +109,15 @@ impl Shared {
         self.bg.lock().map_or(true, |g| g.shutdown)
     }
 
-    /// Writes every frozen memtable, oldest first, to an L0 segment.
+    /// Writes every frozen memtable, oldest first, to an L0 segment. Refused on a poisoned store
+    /// (503): a flush that failed in one thread is not retried by another as if nothing happened.
     pub(crate) fn flush_frozen(&self) -> Result<()> {
         let _m = lock(&self.maintenance)?;
         while let Some(oldest) = self.current()?.imm.last().cloned() {
-            self.flush_one(&oldest)?;
+            self.check_poison()?;
+            // Poisoned before the maintenance lock is released, so that no other thread
+            // (background or caller) takes the failed flush up again as if nothing happened.
+            self.poison_on_error(self.flush_one(&oldest))?;
             self.notify_flushed();
         }
         Ok(())
@@ -180,9 +185,10 @@ impl Shared {
                 return Ok(());
             }
             let _m = lock(&self.maintenance)?;
+            self.check_poison()?;
             let task = compaction::pick(&lock(&self.manifest)?.levels, &self.strategy());
             match task {
-                Some(t) => self.run_compaction(&t)?,
+                Some(t) => self.poison_on_error(self.run_compaction(&t))?,
                 None => return Ok(()),
             }
         }

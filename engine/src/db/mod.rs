@@ -2,6 +2,8 @@
 //! compaction scheduling and the poison flag. Orchestration only: formats live in wal/, sst/,
 //! version/; keys come from crypto/ as a `CipherSuite`. Knows nothing of JSON or documents.
 
+#[cfg(test)]
+mod fault_tests;
 mod lock;
 mod maintenance;
 mod open;

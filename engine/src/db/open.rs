@@ -41,7 +41,7 @@ fn truncate_torn(path: &Path, len: u64) -> Result<()> {
         .open(path)
         .map_err(|e| Error::io_path("opening", path, e))?;
     f.set_len(len)
-        .and_then(|()| f.sync_all())
+        .and_then(|()| crate::util::faults::sync_all(&f, path))
         .map_err(|e| Error::io_path("truncating the torn tail of", path, e))
 }
 

@@ -45,7 +45,7 @@ impl Db {
         let _m = lock(&s.maintenance)?;
         let manifest = lock(&s.manifest)?;
         let path = s.dir.join(MANIFEST_FILE);
-        let bytes = std::fs::read(&path).map_err(|e| Error::io_path("reading", &path, e))?;
+        let bytes = crate::util::faults::read(&path).map_err(|e| Error::io_path("reading", &path, e))?;
         let segments = manifest
             .all_segments()
             .map(|(_, m)| PinnedSegment {

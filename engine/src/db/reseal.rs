@@ -83,6 +83,7 @@ impl Shared {
                 return Ok(());
             }
             let _m = lock(&self.maintenance)?;
+            self.check_poison()?;
             let next = self
                 .current()?
                 .version
@@ -90,8 +91,8 @@ impl Shared {
                 .find(|s| s.layers() < layers)
                 .map(|s| s.id());
             match next {
-                Some(id) => self.reseal_one(id)?,
-                None => return self.reseal_manifest(layers),
+                Some(id) => self.poison_on_error(self.reseal_one(id))?,
+                None => return self.poison_on_error(self.reseal_manifest(layers)),
             }
         }
     }

@@ -207,7 +207,11 @@ impl Drop for Db {
         if let Some(h) = self.bg.take() {
             let _ = h.join();
         }
-        // Buffered writes reach the disk on a clean close.
+        // Buffered writes reach the disk on a clean close. Not on a poisoned store: an fsync
+        // that failed once is never retried (a retry may "succeed" over lost pages).
+        if self.shared.check_poison().is_err() {
+            return;
+        }
         if let Ok(mut w) = self.shared.wal.lock() {
             let _ = w.writer.sync();
         }

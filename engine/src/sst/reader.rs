@@ -2,7 +2,6 @@
 //! index and filter in memory, and opens data blocks on demand through the block cache.
 //! Thread-safe: a `Segment` is immutable and shared by readers via `Arc`.
 
-use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -42,7 +41,8 @@ impl std::fmt::Debug for Segment {
 
 impl Segment {
     pub(crate) fn open(path: &Path, id: u64, suite: &CipherSuite) -> Result<Segment> {
-        let file = File::open(path).map_err(|e| Error::io_path("opening segment", path, e))?;
+        let file =
+            crate::util::faults::open_read(path).map_err(|e| Error::io_path("opening segment", path, e))?;
         // SAFETY: segment files are written once, fsynced, and never modified or truncated
         // afterwards; the data directory's lock keeps other Strata processes out. A file is
         // unlinked only after compaction, which on Unix leaves existing mappings valid.

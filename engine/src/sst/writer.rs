@@ -3,7 +3,7 @@
 //! (owned by a flush or compaction). A file is written once and never modified.
 
 use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 
 use super::block::BlockBuilder;
@@ -14,6 +14,7 @@ use crate::error::{Error, Result};
 use crate::format_version::{SEGMENT_MAGIC, SEGMENT_VERSION};
 use crate::kv::Record;
 use crate::util::coding::{put_bytes, put_u32, put_u64};
+use crate::util::faults;
 use crate::util::file_header::{FileHeader, HEADER_LEN};
 use crate::util::fs::create_file;
 
@@ -61,7 +62,7 @@ impl SegmentWriter {
             layers: cipher.layers(),
             salt,
         };
-        out.write_all(&header.encode(SEGMENT_MAGIC))
+        faults::write_all(&mut out, &header.encode(SEGMENT_MAGIC), &path)
             .map_err(|e| Error::io_path("writing segment header", &path, e))?;
         Ok(SegmentWriter {
             id,
@@ -114,9 +115,8 @@ impl SegmentWriter {
     fn write_block(&mut self, block_no: u64, kind: BlockKind, plain: Vec<u8>) -> Result<Handle> {
         let sealed = self.cipher.seal(block_no, kind, plain)?;
         let crc = crc32fast::hash(&sealed);
-        self.out
-            .write_all(&sealed)
-            .and_then(|_| self.out.write_all(&crc.to_le_bytes()))
+        faults::write_all(&mut self.out, &sealed, &self.path)
+            .and_then(|_| faults::write_all(&mut self.out, &crc.to_le_bytes(), &self.path))
             .map_err(|e| Error::io_path("writing segment block", &self.path, e))?;
         let h = Handle {
             offset: self.offset,
@@ -164,16 +164,14 @@ impl SegmentWriter {
             data_blocks: self.blocks,
         };
         let fb = footer.encode();
-        self.out
-            .write_all(&fb)
+        faults::write_all(&mut self.out, &fb, &self.path)
             .map_err(|e| Error::io_path("writing segment footer", &self.path, e))?;
         self.offset += fb.len() as u64;
         let file = self
             .out
             .into_inner()
             .map_err(|e| Error::io_path("flushing", &self.path, e.into_error()))?;
-        file.sync_all()
-            .map_err(|e| Error::io_path("syncing", &self.path, e))?;
+        faults::sync_all(&file, &self.path).map_err(|e| Error::io_path("syncing", &self.path, e))?;
         Ok(SegmentMeta {
             id: self.id,
             size: self.offset,

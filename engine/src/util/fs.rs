@@ -3,16 +3,15 @@
 //! stores. Thread-safe as far as the OS is; callers serialise writers of one path.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::Write;
 use std::path::Path;
 
+use super::faults;
 use crate::error::{Error, Result};
 
 /// fsync a directory so that a rename or a new entry in it is durable.
 pub(crate) fn sync_dir(dir: &Path) -> Result<()> {
     let f = File::open(dir).map_err(|e| Error::io_path("opening directory", dir, e))?;
-    f.sync_all()
-        .map_err(|e| Error::io_path("syncing directory", dir, e))
+    faults::sync_dir(&f, dir).map_err(|e| Error::io_path("syncing directory", dir, e))
 }
 
 /// Writes `bytes` to `path` atomically: write a temporary sibling, fsync it, rename it over
@@ -29,11 +28,10 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8], private: bool) -> Result<(
     let tmp = dir.join(tmp_name);
     {
         let mut f = create_file(&tmp, private)?;
-        f.write_all(bytes)
-            .map_err(|e| Error::io_path("writing", &tmp, e))?;
-        f.sync_all().map_err(|e| Error::io_path("syncing", &tmp, e))?;
+        faults::write_all(&mut f, bytes, &tmp).map_err(|e| Error::io_path("writing", &tmp, e))?;
+        faults::sync_all(&f, &tmp).map_err(|e| Error::io_path("syncing", &tmp, e))?;
     }
-    fs::rename(&tmp, path).map_err(|e| Error::io_path("renaming into place", path, e))?;
+    faults::rename(&tmp, path).map_err(|e| Error::io_path("renaming into place", path, e))?;
     sync_dir(dir)
 }
 
@@ -48,7 +46,7 @@ pub(crate) fn create_file(path: &Path, private: bool) -> Result<File> {
     }
     #[cfg(not(unix))]
     let _ = private;
-    opts.open(path).map_err(|e| Error::io_path("creating", path, e))
+    faults::create(&opts, path).map_err(|e| Error::io_path("creating", path, e))
 }
 
 /// Creates a directory (and parents); with `private`, mode 0700.
@@ -68,7 +66,7 @@ pub(crate) fn create_dir(path: &Path, private: bool) -> Result<()> {
 
 /// Reads a whole file; `Ok(None)` when it does not exist.
 pub(crate) fn read_if_exists(path: &Path) -> Result<Option<Vec<u8>>> {
-    match fs::read(path) {
+    match faults::read(path) {
         Ok(b) => Ok(Some(b)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(Error::io_path("reading", path, e)),

@@ -1,7 +1,10 @@
-//! Small shared helpers: little-endian coding, file-system durability helpers, framed metadata
-//! files, the wall clock. Knows nothing of keys, documents or the LSM.
+//! Small shared helpers: little-endian coding, file-system durability helpers, the I/O seam for
+//! fault injection, framed metadata files, the wall clock. Knows nothing of keys, documents or the LSM.
 
 pub(crate) mod coding;
+#[cfg(any(test, feature = "fault-injection"))]
+pub(crate) mod fault_plan;
+pub(crate) mod faults;
 pub(crate) mod file_header;
 pub(crate) mod fs;
 #[cfg(test)]

@@ -49,7 +49,7 @@ pub(crate) fn replay_until(
     until_ms: Option<u64>,
     mut apply: impl FnMut(Record),
 ) -> Result<ReplayReport> {
-    let bytes = std::fs::read(path).map_err(|e| Error::io_path("reading WAL", path, e))?;
+    let bytes = crate::util::faults::read(path).map_err(|e| Error::io_path("reading WAL", path, e))?;
     let mut report = ReplayReport::default();
     if is_last && (bytes.len() < HEADER_LEN || bytes.iter().all(|b| *b == 0)) {
         // Created but its header never fully reached the disk (a short file, or one the file

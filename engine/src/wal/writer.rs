@@ -4,13 +4,13 @@
 //! under one file key.
 
 use std::fs::File;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use super::format::{encode_frame, encode_record};
 use crate::crypto::{BlockKind, CipherSuite, FileCipher, FileKind};
 use crate::error::{Error, Result};
 use crate::format_version::{WAL_MAGIC, WAL_VERSION};
+use crate::util::faults;
 use crate::util::file_header::FileHeader;
 use crate::util::fs::{create_file, sync_dir};
 
@@ -37,9 +37,9 @@ impl WalWriter {
         };
         let mut file = create_file(&path, false)?;
         let header = header.encode(WAL_MAGIC);
-        file.write_all(&header)
+        faults::write_all(&mut file, &header, &path)
             .map_err(|e| Error::io_path("writing WAL header", &path, e))?;
-        file.sync_all().map_err(|e| Error::io_path("syncing", &path, e))?;
+        faults::sync_all(&file, &path).map_err(|e| Error::io_path("syncing", &path, e))?;
         sync_dir(dir)?;
         Ok(WalWriter {
             id,
@@ -80,17 +80,14 @@ impl WalWriter {
         // the nonce. (After a failed write the db is poisoned anyway.)
         self.next_record += 1;
         let frame = encode_frame(&sealed);
-        self.file
-            .write_all(&frame)
+        faults::write_all(&mut self.file, &frame, &self.path)
             .map_err(|e| Error::io_path("appending to WAL", &self.path, e))?;
         self.len += frame.len() as u64;
         Ok(())
     }
 
     pub(crate) fn sync(&mut self) -> Result<()> {
-        self.file
-            .sync_data()
-            .map_err(|e| Error::io_path("syncing WAL", &self.path, e))
+        faults::sync_data(&self.file, &self.path).map_err(|e| Error::io_path("syncing WAL", &self.path, e))
     }
 }
 
