@@ -76,6 +76,10 @@ enum Command {
         /// (load always runs) [default: all].
         #[arg(long, value_name = "LIST")]
         workloads: Option<String>,
+        /// Also run the peers (fjall, SQLite, SQLCipher) on load and read-uniform and print
+        /// Strata/peer ratios; needs a build with `--features peers`.
+        #[arg(long)]
+        peers: bool,
     },
     /// The customer key vault under --home.
     Vault {
@@ -884,6 +888,7 @@ fn dispatch(cli: &Cli) -> CliResult<Outcome> {
             quick,
             report,
             workloads,
+            peers,
         } => bench::run(
             g,
             &bench::BenchArgs {
@@ -892,6 +897,7 @@ fn dispatch(cli: &Cli) -> CliResult<Outcome> {
                 quick: *quick,
                 report: report.as_deref(),
                 workloads: workloads.as_deref(),
+                peers: *peers,
             },
         )?,
         Command::Ls => ls::run(g)?,

@@ -54,11 +54,13 @@ struct List {
 }
 
 /// The answer of one command: `statusCode` plus named fields, in the order they were added,
-/// and optionally one list.
+/// optionally one list, and optionally secondary lists (printed as their own tables after it).
 #[derive(Debug, Clone)]
 pub struct Report {
     fields: Vec<(&'static str, Value)>,
     list: Option<List>,
+    /// Further lists: JSON arrays beside the fields; in a table, their own tables after the list.
+    sublists: Vec<List>,
     /// The field whose value is the result's rows as whole JSON values (query items, an item).
     records: Option<(&'static str, Vec<Value>)>,
     /// The process exit code (0 unless set, e.g. 1 for an import with failed items).
@@ -70,6 +72,7 @@ impl Report {
         Report {
             fields: vec![("statusCode", Value::from(status))],
             list: None,
+            sublists: Vec::new(),
             records: None,
             exit_code: crate::error::EXIT_OK,
         }
@@ -90,6 +93,13 @@ impl Report {
 
     pub fn list(mut self, key: &'static str, columns: Vec<&'static str>, rows: Vec<Vec<Value>>) -> Report {
         self.list = Some(List { key, columns, rows });
+        self
+    }
+
+    /// Adds a secondary list (`strata bench --peers`): an array of objects under `key` in JSON,
+    /// its own table after the main rows in a table, a `key: [...]` line on stderr in jsonl/csv.
+    pub fn sublist(mut self, key: &'static str, columns: Vec<&'static str>, rows: Vec<Vec<Value>>) -> Report {
+        self.sublists.push(List { key, columns, rows });
         self
     }
 
@@ -136,22 +146,8 @@ impl Report {
         for (k, v) in &self.fields {
             obj.insert((*k).to_string(), v.clone());
         }
-        if let Some(list) = &self.list {
-            let rows = list
-                .rows
-                .iter()
-                .map(|row| match row.as_slice() {
-                    [only] if list.columns.len() == 1 => only.clone(),
-                    _ => Value::Object(
-                        list.columns
-                            .iter()
-                            .zip(row)
-                            .map(|(c, v)| ((*c).to_string(), v.clone()))
-                            .collect(),
-                    ),
-                })
-                .collect();
-            obj.insert(list.key.to_string(), Value::Array(rows));
+        for list in self.list.iter().chain(&self.sublists) {
+            obj.insert(list.key.to_string(), list.to_json());
         }
         Value::Object(obj)
     }
@@ -161,6 +157,27 @@ impl Report {
         let columns: Vec<&str> = self.fields.iter().map(|(k, _)| *k).collect();
         let values: Vec<Value> = self.fields.iter().map(|(_, v)| v.clone()).collect();
         Rows::table(&columns, &[values])
+    }
+}
+
+impl List {
+    /// An array of objects, or of plain values when there is one column.
+    fn to_json(&self) -> Value {
+        let rows = self
+            .rows
+            .iter()
+            .map(|row| match row.as_slice() {
+                [only] if self.columns.len() == 1 => only.clone(),
+                _ => Value::Object(
+                    self.columns
+                        .iter()
+                        .zip(row)
+                        .map(|(c, v)| ((*c).to_string(), v.clone()))
+                        .collect(),
+                ),
+            })
+            .collect();
+        Value::Array(rows)
     }
 }
 
@@ -187,6 +204,10 @@ pub fn print(format: Format, report: &Report) {
             } else {
                 let _ = writeln!(stdout, "{}", rows.to_table(color::stdout()));
             }
+            for list in &report.sublists {
+                let table = Rows::table(&list.columns, &list.rows).to_table(color::stdout());
+                let _ = writeln!(stdout, "{}:\n{table}", list.key);
+            }
             for (k, v) in report.footer() {
                 let _ = writeln!(stdout, "{k}: {}", cell(v));
             }
@@ -206,6 +227,9 @@ fn footer_to_stderr(report: &Report) {
     let mut stderr = io::stderr().lock();
     for (k, v) in report.footer() {
         let _ = writeln!(stderr, "{k}: {}", cell(v));
+    }
+    for list in &report.sublists {
+        let _ = writeln!(stderr, "{}: {}", list.key, list.to_json());
     }
 }
 

@@ -86,3 +86,39 @@ fn workloads_flag_selects_a_subset_and_rejects_unknown_names() {
     env.run(&["bench", "--quick", "--output", "json", "--workloads", "nope"])
         .code(2);
 }
+
+/// Without the `peers` feature, `--peers` is refused at once and says how to get it.
+#[cfg(not(feature = "peers"))]
+#[test]
+fn peers_flag_without_the_feature_says_to_rebuild() {
+    let env = Env::new();
+    let run = env.run(&["bench", "--quick", "--output", "json", "--peers"]);
+    run.code(2);
+    assert!(run.stdout.contains("--features peers"), "{run:?}");
+}
+
+/// With the `peers` feature, every peer reports load and read-uniform with Strata/peer ratios.
+#[cfg(feature = "peers")]
+#[test]
+fn quick_bench_with_peers_reports_ratios() {
+    let env = Env::new();
+    let args = [
+        "bench",
+        "--quick",
+        "--output",
+        "json",
+        "--workloads",
+        "read-uniform",
+        "--peers",
+    ];
+    let printed = env.ok(&args);
+    check_shape(&printed, &["load", "read-uniform"]);
+    let peers = printed["peers"].as_array().expect("peers array");
+    assert_eq!(peers.len(), 6, "{printed}");
+    for r in peers {
+        assert!(r["opsPerSec"].as_f64().is_some_and(|x| x > 0.0), "{r}");
+        for k in ["smkOverPeer", "cmkOverPeer"] {
+            assert!(r[k].as_f64().is_some_and(|x| x > 0.0), "{k} in {r}");
+        }
+    }
+}

@@ -2,7 +2,8 @@
 //! service-managed (SMK) and one customer-managed (CMK) account and runs each workload under both,
 //! interleaved in rounds (A B, then B A, ...), so the CMK overhead is a ratio measured side by
 //! side. Also measures raw AES-256-GCM (`ring`) on 16 KiB blocks and the engine's `FileCipher`
-//! against it. Public engine API only; see docs/bench.md for the columns.
+//! against it. With `--peers` (cargo feature `peers`), also fjall and SQLite/SQLCipher over the
+//! same items (bench/peers.rs). Public engine API only; see docs/bench.md for the columns.
 
 use std::io::{self, IsTerminal};
 use std::path::Path;
@@ -20,6 +21,11 @@ use strata_engine::{
 use crate::args::Globals;
 use crate::error::{CliError, CliResult};
 use crate::output::Report;
+
+#[cfg(feature = "peers")]
+mod peers;
+#[cfg(any(test, feature = "peers"))]
+mod ratios;
 
 /// Every workload, in the order they run. `load` always runs: the others need its items.
 pub const WORKLOADS: [&str; 9] = [
@@ -61,6 +67,8 @@ pub struct BenchArgs<'a> {
     pub quick: bool,
     pub report: Option<&'a Path>,
     pub workloads: Option<&'a str>,
+    /// Also run the peers (fjall, SQLite, SQLCipher); an error unless built with `--features peers`.
+    pub peers: bool,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -128,11 +136,11 @@ struct Sample {
 }
 
 impl Sample {
-    fn time<T>(&mut self, f: impl FnOnce() -> strata_engine::Result<T>) -> CliResult<T> {
+    fn time<T, E: Into<CliError>>(&mut self, f: impl FnOnce() -> Result<T, E>) -> CliResult<T> {
         let t = Instant::now();
         let r = f();
         self.nanos.push(t.elapsed().as_nanos() as u64);
-        Ok(r?)
+        r.map_err(Into::into)
     }
 
     fn total(&self) -> Duration {
@@ -141,6 +149,13 @@ impl Sample {
 
     fn ops_per_sec(&self) -> f64 {
         self.nanos.len() as f64 / self.total().as_secs_f64().max(1e-9)
+    }
+
+    /// The op durations, sorted for `percentile_us`.
+    fn sorted(&self) -> Vec<u64> {
+        let mut sorted = self.nanos.clone();
+        sorted.sort_unstable();
+        sorted
     }
 
     fn percentile_us(sorted: &[u64], p: f64) -> f64 {
@@ -165,6 +180,11 @@ pub fn run(g: &Globals, args: &BenchArgs) -> CliResult<Report> {
         return Err(CliError::bad_input("--items must be at least 1"));
     }
     let selected = selected_workloads(args.workloads)?;
+    if args.peers && !cfg!(feature = "peers") {
+        return Err(CliError::bad_input(
+            "--peers needs a build with the peers feature: cargo build --release -p strata-cli --features peers",
+        ));
+    }
     let plan = Plan::new(args.items, args.size, args.quick);
     let tmp = tempfile::Builder::new()
         .prefix("strata-bench-")
@@ -178,6 +198,8 @@ pub fn run(g: &Globals, args: &BenchArgs) -> CliResult<Report> {
     let bar = progress_bar(&plan, &selected);
     let mut rows = Vec::new();
     let mut disk = [0u64; 2];
+    // Strata's SMK and CMK ops/s per workload, for the peer ratios.
+    let mut rates: Vec<(&str, [f64; 2])> = Vec::new();
     for name in WORKLOADS.iter().filter(|w| selected.contains(w)) {
         bar.set_message(*name);
         let samples = run_workload(name, &plan, &sides, &bar)?;
@@ -186,11 +208,13 @@ pub fn run(g: &Globals, args: &BenchArgs) -> CliResult<Report> {
                 *d = dir_bytes(&s.data);
             }
         }
+        rates.push((name, [samples[0].ops_per_sec(), samples[1].ops_per_sec()]));
         rows.extend(workload_rows(name, &samples));
     }
     bar.finish_and_clear();
-    let seal = seal_reference(plan.seal_time);
     drop(sides);
+    let peer_rows = peer_rows(args.peers, &plan, &selected, tmp.path(), &rates)?;
+    let seal = seal_reference(plan.seal_time);
 
     let report = Report::new(200)
         .field("items", plan.items)
@@ -221,6 +245,10 @@ pub fn run(g: &Globals, args: &BenchArgs) -> CliResult<Report> {
             ],
             rows,
         );
+    let report = match peer_rows {
+        Some(rows) => report.sublist("peers", PEER_COLUMNS.to_vec(), rows),
+        None => report,
+    };
     if let Some(path) = args.report {
         let text = serde_json::to_string_pretty(&report.to_json())
             .map_err(|e| CliError::internal(format!("cannot encode the report ({e})")))?;
@@ -228,6 +256,41 @@ pub fn run(g: &Globals, args: &BenchArgs) -> CliResult<Report> {
             .map_err(|e| CliError::internal(format!("cannot write {} ({e})", path.display())))?;
     }
     Ok(report)
+}
+
+/// The columns of the `peers` list (`--peers`): one row per peer and workload.
+const PEER_COLUMNS: [&str; 8] = [
+    "peer",
+    "workload",
+    "ops",
+    "opsPerSec",
+    "p50Us",
+    "p99Us",
+    "smkOverPeer",
+    "cmkOverPeer",
+];
+
+/// Strata's SMK and CMK ops/s of one workload.
+type Rates<'a> = [(&'a str, [f64; 2])];
+
+/// Runs the peers after Strata's workloads, in `root/peers` (removed with `root`), and returns
+/// their rows with the Strata/peer ratios. Without the `peers` feature there are none (`run`
+/// refused `--peers` before starting).
+fn peer_rows(
+    on: bool,
+    plan: &Plan,
+    selected: &[&str],
+    root: &Path,
+    rates: &Rates,
+) -> CliResult<Option<Vec<Vec<Value>>>> {
+    #[cfg(feature = "peers")]
+    if on {
+        let runs = peers::run(plan, selected, &root.join("peers"))?;
+        return Ok(Some(ratios::peer_rows(&runs, rates)));
+    }
+    #[cfg(not(feature = "peers"))]
+    let _ = (on, plan, selected, root, rates);
+    Ok(None)
 }
 
 fn selected_workloads(list: Option<&str>) -> CliResult<Vec<&'static str>> {
@@ -311,13 +374,12 @@ fn run_workload(name: &str, plan: &Plan, sides: &[Side; 2], bar: &ProgressBar) -
     let zipf = (name == "read-zipf").then(|| Zipf::new(plan.items, ZIPF_S));
     let mut samples = [Sample::default(), Sample::default()];
     for round in 0..plan.rounds {
-        let (lo, hi) = (total * round / plan.rounds, total * (round + 1) / plan.rounds);
         let order: [usize; 2] = if round % 2 == 0 { [0, 1] } else { [1, 0] };
         for i in order {
             // Both modes get the same sequence of keys in a round.
             let mut rng = Rng::new(SEED ^ round as u64);
             let (side, sample) = (&sides[i], &mut samples[i]);
-            for op in lo..hi {
+            for op in round_range(total, plan.rounds, round) {
                 step(name, plan, side, sample, op, &mut rng, zipf.as_ref())?;
                 bar.inc(1);
             }
@@ -331,6 +393,12 @@ fn run_workload(name: &str, plan: &Plan, sides: &[Side; 2], bar: &ProgressBar) -
         }
     }
     Ok(samples)
+}
+
+/// The ops of round `round` when `total` ops are split into `rounds` rounds.
+fn round_range(total: usize, rounds: usize, round: usize) -> std::ops::Range<usize> {
+    let rounds = rounds.max(1);
+    total * round / rounds..total * (round + 1) / rounds
 }
 
 /// One operation of workload `name`.
@@ -404,7 +472,7 @@ fn step(
                 let page = c.read_change_feed(&opts)?;
                 charge += page.request_charge;
                 if page.status_code == 304 {
-                    return Ok(());
+                    return Ok::<(), strata_engine::Error>(());
                 }
                 seen += page.items.len();
                 opts.start = ChangeFeedStart::Continuation(page.continuation);
@@ -448,8 +516,7 @@ fn workload_rows(name: &str, samples: &[Sample; 2]) -> Vec<Vec<Value>> {
         .iter()
         .zip(samples)
         .map(|(mode, s)| {
-            let mut sorted = s.nanos.clone();
-            sorted.sort_unstable();
+            let sorted = s.sorted();
             let (overhead, surcharge, pubd) = match mode {
                 Mode::Smk => (Value::Null, Value::Null, Value::Null),
                 Mode::Cmk => (
