@@ -5,6 +5,9 @@
 //! and proves that every acknowledged write is there with the acknowledged etag and content (and
 //! every acknowledged delete stays deleted); only the single write in flight at the kill may go
 //! either way. The next round writes into the same account. Both SMK and CMK accounts are covered.
+//! The child also takes online backups now and then (every backup that lists must verify, and the
+//! newest must restore) and, under CMK, rotates the customer key to a new version (a kill at any
+//! point must leave an account that opens).
 //!
 //! Reproduce a failing run with `STRATA_CRASH_SEED=<seed printed by the test>`.
 
@@ -21,12 +24,14 @@ use std::time::{Duration, Instant};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
-use strata::{Account, AccountOptions, Durability, ItemOptions};
+use strata::{Account, AccountOptions, Durability, Encryption, ItemOptions, LocalVault};
 
 /// `<data dir>|<home>|<round>|<seed>`: present only in a child process.
 const CHILD_ENV: &str = "STRATA_CRASH_CHILD";
 const DB: &str = "crashdb";
 const CONTAINER: &str = "items";
+/// The customer key of the CMK runs, rotated by the child now and then.
+const KEY_NAME: &str = "crash-cmk";
 const MEMTABLE_BYTES: usize = 64 * 1024;
 /// A child that was somehow never killed stops by itself after this long.
 const CHILD_MAX_RUN: Duration = Duration::from_secs(30);
@@ -41,6 +46,12 @@ fn fnv(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
         (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
     })
+}
+
+/// Where the child takes its backups: beside the data directory.
+fn backups_of(data: &Path) -> std::path::PathBuf {
+    data.parent()
+        .map_or_else(|| Path::new("backups").to_path_buf(), |p| p.join("backups"))
 }
 
 /// The partition key an id lives in (derived, so the parent knows it without being told).
@@ -131,6 +142,16 @@ fn child_writer() {
             assert_eq!(r.status_code, 200);
             live[i].1 = ver;
             say(format!("ACK U {id} {ver} {len} {}\n", r.etag.unwrap()));
+        } else if roll == 28 {
+            // An online backup beside the data directory, killed or not: the parent verifies
+            // every backup that lists.
+            account.backup_now(&backups_of(Path::new(data))).unwrap();
+        } else if roll == 29 && matches!(account.encryption(), Encryption::CustomerManaged { .. }) {
+            // A key rotation to a new version: a kill at any point must leave an account that
+            // opens with one of the two versions.
+            let vault = LocalVault::open(&options(Path::new(data), Path::new(home)).vault_dir()).unwrap();
+            let uri = vault.rotate_key(KEY_NAME).unwrap();
+            account.rotate_customer_key(Some(&uri.to_string())).unwrap();
         } else if roll < 28 && !live.is_empty() {
             let i = rng.gen_range(0..live.len());
             let (id, ver) = live.swap_remove(i);
@@ -322,15 +343,16 @@ fn crash_rounds(cmk: bool, seed: u64, rounds: u32) {
     let data = tmp.path().join("data");
     let home = tmp.path().join("home");
     let opts = options(&data, &home);
-    let enc = common::encryption(&opts, cmk, "crash-cmk");
-    {
+    let enc = common::encryption(&opts, cmk, KEY_NAME);
+    let first_kid = {
         let account = Account::create(opts.clone(), "crashacct", enc.clone()).unwrap();
         account
             .create_database(DB)
             .unwrap()
             .create_container(CONTAINER, "/pk")
             .unwrap();
-    }
+        account.key_status().unwrap().kid
+    };
 
     let mode = if cmk { "CMK" } else { "SMK" };
     eprintln!("crash_recovery {mode}: seed {seed} (set STRATA_CRASH_SEED to reproduce)");
@@ -338,6 +360,7 @@ fn crash_rounds(cmk: bool, seed: u64, rounds: u32) {
     let mut expect: HashMap<String, Expect> = HashMap::new();
     let (mut total_acks, mut torn_tails, mut orphans) = (0, 0, 0);
     let (mut late_rounds, mut late_rounds_with_acks) = (0, 0);
+    let mut backups_verified = 0;
     for round in 0..rounds {
         let ctx = format!("{mode} seed {seed} round {round}");
         let mut child = spawn_child(&data, &home, round, rng.gen());
@@ -397,6 +420,12 @@ fn crash_rounds(cmk: bool, seed: u64, rounds: u32) {
         torn_tails += usize::from(report.torn_tail.is_some());
         orphans += report.orphans_removed;
         let checked = verify(&account, &mut expect, out.in_flight.as_ref(), &ctx);
+        // Every backup that lists is whole (an interrupted one never lists).
+        for b in Account::list_backups(&backups_of(&data)).unwrap_or_default() {
+            Account::verify_backup(&opts, &b.path)
+                .unwrap_or_else(|e| panic!("{ctx}: backup {} does not verify: {e}", b.id));
+            backups_verified += 1;
+        }
         eprintln!(
             "{ctx}: killed {wait_ms} ms after {} (ready: {}), {} acks, in flight {:?}, {checked} ids \
              verified, recovery {report:?}",
@@ -409,12 +438,25 @@ fn crash_rounds(cmk: bool, seed: u64, rounds: u32) {
     }
 
     // The run must actually have exercised the store, or the checks above prove nothing.
-    let stats = {
+    let (stats, last_kid) = {
         let account = Account::open(opts.clone()).unwrap();
         let total = verify(&account, &mut expect, None, &format!("{mode} final"));
         assert_eq!(total, expect.len());
-        account.store().stats().unwrap()
+        (
+            account.store().stats().unwrap(),
+            account.key_status().unwrap().kid,
+        )
     };
+    if cmk {
+        assert_ne!(
+            first_kid, last_kid,
+            "{mode}: the child never completed a key rotation"
+        );
+    }
+    assert!(
+        backups_verified > 0,
+        "{mode}: no backup was ever listed and verified"
+    );
     let segments: usize = stats.segments_per_level.iter().sum();
     eprintln!(
         "crash_recovery {mode}: {total_acks} acknowledged writes over {rounds} rounds \
@@ -433,6 +475,16 @@ fn crash_rounds(cmk: bool, seed: u64, rounds: u32) {
         "{mode}: only {total_acks} writes were acknowledged"
     );
     assert!(segments > 0, "{mode}: no segment was ever flushed: {stats:?}");
+    // The newest backup restores into a new account that opens (its own keys, as taken).
+    if let Some(newest) = Account::list_backups(&backups_of(&data))
+        .unwrap_or_default()
+        .pop()
+    {
+        let restored = Account::restore(&newest.path, options(&tmp.path().join("restored"), &home))
+            .unwrap_or_else(|e| panic!("{mode}: the newest backup does not restore: {e}"));
+        assert_eq!(restored.name(), "crashacct");
+    }
+    eprintln!("crash_recovery {mode}: {backups_verified} backup verifications");
 }
 
 fn seed() -> u64 {
