@@ -8,7 +8,8 @@
 //! Rows: malformed / oversized / deeply nested items, bad ids, reserved `__sys_` fields,
 //! CMK-reserved system properties, bad partition-key values and mismatches, bad queries, bad
 //! continuation tokens, unknown database / container, invalid throughput, bad names, bad key URIs,
-//! bad vault policies, principals, permissions and key sizes.
+//! bad vault policies, principals, permissions and key sizes, bad indexing policies, queries the
+//! indexing policy refuses, deletes of what does not exist.
 //!
 //! The same inputs through the CLI are not run here: the `strata` binary is only guaranteed to be
 //! built (and current) for the cli crate's own tests (`CARGO_BIN_EXE_strata`); cli/tests/cli.rs
@@ -22,7 +23,8 @@ use std::path::PathBuf;
 use serde_json::{json, Value};
 use strata::{
     substatus, Account, AccountOptions, Container, ContainerOptions, DatabaseOptions, Encryption, Error,
-    Identities, ItemOptions, KeyUri, LocalVault, PartitionKey, Permission, Principal, QueryOptions,
+    Identities, IndexingPolicy, ItemOptions, KeyUri, LocalVault, PartitionKey, Permission, Principal,
+    QueryOptions,
 };
 
 const PK: &str = "tenant";
@@ -678,6 +680,62 @@ fn common_rows(other_query_token: String) -> Vec<Row> {
     }
     rows.push(row("empty policy", 400, 0, |f| {
         f.vault.set_policy(&Principal::User("alice".into()), &[])
+    }));
+    for bad in [
+        r#"{"includedPaths":[{"path":"/a/?"}]}"#,
+        r#"{"indexingMode":"lazy"}"#,
+        r#"{"includedPaths":[{"path":"/*"}],"compositeIndexes":[[{"path":"/a"}]]}"#,
+        r#"{"includedPaths":[{"path":"/*"},{"path":"/x[0]/?"}]}"#,
+        r#"{"includedPaths":[{"path":"/*"}],"excludedPaths":[{"path":"/*"}]}"#,
+        r#"{"indexingMode":"none","includedPaths":[{"path":"/*"}]}"#,
+        "not json",
+    ] {
+        rows.push(row(&format!("indexing policy {bad}"), 400, 0, move |_| {
+            IndexingPolicy::from_json(bad).map(drop)
+        }));
+    }
+    // A policy built in code skips `from_json`: the container still refuses it, and neither the
+    // policy nor the index generation changes.
+    rows.push(row(
+        "indexing policy without /*, set on a container",
+        400,
+        0,
+        |f| {
+            let p = IndexingPolicy {
+                included_paths: Vec::new(),
+                excluded_paths: Vec::new(),
+                ..IndexingPolicy::default()
+            };
+            f.c.set_indexing_policy(p).map(drop)
+        },
+    ));
+    rows.push(row(
+        "container created with an invalid indexing policy",
+        400,
+        0,
+        |f| {
+            let opts = ContainerOptions {
+                indexing_policy: Some(IndexingPolicy {
+                    included_paths: Vec::new(),
+                    ..IndexingPolicy::default()
+                }),
+                ..ContainerOptions::default()
+            };
+            f.account
+                .database("db")
+                .create_container_with("never", "/pk", opts)
+                .map(drop)
+        },
+    ));
+    rows.push(row("ORDER BY two paths without a composite index", 400, 0, |f| {
+        f.c.query_items("SELECT * FROM c ORDER BY c.a, c.b", &[], &QueryOptions::default())
+            .map(drop)
+    }));
+    rows.push(row("delete a container that does not exist", 404, 0, |f| {
+        f.account.database("db").delete_container("never")
+    }));
+    rows.push(row("delete a database that does not exist", 404, 0, |f| {
+        f.account.delete_database("never")
     }));
     // The vault does not know the identities; the CLI asks `Identities::require` before it
     // sets a policy for a user-assigned identity.
