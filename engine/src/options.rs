@@ -54,7 +54,7 @@ impl AccountOptions {
             home: home.into(),
             durability: Durability::Sync,
             cache_bytes: 64 << 20,
-            memtable_bytes: 4 << 20,
+            memtable_bytes: 32 << 20,
             key_check_interval: Duration::from_secs(3600),
             retry_policy: RetryPolicy::default(),
             clock: Arc::new(MonotonicClock::new()),

@@ -1,7 +1,13 @@
-//! Flushes and compactions: the background thread's loop, writing frozen memtables to L0
-//! segments, running the compaction strategy's tasks, and installing each result (manifest first,
-//! then the in-memory version, then deleting files no version needs). A failure is recorded and
-//! poisons the store. Also the public `flush` and `compact`.
+//! Flushes and compactions: writing frozen memtables to L0 segments, running the compaction
+//! strategy's tasks, and installing each result (manifest first, then the in-memory version, then
+//! deleting files no version needs). A failure poisons the store. Also the public `flush` and
+//! `compact`. The threads that call these live in db/background.rs.
+//!
+//! Locks: a flush holds `maintenance` throughout; a compaction holds `compaction` throughout but
+//! `maintenance` only to choose its inputs and to install its outputs, so flushes (and with them
+//! writers) go on while it merges. A flush only adds L0 segments newer than anything a running
+//! compaction reads, and the install edits the manifest as it is then, so neither undoes the
+//! other.
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
@@ -37,11 +43,10 @@ impl Db {
     pub fn compact(&self) -> Result<()> {
         self.flush()?;
         let s = &self.shared;
-        let _m = lock(&s.maintenance)?;
+        let _c = lock(&s.compaction)?;
         s.check_poison()?;
-        let task = compaction::full(&lock(&s.manifest)?.levels);
-        match task {
-            Some(task) => s.poison_on_error(s.run_compaction(&task)),
+        match s.choose(compaction::full)? {
+            Some((task, inputs)) => s.poison_on_error(s.run_compaction(&task, inputs)),
             None => Ok(()),
         }
     }
@@ -62,46 +67,6 @@ impl Shared {
             l0_trigger: self.opts.l0_compaction_trigger,
             base_level_bytes: self.opts.base_level_bytes,
             multiplier: 10,
-        }
-    }
-
-    /// The background thread: waits for work, flushes, compacts, until shutdown.
-    pub(crate) fn background_loop(self: Arc<Shared>) {
-        loop {
-            {
-                let Ok(mut g) = self.bg.lock() else { return };
-                while !g.work_pending && !g.shutdown {
-                    g = match self.bg_cv.wait(g) {
-                        Ok(g) => g,
-                        Err(_) => return,
-                    };
-                }
-                if g.shutdown {
-                    return;
-                }
-                g.work_pending = false;
-            }
-            let result = self.flush_frozen().and_then(|_| {
-                if self.opts.background_compaction {
-                    self.compact_while_due()?;
-                    self.reseal_while_pending()
-                } else {
-                    Ok(())
-                }
-            });
-            // The customer key is withheld: nothing was written; wait to be woken again (the
-            // account wakes this thread when the key comes back).
-            if result.as_ref().is_err_and(super::state::is_key_refusal) {
-                continue;
-            }
-            if let Err(e) = result {
-                self.set_poison(&e);
-                if let Ok(mut g) = self.bg.lock() {
-                    g.error.get_or_insert_with(|| e.to_string());
-                }
-                self.bg_cv.notify_all();
-                return;
-            }
         }
     }
 
@@ -179,26 +144,34 @@ impl Shared {
         remove_wals_before(&self.wal_dir, log_number)
     }
 
-    fn compact_while_due(&self) -> Result<()> {
+    pub(super) fn compact_while_due(&self) -> Result<()> {
+        let cfg = self.strategy();
         loop {
             if self.shutting_down() {
                 return Ok(());
             }
-            let _m = lock(&self.maintenance)?;
+            let _c = lock(&self.compaction)?;
             self.check_poison()?;
-            let task = compaction::pick(&lock(&self.manifest)?.levels, &self.strategy());
-            match task {
-                Some(t) => self.poison_on_error(self.run_compaction(&t))?,
+            match self.choose(|levels| compaction::pick(levels, &cfg))? {
+                Some((task, inputs)) => self.poison_on_error(self.run_compaction(&task, inputs))?,
                 None => return Ok(()),
             }
         }
     }
 
-    /// Runs one task and installs its result. Caller holds the maintenance lock.
-    pub(crate) fn run_compaction(&self, task: &Task) -> Result<()> {
-        let sv = self.current()?;
-        let by_id = sv.version.by_id();
-        let inputs: Vec<Arc<Segment>> = task
+    /// The task `pick` chooses from the manifest's levels, with its input segments, taken under
+    /// the maintenance lock: there the manifest and the current version agree (a flush changes
+    /// both before it lets go), so every input is open. Caller holds the compaction lock.
+    pub(super) fn choose(
+        &self,
+        pick: impl FnOnce(&[Vec<SegmentMeta>]) -> Option<Task>,
+    ) -> Result<Option<(Task, Vec<Arc<Segment>>)>> {
+        let _m = lock(&self.maintenance)?;
+        let Some(task) = pick(&lock(&self.manifest)?.levels) else {
+            return Ok(None);
+        };
+        let by_id = self.current()?.version.by_id();
+        let inputs = task
             .inputs
             .iter()
             .map(|id| {
@@ -207,6 +180,12 @@ impl Shared {
                 })
             })
             .collect::<Result<_>>()?;
+        Ok(Some((task, inputs)))
+    }
+
+    /// Merges a task's inputs (without the maintenance lock) and installs the result. Caller
+    /// holds the compaction lock.
+    pub(crate) fn run_compaction(&self, task: &Task, inputs: Vec<Arc<Segment>>) -> Result<()> {
         let outputs = compaction::merge_into_segments(
             &inputs,
             task.drop_tombstones,
@@ -217,7 +196,7 @@ impl Shared {
             &mut || self.alloc_file_id(),
         )?;
         let gone: HashSet<u64> = task.inputs.iter().copied().collect();
-        self.install_rewrite(&task.inputs, &by_id, |m| {
+        self.install_rewrite(&task.inputs, |m| {
             for level in &mut m.levels {
                 level.retain(|s| !gone.contains(&s.id));
             }
@@ -231,19 +210,22 @@ impl Shared {
     /// Installs the result of a rewrite of segments `inputs` (a compaction or a re-seal):
     /// `edit` places the outputs in a copy of the manifest, which is written; then the in-memory
     /// version is swapped, the inputs leave the block cache and their files are deleted (deferred
-    /// while a backup snapshot pins them, db/pin.rs). Caller holds the maintenance lock.
+    /// while a backup snapshot pins them, db/pin.rs). Takes the maintenance lock; the caller
+    /// holds the compaction lock, so the inputs are still live.
     pub(super) fn install_rewrite(
         &self,
         inputs: &[u64],
-        reuse: &HashMap<u64, Arc<Segment>>,
         edit: impl FnOnce(&mut Manifest) -> Result<()>,
     ) -> Result<()> {
+        let _m = lock(&self.maintenance)?;
+        // The segments open now, including L0 segments flushed while the outputs were written.
+        let reuse: HashMap<u64, Arc<Segment>> = self.current()?.version.by_id();
         let mut manifest = lock(&self.manifest)?;
         let mut m = manifest.clone();
         edit(&mut m)?;
         m.next_file_id = self.next_file_id.load(std::sync::atomic::Ordering::SeqCst);
         m.write(&self.dir, &self.suite)?;
-        let version = Arc::new(Version::build(&m, &self.seg_dir, &self.suite, reuse)?);
+        let version = Arc::new(Version::build(&m, &self.seg_dir, &self.suite, &reuse)?);
         *manifest = m;
         drop(manifest);
         self.swap_current(|sv| SuperVersion {

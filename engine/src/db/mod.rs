@@ -2,6 +2,7 @@
 //! compaction scheduling and the poison flag. Orchestration only: formats live in wal/, sst/,
 //! version/; keys come from crypto/ as a `CipherSuite`. Knows nothing of JSON or documents.
 
+mod background;
 #[cfg(test)]
 mod fault_tests;
 mod lock;

@@ -169,19 +169,34 @@ impl Db {
             bg: Mutex::new(BgState::default()),
             bg_cv: Condvar::new(),
             maintenance: Mutex::new(()),
+            compaction: Mutex::new(()),
             pins: Mutex::new(Default::default()),
             retain_wals: AtomicBool::new(retain_wals),
             report,
             _lock: lock,
         });
 
-        let bg_shared = shared.clone();
-        let bg = std::thread::Builder::new()
-            .name("strata-bg".into())
-            .spawn(move || bg_shared.background_loop())
-            .map_err(|e| Error::io("starting the background thread", e))?;
-        let db = Db { shared, bg: Some(bg) };
+        let mut db = Db {
+            shared,
+            bg: Vec::new(),
+        };
+        // On failure `db` drops: the threads started so far are told to stop and joined.
+        let flusher = db.shared.clone();
+        db.bg.push(spawn("strata-flush", move || flusher.flush_loop())?);
+        if db.shared.opts.background_compaction {
+            let compactor = db.shared.clone();
+            db.bg
+                .push(spawn("strata-compact", move || compactor.compaction_loop())?);
+        }
         db.shared.wake_background();
         Ok(db)
     }
+}
+
+/// Starts one of the store's background threads (db/background.rs).
+fn spawn(name: &str, f: impl FnOnce() + Send + 'static) -> Result<std::thread::JoinHandle<()>> {
+    std::thread::Builder::new()
+        .name(name.into())
+        .spawn(f)
+        .map_err(|e| Error::io(format!("starting the thread {name}"), e))
 }

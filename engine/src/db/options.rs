@@ -39,9 +39,9 @@ impl Default for DbOptions {
         DbOptions {
             durability: Durability::Sync,
             cache_bytes: 64 << 20,
-            memtable_bytes: 4 << 20,
+            memtable_bytes: 32 << 20,
             l0_compaction_trigger: 4,
-            base_level_bytes: 32 << 20,
+            base_level_bytes: 128 << 20,
             target_file_size: 8 << 20,
             background_compaction: true,
             compaction_filter: None,

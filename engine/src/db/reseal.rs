@@ -3,11 +3,15 @@
 //! thread rewrites (one segment at a time, in place in its level) every live segment still sealed
 //! with fewer layers, then the MANIFEST; `seal_progress` reports how far it is. Knows nothing of
 //! vaults or keyrings: the account decides when to start and records completion. Runs under the
-//! maintenance lock, like every compaction. See docs/keys.md#enabling-cmk.
+//! compaction lock and installs under the maintenance lock, like every compaction
+//! (db/maintenance.rs). See docs/keys.md#enabling-cmk.
+
+use std::sync::Arc;
 
 use super::state::{lock, Db, Shared};
 use crate::compaction;
 use crate::error::{Error, Result};
+use crate::sst::Segment;
 
 /// How far the store is from having every file sealed with the account's layers.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -82,16 +86,19 @@ impl Shared {
             if self.shutting_down() {
                 return Ok(());
             }
-            let _m = lock(&self.maintenance)?;
+            let _c = lock(&self.compaction)?;
             self.check_poison()?;
-            let next = self
-                .current()?
-                .version
-                .segments()
-                .find(|s| s.layers() < layers)
-                .map(|s| s.id());
+            let next = {
+                // Under the maintenance lock the current version matches the manifest.
+                let _m = lock(&self.maintenance)?;
+                self.current()?
+                    .version
+                    .segments()
+                    .find(|s| s.layers() < layers)
+                    .cloned()
+            };
             match next {
-                Some(id) => self.poison_on_error(self.reseal_one(id))?,
+                Some(input) => self.poison_on_error(self.reseal_one(input))?,
                 None => return self.poison_on_error(self.reseal_manifest(layers)),
             }
         }
@@ -110,14 +117,9 @@ impl Shared {
 
     /// Rewrites segment `id` under the current suite and puts the output where it stood in its
     /// level (L0 keeps its newest-first order). Nothing is dropped: no tombstone, no filter.
-    /// Caller holds the maintenance lock.
-    fn reseal_one(&self, id: u64) -> Result<()> {
-        let sv = self.current()?;
-        let by_id = sv.version.by_id();
-        let input = by_id
-            .get(&id)
-            .cloned()
-            .ok_or_else(|| Error::Internal(format!("re-seal input {id} not in the current version")))?;
+    /// Caller holds the compaction lock.
+    fn reseal_one(&self, input: Arc<Segment>) -> Result<()> {
+        let id = input.id();
         let outputs = compaction::merge_into_segments(
             std::slice::from_ref(&input),
             false,
@@ -127,7 +129,7 @@ impl Shared {
             self.opts.target_file_size,
             &mut || self.alloc_file_id(),
         )?;
-        self.install_rewrite(&[id], &by_id, |m| {
+        self.install_rewrite(&[id], |m| {
             let (level, pos) = m
                 .levels
                 .iter()

@@ -35,7 +35,10 @@ pub(crate) struct WalState {
 
 #[derive(Default)]
 pub(crate) struct BgState {
-    pub(crate) work_pending: bool,
+    /// A memtable was frozen (or the key came back): the flush thread has work.
+    pub(crate) flush_pending: bool,
+    /// A flush landed (or the key came back): the compaction thread should look for work.
+    pub(crate) compact_pending: bool,
     pub(crate) shutdown: bool,
     pub(crate) error: Option<String>,
 }
@@ -81,8 +84,13 @@ pub(crate) struct Shared {
     pub(crate) poison: Mutex<Option<String>>,
     pub(crate) bg: Mutex<BgState>,
     pub(crate) bg_cv: Condvar,
-    /// Serialises flushes and compactions (background and manual).
+    /// Serialises changes of the set of segments: a whole flush, the install of a compaction or
+    /// re-seal, the choice of a compaction's inputs, a backup's pin. Held only briefly by
+    /// compactions, so a flush never waits for a merge to finish.
     pub(crate) maintenance: Mutex<()>,
+    /// Serialises compactions and re-seals (background and manual) for their whole run; taken
+    /// before `maintenance`, never while holding it.
+    pub(crate) compaction: Mutex<()>,
     /// Backup snapshots holding segment files, and the deletions waiting for them (db/pin.rs).
     pub(crate) pins: Mutex<super::pin::Pins>,
     /// WAL files whose data is in segments are kept until released (db/ship.rs).
@@ -145,7 +153,8 @@ impl Shared {
 
     pub(crate) fn wake_background(&self) {
         if let Ok(mut g) = self.bg.lock() {
-            g.work_pending = true;
+            g.flush_pending = true;
+            g.compact_pending = true;
         }
         self.bg_cv.notify_all();
     }
@@ -155,7 +164,8 @@ impl Shared {
 /// the WAL and is recovered at the next open.
 pub struct Db {
     pub(crate) shared: Arc<Shared>,
-    pub(crate) bg: Option<JoinHandle<()>>,
+    /// The flush thread and, with `background_compaction`, the compaction thread.
+    pub(crate) bg: Vec<JoinHandle<()>>,
 }
 
 impl Db {
@@ -204,7 +214,7 @@ impl Drop for Db {
             g.shutdown = true;
         }
         self.shared.bg_cv.notify_all();
-        if let Some(h) = self.bg.take() {
+        for h in self.bg.drain(..) {
             let _ = h.join();
         }
         // Buffered writes reach the disk on a clean close. Not on a poisoned store: an fsync

@@ -19,32 +19,32 @@ fn hash(key: &[u8]) -> u64 {
     h ^ (h >> 33)
 }
 
-fn probes(key: &[u8], nbits: u64, k: u8) -> impl Iterator<Item = u64> {
-    let h = hash(key);
+fn probes(h: u64, nbits: u64, k: u8) -> impl Iterator<Item = u64> {
     let (h1, h2) = (h & 0xffff_ffff, (h >> 32) | 1);
     (0..u64::from(k)).map(move |i| h1.wrapping_add(i.wrapping_mul(h2)) % nbits)
 }
 
-/// Builds the filter bytes (`k: u8 | bits`) from key hashes collected while writing.
+/// Builds the filter bytes (`k: u8 | bits`) from key hashes collected while writing (8 bytes per
+/// key, not a copy of the key).
 pub(crate) struct BloomBuilder {
-    keys: Vec<Vec<u8>>,
+    hashes: Vec<u64>,
 }
 
 impl BloomBuilder {
     pub(crate) fn new() -> Self {
-        BloomBuilder { keys: Vec::new() }
+        BloomBuilder { hashes: Vec::new() }
     }
 
     pub(crate) fn add(&mut self, key: &[u8]) {
-        self.keys.push(key.to_vec());
+        self.hashes.push(hash(key));
     }
 
     pub(crate) fn finish(&self) -> Vec<u8> {
-        let nbits = (self.keys.len() * BITS_PER_KEY).max(64).div_ceil(8) * 8;
+        let nbits = (self.hashes.len() * BITS_PER_KEY).max(64).div_ceil(8) * 8;
         let mut out = vec![0u8; 1 + nbits / 8];
         out[0] = PROBES;
-        for key in &self.keys {
-            for bit in probes(key, nbits as u64, PROBES) {
+        for &h in &self.hashes {
+            for bit in probes(h, nbits as u64, PROBES) {
                 out[1 + (bit / 8) as usize] |= 1 << (bit % 8);
             }
         }
@@ -73,7 +73,7 @@ impl Bloom {
 
     pub(crate) fn may_contain(&self, key: &[u8]) -> bool {
         let nbits = self.bits.len() as u64 * 8;
-        probes(key, nbits, self.k).all(|bit| {
+        probes(hash(key), nbits, self.k).all(|bit| {
             self.bits
                 .get((bit / 8) as usize)
                 .is_some_and(|b| b & (1 << (bit % 8)) != 0)

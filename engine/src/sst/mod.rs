@@ -4,6 +4,7 @@
 
 pub(crate) mod block;
 mod bloom;
+mod codec;
 mod format;
 mod merge;
 mod reader;

@@ -157,7 +157,7 @@ impl Segment {
         if raw_len > MAX_RAW_BLOCK {
             return Err(bad("implausible size"));
         }
-        let raw = zstd::bulk::decompress(r.take(r.remaining()).unwrap_or_default(), raw_len)
+        let raw = super::codec::decompress(r.take(r.remaining()).unwrap_or_default(), raw_len)
             .map_err(|e| bad(&format!("does not decompress: {e}")))?;
         if raw.len() != raw_len {
             return Err(bad("decompressed size differs"));

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use super::block::BlockBuilder;
 use super::bloom::BloomBuilder;
-use super::format::{Footer, Handle, BLOCK_TARGET, ZSTD_LEVEL};
+use super::format::{Footer, Handle, BLOCK_TARGET};
 use crate::crypto::{BlockKind, CipherSuite, FileCipher, FileKind};
 use crate::error::{Error, Result};
 use crate::format_version::{SEGMENT_MAGIC, SEGMENT_VERSION};
@@ -128,7 +128,7 @@ impl SegmentWriter {
 
     fn finish_data_block(&mut self) -> Result<()> {
         let raw = self.block.finish();
-        let compressed = zstd::bulk::compress(&raw, ZSTD_LEVEL)
+        let compressed = super::codec::compress(&raw)
             .map_err(|e| Error::io_path("compressing a block of", &self.path, e))?;
         let mut plain = Vec::with_capacity(compressed.len() + 4);
         put_u32(&mut plain, raw.len() as u32);
