@@ -314,9 +314,8 @@ impl Container {
         // An expired item is absent: create succeeds over it, replace answers 404.
         // Parsed once: its `_lsn` (to retire its feed pointer), liveness, etag and `_rid`.
         let stored = self.stored_item(&key)?;
-        let stored_lsn = stored.as_ref().and_then(item_lsn);
         let mut index = self.index_change(r.id, stored.as_ref())?;
-        let existing = stored.filter(|v| self.is_live(&r, v));
+        let existing = stored.as_ref().filter(|v| self.is_live(&r, v));
         let rid = match (&existing, kind) {
             (Some(_), WriteKind::Create) => {
                 return Err(Error::Conflict(format!(
@@ -368,7 +367,7 @@ impl Container {
                 lsn: ticket.lsn,
                 crts: now,
                 existed: existing.is_some(),
-                stored_lsn,
+                stored: stored.as_ref(),
                 index: &index,
             },
             opts.durability.unwrap_or(self.inner.default_durability()),
@@ -464,7 +463,7 @@ impl Container {
             key,
             pk,
             id,
-            item_lsn(&old_item),
+            Some(&old_item),
             &index,
             false,
             opts.durability.unwrap_or(self.inner.default_durability()),
@@ -490,8 +489,8 @@ pub(crate) struct Version<'a> {
     pub(crate) crts: u64,
     /// Whether a live version existed (a replace) or not (a create).
     pub(crate) existed: bool,
-    /// The `_lsn` of whatever was stored under the key (live or expired).
-    pub(crate) stored_lsn: Option<u64>,
+    /// Whatever was stored under the key (live or expired): the version this one supersedes.
+    pub(crate) stored: Option<&'a Value>,
     /// The index entries to remove and add, written in the same batch.
     pub(crate) index: &'a IndexChange,
 }
@@ -513,14 +512,17 @@ impl Container {
             },
             lsn: v.lsn,
             crts: v.crts,
-            previous_lsn: if v.existed { v.stored_lsn } else { None },
+            previous_lsn: if v.existed {
+                v.stored.and_then(item_lsn)
+            } else {
+                None
+            },
             id: v.id,
             pk: v.pk,
             ttl_expired: false,
-            current: Some(&v.bytes),
         };
         let mut batch = WriteBatch::new();
-        record_change(&mut batch, v.container_id, &v.key, &change, v.stored_lsn)?;
+        record_change(&mut batch, v.container_id, &v.key, &change, v.stored)?;
         v.index.apply(&mut batch, v.container_id, &v.key);
         batch.put(v.key.clone(), v.bytes.clone());
         self.inner.db.write(batch, durability)?;
@@ -538,7 +540,7 @@ impl Container {
         key: Vec<u8>,
         pk: &PartitionKey,
         id: &str,
-        old_lsn: Option<u64>,
+        old: Option<&Value>,
         index: &IndexChange,
         ttl_expired: bool,
         durability: Durability,
@@ -548,14 +550,13 @@ impl Container {
             op: OperationType::Delete,
             lsn: ticket.lsn,
             crts: self.inner.opts.wall_clock.now_secs(),
-            previous_lsn: old_lsn,
+            previous_lsn: old.and_then(item_lsn),
             id,
             pk,
             ttl_expired,
-            current: None,
         };
         let mut batch = WriteBatch::new();
-        record_change(&mut batch, container_id, &key, &change, old_lsn)?;
+        record_change(&mut batch, container_id, &key, &change, old)?;
         index.apply(&mut batch, container_id, &key);
         batch.delete(key);
         self.inner.db.write(batch, durability)?;

@@ -12,8 +12,9 @@ use serde_json::Value;
 
 use super::container::{parse_stored, Container, Resolved};
 use crate::document::{
-    expires_at, item_lsn, latest_value, lsn_key, lsn_mark_key, lsn_of, record_partition_key, split_value,
-    Change, PartitionKey, FEED_TAG, LATEST_TAG,
+    expires_at, image_value, item_key, item_lsn, latest_value, lsn_key, lsn_mark_key, lsn_of,
+    record_partition_key, split_value, Change, OperationType, PartitionKey, FEED_TAG, IMAGE_TAG,
+    INLINE_IMAGE_OVERHEAD, LATEST_TAG,
 };
 use crate::error::{Error, Result};
 use crate::kv::WriteBatch;
@@ -99,19 +100,31 @@ pub struct ChangeFeedResponse {
 }
 
 /// Adds the change-feed entries of `change` to `batch`: the all-versions record, the item's new
-/// latest-version pointer (none for a delete) replacing its previous one, and the LSN mark.
+/// latest-version pointer (none for a delete) replacing its previous one, the image of the
+/// version it supersedes (`previous`, the item as stored under `item_key` until now, live or
+/// expired), and the LSN mark.
 pub(crate) fn record_change(
     batch: &mut WriteBatch,
     container_id: u32,
     item_key: &[u8],
     change: &Change<'_>,
-    previous_pointer: Option<u64>,
+    previous: Option<&Value>,
 ) -> Result<()> {
     batch.put(lsn_key(FEED_TAG, container_id, change.lsn), change.encode()?);
-    if let Some(old) = previous_pointer {
-        batch.delete(lsn_key(LATEST_TAG, container_id, old));
+    if let Some(old_lsn) = previous.and_then(item_lsn) {
+        batch.delete(lsn_key(LATEST_TAG, container_id, old_lsn));
+        if let Some(old) = previous {
+            // Serialised from the parsed stored item, which the stored bytes were serialised
+            // from: the same JSON. Timestamped now, so it outlives its all-versions record.
+            let stored = serde_json::to_vec(old)
+                .map_err(|e| Error::Internal(format!("serialising a superseded version: {e}")))?;
+            batch.put(
+                lsn_key(IMAGE_TAG, container_id, old_lsn),
+                image_value(change.crts, &stored),
+            );
+        }
     }
-    if change.current.is_some() {
+    if change.op != OperationType::Delete {
         batch.put(
             lsn_key(LATEST_TAG, container_id, change.lsn),
             latest_value(change.crts, item_key),
@@ -129,7 +142,7 @@ pub(crate) fn beyond_retention(crts: u64, now: u64, retention_secs: u64) -> bool
 /// For the compaction filter: `Some(false)` for a feed record past retention (drop it),
 /// `Some(true)` for one to keep, `None` for a key that is not a feed record.
 pub(crate) fn keep_feed_record(key: &[u8], value: &[u8], now: u64, retention_secs: u64) -> Option<bool> {
-    if key.first() != Some(&FEED_TAG) {
+    if key.first() != Some(&FEED_TAG) && key.first() != Some(&IMAGE_TAG) {
         return None;
     }
     Some(match split_value(value) {
@@ -254,7 +267,7 @@ impl Container {
                 let found = match opts.mode {
                     ChangeFeedMode::LatestVersion => self.latest_item(&r, lsn, body, pk)?,
                     ChangeFeedMode::AllVersionsAndDeletes if beyond_retention(crts, now, retention) => None,
-                    ChangeFeedMode::AllVersionsAndDeletes => all_versions_record(body, pk)?,
+                    ChangeFeedMode::AllVersionsAndDeletes => self.all_versions_record(r.id, lsn, body, pk)?,
                 };
                 next = lsn + 1;
                 if let Some((value, size)) = found {
@@ -276,6 +289,65 @@ impl Container {
             continuation: encode_token(opts.mode, r.id, pk, next),
             request_charge: charge,
         })
+    }
+
+    /// An all-versions record as returned, with the image of its version, if it is in the
+    /// requested feed range.
+    fn all_versions_record(
+        &self,
+        container_id: u32,
+        lsn: u64,
+        body: &[u8],
+        pk: Option<&PartitionKey>,
+    ) -> Result<Option<(Value, usize)>> {
+        let mut rec = parse_stored(body)?;
+        let rec_pk = record_partition_key(&rec)?;
+        if pk.is_some_and(|want| *want != rec_pk) {
+            return Ok(None);
+        }
+        // A delete has no image; a record written before 2026-11-26 carries its own.
+        if rec["metadata"]["operationType"] == "delete" || rec.get("current").is_some() {
+            return Ok(Some((rec, body.len())));
+        }
+        let id = rec["metadata"]["id"].as_str().unwrap_or_default().to_string();
+        let mut size = body.len();
+        if let Some((image, len)) = self.version_image(container_id, lsn, &rec_pk, &id)? {
+            size += len + INLINE_IMAGE_OVERHEAD;
+            if let Some(o) = rec.as_object_mut() {
+                o.insert("current".into(), image);
+            }
+        }
+        Ok(Some((rec, size)))
+    }
+
+    /// The image of version `lsn` of an item, and its stored size: under its image key once a
+    /// later write superseded it, else under the item's key while it is the newest. `None` when
+    /// neither holds it: the version expired and compaction purged it before a sweep recorded
+    /// its delete (the record is then returned without `current`; docs/change-feed.md).
+    fn version_image(
+        &self,
+        container_id: u32,
+        lsn: u64,
+        pk: &PartitionKey,
+        id: &str,
+    ) -> Result<Option<(Value, usize)>> {
+        let db = &self.inner.db;
+        let image_key = lsn_key(IMAGE_TAG, container_id, lsn);
+        let superseded = |v: Vec<u8>| -> Result<(Value, usize)> {
+            let stored = split_value(&v)?.1;
+            Ok((parse_stored(stored)?, stored.len()))
+        };
+        if let Some(v) = db.get(&image_key)? {
+            return superseded(v).map(Some);
+        }
+        if let Some(bytes) = db.get(&item_key(container_id, pk, id)?)? {
+            let item = parse_stored(&bytes)?;
+            if item_lsn(&item) == Some(lsn) {
+                return Ok(Some((item, bytes.len())));
+            }
+        }
+        // Superseded between the two reads: the write that did so stored the image in its batch.
+        db.get(&image_key)?.map(superseded).transpose()
     }
 
     /// The item a latest-version pointer at `lsn` names, if that is still its newest version,
@@ -369,7 +441,7 @@ impl Container {
                 key,
                 &pk,
                 &id,
-                item_lsn(&current),
+                Some(&current),
                 &index,
                 true,
                 Durability::Buffered,
@@ -388,15 +460,4 @@ fn check_page_size(opts: &ChangeFeedOptions) -> Result<()> {
         )));
     }
     Ok(())
-}
-
-/// An all-versions record as returned, if it is in the requested feed range.
-fn all_versions_record(body: &[u8], pk: Option<&PartitionKey>) -> Result<Option<(Value, usize)>> {
-    let rec = parse_stored(body)?;
-    if let Some(want) = pk {
-        if record_partition_key(&rec)? != *want {
-            return Ok(None);
-        }
-    }
-    Ok(Some((rec, body.len())))
 }

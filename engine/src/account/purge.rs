@@ -1,6 +1,7 @@
 //! Removing containers and databases from an account with all their data: every key of the
 //! container (items, change feed, latest-version index, LSN mark, conflicts, sync checkpoints,
-//! secondary-index entries, the index's rebuild record, lifetime metrics)
+//! superseded versions' images, secondary-index entries, the index's rebuild record, lifetime
+//! metrics)
 //! is deleted, the catalog entry removed, and a compaction drops the tombstones. Used by
 //! point-in-time restore's `--only` and by `delete_container` / `delete_database` (delete.rs).
 //! Thread-safe.
@@ -10,7 +11,7 @@ use crate::error::{Error, Result};
 use crate::kv::WriteBatch;
 
 /// The key tags whose keys start with `tag | container_id: u32 BE` (docs/format.md).
-const CONTAINER_KEY_TAGS: [u8; 9] = [0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09];
+const CONTAINER_KEY_TAGS: [u8; 10] = [0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0A];
 
 impl Account {
     /// Removes every container for which `drop(database, container)` is true, its data, and

@@ -169,15 +169,14 @@ impl Account {
             let key = item_key(hr.id, &inc.pk, &inc.id)?;
             let _guard = self.inner.item_lock(&key)?;
             let stored = here.stored_item(&key)?;
-            let old_lsn = stored.as_ref().and_then(item_lsn);
             let mut index = here.index_change(hr.id, stored.as_ref())?;
-            let local = stored.filter(|v| here.is_live(&hr, v));
-            if etag(inc.version.as_ref()) == etag(local.as_ref()) {
+            let local = stored.as_ref().filter(|v| here.is_live(&hr, v));
+            if etag(inc.version.as_ref()) == etag(local) {
                 report.unchanged += 1;
                 continue;
             }
             if changed_here.contains(&key) {
-                match policy.resolve(inc.version.as_ref(), local.as_ref()) {
+                match policy.resolve(inc.version.as_ref(), local) {
                     Verdict::Local => {
                         report.conflicts_resolved += 1;
                         continue;
@@ -209,7 +208,7 @@ impl Account {
                     key,
                     (&inc.pk, &inc.id),
                     v,
-                    (local.is_some(), old_lsn),
+                    (local.is_some(), stored.as_ref()),
                     &mut index,
                 )?,
                 None if local.is_some() => here.write_delete(
@@ -217,7 +216,7 @@ impl Account {
                     key,
                     &inc.pk,
                     &inc.id,
-                    old_lsn,
+                    stored.as_ref(),
                     &index,
                     false,
                     Durability::Buffered,
@@ -250,7 +249,7 @@ impl Container {
         key: Vec<u8>,
         (pk, id): (&PartitionKey, &str),
         mut item: Value,
-        (existed, stored_lsn): (bool, Option<u64>),
+        (existed, stored): (bool, Option<&Value>),
         index: &mut IndexChange,
     ) -> Result<()> {
         let ticket = self.inner.lsns.begin(&self.inner.db, r.id)?;
@@ -276,7 +275,7 @@ impl Container {
                 lsn: ticket.lsn,
                 crts: self.inner.opts.wall_clock.now_secs(),
                 existed,
-                stored_lsn,
+                stored,
                 index,
             },
             Durability::Buffered,

@@ -1,18 +1,23 @@
 //! The change feed's records and LSM keys. Every write of an item also writes, in the same batch,
-//! one all-versions record (what happened, with the new image), one latest-version pointer (from
-//! the write's LSN to the item's key; the previous pointer of the item is deleted), and the
-//! container's LSN high-water mark. Pure encoding: the account layer writes and reads them. Keys
-//! and values are sealed by the store like every other record.
+//! one all-versions record (what happened: metadata only), one latest-version pointer (from the
+//! write's LSN to the item's key; the previous pointer of the item is deleted), the container's
+//! LSN high-water mark and, when it replaces or deletes a version, that version's image. A
+//! version's image is stored once: under the item's key while it is the newest, under its image
+//! key once superseded (so a bulk load writes each body once, not twice). Records written before
+//! 2026-11-26 carry their image inline as `current`. Pure encoding: the account layer writes and
+//! reads them. Keys and values are sealed by the store like every other record.
 //!
 //! ```text
 //! feed_key    := 0x02 | container_id: u32 BE | lsn: u64 BE   -> crts: u64 BE | record JSON
 //! latest_key  := 0x03 | container_id: u32 BE | lsn: u64 BE   -> crts: u64 BE | item_key
+//! image_key   := 0x0A | container_id: u32 BE | lsn: u64 BE   -> crts: u64 BE | the stored item
+//!                (version `lsn`, written when a later write superseded it at time crts)
 //! lsn_mark    := 0x04 | container_id: u32 BE                 -> lsn: u64 BE
 //! conflict    := 0x05 | container_id: u32 BE | id: u64 BE    -> conflict JSON (account::conflict)
 //! checkpoint  := 0x06 | container_id: u32 BE | source account id | source container: u32 BE
 //!                -> checkpoint JSON (account::sync)
 //! record JSON := {"metadata": {operationType, lsn, crts, previousImageLSN?, id, partitionKey?,
-//!                  timeToLiveExpired?}, "current": item?}
+//!                  timeToLiveExpired?}}      (older records: also "current": item)
 //! ```
 
 use serde_json::{json, Map, Value};
@@ -27,6 +32,8 @@ const LSN_MARK_TAG: u8 = 0x04;
 pub(crate) const CONFLICT_TAG: u8 = 0x05;
 /// Sync checkpoints: `0x06 | container_id | source account id | source container id`.
 pub(crate) const SYNC_TAG: u8 = 0x06;
+/// Images of superseded versions: `0x0A | container_id | lsn`.
+pub(crate) const IMAGE_TAG: u8 = 0x0A;
 
 /// What a change did to its item.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -109,6 +116,16 @@ pub(crate) fn latest_value(crts: u64, item_key: &[u8]) -> Vec<u8> {
     with_crts(crts, item_key)
 }
 
+/// The value of an image key: the superseded version's stored bytes, behind the time it was
+/// superseded (the retention clock of the compaction filter).
+pub(crate) fn image_value(crts: u64, stored: &[u8]) -> Vec<u8> {
+    with_crts(crts, stored)
+}
+
+/// Bytes the inline `"current":…,` of an older record added to its size; added to an image
+/// fetched from elsewhere, so a page costs what it did when the image was inline.
+pub(crate) const INLINE_IMAGE_OVERHEAD: usize = 11;
+
 /// One change, as the all-versions feed returns it.
 pub(crate) struct Change<'a> {
     pub(crate) op: OperationType,
@@ -118,8 +135,6 @@ pub(crate) struct Change<'a> {
     pub(crate) id: &'a str,
     pub(crate) pk: &'a PartitionKey,
     pub(crate) ttl_expired: bool,
-    /// The new image as the item's stored JSON bytes (none for a delete).
-    pub(crate) current: Option<&'a [u8]>,
 }
 
 impl Change<'_> {
@@ -141,16 +156,10 @@ impl Change<'_> {
         }
         let meta = serde_json::to_vec(&Value::Object(meta))
             .map_err(|e| Error::Internal(format!("serialising a change-feed record: {e}")))?;
-        // The image is spliced in as the bytes the item is stored as: no second serialisation
-        // of the item on the write path.
-        let mut v = Vec::with_capacity(8 + 32 + meta.len() + self.current.map_or(0, <[u8]>::len));
+        // The image is not stored here: the item's key holds it (see the module comment).
+        let mut v = Vec::with_capacity(8 + 16 + meta.len());
         v.extend_from_slice(&self.crts.to_be_bytes());
         v.push(b'{');
-        if let Some(c) = self.current {
-            v.extend_from_slice(b"\"current\":");
-            v.extend_from_slice(c);
-            v.push(b',');
-        }
         v.extend_from_slice(b"\"metadata\":");
         v.extend_from_slice(&meta);
         v.push(b'}');
@@ -191,8 +200,6 @@ mod tests {
     #[test]
     fn records_round_trip() {
         let pk = PartitionKey::from("p");
-        let item = json!({"id": "a", "v": 1});
-        let bytes = serde_json::to_vec(&item).unwrap();
         let c = Change {
             op: OperationType::Replace,
             lsn: 9,
@@ -201,26 +208,28 @@ mod tests {
             id: "a",
             pk: &pk,
             ttl_expired: false,
-            current: Some(&bytes),
         };
         let v = c.encode().unwrap();
         let (crts, body) = split_value(&v).unwrap();
         assert_eq!(crts, 1234);
         let rec: Value = serde_json::from_slice(body).unwrap();
-        assert_eq!(rec["current"], item);
+        // The image is not in the record: the item's key, later its image key, holds it.
+        assert!(rec.get("current").is_none());
         assert_eq!(rec["metadata"]["operationType"], "replace");
+        assert_eq!(rec["metadata"]["lsn"], 9);
         assert_eq!(rec["metadata"]["previousImageLSN"], 4);
         assert_eq!(record_partition_key(&rec).unwrap(), pk);
         assert!(rec["metadata"].get("timeToLiveExpired").is_none());
         assert!(split_value(&[1, 2, 3]).is_err());
-        // A delete has no image.
         let d = Change {
             op: OperationType::Delete,
-            current: None,
             ..c
         };
         let rec: Value = serde_json::from_slice(split_value(&d.encode().unwrap()).unwrap().1).unwrap();
         assert!(rec.get("current").is_none());
         assert_eq!(rec["metadata"]["operationType"], "delete");
+        let image = image_value(77, b"{\"id\":\"a\"}");
+        assert_eq!(split_value(&image).unwrap(), (77, &b"{\"id\":\"a\"}"[..]));
+        assert_eq!(br#""current":,"#.len(), INLINE_IMAGE_OVERHEAD);
     }
 }
