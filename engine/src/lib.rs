@@ -28,11 +28,13 @@ mod version;
 mod wal;
 
 /// Fault injection for tests of code built on the engine (docs/reliability.md, "Fault
-/// injection"): make the n-th create, write, fsync, rename or read under a directory fail.
+/// injection"): make the n-th create, write, fsync, rename or read under a directory fail, or
+/// cut the power there and keep only what fsyncs made durable ("Power loss").
 #[cfg(feature = "fault-injection")]
 pub mod fault_injection {
     pub use crate::util::fault_plan::{inject, FaultGuard, FaultPlan};
     pub use crate::util::faults::FaultKind;
+    pub use crate::util::power_loss::{record as record_power, PowerGuard, Recorder};
 }
 
 pub use account::{

@@ -64,22 +64,37 @@ impl FaultKind {
     }
 }
 
-/// The fault to inject into this call of kind `op` on `path`, if a plan says so.
+/// The fault to inject into this call of kind `op` on `path` (`to`: a rename's target), if a
+/// fault plan says so or a power-loss recorder has cut the power.
 #[inline]
-fn hook(op: Op, path: &Path) -> Option<FaultKind> {
+fn hook(op: Op, path: &Path, to: Option<&Path>) -> Option<FaultKind> {
     #[cfg(any(test, feature = "fault-injection"))]
     {
-        super::fault_plan::check(op, path)
+        let planned = super::fault_plan::check(op, to.unwrap_or(path));
+        let power = super::power_loss::before(op, path, to);
+        planned.or(power)
     }
     #[cfg(not(any(test, feature = "fault-injection")))]
     {
-        let _ = (op, path);
+        let _ = (op, path, to);
         None
     }
 }
 
+/// Tells the power-loss recorders that a call succeeded.
+#[inline]
+fn done<T>(r: io::Result<T>, op: Op, path: &Path, to: Option<&Path>) -> io::Result<T> {
+    #[cfg(any(test, feature = "fault-injection"))]
+    if r.is_ok() {
+        super::power_loss::after(op, path, to);
+    }
+    #[cfg(not(any(test, feature = "fault-injection")))]
+    let _ = (op, path, to);
+    r
+}
+
 fn fail(op: Op, path: &Path) -> io::Result<()> {
-    match hook(op, path) {
+    match hook(op, path, None) {
         Some(kind) => Err(kind.error()),
         None => Ok(()),
     }
@@ -88,12 +103,12 @@ fn fail(op: Op, path: &Path) -> io::Result<()> {
 /// Opens (creating) a file with `opts`.
 pub(crate) fn create(opts: &OpenOptions, path: &Path) -> io::Result<File> {
     fail(Op::Create, path)?;
-    opts.open(path)
+    done(opts.open(path), Op::Create, path, None)
 }
 
 /// `w.write_all(bytes)`; `path` names the file `w` writes to.
 pub(crate) fn write_all<W: Write>(w: &mut W, bytes: &[u8], path: &Path) -> io::Result<()> {
-    match hook(Op::Write, path) {
+    match hook(Op::Write, path, None) {
         None => w.write_all(bytes),
         Some(FaultKind::ShortWrite) => {
             w.write_all(bytes.get(..bytes.len() / 2).unwrap_or_default())?;
@@ -106,25 +121,27 @@ pub(crate) fn write_all<W: Write>(w: &mut W, bytes: &[u8], path: &Path) -> io::R
 /// `f.sync_all()`.
 pub(crate) fn sync_all(f: &File, path: &Path) -> io::Result<()> {
     fail(Op::Sync, path)?;
-    f.sync_all()
+    done(f.sync_all(), Op::Sync, path, None)
 }
 
 /// `f.sync_data()`.
 pub(crate) fn sync_data(f: &File, path: &Path) -> io::Result<()> {
     fail(Op::Sync, path)?;
-    f.sync_data()
+    done(f.sync_data(), Op::Sync, path, None)
 }
 
 /// fsync of the open directory `d` at `path`.
 pub(crate) fn sync_dir(d: &File, path: &Path) -> io::Result<()> {
     fail(Op::SyncDir, path)?;
-    d.sync_all()
+    done(d.sync_all(), Op::SyncDir, path, None)
 }
 
 /// `fs::rename(from, to)`.
 pub(crate) fn rename(from: &Path, to: &Path) -> io::Result<()> {
-    fail(Op::Rename, to)?;
-    std::fs::rename(from, to)
+    match hook(Op::Rename, from, Some(to)) {
+        Some(kind) => Err(kind.error()),
+        None => done(std::fs::rename(from, to), Op::Rename, from, Some(to)),
+    }
 }
 
 /// `fs::read(path)`.

@@ -10,4 +10,6 @@ pub(crate) mod fs;
 #[cfg(test)]
 pub(crate) mod fuzz_support;
 pub(crate) mod meta_file;
+#[cfg(any(test, feature = "fault-injection"))]
+pub(crate) mod power_loss;
 pub(crate) mod wall_clock;
