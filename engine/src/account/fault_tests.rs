@@ -285,3 +285,41 @@ fn sweep(kind: FaultKind) {
 fn fault_sweep_of_an_account_every_kind() {
     sweep_every_kind(sweep);
 }
+
+/// Power loss at every I/O call of the account workload (docs/reliability.md, "Power loss"):
+/// the power goes off at call n under the data and backup directories, the account is closed,
+/// both are cut back to what fsyncs made durable, and the reopened account must hold every
+/// acknowledged item, container and key rotation, and every acknowledged backup must verify.
+#[test]
+fn power_loss_at_every_io_call_of_an_account() {
+    use crate::util::power_loss::record;
+    let keys = keys();
+    let total = {
+        let (_tmp, store, opts, backups) = fresh(&keys);
+        let rec = record(&store, None);
+        let out = run(&opts, &keys, &backups, &|| None);
+        assert!(
+            out.failed.is_none(),
+            "workload fails without a cut: {:?}",
+            out.failed
+        );
+        rec.calls()
+    };
+    assert!(total >= 20, "only {total} calls recorded");
+    eprintln!("account power-loss sweep: {total} cut points");
+    for n in 1..=total {
+        let (_tmp, store, opts, backups) = fresh(&keys);
+        let rec = record(&store, Some(n));
+        let mut out = run(&opts, &keys, &backups, &|| None);
+        let what = format!(
+            "power cut at call {n}/{total} ({})",
+            rec.cut_call().unwrap_or_default()
+        );
+        assert!(rec.cut_call().is_some(), "{what}: the cut did not happen");
+        drop(out.account.take());
+        rec.apply()
+            .unwrap_or_else(|e| panic!("{what}: applying the power loss: {e}"));
+        drop(rec);
+        check(&opts, &keys, &out, &what);
+    }
+}

@@ -105,6 +105,11 @@ impl Account {
             progress::advance(size);
             segments.push(entry);
         }
+        if copied > 0 {
+            // The pool files' directory entries (renamed into place) are durable before the
+            // backup that names them is: found missing by the power-loss sweep.
+            sync_dir(&super::layout::pool_dir(backup_dir))?;
+        }
         let manifest_bytes = snap.manifest.clone();
         drop(snap);
 

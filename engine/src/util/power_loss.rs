@@ -31,6 +31,8 @@ struct FileState {
     entry_pending: bool,
     /// For a rename not yet made durable: what the target held before (`None`: nothing).
     replaced: Option<Option<Vec<u8>>>,
+    /// For such a rename: its source (a directory renamed is moved back there).
+    renamed_from: Option<PathBuf>,
 }
 
 #[derive(Debug, Default)]
@@ -109,7 +111,19 @@ impl Recorder {
             Ok(s) => s.files.clone(),
             Err(_) => return Err(std::io::Error::other("power-loss recorder poisoned")),
         };
+        // Directories renamed without a durable entry go back first: the files recorded under
+        // them are known by their paths before the rename.
+        for (path, f) in &files {
+            if let (Some(_), Some(from), true) = (&f.replaced, &f.renamed_from, path.is_dir()) {
+                if !from.exists() {
+                    std::fs::rename(path, from)?;
+                }
+            }
+        }
         for (path, f) in files {
+            if path.is_dir() {
+                continue;
+            }
             if let Some(old) = f.replaced {
                 // A rename never made durable: the target is what it was.
                 match old {
@@ -159,6 +173,7 @@ impl Recorder {
                         durable_len: if exists { len_of(p) } else { 0 },
                         entry_pending: !exists,
                         replaced: None,
+                        renamed_from: None,
                     },
                 );
             }
@@ -169,6 +184,7 @@ impl Recorder {
             let st = s.files.entry(to.to_path_buf()).or_default();
             if st.replaced.is_none() {
                 st.replaced = Some(old);
+                st.renamed_from = Some(path.to_path_buf());
             }
         }
         None
@@ -191,6 +207,7 @@ impl Recorder {
                     if p.parent() == Some(path) {
                         st.entry_pending = false;
                         st.replaced = None;
+                        st.renamed_from = None;
                     }
                 }
             }
