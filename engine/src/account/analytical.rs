@@ -6,7 +6,7 @@
 //! service layer. It never touches Arrow or Parquet: the `strata-analytical` crate writes the
 //! files with the key this module hands out. See docs/analytical.md.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
@@ -81,6 +81,11 @@ fn validate_ttl(ttl: i64) -> Result<()> {
     )))
 }
 
+/// The directory of a container's analytical files: `DATA/analytical/<container id>`.
+pub(crate) fn analytical_dir_of(data_dir: &Path, container_id: u32) -> PathBuf {
+    data_dir.join("analytical").join(container_id.to_string())
+}
+
 impl Container {
     /// The directory of this container's analytical files (`DATA/analytical/<container id>`).
     pub fn analytical_dir(&self) -> Result<PathBuf> {
@@ -89,7 +94,7 @@ impl Container {
             .catalog()?
             .container(self.database_name(), self.name())?
             .id;
-        Ok(self.inner.data_dir.join("analytical").join(id.to_string()))
+        Ok(analytical_dir_of(&self.inner.data_dir, id))
     }
 
     /// The tier's settings, `None` while it is off (404 if the container does not exist).
@@ -264,11 +269,7 @@ impl AccountInner {
     ) -> Result<usize> {
         let mut done = 0;
         for c in catalog.databases.iter().flat_map(|d| d.containers.iter()) {
-            let path = self
-                .data_dir
-                .join("analytical")
-                .join(c.id.to_string())
-                .join(KEY_FILE);
+            let path = analytical_dir_of(&self.data_dir, c.id).join(KEY_FILE);
             let Some(bytes) = crate::util::fs::read_if_exists(&path)? else {
                 continue;
             };

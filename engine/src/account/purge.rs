@@ -54,7 +54,7 @@ impl Account {
         })?;
         // The analytical tier's files of the removed containers (their keys went with them).
         for id in &ids {
-            let dir = self.inner.data_dir.join("analytical").join(id.to_string());
+            let dir = super::analytical::analytical_dir_of(&self.inner.data_dir, *id);
             match std::fs::remove_dir_all(&dir) {
                 Ok(()) => {}
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}

@@ -57,6 +57,22 @@ pub(crate) fn catalog_copy(backup: &Path, service: Dek) -> Result<Catalog> {
         .ok_or_else(|| Error::corruption(&backup.join(CATALOG_COPY), 0, "the catalog copy is missing"))
 }
 
+/// The directory holding `dir` (`.` for a bare name).
+fn parent_of(dir: &Path) -> PathBuf {
+    dir.parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+}
+
+/// `<parent>/.<name>.<tag>`: a hidden sibling of `dir`, on the same file system, so that a
+/// rename into place is atomic.
+pub(crate) fn hidden_sibling(dir: &Path, tag: &str) -> PathBuf {
+    let name = dir
+        .file_name()
+        .map_or_else(|| "data".into(), |n| n.to_string_lossy().into_owned());
+    parent_of(dir).join(format!(".{name}.{tag}"))
+}
+
 /// Fills a hidden staging sibling of `opts.data_dir` with `fill`, opens it once (checking every
 /// segment, replaying the WAL up to `finish.until_ms`), gives it a new account id, its new
 /// identity and scope, then renames it into place and opens it. On any failure the staging
@@ -67,15 +83,9 @@ pub(crate) fn restore_staged(
     finish: &Finish<'_>,
 ) -> Result<Account> {
     let target = opts.data_dir.clone();
-    let parent = target
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+    let parent = parent_of(&target);
     create_dir(&parent, false)?;
-    let name = target
-        .file_name()
-        .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
-    let staging = parent.join(format!(".{name}.restoring-{}", std::process::id()));
+    let staging = hidden_sibling(&target, &format!("restoring-{}", std::process::id()));
     if staging.exists() {
         std::fs::remove_dir_all(&staging).map_err(|e| Error::io_path("clearing", &staging, e))?;
     }

@@ -8,7 +8,7 @@
 //! backup directory.
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::pitr::{restore_point, PointInTimeRestore};
@@ -35,7 +35,13 @@ impl Account {
         self.inner.require_key_access()?;
         let wanted = Scope::parse(scope)?;
         self.refuse_existing(&wanted)?;
-        let scratch = scratch_dir(&self.inner.data_dir)?;
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        let scratch = super::restore::hidden_sibling(
+            &self.inner.data_dir,
+            &format!("undelete-{}-{nanos}", std::process::id()),
+        );
         let identity = self.default_identity()?;
         let opts = crate::options::AccountOptions {
             data_dir: scratch.clone(),
@@ -140,20 +146,4 @@ impl Account {
         self.inner.db.sync()?;
         Ok(report)
     }
-}
-
-/// A fresh hidden sibling of the data directory for the scratch copy.
-fn scratch_dir(data_dir: &Path) -> Result<PathBuf> {
-    let parent = data_dir
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
-    let name = data_dir
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "data".into());
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
-    Ok(parent.join(format!(".{name}.undelete-{}-{nanos}", std::process::id())))
 }
