@@ -55,15 +55,26 @@ impl Footer {
         out
     }
 
+    #[cfg(test)]
     pub(crate) fn decode(path: &Path, file: &[u8]) -> Result<Footer> {
-        let at = file
+        Footer::decode_at(path, file, 0)
+    }
+
+    /// As `decode`, for the last bytes of a file that start at offset `base` in it (errors
+    /// name the offset in the file).
+    pub(crate) fn decode_at(path: &Path, tail: &[u8], base: u64) -> Result<Footer> {
+        let at = tail
             .len()
             .checked_sub(FOOTER_LEN)
             .ok_or_else(|| Error::corruption(path, 0, "file shorter than a footer"))?;
-        let bytes = &file[at..];
+        let bytes = &tail[at..];
         let (body, crc) = bytes.split_at(FOOTER_LEN - 4);
         if crc32fast::hash(body).to_le_bytes() != crc {
-            return Err(Error::corruption(path, at as u64, "footer checksum mismatch"));
+            return Err(Error::corruption(
+                path,
+                base + at as u64,
+                "footer checksum mismatch",
+            ));
         }
         let mut r = Reader::new(body);
         let footer = (|| {
@@ -82,6 +93,6 @@ impl Footer {
                 data_blocks,
             })
         })();
-        footer.ok_or_else(|| Error::corruption(path, at as u64, "footer does not parse"))
+        footer.ok_or_else(|| Error::corruption(path, base + at as u64, "footer does not parse"))
     }
 }

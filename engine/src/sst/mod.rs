@@ -1,4 +1,4 @@
-//! Segment files (sorted string tables): immutable, sorted, sealed blocks read through memmap2.
+//! Segment files (sorted string tables): immutable, sorted, sealed blocks read with positional reads.
 //! Sees only `util`, `cache` and the `FileCipher` handed to it; never a vault or JSON.
 //! See docs/format.md#segment.
 

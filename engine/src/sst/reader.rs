@@ -1,15 +1,16 @@
-//! Reads a segment through memmap2: validates header and footer at open, keeps the (opened)
-//! index and filter in memory, and opens data blocks on demand through the block cache.
-//! Thread-safe: a `Segment` is immutable and shared by readers via `Arc`.
+//! Reads a segment: validates header and footer at open, keeps the (opened) index and filter in
+//! memory, and opens data blocks on demand through the block cache. Blocks are read with
+//! positional reads (`pread`), not through a memory map: a map's touched pages count in the
+//! process's resident set (a bulk load's compactions pushed it past 1 GiB of clean file pages)
+//! and a page fault cannot be failed by the I/O seam, while a read can. Thread-safe: a `Segment`
+//! is immutable and shared by readers via `Arc`.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use memmap2::Mmap;
-
 use super::block::DataBlock;
 use super::bloom::Bloom;
-use super::format::{Footer, Handle, BLOCK_TRAILER_LEN, MAX_RAW_BLOCK};
+use super::format::{Footer, Handle, BLOCK_TRAILER_LEN, FOOTER_LEN, MAX_RAW_BLOCK};
 use crate::cache::BlockCache;
 use crate::crypto::{BlockKind, CipherSuite, FileCipher, FileKind};
 use crate::error::{Error, Result};
@@ -26,7 +27,8 @@ struct IndexEntry {
 pub(crate) struct Segment {
     id: u64,
     path: PathBuf,
-    mmap: Mmap,
+    file: std::fs::File,
+    len: u64,
     cipher: FileCipher,
     index: Vec<IndexEntry>,
     filter: Bloom,
@@ -43,24 +45,34 @@ impl Segment {
     pub(crate) fn open(path: &Path, id: u64, suite: &CipherSuite) -> Result<Segment> {
         let file =
             crate::util::faults::open_read(path).map_err(|e| Error::io_path("opening segment", path, e))?;
-        // SAFETY: segment files are written once, fsynced, and never modified or truncated
-        // afterwards; the data directory's lock keeps other Strata processes out. A file is
-        // unlinked only after compaction, which on Unix leaves existing mappings valid.
-        let mmap = unsafe { Mmap::map(&file) }.map_err(|e| Error::io_path("mapping segment", path, e))?;
+        // Segment files are written once, fsynced, and never modified afterwards; a file is
+        // unlinked only after compaction, which on Unix leaves open descriptors valid.
+        let len = file
+            .metadata()
+            .map_err(|e| Error::io_path("reading the size of segment", path, e))?
+            .len();
+        let read = |offset: u64, n: u64| {
+            crate::util::faults::read_at(&file, path, offset, n as usize)
+                .map_err(|e| Error::io_path("reading segment", path, e))
+        };
+        let head = read(0, len.min(HEADER_LEN as u64))?;
         let header = FileHeader::decode(
             path,
             SEGMENT_MAGIC,
             SEGMENT_VERSION,
             Some(id),
             suite.readable_layers(),
-            &mmap,
+            &head,
         )?;
-        let footer = Footer::decode(path, &mmap)?;
+        let tail_at = len.saturating_sub(FOOTER_LEN as u64);
+        let tail = read(tail_at, len - tail_at)?;
+        let footer = Footer::decode_at(path, &tail, tail_at)?;
         let cipher = suite.file(FileKind::Segment, id, &header.salt, header.layers)?;
         let mut seg = Segment {
             id,
             path: path.to_path_buf(),
-            mmap,
+            file,
+            len,
             cipher,
             index: Vec::new(),
             filter: Bloom::decode(vec![1, 0]).ok_or_else(|| Error::Internal("empty filter".into()))?,
@@ -118,12 +130,20 @@ impl Segment {
 
     /// Checks the CRC and opens the seal of the block at `h`.
     fn open_block(&self, h: Handle, block_no: u64, kind: BlockKind) -> Result<Vec<u8>> {
-        let start = h.offset as usize;
-        let end = start.checked_add(h.len as usize);
-        let raw = end
-            .and_then(|end| self.mmap.get(start..end))
-            .filter(|r| r.len() >= BLOCK_TRAILER_LEN)
-            .ok_or_else(|| Error::corruption(&self.path, h.offset, "block handle points outside the file"))?;
+        let inside = h
+            .offset
+            .checked_add(u64::from(h.len))
+            .is_some_and(|end| end <= self.len)
+            && h.len as usize >= BLOCK_TRAILER_LEN;
+        if !inside {
+            return Err(Error::corruption(
+                &self.path,
+                h.offset,
+                "block handle points outside the file",
+            ));
+        }
+        let raw = crate::util::faults::read_at(&self.file, &self.path, h.offset, h.len as usize)
+            .map_err(|e| Error::io_path("reading segment", &self.path, e))?;
         let (sealed, crc) = raw.split_at(raw.len() - BLOCK_TRAILER_LEN);
         if crc32fast::hash(sealed).to_le_bytes() != crc {
             return Err(Error::corruption(
@@ -197,7 +217,7 @@ impl Segment {
 
     /// The file's size in bytes.
     pub(crate) fn file_len(&self) -> u64 {
-        self.mmap.len() as u64
+        self.len
     }
 
     pub(crate) fn smallest(&self) -> &[u8] {
@@ -218,6 +238,8 @@ pub(crate) struct SegmentIter<'c> {
     pos: usize,
     current: Option<Arc<DataBlock>>,
     failed: bool,
+    /// A failure to read the first block, reported by the first `next` (not retried).
+    start_error: Option<Error>,
 }
 
 impl<'c> SegmentIter<'c> {
@@ -230,9 +252,13 @@ impl<'c> SegmentIter<'c> {
             pos: 0,
             current: None,
             failed: false,
+            start_error: None,
         };
-        if let Ok(b) = it.load() {
-            it.pos = b.lower_bound(start);
+        if it.block < it.seg.index.len() {
+            match it.load() {
+                Ok(b) => it.pos = b.lower_bound(start),
+                Err(e) => it.start_error = Some(e),
+            }
         }
         it
     }
@@ -251,6 +277,10 @@ impl Iterator for SegmentIter<'_> {
     type Item = Result<Record>;
 
     fn next(&mut self) -> Option<Result<Record>> {
+        if let Some(e) = self.start_error.take() {
+            self.failed = true;
+            return Some(Err(e));
+        }
         loop {
             if self.failed || self.block >= self.seg.index.len() {
                 return None;

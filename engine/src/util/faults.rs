@@ -150,7 +150,28 @@ pub(crate) fn read(path: &Path) -> io::Result<Vec<u8>> {
     std::fs::read(path)
 }
 
-/// `File::open(path)` for reading (segments are then mapped, copies streamed).
+/// `len` bytes of the open file `f` (at `path`) from `offset`, with positional reads (no shared
+/// cursor: many threads read one segment at once).
+pub(crate) fn read_at(f: &File, path: &Path, offset: u64, len: usize) -> io::Result<Vec<u8>> {
+    fail(Op::Read, path)?;
+    let mut buf = vec![0u8; len];
+    #[cfg(unix)]
+    std::os::unix::fs::FileExt::read_exact_at(f, &mut buf, offset)?;
+    #[cfg(windows)]
+    {
+        let mut done = 0;
+        while done < len {
+            let n = std::os::windows::fs::FileExt::seek_read(f, &mut buf[done..], offset + done as u64)?;
+            if n == 0 {
+                return Err(io::ErrorKind::UnexpectedEof.into());
+            }
+            done += n;
+        }
+    }
+    Ok(buf)
+}
+
+/// `File::open(path)` for reading (segment blocks are then read with `read_at`, copies streamed).
 pub(crate) fn open_read(path: &Path) -> io::Result<File> {
     fail(Op::Read, path)?;
     File::open(path)
