@@ -72,10 +72,18 @@ enum Command {
         /// Also write the JSON report to this file.
         #[arg(long, value_name = "FILE.json")]
         report: Option<PathBuf>,
-        /// Comma-separated workloads: load, write, read-uniform, read-zipf, replace, query
-        /// (load always runs) [default: all].
+        /// Also draw the measured CMK overhead per workload, beside the published RU surcharge,
+        /// as an SVG bar chart in this file.
+        #[arg(long, value_name = "FILE.svg")]
+        chart: Option<PathBuf>,
+        /// Comma-separated workloads: load, write, read-uniform, read-zipf, replace, query-eq,
+        /// query, aggregate, feed, read-cold (load always runs) [default: all].
         #[arg(long, value_name = "LIST")]
         workloads: Option<String>,
+        /// Comma-separated thread counts of the durable-write workload: one row per count
+        /// (write-t1, write-t2, ...).
+        #[arg(long, value_name = "LIST", value_delimiter = ',', default_value = "1,2,4,8")]
+        write_threads: Vec<usize>,
         /// Also run the peers (fjall, SQLite, SQLCipher) on load and read-uniform and print
         /// Strata/peer ratios; needs a build with `--features peers`.
         #[arg(long)]
@@ -887,7 +895,9 @@ fn dispatch(cli: &Cli) -> CliResult<Outcome> {
             size,
             quick,
             report,
+            chart,
             workloads,
+            write_threads,
             peers,
         } => bench::run(
             g,
@@ -896,7 +906,9 @@ fn dispatch(cli: &Cli) -> CliResult<Outcome> {
                 size: *size,
                 quick: *quick,
                 report: report.as_deref(),
+                chart: chart.as_deref(),
                 workloads: workloads.as_deref(),
+                write_threads,
                 peers: *peers,
             },
         )?,

@@ -1,6 +1,7 @@
 //! `strata bench --quick`: the harness runs end to end and its report has the expected shape
-//! (every workload under both modes, positive rates, overhead ratios on the CMK rows). The
-//! figures themselves are never asserted: they depend on the machine.
+//! (every workload row under both modes, positive rates and CPU times, overhead ratios on the CMK
+//! rows, memory fields, the chart file). The figures themselves are never asserted: they depend on
+//! the machine.
 
 mod common;
 
@@ -9,9 +10,13 @@ use std::collections::BTreeSet;
 use common::Env;
 use serde_json::Value;
 
-const WORKLOADS: [&str; 9] = [
+/// Every row of a full `--quick` run: `write` gives one row per thread count (1,2,4,8 by default).
+const WORKLOADS: [&str; 13] = [
     "load",
-    "write",
+    "write-t1",
+    "write-t2",
+    "write-t4",
+    "write-t8",
     "read-uniform",
     "read-zipf",
     "replace",
@@ -19,6 +24,7 @@ const WORKLOADS: [&str; 9] = [
     "query",
     "aggregate",
     "feed",
+    "read-cold",
 ];
 
 fn check_shape(report: &Value, workloads: &[&str]) {
@@ -43,7 +49,9 @@ fn check_shape(report: &Value, workloads: &[&str]) {
     assert_eq!(rows.len(), 2 * workloads.len(), "{report}");
     for r in rows {
         assert!(r["ops"].as_u64().is_some_and(|n| n > 0), "{r}");
-        assert!(r["opsPerSec"].as_f64().is_some_and(|x| x > 0.0), "{r}");
+        for k in ["opsPerSec", "cpuUsPerOp", "fgCpuUsPerOp", "rssMiB", "anonMiB"] {
+            assert!(r[k].as_f64().is_some_and(|x| x > 0.0), "{k} in {r}");
+        }
         for k in ["p50Us", "p99Us", "p999Us", "ruPerOp"] {
             assert!(r[k].as_f64().is_some(), "{k} in {r}");
         }
@@ -65,17 +73,64 @@ fn check_shape(report: &Value, workloads: &[&str]) {
     for k in ["smkDiskBytes", "cmkDiskBytes"] {
         assert!(report[k].as_u64().is_some_and(|n| n > 0), "{k}: {report}");
     }
+    // The peak resident set is at least the resident set after any workload.
+    let peak = report["peakRssMiB"].as_f64().expect("peakRssMiB");
+    let max_anon = report["maxAnonMiB"].as_f64().expect("maxAnonMiB");
+    for r in rows {
+        assert!(r["rssMiB"].as_f64().is_some_and(|x| x <= peak), "{r} peak {peak}");
+        assert!(
+            r["anonMiB"].as_f64().is_some_and(|x| x <= max_anon),
+            "{r} max {max_anon}"
+        );
+    }
 }
 
 #[test]
 fn quick_bench_reports_every_workload_for_both_modes() {
     let env = Env::new();
-    let file = env.path("bench.json");
-    let printed = env.ok(&["bench", "--quick", "--output", "json", "--report", env.arg(&file)]);
+    let (file, chart) = (env.path("bench.json"), env.path("x.svg"));
+    let args = [
+        "bench",
+        "--quick",
+        "--output",
+        "json",
+        "--chart",
+        env.arg(&chart),
+        "--report",
+        env.arg(&file),
+    ];
+    let printed = env.ok(&args);
     check_shape(&printed, &WORKLOADS);
     let text = std::fs::read_to_string(&file).expect("report file written");
     let written: Value = serde_json::from_str(&text).expect("report file is JSON");
     check_shape(&written, &WORKLOADS);
+    let svg = std::fs::read_to_string(&chart).expect("chart written");
+    assert!(
+        svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"),
+        "{svg}"
+    );
+    for w in WORKLOADS {
+        assert!(svg.contains(w), "{w} not in the chart");
+    }
+}
+
+#[test]
+fn write_threads_flag_sets_the_durable_write_rows() {
+    let env = Env::new();
+    let args = [
+        "bench",
+        "--quick",
+        "--output",
+        "json",
+        "--workloads",
+        "write",
+        "--write-threads",
+        "3,1",
+    ];
+    let printed = env.ok(&args);
+    check_shape(&printed, &["load", "write-t3", "write-t1"]);
+    env.run(&["bench", "--quick", "--output", "json", "--write-threads", "0"])
+        .code(2);
 }
 
 #[test]
@@ -97,7 +152,8 @@ fn peers_flag_without_the_feature_says_to_rebuild() {
     assert!(run.stdout.contains("--features peers"), "{run:?}");
 }
 
-/// With the `peers` feature, every peer reports load and read-uniform with Strata/peer ratios.
+/// With the `peers` feature, every peer reports load, warm and cold reads, and fjall durable
+/// writes per thread count, each with Strata/peer ratios.
 #[cfg(feature = "peers")]
 #[test]
 fn quick_bench_with_peers_reports_ratios() {
@@ -108,17 +164,48 @@ fn quick_bench_with_peers_reports_ratios() {
         "--output",
         "json",
         "--workloads",
-        "read-uniform",
+        "write,read-uniform,read-cold",
+        "--write-threads",
+        "1,4",
         "--peers",
     ];
     let printed = env.ok(&args);
-    check_shape(&printed, &["load", "read-uniform"]);
+    check_shape(
+        &printed,
+        &["load", "write-t1", "write-t4", "read-uniform", "read-cold"],
+    );
     let peers = printed["peers"].as_array().expect("peers array");
-    assert_eq!(peers.len(), 6, "{printed}");
+    let seen: BTreeSet<(String, String)> = peers
+        .iter()
+        .map(|r| {
+            (
+                r["peer"].as_str().unwrap_or_default().to_string(),
+                r["workload"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    for peer in ["fjall", "sqlite", "sqlcipher"] {
+        for w in ["load", "read-uniform", "read-cold"] {
+            assert!(
+                seen.contains(&(peer.to_string(), w.to_string())),
+                "{peer} {w}: {printed}"
+            );
+        }
+    }
+    for w in ["write-t1", "write-t4"] {
+        assert!(
+            seen.contains(&("fjall".to_string(), w.to_string())),
+            "fjall {w}: {printed}"
+        );
+    }
+    assert_eq!(peers.len(), 11, "{printed}");
     for r in peers {
-        assert!(r["opsPerSec"].as_f64().is_some_and(|x| x > 0.0), "{r}");
-        for k in ["smkOverPeer", "cmkOverPeer"] {
+        for k in ["opsPerSec", "cpuUsPerOp", "smkOverPeer", "cmkOverPeer"] {
             assert!(r[k].as_f64().is_some_and(|x| x > 0.0), "{k} in {r}");
         }
     }
+    assert!(
+        printed["peakRssMiBWithPeers"].as_f64().is_some_and(|x| x > 0.0),
+        "{printed}"
+    );
 }

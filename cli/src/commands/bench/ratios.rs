@@ -4,12 +4,13 @@
 
 use serde_json::{json, Value};
 
-use super::{round2, Rates, Sample};
+use super::sample::Sample;
+use super::{round2, Rates};
 
 /// One peer's measurements of one workload.
 pub(super) struct PeerRun {
     pub peer: &'static str,
-    pub workload: &'static str,
+    pub workload: String,
     pub sample: Sample,
 }
 
@@ -35,6 +36,7 @@ pub(super) fn peer_rows(runs: &[PeerRun], rates: &Rates) -> Vec<Vec<Value>> {
                 json!(round2(rate)),
                 json!(round2(Sample::percentile_us(&sorted, 0.50))),
                 json!(round2(Sample::percentile_us(&sorted, 0.99))),
+                json!(round2(r.sample.cpu_us_per_op())),
                 json!(over(0)),
                 json!(over(1)),
             ]
@@ -65,25 +67,25 @@ mod tests {
         let runs = [
             PeerRun {
                 peer: "fjall",
-                workload: "load",
+                workload: "load".into(),
                 sample: sample(),
             },
             PeerRun {
                 peer: "fjall",
-                workload: "read-uniform",
+                workload: "read-uniform".into(),
                 sample: sample(),
             },
         ];
-        let rates = [("load", [2_000.0, 1_500.0])];
+        let rates = [("load".to_string(), [2_000.0, 1_500.0])];
         let rows = peer_rows(&runs, &rates);
         assert_eq!(rows.len(), 2);
         assert_eq!(rows[0].len(), super::super::PEER_COLUMNS.len());
         assert_eq!(rows[0][3], json!(1000.0));
         assert_eq!(rows[0][4], json!(1000.0));
-        assert_eq!(rows[0][6], json!(2.0));
-        assert_eq!(rows[0][7], json!(1.5));
+        assert_eq!(rows[0][7], json!(2.0));
+        assert_eq!(rows[0][8], json!(1.5));
         // Strata did not run read-uniform: no ratio.
-        assert_eq!(rows[1][6], Value::Null);
         assert_eq!(rows[1][7], Value::Null);
+        assert_eq!(rows[1][8], Value::Null);
     }
 }

@@ -1,6 +1,7 @@
 //! fjall, the plaintext LSM peer: one keyspace with one partition, keys `pk/id`, values the
-//! item's JSON; default journal (written per insert, not synced) and 64 MiB of cache like Strata.
-//! Used only by bench/peers.rs; it must not encrypt or know Strata's accounts.
+//! item's JSON; default journal (written per insert, not synced, except the durable writes, which
+//! `fdatasync` it after each insert) and 64 MiB of cache like Strata. Used only by bench/peers.rs;
+//! it must not encrypt or know Strata's accounts.
 
 use std::path::Path;
 
@@ -41,6 +42,16 @@ impl Peer for Fjall {
             Some(body) => parse(&body).map(Some),
             None => Ok(None),
         }
+    }
+}
+
+impl Fjall {
+    /// `insert`, then `persist(SyncData)`: the journal is written and `fdatasync`ed before the
+    /// call returns, as Strata's WAL is for a `Durability::Sync` write (also `fdatasync`). Safe
+    /// from several threads at once.
+    pub(super) fn put_durable(&self, pk: &str, id: &str, body: &[u8]) -> CliResult<()> {
+        self.items.insert(key(pk, id), body).map_err(err)?;
+        self.keyspace.persist(PersistMode::SyncData).map_err(err)
     }
 }
 

@@ -23,9 +23,9 @@ pub(super) struct Sqlite {
 }
 
 impl Sqlite {
-    /// Creates `dir/items.db`; with `key` (64 hex digits) encrypted by SQLCipher with that raw key
-    /// (no passphrase derivation).
-    pub(super) fn open(dir: &Path, key: Option<&str>) -> CliResult<Sqlite> {
+    /// Creates (`fresh`) or opens `dir/items.db`; with `key` (64 hex digits) encrypted by
+    /// SQLCipher with that raw key (no passphrase derivation).
+    pub(super) fn open(dir: &Path, key: Option<&str>, fresh: bool) -> CliResult<Sqlite> {
         let conn = Connection::open(dir.join("items.db")).map_err(err)?;
         if let Some(hex) = key {
             conn.execute_batch(&format!("PRAGMA key = \"x'{hex}'\";"))
@@ -36,12 +36,17 @@ impl Sqlite {
             }
         }
         conn.execute_batch(&format!(
-            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA cache_size = -{};
-             CREATE TABLE items (pk TEXT NOT NULL, id TEXT NOT NULL, body TEXT NOT NULL);
-             CREATE UNIQUE INDEX items_pk_id ON items (pk, id);",
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA cache_size = -{};",
             CACHE_BYTES / 1024
         ))
         .map_err(err)?;
+        if fresh {
+            conn.execute_batch(
+                "CREATE TABLE items (pk TEXT NOT NULL, id TEXT NOT NULL, body TEXT NOT NULL);
+                 CREATE UNIQUE INDEX items_pk_id ON items (pk, id);",
+            )
+            .map_err(err)?;
+        }
         Ok(Sqlite { conn, pending: 0 })
     }
 
