@@ -7,7 +7,8 @@
 //! either way. The next round writes into the same account. Both SMK and CMK accounts are covered.
 //! The child also takes online backups now and then (every backup that lists must verify, and the
 //! newest must restore) and, under CMK, rotates the customer key to a new version (a kill at any
-//! point must leave an account that opens).
+//! point must leave an account that opens), and catches the container's analytical tier up
+//! (killed at any point, the tier must open, catch up and hold exactly the container's live ids).
 //!
 //! Reproduce a failing run with `STRATA_CRASH_SEED=<seed printed by the test>`.
 
@@ -24,7 +25,11 @@ use std::time::{Duration, Instant};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
-use strata::{Account, AccountOptions, Durability, Encryption, ItemOptions, LocalVault};
+use strata::analytical::Tier;
+use strata::{
+    Account, AccountOptions, AnalyticalSchema, Durability, Encryption, Identities, ItemOptions, LocalVault,
+    Permission, Principal,
+};
 
 /// `<data dir>|<home>|<round>|<seed>`: present only in a child process.
 const CHILD_ENV: &str = "STRATA_CRASH_CHILD";
@@ -119,10 +124,27 @@ fn child_writer() {
             std::process::exit(0); // the parent is gone
         }
     };
+    let cmk = matches!(account.encryption(), Encryption::CustomerManaged { .. });
+    // A key rotation to a new version: a kill at any point must leave an account that opens with
+    // one of the two versions.
+    let rotate = || {
+        say("ROTATE\n".to_string());
+        let vault = LocalVault::open(&options(Path::new(data), Path::new(home)).vault_dir()).unwrap();
+        let uri = vault.rotate_key(KEY_NAME).unwrap();
+        account.rotate_customer_key(Some(&uri.to_string())).unwrap();
+        say("ROTATED\n".to_string());
+    };
+    // Rotations make an RSA key, so most of those begun among the writes are killed: every fifth
+    // round also rotates before READY, which completes unless the round is killed early.
+    if cmk && round % 5 == 2 {
+        rotate();
+    }
     say("READY\n".to_string());
 
     // Live ids of this round with their current version: upserts and deletes target these.
     let mut live: Vec<(String, u32)> = Vec::new();
+    // The container's analytical tier, opened at its first catch-up.
+    let mut tier: Option<Tier> = None;
     let started = Instant::now();
     let mut n = 0u32;
     while started.elapsed() < CHILD_MAX_RUN {
@@ -146,13 +168,19 @@ fn child_writer() {
             // An online backup beside the data directory, killed or not: the parent verifies
             // every backup that lists.
             account.backup_now(&backups_of(Path::new(data))).unwrap();
-        } else if roll == 29 && matches!(account.encryption(), Encryption::CustomerManaged { .. }) {
-            // A key rotation to a new version: a kill at any point must leave an account that
-            // opens with one of the two versions.
-            let vault = LocalVault::open(&options(Path::new(data), Path::new(home)).vault_dir()).unwrap();
-            let uri = vault.rotate_key(KEY_NAME).unwrap();
-            account.rotate_customer_key(Some(&uri.to_string())).unwrap();
-        } else if roll < 28 && !live.is_empty() {
+        } else if (roll == 29 || roll == 30) && cmk {
+            rotate();
+        } else if roll == 26 || roll == 27 {
+            // An analytical catch-up (Parquet file, then STATE switched), killed or not: the
+            // parent checks that the tier opens, catches up and matches the container.
+            let t = match tier.as_mut() {
+                Some(t) => t,
+                None => tier.insert(Tier::open(&c).unwrap()),
+            };
+            say("SYNC\n".to_string());
+            t.catch_up().unwrap();
+            say("SYNCED\n".to_string());
+        } else if roll < 26 && !live.is_empty() {
             let i = rng.gen_range(0..live.len());
             let (id, ver) = live.swap_remove(i);
             say(format!("BEGIN D {id} {ver} 0\n"));
@@ -182,6 +210,10 @@ struct RoundOutput {
     acked: Vec<(Op, String)>,
     /// The operation begun but not acknowledged when the child died.
     in_flight: Option<Op>,
+    /// Analytical catch-ups begun and completed.
+    syncs: (usize, usize),
+    /// Key rotations begun and completed.
+    rotations: (usize, usize),
 }
 
 fn parse_stdout(text: &str) -> RoundOutput {
@@ -189,6 +221,8 @@ fn parse_stdout(text: &str) -> RoundOutput {
         ready: false,
         acked: Vec::new(),
         in_flight: None,
+        syncs: (0, 0),
+        rotations: (0, 0),
     };
     // Only complete lines count: a line without its newline was not fully written.
     let complete = match text.rfind('\n') {
@@ -218,6 +252,11 @@ fn parse_stdout(text: &str) -> RoundOutput {
                 );
                 out.acked.push((op, etag.to_string()));
             }
+            ["SYNC"] => out.syncs.0 += 1,
+            ["SYNCED"] => out.syncs.1 += 1,
+            // A rotation before READY follows the harness's "test child_writer ... " too.
+            [.., "ROTATE"] => out.rotations.0 += 1,
+            ["ROTATED"] => out.rotations.1 += 1,
             // The test harness's own chatter ("running 1 test", ...).
             _ => {}
         }
@@ -338,6 +377,56 @@ fn verify(
     ids.len()
 }
 
+/// Opens the container's analytical tier (which removes what a killed catch-up left), catches it
+/// up and checks that it holds exactly the live ids of `expect` (resolved by `verify`), as many
+/// rows as the container's own count, and an applied LSN that never went back. Returns its
+/// applied LSN and row count.
+fn check_tier(account: &Account, expect: &HashMap<String, Expect>, last_lsn: u64, ctx: &str) -> (u64, usize) {
+    let c = account.database(DB).container(CONTAINER);
+    let mut tier = Tier::open(&c).unwrap_or_else(|e| panic!("{ctx}: the analytical tier does not open: {e}"));
+    let before = tier.store().applied_lsn();
+    assert!(
+        before >= last_lsn,
+        "{ctx}: the tier's applied LSN went back from {last_lsn} to {before}"
+    );
+    let caught = tier
+        .catch_up()
+        .unwrap_or_else(|e| panic!("{ctx}: the analytical catch-up failed: {e}"));
+    // The tier keeps rows forever (analytical TTL -1): any "now" gives every live row.
+    let now = i64::MAX / 2;
+    let rows = tier
+        .store()
+        .query("SELECT c.id FROM c", now)
+        .unwrap_or_else(|e| panic!("{ctx}: the analytical query failed: {e}"))
+        .rows;
+    let mut got: Vec<String> = rows
+        .iter()
+        .map(|r| {
+            r["id"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{ctx}: row without an id: {r:?}"))
+                .to_string()
+        })
+        .collect();
+    got.sort();
+    let mut want: Vec<String> = expect
+        .iter()
+        .filter(|(_, e)| matches!(e, Expect::Present { .. }))
+        .map(|(id, _)| id.clone())
+        .collect();
+    want.sort();
+    assert_eq!(
+        got, want,
+        "{ctx}: the analytical tier's ids differ from the container's live ids"
+    );
+    let count = c
+        .query_items("SELECT VALUE COUNT(1) FROM c", &[], &Default::default())
+        .unwrap()
+        .items;
+    assert_eq!(count, vec![json!(got.len())], "{ctx}: the container's count");
+    (caught.applied_lsn.max(before), got.len())
+}
+
 fn crash_rounds(cmk: bool, seed: u64, rounds: u32) {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
@@ -346,11 +435,25 @@ fn crash_rounds(cmk: bool, seed: u64, rounds: u32) {
     let enc = common::encryption(&opts, cmk, KEY_NAME);
     let first_kid = {
         let account = Account::create(opts.clone(), "crashacct", enc.clone()).unwrap();
-        account
+        let c = account
             .create_database(DB)
             .unwrap()
             .create_container(CONTAINER, "/pk")
             .unwrap();
+        if cmk {
+            // Under a customer key the tier's key is wrapped through a managed identity.
+            let ops = Principal::User("ops".into());
+            Identities::new(&home).create("ops").unwrap();
+            LocalVault::open(&opts.vault_dir())
+                .unwrap()
+                .set_policy(
+                    &ops,
+                    &[Permission::Get, Permission::WrapKey, Permission::UnwrapKey],
+                )
+                .unwrap();
+            account.set_default_identity(ops).unwrap();
+        }
+        c.enable_analytical(-1, AnalyticalSchema::WellDefined).unwrap();
         account.key_status().unwrap().kid
     };
 
@@ -361,6 +464,11 @@ fn crash_rounds(cmk: bool, seed: u64, rounds: u32) {
     let (mut total_acks, mut torn_tails, mut orphans) = (0, 0, 0);
     let (mut late_rounds, mut late_rounds_with_acks) = (0, 0);
     let mut backups_verified = 0;
+    let (mut tier_lsn, mut tier_rows) = (0, 0);
+    // Catch-ups the child completed, and those it was killed in.
+    let (mut syncs, mut syncs_killed) = (0, 0);
+    // Key rotations (CMK) the child completed, and those it was killed in.
+    let (mut rotations, mut rotations_killed) = (0, 0);
     for round in 0..rounds {
         let ctx = format!("{mode} seed {seed} round {round}");
         let mut child = spawn_child(&data, &home, round, rng.gen());
@@ -409,6 +517,10 @@ fn crash_rounds(cmk: bool, seed: u64, rounds: u32) {
             expect.insert(op.id.clone(), e);
         }
         total_acks += out.acked.len();
+        syncs += out.syncs.1;
+        syncs_killed += out.syncs.0 - out.syncs.1;
+        rotations += out.rotations.1;
+        rotations_killed += out.rotations.0 - out.rotations.1;
         if !early {
             late_rounds += 1;
             late_rounds_with_acks += usize::from(!out.acked.is_empty());
@@ -420,6 +532,7 @@ fn crash_rounds(cmk: bool, seed: u64, rounds: u32) {
         torn_tails += usize::from(report.torn_tail.is_some());
         orphans += report.orphans_removed;
         let checked = verify(&account, &mut expect, out.in_flight.as_ref(), &ctx);
+        (tier_lsn, tier_rows) = check_tier(&account, &expect, tier_lsn, &ctx);
         // Every backup that lists is whole (an interrupted one never lists).
         for b in Account::list_backups(&backups_of(&data)).unwrap_or_default() {
             Account::verify_backup(&opts, &b.path)
@@ -448,6 +561,9 @@ fn crash_rounds(cmk: bool, seed: u64, rounds: u32) {
         )
     };
     if cmk {
+        eprintln!(
+            "crash_recovery {mode}: {rotations} key rotations by the child, {rotations_killed} killed in one"
+        );
         assert_ne!(
             first_kid, last_kid,
             "{mode}: the child never completed a key rotation"
@@ -484,7 +600,14 @@ fn crash_rounds(cmk: bool, seed: u64, rounds: u32) {
             .unwrap_or_else(|e| panic!("{mode}: the newest backup does not restore: {e}"));
         assert_eq!(restored.name(), "crashacct");
     }
-    eprintln!("crash_recovery {mode}: {backups_verified} backup verifications");
+    eprintln!(
+        "crash_recovery {mode}: {backups_verified} backup verifications; analytical tier: {tier_rows} rows, \
+         applied LSN {tier_lsn}, {syncs} catch-ups by the child, {syncs_killed} killed in one"
+    );
+    assert!(
+        syncs > 0,
+        "{mode}: the child never completed an analytical catch-up"
+    );
 }
 
 fn seed() -> u64 {
@@ -504,18 +627,25 @@ fn sigkill_loses_no_acknowledged_write_cmk() {
     crash_rounds(true, seed(), 20);
 }
 
-/// The protocol parser: torn last lines are ignored, ACKs pair with their BEGIN.
+/// The protocol parser: torn last lines are ignored, ACKs pair with their BEGIN, catch-ups and
+/// rotations are counted.
 #[test]
 fn child_protocol_is_parsed_strictly() {
     let out = parse_stdout(
         "running 1 test\ntest child_writer ... READY\nBEGIN C r00-000000 0 12\nACK C r00-000000 0 12 \"e1\"\n\
-         BEGIN U r00-000000 1 40\nACK U r00-000000 1 40 \"e2\"\nBEGIN D r00-000000 1 0\nACK D r0",
+         BEGIN U r00-000000 1 40\nACK U r00-000000 1 40 \"e2\"\nSYNC\nSYNCED\nSYNC\nROTATE\nBEGIN D r00-000000 1 0\nACK D r0",
     );
     assert!(out.ready);
     assert_eq!(out.acked.len(), 2);
     assert_eq!(out.acked[1].1, "\"e2\"");
+    assert_eq!(out.syncs, (2, 1));
+    assert_eq!(out.rotations, (1, 0));
     let f = out.in_flight.unwrap();
     assert_eq!((f.kind, f.id.as_str()), ('D', "r00-000000"));
+    // A rotation before READY, on the line the harness began.
+    let out = parse_stdout("running 1 test\ntest child_writer ... ROTATE\nROTATED\nREADY\nROTATE\n");
+    assert!(out.ready);
+    assert_eq!(out.rotations, (2, 1));
     assert_eq!(body_for("a", 1, 30), body_for("a", 1, 30));
     assert_ne!(body_for("a", 1, 30)["fill"], body_for("a", 2, 30)["fill"]);
 }

@@ -37,6 +37,12 @@ pub mod fault_injection {
     pub use crate::util::power_loss::{record as record_power, PowerGuard, Recorder};
 }
 
+/// Entry points for the cargo-fuzz targets in `fuzz/` (docs/reliability.md, "Coverage-guided
+/// fuzzing"). Not a stable API.
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
+
 pub use account::{
     Account, AccountListing, AnalyticalSchema, AnalyticalSettings, ChangeFeedMode, ChangeFeedOptions,
     ChangeFeedResponse, ChangeFeedStart, ConflictsResponse, Container, ContainerInfo, ContainerListing,

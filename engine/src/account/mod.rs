@@ -30,6 +30,8 @@ mod ttl;
 
 pub use analytical::{AnalyticalSchema, AnalyticalSettings};
 pub use conflict::ConflictsResponse;
+#[cfg(feature = "fuzzing")]
+pub(crate) use container::parse_stored;
 pub use container::Container;
 pub use database::{ContainerInfo, ContainerOptions, Database, DatabaseOptions};
 pub use enable_cmk::MigrationStatus;

@@ -15,6 +15,12 @@ impl Dek {
         k
     }
 
+    /// A fixed key (the fuzz targets' test keys, `crate::fuzzing`).
+    #[cfg(feature = "fuzzing")]
+    pub(crate) fn from_bytes(bytes: [u8; 32]) -> Dek {
+        Dek(bytes)
+    }
+
     /// `None` unless exactly 32 bytes.
     pub(crate) fn from_slice(bytes: &[u8]) -> Option<Dek> {
         Some(Dek(bytes.try_into().ok()?))

@@ -14,15 +14,15 @@ use proptest::sample::Index;
 
 use super::block::{BlockBuilder, DataBlock};
 use super::bloom::{Bloom, BloomBuilder};
+use super::forge::{self, compressed_block};
 use super::format::{Footer, Handle, FOOTER_LEN, MAX_RAW_BLOCK};
 use super::{segment_file_name, Segment, SegmentIter, SegmentWriter};
 use crate::cache::BlockCache;
-use crate::crypto::{BlockKind, CipherSuite, FileKind};
+use crate::crypto::CipherSuite;
 use crate::error::{Error, Result};
-use crate::format_version::{SEGMENT_MAGIC, SEGMENT_VERSION};
 use crate::kv::Record;
 use crate::util::coding::{put_u32, put_u64};
-use crate::util::file_header::{FileHeader, HEADER_LEN};
+use crate::util::file_header::HEADER_LEN;
 use crate::util::fuzz_support::{config, largest_allocation};
 
 const ID: u64 = 7;
@@ -206,45 +206,6 @@ fn apply(d: &Damage, good: &[u8]) -> Vec<u8> {
 /// The keys to read back: every key written and a few that were not.
 fn probes(e: &Entries, absent: &[Vec<u8>]) -> Vec<Vec<u8>> {
     e.keys().chain(absent).cloned().collect()
-}
-
-/// A segment whose index block is sealed correctly (as only a key holder could) but claims
-/// `count` data blocks while holding `body` after the count.
-fn forged_index_segment(suite: &CipherSuite, count: u32, body: &[u8]) -> Vec<u8> {
-    let (cipher, salt) = suite.new_file(FileKind::Segment, ID);
-    let mut out = FileHeader {
-        version: SEGMENT_VERSION,
-        file_id: ID,
-        layers: suite.layers(),
-        salt,
-    }
-    .encode(SEGMENT_MAGIC);
-    let mut index = Vec::new();
-    put_u32(&mut index, count);
-    index.extend_from_slice(body);
-    let block = |no: u64, kind: BlockKind, plain: Vec<u8>, out: &mut Vec<u8>| {
-        let sealed = cipher.seal(no, kind, plain).unwrap();
-        let h = Handle {
-            offset: out.len() as u64,
-            len: (sealed.len() + 4) as u32,
-        };
-        let crc = crc32fast::hash(&sealed);
-        out.extend_from_slice(&sealed);
-        out.extend_from_slice(&crc.to_le_bytes());
-        h
-    };
-    let n = u64::from(count);
-    let index = block(n, BlockKind::Index, index, &mut out);
-    let filter = block(n + 1, BlockKind::Filter, BloomBuilder::new().finish(), &mut out);
-    out.extend_from_slice(
-        &Footer {
-            index,
-            filter,
-            data_blocks: count,
-        }
-        .encode(),
-    );
-    out
 }
 
 proptest! {
@@ -454,12 +415,6 @@ fn forged_block() -> impl Strategy<Value = ForgedBlock> {
 }
 
 fn forged_plain(b: &ForgedBlock) -> Vec<u8> {
-    let compressed = |raw: &[u8], claimed: u32| {
-        let mut plain = Vec::new();
-        put_u32(&mut plain, claimed);
-        plain.extend_from_slice(&zstd::bulk::compress(raw, 1).unwrap());
-        plain
-    };
     match b {
         ForgedBlock::Records(recs) => {
             let mut bb = BlockBuilder::new();
@@ -470,10 +425,9 @@ fn forged_plain(b: &ForgedBlock) -> Vec<u8> {
                     value: value.clone(),
                 });
             }
-            let raw = bb.finish();
-            compressed(&raw, raw.len() as u32)
+            compressed_block(&bb.finish(), None).unwrap()
         }
-        ForgedBlock::Compressed { raw, claimed } => compressed(raw, claimed.unwrap_or(raw.len() as u32)),
+        ForgedBlock::Compressed { raw, claimed } => compressed_block(raw, *claimed).unwrap(),
         ForgedBlock::Raw(bytes) => bytes.clone(),
     }
 }
@@ -486,54 +440,14 @@ fn forged_segment(
     last_keys: &[Vec<u8>],
     filter_keys: &[Vec<u8>],
 ) -> Vec<u8> {
-    let (cipher, salt) = suite.new_file(FileKind::Segment, ID);
-    let mut out = FileHeader {
-        version: SEGMENT_VERSION,
-        file_id: ID,
-        layers: suite.layers(),
-        salt,
-    }
-    .encode(SEGMENT_MAGIC);
-    let block = |no: u64, kind: BlockKind, plain: Vec<u8>, out: &mut Vec<u8>| {
-        let sealed = cipher.seal(no, kind, plain).unwrap();
-        let h = Handle {
-            offset: out.len() as u64,
-            len: (sealed.len() + 4) as u32,
-        };
-        let crc = crc32fast::hash(&sealed);
-        out.extend_from_slice(&sealed);
-        out.extend_from_slice(&crc.to_le_bytes());
-        h
-    };
-    let mut index = Vec::new();
-    put_u32(&mut index, blocks.len() as u32);
-    for (i, b) in blocks.iter().enumerate() {
-        let h = block(i as u64, BlockKind::Data, forged_plain(b), &mut out);
-        let key = last_keys.get(i).cloned().unwrap_or_default();
-        put_u32(&mut index, key.len() as u32);
-        index.extend_from_slice(&key);
-        put_u64(&mut index, h.offset);
-        put_u32(&mut index, h.len);
-    }
-    put_u32(&mut index, 0);
-    put_u64(&mut index, 0);
-    put_u64(&mut index, 0);
-    let n = blocks.len() as u64;
-    let index = block(n, BlockKind::Index, index, &mut out);
-    let mut bloom = BloomBuilder::new();
-    for k in filter_keys {
-        bloom.add(k);
-    }
-    let filter = block(n + 1, BlockKind::Filter, bloom.finish(), &mut out);
-    out.extend_from_slice(
-        &Footer {
-            index,
-            filter,
-            data_blocks: n as u32,
-        }
-        .encode(),
-    );
-    out
+    let plains: Vec<Vec<u8>> = blocks.iter().map(forged_plain).collect();
+    forge::forged_segment(suite, ID, &plains, last_keys, filter_keys).unwrap()
+}
+
+/// A segment whose index block is sealed correctly (as only a key holder could) but claims
+/// `count` data blocks while holding `body` after the count.
+fn forged_index_segment(suite: &CipherSuite, count: u32, body: &[u8]) -> Vec<u8> {
+    forge::forged_index_segment(suite, ID, count, body).unwrap()
 }
 
 proptest! {

@@ -5,6 +5,8 @@
 pub(crate) mod block;
 mod bloom;
 mod codec;
+#[cfg(any(test, feature = "fuzzing"))]
+pub(crate) mod forge;
 mod format;
 mod merge;
 mod reader;

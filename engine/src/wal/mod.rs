@@ -2,6 +2,8 @@
 //! db's write path. Sees only `util` and the `FileCipher` handed to it. See docs/format.md#wal.
 
 mod format;
+#[cfg(feature = "fuzzing")]
+pub(crate) use format::encode_record;
 mod reader;
 mod writer;
 

@@ -74,7 +74,12 @@ impl WalWriter {
         first_seq: u64,
         ops: &[(&[u8], Option<&[u8]>)],
     ) -> Result<()> {
-        let plain = encode_record(commit_ms, first_seq, ops);
+        self.append_plain(encode_record(commit_ms, first_seq, ops))
+    }
+
+    /// Seals and appends `plain` as the next record, whatever it holds: `append`'s second half,
+    /// and how the fuzz targets put arbitrary plaintext behind a valid seal (`crate::fuzzing`).
+    pub(crate) fn append_plain(&mut self, plain: Vec<u8>) -> Result<()> {
         let sealed = self.cipher.seal(self.next_record, BlockKind::WalRecord, plain)?;
         // The record number is consumed even if the write fails: a retried write must not reuse
         // the nonce. (After a failed write the db is poisoned anyway.)
