@@ -10,7 +10,9 @@
 //! point must leave an account that opens), and catches the container's analytical tier up
 //! (killed at any point, the tier must open, catch up and hold exactly the container's live ids).
 //!
-//! Reproduce a failing run with `STRATA_CRASH_SEED=<seed printed by the test>`.
+//! Reproduce a failing run with `STRATA_CRASH_SEED=<seed printed by the test>`. CI runs 20 kill
+//! rounds per mode; `STRATA_CRASH_ROUNDS=<n>` runs a long count (docs/reliability.md has the
+//! figures of the last long run).
 
 mod common;
 
@@ -610,6 +612,14 @@ fn crash_rounds(cmk: bool, seed: u64, rounds: u32) {
     );
 }
 
+/// Kill rounds per mode: 20 (the quick count CI runs), or `STRATA_CRASH_ROUNDS`.
+fn rounds() -> u32 {
+    match std::env::var("STRATA_CRASH_ROUNDS") {
+        Ok(s) => s.parse().expect("STRATA_CRASH_ROUNDS must be a positive integer"),
+        Err(_) => 20,
+    }
+}
+
 fn seed() -> u64 {
     match std::env::var("STRATA_CRASH_SEED") {
         Ok(s) => s.parse().expect("STRATA_CRASH_SEED must be a u64"),
@@ -619,12 +629,12 @@ fn seed() -> u64 {
 
 #[test]
 fn sigkill_loses_no_acknowledged_write_smk() {
-    crash_rounds(false, seed(), 20);
+    crash_rounds(false, seed(), rounds());
 }
 
 #[test]
 fn sigkill_loses_no_acknowledged_write_cmk() {
-    crash_rounds(true, seed(), 20);
+    crash_rounds(true, seed(), rounds());
 }
 
 /// The protocol parser: torn last lines are ignored, ACKs pair with their BEGIN, catch-ups and

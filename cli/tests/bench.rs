@@ -52,6 +52,14 @@ fn check_shape(report: &Value, workloads: &[&str]) {
         for k in ["opsPerSec", "cpuUsPerOp", "fgCpuUsPerOp", "rssMiB", "anonMiB"] {
             assert!(r[k].as_f64().is_some_and(|x| x > 0.0), "{k} in {r}");
         }
+        // Sealing and opening time: every write seals its WAL record; a read served from the
+        // block cache opens nothing, so reads may show zero.
+        let crypto = r["cryptoUsPerOp"].as_f64();
+        assert!(crypto.is_some_and(|x| x >= 0.0), "cryptoUsPerOp in {r}");
+        if r["workload"] == "load" || r["workload"].as_str().is_some_and(|w| w.starts_with("write-t")) {
+            assert!(crypto.is_some_and(|x| x > 0.0), "cryptoUsPerOp in {r}");
+            assert!(r["cryptoShareOfCpu"].as_f64().is_some_and(|x| x > 0.0), "{r}");
+        }
         for k in ["p50Us", "p99Us", "p999Us", "ruPerOp"] {
             assert!(r[k].as_f64().is_some(), "{k} in {r}");
         }
@@ -67,6 +75,13 @@ fn check_shape(report: &Value, workloads: &[&str]) {
         "cmkSealMiBps",
         "smkSealShareOfRaw",
         "cmkPerLayerShareOfRaw",
+        "rawAesGcmOpenMiBps",
+        "rustCryptoAesGcmMiBps",
+        "rustCryptoAesGcmOpenMiBps",
+        "smkOpenMiBps",
+        "smkOpenShareOfRaw",
+        "cmkOpenMiBps",
+        "cmkOpenPerLayerShareOfRaw",
     ] {
         assert!(report[k].as_f64().is_some_and(|x| x > 0.0), "{k}: {report}");
     }

@@ -56,7 +56,7 @@ pub use backup::{
 };
 pub use cache::CacheStats;
 pub use compaction::CompactionFilter;
-pub use crypto::CipherSuite;
+pub use crypto::{CipherSuite, CryptoStats};
 pub use db::{Db, DbOptions, DbStats, RecoveryReport, SealProgress};
 pub use document::{
     json_nesting_depth, ConflictResolutionPolicy, OperationType, PartitionKey, MAX_ITEM_DEPTH,

@@ -257,11 +257,24 @@ pub fn run(g: &Globals, args: &BenchArgs) -> CliResult<Report> {
         .field("peakRssMiB", json!(strata_peak))
         .opt_field("peakRssMiBWithPeers", peak_with_peers)
         .field("maxAnonMiB", json!(round2(max_anon as f64 / MIB)))
-        .field("rawAesGcmMiBps", round2(seal.raw))
-        .field("smkSealMiBps", round2(seal.smk))
-        .field("smkSealShareOfRaw", round2(seal.smk / seal.raw))
-        .field("cmkSealMiBps", round2(seal.cmk))
-        .field("cmkPerLayerShareOfRaw", round2(2.0 * seal.cmk / seal.raw))
+        .field("rawAesGcmMiBps", round2(seal.raw.seal))
+        .field("rawAesGcmOpenMiBps", round2(seal.raw.open))
+        .field("rustCryptoAesGcmMiBps", round2(seal.rust_crypto.seal))
+        .field("rustCryptoAesGcmOpenMiBps", round2(seal.rust_crypto.open))
+        .field("smkSealMiBps", round2(seal.smk.seal))
+        .field("smkSealShareOfRaw", round2(seal.smk.seal / seal.raw.seal))
+        .field("smkOpenMiBps", round2(seal.smk.open))
+        .field("smkOpenShareOfRaw", round2(seal.smk.open / seal.raw.open))
+        .field("cmkSealMiBps", round2(seal.cmk.seal))
+        .field(
+            "cmkPerLayerShareOfRaw",
+            round2(2.0 * seal.cmk.seal / seal.raw.seal),
+        )
+        .field("cmkOpenMiBps", round2(seal.cmk.open))
+        .field(
+            "cmkOpenPerLayerShareOfRaw",
+            round2(2.0 * seal.cmk.open / seal.raw.open),
+        )
         .list("workloads", workload::COLUMNS.to_vec(), rows);
     let report = match peer_rows {
         Some(rows) => report.sublist("peers", PEER_COLUMNS.to_vec(), rows),

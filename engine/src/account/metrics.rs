@@ -55,6 +55,12 @@ impl Container {
 }
 
 impl Account {
+    /// Time and bytes this account's files have spent sealing and opening blocks since it was
+    /// opened (every layer; background flushes and compactions included). For benchmarks.
+    pub fn crypto_stats(&self) -> crate::crypto::CryptoStats {
+        self.inner.suite.crypto_stats()
+    }
+
     /// `(database, container, metrics)` for every container, in catalog order.
     pub fn metrics(&self) -> Result<Vec<(String, String, ContainerMetrics)>> {
         let names: Vec<(String, String)> = self

@@ -11,4 +11,4 @@ pub(crate) mod keyring;
 pub(crate) mod service_key;
 
 pub(crate) use dek::Dek;
-pub use file_cipher::{BlockKind, CipherSuite, FileCipher, FileKind, SALT_LEN};
+pub use file_cipher::{BlockKind, CipherSuite, CryptoStats, FileCipher, FileKind, SALT_LEN};

@@ -53,14 +53,16 @@ pub(super) fn run(
                 }
                 continue;
             }
-            let c = &sides
+            let side = sides
                 .get(i)
-                .ok_or_else(|| CliError::internal("bench lost an account"))?
-                .items;
+                .ok_or_else(|| CliError::internal("bench lost an account"))?;
+            let c = &side.items;
             let put = |pk: &str, _id: &str, item: &Value| -> CliResult<f64> {
                 Ok(c.create_item_with(pk.to_string(), item, &sync)?.request_charge)
             };
+            let before = side.account.crypto_stats();
             concurrent_round(plan, threads, first, ops, sample, put)?;
+            sample.add_crypto(before, side.account.crypto_stats());
             bar.inc(n);
         }
     }

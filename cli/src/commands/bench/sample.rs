@@ -21,6 +21,9 @@ pub(super) struct Sample {
     pub cpu: Duration,
     /// CPU of the threads that ran the ops, over the same sections.
     pub fg_cpu: Duration,
+    /// Time the mode's account spent sealing and opening blocks over the same sections, on any
+    /// of its threads (`Account::crypto_stats`; peers: zero).
+    pub crypto: Duration,
 }
 
 impl Sample {
@@ -49,6 +52,38 @@ impl Sample {
     /// CPU microseconds per op of the threads that ran the ops.
     pub fn fg_cpu_us_per_op(&self) -> f64 {
         self.fg_cpu.as_secs_f64() * 1e6 / self.nanos.len().max(1) as f64
+    }
+
+    /// Sealing and opening microseconds per op.
+    pub fn crypto_us_per_op(&self) -> f64 {
+        self.crypto.as_secs_f64() * 1e6 / self.nanos.len().max(1) as f64
+    }
+
+    /// The share of the process CPU spent sealing and opening this mode's blocks (`None` without
+    /// CPU). Approximate: the CPU is the whole process's, the other mode's background threads
+    /// included.
+    pub fn crypto_share(&self) -> Option<f64> {
+        (self.cpu > Duration::ZERO).then(|| self.crypto.as_secs_f64() / self.cpu.as_secs_f64())
+    }
+
+    /// Runs `f` (a timed section on this thread), adding the CPU it took and the time `account`
+    /// spent sealing and opening blocks meanwhile.
+    pub fn with_cpu_and_crypto<T>(
+        &mut self,
+        account: &strata_engine::Account,
+        f: impl FnOnce(&mut Sample) -> T,
+    ) -> T {
+        let before = account.crypto_stats();
+        let out = self.with_cpu(f);
+        self.add_crypto(before, account.crypto_stats());
+        out
+    }
+
+    /// Adds the sealing and opening time between two readings of `Account::crypto_stats`.
+    pub fn add_crypto(&mut self, before: strata_engine::CryptoStats, after: strata_engine::CryptoStats) {
+        let spent =
+            (after.seal_nanos + after.open_nanos).saturating_sub(before.seal_nanos + before.open_nanos);
+        self.crypto += Duration::from_nanos(spent);
     }
 
     /// The op durations, sorted for `percentile_us`.
@@ -113,6 +148,15 @@ mod tests {
         assert!((s.ops_per_sec() - 5000.0).abs() < 1e-6);
         s.cpu = Duration::from_micros(30);
         assert!((s.cpu_us_per_op() - 3.0).abs() < 1e-9);
+        let at = |n: u64| strata_engine::CryptoStats {
+            seal_nanos: n,
+            open_nanos: 2 * n,
+            ..Default::default()
+        };
+        s.add_crypto(at(1_000), at(3_000));
+        assert_eq!(s.crypto, Duration::from_micros(6));
+        assert!((s.crypto_us_per_op() - 0.6).abs() < 1e-9);
+        assert!((s.crypto_share().unwrap() - 0.2).abs() < 1e-9);
     }
 
     #[test]

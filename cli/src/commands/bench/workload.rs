@@ -81,7 +81,7 @@ pub(super) fn run(
                     .iter()
                     .map(|op| prepare(name, plan, *op, &mut rng, zipf.as_ref()))
                     .collect();
-                samples[i].with_cpu(|s| -> CliResult<()> {
+                samples[i].with_cpu_and_crypto(&side.account, |s| -> CliResult<()> {
                     for op in prepared {
                         execute(op, plan, side, s)?;
                     }
@@ -94,7 +94,7 @@ pub(super) fn run(
     if name == "load" {
         for (side, sample) in sides.iter().zip(samples.iter_mut()) {
             let t = Instant::now();
-            sample.with_cpu(|_| side.account.flush())?;
+            sample.with_cpu_and_crypto(&side.account, |_| side.account.flush())?;
             sample.extra += t.elapsed();
         }
     }
@@ -231,7 +231,7 @@ pub(super) fn published_surcharge(name: &str) -> f64 {
 }
 
 /// The columns of the `workloads` list, in row order.
-pub(super) const COLUMNS: [&str; 15] = [
+pub(super) const COLUMNS: [&str; 17] = [
     "workload",
     "mode",
     "ops",
@@ -241,6 +241,8 @@ pub(super) const COLUMNS: [&str; 15] = [
     "p999Us",
     "cpuUsPerOp",
     "fgCpuUsPerOp",
+    "cryptoUsPerOp",
+    "cryptoShareOfCpu",
     "ruPerOp",
     "overheadPct",
     "ruSurchargePct",
@@ -278,6 +280,8 @@ pub(super) fn rows(name: &str, samples: &[Sample; 2], mem: Option<(f64, f64)>) -
                 json!(round2(Sample::percentile_us(&sorted, 0.999))),
                 json!(round2(s.cpu_us_per_op())),
                 json!(round2(s.fg_cpu_us_per_op())),
+                json!(round2(s.crypto_us_per_op())),
+                json!(s.crypto_share().map(round2)),
                 json!(round2(ru(s))),
                 overhead,
                 surcharge,
