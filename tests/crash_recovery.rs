@@ -28,10 +28,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
 use strata::analytical::Tier;
-use strata::{
-    Account, AccountOptions, AnalyticalSchema, Durability, Encryption, Identities, ItemOptions, LocalVault,
-    Permission, Principal,
-};
+use strata::{Account, AccountOptions, AnalyticalSchema, Durability, Encryption, ItemOptions, LocalVault};
 
 /// `<data dir>|<home>|<round>|<seed>`: present only in a child process.
 const CHILD_ENV: &str = "STRATA_CRASH_CHILD";
@@ -444,16 +441,8 @@ fn crash_rounds(cmk: bool, seed: u64, rounds: u32) {
             .unwrap();
         if cmk {
             // Under a customer key the tier's key is wrapped through a managed identity.
-            let ops = Principal::User("ops".into());
-            Identities::new(&home).create("ops").unwrap();
-            LocalVault::open(&opts.vault_dir())
-                .unwrap()
-                .set_policy(
-                    &ops,
-                    &[Permission::Get, Permission::WrapKey, Permission::UnwrapKey],
-                )
-                .unwrap();
-            account.set_default_identity(ops).unwrap();
+            let vault = LocalVault::open(&opts.vault_dir()).unwrap();
+            common::use_user_identity(&opts, &vault, &account, "ops");
         }
         c.enable_analytical(-1, AnalyticalSchema::WellDefined).unwrap();
         account.key_status().unwrap().kid

@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use rand::RngCore;
 use serde_json::{json, Value};
 use strata::analytical::Tier;
-use strata::{Account, AccountOptions, AnalyticalSchema, Identities, LocalVault, Permission, Principal};
+use strata::{Account, AccountOptions, AnalyticalSchema, LocalVault};
 
 const DB_NAME: &str = "leakdb-plaintext-name";
 const CONTAINER_NAME: &str = "leak-container-plaintext-name";
@@ -394,16 +394,8 @@ fn run_mode(cmk: bool) {
     // The analytical tier (Parquet under DATA/analytical) and an export of it: encrypted too,
     // property names included. A CMK account needs a managed identity for the tier.
     if cmk {
-        let ops = Principal::User("leak-ops".into());
-        Identities::new(&opts.home).create("leak-ops").unwrap();
-        LocalVault::open(&opts.vault_dir())
-            .unwrap()
-            .set_policy(
-                &ops,
-                &[Permission::Get, Permission::WrapKey, Permission::UnwrapKey],
-            )
-            .unwrap();
-        account.set_default_identity(ops).unwrap();
+        let vault = LocalVault::open(&opts.vault_dir()).unwrap();
+        common::use_user_identity(&opts, &vault, &account, "leak-ops");
     }
     extra
         .enable_analytical(-1, AnalyticalSchema::FullFidelity)

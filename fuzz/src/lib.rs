@@ -43,6 +43,18 @@ impl Mode {
     }
 }
 
+/// A file-reader input that is a whole file (shape 0), for the seed corpus of `wal_read` and
+/// `segment_read`.
+pub fn encode_file(customer_layer: bool, bytes: &[u8]) -> Vec<u8> {
+    let mut out = vec![Mode {
+        shape: 0,
+        customer_layer,
+    }
+    .encode()];
+    out.extend_from_slice(bytes);
+    out
+}
+
 /// `wal_read` input: a mode byte, then either a whole WAL file (shape 0, and 3) or the
 /// plaintexts of records to seal behind a valid header (shape 1 and 2; each a u16 length and
 /// bytes), so the record decoder behind the AEAD is reached.
@@ -81,15 +93,7 @@ pub mod wal {
         })
     }
 
-    pub fn encode_file(customer_layer: bool, bytes: &[u8]) -> Vec<u8> {
-        let mut out = vec![Mode {
-            shape: 0,
-            customer_layer,
-        }
-        .encode()];
-        out.extend_from_slice(bytes);
-        out
-    }
+    pub use super::encode_file;
 
     pub fn encode_sealed(customer_layer: bool, records: &[Vec<u8>]) -> Vec<u8> {
         let mut out = vec![Mode {
@@ -198,15 +202,7 @@ pub mod segment {
         })
     }
 
-    pub fn encode_file(customer_layer: bool, bytes: &[u8]) -> Vec<u8> {
-        let mut out = vec![Mode {
-            shape: 0,
-            customer_layer,
-        }
-        .encode()];
-        out.extend_from_slice(bytes);
-        out
-    }
+    pub use super::encode_file;
 
     /// A `Blocks` input: `blocks` as (raw records, compressed?) pairs, then last keys and probes.
     pub fn encode_blocks(
