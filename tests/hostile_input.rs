@@ -646,7 +646,7 @@ fn common_rows(other_query_token: String) -> Vec<Row> {
         "https://local.vault.local/keys/k/0123456789abcdef0123456789abcdef/extra",
     ] {
         rows.push(row(&format!("key URI {uri:?}"), 400, 0, move |_| {
-            KeyUri::parse(uri).map(drop)
+            KeyUri::parse(uri).map(drop).map_err(strata::Error::from)
         }));
         rows.push(row(&format!("rotate to key URI {uri:?}"), 400, 0, move |f| {
             f.account.rotate_customer_key(Some(uri)).map(drop)
@@ -663,23 +663,31 @@ fn common_rows(other_query_token: String) -> Vec<Row> {
         "FIRST-PARTY",
     ] {
         rows.push(row(&format!("principal {p:?}"), 400, 0, move |_| {
-            Principal::parse(p, None).map(drop)
+            Principal::parse(p, None).map(drop).map_err(strata::Error::from)
         }));
     }
     rows.push(row(
         &format!("principal user: with {} characters", 65),
         400,
         0,
-        |_| Principal::parse(&format!("user:{}", "u".repeat(65)), None).map(drop),
+        |_| {
+            Principal::parse(&format!("user:{}", "u".repeat(65)), None)
+                .map(drop)
+                .map_err(strata::Error::from)
+        },
     ));
     // Names are matched case-insensitively and empty list elements are skipped, by design.
     for perms in ["", ",", " , ", "get,delete", "all", "get;list", "wrap"] {
         rows.push(row(&format!("permissions {perms:?}"), 400, 0, move |_| {
-            Permission::parse_list(perms).map(drop)
+            Permission::parse_list(perms)
+                .map(drop)
+                .map_err(strata::Error::from)
         }));
     }
     rows.push(row("empty policy", 400, 0, |f| {
-        f.vault.set_policy(&Principal::User("alice".into()), &[])
+        f.vault
+            .set_policy(&Principal::User("alice".into()), &[])
+            .map_err(strata::Error::from)
     }));
     for bad in [
         r#"{"includedPaths":[{"path":"/a/?"}]}"#,
@@ -740,26 +748,38 @@ fn common_rows(other_query_token: String) -> Vec<Row> {
     // The vault does not know the identities; the CLI asks `Identities::require` before it
     // sets a policy for a user-assigned identity.
     rows.push(row("policy for a user never created", 404, 0, |f| {
-        Identities::new(&f.opts.home).require(&Principal::User("nobody".into()))
+        Identities::new(&f.opts.home)
+            .require(&Principal::User("nobody".into()))
+            .map_err(strata::Error::from)
     }));
     rows.push(row("remove a policy that does not exist", 404, 0, |f| {
-        f.vault.remove_policy(&Principal::User("nobody2".into()))
+        f.vault
+            .remove_policy(&Principal::User("nobody2".into()))
+            .map_err(strata::Error::from)
     }));
     for bits in [0usize, 1024, 2047, 8192] {
         rows.push(row(&format!("RSA key of {bits} bits"), 400, 0, move |f| {
-            f.vault.create_key(&format!("k{bits}"), bits).map(drop)
+            f.vault
+                .create_key(&format!("k{bits}"), bits)
+                .map(drop)
+                .map_err(strata::Error::from)
         }));
     }
     for name in ["", "a/b", "a_b", "a.b"] {
         rows.push(row(&format!("vault key name {name:?}"), 400, 0, move |f| {
-            f.vault.create_key(name, 2048).map(drop)
+            f.vault
+                .create_key(name, 2048)
+                .map(drop)
+                .map_err(strata::Error::from)
         }));
     }
     rows.push(row("disable a missing key", 404, 0, |f| {
-        f.vault.set_enabled("ghost", None, false)
+        f.vault
+            .set_enabled("ghost", None, false)
+            .map_err(strata::Error::from)
     }));
     rows.push(row("delete a missing key", 404, 0, |f| {
-        f.vault.delete_key("ghost")
+        f.vault.delete_key("ghost").map_err(strata::Error::from)
     }));
     rows
 }

@@ -11,7 +11,8 @@ use std::sync::Arc;
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use strata::{CipherSuite, Db, DbOptions, Durability, Error, WriteBatch};
+use strata::db::Error;
+use strata::{CipherSuite, Db, DbOptions, Durability, WriteBatch};
 
 const WRITERS: usize = 4;
 const READERS: usize = 4;

@@ -112,7 +112,7 @@ fn value(tag: u64, len: usize) -> Vec<u8> {
         .collect()
 }
 
-fn fail(what: &str, e: strata::Error) -> TestCaseError {
+fn fail(what: &str, e: strata::db::Error) -> TestCaseError {
     TestCaseError::fail(format!("{what}: {e}"))
 }
 

@@ -161,7 +161,7 @@ fn vault_debug_and_errors_carry_no_key_material() {
     for (what, kid, bytes, want) in cases {
         let e: Error = match vault.unwrap_key(&caller, &kid, &bytes) {
             Ok(_) => panic!("{what}: unwrapped"),
-            Err(e) => e,
+            Err(e) => strata::Error::from(e),
         };
         assert_eq!((e.status(), e.substatus()), want, "{what}: {e}");
         let text = format!("{e} {e:?}");

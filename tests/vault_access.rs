@@ -88,9 +88,11 @@ fn a_new_vault_grants_first_party_and_removing_it_revokes() {
 
     // A principal without a policy cannot even get the key; first-party can.
     assert_4002(
-        &vault
-            .get_key(&Principal::User("nobody".into()), &uri)
-            .unwrap_err(),
+        &strata::Error::from(
+            vault
+                .get_key(&Principal::User("nobody".into()), &uri)
+                .unwrap_err(),
+        ),
         "get",
         "user:nobody",
     );

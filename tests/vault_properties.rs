@@ -250,11 +250,11 @@ fn wrap_is_refused_outside_the_activation_window_and_unwrap_is_not() {
     let info = vault.set_attributes("cmk", None, None, Some(past)).unwrap();
     assert_eq!((info.version.as_str(), info.exp, info.nbf), (v, Some(past), None));
     let e = vault.wrap_key(&fp, &kid, &DEK).unwrap_err();
-    assert_4002(&e, &format!("expired at {past}"));
     assert!(e.to_string().contains(&format!("[-, {past})")), "{e}");
+    assert_4002(&strata::Error::from(e), &format!("expired at {past}"));
     // Version-less: the expired version is still the one named, and cannot wrap.
     assert_4002(
-        &vault.wrap_key(&fp, &any, &DEK).unwrap_err(),
+        &strata::Error::from(vault.wrap_key(&fp, &any, &DEK).unwrap_err()),
         &format!("expired at {past}"),
     );
     assert_eq!(vault.get_key(&fp, &any).unwrap().version, v);
@@ -266,7 +266,7 @@ fn wrap_is_refused_outside_the_activation_window_and_unwrap_is_not() {
         .set_attributes("cmk", Some(v), Some(future), Some(0))
         .unwrap();
     assert_4002(
-        &vault.wrap_key(&fp, &kid, &DEK).unwrap_err(),
+        &strata::Error::from(vault.wrap_key(&fp, &kid, &DEK).unwrap_err()),
         &format!("is not active until {future}"),
     );
     // A version that is not active yet is passed over by version-less URIs.

@@ -105,13 +105,16 @@ fn each_model_refuses_the_other_models_rules_with_a_400_naming_the_active_model(
     let (_tmp, _opts, vault, _uri) = setup();
     let fp = Principal::FirstParty;
     let e = vault.assign_role(CRYPTO, &fp, None).unwrap_err();
-    assert_400(&e, &["access-policy permission model", "--permission-model rbac"]);
+    assert_400(
+        &strata::Error::from(e),
+        &["access-policy permission model", "--permission-model rbac"],
+    );
     assert_eq!(vault.remove_role(CRYPTO, &fp, None).unwrap_err().status(), 400);
 
     vault.set_permission_model(PermissionModel::Rbac).unwrap();
     let e = vault.set_policy(&fp, &[Permission::Get]).unwrap_err();
     assert_400(
-        &e,
+        &strata::Error::from(e),
         &[
             "rbac permission model",
             "access policies are ignored",
@@ -119,7 +122,10 @@ fn each_model_refuses_the_other_models_rules_with_a_400_naming_the_active_model(
         ],
     );
     let e = vault.remove_policy(&fp).unwrap_err();
-    assert_400(&e, &["rbac", "--permission-model access-policy"]);
+    assert_400(
+        &strata::Error::from(e),
+        &["rbac", "--permission-model access-policy"],
+    );
     // The policies are still there, unused.
     assert_eq!(vault.policies().unwrap().len(), 1);
 
@@ -154,25 +160,25 @@ fn under_rbac_access_policies_are_ignored_and_denials_name_the_role() {
     // first-party still has its access policy, but no role: every data-plane call is refused.
     let crypto = "Key Vault Crypto Service Encryption User";
     assert_rbac_denied(
-        &vault.get_key(&fp, &uri).unwrap_err(),
+        &strata::Error::from(vault.get_key(&fp, &uri).unwrap_err()),
         "get",
         crypto,
         "first-party",
     );
     assert_rbac_denied(
-        &vault.wrap_key(&fp, &uri, &DEK).unwrap_err(),
+        &strata::Error::from(vault.wrap_key(&fp, &uri, &DEK).unwrap_err()),
         "wrapKey",
         crypto,
         "first-party",
     );
     assert_rbac_denied(
-        &vault.unwrap_key(&fp, &kid, &wrapped).unwrap_err(),
+        &strata::Error::from(vault.unwrap_key(&fp, &kid, &wrapped).unwrap_err()),
         "unwrapKey",
         crypto,
         "first-party",
     );
     assert_rbac_denied(
-        &vault.list_keys_as(&fp).unwrap_err(),
+        &strata::Error::from(vault.list_keys_as(&fp).unwrap_err()),
         "list",
         "Key Vault Administrator",
         "first-party",

@@ -112,6 +112,13 @@ fn chain(e: &(dyn std::error::Error + 'static)) -> Vec<String> {
     out
 }
 
+/// The vault's errors (key management commands) keep their status and substatus.
+impl From<strata_engine::vault::Error> for CliError {
+    fn from(e: strata_engine::vault::Error) -> Self {
+        CliError::from(strata_engine::Error::from(e))
+    }
+}
+
 impl From<strata_analytical::AnalyticalError> for CliError {
     fn from(e: strata_analytical::AnalyticalError) -> Self {
         match e {

@@ -4,22 +4,13 @@
 
 use std::path::{Path, PathBuf};
 
-/// Substatus codes shared across the engine (HTTP-style, after the managed-database service).
+/// Substatus codes shared across the engine (HTTP-style, after the managed-database service):
+/// the vault's and the LSM's, and the engine's own.
 pub mod substatus {
-    /// The key vault refused: permission missing, or the key (version) is disabled.
-    pub const KEY_VAULT_ACCESS: u32 = 4002;
-    /// The key (or key version, or vault) named by the key URI does not exist.
-    pub const KEY_NOT_FOUND: u32 = 4003;
-    /// Wrapping or unwrapping the data key failed (wrong key, damaged wrapped key).
-    pub const KEY_WRAP_FAILED: u32 = 4005;
+    pub use strata_lsm::error::substatus::{CORRUPTION, DATA_DIR_IN_USE, POISONED};
+    pub use strata_vault::substatus::{KEY_NOT_FOUND, KEY_VAULT_ACCESS, KEY_WRAP_FAILED};
     /// Throughput exceeded: the provisioned RU/s are spent; retry after the wait given.
     pub const THROUGHPUT_EXCEEDED: u32 = 3200;
-    /// The store saw a failed fsync or an internal invariant break and refuses writes.
-    pub const POISONED: u32 = 1001;
-    /// Stored data failed its checksum or authentication tag.
-    pub const CORRUPTION: u32 = 1002;
-    /// The data directory is locked by another process.
-    pub const DATA_DIR_IN_USE: u32 = 1003;
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -170,6 +161,50 @@ impl Error {
         Error::KeyVault {
             substatus,
             message: message.into(),
+        }
+    }
+}
+
+impl From<strata_base::Error> for Error {
+    fn from(e: strata_base::Error) -> Error {
+        Error::from(strata_lsm::Error::from(e))
+    }
+}
+
+/// The LSM's failures keep their status and substatus; its key-slot refusals are the vault's
+/// 403.4002 (withheld) and 403.4005 (a different key).
+impl From<strata_lsm::Error> for Error {
+    fn from(e: strata_lsm::Error) -> Error {
+        use strata_lsm::Error as L;
+        match e {
+            L::BadRequest(m) => Error::BadRequest(m),
+            L::InvalidState(m) => Error::Conflict(m),
+            L::KeyWithheld(m) => Error::vault(substatus::KEY_VAULT_ACCESS, m),
+            L::KeyMismatch(m) => Error::vault(substatus::KEY_WRAP_FAILED, m),
+            L::InUse { dir } => Error::InUse { dir },
+            L::Corruption { file, offset, detail } => Error::Corruption { file, offset, detail },
+            L::Poisoned(m) => Error::Poisoned(m),
+            L::Io { context, source } => Error::Io { context, source },
+            L::Internal(m) => Error::Internal(m),
+            // `strata_lsm::Error` is non-exhaustive; a new kind is a bug until mapped here.
+            other => Error::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<strata_vault::Error> for Error {
+    fn from(e: strata_vault::Error) -> Error {
+        use strata_vault::Error as V;
+        match e {
+            V::BadRequest(m) => Error::BadRequest(m),
+            V::NotFound(m) => Error::NotFound(m),
+            V::Conflict(m) => Error::Conflict(m),
+            V::KeyVault { substatus, message } => Error::KeyVault { substatus, message },
+            V::Corruption { file, offset, detail } => Error::Corruption { file, offset, detail },
+            V::Io { context, source } => Error::Io { context, source },
+            V::Internal(m) => Error::Internal(m),
+            // `strata_vault::Error` is non-exhaustive; a new kind is a bug until mapped here.
+            other => Error::Internal(other.to_string()),
         }
     }
 }

@@ -1,40 +1,47 @@
 //! Strata engine: an embedded, log-structured, encrypted document store.
 //!
 //! Layers, top to bottom (data flows one way): `account` (the SDK-shaped API) -> `document`,
-//! `metering`, `catalog` -> `db` (key-value orchestration) -> `wal`, `memtable`, `sst`, `cache`,
-//! `version`, `compaction` -> `crypto` (seal/open) -> files. `vault` holds customer keys and is
-//! reached only from `account`. See docs/ for formats, keys, errors and the RU model.
+//! `index`, `query`, `metering`, `catalog`, `backup` -> the key-value store `strata_lsm::Db`
+//! (sealing with the data keys handed to it) -> files through `strata_base`'s I/O seam. Keys come
+//! from `strata_vault`: the customer key vault and the service key store, reached only from
+//! `account` and `keyring`. See docs/architecture.md.
 
 mod account;
 mod backup;
-mod cache;
 mod catalog;
-mod compaction;
-pub mod crypto;
-pub mod db;
 mod document;
 pub mod error;
 mod format_version;
 mod index;
-mod kv;
-mod memtable;
+mod keyring;
 mod metering;
 pub mod options;
 mod query;
-mod sst;
-mod util;
-pub mod vault;
-mod version;
-mod wal;
+
+/// The encryption at rest the store applies (`strata_lsm::cipher`).
+pub mod crypto {
+    pub use strata_lsm::cipher::*;
+}
+
+/// The raw key-value store (`strata_lsm::db`) and its error.
+pub mod db {
+    pub use strata_lsm::db::*;
+    pub use strata_lsm::error::{Error, Result};
+}
+
+/// The customer key vault and the service key store (`strata_vault`).
+pub mod vault {
+    pub use strata_vault::*;
+}
 
 /// Fault injection for tests of code built on the engine (docs/reliability.md, "Fault
 /// injection"): make the n-th create, write, fsync, rename or read under a directory fail, or
 /// cut the power there and keep only what fsyncs made durable ("Power loss").
 #[cfg(feature = "fault-injection")]
 pub mod fault_injection {
-    pub use crate::util::fault_plan::{inject, FaultGuard, FaultPlan};
-    pub use crate::util::faults::FaultKind;
-    pub use crate::util::power_loss::{record as record_power, PowerGuard, Recorder};
+    pub use strata_base::fault_plan::{inject, FaultGuard, FaultPlan};
+    pub use strata_base::faults::FaultKind;
+    pub use strata_base::power_loss::{record as record_power, PowerGuard, Recorder};
 }
 
 /// Entry points for the cargo-fuzz targets in `fuzz/` (docs/reliability.md, "Coverage-guided
@@ -42,6 +49,10 @@ pub mod fault_injection {
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
+
+#[cfg(test)]
+#[global_allocator]
+static PROBE: strata_base::fuzz_support::Probe = strata_base::fuzz_support::Probe;
 
 pub use account::{
     Account, AccountListing, AnalyticalSchema, AnalyticalSettings, ChangeFeedMode, ChangeFeedOptions,
@@ -54,10 +65,6 @@ pub use backup::{
     observe_progress, BackupInfo, BackupPolicy, ContinuousPolicy, ContinuousStatus, PointInTimeRestore,
     Progress, ShipReport, UndeleteReport, VerifyReport,
 };
-pub use cache::CacheStats;
-pub use compaction::CompactionFilter;
-pub use crypto::{CipherSuite, CryptoStats};
-pub use db::{Db, DbOptions, DbStats, RecoveryReport, SealProgress};
 pub use document::{
     json_nesting_depth, ConflictResolutionPolicy, OperationType, PartitionKey, MAX_ITEM_DEPTH,
 };
@@ -65,13 +72,16 @@ pub use error::{substatus, Error, Result};
 pub use index::{
     CompositeOrder, CompositePath, IndexingMode, IndexingPolicy, PolicyPath, MAX_COMPOSITE_PATHS,
 };
-pub use kv::WriteBatch;
 pub use metering::{
     Clock, ContainerMetrics, ManualClock, MonotonicClock, RetryPolicy, MIN_THROUGHPUT, THROUGHPUT_STEP,
 };
 pub use options::{AccountOptions, Durability};
-pub use util::wall_clock::{ManualWallClock, SystemWallClock, WallClock};
-pub use vault::{
+pub use strata_base::wall_clock::{ManualWallClock, SystemWallClock, WallClock};
+pub use strata_lsm::{
+    CacheStats, CipherSuite, CompactionFilter, CryptoStats, Db, DbOptions, DbStats, RecoveryReport,
+    SealProgress, WriteBatch,
+};
+pub use strata_vault::{
     check_tenant_id, key_size_warning, AuditEntry, AuditFilter, Identities, KeyInfo, KeyUri, LocalVault,
     NetworkAccess, Permission, PermissionModel, Principal, Role, RoleAssignment, RotationPolicy,
     UserIdentity, VaultProperties, MAX_ROTATION_DAYS, MIN_ROTATION_DAYS,

@@ -5,19 +5,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::metering::{Clock, MonotonicClock, RetryPolicy};
-use crate::util::wall_clock::{SystemWallClock, WallClock};
+use strata_base::wall_clock::{SystemWallClock, WallClock};
+pub use strata_lsm::Durability;
 
-/// When a write is acknowledged.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub enum Durability {
-    /// fsync the write-ahead log before acknowledging (survives power loss). The default.
-    #[default]
-    Sync,
-    /// Acknowledge once the record is written to the OS (survives a process crash, not a power
-    /// loss). For bulk loads.
-    Buffered,
-}
+use crate::metering::{Clock, MonotonicClock, RetryPolicy};
 
 /// How to open an account: the data directory and the two key holders outside it.
 #[derive(Clone, Debug)]
@@ -136,13 +127,13 @@ impl AccountOptions {
         self.home.join("service")
     }
 
-    pub(crate) fn db_options(&self) -> crate::db::DbOptions {
-        crate::db::DbOptions {
+    pub(crate) fn db_options(&self) -> strata_lsm::DbOptions {
+        strata_lsm::DbOptions {
             durability: self.durability,
             cache_bytes: self.cache_bytes,
             memtable_bytes: self.memtable_bytes,
             commit_clock: Some(self.wall_clock.clone()),
-            ..crate::db::DbOptions::default()
+            ..strata_lsm::DbOptions::default()
         }
     }
 }

@@ -1,4 +1,4 @@
-//! Fuzz target: the segment reader as the store runs it (`strata_engine::fuzzing::read_segment`:
+//! Fuzz target: the segment reader as the store runs it (`strata_lsm::fuzzing::read_segment`:
 //! open, a full scan, a scan from a key through the block cache, point reads; fixed keys, one or
 //! two seal layers) on an arbitrary file, on forged data blocks sealed with the right key, or on
 //! a forged index block. Every read gives data or a corruption (or internal) error; never a
@@ -8,12 +8,12 @@
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
-use strata_engine::fuzzing::{
-    compressed_block, forged_index_segment, forged_segment, read_segment, segment_path, suite, SegmentRead,
-};
-use strata_engine::Error;
 use strata_fuzz::segment::{decode, Block, Input};
 use strata_fuzz::SEGMENT_PROBES;
+use strata_lsm::fuzzing::{
+    compressed_block, forged_index_segment, forged_segment, read_segment, segment_path, suite, SegmentRead,
+};
+use strata_lsm::Error;
 
 fn dir() -> &'static tempfile::TempDir {
     static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();

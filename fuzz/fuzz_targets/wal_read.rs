@@ -1,4 +1,4 @@
-//! Fuzz target: WAL replay as recovery runs it (`strata_engine::fuzzing::replay_wal`, fixed keys,
+//! Fuzz target: WAL replay as recovery runs it (`strata_lsm::fuzzing::replay_wal`, fixed keys,
 //! one or two seal layers) on an arbitrary file, or on records of arbitrary plaintext sealed behind
 //! a valid header. Each replay, as the newest WAL and as an older one, returns records or a
 //! corruption error; never a panic, a hang or a huge allocation. Input format: fuzz/src/lib.rs.
@@ -8,9 +8,9 @@ use std::path::Path;
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
-use strata_engine::fuzzing::{replay_wal, suite, wal_path, write_sealed_wal, WalReplay};
-use strata_engine::{CipherSuite, Error};
 use strata_fuzz::wal::{decode, Input};
+use strata_lsm::fuzzing::{replay_wal, suite, wal_path, write_sealed_wal, WalReplay};
+use strata_lsm::{CipherSuite, Error};
 
 fn dir() -> &'static tempfile::TempDir {
     static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();

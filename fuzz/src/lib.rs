@@ -1,8 +1,9 @@
 //! How the fuzz targets read their input bytes, and how the seed generator (`gen_corpus`) writes
 //! them: one module per target that needs more than raw bytes, each with a `decode` (used by the
 //! target, total: any bytes decode to something) and an `encode` (used by the generator), so
-//! seeds and targets cannot drift apart. Holds no engine logic; the engine is reached only
-//! through `strata_engine::fuzzing`. See docs/reliability.md ("Coverage-guided fuzzing").
+//! seeds and targets cannot drift apart. Holds no engine logic; the store is reached only
+//! through `strata_lsm::fuzzing` (WAL, segments) and `strata_engine::fuzzing` (items, queries).
+//! See docs/reliability.md ("Coverage-guided fuzzing").
 
 /// Reads a little-endian u16 length, then that many bytes (fewer if the input ends first).
 fn chunk<'a>(rest: &mut &'a [u8]) -> Option<&'a [u8]> {

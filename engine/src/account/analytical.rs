@@ -15,9 +15,9 @@ use super::container::Container;
 use super::handle::AccountInner;
 use super::keys::open_vault;
 use crate::catalog::Catalog;
-use crate::crypto::hex;
 use crate::error::{substatus, Error, Result};
-use crate::vault::{KeyUri, LocalVault, Principal};
+use strata_base::seal::hex;
+use strata_vault::{KeyUri, LocalVault, Principal};
 
 /// How documents map to columns; chosen when the tier is enabled and fixed afterwards.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -177,7 +177,7 @@ impl Container {
         if !path.exists() && self.analytical_settings()?.is_some() {
             self.ensure_key()?;
         }
-        let bytes = crate::util::fs::read_if_exists(&path)?.ok_or_else(|| {
+        let bytes = strata_base::fs::read_if_exists(&path)?.ok_or_else(|| {
             Error::NotFound(format!(
                 "the analytical tier of '{}' has never been enabled; enable it first",
                 self.name()
@@ -250,8 +250,8 @@ impl Container {
         };
         let body = serde_json::to_vec_pretty(&file)
             .map_err(|e| Error::Internal(format!("serialising the analytical key file: {e}")))?;
-        crate::util::fs::create_dir(dir, false)?;
-        crate::util::fs::write_atomic(&dir.join(KEY_FILE), &body, true)
+        strata_base::fs::create_dir(dir, false)?;
+        Ok(strata_base::fs::write_atomic(&dir.join(KEY_FILE), &body, true)?)
     }
 }
 
@@ -270,7 +270,7 @@ impl AccountInner {
         let mut done = 0;
         for c in catalog.databases.iter().flat_map(|d| d.containers.iter()) {
             let path = analytical_dir_of(&self.data_dir, c.id).join(KEY_FILE);
-            let Some(bytes) = crate::util::fs::read_if_exists(&path)? else {
+            let Some(bytes) = strata_base::fs::read_if_exists(&path)? else {
                 continue;
             };
             let file: KeyFile = serde_json::from_slice(&bytes).map_err(|e| {
@@ -298,7 +298,7 @@ impl AccountInner {
             };
             let body = serde_json::to_vec_pretty(&next)
                 .map_err(|e| Error::Internal(format!("serialising the analytical key file: {e}")))?;
-            crate::util::fs::write_atomic(&path, &body, true)?;
+            strata_base::fs::write_atomic(&path, &body, true)?;
             done += 1;
         }
         Ok(done)

@@ -8,9 +8,9 @@ use serde_json::{json, Value};
 use super::container::{parse_stored, Container};
 use crate::document::{lsn_key, lsn_keys_end, lsn_of, ConflictResolutionPolicy, PartitionKey, CONFLICT_TAG};
 use crate::error::{Error, Result};
-use crate::kv::WriteBatch;
 use crate::metering::feed_charge;
 use crate::options::Durability;
+use strata_lsm::WriteBatch;
 
 /// The conflicts of a container, oldest first.
 #[derive(Clone, Debug)]

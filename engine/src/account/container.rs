@@ -17,17 +17,17 @@ use super::handle::AccountInner;
 use super::index::{CloseGuard, IndexChange};
 use super::response::{ItemOptions, ItemResponse};
 use crate::catalog::validate_partition_key_path;
-use crate::crypto::hex;
 use crate::document::{
     item_key, item_lsn, json_nesting_depth, stamp_system_properties, validate_item, Change, ItemRules,
     OperationType, PartitionKey, MAX_ITEM_BYTES,
 };
 use crate::error::{Error, Result};
-use crate::kv::WriteBatch;
 use crate::metering::{
     point_read_charge, validate_throughput, with_retry, write_charge, BucketKey, Provisioned,
 };
 use crate::options::Durability;
+use strata_base::seal::hex;
+use strata_lsm::WriteBatch;
 
 pub struct Container {
     pub(crate) inner: Arc<AccountInner>,

@@ -8,11 +8,11 @@ use serde::Serialize;
 
 use super::handle::{Account, AccountInner};
 use super::keys::{open_vault, read_keyring, wrap_verified, KEYRING_FILE};
-use crate::crypto::hex;
-use crate::crypto::keyring::{CustomerEntry, Keyring};
-use crate::crypto::Dek;
 use crate::error::{Error, Result};
-use crate::vault::KeyUri;
+use crate::keyring::{CustomerEntry, Keyring};
+use strata_base::seal::hex;
+use strata_base::seal::Dek;
+use strata_vault::KeyUri;
 
 /// How much of a customer-managed account's data is sealed twice.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -97,7 +97,7 @@ impl AccountInner {
         })?;
         // A new, double-sealed WAL for new writes; what the old one holds goes to a
         // double-sealed segment; the background thread re-seals the rest.
-        self.db.start_reseal()
+        Ok(self.db.start_reseal()?)
     }
 
     /// The catalog of an account whose enable-CMK was cut short after KEYRING was written says

@@ -12,9 +12,9 @@ use serde_json::{json, Value};
 use crate::account::{Account, Encryption};
 use crate::error::{substatus, Error, Result};
 use crate::options::AccountOptions;
-use crate::util::fault_plan::{inject, sweep_every_kind};
-use crate::util::faults::FaultKind;
-use crate::vault::{KeyUri, LocalVault};
+use strata_base::fault_plan::{inject, sweep_every_kind};
+use strata_base::faults::FaultKind;
+use strata_vault::{KeyUri, LocalVault};
 
 const DB: &str = "d";
 
@@ -292,7 +292,7 @@ fn fault_sweep_of_an_account_every_kind() {
 /// acknowledged item, container and key rotation, and every acknowledged backup must verify.
 #[test]
 fn power_loss_at_every_io_call_of_an_account() {
-    use crate::util::power_loss::record;
+    use strata_base::power_loss::record;
     let keys = keys();
     let total = {
         let (_tmp, store, opts, backups) = fresh(&keys);

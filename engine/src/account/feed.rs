@@ -17,9 +17,9 @@ use crate::document::{
     INLINE_IMAGE_OVERHEAD, LATEST_TAG,
 };
 use crate::error::{Error, Result};
-use crate::kv::WriteBatch;
 use crate::metering::feed_charge;
 use crate::options::Durability;
+use strata_lsm::WriteBatch;
 
 /// Default and largest page size of a change-feed read.
 pub const DEFAULT_FEED_PAGE: usize = 100;

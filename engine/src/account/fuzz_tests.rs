@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 
 use super::container::parse_stored;
 use crate::document::{validate_item, ItemRules};
-use crate::util::fuzz_support::config;
+use strata_base::fuzz_support::config;
 
 const CMK_RESERVED: [&str; 7] = ["_ts", "_etag", "_rid", "_self", "_attachments", "_epk", "_lsn"];
 

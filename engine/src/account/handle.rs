@@ -12,12 +12,12 @@ use super::keys::{create_keys, open_service, unwrap_customer};
 use super::lsn::LsnTable;
 use super::ttl::{db_options, TtlTable};
 use crate::catalog::{validate_name, Catalog, DatabaseEntry};
-use crate::crypto::CipherSuite;
-use crate::db::{Db, DirLock};
 use crate::error::{Error, Result};
 use crate::metering::{validate_throughput, Metrics, Throttles};
 use crate::options::{AccountOptions, Durability};
-use crate::vault::{Identities, Principal};
+use strata_lsm::db::{Db, DirLock};
+use strata_lsm::CipherSuite;
+use strata_vault::{Identities, Principal};
 
 /// How the account's data is encrypted at rest.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -172,7 +172,7 @@ fn lsm_dir(data_dir: &std::path::Path) -> PathBuf {
 /// header (a WAL that holds at least one record).
 fn store_holds_data(data_dir: &std::path::Path) -> Result<bool> {
     let lsm = lsm_dir(data_dir);
-    for (sub, holds) in [("seg", 0u64), ("wal", crate::db::WAL_HEADER_LEN)] {
+    for (sub, holds) in [("seg", 0u64), ("wal", strata_lsm::files::WAL_HEADER_LEN)] {
         let dir = lsm.join(sub);
         let entries = match std::fs::read_dir(&dir) {
             Ok(e) => e,
@@ -211,7 +211,7 @@ impl Account {
         super::identity::check_own_system_identity(name, &identity)?;
         Identities::new(&opts.home).require(&identity)?;
         let data_dir = opts.data_dir.clone();
-        crate::util::fs::create_dir(&data_dir, false)?;
+        strata_base::fs::create_dir(&data_dir, false)?;
         let lock = DirLock::acquire(&data_dir)?;
         if Catalog::exists(&data_dir) {
             return Err(Error::Conflict(format!(
@@ -305,7 +305,7 @@ impl Account {
         // An enable-CMK migration not yet complete: single-sealed files are still expected.
         suite.customer_layer().set_migrating(ring.resealing);
         let ttl_table: TtlTable = Arc::new(RwLock::new(catalog.default_ttls()));
-        let db_opts = crate::db::DbOptions {
+        let db_opts = strata_lsm::db::DbOptions {
             replay_until_ms: until_ms,
             // Continuous backup: WAL files wait for the shipper (ship.rs) before they go.
             retain_wals: catalog.continuous_backup.is_some(),
@@ -445,17 +445,17 @@ impl Account {
     /// Makes every write acknowledged so far durable (one fsync of the log), e.g. at the end of
     /// a bulk load written with `Durability::Buffered`. 503 if the store is poisoned.
     pub fn sync(&self) -> Result<()> {
-        self.inner.db.sync()
+        Ok(self.inner.db.sync()?)
     }
 
     /// Writes the memtable to a segment file.
     pub fn flush(&self) -> Result<()> {
-        self.inner.db.flush()
+        Ok(self.inner.db.flush()?)
     }
 
     /// Flushes and compacts everything into one sorted run.
     pub fn compact(&self) -> Result<()> {
-        self.inner.db.compact()
+        Ok(self.inner.db.compact()?)
     }
 
     /// The underlying key-value store (stats, recovery report).

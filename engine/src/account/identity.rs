@@ -5,11 +5,11 @@
 use super::handle::Account;
 use super::keys::{open_service, read_keyring, unwrap_customer};
 use crate::catalog::Catalog;
-use crate::crypto::CipherSuite;
-use crate::db::DirLock;
 use crate::error::{substatus, Error, Result};
 use crate::options::AccountOptions;
-use crate::vault::{Identities, Principal};
+use strata_lsm::db::DirLock;
+use strata_lsm::CipherSuite;
+use strata_vault::{Identities, Principal};
 
 impl Account {
     /// The same change on a closed account, for when it cannot be opened because its current

@@ -27,9 +27,9 @@ use crate::index::encode::{
     encode_value, entry_suffix, generation_prefix, path_prefix, prefix_end, rebuild_key, string_prefix,
 };
 use crate::index::{terms, CompiledPolicy, IndexingMode, IndexingPolicy};
-use crate::kv::WriteBatch;
 use crate::options::Durability;
 use crate::query::plan::{Lookup, LookupKind};
+use strata_lsm::WriteBatch;
 
 /// Items indexed per rebuild step (each under its own lock, in its own batch).
 const REBUILD_CHUNK: usize = 256;

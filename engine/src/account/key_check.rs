@@ -13,9 +13,9 @@ use serde::Serialize;
 use super::enable_cmk::MigrationStatus;
 use super::handle::{now_secs, Account, AccountInner};
 use super::keys::{open_vault, read_keyring, unwrap_customer, KEYRING_FILE};
-use crate::crypto::keyring::Keyring;
 use crate::error::{substatus, Error, Result};
-use crate::vault::KeyUri;
+use crate::keyring::Keyring;
+use strata_vault::KeyUri;
 
 /// Why the account is revoked.
 #[derive(Clone, Debug)]
@@ -144,7 +144,7 @@ impl AccountInner {
                 "the keyring holds no customer key",
             )
         })?;
-        self.suite.customer_layer().restore(dek)
+        Ok(self.suite.customer_layer().restore(dek)?)
     }
 }
 

@@ -6,12 +6,15 @@
 
 use std::path::Path;
 
-use crate::crypto::keyring::{CustomerEntry, Keyring};
-use crate::crypto::service_key::ServiceKey;
-use crate::crypto::{hex, CipherSuite, Dek};
 use crate::error::{substatus, Error, Result};
+use crate::keyring::{CustomerEntry, Keyring};
 use crate::options::AccountOptions;
-use crate::vault::{KeyUri, LocalVault, Principal};
+use strata_vault::ServiceKey;
+use strata_vault::{KeyUri, LocalVault, Principal};
+use {
+    strata_base::seal::{hex, Dek},
+    strata_lsm::CipherSuite,
+};
 
 pub(crate) const KEYRING_FILE: &str = "KEYRING";
 

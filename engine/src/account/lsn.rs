@@ -11,9 +11,9 @@
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Mutex;
 
-use crate::db::Db;
 use crate::document::{lsn_key, lsn_keys_end, lsn_mark_key, lsn_of, FEED_TAG};
 use crate::error::{Error, Result};
+use strata_lsm::db::Db;
 
 struct Lsns {
     next: u64,
@@ -109,11 +109,11 @@ impl LsnTable {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::crypto::CipherSuite;
-    use crate::db::DbOptions;
-    use crate::kv::WriteBatch;
     use crate::options::Durability;
     use std::sync::Arc;
+    use strata_lsm::db::DbOptions;
+    use strata_lsm::CipherSuite;
+    use strata_lsm::WriteBatch;
 
     #[test]
     fn limit_stops_below_the_oldest_write_in_flight_and_recovery_finds_the_top() {

@@ -6,9 +6,9 @@
 use super::container::{Container, Resolved};
 use super::handle::{Account, AccountInner};
 use crate::error::{Error, Result};
-use crate::kv::WriteBatch;
 use crate::metering::ContainerMetrics;
 use crate::options::Durability;
+use strata_lsm::WriteBatch;
 
 impl Container {
     /// Takes `ru` for an operation whose charge is known before it runs (429 otherwise, counted).
@@ -57,7 +57,7 @@ impl Container {
 impl Account {
     /// Time and bytes this account's files have spent sealing and opening blocks since it was
     /// opened (every layer; background flushes and compactions included). For benchmarks.
-    pub fn crypto_stats(&self) -> crate::crypto::CryptoStats {
+    pub fn crypto_stats(&self) -> strata_lsm::CryptoStats {
         self.inner.suite.crypto_stats()
     }
 

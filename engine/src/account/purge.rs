@@ -8,7 +8,7 @@
 
 use super::handle::Account;
 use crate::error::{Error, Result};
-use crate::kv::WriteBatch;
+use strata_lsm::WriteBatch;
 
 /// The key tags whose keys start with `tag | container_id: u32 BE` (docs/format.md).
 const CONTAINER_KEY_TAGS: [u8; 10] = [0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0A];
@@ -67,6 +67,6 @@ impl Account {
                 }
             }
         }
-        self.inner.db.compact()
+        Ok(self.inner.db.compact()?)
     }
 }

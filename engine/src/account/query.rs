@@ -7,11 +7,11 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 use super::container::{parse_stored, public_size, without_lsn, Container};
-use crate::crypto::hex;
 use crate::document::{container_prefix, partition_prefix, PartitionKey};
 use crate::error::{Error, Result};
 use crate::metering::{index_read_charge, query_charge, query_load_charge};
 use crate::query::Prepared;
+use strata_base::seal::hex;
 
 /// Items per page when `max_item_count` is not given.
 pub const DEFAULT_MAX_ITEM_COUNT: usize = 100;

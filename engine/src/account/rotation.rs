@@ -8,10 +8,10 @@ use serde::Serialize;
 
 use super::handle::{Account, AccountInner};
 use super::keys::{open_vault, read_keyring, wrap_verified, KEYRING_FILE};
-use crate::crypto::hex;
-use crate::crypto::keyring::{CustomerEntry, Keyring};
 use crate::error::{substatus, Error, Result};
-use crate::vault::KeyUri;
+use crate::keyring::{CustomerEntry, Keyring};
+use strata_base::seal::hex;
+use strata_vault::KeyUri;
 
 /// What a rotation did.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

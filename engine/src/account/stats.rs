@@ -9,10 +9,10 @@ use super::container::{parse_stored, public_size, Container};
 use super::handle::{Account, Encryption};
 use super::keys::open_service;
 use crate::catalog::Catalog;
-use crate::crypto::CipherSuite;
 use crate::document::{container_prefix, ConflictResolutionPolicy};
 use crate::error::{Error, Result};
 use crate::options::AccountOptions;
+use strata_lsm::CipherSuite;
 
 /// Items read per step of `Container::stats`: bounds its memory, not its time.
 const STATS_CHUNK: usize = 1024;
@@ -164,7 +164,7 @@ mod tests {
     use super::*;
     use crate::account::{ContainerOptions, Encryption};
     use crate::options::Durability;
-    use crate::util::wall_clock::ManualWallClock;
+    use strata_base::wall_clock::ManualWallClock;
 
     #[test]
     fn prefix_end_is_the_next_prefix() {

@@ -23,8 +23,8 @@ use crate::document::{
     LATEST_TAG, MAX_ITEM_BYTES, SYNC_TAG,
 };
 use crate::error::{Error, Result};
-use crate::kv::WriteBatch;
 use crate::options::Durability;
+use strata_lsm::WriteBatch;
 
 /// What one direction of a sync did.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]

@@ -6,8 +6,8 @@
 use std::path::Path;
 
 use crate::error::{Error, Result};
-use crate::util::fs::{create_dir, read_if_exists, write_atomic};
-use crate::vault::{check_tenant_id, LocalVault};
+use strata_base::fs::{create_dir, read_if_exists, write_atomic};
+use strata_vault::{check_tenant_id, LocalVault};
 
 pub(crate) const TENANT_FILE: &str = "tenant";
 
@@ -29,11 +29,15 @@ pub(crate) fn recorded_tenant(service_dir: &Path) -> Result<Option<String>> {
 /// home's, but only once the vault passed its other checks.
 pub(crate) fn check_vault(service_dir: &Path, vault: &LocalVault) -> Result<()> {
     match recorded_tenant(service_dir)? {
-        Some(t) => vault.check_account_use(&t),
+        Some(t) => Ok(vault.check_account_use(&t)?),
         None => {
             vault.check_account_use(vault.tenant_id())?;
             create_dir(service_dir, true)?;
-            write_atomic(&service_dir.join(TENANT_FILE), vault.tenant_id().as_bytes(), true)
+            Ok(write_atomic(
+                &service_dir.join(TENANT_FILE),
+                vault.tenant_id().as_bytes(),
+                true,
+            )?)
         }
     }
 }

@@ -9,12 +9,12 @@ use serde_json::Value;
 
 use super::container::{parse_stored, Container, Resolved};
 use super::feed::keep_feed_record;
-use crate::compaction::CompactionFilter;
-use crate::db::DbOptions;
 use crate::document::{container_of, is_expired, validate_default_ttl};
 use crate::error::Result;
 use crate::options::AccountOptions;
-use crate::util::wall_clock::WallClock;
+use strata_base::wall_clock::WallClock;
+use strata_lsm::db::DbOptions;
+use strata_lsm::CompactionFilter;
 
 /// Container id -> `defaultTtl`, for the containers with TTL on; shared by the account and the
 /// store's compaction filter.

@@ -13,11 +13,11 @@ use super::log_manifest::LogManifest;
 use super::manifest::BackupManifest;
 use super::shipper::Shipper;
 use crate::account::Account;
-use crate::db::DirLock;
 use crate::error::{Error, Result};
 use crate::options::AccountOptions;
-use crate::util::fs::{create_dir, write_atomic};
-use crate::vault::Principal;
+use strata_base::fs::{create_dir, write_atomic};
+use strata_lsm::db::DirLock;
+use strata_vault::Principal;
 
 impl Account {
     /// Turns continuous backup on, or changes its tier. Returns a warning when the tier is

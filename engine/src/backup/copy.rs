@@ -6,10 +6,10 @@ use std::path::Path;
 
 use sha2::{Digest, Sha256};
 
-use crate::crypto::hex;
 use crate::error::{Error, Result};
-use crate::util::faults;
-use crate::util::fs::create_file;
+use strata_base::faults;
+use strata_base::fs::create_file;
+use strata_base::seal::hex;
 
 /// SHA-256 (hex) and length of a file's bytes.
 pub(crate) fn hash_file(path: &Path) -> Result<(String, u64)> {

@@ -9,9 +9,9 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use super::tagged;
-use crate::crypto::CipherSuite;
 use crate::error::Result;
 use crate::format_version::{BACKUP_LOG_MAGIC, BACKUP_LOG_VERSION};
+use strata_lsm::CipherSuite;
 
 const MAC_LABEL: &str = "backup-log";
 

@@ -16,9 +16,9 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use super::tagged;
-use crate::crypto::CipherSuite;
 use crate::error::{Error, Result};
 use crate::format_version::{BACKUP_MAGIC, BACKUP_VERSION};
+use strata_lsm::CipherSuite;
 
 const MAC_LABEL: &str = "backup";
 

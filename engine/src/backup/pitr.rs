@@ -17,12 +17,12 @@ use super::retention::scan;
 use super::scope::Scope;
 use super::verify::verified;
 use crate::account::{open_service, unwrap_customer, Account};
-use crate::crypto::CipherSuite;
 use crate::error::{Error, Result};
 use crate::options::AccountOptions;
-use crate::util::fs::{create_dir, sync_dir};
-use crate::vault::{Identities, Principal};
-use crate::wal::wal_file_name;
+use strata_base::fs::{create_dir, sync_dir};
+use strata_lsm::files::wal_file_name;
+use strata_lsm::CipherSuite;
+use strata_vault::{Identities, Principal};
 
 /// What to restore: the moment, the identity the restored account calls the vault as, and
 /// optionally only some databases or containers (`DB` or `DB/CONT`).
@@ -212,5 +212,5 @@ fn stage_wals(staging: &Path, log: &Path, wals: &[ShippedWal]) -> Result<()> {
             ));
         }
     }
-    sync_dir(&dir)
+    Ok(sync_dir(&dir)?)
 }

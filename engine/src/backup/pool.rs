@@ -8,9 +8,9 @@ use std::path::Path;
 use super::copy::{copy_file, hash_file};
 use super::layout::{pool_dir, pool_file, TMP_PREFIX};
 use super::manifest::SegmentEntry;
-use crate::db::PinnedSegment;
 use crate::error::{Error, Result};
-use crate::util::fs::sync_dir;
+use strata_base::fs::sync_dir;
+use strata_lsm::db::PinnedSegment;
 
 /// Puts a pinned segment into the pool unless the pool has it. `Ok((entry, copied))`.
 pub(crate) fn put(backup_dir: &Path, seg: &PinnedSegment) -> Result<(SegmentEntry, bool)> {
@@ -33,7 +33,7 @@ pub(crate) fn put(backup_dir: &Path, seg: &PinnedSegment) -> Result<(SegmentEntr
             seg.path.display()
         )));
     }
-    crate::util::faults::rename(&tmp, &dest).map_err(|e| Error::io_path("renaming into place", &dest, e))?;
+    strata_base::faults::rename(&tmp, &dest).map_err(|e| Error::io_path("renaming into place", &dest, e))?;
     Ok((entry, true))
 }
 

@@ -15,13 +15,13 @@ use super::scope::{keep_only, Scope};
 use super::verify::verified;
 use crate::account::{open_service, unwrap_customer, Account, KEYRING_FILE};
 use crate::catalog::{Catalog, CATALOG_FILE};
-use crate::crypto::{CipherSuite, Dek};
 use crate::error::{Error, Result};
 use crate::options::AccountOptions;
-use crate::sst::segment_file_name;
-use crate::util::fs::{create_dir, sync_dir};
-use crate::vault::Principal;
-use crate::version::MANIFEST_FILE;
+use strata_base::fs::{create_dir, sync_dir};
+use strata_lsm::files::segment_file_name;
+use strata_lsm::files::MANIFEST_FILE;
+use strata_vault::Principal;
+use {strata_base::seal::Dek, strata_lsm::CipherSuite};
 
 impl Account {
     /// Restores the backup folder `backup` into `opts.data_dir`, which must not exist or be
@@ -110,7 +110,7 @@ pub(crate) fn restore_staged(
     if target.exists() {
         std::fs::remove_dir(&target).map_err(|e| Error::io_path("replacing the empty", &target, e))?;
     }
-    if let Err(e) = crate::util::faults::rename(&staging, &target) {
+    if let Err(e) = strata_base::faults::rename(&staging, &target) {
         let _ = std::fs::remove_dir_all(&staging);
         return Err(Error::io_path("renaming the restored account into", &target, e));
     }
@@ -199,5 +199,5 @@ pub(crate) fn stage(dir: &Path, backup: &Path, m: &BackupManifest) -> Result<()>
     }
     sync_dir(&seg)?;
     sync_dir(&lsm)?;
-    sync_dir(dir)
+    Ok(sync_dir(dir)?)
 }

@@ -84,7 +84,7 @@ mod tests {
     use super::super::layout::{pool_dir, pool_file};
     use super::super::manifest::SegmentEntry;
     use super::*;
-    use crate::crypto::CipherSuite;
+    use strata_lsm::CipherSuite;
 
     fn backup(dir: &Path, id: &str, created_at: u64, shas: &[&str]) {
         let m = BackupManifest {

@@ -15,11 +15,11 @@ use super::log_manifest::{LogManifest, ShippedWal};
 use super::snapshot::default_dir;
 use super::trim::{remove_dropped, trim};
 use crate::account::{Account, AccountInner};
-use crate::crypto::CipherSuite;
-use crate::db::{Db, DirLock};
 use crate::error::{Error, Result};
-use crate::util::fs::{sync_dir, write_atomic};
-use crate::wal::wal_file_name;
+use strata_base::fs::{sync_dir, write_atomic};
+use strata_lsm::db::{Db, DirLock};
+use strata_lsm::files::wal_file_name;
+use strata_lsm::CipherSuite;
 
 impl Account {
     /// Ships the write-ahead log to the continuous backup directory now (the background shipper

@@ -19,11 +19,11 @@ use super::progress;
 use super::retention::{prune, scan};
 use crate::account::{now_secs, Account, KEYRING_FILE};
 use crate::catalog::CATALOG_FILE;
-use crate::crypto::keyring::Keyring;
-use crate::db::DirLock;
 use crate::error::{Error, Result};
+use crate::keyring::Keyring;
 use crate::options::AccountOptions;
-use crate::util::fs::{create_dir, sync_dir};
+use strata_base::fs::{create_dir, sync_dir};
+use strata_lsm::db::DirLock;
 
 impl Account {
     /// Sets the periodic backup policy (400 if invalid); stored sealed in the catalog.
@@ -143,7 +143,7 @@ impl Account {
         };
         progress::advance(manifest_bytes_len(&manifest));
         let path = backup_dir.join(&id);
-        crate::util::faults::rename(&tmp, &path)
+        strata_base::faults::rename(&tmp, &path)
             .map_err(|e| Error::io_path("renaming into place", &path, e))?;
         sync_dir(backup_dir)?;
         // Under continuous backup, bases are kept for the whole restore window and one periodic
@@ -234,7 +234,7 @@ pub(crate) fn default_dir(home: &Path, account: &str) -> PathBuf {
 }
 
 fn read(path: &Path) -> Result<Vec<u8>> {
-    crate::util::faults::read(path).map_err(|e| Error::io_path("reading", path, e))
+    strata_base::faults::read(path).map_err(|e| Error::io_path("reading", path, e))
 }
 
 /// A fresh backup id (creation time in ms, bumped past any existing folder) and the time in s.

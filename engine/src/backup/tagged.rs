@@ -8,9 +8,9 @@ use std::path::Path;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use crate::crypto::CipherSuite;
 use crate::error::{Error, Result};
-use crate::util::meta_file;
+use strata_base::meta_file;
+use strata_lsm::CipherSuite;
 
 const TAG_LEN: usize = 32;
 

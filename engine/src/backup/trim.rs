@@ -8,7 +8,7 @@ use std::path::Path;
 use super::log_manifest::LogManifest;
 use super::retention::scan;
 use crate::error::{Error, Result};
-use crate::wal::wal_file_name;
+use strata_lsm::files::wal_file_name;
 
 /// Moves `m`'s start to the newest base of `backup_dir` consistent at or before
 /// `now_ms - tier`, if that is later than the current start; returns the ids of the shipped

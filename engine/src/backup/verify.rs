@@ -11,9 +11,9 @@ use super::layout::{pool_name, pool_of, BACKUP_FILE};
 use super::manifest::BackupManifest;
 use super::progress;
 use crate::account::{open_service, Account};
-use crate::crypto::{CipherSuite, Dek};
 use crate::error::{Error, Result};
 use crate::options::AccountOptions;
+use {strata_base::seal::Dek, strata_lsm::CipherSuite};
 
 impl Account {
     /// Checks the backup folder `backup` (as listed by `list_backups`): 500.1002 naming the

@@ -17,10 +17,10 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::crypto::CipherSuite;
 use crate::error::{Error, Result};
 use crate::format_version::{CATALOG_MAGIC, CATALOG_VERSION};
-use crate::util::meta_file;
+use strata_base::meta_file;
+use strata_lsm::CipherSuite;
 
 pub(crate) const CATALOG_FILE: &str = "CATALOG";
 
@@ -130,7 +130,7 @@ const SETTINGS_LABEL: &str = "settings";
 pub(crate) fn new_account_id() -> String {
     let mut id = [0u8; 16];
     rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut id);
-    crate::crypto::hex::encode(&id)
+    strata_base::seal::hex::encode(&id)
 }
 
 impl Catalog {
@@ -189,7 +189,7 @@ impl Catalog {
         };
         let json = serde_json::to_vec(&settings)
             .map_err(|e| Error::Internal(format!("serialising settings: {e}")))?;
-        self.sealed_settings = Some(crate::crypto::hex::encode(
+        self.sealed_settings = Some(strata_base::seal::hex::encode(
             &suite.seal_metadata(SETTINGS_LABEL, &json),
         ));
         Ok(())
@@ -209,7 +209,7 @@ impl Catalog {
             return Ok(());
         };
         let bad = |why: &str| Error::corruption(path, 20, format!("catalog settings {why}"));
-        let bytes = crate::crypto::hex::decode(&sealed).ok_or_else(|| bad("are not hex"))?;
+        let bytes = strata_base::seal::hex::decode(&sealed).ok_or_else(|| bad("are not hex"))?;
         let json = suite
             .open_metadata(SETTINGS_LABEL, &bytes)
             .ok_or_else(|| bad("fail authentication"))?;
@@ -279,20 +279,20 @@ impl Catalog {
             .map_err(|e| Error::Internal(format!("serialising the catalog: {e}")))?;
         let mut payload = suite.metadata_tag(MAC_LABEL, &json);
         payload.extend_from_slice(&json);
-        meta_file::write(
+        Ok(meta_file::write(
             &dir.join(CATALOG_FILE),
             CATALOG_MAGIC,
             CATALOG_VERSION,
             &payload,
             false,
-        )
+        )?)
     }
 
     /// The account's default vault identity (first-party when the catalog names none).
-    pub(crate) fn identity(&self) -> Result<crate::vault::Principal> {
+    pub(crate) fn identity(&self) -> Result<strata_vault::Principal> {
         match &self.default_identity {
-            None => Ok(crate::vault::Principal::FirstParty),
-            Some(s) => crate::vault::Principal::parse(s, None)
+            None => Ok(strata_vault::Principal::FirstParty),
+            Some(s) => strata_vault::Principal::parse(s, None)
                 .map_err(|e| Error::Internal(format!("the catalog's default identity does not parse: {e}"))),
         }
     }
@@ -331,27 +331,10 @@ fn container_not_found(db: &str, name: &str) -> Error {
     ))
 }
 
-/// Resource names (account, database, container): 1-255 characters, none of `/ \ ? #`, no
-/// control characters, no trailing space — the managed service's rules.
+/// Resource names (account, database, container): the managed service's rules
+/// (`strata_base::name`, shared with the vault's principals).
 pub(crate) fn validate_name(kind: &str, name: &str) -> Result<()> {
-    let bad = |why: &str| {
-        Err(Error::BadRequest(format!(
-            "{kind} name '{name}' is invalid: {why}"
-        )))
-    };
-    if name.is_empty() || name.chars().count() > 255 {
-        return bad("it must be 1 to 255 characters long");
-    }
-    if let Some(c) = name
-        .chars()
-        .find(|c| matches!(c, '/' | '\\' | '?' | '#') || c.is_control())
-    {
-        return bad(&format!("it must not contain {c:?}"));
-    }
-    if name.ends_with(' ') {
-        return bad("it must not end with a space");
-    }
-    Ok(())
+    Ok(strata_base::name::validate_name(kind, name)?)
 }
 
 /// A partition-key path: `/name` or `/a/b`, segments non-empty and without spaces or quotes.

@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 use super::parser::MAX_DEPTH;
 use super::Prepared;
 use crate::error::Error;
-use crate::util::fuzz_support::config;
+use strata_base::fuzz_support::config;
 
 /// Words, operators and literals of the language, well-formed and not.
 const EXTRA_WORDS: &[&str] = &[

@@ -8,11 +8,11 @@
 
 use std::path::{Path, PathBuf};
 
-use strata_engine::fuzzing::{
+use strata_fuzz::{query, segment, wal};
+use strata_lsm::fuzzing::{
     compressed_block, data_block, forged_segment, read_segment, replay_wal, segment_path, suite, wal_record,
     write_sealed_wal, write_segment, write_wal, Batch, KvRecord,
 };
-use strata_fuzz::{query, segment, wal};
 
 fn put(dir: &Path, target: &str, name: &str, bytes: &[u8]) -> std::io::Result<()> {
     let d = dir.join(target);

@@ -281,7 +281,8 @@ pub(super) fn rows(name: &str, samples: &[Sample; 2], mem: Option<(f64, f64)>) -
                 json!(round2(s.cpu_us_per_op())),
                 json!(round2(s.fg_cpu_us_per_op())),
                 json!(round2(s.crypto_us_per_op())),
-                json!(s.crypto_share().map(round2)),
+                // A share, not a time: four places, so that 0.3% does not print as 0.
+                json!(s.crypto_share().map(|x| (x * 1e4).round() / 1e4)),
                 json!(round2(ru(s))),
                 overhead,
                 surcharge,

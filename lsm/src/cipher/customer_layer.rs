@@ -1,0 +1,191 @@
+//! The customer layer's key slot of one account, shared by the `CipherSuite` and every
+//! `FileCipher` of a double-sealed file: off (service-managed), holding the unwrapped customer
+//! DEK, or withheld (revoked: the DEK is dropped and zeroized; only a check value remains, to
+//! accept back the same key and no other). Per-file customer keys are derived from it on each
+//! use and never cached, so withholding it leaves no customer-layer key in memory. Also whether
+//! single-sealed files are still accepted (an enable-CMK migration in progress). Knows nothing
+//! of the vault or of storage. Thread-safe (one `RwLock`). See docs/keys.md#enabling-cmk.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use zeroize::Zeroizing;
+
+use crate::error::{Error, Result};
+use strata_base::seal::aead::AeadKey;
+use strata_base::seal::{derive_key, Dek};
+
+enum State {
+    /// Service-managed: files carry one seal layer.
+    Off,
+    /// Customer-managed, key in memory.
+    On(Dek),
+    /// Customer-managed, key dropped after a failed key check. `check` is a one-way value of the
+    /// dropped DEK (HKDF), so that only the same DEK can be put back.
+    Withheld { check: Zeroizing<[u8; 32]> },
+}
+
+pub struct CustomerLayer {
+    state: RwLock<State>,
+    /// Customer-managed but single-sealed files may still exist (see docs/keys.md).
+    migrating: AtomicBool,
+}
+
+fn check_value(dek: &Dek) -> Zeroizing<[u8; 32]> {
+    derive_key(dek.as_bytes(), None, b"strata/v1/customer-check")
+}
+
+fn withheld_error() -> Error {
+    Error::KeyWithheld(
+        "the customer-managed key was withdrawn after a failed key check, so data sealed under it \
+         cannot be read or written; restore the key or the access, then run `strata key check`"
+            .into(),
+    )
+}
+
+/// Constant-time comparison with the held DEK, or with the check value of a withheld one.
+fn same_key(state: &State, dek: &Dek) -> bool {
+    use subtle::ConstantTimeEq;
+    match state {
+        State::Off => false,
+        State::On(held) => held.ct_eq(dek.as_bytes()),
+        State::Withheld { check } => bool::from(check.as_slice().ct_eq(check_value(dek).as_slice())),
+    }
+}
+
+fn different_key() -> Error {
+    Error::KeyMismatch(
+        "the customer key unwraps to a different data key than the one the account was opened with".into(),
+    )
+}
+
+impl CustomerLayer {
+    pub fn new(dek: Option<Dek>) -> CustomerLayer {
+        CustomerLayer {
+            state: RwLock::new(dek.map_or(State::Off, State::On)),
+            migrating: AtomicBool::new(false),
+        }
+    }
+
+    fn read(&self) -> RwLockReadGuard<'_, State> {
+        // Every transition replaces the state whole: a panic cannot leave it half-written.
+        self.state
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn write(&self) -> RwLockWriteGuard<'_, State> {
+        self.state
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Whether the account is customer-managed (new files are sealed twice).
+    pub fn is_on(&self) -> bool {
+        !matches!(*self.read(), State::Off)
+    }
+
+    /// Whether the customer DEK is in memory.
+    pub fn has_key(&self) -> bool {
+        matches!(*self.read(), State::On(_))
+    }
+
+    /// A copy of the DEK (zeroized when dropped), if it is in memory.
+    pub fn dek(&self) -> Option<Dek> {
+        match &*self.read() {
+            State::On(d) => Some(d.clone()),
+            _ => None,
+        }
+    }
+
+    /// Derives the AES key of one file from the DEK: 403.4002 while the key is withheld.
+    pub fn derive(&self, salt: &[u8], info: &str) -> Result<AeadKey> {
+        let state = self.read();
+        let State::On(dek) = &*state else {
+            return Err(match *state {
+                State::Off => Error::Internal("a customer-layer seal on a service-managed account".into()),
+                _ => withheld_error(),
+            });
+        };
+        let okm = derive_key(dek.as_bytes(), Some(salt), info.as_bytes());
+        Ok(AeadKey::new(&okm))
+    }
+
+    /// Turns the layer on with a new DEK (enabling CMK on a service-managed account); from now
+    /// on single-sealed files are accepted until `set_migrating(false)`. 409 if it is on.
+    pub fn enable(&self, dek: Dek) -> Result<()> {
+        let mut state = self.write();
+        if !matches!(*state, State::Off) {
+            return Err(Error::InvalidState(
+                "the account already uses a customer-managed key".into(),
+            ));
+        }
+        self.migrating.store(true, Ordering::SeqCst);
+        *state = State::On(dek);
+        Ok(())
+    }
+
+    /// Drops (and zeroizes) the DEK, keeping only its check value. No effect unless it is held.
+    pub fn withhold(&self) {
+        let mut state = self.write();
+        if let State::On(dek) = &*state {
+            let check = check_value(dek);
+            *state = State::Withheld { check };
+        }
+    }
+
+    /// Whether `dek` is the account's customer DEK, held or withheld.
+    pub fn matches(&self, dek: &Dek) -> bool {
+        same_key(&self.read(), dek)
+    }
+
+    /// Puts the DEK back after a successful key check. 403.4005 if `dek` is not the DEK the
+    /// account had.
+    pub fn restore(&self, dek: Dek) -> Result<()> {
+        let mut state = self.write();
+        if !same_key(&state, &dek) {
+            return Err(different_key());
+        }
+        if matches!(*state, State::Withheld { .. }) {
+            *state = State::On(dek);
+        }
+        Ok(())
+    }
+
+    pub fn set_migrating(&self, on: bool) {
+        self.migrating.store(on, Ordering::SeqCst);
+    }
+
+    pub fn migrating(&self) -> bool {
+        self.migrating.load(Ordering::SeqCst)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn withhold_drops_the_key_and_only_the_same_key_comes_back() {
+        let dek = Dek::generate();
+        let layer = CustomerLayer::new(Some(dek.clone()));
+        assert!(layer.has_key());
+        layer.withhold();
+        assert!(!layer.has_key() && layer.is_on() && layer.dek().is_none());
+        let e = layer.derive(&[0; 32], "x").err();
+        assert!(matches!(e, Some(Error::KeyWithheld(_))), "{e:?}");
+        assert!(layer.restore(Dek::generate()).is_err());
+        assert!(!layer.has_key());
+        layer.restore(dek).unwrap();
+        assert!(layer.has_key());
+    }
+
+    #[test]
+    fn enable_only_from_off() {
+        let layer = CustomerLayer::new(None);
+        assert!(!layer.is_on() && !layer.migrating());
+        layer.enable(Dek::generate()).unwrap();
+        assert!(layer.is_on() && layer.migrating());
+        assert_eq!(layer.enable(Dek::generate()).err().map(|e| e.status()), Some(409));
+    }
+}

@@ -1,0 +1,13 @@
+//! Leveled compaction, deciding apart from doing: `strategy` looks at segment metadata and returns
+//! a task (pure, unit-tested alone); `worker` merges the task's inputs into new segment files, consulting the
+//! optional `filter`.
+//! Installing the result in the manifest is the db's job. See docs/compaction.md.
+
+mod filter;
+mod strategy;
+mod worker;
+
+pub use filter::CompactionFilter;
+
+pub use strategy::{full, pick, StrategyConfig, Task};
+pub use worker::merge_into_segments;

@@ -1,0 +1,171 @@
+//! Carries out a compaction task: merges the input segments (newest version of each key wins),
+//! drops tombstones when the task allows, asks the compaction filter (if any) about each put
+//! (a dropped put becomes a tombstone unless tombstones are dropped too), and writes the output segments, cut at the target file
+//! size. Does not touch the manifest. Runs on the caller's thread.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use super::CompactionFilter;
+use crate::cipher::CipherSuite;
+use crate::error::Result;
+use crate::sst::{newest_per_key, MergeIter, Segment, SegmentIter, SegmentMeta, SegmentWriter};
+use strata_base::fs::sync_dir;
+
+pub fn merge_into_segments(
+    inputs: &[Arc<Segment>],
+    drop_tombstones: bool,
+    filter: Option<&dyn CompactionFilter>,
+    seg_dir: &Path,
+    suite: &CipherSuite,
+    target_file_size: u64,
+    alloc_id: &mut dyn FnMut() -> u64,
+) -> Result<Vec<SegmentMeta>> {
+    let streams = inputs
+        .iter()
+        .map(|s| Box::new(SegmentIter::new(s.clone(), &[], None)) as crate::sst::RecordStream<'_>)
+        .collect();
+    let mut outputs = Vec::new();
+    let mut writer: Option<SegmentWriter> = None;
+    let result = (|| -> Result<()> {
+        for rec in newest_per_key(MergeIter::new(streams)) {
+            let mut rec = rec?;
+            if let (Some(f), Some(v)) = (filter, rec.value.as_deref()) {
+                if !f.keep(&rec.key, v) {
+                    // Deeper levels may hold an older version the put was hiding: shadow it.
+                    rec.value = None;
+                }
+            }
+            if rec.value.is_none() && drop_tombstones {
+                continue;
+            }
+            let w = match writer.as_mut() {
+                Some(w) => w,
+                None => writer.insert(SegmentWriter::create(seg_dir, alloc_id(), suite)?),
+            };
+            w.add(&rec)?;
+            if w.size() >= target_file_size {
+                if let Some(w) = writer.take() {
+                    outputs.push(w.finish()?);
+                }
+            }
+        }
+        if let Some(w) = writer.take() {
+            if !w.is_empty() {
+                outputs.push(w.finish()?);
+            }
+        }
+        Ok(sync_dir(seg_dir)?)
+    })();
+    if let Err(e) = result {
+        // Outputs are not in the manifest yet: remove them so a failed compaction leaves nothing.
+        for m in &outputs {
+            let _ = std::fs::remove_file(seg_dir.join(crate::sst::segment_file_name(m.id)));
+        }
+        if let Some(w) = writer {
+            let _ = std::fs::remove_file(w.path());
+        }
+        return Err(e);
+    }
+    Ok(outputs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kv::Record;
+
+    /// Drops values that read "expired".
+    #[derive(Debug)]
+    struct DropExpired;
+
+    impl CompactionFilter for DropExpired {
+        fn keep(&self, _key: &[u8], value: &[u8]) -> bool {
+            value != b"expired"
+        }
+    }
+
+    fn rec(key: &str, seq: u64, value: Option<&str>) -> Record {
+        Record {
+            key: key.as_bytes().to_vec(),
+            seq,
+            value: value.map(|v| v.as_bytes().to_vec()),
+        }
+    }
+
+    fn records(dir: &Path, metas: &[SegmentMeta], suite: &CipherSuite) -> Vec<(String, Option<String>)> {
+        let mut out = Vec::new();
+        for m in metas {
+            let seg =
+                Arc::new(Segment::open(&dir.join(crate::sst::segment_file_name(m.id)), m.id, suite).unwrap());
+            for r in SegmentIter::new(seg, &[], None) {
+                let r = r.unwrap();
+                out.push((
+                    String::from_utf8(r.key).unwrap(),
+                    r.value.map(|v| String::from_utf8(v).unwrap()),
+                ));
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn filtered_puts_become_tombstones_or_vanish() {
+        let dir = tempfile::tempdir().unwrap();
+        let suite = CipherSuite::ephemeral(false);
+        let mut w = SegmentWriter::create(dir.path(), 1, &suite).unwrap();
+        for r in [
+            rec("a", 3, Some("expired")),
+            rec("b", 4, Some("live")),
+            rec("c", 5, None),
+        ] {
+            w.add(&r).unwrap();
+        }
+        let meta = w.finish().unwrap();
+        let input =
+            Arc::new(Segment::open(&dir.path().join(crate::sst::segment_file_name(1)), 1, &suite).unwrap());
+        let mut next = 10;
+        let mut alloc = || {
+            next += 1;
+            next
+        };
+        let f = DropExpired;
+        // Deeper levels may hold older versions: the dropped put leaves a tombstone.
+        let kept = merge_into_segments(
+            std::slice::from_ref(&input),
+            false,
+            Some(&f),
+            dir.path(),
+            &suite,
+            1 << 20,
+            &mut alloc,
+        )
+        .unwrap();
+        let want = vec![
+            ("a".to_string(), None),
+            ("b".to_string(), Some("live".to_string())),
+            ("c".to_string(), None),
+        ];
+        assert_eq!(records(dir.path(), &kept, &suite), want);
+        // At the bottom, it vanishes with the tombstones.
+        let bottom = merge_into_segments(
+            std::slice::from_ref(&input),
+            true,
+            Some(&f),
+            dir.path(),
+            &suite,
+            1 << 20,
+            &mut alloc,
+        )
+        .unwrap();
+        assert_eq!(
+            records(dir.path(), &bottom, &suite),
+            vec![("b".to_string(), Some("live".to_string()))]
+        );
+        // Without a filter, everything is carried over.
+        let all =
+            merge_into_segments(&[input], false, None, dir.path(), &suite, 1 << 20, &mut alloc).unwrap();
+        assert_eq!(records(dir.path(), &all, &suite).len(), 3);
+        assert_eq!(meta.entries, 3);
+    }
+}

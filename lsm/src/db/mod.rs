@@ -1,0 +1,26 @@
+//! The raw key-value store: open and recovery, the group-commit write path, reads, flushes,
+//! compaction scheduling and the poison flag. Orchestration only: formats live in wal/, sst/,
+//! version/; keys come from crypto/ as a `CipherSuite`. Knows nothing of JSON or documents.
+
+mod background;
+#[cfg(test)]
+mod fault_tests;
+mod lock;
+mod maintenance;
+mod open;
+mod options;
+mod pin;
+mod read;
+mod reseal;
+mod ship;
+mod state;
+mod write;
+
+pub use lock::DirLock;
+pub use options::{DbOptions, Durability};
+pub use pin::PinnedSegment;
+pub use reseal::SealProgress;
+pub use state::{Db, DbStats, RecoveryReport};
+
+/// Size of a WAL file that holds no record (its header only).
+pub const WAL_HEADER_LEN: u64 = crate::file_header::HEADER_LEN as u64;

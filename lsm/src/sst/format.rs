@@ -1,0 +1,98 @@
+//! Segment byte layout shared by writer and reader. See docs/format.md#segment.
+//!
+//! ```text
+//! segment  := header (util::file_header, magic "STRSEG01") | block* | footer
+//! block    := sealed | crc32(sealed): u32          located by a handle (offset: u64, len: u32)
+//! sealed   := FileCipher::seal(block_no, kind, plain)
+//!             data blocks are numbered 0..n, the index block n, the filter block n + 1
+//! data     := raw_len: u32 | zstd(entries | offsets: u32 * count | count: u32)
+//! entry    := key: bytes | seq: u64 | kind: u8 | value: bytes (puts only)
+//! index    := count: u32 | (last_key: bytes | offset: u64 | len: u32)* | smallest: bytes
+//!             | entries: u64 | max_seq: u64
+//! filter   := k: u8 | bits
+//! footer   := index_off: u64 | index_len: u32 | filter_off: u64 | filter_len: u32
+//!             | data_blocks: u32 | magic: [u8; 8] | crc32(preceding 36 bytes): u32
+//! ```
+
+use std::path::Path;
+
+use crate::error::{Error, Result};
+use crate::format_version::SEGMENT_MAGIC;
+use strata_base::coding::{put_u32, put_u64, Reader};
+
+pub const FOOTER_LEN: usize = 8 + 4 + 8 + 4 + 4 + 8 + 4;
+pub const BLOCK_TRAILER_LEN: usize = 4;
+/// Uncompressed size at which a data block is cut.
+pub const BLOCK_TARGET: usize = 16 << 10;
+/// Upper bound of a block's uncompressed size (one 2 MB item plus framing fits easily).
+pub const MAX_RAW_BLOCK: usize = 64 << 20;
+pub const ZSTD_LEVEL: i32 = 1;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Handle {
+    pub offset: u64,
+    pub len: u32,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Footer {
+    pub index: Handle,
+    pub filter: Handle,
+    pub data_blocks: u32,
+}
+
+impl Footer {
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(FOOTER_LEN);
+        put_u64(&mut out, self.index.offset);
+        put_u32(&mut out, self.index.len);
+        put_u64(&mut out, self.filter.offset);
+        put_u32(&mut out, self.filter.len);
+        put_u32(&mut out, self.data_blocks);
+        out.extend_from_slice(SEGMENT_MAGIC);
+        let crc = crc32fast::hash(&out);
+        put_u32(&mut out, crc);
+        out
+    }
+
+    #[cfg(test)]
+    pub fn decode(path: &Path, file: &[u8]) -> Result<Footer> {
+        Footer::decode_at(path, file, 0)
+    }
+
+    /// As `decode`, for the last bytes of a file that start at offset `base` in it (errors
+    /// name the offset in the file).
+    pub fn decode_at(path: &Path, tail: &[u8], base: u64) -> Result<Footer> {
+        let at = tail
+            .len()
+            .checked_sub(FOOTER_LEN)
+            .ok_or_else(|| Error::corruption(path, 0, "file shorter than a footer"))?;
+        let bytes = &tail[at..];
+        let (body, crc) = bytes.split_at(FOOTER_LEN - 4);
+        if crc32fast::hash(body).to_le_bytes() != crc {
+            return Err(Error::corruption(
+                path,
+                base + at as u64,
+                "footer checksum mismatch",
+            ));
+        }
+        let mut r = Reader::new(body);
+        let footer = (|| {
+            let index = Handle {
+                offset: r.u64()?,
+                len: r.u32()?,
+            };
+            let filter = Handle {
+                offset: r.u64()?,
+                len: r.u32()?,
+            };
+            let data_blocks = r.u32()?;
+            (r.take(8)? == SEGMENT_MAGIC).then_some(Footer {
+                index,
+                filter,
+                data_blocks,
+            })
+        })();
+        footer.ok_or_else(|| Error::corruption(path, base + at as u64, "footer does not parse"))
+    }
+}

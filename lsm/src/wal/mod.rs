@@ -1,0 +1,16 @@
+//! The write-ahead log: one file per memtable, framed and sealed records, group-committed by the
+//! db's write path. Sees only `util` and the `FileCipher` handed to it. See docs/format.md#wal.
+
+mod format;
+#[cfg(feature = "fuzzing")]
+pub use format::encode_record;
+mod reader;
+mod writer;
+
+#[cfg(test)]
+pub use reader::replay;
+pub use reader::replay_until;
+pub use writer::{wal_file_name, WalWriter};
+
+#[cfg(test)]
+mod fuzz_tests;

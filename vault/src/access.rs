@@ -1,0 +1,235 @@
+//! Access rules of the local vault (`<vault>/access.json`): access policies (principal ->
+//! permissions among get, list, wrapKey, unwrapKey, as in a cloud key vault's access-policy model)
+//! and role assignments (the RBAC model, see rbac.rs). Which of the two is enforced is recorded in
+//! vault.json, not here. Pure data plus load and atomic save; the vault's writer lock serialises
+//! changes. See docs/keys.md#access.
+//!
+//! ```text
+//! access.json := meta_file(magic "STRVACL1", version 1, JSON {
+//!                  "policies": {principal: [permission]},
+//!                  "roleAssignments"?: [{"principal", "role", "key"?}]   (absent when empty)
+//!                })
+//! ```
+//!
+//! `roleAssignments` was added without a version change: a file without it reads as no
+//! assignments, and a vault that never assigned a role writes the file exactly as before.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use super::principal::Principal;
+use super::rbac::RoleAssignment;
+use crate::error::{substatus, Error, Result};
+use crate::format_version::{VAULT_ACCESS_MAGIC, VAULT_ACCESS_VERSION};
+use strata_base::meta_file;
+
+pub(crate) const ACCESS_FILE: &str = "access.json";
+
+/// One key permission of an access policy.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Permission {
+    #[serde(rename = "get")]
+    Get,
+    #[serde(rename = "list")]
+    List,
+    #[serde(rename = "wrapKey")]
+    WrapKey,
+    #[serde(rename = "unwrapKey")]
+    UnwrapKey,
+}
+
+impl Permission {
+    pub const ALL: [Permission; 4] = [
+        Permission::Get,
+        Permission::List,
+        Permission::WrapKey,
+        Permission::UnwrapKey,
+    ];
+
+    /// The name used on the command line and in policies: get, list, wrapKey, unwrapKey.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Permission::Get => "get",
+            Permission::List => "list",
+            Permission::WrapKey => "wrapKey",
+            Permission::UnwrapKey => "unwrapKey",
+        }
+    }
+
+    /// Parses a comma-separated list such as `get,wrapKey,unwrapKey` (400 on an unknown name or
+    /// an empty list). Duplicates are merged.
+    pub fn parse_list(s: &str) -> Result<Vec<Permission>> {
+        let mut out = Vec::new();
+        for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let p = Permission::ALL
+                .into_iter()
+                .find(|p| p.as_str().eq_ignore_ascii_case(part))
+                .ok_or_else(|| {
+                    Error::BadRequest(format!(
+                        "unknown key permission \"{}\"; use a comma-separated list of get, list, \
+                         wrapKey and unwrapKey",
+                        part.chars().take(50).collect::<String>()
+                    ))
+                })?;
+            if !out.contains(&p) {
+                out.push(p);
+            }
+        }
+        if out.is_empty() {
+            return Err(Error::BadRequest(
+                "no permissions given; use a comma-separated list of get, list, wrapKey and \
+                 unwrapKey, or `strata vault policy remove` to remove every permission"
+                    .into(),
+            ));
+        }
+        out.sort();
+        Ok(out)
+    }
+}
+
+impl fmt::Display for Permission {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The vault's access policies, keyed by principal.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct AccessPolicies {
+    pub(crate) policies: BTreeMap<Principal, Vec<Permission>>,
+    /// Role assignments, sorted; enforced only while the vault uses the rbac model.
+    #[serde(rename = "roleAssignments", default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) role_assignments: Vec<RoleAssignment>,
+}
+
+impl AccessPolicies {
+    /// What a new vault grants: the first-party identity may get, wrapKey and unwrapKey.
+    pub(crate) fn initial() -> AccessPolicies {
+        let mut policies = BTreeMap::new();
+        policies.insert(
+            Principal::FirstParty,
+            vec![Permission::Get, Permission::WrapKey, Permission::UnwrapKey],
+        );
+        AccessPolicies {
+            policies,
+            role_assignments: Vec::new(),
+        }
+    }
+
+    /// 403.4002 unless `who` holds `perm`; the message names the permission and how to grant it.
+    pub(crate) fn check(&self, vault: &str, who: &Principal, perm: Permission) -> Result<()> {
+        if self.policies.get(who).is_some_and(|ps| ps.contains(&perm)) {
+            return Ok(());
+        }
+        Err(Error::vault(
+            substatus::KEY_VAULT_ACCESS,
+            format!(
+                "principal {who} does not have the {perm} permission on key vault {vault}; grant \
+                 it with `strata vault policy set {who} --permissions {}`",
+                self.with(who, perm)
+                    .iter()
+                    .map(|p| p.as_str())
+                    .collect::<Vec<_>>()
+                    .join(",")
+            ),
+        ))
+    }
+
+    /// `who`'s current permissions plus `perm`, sorted (for the hint in a refusal).
+    fn with(&self, who: &Principal, perm: Permission) -> Vec<Permission> {
+        let mut ps = self.policies.get(who).cloned().unwrap_or_default();
+        ps.push(perm);
+        ps.sort();
+        ps.dedup();
+        ps
+    }
+
+    /// Reads `access.json`; a missing file is corruption (a vault always has one).
+    pub(crate) fn read(dir: &Path) -> Result<AccessPolicies> {
+        let path = dir.join(ACCESS_FILE);
+        let Some((version, payload)) = meta_file::read(&path, VAULT_ACCESS_MAGIC)? else {
+            return Err(Error::corruption(
+                &path,
+                0,
+                "the vault's access policies are missing; restore access.json from a backup",
+            ));
+        };
+        if version != VAULT_ACCESS_VERSION {
+            return Err(Error::corruption(
+                &path,
+                8,
+                format!("unsupported access policy format version {version}"),
+            ));
+        }
+        serde_json::from_slice(&payload)
+            .map_err(|e| Error::corruption(&path, 20, format!("access policies do not parse: {e}")))
+    }
+
+    /// Replaces `access.json` atomically (mode 0600).
+    pub(crate) fn write(&self, dir: &Path) -> Result<()> {
+        let json = serde_json::to_vec_pretty(self)
+            .map_err(|e| Error::Internal(format!("encoding access policies: {e}")))?;
+        Ok(meta_file::write(
+            &dir.join(ACCESS_FILE),
+            VAULT_ACCESS_MAGIC,
+            VAULT_ACCESS_VERSION,
+            &json,
+            true,
+        )?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_permission_lists() {
+        use Permission::*;
+        let table: &[(&str, &[Permission])] = &[
+            ("get", &[Get]),
+            ("unwrapKey,get,wrapKey", &[Get, WrapKey, UnwrapKey]),
+            ("get, list ,get", &[Get, List]),
+            ("GET,WRAPKEY", &[Get, WrapKey]),
+        ];
+        for (s, want) in table {
+            assert_eq!(&Permission::parse_list(s).unwrap()[..], *want, "{s}");
+        }
+        for bad in ["", ",", "get,sign", "decrypt"] {
+            assert_eq!(Permission::parse_list(bad).unwrap_err().status(), 400, "{bad}");
+        }
+    }
+
+    #[test]
+    fn check_refuses_with_a_grant_hint_and_round_trips() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut acl = AccessPolicies::initial();
+        acl.check("v", &Principal::FirstParty, Permission::UnwrapKey)
+            .unwrap();
+        let user = Principal::User("ops".into());
+        acl.policies.insert(user.clone(), vec![Permission::Get]);
+        let e = acl.check("v", &user, Permission::WrapKey).unwrap_err();
+        assert_eq!((e.status(), e.substatus()), (403, substatus::KEY_VAULT_ACCESS));
+        let msg = e.to_string();
+        assert!(msg.contains("wrapKey permission"), "{msg}");
+        assert!(
+            msg.contains("strata vault policy set user:ops --permissions get,wrapKey"),
+            "{msg}"
+        );
+        assert!(acl.check("v", &Principal::FirstParty, Permission::List).is_err());
+
+        acl.write(dir.path()).unwrap();
+        assert_eq!(AccessPolicies::read(dir.path()).unwrap(), acl);
+        let path = dir.path().join(ACCESS_FILE);
+        let mut bytes = std::fs::read(&path).unwrap();
+        let last = bytes.len() - 3;
+        bytes[last] ^= 1;
+        std::fs::write(&path, bytes).unwrap();
+        assert!(AccessPolicies::read(dir.path()).unwrap_err().is_corruption());
+        std::fs::remove_file(&path).unwrap();
+        assert!(AccessPolicies::read(dir.path()).unwrap_err().is_corruption());
+    }
+}

@@ -1,0 +1,14 @@
+//! Format versions and magic numbers of the local vault's files, shared by readers and writers.
+//! A format change bumps its constant here, updates docs/keys.md, and adds a fixture.
+
+/// Local vault key-version file magic and version. See docs/keys.md ("the local vault").
+pub(crate) const VAULT_KEY_MAGIC: &[u8; 8] = b"STRVKEY1";
+pub(crate) const VAULT_KEY_VERSION: u32 = 1;
+
+/// Local vault access-policy file magic and version. See docs/keys.md#access.
+pub(crate) const VAULT_ACCESS_MAGIC: &[u8; 8] = b"STRVACL1";
+pub(crate) const VAULT_ACCESS_VERSION: u32 = 1;
+
+/// Service key store file magic and version. See docs/keys.md.
+pub(crate) const SERVICE_KEY_MAGIC: &[u8; 8] = b"STRSMK01";
+pub(crate) const SERVICE_KEY_VERSION: u32 = 1;

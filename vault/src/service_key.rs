@@ -1,0 +1,150 @@
+//! The service key store: the service-managed key (SMK), a 256-bit secret kept outside the data
+//! directory (`$STRATA_HOME/service/smk`, mode 0600 in a 0700 directory), created on first use.
+//! It only ever wraps service-layer data keys, and does so itself: the key never leaves this file
+//! (the engine's keyring stores what `wrap_dek` returns). Thread-safe (immutable).
+//!
+//! ```text
+//! service wrap key = HKDF-SHA256(ikm = SMK, salt = wrap_salt[32], info = "strata/v1/smk-wrap")
+//! wrapped service DEK = AES-256-GCM(wrap key, nonce = 0, aad = "strata/v1/service-dek", DEK)
+//! ```
+//! The nonce may be fixed because every wrap uses a fresh random salt, hence a fresh wrap key.
+
+use std::path::{Path, PathBuf};
+
+use rand::RngCore;
+use strata_base::seal::{derive_key, AeadKey};
+
+use crate::error::{Error, Result};
+use crate::format_version::{SERVICE_KEY_MAGIC, SERVICE_KEY_VERSION};
+use strata_base::fs::{self, read_if_exists};
+use strata_base::meta_file;
+use strata_base::seal::hex;
+use strata_base::seal::Dek;
+use zeroize::Zeroizing;
+
+const WRAP_AAD: &[u8] = b"strata/v1/service-dek";
+
+pub struct ServiceKey {
+    key: Dek,
+    path: PathBuf,
+}
+
+impl ServiceKey {
+    /// Reads and checks the key file; the buffers holding the key are zeroized when dropped.
+    fn read_file(path: &Path) -> Result<Option<ServiceKey>> {
+        let Some(bytes) = read_if_exists(path)?.map(Zeroizing::new) else {
+            return Ok(None);
+        };
+        let (version, payload) = meta_file::decode(path, SERVICE_KEY_MAGIC, &bytes)?;
+        Self::from_file(path.to_path_buf(), version, payload).map(Some)
+    }
+
+    /// Loads the SMK of an existing store; a missing key store is a clear 403.4003.
+    pub fn load(dir: &Path) -> Result<ServiceKey> {
+        let path = dir.join("smk");
+        Self::read_file(&path)?.ok_or_else(|| {
+            Error::vault(
+                crate::error::substatus::KEY_NOT_FOUND,
+                format!(
+                    "no service key at {}; point --home / STRATA_HOME at the home this account was created with",
+                    path.display()
+                ),
+            )
+        })
+    }
+
+    fn from_file(path: PathBuf, version: u32, payload: &[u8]) -> Result<ServiceKey> {
+        if version != SERVICE_KEY_VERSION {
+            return Err(Error::corruption(
+                &path,
+                8,
+                format!("unknown service key version {version}"),
+            ));
+        }
+        let key = Dek::from_slice(payload)
+            .ok_or_else(|| Error::corruption(&path, 20, "service key is not 32 bytes"))?;
+        Ok(ServiceKey { key, path })
+    }
+
+    /// Loads the SMK from `dir`, creating it (and the directory) if it does not exist yet.
+    pub fn load_or_create(dir: &Path) -> Result<ServiceKey> {
+        let path = dir.join("smk");
+        if let Some(key) = Self::read_file(&path)? {
+            return Ok(key);
+        }
+        fs::create_dir(dir, true)?;
+        let key = Dek::generate();
+        meta_file::write(
+            &path,
+            SERVICE_KEY_MAGIC,
+            SERVICE_KEY_VERSION,
+            key.as_bytes(),
+            true,
+        )?;
+        Ok(ServiceKey { key, path })
+    }
+
+    /// Wraps `dek` under the SMK with a fresh random salt: `(salt, AES-256-GCM(DEK) || tag)`.
+    pub fn wrap_dek(&self, dek: &Dek) -> ([u8; 32], Vec<u8>) {
+        let mut salt = [0u8; 32];
+        rand::rngs::OsRng.fill_bytes(&mut salt);
+        let mut buf = dek.as_bytes().to_vec();
+        self.wrap_key(&salt).seal_in_place([0u8; 12], WRAP_AAD, &mut buf);
+        (salt, buf)
+    }
+
+    /// Unwraps a `wrap_dek` result; `None` if it does not authenticate under this SMK or is
+    /// not a 32-byte key.
+    pub fn unwrap_dek(&self, salt: &[u8], wrapped: &[u8]) -> Option<Dek> {
+        let mut buf = zeroize::Zeroizing::new(wrapped.to_vec());
+        if !self.wrap_key(salt).open_in_place([0u8; 12], WRAP_AAD, &mut buf) {
+            return None;
+        }
+        Dek::from_slice(&buf)
+    }
+
+    fn wrap_key(&self, salt: &[u8]) -> AeadKey {
+        AeadKey::new(&derive_key(
+            self.key.as_bytes(),
+            Some(salt),
+            b"strata/v1/smk-wrap",
+        ))
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// A public identifier of this SMK (HKDF output, not the key), stored beside the wrapped DEK
+    /// so that opening a data directory with the wrong service key store says so clearly.
+    pub fn key_id(&self) -> String {
+        // The first 16 bytes of the HKDF output (an HKDF output is a prefix of any longer one).
+        let okm = derive_key(self.key.as_bytes(), None, b"strata/v1/smk-id");
+        hex::encode(&okm[..16])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn created_once_private_and_stable() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().join("service");
+        let a = ServiceKey::load_or_create(&d).unwrap();
+        let b = ServiceKey::load_or_create(&d).unwrap();
+        let dek = Dek::generate();
+        let (salt, wrapped) = a.wrap_dek(&dek);
+        assert!(b.unwrap_dek(&salt, &wrapped).unwrap().ct_eq(dek.as_bytes()));
+        assert_eq!(a.key_id(), b.key_id());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(a.path()).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+            let dmode = std::fs::metadata(&d).unwrap().permissions().mode();
+            assert_eq!(dmode & 0o777, 0o700);
+        }
+    }
+}
