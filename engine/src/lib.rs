@@ -82,7 +82,7 @@ pub use strata_lsm::{
     SealProgress, WriteBatch,
 };
 pub use strata_vault::{
-    check_tenant_id, key_size_warning, AuditEntry, AuditFilter, Identities, KeyInfo, KeyUri, LocalVault,
-    NetworkAccess, Permission, PermissionModel, Principal, Role, RoleAssignment, RotationPolicy,
-    UserIdentity, VaultProperties, MAX_ROTATION_DAYS, MIN_ROTATION_DAYS,
+    check_tenant_id, key_size_warning, AuditEntry, AuditFilter, Identities, KeyInfo, KeyUri, KeyVault,
+    LocalVault, NetworkAccess, Permission, PermissionModel, Principal, Role, RoleAssignment, RotationPolicy,
+    UserIdentity, VaultHome, VaultProperties, MAX_ROTATION_DAYS, MIN_ROTATION_DAYS,
 };

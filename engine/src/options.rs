@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use strata_base::wall_clock::{SystemWallClock, WallClock};
 pub use strata_lsm::Durability;
+use strata_vault::VaultHome;
 
 use crate::metering::{Clock, MonotonicClock, RetryPolicy};
 
@@ -100,26 +101,21 @@ impl AccountOptions {
         self
     }
 
-    /// The customer key vault's directory.
+    /// The customer key vault's directory (`strata_vault::VaultHome::default_dir`).
     pub fn vault_dir(&self) -> PathBuf {
-        self.home.join("vault")
+        VaultHome::new(&self.home).default_dir()
     }
 
     /// The directory of the vault `name` made by `strata vault create`: `<home>/vaults/<name>`.
     /// The default vault (named `local`) lives in [`AccountOptions::vault_dir`] instead.
     pub fn named_vault_dir(&self, name: &str) -> PathBuf {
-        self.home.join("vaults").join(name)
+        VaultHome::new(&self.home).named_dir(name)
     }
 
     /// The directory of the vault key URIs name `vault`: its own under `<home>/vaults/` if one
     /// exists there, else the default vault's.
     pub fn vault_dir_for(&self, vault: &str) -> PathBuf {
-        let named = self.named_vault_dir(vault);
-        if named.join("vault.json").exists() {
-            named
-        } else {
-            self.vault_dir()
-        }
+        VaultHome::new(&self.home).dir_for(vault)
     }
 
     /// The service key store's directory.

@@ -17,7 +17,7 @@ use super::keys::open_vault;
 use crate::catalog::Catalog;
 use crate::error::{substatus, Error, Result};
 use strata_base::seal::hex;
-use strata_vault::{KeyUri, LocalVault, Principal};
+use strata_vault::{KeyUri, KeyVault, Principal};
 
 /// How documents map to columns; chosen when the tier is enabled and fixed afterwards.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -263,7 +263,7 @@ impl AccountInner {
     pub(crate) fn rewrap_analytical_keys(
         &self,
         catalog: &Catalog,
-        vault: &LocalVault,
+        vault: &dyn KeyVault,
         caller: &Principal,
         uri: &KeyUri,
     ) -> Result<usize> {

@@ -76,7 +76,7 @@ impl AccountInner {
             let caller = catalog.identity()?;
             let vault = open_vault(&self.opts, &uri)?;
             let dek = Dek::generate();
-            let (kid, wrapped) = wrap_verified(&vault, &caller, &uri, &dek)?;
+            let (kid, wrapped) = wrap_verified(vault.as_ref(), &caller, &uri, &dek)?;
             let ring = read_keyring(&self.data_dir)?;
             let next = Keyring {
                 customer: Some(CustomerEntry {

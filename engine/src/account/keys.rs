@@ -5,12 +5,13 @@
 //! identity), then the customer layer.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use crate::error::{substatus, Error, Result};
 use crate::keyring::{CustomerEntry, Keyring};
 use crate::options::AccountOptions;
 use strata_vault::ServiceKey;
-use strata_vault::{KeyUri, LocalVault, Principal};
+use strata_vault::{KeyUri, KeyVault, Principal, VaultHome};
 use {
     strata_base::seal::{hex, Dek},
     strata_lsm::CipherSuite,
@@ -18,22 +19,13 @@ use {
 
 pub(crate) const KEYRING_FILE: &str = "KEYRING";
 
-/// Opens the vault `uri` names (see [`AccountOptions::vault_dir_for`]), on the account's wall
-/// clock (which decides when a rotation policy is due), and checks that this account may use it:
-/// same tenant, purge protection, network access (403.4002 otherwise).
-pub(crate) fn open_vault(opts: &AccountOptions, uri: &KeyUri) -> Result<LocalVault> {
-    let dir = opts.vault_dir_for(uri.vault());
-    if !dir.join("vault.json").exists() {
-        return Err(Error::vault(
-            substatus::KEY_NOT_FOUND,
-            format!(
-                "no key vault at {}; point --home / STRATA_HOME at the home that holds the customer key",
-                dir.display()
-            ),
-        ));
-    }
-    let vault = LocalVault::open(&dir)?.with_clock(opts.wall_clock.clone());
-    super::tenant::check_vault(&opts.service_dir(), &vault)?;
+/// Opens the vault backend `uri` names (`strata_vault::VaultHome::open_for_uri`), on the
+/// account's wall clock (which decides when a rotation policy is due), and checks that this
+/// account may use it: same tenant, purge protection, network access (403.4002 otherwise). The
+/// only way the engine reaches a customer key.
+pub(crate) fn open_vault(opts: &AccountOptions, uri: &KeyUri) -> Result<Arc<dyn KeyVault>> {
+    let vault = VaultHome::new(&opts.home).open_for_uri(uri, opts.wall_clock.clone())?;
+    super::tenant::check_vault(&opts.service_dir(), vault.as_ref())?;
     Ok(vault)
 }
 
@@ -41,7 +33,7 @@ pub(crate) fn open_vault(opts: &AccountOptions, uri: &KeyUri) -> Result<LocalVau
 /// time): a key change never leaves the account with a key it cannot open. Needs wrapKey and
 /// unwrapKey. Returns the versioned key id and the wrapped key.
 pub(crate) fn wrap_verified(
-    vault: &LocalVault,
+    vault: &dyn KeyVault,
     caller: &Principal,
     uri: &KeyUri,
     dek: &Dek,

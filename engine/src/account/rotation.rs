@@ -68,10 +68,10 @@ impl AccountInner {
             };
             let caller = catalog.identity()?;
             let vault = open_vault(&inner.opts, &uri)?;
-            let (kid, wrapped) = wrap_verified(&vault, &caller, &uri, &dek)?;
+            let (kid, wrapped) = wrap_verified(vault.as_ref(), &caller, &uri, &dek)?;
             // The analytical keys follow the data key to the new version (before KEYRING, so a
             // failure leaves the account on the old, still enabled, version).
-            inner.rewrap_analytical_keys(catalog, &vault, &caller, &uri)?;
+            inner.rewrap_analytical_keys(catalog, vault.as_ref(), &caller, &uri)?;
             let entry = CustomerEntry {
                 key_uri: uri.to_string(),
                 kid: kid.to_string(),

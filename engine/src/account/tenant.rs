@@ -7,7 +7,7 @@ use std::path::Path;
 
 use crate::error::{Error, Result};
 use strata_base::fs::{create_dir, read_if_exists, write_atomic};
-use strata_vault::{check_tenant_id, LocalVault};
+use strata_vault::{check_tenant_id, KeyVault};
 
 pub(crate) const TENANT_FILE: &str = "tenant";
 
@@ -25,9 +25,9 @@ pub(crate) fn recorded_tenant(service_dir: &Path) -> Result<Option<String>> {
 }
 
 /// Checks that an account of this home may use `vault` (403.4002 otherwise; see
-/// `LocalVault::check_account_use`). With no tenant recorded yet, the vault's tenant becomes the
+/// `KeyVault::check_account_use`). With no tenant recorded yet, the vault's tenant becomes the
 /// home's, but only once the vault passed its other checks.
-pub(crate) fn check_vault(service_dir: &Path, vault: &LocalVault) -> Result<()> {
+pub(crate) fn check_vault(service_dir: &Path, vault: &dyn KeyVault) -> Result<()> {
     match recorded_tenant(service_dir)? {
         Some(t) => Ok(vault.check_account_use(&t)?),
         None => {

@@ -80,3 +80,51 @@ impl KeyVault for LocalVault {
         LocalVault::audit_log(self, filter)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::error::substatus;
+    use crate::home::VaultHome;
+    use strata_base::wall_clock::SystemWallClock;
+
+    const DEK: [u8; 32] = [0x42; 32];
+
+    /// The engine's path: a key URI finds the backend through `VaultHome`, and every data-plane
+    /// call goes through the trait object; disabling the key through the trait revokes unwrap.
+    #[test]
+    fn the_trait_object_wraps_unwraps_and_honours_revocation() {
+        let tmp = tempfile::tempdir().unwrap();
+        let home = VaultHome::new(tmp.path());
+        let local = home.open_local(None).unwrap();
+        let uri = local.create_key("cmk", 2048).unwrap();
+        let vault: Arc<dyn KeyVault> = home.open_for_uri(&uri, Arc::new(SystemWallClock)).unwrap();
+        assert_eq!(vault.name(), "local");
+        let me = Principal::FirstParty;
+        let (kid, wrapped) = vault.wrap_key(&me, &uri.without_version(), &DEK).unwrap();
+        assert_eq!(kid, uri);
+        assert_eq!(&vault.unwrap_key(&me, &kid, &wrapped).unwrap()[..], &DEK[..]);
+        assert_eq!(vault.get_key(&me, &uri).unwrap().uri, uri);
+
+        vault.set_enabled("cmk", None, false).unwrap();
+        let e = vault.unwrap_key(&me, &kid, &wrapped).unwrap_err();
+        assert_eq!((e.status(), e.substatus()), (403, substatus::KEY_VAULT_ACCESS), "{e}");
+        let audit = vault.audit_log(&AuditFilter::default()).unwrap();
+        assert!(audit.len() >= 3, "{audit:?}");
+    }
+
+    /// A URI whose vault does not exist in the home is 403.4003, not a new vault.
+    #[test]
+    fn a_missing_vault_is_key_not_found() {
+        let tmp = tempfile::tempdir().unwrap();
+        let uri = KeyUri::parse("https://local.vault.local/keys/k").unwrap();
+        let e = VaultHome::new(tmp.path())
+            .open_for_uri(&uri, Arc::new(SystemWallClock))
+            .err()
+            .unwrap();
+        assert_eq!((e.status(), e.substatus()), (403, substatus::KEY_NOT_FOUND), "{e}");
+        assert!(!tmp.path().join("vault").exists());
+    }
+}
