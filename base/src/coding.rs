@@ -1,5 +1,5 @@
 //! Little-endian encoding of the fixed-width integers and length-prefixed byte strings used by
-//! every binary format in the engine (WAL batches, blocks, manifest). Pure functions; thread-safe.
+//! every binary format of Strata (WAL batches, blocks, manifest, vault files). Pure functions; thread-safe.
 //!
 //! The decoder never panics: running past the end yields `None`, which callers turn into a
 //! corruption error naming their file and offset.

@@ -1,6 +1,6 @@
 //! Fault plans for the I/O seam (`faults.rs`): a plan covers every path under one directory,
 //! counts the calls its fault kind applies to, and fails the n-th of them once. Plans are keyed
-//! by directory, not by thread, so the engine's background thread is covered and tests running in
+//! by directory, not by thread, so the store's background threads are covered and tests running in
 //! parallel on other directories are not touched. Compiled only for tests and the
 //! `fault-injection` feature; never consulted in a default release build. Thread-safe.
 

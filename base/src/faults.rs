@@ -1,4 +1,4 @@
-//! The I/O seam: every engine file create, write, fsync (file and directory), rename and whole-file
+//! The I/O seam: every Strata file create, write, fsync (file and directory), rename and whole-file
 //! read goes through these wrappers, so a test can make the n-th such call under a directory fail
 //! (see `fault_plan.rs` and docs/reliability.md, "Fault injection"). Without `cfg(test)` or the
 //! `fault-injection` feature the hook is a constant `None` and each wrapper is the plain std call.

@@ -1,9 +1,10 @@
 //! Test-only support of the decoder fuzz tests (`*/fuzz_tests.rs`): their proptest
-//! configuration (`PROPTEST_CASES` overrides each test's case count), and an allocation probe —
-//! the engine's unit-test binary runs on a global allocator that records, per thread, the largest
-//! single allocation requested while a probe is armed, to show that a length field claiming
-//! gigabytes is refused before anything of that size is allocated. Thread-safe (state is
-//! thread-local); `test-support` feature only. See docs/reliability.md ("Decoder fuzzing").
+//! configuration (`PROPTEST_CASES` overrides each test's case count), the damage a good file
+//! suffers, and an allocation probe — the unit-test binaries of the LSM and the engine install
+//! `Probe` as their global allocator, which records, per thread, the largest single allocation
+//! requested while a probe is armed, to show that a length field claiming gigabytes is refused
+//! before anything of that size is allocated. Thread-safe (state is thread-local);
+//! `test-support` feature only. See docs/reliability.md ("Decoder fuzzing").
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;

@@ -110,7 +110,11 @@ mod tests {
 
         vault.set_enabled("cmk", None, false).unwrap();
         let e = vault.unwrap_key(&me, &kid, &wrapped).unwrap_err();
-        assert_eq!((e.status(), e.substatus()), (403, substatus::KEY_VAULT_ACCESS), "{e}");
+        assert_eq!(
+            (e.status(), e.substatus()),
+            (403, substatus::KEY_VAULT_ACCESS),
+            "{e}"
+        );
         let audit = vault.audit_log(&AuditFilter::default()).unwrap();
         assert!(audit.len() >= 3, "{audit:?}");
     }
@@ -124,7 +128,11 @@ mod tests {
             .open_for_uri(&uri, Arc::new(SystemWallClock))
             .err()
             .unwrap();
-        assert_eq!((e.status(), e.substatus()), (403, substatus::KEY_NOT_FOUND), "{e}");
+        assert_eq!(
+            (e.status(), e.substatus()),
+            (403, substatus::KEY_NOT_FOUND),
+            "{e}"
+        );
         assert!(!tmp.path().join("vault").exists());
     }
 }
