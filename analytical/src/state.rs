@@ -140,3 +140,57 @@ impl State {
         Ok(state)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A state file written by this code (the `aes-gcm` and `hkdf` crates) under the analytical
+    /// key 00 01 .. 1f. Pins the on-disk format before the seal moves to strata_base::seal.
+    const OLD_STATE_FILE_HEX: &str = concat!(
+        "535452415354303145dae2b6d1abe6528f7e92fa7f564fb1abdb8dace3e37e16ab69bb463f4e632c3c34dfc6",
+        "d4407e77e3cb6d62f72380b4ac07995632764db193f06e61ad893b8dbfcba73d4d38fe4b56ee3d942bb5d0ae",
+        "d7ae02273b21a00fb1b4b22ab6fb07075a2f8c1bd53cbd74822c39ae88287a468eaedc688c7244716779f5ca",
+        "795fbd0defb9aba9a0db6768ba03bab83957f30da17d65264d10084279cb5670fbf704a863c9dc131a41c9b5",
+        "491f5e37dd4a565a743c6eccf5b099f935d048332dd9c0dfe534ee106d8d6cb110779978fab113fbcaa9a7a2",
+        "881068d84e71011104a412fa7eca74c5c08daf7ab820d4ef66c57ec93befeb31f03c51c5a9f0118a6f69e2be",
+        "fa6e1ce7de8b2843f25649c2e936dc3eebec3cec5e94a3cfabfa897431217912091a9fff63575ae0edfbc240",
+        "1ccaf326655db2418f90dd12773a451cbda13d2c4579faf780cd9989747b906c5c33e80598d7d42fe0c30219",
+        "a69464bd72e02df716fc25eb96d07eae6256193f5face9dee92864964b2c70f1a946353c04b295cbb32bb8ee",
+        "63bda7b98cd18258da2915d7a3e98eb4f50cc946771fdfbcec4851b72361ca7fd474b29f545341ec61dec446",
+        "24ff0a38a0b6b41b94601f09a020763d56b546e2d44a453e71702606182306be394d099d48bd80935e01d882",
+        "eddfb0c232760e6c446720bf54a5298c506b4826c0b22c1339725bf012397ada384a1c44e1c702597939907a",
+        "80aa84ba59953d4d56e8d4026e9349ceafcf51d7420c35bb96996e25ac216a37ff72895dde161378f2ec4577",
+        "d94030fc88a02eab9532a6c44986daaa183a6751e30afb413e9ca9c4c3b01d5cf7ef8e77b9d65c80b895cd46",
+        "01001c49a93a52b7b4ea95d1184924987e4841e855677cc328f31cf0c640a9e73c189eb02881e796d56c8885",
+        "7090b6cb18fdd4a2933bd01cfaddfdf794541f24708253781763c509eff4dba4b5e097c38e7fc7d8319b2296",
+        "33829b46481b29eaa5b9c2512f96d44b382ca06a8a86b4266acaf1dea10f5eae973b",
+    );
+    /// The JSON plaintext of `OLD_STATE_FILE_HEX`.
+    const OLD_STATE_JSON: &str = "{\"version\":1,\"ttl\":{\"Seconds\":3600},\"applied_lsn\":42,\"next_file\":3,\"files\":[{\"name\":\"0000000000000001.parquet\",\"sha256\":\"abababababababababababababababababababababababababababababababab\"},{\"name\":\"0000000000000002.parquet\",\"sha256\":\"0101010101010101010101010101010101010101010101010101010101010101\"}],\"schema\":{\"mode\":\"FullFidelity\",\"columns\":[{\"name\":\"n.int64\",\"path\":\"n\",\"kind\":\"Int64\"},{\"name\":\"x.b.bool\",\"path\":\"x.b\",\"kind\":\"Bool\"},{\"name\":\"x.f.float64\",\"path\":\"x.f\",\"kind\":\"Float64\"}],\"paths\":{\"n\":{\"name\":\"n\",\"object\":false,\"kinds\":[\"Int64\"]},\"x\":{\"name\":\"x\",\"object\":true,\"kinds\":[]},\"x.b\":{\"name\":\"x.b\",\"object\":false,\"kinds\":[\"Bool\"]},\"x.f\":{\"name\":\"x.f\",\"object\":false,\"kinds\":[\"Float64\"]}}}}";
+
+    fn fixture_key() -> AnalyticalKey {
+        AnalyticalKey::from_bytes(core::array::from_fn(|i| i as u8))
+    }
+
+    fn fixture_bytes() -> Vec<u8> {
+        (0..OLD_STATE_FILE_HEX.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&OLD_STATE_FILE_HEX[i..i + 2], 16).expect("fixture hex"))
+            .collect()
+    }
+
+    #[test]
+    fn opens_a_state_file_written_by_the_old_seal() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join(STATE_FILE);
+        std::fs::write(&path, fixture_bytes()).expect("write fixture");
+        let state = State::load(&path, &fixture_key()).expect("State::load of the old file");
+        assert_eq!(state.applied_lsn, 42);
+        assert_eq!(state.next_file, 3);
+        assert_eq!(state.ttl, AnalyticalTtl::Seconds(3600));
+        assert_eq!(state.files.len(), 2);
+        assert_eq!(state.files[0].digest(), Some([0xab; 32]));
+        assert_eq!(serde_json::to_string(&state).expect("encode"), OLD_STATE_JSON);
+    }
+}
