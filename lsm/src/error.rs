@@ -92,21 +92,21 @@ impl Error {
         matches!(self, Error::Corruption { .. })
     }
 
-    pub fn io(context: impl Into<String>, source: std::io::Error) -> Error {
+    pub(crate) fn io(context: impl Into<String>, source: std::io::Error) -> Error {
         Error::Io {
             context: context.into(),
             source,
         }
     }
 
-    pub fn io_path(what: &str, path: &Path, source: std::io::Error) -> Error {
+    pub(crate) fn io_path(what: &str, path: &Path, source: std::io::Error) -> Error {
         Error::Io {
             context: format!("{what} {}", path.display()),
             source,
         }
     }
 
-    pub fn corruption(file: &Path, offset: u64, detail: impl Into<String>) -> Error {
+    pub(crate) fn corruption(file: &Path, offset: u64, detail: impl Into<String>) -> Error {
         Error::Corruption {
             file: file.to_path_buf(),
             offset,

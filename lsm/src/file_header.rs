@@ -11,18 +11,18 @@ use std::path::Path;
 use crate::error::{Error, Result};
 use strata_base::coding::{put_u32, put_u64, put_u8, Reader};
 
-pub const HEADER_LEN: usize = 8 + 4 + 8 + 1 + 32 + 4;
+pub(crate) const HEADER_LEN: usize = 8 + 4 + 8 + 1 + 32 + 4;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct FileHeader {
-    pub version: u32,
-    pub file_id: u64,
-    pub layers: u8,
-    pub salt: [u8; 32],
+pub(crate) struct FileHeader {
+    pub(crate) version: u32,
+    pub(crate) file_id: u64,
+    pub(crate) layers: u8,
+    pub(crate) salt: [u8; 32],
 }
 
 impl FileHeader {
-    pub fn encode(&self, magic: &[u8; 8]) -> Vec<u8> {
+    pub(crate) fn encode(&self, magic: &[u8; 8]) -> Vec<u8> {
         let mut out = Vec::with_capacity(HEADER_LEN);
         out.extend_from_slice(magic);
         put_u32(&mut out, self.version);
@@ -37,7 +37,7 @@ impl FileHeader {
     /// Parses and checks the header at the start of `bytes`: magic, CRC, version, the file id
     /// the caller expects (from the file name) and the number of seal layers, which must be one of
     /// `accepted_layers` (the account's; see `CipherSuite::readable_layers`).
-    pub fn decode(
+    pub(crate) fn decode(
         path: &Path,
         magic: &[u8; 8],
         version: u32,

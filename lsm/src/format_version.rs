@@ -4,15 +4,15 @@
 /// Write-ahead log file header magic and version. See docs/format.md#wal. Version 2 records
 /// carry their commit time (for point-in-time restore); version 1 files (no commit time) are
 /// still replayed.
-pub const WAL_MAGIC: &[u8; 8] = b"STRWAL01";
-pub const WAL_VERSION: u32 = 2;
+pub(crate) const WAL_MAGIC: &[u8; 8] = b"STRWAL01";
+pub(crate) const WAL_VERSION: u32 = 2;
 /// The first WAL version: records without a commit time. Read, never written.
-pub const WAL_VERSION_V1: u32 = 1;
+pub(crate) const WAL_VERSION_V1: u32 = 1;
 
 /// Segment (sorted table) file magic and version. See docs/format.md#segment.
-pub const SEGMENT_MAGIC: &[u8; 8] = b"STRSEG01";
-pub const SEGMENT_VERSION: u32 = 1;
+pub(crate) const SEGMENT_MAGIC: &[u8; 8] = b"STRSEG01";
+pub(crate) const SEGMENT_VERSION: u32 = 1;
 
 /// Manifest (the current set of segments) magic and version. See docs/format.md#manifest.
-pub const MANIFEST_MAGIC: &[u8; 8] = b"STRMAN01";
-pub const MANIFEST_VERSION: u32 = 1;
+pub(crate) const MANIFEST_MAGIC: &[u8; 8] = b"STRMAN01";
+pub(crate) const MANIFEST_VERSION: u32 = 1;

@@ -3,20 +3,20 @@
 
 /// One version of one key. `value == None` is a tombstone (a delete).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Record {
-    pub key: Vec<u8>,
-    pub seq: u64,
-    pub value: Option<Vec<u8>>,
+pub(crate) struct Record {
+    pub(crate) key: Vec<u8>,
+    pub(crate) seq: u64,
+    pub(crate) value: Option<Vec<u8>>,
 }
 
-pub const KIND_PUT: u8 = 1;
-pub const KIND_DELETE: u8 = 2;
+pub(crate) const KIND_PUT: u8 = 1;
+pub(crate) const KIND_DELETE: u8 = 2;
 
 /// An ordered list of puts and deletes applied atomically: one WAL record, consecutive sequence
 /// numbers, all or nothing after a crash.
 #[derive(Clone, Debug, Default)]
 pub struct WriteBatch {
-    pub ops: Vec<(Vec<u8>, Option<Vec<u8>>)>,
+    pub(crate) ops: Vec<(Vec<u8>, Option<Vec<u8>>)>,
 }
 
 impl WriteBatch {

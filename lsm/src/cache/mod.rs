@@ -18,7 +18,7 @@ struct Inner {
     misses: u64,
 }
 
-pub struct BlockCache {
+pub(crate) struct BlockCache {
     capacity: usize,
     inner: Mutex<Inner>,
 }
@@ -32,7 +32,7 @@ pub struct CacheStats {
 }
 
 impl BlockCache {
-    pub fn new(capacity: usize) -> BlockCache {
+    pub(crate) fn new(capacity: usize) -> BlockCache {
         BlockCache {
             capacity,
             inner: Mutex::new(Inner {
@@ -52,7 +52,7 @@ impl BlockCache {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    pub fn get(&self, segment: u64, block: u32) -> Option<Arc<DataBlock>> {
+    pub(crate) fn get(&self, segment: u64, block: u32) -> Option<Arc<DataBlock>> {
         let mut g = self.lock();
         g.tick += 1;
         let tick = g.tick;
@@ -70,7 +70,7 @@ impl BlockCache {
         Some(b)
     }
 
-    pub fn insert(&self, segment: u64, block: u32, b: Arc<DataBlock>) {
+    pub(crate) fn insert(&self, segment: u64, block: u32, b: Arc<DataBlock>) {
         let charge = b.charge();
         if charge > self.capacity {
             return;
@@ -104,7 +104,7 @@ impl BlockCache {
     }
 
     /// Drops every block of a segment (after compaction deleted it).
-    pub fn evict_segment(&self, segment: u64) {
+    pub(crate) fn evict_segment(&self, segment: u64) {
         let mut g = self.lock();
         let keys: Vec<Key> = g.map.keys().filter(|k| k.0 == segment).copied().collect();
         for k in keys {
@@ -115,7 +115,7 @@ impl BlockCache {
         }
     }
 
-    pub fn stats(&self) -> CacheStats {
+    pub(crate) fn stats(&self) -> CacheStats {
         let g = self.lock();
         CacheStats {
             hits: g.hits,

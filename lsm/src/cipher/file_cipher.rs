@@ -168,7 +168,7 @@ impl CipherSuite {
 
     /// The layer counts an existing file may carry: the account's, and also 1 while an
     /// enable-CMK migration may still have single-sealed files.
-    pub fn readable_layers(&self) -> &'static [u8] {
+    pub(crate) fn readable_layers(&self) -> &'static [u8] {
         match (self.customer.is_on(), self.customer.migrating()) {
             (false, _) => &[1],
             (true, false) => &[2],

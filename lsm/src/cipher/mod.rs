@@ -4,6 +4,7 @@
 //! `strata_base::seal`. Knows nothing of vaults, wrapped keys or documents. See docs/keys.md.
 
 mod customer_layer;
+pub use customer_layer::CustomerLayer;
 mod file_cipher;
 
 pub use file_cipher::{BlockKind, CipherSuite, CryptoStats, FileCipher, FileKind, SALT_LEN};

@@ -9,5 +9,5 @@ mod worker;
 
 pub use filter::CompactionFilter;
 
-pub use strategy::{full, pick, StrategyConfig, Task};
-pub use worker::merge_into_segments;
+pub(crate) use strategy::{full, pick, StrategyConfig, Task};
+pub(crate) use worker::merge_into_segments;

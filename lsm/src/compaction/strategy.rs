@@ -6,18 +6,18 @@
 use crate::sst::SegmentMeta;
 
 #[derive(Clone, Debug)]
-pub struct StrategyConfig {
-    pub l0_trigger: usize,
-    pub base_level_bytes: u64,
-    pub multiplier: u64,
+pub(crate) struct StrategyConfig {
+    pub(crate) l0_trigger: usize,
+    pub(crate) base_level_bytes: u64,
+    pub(crate) multiplier: u64,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Task {
+pub(crate) struct Task {
     /// Segment ids to merge (from the input level and the overlapping part of the output level).
-    pub inputs: Vec<u64>,
-    pub output_level: usize,
-    pub drop_tombstones: bool,
+    pub(crate) inputs: Vec<u64>,
+    pub(crate) output_level: usize,
+    pub(crate) drop_tombstones: bool,
 }
 
 fn overlaps(s: &SegmentMeta, lo: &[u8], hi: &[u8]) -> bool {
@@ -52,7 +52,7 @@ fn with_overlaps(levels: &[Vec<SegmentMeta>], inputs: &[&SegmentMeta], output_le
 }
 
 /// The compaction that is due, if any.
-pub fn pick(levels: &[Vec<SegmentMeta>], cfg: &StrategyConfig) -> Option<Task> {
+pub(crate) fn pick(levels: &[Vec<SegmentMeta>], cfg: &StrategyConfig) -> Option<Task> {
     let l0 = levels.first()?;
     if l0.len() >= cfg.l0_trigger && levels.len() > 1 {
         let inputs: Vec<&SegmentMeta> = l0.iter().collect();
@@ -74,7 +74,7 @@ pub fn pick(levels: &[Vec<SegmentMeta>], cfg: &StrategyConfig) -> Option<Task> {
 
 /// A full compaction: everything into the deepest non-empty level (at least L1), tombstones
 /// dropped. `None` if there is nothing to compact.
-pub fn full(levels: &[Vec<SegmentMeta>]) -> Option<Task> {
+pub(crate) fn full(levels: &[Vec<SegmentMeta>]) -> Option<Task> {
     let inputs: Vec<u64> = levels.iter().flatten().map(|s| s.id).collect();
     if inputs.is_empty() {
         return None;

@@ -12,7 +12,7 @@ use crate::error::Result;
 use crate::sst::{newest_per_key, MergeIter, Segment, SegmentIter, SegmentMeta, SegmentWriter};
 use strata_base::fs::sync_dir;
 
-pub fn merge_into_segments(
+pub(crate) fn merge_into_segments(
     inputs: &[Arc<Segment>],
     drop_tombstones: bool,
     filter: Option<&dyn CompactionFilter>,

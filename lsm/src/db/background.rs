@@ -29,7 +29,7 @@ impl Role {
 
 impl Shared {
     /// The flush thread: flushes every frozen memtable, then lets the compaction thread look.
-    pub fn flush_loop(self: Arc<Shared>) {
+    pub(crate) fn flush_loop(self: Arc<Shared>) {
         self.serve(Role::Flush, |s| {
             s.flush_frozen()?;
             s.request_compaction();
@@ -38,7 +38,7 @@ impl Shared {
     }
 
     /// The compaction thread: compacts while a compaction is due, then re-seals what is left.
-    pub fn compaction_loop(self: Arc<Shared>) {
+    pub(crate) fn compaction_loop(self: Arc<Shared>) {
         self.serve(Role::Compact, |s| {
             s.compact_while_due()?;
             s.reseal_while_pending()

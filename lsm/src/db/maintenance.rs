@@ -76,7 +76,7 @@ impl Shared {
 
     /// Writes every frozen memtable, oldest first, to an L0 segment. Refused on a poisoned store
     /// (503): a flush that failed in one thread is not retried by another as if nothing happened.
-    pub fn flush_frozen(&self) -> Result<()> {
+    pub(crate) fn flush_frozen(&self) -> Result<()> {
         let _m = lock(&self.maintenance)?;
         while let Some(oldest) = self.current()?.imm.last().cloned() {
             self.check_poison()?;
@@ -130,14 +130,14 @@ impl Shared {
     }
 
     /// Writes a memtable to a new segment; `None` if it was empty.
-    pub fn write_memtable(&self, mem: &Memtable) -> Result<Option<SegmentMeta>> {
+    pub(crate) fn write_memtable(&self, mem: &Memtable) -> Result<Option<SegmentMeta>> {
         if mem.is_empty() {
             return Ok(None);
         }
         write_memtable_segment(&self.seg_dir, self.alloc_file_id(), &self.suite, mem).map(Some)
     }
 
-    pub fn remove_obsolete_wals(&self, log_number: u64) -> Result<()> {
+    pub(crate) fn remove_obsolete_wals(&self, log_number: u64) -> Result<()> {
         if self.retain_wals.load(std::sync::atomic::Ordering::SeqCst) {
             return Ok(());
         }
@@ -185,7 +185,7 @@ impl Shared {
 
     /// Merges a task's inputs (without the maintenance lock) and installs the result. Caller
     /// holds the compaction lock.
-    pub fn run_compaction(&self, task: &Task, inputs: Vec<Arc<Segment>>) -> Result<()> {
+    pub(crate) fn run_compaction(&self, task: &Task, inputs: Vec<Arc<Segment>>) -> Result<()> {
         let outputs = compaction::merge_into_segments(
             &inputs,
             task.drop_tombstones,
@@ -247,7 +247,7 @@ impl Shared {
 
 /// Writes every record of `mem` (in key order) to segment `id`, durably; on failure removes
 /// what it wrote.
-pub fn write_memtable_segment(
+pub(crate) fn write_memtable_segment(
     seg_dir: &Path,
     id: u64,
     suite: &CipherSuite,
@@ -272,7 +272,7 @@ pub fn write_memtable_segment(
 }
 
 /// Deletes the WAL files whose data is in segments (ids below the manifest's log number).
-pub fn remove_wals_before(wal_dir: &Path, log_number: u64) -> Result<()> {
+pub(crate) fn remove_wals_before(wal_dir: &Path, log_number: u64) -> Result<()> {
     let entries = std::fs::read_dir(wal_dir).map_err(|e| Error::io_path("listing", wal_dir, e))?;
     for e in entries.flatten() {
         if let Some(id) = parse_id(&e.file_name().to_string_lossy(), ".wal") {
@@ -285,7 +285,7 @@ pub fn remove_wals_before(wal_dir: &Path, log_number: u64) -> Result<()> {
 }
 
 /// `0000000000000042.wal` -> 42.
-pub fn parse_id(name: &str, ext: &str) -> Option<u64> {
+pub(crate) fn parse_id(name: &str, ext: &str) -> Option<u64> {
     let stem = name.strip_suffix(ext)?;
     (stem.len() == 16 && stem.bytes().all(|b| b.is_ascii_digit()))
         .then(|| stem.parse().ok())

@@ -18,8 +18,9 @@ mod write;
 
 pub use lock::DirLock;
 pub use options::{DbOptions, Durability};
-pub use pin::PinnedSegment;
+pub use pin::{PinnedSegment, Snapshot};
 pub use reseal::SealProgress;
+pub use ship::{LogView, WalPrefix};
 pub use state::{Db, DbStats, RecoveryReport};
 
 /// Size of a WAL file that holds no record (its header only).

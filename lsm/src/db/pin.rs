@@ -14,7 +14,7 @@ use crate::version::MANIFEST_FILE;
 
 /// The pin count and the segment files whose deletion waits for it to reach zero.
 #[derive(Default)]
-pub struct Pins {
+pub(crate) struct Pins {
     count: usize,
     pending: Vec<PathBuf>,
 }
@@ -65,7 +65,7 @@ impl Db {
 
 impl Shared {
     /// Deletes segment files no version needs, or defers that while a snapshot pins them.
-    pub fn remove_segments(&self, paths: Vec<PathBuf>) -> Result<()> {
+    pub(crate) fn remove_segments(&self, paths: Vec<PathBuf>) -> Result<()> {
         {
             let mut pins = lock(&self.pins)?;
             if pins.count > 0 {

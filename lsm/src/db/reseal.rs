@@ -80,7 +80,7 @@ impl Db {
 impl Shared {
     /// Re-seals segments one by one until none is left with fewer layers than new files get, or
     /// the store shuts down; then rewrites the MANIFEST if it is sealed with fewer layers.
-    pub fn reseal_while_pending(&self) -> Result<()> {
+    pub(crate) fn reseal_while_pending(&self) -> Result<()> {
         let layers = self.suite.layers();
         loop {
             if self.shutting_down() {

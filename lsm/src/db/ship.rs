@@ -40,7 +40,7 @@ impl Shared {
     }
 
     /// The commit time of the next group: the clock, never below an earlier commit or view.
-    pub fn next_commit_ms(&self, wal: &mut WalState) -> u64 {
+    pub(crate) fn next_commit_ms(&self, wal: &mut WalState) -> u64 {
         let ms = self.clock_ms().max(wal.min_next_ms);
         wal.min_next_ms = ms;
         ms

@@ -18,29 +18,29 @@ use crate::version::{Manifest, Version};
 use crate::wal::WalWriter;
 
 /// Everything a reader needs, replaced as a whole: readers clone the `Arc` and never block writers.
-pub struct SuperVersion {
-    pub mem: Arc<Memtable>,
+pub(crate) struct SuperVersion {
+    pub(crate) mem: Arc<Memtable>,
     /// Frozen memtables waiting to be flushed, newest first.
-    pub imm: Vec<Arc<Memtable>>,
-    pub version: Arc<Version>,
+    pub(crate) imm: Vec<Arc<Memtable>>,
+    pub(crate) version: Arc<Version>,
 }
 
-pub struct WalState {
-    pub writer: WalWriter,
-    pub next_seq: u64,
+pub(crate) struct WalState {
+    pub(crate) writer: WalWriter,
+    pub(crate) next_seq: u64,
     /// The least commit time (Unix ms) the next group may carry: commit times never decrease,
     /// and none falls at or before a time already reported as shipped (db/ship.rs).
-    pub min_next_ms: u64,
+    pub(crate) min_next_ms: u64,
 }
 
 #[derive(Default)]
-pub struct BgState {
+pub(crate) struct BgState {
     /// A memtable was frozen (or the key came back): the flush thread has work.
-    pub flush_pending: bool,
+    pub(crate) flush_pending: bool,
     /// A flush landed (or the key came back): the compaction thread should look for work.
-    pub compact_pending: bool,
-    pub shutdown: bool,
-    pub error: Option<String>,
+    pub(crate) compact_pending: bool,
+    pub(crate) shutdown: bool,
+    pub(crate) error: Option<String>,
 }
 
 /// What recovery found when the store was opened.
@@ -67,51 +67,51 @@ pub struct DbStats {
     pub cache: CacheStats,
 }
 
-pub struct Shared {
-    pub dir: PathBuf,
-    pub wal_dir: PathBuf,
-    pub seg_dir: PathBuf,
-    pub opts: DbOptions,
-    pub suite: Arc<CipherSuite>,
-    pub cache: BlockCache,
-    pub current: RwLock<Arc<SuperVersion>>,
-    pub queue: Mutex<WriteQueue>,
-    pub queue_cv: Condvar,
-    pub wal: Mutex<WalState>,
+pub(crate) struct Shared {
+    pub(crate) dir: PathBuf,
+    pub(crate) wal_dir: PathBuf,
+    pub(crate) seg_dir: PathBuf,
+    pub(crate) opts: DbOptions,
+    pub(crate) suite: Arc<CipherSuite>,
+    pub(crate) cache: BlockCache,
+    pub(crate) current: RwLock<Arc<SuperVersion>>,
+    pub(crate) queue: Mutex<WriteQueue>,
+    pub(crate) queue_cv: Condvar,
+    pub(crate) wal: Mutex<WalState>,
     /// The manifest as last written; its lock also serialises version edits.
-    pub manifest: Mutex<Manifest>,
-    pub next_file_id: AtomicU64,
-    pub poison: Mutex<Option<String>>,
-    pub bg: Mutex<BgState>,
-    pub bg_cv: Condvar,
+    pub(crate) manifest: Mutex<Manifest>,
+    pub(crate) next_file_id: AtomicU64,
+    pub(crate) poison: Mutex<Option<String>>,
+    pub(crate) bg: Mutex<BgState>,
+    pub(crate) bg_cv: Condvar,
     /// Serialises changes of the set of segments: a whole flush, the install of a compaction or
     /// re-seal, the choice of a compaction's inputs, a backup's pin. Held only briefly by
     /// compactions, so a flush never waits for a merge to finish.
-    pub maintenance: Mutex<()>,
+    pub(crate) maintenance: Mutex<()>,
     /// Serialises compactions and re-seals (background and manual) for their whole run; taken
     /// before `maintenance`, never while holding it.
-    pub compaction: Mutex<()>,
+    pub(crate) compaction: Mutex<()>,
     /// Backup snapshots holding segment files, and the deletions waiting for them (db/pin.rs).
-    pub pins: Mutex<super::pin::Pins>,
+    pub(crate) pins: Mutex<super::pin::Pins>,
     /// WAL files whose data is in segments are kept until released (db/ship.rs).
-    pub retain_wals: AtomicBool,
-    pub report: RecoveryReport,
-    pub _lock: DirLock,
+    pub(crate) retain_wals: AtomicBool,
+    pub(crate) report: RecoveryReport,
+    pub(crate) _lock: DirLock,
 }
 
 /// Locks a mutex, treating a panic of another holder as a poisoned store rather than panicking.
-pub fn lock<T>(m: &Mutex<T>) -> Result<MutexGuard<'_, T>> {
+pub(crate) fn lock<T>(m: &Mutex<T>) -> Result<MutexGuard<'_, T>> {
     m.lock()
         .map_err(|_| Error::Poisoned("a thread panicked while holding engine state".into()))
 }
 
 /// Whether `e` is a key refusal (403) rather than a failure of the store.
-pub fn is_key_refusal(e: &Error) -> bool {
+pub(crate) fn is_key_refusal(e: &Error) -> bool {
     matches!(e, Error::KeyWithheld(_) | Error::KeyMismatch(_))
 }
 
 impl Shared {
-    pub fn current(&self) -> Result<Arc<SuperVersion>> {
+    pub(crate) fn current(&self) -> Result<Arc<SuperVersion>> {
         self.current
             .read()
             .map(|g| g.clone())
@@ -119,7 +119,7 @@ impl Shared {
     }
 
     /// Replaces the current super-version with `f(current)`, atomically for readers.
-    pub fn swap_current(&self, f: impl FnOnce(&SuperVersion) -> SuperVersion) -> Result<()> {
+    pub(crate) fn swap_current(&self, f: impl FnOnce(&SuperVersion) -> SuperVersion) -> Result<()> {
         let mut g = self
             .current
             .write()
@@ -128,11 +128,11 @@ impl Shared {
         Ok(())
     }
 
-    pub fn alloc_file_id(&self) -> u64 {
+    pub(crate) fn alloc_file_id(&self) -> u64 {
         self.next_file_id.fetch_add(1, Ordering::SeqCst)
     }
 
-    pub fn check_poison(&self) -> Result<()> {
+    pub(crate) fn check_poison(&self) -> Result<()> {
         match &*lock(&self.poison)? {
             Some(why) => Err(Error::Poisoned(why.clone())),
             None => Ok(()),
@@ -142,7 +142,7 @@ impl Shared {
     /// Marks the store unwritable: after a failed fsync the page cache may no longer match the disk.
     /// A key refusal (403: the customer key is withheld) does not: a seal fails before anything
     /// of its block is written, so nothing on disk is uncertain.
-    pub fn set_poison(&self, why: &Error) {
+    pub(crate) fn set_poison(&self, why: &Error) {
         if is_key_refusal(why) {
             return;
         }
@@ -151,7 +151,7 @@ impl Shared {
         }
     }
 
-    pub fn wake_background(&self) {
+    pub(crate) fn wake_background(&self) {
         if let Ok(mut g) = self.bg.lock() {
             g.flush_pending = true;
             g.compact_pending = true;
@@ -163,9 +163,9 @@ impl Shared {
 /// An open key-value store. Dropping it stops the background thread; unflushed data stays in
 /// the WAL and is recovered at the next open.
 pub struct Db {
-    pub shared: Arc<Shared>,
+    pub(crate) shared: Arc<Shared>,
     /// The flush thread and, with `background_compaction`, the compaction thread.
-    pub bg: Vec<JoinHandle<()>>,
+    pub(crate) bg: Vec<JoinHandle<()>>,
 }
 
 impl Db {

@@ -16,7 +16,7 @@ use crate::wal::WalWriter;
 /// Frozen memtables allowed before writers stall for the flush to catch up.
 const MAX_FROZEN: usize = 2;
 
-pub struct Slot {
+pub(crate) struct Slot {
     batch: WriteBatch,
     sync: bool,
     /// `Some` once committed: the last sequence number of the batch, or why it failed.
@@ -51,7 +51,7 @@ impl CommitError {
 }
 
 #[derive(Default)]
-pub struct WriteQueue {
+pub(crate) struct WriteQueue {
     pending: VecDeque<usize>,
     slots: std::collections::HashMap<usize, Slot>,
     next_ticket: usize,
@@ -86,7 +86,7 @@ impl Db {
 }
 
 impl Shared {
-    pub fn write(&self, batch: WriteBatch, durability: Durability) -> Result<u64> {
+    pub(crate) fn write(&self, batch: WriteBatch, durability: Durability) -> Result<u64> {
         self.check_poison()?;
         if batch.is_empty() {
             return Ok(lock(&self.wal)?.next_seq.saturating_sub(1));
@@ -144,7 +144,7 @@ impl Shared {
         }
     }
 
-    pub fn sync(&self) -> Result<()> {
+    pub(crate) fn sync(&self) -> Result<()> {
         self.check_poison()?;
         let mut wal = lock(&self.wal)?;
         wal.writer.sync().inspect_err(|e| self.set_poison(e))
@@ -206,7 +206,7 @@ impl Shared {
 
     /// Freezes the active memtable and starts a new WAL for its successor. The old WAL is synced
     /// first, so only the newest WAL can ever end in a torn record. Caller holds the WAL lock.
-    pub fn freeze_memtable(&self, wal: &mut WalState) -> Result<()> {
+    pub(crate) fn freeze_memtable(&self, wal: &mut WalState) -> Result<()> {
         let rotated = wal.writer.sync().and_then(|_| {
             let id = self.alloc_file_id();
             WalWriter::create(&self.wal_dir, id, &self.suite)

@@ -32,7 +32,7 @@ impl PartialOrd for VersionedKey {
     }
 }
 
-pub struct Memtable {
+pub(crate) struct Memtable {
     map: SkipMap<VersionedKey, Option<Vec<u8>>>,
     bytes: AtomicUsize,
     /// The WAL file whose records this memtable holds.
@@ -40,7 +40,7 @@ pub struct Memtable {
 }
 
 impl Memtable {
-    pub fn new(wal_id: u64) -> Memtable {
+    pub(crate) fn new(wal_id: u64) -> Memtable {
         Memtable {
             map: SkipMap::new(),
             bytes: AtomicUsize::new(0),
@@ -48,13 +48,13 @@ impl Memtable {
         }
     }
 
-    pub fn wal_id(&self) -> u64 {
+    pub(crate) fn wal_id(&self) -> u64 {
         self.wal_id
     }
 
     /// Adds a version. Older versions stay (until the flush writes only the newest), so that
     /// readers never see a gap; a replayed older version sorts behind a newer one.
-    pub fn insert(&self, key: Vec<u8>, seq: u64, value: Option<Vec<u8>>) {
+    pub(crate) fn insert(&self, key: Vec<u8>, seq: u64, value: Option<Vec<u8>>) {
         let size = key.len() + value.as_ref().map_or(0, Vec::len) + 48;
         self.bytes.fetch_add(size, AtomicOrdering::Relaxed);
         self.map.insert(VersionedKey { key, seq }, value);
@@ -62,7 +62,7 @@ impl Memtable {
 
     /// The newest version: `Some((seq, None))` is a tombstone; `None` means this memtable does
     /// not know the key.
-    pub fn get(&self, key: &[u8]) -> Option<(u64, Option<Vec<u8>>)> {
+    pub(crate) fn get(&self, key: &[u8]) -> Option<(u64, Option<Vec<u8>>)> {
         let probe = VersionedKey {
             key: key.to_vec(),
             seq: u64::MAX,
@@ -72,16 +72,16 @@ impl Memtable {
     }
 
     /// Approximate bytes held (every version, which is what memory costs).
-    pub fn approximate_bytes(&self) -> usize {
+    pub(crate) fn approximate_bytes(&self) -> usize {
         self.bytes.load(AtomicOrdering::Relaxed)
     }
 
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.map.is_empty()
     }
 
     /// The newest version of every key from `start` on while `within(key)` holds, in key order.
-    pub fn range(&self, start: &[u8], within: impl Fn(&[u8]) -> bool) -> Vec<Record> {
+    pub(crate) fn range(&self, start: &[u8], within: impl Fn(&[u8]) -> bool) -> Vec<Record> {
         let probe = VersionedKey {
             key: start.to_vec(),
             seq: u64::MAX,
@@ -100,7 +100,7 @@ impl Memtable {
     }
 
     /// The newest version of every key, in key order (for flushing).
-    pub fn records(&self) -> impl Iterator<Item = Record> + '_ {
+    pub(crate) fn records(&self) -> impl Iterator<Item = Record> + '_ {
         newest_only(self.map.iter().map(|e| Record {
             key: e.key().key.clone(),
             seq: e.key().seq,

@@ -5,20 +5,20 @@ use crate::kv::{Record, KIND_DELETE, KIND_PUT};
 use strata_base::coding::{put_bytes, put_u32, put_u64, put_u8, u32_at, Reader};
 
 /// Accumulates entries (in key order) of one block.
-pub struct BlockBuilder {
+pub(crate) struct BlockBuilder {
     buf: Vec<u8>,
     offsets: Vec<u32>,
 }
 
 impl BlockBuilder {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         BlockBuilder {
             buf: Vec::new(),
             offsets: Vec::new(),
         }
     }
 
-    pub fn add(&mut self, r: &Record) {
+    pub(crate) fn add(&mut self, r: &Record) {
         self.offsets.push(self.buf.len() as u32);
         put_bytes(&mut self.buf, &r.key);
         put_u64(&mut self.buf, r.seq);
@@ -31,16 +31,16 @@ impl BlockBuilder {
         }
     }
 
-    pub fn size(&self) -> usize {
+    pub(crate) fn size(&self) -> usize {
         self.buf.len() + 4 * self.offsets.len() + 4
     }
 
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.offsets.is_empty()
     }
 
     /// Returns the encoded block and resets the builder.
-    pub fn finish(&mut self) -> Vec<u8> {
+    pub(crate) fn finish(&mut self) -> Vec<u8> {
         let mut out = std::mem::take(&mut self.buf);
         for o in &self.offsets {
             put_u32(&mut out, *o);
@@ -55,14 +55,14 @@ impl BlockBuilder {
 type EntryRef<'a> = (&'a [u8], u64, Option<&'a [u8]>);
 
 /// A decoded, validated data block.
-pub struct DataBlock {
+pub(crate) struct DataBlock {
     data: Vec<u8>,
     offsets: Vec<u32>,
 }
 
 impl DataBlock {
     /// `None` if the block is malformed (never after a successful AEAD open, barring bugs).
-    pub fn decode(mut data: Vec<u8>) -> Option<DataBlock> {
+    pub(crate) fn decode(mut data: Vec<u8>) -> Option<DataBlock> {
         let n = u32_at(&data, data.len().checked_sub(4)?)? as usize;
         let table_start = data.len().checked_sub(4 + n.checked_mul(4)?)?;
         let offsets: Vec<u32> = (0..n)
@@ -82,7 +82,7 @@ impl DataBlock {
         Some(block)
     }
 
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.offsets.len()
     }
 
@@ -100,7 +100,7 @@ impl DataBlock {
         Some((key, seq, value))
     }
 
-    pub fn record(&self, i: usize) -> Option<Record> {
+    pub(crate) fn record(&self, i: usize) -> Option<Record> {
         let (k, seq, v) = self.entry(i)?;
         Some(Record {
             key: k.to_vec(),
@@ -110,7 +110,7 @@ impl DataBlock {
     }
 
     /// Index of the first entry with key >= `key` (may be `len()`).
-    pub fn lower_bound(&self, key: &[u8]) -> usize {
+    pub(crate) fn lower_bound(&self, key: &[u8]) -> usize {
         let (mut lo, mut hi) = (0, self.offsets.len());
         while lo < hi {
             let mid = (lo + hi) / 2;
@@ -122,14 +122,14 @@ impl DataBlock {
         lo
     }
 
-    pub fn get(&self, key: &[u8]) -> Option<(u64, Option<Vec<u8>>)> {
+    pub(crate) fn get(&self, key: &[u8]) -> Option<(u64, Option<Vec<u8>>)> {
         let i = self.lower_bound(key);
         let (k, seq, v) = self.entry(i)?;
         (k == key).then(|| (seq, v.map(<[u8]>::to_vec)))
     }
 
     /// Bytes held, for the cache's accounting.
-    pub fn charge(&self) -> usize {
+    pub(crate) fn charge(&self) -> usize {
         self.data.len() + 4 * self.offsets.len() + 64
     }
 }

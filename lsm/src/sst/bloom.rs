@@ -26,20 +26,20 @@ fn probes(h: u64, nbits: u64, k: u8) -> impl Iterator<Item = u64> {
 
 /// Builds the filter bytes (`k: u8 | bits`) from key hashes collected while writing (8 bytes per
 /// key, not a copy of the key).
-pub struct BloomBuilder {
+pub(crate) struct BloomBuilder {
     hashes: Vec<u64>,
 }
 
 impl BloomBuilder {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         BloomBuilder { hashes: Vec::new() }
     }
 
-    pub fn add(&mut self, key: &[u8]) {
+    pub(crate) fn add(&mut self, key: &[u8]) {
         self.hashes.push(hash(key));
     }
 
-    pub fn finish(&self) -> Vec<u8> {
+    pub(crate) fn finish(&self) -> Vec<u8> {
         let nbits = (self.hashes.len() * BITS_PER_KEY).max(64).div_ceil(8) * 8;
         let mut out = vec![0u8; 1 + nbits / 8];
         out[0] = PROBES;
@@ -53,14 +53,14 @@ impl BloomBuilder {
 }
 
 /// A decoded filter. `may_contain` never answers false for a key that was added.
-pub struct Bloom {
+pub(crate) struct Bloom {
     k: u8,
     bits: Vec<u8>,
 }
 
 impl Bloom {
     /// `None` if the bytes are not a filter.
-    pub fn decode(bytes: Vec<u8>) -> Option<Bloom> {
+    pub(crate) fn decode(bytes: Vec<u8>) -> Option<Bloom> {
         let (&k, bits) = bytes.split_first()?;
         if k == 0 || k > 30 || bits.is_empty() {
             return None;
@@ -71,7 +71,7 @@ impl Bloom {
         })
     }
 
-    pub fn may_contain(&self, key: &[u8]) -> bool {
+    pub(crate) fn may_contain(&self, key: &[u8]) -> bool {
         let nbits = self.bits.len() as u64 * 8;
         probes(hash(key), nbits, self.k).all(|bit| {
             self.bits

@@ -16,7 +16,7 @@ thread_local! {
 }
 
 /// `raw` compressed at the segment level, through this thread's context.
-pub fn compress(raw: &[u8]) -> io::Result<Vec<u8>> {
+pub(crate) fn compress(raw: &[u8]) -> io::Result<Vec<u8>> {
     COMPRESSOR.with(|cell| {
         let mut slot = cell.try_borrow_mut().map_err(io::Error::other)?;
         if slot.is_none() {
@@ -30,7 +30,7 @@ pub fn compress(raw: &[u8]) -> io::Result<Vec<u8>> {
 }
 
 /// `compressed` decompressed into at most `capacity` bytes, through this thread's context.
-pub fn decompress(compressed: &[u8], capacity: usize) -> io::Result<Vec<u8>> {
+pub(crate) fn decompress(compressed: &[u8], capacity: usize) -> io::Result<Vec<u8>> {
     DECOMPRESSOR.with(|cell| {
         let mut slot = cell.try_borrow_mut().map_err(io::Error::other)?;
         if slot.is_none() {

@@ -70,7 +70,7 @@ impl Forge {
 
 /// The plaintext of a data block as the writer stores it: the raw size claimed (`claimed`, or
 /// the true size), then `raw` compressed with zstd.
-pub fn compressed_block(raw: &[u8], claimed: Option<u32>) -> Result<Vec<u8>> {
+pub(crate) fn compressed_block(raw: &[u8], claimed: Option<u32>) -> Result<Vec<u8>> {
     let claimed = match claimed {
         Some(c) => c,
         None => u32::try_from(raw.len()).map_err(|_| Error::Internal("a forged block over 4 GiB".into()))?,
@@ -85,7 +85,7 @@ pub fn compressed_block(raw: &[u8], claimed: Option<u32>) -> Result<Vec<u8>> {
 /// Segment `id` sealed with the right key whose data blocks hold the plaintexts `blocks`
 /// (anything), named in an index by `last_keys` (an empty key where missing), with a filter of
 /// `filter_keys`.
-pub fn forged_segment(
+pub(crate) fn forged_segment(
     suite: &CipherSuite,
     id: u64,
     blocks: &[Vec<u8>],
@@ -112,7 +112,7 @@ pub fn forged_segment(
 
 /// Segment `id` whose index block is sealed correctly but claims `count` data blocks while
 /// holding `body` after the count (no data blocks, an empty filter).
-pub fn forged_index_segment(suite: &CipherSuite, id: u64, count: u32, body: &[u8]) -> Result<Vec<u8>> {
+pub(crate) fn forged_index_segment(suite: &CipherSuite, id: u64, count: u32, body: &[u8]) -> Result<Vec<u8>> {
     let f = Forge::new(suite, id);
     let mut index = Vec::new();
     put_u32(&mut index, count);

@@ -20,29 +20,29 @@ use crate::error::{Error, Result};
 use crate::format_version::SEGMENT_MAGIC;
 use strata_base::coding::{put_u32, put_u64, Reader};
 
-pub const FOOTER_LEN: usize = 8 + 4 + 8 + 4 + 4 + 8 + 4;
-pub const BLOCK_TRAILER_LEN: usize = 4;
+pub(crate) const FOOTER_LEN: usize = 8 + 4 + 8 + 4 + 4 + 8 + 4;
+pub(crate) const BLOCK_TRAILER_LEN: usize = 4;
 /// Uncompressed size at which a data block is cut.
-pub const BLOCK_TARGET: usize = 16 << 10;
+pub(crate) const BLOCK_TARGET: usize = 16 << 10;
 /// Upper bound of a block's uncompressed size (one 2 MB item plus framing fits easily).
-pub const MAX_RAW_BLOCK: usize = 64 << 20;
-pub const ZSTD_LEVEL: i32 = 1;
+pub(crate) const MAX_RAW_BLOCK: usize = 64 << 20;
+pub(crate) const ZSTD_LEVEL: i32 = 1;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Handle {
-    pub offset: u64,
-    pub len: u32,
+pub(crate) struct Handle {
+    pub(crate) offset: u64,
+    pub(crate) len: u32,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Footer {
-    pub index: Handle,
-    pub filter: Handle,
-    pub data_blocks: u32,
+pub(crate) struct Footer {
+    pub(crate) index: Handle,
+    pub(crate) filter: Handle,
+    pub(crate) data_blocks: u32,
 }
 
 impl Footer {
-    pub fn encode(&self) -> Vec<u8> {
+    pub(crate) fn encode(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(FOOTER_LEN);
         put_u64(&mut out, self.index.offset);
         put_u32(&mut out, self.index.len);
@@ -56,13 +56,13 @@ impl Footer {
     }
 
     #[cfg(test)]
-    pub fn decode(path: &Path, file: &[u8]) -> Result<Footer> {
+    pub(crate) fn decode(path: &Path, file: &[u8]) -> Result<Footer> {
         Footer::decode_at(path, file, 0)
     }
 
     /// As `decode`, for the last bytes of a file that start at offset `base` in it (errors
     /// name the offset in the file).
-    pub fn decode_at(path: &Path, tail: &[u8], base: u64) -> Result<Footer> {
+    pub(crate) fn decode_at(path: &Path, tail: &[u8], base: u64) -> Result<Footer> {
         let at = tail
             .len()
             .checked_sub(FOOTER_LEN)

@@ -8,7 +8,7 @@ use std::collections::BinaryHeap;
 use crate::error::Result;
 use crate::kv::Record;
 
-pub type RecordStream<'a> = Box<dyn Iterator<Item = Result<Record>> + 'a>;
+pub(crate) type RecordStream<'a> = Box<dyn Iterator<Item = Result<Record>> + 'a>;
 
 struct Head {
     rec: Record,
@@ -37,14 +37,14 @@ impl Ord for Head {
     }
 }
 
-pub struct MergeIter<'a> {
+pub(crate) struct MergeIter<'a> {
     sources: Vec<RecordStream<'a>>,
     heap: BinaryHeap<Reverse<Head>>,
     error: Option<crate::error::Error>,
 }
 
 impl<'a> MergeIter<'a> {
-    pub fn new(mut sources: Vec<RecordStream<'a>>) -> MergeIter<'a> {
+    pub(crate) fn new(mut sources: Vec<RecordStream<'a>>) -> MergeIter<'a> {
         let mut heap = BinaryHeap::new();
         let mut error = None;
         for (i, s) in sources.iter_mut().enumerate() {
@@ -84,7 +84,7 @@ impl Iterator for MergeIter<'_> {
 }
 
 /// Keeps the first (newest) record of each key of a merged stream.
-pub fn newest_per_key<'a>(
+pub(crate) fn newest_per_key<'a>(
     it: impl Iterator<Item = Result<Record>> + 'a,
 ) -> impl Iterator<Item = Result<Record>> + 'a {
     let mut last: Option<Vec<u8>> = None;

@@ -2,19 +2,20 @@
 //! Sees only `util`, `cache` and the `FileCipher` handed to it; never a vault or JSON.
 //! See docs/format.md#segment.
 
-pub mod block;
+pub(crate) mod block;
 mod bloom;
 mod codec;
 #[cfg(any(test, feature = "fuzzing"))]
-pub mod forge;
+pub(crate) mod forge;
 mod format;
 mod merge;
 mod reader;
 mod writer;
 
-pub use merge::{newest_per_key, MergeIter, RecordStream};
-pub use reader::{Segment, SegmentIter};
-pub use writer::{segment_file_name, SegmentMeta, SegmentWriter};
+pub(crate) use merge::{newest_per_key, MergeIter, RecordStream};
+pub(crate) use reader::{Segment, SegmentIter};
+pub use writer::segment_file_name;
+pub(crate) use writer::{SegmentMeta, SegmentWriter};
 
 #[cfg(test)]
 mod fuzz_tests;

@@ -24,7 +24,7 @@ struct IndexEntry {
     handle: Handle,
 }
 
-pub struct Segment {
+pub(crate) struct Segment {
     id: u64,
     path: PathBuf,
     file: std::fs::File,
@@ -42,7 +42,7 @@ impl std::fmt::Debug for Segment {
 }
 
 impl Segment {
-    pub fn open(path: &Path, id: u64, suite: &CipherSuite) -> Result<Segment> {
+    pub(crate) fn open(path: &Path, id: u64, suite: &CipherSuite) -> Result<Segment> {
         let file =
             strata_base::faults::open_read(path).map_err(|e| Error::io_path("opening segment", path, e))?;
         // Segment files are written once, fsynced, and never modified afterwards; a file is
@@ -195,7 +195,7 @@ impl Segment {
     }
 
     /// The newest version of `key` in this segment: `Some((seq, None))` is a tombstone.
-    pub fn get(&self, key: &[u8], cache: &BlockCache) -> Result<Option<(u64, Option<Vec<u8>>)>> {
+    pub(crate) fn get(&self, key: &[u8], cache: &BlockCache) -> Result<Option<(u64, Option<Vec<u8>>)>> {
         if !self.filter.may_contain(key) {
             return Ok(None);
         }
@@ -206,32 +206,32 @@ impl Segment {
         Ok(self.data_block(i, Some(cache))?.get(key))
     }
 
-    pub fn id(&self) -> u64 {
+    pub(crate) fn id(&self) -> u64 {
         self.id
     }
 
     /// The seal layers its header records.
-    pub fn layers(&self) -> u8 {
+    pub(crate) fn layers(&self) -> u8 {
         self.cipher.layers()
     }
 
     /// The file's size in bytes.
-    pub fn file_len(&self) -> u64 {
+    pub(crate) fn file_len(&self) -> u64 {
         self.len
     }
 
-    pub fn smallest(&self) -> &[u8] {
+    pub(crate) fn smallest(&self) -> &[u8] {
         &self.smallest
     }
 
-    pub fn largest(&self) -> &[u8] {
+    pub(crate) fn largest(&self) -> &[u8] {
         self.index.last().map_or(&[][..], |e| e.last_key.as_slice())
     }
 }
 
 /// Iterates a segment's records in key order from a start key, block by block. Compaction
 /// passes no cache so a full merge does not flush the hot set.
-pub struct SegmentIter<'c> {
+pub(crate) struct SegmentIter<'c> {
     seg: Arc<Segment>,
     cache: Option<&'c BlockCache>,
     block: usize,
@@ -243,7 +243,7 @@ pub struct SegmentIter<'c> {
 }
 
 impl<'c> SegmentIter<'c> {
-    pub fn new(seg: Arc<Segment>, start: &[u8], cache: Option<&'c BlockCache>) -> SegmentIter<'c> {
+    pub(crate) fn new(seg: Arc<Segment>, start: &[u8], cache: Option<&'c BlockCache>) -> SegmentIter<'c> {
         let block = seg.block_for(start);
         let mut it = SegmentIter {
             seg,

@@ -20,20 +20,20 @@ use strata_base::fs::create_file;
 
 /// What the manifest records of a segment. Lives only in the sealed manifest (keys are secret).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SegmentMeta {
-    pub id: u64,
-    pub size: u64,
-    pub smallest: Vec<u8>,
-    pub largest: Vec<u8>,
-    pub entries: u64,
-    pub max_seq: u64,
+pub(crate) struct SegmentMeta {
+    pub(crate) id: u64,
+    pub(crate) size: u64,
+    pub(crate) smallest: Vec<u8>,
+    pub(crate) largest: Vec<u8>,
+    pub(crate) entries: u64,
+    pub(crate) max_seq: u64,
 }
 
 pub fn segment_file_name(id: u64) -> String {
     format!("{id:016}.seg")
 }
 
-pub struct SegmentWriter {
+pub(crate) struct SegmentWriter {
     id: u64,
     path: PathBuf,
     out: BufWriter<File>,
@@ -52,7 +52,7 @@ pub struct SegmentWriter {
 }
 
 impl SegmentWriter {
-    pub fn create(dir: &Path, id: u64, suite: &CipherSuite) -> Result<SegmentWriter> {
+    pub(crate) fn create(dir: &Path, id: u64, suite: &CipherSuite) -> Result<SegmentWriter> {
         let path = dir.join(segment_file_name(id));
         let (cipher, salt) = suite.new_file(FileKind::Segment, id);
         let mut out = BufWriter::with_capacity(256 << 10, create_file(&path, false)?);
@@ -84,7 +84,7 @@ impl SegmentWriter {
     }
 
     /// Adds a record; keys must arrive in strictly increasing order.
-    pub fn add(&mut self, r: &Record) -> Result<()> {
+    pub(crate) fn add(&mut self, r: &Record) -> Result<()> {
         if self.smallest.is_some() && r.key <= self.largest {
             return Err(Error::Internal("segment writer given keys out of order".into()));
         }
@@ -104,11 +104,11 @@ impl SegmentWriter {
     }
 
     /// Bytes written so far (for splitting compaction output).
-    pub fn size(&self) -> u64 {
+    pub(crate) fn size(&self) -> u64 {
         self.offset + self.block.size() as u64
     }
 
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.entries == 0
     }
 
@@ -144,7 +144,7 @@ impl SegmentWriter {
 
     /// Writes index, filter and footer, fsyncs, and returns the segment's metadata. The caller
     /// fsyncs the directory (once per batch of new files).
-    pub fn finish(mut self) -> Result<SegmentMeta> {
+    pub(crate) fn finish(mut self) -> Result<SegmentMeta> {
         if !self.block.is_empty() {
             self.finish_data_block()?;
         }
@@ -182,7 +182,7 @@ impl SegmentWriter {
         })
     }
 
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         &self.path
     }
 }

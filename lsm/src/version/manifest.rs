@@ -25,22 +25,22 @@ use strata_base::fs::{read_if_exists, write_atomic};
 pub const MANIFEST_FILE: &str = "MANIFEST";
 
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Manifest {
+pub(crate) struct Manifest {
     /// Incremented on every write; also the file id bound into the seal.
-    pub generation: u64,
-    pub next_file_id: u64,
+    pub(crate) generation: u64,
+    pub(crate) next_file_id: u64,
     /// WAL files with an id >= this hold data not yet in segments.
-    pub log_number: u64,
-    pub last_seq: u64,
+    pub(crate) log_number: u64,
+    pub(crate) last_seq: u64,
     /// `levels[0]` newest first; deeper levels sorted by smallest key.
-    pub levels: Vec<Vec<SegmentMeta>>,
+    pub(crate) levels: Vec<Vec<SegmentMeta>>,
     /// Seal layers of the MANIFEST file this was read from or last written as (its header; not
     /// part of the body). 0 before the first write.
-    pub layers: u8,
+    pub(crate) layers: u8,
 }
 
 impl Manifest {
-    pub fn empty() -> Manifest {
+    pub(crate) fn empty() -> Manifest {
         Manifest {
             generation: 0,
             next_file_id: 1,
@@ -105,7 +105,7 @@ impl Manifest {
     }
 
     /// Bumps the generation and replaces the manifest file atomically.
-    pub fn write(&mut self, dir: &Path, suite: &CipherSuite) -> Result<()> {
+    pub(crate) fn write(&mut self, dir: &Path, suite: &CipherSuite) -> Result<()> {
         self.generation += 1;
         let (cipher, salt) = suite.new_file(FileKind::Manifest, self.generation);
         let header = FileHeader {
@@ -124,7 +124,7 @@ impl Manifest {
     }
 
     /// `Ok(None)` if there is no manifest (a new store).
-    pub fn read(dir: &Path, suite: &CipherSuite) -> Result<Option<Manifest>> {
+    pub(crate) fn read(dir: &Path, suite: &CipherSuite) -> Result<Option<Manifest>> {
         let path = dir.join(MANIFEST_FILE);
         let Some(bytes) = read_if_exists(&path)? else {
             return Ok(None);
@@ -169,7 +169,7 @@ impl Manifest {
         Ok(Some(m))
     }
 
-    pub fn all_segments(&self) -> impl Iterator<Item = (usize, &SegmentMeta)> {
+    pub(crate) fn all_segments(&self) -> impl Iterator<Item = (usize, &SegmentMeta)> {
         self.levels
             .iter()
             .enumerate()

@@ -7,8 +7,9 @@ mod set;
 #[cfg(test)]
 mod fuzz_tests;
 
-pub use manifest::{Manifest, MANIFEST_FILE};
-pub use set::Version;
+pub(crate) use manifest::Manifest;
+pub use manifest::MANIFEST_FILE;
+pub(crate) use set::Version;
 
 /// Number of levels: L0 (overlapping flushes) and L1..L6 (each sorted, non-overlapping).
-pub const NUM_LEVELS: usize = 7;
+pub(crate) const NUM_LEVELS: usize = 7;

@@ -12,13 +12,13 @@ use crate::error::Result;
 use crate::sst::{segment_file_name, Segment};
 
 #[derive(Debug, Default)]
-pub struct Version {
-    pub levels: Vec<Vec<Arc<Segment>>>,
+pub(crate) struct Version {
+    pub(crate) levels: Vec<Vec<Arc<Segment>>>,
 }
 
 impl Version {
     /// Builds the version the manifest describes, reusing already-opened segments by id.
-    pub fn build(
+    pub(crate) fn build(
         manifest: &Manifest,
         seg_dir: &Path,
         suite: &CipherSuite,
@@ -43,7 +43,7 @@ impl Version {
         Ok(Version { levels })
     }
 
-    pub fn by_id(&self) -> HashMap<u64, Arc<Segment>> {
+    pub(crate) fn by_id(&self) -> HashMap<u64, Arc<Segment>> {
         self.levels
             .iter()
             .flatten()
@@ -52,7 +52,7 @@ impl Version {
     }
 
     /// The newest version of `key` in the segments: L0 newest first, then one candidate per level.
-    pub fn get(&self, key: &[u8], cache: &BlockCache) -> Result<Option<(u64, Option<Vec<u8>>)>> {
+    pub(crate) fn get(&self, key: &[u8], cache: &BlockCache) -> Result<Option<(u64, Option<Vec<u8>>)>> {
         for (l, level) in self.levels.iter().enumerate() {
             if l == 0 {
                 for seg in level {
@@ -77,7 +77,7 @@ impl Version {
         Ok(None)
     }
 
-    pub fn segments(&self) -> impl Iterator<Item = &Arc<Segment>> {
+    pub(crate) fn segments(&self) -> impl Iterator<Item = &Arc<Segment>> {
         self.levels.iter().flatten()
     }
 }

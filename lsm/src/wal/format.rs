@@ -14,10 +14,10 @@
 use crate::kv::{Record, KIND_DELETE, KIND_PUT};
 use strata_base::coding::{put_bytes, put_u32, put_u64, put_u8, Reader};
 
-pub const FRAME_HEADER_LEN: usize = 12;
+pub(crate) const FRAME_HEADER_LEN: usize = 12;
 
 /// A version-2 record: the group's commit time (Unix ms) and its batch.
-pub fn encode_record(commit_ms: u64, first_seq: u64, ops: &[(&[u8], Option<&[u8]>)]) -> Vec<u8> {
+pub(crate) fn encode_record(commit_ms: u64, first_seq: u64, ops: &[(&[u8], Option<&[u8]>)]) -> Vec<u8> {
     let mut out = Vec::new();
     put_u64(&mut out, commit_ms);
     out.extend_from_slice(&encode_batch(first_seq, ops));
@@ -25,7 +25,7 @@ pub fn encode_record(commit_ms: u64, first_seq: u64, ops: &[(&[u8], Option<&[u8]
 }
 
 /// The commit time (0 in a version-1 file, which has none) and records of one sealed record.
-pub fn decode_record(bytes: &[u8], version: u32) -> Option<(u64, Vec<Record>)> {
+pub(crate) fn decode_record(bytes: &[u8], version: u32) -> Option<(u64, Vec<Record>)> {
     if version == crate::format_version::WAL_VERSION_V1 {
         return decode_batch(bytes).map(|r| (0, r));
     }
@@ -34,7 +34,7 @@ pub fn decode_record(bytes: &[u8], version: u32) -> Option<(u64, Vec<Record>)> {
     decode_batch(batch).map(|r| (commit_ms, r))
 }
 
-pub fn encode_batch(first_seq: u64, ops: &[(&[u8], Option<&[u8]>)]) -> Vec<u8> {
+pub(crate) fn encode_batch(first_seq: u64, ops: &[(&[u8], Option<&[u8]>)]) -> Vec<u8> {
     let size: usize = ops
         .iter()
         .map(|(k, v)| k.len() + v.map_or(0, <[u8]>::len) + 9)
@@ -60,7 +60,7 @@ pub fn encode_batch(first_seq: u64, ops: &[(&[u8], Option<&[u8]>)]) -> Vec<u8> {
 
 /// `None` if the batch does not parse (a sealed-and-authenticated batch always parses, so this
 /// only happens on a bug or a forged key).
-pub fn decode_batch(bytes: &[u8]) -> Option<Vec<Record>> {
+pub(crate) fn decode_batch(bytes: &[u8]) -> Option<Vec<Record>> {
     let mut r = Reader::new(bytes);
     let first = r.u64()?;
     let count = r.u32()?;
@@ -82,7 +82,7 @@ pub fn decode_batch(bytes: &[u8]) -> Option<Vec<Record>> {
     r.is_empty().then_some(out)
 }
 
-pub fn encode_frame(sealed: &[u8]) -> Vec<u8> {
+pub(crate) fn encode_frame(sealed: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(FRAME_HEADER_LEN + sealed.len());
     let len = (sealed.len() as u32).to_le_bytes();
     out.extend_from_slice(&len);

@@ -3,14 +3,15 @@
 
 mod format;
 #[cfg(feature = "fuzzing")]
-pub use format::encode_record;
+pub(crate) use format::encode_record;
 mod reader;
 mod writer;
 
 #[cfg(test)]
-pub use reader::replay;
-pub use reader::replay_until;
-pub use writer::{wal_file_name, WalWriter};
+pub(crate) use reader::replay;
+pub(crate) use reader::replay_until;
+pub use writer::wal_file_name;
+pub(crate) use writer::WalWriter;
 
 #[cfg(test)]
 mod fuzz_tests;

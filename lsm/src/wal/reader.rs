@@ -16,19 +16,19 @@ use strata_base::coding::u32_at;
 
 /// What a replay found, for the recovery report.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct ReplayReport {
-    pub records: u64,
-    pub max_seq: u64,
+pub(crate) struct ReplayReport {
+    pub(crate) records: u64,
+    pub(crate) max_seq: u64,
     /// `(offset, bytes dropped)` when the file ended in a torn record.
-    pub torn_tail: Option<(u64, u64)>,
+    pub(crate) torn_tail: Option<(u64, u64)>,
     /// Replay stopped at a record committed after the `until_ms` it was given.
-    pub stopped_at_time: bool,
+    pub(crate) stopped_at_time: bool,
 }
 
 /// Replays `path` (WAL file `id`), calling `apply` for each record in order. `is_last` is true for
 /// the newest WAL file, the only one that may end in a torn record.
 #[cfg(test)]
-pub fn replay(
+pub(crate) fn replay(
     path: &Path,
     id: u64,
     suite: &CipherSuite,
@@ -41,7 +41,7 @@ pub fn replay(
 /// As `replay`, but stops before the first record committed after `until_ms` (Unix ms), if
 /// given (point-in-time restore); `stopped_at_time` then says so. Commit times never decrease
 /// along a log, so nothing after that record is wanted either.
-pub fn replay_until(
+pub(crate) fn replay_until(
     path: &Path,
     id: u64,
     suite: &CipherSuite,

@@ -14,7 +14,7 @@ use crate::format_version::{WAL_MAGIC, WAL_VERSION};
 use strata_base::faults;
 use strata_base::fs::{create_file, sync_dir};
 
-pub struct WalWriter {
+pub(crate) struct WalWriter {
     id: u64,
     path: PathBuf,
     file: File,
@@ -26,7 +26,7 @@ pub struct WalWriter {
 
 impl WalWriter {
     /// Creates `dir/<id>.wal` with its header, durably (file and directory entry).
-    pub fn create(dir: &Path, id: u64, suite: &CipherSuite) -> Result<WalWriter> {
+    pub(crate) fn create(dir: &Path, id: u64, suite: &CipherSuite) -> Result<WalWriter> {
         let path = dir.join(wal_file_name(id));
         let (cipher, salt) = suite.new_file(FileKind::Wal, id);
         let header = FileHeader {
@@ -51,17 +51,17 @@ impl WalWriter {
         })
     }
 
-    pub fn id(&self) -> u64 {
+    pub(crate) fn id(&self) -> u64 {
         self.id
     }
 
     /// Length of the file up to the end of its last complete frame.
-    pub fn complete_len(&self) -> u64 {
+    pub(crate) fn complete_len(&self) -> u64 {
         self.len
     }
 
     /// The seal layers of this file.
-    pub fn layers(&self) -> u8 {
+    pub(crate) fn layers(&self) -> u8 {
         self.cipher.layers()
     }
 
@@ -74,7 +74,7 @@ impl WalWriter {
 
     /// Seals and appends `plain` as the next record, whatever it holds: `append`'s second half,
     /// and how the fuzz targets put arbitrary plaintext behind a valid seal (`crate::fuzzing`).
-    pub fn append_plain(&mut self, plain: Vec<u8>) -> Result<()> {
+    pub(crate) fn append_plain(&mut self, plain: Vec<u8>) -> Result<()> {
         let sealed = self.cipher.seal(self.next_record, BlockKind::WalRecord, plain)?;
         // The record number is consumed even if the write fails: a retried write must not reuse
         // the nonce. (After a failed write the db is poisoned anyway.)
@@ -86,7 +86,7 @@ impl WalWriter {
         Ok(())
     }
 
-    pub fn sync(&mut self) -> Result<()> {
+    pub(crate) fn sync(&mut self) -> Result<()> {
         faults::sync_data(&self.file, &self.path).map_err(|e| Error::io_path("syncing WAL", &self.path, e))
     }
 }
