@@ -7,9 +7,9 @@ use std::path::Path;
 use std::time::Instant;
 
 use serde_json::{json, Value};
+use strata_engine::vault::VaultHome;
 use strata_engine::{
-    Account, AccountOptions, Container, Durability, Encryption, ItemOptions, ItemResponse, LocalVault,
-    QueryOptions,
+    Account, AccountOptions, Container, Durability, Encryption, ItemOptions, ItemResponse, QueryOptions,
 };
 
 use crate::args::Globals;
@@ -120,7 +120,7 @@ impl ScanFindings {
 fn tour(log: &mut StepLog, opts: &AccountOptions, bulk: usize) -> CliResult<ScanFindings> {
     // Key vault and account.
     let t = Instant::now();
-    let vault = LocalVault::open(&opts.vault_dir())?;
+    let vault = VaultHome::new(&opts.home).open_local(None)?;
     let uri = vault.create_key(KEY_NAME, KEY_BITS)?;
     plain(
         log,

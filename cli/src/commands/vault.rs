@@ -5,6 +5,7 @@
 //! --home. Asks the vault only; never sees key material.
 
 use serde_json::Value;
+use strata_engine::vault::VaultHome;
 use strata_engine::{
     key_size_warning, AuditFilter, Error, LocalVault, NetworkAccess, Permission, PermissionModel, Role,
     VaultProperties,
@@ -14,27 +15,18 @@ use crate::args::Globals;
 use crate::error::CliResult;
 use crate::output::Report;
 
-/// The vault `--vault NAME` names (404 if it was never created), else the default vault.
-fn vault(g: &Globals) -> CliResult<LocalVault> {
-    let opts = g.account_options();
-    match g.vault.as_deref() {
-        None | Some("local") => Ok(LocalVault::open(&opts.vault_dir())?),
-        Some(name) => {
-            // Validates the name as a vault name (one DNS label: no path separators).
-            strata_engine::KeyUri::new(name, "probe", None)?;
-            let dir = opts.named_vault_dir(name);
-            if !dir.join("vault.json").exists() {
-                return Err(Error::NotFound(format!(
-                    "no key vault named {name}; create it with `strata vault create {name}`"
-                ))
-                .into());
-            }
-            Ok(LocalVault::open(&dir)?)
-        }
-    }
+/// The home's vaults (`--home`): where `--vault NAME` and `vault create` find them.
+fn home(g: &Globals) -> VaultHome {
+    VaultHome::new(g.account_options().home)
 }
 
-/// `vault create NAME [--tenant T] [--purge-protection] [--retention-days N] [--network N]`.
+/// The vault `--vault NAME` names (404 if it was never created), else the default vault.
+fn vault(g: &Globals) -> CliResult<LocalVault> {
+    Ok(home(g).open_local(g.vault.as_deref())?)
+}
+
+/// `vault create NAME [--tenant T] [--purge-protection] [--retention-days N] [--network N]`; a
+/// vault of a tenant this home already has shares that tenant's backup secret.
 pub fn create_vault(
     g: &Globals,
     name: &str,
@@ -43,45 +35,14 @@ pub fn create_vault(
     retention_days: u32,
     network: &str,
 ) -> CliResult<Report> {
-    if name == "local" {
-        return Err(Error::Conflict(
-            "the default vault is named local and always exists; choose another name".into(),
-        )
-        .into());
-    }
     let props = VaultProperties {
         tenant_id: tenant.map(str::to_string),
         retention_days,
         purge_protection,
         network: NetworkAccess::parse(network)?,
     };
-    let opts = g.account_options();
-    let v = LocalVault::create_with(&opts.named_vault_dir(name), name, &props)?;
-    // A vault of a tenant this home already has shares that tenant's backup secret.
-    if tenant.is_some() {
-        if let Some(peer) = peer_of_tenant(&opts, &v)? {
-            v.share_tenant_secret(&peer)?;
-        }
-    }
+    let v = home(g).create_local(name, &props)?;
     properties(Report::new(201), &v)
-}
-
-/// Another existing vault of `v`'s tenant in this home: the default vault, or one in vaults/.
-fn peer_of_tenant(opts: &strata_engine::AccountOptions, v: &LocalVault) -> CliResult<Option<LocalVault>> {
-    let mut dirs = vec![opts.vault_dir()];
-    if let Ok(entries) = std::fs::read_dir(opts.home.join("vaults")) {
-        dirs.extend(entries.filter_map(|e| e.ok()).map(|e| e.path()));
-    }
-    for dir in dirs {
-        if dir == v.dir() || !dir.join("vault.json").exists() {
-            continue;
-        }
-        let peer = LocalVault::open(&dir)?;
-        if peer.tenant_id().eq_ignore_ascii_case(v.tenant_id()) {
-            return Ok(Some(peer));
-        }
-    }
-    Ok(None)
 }
 
 /// `vault key backup NAME --out FILE`: a protected backup of the key (new file, mode 0600).

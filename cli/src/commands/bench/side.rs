@@ -6,9 +6,8 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use strata_engine::{
-    Account, AccountOptions, Container, ContainerOptions, Encryption, IndexingPolicy, LocalVault,
-};
+use strata_engine::vault::VaultHome;
+use strata_engine::{Account, AccountOptions, Container, ContainerOptions, Encryption, IndexingPolicy};
 
 use super::sys::evict_page_cache;
 use super::Mode;
@@ -38,7 +37,7 @@ impl Side {
         let encryption = match mode {
             Mode::Smk => Encryption::ServiceManaged,
             Mode::Cmk => {
-                let vault = LocalVault::open(&opts.vault_dir())?;
+                let vault = VaultHome::new(&opts.home).open_local(None)?;
                 let uri = vault.create_key("bench-key", KEY_BITS)?;
                 Encryption::CustomerManaged {
                     key_uri: uri.to_string(),

@@ -1,0 +1,61 @@
+//! `strata bench`: its flags (sizes, workloads, thread counts, report and chart files), handed to
+//! `commands::bench`. Arguments only; no measuring here.
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use super::shared::Globals;
+use crate::commands::bench;
+use crate::error::CliResult;
+use crate::output::Report;
+
+#[derive(Args, Debug)]
+pub struct BenchCommand {
+    /// Items the bulk load writes (the other workloads read and replace them).
+    #[arg(long, default_value_t = 1_000_000)]
+    items: usize,
+    /// Size of each item's JSON in bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = 1024)]
+    size: usize,
+    /// Tiny counts (at most 2,000 items, 2 rounds): a smoke run of a few seconds.
+    #[arg(long)]
+    quick: bool,
+    /// Also write the JSON report to this file.
+    #[arg(long, value_name = "FILE.json")]
+    report: Option<PathBuf>,
+    /// Also draw the measured CMK overhead per workload, beside the published RU surcharge,
+    /// as an SVG bar chart in this file.
+    #[arg(long, value_name = "FILE.svg")]
+    chart: Option<PathBuf>,
+    /// Comma-separated workloads: load, write, read-uniform, read-zipf, replace, query-eq,
+    /// query, aggregate, feed, read-cold (load always runs) [default: all].
+    #[arg(long, value_name = "LIST")]
+    workloads: Option<String>,
+    /// Comma-separated thread counts of the durable-write workload: one row per count
+    /// (write-t1, write-t2, ...).
+    #[arg(long, value_name = "LIST", value_delimiter = ',', default_value = "1,2,4,8")]
+    write_threads: Vec<usize>,
+    /// Also run the peers (fjall, SQLite, SQLCipher) on load and read-uniform and print
+    /// Strata/peer ratios; needs a build with `--features peers`.
+    #[arg(long)]
+    peers: bool,
+}
+
+impl BenchCommand {
+    pub fn run(&self, g: &Globals) -> CliResult<Report> {
+        bench::run(
+            g,
+            &bench::BenchArgs {
+                items: self.items,
+                size: self.size,
+                quick: self.quick,
+                report: self.report.as_deref(),
+                chart: self.chart.as_deref(),
+                workloads: self.workloads.as_deref(),
+                write_threads: &self.write_threads,
+                peers: self.peers,
+            },
+        )
+    }
+}

@@ -1,0 +1,40 @@
+//! `strata import DB CONT FILE`: its flags, handed to `commands::import`. Arguments only; the
+//! reading and writing of items is `commands::import`'s.
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use super::shared::Globals;
+use crate::commands::import;
+use crate::error::CliResult;
+use crate::output::Report;
+
+#[derive(Args, Debug)]
+pub struct ImportCommand {
+    db: String,
+    container: String,
+    /// JSON Lines (one item per line) or one JSON array of items; "-" reads standard input.
+    file: PathBuf,
+    /// Replace items whose id exists (default: such items fail with 409).
+    #[arg(long)]
+    upsert: bool,
+    /// Stop at the first item that fails (what was imported before it stays, synced).
+    #[arg(long)]
+    stop_on_error: bool,
+}
+
+impl ImportCommand {
+    pub fn run(&self, g: &Globals) -> CliResult<Report> {
+        import::run(
+            g,
+            &import::ImportArgs {
+                db: &self.db,
+                container: &self.container,
+                file: &self.file,
+                upsert: self.upsert,
+                stop_on_error: self.stop_on_error,
+            },
+        )
+    }
+}
