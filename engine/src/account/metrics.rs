@@ -6,6 +6,7 @@
 use super::container::{Container, Resolved};
 use super::handle::{Account, AccountInner};
 use crate::error::{Error, Result};
+use crate::keyspace::KeySpace;
 use crate::metering::ContainerMetrics;
 use crate::options::Durability;
 use strata_lsm::WriteBatch;
@@ -80,13 +81,10 @@ impl Account {
     }
 }
 
-/// `0x09 | container_id`: the container's counts from earlier sessions (sealed like every key).
-const LIFETIME_TAG: u8 = 0x09;
-
+/// `KeySpace::LifetimeMetrics | container_id`: the container's counts from earlier sessions
+/// (sealed like every key).
 fn lifetime_key(container_id: u32) -> Vec<u8> {
-    let mut k = vec![LIFETIME_TAG];
-    k.extend_from_slice(&container_id.to_be_bytes());
-    k
+    KeySpace::LifetimeMetrics.container_prefix(container_id)
 }
 
 /// `total_ru: f64 bits BE | operations: u64 BE | throttled: u64 BE`.
