@@ -1,6 +1,6 @@
 //! The key-space registry against the store: every kind of write an account makes lands in a
 //! space `KeySpace::ALL` lists (and each listed space is written by something), and deleting a
-//! container leaves no key of it in any space.
+//! container leaves no key of it in any space, even after the account closes and reopens.
 //! Tests only; reads the raw store, writes only through the public API.
 
 use std::sync::Arc;
@@ -176,5 +176,14 @@ fn a_deleted_container_leaves_no_key_in_any_space() {
         of(&a, kept),
         kept_before,
         "the other container's keys are untouched"
+    );
+
+    // Closing stores the session's metrics: none for the deleted container.
+    drop(a);
+    let a = Account::open(options(&dir, "a", &clock)).unwrap();
+    assert_eq!(
+        of(&a, gone),
+        Vec::<Vec<u8>>::new(),
+        "keys of the deleted container after reopening"
     );
 }

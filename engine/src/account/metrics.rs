@@ -109,11 +109,18 @@ fn encode_lifetime((ru, ops, throttled): (f64, u64, u64)) -> Vec<u8> {
 
 impl AccountInner {
     /// Adds this session's counts to each container's stored lifetime counts; called as the
-    /// account closes. Best effort by nature: a crash loses the session's counts.
+    /// account closes. Best effort by nature: a crash loses the session's counts. Containers
+    /// deleted during the session are skipped: their keys are gone (purge.rs) and must stay so.
     pub(crate) fn persist_metrics(&self) -> Result<()> {
+        let live: std::collections::HashSet<u32> = self
+            .catalog()?
+            .databases
+            .iter()
+            .flat_map(|d| d.containers.iter().map(|c| c.id))
+            .collect();
         let mut batch = WriteBatch::new();
         for (id, ru, ops, throttled) in self.metrics.totals()? {
-            if ops == 0 && throttled == 0 {
+            if (ops == 0 && throttled == 0) || !live.contains(&id) {
                 continue;
             }
             let key = lifetime_key(id);
