@@ -14,6 +14,7 @@ pub mod error;
 mod format_version;
 mod index;
 mod keyring;
+mod keyspace;
 mod metering;
 pub mod options;
 mod query;

@@ -6,8 +6,9 @@
 use serde_json::{json, Value};
 
 use super::container::{parse_stored, Container};
-use crate::document::{lsn_key, lsn_keys_end, lsn_of, ConflictResolutionPolicy, PartitionKey, CONFLICT_TAG};
+use crate::document::{lsn_key, lsn_keys_end, lsn_of, ConflictResolutionPolicy, PartitionKey};
 use crate::error::{Error, Result};
+use crate::keyspace::KeySpace;
 use crate::metering::feed_charge;
 use crate::options::Durability;
 use strata_lsm::WriteBatch;
@@ -61,7 +62,7 @@ impl Container {
         let body =
             serde_json::to_vec(&rec).map_err(|e| Error::Internal(format!("serialising a conflict: {e}")))?;
         let mut batch = WriteBatch::new();
-        batch.put(lsn_key(CONFLICT_TAG, container_id, ticket.lsn), body);
+        batch.put(lsn_key(KeySpace::Conflict, container_id, ticket.lsn), body);
         self.inner.db.write(batch, Durability::Buffered)?;
         drop(ticket);
         Ok(())
@@ -73,8 +74,8 @@ impl Container {
         self.retrying(|| {
             let r = self.resolve()?;
             let raw = self.inner.db.scan_range(
-                &lsn_key(CONFLICT_TAG, r.id, 0),
-                &lsn_keys_end(CONFLICT_TAG, r.id),
+                &lsn_key(KeySpace::Conflict, r.id, 0),
+                &lsn_keys_end(KeySpace::Conflict, r.id),
                 usize::MAX,
             )?;
             let sizes: Vec<usize> = raw.iter().map(|(_, v)| v.len()).collect();
@@ -101,7 +102,7 @@ impl Container {
             ))
         };
         let n = conflict_id.parse::<u64>().map_err(|_| not_found())?;
-        let key = lsn_key(CONFLICT_TAG, r.id, n);
+        let key = lsn_key(KeySpace::Conflict, r.id, n);
         if lsn_of(&key)? != n || self.inner.db.get(&key)?.is_none() {
             return Err(not_found());
         }

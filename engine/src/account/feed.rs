@@ -13,10 +13,10 @@ use serde_json::Value;
 use super::container::{parse_stored, Container, Resolved};
 use crate::document::{
     expires_at, image_value, item_key, item_lsn, latest_value, lsn_key, lsn_mark_key, lsn_of,
-    record_partition_key, split_value, Change, OperationType, PartitionKey, FEED_TAG, IMAGE_TAG,
-    INLINE_IMAGE_OVERHEAD, LATEST_TAG,
+    record_partition_key, split_value, Change, OperationType, PartitionKey, INLINE_IMAGE_OVERHEAD,
 };
 use crate::error::{Error, Result};
+use crate::keyspace::KeySpace;
 use crate::metering::feed_charge;
 use crate::options::Durability;
 use strata_lsm::WriteBatch;
@@ -110,23 +110,26 @@ pub(crate) fn record_change(
     change: &Change<'_>,
     previous: Option<&Value>,
 ) -> Result<()> {
-    batch.put(lsn_key(FEED_TAG, container_id, change.lsn), change.encode()?);
+    batch.put(
+        lsn_key(KeySpace::Feed, container_id, change.lsn),
+        change.encode()?,
+    );
     if let Some(old_lsn) = previous.and_then(item_lsn) {
-        batch.delete(lsn_key(LATEST_TAG, container_id, old_lsn));
+        batch.delete(lsn_key(KeySpace::Latest, container_id, old_lsn));
         if let Some(old) = previous {
             // Serialised from the parsed stored item, which the stored bytes were serialised
             // from: the same JSON. Timestamped now, so it outlives its all-versions record.
             let stored = serde_json::to_vec(old)
                 .map_err(|e| Error::Internal(format!("serialising a superseded version: {e}")))?;
             batch.put(
-                lsn_key(IMAGE_TAG, container_id, old_lsn),
+                lsn_key(KeySpace::Image, container_id, old_lsn),
                 image_value(change.crts, &stored),
             );
         }
     }
     if change.op != OperationType::Delete {
         batch.put(
-            lsn_key(LATEST_TAG, container_id, change.lsn),
+            lsn_key(KeySpace::Latest, container_id, change.lsn),
             latest_value(change.crts, item_key),
         );
     }
@@ -142,7 +145,7 @@ pub(crate) fn beyond_retention(crts: u64, now: u64, retention_secs: u64) -> bool
 /// For the compaction filter: `Some(false)` for a feed record past retention (drop it),
 /// `Some(true)` for one to keep, `None` for a key that is not a feed record.
 pub(crate) fn keep_feed_record(key: &[u8], value: &[u8], now: u64, retention_secs: u64) -> Option<bool> {
-    if key.first() != Some(&FEED_TAG) && key.first() != Some(&IMAGE_TAG) {
+    if !matches!(KeySpace::of(key), Some(KeySpace::Feed | KeySpace::Image)) {
         return None;
     }
     Some(match split_value(value) {
@@ -238,9 +241,9 @@ impl Container {
         }
         let db = &self.inner.db;
         let limit = self.inner.lsns.visible_limit(db, r.id)?;
-        let tag = match opts.mode {
-            ChangeFeedMode::LatestVersion => LATEST_TAG,
-            ChangeFeedMode::AllVersionsAndDeletes => FEED_TAG,
+        let space = match opts.mode {
+            ChangeFeedMode::LatestVersion => KeySpace::Latest,
+            ChangeFeedMode::AllVersionsAndDeletes => KeySpace::Feed,
         };
         let pk = opts.partition_key.as_ref();
         let mut next = match &opts.start {
@@ -248,15 +251,15 @@ impl Container {
             ChangeFeedStart::Now => limit + 1,
             ChangeFeedStart::Continuation(t) => decode_token(t, opts.mode, r.id, pk)?.next,
             ChangeFeedStart::AfterLsn(lsn) => lsn.saturating_add(1),
-            ChangeFeedStart::Time(t) => self.first_lsn_at(tag, r.id, *t, limit)?,
+            ChangeFeedStart::Time(t) => self.first_lsn_at(space, r.id, *t, limit)?,
         };
         let now = self.inner.opts.wall_clock.now_secs();
         let retention = self.inner.opts.change_feed_retention.as_secs();
         let mut items = Vec::new();
         let mut sizes = Vec::new();
-        let end = lsn_key(tag, r.id, limit.saturating_add(1));
+        let end = lsn_key(space, r.id, limit.saturating_add(1));
         'scan: while next <= limit && items.len() < opts.max_item_count {
-            let batch = db.scan_range(&lsn_key(tag, r.id, next), &end, SCAN_STEP)?;
+            let batch = db.scan_range(&lsn_key(space, r.id, next), &end, SCAN_STEP)?;
             if batch.is_empty() {
                 next = limit + 1;
                 break;
@@ -332,7 +335,7 @@ impl Container {
         id: &str,
     ) -> Result<Option<(Value, usize)>> {
         let db = &self.inner.db;
-        let image_key = lsn_key(IMAGE_TAG, container_id, lsn);
+        let image_key = lsn_key(KeySpace::Image, container_id, lsn);
         let superseded = |v: Vec<u8>| -> Result<(Value, usize)> {
             let stored = split_value(&v)?.1;
             Ok((parse_stored(stored)?, stored.len()))
@@ -375,14 +378,14 @@ impl Container {
     }
 
     /// The first LSN committed at or after Unix second `t` (or `limit + 1`).
-    fn first_lsn_at(&self, tag: u8, container_id: u32, t: u64, limit: u64) -> Result<u64> {
-        let end = lsn_key(tag, container_id, limit.saturating_add(1));
+    fn first_lsn_at(&self, space: KeySpace, container_id: u32, t: u64, limit: u64) -> Result<u64> {
+        let end = lsn_key(space, container_id, limit.saturating_add(1));
         let mut next = 1;
         while next <= limit {
             let batch = self
                 .inner
                 .db
-                .scan_range(&lsn_key(tag, container_id, next), &end, SCAN_STEP)?;
+                .scan_range(&lsn_key(space, container_id, next), &end, SCAN_STEP)?;
             if batch.is_empty() {
                 break;
             }

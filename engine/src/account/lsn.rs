@@ -11,8 +11,9 @@
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Mutex;
 
-use crate::document::{lsn_key, lsn_keys_end, lsn_mark_key, lsn_of, FEED_TAG};
+use crate::document::{lsn_key, lsn_keys_end, lsn_mark_key, lsn_of};
 use crate::error::{Error, Result};
+use crate::keyspace::KeySpace;
 use strata_lsm::db::Db;
 
 struct Lsns {
@@ -55,8 +56,8 @@ fn recover(db: &Db, container_id: u32) -> Result<u64> {
         None => 0,
     };
     let above = db.scan_range(
-        &lsn_key(FEED_TAG, container_id, mark.saturating_add(1)),
-        &lsn_keys_end(FEED_TAG, container_id),
+        &lsn_key(KeySpace::Feed, container_id, mark.saturating_add(1)),
+        &lsn_keys_end(KeySpace::Feed, container_id),
         usize::MAX,
     )?;
     match above.last() {
@@ -139,9 +140,9 @@ mod tests {
         let mut batch = WriteBatch::new();
         batch.put(lsn_mark_key(9), 5u64.to_be_bytes().to_vec());
         for lsn in [4u64, 6, 7] {
-            batch.put(lsn_key(FEED_TAG, 9, lsn), vec![0u8; 8]);
+            batch.put(lsn_key(KeySpace::Feed, 9, lsn), vec![0u8; 8]);
         }
-        batch.put(lsn_key(FEED_TAG, 10, 100), vec![0u8; 8]);
+        batch.put(lsn_key(KeySpace::Feed, 10, 100), vec![0u8; 8]);
         db.write(batch, Durability::Sync).unwrap();
         let fresh = LsnTable::default();
         assert_eq!(fresh.begin(&db, 9).unwrap().lsn, 8);

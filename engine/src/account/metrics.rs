@@ -6,6 +6,7 @@
 use super::container::{Container, Resolved};
 use super::handle::{Account, AccountInner};
 use crate::error::{Error, Result};
+use crate::keyspace::KeySpace;
 use crate::metering::ContainerMetrics;
 use crate::options::Durability;
 use strata_lsm::WriteBatch;
@@ -80,13 +81,10 @@ impl Account {
     }
 }
 
-/// `0x09 | container_id`: the container's counts from earlier sessions (sealed like every key).
-const LIFETIME_TAG: u8 = 0x09;
-
+/// `KeySpace::LifetimeMetrics | container_id`: the container's counts from earlier sessions
+/// (sealed like every key).
 fn lifetime_key(container_id: u32) -> Vec<u8> {
-    let mut k = vec![LIFETIME_TAG];
-    k.extend_from_slice(&container_id.to_be_bytes());
-    k
+    KeySpace::LifetimeMetrics.container_prefix(container_id)
 }
 
 /// `total_ru: f64 bits BE | operations: u64 BE | throttled: u64 BE`.
@@ -111,11 +109,18 @@ fn encode_lifetime((ru, ops, throttled): (f64, u64, u64)) -> Vec<u8> {
 
 impl AccountInner {
     /// Adds this session's counts to each container's stored lifetime counts; called as the
-    /// account closes. Best effort by nature: a crash loses the session's counts.
+    /// account closes. Best effort by nature: a crash loses the session's counts. Containers
+    /// deleted during the session are skipped: their keys are gone (purge.rs) and must stay so.
     pub(crate) fn persist_metrics(&self) -> Result<()> {
+        let live: std::collections::HashSet<u32> = self
+            .catalog()?
+            .databases
+            .iter()
+            .flat_map(|d| d.containers.iter().map(|c| c.id))
+            .collect();
         let mut batch = WriteBatch::new();
         for (id, ru, ops, throttled) in self.metrics.totals()? {
-            if ops == 0 && throttled == 0 {
+            if (ops == 0 && throttled == 0) || !live.contains(&id) {
                 continue;
             }
             let key = lifetime_key(id);

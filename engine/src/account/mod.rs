@@ -17,6 +17,8 @@ mod identity;
 mod index;
 mod key_check;
 mod keys;
+#[cfg(test)]
+mod keyspace_tests;
 mod lsn;
 mod metrics;
 mod purge;

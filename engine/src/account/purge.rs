@@ -1,17 +1,15 @@
 //! Removing containers and databases from an account with all their data: every key of the
-//! container (items, change feed, latest-version index, LSN mark, conflicts, sync checkpoints,
-//! superseded versions' images, secondary-index entries, the index's rebuild record, lifetime
-//! metrics)
-//! is deleted, the catalog entry removed, and a compaction drops the tombstones. Used by
+//! container, in every per-container key space of the registry (`KeySpace::ALL`, keyspace.rs:
+//! items, feeds, images, conflicts, checkpoints, index entries, metrics...), is deleted, the
+//! catalog entry removed, and a compaction drops the tombstones. Keeps no list of key spaces of
+//! its own: a space added to the registry is purged without a change here. Used by
 //! point-in-time restore's `--only` and by `delete_container` / `delete_database` (delete.rs).
 //! Thread-safe.
 
 use super::handle::Account;
 use crate::error::{Error, Result};
+use crate::keyspace::KeySpace;
 use strata_lsm::WriteBatch;
-
-/// The key tags whose keys start with `tag | container_id: u32 BE` (docs/format.md).
-const CONTAINER_KEY_TAGS: [u8; 10] = [0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0A];
 
 impl Account {
     /// Removes every container for which `drop(database, container)` is true, its data, and
@@ -34,9 +32,8 @@ impl Account {
                 .collect()
         };
         for id in &ids {
-            for tag in CONTAINER_KEY_TAGS {
-                let mut prefix = vec![tag];
-                prefix.extend_from_slice(&id.to_be_bytes());
+            for space in KeySpace::ALL.iter().filter(|s| s.per_container()) {
+                let prefix = space.container_prefix(*id);
                 let mut batch = WriteBatch::new();
                 for (k, _) in self.inner.db.scan_prefix(&prefix)? {
                     batch.delete(k);

@@ -19,10 +19,11 @@ use super::handle::Account;
 use super::index::IndexChange;
 use super::ContainerOptions;
 use crate::document::{
-    item_key, item_lsn, lsn_key, lsn_of, record_partition_key, split_value, PartitionKey, Verdict, FEED_TAG,
-    LATEST_TAG, MAX_ITEM_BYTES, SYNC_TAG,
+    item_key, item_lsn, lsn_key, lsn_of, record_partition_key, split_value, PartitionKey, Verdict,
+    MAX_ITEM_BYTES,
 };
 use crate::error::{Error, Result};
+use crate::keyspace::KeySpace;
 use crate::options::Durability;
 use strata_lsm::WriteBatch;
 
@@ -284,8 +285,7 @@ impl Container {
 }
 
 fn checkpoint_key(container_id: u32, source_id: &str, source_container: u32) -> Vec<u8> {
-    let mut k = lsn_key(SYNC_TAG, container_id, 0);
-    k.truncate(5);
+    let mut k = KeySpace::SyncCheckpoint.container_prefix(container_id);
     k.extend_from_slice(source_id.as_bytes());
     k.extend_from_slice(&source_container.to_be_bytes());
     k
@@ -303,8 +303,8 @@ fn changed_items(c: &Container, r: &Resolved, after: u64, upto: u64) -> Result<H
         return Ok(out);
     }
     let records = c.inner.db.scan_range(
-        &lsn_key(FEED_TAG, r.id, after + 1),
-        &lsn_key(FEED_TAG, r.id, upto.saturating_add(1)),
+        &lsn_key(KeySpace::Feed, r.id, after + 1),
+        &lsn_key(KeySpace::Feed, r.id, upto.saturating_add(1)),
         usize::MAX,
     )?;
     for (_, v) in records {
@@ -326,8 +326,8 @@ fn source_changes(c: &Container, r: &Resolved, after: u64, upto: u64) -> Result<
     let db = &c.inner.db;
     let (from, to) = (after + 1, upto.saturating_add(1));
     for (k, v) in db.scan_range(
-        &lsn_key(LATEST_TAG, r.id, from),
-        &lsn_key(LATEST_TAG, r.id, to),
+        &lsn_key(KeySpace::Latest, r.id, from),
+        &lsn_key(KeySpace::Latest, r.id, to),
         usize::MAX,
     )? {
         let lsn = lsn_of(&k)?;
@@ -360,8 +360,8 @@ fn source_changes(c: &Container, r: &Resolved, after: u64, upto: u64) -> Result<
         );
     }
     for (_, v) in db.scan_range(
-        &lsn_key(FEED_TAG, r.id, from),
-        &lsn_key(FEED_TAG, r.id, to),
+        &lsn_key(KeySpace::Feed, r.id, from),
+        &lsn_key(KeySpace::Feed, r.id, to),
         usize::MAX,
     )? {
         let rec = parse_stored(split_value(&v)?.1)?;

@@ -19,21 +19,15 @@
 //! record JSON := {"metadata": {operationType, lsn, crts, previousImageLSN?, id, partitionKey?,
 //!                  timeToLiveExpired?}}      (older records: also "current": item)
 //! ```
+//!
+//! The first byte of each key is its `KeySpace` (keyspace.rs); this file lays out the rest and
+//! assigns no prefix byte itself.
 
 use serde_json::{json, Map, Value};
 
 use super::partition_key::PartitionKey;
 use crate::error::{Error, Result};
-
-pub(crate) const FEED_TAG: u8 = 0x02;
-pub(crate) const LATEST_TAG: u8 = 0x03;
-const LSN_MARK_TAG: u8 = 0x04;
-/// Conflict-feed records: `0x05 | container_id | conflict id (an LSN of the container)`.
-pub(crate) const CONFLICT_TAG: u8 = 0x05;
-/// Sync checkpoints: `0x06 | container_id | source account id | source container id`.
-pub(crate) const SYNC_TAG: u8 = 0x06;
-/// Images of superseded versions: `0x0A | container_id | lsn`.
-pub(crate) const IMAGE_TAG: u8 = 0x0A;
+use crate::keyspace::KeySpace;
 
 /// What a change did to its item.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -53,20 +47,19 @@ impl OperationType {
     }
 }
 
-/// The key of the record at `lsn` in the keyspace `tag` (`FEED_TAG` or `LATEST_TAG`).
-pub(crate) fn lsn_key(tag: u8, container_id: u32, lsn: u64) -> Vec<u8> {
-    let mut k = Vec::with_capacity(13);
-    k.push(tag);
-    k.extend_from_slice(&container_id.to_be_bytes());
+/// The key of the record at `lsn` in `space` (the feed, the latest-version pointers, the
+/// images, the conflicts: `tag | container_id | lsn`).
+pub(crate) fn lsn_key(space: KeySpace, container_id: u32, lsn: u64) -> Vec<u8> {
+    let mut k = space.container_prefix(container_id);
     k.extend_from_slice(&lsn.to_be_bytes());
     k
 }
 
-/// The first key past every record of the container in the keyspace `tag`.
-pub(crate) fn lsn_keys_end(tag: u8, container_id: u32) -> Vec<u8> {
+/// The first key past every record of the container in `space`.
+pub(crate) fn lsn_keys_end(space: KeySpace, container_id: u32) -> Vec<u8> {
     match container_id.checked_add(1) {
-        Some(next) => lsn_key(tag, next, 0)[..5].to_vec(),
-        None => vec![tag + 1],
+        Some(next) => space.container_prefix(next),
+        None => vec![space.tag() + 1],
     }
 }
 
@@ -85,10 +78,7 @@ pub(crate) fn lsn_of(key: &[u8]) -> Result<u64> {
 /// The key holding the highest LSN the container has written (or one close below it: see
 /// `account::lsn`).
 pub(crate) fn lsn_mark_key(container_id: u32) -> Vec<u8> {
-    let mut k = Vec::with_capacity(5);
-    k.push(LSN_MARK_TAG);
-    k.extend_from_slice(&container_id.to_be_bytes());
-    k
+    KeySpace::LsnMark.container_prefix(container_id)
 }
 
 /// Splits a feed or pointer value into its commit time and body.
@@ -186,15 +176,15 @@ mod tests {
 
     #[test]
     fn keys_sort_by_container_then_lsn() {
-        let a = lsn_key(FEED_TAG, 1, 2);
-        let b = lsn_key(FEED_TAG, 1, 256);
-        let c = lsn_key(FEED_TAG, 2, 0);
+        let a = lsn_key(KeySpace::Feed, 1, 2);
+        let b = lsn_key(KeySpace::Feed, 1, 256);
+        let c = lsn_key(KeySpace::Feed, 2, 0);
         assert!(a < b && b < c);
-        assert!(b < lsn_keys_end(FEED_TAG, 1) && lsn_keys_end(FEED_TAG, 1) <= c);
-        assert!(lsn_key(FEED_TAG, u32::MAX, u64::MAX) < lsn_keys_end(FEED_TAG, u32::MAX));
+        assert!(b < lsn_keys_end(KeySpace::Feed, 1) && lsn_keys_end(KeySpace::Feed, 1) <= c);
+        assert!(lsn_key(KeySpace::Feed, u32::MAX, u64::MAX) < lsn_keys_end(KeySpace::Feed, u32::MAX));
         assert_eq!(lsn_of(&b).unwrap(), 256);
         assert!(lsn_of(&b[..12]).is_err());
-        assert_ne!(lsn_mark_key(1)[0], FEED_TAG);
+        assert_eq!(lsn_mark_key(1), [KeySpace::LsnMark.tag(), 0, 0, 0, 1]);
     }
 
     #[test]

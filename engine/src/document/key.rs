@@ -6,11 +6,13 @@
 //! container_prefix := 0x01 | container_id: u32 BE                       (every item of a container)
 //! partition_prefix := 0x01 | container_id: u32 BE | pk_len: u16 BE | pk   (every item of a partition)
 //! ```
+//!
+//! The first byte is `KeySpace::Item` (keyspace.rs); this file owns the rest of the key and
+//! must not write keys of any other space.
 
 use super::partition_key::PartitionKey;
 use crate::error::{Error, Result};
-
-pub(crate) const ITEM_TAG: u8 = 0x01;
+use crate::keyspace::KeySpace;
 
 pub(crate) fn item_key(container_id: u32, pk: &PartitionKey, id: &str) -> Result<Vec<u8>> {
     let mut k = partition_prefix(container_id, pk)?;
@@ -20,18 +22,12 @@ pub(crate) fn item_key(container_id: u32, pk: &PartitionKey, id: &str) -> Result
 
 /// The prefix every item key of the container starts with.
 pub(crate) fn container_prefix(container_id: u32) -> Vec<u8> {
-    let mut k = Vec::with_capacity(5);
-    k.push(ITEM_TAG);
-    k.extend_from_slice(&container_id.to_be_bytes());
-    k
+    KeySpace::Item.container_prefix(container_id)
 }
 
 /// The container id of an item key; `None` for a key that is not an item's.
 pub(crate) fn container_of(key: &[u8]) -> Option<u32> {
-    match key {
-        [ITEM_TAG, a, b, c, d, ..] => Some(u32::from_be_bytes([*a, *b, *c, *d])),
-        _ => None,
-    }
+    KeySpace::Item.container_of(key)
 }
 
 /// The prefix every item key of one partition starts with (and no key of another partition:
@@ -87,7 +83,7 @@ mod tests {
         let part = partition_prefix(7, &"ab".into()).unwrap();
         assert!(key.starts_with(&part));
         assert!(part.starts_with(&container_prefix(7)));
-        assert_eq!(container_prefix(7), vec![ITEM_TAG, 0, 0, 0, 7]);
+        assert_eq!(container_prefix(7), vec![KeySpace::Item.tag(), 0, 0, 0, 7]);
         // A partition whose value extends another's is not under the shorter one's prefix.
         assert!(!item_key(7, &"abc".into(), "id").unwrap().starts_with(&part));
         assert!(!item_key(8, &"ab".into(), "id")

@@ -12,7 +12,7 @@ mod ttl;
 pub use change::OperationType;
 pub(crate) use change::{
     image_value, item_lsn, latest_value, lsn_key, lsn_keys_end, lsn_mark_key, lsn_of, record_partition_key,
-    split_value, Change, CONFLICT_TAG, FEED_TAG, IMAGE_TAG, INLINE_IMAGE_OVERHEAD, LATEST_TAG, SYNC_TAG,
+    split_value, Change, INLINE_IMAGE_OVERHEAD,
 };
 pub use conflict_policy::ConflictResolutionPolicy;
 pub(crate) use conflict_policy::Verdict;

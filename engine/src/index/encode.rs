@@ -16,13 +16,14 @@
 //! strings by their first `MAX_INDEXED_STRING` bytes: an entry may stand for several values, so
 //! the index only proposes candidates and every query re-checks its full WHERE clause on the
 //! items it loads.
+//!
+//! The keys' first bytes are `KeySpace::IndexEntry` and `KeySpace::IndexRebuild` (keyspace.rs);
+//! this file assigns no prefix byte itself (the value tags below are inside the key).
 
 use serde_json::Value;
 
 use super::path::{canonical, Seg};
-
-pub(crate) const INDEX_TAG: u8 = 0x07;
-pub(crate) const REBUILD_TAG: u8 = 0x08;
+use crate::keyspace::KeySpace;
 
 /// Longest string prefix an entry keeps.
 pub(crate) const MAX_INDEXED_STRING: usize = 512;
@@ -96,9 +97,7 @@ fn f64_key(x: f64) -> [u8; 8] {
 
 /// `0x07 | container_id | generation`: every entry of one index generation.
 pub(crate) fn generation_prefix(container_id: u32, generation: u32) -> Vec<u8> {
-    let mut k = Vec::with_capacity(64);
-    k.push(INDEX_TAG);
-    k.extend_from_slice(&container_id.to_be_bytes());
+    let mut k = KeySpace::IndexEntry.container_prefix(container_id);
     k.extend_from_slice(&generation.to_be_bytes());
     k
 }
@@ -154,9 +153,7 @@ pub(crate) fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
 
 /// The key of the container's rebuild state.
 pub(crate) fn rebuild_key(container_id: u32) -> Vec<u8> {
-    let mut k = vec![REBUILD_TAG];
-    k.extend_from_slice(&container_id.to_be_bytes());
-    k
+    KeySpace::IndexRebuild.container_prefix(container_id)
 }
 
 #[cfg(test)]
