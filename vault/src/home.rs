@@ -90,11 +90,7 @@ impl VaultHome {
     /// given the tenant of a vault this home already has shares that tenant's key-backup secret,
     /// so key backups restore across them.
     pub fn create_local(&self, name: &str, props: &VaultProperties) -> Result<LocalVault> {
-        if name == DEFAULT_VAULT {
-            return Err(Error::Conflict(
-                "the default vault is named local and always exists; choose another name".into(),
-            ));
-        }
+        Self::check_new_name(name)?;
         let v = LocalVault::create_with(&self.named_dir(name), name, props)?;
         if props.tenant_id.is_some() {
             if let Some(peer) = self.peer_of_tenant(&v)? {
@@ -102,6 +98,17 @@ impl VaultHome {
             }
         }
         Ok(v)
+    }
+
+    /// 409 for the name of the default vault, which always exists; callers that build vault
+    /// properties from user input check the name first, so that this is the error reported.
+    pub fn check_new_name(name: &str) -> Result<()> {
+        if name == DEFAULT_VAULT {
+            return Err(Error::Conflict(
+                "the default vault is named local and always exists; choose another name".into(),
+            ));
+        }
+        Ok(())
     }
 
     /// Another existing vault of `v`'s tenant in this home: the default vault, or one in vaults/.

@@ -35,6 +35,7 @@ pub fn create_vault(
     retention_days: u32,
     network: &str,
 ) -> CliResult<Report> {
+    VaultHome::check_new_name(name)?;
     let props = VaultProperties {
         tenant_id: tenant.map(str::to_string),
         retention_days,
