@@ -18,13 +18,13 @@ use super::identity::IdentityCommand;
 use super::import::ImportCommand;
 use super::item::ItemCommand;
 use super::key::AccountKeyCommand;
+use super::outcome::Outcome;
 use super::query::QueryCommand;
 use super::shared::Globals;
 use super::sync::{ConflictsCommand, SyncCommand};
 use super::vault::VaultCommand;
 use crate::commands::{ls, stats};
 use crate::error::CliResult;
-use crate::output::Report;
 use crate::shell;
 
 /// Strata: an embedded, encrypted, log-structured document store.
@@ -162,14 +162,6 @@ pub enum Command {
         after_help = "Example:\n  strata query shop orders \"SELECT * FROM c WHERE c.qty > @min\" --param @min=5 --output csv"
     )]
     Query(QueryCommand),
-}
-
-/// What a command that succeeded leaves to do.
-pub enum Outcome {
-    /// Print this report (and exit with its exit code).
-    Print(Report),
-    /// The command printed its own output; exit with this code.
-    Done(u8),
 }
 
 /// Runs the command.

@@ -4,7 +4,7 @@
 use clap::Args;
 use clap_complete::Shell;
 
-use super::command::Outcome;
+use super::outcome::Outcome;
 
 #[derive(Args, Debug)]
 pub struct CompletionsCommand {

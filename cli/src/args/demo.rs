@@ -3,7 +3,7 @@
 
 use clap::Args;
 
-use super::command::Outcome;
+use super::outcome::Outcome;
 use super::shared::Globals;
 use crate::commands::demo;
 use crate::error::CliResult;

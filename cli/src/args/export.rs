@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::command::Outcome;
+use super::outcome::Outcome;
 use super::shared::Globals;
 use crate::commands::export;
 use crate::error::CliResult;

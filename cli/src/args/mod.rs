@@ -17,6 +17,7 @@ mod identity;
 mod import;
 mod item;
 mod key;
+mod outcome;
 mod query;
 mod shared;
 mod sync;
@@ -24,5 +25,6 @@ mod vault;
 mod vault_access;
 mod vault_key;
 
-pub use command::{dispatch, Cli, Outcome};
+pub use command::{dispatch, Cli};
+pub use outcome::Outcome;
 pub use shared::{parse_item_json, pk_from_flag, pk_from_item, BodyArgs, Globals, PkArgs};
