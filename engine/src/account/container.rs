@@ -5,16 +5,14 @@
 //! anything (429 otherwise), and is retried on 429 as the account's `RetryPolicy` says. Expired
 //! items (TTL, see `ttl.rs`) are absent to every operation.
 
-use std::sync::Arc;
-
 use rand::RngCore;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
 
 use super::feed::record_change;
-use super::handle::AccountInner;
-use super::index::{CloseGuard, IndexChange};
+use super::index::IndexChange;
+use super::lifecycle::AccountRef;
 use super::response::{ItemOptions, ItemResponse};
 use crate::catalog::validate_partition_key_path;
 use crate::document::{
@@ -29,31 +27,13 @@ use crate::options::Durability;
 use strata_base::seal::hex;
 use strata_lsm::WriteBatch;
 
+/// A user handle: keeps the account open like an `Account`, and closes it if it is the last one
+/// to drop (see `Account::close`).
+#[derive(Clone)]
 pub struct Container {
-    pub(crate) inner: Arc<AccountInner>,
+    pub(crate) inner: AccountRef,
     db: String,
     name: String,
-    /// Declared after `inner`: dropped after it (see `Drop`).
-    close: CloseGuard,
-}
-
-impl Drop for Container {
-    /// A handle that may be the last closes the account on this thread: it waits for a running
-    /// index rebuild step and holds the rebuild thread off until `inner` is dropped, then stops
-    /// the log shipper (as `Account`'s drop does).
-    fn drop(&mut self) {
-        // This handle, and perhaps the rebuild thread and the shipper mid-step.
-        if Arc::strong_count(&self.inner) <= 3 {
-            self.close.arm();
-        }
-        crate::backup::release(&self.inner);
-    }
-}
-
-impl Clone for Container {
-    fn clone(&self) -> Container {
-        Container::new(self.inner.clone(), &self.db, &self.name)
-    }
 }
 
 pub(crate) struct Resolved {
@@ -146,9 +126,8 @@ fn to_typed<T: DeserializeOwned>(v: Value) -> Result<T> {
 }
 
 impl Container {
-    pub(crate) fn new(inner: Arc<AccountInner>, db: &str, name: &str) -> Container {
+    pub(crate) fn new(inner: AccountRef, db: &str, name: &str) -> Container {
         Container {
-            close: CloseGuard::new(&inner),
             inner,
             db: db.to_string(),
             name: name.to_string(),

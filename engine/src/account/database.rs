@@ -1,10 +1,8 @@
 //! `Database`: a handle naming one database of an account; creates and lists its containers and
 //! sets the throughput they share (see docs/ru-model.md, "Provisioned throughput").
 
-use std::sync::Arc;
-
 use super::container::Container;
-use super::handle::AccountInner;
+use super::lifecycle::AccountRef;
 use crate::catalog::{validate_name, validate_partition_key_path, ContainerEntry};
 use crate::document::{validate_default_ttl, ConflictResolutionPolicy};
 use crate::error::{Error, Result};
@@ -43,14 +41,15 @@ pub struct ContainerInfo {
     pub partition_key_path: String,
 }
 
+/// A user handle: keeps the account open like an `Account` (see `Account::close`).
 #[derive(Clone)]
 pub struct Database {
-    pub(crate) inner: Arc<AccountInner>,
+    pub(crate) inner: AccountRef,
     name: String,
 }
 
 impl Database {
-    pub(crate) fn new(inner: Arc<AccountInner>, name: &str) -> Database {
+    pub(crate) fn new(inner: AccountRef, name: &str) -> Database {
         Database {
             inner,
             name: name.to_string(),

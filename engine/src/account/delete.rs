@@ -14,7 +14,10 @@ impl Database {
         self.inner.require_key_access()?;
         let db = self.name().to_string();
         self.inner.catalog()?.container(&db, name)?;
-        Account::from_inner(self.inner.clone()).purge_containers(|d, c| d == db && c == name, |_| false)
+        Account {
+            inner: self.inner.clone(),
+        }
+        .purge_containers(|d, c| d == db && c == name, |_| false)
     }
 }
 

@@ -1,14 +1,17 @@
 //! `Account`: one data directory, its catalog, its unwrapped data keys and its key-value store.
-//! Create or open, then reach databases and containers through cheap handles. Send + Sync.
+//! Create or open, then reach databases and containers through cheap handles. Send + Sync. The
+//! account closes when its last user handle drops, or at `close` (see `lifecycle.rs`).
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::database::{Database, DatabaseOptions};
-use super::index::{CloseGuard, Indexer};
+use super::index::Indexer;
 use super::key_check::KeyState;
 use super::keys::{create_keys, open_service, unwrap_customer};
+use super::lifecycle::{AccountRef, Supervisor};
 use super::lsn::LsnTable;
 use super::ttl::{db_options, TtlTable};
 use crate::catalog::{validate_name, Catalog, DatabaseEntry};
@@ -32,8 +35,12 @@ pub enum Encryption {
 const ITEM_LOCK_STRIPES: usize = 64;
 
 pub(crate) struct AccountInner {
-    /// Continuous backup's background log shipper, while it runs (dropped first: it stops and
-    /// joins before the store closes).
+    /// Owns the account's background threads (the index rebuild thread, the log shipper); they
+    /// are stopped and joined before the store closes (see `lifecycle.rs`).
+    pub(crate) supervisor: Supervisor,
+    /// Set once the closing work (`shut_down`) has run.
+    shut: AtomicBool,
+    /// The background shipper's status, while it runs (its thread belongs to `supervisor`).
     pub(crate) shipper: Mutex<Option<crate::backup::Shipper>>,
     /// Serialises log shipments of this process (the shipper and explicit calls); `log/LOCK`
     /// serialises processes.
@@ -61,20 +68,36 @@ pub(crate) struct AccountInner {
     pub(crate) ttl_swept: Mutex<std::collections::HashMap<u32, u64>>,
     /// RU, operations and 429s per container since the account was opened.
     pub(crate) metrics: Metrics,
-    /// Compiled indexing policies and the index rebuild thread (see `index.rs`).
+    /// Compiled indexing policies (see `index.rs`; the rebuild thread is `supervisor`'s).
     pub(crate) indexer: Indexer,
+    /// Declared after `db`: the directory is unlocked once the store is closed.
     _lock: DirLock,
 }
 
 impl Drop for AccountInner {
-    /// The session's request-unit counts join the containers' lifetime counts (ignored if the
-    /// store refuses, e.g. while the customer key is revoked).
+    /// Normally `shut_down` has run already (the last user handle's token did it); this covers
+    /// an account that failed to open. Then `db` drops (its own threads stop, the WAL is synced)
+    /// and the directory lock goes.
     fn drop(&mut self) {
-        let _ = self.persist_metrics();
+        let _ = self.shut_down();
     }
 }
 
 impl AccountInner {
+    /// The closing work, before the state drops: stops and joins every background thread, adds
+    /// the session's request-unit counts to the containers' lifetime counts (refused e.g. while
+    /// the customer key is revoked) and makes every acknowledged write durable. Runs once; every
+    /// step is tried, and the first error is returned.
+    pub(crate) fn shut_down(&self) -> Result<()> {
+        let threads = self.supervisor.shutdown();
+        if self.shut.swap(true, Ordering::SeqCst) {
+            return threads;
+        }
+        let metrics = self.persist_metrics();
+        let sync = self.db.sync().map_err(Error::from);
+        threads.and(metrics).and(sync)
+    }
+
     pub(crate) fn catalog(&self) -> Result<MutexGuard<'_, Catalog>> {
         self.catalog
             .lock()
@@ -124,37 +147,31 @@ pub(crate) fn now_secs() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-/// An open account. Cloning is cheap (shared state); the store closes when the last clone drops.
+/// An open account. Cloning is cheap (shared state). The account closes when its last user
+/// handle (`Account`, `Database` or `Container`) drops, on the dropping thread: background
+/// threads are stopped and joined, and the data directory is unlocked before the drop returns.
+/// `close` does the same and reports errors.
+#[derive(Clone)]
 pub struct Account {
-    pub(crate) inner: Arc<AccountInner>,
-    /// Declared after `inner`: dropped after it (see `Drop for Account`).
-    close: CloseGuard,
-}
-
-impl Drop for Account {
-    /// When this may be the last user handle, the account must close on this thread, not later
-    /// on a background one: waits for a running index rebuild step and holds the rebuild thread
-    /// off until `inner` is dropped (the guard is dropped after it), then stops the log shipper.
-    fn drop(&mut self) {
-        // This handle, and perhaps the rebuild thread and the shipper mid-step.
-        if Arc::strong_count(&self.inner) <= 3 {
-            self.close.arm();
-        }
-        crate::backup::release(&self.inner);
-    }
-}
-
-impl Clone for Account {
-    fn clone(&self) -> Account {
-        Account::from_inner(self.inner.clone())
-    }
+    pub(crate) inner: AccountRef,
 }
 
 impl Account {
-    /// A handle on an open account's shared state.
-    pub(crate) fn from_inner(inner: Arc<AccountInner>) -> Account {
-        let close = CloseGuard::new(&inner);
-        Account { inner, close }
+    /// A background thread's non-owning handle, for one step of its work (see `lifecycle.rs`).
+    pub(crate) fn internal(inner: Arc<AccountInner>) -> Account {
+        Account {
+            inner: AccountRef::Internal(inner),
+        }
+    }
+
+    /// Closes the account if this is its last user handle: stops and joins the background
+    /// threads, adds the session's request-unit counts to the lifetime counts, makes every
+    /// acknowledged write durable, closes the store and unlocks the data directory, returning
+    /// the first error (dropping the last handle does the same, best effort). If other handles
+    /// (clones, databases, containers) remain, only this one is released and the account stays
+    /// open until the last of them goes.
+    pub fn close(self) -> Result<()> {
+        self.inner.close()
     }
 }
 
@@ -346,6 +363,8 @@ impl Account {
         lock: DirLock,
     ) -> Result<Account> {
         let inner = Arc::new(AccountInner {
+            supervisor: Supervisor::default(),
+            shut: AtomicBool::new(false),
             shipper: Mutex::new(None),
             ship_lock: Mutex::new(()),
             backup_lock: Mutex::new(()),
@@ -367,7 +386,9 @@ impl Account {
         // Indexes left unfinished (a policy change, a catalog from before indexing) are
         // rebuilt in the background from now on.
         Indexer::start(&inner)?;
-        Ok(Account::from_inner(inner))
+        Ok(Account {
+            inner: AccountRef::owner(inner),
+        })
     }
 
     pub fn name(&self) -> String {

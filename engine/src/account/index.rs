@@ -1,26 +1,25 @@
 //! Keeping each container's index: the entries a write adds and removes (in the write's own
 //! batch), the state of an index (ready, or being rebuilt after a policy change, with its
-//! progress), the background thread that rebuilds it, and the lookups queries use. The index
-//! generation in every entry's key makes a policy change atomic: writes and the rebuild produce
-//! entries of the new generation, queries read an index only once its generation is complete,
-//! and the rebuild removes older generations when it finishes. Knows index keys and the
-//! policy; the planner (query/plan.rs) and the encoding (index/) are pure.
+//! progress), the background thread that rebuilds it (owned by the account's supervisor, see
+//! `lifecycle.rs`), and the lookups queries use. The index generation in every entry's key makes
+//! a policy change atomic: writes and the rebuild produce entries of the new generation, queries
+//! read an index only once its generation is complete, and the rebuild removes older generations
+//! when it finishes. Knows index keys and the policy; the planner (query/plan.rs) and the
+//! encoding (index/) are pure.
 //!
 //! Rebuild state, one LSM key per container (`0x08 | container_id`, sealed like everything):
 //! `generation: u32 BE | complete: u8 | items_done: u64 BE | cursor` (the item key suffix of the
 //! last item indexed). Absent, or of another generation: the index must be (re)built.
 
 use std::collections::{BTreeSet, HashMap};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc::{channel, Receiver, RecvTimeoutError, Sender};
-use std::sync::{Arc, Mutex, OnceLock, Weak};
-use std::thread::{JoinHandle, ThreadId};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use serde_json::Value;
 
 use super::container::{parse_stored, Container};
 use super::handle::AccountInner;
+use super::lifecycle::{AccountRef, Signal};
 use crate::document::container_prefix;
 use crate::error::{Error, Result};
 use crate::index::encode::{
@@ -35,10 +34,6 @@ use strata_lsm::WriteBatch;
 const REBUILD_CHUNK: usize = 256;
 /// Old-generation entries removed per batch at the end of a rebuild.
 const CLEANUP_CHUNK: usize = 1024;
-/// Longest a closing handle waits for a running rebuild step.
-const CLOSE_WAIT: Duration = Duration::from_secs(2);
-/// How soon the thread looks again when a handle was closing.
-const CLOSING_RETRY: Duration = Duration::from_millis(10);
 
 /// The policy a container's writes index under, and its generation.
 #[derive(Clone)]
@@ -99,158 +94,48 @@ impl RebuildState {
 
 /// The account's index keeper: compiled policies, and the rebuild thread.
 ///
-/// The thread holds the account (a strong reference) only during a rebuild step, under the
-/// gate; it sleeps until woken by a policy change, or by `start` when an index is unfinished at
-/// open. An `Account` handle that may be the last one closes through `CloseGuard`: it waits at
-/// the gate for a running step and keeps the thread from taking the account again until the
-/// handle's reference is gone, so the account closes (and its directory lock is released) on
-/// the dropping thread.
+/// The thread (`strata-indexer`) belongs to the account's supervisor (`lifecycle.rs`). It holds
+/// the account only during a rebuild step, upgrading a weak reference, and sleeps on its signal
+/// otherwise until woken by a policy change, or by `start` when an index is unfinished at open.
+/// Closing the account stops it and waits for a running step to end.
 pub(crate) struct Indexer {
     compiled: Mutex<HashMap<(u32, u32), Arc<CompiledPolicy>>>,
-    wake: Mutex<Option<Sender<()>>>,
-    thread: OnceLock<(ThreadId, JoinHandle<()>)>,
-    pub(crate) shared: Arc<IndexerShared>,
 }
 
-/// What the rebuild thread shares with the account's handles without holding the account.
-#[derive(Default)]
-pub(crate) struct IndexerShared {
-    /// Held by the thread for a whole step.
-    gate: Mutex<()>,
-    /// Handles closing now: the thread does not take the account while it is above zero.
-    closing: AtomicUsize,
-}
-
-/// Part of every `Account` handle (its last field, so dropped after the account reference).
-/// Armed by `Account`'s drop when the handle may be the last: it then waited for the running
-/// rebuild step and holds the thread off until the reference is dropped.
-pub(crate) struct CloseGuard {
-    shared: Arc<IndexerShared>,
-    armed: bool,
-}
-
-impl CloseGuard {
-    pub(crate) fn new(inner: &AccountInner) -> CloseGuard {
-        CloseGuard {
-            shared: inner.indexer.shared.clone(),
-            armed: false,
-        }
-    }
-
-    /// Waits for a running step and keeps the thread off the account until this guard drops.
-    /// A no-op on the rebuild thread itself (it holds the gate during its step).
-    pub(crate) fn arm(&mut self) {
-        if ON_INDEXER.with(std::cell::Cell::get) {
-            return;
-        }
-        // Held off first, so the thread takes the account no more; then the running step, if
-        // any, is waited for — boundedly: a handle dropped while its thread holds a lock the
-        // step needs must not deadlock (the account then closes when the step ends).
-        self.shared.closing.fetch_add(1, Ordering::SeqCst);
-        self.armed = true;
-        let start = std::time::Instant::now();
-        while start.elapsed() < CLOSE_WAIT {
-            match self.shared.gate.try_lock() {
-                Ok(_) | Err(std::sync::TryLockError::Poisoned(_)) => return,
-                Err(std::sync::TryLockError::WouldBlock) => std::thread::sleep(Duration::from_millis(1)),
-            }
-        }
-    }
-}
-
-impl Drop for CloseGuard {
-    fn drop(&mut self) {
-        if self.armed {
-            self.shared.closing.fetch_sub(1, Ordering::SeqCst);
-        }
-    }
-}
+/// The name of the rebuild thread, its key in the supervisor.
+const INDEXER: &str = "strata-indexer";
 
 impl Indexer {
     pub(crate) fn new() -> Indexer {
         Indexer {
             compiled: Mutex::default(),
-            wake: Mutex::new(None),
-            thread: OnceLock::new(),
-            shared: Arc::default(),
         }
     }
 
     /// Starts the rebuild thread of `inner`, working at once if an index is unfinished.
     pub(crate) fn start(inner: &Arc<AccountInner>) -> Result<()> {
         let pending = indexes_pending(inner)?;
-        let (tx, rx) = channel();
-        if pending {
-            let _ = tx.send(());
-        }
         let weak = Arc::downgrade(inner);
-        let shared = inner.indexer.shared.clone();
-        let handle = std::thread::Builder::new()
-            .name("strata-indexer".into())
-            .spawn(move || rebuild_loop(&weak, &shared, &rx))
-            .map_err(|e| Error::Internal(format!("starting the index rebuild thread: {e}")))?;
-        let id = handle.thread().id();
-        *inner
-            .indexer
-            .wake
-            .lock()
-            .map_err(|_| Error::Poisoned("the indexer's lock".into()))? = Some(tx);
-        let _ = inner.indexer.thread.set((id, handle));
+        inner
+            .supervisor
+            .spawn(INDEXER, move |signal| rebuild_loop(&weak, signal, pending))?;
         Ok(())
     }
+}
 
-    /// Asks the thread to look for work now.
-    pub(crate) fn wake(&self) {
-        if let Ok(guard) = self.wake.lock() {
-            if let Some(tx) = guard.as_ref() {
-                let _ = tx.send(());
-            }
-        }
+impl AccountInner {
+    /// Asks the rebuild thread to look for work now.
+    pub(crate) fn wake_indexer(&self) {
+        self.supervisor.wake(INDEXER);
     }
 }
 
-impl Drop for Indexer {
-    fn drop(&mut self) {
-        if let Ok(mut w) = self.wake.lock() {
-            w.take();
-        }
-        if let Some((id, handle)) = self.thread.take() {
-            // The thread drops the account itself when it held the last reference mid-step.
-            if std::thread::current().id() != id {
-                let _ = handle.join();
-            }
-        }
-    }
-}
-
-thread_local! {
-    /// Set on the rebuild thread: the handles it makes and drops during a step do not close.
-    static ON_INDEXER: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-}
-
-fn rebuild_loop(weak: &Weak<AccountInner>, shared: &IndexerShared, rx: &Receiver<()>) {
-    ON_INDEXER.with(|f| f.set(true));
+fn rebuild_loop(weak: &Weak<AccountInner>, signal: &Signal, pending: bool) {
     // `None`: sleep until woken.
-    let mut idle = None;
-    loop {
-        let woken = match idle {
-            Some(d) if d == Duration::ZERO => Ok(()),
-            Some(d) => rx.recv_timeout(d),
-            None => rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
-        };
-        if let Err(RecvTimeoutError::Disconnected) = woken {
-            return;
-        }
-        let Ok(_step) = shared.gate.lock() else { return };
-        if shared.closing.load(Ordering::SeqCst) > 0 {
-            idle = Some(CLOSING_RETRY); // a handle is closing: let it be the last
-            continue;
-        }
+    let mut idle = if pending { Some(Duration::ZERO) } else { None };
+    while signal.wait(idle) {
         let Some(inner) = weak.upgrade() else { return };
-        if Arc::strong_count(&inner) == 1 {
-            return; // every handle is gone: the account closes here
-        }
-        idle = match rebuild_step(&inner) {
+        idle = match rebuild_step(&inner, signal) {
             Ok(true) => Some(Duration::ZERO),
             Ok(false) => None,
             // A revoked key, a full disk: try again later.
@@ -284,8 +169,9 @@ fn container_generations(inner: &AccountInner) -> Result<Vec<(String, String, u3
         .collect())
 }
 
-/// Does one step of the first index that needs work; false when every index is ready.
-fn rebuild_step(inner: &Arc<AccountInner>) -> Result<bool> {
+/// Does one step of the first index that needs work; false when every index is ready (or the
+/// thread is told to stop).
+fn rebuild_step(inner: &Arc<AccountInner>, signal: &Signal) -> Result<bool> {
     inner.require_key_access()?;
     let containers = container_generations(inner)?;
     for (db, name, id, generation) in containers {
@@ -296,8 +182,14 @@ fn rebuild_step(inner: &Arc<AccountInner>) -> Result<bool> {
         {
             continue;
         }
-        let container = Container::new(inner.clone(), &db, &name);
-        container.rebuild_chunk(id, generation, state.filter(|s| s.generation == generation))?;
+        let container = Container::new(AccountRef::Internal(inner.clone()), &db, &name);
+        let stop = || signal.stopping();
+        container.rebuild_chunk(
+            id,
+            generation,
+            state.filter(|s| s.generation == generation),
+            &stop,
+        )?;
         return Ok(true);
     }
     Ok(false)
@@ -443,7 +335,7 @@ impl Container {
             entry.indexing_policy = Some(policy);
             Ok(())
         })?;
-        self.inner.indexer.wake();
+        self.inner.wake_indexer();
         self.index_status()
     }
 
@@ -485,8 +377,16 @@ impl Container {
         Ok(())
     }
 
-    /// Indexes the next items of a rebuild, or finishes it (removing older generations).
-    fn rebuild_chunk(&self, id: u32, generation: u32, state: Option<RebuildState>) -> Result<()> {
+    /// Indexes the next items of a rebuild, or finishes it (removing older generations). Gives
+    /// up as soon as `stop()` says the account is closing: the entries written so far are
+    /// written again by the next step, which starts from the last recorded cursor.
+    fn rebuild_chunk(
+        &self,
+        id: u32,
+        generation: u32,
+        state: Option<RebuildState>,
+        stop: &dyn Fn() -> bool,
+    ) -> Result<()> {
         let mut state = state.unwrap_or(RebuildState {
             generation,
             complete: false,
@@ -502,6 +402,9 @@ impl Container {
         let end = prefix_end(&prefix).unwrap_or_default();
         let items = self.inner.db.scan_range(&start, &end, REBUILD_CHUNK)?;
         for (key, _) in &items {
+            if stop() {
+                return Ok(());
+            }
             let _guard = self.inner.item_lock(key)?;
             let view = self.index_view(id)?;
             if view.generation != generation {
@@ -536,6 +439,9 @@ impl Container {
         let old_start = generation_prefix(id, 0);
         let old_end = generation_prefix(id, generation);
         loop {
+            if stop() {
+                return Ok(());
+            }
             let old = self.inner.db.scan_range(&old_start, &old_end, CLEANUP_CHUNK)?;
             if old.is_empty() {
                 break;

@@ -1,6 +1,8 @@
 //! The embedded SDK surface: `Account` (open/create, key holders), `Database`, `Container` and
 //! item operations with their responses. Talks to the vault and the service key store to unwrap
-//! the data keys, then only to `db`, `catalog`, `document` and `metering`.
+//! the data keys, then only to `db`, `catalog`, `document` and `metering`. The handles share one
+//! lifetime token; the account's background threads belong to its supervisor (`lifecycle.rs`,
+//! docs/lifecycle.md).
 
 mod analytical;
 mod conflict;
@@ -19,6 +21,7 @@ mod key_check;
 mod keys;
 #[cfg(test)]
 mod keyspace_tests;
+mod lifecycle;
 mod lsn;
 mod metrics;
 mod purge;
@@ -43,6 +46,7 @@ pub use handle::{Account, Encryption};
 pub use index::IndexStatus;
 pub use key_check::KeyStatus;
 pub(crate) use keys::{open_service, unwrap_customer, KEYRING_FILE};
+pub(crate) use lifecycle::Signal;
 pub use query::{QueryOptions, QueryResponse, DEFAULT_MAX_ITEM_COUNT, MAX_PAGE_BYTES};
 pub use response::{ItemOptions, ItemResponse};
 pub use rotation::KeyRotation;

@@ -69,7 +69,7 @@ impl Account {
     /// conflict policy). 400 if both are the same account; 403 while either customer key is
     /// revoked; 409 if a container exists on both sides with different partition keys.
     pub fn sync_from(&self, source: &Account) -> Result<SyncReport> {
-        if std::sync::Arc::ptr_eq(&self.inner, &source.inner) {
+        if self.inner.same_account(&source.inner) {
             return Err(Error::BadRequest("an account cannot sync from itself".into()));
         }
         let source_id = source.account_id()?;

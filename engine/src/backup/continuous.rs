@@ -11,7 +11,7 @@ use super::layout::BACKUP_FILE;
 use super::layout::{log_dir, LOG_FILE};
 use super::log_manifest::LogManifest;
 use super::manifest::BackupManifest;
-use super::shipper::Shipper;
+use super::shipper::{Shipper, SHIPPER};
 use crate::account::Account;
 use crate::error::{Error, Result};
 use crate::options::AccountOptions;
@@ -171,28 +171,33 @@ impl Account {
         if !wanted {
             return Ok(());
         }
-        let mut slot = self
-            .inner
-            .shipper
-            .lock()
-            .map_err(|_| Error::Poisoned("a thread panicked while holding the log shipper".into()))?;
+        let mut slot = self.shipper_slot()?;
         if slot.is_none() {
-            *slot = Some(Shipper::start(std::sync::Arc::downgrade(&self.inner))?);
+            *slot = Shipper::start(self.inner.arc())?;
         }
         Ok(())
     }
 
-    /// Stops the background thread, and starts it again if it still has work (after a change
-    /// of the continuous policy or the backup schedule).
+    /// Stops the background thread (and waits for it), and starts it again if it still has
+    /// work (after a change of the continuous policy or the backup schedule). An error of the
+    /// old thread (it panicked) is returned after the new one has started.
     pub(crate) fn restart_shipper(&self) -> Result<()> {
-        let old = self
-            .inner
+        let stopped = {
+            // Held while the thread stops: no other call starts one meanwhile (the thread
+            // itself never takes this lock).
+            let mut slot = self.shipper_slot()?;
+            slot.take();
+            self.inner.supervisor.stop(SHIPPER)
+        };
+        self.start_shipper()?;
+        stopped
+    }
+
+    fn shipper_slot(&self) -> Result<std::sync::MutexGuard<'_, Option<Shipper>>> {
+        self.inner
             .shipper
             .lock()
-            .map_err(|_| Error::Poisoned("a thread panicked while holding the log shipper".into()))?
-            .take();
-        drop(old);
-        self.start_shipper()
+            .map_err(|_| Error::Poisoned("a thread panicked while holding the log shipper".into()))
     }
 }
 

@@ -31,5 +31,5 @@ pub use info::{BackupInfo, ContinuousStatus, ShipReport, VerifyReport};
 pub use pitr::PointInTimeRestore;
 pub use policy::BackupPolicy;
 pub use progress::{observe_progress, Progress};
-pub(crate) use shipper::{release, Shipper};
+pub(crate) use shipper::Shipper;
 pub use undelete::UndeleteReport;
