@@ -224,3 +224,37 @@ fn quick_bench_with_peers_reports_ratios() {
         "{printed}"
     );
 }
+
+/// `--index-policy none` gives the like-for-like row (no secondary index) and leaves the
+/// indexed queries out; naming one of them is refused, and so is a policy file that is not one.
+#[test]
+fn index_policy_none_runs_without_the_indexed_queries() {
+    let env = Env::new();
+    let printed = env.ok(&[
+        "bench",
+        "--quick",
+        "--output",
+        "json",
+        "--workloads",
+        "read-uniform,aggregate",
+        "--index-policy",
+        "none",
+    ]);
+    check_shape(&printed, &["load", "read-uniform", "aggregate"]);
+    assert_eq!(printed["indexPolicy"], "none", "{printed}");
+    env.run(&[
+        "bench",
+        "--quick",
+        "--output",
+        "json",
+        "--workloads",
+        "query-eq",
+        "--index-policy",
+        "none",
+    ])
+    .code(2);
+    let bad = env.path("policy.json");
+    std::fs::write(&bad, "{not json").expect("write policy");
+    env.run(&["bench", "--quick", "--output", "json", "--index-policy", env.arg(&bad)])
+        .code(2);
+}

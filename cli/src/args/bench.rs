@@ -40,6 +40,12 @@ pub struct BenchCommand {
     /// Strata/peer ratios; needs a build with `--features peers`.
     #[arg(long)]
     peers: bool,
+    /// The bench container's indexing policy: `default` (every path but the padding), `none`
+    /// (`indexingMode: none`: no secondary index, like a key-value peer; the indexed query
+    /// workloads are left out), or a policy JSON file as `strata container set-index-policy`
+    /// takes.
+    #[arg(long, value_name = "none|default|FILE", default_value = "default")]
+    index_policy: String,
 }
 
 impl BenchCommand {
@@ -55,6 +61,7 @@ impl BenchCommand {
                 workloads: self.workloads.as_deref(),
                 write_threads: &self.write_threads,
                 peers: self.peers,
+                index_policy: &self.index_policy,
             },
         )
     }

@@ -10,6 +10,7 @@ use std::path::Path;
 
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{json, Value};
+use strata_engine::{IndexingMode, IndexingPolicy};
 
 use crate::args::Globals;
 use crate::error::{CliError, CliResult};
@@ -46,6 +47,10 @@ pub const WORKLOADS: [&str; 10] = [
     "feed",
     "read-cold",
 ];
+/// The workloads whose queries filter on an indexed path: refused under `indexingMode: none`.
+const INDEXED_WORKLOADS: [&str; 2] = ["query-eq", "query"];
+/// `--index-policy none`.
+const NO_INDEX_POLICY: &str = r#"{"indexingMode": "none"}"#;
 /// The most threads `--write-threads` accepts.
 const MAX_WRITE_THREADS: usize = 256;
 const PARTITIONS: usize = 100;
@@ -68,6 +73,8 @@ pub struct BenchArgs<'a> {
     pub write_threads: &'a [usize],
     /// Also run the peers (fjall, SQLite, SQLCipher); an error unless built with `--features peers`.
     pub peers: bool,
+    /// `none`, `default`, or the path of an indexing policy JSON file (`--index-policy`).
+    pub index_policy: &'a str,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -147,7 +154,8 @@ pub fn run(g: &Globals, args: &BenchArgs) -> CliResult<Report> {
     if args.items == 0 {
         return Err(CliError::bad_input("--items must be at least 1"));
     }
-    let selected = selected_workloads(args.workloads)?;
+    let (policy_label, policy) = index_policy(args.index_policy)?;
+    let selected = selected_workloads(args.workloads, policy.indexing_mode == IndexingMode::None)?;
     let write_threads = checked_threads(args.write_threads)?;
     if args.peers && !cfg!(feature = "peers") {
         return Err(CliError::bad_input(
@@ -164,8 +172,8 @@ pub fn run(g: &Globals, args: &BenchArgs) -> CliResult<Report> {
             ))
         })?;
     let mut sides = vec![
-        Side::create(g, tmp.path(), Mode::Smk)?,
-        Side::create(g, tmp.path(), Mode::Cmk)?,
+        Side::create(g, tmp.path(), Mode::Smk, &policy)?,
+        Side::create(g, tmp.path(), Mode::Cmk, &policy)?,
     ];
     let bar = progress_bar(&plan, &selected);
     // With --peers, fjall writes durably in the same rounds as Strata (in its own directory).
@@ -250,6 +258,7 @@ pub fn run(g: &Globals, args: &BenchArgs) -> CliResult<Report> {
         .field("items", plan.items)
         .field("itemBytes", plan.size)
         .field("quick", args.quick)
+        .field("indexPolicy", policy_label)
         .field("rounds", plan.rounds)
         .field("writeThreads", thread_list(&plan.write_threads))
         .field("smkDiskBytes", disk[0])
@@ -336,9 +345,33 @@ fn peer_rows(
     Ok(None)
 }
 
-fn selected_workloads(list: Option<&str>) -> CliResult<Vec<&'static str>> {
+/// `--index-policy`: `default` is the bench's policy (every path but the padding), `none` is
+/// `indexingMode: none`, anything else is a policy file read as `set-index-policy` reads it.
+/// Returns the label the report shows and the policy.
+fn index_policy(arg: &str) -> CliResult<(String, IndexingPolicy)> {
+    let policy = match arg {
+        "default" => IndexingPolicy::from_json(side::BENCH_POLICY)?,
+        "none" => IndexingPolicy::from_json(NO_INDEX_POLICY)?,
+        file => crate::commands::index::read_policy(Path::new(file))?,
+    };
+    Ok((arg.to_string(), policy))
+}
+
+/// Whether workload `name` needs a secondary index (a filtered query), so cannot run under
+/// `indexingMode: none`.
+fn needs_index(name: &str) -> bool {
+    INDEXED_WORKLOADS.contains(&name)
+}
+
+/// The workloads to run. Without `--workloads`, all of them, less the indexed queries when the
+/// container has no index (`unindexed`); naming an indexed query then is refused.
+fn selected_workloads(list: Option<&str>, unindexed: bool) -> CliResult<Vec<&'static str>> {
     let Some(list) = list else {
-        return Ok(WORKLOADS.to_vec());
+        return Ok(WORKLOADS
+            .iter()
+            .copied()
+            .filter(|w| !(unindexed && needs_index(w)))
+            .collect());
     };
     let mut out = vec!["load"];
     for name in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
@@ -348,6 +381,12 @@ fn selected_workloads(list: Option<&str>) -> CliResult<Vec<&'static str>> {
                 WORKLOADS.join(", ")
             ))
         })?;
+        if unindexed && needs_index(w) {
+            return Err(CliError::bad_input(format!(
+                "workload {name} filters on an indexed path, which --index-policy none does not \
+                 have; leave it out of --workloads"
+            )));
+        }
         if !out.contains(w) {
             out.push(w);
         }
@@ -429,10 +468,13 @@ mod tests {
     #[test]
     fn workload_list_is_checked() {
         assert_eq!(
-            selected_workloads(Some("query")).ok(),
+            selected_workloads(Some("query"), false).ok(),
             Some(vec!["load", "query"])
         );
-        assert!(selected_workloads(Some("nope")).is_err());
+        assert!(selected_workloads(Some("nope"), false).is_err());
+        assert!(selected_workloads(Some("query-eq"), true).is_err());
+        let unindexed = selected_workloads(None, true).unwrap_or_default();
+        assert!(unindexed.contains(&"aggregate") && !unindexed.contains(&"query"));
     }
 
     #[test]

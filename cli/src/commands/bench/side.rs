@@ -15,9 +15,9 @@ use crate::args::Globals;
 use crate::error::{CliError, CliResult};
 
 const KEY_BITS: usize = 2048;
-/// The bench container's indexing policy: everything but the padding (a user would not index
+/// The bench container's default indexing policy (`--index-policy default`): everything but the padding (a user would not index
 /// a blob of filler either; it would add a 512-byte entry per item).
-const BENCH_POLICY: &str = r#"{"includedPaths": [{"path": "/*"}], "excludedPaths": [{"path": "/pad/?"}]}"#;
+pub(super) const BENCH_POLICY: &str = r#"{"includedPaths": [{"path": "/*"}], "excludedPaths": [{"path": "/pad/?"}]}"#;
 /// How long a reopen waits for the previous handle's directory lock to be released.
 const REOPEN_PATIENCE: Duration = Duration::from_secs(5);
 
@@ -29,8 +29,8 @@ pub(super) struct Side {
 }
 
 impl Side {
-    /// Creates `root/<mode>/` with an account, a database and the `items` container.
-    pub fn create(g: &Globals, root: &Path, mode: Mode) -> CliResult<Side> {
+    /// Creates `root/<mode>/` with an account, a database and the `items` container under `policy`.
+    pub fn create(g: &Globals, root: &Path, mode: Mode, policy: &IndexingPolicy) -> CliResult<Side> {
         let dir = root.join(mode.label().to_lowercase());
         let data = dir.join("data");
         let opts = AccountOptions::new(&data, dir.join("home")).durability(g.durability.into());
@@ -49,7 +49,7 @@ impl Side {
             "items",
             "/pk",
             ContainerOptions {
-                indexing_policy: Some(IndexingPolicy::from_json(BENCH_POLICY)?),
+                indexing_policy: Some(policy.clone()),
                 ..ContainerOptions::default()
             },
         )?;
