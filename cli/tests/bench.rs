@@ -255,6 +255,13 @@ fn index_policy_none_runs_without_the_indexed_queries() {
     .code(2);
     let bad = env.path("policy.json");
     std::fs::write(&bad, "{not json").expect("write policy");
-    env.run(&["bench", "--quick", "--output", "json", "--index-policy", env.arg(&bad)])
-        .code(2);
+    env.run(&[
+        "bench",
+        "--quick",
+        "--output",
+        "json",
+        "--index-policy",
+        env.arg(&bad),
+    ])
+    .code(2);
 }

@@ -17,7 +17,8 @@ use crate::error::{CliError, CliResult};
 const KEY_BITS: usize = 2048;
 /// The bench container's default indexing policy (`--index-policy default`): everything but the padding (a user would not index
 /// a blob of filler either; it would add a 512-byte entry per item).
-pub(super) const BENCH_POLICY: &str = r#"{"includedPaths": [{"path": "/*"}], "excludedPaths": [{"path": "/pad/?"}]}"#;
+pub(super) const BENCH_POLICY: &str =
+    r#"{"includedPaths": [{"path": "/*"}], "excludedPaths": [{"path": "/pad/?"}]}"#;
 /// How long a reopen waits for the previous handle's directory lock to be released.
 const REOPEN_PATIENCE: Duration = Duration::from_secs(5);
 
