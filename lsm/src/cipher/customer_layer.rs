@@ -1,16 +1,20 @@
 //! The customer layer's key slot of one account, shared by the `CipherSuite` and every
 //! `FileCipher` of a double-sealed file: off (service-managed), holding the unwrapped customer
 //! DEK, or withheld (revoked: the DEK is dropped and zeroized; only a check value remains, to
-//! accept back the same key and no other). Per-file customer keys are derived from it on each
-//! use and never cached, so withholding it leaves no customer-layer key in memory. Also whether
+//! accept back the same key and no other). Per-file customer keys are derived from it once and
+//! kept beside it, inside the same state and under the same lock, so withholding it drops them
+//! with the DEK and leaves no customer-layer key in memory (only an operation already under way
+//! holds its file key until it returns). Also whether
 //! single-sealed files are still accepted (an enable-CMK migration in progress). Knows nothing
 //! of the vault or of storage. Thread-safe (one `RwLock`). See docs/keys.md#enabling-cmk.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use zeroize::Zeroizing;
 
+use super::file_cipher::SALT_LEN;
 use crate::error::{Error, Result};
 use strata_base::seal::aead::AeadKey;
 use strata_base::seal::{derive_key, Dek};
@@ -18,11 +22,43 @@ use strata_base::seal::{derive_key, Dek};
 enum State {
     /// Service-managed: files carry one seal layer.
     Off,
-    /// Customer-managed, key in memory.
-    On(Dek),
+    /// Customer-managed, key in memory, with the per-file keys derived from it so far.
+    On(Dek, FileKeys),
     /// Customer-managed, key dropped after a failed key check. `check` is a one-way value of the
     /// dropped DEK (HKDF), so that only the same DEK can be put back.
     Withheld { check: Zeroizing<[u8; 32]> },
+}
+
+/// Per-file customer-layer keys derived from the held DEK, by salt and HKDF info: each block's
+/// seal or open would otherwise run HKDF and AES key expansion again. Lives inside `State::On`,
+/// so every transition away from `On` drops it under the state's write lock.
+#[derive(Default)]
+struct FileKeys(RwLock<HashMap<([u8; SALT_LEN], &'static str), Arc<AeadKey>>>);
+
+/// At most this many file keys are kept; when full the cache is emptied and refills with the
+/// files in use (deleted segments and logs leave stale entries behind until then).
+const MAX_FILE_KEYS: usize = 4096;
+
+impl FileKeys {
+    fn get(&self, salt: &[u8; SALT_LEN], info: &'static str) -> Option<Arc<AeadKey>> {
+        let map = self.0.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+        map.get(&(*salt, info)).cloned()
+    }
+
+    fn insert(&self, salt: [u8; SALT_LEN], info: &'static str, key: Arc<AeadKey>) {
+        let mut map = self.0.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if map.len() >= MAX_FILE_KEYS {
+            map.clear();
+        }
+        map.insert((salt, info), key);
+    }
+
+    fn len(&self) -> usize {
+        self.0
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .len()
+    }
 }
 
 pub struct CustomerLayer {
@@ -48,7 +84,7 @@ fn same_key(state: &State, dek: &Dek) -> bool {
     use subtle::ConstantTimeEq;
     match state {
         State::Off => false,
-        State::On(held) => held.ct_eq(dek.as_bytes()),
+        State::On(held, _) => held.ct_eq(dek.as_bytes()),
         State::Withheld { check } => bool::from(check.as_slice().ct_eq(check_value(dek).as_slice())),
     }
 }
@@ -62,7 +98,7 @@ fn different_key() -> Error {
 impl CustomerLayer {
     pub fn new(dek: Option<Dek>) -> CustomerLayer {
         CustomerLayer {
-            state: RwLock::new(dek.map_or(State::Off, State::On)),
+            state: RwLock::new(dek.map_or(State::Off, |d| State::On(d, FileKeys::default()))),
             migrating: AtomicBool::new(false),
         }
     }
@@ -87,28 +123,46 @@ impl CustomerLayer {
 
     /// Whether the customer DEK is in memory.
     pub fn has_key(&self) -> bool {
-        matches!(*self.read(), State::On(_))
+        matches!(*self.read(), State::On(..))
     }
 
     /// A copy of the DEK (zeroized when dropped), if it is in memory.
     pub fn dek(&self) -> Option<Dek> {
         match &*self.read() {
-            State::On(d) => Some(d.clone()),
+            State::On(d, _) => Some(d.clone()),
             _ => None,
         }
     }
 
-    /// Derives the AES key of one file from the DEK: 403.4002 while the key is withheld.
-    pub fn derive(&self, salt: &[u8], info: &str) -> Result<AeadKey> {
+    /// The AES key of one file, derived from the DEK by HKDF over `salt` and `info` on first
+    /// use and kept beside the DEK until it is withheld: 403.4002 while the key is withheld.
+    pub fn derive(&self, salt: &[u8], info: &'static str) -> Result<Arc<AeadKey>> {
         let state = self.read();
-        let State::On(dek) = &*state else {
+        let State::On(dek, keys) = &*state else {
             return Err(match *state {
                 State::Off => Error::Internal("a customer-layer seal on a service-managed account".into()),
                 _ => withheld_error(),
             });
         };
+        let salt_key: Option<&[u8; SALT_LEN]> = salt.try_into().ok();
+        if let Some(key) = salt_key.and_then(|s| keys.get(s, info)) {
+            return Ok(key);
+        }
         let okm = derive_key(dek.as_bytes(), Some(salt), info.as_bytes());
-        Ok(AeadKey::new(&okm))
+        let key = Arc::new(AeadKey::new(&okm));
+        if let Some(s) = salt_key {
+            // Still under the state's read lock: a withhold waits for it, then drops the cache.
+            keys.insert(*s, info, key.clone());
+        }
+        Ok(key)
+    }
+
+    /// How many per-file keys are held (none unless the DEK is): for tests of revocation.
+    pub fn cached_file_keys(&self) -> usize {
+        match &*self.read() {
+            State::On(_, keys) => keys.len(),
+            _ => 0,
+        }
     }
 
     /// Turns the layer on with a new DEK (enabling CMK on a service-managed account); from now
@@ -121,14 +175,15 @@ impl CustomerLayer {
             ));
         }
         self.migrating.store(true, Ordering::SeqCst);
-        *state = State::On(dek);
+        *state = State::On(dek, FileKeys::default());
         Ok(())
     }
 
-    /// Drops (and zeroizes) the DEK, keeping only its check value. No effect unless it is held.
+    /// Drops (and zeroizes) the DEK and every file key derived from it, keeping only its check
+    /// value. No effect unless it is held.
     pub fn withhold(&self) {
         let mut state = self.write();
-        if let State::On(dek) = &*state {
+        if let State::On(dek, _) = &*state {
             let check = check_value(dek);
             *state = State::Withheld { check };
         }
@@ -147,7 +202,7 @@ impl CustomerLayer {
             return Err(different_key());
         }
         if matches!(*state, State::Withheld { .. }) {
-            *state = State::On(dek);
+            *state = State::On(dek, FileKeys::default());
         }
         Ok(())
     }
@@ -178,6 +233,38 @@ mod tests {
         assert!(!layer.has_key());
         layer.restore(dek).unwrap();
         assert!(layer.has_key());
+    }
+
+    #[test]
+    fn file_keys_are_derived_once_and_dropped_on_withhold() {
+        let dek = Dek::generate();
+        let layer = CustomerLayer::new(Some(dek.clone()));
+        let a = layer.derive(&[1; 32], "x").unwrap();
+        let again = layer.derive(&[1; 32], "x").unwrap();
+        assert!(Arc::ptr_eq(&a, &again), "the second use is served from the cache");
+        layer.derive(&[2; 32], "x").unwrap();
+        layer.derive(&[1; 32], "y").unwrap();
+        assert_eq!(layer.cached_file_keys(), 3);
+        layer.withhold();
+        assert_eq!(layer.cached_file_keys(), 0);
+        assert!(matches!(layer.derive(&[1; 32], "x"), Err(Error::KeyWithheld(_))));
+        layer.restore(dek).unwrap();
+        assert_eq!(
+            layer.cached_file_keys(),
+            0,
+            "a restored key starts with no file keys"
+        );
+        // The same DEK derives the same key: what was sealed before still opens.
+        let sealed = {
+            let mut buf = b"block".to_vec();
+            a.seal_in_place([0; 12], b"aad", &mut buf);
+            buf
+        };
+        let mut buf = sealed.clone();
+        assert!(layer
+            .derive(&[1; 32], "x")
+            .unwrap()
+            .open_in_place([0; 12], b"aad", &mut buf));
     }
 
     #[test]

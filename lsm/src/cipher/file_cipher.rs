@@ -3,7 +3,8 @@
 //! salt, one AES-256-GCM key per layer, and seals blocks with a nonce made of the block number
 //! and an AAD that binds file kind, file id, block number, block kind and layer.
 //! The customer layer's key lives in a shared slot (`customer_layer.rs`) that can be switched on
-//! (enable CMK) or withheld (revocation); per-file customer keys are derived from it on each use.
+//! (enable CMK) or withheld (revocation); per-file customer keys are derived there once and dropped
+//! there at withhold.
 //! A file's own layer count comes from its header. Also counts the time and bytes its files spend
 //! sealing and opening (`CryptoStats`, for the benchmark). Thread-safe. See docs/keys.md ("per-file
 //! keys, nonces, AAD").
@@ -37,16 +38,6 @@ pub enum FileKind {
     Manifest = 3,
 }
 
-impl FileKind {
-    fn label(self) -> &'static str {
-        match self {
-            FileKind::Wal => "wal",
-            FileKind::Segment => "segment",
-            FileKind::Manifest => "manifest",
-        }
-    }
-}
-
 /// The kinds of block inside a file, bound into the AAD so a block cannot stand in for another kind.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u8)]
@@ -63,15 +54,6 @@ pub enum BlockKind {
 enum Layer {
     Customer = 1,
     Service = 2,
-}
-
-impl Layer {
-    fn label(self) -> &'static str {
-        match self {
-            Layer::Customer => "customer",
-            Layer::Service => "service",
-        }
-    }
 }
 
 /// The unwrapped layer keys of one account. Dropping it zeroizes them.
@@ -275,13 +257,22 @@ impl CipherSuite {
     }
 }
 
-fn info(layer: Layer, kind: FileKind) -> String {
-    format!("strata/v1/{}/{}", layer.label(), kind.label())
+/// The HKDF info of a layer's file key: `strata/v1/<layer>/<kind>`.
+fn info(layer: Layer, kind: FileKind) -> &'static str {
+    match (layer, kind) {
+        (Layer::Customer, FileKind::Wal) => "strata/v1/customer/wal",
+        (Layer::Customer, FileKind::Segment) => "strata/v1/customer/segment",
+        (Layer::Customer, FileKind::Manifest) => "strata/v1/customer/manifest",
+        (Layer::Service, FileKind::Wal) => "strata/v1/service/wal",
+        (Layer::Service, FileKind::Segment) => "strata/v1/service/segment",
+        (Layer::Service, FileKind::Manifest) => "strata/v1/service/manifest",
+    }
 }
 
 /// Seals and opens the blocks of one file. Layers are applied inner (customer) first. The
-/// customer layer's file key is derived from the shared slot on every call and dropped after it,
-/// so an open file holds no customer-layer key of its own.
+/// customer layer's file key is fetched from the shared slot (derived there once, dropped there
+/// at withhold) on every call and dropped after it, so an open file holds no customer-layer key
+/// of its own.
 pub struct FileCipher {
     kind: FileKind,
     file_id: u64,
@@ -332,10 +323,10 @@ impl FileCipher {
         }
     }
 
-    fn customer_key(&self) -> Result<Option<AeadKey>> {
+    fn customer_key(&self) -> Result<Option<Arc<AeadKey>>> {
         self.customer
             .as_ref()
-            .map(|c| c.derive(&self.salt, &info(Layer::Customer, self.kind)))
+            .map(|c| c.derive(&self.salt, info(Layer::Customer, self.kind)))
             .transpose()
     }
 
