@@ -165,15 +165,27 @@ fn bad_continuations_are_400() {
         let e = c.query_items(sql, &params, &o).unwrap_err();
         assert_eq!(e.status(), 400, "{sql} {o:?}: {e}");
     }
-    // A token past the end (the data shrank since) is a 400 that says to start again.
+    // An offset token (a query computed whole per page: ORDER BY) past the end (the data
+    // shrank since) is a 400 that says to start again; a position token resumes at its key
+    // whatever happened, here on an empty last page.
+    let sorted = "SELECT * FROM c ORDER BY c.n";
+    let offset_token = c
+        .query_items(sorted, &[], &opts(Some(10), None))
+        .unwrap()
+        .continuation
+        .unwrap();
     for k in 0..30 {
         c.delete_item(format!("p{}", k % 5), &format!("i{k:04}")).unwrap();
     }
     let e = c
-        .query_items("SELECT * FROM c", &[], &opts(Some(10), Some(token)))
+        .query_items(sorted, &[], &opts(Some(10), Some(offset_token)))
         .unwrap_err();
     assert_eq!(e.status(), 400);
     assert!(e.to_string().contains("again"), "{e}");
+    let after = c
+        .query_items("SELECT * FROM c", &[], &opts(Some(10), Some(token)))
+        .unwrap();
+    assert!(after.items.is_empty() && after.continuation.is_none());
 }
 
 #[test]
