@@ -329,7 +329,7 @@ mod tests {
                 .map(|f: &Position| f.key.clone())
                 .unwrap_or_default();
             let mut rest = keyed.iter().filter(|(k, _)| *k >= start).peekable();
-            while let Some((k, d)) = rest.next() {
+            for (k, d) in rest.by_ref() {
                 if pager.push(k, d.clone()).unwrap() == Flow::Stop {
                     break;
                 }
