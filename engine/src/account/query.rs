@@ -1,7 +1,11 @@
-//! `Container::query_items`: runs a query by scanning the container (or one partition, when a
-//! partition key is given or the WHERE clause pins it), pages the results behind an opaque
-//! continuation token, and charges RUs (see docs/query.md, docs/ru-model.md). Thread-safe: a
-//! query reads one consistent snapshot per page.
+//! `Container::query_items`: runs a query over the container (or one partition, when a
+//! partition key is given or the WHERE clause pins it), through an index lookup or a key-order
+//! scan, pages the results behind an opaque continuation token, and charges RUs (see
+//! docs/query.md, docs/ru-model.md). Queries the streaming executor can run (query/stream.rs)
+//! read documents one at a time and stop when the page is full, and their token is a position
+//! in key order; the others compute the whole result per page and their token is an offset.
+//! Owns the token format and the per-page charge; must not evaluate queries itself (that is
+//! `query/`). Thread-safe: a page reads one consistent snapshot.
 
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
@@ -10,7 +14,7 @@ use super::container::{parse_stored, public_size, without_lsn, Container};
 use crate::document::{container_prefix, partition_prefix, PartitionKey};
 use crate::error::{Error, Result};
 use crate::metering::{index_read_charge, query_charge, query_load_charge};
-use crate::query::Prepared;
+use crate::query::{Flow, Pager, Position, Prepared};
 use strata_base::seal::hex;
 
 /// Items per page when `max_item_count` is not given.
@@ -19,7 +23,9 @@ pub const DEFAULT_MAX_ITEM_COUNT: usize = 100;
 /// limit; a larger result is returned alone in its page.
 pub const MAX_PAGE_BYTES: usize = 4 * 1024 * 1024;
 /// Version of the continuation token's format.
-const TOKEN_VERSION: u64 = 1;
+const TOKEN_VERSION: u64 = 2;
+/// Bytes of the checksum at the end of a token.
+const TOKEN_CHECK_LEN: usize = 8;
 
 /// Options of one query call (one page).
 #[derive(Clone, Debug, Default)]
@@ -122,10 +128,11 @@ impl Container {
         let r = self.resolve()?;
         self.admit(&r)?;
         let fingerprint = fingerprint(sql, params, opts.partition_key.as_ref());
-        let offset = match &opts.continuation {
-            Some(token) => decode_token(token, &fingerprint)?,
-            None => 0,
-        };
+        let token = opts
+            .continuation
+            .as_deref()
+            .map(|t| decode_token(t, &fingerprint))
+            .transpose()?;
         let pk = match &opts.partition_key {
             Some(pk) => Some(pk.clone()),
             None => prepared
@@ -141,6 +148,71 @@ impl Container {
         let lookups = match &plan.lookups {
             Some(l) if !opts.force_full_scan && self.index_status()?.ready => Some(l),
             _ => None,
+        };
+        if prepared.streams() {
+            let from = match token {
+                None => None,
+                Some(Token::At(p)) if p.key.starts_with(&prefix) => Some(p),
+                Some(_) => return Err(bad_token("it does not belong to this query's scope")),
+            };
+            let start = from.as_ref().map_or_else(|| prefix.clone(), |p| p.key.clone());
+            let mut pager = Pager::new(&prepared, from, page, MAX_PAGE_BYTES)?;
+            // Each page pays for the documents it evaluates (a document read only to learn
+            // that another follows is not charged: the next page evaluates and pays for it).
+            let mut load = 0.0;
+            let mut feed = |key: &[u8], bytes: &[u8], pager: &mut Pager<'_>| -> Result<Flow> {
+                let doc = parse_stored(bytes)?;
+                load += query_load_charge(public_size(bytes.len(), &doc));
+                // Expired items (TTL) are skipped before evaluation; reading them is still charged.
+                if !self.is_live(&r, &doc) {
+                    return Ok(Flow::More);
+                }
+                pager.push(key, without_lsn(doc))
+            };
+            let mut entries_read = 0;
+            let more = match lookups {
+                Some(lookups) => {
+                    let (keys, read) = self.index_candidates(r.id, view.generation, lookups, &prefix)?;
+                    entries_read = read;
+                    let mut rest = keys.into_iter().filter(|k| *k >= start).peekable();
+                    loop {
+                        let Some(key) = rest.next() else { break false };
+                        // An entry whose item is gone (removed by compaction after its TTL)
+                        // proposes nothing.
+                        let Some(bytes) = self.inner.db.get(&key)? else {
+                            continue;
+                        };
+                        if feed(&key, &bytes, &mut pager)? == Flow::Stop {
+                            break pager.needs_lookahead() && rest.peek().is_some();
+                        }
+                    }
+                }
+                None => {
+                    let mut items = self.inner.db.iter_prefix_from(&prefix, &start)?;
+                    loop {
+                        let Some(next) = items.next() else { break false };
+                        let (key, bytes) = next?;
+                        if feed(&key, &bytes, &mut pager)? == Flow::Stop {
+                            break pager.needs_lookahead() && items.next().transpose()?.is_some();
+                        }
+                    }
+                }
+            };
+            let done = pager.finish(more);
+            let load = load + index_read_charge(entries_read);
+            let charge = query_charge(load, done.bytes, self.inner.is_cmk());
+            self.debit(&r, charge)?;
+            return Ok(QueryResponse {
+                items: done.items,
+                request_charge: charge,
+                continuation: done.next.map(|p| encode_token(&Token::At(p), &fingerprint)),
+                status_code: 200,
+            });
+        }
+        let offset = match token {
+            None => 0,
+            Some(Token::Offset(o)) => o,
+            Some(Token::At(_)) => return Err(bad_token("it was issued for a different query")),
         };
         let mut load = 0.0;
         let mut docs = Vec::new();
@@ -183,7 +255,7 @@ impl Container {
         }
         let end = page_end(&all, offset, page);
         let items: Vec<Value> = all.get(offset..end).map(<[Value]>::to_vec).unwrap_or_default();
-        let continuation = (end < all.len()).then(|| encode_token(end, &fingerprint));
+        let continuation = (end < all.len()).then(|| encode_token(&Token::Offset(end), &fingerprint));
         // The scan's load charge is shared among the pages in proportion to the items each
         // returns (all of it on the first page when there are no results).
         let share = if all.is_empty() {
@@ -236,37 +308,86 @@ fn fingerprint(sql: &str, params: &[(String, Value)], pk: Option<&PartitionKey>)
     hex::encode(digest.get(..8).unwrap_or_default())
 }
 
-/// `hex( {"v":1,"o":<offset>,"h":"<fingerprint>"} )`.
-fn encode_token(offset: usize, fingerprint: &str) -> String {
-    hex::encode(
-        json!({"v": TOKEN_VERSION, "o": offset, "h": fingerprint})
-            .to_string()
-            .as_bytes(),
-    )
+/// Where the next page starts: a result offset (queries computed whole per page) or a position
+/// in key order (streamed queries).
+#[derive(Clone, Debug, PartialEq)]
+enum Token {
+    Offset(usize),
+    At(Position),
 }
 
-fn decode_token(token: &str, fingerprint: &str) -> Result<usize> {
-    let bad = |why: &str| {
-        Error::BadRequest(format!(
-            "the continuation token is not valid ({why}); pass the token exactly as a previous page \
-             of the same query returned it"
-        ))
+/// `hex( body | first 8 bytes of SHA-256(body) )`, body the compact JSON
+/// `{"v":2,"h":"<fingerprint>","o":<offset>}` or `{"v":2,"h":..,"k":"<hex key>","s":<skip>,"c":<produced>}`.
+/// The checksum catches damage; it is not a MAC (no secret): a forged token can only name a
+/// position inside the scope of the query it is used with, which the caller may read anyway.
+fn encode_token(token: &Token, fingerprint: &str) -> String {
+    let body = match token {
+        Token::Offset(o) => json!({"v": TOKEN_VERSION, "h": fingerprint, "o": o}),
+        Token::At(p) => json!({
+            "v": TOKEN_VERSION,
+            "h": fingerprint,
+            "k": hex::encode(&p.key),
+            "s": p.skip,
+            "c": p.produced,
+        }),
     };
-    let bytes = hex::decode(token).ok_or_else(|| bad("not hex"))?;
-    let v: Value = serde_json::from_slice(&bytes).map_err(|_| bad("not a token"))?;
+    let mut bytes = body.to_string().into_bytes();
+    let check = token_check(&bytes);
+    bytes.extend_from_slice(&check);
+    hex::encode(&bytes)
+}
+
+fn token_check(body: &[u8]) -> [u8; TOKEN_CHECK_LEN] {
+    let digest = Sha256::new()
+        .chain_update(b"strata query continuation\0")
+        .chain_update(body)
+        .finalize();
+    let mut out = [0u8; TOKEN_CHECK_LEN];
+    out.copy_from_slice(digest.get(..TOKEN_CHECK_LEN).unwrap_or(&[0; TOKEN_CHECK_LEN]));
+    out
+}
+
+fn bad_token(why: &str) -> Error {
+    Error::BadRequest(format!(
+        "the continuation token is not valid ({why}); pass the token exactly as a previous page \
+         of the same query returned it"
+    ))
+}
+
+fn decode_token(token: &str, fingerprint: &str) -> Result<Token> {
+    let bytes = hex::decode(token).ok_or_else(|| bad_token("not hex"))?;
+    let split = bytes
+        .len()
+        .checked_sub(TOKEN_CHECK_LEN)
+        .ok_or_else(|| bad_token("too short"))?;
+    let (body, check) = bytes.split_at(split);
+    if token_check(body) != check {
+        return Err(bad_token("damaged"));
+    }
+    let v: Value = serde_json::from_slice(body).map_err(|_| bad_token("not a token"))?;
     if v.get("v").and_then(Value::as_u64) != Some(TOKEN_VERSION) {
-        return Err(bad("unknown version"));
+        return Err(bad_token("unknown version"));
     }
     if v.get("h").and_then(Value::as_str) != Some(fingerprint) {
-        return Err(bad(
+        return Err(bad_token(
             "it was issued for a different query, parameters or partition key",
         ));
     }
-    let offset = v
-        .get("o")
-        .and_then(Value::as_u64)
-        .ok_or_else(|| bad("no offset"))?;
-    usize::try_from(offset).map_err(|_| bad("offset out of range"))
+    let number = |name: &str| v.get(name).and_then(Value::as_u64);
+    if let Some(offset) = number("o") {
+        return usize::try_from(offset)
+            .map(Token::Offset)
+            .map_err(|_| bad_token("offset out of range"));
+    }
+    let key = v
+        .get("k")
+        .and_then(Value::as_str)
+        .and_then(hex::decode)
+        .ok_or_else(|| bad_token("no position"))?;
+    match (number("s"), number("c")) {
+        (Some(skip), Some(produced)) => Ok(Token::At(Position { key, skip, produced })),
+        _ => Err(bad_token("no position")),
+    }
 }
 
 #[cfg(test)]
@@ -294,8 +415,25 @@ mod tests {
     #[test]
     fn tokens_round_trip_and_bind_to_the_query() {
         let f = fingerprint("SELECT * FROM c", &[], None);
-        let t = encode_token(42, &f);
-        assert_eq!(decode_token(&t, &f).unwrap(), 42);
+        let t = encode_token(&Token::Offset(42), &f);
+        assert_eq!(decode_token(&t, &f).unwrap(), Token::Offset(42));
+        let at = Token::At(Position {
+            key: vec![1, 0, 0, 0, 7, 0xff],
+            skip: 3,
+            produced: 12,
+        });
+        let t2 = encode_token(&at, &f);
+        assert_eq!(decode_token(&t2, &f).unwrap(), at);
+        // Any one damaged character is caught by the checksum (or the hex decoding).
+        for i in 0..t2.len() {
+            let mut b = t2.clone().into_bytes();
+            b[i] = if b[i] == b'0' { b'1' } else { b'0' };
+            let damaged = String::from_utf8(b).unwrap();
+            assert_eq!(decode_token(&damaged, &f).unwrap_err().status(), 400, "at {i}");
+        }
+        // Version 1 (an offset in bare hex JSON) is no longer accepted.
+        let v1 = hex::encode(json!({"v": 1, "o": 1, "h": f}).to_string().as_bytes());
+        assert_eq!(decode_token(&v1, &f).unwrap_err().status(), 400);
         let other = fingerprint("SELECT * FROM c", &[("@a".into(), json!(1))], None);
         assert_ne!(f, other);
         assert_ne!(f, fingerprint("SELECT * FROM c", &[], Some(&"x".into())));

@@ -12,40 +12,110 @@ pub(crate) fn is_aggregate(name: &str) -> bool {
 
 /// The aggregate `name` of `values` (one per row of the group).
 pub(crate) fn aggregate(name: &str, values: Vec<Val>) -> Val {
-    let defined: Vec<Value> = values.into_iter().flatten().collect();
-    match name {
-        "COUNT" => Some(Value::from(defined.len())),
-        "SUM" | "AVG" => {
-            let mut sum_i: Option<i64> = Some(0);
-            let mut sum_f = 0.0;
-            for v in &defined {
-                let Value::Number(n) = v else {
-                    return None;
+    let mut acc = Acc::new(name);
+    for v in values {
+        acc.add(v);
+    }
+    acc.finish()
+}
+
+/// The running state of one aggregate, fed one row's value at a time: O(1) memory whatever the
+/// number of rows (MIN and MAX hold the one best value). `aggregate` is this fold, so streamed
+/// and collected aggregates agree by construction.
+#[derive(Debug)]
+pub(crate) struct Acc {
+    kind: Kind,
+    /// Defined values seen.
+    count: usize,
+    /// SUM/AVG: the exact integer sum while every value is an integer and it fits.
+    sum_i: Option<i64>,
+    sum_f: f64,
+    /// MIN/MAX: the best value so far.
+    best: Option<Value>,
+    /// SUM/AVG saw a non-number, or MIN/MAX an array or object: the result is undefined.
+    poisoned: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Kind {
+    Count,
+    Sum,
+    Avg,
+    Min,
+    Max,
+}
+
+impl Acc {
+    /// `name` is one `is_aggregate` accepts (the checker guarantees it); anything else counts.
+    pub(crate) fn new(name: &str) -> Acc {
+        let kind = match name {
+            "SUM" => Kind::Sum,
+            "AVG" => Kind::Avg,
+            "MIN" => Kind::Min,
+            "MAX" => Kind::Max,
+            _ => Kind::Count,
+        };
+        Acc {
+            kind,
+            count: 0,
+            sum_i: Some(0),
+            sum_f: 0.0,
+            best: None,
+            poisoned: false,
+        }
+    }
+
+    pub(crate) fn add(&mut self, v: Val) {
+        let Some(v) = v else { return };
+        self.count += 1;
+        if self.poisoned {
+            return;
+        }
+        match self.kind {
+            Kind::Count => {}
+            Kind::Sum | Kind::Avg => {
+                let Value::Number(n) = &v else {
+                    self.poisoned = true;
+                    return;
                 };
-                sum_i = match (sum_i, n.as_i64()) {
+                self.sum_i = match (self.sum_i, n.as_i64()) {
                     (Some(acc), Some(i)) => acc.checked_add(i),
                     _ => None,
                 };
-                sum_f += n.as_f64()?;
+                self.sum_f += n.as_f64().unwrap_or(f64::NAN);
             }
-            if name == "SUM" {
-                return sum_i.map(Value::from).or_else(|| number(sum_f));
+            Kind::Min | Kind::Max => {
+                if v.is_array() || v.is_object() {
+                    self.poisoned = true;
+                    self.best = None;
+                    return;
+                }
+                let v = Some(v);
+                // The first of equal minima and the last of equal maxima, as `Iterator::min_by`
+                // and `max_by` choose.
+                let replace = self.best.is_none() || {
+                    let c = order(&v, &self.best);
+                    if self.kind == Kind::Min {
+                        c.is_lt()
+                    } else {
+                        c.is_ge()
+                    }
+                };
+                if replace {
+                    self.best = v;
+                }
             }
-            if defined.is_empty() {
-                return None;
-            }
-            number(sum_f / defined.len() as f64)
         }
-        _ => {
-            if defined.iter().any(|v| v.is_array() || v.is_object()) {
-                return None;
-            }
-            let it = defined.into_iter().map(Some);
-            if name == "MIN" {
-                it.min_by(order).flatten()
-            } else {
-                it.max_by(order).flatten()
-            }
+    }
+
+    pub(crate) fn finish(self) -> Val {
+        match self.kind {
+            Kind::Count => Some(Value::from(self.count)),
+            _ if self.poisoned => None,
+            Kind::Sum => self.sum_i.map(Value::from).or_else(|| number(self.sum_f)),
+            Kind::Avg if self.count == 0 => None,
+            Kind::Avg => number(self.sum_f / self.count as f64),
+            Kind::Min | Kind::Max => self.best,
         }
     }
 }
@@ -79,6 +149,18 @@ mod tests {
         assert_eq!(
             agg("SUM", &[Some(json!(i64::MAX)), Some(json!(1))]),
             Some(json!(9.223372036854776e18))
+        );
+        // Equal values of two spellings: MIN keeps the first, MAX the last, as min_by/max_by.
+        assert_eq!(agg("MIN", &[Some(json!(1)), Some(json!(1.0))]), Some(json!(1)));
+        assert_eq!(agg("MAX", &[Some(json!(1)), Some(json!(1.0))]), Some(json!(1.0)));
+        assert_eq!(
+            agg("MIN", &[Some(json!(2)), Some(json!({})), Some(json!(1))]),
+            None
+        );
+        assert_eq!(agg("AVG", &[Some(json!(1)), Some(json!("x"))]), None);
+        assert_eq!(
+            agg("COUNT", &[Some(json!("x")), None, Some(json!([]))]),
+            Some(json!(2))
         );
     }
 }

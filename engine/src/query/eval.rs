@@ -20,6 +20,10 @@ pub(crate) struct Env<'a> {
     pub(crate) params: &'a HashMap<String, Value>,
     /// The rows of the current group, when evaluating an aggregate query.
     pub(crate) group: Option<&'a [Row]>,
+    /// The finished aggregates of a streamed aggregate query, by the address of their call
+    /// expression (see query/stream.rs); when present they answer aggregate calls instead of
+    /// `group`.
+    pub(crate) aggs: Option<&'a HashMap<usize, Val>>,
 }
 
 impl Env<'_> {
@@ -113,11 +117,15 @@ impl Env<'_> {
                     self.eval(other, row)
                 }
             }
+            ExprKind::Call(name, _) if is_aggregate(name) && self.aggs.is_some() => {
+                self.aggs.and_then(|m| m.get(&agg_id(e))).cloned().flatten()
+            }
             ExprKind::Call(name, args) if is_aggregate(name) => {
                 let group = self.group.unwrap_or_default();
                 let inner = Env {
                     params: self.params,
                     group: None,
+                    aggs: None,
                 };
                 let values = args
                     .first()
@@ -166,6 +174,12 @@ impl Env<'_> {
             }
         }
     }
+}
+
+/// The identity of an aggregate call expression: its address, stable while the query that owns
+/// it is borrowed.
+pub(crate) fn agg_id(e: &Expr) -> usize {
+    std::ptr::from_ref(e) as usize
 }
 
 /// Comparison, arithmetic and `||` on two evaluated values.

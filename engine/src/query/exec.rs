@@ -27,10 +27,10 @@ const MAX_JOIN_ROWS: usize = 100_000;
 pub(crate) struct Prepared {
     pub(super) query: Query,
     pub(super) params: HashMap<String, Value>,
-    aggregated: bool,
-    top: Option<usize>,
-    offset: usize,
-    limit: Option<usize>,
+    pub(super) aggregated: bool,
+    pub(super) top: Option<usize>,
+    pub(super) offset: usize,
+    pub(super) limit: Option<usize>,
 }
 
 impl Prepared {
@@ -106,6 +106,7 @@ impl Prepared {
         let env = Env {
             params: &self.params,
             group: None,
+            aggs: None,
         };
         let mut rows: Vec<Row> = Vec::new();
         let keep = |row: Row, rows: &mut Vec<Row>| -> Result<()> {
@@ -128,26 +129,7 @@ impl Prepared {
             None => keep(Row::new(), &mut rows)?,
             Some(alias) => {
                 for doc in docs {
-                    let mut expanded = vec![vec![(alias.clone(), Rc::new(doc))]];
-                    for j in &q.joins {
-                        let mut next = Vec::new();
-                        for row in expanded {
-                            if let Some(Value::Array(items)) = env.eval(&j.source, &row) {
-                                for item in items {
-                                    if next.len() >= MAX_JOIN_ROWS {
-                                        return Err(Error::BadRequest(format!(
-                                            "the JOINs produce more than {MAX_JOIN_ROWS} rows for one document"
-                                        )));
-                                    }
-                                    let mut r = row.clone();
-                                    r.push((j.alias.clone(), Rc::new(item)));
-                                    next.push(r);
-                                }
-                            }
-                        }
-                        expanded = next;
-                    }
-                    for row in expanded {
+                    for row in self.expand(&env, alias, doc)? {
                         keep(row, &mut rows)?;
                     }
                 }
@@ -173,6 +155,30 @@ impl Prepared {
         Ok(out)
     }
 
+    /// The rows FROM and JOIN make of one document (one row without JOIN).
+    pub(super) fn expand(&self, env: &Env<'_>, alias: &str, doc: Value) -> Result<Vec<Row>> {
+        let mut expanded = vec![vec![(alias.to_string(), Rc::new(doc))]];
+        for j in &self.query.joins {
+            let mut next = Vec::new();
+            for row in expanded {
+                if let Some(Value::Array(items)) = env.eval(&j.source, &row) {
+                    for item in items {
+                        if next.len() >= MAX_JOIN_ROWS {
+                            return Err(Error::BadRequest(format!(
+                                "the JOINs produce more than {MAX_JOIN_ROWS} rows for one document"
+                            )));
+                        }
+                        let mut r = row.clone();
+                        r.push((j.alias.clone(), Rc::new(item)));
+                        next.push(r);
+                    }
+                }
+            }
+            expanded = next;
+        }
+        Ok(expanded)
+    }
+
     fn sort(&self, rows: &mut Vec<Row>) {
         let q = &self.query;
         if q.order_by.is_empty() {
@@ -181,6 +187,7 @@ impl Prepared {
         let env = Env {
             params: &self.params,
             group: None,
+            aggs: None,
         };
         let mut keyed: Vec<(Vec<Val>, Row)> = rows
             .drain(..)
@@ -210,6 +217,7 @@ impl Prepared {
         let plain = Env {
             params: &self.params,
             group: None,
+            aggs: None,
         };
         let mut groups: Vec<Vec<Row>> = Vec::new();
         if q.group_by.is_empty() {
@@ -238,6 +246,7 @@ impl Prepared {
                 let env = Env {
                     params: &self.params,
                     group: Some(g),
+                    aggs: None,
                 };
                 self.project(&env, g.first().unwrap_or(&empty))
             })
@@ -245,7 +254,7 @@ impl Prepared {
     }
 
     /// The SELECT clause for one row (or group); `None` when SELECT VALUE is undefined.
-    fn project(&self, env: &Env<'_>, row: &Row) -> Option<Value> {
+    pub(super) fn project(&self, env: &Env<'_>, row: &Row) -> Option<Value> {
         match &self.query.select.kind {
             SelectKind::Star => row.first().map(|(_, v)| (**v).clone()),
             SelectKind::Value(e) => env.eval(e, row),

@@ -13,9 +13,11 @@ mod lexer;
 mod parser;
 pub(crate) mod plan;
 mod position;
+mod stream;
 mod value;
 
 pub(crate) use exec::Prepared;
+pub(crate) use stream::{Flow, Pager, Position};
 
 #[cfg(test)]
 mod fuzz_tests;

@@ -293,6 +293,7 @@ impl Prepared {
         let env = Env {
             params: &self.params,
             group: None,
+            aggs: None,
         };
         env.eval(e, &Row::new())
     }

@@ -19,6 +19,7 @@ mod write;
 pub use lock::DirLock;
 pub use options::{DbOptions, Durability};
 pub use pin::{PinnedSegment, Snapshot};
+pub use read::ScanIter;
 pub use reseal::SealProgress;
 pub use ship::{LogView, WalPrefix};
 pub use state::{Db, DbStats, RecoveryReport};

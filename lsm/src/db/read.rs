@@ -1,12 +1,15 @@
 //! Reads: point lookups (memtable, frozen memtables, then segments level by level, newest first)
-//! and prefix scans (a merge of every source). Lock-free against writers: a reader works on the
-//! super-version it cloned at its start. Thread-safe.
+//! and range scans (a merge of every source), collected or as a lazy stream (`ScanIter`) that
+//! reads one block at a time. Lock-free against writers: a reader works on the super-version it
+//! cloned at its start. Thread-safe. Knows nothing of what the keys mean.
+
+use std::sync::Arc;
 
 use crate::error::Result;
 use crate::kv::Record;
 use crate::sst::{newest_per_key, MergeIter, RecordStream, SegmentIter};
 
-use super::state::Db;
+use super::state::{Db, SuperVersion};
 
 impl Db {
     /// The current value of `key`, `None` if absent or deleted. A damaged block is an error,
@@ -37,12 +40,28 @@ impl Db {
         self.scan(start, move |k: &[u8]| k < e.as_slice(), limit)
     }
 
+    /// The live `(key, value)` pairs with `start <= key` whose key starts with `prefix`, in key
+    /// order, as a lazy stream over one snapshot (the super-version current at the call): each
+    /// segment is read one block at a time as the caller pulls, so a caller that stops early
+    /// reads only what it pulled. The memtables' records in the range are copied at the call
+    /// (their size is bounded by the memtable budget). A damaged block is an `Err` item, after
+    /// which the stream ends.
+    pub fn iter_prefix_from(&self, prefix: &[u8], start: &[u8]) -> Result<ScanIter<'_>> {
+        let p = prefix.to_vec();
+        let start = if start < prefix { prefix } else { start };
+        self.stream(start, move |k: &[u8]| k.starts_with(&p))
+    }
+
     fn scan(
         &self,
         start: &[u8],
         within: impl Fn(&[u8]) -> bool + Clone + 'static,
         limit: usize,
     ) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        self.stream(start, within)?.take(limit).collect()
+    }
+
+    fn stream(&self, start: &[u8], within: impl Fn(&[u8]) -> bool + Clone + 'static) -> Result<ScanIter<'_>> {
         let sv = self.shared.current()?;
         let cache = &self.shared.cache;
         let mut sources: Vec<RecordStream<'_>> = Vec::new();
@@ -60,17 +79,34 @@ impl Db {
                     .take_while(move |r: &Result<Record>| r.as_ref().map_or(true, |r| w(&r.key))),
             ));
         }
-        let mut out = Vec::new();
-        for r in newest_per_key(MergeIter::new(sources)) {
-            if out.len() >= limit {
-                break;
-            }
-            let r = r?;
-            if let Some(v) = r.value {
-                out.push((r.key, v));
+        Ok(ScanIter {
+            records: Box::new(newest_per_key(MergeIter::new(sources))),
+            _snapshot: sv,
+        })
+    }
+}
+
+/// A lazy scan over one snapshot (see `Db::iter_prefix_from`): live `(key, value)` pairs in key
+/// order; deleted keys are skipped.
+pub struct ScanIter<'a> {
+    records: Box<dyn Iterator<Item = Result<Record>> + 'a>,
+    /// Keeps the snapshot's memtables and segments alive while the stream is read.
+    _snapshot: Arc<SuperVersion>,
+}
+
+impl Iterator for ScanIter<'_> {
+    type Item = Result<(Vec<u8>, Vec<u8>)>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            match self.records.next()? {
+                Err(e) => return Some(Err(e)),
+                Ok(Record {
+                    key, value: Some(v), ..
+                }) => return Some(Ok((key, v))),
+                Ok(_) => {}
             }
         }
-        Ok(out)
     }
 }
 
@@ -120,5 +156,31 @@ mod tests {
         );
         assert!(db.scan_range(&key(200), &key(300), 10).unwrap().is_empty());
         assert!(db.scan_range(&key(5), &key(5), 10).unwrap().is_empty());
+
+        // The stream resumes at any start key, stays inside the prefix, and is a snapshot:
+        // writes after it was opened are not seen.
+        let mut it = db.iter_prefix_from(b"k00", &key(9)).unwrap();
+        let mut b = WriteBatch::new();
+        b.delete(key(10)).put(key(15), vec![3]);
+        db.write(b, Durability::Sync).unwrap();
+        let first: Vec<_> = it.by_ref().take(3).map(|r| r.unwrap()).collect();
+        assert_eq!(
+            first,
+            vec![(key(9), vec![1]), (key(10), vec![2]), (key(13), vec![1])]
+        );
+        let rest: Vec<_> = it.map(|r| r.unwrap().0).collect();
+        let want: Vec<_> = (14..100).map(key).collect();
+        assert_eq!(rest, want, "k0014..k0099: the prefix k00 covers k0000..k0099");
+        let from_before: Vec<_> = db
+            .iter_prefix_from(b"k001", b"a")
+            .unwrap()
+            .map(|r| r.unwrap().0)
+            .collect();
+        assert_eq!(
+            from_before,
+            (13..20).map(key).collect::<Vec<_>>(),
+            "a start before the prefix starts at it"
+        );
+        assert_eq!(db.iter_prefix_from(b"k001", b"z").unwrap().count(), 0);
     }
 }
