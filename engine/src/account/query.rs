@@ -16,6 +16,7 @@ use crate::error::{Error, Result};
 use crate::metering::{index_read_charge, query_charge, query_load_charge};
 use crate::query::{Flow, Pager, Position, Prepared};
 use strata_base::seal::hex;
+use strata_lsm::CipherSuite;
 
 /// Items per page when `max_item_count` is not given.
 pub const DEFAULT_MAX_ITEM_COUNT: usize = 100;
@@ -24,8 +25,6 @@ pub const DEFAULT_MAX_ITEM_COUNT: usize = 100;
 pub const MAX_PAGE_BYTES: usize = 4 * 1024 * 1024;
 /// Version of the continuation token's format.
 const TOKEN_VERSION: u64 = 2;
-/// Bytes of the checksum at the end of a token.
-const TOKEN_CHECK_LEN: usize = 8;
 
 /// Options of one query call (one page).
 #[derive(Clone, Debug, Default)]
@@ -131,7 +130,7 @@ impl Container {
         let token = opts
             .continuation
             .as_deref()
-            .map(|t| decode_token(t, &fingerprint))
+            .map(|t| decode_token(t, &fingerprint, &self.inner.suite, r.id))
             .transpose()?;
         let pk = match &opts.partition_key {
             Some(pk) => Some(pk.clone()),
@@ -205,7 +204,9 @@ impl Container {
             return Ok(QueryResponse {
                 items: done.items,
                 request_charge: charge,
-                continuation: done.next.map(|p| encode_token(&Token::At(p), &fingerprint)),
+                continuation: done
+                    .next
+                    .map(|p| encode_token(&Token::At(p), &fingerprint, &self.inner.suite, r.id)),
                 status_code: 200,
             });
         }
@@ -255,7 +256,8 @@ impl Container {
         }
         let end = page_end(&all, offset, page);
         let items: Vec<Value> = all.get(offset..end).map(<[Value]>::to_vec).unwrap_or_default();
-        let continuation = (end < all.len()).then(|| encode_token(&Token::Offset(end), &fingerprint));
+        let continuation = (end < all.len())
+            .then(|| encode_token(&Token::Offset(end), &fingerprint, &self.inner.suite, r.id));
         // The scan's load charge is shared among the pages in proportion to the items each
         // returns (all of it on the first page when there are no results).
         let share = if all.is_empty() {
@@ -316,11 +318,12 @@ enum Token {
     At(Position),
 }
 
-/// `hex( body | first 8 bytes of SHA-256(body) )`, body the compact JSON
-/// `{"v":2,"h":"<fingerprint>","o":<offset>}` or `{"v":2,"h":..,"k":"<hex key>","s":<skip>,"c":<produced>}`.
-/// The checksum catches damage; it is not a MAC (no secret): a forged token can only name a
-/// position inside the scope of the query it is used with, which the caller may read anyway.
-fn encode_token(token: &Token, fingerprint: &str) -> String {
+/// `hex( seal_metadata("query-continuation/<container id>", body) )`: the compact JSON body
+/// `{"v":2,"h":"<fingerprint>","o":<offset>}` or `{"v":2,"h":..,"k":"<hex key>","s":<skip>,"c":<produced>}`
+/// sealed under the account's service layer (a fresh salt, AES-256-GCM; `CipherSuite::seal_metadata`).
+/// The token is opaque (the item key inside is encrypted) and authenticated: a token altered,
+/// forged, or issued for another container or account is refused with 400.
+fn encode_token(token: &Token, fingerprint: &str, suite: &CipherSuite, container: u32) -> String {
     let body = match token {
         Token::Offset(o) => json!({"v": TOKEN_VERSION, "h": fingerprint, "o": o}),
         Token::At(p) => json!({
@@ -331,20 +334,11 @@ fn encode_token(token: &Token, fingerprint: &str) -> String {
             "c": p.produced,
         }),
     };
-    let mut bytes = body.to_string().into_bytes();
-    let check = token_check(&bytes);
-    bytes.extend_from_slice(&check);
-    hex::encode(&bytes)
+    hex::encode(&suite.seal_metadata(&token_label(container), body.to_string().as_bytes()))
 }
 
-fn token_check(body: &[u8]) -> [u8; TOKEN_CHECK_LEN] {
-    let digest = Sha256::new()
-        .chain_update(b"strata query continuation\0")
-        .chain_update(body)
-        .finalize();
-    let mut out = [0u8; TOKEN_CHECK_LEN];
-    out.copy_from_slice(digest.get(..TOKEN_CHECK_LEN).unwrap_or(&[0; TOKEN_CHECK_LEN]));
-    out
+fn token_label(container: u32) -> String {
+    format!("query-continuation/{container}")
 }
 
 fn bad_token(why: &str) -> Error {
@@ -354,17 +348,12 @@ fn bad_token(why: &str) -> Error {
     ))
 }
 
-fn decode_token(token: &str, fingerprint: &str) -> Result<Token> {
-    let bytes = hex::decode(token).ok_or_else(|| bad_token("not hex"))?;
-    let split = bytes
-        .len()
-        .checked_sub(TOKEN_CHECK_LEN)
-        .ok_or_else(|| bad_token("too short"))?;
-    let (body, check) = bytes.split_at(split);
-    if token_check(body) != check {
-        return Err(bad_token("damaged"));
-    }
-    let v: Value = serde_json::from_slice(body).map_err(|_| bad_token("not a token"))?;
+fn decode_token(token: &str, fingerprint: &str, suite: &CipherSuite, container: u32) -> Result<Token> {
+    let sealed = hex::decode(token).ok_or_else(|| bad_token("not hex"))?;
+    let body = suite
+        .open_metadata(&token_label(container), &sealed)
+        .ok_or_else(|| bad_token("damaged, or issued for another container or account"))?;
+    let v: Value = serde_json::from_slice(&body).map_err(|_| bad_token("not a token"))?;
     if v.get("v").and_then(Value::as_u64) != Some(TOKEN_VERSION) {
         return Err(bad_token("unknown version"));
     }
@@ -414,34 +403,39 @@ mod tests {
 
     #[test]
     fn tokens_round_trip_and_bind_to_the_query() {
+        let suite = CipherSuite::ephemeral(false);
+        let enc = |t: &Token, f: &str| encode_token(t, f, &suite, 7);
+        let dec = |t: &str, f: &str| decode_token(t, f, &suite, 7);
         let f = fingerprint("SELECT * FROM c", &[], None);
-        let t = encode_token(&Token::Offset(42), &f);
-        assert_eq!(decode_token(&t, &f).unwrap(), Token::Offset(42));
+        let t = enc(&Token::Offset(42), &f);
+        assert_eq!(dec(&t, &f).unwrap(), Token::Offset(42));
         let at = Token::At(Position {
             key: vec![1, 0, 0, 0, 7, 0xff],
             skip: 3,
             produced: 12,
         });
-        let t2 = encode_token(&at, &f);
-        assert_eq!(decode_token(&t2, &f).unwrap(), at);
-        // Any one damaged character is caught by the checksum (or the hex decoding).
+        let t2 = enc(&at, &f);
+        assert_eq!(dec(&t2, &f).unwrap(), at);
+        // The item key is not readable in the token.
+        assert!(!t2.contains(&hex::encode(&[1u8, 0, 0, 0, 7, 0xff])));
+        // Any one damaged character is caught by the AEAD tag (or the hex decoding).
         for i in 0..t2.len() {
             let mut b = t2.clone().into_bytes();
             b[i] = if b[i] == b'0' { b'1' } else { b'0' };
             let damaged = String::from_utf8(b).unwrap();
-            assert_eq!(decode_token(&damaged, &f).unwrap_err().status(), 400, "at {i}");
+            assert_eq!(dec(&damaged, &f).unwrap_err().status(), 400, "at {i}");
         }
         // Version 1 (an offset in bare hex JSON) is no longer accepted.
         let v1 = hex::encode(json!({"v": 1, "o": 1, "h": f}).to_string().as_bytes());
-        assert_eq!(decode_token(&v1, &f).unwrap_err().status(), 400);
+        assert_eq!(dec(&v1, &f).unwrap_err().status(), 400);
+        // A token of another container, or of another account, is refused.
+        assert_eq!(decode_token(&t, &f, &suite, 8).unwrap_err().status(), 400);
+        let other_account = CipherSuite::ephemeral(false);
+        assert_eq!(decode_token(&t, &f, &other_account, 7).unwrap_err().status(), 400);
         let other = fingerprint("SELECT * FROM c", &[("@a".into(), json!(1))], None);
         assert_ne!(f, other);
         assert_ne!(f, fingerprint("SELECT * FROM c", &[], Some(&"x".into())));
-        for bad in [
-            decode_token(&t, &other),
-            decode_token("zz", &f),
-            decode_token("7b7d", &f),
-        ] {
+        for bad in [dec(&t, &other), dec("zz", &f), dec("7b7d", &f)] {
             assert_eq!(bad.unwrap_err().status(), 400);
         }
     }

@@ -33,7 +33,10 @@ enum State {
 /// seal or open would otherwise run HKDF and AES key expansion again. Lives inside `State::On`,
 /// so every transition away from `On` drops it under the state's write lock.
 #[derive(Default)]
-struct FileKeys(RwLock<HashMap<([u8; SALT_LEN], &'static str), Arc<AeadKey>>>);
+struct FileKeys(RwLock<HashMap<FileKeyId, Arc<AeadKey>>>);
+
+/// A file's salt and the HKDF info of its layer and kind.
+type FileKeyId = ([u8; SALT_LEN], &'static str);
 
 /// At most this many file keys are kept; when full the cache is emptied and refills with the
 /// files in use (deleted segments and logs leave stale entries behind until then).
