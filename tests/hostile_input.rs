@@ -1055,8 +1055,10 @@ fn every_accepted_nesting_depth_reads_back_queries_and_deletes() {
     );
 }
 
-/// Continuation tokens that were edited (fingerprint, offset past the end, version) are a 400,
-/// never another query's rows or a panic; the untouched token still works afterwards.
+/// Continuation tokens that were edited (any byte changed, cut short, lengthened, the JSON of an
+/// older unsealed format, another query's token) are a 400, never another query's rows or a
+/// panic; the untouched token still works afterwards. Tokens are sealed (docs/query.md), so an
+/// edit of any field shows as a token that does not open.
 #[test]
 fn edited_continuation_tokens_are_400() {
     let f = fixture(false);
@@ -1071,28 +1073,33 @@ fn edited_continuation_tokens_are_400() {
             .unwrap()
             .continuation
             .unwrap();
-    let hex_decode = |t: &str| -> Vec<u8> {
-        (0..t.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&t[i..i + 2], 16).unwrap())
-            .collect()
-    };
+    let other =
+        f.c.query_items("SELECT * FROM c WHERE c.n >= 0", &[], &opts(None))
+            .unwrap()
+            .continuation
+            .unwrap();
     let hex_encode = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
-    let doc: Value = serde_json::from_slice(&hex_decode(&token)).expect("the token is hex of JSON");
-    let mut edited = Vec::new();
-    for (field, value) in [
-        ("o", json!(1000)),
-        ("o", json!(-1)),
-        ("o", json!("1")),
-        ("v", json!(2)),
-        ("h", json!("0000000000000000")),
-        ("h", json!("")),
+    let flip = |at: usize| -> String {
+        let mut b = token.clone().into_bytes();
+        b[at] = if b[at] == b'0' { b'1' } else { b'0' };
+        String::from_utf8(b).unwrap()
+    };
+    let mut edited = vec![
+        ("first byte".to_string(), flip(0)),
+        ("a salt byte".to_string(), flip(10)),
+        ("a body byte".to_string(), flip(token.len() / 2 + 4)),
+        ("a tag byte".to_string(), flip(token.len() - 1)),
+        ("cut short".to_string(), token[..token.len() - 2].to_string()),
+        ("lengthened".to_string(), format!("{token}00")),
+        ("another query's token".to_string(), other),
+    ];
+    for body in [
+        json!({"v": 2, "h": "0000000000000000", "o": 1000}),
+        json!({"v": 1, "h": "", "o": 1}),
     ] {
-        let mut d = doc.clone();
-        d[field] = value;
         edited.push((
-            format!("{field} = {}", d[field]),
-            hex_encode(&serde_json::to_vec(&d).unwrap()),
+            format!("unsealed {body}"),
+            hex_encode(&serde_json::to_vec(&body).unwrap()),
         ));
     }
     edited.push(("odd length".into(), token[1..].to_string()));
