@@ -10,8 +10,10 @@ use std::collections::BTreeSet;
 use common::Env;
 use serde_json::Value;
 
-/// Every row of a full `--quick` run: `write` gives one row per thread count (1,2,4,8 by default).
-const WORKLOADS: [&str; 13] = [
+/// Every row of a full `--quick` run: `write` gives one row per thread count (1,2,4,8 by default);
+/// `query-paging` gives page 1 and the last page, page 3 here: the 2,000 loaded items and the
+/// 4 × 16 durable writes make 2,064 items, three pages of 1,000.
+const WORKLOADS: [&str; 15] = [
     "load",
     "write-t1",
     "write-t2",
@@ -22,6 +24,8 @@ const WORKLOADS: [&str; 13] = [
     "replace",
     "query-eq",
     "query",
+    "query-page1",
+    "query-page3",
     "aggregate",
     "feed",
     "read-cold",
@@ -155,6 +159,25 @@ fn workloads_flag_selects_a_subset_and_rejects_unknown_names() {
     check_shape(&printed, &["load", "read-zipf"]);
     env.run(&["bench", "--quick", "--output", "json", "--workloads", "nope"])
         .code(2);
+}
+
+/// `query-paging` alone: 2,000 items are two full pages, so its rows are page 1 and page 2 (the
+/// last), each with a request charge.
+#[test]
+fn query_paging_reports_page_one_and_the_last_page() {
+    let env = Env::new();
+    let printed = env.ok(&[
+        "bench",
+        "--quick",
+        "--output",
+        "json",
+        "--workloads",
+        "query-paging",
+    ]);
+    check_shape(&printed, &["load", "query-page1", "query-page2"]);
+    for r in printed["workloads"].as_array().expect("workloads array") {
+        assert!(r["ruPerOp"].as_f64().is_some_and(|x| x > 0.0), "{r}");
+    }
 }
 
 /// Without the `peers` feature, `--peers` is refused at once and says how to get it.

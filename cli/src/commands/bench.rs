@@ -19,6 +19,7 @@ use crate::output::Report;
 mod chart;
 mod data;
 mod durable;
+mod paging;
 #[cfg(feature = "peers")]
 mod peers;
 #[cfg(any(test, feature = "peers"))]
@@ -33,9 +34,10 @@ use sample::Sample;
 use side::Side;
 
 /// Every workload, in the order they run. `load` always runs: the others need its items.
-/// `write` gives one row per thread count (`write-t1`, `write-t2`, ...). `read-cold` runs last
+/// `write` gives one row per thread count (`write-t1`, `write-t2`, ...); `query-paging` gives two,
+/// `query-page1` and `query-page50` (`query-pageN` for the last page N when there are fewer). `read-cold` runs last
 /// because it reopens the accounts, which empties their caches for whatever would follow.
-pub const WORKLOADS: [&str; 10] = [
+pub const WORKLOADS: [&str; 11] = [
     "load",
     "write",
     "read-uniform",
@@ -43,6 +45,7 @@ pub const WORKLOADS: [&str; 10] = [
     "replace",
     "query-eq",
     "query",
+    "query-paging",
     "aggregate",
     "feed",
     "read-cold",
@@ -221,6 +224,12 @@ pub fn run(g: &Globals, args: &BenchArgs) -> CliResult<Report> {
                 runs.push((row, samples));
             }
             runs
+        } else if *name == "query-paging" {
+            let p = paging::run(&plan, &sides, &bar)?;
+            vec![
+                ("query-page1".to_string(), p.first),
+                (paging::late_row(p.late_page), p.late),
+            ]
         } else {
             vec![(name.to_string(), workload::run(name, &plan, &mut sides, &bar)?)]
         };

@@ -79,6 +79,16 @@ impl Sample {
         out
     }
 
+    /// Adds `other`'s ops, charges, CPU and crypto time to this sample.
+    pub fn merge(&mut self, other: Sample) {
+        self.nanos.extend(other.nanos);
+        self.extra += other.extra;
+        self.charge += other.charge;
+        self.cpu += other.cpu;
+        self.fg_cpu += other.fg_cpu;
+        self.crypto += other.crypto;
+    }
+
     /// Adds the sealing and opening time between two readings of `Account::crypto_stats`.
     pub fn add_crypto(&mut self, before: strata_engine::CryptoStats, after: strata_engine::CryptoStats) {
         let spent =

@@ -1,0 +1,121 @@
+//! The `query-paging` workload: pages through `SELECT * FROM c` with 1,000 items a page, from the
+//! first page, and times page 1 and page 50 (or the last page, when there are fewer than 50),
+//! each into its own sample, so the report shows whether a later page costs more than the first.
+//! The pages in between are read untimed (and outside the CPU and crypto meters): they only carry
+//! the continuation token forward. Interleaved in rounds like the other workloads. It must not
+//! print.
+
+use indicatif::ProgressBar;
+use strata_engine::{Container, QueryOptions, QueryResponse};
+
+use super::sample::Sample;
+use super::side::Side;
+use super::{round_range, Plan};
+use crate::error::{CliError, CliResult};
+
+/// The paged query: streamed (no ORDER BY, GROUP BY or DISTINCT), so its token is a position.
+const QUERY: &str = "SELECT * FROM c";
+/// Items a page.
+pub(super) const PAGE: usize = 1000;
+/// The later page timed (the last one when the container has fewer pages).
+pub(super) const LATE_PAGE: usize = 50;
+
+/// What a run measured: the number of the later page actually timed (50, or the last page when
+/// there are fewer), and per mode (SMK, CMK) the samples of page 1 and of that page.
+pub(super) struct Paging {
+    pub late_page: usize,
+    pub first: [Sample; 2],
+    pub late: [Sample; 2],
+}
+
+/// The report row of the later page: `query-page50`, or `query-pageN` when page N was the last;
+/// `query-page1-last` when there is a single page (so that the two rows differ).
+pub(super) fn late_row(page: usize) -> String {
+    if page <= 1 {
+        "query-page1-last".to_string()
+    } else {
+        format!("query-page{page}")
+    }
+}
+
+/// Runs `plan.queries` walks per mode (one op = page 1 timed, the pages up to the later one read
+/// untimed, the later page timed).
+pub(super) fn run(plan: &Plan, sides: &[Side], bar: &ProgressBar) -> CliResult<Paging> {
+    let mut out = Paging {
+        late_page: 0,
+        first: [Sample::default(), Sample::default()],
+        late: [Sample::default(), Sample::default()],
+    };
+    for round in 0..plan.rounds {
+        let order: [usize; 2] = if round % 2 == 0 { [0, 1] } else { [1, 0] };
+        for i in order {
+            let side = sides
+                .get(i)
+                .ok_or_else(|| CliError::internal("bench lost an account"))?;
+            for _ in round_range(plan.queries, plan.rounds, round) {
+                let late = walk(&side.items, side, &mut out.first[i], &mut out.late[i])?;
+                if out.late_page != 0 && out.late_page != late {
+                    return Err(CliError::internal(format!(
+                        "bench paging reached page {late}, an earlier walk page {}",
+                        out.late_page
+                    )));
+                }
+                out.late_page = late;
+                bar.inc(1);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// One walk: page 1 timed into `first`, then pages until page `LATE_PAGE` or the last page, which
+/// is timed into `late`. Returns the number of the page timed into `late` (1 when there is one
+/// page: it is then read and timed a second time). Every page after the first is timed into a scratch sample,
+/// kept only if it turns out to be the later page, so the last page is not read twice.
+fn walk(c: &Container, side: &Side, first: &mut Sample, late: &mut Sample) -> CliResult<usize> {
+    let page = timed(c, side, first, None)?;
+    check(&page, 1)?;
+    let mut token = page.continuation;
+    let mut n = 1;
+    while let Some(next) = token {
+        n += 1;
+        let mut scratch = Sample::default();
+        let page = timed(c, side, &mut scratch, Some(next))?;
+        check(&page, n)?;
+        token = page.continuation;
+        if n == LATE_PAGE || token.is_none() {
+            late.merge(scratch);
+            return Ok(n);
+        }
+    }
+    // One page only: it is the last page too; read it again for the later sample.
+    timed(c, side, late, None)?;
+    Ok(1)
+}
+
+/// Runs one page timed into `s`, with its CPU and crypto time and its request charge.
+fn timed(c: &Container, side: &Side, s: &mut Sample, token: Option<String>) -> CliResult<QueryResponse> {
+    let page = s.with_cpu_and_crypto(&side.account, |s| s.time(|| query(c, token)))?;
+    s.charge += page.request_charge;
+    Ok(page)
+}
+
+fn query(c: &Container, continuation: Option<String>) -> Result<QueryResponse, strata_engine::Error> {
+    let opts = QueryOptions {
+        max_item_count: Some(PAGE),
+        continuation,
+        ..QueryOptions::default()
+    };
+    c.query_items(QUERY, &[], &opts)
+}
+
+/// A page that is not the last must be full: anything else means the walk went wrong.
+fn check(page: &QueryResponse, n: usize) -> CliResult<()> {
+    if page.continuation.is_some() && page.items.len() != PAGE {
+        return Err(CliError::internal(format!(
+            "bench paging: page {n} returned {} items, not {PAGE}",
+            page.items.len()
+        )));
+    }
+    Ok(())
+}
