@@ -32,13 +32,6 @@ pub enum Error {
 }
 
 impl Error {
-    pub fn io(context: impl Into<String>, source: std::io::Error) -> Error {
-        Error::Io {
-            context: context.into(),
-            source,
-        }
-    }
-
     pub fn io_path(what: &str, path: &Path, source: std::io::Error) -> Error {
         Error::Io {
             context: format!("{what} {}", path.display()),
