@@ -20,7 +20,7 @@ for arg in "$@"; do
     esac
 done
 
-# The README tour (run by cli/tests/readme_tour.rs) uses jq.
+# The README tour (run by cli/tests/it/readme_tour.rs) uses jq.
 if ! command -v jq > /dev/null; then
     echo "== installing jq (Debian package) for the README tour test"
     sudo_cmd=""
@@ -46,5 +46,5 @@ if [[ "$interop_only" == false ]]; then
 fi
 
 echo "== analytical interop (DuckDB + pyarrow): the tier's own export, then the CLI's against the store"
-STRATA_PYTHON="$python_bin" cargo test -p strata-analytical --test interop -- --ignored --nocapture
-STRATA_PYTHON="$python_bin" cargo test -p strata-cli --test analytics -- --ignored --nocapture
+STRATA_PYTHON="$python_bin" cargo test -p strata-analytical --test it interop:: -- --ignored --nocapture
+STRATA_PYTHON="$python_bin" cargo test -p strata-cli --test it analytics:: -- --ignored --nocapture

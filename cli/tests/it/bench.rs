@@ -1,0 +1,290 @@
+//! `strata bench --quick`: the harness runs end to end and its report has the expected shape
+//! (every workload row under both modes, positive rates and CPU times, overhead ratios on the CMK
+//! rows, memory fields, the chart file). The figures themselves are never asserted: they depend on
+//! the machine.
+
+use crate::common;
+
+use std::collections::BTreeSet;
+
+use common::Env;
+use serde_json::Value;
+
+/// Every row of a full `--quick` run: `write` gives one row per thread count (1,2,4,8 by default);
+/// `query-paging` gives page 1 and the last page, page 3 here: the 2,000 loaded items and the
+/// 4 × 16 durable writes make 2,064 items, three pages of 1,000.
+const WORKLOADS: [&str; 15] = [
+    "load",
+    "write-t1",
+    "write-t2",
+    "write-t4",
+    "write-t8",
+    "read-uniform",
+    "read-zipf",
+    "replace",
+    "query-eq",
+    "query",
+    "query-page1",
+    "query-page3",
+    "aggregate",
+    "feed",
+    "read-cold",
+];
+
+fn check_shape(report: &Value, workloads: &[&str]) {
+    let rows = report["workloads"].as_array().expect("workloads array");
+    let seen: BTreeSet<(String, String)> = rows
+        .iter()
+        .map(|r| {
+            (
+                r["workload"].as_str().unwrap_or_default().to_string(),
+                r["mode"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    for w in workloads {
+        for mode in ["SMK", "CMK"] {
+            assert!(
+                seen.contains(&(w.to_string(), mode.to_string())),
+                "{w} {mode} missing: {report}"
+            );
+        }
+    }
+    assert_eq!(rows.len(), 2 * workloads.len(), "{report}");
+    for r in rows {
+        assert!(r["ops"].as_u64().is_some_and(|n| n > 0), "{r}");
+        for k in ["opsPerSec", "cpuUsPerOp", "fgCpuUsPerOp", "rssMiB", "anonMiB"] {
+            assert!(r[k].as_f64().is_some_and(|x| x > 0.0), "{k} in {r}");
+        }
+        // Sealing and opening time: every write seals its WAL record; a read served from the
+        // block cache opens nothing, so reads may show zero.
+        let crypto = r["cryptoUsPerOp"].as_f64();
+        assert!(crypto.is_some_and(|x| x >= 0.0), "cryptoUsPerOp in {r}");
+        if r["workload"] == "load" || r["workload"].as_str().is_some_and(|w| w.starts_with("write-t")) {
+            assert!(crypto.is_some_and(|x| x > 0.0), "cryptoUsPerOp in {r}");
+            assert!(r["cryptoShareOfCpu"].as_f64().is_some_and(|x| x > 0.0), "{r}");
+        }
+        for k in ["p50Us", "p99Us", "p999Us", "ruPerOp"] {
+            assert!(r[k].as_f64().is_some(), "{k} in {r}");
+        }
+        if r["mode"] == "CMK" {
+            for k in ["overheadPct", "ruSurchargePct", "publishedSurchargePct"] {
+                assert!(r[k].as_f64().is_some(), "{k} in {r}");
+            }
+        }
+    }
+    for k in [
+        "rawAesGcmMiBps",
+        "smkSealMiBps",
+        "cmkSealMiBps",
+        "smkSealShareOfRaw",
+        "cmkPerLayerShareOfRaw",
+        "rawAesGcmOpenMiBps",
+        "rustCryptoAesGcmMiBps",
+        "rustCryptoAesGcmOpenMiBps",
+        "smkOpenMiBps",
+        "smkOpenShareOfRaw",
+        "cmkOpenMiBps",
+        "cmkOpenPerLayerShareOfRaw",
+    ] {
+        assert!(report[k].as_f64().is_some_and(|x| x > 0.0), "{k}: {report}");
+    }
+    for k in ["smkDiskBytes", "cmkDiskBytes"] {
+        assert!(report[k].as_u64().is_some_and(|n| n > 0), "{k}: {report}");
+    }
+    // The peak resident set is at least the resident set after any workload.
+    let peak = report["peakRssMiB"].as_f64().expect("peakRssMiB");
+    let max_anon = report["maxAnonMiB"].as_f64().expect("maxAnonMiB");
+    for r in rows {
+        assert!(r["rssMiB"].as_f64().is_some_and(|x| x <= peak), "{r} peak {peak}");
+        assert!(
+            r["anonMiB"].as_f64().is_some_and(|x| x <= max_anon),
+            "{r} max {max_anon}"
+        );
+    }
+}
+
+#[test]
+fn quick_bench_reports_every_workload_for_both_modes() {
+    let env = Env::new();
+    let (file, chart) = (env.path("bench.json"), env.path("x.svg"));
+    let args = [
+        "bench",
+        "--quick",
+        "--output",
+        "json",
+        "--chart",
+        env.arg(&chart),
+        "--report",
+        env.arg(&file),
+    ];
+    let printed = env.ok(&args);
+    check_shape(&printed, &WORKLOADS);
+    let text = std::fs::read_to_string(&file).expect("report file written");
+    let written: Value = serde_json::from_str(&text).expect("report file is JSON");
+    check_shape(&written, &WORKLOADS);
+    let svg = std::fs::read_to_string(&chart).expect("chart written");
+    assert!(
+        svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"),
+        "{svg}"
+    );
+    for w in WORKLOADS {
+        assert!(svg.contains(w), "{w} not in the chart");
+    }
+}
+
+#[test]
+fn write_threads_flag_sets_the_durable_write_rows() {
+    let env = Env::new();
+    let args = [
+        "bench",
+        "--quick",
+        "--output",
+        "json",
+        "--workloads",
+        "write",
+        "--write-threads",
+        "3,1",
+    ];
+    let printed = env.ok(&args);
+    check_shape(&printed, &["load", "write-t3", "write-t1"]);
+    env.run(&["bench", "--quick", "--output", "json", "--write-threads", "0"])
+        .code(2);
+}
+
+#[test]
+fn workloads_flag_selects_a_subset_and_rejects_unknown_names() {
+    let env = Env::new();
+    let printed = env.ok(&["bench", "--quick", "--output", "json", "--workloads", "read-zipf"]);
+    check_shape(&printed, &["load", "read-zipf"]);
+    env.run(&["bench", "--quick", "--output", "json", "--workloads", "nope"])
+        .code(2);
+}
+
+/// `query-paging` alone: 2,000 items are two full pages, so its rows are page 1 and page 2 (the
+/// last), each with a request charge.
+#[test]
+fn query_paging_reports_page_one_and_the_last_page() {
+    let env = Env::new();
+    let printed = env.ok(&[
+        "bench",
+        "--quick",
+        "--output",
+        "json",
+        "--workloads",
+        "query-paging",
+    ]);
+    check_shape(&printed, &["load", "query-page1", "query-page2"]);
+    for r in printed["workloads"].as_array().expect("workloads array") {
+        assert!(r["ruPerOp"].as_f64().is_some_and(|x| x > 0.0), "{r}");
+    }
+}
+
+/// Without the `peers` feature, `--peers` is refused at once and says how to get it.
+#[cfg(not(feature = "peers"))]
+#[test]
+fn peers_flag_without_the_feature_says_to_rebuild() {
+    let env = Env::new();
+    let run = env.run(&["bench", "--quick", "--output", "json", "--peers"]);
+    run.code(2);
+    assert!(run.stdout.contains("--features peers"), "{run:?}");
+}
+
+/// With the `peers` feature, every peer reports load, warm and cold reads, and fjall durable
+/// writes per thread count, each with Strata/peer ratios.
+#[cfg(feature = "peers")]
+#[test]
+fn quick_bench_with_peers_reports_ratios() {
+    let env = Env::new();
+    let args = [
+        "bench",
+        "--quick",
+        "--output",
+        "json",
+        "--workloads",
+        "write,read-uniform,read-cold",
+        "--write-threads",
+        "1,4",
+        "--peers",
+    ];
+    let printed = env.ok(&args);
+    check_shape(
+        &printed,
+        &["load", "write-t1", "write-t4", "read-uniform", "read-cold"],
+    );
+    let peers = printed["peers"].as_array().expect("peers array");
+    let seen: BTreeSet<(String, String)> = peers
+        .iter()
+        .map(|r| {
+            (
+                r["peer"].as_str().unwrap_or_default().to_string(),
+                r["workload"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    for peer in ["fjall", "sqlite", "sqlcipher"] {
+        for w in ["load", "read-uniform", "read-cold"] {
+            assert!(
+                seen.contains(&(peer.to_string(), w.to_string())),
+                "{peer} {w}: {printed}"
+            );
+        }
+    }
+    for w in ["write-t1", "write-t4"] {
+        assert!(
+            seen.contains(&("fjall".to_string(), w.to_string())),
+            "fjall {w}: {printed}"
+        );
+    }
+    assert_eq!(peers.len(), 11, "{printed}");
+    for r in peers {
+        for k in ["opsPerSec", "cpuUsPerOp", "smkOverPeer", "cmkOverPeer"] {
+            assert!(r[k].as_f64().is_some_and(|x| x > 0.0), "{k} in {r}");
+        }
+    }
+    assert!(
+        printed["peakRssMiBWithPeers"].as_f64().is_some_and(|x| x > 0.0),
+        "{printed}"
+    );
+}
+
+/// `--index-policy none` gives the like-for-like row (no secondary index) and leaves the
+/// indexed queries out; naming one of them is refused, and so is a policy file that is not one.
+#[test]
+fn index_policy_none_runs_without_the_indexed_queries() {
+    let env = Env::new();
+    let printed = env.ok(&[
+        "bench",
+        "--quick",
+        "--output",
+        "json",
+        "--workloads",
+        "read-uniform,aggregate",
+        "--index-policy",
+        "none",
+    ]);
+    check_shape(&printed, &["load", "read-uniform", "aggregate"]);
+    assert_eq!(printed["indexPolicy"], "none", "{printed}");
+    env.run(&[
+        "bench",
+        "--quick",
+        "--output",
+        "json",
+        "--workloads",
+        "query-eq",
+        "--index-policy",
+        "none",
+    ])
+    .code(2);
+    let bad = env.path("policy.json");
+    std::fs::write(&bad, "{not json").expect("write policy");
+    env.run(&[
+        "bench",
+        "--quick",
+        "--output",
+        "json",
+        "--index-policy",
+        env.arg(&bad),
+    ])
+    .code(2);
+}

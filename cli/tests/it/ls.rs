@@ -1,0 +1,161 @@
+//! `strata ls` through the real binary: item counts and sizes beside the catalog's settings
+//! (TTL, analytical tier, conflict policy), and the listing that stays readable while the
+//! customer key is revoked (names and paths shown, counts null with a note, exit 0).
+
+use crate::common;
+
+use common::Env;
+use serde_json::{json, Value};
+
+/// The `ls` row of container `name`.
+fn row(ls: &Value, name: &str) -> Value {
+    ls["containers"]
+        .as_array()
+        .and_then(|rows| rows.iter().find(|r| r["container"] == name))
+        .cloned()
+        .unwrap_or_else(|| panic!("no row for {name}: {ls}"))
+}
+
+#[test]
+fn counts_sizes_and_settings() {
+    let env = Env::with_container("/t");
+    env.ok(&["db", "create", "empty"]);
+    env.ok(&[
+        "container",
+        "create",
+        "d",
+        "ttl",
+        "--pk",
+        "/t",
+        "--ttl",
+        "3600",
+        "--conflict-policy",
+        "custom",
+    ]);
+    env.ok(&[
+        "container",
+        "create",
+        "d",
+        "lww",
+        "--pk",
+        "/a/b",
+        "--conflict-policy",
+        "lww:/v",
+    ]);
+    for i in 0..5 {
+        let body = json!({"id": format!("i{i}"), "t": "x", "pad": "y".repeat(i * 10)}).to_string();
+        env.ok(&["item", "create", "d", "c", "--json", &body]);
+    }
+    // Deleted items do not count.
+    env.ok(&["item", "delete", "d", "c", "i4", "--pk", "x"]);
+    env.ok(&["item", "create", "d", "ttl", "--json", r#"{"id":"1","t":"a"}"#]);
+    env.ok(&["analytics", "enable", "d", "ttl"]);
+
+    let ls = env.ok(&["ls"]);
+    let c = row(&ls, "c");
+    assert_eq!(c["itemCount"], 4, "{ls}");
+    let expected: u64 = (0..4)
+        .map(|i| {
+            env.ok(&["item", "get", "d", "c", &format!("i{i}"), "--pk", "x"])["item"]
+                .to_string()
+                .len() as u64
+        })
+        .sum();
+    assert_eq!(c["bytes"], expected, "{ls}");
+    assert_eq!(
+        (
+            &c["analytical"],
+            &c["defaultTtl"],
+            &c["conflictPolicy"],
+            &c["note"]
+        ),
+        (&json!("off"), &json!("off"), &json!("lww:/_ts"), &Value::Null)
+    );
+    let t = row(&ls, "ttl");
+    assert_eq!(
+        (
+            &t["itemCount"],
+            &t["analytical"],
+            &t["defaultTtl"],
+            &t["conflictPolicy"]
+        ),
+        (&json!(1), &json!("on"), &json!(3600), &json!("custom")),
+        "{ls}"
+    );
+    let l = row(&ls, "lww");
+    assert_eq!(
+        (&l["partitionKeyPath"], &l["conflictPolicy"], &l["itemCount"]),
+        (&json!("/a/b"), &json!("lww:/v"), &json!(0))
+    );
+    let empty = ls["containers"]
+        .as_array()
+        .and_then(|r| r.iter().find(|r| r["database"] == "empty"))
+        .cloned();
+    assert_eq!(empty.map(|e| e["container"].clone()), Some(Value::Null), "{ls}");
+    assert!(ls.get("note").is_none(), "{ls}");
+
+    // The table names the columns.
+    let table = env.run(&["--output", "table", "ls"]);
+    assert!(table.code(0).stdout.contains("itemCount"), "{table:?}");
+}
+
+#[test]
+fn readable_while_the_customer_key_is_revoked() {
+    let env = Env::new();
+    let uri = env.ok(&["vault", "key", "create", "k", "--size", "2048"])["keyUri"]
+        .as_str()
+        .expect("keyUri")
+        .to_string();
+    env.ok(&["init", "--account", "acct", "--cmk", &uri]);
+    env.ok(&["db", "create", "d"]);
+    env.ok(&["container", "create", "d", "c", "--pk", "/t", "--ttl", "-1"]);
+    env.ok(&["item", "create", "d", "c", "--json", r#"{"id":"1","t":"a"}"#]);
+    let before = env.ok(&["ls"]);
+    assert_eq!(row(&before, "c")["itemCount"], 1, "{before}");
+    assert_eq!(row(&before, "c")["encryption"], "customer-managed");
+    assert_eq!(row(&before, "c")["keyUri"], json!(uri));
+
+    env.ok(&["vault", "key", "disable", "k"]);
+    env.run(&["db", "list"]).code(3);
+    let ls = env.ok(&["ls"]);
+    let c = row(&ls, "c");
+    assert_eq!(
+        (
+            &c["database"],
+            &c["partitionKeyPath"],
+            &c["defaultTtl"],
+            &c["encryption"]
+        ),
+        (&json!("d"), &json!("/t"), &json!(-1), &json!("customer-managed")),
+        "{ls}"
+    );
+    assert_eq!(
+        (&c["itemCount"], &c["bytes"]),
+        (&Value::Null, &Value::Null),
+        "{ls}"
+    );
+    for note in [&c["note"], &ls["note"]] {
+        assert!(
+            note.as_str()
+                .is_some_and(|n| n.contains("customer key revoked (403.4002)")),
+            "{ls}"
+        );
+    }
+    assert_eq!(ls["account"], "acct");
+    let table = env.run(&["--output", "table", "ls"]);
+    assert!(table.code(0).stdout.contains("customer key revoked"), "{table:?}");
+
+    env.ok(&["vault", "key", "enable", "k"]);
+    assert_eq!(row(&env.ok(&["ls"]), "c")["itemCount"], 1);
+}
+
+#[test]
+fn no_account_is_404_with_the_init_hint() {
+    let env = Env::new();
+    let v = env.run(&["ls"]).code(1).json();
+    assert_eq!(v["statusCode"], 404);
+    assert!(
+        v["message"].as_str().is_some_and(|m| m.contains("strata init")),
+        "{v}"
+    );
+}

@@ -1,0 +1,119 @@
+//! Helpers shared by the scenario tests: the encryption of a test account (a fresh 2048-bit key
+//! in the home's vault for CMK), walking every file under a directory, and snapshots of one.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use strata::{
+    Account, AccountOptions, Container, Encryption, Identities, KeyUri, LocalVault, Permission, Principal,
+};
+
+/// `ServiceManaged`, or `CustomerManaged` on a new 2048-bit key `key_name` in `opts`' vault.
+pub fn encryption(opts: &AccountOptions, cmk: bool, key_name: &str) -> Encryption {
+    if !cmk {
+        return Encryption::ServiceManaged;
+    }
+    let vault = LocalVault::open(&opts.vault_dir()).expect("open the test vault");
+    let uri = vault.create_key(key_name, 2048).expect("create the test key");
+    Encryption::CustomerManaged {
+        key_uri: uri.to_string(),
+    }
+}
+
+/// Every regular file below `root`, depth first.
+pub fn files_under(root: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).expect("list a test directory") {
+            let path = entry.expect("read a directory entry").path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                out.push(path);
+            }
+        }
+    }
+    out
+}
+
+/// Every file below `dir` except the LOCK files, with its contents: a before/after picture that
+/// proves an operation wrote nothing (or only what it should).
+pub fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    files_under(dir)
+        .into_iter()
+        .filter(|p| p.file_name().is_some_and(|n| n != "LOCK"))
+        .map(|p| {
+            let bytes = std::fs::read(&p).expect("read a test file");
+            (p, bytes)
+        })
+        .collect()
+}
+
+/// A customer-managed-key account "acct" on a new 2048-bit key "cmk" (configured by its
+/// version-less URI), with database "db" and container "c" partitioned on "/pk". Returns the
+/// vault, the key's first versioned URI, the account and the container.
+pub fn cmk_account(opts: &AccountOptions) -> (LocalVault, KeyUri, Account, Container) {
+    let vault = LocalVault::open(&opts.vault_dir()).expect("open the test vault");
+    let kid = vault.create_key("cmk", 2048).expect("create the test key");
+    let enc = Encryption::CustomerManaged {
+        key_uri: kid.without_version().to_string(),
+    };
+    let account = Account::create(opts.clone(), "acct", enc).expect("create the CMK account");
+    let c = account
+        .create_database("db")
+        .and_then(|db| db.create_container("c", "/pk"))
+        .expect("create db/c");
+    (vault, kid, account, c)
+}
+
+/// Each string as its bytes and as lowercase hex: what a leak scan looks for.
+pub fn text_needles(strings: &[String]) -> Vec<Vec<u8>> {
+    strings
+        .iter()
+        .flat_map(|s| {
+            let hex: String = s.bytes().map(|b| format!("{b:02x}")).collect();
+            [s.clone().into_bytes(), hex.into_bytes()]
+        })
+        .collect()
+}
+
+/// Asserts that no file holds any of `needles`; returns whether some file holds `marker` (a
+/// plaintext-by-contract string, proving the scan read the files).
+pub fn assert_no_needle(files: &[PathBuf], needles: &[Vec<u8>], marker: &[u8]) -> bool {
+    let mut seen = false;
+    for file in files {
+        let bytes = std::fs::read(file).expect("read a scanned file");
+        for n in needles {
+            assert!(
+                !bytes.windows(n.len()).any(|w| w == n.as_slice()),
+                "{} holds {}",
+                file.display(),
+                String::from_utf8_lossy(n)
+            );
+        }
+        seen |= bytes.windows(marker.len()).any(|w| w == marker);
+    }
+    seen
+}
+
+/// Creates the user-assigned identity `name`, grants it get/wrapKey/unwrapKey in `vault`, and
+/// makes it `account`'s default identity.
+pub fn use_user_identity(
+    opts: &AccountOptions,
+    vault: &LocalVault,
+    account: &Account,
+    name: &str,
+) -> Principal {
+    let p = Principal::User(name.into());
+    Identities::new(&opts.home)
+        .create(name)
+        .expect("create the identity");
+    vault
+        .set_policy(&p, &[Permission::Get, Permission::WrapKey, Permission::UnwrapKey])
+        .expect("grant the identity");
+    account
+        .set_default_identity(p.clone())
+        .expect("set the default identity");
+    p
+}

@@ -1,0 +1,568 @@
+//! Nothing secret reaches the data directory in the clear. Items whose ids, bodies, nested fields,
+//! non-partition-key fields and property names carry canary strings (distinct per encryption mode)
+//! are written, upserted and deleted in an SMK and in a CMK account; every file under the data
+//! directory is scanned after the writes (WAL only), after a flush, after a compaction and after a
+//! reopen. No file may contain a canary — as raw bytes, hex, base64 or UTF-16, nor inside any zstd
+//! frame found anywhere in a file (each is decompressed and scanned too). The data directory must
+//! not hold the raw service key, a slice of the vault's RSA private key, or PEM/"PRIVATE KEY" text.
+//! The change feed lives in the same store; the analytical tier's Parquet files (and an export
+//! of them) are scanned too.
+//!
+//! The scan is proven to work: the database and container names (plaintext by contract) are found
+//! in CATALOG, and canaries planted on purpose outside the data directory — raw, hex, base64,
+//! UTF-16 and inside a zstd frame between random bytes — are found.
+
+use crate::common;
+
+use std::collections::BTreeSet;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use rand::RngCore;
+use serde_json::{json, Value};
+use strata::analytical::Tier;
+use strata::{Account, AccountOptions, AnalyticalSchema, LocalVault};
+
+const DB_NAME: &str = "leakdb-plaintext-name";
+const CONTAINER_NAME: &str = "leak-container-plaintext-name";
+const PK_VALUES: [&str; 2] = ["tenant-visible-1", "tenant-visible-2"];
+const ITEMS: usize = 150;
+/// Bytes of decompressed output read from one zstd frame at most.
+const MAX_FRAME_OUTPUT: usize = 64 << 20;
+const ZSTD_MAGIC: [u8; 4] = [0x28, 0xB5, 0x2F, 0xFD];
+
+// ---------------------------------------------------------------------------------------------
+// The scanner.
+
+/// A string to look for, in each encoding a careless writer might store it in.
+struct Needle {
+    label: String,
+    forms: Vec<(&'static str, Vec<u8>)>,
+}
+
+fn base64(bytes: &[u8]) -> String {
+    const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..=chunk.len() {
+            out.push(A[((n >> (18 - 6 * i)) & 63) as usize] as char);
+        }
+    }
+    out
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+impl Needle {
+    fn bytes(label: &str, raw: &[u8]) -> Needle {
+        let mut forms = vec![
+            ("raw", raw.to_vec()),
+            ("hex", hex(raw).into_bytes()),
+            ("HEX", hex(raw).to_uppercase().into_bytes()),
+        ];
+        // Base64 at each of the three alignments: keep only the characters that depend on the
+        // needle alone (drop the group shared with preceding bytes and the trailing partial one).
+        for (k, name) in [(0, "base64/0"), (1, "base64/1"), (2, "base64/2")] {
+            let mut shifted = vec![0u8; k];
+            shifted.extend_from_slice(raw);
+            let enc = base64(&shifted);
+            let start = if k > 0 { 4 } else { 0 };
+            let full = shifted.len() / 3 * 4;
+            if full > start + 8 {
+                forms.push((name, enc.as_bytes()[start..full].to_vec()));
+            }
+        }
+        Needle {
+            label: label.to_string(),
+            forms,
+        }
+    }
+
+    fn text(s: &str) -> Needle {
+        let mut n = Needle::bytes(s, s.as_bytes());
+        let utf16: Vec<u8> = s.encode_utf16().flat_map(u16::to_le_bytes).collect();
+        n.forms.push(("utf16le", utf16));
+        n
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct Hit {
+    file: PathBuf,
+    needle: String,
+    form: &'static str,
+    /// Offset of the zstd frame the needle was found in, if it was found after decompressing.
+    zstd_frame_at: Option<usize>,
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    let Some((&first, _)) = needle.split_first() else {
+        return false;
+    };
+    let mut from = 0;
+    while let Some(i) = hay[from..].iter().position(|&b| b == first) {
+        let at = from + i;
+        if hay[at..].starts_with(needle) {
+            return true;
+        }
+        from = at + 1;
+    }
+    false
+}
+
+/// Decompresses the zstd frame starting at `at` as far as it goes (damaged or truncated frames
+/// yield what decoded before the damage).
+fn decode_frame(bytes: &[u8], at: usize) -> Vec<u8> {
+    let mut out = Vec::new();
+    let Ok(dec) = zstd::stream::read::Decoder::new(&bytes[at..]) else {
+        return out;
+    };
+    let mut dec = dec.single_frame().take(MAX_FRAME_OUTPUT as u64);
+    let mut buf = vec![0u8; 64 << 10];
+    loop {
+        match dec.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => out.extend_from_slice(&buf[..n]),
+        }
+    }
+    out
+}
+
+#[derive(Default)]
+struct Scan {
+    files: Vec<PathBuf>,
+    zstd_frames: usize,
+    hits: Vec<Hit>,
+}
+
+impl Scan {
+    fn hit_files(&self) -> BTreeSet<String> {
+        self.hits
+            .iter()
+            .map(|h| h.file.file_name().unwrap().to_string_lossy().into_owned())
+            .collect()
+    }
+}
+
+fn scan_bytes(file: &Path, bytes: &[u8], needles: &[Needle], frame: Option<usize>, out: &mut Vec<Hit>) {
+    for n in needles {
+        for (form, pattern) in &n.forms {
+            if contains(bytes, pattern) {
+                out.push(Hit {
+                    file: file.to_path_buf(),
+                    needle: n.label.clone(),
+                    form,
+                    zstd_frame_at: frame,
+                });
+            }
+        }
+    }
+}
+
+fn scan_tree(root: &Path, needles: &[Needle]) -> Scan {
+    let mut scan = Scan::default();
+    for path in common::files_under(root) {
+        {
+            let bytes = std::fs::read(&path).unwrap();
+            scan_bytes(&path, &bytes, needles, None, &mut scan.hits);
+            let mut from = 0;
+            while let Some(i) = bytes[from..].windows(4).position(|w| w == ZSTD_MAGIC) {
+                let at = from + i;
+                scan.zstd_frames += 1;
+                let plain = decode_frame(&bytes, at);
+                scan_bytes(&path, &plain, needles, Some(at), &mut scan.hits);
+                from = at + 1;
+            }
+            scan.files.push(path);
+        }
+    }
+    scan.hits.sort();
+    scan.hits.dedup();
+    scan
+}
+
+// ---------------------------------------------------------------------------------------------
+// The accounts.
+
+struct Canaries {
+    id: String,
+    body: String,
+    nested: String,
+    free: String,
+    key: String,
+}
+
+fn canaries(mode: &str) -> Canaries {
+    Canaries {
+        id: format!("CANARYID-{mode}-q7Zx"),
+        body: format!("CANARYBODY-{mode}-k3Vw"),
+        nested: format!("CANARYNEST-{mode}-p9Lm"),
+        free: format!("CANARYFREE-{mode}-t2Hs"),
+        key: format!("CANARYKEY-{mode}-b8Rn"),
+    }
+}
+
+fn all_canary_needles() -> Vec<Needle> {
+    ["SMK", "CMK"]
+        .iter()
+        .flat_map(|m| {
+            let c = canaries(m);
+            [c.id, c.body, c.nested, c.free, c.key]
+        })
+        .map(|s| Needle::text(&s))
+        .collect()
+}
+
+fn item(c: &Canaries, i: usize, version: u32) -> (String, &'static str, Value) {
+    let id = format!("{}-{i:04}", c.id);
+    let pk = PK_VALUES[i % 2];
+    let mut body = json!({
+        "id": id,
+        "tenant": pk,
+        "version": version,
+        // Compressible, so a segment block would show it plainly if compressed but not sealed.
+        "note": format!("{} ", c.body).repeat(12),
+        "nested": {"level1": {"list": [1, {"secret": c.nested}], "n": i}},
+        "free": c.free,
+        "pad": "lorem ipsum dolor sit amet ".repeat(10 + i % 30),
+    });
+    body.as_object_mut().unwrap().insert(c.key.clone(), json!(i));
+    (id, pk, body)
+}
+
+fn list_ext(dir: &Path, ext: &str) -> Vec<PathBuf> {
+    match std::fs::read_dir(dir) {
+        Ok(rd) => rd
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == ext))
+            .collect(),
+        Err(_) => Vec::new(),
+    }
+}
+
+fn assert_clean(stage: &str, data: &Path, needles: &[Needle]) -> Scan {
+    let scan = scan_tree(data, needles);
+    assert!(
+        scan.hits.is_empty(),
+        "{stage}: canaries found in the data directory: {:#?}",
+        scan.hits
+    );
+    let names: BTreeSet<String> = scan
+        .files
+        .iter()
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    for must in ["CATALOG", "KEYRING", "MANIFEST"] {
+        assert!(
+            names.contains(must),
+            "{stage}: the scan did not see {must}: {names:?}"
+        );
+    }
+    eprintln!(
+        "{stage}: {} files scanned, {} zstd frames decoded, no canary",
+        scan.files.len(),
+        scan.zstd_frames
+    );
+    scan
+}
+
+/// The RSA private key's PKCS#8 DER, from a vault key file:
+/// frame(20 bytes) | attrs_len u32 LE | attrs | der_len u32 LE | der.
+fn vault_private_der(vault_dir: &Path) -> Vec<u8> {
+    let mut files = Vec::new();
+    let mut stack = vec![vault_dir.join("keys")];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|e| e == "key") {
+                files.push(p);
+            }
+        }
+    }
+    assert_eq!(files.len(), 1, "{files:?}");
+    let bytes = std::fs::read(&files[0]).unwrap();
+    let u32_at = |at: usize| u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap()) as usize;
+    let attrs_len = u32_at(20);
+    let der_at = 24 + attrs_len;
+    let der_len = u32_at(der_at);
+    let der = bytes[der_at + 4..der_at + 4 + der_len].to_vec();
+    // PKCS#8: SEQUENCE, then the RSA private key; a 2048-bit key's DER is about 1.2 KB.
+    assert_eq!(der[0], 0x30, "not DER");
+    assert!(der.len() > 1000, "{}", der.len());
+    der
+}
+
+fn run_mode(cmk: bool) {
+    let mode = if cmk { "CMK" } else { "SMK" };
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let home = tmp.path().join("home");
+    let opts = AccountOptions::new(&data, &home);
+    let enc = common::encryption(&opts, cmk, "leak-cmk");
+    let c = canaries(mode);
+    let needles = all_canary_needles();
+
+    let account = Account::create(opts.clone(), "leakacct", enc).unwrap();
+    let container = account
+        .create_database(DB_NAME)
+        .unwrap()
+        .create_container(CONTAINER_NAME, "/tenant")
+        .unwrap();
+    for i in 0..ITEMS {
+        let (_, pk, body) = item(&c, i, 0);
+        container.create_item(pk, &body).unwrap();
+    }
+    // Superseded versions and tombstones carry ids and bodies too.
+    for i in (0..ITEMS).step_by(5) {
+        let (_, pk, body) = item(&c, i, 1);
+        container.upsert_item(pk, &body).unwrap();
+    }
+    for i in (0..ITEMS).step_by(7) {
+        let (id, pk, _) = item(&c, i, 0);
+        container.delete_item(pk, &id).unwrap();
+    }
+    let check_items = |account: &Account| {
+        let container = account.database(DB_NAME).container(CONTAINER_NAME);
+        for i in 0..ITEMS {
+            let (id, pk, _) = item(&c, i, 0);
+            let got = container.read_item::<Value>(pk, &id);
+            if i % 7 == 0 {
+                assert_eq!(got.unwrap_err().status(), 404, "{id}");
+                continue;
+            }
+            let body = got.unwrap().item.unwrap();
+            let (_, _, want) = item(&c, i, u32::from(i % 5 == 0));
+            for (k, v) in want.as_object().unwrap() {
+                assert_eq!(&body[k], v, "{id}: {k}");
+            }
+        }
+    };
+    // The canaries really are stored: they come back through the API.
+    check_items(&account);
+
+    let lsm = data.join("lsm");
+    assert!(
+        list_ext(&lsm.join("seg"), "seg").is_empty(),
+        "{mode}: flushed too early"
+    );
+    assert!(!list_ext(&lsm.join("wal"), "wal").is_empty(), "{mode}: no WAL");
+    assert_clean(&format!("{mode} after writes (WAL only)"), &data, &needles);
+
+    account.flush().unwrap();
+    assert!(
+        !list_ext(&lsm.join("seg"), "seg").is_empty(),
+        "{mode}: flush wrote no segment"
+    );
+    assert_clean(&format!("{mode} after flush"), &data, &needles);
+
+    account.compact().unwrap();
+    assert_clean(&format!("{mode} after compact"), &data, &needles);
+
+    drop(container);
+    drop(account);
+    let account = Account::open(opts.clone()).unwrap();
+    check_items(&account);
+    // And after writing into the reopened account (a fresh WAL beside the compacted segment).
+    let extra = account.database(DB_NAME).container(CONTAINER_NAME);
+    let (_, pk, body) = item(&c, ITEMS + 1, 0);
+    extra.create_item(pk, &body).unwrap();
+    assert_clean(&format!("{mode} after reopen"), &data, &needles);
+    assert!(!list_ext(&lsm.join("seg"), "seg").is_empty());
+
+    // Closed without a flush: the next open replays that WAL into a segment (the recovery path).
+    drop(extra);
+    drop(account);
+    let account = Account::open(opts.clone()).unwrap();
+    // The item, and the lifetime request-unit counts the closing account recorded.
+    assert_eq!(account.store().recovery_report().records_replayed, 2);
+    let extra = account.database(DB_NAME).container(CONTAINER_NAME);
+    assert_eq!(
+        extra
+            .read_item::<Value>(pk, &item(&c, ITEMS + 1, 0).0)
+            .unwrap()
+            .status_code,
+        200
+    );
+    assert_clean(&format!("{mode} after WAL replay"), &data, &needles);
+
+    // The analytical tier (Parquet under DATA/analytical) and an export of it: encrypted too,
+    // property names included. A CMK account needs a managed identity for the tier.
+    if cmk {
+        let vault = LocalVault::open(&opts.vault_dir()).unwrap();
+        common::use_user_identity(&opts, &vault, &account, "leak-ops");
+    }
+    extra
+        .enable_analytical(-1, AnalyticalSchema::FullFidelity)
+        .unwrap();
+    let mut tier = Tier::open(&extra).unwrap();
+    assert!(tier.catch_up().unwrap().applied > 0);
+    let export = tmp.path().join("analytical-export");
+    tier.store().export(&export, 4_000_000_000).unwrap();
+    assert!(!list_ext(&extra.analytical_dir().unwrap().join("data"), "parquet").is_empty());
+    let export_scan = scan_tree(&export, &needles);
+    assert!(export_scan.hits.is_empty(), "{mode}: {:#?}", export_scan.hits);
+    std::fs::remove_dir_all(&export).unwrap();
+    let scan = assert_clean(&format!("{mode} with the analytical tier"), &data, &needles);
+
+    // Nor do the canaries reach the key holders.
+    let home_scan = scan_tree(&home, &needles);
+    assert!(home_scan.hits.is_empty(), "{mode}: {:#?}", home_scan.hits);
+
+    // No key material in the data directory: the raw SMK, a slice of the RSA private key, PEM.
+    let smk_file = std::fs::read(opts.service_dir().join("smk")).unwrap();
+    assert_eq!(smk_file.len(), 8 + 4 + 4 + 4 + 32, "unexpected smk framing");
+    let smk = &smk_file[smk_file.len() - 32..];
+    let mut secrets = vec![
+        Needle::bytes("raw SMK", smk),
+        Needle::text("PRIVATE KEY"),
+        Needle::text("-----BEGIN"),
+    ];
+    if cmk {
+        let der = vault_private_der(&opts.vault_dir());
+        // Windows from the private exponent and primes, well past the public modulus.
+        for frac in [2, 3] {
+            let at = der.len() * frac / 4;
+            secrets.push(Needle::bytes(&format!("RSA DER @{at}"), &der[at..at + 32]));
+        }
+    }
+    let key_scan = scan_tree(&data, &secrets);
+    assert!(
+        key_scan.hits.is_empty(),
+        "{mode}: key material in the data directory: {:#?}",
+        key_scan.hits
+    );
+    // ...while the same scan does find that material where it legitimately lives.
+    let smk_where = scan_tree(&opts.service_dir(), &secrets[..1]);
+    assert_eq!(smk_where.hit_files(), BTreeSet::from(["smk".to_string()]));
+    if cmk {
+        let der_where = scan_tree(&opts.vault_dir(), &secrets[3..]);
+        assert_eq!(der_where.hits.len(), 2, "{:#?}", der_where.hits);
+    }
+
+    // The positive side of the contract: names are plaintext, in CATALOG.
+    let names = scan_tree(&data, &[Needle::text(DB_NAME), Needle::text(CONTAINER_NAME)]);
+    for name in [DB_NAME, CONTAINER_NAME] {
+        assert!(
+            names
+                .hits
+                .iter()
+                .any(|h| h.needle == name && h.form == "raw" && h.file.ends_with("CATALOG")),
+            "{mode}: {name} not found in plaintext in CATALOG: {:#?}",
+            names.hits
+        );
+    }
+    assert!(scan.files.len() >= 5, "{mode}: {:?}", scan.files);
+
+    // A canary planted on purpose beside the data directory is found by the very same scan.
+    let outside = tmp.path().join("outside");
+    std::fs::create_dir(&outside).unwrap();
+    let mut planted = random_bytes(3000);
+    planted.extend_from_slice(format!("{}-0001", c.id).as_bytes());
+    planted.extend(random_bytes(3000));
+    std::fs::write(outside.join("planted.bin"), planted).unwrap();
+    let whole = scan_tree(tmp.path(), &needles);
+    assert_eq!(
+        whole.hits.iter().map(|h| (&h.file, h.form)).collect::<Vec<_>>(),
+        vec![(&outside.join("planted.bin"), "raw")],
+        "{mode}: {:#?}",
+        whole.hits
+    );
+    drop(extra);
+    drop(account);
+}
+
+fn random_bytes(n: usize) -> Vec<u8> {
+    let mut v = vec![0u8; n];
+    rand::thread_rng().fill_bytes(&mut v);
+    v
+}
+
+#[test]
+fn no_canary_or_key_in_the_data_dir_smk() {
+    run_mode(false);
+}
+
+#[test]
+fn no_canary_or_key_in_the_data_dir_cmk() {
+    run_mode(true);
+}
+
+/// The scanner itself: it finds a canary in every encoding it claims to check, including inside a
+/// zstd frame surrounded by random bytes, and finds nothing in random bytes.
+#[test]
+fn scanner_finds_planted_canaries() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let canary = "CANARYBODY-SMK-k3Vw";
+    let needles = all_canary_needles();
+    let embed = |payload: &[u8]| {
+        let mut v = random_bytes(777);
+        v.extend_from_slice(payload);
+        v.extend(random_bytes(555));
+        v
+    };
+    let utf16: Vec<u8> = canary.encode_utf16().flat_map(u16::to_le_bytes).collect();
+    // The canary occurs only as a back-reference to a near miss, so its bytes are not in the
+    // frame: only decompressing finds it.
+    let near = "CANARYBODY-SMK-k3Vx";
+    let plain = format!("{{\"note\":\"{near}\"}} ").repeat(20) + &format!("{{\"note\":\"{canary}\"}}");
+    let compressed = zstd::bulk::compress(plain.as_bytes(), 3).unwrap();
+    assert!(!contains(&compressed, canary.as_bytes()), "zstd did not hide it");
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        ("raw.bin", embed(canary.as_bytes()), "raw"),
+        ("hex.txt", embed(hex(canary.as_bytes()).as_bytes()), "hex"),
+        (
+            "HEX.txt",
+            embed(hex(canary.as_bytes()).to_uppercase().as_bytes()),
+            "HEX",
+        ),
+        (
+            "b64-0.txt",
+            embed(base64(canary.as_bytes()).as_bytes()),
+            "base64/0",
+        ),
+        (
+            "b64-1.txt",
+            embed(base64(&[b"x", canary.as_bytes()].concat()).as_bytes()),
+            "base64/1",
+        ),
+        (
+            "b64-2.txt",
+            embed(base64(&[b"xy", canary.as_bytes()].concat()).as_bytes()),
+            "base64/2",
+        ),
+        ("utf16.bin", embed(&utf16), "utf16le"),
+        ("frame.bin", embed(&compressed), "raw"),
+    ];
+    for (name, bytes, _) in &cases {
+        std::fs::write(dir.join(name), bytes).unwrap();
+    }
+    std::fs::write(dir.join("noise.bin"), random_bytes(50_000)).unwrap();
+    let scan = scan_tree(dir, &needles);
+    assert_eq!(scan.files.len(), cases.len() + 1);
+    for (name, _, form) in &cases {
+        let hit = scan
+            .hits
+            .iter()
+            .find(|h| h.file.ends_with(name) && h.form == *form && h.needle == canary);
+        assert!(hit.is_some(), "{name}: not found as {form}: {:#?}", scan.hits);
+    }
+    let framed: Vec<_> = scan
+        .hits
+        .iter()
+        .filter(|h| h.file.ends_with("frame.bin"))
+        .collect();
+    assert!(
+        !framed.is_empty() && framed.iter().all(|h| h.zstd_frame_at == Some(777)),
+        "{framed:#?}"
+    );
+    assert!(!scan.hit_files().contains("noise.bin"));
+    // Other modes' canaries were not "found" by accident.
+    assert!(scan.hits.iter().all(|h| h.needle == canary), "{:#?}", scan.hits);
+}

@@ -1,0 +1,512 @@
+//! Query paging, partition scoping and charges through `Container::query_items`: pages never
+//! exceed the limit and concatenate to the full result; continuation tokens are bound to their
+//! query; a partition key (given, or pinned by WHERE) scans one partition; the RU charge follows
+//! docs/ru-model.md (about 1 RU per 1 KB item returned, +15 % with a customer-managed key).
+
+use crate::common;
+
+use serde_json::{json, Value};
+use strata::{Account, AccountOptions, Container, Encryption, PartitionKey, QueryOptions};
+
+fn account(cmk: bool) -> (tempfile::TempDir, Account) {
+    let dir = tempfile::tempdir().unwrap();
+    let opts = AccountOptions::new(dir.path().join("data"), dir.path().join("home"));
+    let enc = if cmk {
+        common::encryption(&opts, true, "qkey")
+    } else {
+        Encryption::ServiceManaged
+    };
+    let account = Account::create(opts, "acct", enc).unwrap();
+    (dir, account)
+}
+
+/// `n` items `{"id": "i0007", "pk": "p<k % 5>", "n": k}` in five partitions.
+fn filled(n: usize) -> (tempfile::TempDir, Container) {
+    let (dir, account) = account(false);
+    let c = account
+        .create_database("db")
+        .unwrap()
+        .create_container("c", "/pk")
+        .unwrap();
+    for k in 0..n {
+        let pk = format!("p{}", k % 5);
+        c.create_item(pk.as_str(), &json!({"id": format!("i{k:04}"), "pk": pk, "n": k}))
+            .unwrap();
+    }
+    (dir, c)
+}
+
+/// Query parameters as `query_items` takes them.
+type Params = Vec<(String, Value)>;
+
+fn opts(max: Option<usize>, continuation: Option<String>) -> QueryOptions {
+    QueryOptions {
+        max_item_count: max,
+        continuation,
+        ..QueryOptions::default()
+    }
+}
+
+/// Every page of `sql`, following continuations.
+fn pages(c: &Container, sql: &str, params: &[(String, Value)], max: Option<usize>) -> Vec<Vec<Value>> {
+    let mut out = Vec::new();
+    let mut token = None;
+    loop {
+        let r = c.query_items(sql, params, &opts(max, token)).unwrap();
+        assert_eq!(r.status_code, 200);
+        out.push(r.items);
+        match r.continuation {
+            Some(t) => token = Some(t),
+            None => return out,
+        }
+        assert!(out.len() < 1000, "paging does not end");
+    }
+}
+
+#[test]
+fn pages_respect_the_limit_and_concatenate() {
+    let (_dir, c) = filled(250);
+    for (sql, max) in [
+        ("SELECT * FROM c", Some(100)),
+        ("SELECT VALUE c.n FROM c ORDER BY c.n DESC", Some(7)),
+        ("SELECT c.id FROM c WHERE c.n % 3 = 0", Some(1)),
+        ("SELECT DISTINCT VALUE c.pk FROM c", Some(2)),
+        ("SELECT c.pk, COUNT(1) AS n FROM c GROUP BY c.pk", Some(3)),
+        (
+            "SELECT VALUE c.n FROM c ORDER BY c.n OFFSET 10 LIMIT 45",
+            Some(10),
+        ),
+    ] {
+        let whole = c.query_items(sql, &[], &opts(Some(10_000), None)).unwrap();
+        assert!(whole.continuation.is_none());
+        let got = pages(&c, sql, &[], max);
+        let limit = max.unwrap_or(100);
+        assert!(got.iter().all(|p| p.len() <= limit), "{sql}");
+        assert!(
+            got.iter().rev().skip(1).all(|p| p.len() == limit),
+            "{sql}: only the last page is short"
+        );
+        let joined: Vec<Value> = got.into_iter().flatten().collect();
+        assert_eq!(joined, whole.items, "{sql}");
+    }
+    assert_eq!(
+        pages(&c, "SELECT * FROM c", &[], Some(100))
+            .iter()
+            .map(Vec::len)
+            .collect::<Vec<_>>(),
+        [100, 100, 50]
+    );
+    assert_eq!(
+        pages(&c, "SELECT VALUE c.n FROM c ORDER BY c.n", &[], Some(1000))[0].len(),
+        250
+    );
+}
+
+#[test]
+fn default_page_is_100_and_empty_results_have_no_token() {
+    let (_dir, c) = filled(150);
+    let r = c
+        .query_items("SELECT * FROM c", &[], &QueryOptions::default())
+        .unwrap();
+    assert_eq!(r.items.len(), strata::DEFAULT_MAX_ITEM_COUNT);
+    assert!(r.continuation.is_some());
+    let r = c
+        .query_items("SELECT * FROM c WHERE c.n > 1000", &[], &QueryOptions::default())
+        .unwrap();
+    assert!(r.items.is_empty() && r.continuation.is_none());
+    // An exact multiple ends without an empty extra page.
+    assert_eq!(pages(&c, "SELECT * FROM c", &[], Some(50)).len(), 3);
+}
+
+#[test]
+fn bad_continuations_are_400() {
+    let (_dir, c) = filled(30);
+    let first = c
+        .query_items("SELECT * FROM c", &[], &opts(Some(10), None))
+        .unwrap();
+    let token = first.continuation.unwrap();
+    let p = |k: &str, v: Value| vec![(k.to_string(), v)];
+    let second = c
+        .query_items("SELECT * FROM c", &[], &opts(Some(10), Some(token.clone())))
+        .unwrap();
+    assert_eq!(second.items.len(), 10);
+    // The page size may change between pages.
+    let bigger = c
+        .query_items("SELECT * FROM c", &[], &opts(Some(100), Some(token.clone())))
+        .unwrap();
+    assert_eq!(bigger.items.len(), 20);
+    let bad: Vec<(&str, Params, QueryOptions)> = vec![
+        ("SELECT * FROM c", vec![], opts(None, Some("garbage".into()))),
+        ("SELECT * FROM c", vec![], opts(None, Some("7b7d".into()))),
+        ("SELECT * FROM c", vec![], opts(None, Some(String::new()))),
+        ("SELECT * FROM c", vec![], opts(None, Some(format!("{token}00")))),
+        (
+            "SELECT * FROM c WHERE true",
+            vec![],
+            opts(None, Some(token.clone())),
+        ),
+        (
+            "SELECT * FROM c WHERE c.n >= @n",
+            p("@n", json!(0)),
+            opts(None, Some(token.clone())),
+        ),
+        (
+            "SELECT * FROM c",
+            vec![],
+            QueryOptions {
+                partition_key: Some("p1".into()),
+                continuation: Some(token.clone()),
+                ..QueryOptions::default()
+            },
+        ),
+        ("SELECT * FROM c", vec![], opts(Some(0), None)),
+    ];
+    for (sql, params, o) in bad {
+        let e = c.query_items(sql, &params, &o).unwrap_err();
+        assert_eq!(e.status(), 400, "{sql} {o:?}: {e}");
+    }
+    // An offset token (a query computed whole per page: ORDER BY) past the end (the data
+    // shrank since) is a 400 that says to start again; a position token resumes at its key
+    // whatever happened, here on an empty last page.
+    let sorted = "SELECT * FROM c ORDER BY c.n";
+    let offset_token = c
+        .query_items(sorted, &[], &opts(Some(10), None))
+        .unwrap()
+        .continuation
+        .unwrap();
+    for k in 0..30 {
+        c.delete_item(format!("p{}", k % 5), &format!("i{k:04}")).unwrap();
+    }
+    let e = c
+        .query_items(sorted, &[], &opts(Some(10), Some(offset_token)))
+        .unwrap_err();
+    assert_eq!(e.status(), 400);
+    assert!(e.to_string().contains("again"), "{e}");
+    let after = c
+        .query_items("SELECT * FROM c", &[], &opts(Some(10), Some(token)))
+        .unwrap();
+    assert!(after.items.is_empty() && after.continuation.is_none());
+}
+
+#[test]
+fn partition_key_scopes_the_scan() {
+    let (_dir, c) = filled(100);
+    let with_pk = QueryOptions {
+        partition_key: Some(PartitionKey::from("p2")),
+        max_item_count: Some(1000),
+        ..QueryOptions::default()
+    };
+    let scoped = c.query_items("SELECT VALUE c.n FROM c", &[], &with_pk).unwrap();
+    let mut ns: Vec<u64> = scoped.items.iter().filter_map(Value::as_u64).collect();
+    ns.sort_unstable();
+    assert_eq!(ns, (0..100).filter(|k| k % 5 == 2).collect::<Vec<u64>>());
+    // The WHERE clause pins the same partition (by literal or parameter): same items, same charge.
+    let full = opts(Some(1000), None);
+    let pinned = c
+        .query_items("SELECT VALUE c.n FROM c WHERE c.pk = 'p2'", &[], &full)
+        .unwrap();
+    let by_param = c
+        .query_items(
+            "SELECT VALUE c.n FROM c WHERE c.n >= 0 AND c.pk = @p",
+            &[("@p".to_string(), json!("p2"))],
+            &full,
+        )
+        .unwrap();
+    let unpinned = c
+        .query_items(
+            "SELECT VALUE c.n FROM c WHERE c.pk = 'p2' OR c.pk = 'none'",
+            &[],
+            &QueryOptions {
+                force_full_scan: true,
+                ..full.clone()
+            },
+        )
+        .unwrap();
+    assert_eq!(pinned.items, scoped.items);
+    assert_eq!(by_param.items, scoped.items);
+    // Through the index, the pinned query also pays for the 20 entries of /pk = "p2" it reads.
+    assert_eq!(pinned.request_charge, round2(scoped.request_charge + 20.0 * 0.01));
+    let mut a = unpinned.items.clone();
+    a.sort_by_key(Value::to_string);
+    let mut b = scoped.items.clone();
+    b.sort_by_key(Value::to_string);
+    assert_eq!(a, b);
+    // Only one partition was loaded: a fifth of the full scan's load charge.
+    assert!(
+        unpinned.request_charge > pinned.request_charge + 10.0,
+        "{} vs {}",
+        unpinned.request_charge,
+        pinned.request_charge
+    );
+    // A partition key and a WHERE clause for another partition: nothing.
+    let other = c
+        .query_items("SELECT * FROM c WHERE c.pk = 'p3'", &[], &with_pk)
+        .unwrap();
+    assert!(other.items.is_empty());
+    // A partition that does not exist: empty, 200.
+    let none = QueryOptions {
+        partition_key: Some(PartitionKey::from("nope")),
+        ..QueryOptions::default()
+    };
+    let r = c.query_items("SELECT * FROM c", &[], &none).unwrap();
+    assert_eq!((r.status_code, r.items.len()), (200, 0));
+}
+
+/// A 1,000-item container whose stored items are 1,024 bytes each (system properties included).
+fn kilobyte_items(cmk: bool) -> (tempfile::TempDir, Container) {
+    let (dir, account) = account(cmk);
+    let c = account
+        .create_database("db")
+        .unwrap()
+        .create_container("c", "/pk")
+        .unwrap();
+    let probe = c
+        .create_item("p", &json!({"id": "probe", "pk": "p", "pad": ""}))
+        .unwrap()
+        .item
+        .unwrap();
+    let overhead = serde_json::to_vec(&probe).unwrap().len() - "probe".len();
+    c.delete_item("p", "probe").unwrap();
+    for k in 0..1000 {
+        let id = format!("k{k:04}");
+        let pad = "x".repeat(1024 - overhead - id.len());
+        let stored = c
+            .create_item("p", &json!({"id": id, "pk": "p", "pad": pad}))
+            .unwrap()
+            .item
+            .unwrap();
+        assert_eq!(serde_json::to_vec(&stored).unwrap().len(), 1024);
+    }
+    (dir, c)
+}
+
+#[test]
+fn charges_about_one_ru_per_kilobyte_item() {
+    let (_dir, c) = kilobyte_items(false);
+    let all = c
+        .query_items("SELECT * FROM c", &[], &opts(Some(1000), None))
+        .unwrap();
+    assert_eq!(all.items.len(), 1000);
+    // 2.3 + 1000 × 0.5 (load) + 1000 × 0.5 (1 KiB returned each).
+    assert_eq!(all.request_charge, 1002.3);
+    // Paged: the load is shared among the pages; each page adds the base charge.
+    let paged: f64 = (0..10)
+        .scan(None, |token: &mut Option<String>, _| {
+            let r = c
+                .query_items("SELECT * FROM c", &[], &opts(Some(100), token.clone()))
+                .unwrap();
+            *token = r.continuation;
+            Some(r.request_charge)
+        })
+        .sum();
+    assert!((paged - (1000.0 + 10.0 * 2.3)).abs() < 0.1, "{paged}");
+    // A filter that returns nothing still pays for loading every item it reads: all of them
+    // in a full scan, none when the index answers (no entry matches).
+    let none = |force_full_scan| {
+        c.query_items(
+            "SELECT * FROM c WHERE c.id = 'nope'",
+            &[],
+            &QueryOptions {
+                force_full_scan,
+                ..QueryOptions::default()
+            },
+        )
+        .unwrap()
+        .request_charge
+    };
+    assert_eq!(none(true), 502.3);
+    assert_eq!(none(false), 2.3);
+    // Small projections cost less than whole items.
+    let ids = c
+        .query_items("SELECT VALUE c.id FROM c", &[], &opts(Some(1000), None))
+        .unwrap();
+    assert!(ids.request_charge < 520.0, "{}", ids.request_charge);
+    // Deterministic.
+    let again = c
+        .query_items("SELECT * FROM c", &[], &opts(Some(1000), None))
+        .unwrap();
+    assert_eq!(again.request_charge, all.request_charge);
+}
+
+#[test]
+fn customer_managed_key_adds_fifteen_percent() {
+    let (_dir, c) = kilobyte_items(true);
+    let all = c
+        .query_items("SELECT * FROM c", &[], &opts(Some(1000), None))
+        .unwrap();
+    assert_eq!(all.items.len(), 1000);
+    assert!(
+        (all.request_charge - 1002.3 * 1.15).abs() < 0.01,
+        "{}",
+        all.request_charge
+    );
+}
+
+#[test]
+fn pinned_scans_return_what_full_scans_return() {
+    let (_dir, account) = account(false);
+    let c = account
+        .create_database("db")
+        .unwrap()
+        .create_container("c", "/pk")
+        .unwrap();
+    // Every kind of partition-key value, including none (the path missing).
+    let values = [
+        json!("a"),
+        json!("b"),
+        json!(1),
+        json!(1.5),
+        json!(true),
+        json!(false),
+        json!(null),
+    ];
+    for k in 0..40 {
+        let id = format!("d{k}");
+        let n = k % 7;
+        match values.get(k % 8) {
+            Some(v) => {
+                let pk = PartitionKey::from_json(v).unwrap();
+                c.create_item(pk, &json!({"id": id, "pk": v, "n": n})).unwrap();
+            }
+            None => {
+                c.create_item(PartitionKey::None, &json!({"id": id, "n": n}))
+                    .unwrap();
+            }
+        };
+    }
+    let all = opts(Some(1000), None);
+    let literals = [
+        "'a'", "'b'", "1", "1.0", "1.5", "true", "false", "null", "'zzz'", "[1]",
+    ];
+    let mut pinned_any = false;
+    for lit in literals {
+        for extra in ["", " AND c.n > 2", " AND c.n < 0"] {
+            let pinned = format!("SELECT VALUE c.id FROM c WHERE c.pk = {lit}{extra}");
+            // The same condition behind `OR false` is not pinned: a cross-partition scan.
+            let full = format!("SELECT VALUE c.id FROM c WHERE (c.pk = {lit} OR false){extra}");
+            let a = c.query_items(&pinned, &[], &all).unwrap();
+            let b = c.query_items(&full, &[], &all).unwrap();
+            let mut x = a.items.clone();
+            let mut y = b.items.clone();
+            x.sort_by_key(Value::to_string);
+            y.sort_by_key(Value::to_string);
+            assert_eq!(x, y, "{pinned}");
+            pinned_any |= a.request_charge < b.request_charge;
+        }
+    }
+    assert!(pinned_any, "no query was served by a partition scan");
+}
+
+fn round2(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
+}
+
+#[test]
+fn a_page_never_holds_more_than_four_mebibytes_of_results() {
+    let (_dir, c) = filled(0);
+    for k in 0..3 {
+        let item = json!({"id": format!("big{k}"), "pk": "p0", "n": k, "blob": "z".repeat(1_500_000)});
+        c.create_item("p0", &item).unwrap();
+    }
+    let first = c
+        .query_items("SELECT * FROM c WHERE c.n >= 0", &[], &opts(Some(100), None))
+        .unwrap();
+    let bytes: usize = first.items.iter().map(|v| v.to_string().len()).sum();
+    assert_eq!(first.items.len(), 2, "a third 1.5 MB item would pass 4 MiB");
+    assert!(bytes <= strata::MAX_PAGE_BYTES, "{bytes}");
+    let second = c
+        .query_items(
+            "SELECT * FROM c WHERE c.n >= 0",
+            &[],
+            &opts(Some(100), first.continuation),
+        )
+        .unwrap();
+    assert_eq!(second.items.len(), 1);
+    assert!(second.continuation.is_none());
+}
+
+/// A change made between two pages of the model test.
+#[derive(Clone, Debug)]
+enum Change {
+    Create(u16),
+    Delete(usize),
+    Replace(usize),
+}
+
+use proptest::prelude::*;
+
+proptest::proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+
+    /// Creates, deletes and replaces between pages never make an item that was not changed
+    /// appear twice or go missing, through a full scan and through an index lookup; no item
+    /// appears twice at all (a position in key order never moves back).
+    #[test]
+    fn changes_between_pages_neither_repeat_nor_lose_unchanged_items(
+        initial in 0usize..40,
+        page in 1usize..9,
+        changes in proptest::collection::vec(
+            proptest::prop_oneof![
+                (0u16..200).prop_map(Change::Create),
+                (0usize..1000).prop_map(Change::Delete),
+                (0usize..1000).prop_map(Change::Replace),
+            ],
+            0..30,
+        ),
+        indexed in proptest::bool::ANY,
+    ) {
+        let (_dir, c) = filled(initial);
+        let sql = if indexed {
+            "SELECT VALUE c.id FROM c WHERE c.n >= 0"
+        } else {
+            "SELECT VALUE c.id FROM c"
+        };
+        let mut live: Vec<(String, String)> = (0..initial)
+            .map(|k| (format!("p{}", k % 5), format!("i{k:04}")))
+            .collect();
+        let mut touched = std::collections::BTreeSet::new();
+        let mut seen: Vec<String> = Vec::new();
+        let mut token = None;
+        let mut changes = changes.into_iter();
+        loop {
+            let r = c.query_items(sql, &[], &opts(Some(page), token)).unwrap();
+            prop_assert!(r.items.len() <= page);
+            seen.extend(r.items.iter().map(|v| v.as_str().unwrap().to_string()));
+            token = r.continuation;
+            if token.is_none() {
+                break;
+            }
+            // One change between two pages, while there are changes left.
+            match changes.next() {
+                Some(Change::Create(k)) => {
+                    let (pk, id) = (format!("p{}", k % 5), format!("new{k:04}"));
+                    if !live.iter().any(|(_, i)| *i == id) {
+                        c.create_item(pk.as_str(), &json!({"id": id, "pk": pk, "n": 1000 + k}))
+                            .unwrap();
+                        touched.insert(id.clone());
+                        live.push((pk, id));
+                    }
+                }
+                Some(Change::Delete(i)) if !live.is_empty() => {
+                    let (pk, id) = live.remove(i % live.len());
+                    c.delete_item(pk, &id).unwrap();
+                    touched.insert(id);
+                }
+                Some(Change::Replace(i)) if !live.is_empty() => {
+                    let (pk, id) = live[i % live.len()].clone();
+                    c.replace_item(pk.as_str(), &json!({"id": id, "pk": pk, "n": 5000}))
+                        .unwrap();
+                    touched.insert(id);
+                }
+                _ => {}
+            }
+        }
+        let mut unique = seen.clone();
+        unique.sort();
+        unique.dedup();
+        prop_assert_eq!(unique.len(), seen.len(), "an item was returned twice: {:?}", seen);
+        for (_, id) in live.iter().filter(|(_, id)| !touched.contains(id)) {
+            prop_assert!(seen.contains(id), "unchanged item {} went missing", id);
+        }
+    }
+}
