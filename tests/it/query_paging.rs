@@ -20,14 +20,20 @@ fn account(cmk: bool) -> (tempfile::TempDir, Account) {
     (dir, account)
 }
 
-/// `n` items `{"id": "i0007", "pk": "p<k % 5>", "n": k}` in five partitions.
-fn filled(n: usize) -> (tempfile::TempDir, Container) {
+/// An empty container `db/c` partitioned on `/pk`, default indexing policy.
+fn empty() -> (tempfile::TempDir, Container) {
     let (dir, account) = account(false);
     let c = account
         .create_database("db")
         .unwrap()
         .create_container("c", "/pk")
         .unwrap();
+    (dir, c)
+}
+
+/// `n` items `{"id": "i0007", "pk": "p<k % 5>", "n": k}` in five partitions.
+fn filled(n: usize) -> (tempfile::TempDir, Container) {
+    let (dir, c) = empty();
     for k in 0..n {
         let pk = format!("p{}", k % 5);
         c.create_item(pk.as_str(), &json!({"id": format!("i{k:04}"), "pk": pk, "n": k}))
@@ -165,10 +171,10 @@ fn bad_continuations_are_400() {
         let e = c.query_items(sql, &params, &o).unwrap_err();
         assert_eq!(e.status(), 400, "{sql} {o:?}: {e}");
     }
-    // An offset token (a query computed whole per page: ORDER BY) past the end (the data
+    // An offset token (a query computed whole per page: DISTINCT) past the end (the data
     // shrank since) is a 400 that says to start again; a position token resumes at its key
     // whatever happened, here on an empty last page.
-    let sorted = "SELECT * FROM c ORDER BY c.n";
+    let sorted = "SELECT DISTINCT VALUE c.n FROM c";
     let offset_token = c
         .query_items(sorted, &[], &opts(Some(10), None))
         .unwrap()
@@ -433,14 +439,171 @@ enum Change {
     Replace(usize),
 }
 
+/// Items whose sort value `v` exercises the index's encoding: undefined, null, booleans, numbers
+/// that share a double (beyond 2^53) or a key (0 and -0), strings longer than the 512 bytes an
+/// entry keeps, arrays and objects (indexed by their type alone); and JOIN rows.
+fn tricky_values() -> (tempfile::TempDir, Container) {
+    let (dir, c) = empty();
+    let long = "x".repeat(600);
+    let values = [
+        None,
+        Some(json!(null)),
+        Some(json!(false)),
+        Some(json!(true)),
+        Some(json!(9_007_199_254_740_993u64)),
+        Some(json!(9_007_199_254_740_992u64)),
+        Some(json!(-0.0)),
+        Some(json!(0)),
+        Some(json!(2.5)),
+        Some(json!(-7)),
+        Some(json!(format!("{long}b"))),
+        Some(json!(format!("{long}a"))),
+        Some(json!("b")),
+        Some(json!("")),
+        Some(json!("x")),
+        Some(json!([2, 1])),
+        Some(json!([1])),
+        Some(json!({"z": 1})),
+        Some(json!({"a": 2})),
+    ];
+    for k in 0..57usize {
+        let pk = format!("p{}", k % 3);
+        let mut item = json!({"id": format!("i{k:03}"), "pk": pk, "k": k % 4,
+                              "tags": (0..k % 3).map(|t| format!("t{t}")).collect::<Vec<_>>()});
+        if let Some(v) = &values[(k * 7) % values.len()] {
+            item["v"] = v.clone();
+        }
+        c.create_item(pk.as_str(), &item).unwrap();
+    }
+    (dir, c)
+}
+
+/// ORDER BY on an indexed path is read in index order a page at a time; at every page size its
+/// pages concatenate to the unpaged result of a full scan sorted in memory, whatever the types,
+/// including values the index cannot tell apart, and items without the path.
+#[test]
+fn ordered_pages_equal_the_sorted_full_scan() {
+    let (_dir, c) = tricky_values();
+    let streamed = [
+        "SELECT c.id, c.v FROM c ORDER BY c.v",
+        "SELECT c.id, c.v FROM c ORDER BY c.v DESC",
+        "SELECT VALUE c.id FROM c ORDER BY c.v DESC OFFSET 5 LIMIT 20",
+        "SELECT TOP 13 c.id FROM c ORDER BY c.v",
+        "SELECT c.id, t FROM c JOIN t IN c.tags ORDER BY c.v DESC",
+        "SELECT c.id, t FROM c JOIN t IN c.tags WHERE t != 't0' ORDER BY c.v",
+        "SELECT VALUE c.id FROM c WHERE c.v > 0 ORDER BY c.v DESC",
+        "SELECT VALUE c.id FROM c WHERE c.v IN (0, 'b', true, 'x') ORDER BY c.v",
+        "SELECT VALUE c.id FROM c WHERE STARTSWITH(c.v, 'x') ORDER BY c.v DESC",
+        "SELECT VALUE c.id FROM c WHERE IS_DEFINED(c.v) ORDER BY c.v",
+        "SELECT VALUE c.id FROM c WHERE c.id != 'i004' ORDER BY c.id DESC",
+    ];
+    // A lookup on another path (the partition key's too) is used, and its items sorted.
+    let in_memory = [
+        "SELECT VALUE [c.id, c.v] FROM c WHERE c.pk = 'p1' ORDER BY c.v",
+        "SELECT VALUE c.id FROM c WHERE c.k = 3 ORDER BY c.v",
+        "SELECT DISTINCT VALUE c.k FROM c ORDER BY c.k",
+        "SELECT VALUE c.id FROM c ORDER BY c.tags[0]",
+    ];
+    for sql in streamed.iter().chain(&in_memory) {
+        let plan = c.explain_query(sql, &[], &QueryOptions::default()).unwrap();
+        assert_eq!(
+            plan["orderStreamed"],
+            json!(streamed.contains(sql)),
+            "{sql}: {plan}"
+        );
+        let full = QueryOptions {
+            max_item_count: Some(10_000),
+            force_full_scan: true,
+            ..QueryOptions::default()
+        };
+        let whole = c.query_items(sql, &[], &full).unwrap();
+        assert!(whole.continuation.is_none());
+        assert!(!whole.items.is_empty(), "{sql}: the case should return something");
+        for max in [1, 3, 7, 1000] {
+            let joined: Vec<Value> = pages(&c, sql, &[], Some(max)).into_iter().flatten().collect();
+            assert_eq!(joined, whole.items, "{sql} at {max} a page");
+        }
+    }
+}
+
+/// Through the index, every full page of an ordered query reads the same (the page's items and
+/// its entry, and one entry more): page 50 costs what page 1 costs (to the item sizes). Without a condition on the sort path, the
+/// items that lack it are found by a scan of the scope: on page 1 ascending (they sort first),
+/// after the last value descending (here an extra, empty page).
+#[test]
+fn ordered_pages_cost_the_same_deep_in_the_result() {
+    let (_dir, c) = filled(250);
+    let charges = |sql: &str| -> Vec<f64> {
+        let mut out = Vec::new();
+        let mut token = None;
+        loop {
+            let r = c.query_items(sql, &[], &opts(Some(5), token)).unwrap();
+            out.push(r.request_charge);
+            match r.continuation {
+                Some(t) => token = Some(t),
+                None => return out,
+            }
+        }
+    };
+    for sql in [
+        "SELECT * FROM c WHERE IS_DEFINED(c.n) ORDER BY c.n",
+        "SELECT * FROM c WHERE c.n >= 0 ORDER BY c.n",
+        "SELECT * FROM c WHERE c.n >= 0 ORDER BY c.n DESC",
+    ] {
+        let got = charges(sql);
+        assert_eq!(got.len(), 50, "{sql}");
+        assert!(got.iter().all(|x| (x - got[0]).abs() < 0.025), "{sql}: {got:?}");
+    }
+    let desc = charges("SELECT * FROM c ORDER BY c.n DESC");
+    assert_eq!(desc.len(), 51);
+    assert!(desc[..50].iter().all(|x| (x - desc[0]).abs() < 0.025), "{desc:?}");
+    assert!(desc[50] > desc[0], "the scan for undefined values: {desc:?}");
+    let asc = charges("SELECT * FROM c ORDER BY c.n");
+    assert_eq!(asc.len(), 50);
+    assert!(asc[49] <= asc[0] && asc[1] < asc[0], "{asc:?}");
+    assert!(asc[1..].iter().all(|x| (x - asc[1]).abs() < 0.025), "{asc:?}");
+}
+
+/// An ordered token is bound to its query and scope, and a query that is no longer read in
+/// index order (here: forced to a full scan) refuses it with 400 rather than guessing.
+#[test]
+fn ordered_tokens_are_refused_elsewhere() {
+    let (_dir, c) = filled(40);
+    let sql = "SELECT * FROM c ORDER BY c.n DESC";
+    let token = c
+        .query_items(sql, &[], &opts(Some(10), None))
+        .unwrap()
+        .continuation
+        .unwrap();
+    let full = QueryOptions {
+        force_full_scan: true,
+        ..opts(Some(10), Some(token.clone()))
+    };
+    let e = c.query_items(sql, &[], &full).unwrap_err();
+    assert_eq!(e.status(), 400);
+    assert!(e.to_string().contains("again from the start"), "{e}");
+    for other in ["SELECT * FROM c ORDER BY c.n", "SELECT * FROM c"] {
+        let e = c
+            .query_items(other, &[], &opts(Some(10), Some(token.clone())))
+            .unwrap_err();
+        assert_eq!(e.status(), 400, "{other}");
+    }
+    let scoped = QueryOptions {
+        partition_key: Some("p1".into()),
+        ..opts(Some(10), Some(token))
+    };
+    assert_eq!(c.query_items(sql, &[], &scoped).unwrap_err().status(), 400);
+}
+
 use proptest::prelude::*;
 
 proptest::proptest! {
     #![proptest_config(ProptestConfig::with_cases(24))]
 
     /// Creates, deletes and replaces between pages never make an item that was not changed
-    /// appear twice or go missing, through a full scan and through an index lookup; no item
-    /// appears twice at all (a position in key order never moves back).
+    /// appear twice or go missing, through a full scan, an index lookup, and ORDER BY read from
+    /// the index; no item appears twice at all (a position in key or sort order never moves
+    /// back).
     #[test]
     fn changes_between_pages_neither_repeat_nor_lose_unchanged_items(
         initial in 0usize..40,
@@ -453,25 +616,37 @@ proptest::proptest! {
             ],
             0..30,
         ),
-        indexed in proptest::bool::ANY,
+        mode in 0usize..5,
     ) {
         let (_dir, c) = filled(initial);
-        let sql = if indexed {
-            "SELECT VALUE c.id FROM c WHERE c.n >= 0"
-        } else {
-            "SELECT VALUE c.id FROM c"
-        };
+        // Key order (scan, index lookup), and sort order read from the index (both directions,
+        // with and without items lacking the sort path); results are [id, pk, n].
+        let sql = [
+            "SELECT VALUE [c.id, c.pk, c.n] FROM c",
+            "SELECT VALUE [c.id, c.pk, c.n] FROM c WHERE c.n >= 0",
+            "SELECT VALUE [c.id, c.pk, c.n] FROM c ORDER BY c.n",
+            "SELECT VALUE [c.id, c.pk, c.n] FROM c ORDER BY c.n DESC",
+            "SELECT VALUE [c.id, c.pk, c.n] FROM c WHERE c.n >= 0 ORDER BY c.n DESC",
+        ][mode];
+        let descending = sql.ends_with("DESC");
         let mut live: Vec<(String, String)> = (0..initial)
             .map(|k| (format!("p{}", k % 5), format!("i{k:04}")))
             .collect();
         let mut touched = std::collections::BTreeSet::new();
         let mut seen: Vec<String> = Vec::new();
+        // (n, pk, id): the sort value, then the item key's order.
+        let mut sort_keys: Vec<(Option<i64>, String, String)> = Vec::new();
         let mut token = None;
         let mut changes = changes.into_iter();
         loop {
             let r = c.query_items(sql, &[], &opts(Some(page), token)).unwrap();
             prop_assert!(r.items.len() <= page);
-            seen.extend(r.items.iter().map(|v| v.as_str().unwrap().to_string()));
+            for v in &r.items {
+                let id = v[0].as_str().unwrap().to_string();
+                let pk = v[1].as_str().unwrap().to_string();
+                sort_keys.push((v.get(2).and_then(Value::as_i64), pk, id.clone()));
+                seen.push(id);
+            }
             token = r.continuation;
             if token.is_none() {
                 break;
@@ -481,8 +656,13 @@ proptest::proptest! {
                 Some(Change::Create(k)) => {
                     let (pk, id) = (format!("p{}", k % 5), format!("new{k:04}"));
                     if !live.iter().any(|(_, i)| *i == id) {
-                        c.create_item(pk.as_str(), &json!({"id": id, "pk": pk, "n": 1000 + k}))
-                            .unwrap();
+                        // Some new items lack the sort path (undefined sorts first).
+                        let item = if k % 4 == 0 {
+                            json!({"id": id, "pk": pk})
+                        } else {
+                            json!({"id": id, "pk": pk, "n": 1000 + k})
+                        };
+                        c.create_item(pk.as_str(), &item).unwrap();
                         touched.insert(id.clone());
                         live.push((pk, id));
                     }
@@ -494,19 +674,37 @@ proptest::proptest! {
                 }
                 Some(Change::Replace(i)) if !live.is_empty() => {
                     let (pk, id) = live[i % live.len()].clone();
-                    c.replace_item(pk.as_str(), &json!({"id": id, "pk": pk, "n": 5000}))
-                        .unwrap();
+                    let item = if i % 3 == 0 {
+                        json!({"id": id, "pk": pk})
+                    } else {
+                        json!({"id": id, "pk": pk, "n": 5000 - i})
+                    };
+                    c.replace_item(pk.as_str(), &item).unwrap();
                     touched.insert(id);
                 }
                 _ => {}
             }
         }
-        let mut unique = seen.clone();
+        // In key order no item is returned twice at all; in sort order an item a change moved
+        // past the position is met again there, so only unchanged ones must not repeat.
+        let ordered = sql.contains("ORDER BY");
+        let mut unique: Vec<&String> = seen.iter().filter(|id| !ordered || !touched.contains(*id)).collect();
+        let counted = unique.len();
         unique.sort();
         unique.dedup();
-        prop_assert_eq!(unique.len(), seen.len(), "an item was returned twice: {:?}", seen);
+        prop_assert_eq!(unique.len(), counted, "an item was returned twice: {:?}", seen);
         for (_, id) in live.iter().filter(|(_, id)| !touched.contains(id)) {
             prop_assert!(seen.contains(id), "unchanged item {} went missing", id);
+        }
+        // A position in sort order never moves back: the values returned are in order across
+        // pages (undefined first, ties by id), whatever changed between them.
+        if ordered {
+            let mut want = sort_keys.clone();
+            want.sort_by(|a, b| {
+                let by_value = if descending { b.0.cmp(&a.0) } else { a.0.cmp(&b.0) };
+                by_value.then((&a.1, &a.2).cmp(&(&b.1, &b.2)))
+            });
+            prop_assert_eq!(&sort_keys, &want, "{}", sql);
         }
     }
 }

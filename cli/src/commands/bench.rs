@@ -35,9 +35,11 @@ use side::Side;
 
 /// Every workload, in the order they run. `load` always runs: the others need its items.
 /// `write` gives one row per thread count (`write-t1`, `write-t2`, ...); `query-paging` gives two,
-/// `query-page1` and `query-page50` (`query-pageN` for the last page N when there are fewer). `read-cold` runs last
+/// `query-page1` and `query-page50` (`query-pageN` for the last page N when there are fewer);
+/// `query-order-paging` four, `query-order-desc-page1`, `-page50`, `query-order-asc-page1`,
+/// `-page50`. `read-cold` runs last
 /// because it reopens the accounts, which empties their caches for whatever would follow.
-pub const WORKLOADS: [&str; 11] = [
+pub const WORKLOADS: [&str; 12] = [
     "load",
     "write",
     "read-uniform",
@@ -46,12 +48,13 @@ pub const WORKLOADS: [&str; 11] = [
     "query-eq",
     "query",
     "query-paging",
+    "query-order-paging",
     "aggregate",
     "feed",
     "read-cold",
 ];
 /// The workloads whose queries filter on an indexed path: refused under `indexingMode: none`.
-const INDEXED_WORKLOADS: [&str; 2] = ["query-eq", "query"];
+const INDEXED_WORKLOADS: [&str; 3] = ["query-eq", "query", "query-order-paging"];
 /// `--index-policy none`.
 const NO_INDEX_POLICY: &str = r#"{"indexingMode": "none"}"#;
 /// The most threads `--write-threads` accepts.
@@ -225,11 +228,19 @@ pub fn run(g: &Globals, args: &BenchArgs) -> CliResult<Report> {
             }
             runs
         } else if *name == "query-paging" {
-            let p = paging::run(&plan, &sides, &bar)?;
+            let p = paging::run(&plan, &sides, &bar, paging::QUERY)?;
             vec![
                 ("query-page1".to_string(), p.first),
-                (paging::late_row(p.late_page), p.late),
+                (paging::late_row("query", p.late_page), p.late),
             ]
+        } else if *name == "query-order-paging" {
+            let mut runs = Vec::new();
+            for (prefix, sql) in paging::ORDER_QUERIES {
+                let p = paging::run(&plan, &sides, &bar, sql)?;
+                runs.push((format!("{prefix}-page1"), p.first));
+                runs.push((paging::late_row(prefix, p.late_page), p.late));
+            }
+            runs
         } else {
             vec![(name.to_string(), workload::run(name, &plan, &mut sides, &bar)?)]
         };

@@ -12,8 +12,9 @@ use serde_json::Value;
 
 /// Every row of a full `--quick` run: `write` gives one row per thread count (1,2,4,8 by default);
 /// `query-paging` gives page 1 and the last page, page 3 here: the 2,000 loaded items and the
-/// 4 × 16 durable writes make 2,064 items, three pages of 1,000.
-const WORKLOADS: [&str; 15] = [
+/// 4 × 16 durable writes make 2,064 items, three pages of 1,000; `query-order-paging` the same,
+/// descending and ascending.
+const WORKLOADS: [&str; 19] = [
     "load",
     "write-t1",
     "write-t2",
@@ -26,6 +27,10 @@ const WORKLOADS: [&str; 15] = [
     "query",
     "query-page1",
     "query-page3",
+    "query-order-desc-page1",
+    "query-order-desc-page3",
+    "query-order-asc-page1",
+    "query-order-asc-page3",
     "aggregate",
     "feed",
     "read-cold",
@@ -165,19 +170,33 @@ fn workloads_flag_selects_a_subset_and_rejects_unknown_names() {
 /// last), each with a request charge.
 #[test]
 fn query_paging_reports_page_one_and_the_last_page() {
+    paged_rows_are_charged("query-paging", &["load", "query-page1", "query-page2"]);
+}
+
+/// Runs `workload` alone and checks its rows, each with a request charge.
+fn paged_rows_are_charged(workload: &str, rows: &[&str]) {
     let env = Env::new();
-    let printed = env.ok(&[
-        "bench",
-        "--quick",
-        "--output",
-        "json",
-        "--workloads",
-        "query-paging",
-    ]);
-    check_shape(&printed, &["load", "query-page1", "query-page2"]);
+    let printed = env.ok(&["bench", "--quick", "--output", "json", "--workloads", workload]);
+    check_shape(&printed, rows);
     for r in printed["workloads"].as_array().expect("workloads array") {
         assert!(r["ruPerOp"].as_f64().is_some_and(|x| x > 0.0), "{r}");
     }
+}
+
+/// `query-order-paging` alone: ORDER BY read from the index, page 1 and page 2 (the last) in
+/// both directions, each with a request charge.
+#[test]
+fn query_order_paging_reports_both_directions() {
+    paged_rows_are_charged(
+        "query-order-paging",
+        &[
+            "load",
+            "query-order-desc-page1",
+            "query-order-desc-page2",
+            "query-order-asc-page1",
+            "query-order-asc-page2",
+        ],
+    );
 }
 
 /// Without the `peers` feature, `--peers` is refused at once and says how to get it.

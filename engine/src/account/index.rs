@@ -494,7 +494,7 @@ impl Container {
 }
 
 /// The key ranges `[start, end)` of a lookup under the path prefix.
-fn ranges(path: &[u8], kind: &LookupKind) -> Vec<(Vec<u8>, Vec<u8>)> {
+pub(super) fn ranges(path: &[u8], kind: &LookupKind) -> Vec<(Vec<u8>, Vec<u8>)> {
     let under = |p: Vec<u8>| {
         let end = prefix_end(&p).unwrap_or_default();
         (p, end)

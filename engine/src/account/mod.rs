@@ -24,6 +24,7 @@ mod keyspace_tests;
 mod lifecycle;
 mod lsn;
 mod metrics;
+mod ordered;
 mod purge;
 mod query;
 mod response;

@@ -10,11 +10,11 @@
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use super::container::{parse_stored, public_size, without_lsn, Container};
+use super::container::{parse_stored, public_size, without_lsn, Container, Resolved};
 use crate::document::{container_prefix, partition_prefix, PartitionKey};
 use crate::error::{Error, Result};
 use crate::metering::{index_read_charge, query_charge, query_load_charge};
-use crate::query::{Flow, Pager, Position, Prepared};
+use crate::query::{Cursor, Flow, Page, Pager, Position, Prepared};
 use strata_base::seal::hex;
 use strata_lsm::CipherSuite;
 
@@ -101,6 +101,9 @@ impl Container {
                 None => "container".to_string(),
             },
             "orderBy": plan.order_by,
+            // ORDER BY read in index order, a page at a time (query/ordered.rs), rather than
+            // sorted in memory.
+            "orderStreamed": plan.order_scan.is_some() && !opts.force_full_scan && status.ready,
             "index": {
                 "mode": status.mode,
                 "generation": status.generation,
@@ -144,15 +147,32 @@ impl Container {
         };
         let view = self.index_view(r.id)?;
         let plan = prepared.plan(&view.policy)?;
-        let lookups = match &plan.lookups {
-            Some(l) if !opts.force_full_scan && self.index_status()?.ready => Some(l),
-            _ => None,
-        };
+        let use_index = !opts.force_full_scan && self.index_status()?.ready;
+        let lookups = plan.lookups.as_ref().filter(|_| use_index);
+        if let Some(scan) = plan.order_scan.as_ref().filter(|_| use_index) {
+            let from = match token {
+                None => None,
+                Some(Token::Sorted(p)) => match Cursor::decode(&p.key) {
+                    Some(c) if c.key.starts_with(&prefix) => Some((c, p)),
+                    Some(_) => return Err(bad_token("it does not belong to this query's scope")),
+                    None => return Err(bad_token("no position")),
+                },
+                Some(_) => return Err(bad_token(PLAN_CHANGED)),
+            };
+            let resume = from.as_ref().map(|(c, p)| (c, p.skip));
+            let position = from.as_ref().map(|(_, p)| p.clone());
+            let mut pager = Pager::new(&prepared, position, page, MAX_PAGE_BYTES)?.in_sort_order();
+            let walked =
+                self.ordered_walk(&r, view.generation, &prepared, scan, &prefix, resume, &mut pager)?;
+            let done = pager.finish(walked.more);
+            return self.streamed_page(&r, done, walked.load, walked.entries, &fingerprint, Token::Sorted);
+        }
         if prepared.streams() {
             let from = match token {
                 None => None,
                 Some(Token::At(p)) if p.key.starts_with(&prefix) => Some(p),
-                Some(_) => return Err(bad_token("it does not belong to this query's scope")),
+                Some(Token::At(_)) => return Err(bad_token("it does not belong to this query's scope")),
+                Some(_) => return Err(bad_token(PLAN_CHANGED)),
             };
             let start = from.as_ref().map_or_else(|| prefix.clone(), |p| p.key.clone());
             let mut pager = Pager::new(&prepared, from, page, MAX_PAGE_BYTES)?;
@@ -198,22 +218,12 @@ impl Container {
                 }
             };
             let done = pager.finish(more);
-            let load = load + index_read_charge(entries_read);
-            let charge = query_charge(load, done.bytes, self.inner.is_cmk());
-            self.debit(&r, charge)?;
-            return Ok(QueryResponse {
-                items: done.items,
-                request_charge: charge,
-                continuation: done
-                    .next
-                    .map(|p| encode_token(&Token::At(p), &fingerprint, &self.inner.suite, r.id)),
-                status_code: 200,
-            });
+            return self.streamed_page(&r, done, load, entries_read, &fingerprint, Token::At);
         }
         let offset = match token {
             None => 0,
             Some(Token::Offset(o)) => o,
-            Some(Token::At(_)) => return Err(bad_token("it was issued for a different query")),
+            Some(_) => return Err(bad_token(PLAN_CHANGED)),
         };
         let mut load = 0.0;
         let mut docs = Vec::new();
@@ -277,6 +287,37 @@ impl Container {
     }
 }
 
+impl Container {
+    /// The response of a streamed page (in key order or in sort order): charged for what it
+    /// read and returned, with its position sealed into the token as `kind`.
+    fn streamed_page(
+        &self,
+        r: &Resolved,
+        done: Page,
+        load: f64,
+        entries_read: usize,
+        fingerprint: &str,
+        kind: fn(Position) -> Token,
+    ) -> Result<QueryResponse> {
+        let load = load + index_read_charge(entries_read);
+        let charge = query_charge(load, done.bytes, self.inner.is_cmk());
+        self.debit(r, charge)?;
+        Ok(QueryResponse {
+            items: done.items,
+            request_charge: charge,
+            continuation: done
+                .next
+                .map(|p| encode_token(&kind(p), fingerprint, &self.inner.suite, r.id)),
+            status_code: 200,
+        })
+    }
+}
+
+/// Why a token of one kind is refused by a query executed another way (the query's plan
+/// changed since the token was issued, e.g. its index became ready or was being rebuilt).
+const PLAN_CHANGED: &str = "it was issued for another way of running this query (the index \
+                            changed since); run the query again from the start";
+
 /// Where the page that starts at `offset` ends: after `max_items` results, or before the result
 /// that would take the page's JSON past `MAX_PAGE_BYTES` (a page holds at least one result).
 fn page_end(all: &[Value], offset: usize, max_items: usize) -> usize {
@@ -310,12 +351,14 @@ fn fingerprint(sql: &str, params: &[(String, Value)], pk: Option<&PartitionKey>)
     hex::encode(digest.get(..8).unwrap_or_default())
 }
 
-/// Where the next page starts: a result offset (queries computed whole per page) or a position
-/// in key order (streamed queries).
+/// Where the next page starts: a result offset (queries computed whole per page), a position
+/// in key order (streamed queries), or a position in sort order (ORDER BY from the index; the
+/// position's key is a `query::Cursor`).
 #[derive(Clone, Debug, PartialEq)]
 enum Token {
     Offset(usize),
     At(Position),
+    Sorted(Position),
 }
 
 /// `hex( seal_metadata("query-continuation/<container id>", body) )`: the compact JSON body
@@ -330,6 +373,13 @@ fn encode_token(token: &Token, fingerprint: &str, suite: &CipherSuite, container
             "v": TOKEN_VERSION,
             "h": fingerprint,
             "k": hex::encode(&p.key),
+            "s": p.skip,
+            "c": p.produced,
+        }),
+        Token::Sorted(p) => json!({
+            "v": TOKEN_VERSION,
+            "h": fingerprint,
+            "r": hex::encode(&p.key),
             "s": p.skip,
             "c": p.produced,
         }),
@@ -368,13 +418,14 @@ fn decode_token(token: &str, fingerprint: &str, suite: &CipherSuite, container: 
             .map(Token::Offset)
             .map_err(|_| bad_token("offset out of range"));
     }
-    let key = v
-        .get("k")
-        .and_then(Value::as_str)
-        .and_then(hex::decode)
-        .ok_or_else(|| bad_token("no position"))?;
+    let hex_field = |name: &str| v.get(name).and_then(Value::as_str).and_then(hex::decode);
+    let (kind, key): (fn(Position) -> Token, _) = match (hex_field("k"), hex_field("r")) {
+        (Some(key), None) => (Token::At, key),
+        (None, Some(key)) => (Token::Sorted, key),
+        _ => return Err(bad_token("no position")),
+    };
     match (number("s"), number("c")) {
-        (Some(skip), Some(produced)) => Ok(Token::At(Position { key, skip, produced })),
+        (Some(skip), Some(produced)) => Ok(kind(Position { key, skip, produced })),
         _ => Err(bad_token("no position")),
     }
 }
@@ -416,6 +467,12 @@ mod tests {
         });
         let t2 = enc(&at, &f);
         assert_eq!(dec(&t2, &f).unwrap(), at);
+        let sorted = Token::Sorted(Position {
+            key: vec![1, 0, 0, 0, 1, 7, b'4'],
+            skip: 0,
+            produced: 3,
+        });
+        assert_eq!(dec(&enc(&sorted, &f), &f).unwrap(), sorted);
         // The item key is not readable in the token.
         assert!(!t2.contains(&hex::encode(&[1u8, 0, 0, 0, 7, 0xff])));
         // Any one damaged character is caught by the AEAD tag (or the hex decoding).

@@ -10,6 +10,7 @@ mod exec;
 mod expr_parser;
 mod functions;
 mod lexer;
+mod ordered;
 mod parser;
 pub(crate) mod plan;
 mod position;
@@ -17,7 +18,8 @@ mod stream;
 mod value;
 
 pub(crate) use exec::Prepared;
-pub(crate) use stream::{Flow, Pager, Position};
+pub(crate) use ordered::{sorted_cmp, Cursor, OrderScan, Phase};
+pub(crate) use stream::{Flow, Page, Pager, Position, WHOLE};
 
 #[cfg(test)]
 mod fuzz_tests;

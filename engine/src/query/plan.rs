@@ -10,6 +10,7 @@ use serde_json::Value;
 use super::ast::{BinOp, Expr, ExprKind};
 use super::eval::{Env, Row};
 use super::exec::{conjuncts, Prepared};
+use super::ordered::OrderScan;
 use crate::error::{Error, Result};
 use crate::index::encode::type_tag;
 use crate::index::path::{canonical, Seg};
@@ -75,6 +76,8 @@ pub(crate) struct Plan {
     pub(crate) lookups: Option<Vec<Lookup>>,
     /// How ORDER BY is served, if the query has one.
     pub(crate) order_by: Option<String>,
+    /// `Some` when ORDER BY can be read in index order (query/ordered.rs).
+    pub(crate) order_scan: Option<OrderScan>,
 }
 
 impl Prepared {
@@ -87,6 +90,7 @@ impl Prepared {
             return Ok(Plan {
                 lookups: None,
                 order_by: None,
+                order_scan: None,
             });
         };
         let paths = Paths::new(self, alias);
@@ -95,7 +99,41 @@ impl Prepared {
             self.check_unindexed(&paths)?;
         }
         let order_by = self.order_plan(&paths, policy)?;
-        Ok(Plan { lookups, order_by })
+        let order_scan = self.order_scan(&paths, policy, lookups.as_deref());
+        Ok(Plan {
+            lookups,
+            order_by,
+            order_scan,
+        })
+    }
+
+    /// ORDER BY in index order: one sort key that is a path of the item indexed for every type
+    /// (so every item with a value there has an entry), and no lookup on another path (the
+    /// lookup is then used and the results sorted in memory: without statistics, a selective
+    /// filter is the safer bet).
+    fn order_scan(
+        &self,
+        paths: &Paths<'_>,
+        policy: &CompiledPolicy,
+        lookups: Option<&[Lookup]>,
+    ) -> Option<OrderScan> {
+        if !self.streams_ordered() || policy.mode == IndexingMode::None {
+            return None;
+        }
+        let o = self.query.order_by.first()?;
+        let path = paths
+            .root_path(&o.expr)
+            .filter(|p| !p.is_empty() && policy.indexes_all_at(p))?;
+        let within = match lookups {
+            None => None,
+            Some(l) if l.iter().all(|x| x.path == path) => Some(l.to_vec()),
+            Some(_) => return None,
+        };
+        Some(OrderScan {
+            path,
+            descending: o.descending,
+            within,
+        })
     }
 
     /// Under `indexingMode: none` a query may read everything, or filter (and sort) on `id`.

@@ -27,6 +27,10 @@ pub(crate) struct Position {
     pub(crate) produced: u64,
 }
 
+/// `Position::skip` of a sorted-order position after a whole document: every result of it was
+/// returned (or skipped), so the next page need not read it again.
+pub(crate) const WHOLE: u64 = u64::MAX;
+
 /// What the caller should do after a push.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Flow {
@@ -67,6 +71,9 @@ pub(crate) struct Pager<'p> {
     complete: bool,
     /// Aggregate queries: one accumulator per aggregate call of SELECT.
     accs: Vec<(usize, Option<&'p Expr>, Acc)>,
+    /// Documents come in sort order (query/ordered.rs), not key order: a position after a whole
+    /// document names that document with all its results skipped.
+    sorted: bool,
 }
 
 impl Prepared {
@@ -144,7 +151,16 @@ impl<'p> Pager<'p> {
             full: None,
             complete: false,
             accs,
+            sorted: false,
         })
+    }
+
+    /// For documents fed in ORDER BY order, whose position keys (query/ordered.rs cursors) are
+    /// distinct but not increasing, so that no "least key after" exists: a page that ends after
+    /// a whole document resumes at that document with every result skipped (`skip` = `WHOLE`).
+    pub(crate) fn in_sort_order(mut self) -> Pager<'p> {
+        self.sorted = true;
+        self
     }
 
     fn env(&self) -> Env<'p> {
@@ -155,7 +171,8 @@ impl<'p> Pager<'p> {
         }
     }
 
-    /// Feeds the document stored at `key` (keys strictly increasing across pushes).
+    /// Feeds the document stored at `key` (keys strictly increasing across pushes, or distinct
+    /// `in_sort_order`).
     pub(crate) fn push(&mut self, key: &[u8], doc: Value) -> Result<Flow> {
         let p = self.p;
         let env = self.env();
@@ -283,6 +300,7 @@ impl<'p> Pager<'p> {
         let bytes = self.items.iter().map(|v| v.to_string().len()).sum();
         let next = match self.full {
             _ if self.complete => None,
+            Some((at, true)) if self.sorted => more_documents.then_some(Position { skip: WHOLE, ..at }),
             Some((at, true)) => more_documents.then(|| Position {
                 key: successor(&at.key),
                 skip: 0,

@@ -99,6 +99,13 @@ impl Memtable {
         .collect()
     }
 
+    /// The newest version of every key `k` with `lo <= k < end`, in descending key order.
+    pub(crate) fn range_rev(&self, lo: &[u8], end: &[u8]) -> Vec<Record> {
+        let mut v = self.range(lo, |k| k < end);
+        v.reverse();
+        v
+    }
+
     /// The newest version of every key, in key order (for flushing).
     pub(crate) fn records(&self) -> impl Iterator<Item = Record> + '_ {
         newest_only(self.map.iter().map(|e| Record {

@@ -1,5 +1,5 @@
-//! K-way merge of sorted record streams (memtables and segments) into one stream ordered by key,
-//! newest version first; and the filter that keeps only the newest version of each key. Used by
+//! K-way merge of sorted record streams (memtables and segments) into one stream ordered by key
+//! (ascending, or descending for reverse scans), newest version of a key first; and the filter that keeps only the newest version of each key. Used by
 //! scans and by compaction. Single-threaded.
 
 use std::cmp::{Ordering, Reverse};
@@ -13,6 +13,8 @@ pub(crate) type RecordStream<'a> = Box<dyn Iterator<Item = Result<Record>> + 'a>
 struct Head {
     rec: Record,
     source: usize,
+    /// The merge runs in descending key order.
+    desc: bool,
 }
 
 impl PartialEq for Head {
@@ -27,12 +29,12 @@ impl PartialOrd for Head {
     }
 }
 impl Ord for Head {
-    /// Smallest key first; for equal keys the highest sequence number first.
+    /// Smallest key first (largest first when descending); for equal keys the highest sequence
+    /// number first.
     fn cmp(&self, other: &Self) -> Ordering {
-        self.rec
-            .key
-            .cmp(&other.rec.key)
-            .then(other.rec.seq.cmp(&self.rec.seq))
+        let keys = self.rec.key.cmp(&other.rec.key);
+        let keys = if self.desc { keys.reverse() } else { keys };
+        keys.then(other.rec.seq.cmp(&self.rec.seq))
             .then(self.source.cmp(&other.source))
     }
 }
@@ -41,22 +43,39 @@ pub(crate) struct MergeIter<'a> {
     sources: Vec<RecordStream<'a>>,
     heap: BinaryHeap<Reverse<Head>>,
     error: Option<crate::error::Error>,
+    desc: bool,
 }
 
 impl<'a> MergeIter<'a> {
-    pub(crate) fn new(mut sources: Vec<RecordStream<'a>>) -> MergeIter<'a> {
+    /// Merges streams that are each in ascending key order.
+    pub(crate) fn new(sources: Vec<RecordStream<'a>>) -> MergeIter<'a> {
+        MergeIter::with_direction(sources, false)
+    }
+
+    /// Merges streams that are each in descending key order (each holding at most one version
+    /// of a key, as memtable ranges and segments do), largest key first.
+    pub(crate) fn descending(sources: Vec<RecordStream<'a>>) -> MergeIter<'a> {
+        MergeIter::with_direction(sources, true)
+    }
+
+    fn with_direction(mut sources: Vec<RecordStream<'a>>, desc: bool) -> MergeIter<'a> {
         let mut heap = BinaryHeap::new();
         let mut error = None;
         for (i, s) in sources.iter_mut().enumerate() {
             match s.next() {
-                Some(Ok(rec)) => heap.push(Reverse(Head { rec, source: i })),
+                Some(Ok(rec)) => heap.push(Reverse(Head { rec, source: i, desc })),
                 Some(Err(e)) => {
                     error.get_or_insert(e);
                 }
                 None => {}
             }
         }
-        MergeIter { sources, heap, error }
+        MergeIter {
+            sources,
+            heap,
+            error,
+            desc,
+        }
     }
 }
 
@@ -74,6 +93,7 @@ impl Iterator for MergeIter<'_> {
                 Some(Ok(rec)) => self.heap.push(Reverse(Head {
                     rec,
                     source: head.source,
+                    desc: self.desc,
                 })),
                 Some(Err(e)) => self.error = Some(e),
                 None => {}
@@ -136,5 +156,17 @@ mod tests {
         .map(|r| r.unwrap().seq)
         .collect();
         assert_eq!(newest, vec![3, 2, 5]);
+        let desc: Vec<(String, u64)> = newest_per_key(MergeIter::descending(vec![
+            stream(vec![("c", 5), ("a", 1)]),
+            stream(vec![("b", 2), ("a", 3)]),
+            stream(vec![]),
+        ]))
+        .map(|r| r.map(|r| (String::from_utf8(r.key).unwrap(), r.seq)).unwrap())
+        .collect();
+        assert_eq!(
+            desc,
+            vec![("c".into(), 5), ("b".into(), 2), ("a".into(), 3)],
+            "descending, the newest version of a key first"
+        );
     }
 }

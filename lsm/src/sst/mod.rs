@@ -13,7 +13,7 @@ mod reader;
 mod writer;
 
 pub(crate) use merge::{newest_per_key, MergeIter, RecordStream};
-pub(crate) use reader::{Segment, SegmentIter};
+pub(crate) use reader::{Segment, SegmentIter, SegmentRevIter};
 pub use writer::segment_file_name;
 pub(crate) use writer::{SegmentMeta, SegmentWriter};
 

@@ -303,3 +303,84 @@ impl Iterator for SegmentIter<'_> {
         }
     }
 }
+
+/// Iterates a segment's records in descending key order from just below an end key, block by
+/// block (for reverse scans; a segment holds one version of each key).
+pub(crate) struct SegmentRevIter<'c> {
+    seg: Arc<Segment>,
+    cache: Option<&'c BlockCache>,
+    /// The block being read, and the number of its entries not yet returned (those below `pos`).
+    block: usize,
+    pos: usize,
+    current: Option<Arc<DataBlock>>,
+    failed: bool,
+    start_error: Option<Error>,
+}
+
+impl<'c> SegmentRevIter<'c> {
+    /// Starts at the largest key `< end`.
+    pub(crate) fn new(seg: Arc<Segment>, end: &[u8], cache: Option<&'c BlockCache>) -> SegmentRevIter<'c> {
+        let n = seg.index.len();
+        let first = seg.block_for(end);
+        let mut it = SegmentRevIter {
+            seg,
+            cache,
+            block: first.min(n.saturating_sub(1)),
+            pos: 0,
+            current: None,
+            failed: n == 0,
+            start_error: None,
+        };
+        if n > 0 {
+            match it.seg.data_block(it.block, it.cache) {
+                Ok(b) => {
+                    it.pos = if first >= n { b.len() } else { b.lower_bound(end) };
+                    it.current = Some(b);
+                }
+                Err(e) => it.start_error = Some(e),
+            }
+        }
+        it
+    }
+}
+
+impl Iterator for SegmentRevIter<'_> {
+    type Item = Result<Record>;
+
+    fn next(&mut self) -> Option<Result<Record>> {
+        if let Some(e) = self.start_error.take() {
+            self.failed = true;
+            return Some(Err(e));
+        }
+        loop {
+            if self.failed {
+                return None;
+            }
+            let b = match &self.current {
+                Some(b) => b.clone(),
+                None => match self.seg.data_block(self.block, self.cache) {
+                    Ok(b) => {
+                        self.pos = b.len();
+                        self.current = Some(b.clone());
+                        b
+                    }
+                    Err(e) => {
+                        self.failed = true;
+                        return Some(Err(e));
+                    }
+                },
+            };
+            if self.pos > 0 {
+                self.pos -= 1;
+                let r = b.record(self.pos);
+                return Some(r.ok_or_else(|| Error::Internal("validated block entry unreadable".into())));
+            }
+            if self.block == 0 {
+                self.failed = true;
+                return None;
+            }
+            self.block -= 1;
+            self.current = None;
+        }
+    }
+}

@@ -1,6 +1,8 @@
-//! The `query-paging` workload: pages through `SELECT * FROM c` with 1,000 items a page, from the
-//! first page, and times page 1 and page 50 (or the last page, when there are fewer than 50),
-//! each into its own sample, so the report shows whether a later page costs more than the first.
+//! The `query-paging` and `query-order-paging` workloads: page through `SELECT * FROM c` (or,
+//! for the second, `SELECT * FROM c ORDER BY c.n`, descending then ascending: read in index
+//! order) with 1,000 items a page, from the first page, and time page 1 and page 50 (or the last
+//! page, when there are fewer than 50), each into its own sample, so the report shows whether a
+//! later page costs more than the first.
 //! The pages in between are read untimed (and outside the CPU and crypto meters): they only carry
 //! the continuation token forward. Interleaved in rounds like the other workloads. It must not
 //! print.
@@ -13,8 +15,15 @@ use super::side::Side;
 use super::{round_range, Plan};
 use crate::error::{CliError, CliResult};
 
-/// The paged query: streamed (no ORDER BY, GROUP BY or DISTINCT), so its token is a position.
-const QUERY: &str = "SELECT * FROM c";
+/// The paged query of `query-paging`: streamed in key order, so its token is a position.
+pub(super) const QUERY: &str = "SELECT * FROM c";
+/// The paged queries of `query-order-paging` and their row prefixes: ORDER BY on an indexed
+/// path, read in index order (its token is a position in sort order). Every bench item has `n`;
+/// ascending, page 1 also scans for items without it (undefined sorts first, docs/query.md).
+pub(super) const ORDER_QUERIES: [(&str, &str); 2] = [
+    ("query-order-desc", "SELECT * FROM c ORDER BY c.n DESC"),
+    ("query-order-asc", "SELECT * FROM c ORDER BY c.n"),
+];
 /// Items a page.
 pub(super) const PAGE: usize = 1000;
 /// The later page timed (the last one when the container has fewer pages).
@@ -28,19 +37,19 @@ pub(super) struct Paging {
     pub late: [Sample; 2],
 }
 
-/// The report row of the later page: `query-page50`, or `query-pageN` when page N was the last;
-/// `query-page1-last` when there is a single page (so that the two rows differ).
-pub(super) fn late_row(page: usize) -> String {
+/// The report row of the later page: `<prefix>-page50`, or `<prefix>-pageN` when page N was the
+/// last; `<prefix>-page1-last` when there is a single page (so that the two rows differ).
+pub(super) fn late_row(prefix: &str, page: usize) -> String {
     if page <= 1 {
-        "query-page1-last".to_string()
+        format!("{prefix}-page1-last")
     } else {
-        format!("query-page{page}")
+        format!("{prefix}-page{page}")
     }
 }
 
 /// Runs `plan.queries` walks per mode (one op = page 1 timed, the pages up to the later one read
 /// untimed, the later page timed).
-pub(super) fn run(plan: &Plan, sides: &[Side], bar: &ProgressBar) -> CliResult<Paging> {
+pub(super) fn run(plan: &Plan, sides: &[Side], bar: &ProgressBar, sql: &str) -> CliResult<Paging> {
     let mut out = Paging {
         late_page: 0,
         first: [Sample::default(), Sample::default()],
@@ -53,7 +62,7 @@ pub(super) fn run(plan: &Plan, sides: &[Side], bar: &ProgressBar) -> CliResult<P
                 .get(i)
                 .ok_or_else(|| CliError::internal("bench lost an account"))?;
             for _ in round_range(plan.queries, plan.rounds, round) {
-                let late = walk(&side.items, side, &mut out.first[i], &mut out.late[i])?;
+                let late = walk(&side.items, side, sql, &mut out.first[i], &mut out.late[i])?;
                 if out.late_page != 0 && out.late_page != late {
                     return Err(CliError::internal(format!(
                         "bench paging reached page {late}, an earlier walk page {}",
@@ -72,15 +81,15 @@ pub(super) fn run(plan: &Plan, sides: &[Side], bar: &ProgressBar) -> CliResult<P
 /// is timed into `late`. Returns the number of the page timed into `late` (1 when there is one
 /// page: it is then read and timed a second time). Every page after the first is timed into a scratch sample,
 /// kept only if it turns out to be the later page, so the last page is not read twice.
-fn walk(c: &Container, side: &Side, first: &mut Sample, late: &mut Sample) -> CliResult<usize> {
-    let page = timed(c, side, first, None)?;
+fn walk(c: &Container, side: &Side, sql: &str, first: &mut Sample, late: &mut Sample) -> CliResult<usize> {
+    let page = timed(c, side, sql, first, None)?;
     check(&page, 1)?;
     let mut token = page.continuation;
     let mut n = 1;
     while let Some(next) = token {
         n += 1;
         let mut scratch = Sample::default();
-        let page = timed(c, side, &mut scratch, Some(next))?;
+        let page = timed(c, side, sql, &mut scratch, Some(next))?;
         check(&page, n)?;
         token = page.continuation;
         if n == LATE_PAGE || token.is_none() {
@@ -89,24 +98,34 @@ fn walk(c: &Container, side: &Side, first: &mut Sample, late: &mut Sample) -> Cl
         }
     }
     // One page only: it is the last page too; read it again for the later sample.
-    timed(c, side, late, None)?;
+    timed(c, side, sql, late, None)?;
     Ok(1)
 }
 
 /// Runs one page timed into `s`, with its CPU and crypto time and its request charge.
-fn timed(c: &Container, side: &Side, s: &mut Sample, token: Option<String>) -> CliResult<QueryResponse> {
-    let page = s.with_cpu_and_crypto(&side.account, |s| s.time(|| query(c, token)))?;
+fn timed(
+    c: &Container,
+    side: &Side,
+    sql: &str,
+    s: &mut Sample,
+    token: Option<String>,
+) -> CliResult<QueryResponse> {
+    let page = s.with_cpu_and_crypto(&side.account, |s| s.time(|| query(c, sql, token)))?;
     s.charge += page.request_charge;
     Ok(page)
 }
 
-fn query(c: &Container, continuation: Option<String>) -> Result<QueryResponse, strata_engine::Error> {
+fn query(
+    c: &Container,
+    sql: &str,
+    continuation: Option<String>,
+) -> Result<QueryResponse, strata_engine::Error> {
     let opts = QueryOptions {
         max_item_count: Some(PAGE),
         continuation,
         ..QueryOptions::default()
     };
-    c.query_items(QUERY, &[], &opts)
+    c.query_items(sql, &[], &opts)
 }
 
 /// A page that is not the last must be full: anything else means the walk went wrong.
