@@ -277,7 +277,7 @@ fn streamed_pages_and_sweeps_span_segments_and_stop_at_the_container() {
     let item = |i: u32| {
         let mut v = json!({"id": format!("i{i:03}"), "pk": format!("p{}", i % 5), "n": i});
         if i % 3 == 0 {
-            v["ttl"] = json!(10);
+            v["ttl"] = json!(100);
         }
         v
     };
@@ -323,11 +323,11 @@ fn streamed_pages_and_sweeps_span_segments_and_stop_at_the_container() {
     assert_eq!(from_time.items[0]["metadata"]["id"], "i300");
     assert_eq!(from_time.items[0]["metadata"]["lsn"], 301);
 
-    // Every third item expires, at T0 + 10 or T0 + 70: the all-versions read above swept the
-    // first hundred, the rest now.
     assert_eq!(from_time.items[1]["metadata"]["id"], "i301");
-    clock.advance(11);
-    assert_eq!(c.remove_expired_items().unwrap(), 100);
+
+    // Every third item expires, at T0 + 100 or T0 + 160 (none had for the reads above).
+    clock.advance(101);
+    assert_eq!(c.remove_expired_items().unwrap(), 200);
     assert_eq!(
         c.remove_expired_items().unwrap(),
         0,
