@@ -122,20 +122,23 @@ impl Tier {
         let after = self.store.applied_lsn();
         let mut changes: BTreeMap<u64, Change> = BTreeMap::new();
         let mut oldest_crts = u64::MAX;
-        // Live items first (no retention), then every change with deletes.
-        for page in self.read_all(ChangeFeedMode::LatestVersion, after)? {
+        // Live items first (no retention), then every change with deletes. Each page is moved
+        // into `changes` as it is read: no list of the whole feed is held beside it.
+        self.for_each_change(ChangeFeedMode::LatestVersion, after, |page| {
             let lsn = page.get("_lsn").and_then(Value::as_u64).unwrap_or(0);
             let ts = page.get("_ts").and_then(Value::as_u64).unwrap_or(0);
             oldest_crts = oldest_crts.min(ts);
             changes.insert(lsn, self.upsert(page, lsn)?);
-        }
-        for rec in self.read_all(ChangeFeedMode::AllVersionsAndDeletes, after)? {
+            Ok(())
+        })?;
+        self.for_each_change(ChangeFeedMode::AllVersionsAndDeletes, after, |mut rec| {
+            let current = rec.get_mut("current").map(Value::take);
             let meta = &rec["metadata"];
             let lsn = meta["lsn"].as_u64().unwrap_or(0);
             let crts = meta["crts"].as_u64().unwrap_or(0);
             oldest_crts = oldest_crts.min(crts);
-            let change = match rec.get("current") {
-                Some(doc) => self.upsert(doc.clone(), lsn)?,
+            let change = match current {
+                Some(doc) => self.upsert(doc, lsn)?,
                 None => Change::delete(
                     meta["id"].as_str().unwrap_or_default(),
                     meta.get("partitionKey").cloned().unwrap_or(Value::Null),
@@ -144,7 +147,8 @@ impl Tier {
                 ),
             };
             changes.insert(lsn, change);
-        }
+            Ok(())
+        })?;
         let batch: Vec<Change> = changes.into_values().collect();
         let report = self.store.apply(&batch)?;
         let now = SystemWallClock.now_secs();
@@ -163,21 +167,26 @@ impl Tier {
         })
     }
 
-    /// Every item or record of the feed in `mode` after LSN `after`, unmetered.
-    fn read_all(&self, mode: ChangeFeedMode, after: u64) -> Result<Vec<Value>> {
+    /// Hands every item or record of the feed in `mode` after LSN `after` to `f`, in LSN order,
+    /// one page read at a time (unmetered); the first error stops the read.
+    fn for_each_change(
+        &self,
+        mode: ChangeFeedMode,
+        after: u64,
+        mut f: impl FnMut(Value) -> Result<()>,
+    ) -> Result<()> {
         let mut opts = ChangeFeedOptions {
             mode,
             start: ChangeFeedStart::AfterLsn(after),
             partition_key: None,
             max_item_count: PAGE,
         };
-        let mut out = Vec::new();
         loop {
             let page = self.container.read_change_feed_for_replication(&opts)?;
             if page.status_code == 304 {
-                return Ok(out);
+                return Ok(());
             }
-            out.extend(page.items);
+            page.items.into_iter().try_for_each(&mut f)?;
             opts.start = ChangeFeedStart::Continuation(page.continuation);
         }
     }

@@ -256,6 +256,95 @@ fn ttl_expiries_appear_as_deletes_once_and_leave_the_latest_feed() {
     assert_eq!(c.read_change_feed(&o).unwrap().status_code, 304);
 }
 
+/// A page is one lazy scan of the feed (and a TTL sweep one of the container): across a flushed
+/// segment and the memtable, beside another container's feed, each page still stops at the right
+/// record, a start from a time finds the first record at that time, and the sweep finds every
+/// expired item, none of the other container's.
+#[test]
+fn streamed_pages_and_sweeps_span_segments_and_stop_at_the_container() {
+    let (_d, clock, account, c) = setup(Some(1000), false);
+    let other = account
+        .database("db")
+        .create_container_with(
+            "other",
+            "/pk",
+            ContainerOptions {
+                default_ttl: Some(1000),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let item = |i: u32| {
+        let mut v = json!({"id": format!("i{i:03}"), "pk": format!("p{}", i % 5), "n": i});
+        if i % 3 == 0 {
+            v["ttl"] = json!(100);
+        }
+        v
+    };
+    for i in 0..300 {
+        let v = item(i);
+        c.create_item(v["pk"].as_str().unwrap(), &v).unwrap();
+        other.create_item(v["pk"].as_str().unwrap(), &v).unwrap();
+    }
+    account.flush().unwrap();
+    clock.advance(60);
+    for i in 300..600 {
+        let v = item(i);
+        c.create_item(v["pk"].as_str().unwrap(), &v).unwrap();
+    }
+    // Replace a few of the flushed items: their pointers move to the memtable.
+    for i in (1..300).step_by(30) {
+        let mut v = item(i);
+        v["n"] = json!(i + 1000);
+        c.upsert_item(v["pk"].as_str().unwrap(), &v).unwrap();
+    }
+
+    let mut o = opts(ChangeFeedMode::LatestVersion, ChangeFeedStart::Beginning);
+    o.max_item_count = 7;
+    let (latest, _) = drain(&c, o);
+    assert_eq!(
+        latest.len(),
+        600,
+        "every item once, none of the other container's"
+    );
+    let l = lsns(&latest);
+    assert!(l.windows(2).all(|w| w[0] < w[1]), "in LSN order across pages");
+    let ids: std::collections::BTreeSet<&str> = latest.iter().map(|v| v["id"].as_str().unwrap()).collect();
+    assert_eq!(ids.len(), 600);
+    let replaced = latest.iter().filter(|v| v["n"].as_u64().unwrap() >= 1000).count();
+    assert_eq!(replaced, 10, "replaced items at their newest version");
+
+    let from_time = c
+        .read_change_feed(&opts(
+            ChangeFeedMode::AllVersionsAndDeletes,
+            ChangeFeedStart::Time(T0 + 60),
+        ))
+        .unwrap();
+    assert_eq!(from_time.items[0]["metadata"]["id"], "i300");
+    assert_eq!(from_time.items[0]["metadata"]["lsn"], 301);
+
+    assert_eq!(from_time.items[1]["metadata"]["id"], "i301");
+
+    // Every third item expires, at T0 + 100 or T0 + 160 (none had for the reads above).
+    clock.advance(101);
+    assert_eq!(c.remove_expired_items().unwrap(), 200);
+    assert_eq!(
+        c.remove_expired_items().unwrap(),
+        0,
+        "each expiry is recorded once"
+    );
+    let (latest, _) = drain(
+        &c,
+        opts(ChangeFeedMode::LatestVersion, ChangeFeedStart::Beginning),
+    );
+    assert_eq!(latest.len(), 400);
+    assert!(latest
+        .iter()
+        .all(|v| v["n"].as_u64().unwrap() % 3 != 0 || v["n"].as_u64().unwrap() >= 1000));
+    // The other container's items created at T0 with a ttl expired as well, and are its own.
+    assert_eq!(other.remove_expired_items().unwrap(), 100);
+}
+
 #[test]
 fn start_from_now_from_a_time_and_retention() {
     let (dir, clock, account, c) = setup(None, false);

@@ -1,7 +1,7 @@
 //! Copying every stored item of one container into another, as it is (`_ts`, `_etag`, `_rid`
 //! kept; a new `_lsn`; index entries written): how a container restored from a backup is put
 //! back into an existing account (backup/undelete.rs). Thread-safe: each item is written under
-//! its lock in the target.
+//! its lock in the target. Streams the source one item at a time; never collects it.
 
 use serde_json::Value;
 
@@ -15,7 +15,11 @@ impl Container {
     pub(crate) fn copy_items_from(&self, from: &Container) -> Result<u64> {
         let (fr, tr) = (from.resolve()?, self.resolve()?);
         let mut n = 0;
-        for (_, bytes) in from.inner.db.scan_prefix(&container_prefix(fr.id))? {
+        // Streamed over one snapshot of `from`: memory is bounded by one item, not by the
+        // container.
+        let prefix = container_prefix(fr.id);
+        for record in from.inner.db.iter_prefix_from(&prefix, &prefix)? {
+            let (_, bytes) = record?;
             let mut item = parse_stored(&bytes)?;
             if let Some(o) = item.as_object_mut() {
                 o.remove("_lsn");

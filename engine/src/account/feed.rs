@@ -7,6 +7,8 @@
 //! every write has finished (`lsn.rs`), so a token never skips a write that commits late.
 //! Also the write side (`record_change`), the sweep that turns TTL expiries into recorded
 //! deletes, and the retention rule the store's compaction filter applies to feed records.
+//! A page and a sweep are each one lazy scan: they must never collect the feed or the container
+//! into memory (a page holds what it returns, a sweep one item at a time).
 
 use serde_json::Value;
 
@@ -24,8 +26,6 @@ use strata_lsm::WriteBatch;
 /// Default and largest page size of a change-feed read.
 pub const DEFAULT_FEED_PAGE: usize = 100;
 const MAX_FEED_PAGE: usize = 10_000;
-/// Records read from the store per step while filling a page.
-const SCAN_STEP: usize = 256;
 
 /// Which changes the feed returns.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -257,15 +257,22 @@ impl Container {
         let retention = self.inner.opts.change_feed_retention.as_secs();
         let mut items = Vec::new();
         let mut sizes = Vec::new();
-        let end = lsn_key(space, r.id, limit.saturating_add(1));
-        'scan: while next <= limit && items.len() < opts.max_item_count {
-            let batch = db.scan_range(&lsn_key(space, r.id, next), &end, SCAN_STEP)?;
-            if batch.is_empty() {
-                next = limit + 1;
-                break;
-            }
-            for (k, v) in batch {
+        if next <= limit {
+            // One lazy scan over one snapshot for the page: records are pulled one at a time, so
+            // a page holds only what it returns, whatever the length of the feed.
+            let mut records =
+                db.iter_prefix_from(&space.container_prefix(r.id), &lsn_key(space, r.id, next))?;
+            while items.len() < opts.max_item_count {
+                let Some(record) = records.next() else {
+                    next = limit + 1;
+                    break;
+                };
+                let (k, v) = record?;
                 let lsn = lsn_of(&k)?;
+                if lsn > limit {
+                    next = limit + 1;
+                    break;
+                }
                 let (crts, body) = split_value(&v)?;
                 let found = match opts.mode {
                     ChangeFeedMode::LatestVersion => self.latest_item(&r, lsn, body, pk)?,
@@ -276,9 +283,6 @@ impl Container {
                 if let Some((value, size)) = found {
                     items.push(value);
                     sizes.push(size);
-                    if items.len() >= opts.max_item_count {
-                        break 'scan;
-                    }
                 }
             }
         }
@@ -379,22 +383,19 @@ impl Container {
 
     /// The first LSN committed at or after Unix second `t` (or `limit + 1`).
     fn first_lsn_at(&self, space: KeySpace, container_id: u32, t: u64, limit: u64) -> Result<u64> {
-        let end = lsn_key(space, container_id, limit.saturating_add(1));
-        let mut next = 1;
-        while next <= limit {
-            let batch = self
-                .inner
-                .db
-                .scan_range(&lsn_key(space, container_id, next), &end, SCAN_STEP)?;
-            if batch.is_empty() {
+        let prefix = space.container_prefix(container_id);
+        for record in self
+            .inner
+            .db
+            .iter_prefix_from(&prefix, &lsn_key(space, container_id, 1))?
+        {
+            let (k, v) = record?;
+            let lsn = lsn_of(&k)?;
+            if lsn > limit {
                 break;
             }
-            for (k, v) in batch {
-                let lsn = lsn_of(&k)?;
-                if split_value(&v)?.0 >= t {
-                    return Ok(lsn);
-                }
-                next = lsn + 1;
+            if split_value(&v)?.0 >= t {
+                return Ok(lsn);
             }
         }
         Ok(limit + 1)
@@ -414,11 +415,11 @@ impl Container {
     fn sweep_expired(&self, r: &Resolved) -> Result<usize> {
         let now = self.inner.opts.wall_clock.now_secs();
         let mut removed = 0;
-        for (key, bytes) in self
-            .inner
-            .db
-            .scan_prefix(&crate::document::container_prefix(r.id))?
-        {
+        // Streamed over one snapshot (the deletes it writes go to later ones): memory is bounded
+        // by one item, not by the container.
+        let prefix = crate::document::container_prefix(r.id);
+        for record in self.inner.db.iter_prefix_from(&prefix, &prefix)? {
+            let (key, bytes) = record?;
             let item = parse_stored(&bytes)?;
             if expires_at(r.default_ttl, &item).is_none_or(|at| now < at) {
                 continue;
