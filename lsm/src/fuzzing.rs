@@ -191,7 +191,11 @@ pub fn forged_index_segment(suite: &CipherSuite, count: u32, body: &[u8]) -> Res
 pub fn data_block(records: &[KvRecord]) -> Vec<u8> {
     let mut b = BlockBuilder::new();
     for (key, seq, value) in records {
-        b.add(key, *seq, value.as_deref());
+        b.add(&Record {
+            key: key.clone(),
+            seq: *seq,
+            value: value.clone(),
+        });
     }
     b.finish()
 }

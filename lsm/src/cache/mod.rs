@@ -128,11 +128,16 @@ impl BlockCache {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kv::Record;
     use crate::sst::block::BlockBuilder;
 
     fn block(n: usize) -> Arc<DataBlock> {
         let mut b = BlockBuilder::new();
-        b.add(b"k", 1, Some(&vec![0; n]));
+        b.add(&Record {
+            key: b"k".to_vec(),
+            seq: 1,
+            value: Some(vec![0; n]),
+        });
         Arc::new(DataBlock::decode(b.finish()).unwrap())
     }
 

@@ -256,7 +256,9 @@ pub(crate) fn write_memtable_segment(
     let mut w = SegmentWriter::create(seg_dir, id, suite)?;
     let path = w.path().to_path_buf();
     let written = (|| {
-        mem.for_each_newest(|key, seq, value| w.add_entry(key, seq, value))?;
+        for r in mem.records() {
+            w.add(&r)?;
+        }
         let meta = w.finish()?;
         sync_dir(seg_dir)?;
         Ok(meta)

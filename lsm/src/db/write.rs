@@ -111,7 +111,7 @@ impl Shared {
             if !q.leader_active {
                 q.leader_active = true;
                 let tickets: Vec<usize> = q.pending.drain(..).collect();
-                let mut group: Vec<(usize, WriteBatch, bool)> = tickets
+                let group: Vec<(usize, WriteBatch, bool)> = tickets
                     .iter()
                     .filter_map(|t| {
                         q.slots
@@ -120,7 +120,7 @@ impl Shared {
                     })
                     .collect();
                 drop(q);
-                let outcome = self.commit_group(&mut group);
+                let outcome = self.commit_group(&group);
                 q = lock(&self.queue)?;
                 for (i, (t, _, _)) in group.iter().enumerate() {
                     if let Some(s) = q.slots.get_mut(t) {
@@ -150,38 +150,37 @@ impl Shared {
         wal.writer.sync().inspect_err(|e| self.set_poison(e))
     }
 
-    /// Commits one group; returns each batch's last sequence number. The batches' keys and
-    /// values are moved into the memtable once the WAL has them (the batches are left empty).
-    fn commit_group(&self, group: &mut [(usize, WriteBatch, bool)]) -> Result<Vec<u64>> {
+    /// Commits one group; returns each batch's last sequence number.
+    fn commit_group(&self, group: &[(usize, WriteBatch, bool)]) -> Result<Vec<u64>> {
         self.check_poison()?;
         self.wait_for_flush_room()?;
         let mut wal = lock(&self.wal)?;
+        let ops: Vec<(&[u8], Option<&[u8]>)> = group
+            .iter()
+            .flat_map(|(_, b, _)| b.ops.iter().map(|(k, v)| (k.as_slice(), v.as_deref())))
+            .collect();
         let first = wal.next_seq;
         let sync = group.iter().any(|(_, _, s)| *s);
         let commit_ms = self.next_commit_ms(&mut wal);
-        let logged = {
-            let ops: Vec<(&[u8], Option<&[u8]>)> = group
-                .iter()
-                .flat_map(|(_, b, _)| b.ops.iter().map(|(k, v)| (k.as_slice(), v.as_deref())))
-                .collect();
-            wal.writer.append(commit_ms, first, &ops)
-        };
-        let logged = logged.and_then(|_| if sync { wal.writer.sync() } else { Ok(()) });
+        let logged =
+            wal.writer
+                .append(commit_ms, first, &ops)
+                .and_then(|_| if sync { wal.writer.sync() } else { Ok(()) });
         if let Err(e) = logged {
             self.set_poison(&e);
             return Err(e);
         }
         let sv = self.current()?;
+        for (i, (k, v)) in ops.iter().enumerate() {
+            sv.mem.insert(k.to_vec(), first + i as u64, v.map(<[u8]>::to_vec));
+        }
+        wal.next_seq = first + ops.len() as u64;
         let mut lasts = Vec::with_capacity(group.len());
         let mut seq = first;
-        for (_, b, _) in group.iter_mut() {
-            for (k, v) in std::mem::take(&mut b.ops) {
-                sv.mem.insert(k, seq, v);
-                seq += 1;
-            }
+        for (_, b, _) in group {
+            seq += b.len() as u64;
             lasts.push(seq - 1);
         }
-        wal.next_seq = seq;
         if sv.mem.approximate_bytes() >= self.opts.memtable_bytes {
             self.freeze_memtable(&mut wal)?;
         }

@@ -8,7 +8,6 @@ use std::cmp::Ordering;
 use std::ops::Bound;
 use std::sync::atomic::{AtomicUsize, Ordering as AtomicOrdering};
 
-use crossbeam_skiplist::map::Entry;
 use crossbeam_skiplist::SkipMap;
 
 use crate::kv::Record;
@@ -100,21 +99,13 @@ impl Memtable {
         .collect()
     }
 
-    /// Hands `f` the newest version of every key, in key order, without copying it (for
-    /// flushing); stops at the first error `f` returns.
-    pub(crate) fn for_each_newest<E>(
-        &self,
-        mut f: impl FnMut(&[u8], u64, Option<&[u8]>) -> Result<(), E>,
-    ) -> Result<(), E> {
-        let mut last: Option<Entry<'_, VersionedKey, Option<Vec<u8>>>> = None;
-        for e in self.map.iter() {
-            if last.as_ref().is_some_and(|l| l.key().key == e.key().key) {
-                continue;
-            }
-            f(&e.key().key, e.key().seq, e.value().as_deref())?;
-            last = Some(e);
-        }
-        Ok(())
+    /// The newest version of every key, in key order (for flushing).
+    pub(crate) fn records(&self) -> impl Iterator<Item = Record> + '_ {
+        newest_only(self.map.iter().map(|e| Record {
+            key: e.key().key.clone(),
+            seq: e.key().seq,
+            value: e.value().clone(),
+        }))
     }
 }
 
@@ -152,28 +143,8 @@ mod tests {
         );
         let r = m.range(b"ab\x00", |k| k < b"b".as_slice());
         assert_eq!(r.iter().map(|r| r.seq).collect::<Vec<_>>(), vec![3]);
-        let mut all = Vec::new();
-        m.for_each_newest(|k, seq, v| {
-            all.push((k.to_vec(), seq, v.map(<[u8]>::to_vec)));
-            Ok::<(), ()>(())
-        })
-        .unwrap();
-        assert_eq!(
-            all,
-            vec![
-                (b"ab".to_vec(), 2, Some(b"new".to_vec())),
-                (b"ac".to_vec(), 3, None),
-                (b"b".to_vec(), 4, Some(b"x".to_vec())),
-            ]
-        );
-        let mut seen = 0;
-        assert_eq!(
-            m.for_each_newest(|_, _, _| {
-                seen += 1;
-                Err(seen)
-            }),
-            Err(1)
-        );
+        let all: Vec<_> = m.records().map(|r| r.seq).collect();
+        assert_eq!(all, vec![2, 3, 4]);
     }
 
     #[test]

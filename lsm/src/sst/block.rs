@@ -18,12 +18,11 @@ impl BlockBuilder {
         }
     }
 
-    /// Adds one entry (`value == None`: a tombstone); keys in increasing order.
-    pub(crate) fn add(&mut self, key: &[u8], seq: u64, value: Option<&[u8]>) {
+    pub(crate) fn add(&mut self, r: &Record) {
         self.offsets.push(self.buf.len() as u32);
-        put_bytes(&mut self.buf, key);
-        put_u64(&mut self.buf, seq);
-        match value {
+        put_bytes(&mut self.buf, &r.key);
+        put_u64(&mut self.buf, r.seq);
+        match &r.value {
             Some(v) => {
                 put_u8(&mut self.buf, KIND_PUT);
                 put_bytes(&mut self.buf, v);
@@ -152,7 +151,7 @@ mod tests {
         let mut b = BlockBuilder::new();
         let recs = [rec("a", 1, Some("x")), rec("c", 2, None), rec("e", 3, Some(""))];
         for r in &recs {
-            b.add(&r.key, r.seq, r.value.as_deref());
+            b.add(r);
         }
         let block = DataBlock::decode(b.finish()).unwrap();
         assert_eq!(block.len(), 3);

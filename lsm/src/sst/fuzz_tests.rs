@@ -233,7 +233,7 @@ proptest! {
         let mut b = BlockBuilder::new();
         let recs = records(&e);
         for r in &recs {
-            b.add(&r.key, r.seq, r.value.as_deref());
+            b.add(r);
         }
         let raw = b.finish();
         let block = DataBlock::decode(raw.clone()).unwrap();
@@ -419,7 +419,11 @@ fn forged_plain(b: &ForgedBlock) -> Vec<u8> {
         ForgedBlock::Records(recs) => {
             let mut bb = BlockBuilder::new();
             for (key, seq, value) in recs {
-                bb.add(key, *seq, value.as_deref());
+                bb.add(&Record {
+                    key: key.clone(),
+                    seq: *seq,
+                    value: value.clone(),
+                });
             }
             compressed_block(&bb.finish(), None).unwrap()
         }

@@ -40,6 +40,7 @@ pub(crate) struct SegmentWriter {
     cipher: FileCipher,
     offset: u64,
     block: BlockBuilder,
+    block_last_key: Vec<u8>,
     blocks: u32,
     index: Vec<u8>,
     index_count: u32,
@@ -70,6 +71,7 @@ impl SegmentWriter {
             cipher,
             offset: HEADER_LEN as u64,
             block: BlockBuilder::new(),
+            block_last_key: Vec::new(),
             blocks: 0,
             index: Vec::new(),
             index_count: 0,
@@ -83,23 +85,18 @@ impl SegmentWriter {
 
     /// Adds a record; keys must arrive in strictly increasing order.
     pub(crate) fn add(&mut self, r: &Record) -> Result<()> {
-        self.add_entry(&r.key, r.seq, r.value.as_deref())
-    }
-
-    /// `add` of a borrowed record (`value == None`: a tombstone).
-    pub(crate) fn add_entry(&mut self, key: &[u8], seq: u64, value: Option<&[u8]>) -> Result<()> {
-        if self.smallest.is_some() && key <= self.largest.as_slice() {
+        if self.smallest.is_some() && r.key <= self.largest {
             return Err(Error::Internal("segment writer given keys out of order".into()));
         }
         if self.smallest.is_none() {
-            self.smallest = Some(key.to_vec());
+            self.smallest = Some(r.key.clone());
         }
-        self.largest.clear();
-        self.largest.extend_from_slice(key);
-        self.bloom.add(key);
+        self.largest.clone_from(&r.key);
+        self.bloom.add(&r.key);
         self.entries += 1;
-        self.max_seq = self.max_seq.max(seq);
-        self.block.add(key, seq, value);
+        self.max_seq = self.max_seq.max(r.seq);
+        self.block.add(r);
+        self.block_last_key.clone_from(&r.key);
         if self.block.size() >= BLOCK_TARGET {
             self.finish_data_block()?;
         }
@@ -138,7 +135,7 @@ impl SegmentWriter {
         plain.extend_from_slice(&compressed);
         let h = self.write_block(u64::from(self.blocks), BlockKind::Data, plain)?;
         self.blocks += 1;
-        put_bytes(&mut self.index, &self.largest);
+        put_bytes(&mut self.index, &self.block_last_key);
         put_u64(&mut self.index, h.offset);
         put_u32(&mut self.index, h.len);
         self.index_count += 1;

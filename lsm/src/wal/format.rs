@@ -17,25 +17,11 @@ use strata_base::coding::{put_bytes, put_u32, put_u64, put_u8, Reader};
 pub(crate) const FRAME_HEADER_LEN: usize = 12;
 
 /// A version-2 record: the group's commit time (Unix ms) and its batch.
-#[cfg(any(test, feature = "fuzzing"))]
 pub(crate) fn encode_record(commit_ms: u64, first_seq: u64, ops: &[(&[u8], Option<&[u8]>)]) -> Vec<u8> {
     let mut out = Vec::new();
-    encode_record_into(&mut out, 0, commit_ms, first_seq, ops);
+    put_u64(&mut out, commit_ms);
+    out.extend_from_slice(&encode_batch(first_seq, ops));
     out
-}
-
-/// `encode_record` appended to `out`, which is first sized for the record plus `spare` bytes
-/// (the seal's tags), so that neither the encoding nor the seal reallocates.
-pub(crate) fn encode_record_into(
-    out: &mut Vec<u8>,
-    spare: usize,
-    commit_ms: u64,
-    first_seq: u64,
-    ops: &[(&[u8], Option<&[u8]>)],
-) {
-    out.reserve(8 + batch_len(ops) + spare);
-    put_u64(out, commit_ms);
-    put_batch(out, first_seq, ops);
 }
 
 /// The commit time (0 in a version-1 file, which has none) and records of one sealed record.
@@ -48,37 +34,28 @@ pub(crate) fn decode_record(bytes: &[u8], version: u32) -> Option<(u64, Vec<Reco
     decode_batch(batch).map(|r| (commit_ms, r))
 }
 
-#[cfg(test)]
 pub(crate) fn encode_batch(first_seq: u64, ops: &[(&[u8], Option<&[u8]>)]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(batch_len(ops));
-    put_batch(&mut out, first_seq, ops);
-    out
-}
-
-/// Encoded length of a batch of `ops`.
-fn batch_len(ops: &[(&[u8], Option<&[u8]>)]) -> usize {
-    12 + ops
+    let size: usize = ops
         .iter()
         .map(|(k, v)| k.len() + v.map_or(0, <[u8]>::len) + 9)
-        .sum::<usize>()
-}
-
-fn put_batch(out: &mut Vec<u8>, first_seq: u64, ops: &[(&[u8], Option<&[u8]>)]) {
-    put_u64(out, first_seq);
-    put_u32(out, ops.len() as u32);
+        .sum();
+    let mut out = Vec::with_capacity(12 + size);
+    put_u64(&mut out, first_seq);
+    put_u32(&mut out, ops.len() as u32);
     for (k, v) in ops {
         match v {
             Some(v) => {
-                put_u8(out, KIND_PUT);
-                put_bytes(out, k);
-                put_bytes(out, v);
+                put_u8(&mut out, KIND_PUT);
+                put_bytes(&mut out, k);
+                put_bytes(&mut out, v);
             }
             None => {
-                put_u8(out, KIND_DELETE);
-                put_bytes(out, k);
+                put_u8(&mut out, KIND_DELETE);
+                put_bytes(&mut out, k);
             }
         }
     }
+    out
 }
 
 /// `None` if the batch does not parse (a sealed-and-authenticated batch always parses, so this
@@ -105,14 +82,14 @@ pub(crate) fn decode_batch(bytes: &[u8]) -> Option<Vec<Record>> {
     r.is_empty().then_some(out)
 }
 
-/// The frame of one sealed record, appended to `out`.
-pub(crate) fn encode_frame_into(out: &mut Vec<u8>, sealed: &[u8]) {
-    out.reserve(FRAME_HEADER_LEN + sealed.len());
+pub(crate) fn encode_frame(sealed: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(FRAME_HEADER_LEN + sealed.len());
     let len = (sealed.len() as u32).to_le_bytes();
     out.extend_from_slice(&len);
-    put_u32(out, crc32fast::hash(&len));
-    put_u32(out, crc32fast::hash(sealed));
+    put_u32(&mut out, crc32fast::hash(&len));
+    put_u32(&mut out, crc32fast::hash(sealed));
     out.extend_from_slice(sealed);
+    out
 }
 
 #[cfg(test)]

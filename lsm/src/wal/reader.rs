@@ -222,7 +222,7 @@ mod tests {
     /// replays, and counts as committed before any moment.
     #[test]
     fn a_version_1_wal_without_commit_times_still_replays() {
-        use super::super::format::{encode_batch, encode_frame_into};
+        use super::super::format::{encode_batch, encode_frame};
         let dir = tempfile::tempdir().unwrap();
         let suite = CipherSuite::ephemeral(true);
         let (cipher, salt) = suite.new_file(FileKind::Wal, 1);
@@ -236,7 +236,9 @@ mod tests {
         for i in 0..3u64 {
             let key = format!("k{i}");
             let plain = encode_batch(i + 1, &[(key.as_bytes(), Some(&b"v"[..]))]);
-            encode_frame_into(&mut bytes, &cipher.seal(i, BlockKind::WalRecord, plain).unwrap());
+            bytes.extend(encode_frame(
+                &cipher.seal(i, BlockKind::WalRecord, plain).unwrap(),
+            ));
         }
         let path = dir.path().join(super::super::writer::wal_file_name(1));
         std::fs::write(&path, &bytes).unwrap();

@@ -6,18 +6,13 @@
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
-use super::format::{encode_frame_into, encode_record_into};
+use super::format::{encode_frame, encode_record};
 use crate::cipher::{BlockKind, CipherSuite, FileCipher, FileKind};
 use crate::error::{Error, Result};
 use crate::file_header::FileHeader;
 use crate::format_version::{WAL_MAGIC, WAL_VERSION};
 use strata_base::faults;
 use strata_base::fs::{create_file, sync_dir};
-use strata_base::seal::aead::TAG_LEN;
-
-/// The reused buffers are dropped after a record larger than this (a huge batch), rather than
-/// held until the file is rotated.
-const MAX_KEPT_BUFFER: usize = 1 << 20;
 
 pub(crate) struct WalWriter {
     id: u64,
@@ -27,10 +22,6 @@ pub(crate) struct WalWriter {
     next_record: u64,
     /// Bytes of the header and of every complete frame appended so far: a shippable prefix.
     len: u64,
-    /// Reused between appends (a record's plaintext, sealed in place; its frame), so that an
-    /// append allocates nothing once they have grown to the size of a group.
-    record: Vec<u8>,
-    frame: Vec<u8>,
 }
 
 impl WalWriter {
@@ -57,8 +48,6 @@ impl WalWriter {
             cipher,
             next_record: 0,
             len: header.len() as u64,
-            record: Vec::new(),
-            frame: Vec::new(),
         })
     }
 
@@ -80,11 +69,7 @@ impl WalWriter {
     /// until `sync`. A seal refused with 403 (customer key withheld) leaves the file untouched
     /// and consumes no record number; any other error is an I/O error.
     pub fn append(&mut self, commit_ms: u64, first_seq: u64, ops: &[(&[u8], Option<&[u8]>)]) -> Result<()> {
-        let mut plain = std::mem::take(&mut self.record);
-        plain.clear();
-        let tags = TAG_LEN * usize::from(self.cipher.layers());
-        encode_record_into(&mut plain, tags, commit_ms, first_seq, ops);
-        self.append_plain(plain)
+        self.append_plain(encode_record(commit_ms, first_seq, ops))
     }
 
     /// Seals and appends `plain` as the next record, whatever it holds: `append`'s second half,
@@ -94,16 +79,10 @@ impl WalWriter {
         // The record number is consumed even if the write fails: a retried write must not reuse
         // the nonce. (After a failed write the db is poisoned anyway.)
         self.next_record += 1;
-        self.frame.clear();
-        encode_frame_into(&mut self.frame, &sealed);
-        self.record = sealed;
-        faults::write_all(&mut self.file, &self.frame, &self.path)
+        let frame = encode_frame(&sealed);
+        faults::write_all(&mut self.file, &frame, &self.path)
             .map_err(|e| Error::io_path("appending to WAL", &self.path, e))?;
-        self.len += self.frame.len() as u64;
-        if self.frame.capacity() > MAX_KEPT_BUFFER {
-            self.record = Vec::new();
-            self.frame = Vec::new();
-        }
+        self.len += frame.len() as u64;
         Ok(())
     }
 
