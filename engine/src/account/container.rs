@@ -613,7 +613,47 @@ impl std::fmt::Debug for Container {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::account::{Account, Encryption};
+    use crate::options::AccountOptions;
     use serde_json::json;
+
+    #[test]
+    fn items_written_by_value_read_back_as_written_with_no_content_returned() {
+        let dir = tempfile::tempdir().unwrap();
+        let opts = AccountOptions::new(dir.path().join("data"), dir.path().join("home"));
+        let account = Account::create(opts, "a", Encryption::ServiceManaged).unwrap();
+        let c = account
+            .create_database("d")
+            .unwrap()
+            .create_container("c", "/pk")
+            .unwrap();
+        let item = json!({"id": "1", "pk": "p", "n": 1});
+        let created = c
+            .create_item_value("p", item.clone(), &ItemOptions::default())
+            .unwrap();
+        assert_eq!((created.status_code, created.item), (201, None));
+        assert!(created.request_charge > 0.0);
+        let read = c.read_item::<Value>("p", "1").unwrap().item.unwrap();
+        assert_eq!(
+            (&read["n"], read["_etag"].as_str()),
+            (&json!(1), created.etag.as_deref())
+        );
+        let again = c
+            .create_item_value("p", item, &ItemOptions::default())
+            .unwrap_err();
+        assert_eq!(again.status(), 409);
+        let upserted = c
+            .upsert_item_value(
+                "p",
+                json!({"id": "1", "pk": "p", "n": 2}),
+                &ItemOptions::default(),
+            )
+            .unwrap();
+        assert_eq!(upserted.status_code, 200);
+        assert_ne!(upserted.etag, created.etag);
+        let read = c.read_item::<Value>("p", "1").unwrap().item.unwrap();
+        assert_eq!(read["n"], 2);
+    }
 
     #[test]
     fn public_size_is_the_size_without_lsn() {
