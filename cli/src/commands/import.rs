@@ -123,10 +123,11 @@ fn import_one(
         ));
     }
     let pk = pk_from_item(&item, pk_path)?;
+    // Handed over by value, with no content back: the import has no use for the stored item.
     let resp = if upsert {
-        c.upsert_item_with(pk, &item, opts)?
+        c.upsert_item_value(pk, item, opts)?
     } else {
-        c.create_item_with(pk, &item, opts)?
+        c.create_item_value(pk, item, opts)?
     };
     Ok(resp.request_charge)
 }

@@ -16,8 +16,8 @@ use super::lifecycle::AccountRef;
 use super::response::{ItemOptions, ItemResponse};
 use crate::catalog::validate_partition_key_path;
 use crate::document::{
-    item_key, item_lsn, json_nesting_depth, stamp_system_properties, validate_item, Change, ItemRules,
-    OperationType, PartitionKey, MAX_ITEM_BYTES,
+    item_key, item_lsn, json_nesting_depth, remove_system_properties, stamp_system_properties, validate_item,
+    Change, ItemRules, OperationType, PartitionKey, MAX_ITEM_BYTES,
 };
 use crate::error::{Error, Result};
 use crate::metering::{
@@ -259,6 +259,53 @@ impl Container {
         self.write_item(WriteKind::Upsert, pk.into(), item, opts)
     }
 
+    /// Creates `item` as `create_item_with` does, but takes the parsed item by value and
+    /// returns no content (`item` is `None`; status, etag and charge as usual), as the SDKs do
+    /// with content response on write turned off: a bulk loader that already holds its items
+    /// saves the copy going in and the one coming back.
+    pub fn create_item_value(
+        &self,
+        pk: impl Into<PartitionKey>,
+        item: Value,
+        opts: &ItemOptions,
+    ) -> Result<ItemResponse<()>> {
+        self.write_value(WriteKind::Create, pk.into(), item, opts)
+    }
+
+    /// `upsert_item_with` without content back; see `create_item_value`.
+    pub fn upsert_item_value(
+        &self,
+        pk: impl Into<PartitionKey>,
+        item: Value,
+        opts: &ItemOptions,
+    ) -> Result<ItemResponse<()>> {
+        self.write_value(WriteKind::Upsert, pk.into(), item, opts)
+    }
+
+    fn write_value(
+        &self,
+        kind: WriteKind,
+        pk: PartitionKey,
+        mut item: Value,
+        opts: &ItemOptions,
+    ) -> Result<ItemResponse<()>> {
+        let (status_code, etag, request_charge) = self.retrying(|| {
+            let written = self.write_value_once(kind, &pk, &mut item, opts);
+            if written.is_err() {
+                // A retry (after a 429) starts from the item as given, not as this attempt
+                // stamped it (a CMK account refuses system properties in what it is given).
+                remove_system_properties(&mut item);
+            }
+            written
+        })?;
+        Ok(ItemResponse {
+            item: None,
+            status_code,
+            etag: Some(etag),
+            request_charge,
+        })
+    }
+
     fn write_item<T: Serialize + DeserializeOwned>(
         &self,
         kind: WriteKind,
@@ -276,12 +323,30 @@ impl Container {
         item: &T,
         opts: &ItemOptions,
     ) -> Result<ItemResponse<T>> {
-        let r = self.resolve()?;
         let mut value = serde_json::to_value(item)
             .map_err(|e| Error::BadRequest(format!("the item does not serialize to JSON: {e}")))?;
+        let (status_code, etag, request_charge) = self.write_value_once(kind, pk, &mut value, opts)?;
+        Ok(ItemResponse {
+            item: Some(to_typed(without_lsn(value))?),
+            status_code,
+            etag: Some(etag),
+            request_charge,
+        })
+    }
+
+    /// One attempt at writing `value`, which it stamps with the system properties: the status
+    /// (201 created, 200 replaced), the new etag and the charge.
+    fn write_value_once(
+        &self,
+        kind: WriteKind,
+        pk: &PartitionKey,
+        value: &mut Value,
+        opts: &ItemOptions,
+    ) -> Result<(u16, String, f64)> {
+        let r = self.resolve()?;
         let cmk = self.inner.is_cmk();
-        let id = validate_item(&value, &ItemRules { cmk })?.to_string();
-        let in_item = PartitionKey::extract(&value, &r.pk_path)?;
+        let id = validate_item(value, &ItemRules { cmk })?.to_string();
+        let in_item = PartitionKey::extract(value, &r.pk_path)?;
         if in_item != *pk {
             return Err(Error::BadRequest(format!(
                 "the partition key given ({pk}) does not match the item's value at {} ({in_item})",
@@ -324,16 +389,16 @@ impl Container {
         let self_link = format!("dbs/{}/colls/{}/docs/{rid}/", self.db, self.name);
         let ticket = self.inner.lsns.begin(&self.inner.db, r.id)?;
         let now = self.inner.opts.wall_clock.now_secs();
-        stamp_system_properties(&mut value, &rid, &self_link, &etag, now, ticket.lsn);
+        stamp_system_properties(value, &rid, &self_link, &etag, now, ticket.lsn);
         let bytes =
-            serde_json::to_vec(&value).map_err(|e| Error::Internal(format!("serialising an item: {e}")))?;
-        let size = public_size(bytes.len(), &value);
+            serde_json::to_vec(value).map_err(|e| Error::Internal(format!("serialising an item: {e}")))?;
+        let size = public_size(bytes.len(), value);
         if size > MAX_ITEM_BYTES {
             return Err(Error::TooLarge(format!(
                 "the item is {size} bytes with its system properties; the limit is {MAX_ITEM_BYTES} bytes (2 MB)"
             )));
         }
-        index.set_new(&value);
+        index.set_new(value);
         let charge = write_charge(size, index.charged_terms(existing.is_some()), cmk);
         self.charge(&r, charge)?;
         self.put_version(
@@ -353,12 +418,7 @@ impl Container {
         )?;
         drop(ticket);
         let status = if existing.is_some() { 200 } else { 201 };
-        Ok(ItemResponse {
-            item: Some(to_typed(without_lsn(value))?),
-            status_code: status,
-            etag: Some(etag),
-            request_charge: charge,
-        })
+        Ok((status, etag, charge))
     }
 
     fn check_if_match(&self, opts: &ItemOptions, current: &Value) -> Result<()> {
@@ -553,7 +613,47 @@ impl std::fmt::Debug for Container {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::account::{Account, Encryption};
+    use crate::options::AccountOptions;
     use serde_json::json;
+
+    #[test]
+    fn items_written_by_value_read_back_as_written_with_no_content_returned() {
+        let dir = tempfile::tempdir().unwrap();
+        let opts = AccountOptions::new(dir.path().join("data"), dir.path().join("home"));
+        let account = Account::create(opts, "a", Encryption::ServiceManaged).unwrap();
+        let c = account
+            .create_database("d")
+            .unwrap()
+            .create_container("c", "/pk")
+            .unwrap();
+        let item = json!({"id": "1", "pk": "p", "n": 1});
+        let created = c
+            .create_item_value("p", item.clone(), &ItemOptions::default())
+            .unwrap();
+        assert_eq!((created.status_code, created.item), (201, None));
+        assert!(created.request_charge > 0.0);
+        let read = c.read_item::<Value>("p", "1").unwrap().item.unwrap();
+        assert_eq!(
+            (&read["n"], read["_etag"].as_str()),
+            (&json!(1), created.etag.as_deref())
+        );
+        let again = c
+            .create_item_value("p", item, &ItemOptions::default())
+            .unwrap_err();
+        assert_eq!(again.status(), 409);
+        let upserted = c
+            .upsert_item_value(
+                "p",
+                json!({"id": "1", "pk": "p", "n": 2}),
+                &ItemOptions::default(),
+            )
+            .unwrap();
+        assert_eq!(upserted.status_code, 200);
+        assert_ne!(upserted.etag, created.etag);
+        let read = c.read_item::<Value>("p", "1").unwrap().item.unwrap();
+        assert_eq!(read["n"], 2);
+    }
 
     #[test]
     fn public_size_is_the_size_without_lsn() {

@@ -17,7 +17,9 @@ pub(crate) use change::{
 pub use conflict_policy::ConflictResolutionPolicy;
 pub(crate) use conflict_policy::Verdict;
 pub use item::{json_nesting_depth, MAX_ITEM_DEPTH};
-pub(crate) use item::{stamp_system_properties, validate_item, ItemRules, MAX_ITEM_BYTES};
+pub(crate) use item::{
+    remove_system_properties, stamp_system_properties, validate_item, ItemRules, MAX_ITEM_BYTES,
+};
 pub(crate) use key::{container_of, container_prefix, item_key, partition_prefix};
 pub use partition_key::PartitionKey;
 pub(crate) use ttl::{expires_at, is_expired, validate_default_ttl};

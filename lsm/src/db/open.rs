@@ -97,7 +97,7 @@ impl Db {
             let path = wal_dir.join(wal::wal_file_name(*id));
             let is_last = i + 1 == live_wals.len();
             let r = wal::replay_until(&path, *id, &suite, is_last, opts.replay_until_ms, |rec| {
-                recovered.insert(rec.key, rec.seq, rec.value)
+                recovered.insert(&rec.key, rec.seq, rec.value)
             })?;
             report.wal_files_replayed += 1;
             report.records_replayed += r.records;

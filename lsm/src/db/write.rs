@@ -172,7 +172,7 @@ impl Shared {
         }
         let sv = self.current()?;
         for (i, (k, v)) in ops.iter().enumerate() {
-            sv.mem.insert(k.to_vec(), first + i as u64, v.map(<[u8]>::to_vec));
+            sv.mem.insert(k, first + i as u64, v.map(<[u8]>::to_vec));
         }
         wal.next_seq = first + ops.len() as u64;
         let mut lasts = Vec::with_capacity(group.len());
