@@ -276,7 +276,7 @@ fn streamed_pages_and_sweeps_span_segments_and_stop_at_the_container() {
         .unwrap();
     let item = |i: u32| {
         let mut v = json!({"id": format!("i{i:03}"), "pk": format!("p{}", i % 5), "n": i});
-        if i % 3 == 0 {
+        if i.is_multiple_of(3) {
             v["ttl"] = json!(100);
         }
         v
