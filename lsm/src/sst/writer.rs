@@ -106,8 +106,8 @@ impl SegmentWriter {
         Ok(())
     }
 
-    /// Cuts data blocks at `bytes` instead of `BLOCK_TARGET`: segments as an older writer made
-    /// them, for tests that check they still read.
+    /// Cuts data blocks at `bytes` instead of `BLOCK_TARGET`, for tests that check segments cut
+    /// at other sizes read the same.
     #[cfg(test)]
     pub(crate) fn with_block_target(mut self, bytes: usize) -> SegmentWriter {
         self.block_target = bytes;
