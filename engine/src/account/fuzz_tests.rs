@@ -2,14 +2,17 @@
 //! values up to ~140 levels deep with odd keys, ids and ttls go through `validate_item` (SMK and
 //! CMK rules), whose verdict must match the rules as written in document/item.rs; accepted items
 //! round-trip through `parse_stored`, which also takes arbitrary bytes and nesting of any depth
-//! without panicking or overflowing the stack.
+//! without panicking or overflowing the stack. The one-pass typed read (`typed_read.rs`) must
+//! agree with the two-pass one on whatever it decodes, and decode every stored item it can.
 //! See docs/reliability.md ("Decoder fuzzing").
 
 use proptest::collection::vec;
 use proptest::prelude::*;
 use serde_json::{Map, Value};
 
-use super::container::parse_stored;
+use super::container::{parse_stored, without_lsn};
+use super::typed_read::decode_typed;
+use crate::document::item_lsn;
 use crate::document::{validate_item, ItemRules};
 use strata_base::fuzz_support::config;
 
@@ -189,6 +192,72 @@ proptest! {
         }
         if let Err(e) = parse_stored(&b) {
             prop_assert_eq!(e.status(), 500);
+        }
+    }
+}
+
+/// What `read_item` returned before the one-pass read: parse into a `Value`, note `_etag` and
+/// `_lsn`, drop `_lsn`, rebuild `T` from the `Value`.
+fn two_pass<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Option<(T, Option<String>, Option<u64>)> {
+    let v = parse_stored(bytes).ok()?;
+    let etag = v.get("_etag").and_then(Value::as_str).map(str::to_string);
+    let lsn = item_lsn(&v);
+    Some((serde_json::from_value(without_lsn(v)).ok()?, etag, lsn))
+}
+
+/// A shape that fits some stored items and not others, with `deny_unknown_fields` so that a
+/// leftover `_lsn` would be refused.
+#[derive(Debug, PartialEq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Strict {
+    id: String,
+    deep: Value,
+    #[serde(default)]
+    ttl: Option<i64>,
+    #[serde(default)]
+    _etag: Option<Value>,
+}
+
+proptest! {
+    #![proptest_config(config(256))]
+
+    /// Random items stored with an `_lsn` (and often an `_etag`, not always a string) and
+    /// sometimes with a byte changed: whatever the one-pass read decodes, as a `Value` or as a
+    /// struct, equals what the two-pass read makes of it; and it decodes every object the
+    /// two-pass read does, up to serde_json's recursion limit.
+    #[test]
+    fn one_pass_read_equals_two_pass(
+        item in item(),
+        lsn in prop_oneof![Just(Value::from(7u64)), any::<u64>().prop_map(Value::from),
+            Just(Value::from(-1)), Just(Value::from("9")), Just(Value::Null)],
+        etag in proptest::option::of(prop_oneof![3 => "\\PC{0,12}".prop_map(Value::from), 1 => scalar()]),
+        damage in proptest::option::of((any::<proptest::sample::Index>(), any::<u8>())),
+    ) {
+        let mut stored = item;
+        if let Some(o) = stored.as_object_mut() {
+            o.insert("_lsn".into(), lsn);
+            if let Some(e) = etag {
+                o.insert("_etag".into(), e);
+            }
+        }
+        let mut bytes = serde_json::to_vec(&stored).unwrap();
+        if let Some((at, byte)) = damage {
+            let at = at.index(bytes.len());
+            bytes[at] = byte;
+        }
+        let reference = two_pass::<Value>(&bytes);
+        match decode_typed::<Value>(&bytes) {
+            Some(t) => prop_assert_eq!(Some((t.item, t.etag, t.lsn)), reference),
+            // serde_json refuses the 128th level of nesting; past that only the two-pass
+            // path (no recursion limit) parses.
+            None => prop_assert!(
+                reference.as_ref().is_none_or(|(v, _, _)| !v.is_object() || depth(v) >= 128),
+                "the one-pass read refused what the two-pass read took (depth {:?})",
+                reference.as_ref().map(|(v, _, _)| depth(v))
+            ),
+        }
+        if let Some(t) = decode_typed::<Strict>(&bytes) {
+            prop_assert_eq!(Some((t.item, t.etag, t.lsn)), two_pass::<Strict>(&bytes));
         }
     }
 }

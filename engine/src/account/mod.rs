@@ -33,6 +33,7 @@ mod stats;
 mod sync;
 mod tenant;
 mod ttl;
+mod typed_read;
 
 pub use analytical::{AnalyticalSchema, AnalyticalSettings};
 pub use conflict::ConflictsResponse;

@@ -68,6 +68,50 @@ fn write_segment(dir: &Path, suite: &CipherSuite, e: &Entries) -> (PathBuf, Vec<
     (path, bytes)
 }
 
+/// Nothing in a segment records the size at which its data blocks were cut: segments cut at
+/// 4 KiB, at `BLOCK_TARGET` and at 64 KiB all read back exactly, by scan and by point reads.
+#[test]
+fn segments_read_whatever_their_block_size() {
+    let suite = CipherSuite::ephemeral(true);
+    let e: Entries = (0..400u32)
+        .map(|i| {
+            (
+                format!("key-{i:05}").into_bytes(),
+                (u64::from(i), Some(vec![i as u8; 700])),
+            )
+        })
+        .collect();
+    let mut blocks = Vec::new();
+    for target in [4 << 10, super::format::BLOCK_TARGET, 64 << 10] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut w = SegmentWriter::create(dir.path(), ID, &suite)
+            .unwrap()
+            .with_block_target(target);
+        for r in records(&e) {
+            w.add(&r).unwrap();
+        }
+        w.finish().unwrap();
+        let path = dir.path().join(segment_file_name(ID));
+        let bytes = std::fs::read(&path).unwrap();
+        blocks.push(Footer::decode(&path, &bytes).unwrap().data_blocks);
+        let probes: Vec<Vec<u8>> = e
+            .keys()
+            .cloned()
+            .chain([b"key-".to_vec(), b"zz".to_vec()])
+            .collect();
+        let read = open_and_read(&path, &suite, &bytes, &probes).unwrap();
+        assert_eq!(read.scan, records(&e));
+        assert!(read.scan_error.is_none());
+        for (k, got) in probes.iter().zip(&read.gets) {
+            assert_eq!(got.as_ref().unwrap(), &e.get(k).cloned(), "{target}: {k:?}");
+        }
+    }
+    assert!(
+        blocks[0] > blocks[1] && blocks[1] > blocks[2],
+        "blocks per size: {blocks:?}"
+    );
+}
+
 /// What reading a segment gave: the scan (records up to the first error, and that error) and
 /// the point reads of `probes`.
 struct Read {

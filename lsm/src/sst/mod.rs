@@ -8,6 +8,7 @@ mod codec;
 #[cfg(any(test, feature = "fuzzing"))]
 pub(crate) mod forge;
 mod format;
+mod index;
 mod merge;
 mod reader;
 mod writer;

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use super::block::DataBlock;
 use super::bloom::Bloom;
 use super::format::{Footer, Handle, BLOCK_TRAILER_LEN, FOOTER_LEN, MAX_RAW_BLOCK};
+use super::index::BlockIndex;
 use crate::cache::BlockCache;
 use crate::cipher::{BlockKind, CipherSuite, FileCipher, FileKind};
 use crate::error::{Error, Result};
@@ -19,18 +20,13 @@ use crate::format_version::{SEGMENT_MAGIC, SEGMENT_VERSION};
 use crate::kv::Record;
 use strata_base::coding::Reader;
 
-struct IndexEntry {
-    last_key: Vec<u8>,
-    handle: Handle,
-}
-
 pub(crate) struct Segment {
     id: u64,
     path: PathBuf,
     file: std::fs::File,
     len: u64,
     cipher: FileCipher,
-    index: Vec<IndexEntry>,
+    index: BlockIndex,
     filter: Bloom,
     smallest: Vec<u8>,
 }
@@ -74,7 +70,7 @@ impl Segment {
             file,
             len,
             cipher,
-            index: Vec::new(),
+            index: BlockIndex::new(HEADER_LEN as u64, 0),
             filter: Bloom::decode(vec![1, 0]).ok_or_else(|| Error::Internal("empty filter".into()))?,
             smallest: Vec::new(),
         };
@@ -97,7 +93,7 @@ impl Segment {
         }
         // Each entry takes at least 16 bytes (key length, offset, length): a count the block
         // cannot hold must not size the allocation.
-        let mut entries = Vec::with_capacity((count as usize).min(r.remaining() / 16));
+        let mut entries = BlockIndex::new(HEADER_LEN as u64, (count as usize).min(r.remaining() / 16));
         let mut expect_offset = HEADER_LEN as u64;
         for _ in 0..count {
             let (Some(k), Some(offset), Some(len)) = (r.bytes(), r.u64(), r.u32()) else {
@@ -108,11 +104,11 @@ impl Segment {
                 return Err(bad("block handles are not contiguous"));
             }
             expect_offset = offset + u64::from(len);
-            entries.push(IndexEntry {
-                last_key: k.to_vec(),
-                handle: Handle { offset, len },
-            });
+            if !entries.push(k, expect_offset) {
+                return Err(bad("keys too long in all"));
+            }
         }
+        entries.shrink();
         if expect_offset != footer.index.offset {
             return Err(bad("data blocks do not end where the index begins"));
         }
@@ -167,9 +163,8 @@ impl Segment {
         }
         let h = self
             .index
-            .get(i)
-            .ok_or_else(|| Error::Internal(format!("block {i} out of range")))?
-            .handle;
+            .handle(i)
+            .ok_or_else(|| Error::Internal(format!("block {i} out of range")))?;
         let plain = self.open_block(h, i as u64, BlockKind::Data)?;
         let bad = |what: &str| Error::corruption(&self.path, h.offset, format!("data block {i}: {what}"));
         let mut r = Reader::new(&plain);
@@ -191,7 +186,7 @@ impl Segment {
 
     /// Index of the first block whose last key is >= `key`.
     fn block_for(&self, key: &[u8]) -> usize {
-        self.index.partition_point(|e| e.last_key.as_slice() < key)
+        self.index.block_for(key)
     }
 
     /// The newest version of `key` in this segment: `Some((seq, None))` is a tombstone.
@@ -225,7 +220,10 @@ impl Segment {
     }
 
     pub(crate) fn largest(&self) -> &[u8] {
-        self.index.last().map_or(&[][..], |e| e.last_key.as_slice())
+        self.index
+            .len()
+            .checked_sub(1)
+            .map_or(&[][..], |i| self.index.last_key(i))
     }
 }
 

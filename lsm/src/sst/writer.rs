@@ -40,6 +40,8 @@ pub(crate) struct SegmentWriter {
     cipher: FileCipher,
     offset: u64,
     block: BlockBuilder,
+    /// Uncompressed size at which a data block is cut (`BLOCK_TARGET`; tests write others).
+    block_target: usize,
     block_last_key: Vec<u8>,
     blocks: u32,
     index: Vec<u8>,
@@ -71,6 +73,7 @@ impl SegmentWriter {
             cipher,
             offset: HEADER_LEN as u64,
             block: BlockBuilder::new(),
+            block_target: BLOCK_TARGET,
             block_last_key: Vec::new(),
             blocks: 0,
             index: Vec::new(),
@@ -97,10 +100,18 @@ impl SegmentWriter {
         self.max_seq = self.max_seq.max(r.seq);
         self.block.add(r);
         self.block_last_key.clone_from(&r.key);
-        if self.block.size() >= BLOCK_TARGET {
+        if self.block.size() >= self.block_target {
             self.finish_data_block()?;
         }
         Ok(())
+    }
+
+    /// Cuts data blocks at `bytes` instead of `BLOCK_TARGET`, for tests that check segments cut
+    /// at other sizes read the same.
+    #[cfg(test)]
+    pub(crate) fn with_block_target(mut self, bytes: usize) -> SegmentWriter {
+        self.block_target = bytes;
+        self
     }
 
     /// Bytes written so far (for splitting compaction output).
