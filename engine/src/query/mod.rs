@@ -18,7 +18,8 @@ mod stream;
 mod value;
 
 pub(crate) use exec::Prepared;
-pub(crate) use ordered::{sorted_cmp, Cursor, OrderScan, Phase};
+pub(crate) use ordered::{sorted_cmp, Cursor, Phase};
+pub(crate) use plan::OrderScan;
 pub(crate) use stream::{Flow, Page, Pager, Position, WHOLE};
 
 #[cfg(test)]

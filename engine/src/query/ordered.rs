@@ -13,21 +13,8 @@ use serde_json::Value;
 
 use super::eval::Env;
 use super::exec::Prepared;
-use super::plan::Lookup;
+use super::plan::OrderScan;
 use super::value::{order, Val};
-use crate::index::path::Seg;
-
-/// How a query's ORDER BY is read from the index (the planner's decision, query/plan.rs).
-#[derive(Clone, Debug, PartialEq)]
-pub(crate) struct OrderScan {
-    /// The sort path (indexed for every type of value).
-    pub(crate) path: Vec<Seg>,
-    pub(crate) descending: bool,
-    /// `Some`: the WHERE clause's lookups, all on the sort path: only their ranges are read, and
-    /// no item lacking the path can match. `None`: the whole path, and the items lacking it
-    /// (undefined sorts first) are found by a key-order scan.
-    pub(crate) within: Option<Vec<Lookup>>,
-}
 
 impl OrderScan {
     /// The phases of a page walk, in result order.

@@ -10,11 +10,23 @@ use serde_json::Value;
 use super::ast::{BinOp, Expr, ExprKind};
 use super::eval::{Env, Row};
 use super::exec::{conjuncts, Prepared};
-use super::ordered::OrderScan;
 use crate::error::{Error, Result};
 use crate::index::encode::type_tag;
 use crate::index::path::{canonical, Seg};
 use crate::index::{CompiledPolicy, IndexingMode};
+
+/// How a query's ORDER BY is read from the index: the planner's decision (its walk is
+/// query/ordered.rs).
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct OrderScan {
+    /// The sort path (indexed for every type of value).
+    pub(crate) path: Vec<Seg>,
+    pub(crate) descending: bool,
+    /// `Some`: the WHERE clause's lookups, all on the sort path: only their ranges are read, and
+    /// no item lacking the path can match. `None`: the whole path, and the items lacking it
+    /// (undefined sorts first) are found by a key-order scan.
+    pub(crate) within: Option<Vec<Lookup>>,
+}
 
 /// What one lookup reads from the index of one path.
 #[derive(Clone, Debug, PartialEq)]
