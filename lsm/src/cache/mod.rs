@@ -2,12 +2,15 @@
 //! bounded in bytes, least-recently-used eviction. Thread-safe: one mutex, under which every
 //! operation but `evict_segment` is O(1) and allocates nothing in the steady state (a hash map
 //! of slots and a doubly linked recency list threaded through a slab); blocks that leave the
-//! cache are freed after the lock is released, never under it.
+//! cache are freed after the lock is released, never under it. Written here rather than taken
+//! from the `lru` crate, which bounds by entry count and allocates a node per entry; this cache
+//! is bounded in bytes of blocks of varying size and reuses its slots.
 //! Holds plaintext only in memory; never writes anything anywhere.
 
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::{Arc, Mutex, MutexGuard};
+
+use rustc_hash::FxBuildHasher;
 
 use crate::sst::block::DataBlock;
 
@@ -26,40 +29,10 @@ struct Slot {
     older: usize,
 }
 
-/// Hashes the cache's keys (segment id, block number): they are the engine's own numbers, never
-/// chosen by a caller, so a fast multiplicative hash does instead of SipHash.
-#[derive(Default)]
-struct KeyHasher(u64);
-
-impl Hasher for KeyHasher {
-    fn finish(&self) -> u64 {
-        // The murmur3 finaliser: every input bit reaches the high bits the table's control
-        // bytes use and the low bits its buckets use.
-        let mut h = self.0;
-        h ^= h >> 33;
-        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
-        h ^= h >> 33;
-        h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
-        h ^ (h >> 33)
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.write_u64(u64::from(b));
-        }
-    }
-
-    fn write_u32(&mut self, n: u32) {
-        self.write_u64(u64::from(n));
-    }
-
-    fn write_u64(&mut self, n: u64) {
-        self.0 = (self.0.rotate_left(23) ^ n).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    }
-}
-
 struct Inner {
-    map: HashMap<Key, usize, BuildHasherDefault<KeyHasher>>,
+    /// FxHash: the keys are the engine's own numbers, never chosen by a caller, so a fast
+    /// non-keyed hash does instead of SipHash.
+    map: HashMap<Key, usize, FxBuildHasher>,
     slots: Vec<Slot>,
     /// Slots of `slots` that hold nothing, to reuse.
     free: Vec<usize>,
