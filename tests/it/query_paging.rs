@@ -564,6 +564,91 @@ fn ordered_pages_cost_the_same_deep_in_the_result() {
     assert!(asc[1..].iter().all(|x| (x - asc[1]).abs() < 0.025), "{asc:?}");
 }
 
+/// Equality lookups are read as the page pulls: a TOP or a page over many matches reads and
+/// pays for what it returns (to one entry of look-ahead), whatever the number of matches, and
+/// page 40 costs what page 1 costs. The pages, with and without a partition key, with an `IN`
+/// list and with an array that holds two of the values (proposed once), equal a full scan's.
+#[test]
+fn equality_lookups_stream_and_charge_per_page() {
+    let (_dir, c) = empty();
+    for k in 0..2000usize {
+        let pk = format!("p{}", k % 5);
+        let carrier = ["UA", "AA", "DL", "WN"][k % 4];
+        let tags = match k % 3 {
+            0 => json!(["a", "b"]),
+            1 => json!(["b"]),
+            _ => json!(["c"]),
+        };
+        c.create_item(
+            pk.as_str(),
+            &json!({"id": format!("i{k:04}"), "pk": pk, "carrier": carrier, "tags": tags, "n": k}),
+        )
+        .unwrap();
+    }
+    let charge = |sql: &str, max: usize, token: Option<String>| {
+        let r = c.query_items(sql, &[], &opts(Some(max), token)).unwrap();
+        (r.request_charge, r.items.len(), r.continuation)
+    };
+    // 500 items match; TOP 3 reads 3 of them (and one entry more), not 500.
+    let (top3, n, _) = charge("SELECT TOP 3 c.id FROM c WHERE c.carrier = 'UA'", 100, None);
+    let (top300, m, _) = charge("SELECT TOP 300 c.id FROM c WHERE c.carrier = 'UA'", 1000, None);
+    assert_eq!((n, m), (3, 300));
+    assert!(top3 < 5.0, "TOP 3 of 500 matches is charged {top3} RU");
+    assert!(
+        top300 > 20.0 * top3,
+        "TOP 300 {top300} RU against TOP 3 {top3} RU"
+    );
+    // Page 40 of 10 costs what page 1 costs.
+    let sql = "SELECT * FROM c WHERE c.carrier = 'AA'";
+    let mut token = None;
+    let mut costs = Vec::new();
+    for _ in 0..40 {
+        let (ru, n, next) = charge(sql, 10, token);
+        assert_eq!(n, 10);
+        costs.push(ru);
+        token = next;
+    }
+    assert!(costs.iter().all(|x| (x - costs[0]).abs() < 0.05), "{costs:?}");
+    let full = |sql: &str, pk: Option<&str>| -> Vec<Value> {
+        let o = QueryOptions {
+            force_full_scan: true,
+            partition_key: pk.map(PartitionKey::from),
+            max_item_count: Some(5000),
+            ..QueryOptions::default()
+        };
+        c.query_items(sql, &[], &o).unwrap().items
+    };
+    for sql in [
+        "SELECT c.id FROM c WHERE c.carrier = 'DL'",
+        "SELECT c.id FROM c WHERE c.carrier IN ('DL', 'WN', 'XX')",
+        "SELECT c.id FROM c WHERE c.carrier = 'UA' OR c.carrier = 'AA'",
+        "SELECT c.id FROM c WHERE ARRAY_CONTAINS(c.tags, 'a') OR ARRAY_CONTAINS(c.tags, 'b')",
+        "SELECT VALUE COUNT(1) FROM c WHERE c.carrier = 'WN'",
+    ] {
+        for pk in [None, Some("p3")] {
+            let want = full(sql, pk);
+            assert!(!want.is_empty(), "{sql}");
+            for max in [1, 7, 1000] {
+                let mut got = Vec::new();
+                let mut token = None;
+                loop {
+                    let o = QueryOptions {
+                        partition_key: pk.map(PartitionKey::from),
+                        ..opts(Some(max), token)
+                    };
+                    let r = c.query_items(sql, &[], &o).unwrap();
+                    got.extend(r.items);
+                    match r.continuation {
+                        Some(t) => token = Some(t),
+                        None => break,
+                    }
+                }
+                assert_eq!(got, want, "{sql} {pk:?} pages of {max}");
+            }
+        }
+    }
+}
+
 /// An ordered token is bound to its query and scope, and a query that is no longer read in
 /// index order (here: forced to a full scan) refuses it with 400 rather than guessing.
 #[test]

@@ -17,6 +17,7 @@ mod feed;
 mod handle;
 mod identity;
 mod index;
+mod index_stream;
 mod key_check;
 mod keys;
 #[cfg(test)]

@@ -189,8 +189,29 @@ impl Container {
                 pager.push(key, without_lsn(doc))
             };
             let mut entries_read = 0;
-            let more = match lookups {
-                Some(lookups) => {
+            let streamed = match lookups {
+                Some(lookups) => self.stream_candidates(r.id, view.generation, lookups, &prefix, &start)?,
+                None => None,
+            };
+            let more = match (lookups, streamed) {
+                // Equality lookups: the index is read as the page pulls, so a page (or a TOP)
+                // reads and pays for the entries before its last item, not every match.
+                (_, Some(mut keys)) => {
+                    let more = loop {
+                        let Some(key) = keys.next().transpose()? else {
+                            break false;
+                        };
+                        let Some(bytes) = self.inner.db.get(&key)? else {
+                            continue;
+                        };
+                        if feed(&key, &bytes, &mut pager)? == Flow::Stop {
+                            break pager.needs_lookahead() && keys.next().transpose()?.is_some();
+                        }
+                    };
+                    entries_read = keys.entries_read;
+                    more
+                }
+                (Some(lookups), None) => {
                     let (keys, read) = self.index_candidates(r.id, view.generation, lookups, &prefix)?;
                     entries_read = read;
                     let mut rest = keys.into_iter().filter(|k| *k >= start).peekable();
@@ -206,7 +227,7 @@ impl Container {
                         }
                     }
                 }
-                None => {
+                (None, None) => {
                     let mut items = self.inner.db.iter_prefix_from(&prefix, &start)?;
                     loop {
                         let Some(next) = items.next() else { break false };
