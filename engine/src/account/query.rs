@@ -14,7 +14,7 @@ use super::container::{parse_stored, public_size, without_lsn, Container, Resolv
 use crate::document::{container_prefix, partition_prefix, PartitionKey};
 use crate::error::{Error, Result};
 use crate::metering::{index_read_charge, query_charge, query_load_charge};
-use crate::query::{Cursor, Flow, Page, Pager, Position, Prepared};
+use crate::query::{Collector, Cursor, Flow, Page, Pager, Position, Prepared};
 use strata_base::seal::hex;
 use strata_lsm::CipherSuite;
 
@@ -247,15 +247,17 @@ impl Container {
             Some(_) => return Err(bad_token(PLAN_CHANGED)),
         };
         let mut load = 0.0;
-        let mut docs = Vec::new();
-        let mut keep = |bytes: &[u8]| -> Result<()> {
+        // The whole result, built as documents are read: memory holds the groups, the distinct
+        // results or the sorted ones (query/collect.rs), never the documents.
+        let mut collector = Collector::new(&prepared)?;
+        let mut keep = |bytes: &[u8]| -> Result<Flow> {
             let doc = parse_stored(bytes)?;
             load += query_load_charge(public_size(bytes.len(), &doc));
             // Expired items (TTL) are skipped before evaluation; reading them is still charged.
-            if self.is_live(&r, &doc) {
-                docs.push(without_lsn(doc));
+            if !self.is_live(&r, &doc) {
+                return Ok(Flow::More);
             }
-            Ok(())
+            collector.push(without_lsn(doc))
         };
         let mut entries_read = 0;
         match lookups {
@@ -266,18 +268,23 @@ impl Container {
                     // An entry whose item is gone (removed by compaction after its TTL) proposes
                     // nothing.
                     if let Some(bytes) = self.inner.db.get(&key)? {
-                        keep(&bytes)?;
+                        if keep(&bytes)? == Flow::Stop {
+                            break;
+                        }
                     }
                 }
             }
             None => {
-                for (_, bytes) in self.inner.db.scan_prefix(&prefix)? {
-                    keep(&bytes)?;
+                for next in self.inner.db.iter_prefix_from(&prefix, &prefix)? {
+                    let (_, bytes) = next?;
+                    if keep(&bytes)? == Flow::Stop {
+                        break;
+                    }
                 }
             }
         }
         load += index_read_charge(entries_read);
-        let all = prepared.run(docs)?;
+        let all = collector.finish();
         if offset > all.len() {
             return Err(Error::BadRequest(format!(
                 "the continuation token points past the end of the results ({} items); the data \

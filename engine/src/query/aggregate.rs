@@ -1,27 +1,22 @@
-//! Aggregates (COUNT, SUM, AVG, MIN, MAX) over the values of one group. Undefined values are
-//! skipped; SUM and AVG of anything but numbers are undefined; MIN and MAX use the cross-type
-//! order over scalars. Pure.
+//! Aggregates (COUNT, SUM, AVG, MIN, MAX) over the values of one group, folded one row at a
+//! time, and the accumulators a SELECT clause needs, named by their call expression. Undefined
+//! values are skipped; SUM and AVG of anything but numbers are undefined; MIN and MAX use the
+//! cross-type order over scalars. Pure.
+
+use std::collections::HashMap;
 
 use serde_json::Value;
 
+use super::ast::{Expr, ExprKind, SelectKind};
 use super::value::{number, order, Val};
 
 pub(crate) fn is_aggregate(name: &str) -> bool {
     matches!(name, "COUNT" | "SUM" | "AVG" | "MIN" | "MAX")
 }
 
-/// The aggregate `name` of `values` (one per row of the group).
-pub(crate) fn aggregate(name: &str, values: Vec<Val>) -> Val {
-    let mut acc = Acc::new(name);
-    for v in values {
-        acc.add(v);
-    }
-    acc.finish()
-}
-
 /// The running state of one aggregate, fed one row's value at a time: O(1) memory whatever the
-/// number of rows (MIN and MAX hold the one best value). `aggregate` is this fold, so streamed
-/// and collected aggregates agree by construction.
+/// number of rows (MIN and MAX hold the one best value). Streamed aggregates (query/stream.rs)
+/// and grouped ones (query/collect.rs) both fold with it, so they agree by construction.
 #[derive(Debug)]
 pub(crate) struct Acc {
     kind: Kind,
@@ -120,13 +115,52 @@ impl Acc {
     }
 }
 
+/// The identity of an aggregate call expression: its address, stable while the query that owns
+/// it is borrowed.
+pub(crate) fn agg_id(e: &Expr) -> usize {
+    std::ptr::from_ref(e) as usize
+}
+
+/// One aggregate call of SELECT and its running state: the call's identity, its argument.
+pub(crate) type Accumulator<'p> = (usize, Option<&'p Expr>, Acc);
+
+/// The accumulators of every aggregate call in a SELECT clause.
+pub(crate) fn accumulators(select: &SelectKind) -> Vec<Accumulator<'_>> {
+    let mut accs = Vec::new();
+    let mut stack: Vec<&Expr> = match select {
+        SelectKind::Star => Vec::new(),
+        SelectKind::Value(e) => vec![e],
+        SelectKind::List(items) => items.iter().map(|(e, _)| e).collect(),
+    };
+    while let Some(e) = stack.pop() {
+        match &e.kind {
+            // Aggregates do not nest (the checker refuses it): their argument is a plain
+            // expression over one row.
+            ExprKind::Call(name, args) if is_aggregate(name) => {
+                accs.push((agg_id(e), args.first(), Acc::new(name)));
+            }
+            k => stack.extend(k.children()),
+        }
+    }
+    accs
+}
+
+/// The finished value of each aggregate call, by identity, for `Env::aggs`.
+pub(crate) fn finish(accs: Vec<Accumulator<'_>>) -> HashMap<usize, Val> {
+    accs.into_iter().map(|(id, _, acc)| (id, acc.finish())).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
 
     fn agg(name: &str, v: &[Val]) -> Val {
-        aggregate(name, v.to_vec())
+        let mut acc = Acc::new(name);
+        for x in v {
+            acc.add(x.clone());
+        }
+        acc.finish()
     }
 
     #[test]

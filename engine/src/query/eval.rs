@@ -1,5 +1,5 @@
 //! Evaluation of one expression against one row (the FROM and JOIN bindings) or, for aggregate
-//! queries, one group of rows. Infallible by design: names and parameters were checked before,
+//! queries, one group's finished aggregates. Infallible by design: names and parameters were checked before,
 //! and every type mismatch is undefined. Recursion is bounded by the parser's depth limit. Pure.
 
 use std::collections::HashMap;
@@ -7,7 +7,7 @@ use std::rc::Rc;
 
 use serde_json::{Map, Value};
 
-use super::aggregate::{aggregate, is_aggregate};
+use super::aggregate::{agg_id, is_aggregate};
 use super::ast::{BinOp, Expr, ExprKind, UnOp};
 use super::functions::call;
 use super::value::{as_f64, compare, equals, number, Val};
@@ -18,11 +18,9 @@ pub(crate) type Row = Vec<(String, Rc<Value>)>;
 
 pub(crate) struct Env<'a> {
     pub(crate) params: &'a HashMap<String, Value>,
-    /// The rows of the current group, when evaluating an aggregate query.
-    pub(crate) group: Option<&'a [Row]>,
-    /// The finished aggregates of a streamed aggregate query, by the address of their call
-    /// expression (see query/stream.rs); when present they answer aggregate calls instead of
-    /// `group`.
+    /// The finished aggregates of an aggregate query's row or group, by the address of their
+    /// call expression (query/collect.rs): they answer aggregate calls, which are undefined
+    /// without them (the checker allows aggregates only in SELECT, which is projected with them).
     pub(crate) aggs: Option<&'a HashMap<usize, Val>>,
 }
 
@@ -117,21 +115,8 @@ impl Env<'_> {
                     self.eval(other, row)
                 }
             }
-            ExprKind::Call(name, _) if is_aggregate(name) && self.aggs.is_some() => {
+            ExprKind::Call(name, _) if is_aggregate(name) => {
                 self.aggs.and_then(|m| m.get(&agg_id(e))).cloned().flatten()
-            }
-            ExprKind::Call(name, args) if is_aggregate(name) => {
-                let group = self.group.unwrap_or_default();
-                let inner = Env {
-                    params: self.params,
-                    group: None,
-                    aggs: None,
-                };
-                let values = args
-                    .first()
-                    .map(|arg| group.iter().map(|r| inner.eval(arg, r)).collect())
-                    .unwrap_or_default();
-                aggregate(name, values)
             }
             ExprKind::Call(name, args) => {
                 let values: Vec<Val> = args.iter().map(|a| self.eval(a, row)).collect();
@@ -174,12 +159,6 @@ impl Env<'_> {
             }
         }
     }
-}
-
-/// The identity of an aggregate call expression: its address, stable while the query that owns
-/// it is borrowed.
-pub(crate) fn agg_id(e: &Expr) -> usize {
-    std::ptr::from_ref(e) as usize
 }
 
 /// Comparison, arithmetic and `||` on two evaluated values.

@@ -1,10 +1,10 @@
-//! Execution of a checked query over a sequence of documents: FROM and JOIN bindings, WHERE,
-//! GROUP BY and aggregates, ORDER BY, projection, DISTINCT, OFFSET/LIMIT, TOP, in that order.
-//! Also tells the caller which partition-key value the WHERE clause pins, so the caller can scan
-//! one partition. Pure: the caller supplies the documents (see account/query.rs).
+//! A parsed and checked query with its parameters (`Prepared`) and what every way of running it
+//! shares: the rows FROM and JOIN make of one document, and the projection of SELECT. Also
+//! tells the caller which partition-key value the WHERE clause pins, so the caller can scan one
+//! partition. Running it is query/stream.rs (a page at a time) or query/collect.rs (the whole
+//! result). Pure: the caller supplies the documents (see account/query.rs).
 
-use std::cmp::Ordering;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::rc::Rc;
 
 use serde_json::{Map, Value};
@@ -14,11 +14,8 @@ use super::check::check;
 use super::eval::{Env, Row};
 use super::parser::parse;
 use super::position::query_error;
-use super::value::{order, Val};
 use crate::error::{Error, Result};
 
-/// Most rows a query may hold at once after FROM, JOIN and WHERE.
-const MAX_ROWS: usize = 1_000_000;
 /// Most rows the JOINs may make of one document (a JOIN of large arrays multiplies).
 const MAX_JOIN_ROWS: usize = 100_000;
 
@@ -100,61 +97,6 @@ impl Prepared {
         })
     }
 
-    /// Runs the query over `docs` and returns every result, in order.
-    pub(crate) fn run(&self, docs: impl IntoIterator<Item = Value>) -> Result<Vec<Value>> {
-        let q = &self.query;
-        let env = Env {
-            params: &self.params,
-            group: None,
-            aggs: None,
-        };
-        let mut rows: Vec<Row> = Vec::new();
-        let keep = |row: Row, rows: &mut Vec<Row>| -> Result<()> {
-            let pass = q
-                .filter
-                .as_ref()
-                .is_none_or(|f| env.eval(f, &row) == Some(Value::Bool(true)));
-            if pass {
-                if rows.len() >= MAX_ROWS {
-                    return Err(Error::BadRequest(format!(
-                        "the query produces more than {MAX_ROWS} rows before projection; narrow the \
-                         WHERE clause or the JOINs"
-                    )));
-                }
-                rows.push(row);
-            }
-            Ok(())
-        };
-        match &q.from {
-            None => keep(Row::new(), &mut rows)?,
-            Some(alias) => {
-                for doc in docs {
-                    for row in self.expand(&env, alias, doc)? {
-                        keep(row, &mut rows)?;
-                    }
-                }
-            }
-        }
-        let mut out = if self.aggregated {
-            self.groups(rows)
-        } else {
-            self.sort(&mut rows);
-            rows.iter().filter_map(|r| self.project(&env, r)).collect()
-        };
-        if q.select.distinct {
-            let mut seen = HashSet::new();
-            out.retain(|v| seen.insert(canonical(&Some(v.clone()))));
-        }
-        let mut out: Vec<Value> = out.into_iter().skip(self.offset).collect();
-        if let Some(limit) = self.limit {
-            out.truncate(limit);
-        }
-        if let Some(top) = self.top {
-            out.truncate(top);
-        }
-        Ok(out)
-    }
-
     /// The rows FROM and JOIN make of one document (one row without JOIN).
     pub(super) fn expand(&self, env: &Env<'_>, alias: &str, doc: Value) -> Result<Vec<Row>> {
         let mut expanded = vec![vec![(alias.to_string(), Rc::new(doc))]];
@@ -177,80 +119,6 @@ impl Prepared {
             expanded = next;
         }
         Ok(expanded)
-    }
-
-    fn sort(&self, rows: &mut Vec<Row>) {
-        let q = &self.query;
-        if q.order_by.is_empty() {
-            return;
-        }
-        let env = Env {
-            params: &self.params,
-            group: None,
-            aggs: None,
-        };
-        let mut keyed: Vec<(Vec<Val>, Row)> = rows
-            .drain(..)
-            .map(|r| (q.order_by.iter().map(|o| env.eval(&o.expr, &r)).collect(), r))
-            .collect();
-        keyed.sort_by(|(a, _), (b, _)| {
-            q.order_by
-                .iter()
-                .zip(a.iter().zip(b))
-                .map(|(o, (x, y))| {
-                    let c = order(x, y);
-                    if o.descending {
-                        c.reverse()
-                    } else {
-                        c
-                    }
-                })
-                .find(|c| *c != Ordering::Equal)
-                .unwrap_or(Ordering::Equal)
-        });
-        rows.extend(keyed.into_iter().map(|(_, r)| r));
-    }
-
-    /// Aggregate queries: one result per group (one group of everything without GROUP BY).
-    fn groups(&self, rows: Vec<Row>) -> Vec<Value> {
-        let q = &self.query;
-        let plain = Env {
-            params: &self.params,
-            group: None,
-            aggs: None,
-        };
-        let mut groups: Vec<Vec<Row>> = Vec::new();
-        if q.group_by.is_empty() {
-            groups.push(rows);
-        } else {
-            let mut index: HashMap<String, usize> = HashMap::new();
-            for row in rows {
-                let key: String = q
-                    .group_by
-                    .iter()
-                    .map(|g| canonical(&plain.eval(g, &row)) + "\u{0}")
-                    .collect();
-                let at = *index.entry(key).or_insert_with(|| {
-                    groups.push(Vec::new());
-                    groups.len() - 1
-                });
-                if let Some(g) = groups.get_mut(at) {
-                    g.push(row);
-                }
-            }
-        }
-        let empty = Row::new();
-        groups
-            .iter()
-            .filter_map(|g| {
-                let env = Env {
-                    params: &self.params,
-                    group: Some(g),
-                    aggs: None,
-                };
-                self.project(&env, g.first().unwrap_or(&empty))
-            })
-            .collect()
     }
 
     /// The SELECT clause for one row (or group); `None` when SELECT VALUE is undefined.
@@ -296,58 +164,6 @@ fn is_path(e: &Expr, alias: &str, path: &[String]) -> bool {
     match path.split_last() {
         Some((last, rest)) => last == name && is_path(base, alias, rest),
         None => false,
-    }
-}
-
-/// A text form in which equal values (numbers by value) are equal strings; undefined is distinct
-/// from every value. Used for GROUP BY and DISTINCT.
-fn canonical(v: &Val) -> String {
-    fn walk(v: &Value, out: &mut String) {
-        match v {
-            Value::Number(n) => match n.as_f64() {
-                // An integral float prints as the integer it equals (so 2 and 2.0 group together);
-                // below 2^127 in magnitude the conversion is exact.
-                Some(f) if n.as_i64().is_none() && n.as_u64().is_none() => {
-                    if f.fract() == 0.0 && f.abs() < 1.7e38 {
-                        out.push_str(&format!("{}", f as i128));
-                    } else {
-                        out.push_str(&format!("{f:?}"));
-                    }
-                }
-                _ => out.push_str(&n.to_string()),
-            },
-            Value::Array(a) => {
-                out.push('[');
-                for x in a {
-                    walk(x, out);
-                    out.push(',');
-                }
-                out.push(']');
-            }
-            Value::Object(m) => {
-                let mut keys: Vec<&String> = m.keys().collect();
-                keys.sort();
-                out.push('{');
-                for k in keys {
-                    out.push_str(&Value::String(k.clone()).to_string());
-                    out.push(':');
-                    if let Some(x) = m.get(k) {
-                        walk(x, out);
-                    }
-                    out.push(',');
-                }
-                out.push('}');
-            }
-            other => out.push_str(&other.to_string()),
-        }
-    }
-    match v {
-        None => "u".to_string(),
-        Some(v) => {
-            let mut s = String::from("d");
-            walk(v, &mut s);
-            s
-        }
     }
 }
 

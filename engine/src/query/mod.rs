@@ -5,6 +5,7 @@
 mod aggregate;
 mod ast;
 mod check;
+mod collect;
 mod eval;
 mod exec;
 mod expr_parser;
@@ -17,6 +18,7 @@ mod position;
 mod stream;
 mod value;
 
+pub(crate) use collect::Collector;
 pub(crate) use exec::Prepared;
 pub(crate) use ordered::{sorted_cmp, Cursor, Phase};
 pub(crate) use plan::OrderScan;

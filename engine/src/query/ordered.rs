@@ -102,7 +102,6 @@ impl Prepared {
         let (alias, o) = (self.query.from.as_ref()?, self.query.order_by.first()?);
         let env = Env {
             params: &self.params,
-            group: None,
             aggs: None,
         };
         env.eval(&o.expr, &vec![(alias.clone(), doc.clone())])

@@ -342,7 +342,6 @@ impl Prepared {
         }
         let env = Env {
             params: &self.params,
-            group: None,
             aggs: None,
         };
         env.eval(e, &Row::new())

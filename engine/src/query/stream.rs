@@ -6,13 +6,10 @@
 //! resumes from. Pure: it never reads storage, never decides what a document costs, and knows
 //! nothing of how a position is encoded into a token (see account/query.rs).
 
-use std::collections::HashMap;
-
 use serde_json::Value;
 
-use super::aggregate::{is_aggregate, Acc};
-use super::ast::{Expr, ExprKind, SelectKind};
-use super::eval::{agg_id, Env, Row};
+use super::aggregate::{accumulators, finish, Accumulator};
+use super::eval::{Env, Row};
 use super::exec::Prepared;
 use crate::error::{Error, Result};
 
@@ -70,7 +67,7 @@ pub(crate) struct Pager<'p> {
     /// The results are complete (LIMIT/TOP reached): no next page.
     complete: bool,
     /// Aggregate queries: one accumulator per aggregate call of SELECT.
-    accs: Vec<(usize, Option<&'p Expr>, Acc)>,
+    accs: Vec<Accumulator<'p>>,
     /// Documents come in sort order (query/ordered.rs), not key order: a position after a whole
     /// document names that document with all its results skipped.
     sorted: bool,
@@ -116,24 +113,11 @@ impl<'p> Pager<'p> {
             .map(count)
             .unwrap_or(u64::MAX)
             .min(p.top.map(count).unwrap_or(u64::MAX));
-        let mut accs = Vec::new();
-        if p.aggregated {
-            let mut stack: Vec<&Expr> = match &p.query.select.kind {
-                SelectKind::Star => Vec::new(),
-                SelectKind::Value(e) => vec![e],
-                SelectKind::List(items) => items.iter().map(|(e, _)| e).collect(),
-            };
-            while let Some(e) = stack.pop() {
-                match &e.kind {
-                    // Aggregates do not nest (the checker refuses it): their argument is a
-                    // plain expression over one row.
-                    ExprKind::Call(name, args) if is_aggregate(name) => {
-                        accs.push((agg_id(e), args.first(), Acc::new(name)));
-                    }
-                    k => stack.extend(k.children()),
-                }
-            }
-        }
+        let accs = if p.aggregated {
+            accumulators(&p.query.select.kind)
+        } else {
+            Vec::new()
+        };
         let (resume, produced) = match from {
             Some(Position { key, skip, produced }) => (Some((key, skip)), produced),
             None => (None, 0),
@@ -166,7 +150,6 @@ impl<'p> Pager<'p> {
     fn env(&self) -> Env<'p> {
         Env {
             params: &self.p.params,
-            group: None,
             aggs: None,
         }
     }
@@ -273,14 +256,9 @@ impl<'p> Pager<'p> {
     /// `needs_lookahead`).
     pub(crate) fn finish(self, more_documents: bool) -> Page {
         if self.p.aggregated {
-            let finished: HashMap<usize, _> = self
-                .accs
-                .into_iter()
-                .map(|(id, _, acc)| (id, acc.finish()))
-                .collect();
+            let finished = finish(self.accs);
             let env = Env {
                 params: &self.p.params,
-                group: None,
                 aggs: Some(&finished),
             };
             // One row, which OFFSET, LIMIT and TOP may remove.
