@@ -793,3 +793,44 @@ proptest::proptest! {
         }
     }
 }
+
+/// A key-order page ends short of full once it has read 10,000 items (docs/query.md, "Paging"):
+/// a filter that matches little answers in pages of bounded work, each with a token, and the
+/// pages still concatenate to the whole result. Aggregates keep their one page.
+#[test]
+fn a_page_ends_after_its_read_budget() {
+    let (_dir, c) = filled(21_000);
+    let sql = "SELECT VALUE c.id FROM c WHERE c.n % 1000 = 7";
+    let whole = c.query_items(sql, &[], &opts(Some(10_000), None)).unwrap();
+    assert!(whole.continuation.is_none(), "10,000 a page reads 100,000 items");
+    assert_eq!(whole.items.len(), 21);
+    let mut got = Vec::new();
+    let mut charges = Vec::new();
+    let mut token = None;
+    loop {
+        let r = c.query_items(sql, &[], &opts(Some(100), token)).unwrap();
+        got.extend(r.items);
+        charges.push(r.request_charge);
+        match r.continuation {
+            Some(t) => token = Some(t),
+            None => break,
+        }
+    }
+    // 21,000 items read 10,000 a page: three pages, the last one 1,000 items.
+    assert_eq!(charges.len(), 3, "{charges:?}");
+    assert_eq!(got, whole.items);
+    assert!((charges[0] - charges[1]).abs() < 0.5, "{charges:?}");
+    assert!(charges[2] < charges[0] / 5.0, "{charges:?}");
+    assert!(charges[0] < whole.request_charge * 0.6, "{charges:?} vs {}", whole.request_charge);
+
+    // Nothing matches: empty pages with tokens, then the end.
+    let sql = "SELECT VALUE c.id FROM c WHERE c.n * 2 < 0";
+    let all = pages(&c, sql, &[], Some(100));
+    assert_eq!(all.iter().map(Vec::len).collect::<Vec<_>>(), vec![0, 0, 0]);
+
+    // Aggregates read everything in their one page.
+    let r = c
+        .query_items("SELECT VALUE COUNT(1) FROM c WHERE c.n % 1000 = 7", &[], &opts(Some(100), None))
+        .unwrap();
+    assert_eq!((r.items, r.continuation), (vec![json!(21)], None));
+}

@@ -295,6 +295,30 @@ impl<'p> Pager<'p> {
     }
 }
 
+impl Pager<'_> {
+    /// True if the page may end here, before it is full, because it read its budget of
+    /// documents: a key-order page of results (not an aggregate, which has one page) that is
+    /// neither full nor complete.
+    pub(crate) fn may_pause(&self) -> bool {
+        !self.p.aggregated && !self.sorted && self.full.is_none() && !self.complete
+    }
+
+    /// The page, ended by its read budget after the document at `last`, every result of which
+    /// is in: the next page resumes at the first key after it. `may_pause` must hold.
+    pub(crate) fn pause_after(self, last: &[u8]) -> Page {
+        let bytes = self.items.iter().map(|v| v.to_string().len()).sum();
+        Page {
+            items: self.items,
+            bytes,
+            next: Some(Position {
+                key: successor(last),
+                skip: 0,
+                produced: self.produced,
+            }),
+        }
+    }
+}
+
 /// The least key greater than `key`.
 fn successor(key: &[u8]) -> Vec<u8> {
     let mut k = key.to_vec();
