@@ -332,6 +332,11 @@ impl Account {
         let account = Self::assemble(opts, catalog, (db, ttl_table), suite, lock)?;
         account.inner.repair_catalog()?;
         account.inner.settle_migration()?;
+        // A purge a crash interrupted (its containers already out of the catalog) is finished
+        // now; while the customer key is withheld its keys cannot be read, so it waits.
+        if account.inner.require_key_access().is_ok() {
+            account.inner.resume_purges()?;
+        }
         Ok(account)
     }
 

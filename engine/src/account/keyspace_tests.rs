@@ -187,3 +187,51 @@ fn a_deleted_container_leaves_no_key_in_any_space() {
         "keys of the deleted container after reopening"
     );
 }
+
+/// A purge that a crash cut short after its first catalog edit (the container out of the
+/// catalog, its id on the `purging` list, its keys all there) is finished when the account next
+/// opens; a purge deletes more keys than one batch holds.
+#[test]
+fn an_interrupted_purge_finishes_at_the_next_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualWallClock::at(1_800_000_000);
+    let (a, b) = exercise(&dir, &clock);
+    drop(b);
+    let c = a.database("d").container("c");
+    for i in 0..(super::purge::PURGE_BATCH + 100) {
+        c.create_item("p", &json!({"id": format!("bulk{i}"), "pk": "p"}))
+            .unwrap();
+    }
+    let (gone, kept) = (container_id(&a, "d", "c"), container_id(&a, "d", "kept"));
+    let of = |account: &Account, id: u32| -> usize {
+        all_keys(account)
+            .into_iter()
+            .filter(|k| KeySpace::of(k).is_some_and(|s| s.per_container() && s.container_of(k) == Some(id)))
+            .count()
+    };
+    assert!(of(&a, gone) > super::purge::PURGE_BATCH);
+    let kept_before = of(&a, kept);
+
+    // The crash: the purge's first step only.
+    a.inner
+        .edit_catalog(|cat| {
+            for d in &mut cat.databases {
+                d.containers.retain(|k| k.id != gone);
+            }
+            cat.purging.push(gone);
+            Ok(())
+        })
+        .unwrap();
+    drop(c);
+    drop(a);
+
+    let a = Account::open(options(&dir, "a", &clock)).unwrap();
+    assert_eq!(of(&a, gone), 0, "keys of the purged container after reopening");
+    assert_eq!(
+        of(&a, kept),
+        kept_before,
+        "the other container's keys are untouched"
+    );
+    assert!(a.inner.catalog().unwrap().purging.is_empty());
+    assert!(a.inner.catalog().unwrap().container("d", "c").is_err());
+}

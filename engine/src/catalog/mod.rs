@@ -84,6 +84,11 @@ pub(crate) struct Catalog {
     pub(crate) default_identity: Option<String>,
     pub(crate) databases: Vec<DatabaseEntry>,
     pub(crate) next_container_id: u32,
+    /// Ids of removed containers whose keys are still being deleted (account/purge.rs): they
+    /// left `databases` first, so a crash mid-purge leaves them invisible, and the purge is
+    /// finished when the account next opens. Ids are never reused (`next_container_id`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) purging: Vec<u32>,
     /// The periodic backup policy; absent: the default. Stored sealed (see `Settings`).
     #[serde(skip)]
     pub(crate) backup_policy: Option<crate::backup::BackupPolicy>,
@@ -149,6 +154,7 @@ impl Catalog {
             default_identity,
             databases: Vec::new(),
             next_container_id: 1,
+            purging: Vec::new(),
             backup_policy: None,
             continuous_backup: None,
             backup_schedule: None,
