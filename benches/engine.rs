@@ -238,8 +238,7 @@ fn load_for_reads<'h>(mode: Mode, home: &'h Home, items: &[Order]) -> Loaded<'h>
         .compact()
         .unwrap_or_else(|e| panic!("compacting the {} read set: {e}", mode.label()));
     let stats = account
-        .store()
-        .stats()
+        .store_stats()
         .unwrap_or_else(|e| panic!("store stats: {e}"));
     eprintln!(
         "[{}] read set: {} items, segments per level {:?}, bytes per level {:?}",
@@ -278,8 +277,7 @@ fn bench_point_reads(c: &mut Criterion, group: &str, cache_bytes: usize, loaded:
             });
         });
         let cache = account
-            .store()
-            .stats()
+            .store_stats()
             .unwrap_or_else(|e| panic!("store stats: {e}"))
             .cache;
         let lookups = (cache.hits + cache.misses).max(1);

@@ -66,6 +66,15 @@ impl AnalyticalError {
         }
     }
 
+    /// The engine's substatus when the engine refused (e.g. 4002: the customer key or the
+    /// identity), else 0.
+    pub fn substatus(&self) -> u32 {
+        match self {
+            AnalyticalError::Engine(e) => e.substatus(),
+            _ => 0,
+        }
+    }
+
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         AnalyticalError::Io {
             path: path.into(),

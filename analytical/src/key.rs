@@ -3,7 +3,7 @@
 //! `strata_base::seal::derive_key`).
 
 use strata_base::seal::derive_key;
-use zeroize::Zeroizing;
+use zeroize::{Zeroize, Zeroizing};
 
 /// Length of the analytical key in bytes (AES-256).
 pub const KEY_LEN: usize = 32;
@@ -17,20 +17,32 @@ const STATE_KEY_INFO: &[u8] = b"strata-analytical/state/v1";
 pub struct AnalyticalKey(Zeroizing<[u8; KEY_LEN]>);
 
 impl AnalyticalKey {
-    /// Wraps 32 raw key bytes.
-    pub fn from_bytes(bytes: [u8; KEY_LEN]) -> Self {
-        AnalyticalKey(Zeroizing::new(bytes))
+    /// Takes the key in the zeroizing buffer it arrives in (what the engine's
+    /// `Container::analytical_key` returns): the bytes are never copied out of a wiped buffer.
+    pub fn from_zeroizing(key: Zeroizing<[u8; KEY_LEN]>) -> Self {
+        AnalyticalKey(key)
     }
 
-    /// Copies a key from a slice; a 400 error if it is not exactly 32 bytes.
+    /// Wraps 32 raw key bytes, and wipes this function's own copy of them; the caller's array,
+    /// if it keeps one, is the caller's to wipe (prefer `from_zeroizing`).
+    pub fn from_bytes(mut bytes: [u8; KEY_LEN]) -> Self {
+        let key = AnalyticalKey(Zeroizing::new(bytes));
+        bytes.zeroize();
+        key
+    }
+
+    /// Copies a key from a slice straight into a zeroizing buffer; a 400 error if it is not
+    /// exactly 32 bytes.
     pub fn from_slice(bytes: &[u8]) -> crate::Result<Self> {
-        let arr: [u8; KEY_LEN] = bytes.try_into().map_err(|_| {
-            crate::AnalyticalError::BadRequest(format!(
+        if bytes.len() != KEY_LEN {
+            return Err(crate::AnalyticalError::BadRequest(format!(
                 "analytical key must be {KEY_LEN} bytes, got {}",
                 bytes.len()
-            ))
-        })?;
-        Ok(Self::from_bytes(arr))
+            )));
+        }
+        let mut key = Zeroizing::new([0u8; KEY_LEN]);
+        key.copy_from_slice(bytes);
+        Ok(AnalyticalKey(key))
     }
 
     /// A fresh random key (for tests and for the engine when it enables the tier).
@@ -52,6 +64,9 @@ impl AnalyticalKey {
         derive_key(self.0.as_ref(), None, STATE_KEY_INFO)
     }
 
+    /// The key as the `parquet` crate's encryption and decryption properties take it: an owned
+    /// `Vec`, which that crate keeps for the life of the properties (one file write or read) and
+    /// does not wipe. See docs/analytical.md for this gap.
     pub(crate) fn parquet_key(&self) -> Vec<u8> {
         self.0.to_vec()
     }
@@ -74,6 +89,19 @@ mod tests {
         assert_eq!(dbg, "AnalyticalKey(<redacted>)");
         assert_ne!(k.state_key().as_ref(), k.as_bytes());
         assert!(AnalyticalKey::from_slice(&[1u8; 16]).is_err());
+        assert!(AnalyticalKey::from_slice(&[1u8; 33]).is_err());
+    }
+
+    #[test]
+    fn every_constructor_holds_the_same_key() {
+        let raw: [u8; KEY_LEN] = core::array::from_fn(|i| i as u8 ^ 0x5a);
+        let a = AnalyticalKey::from_zeroizing(Zeroizing::new(raw));
+        let b = AnalyticalKey::from_bytes(raw);
+        let c = AnalyticalKey::from_slice(&raw).unwrap();
+        assert_eq!(a.as_bytes(), &raw);
+        assert_eq!(b.as_bytes(), &raw);
+        assert_eq!(c.as_bytes(), &raw);
+        assert_eq!(a.state_key().as_ref(), c.state_key().as_ref());
     }
 
     /// The state key of key bytes 00..1f, as the `hkdf` crate computed it

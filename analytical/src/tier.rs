@@ -85,7 +85,7 @@ impl Tier {
                 container.name()
             ))
         })?;
-        let key = AnalyticalKey::from_bytes(*container.analytical_key()?);
+        let key = AnalyticalKey::from_zeroizing(container.analytical_key()?);
         let mode = match settings.schema {
             AnalyticalSchema::WellDefined => SchemaMode::WellDefined,
             AnalyticalSchema::FullFidelity => SchemaMode::FullFidelity,
@@ -116,8 +116,11 @@ impl Tier {
         &mut self.store
     }
 
-    /// Applies every change committed since the tier's applied LSN.
+    /// Applies every change committed since the tier's applied LSN. 403 once the account's key
+    /// is revoked or, under a customer key, its default identity is no longer a managed one:
+    /// an open tier asks the container before every catch-up, as opening it did.
     pub fn catch_up(&mut self) -> Result<CatchUp> {
+        self.container.check_analytical_access()?;
         let started = Instant::now();
         let after = self.store.applied_lsn();
         let mut changes: BTreeMap<u64, Change> = BTreeMap::new();

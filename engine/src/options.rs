@@ -1,5 +1,5 @@
 //! Options of an account and of the raw key-value store: durability, cache and memtable sizes,
-//! where the key holders live. Plain data; no I/O.
+//! where the key holders live, how often a customer key is checked. Plain data; no I/O.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -9,7 +9,11 @@ use strata_base::wall_clock::{SystemWallClock, WallClock};
 pub use strata_lsm::Durability;
 use strata_vault::VaultHome;
 
+use crate::error::{Error, Result};
 use crate::metering::{Clock, MonotonicClock, RetryPolicy};
+
+/// How often a customer key is checked again by default (docs/keys.md#key-checks).
+pub const DEFAULT_KEY_CHECK_INTERVAL: Duration = Duration::from_secs(60);
 
 /// How to open an account: the data directory and the two key holders outside it.
 #[derive(Clone, Debug)]
@@ -24,8 +28,9 @@ pub struct AccountOptions {
     pub cache_bytes: usize,
     /// Memtable size at which it is frozen and flushed to a segment.
     pub memtable_bytes: usize,
-    /// How often a customer-managed-key account re-checks that it can still unwrap its data key
-    /// (on the next data-plane call once this much time has passed). Default one hour.
+    /// How often a customer-managed-key account re-checks that it can still unwrap its data key:
+    /// a background thread runs the check once this much time has passed since the last one
+    /// (and a data-plane call does, should it come first). Default 60 s; zero is refused (400).
     pub key_check_interval: Duration,
     /// How a call refused with 429 (provisioned throughput exceeded) is retried. Default: as the
     /// official SDKs, 9 retries within 30 s; `RetryPolicy::none()` returns the 429 at once.
@@ -47,7 +52,7 @@ impl AccountOptions {
             durability: Durability::Sync,
             cache_bytes: 64 << 20,
             memtable_bytes: 32 << 20,
-            key_check_interval: Duration::from_secs(3600),
+            key_check_interval: DEFAULT_KEY_CHECK_INTERVAL,
             retry_policy: RetryPolicy::default(),
             clock: Arc::new(MonotonicClock::new()),
             wall_clock: Arc::new(SystemWallClock),
@@ -121,6 +126,17 @@ impl AccountOptions {
     /// The service key store's directory.
     pub fn service_dir(&self) -> PathBuf {
         self.home.join("service")
+    }
+
+    /// 400 for options no account can run with: a zero key-check interval (the background
+    /// check would never rest).
+    pub(crate) fn validate(&self) -> Result<()> {
+        if self.key_check_interval.is_zero() {
+            return Err(Error::BadRequest(
+                "the key-check interval must be longer than zero (default 60 s)".into(),
+            ));
+        }
+        Ok(())
     }
 
     pub(crate) fn db_options(&self) -> strata_lsm::DbOptions {

@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 use strata::analytical::{Replicator, Tier};
 use strata::{
-    Account, AccountOptions, AnalyticalSchema, Container, Durability, Encryption, Identities, LocalVault,
-    Permission, Principal,
+    substatus, Account, AccountOptions, AnalyticalSchema, Container, Durability, Encryption, Identities,
+    KeyUri, LocalVault, Permission, Principal,
 };
 
 const CANARY: &str = "CANARY-7c1e-analytical";
@@ -28,6 +28,36 @@ fn smk_container(dir: &tempfile::TempDir) -> (Account, Container) {
         .create_container("orders", "/region")
         .unwrap();
     (account, c)
+}
+
+/// A customer-managed account (first-party identity) with one container `db/orders`.
+fn cmk_container(dir: &tempfile::TempDir) -> (AccountOptions, LocalVault, KeyUri, Account, Container) {
+    let opts = options(dir);
+    let vault = LocalVault::open(&opts.vault_dir()).unwrap();
+    let kid = vault.create_key("cmk", 2048).unwrap();
+    let enc = Encryption::CustomerManaged {
+        key_uri: kid.without_version().to_string(),
+    };
+    let account = Account::create(opts.clone(), "acct", enc).unwrap();
+    let c = account
+        .create_database("db")
+        .unwrap()
+        .create_container("orders", "/region")
+        .unwrap();
+    (opts, vault, kid, account, c)
+}
+
+/// The user-assigned identity `ops`, allowed to use the vault's keys.
+fn managed_identity(opts: &AccountOptions, vault: &LocalVault) -> Principal {
+    let ops = Principal::User("ops".into());
+    Identities::new(&opts.home).create("ops").unwrap();
+    vault
+        .set_policy(
+            &ops,
+            &[Permission::Get, Permission::WrapKey, Permission::UnwrapKey],
+        )
+        .unwrap();
+    ops
 }
 
 fn load(c: &Container) {
@@ -169,18 +199,7 @@ fn the_replicator_thread_keeps_up_and_reports_its_lag() {
 #[test]
 fn customer_key_tier_needs_a_managed_identity_and_stops_when_revoked() {
     let dir = tempfile::tempdir().unwrap();
-    let opts = options(&dir);
-    let vault = LocalVault::open(&opts.vault_dir()).unwrap();
-    let kid = vault.create_key("cmk", 2048).unwrap();
-    let enc = Encryption::CustomerManaged {
-        key_uri: kid.without_version().to_string(),
-    };
-    let account = Account::create(opts.clone(), "acct", enc).unwrap();
-    let c = account
-        .create_database("db")
-        .unwrap()
-        .create_container("orders", "/region")
-        .unwrap();
+    let (opts, vault, kid, account, c) = cmk_container(&dir);
     c.create_item("eu", &json!({"id": "1", "region": "eu", "qty": 1}))
         .unwrap();
     let e = c
@@ -190,14 +209,7 @@ fn customer_key_tier_needs_a_managed_identity_and_stops_when_revoked() {
     assert!(e.to_string().contains("managed identity"), "{e}");
     assert!(c.analytical_settings().unwrap().is_none(), "nothing half-enabled");
 
-    let ops = Principal::User("ops".into());
-    Identities::new(&opts.home).create("ops").unwrap();
-    vault
-        .set_policy(
-            &ops,
-            &[Permission::Get, Permission::WrapKey, Permission::UnwrapKey],
-        )
-        .unwrap();
+    let ops = managed_identity(&opts, &vault);
     account.set_default_identity(ops).unwrap();
     c.enable_analytical(-1, AnalyticalSchema::WellDefined).unwrap();
     let key = c.analytical_key().unwrap();
@@ -223,6 +235,44 @@ fn customer_key_tier_needs_a_managed_identity_and_stops_when_revoked() {
     account.check_key().unwrap_err();
     assert_eq!(c.analytical_key().unwrap_err().status(), 403);
     assert_eq!(Tier::open(&c).unwrap_err().status(), 403);
+}
+
+/// The tier works only through the account's managed identity, checked at every use and not
+/// only when the tier's key was made: switching the account back to the first-party identity
+/// after enabling the tier makes the key's unwrap, opening the tier and an already open tier's
+/// catch-up refuse with 403.4002; switching to the managed identity again restores all three.
+#[test]
+fn switching_back_to_the_first_party_identity_makes_the_tier_refuse() {
+    let dir = tempfile::tempdir().unwrap();
+    let (opts, vault, _kid, account, c) = cmk_container(&dir);
+    let ops = managed_identity(&opts, &vault);
+    account.set_default_identity(ops.clone()).unwrap();
+    c.enable_analytical(-1, AnalyticalSchema::WellDefined).unwrap();
+    let mut tier = Tier::open(&c).unwrap();
+    c.create_item("eu", &json!({"id": "1", "region": "eu", "qty": 1}))
+        .unwrap();
+    assert_eq!(tier.catch_up().unwrap().applied, 1);
+
+    // The first-party identity still has its access policy: the vault would unwrap for it.
+    account.set_default_identity(Principal::FirstParty).unwrap();
+    c.create_item("eu", &json!({"id": "2", "region": "eu", "qty": 2}))
+        .unwrap();
+    let key = c.analytical_key().unwrap_err();
+    let open = Tier::open(&c).unwrap_err();
+    let catch_up = tier.catch_up().unwrap_err();
+    let refusals = [
+        (key.status(), key.substatus(), key.to_string()),
+        (open.status(), open.substatus(), open.to_string()),
+        (catch_up.status(), catch_up.substatus(), catch_up.to_string()),
+    ];
+    for (status, sub, message) in refusals {
+        assert_eq!((status, sub), (403, substatus::KEY_VAULT_ACCESS), "{message}");
+        assert!(message.contains("managed identity"), "{message}");
+    }
+
+    account.set_default_identity(ops).unwrap();
+    assert_eq!(tier.catch_up().unwrap().applied, 1);
+    Tier::open(&c).unwrap();
 }
 
 #[test]

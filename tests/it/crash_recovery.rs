@@ -527,7 +527,7 @@ fn crash_rounds(cmk: bool, seed: u64, rounds: u32) {
 
         let account = Account::open(opts.clone())
             .unwrap_or_else(|e| panic!("{ctx}: reopening after SIGKILL failed: {e}"));
-        let report = account.store().recovery_report().clone();
+        let report = account.recovery_report();
         torn_tails += usize::from(report.torn_tail.is_some());
         orphans += report.orphans_removed;
         let checked = verify(&account, &mut expect, out.in_flight.as_ref(), &ctx);
@@ -554,10 +554,7 @@ fn crash_rounds(cmk: bool, seed: u64, rounds: u32) {
         let account = Account::open(opts.clone()).unwrap();
         let total = verify(&account, &mut expect, None, &format!("{mode} final"));
         assert_eq!(total, expect.len());
-        (
-            account.store().stats().unwrap(),
-            account.key_status().unwrap().kid,
-        )
+        (account.store_stats().unwrap(), account.key_status().unwrap().kid)
     };
     if cmk {
         eprintln!(

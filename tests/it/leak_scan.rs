@@ -380,7 +380,7 @@ fn run_mode(cmk: bool) {
     drop(account);
     let account = Account::open(opts.clone()).unwrap();
     // The item, and the lifetime request-unit counts the closing account recorded.
-    assert_eq!(account.store().recovery_report().records_replayed, 2);
+    assert_eq!(account.recovery_report().records_replayed, 2);
     let extra = account.database(DB_NAME).container(CONTAINER_NAME);
     assert_eq!(
         extra

@@ -17,6 +17,8 @@ mod crash_recovery;
 mod enable_cmk;
 mod hostile_input;
 mod indexing;
+#[cfg(unix)]
+mod key_custody;
 mod key_revocation;
 mod key_rotation;
 mod leak_scan;

@@ -229,7 +229,7 @@ fn run(cmk: bool, ops: u64) {
     let rounds = maint.join().unwrap();
     let queries = reader.join().unwrap();
     eprintln!("cmk {cmk}: ops: {counts:?}; {rounds} maintenance rounds; {queries} cross-partition queries");
-    let stats = account.store().stats().unwrap();
+    let stats = account.store_stats().unwrap();
     eprintln!("store after the run: {stats:?}");
 
     // Close every handle, reopen, compare.

@@ -8,6 +8,7 @@
 
 mod access;
 mod audit;
+mod custody;
 pub mod error;
 mod format_version;
 mod home;

@@ -40,6 +40,7 @@ use rsa::RsaPrivateKey;
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
+use crate::custody::require_private;
 use crate::error::{substatus, Error, Result};
 use strata_base::coding::{put_bytes, Reader};
 use strata_base::fs::{create_dir, read_if_exists, sync_dir, write_atomic};
@@ -510,6 +511,10 @@ impl LocalVault {
 
     fn open_or_create(dir: &Path, want_name: Option<&str>, props: &VaultProperties) -> Result<LocalVault> {
         let meta_path = dir.join(VAULT_FILE);
+        if meta_path.exists() {
+            // An existing vault: refused, unread, if group or others can reach into it.
+            require_private(dir, "the key vault directory")?;
+        }
         let meta = match read_if_exists(&meta_path)? {
             Some(bytes) => {
                 let meta: VaultMeta = serde_json::from_slice(&bytes)
@@ -1051,6 +1056,31 @@ mod tests {
         assert!(LocalVault::open(&dir).unwrap_err().is_corruption());
     }
 
+    /// An existing vault whose directory group or others can enter is refused, unread, until
+    /// it is private again (a new vault is made private by `open` itself).
+    #[cfg(unix)]
+    #[test]
+    fn a_vault_directory_open_to_group_or_others_is_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("vault");
+        LocalVault::open(&dir).unwrap().create_key("k", 2048).unwrap();
+        for m in [0o750, 0o755, 0o701] {
+            fs::set_permissions(&dir, fs::Permissions::from_mode(m)).unwrap();
+            let e = LocalVault::open(&dir).err().unwrap();
+            assert_eq!(
+                (e.status(), e.substatus()),
+                (403, substatus::KEY_VAULT_ACCESS),
+                "{e}"
+            );
+            assert!(e.to_string().contains("key vault directory"), "{e}");
+            assert!(e.to_string().contains("chmod 700"), "{e}");
+        }
+        fs::set_permissions(&dir, fs::Permissions::from_mode(0o700)).unwrap();
+        let vault = LocalVault::open(&dir).unwrap();
+        assert_eq!(vault.list_keys().unwrap().len(), 1);
+        assert_eq!(mode(&dir), 0o700);
+    }
     #[test]
     fn wrap_unwrap_round_trip_and_private_files() {
         let (_tmp, v) = vault();

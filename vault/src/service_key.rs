@@ -1,5 +1,6 @@
 //! The service key store: the service-managed key (SMK), a 256-bit secret kept outside the data
-//! directory (`$STRATA_HOME/service/smk`, mode 0600 in a 0700 directory), created on first use.
+//! directory (`$STRATA_HOME/service/smk`, mode 0600 in a 0700 directory), created on first use;
+//! a key file that group or others can access is refused (403.4002), as ssh refuses a private key.
 //! It only ever wraps service-layer data keys, and does so itself: the key never leaves this file
 //! (the engine's keyring stores what `wrap_dek` returns). Thread-safe (immutable).
 //!
@@ -12,8 +13,9 @@
 use std::path::{Path, PathBuf};
 
 use rand::RngCore;
-use strata_base::seal::{derive_key, AeadKey};
+use strata_base::seal::{derive_key, AeadKey, TAG_LEN};
 
+use crate::custody::require_private;
 use crate::error::{Error, Result};
 use crate::format_version::{SERVICE_KEY_MAGIC, SERVICE_KEY_VERSION};
 use strata_base::fs::{self, read_if_exists};
@@ -31,7 +33,12 @@ pub struct ServiceKey {
 
 impl ServiceKey {
     /// Reads and checks the key file; the buffers holding the key are zeroized when dropped.
+    /// 403.4002 if group or others have any access to the file (it is not read then).
     fn read_file(path: &Path) -> Result<Option<ServiceKey>> {
+        if !path.exists() {
+            return Ok(None);
+        }
+        require_private(path, "the service key file")?;
         let Some(bytes) = read_if_exists(path)?.map(Zeroizing::new) else {
             return Ok(None);
         };
@@ -74,13 +81,13 @@ impl ServiceKey {
         }
         fs::create_dir(dir, true)?;
         let key = Dek::generate();
-        meta_file::write(
-            &path,
+        // meta_file::write would drop its framed copy of the key without zeroizing it.
+        let framed = Zeroizing::new(meta_file::encode(
             SERVICE_KEY_MAGIC,
             SERVICE_KEY_VERSION,
             key.as_bytes(),
-            true,
-        )?;
+        ));
+        fs::write_atomic(&path, &framed, true)?;
         Ok(ServiceKey { key, path })
     }
 
@@ -88,7 +95,10 @@ impl ServiceKey {
     pub fn wrap_dek(&self, dek: &Dek) -> ([u8; 32], Vec<u8>) {
         let mut salt = [0u8; 32];
         rand::rngs::OsRng.fill_bytes(&mut salt);
-        let mut buf = dek.as_bytes().to_vec();
+        // Room for the tag up front: appending it must not reallocate and leave a copy of the
+        // plaintext key behind in freed memory. Sealing in place overwrites the key itself.
+        let mut buf = Vec::with_capacity(dek.as_bytes().len() + TAG_LEN);
+        buf.extend_from_slice(dek.as_bytes());
         self.wrap_key(&salt).seal_in_place([0u8; 12], WRAP_AAD, &mut buf);
         (salt, buf)
     }
@@ -146,5 +156,34 @@ mod tests {
             let dmode = std::fs::metadata(&d).unwrap().permissions().mode();
             assert_eq!(dmode & 0o777, 0o700);
         }
+    }
+
+    /// As ssh with a private key: a service key file that group or others can read is refused
+    /// by every load, and accepted again once it is private.
+    #[cfg(unix)]
+    #[test]
+    fn a_key_file_open_to_group_or_others_is_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().join("service");
+        let id = ServiceKey::load_or_create(&d).unwrap().key_id();
+        let file = d.join("smk");
+        for mode in [0o640, 0o644, 0o604] {
+            std::fs::set_permissions(&file, std::fs::Permissions::from_mode(mode)).unwrap();
+            for e in [
+                ServiceKey::load(&d).err().unwrap(),
+                ServiceKey::load_or_create(&d).err().unwrap(),
+            ] {
+                assert_eq!((e.status(), e.substatus()), (403, 4002), "{e}");
+                assert!(e.to_string().contains("service key file"), "{e}");
+                assert!(e.to_string().contains("chmod 600"), "{e}");
+            }
+        }
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+        assert_eq!(
+            ServiceKey::load(&d).unwrap().key_id(),
+            id,
+            "the same key, not a new one"
+        );
     }
 }

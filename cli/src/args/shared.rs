@@ -3,11 +3,14 @@
 //! taken from an item by its container's path. Parsing only: no engine calls, no printing.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, ValueEnum};
 use serde::Deserialize;
 use serde_json::Value;
-use strata_engine::{json_nesting_depth, AccountOptions, Durability, PartitionKey, MAX_ITEM_DEPTH};
+use strata_engine::{
+    json_nesting_depth, AccountOptions, Durability, PartitionKey, DEFAULT_KEY_CHECK_INTERVAL, MAX_ITEM_DEPTH,
+};
 
 use crate::error::{CliError, CliResult};
 use crate::output::{ErrorContext, Format};
@@ -35,6 +38,12 @@ pub struct Globals {
     #[arg(long, global = true, value_name = "NAME")]
     pub vault: Option<String>,
 
+    /// How often, in seconds, an open customer-managed-key account checks its key again in
+    /// the background (what a long-running `strata shell` relies on to notice a revoked key).
+    #[arg(long, global = true, value_name = "SECONDS", default_value_t = DEFAULT_KEY_CHECK_INTERVAL.as_secs(),
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub key_check_interval: u64,
+
     /// On an error, also print details: the error's debug form and causes, the request charge,
     /// and the data directory and home in use.
     #[arg(short, long, global = true)]
@@ -50,7 +59,9 @@ impl Globals {
     /// The account options these flags describe.
     pub fn account_options(&self) -> AccountOptions {
         let home = self.home.clone().unwrap_or_else(AccountOptions::default_home);
-        AccountOptions::new(self.data.clone(), home).durability(self.durability.into())
+        AccountOptions::new(self.data.clone(), home)
+            .durability(self.durability.into())
+            .key_check_interval(Duration::from_secs(self.key_check_interval))
     }
 
     /// What `-v` adds to a printed error; `None` without `-v`.

@@ -69,6 +69,11 @@ struct KeyFile {
 }
 
 const KEY_FILE: &str = "KEY";
+
+/// What the tier of a customer-managed-key account asks of the account's identity.
+const NEEDS_MANAGED_IDENTITY: &str = "the analytical tier of a customer-managed-key account works only \
+     through the account's managed identity, not the first-party identity: set the account's default \
+     identity to its system-assigned identity or a user-assigned one (`strata account set-identity`)";
 const KEY_LEN: usize = 32;
 
 fn validate_ttl(ttl: i64) -> Result<()> {
@@ -140,12 +145,9 @@ impl Container {
     fn ensure_key(&self) -> Result<()> {
         let identity = self.inner.catalog()?.identity()?;
         if self.inner.is_cmk() && identity == Principal::FirstParty {
-            return Err(Error::BadRequest(
-                "the analytical tier of a customer-managed-key account needs a managed identity: set the \
-                 account's default identity to its system-assigned identity or a user-assigned one \
-                 (`strata account set-identity`), grant it get/wrapKey/unwrapKey on the key, then enable"
-                    .into(),
-            ));
+            return Err(Error::BadRequest(format!(
+                "{NEEDS_MANAGED_IDENTITY}, grant it get/wrapKey/unwrapKey on the key, then enable"
+            )));
         }
         let dir = self.analytical_dir()?;
         if !dir.join(KEY_FILE).exists() {
@@ -165,13 +167,29 @@ impl Container {
         })
     }
 
+    /// Whether the tier may be used now: the account's key gate (403 while the customer key is
+    /// revoked) and, on a customer-managed-key account, a managed default identity (403.4002 if
+    /// it is the first-party identity, e.g. switched back after the tier was enabled). Asked at
+    /// every unwrap of the tier's key and by an open tier before each catch-up; no vault call.
+    pub fn check_analytical_access(&self) -> Result<()> {
+        self.inner.require_key_access()?;
+        if self.inner.is_cmk() && self.inner.catalog()?.identity()? == Principal::FirstParty {
+            return Err(Error::vault(
+                substatus::KEY_VAULT_ACCESS,
+                format!("{NEEDS_MANAGED_IDENTITY}, then open the tier again"),
+            ));
+        }
+        Ok(())
+    }
+
     /// The unwrapped analytical key, for the caller the vault allows (the account's default
     /// identity): 404 if the tier was never enabled, 403 if the customer key is revoked or the
-    /// identity may not unwrap. A tier that is on but has no key (an account restored from a
+    /// identity may not unwrap, 403.4002 if a customer-managed-key account calls as the
+    /// first-party identity. A tier that is on but has no key (an account restored from a
     /// backup, which does not carry the analytical area) gets a new one: its files are rebuilt
     /// from the change feed.
     pub fn analytical_key(&self) -> Result<Zeroizing<[u8; KEY_LEN]>> {
-        self.inner.require_key_access()?;
+        self.check_analytical_access()?;
         let dir = self.analytical_dir()?;
         let path = dir.join(KEY_FILE);
         if !path.exists() && self.analytical_settings()?.is_some() {

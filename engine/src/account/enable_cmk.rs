@@ -35,6 +35,8 @@ impl Account {
     /// background (see `key_status().migration`). 409 if the account is customer-managed already.
     pub fn enable_cmk(&self, key_uri: &str) -> Result<super::KeyStatus> {
         self.inner.enable_cmk(key_uri)?;
+        // From now on the customer key is checked in the background like any CMK account's.
+        super::key_watch::start(self.inner.arc())?;
         // Reported, not settled: the KEYRING's migration mark stays until a later status call
         // or open sees the re-seal complete (one step of the protocol per call).
         self.key_status_settling(false)

@@ -18,7 +18,7 @@ use crate::catalog::{validate_name, Catalog, DatabaseEntry};
 use crate::error::{Error, Result};
 use crate::metering::{validate_throughput, Metrics, Throttles};
 use crate::options::{AccountOptions, Durability};
-use strata_lsm::db::{Db, DirLock};
+use strata_lsm::db::{Db, DbStats, DirLock, RecoveryReport};
 use strata_lsm::CipherSuite;
 use strata_vault::{Identities, Principal};
 
@@ -225,6 +225,7 @@ impl Account {
         identity: Principal,
     ) -> Result<Account> {
         validate_name("account", name)?;
+        opts.validate()?;
         super::identity::check_own_system_identity(name, &identity)?;
         Identities::new(&opts.home).require(&identity)?;
         let data_dir = opts.data_dir.clone();
@@ -285,6 +286,7 @@ impl Account {
     /// Opens the account, replaying only the WAL records committed at or before `until_ms`
     /// when given (point-in-time restore of a staged copy). Starts no background shipper.
     pub(crate) fn open_with(opts: AccountOptions, until_ms: Option<u64>) -> Result<Account> {
+        opts.validate()?;
         let data_dir = opts.data_dir.clone();
         if !data_dir.is_dir() {
             return Err(Error::NotFound(format!(
@@ -391,6 +393,8 @@ impl Account {
         // Indexes left unfinished (a policy change, a catalog from before indexing) are
         // rebuilt in the background from now on.
         Indexer::start(&inner)?;
+        // A customer key is checked again every `key_check_interval`, idle or not.
+        super::key_watch::start(&inner)?;
         Ok(Account {
             inner: AccountRef::owner(inner),
         })
@@ -484,8 +488,16 @@ impl Account {
         Ok(self.inner.db.compact()?)
     }
 
-    /// The underlying key-value store (stats, recovery report).
-    pub fn store(&self) -> &Db {
-        &self.inner.db
+    /// Sizes and counters of the underlying key-value store (segments and bytes per level,
+    /// memtable size, block-cache counters). No item data, so it answers while the customer key
+    /// is revoked. The store itself is not handed out: every read of it goes through the
+    /// account's key check (docs/keys.md#key-checks).
+    pub fn store_stats(&self) -> Result<DbStats> {
+        Ok(self.inner.db.stats()?)
+    }
+
+    /// What the last open's recovery did (WAL records replayed, a torn tail, orphans removed).
+    pub fn recovery_report(&self) -> RecoveryReport {
+        self.inner.db.recovery_report().clone()
     }
 }

@@ -1,12 +1,13 @@
 //! Key checks and the revoked state of a customer-managed-key account: `check_key` (and, once
-//! `key_check_interval` has passed, the next data-plane call) asks the vault to unwrap the
-//! customer DEK again as the default identity; on failure every data-plane call fails with 403
+//! `key_check_interval` has passed, the background thread of `key_watch.rs` or the next
+//! data-plane call, whichever comes first) asks the vault to unwrap the customer DEK again as the
+//! default identity; on failure every data-plane call fails with 403
 //! and the vault's substatus until a check succeeds. Entering the revoked state withdraws the
 //! customer DEK from memory (zeroized) and empties the block cache; only a successful check puts
 //! the same DEK back. Thread-safe (one mutex). See docs/keys.md#key-checks.
 
 use std::sync::{Mutex, MutexGuard, PoisonError};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
@@ -95,6 +96,20 @@ impl AccountInner {
             None => Ok(()),
             Some(r) => Err(revoked_error(r)),
         }
+    }
+
+    /// The background thread's step (`key_watch.rs`): runs a key check if `key_check_interval`
+    /// has passed since the last one (a check by a call or by `check_key` counts), and returns
+    /// how long until the next is due.
+    pub(crate) fn check_key_if_due(&self) -> Duration {
+        let interval = self.opts.key_check_interval;
+        let mut state = self.key_state.lock();
+        let since = state.last_check.elapsed();
+        if since < interval {
+            return interval - since;
+        }
+        self.check_locked(&mut state);
+        interval
     }
 
     /// Unwraps the customer DEK through the vault and records the outcome in `state`. When that

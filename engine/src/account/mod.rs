@@ -19,6 +19,7 @@ mod identity;
 mod index;
 mod index_stream;
 mod key_check;
+mod key_watch;
 mod keys;
 #[cfg(test)]
 mod keyspace_tests;
@@ -29,6 +30,8 @@ mod ordered;
 mod purge;
 mod query;
 mod response;
+#[cfg(test)]
+mod revocation_tests;
 mod rotation;
 mod stats;
 mod sync;

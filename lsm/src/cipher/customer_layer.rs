@@ -129,6 +129,16 @@ impl CustomerLayer {
         matches!(*self.read(), State::On(..))
     }
 
+    /// Refuses with 403.4002 while the key is withheld; otherwise (held, or service-managed) Ok.
+    /// Reads ask this before they look at anything in memory: a memtable holds recent writes in
+    /// the clear, and it must not answer for data sealed under a key the account no longer has.
+    pub fn require_key(&self) -> Result<()> {
+        match *self.read() {
+            State::Withheld { .. } => Err(withheld_error()),
+            State::Off | State::On(..) => Ok(()),
+        }
+    }
+
     /// A copy of the DEK (zeroized when dropped), if it is in memory.
     pub fn dek(&self) -> Option<Dek> {
         match &*self.read() {
@@ -232,10 +242,13 @@ mod tests {
         assert!(!layer.has_key() && layer.is_on() && layer.dek().is_none());
         let e = layer.derive(&[0; 32], "x").err();
         assert!(matches!(e, Some(Error::KeyWithheld(_))), "{e:?}");
+        assert!(matches!(layer.require_key(), Err(Error::KeyWithheld(_))));
         assert!(layer.restore(Dek::generate()).is_err());
         assert!(!layer.has_key());
         layer.restore(dek).unwrap();
         assert!(layer.has_key());
+        layer.require_key().unwrap();
+        CustomerLayer::new(None).require_key().unwrap();
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! Reads: point lookups (memtable, frozen memtables, then segments level by level, newest first)
 //! and range scans (a merge of every source), collected or as a lazy stream (`ScanIter`) that
 //! reads one block at a time. Lock-free against writers: a reader works on the super-version it
-//! cloned at its start. Thread-safe. Knows nothing of what the keys mean.
+//! cloned at its start. Every read first asks the customer layer whether its key is held: while
+//! it is withheld (revoked) nothing is served, from the memtables either (403.4002). Thread-safe.
+//! Knows nothing of what the keys mean.
 
 use std::sync::Arc;
 
@@ -15,7 +17,7 @@ impl Db {
     /// The current value of `key`, `None` if absent or deleted. A damaged block is an error,
     /// never a wrong value.
     pub fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
-        let sv = self.shared.current()?;
+        let sv = self.readable()?;
         if let Some((_, v)) = sv.mem.get(key) {
             return Ok(v);
         }
@@ -57,7 +59,7 @@ impl Db {
     /// one block at a time from its end, and the memtables' records in the range are copied at
     /// the call.
     pub fn iter_range_rev(&self, lo: &[u8], end: &[u8]) -> Result<ScanIter<'_>> {
-        let sv = self.shared.current()?;
+        let sv = self.readable()?;
         let cache = &self.shared.cache;
         let mut sources: Vec<RecordStream<'_>> = Vec::new();
         sources.push(Box::new(sv.mem.range_rev(lo, end).into_iter().map(Ok)));
@@ -80,6 +82,13 @@ impl Db {
         })
     }
 
+    /// The current super-version, once the customer layer says its key is held (403.4002 while
+    /// it is withheld: the memtables would otherwise answer in the clear).
+    fn readable(&self) -> Result<Arc<SuperVersion>> {
+        self.shared.suite.customer_layer().require_key()?;
+        self.shared.current()
+    }
+
     fn scan(
         &self,
         start: &[u8],
@@ -90,7 +99,7 @@ impl Db {
     }
 
     fn stream(&self, start: &[u8], within: impl Fn(&[u8]) -> bool + Clone + 'static) -> Result<ScanIter<'_>> {
-        let sv = self.shared.current()?;
+        let sv = self.readable()?;
         let cache = &self.shared.cache;
         let mut sources: Vec<RecordStream<'_>> = Vec::new();
         sources.push(Box::new(sv.mem.range(start, &within).into_iter().map(Ok)));
@@ -214,6 +223,34 @@ mod tests {
             "a start before the prefix starts at it"
         );
         assert_eq!(db.iter_prefix_from(b"k001", b"z").unwrap().count(), 0);
+    }
+
+    /// Recent writes sit in the memtable in the clear: while the customer key is withheld no
+    /// read may answer from it, and once the same key is back everything reads again.
+    #[test]
+    fn a_withheld_key_refuses_reads_of_the_memtable_too() {
+        let dir = tempfile::tempdir().unwrap();
+        let suite = Arc::new(CipherSuite::ephemeral(true));
+        let db = Db::open(dir.path(), DbOptions::default(), suite.clone()).unwrap();
+        db.put(b"k1", b"flushed").unwrap();
+        db.flush().unwrap();
+        db.put(b"k2", b"in the memtable").unwrap();
+        let dek = suite.customer_dek().unwrap();
+        suite.customer_layer().withhold();
+        let refusals = [
+            db.get(b"k2").map(|_| ()).unwrap_err(),
+            db.get(b"absent").map(|_| ()).unwrap_err(),
+            db.scan_prefix(b"k").map(|_| ()).unwrap_err(),
+            db.scan_range(b"k2", b"k3", 1).map(|_| ()).unwrap_err(),
+            db.iter_prefix_from(b"k", b"k2").map(|_| ()).unwrap_err(),
+            db.iter_range_rev(b"k", b"l").map(|_| ()).unwrap_err(),
+        ];
+        for e in refusals {
+            assert!(matches!(e, crate::error::Error::KeyWithheld(_)), "{e:?}");
+        }
+        suite.customer_layer().restore(dek).unwrap();
+        assert_eq!(db.get(b"k2").unwrap().as_deref(), Some(&b"in the memtable"[..]));
+        assert_eq!(db.scan_prefix(b"k").unwrap().len(), 2);
     }
 
     #[test]
