@@ -14,12 +14,14 @@ mod ordered;
 mod parser;
 pub(crate) mod plan;
 mod position;
+mod predicate;
 mod stream;
 mod value;
 
 pub(crate) use exec::Prepared;
 pub(crate) use ordered::{sorted_cmp, Cursor, Phase};
 pub(crate) use plan::OrderScan;
+pub(crate) use predicate::Predicate;
 pub(crate) use stream::{Flow, Page, Pager, Position, WHOLE};
 
 #[cfg(test)]
