@@ -11,6 +11,7 @@ mod account_items;
 mod analytical_tier;
 mod backup_pitr;
 mod backup_restore;
+mod batch;
 mod change_feed;
 mod cmk_vault;
 mod crash_recovery;

@@ -5,6 +5,7 @@
 //! docs/lifecycle.md).
 
 mod analytical;
+mod batch;
 mod conflict;
 mod container;
 mod copy;
@@ -39,6 +40,10 @@ mod ttl;
 mod typed_read;
 
 pub use analytical::{AnalyticalSchema, AnalyticalSettings};
+pub use batch::{
+    parse_batch_operations, BatchOperation, BatchOperationResult, BatchOperationType, BatchResponse,
+    FAILED_DEPENDENCY, MAX_BATCH_BYTES, MAX_BATCH_OPERATIONS,
+};
 pub use conflict::ConflictsResponse;
 #[cfg(feature = "fuzzing")]
 pub(crate) use container::parse_stored;
