@@ -1,9 +1,12 @@
 //! `Container::execute_batch`: a transactional batch of up to 100 operations (create, replace,
 //! upsert, read, delete, patch) on one partition-key value, all or nothing. Every item the batch
-//! names is locked (in stripe order), each operation is staged in order (staged.rs), and the
+//! names is locked (in stripe order), each operation is staged in order (staged.rs), seeing what
+//! the earlier ones did to its item, and the
 //! staged writes go to the store in ONE write batch, which the LSM applies atomically. When an
 //! operation fails nothing is written: it answers its own status, every other one 424.
 //! Must not write anything before every operation has succeeded. See docs/batch.md.
+
+use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -201,7 +204,7 @@ enum Done<'t> {
 impl Container {
     /// Runs `ops` on the partition `pk` as one transaction. Err (nothing done) for a batch that
     /// is malformed as a whole: no operations or more than 100 (400), over 2 MB (413), an operation without what its
-    /// type needs, an item whose partition key is not `pk`, or two operations on one item (400);
+    /// type needs, or an item whose partition key is not `pk` (400);
     /// and for what fails every operation alike (404 container, 403 revoked key, 429, 5xx).
     /// Otherwise the response says per operation how it went; see `BatchResponse`.
     pub fn execute_batch(
@@ -244,26 +247,30 @@ impl Container {
                 })
             })
             .collect::<Result<Vec<_>>>()?;
-        let mut seen = std::collections::HashSet::new();
-        if let Some(p) = plan.iter().find(|p| !seen.insert(p.key.as_slice())) {
-            return Err(Error::BadRequest(format!(
-                "item '{}' is named by two operations of the batch; a batch touches each item once",
-                p.id
-            )));
-        }
         let _guards = self.inner.item_locks(plan.iter().map(|p| p.key.as_slice()))?;
         let cmk = self.inner.is_cmk();
         let mut done = Vec::with_capacity(plan.len());
         let mut read_charges = Vec::with_capacity(plan.len());
+        // What the batch's earlier operations left under a key (`None`: deleted): a later
+        // operation on the same item sees it, as it would after them in sequence.
+        let mut overlay: HashMap<&[u8], Option<Current>> = HashMap::new();
         for (i, p) in plan.iter().enumerate() {
-            let current = self.current(&p.key)?;
+            let current = match overlay.get(p.key.as_slice()) {
+                Some(staged) => staged.clone(),
+                None => self.current(&p.key)?,
+            };
             let live = current.as_ref().filter(|c| self.is_live(&r, &c.item));
             read_charges.push(point_read_charge(
                 live.map_or(0, |c| public_size(c.len, &c.item)),
                 cmk,
             ));
             match self.run_planned(&r, pk, p, current) {
-                Ok(d) => done.push(d),
+                Ok(d) => {
+                    if let Done::Write { staged, .. } = &d {
+                        overlay.insert(p.key.as_slice(), staged.after()?);
+                    }
+                    done.push(d);
+                }
                 Err(e) if is_operation_error(&e) => {
                     let charge: f64 = read_charges.iter().sum();
                     self.charge(&r, charge)?;

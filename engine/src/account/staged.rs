@@ -7,7 +7,8 @@
 use serde_json::Value;
 
 use super::container::{
-    add_delete, add_version, new_etag, public_size, random_hex, Container, Resolved, Version, WriteKind,
+    add_delete, add_version, new_etag, parse_stored, public_size, random_hex, Container, Resolved, Version,
+    WriteKind,
 };
 use super::index::IndexChange;
 use super::lsn::LsnTicket;
@@ -21,6 +22,7 @@ use crate::options::Durability;
 use strata_lsm::WriteBatch;
 
 /// What is stored under an item's key, live or expired: its stored length and the parsed item.
+#[derive(Clone)]
 pub(crate) struct Current {
     pub(crate) len: usize,
     pub(crate) item: Value,
@@ -50,6 +52,19 @@ pub(crate) struct Staged<'t> {
 }
 
 impl Staged<'_> {
+    /// What the key holds once this write is applied (`None`: deleted).
+    pub(crate) fn after(&self) -> Result<Option<Current>> {
+        self.bytes
+            .as_ref()
+            .map(|b| {
+                Ok(Current {
+                    len: b.len(),
+                    item: parse_stored(b)?,
+                })
+            })
+            .transpose()
+    }
+
     /// Adds the write, its change-feed records and its index changes to `batch`.
     pub(crate) fn add_to(&self, batch: &mut WriteBatch, container_id: u32) -> Result<()> {
         match &self.bytes {
@@ -116,7 +131,7 @@ impl Container {
             .map(|b| {
                 Ok(Current {
                     len: b.len(),
-                    item: super::container::parse_stored(&b)?,
+                    item: parse_stored(&b)?,
                 })
             })
             .transpose()
