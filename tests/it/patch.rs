@@ -222,3 +222,40 @@ fn a_counter_incremented_by_patch_from_4_threads_ends_exact() {
     }
     assert_eq!(feed(&c).len(), 1 + THREADS * EACH as usize);
 }
+
+#[test]
+fn the_patched_item_obeys_the_item_rules_and_cmk_accounts_patch_alike() {
+    let dir = tempfile::tempdir().unwrap();
+    let opts = strata::AccountOptions::new(dir.path().join("data"), dir.path().join("home"));
+    let (_vault, _kid, _account, c) = crate::common::cmk_account(&opts);
+    c.create_item("p", &doc()).unwrap();
+    let before = read(&c, "1");
+    let mut deep = json!(1);
+    for _ in 0..130 {
+        deep = json!([deep]);
+    }
+    for (op, want) in [
+        (Op::set("/ttl", json!("soon")), "ttl"),
+        (Op::add("/__sys_x", json!(1)), "reserved"),
+        (Op::set("/deep", deep), "128"),
+    ] {
+        let e = c
+            .patch_item("p", "1", std::slice::from_ref(&op), &PatchOptions::default())
+            .unwrap_err();
+        assert_eq!(e.status(), 400, "{op:?}: {e}");
+        assert!(e.to_string().contains(want), "{op:?}: {e}");
+    }
+    assert_eq!(read(&c, "1"), before);
+    // In a CMK account the stored system properties are not "supplied" by the patch.
+    let r = c
+        .patch_item("p", "1", &[Op::incr("/n", 1)], &PatchOptions::default())
+        .unwrap();
+    assert_eq!(r.item.unwrap()["n"], 5);
+    let b = c
+        .execute_batch(
+            "p",
+            &[strata::BatchOperation::patch("1", vec![Op::incr("/n", 1)])],
+        )
+        .unwrap();
+    assert_eq!(b.results[0].resource_body.as_ref().unwrap()["n"], 6);
+}

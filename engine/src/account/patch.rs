@@ -9,7 +9,8 @@ use super::container::{without_lsn, Container, Resolved, WriteKind};
 use super::response::ItemResponse;
 use super::staged::Current;
 use crate::document::{
-    apply_patch, item_key, remove_system_properties, validate_patch, PartitionKey, PatchOperation,
+    apply_patch, item_key, remove_system_properties, validate_item, validate_patch, ItemRules, PartitionKey,
+    PatchOperation,
 };
 use crate::error::{Error, Result};
 use crate::options::Durability;
@@ -103,6 +104,14 @@ impl Container {
         let mut value = visible;
         remove_system_properties(&mut value);
         apply_patch(&mut value, ops, &r.pk_path)?;
+        // The result is an item like any other written: the same rules (ttl, nesting, reserved
+        // names) hold for it.
+        validate_item(
+            &value,
+            &ItemRules {
+                cmk: self.inner.is_cmk(),
+            },
+        )?;
         Ok(value)
     }
 }
