@@ -56,18 +56,21 @@ pub mod fuzzing;
 static PROBE: strata_base::fuzz_support::Probe = strata_base::fuzz_support::Probe;
 
 pub use account::{
-    Account, AccountListing, AnalyticalSchema, AnalyticalSettings, ChangeFeedMode, ChangeFeedOptions,
+    parse_batch_operations, Account, AccountListing, AnalyticalSchema, AnalyticalSettings, BatchOperation,
+    BatchOperationResult, BatchOperationType, BatchResponse, ChangeFeedMode, ChangeFeedOptions,
     ChangeFeedResponse, ChangeFeedStart, ConflictsResponse, Container, ContainerInfo, ContainerListing,
     ContainerOptions, ContainerStats, Database, DatabaseListing, DatabaseOptions, Encryption, IndexStatus,
-    ItemOptions, ItemResponse, KeyRotation, KeyStatus, MigrationStatus, QueryOptions, QueryResponse,
-    SyncReport, DEFAULT_FEED_PAGE, DEFAULT_MAX_ITEM_COUNT, MAX_PAGE_BYTES,
+    ItemOptions, ItemResponse, KeyRotation, KeyStatus, MigrationStatus, PatchOptions, QueryOptions,
+    QueryResponse, SyncReport, DEFAULT_FEED_PAGE, DEFAULT_MAX_ITEM_COUNT, FAILED_DEPENDENCY, MAX_BATCH_BYTES,
+    MAX_BATCH_OPERATIONS, MAX_PAGE_BYTES,
 };
 pub use backup::{
     observe_progress, BackupInfo, BackupPolicy, ContinuousPolicy, ContinuousStatus, PointInTimeRestore,
     Progress, ShipReport, UndeleteReport, VerifyReport,
 };
 pub use document::{
-    json_nesting_depth, ConflictResolutionPolicy, OperationType, PartitionKey, MAX_ITEM_DEPTH,
+    apply_patch, json_nesting_depth, parse_patch_operations, validate_patch, ConflictResolutionPolicy,
+    OperationType, PartitionKey, PatchOp, PatchOperation, MAX_ITEM_DEPTH, MAX_PATCH_OPERATIONS,
 };
 pub use error::{substatus, Error, Result};
 pub use index::{

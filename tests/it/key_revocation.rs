@@ -1,6 +1,7 @@
 //! Revocation end to end on an open account: write, take the key away (disable the version,
 //! delete the key, remove the identity's access), force a key check (or let the background
-//! check find it), and every read, write and query fails with 403 and the matching substatus while the
+//! check find it), and every read, write (patch and batch included) and query fails with 403 and
+//! the matching substatus while the
 //! data directory stays unchanged; give the key back, check, and all data is back.
 
 use crate::common;
@@ -9,8 +10,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 use strata::{
-    substatus, Account, AccountOptions, ChangeFeedMode, ChangeFeedOptions, Container, Encryption, KeyStatus,
-    KeyUri, LocalVault, Permission, Principal, QueryOptions,
+    substatus, Account, AccountOptions, BatchOperation, ChangeFeedMode, ChangeFeedOptions, Container,
+    Encryption, KeyStatus, KeyUri, LocalVault, PatchOperation, PatchOptions, Permission, Principal,
+    QueryOptions,
 };
 
 const ITEMS: usize = 12;
@@ -58,6 +60,17 @@ fn all_refused(f: &Fixture, sub: u32) {
             .unwrap_err(),
         f.c.delete_item("p", "item-2").map(|_| ()).unwrap_err(),
         f.c.query_items("SELECT * FROM c", &[], &QueryOptions::default())
+            .map(|_| ())
+            .unwrap_err(),
+        f.c.patch_item(
+            "p",
+            "item-3",
+            &[PatchOperation::incr("/n", 1)],
+            &PatchOptions::default(),
+        )
+        .map(|_| ())
+        .unwrap_err(),
+        f.c.execute_batch("p", &[BatchOperation::read("item-4")])
             .map(|_| ())
             .unwrap_err(),
     ];

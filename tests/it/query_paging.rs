@@ -821,7 +821,11 @@ fn a_page_ends_after_its_read_budget() {
     assert_eq!(got, whole.items);
     assert!((charges[0] - charges[1]).abs() < 0.5, "{charges:?}");
     assert!(charges[2] < charges[0] / 5.0, "{charges:?}");
-    assert!(charges[0] < whole.request_charge * 0.6, "{charges:?} vs {}", whole.request_charge);
+    assert!(
+        charges[0] < whole.request_charge * 0.6,
+        "{charges:?} vs {}",
+        whole.request_charge
+    );
 
     // Nothing matches: empty pages with tokens, then the end.
     let sql = "SELECT VALUE c.id FROM c WHERE c.n * 2 < 0";
@@ -830,7 +834,11 @@ fn a_page_ends_after_its_read_budget() {
 
     // Aggregates read everything in their one page.
     let r = c
-        .query_items("SELECT VALUE COUNT(1) FROM c WHERE c.n % 1000 = 7", &[], &opts(Some(100), None))
+        .query_items(
+            "SELECT VALUE COUNT(1) FROM c WHERE c.n % 1000 = 7",
+            &[],
+            &opts(Some(100), None),
+        )
         .unwrap();
     assert_eq!((r.items, r.continuation), (vec![json!(21)], None));
 }

@@ -7,6 +7,7 @@ use clap::{CommandFactory, Parser, Subcommand};
 use super::account::{AccountCommand, InitCommand};
 use super::analytics::AnalyticsCommand;
 use super::backup::{BackupCommand, RestoreCommand};
+use super::batch::BatchCommand;
 use super::bench::BenchCommand;
 use super::completions::CompletionsCommand;
 use super::container::ContainerCommand;
@@ -162,6 +163,16 @@ pub enum Command {
         after_help = "Example:\n  strata query shop orders \"SELECT * FROM c WHERE c.qty > @min\" --param @min=5 --output csv"
     )]
     Query(QueryCommand),
+    /// Run a transactional batch on one partition key: up to 100 create, replace, upsert, read,
+    /// delete and patch operations from a JSON file, all stored together or none (the failing
+    /// operation answers its own status, the others 424; exit code 1).
+    #[command(
+        after_help = "Example:\n  strata batch sales orders --pk alice --file ops.json\n\n\
+                            ops.json, in the managed service's batch format:\n  \
+                            [{\"operationType\": \"Create\", \"resourceBody\": {\"id\": \"o2\", \"customer\": \"alice\"}},\n   \
+                            {\"operationType\": \"Patch\", \"id\": \"o1\", \"patchOperations\": [{\"op\": \"incr\", \"path\": \"/qty\", \"value\": 1}]}]"
+    )]
+    Batch(BatchCommand),
 }
 
 /// Runs the command.
@@ -191,6 +202,7 @@ pub fn dispatch(cli: &Cli) -> CliResult<Outcome> {
         Command::Sync(c) => c.run(g)?,
         Command::Stats => stats::run(g)?,
         Command::Query(c) => c.run(g)?,
+        Command::Batch(c) => c.run(g)?,
     };
     Ok(Outcome::Print(report))
 }

@@ -1,5 +1,5 @@
-//! `strata item create|upsert|replace|get|delete`: an item's address (database, container, id,
-//! partition key), its body and `--if-match`, handed to `commands::item`. Arguments only; no
+//! `strata item create|upsert|replace|get|delete|patch`: an item's address (database, container,
+//! id, partition key), its body or patch operations and conditions, handed to `commands::item`. Arguments only; no
 //! engine calls.
 
 use clap::{Args, Subcommand};
@@ -42,6 +42,26 @@ pub enum ItemCommand {
         #[arg(long, value_name = "ETAG")]
         if_match: Option<String>,
     },
+    /// Patch an item: apply 1 to 10 operations (add, set, replace, remove, incr, move) in order
+    /// and store the result as a replace (400 for an operation that does not apply; 412 if
+    /// --if-match or --filter does not match; nothing is written on any error).
+    #[command(after_help = "Example:\n  strata item patch sales orders o1 --pk alice \
+                            --ops '[{\"op\":\"incr\",\"path\":\"/qty\",\"value\":1}]' \
+                            --filter 'FROM c WHERE c.qty < 10'")]
+    Patch {
+        #[command(flatten)]
+        target: AddressArgs,
+        /// The operations, a JSON array: [{"op":"set","path":"/a/b","value":1},
+        /// {"op":"move","from":"/x","path":"/y"}, ...].
+        #[arg(long, value_name = "JSON")]
+        ops: String,
+        /// Only patch if the item satisfies this predicate, e.g. 'FROM c WHERE c.qty < 10'.
+        #[arg(long, value_name = "SQL")]
+        filter: Option<String>,
+        /// Only patch if the item's current etag is this one.
+        #[arg(long, value_name = "ETAG")]
+        if_match: Option<String>,
+    },
 }
 
 /// Where an item goes and what it is; its partition key comes from the item itself.
@@ -77,6 +97,18 @@ impl ItemCommand {
                 if_match.as_deref(),
             ),
             ItemCommand::Get(a) => item::get(g, &a.db, &a.container, &a.id, &a.pk),
+            ItemCommand::Patch {
+                target: a,
+                ops,
+                filter,
+                if_match,
+            } => item::patch(
+                g,
+                (&a.db, &a.container, &a.id, &a.pk),
+                ops,
+                filter.as_deref(),
+                if_match.as_deref(),
+            ),
             ItemCommand::Delete { target: a, if_match } => {
                 item::delete(g, &a.db, &a.container, &a.id, &a.pk, if_match.as_deref())
             }

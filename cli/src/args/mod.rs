@@ -5,6 +5,7 @@
 mod account;
 mod analytics;
 mod backup;
+mod batch;
 mod bench;
 mod command;
 mod completions;
@@ -27,4 +28,6 @@ mod vault_key;
 
 pub use command::{dispatch, Cli};
 pub use outcome::Outcome;
-pub use shared::{parse_item_json, pk_from_flag, pk_from_item, BodyArgs, Globals, PkArgs};
+pub use shared::{
+    parse_item_json, parse_json_within, pk_from_flag, pk_from_item, read_file, BodyArgs, Globals, PkArgs,
+};

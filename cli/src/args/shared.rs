@@ -163,9 +163,16 @@ pub struct BodyArgs {
 /// has no recursion limit (serde_json's is one level short of an item's), so the depth check is
 /// what keeps hostile input from overflowing the stack. The error completes "the item ...".
 pub fn parse_item_json(text: &str) -> Result<Value, String> {
-    if json_nesting_depth(text.as_bytes()) > MAX_ITEM_DEPTH {
+    parse_json_within(text, MAX_ITEM_DEPTH)
+}
+
+/// As `parse_item_json`, with another depth limit (a batch file holds items two levels down:
+/// an array of operations that hold items).
+pub fn parse_json_within(text: &str, max_depth: usize) -> Result<Value, String> {
+    if json_nesting_depth(text.as_bytes()) > max_depth {
         return Err(format!(
-            "nests objects and arrays deeper than {MAX_ITEM_DEPTH} levels, the limit of an item"
+            "nests objects and arrays deeper than {max_depth} levels (an item may nest \
+             {MAX_ITEM_DEPTH})"
         ));
     }
     let mut de = serde_json::Deserializer::from_str(text);
@@ -202,7 +209,7 @@ impl BodyArgs {
     }
 }
 
-fn read_file(path: &PathBuf) -> CliResult<String> {
+pub fn read_file(path: &PathBuf) -> CliResult<String> {
     let result = if path.as_os_str() == "-" {
         std::io::read_to_string(std::io::stdin())
     } else {

@@ -1,14 +1,14 @@
-//! `strata item create|upsert|replace|get|delete`: reads the item or its address from the
+//! `strata item create|upsert|replace|get|delete|patch`: reads the item or its address from the
 //! arguments, takes the partition key from the item by the container's path, calls the engine
 //! and reports statusCode, requestCharge, etag and item (`get`: the item is the result's one
 //! row in jsonl, csv and table). No storage logic.
 
 use serde_json::Value;
-use strata_engine::{ItemOptions, ItemResponse};
+use strata_engine::{parse_patch_operations, ItemOptions, ItemResponse, PatchOptions};
 
-use crate::args::{pk_from_item, BodyArgs, Globals, PkArgs};
+use crate::args::{parse_item_json, pk_from_item, BodyArgs, Globals, PkArgs};
 use crate::commands::account;
-use crate::error::CliResult;
+use crate::error::{CliError, CliResult};
 use crate::output::Report;
 
 /// Which write an item command performs.
@@ -75,6 +75,31 @@ pub fn delete(
     Ok(Report::new(resp.status_code)
         .field("requestCharge", resp.request_charge)
         .opt_field("etag", resp.etag))
+}
+
+/// `item patch DB CONT ID (--pk ...) --ops JSON [--filter SQL] [--if-match ETAG]`.
+pub fn patch(
+    g: &Globals,
+    (db, cont, id, pk): (&str, &str, &str, &PkArgs),
+    ops: &str,
+    filter: Option<&str>,
+    if_match: Option<&str>,
+) -> CliResult<Report> {
+    let pk = pk.partition_key()?;
+    let ops = parse_item_json(ops)
+        .map_err(|why| CliError::bad_input(format!("--ops {why}; pass a JSON array of operations")))?;
+    let ops = parse_patch_operations(&ops)?;
+    let account = account::open(g)?;
+    let opts = PatchOptions {
+        if_match: if_match.map(str::to_string),
+        filter_predicate: filter.map(str::to_string),
+        ..PatchOptions::default()
+    };
+    let resp = account
+        .database(db)
+        .container(cont)
+        .patch_item(pk, id, &ops, &opts)?;
+    Ok(report(resp))
 }
 
 fn report(resp: ItemResponse<Value>) -> Report {

@@ -4,6 +4,7 @@
 pub mod account;
 pub mod analytics;
 pub mod backup;
+pub mod batch;
 pub mod bench;
 pub mod container;
 pub mod db;

@@ -19,6 +19,7 @@ mod import_export;
 mod indexing;
 mod ls;
 mod output_formats;
+mod patch_batch;
 mod query;
 mod readme_tour;
 mod shell;

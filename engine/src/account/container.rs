@@ -9,6 +9,7 @@ use rand::RngCore;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
+use subtle::ConstantTimeEq;
 
 use super::feed::record_change;
 use super::index::IndexChange;
@@ -17,13 +18,10 @@ use super::response::{ItemOptions, ItemResponse};
 use super::typed_read::decode_typed;
 use crate::catalog::validate_partition_key_path;
 use crate::document::{
-    item_key, item_lsn, json_nesting_depth, remove_system_properties, stamp_system_properties, validate_item,
-    Change, ItemRules, OperationType, PartitionKey, MAX_ITEM_BYTES,
+    item_key, item_lsn, json_nesting_depth, remove_system_properties, Change, OperationType, PartitionKey,
 };
 use crate::error::{Error, Result};
-use crate::metering::{
-    point_read_charge, validate_throughput, with_retry, write_charge, BucketKey, Provisioned,
-};
+use crate::metering::{point_read_charge, validate_throughput, with_retry, BucketKey, Provisioned};
 use crate::options::Durability;
 use strata_base::seal::hex;
 use strata_lsm::WriteBatch;
@@ -47,20 +45,20 @@ pub(crate) struct Resolved {
 }
 
 /// Which write an operation is.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum WriteKind {
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum WriteKind {
     Create,
     Replace,
     Upsert,
 }
 
-fn random_hex(n: usize) -> String {
+pub(crate) fn random_hex(n: usize) -> String {
     let mut b = vec![0u8; n];
     rand::rngs::OsRng.fill_bytes(&mut b);
     hex::encode(&b)
 }
 
-fn new_etag() -> String {
+pub(crate) fn new_etag() -> String {
     let h = random_hex(16);
     format!(
         "\"{}-{}-{}-{}-{}\"",
@@ -116,7 +114,7 @@ pub(crate) fn public_size(stored_len: usize, item: &Value) -> usize {
 }
 
 /// `public_size` from the item's `_lsn` alone (`None`: it has none that `item_lsn` reads).
-fn public_size_for_lsn(stored_len: usize, lsn: Option<u64>) -> usize {
+pub(crate) fn public_size_for_lsn(stored_len: usize, lsn: Option<u64>) -> usize {
     match lsn {
         Some(lsn) => stored_len.saturating_sub(",\"_lsn\":".len() + lsn.to_string().len()),
         None => stored_len,
@@ -207,7 +205,7 @@ impl Container {
         })
     }
 
-    fn not_found(&self, pk: &PartitionKey, id: &str) -> Error {
+    pub(crate) fn not_found(&self, pk: &PartitionKey, id: &str) -> Error {
         Error::NotFound(format!(
             "item '{id}' with partition key {pk} does not exist in container '{}'",
             self.name
@@ -350,89 +348,26 @@ impl Container {
         opts: &ItemOptions,
     ) -> Result<(u16, String, f64)> {
         let r = self.resolve()?;
-        let cmk = self.inner.is_cmk();
-        let id = validate_item(value, &ItemRules { cmk })?.to_string();
-        let in_item = PartitionKey::extract(value, &r.pk_path)?;
-        if in_item != *pk {
-            return Err(Error::BadRequest(format!(
-                "the partition key given ({pk}) does not match the item's value at {} ({in_item})",
-                "/".to_string() + &r.pk_path.join("/")
-            )));
-        }
-        let key = item_key(r.id, pk, &id)?;
+        let (id, key) = self.check_item(&r, pk, value)?;
         let _guard = self.inner.item_lock(&key)?;
         // An expired item is absent: create succeeds over it, replace answers 404.
-        // Parsed once: its `_lsn` (to retire its feed pointer), liveness, etag and `_rid`.
-        let stored = self.stored_item(&key)?;
-        let mut index = self.index_change(r.id, stored.as_ref())?;
-        let existing = stored.as_ref().filter(|v| self.is_live(&r, v));
-        let rid = match (&existing, kind) {
-            (Some(_), WriteKind::Create) => {
-                return Err(Error::Conflict(format!(
-                    "an item with id '{id}' already exists in partition {pk} of container '{}'",
-                    self.name
-                )))
-            }
-            (None, WriteKind::Replace) => return Err(self.not_found(pk, &id)),
-            (Some(old), _) => {
-                self.check_if_match(opts, old)?;
-                old.get("_rid")
-                    .and_then(Value::as_str)
-                    .map(str::to_string)
-                    .unwrap_or_else(|| random_hex(12))
-            }
-            (None, _) => {
-                if opts.if_match.is_some() {
-                    // An If-Match on an item that does not exist cannot match.
-                    return Err(Error::PreconditionFailed(format!(
-                        "If-Match was given but item '{id}' does not exist"
-                    )));
-                }
-                random_hex(12)
-            }
-        };
-        let etag = new_etag();
-        let self_link = format!("dbs/{}/colls/{}/docs/{rid}/", self.db, self.name);
-        let ticket = self.inner.lsns.begin(&self.inner.db, r.id)?;
-        let now = self.inner.opts.wall_clock.now_secs();
-        stamp_system_properties(value, &rid, &self_link, &etag, now, ticket.lsn);
-        let bytes =
-            serde_json::to_vec(value).map_err(|e| Error::Internal(format!("serialising an item: {e}")))?;
-        let size = public_size(bytes.len(), value);
-        if size > MAX_ITEM_BYTES {
-            return Err(Error::TooLarge(format!(
-                "the item is {size} bytes with its system properties; the limit is {MAX_ITEM_BYTES} bytes (2 MB)"
-            )));
-        }
-        index.set_new(value);
-        let charge = write_charge(size, index.charged_terms(existing.is_some()), cmk);
-        self.charge(&r, charge)?;
-        self.put_version(
-            &Version {
-                container_id: r.id,
-                key,
-                id: &id,
-                pk,
-                bytes,
-                lsn: ticket.lsn,
-                crts: now,
-                existed: existing.is_some(),
-                stored: stored.as_ref(),
-                index: &index,
-            },
-            opts.durability.unwrap_or(self.inner.default_durability()),
-        )?;
-        drop(ticket);
-        let status = if existing.is_some() { 200 } else { 201 };
-        Ok((status, etag, charge))
+        let current = self.current(&key)?;
+        let staged = self.stage_write(&r, kind, (pk, &id, key), value, opts.if_match.as_deref(), current)?;
+        self.commit_one(&r, &staged, opts.durability)?;
+        Ok((
+            staged.status,
+            staged.etag.clone().unwrap_or_default(),
+            staged.charge,
+        ))
     }
 
-    fn check_if_match(&self, opts: &ItemOptions, current: &Value) -> Result<()> {
-        let Some(want) = &opts.if_match else {
+    /// 412 unless `want` (when given) is the etag of `current`.
+    pub(crate) fn check_if_match(&self, want: Option<&str>, current: &Value) -> Result<()> {
+        let Some(want) = want else {
             return Ok(());
         };
         let have = current.get("_etag").and_then(Value::as_str).unwrap_or_default();
-        if want != have {
+        if !bool::from(want.as_bytes().ct_eq(have.as_bytes())) {
             return Err(Error::PreconditionFailed(format!(
                 "the item's etag is {have}, not {want}: it changed since you read it; read it again and retry"
             )));
@@ -502,34 +437,14 @@ impl Container {
         let r = self.resolve()?;
         let key = item_key(r.id, pk, id)?;
         let _guard = self.inner.item_lock(&key)?;
-        let old = self.inner.db.get(&key)?.ok_or_else(|| self.not_found(pk, id))?;
-        let old_item = parse_stored(&old)?;
-        if !self.is_live(&r, &old_item) {
-            return Err(self.not_found(pk, id));
-        }
-        self.check_if_match(opts, &old_item)?;
-        let index = self.index_change(r.id, Some(&old_item))?;
-        let charge = write_charge(
-            public_size(old.len(), &old_item),
-            index.charged_terms(true),
-            self.inner.is_cmk(),
-        );
-        self.charge(&r, charge)?;
-        self.write_delete(
-            r.id,
-            key,
-            pk,
-            id,
-            Some(&old_item),
-            &index,
-            false,
-            opts.durability.unwrap_or(self.inner.default_durability()),
-        )?;
+        let current = self.current(&key)?;
+        let staged = self.stage_delete(&r, (pk, id, key), opts.if_match.as_deref(), current)?;
+        self.commit_one(&r, &staged, opts.durability)?;
         Ok(ItemResponse {
             item: None,
             status_code: 204,
             etag: None,
-            request_charge: charge,
+            request_charge: staged.charge,
         })
     }
 }
@@ -561,30 +476,52 @@ impl Container {
     /// Writes a version and its change-feed records in one batch. The caller holds the item's
     /// lock and the LSN ticket.
     pub(crate) fn put_version(&self, v: &Version<'_>, durability: Durability) -> Result<()> {
-        let change = Change {
-            op: if v.existed {
-                OperationType::Replace
-            } else {
-                OperationType::Create
-            },
-            lsn: v.lsn,
-            crts: v.crts,
-            previous_lsn: if v.existed {
-                v.stored.and_then(item_lsn)
-            } else {
-                None
-            },
-            id: v.id,
-            pk: v.pk,
-            ttl_expired: false,
-        };
         let mut batch = WriteBatch::new();
-        record_change(&mut batch, v.container_id, &v.key, &change, v.stored)?;
-        v.index.apply(&mut batch, v.container_id, &v.key);
-        batch.put(v.key.clone(), v.bytes.clone());
+        add_version(&mut batch, v)?;
         self.inner.db.write(batch, durability)?;
         Ok(())
     }
+}
+
+/// Adds a version, its change-feed records and its index changes to `batch`.
+pub(crate) fn add_version(batch: &mut WriteBatch, v: &Version<'_>) -> Result<()> {
+    let change = Change {
+        op: if v.existed {
+            OperationType::Replace
+        } else {
+            OperationType::Create
+        },
+        lsn: v.lsn,
+        crts: v.crts,
+        previous_lsn: if v.existed {
+            v.stored.and_then(item_lsn)
+        } else {
+            None
+        },
+        id: v.id,
+        pk: v.pk,
+        ttl_expired: false,
+    };
+    record_change(batch, v.container_id, &v.key, &change, v.stored)?;
+    v.index.apply(batch, v.container_id, &v.key);
+    batch.put(v.key.clone(), v.bytes.clone());
+    Ok(())
+}
+
+/// Adds the delete of the item under `key`, its change-feed records and its index changes to
+/// `batch`; `old` is what was stored under the key.
+pub(crate) fn add_delete(
+    batch: &mut WriteBatch,
+    container_id: u32,
+    key: &[u8],
+    change: &Change<'_>,
+    old: Option<&Value>,
+    index: &IndexChange,
+) -> Result<()> {
+    record_change(batch, container_id, key, change, old)?;
+    index.apply(batch, container_id, key);
+    batch.delete(key.to_vec());
+    Ok(())
 }
 
 impl Container {
@@ -613,9 +550,7 @@ impl Container {
             ttl_expired,
         };
         let mut batch = WriteBatch::new();
-        record_change(&mut batch, container_id, &key, &change, old)?;
-        index.apply(&mut batch, container_id, &key);
-        batch.delete(key);
+        add_delete(&mut batch, container_id, &key, &change, old, index)?;
         self.inner.db.write(batch, durability)?;
         drop(ticket);
         Ok(())

@@ -131,6 +131,30 @@ impl AccountInner {
             .map_err(|_| Error::Poisoned("a thread panicked while writing an item".into()))
     }
 
+    /// The lock stripes of all `keys`, taken in ascending stripe order (each once), so two
+    /// multi-item writers cannot deadlock and single-item writers, which hold one stripe at a
+    /// time, cannot either.
+    pub(crate) fn item_locks<'k>(
+        &self,
+        keys: impl IntoIterator<Item = &'k [u8]>,
+    ) -> Result<Vec<MutexGuard<'_, ()>>> {
+        let n = self.item_locks.len().max(1);
+        let stripes: std::collections::BTreeSet<usize> = keys
+            .into_iter()
+            .map(|k| crc32fast::hash(k) as usize % n)
+            .collect();
+        stripes
+            .into_iter()
+            .map(|i| {
+                self.item_locks
+                    .get(i)
+                    .ok_or_else(|| Error::Internal("item lock stripe out of range".into()))?
+                    .lock()
+                    .map_err(|_| Error::Poisoned("a thread panicked while writing an item".into()))
+            })
+            .collect()
+    }
+
     /// Customer-managed: created so, or since `enable_cmk` (revoked or not).
     pub(crate) fn is_cmk(&self) -> bool {
         self.suite.layers() == 2

@@ -5,6 +5,7 @@
 //! docs/lifecycle.md).
 
 mod analytical;
+mod batch;
 mod conflict;
 mod container;
 mod copy;
@@ -27,12 +28,14 @@ mod lifecycle;
 mod lsn;
 mod metrics;
 mod ordered;
+mod patch;
 mod purge;
 mod query;
 mod response;
 #[cfg(test)]
 mod revocation_tests;
 mod rotation;
+mod staged;
 mod stats;
 mod sync;
 mod tenant;
@@ -40,6 +43,10 @@ mod ttl;
 mod typed_read;
 
 pub use analytical::{AnalyticalSchema, AnalyticalSettings};
+pub use batch::{
+    parse_batch_operations, BatchOperation, BatchOperationResult, BatchOperationType, BatchResponse,
+    FAILED_DEPENDENCY, MAX_BATCH_BYTES, MAX_BATCH_OPERATIONS,
+};
 pub use conflict::ConflictsResponse;
 #[cfg(feature = "fuzzing")]
 pub(crate) use container::parse_stored;
@@ -53,6 +60,7 @@ pub use index::IndexStatus;
 pub use key_check::KeyStatus;
 pub(crate) use keys::{open_service, unwrap_customer, KEYRING_FILE};
 pub(crate) use lifecycle::Signal;
+pub use patch::PatchOptions;
 pub use query::{QueryOptions, QueryResponse, DEFAULT_MAX_ITEM_COUNT, MAX_PAGE_BYTES};
 pub use response::{ItemOptions, ItemResponse};
 pub use rotation::KeyRotation;

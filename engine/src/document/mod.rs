@@ -7,6 +7,7 @@ mod conflict_policy;
 mod item;
 mod key;
 mod partition_key;
+mod patch;
 mod ttl;
 
 pub use change::OperationType;
@@ -22,4 +23,7 @@ pub(crate) use item::{
 };
 pub(crate) use key::{container_of, container_prefix, item_key, partition_prefix};
 pub use partition_key::PartitionKey;
+pub use patch::{
+    apply_patch, parse_patch_operations, validate_patch, PatchOp, PatchOperation, MAX_PATCH_OPERATIONS,
+};
 pub(crate) use ttl::{expires_at, is_expired, validate_default_ttl};

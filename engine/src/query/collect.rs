@@ -282,9 +282,9 @@ impl<'p> Collector<'p> {
 }
 
 impl Prepared {
-    /// Runs the query over `docs` and returns every result, in order: the reference the
-    /// streamed pages are tested against, and the fuzz targets' entry point.
-    #[cfg(any(test, feature = "fuzzing"))]
+    /// Runs the query over `docs` and returns every result, in order: a patch's filter
+    /// predicate over its one item, the reference the streamed pages are tested against, and
+    /// the fuzz targets' entry point.
     pub(crate) fn run(&self, docs: impl IntoIterator<Item = Value>) -> Result<Vec<Value>> {
         let mut c = Collector::new(self)?;
         for doc in docs {

@@ -40,7 +40,11 @@ impl Prepared {
                 return Err(Error::BadRequest(format!("parameter @{name} is given twice")));
             }
         }
-        let query = parse(sql)?;
+        Self::checked(parse(sql)?, sql, map)
+    }
+
+    /// Checks a parsed query against its text `sql` (for error positions) and parameters.
+    pub(super) fn checked(query: Query, sql: &str, map: HashMap<String, Value>) -> Result<Prepared> {
         let aggregated = check(&query, sql, &map)?;
         let count = |c: &Count, what: &str| -> Result<usize> {
             match c {

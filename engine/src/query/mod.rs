@@ -15,6 +15,7 @@ mod ordered;
 mod parser;
 pub(crate) mod plan;
 mod position;
+mod predicate;
 mod stream;
 mod value;
 
@@ -22,6 +23,7 @@ pub(crate) use collect::Collector;
 pub(crate) use exec::Prepared;
 pub(crate) use ordered::{sorted_cmp, Cursor, Phase};
 pub(crate) use plan::OrderScan;
+pub(crate) use predicate::Predicate;
 pub(crate) use stream::{Flow, Page, Pager, Position, WHOLE};
 
 #[cfg(test)]

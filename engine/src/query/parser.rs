@@ -48,16 +48,36 @@ pub(crate) fn is_keyword(s: &str) -> bool {
 
 /// Parses a whole query.
 pub(crate) fn parse(src: &str) -> Result<Query> {
-    let toks = tokenize(src)?;
-    let mut p = Parser {
-        src,
-        toks,
-        pos: 0,
-        depth: 0,
-    };
+    let mut p = Parser::new(src)?;
     let q = p.query()?;
     if !p.at(&Tok::Eof) {
         return Err(p.unexpected("expected the end of the query"));
+    }
+    Ok(q)
+}
+
+/// Parses a filter predicate, `FROM c [JOIN …] [WHERE …]` (a query without its SELECT clause,
+/// as a conditional patch gives it), as the query `SELECT VALUE true FROM c …`. Positions in errors are
+/// those of `src`.
+pub(crate) fn parse_predicate(src: &str) -> Result<Query> {
+    let mut p = Parser::new(src)?;
+    if !p.at_kw("FROM") {
+        return Err(p.unexpected("a filter predicate starts with FROM, e.g. FROM c WHERE c.n > 1"));
+    }
+    // `SELECT VALUE true`: one result per row that passes, valid with JOIN too.
+    let span = p.span();
+    let select = Select {
+        distinct: false,
+        top: None,
+        kind: SelectKind::Value(Expr {
+            kind: ExprKind::Literal(Value::Bool(true)),
+            span,
+        }),
+        span,
+    };
+    let q = p.rest(select)?;
+    if !p.at(&Tok::Eof) {
+        return Err(p.unexpected("expected the end of the filter predicate"));
     }
     Ok(q)
 }
@@ -69,7 +89,16 @@ pub(crate) struct Parser<'a> {
     depth: usize,
 }
 
-impl Parser<'_> {
+impl<'a> Parser<'a> {
+    fn new(src: &'a str) -> Result<Parser<'a>> {
+        Ok(Parser {
+            src,
+            toks: tokenize(src)?,
+            pos: 0,
+            depth: 0,
+        })
+    }
+
     pub(crate) fn peek(&self) -> &Tok {
         self.toks.get(self.pos).map_or(&Tok::Eof, |t| &t.tok)
     }
@@ -181,6 +210,11 @@ impl Parser<'_> {
 
     fn query(&mut self) -> Result<Query> {
         let select = self.select()?;
+        self.rest(select)
+    }
+
+    /// What follows the SELECT clause: FROM, JOIN, WHERE, GROUP BY, ORDER BY, OFFSET/LIMIT.
+    fn rest(&mut self, select: Select) -> Result<Query> {
         let mut from = None;
         let mut joins = Vec::new();
         if self.eat_kw("FROM") {

@@ -117,3 +117,15 @@ pub fn use_user_identity(
         .expect("set the default identity");
     p
 }
+
+/// A new service-managed account in `dir` with container `db/c` partitioned on `/pk`.
+pub fn plain_container(dir: &Path) -> (Account, Container) {
+    let opts = AccountOptions::new(dir.join("data"), dir.join("home"));
+    let account = Account::create(opts, "acct", Encryption::ServiceManaged).unwrap();
+    let c = account
+        .create_database("db")
+        .unwrap()
+        .create_container("c", "/pk")
+        .unwrap();
+    (account, c)
+}
