@@ -2,7 +2,8 @@
 //! `DATA/analytical/<container id>` with the key the engine unwraps (through the vault as the
 //! account's managed identity), tails the change feed into it without request units, and runs
 //! the background replicator thread. The only module of this crate that knows the engine; it
-//! holds no key beyond the `AnalyticalKey` the store owns.
+//! holds no key beyond the `AnalyticalKey` the store owns, and never hands out the store: every
+//! read and catch-up asks the container first (key revoked, identity no longer managed: 403).
 //!
 //! Catching up reads the latest-version feed (every live item changed since the applied LSN; not
 //! subject to the feed's retention), then the all-versions feed (every change since, deletes
@@ -11,11 +12,13 @@
 //! can be late, never skipped.
 
 use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use arrow_array::RecordBatch;
 use serde::Serialize;
 use serde_json::Value;
 use strata_engine::{
@@ -26,6 +29,7 @@ use strata_engine::{
 use crate::change::Change;
 use crate::error::{AnalyticalError, Result};
 use crate::key::AnalyticalKey;
+use crate::query::QueryResult;
 use crate::schema::SchemaMode;
 use crate::store::{AnalyticalStore, AnalyticalTtl};
 
@@ -108,12 +112,35 @@ impl Tier {
         })
     }
 
-    pub fn store(&self) -> &AnalyticalStore {
-        &self.store
+    /// The highest LSN the tier holds (bookkeeping, no item data: not checked).
+    pub fn applied_lsn(&self) -> u64 {
+        self.store.applied_lsn()
     }
 
-    pub fn store_mut(&mut self) -> &mut AnalyticalStore {
-        &mut self.store
+    /// The tier's Parquet files (paths only: not checked).
+    pub fn files(&self) -> Vec<PathBuf> {
+        self.store.files()
+    }
+
+    /// The live rows at `now_secs` (see `AnalyticalStore::scan`). Like every read of an open
+    /// tier, asks the container first: 403 once the key is revoked or, under a customer key,
+    /// the default identity is no longer a managed one. The store is not handed out, so no read
+    /// goes around this check.
+    pub fn scan(&self, now_secs: i64) -> Result<RecordBatch> {
+        self.container.check_analytical_access()?;
+        self.store.scan(now_secs)
+    }
+
+    /// Runs a query of the supported subset (see `AnalyticalStore::query`); checked as `scan`.
+    pub fn query(&self, sql: &str, now_secs: i64) -> Result<QueryResult> {
+        self.container.check_analytical_access()?;
+        self.store.query(sql, now_secs)
+    }
+
+    /// Writes the live rows to `out_dir` (see `AnalyticalStore::export`); checked as `scan`.
+    pub fn export(&self, out_dir: impl AsRef<Path>, now_secs: i64) -> Result<PathBuf> {
+        self.container.check_analytical_access()?;
+        self.store.export(out_dir, now_secs)
     }
 
     /// Applies every change committed since the tier's applied LSN. 403 once the account's key
@@ -244,7 +271,7 @@ impl Replicator {
     pub fn start(container: &Container, interval: Duration) -> Result<Replicator> {
         let mut tier = Tier::open(container)?;
         let status = Arc::new(Mutex::new(ReplicatorStatus {
-            applied_lsn: tier.store().applied_lsn(),
+            applied_lsn: tier.applied_lsn(),
             ..Default::default()
         }));
         let (tx, rx) = mpsc::channel::<()>();

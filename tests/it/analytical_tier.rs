@@ -103,11 +103,10 @@ fn catch_up_reflects_writes_and_aggregates_match_the_transactional_store() {
     assert_eq!(again.applied, 0, "nothing new");
 
     let now = 4_000_000_000;
-    let count = tier.store().query("SELECT COUNT(1) AS n FROM c", now).unwrap();
+    let count = tier.query("SELECT COUNT(1) AS n FROM c", now).unwrap();
     let want = transactional(&c, "SELECT VALUE COUNT(1) FROM c");
     assert_eq!(count.rows[0]["n"], want[0]);
     let sum = tier
-        .store()
         .query("SELECT SUM(c.qty) AS s FROM c WHERE c.region = 'eu'", now)
         .unwrap();
     let want = transactional(&c, "SELECT VALUE SUM(c.qty) FROM c WHERE c.region = 'eu'");
@@ -120,7 +119,6 @@ fn catch_up_reflects_writes_and_aggregates_match_the_transactional_store() {
     let step = tier.catch_up().unwrap();
     assert_eq!(step.applied, 2, "{step:?}");
     let by_region = tier
-        .store()
         .query("SELECT c.region, COUNT(1) AS n FROM c GROUP BY c.region", now)
         .unwrap();
     let total: i64 = by_region.rows.iter().map(|r| r["n"].as_i64().unwrap()).sum();
@@ -146,7 +144,7 @@ fn catch_up_reflects_writes_and_aggregates_match_the_transactional_store() {
 
     // No canary (values or property names) anywhere in the analytical area or an export.
     let export = dir.path().join("export");
-    tier.store().export(&export, now).unwrap();
+    tier.export(&export, now).unwrap();
     for root in [c.analytical_dir().unwrap(), export] {
         for f in common::files_under(&root) {
             let bytes = std::fs::read(&f).unwrap();
@@ -189,10 +187,7 @@ fn the_replicator_thread_keeps_up_and_reports_its_lag() {
     replicator.stop();
     eprintln!("analytical lag per write: {lags:?}; replicator status {status:?}");
     let tier = Tier::open(&c).unwrap();
-    let rows = tier
-        .store()
-        .query("SELECT COUNT(1) AS n FROM c", 4_000_000_000)
-        .unwrap();
+    let rows = tier.query("SELECT COUNT(1) AS n FROM c", 4_000_000_000).unwrap();
     assert_eq!(rows.rows[0]["n"], 5);
 }
 
@@ -235,12 +230,22 @@ fn customer_key_tier_needs_a_managed_identity_and_stops_when_revoked() {
     account.check_key().unwrap_err();
     assert_eq!(c.analytical_key().unwrap_err().status(), 403);
     assert_eq!(Tier::open(&c).unwrap_err().status(), 403);
+    // A tier opened before the revocation answers no read either.
+    let e = tier
+        .query("SELECT COUNT(1) AS n FROM c", 4_000_000_000)
+        .unwrap_err();
+    assert_eq!(
+        (e.status(), e.substatus()),
+        (403, substatus::KEY_VAULT_ACCESS),
+        "{e}"
+    );
 }
 
 /// The tier works only through the account's managed identity, checked at every use and not
 /// only when the tier's key was made: switching the account back to the first-party identity
-/// after enabling the tier makes the key's unwrap, opening the tier and an already open tier's
-/// catch-up refuse with 403.4002; switching to the managed identity again restores all three.
+/// after enabling the tier makes the key's unwrap, opening the tier, and an already open tier's
+/// catch-up, scan, query and export refuse with 403.4002; switching to the managed identity
+/// again restores them.
 #[test]
 fn switching_back_to_the_first_party_identity_makes_the_tier_refuse() {
     let dir = tempfile::tempdir().unwrap();
@@ -258,13 +263,21 @@ fn switching_back_to_the_first_party_identity_makes_the_tier_refuse() {
     c.create_item("eu", &json!({"id": "2", "region": "eu", "qty": 2}))
         .unwrap();
     let key = c.analytical_key().unwrap_err();
-    let open = Tier::open(&c).unwrap_err();
-    let catch_up = tier.catch_up().unwrap_err();
-    let refusals = [
-        (key.status(), key.substatus(), key.to_string()),
-        (open.status(), open.substatus(), open.to_string()),
-        (catch_up.status(), catch_up.substatus(), catch_up.to_string()),
-    ];
+    let now = 4_000_000_000;
+    let export = dir.path().join("export");
+    let mut refusals = vec![(key.status(), key.substatus(), key.to_string())];
+    for e in [
+        Tier::open(&c).map(|_| ()).unwrap_err(),
+        tier.catch_up().map(|_| ()).unwrap_err(),
+        tier.scan(now).map(|_| ()).unwrap_err(),
+        tier.query("SELECT COUNT(1) AS n FROM c", now)
+            .map(|_| ())
+            .unwrap_err(),
+        tier.export(&export, now).map(|_| ()).unwrap_err(),
+    ] {
+        refusals.push((e.status(), e.substatus(), e.to_string()));
+    }
+    assert!(!export.exists(), "a refused export writes nothing");
     for (status, sub, message) in refusals {
         assert_eq!((status, sub), (403, substatus::KEY_VAULT_ACCESS), "{message}");
         assert!(message.contains("managed identity"), "{message}");
@@ -272,6 +285,7 @@ fn switching_back_to_the_first_party_identity_makes_the_tier_refuse() {
 
     account.set_default_identity(ops).unwrap();
     assert_eq!(tier.catch_up().unwrap().applied, 1);
+    assert_eq!(tier.scan(now).unwrap().num_rows(), 2);
     Tier::open(&c).unwrap();
 }
 
@@ -299,10 +313,7 @@ fn a_restored_account_rebuilds_its_tier_from_the_change_feed_under_a_new_key() {
     let mut tier = Tier::open(&rc).unwrap();
     assert_ne!(*rc.analytical_key().unwrap(), *old_key);
     tier.catch_up().unwrap();
-    let n = tier
-        .store()
-        .query("SELECT COUNT(1) AS n FROM c", 4_000_000_000)
-        .unwrap();
+    let n = tier.query("SELECT COUNT(1) AS n FROM c", 4_000_000_000).unwrap();
     assert_eq!(
         n.rows[0]["n"],
         transactional(&rc, "SELECT VALUE COUNT(1) FROM c")[0]

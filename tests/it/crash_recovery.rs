@@ -391,7 +391,7 @@ fn verify(
 fn check_tier(account: &Account, expect: &HashMap<String, Expect>, last_lsn: u64, ctx: &str) -> (u64, usize) {
     let c = account.database(DB).container(CONTAINER);
     let mut tier = Tier::open(&c).unwrap_or_else(|e| panic!("{ctx}: the analytical tier does not open: {e}"));
-    let before = tier.store().applied_lsn();
+    let before = tier.applied_lsn();
     assert!(
         before >= last_lsn,
         "{ctx}: the tier's applied LSN went back from {last_lsn} to {before}"
@@ -402,7 +402,6 @@ fn check_tier(account: &Account, expect: &HashMap<String, Expect>, last_lsn: u64
     // The tier keeps rows forever (analytical TTL -1): any "now" gives every live row.
     let now = i64::MAX / 2;
     let rows = tier
-        .store()
         .query("SELECT c.id FROM c", now)
         .unwrap_or_else(|e| panic!("{ctx}: the analytical query failed: {e}"))
         .rows;

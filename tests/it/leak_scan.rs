@@ -403,7 +403,7 @@ fn run_mode(cmk: bool) {
     let mut tier = Tier::open(&extra).unwrap();
     assert!(tier.catch_up().unwrap().applied > 0);
     let export = tmp.path().join("analytical-export");
-    tier.store().export(&export, 4_000_000_000).unwrap();
+    tier.export(&export, 4_000_000_000).unwrap();
     assert!(!list_ext(&extra.analytical_dir().unwrap().join("data"), "parquet").is_empty());
     let export_scan = scan_tree(&export, &needles);
     assert!(export_scan.hits.is_empty(), "{mode}: {:#?}", export_scan.hits);

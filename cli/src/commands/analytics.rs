@@ -56,14 +56,14 @@ pub fn status(g: &Globals, db: &str, name: &str) -> CliResult<Report> {
     };
     let mut tier = Tier::open(&c)?;
     let caught = tier.catch_up()?;
-    let rows = tier.store().scan(now())?.num_rows();
+    let rows = tier.scan(now())?.num_rows();
     Ok(Report::new(200)
         .field("analytical", "on")
         .field("analyticalTtl", s.ttl)
         .field("schema", s.schema.as_str())
         .field("appliedLsn", caught.applied_lsn)
         .field("rows", rows as u64)
-        .field("files", tier.store().files().len() as u64)
+        .field("files", tier.files().len() as u64)
         .field("lagSecondsBeforeCatchUp", caught.oldest_change_age_secs)
         .field("catchUpMs", caught.took_ms)
         .field("appliedNow", caught.applied as u64))
@@ -83,8 +83,8 @@ pub fn export(g: &Globals, db: &str, name: &str, out: &Path) -> CliResult<Report
     let mut tier = Tier::open(&c)?;
     tier.catch_up()?;
     let t = now();
-    let rows = tier.store().scan(t)?.num_rows();
-    let file = tier.store().export(out, t)?;
+    let rows = tier.scan(t)?.num_rows();
+    let file = tier.export(out, t)?;
     Ok(Report::new(200)
         .field("file", file.display().to_string())
         .field("name", EXPORT_FILE)
@@ -96,7 +96,7 @@ pub fn query(g: &Globals, db: &str, name: &str, sql: &str) -> CliResult<Report> 
     let (_account, c) = container(g, db, name)?;
     let mut tier = Tier::open(&c)?;
     tier.catch_up()?;
-    let r = tier.store().query(sql, now())?;
+    let r = tier.query(sql, now())?;
     let rows: Vec<Value> = r
         .rows
         .into_iter()

@@ -1,5 +1,6 @@
 //! Exit codes of the real binary (docs/cli.md): 0 ok, 1 request error, 2 usage error, 3 store
-//! unavailable (403 key vault, 423 data directory in use); and `strata completions`.
+//! unavailable (403 key vault, key material not private, 423 data directory in use); and
+//! `strata completions`.
 
 use crate::common;
 
@@ -32,6 +33,8 @@ fn ok_request_and_usage_errors() {
         &["completions", "tcsh"],
         &["item", "create", "d", "c", "--json", "{oops"],
         &["query", "d", "c", "SELECT * FROM c", "--param", "nope"],
+        &["--key-check-interval", "0", "db", "list"],
+        &["--key-check-interval", "soon", "db", "list"],
     ] {
         let v = env.run(args).code(2).json();
         assert_eq!(v["statusCode"], 400, "{args:?}: {v}");
@@ -59,6 +62,33 @@ fn revoked_key_is_exit_3() {
         (Some(403), Some(4002))
     );
     env.ok(&["vault", "key", "enable", "k"]);
+    env.run(&["db", "list"]).code(0);
+    env.run(&["--key-check-interval", "30", "db", "list"]).code(0);
+}
+
+/// Key material that group or others can read is refused like a revoked key (403.4002, exit 3),
+/// as ssh refuses such a private key; `chmod` makes the account usable again.
+#[cfg(unix)]
+#[test]
+fn key_material_open_to_others_is_exit_3() {
+    use std::os::unix::fs::PermissionsExt;
+    let chmod = |p: &std::path::Path, m: u32| {
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(m)).expect("chmod")
+    };
+    let env = Env::with_container("/t");
+    let smk = env.path("home").join("service").join("smk");
+    chmod(&smk, 0o644);
+    let v = env.run(&["db", "list"]).code(3).json();
+    assert_eq!(
+        (v["statusCode"].as_u64(), v["subStatus"].as_u64()),
+        (Some(403), Some(4002)),
+        "{v}"
+    );
+    assert!(
+        v["message"].as_str().is_some_and(|m| m.contains("chmod 600")),
+        "{v}"
+    );
+    chmod(&smk, 0o600);
     env.run(&["db", "list"]).code(0);
 }
 

@@ -35,10 +35,13 @@ impl LocalVault {
         let path = self.dir.join(TENANT_SECRET_FILE);
         if let Some(bytes) = read_if_exists(&path)? {
             let bytes = Zeroizing::new(bytes);
-            let arr: [u8; 32] = bytes[..]
-                .try_into()
-                .map_err(|_| Error::corruption(&path, 0, "the tenant secret is not 32 bytes"))?;
-            return Ok(Zeroizing::new(arr));
+            if bytes.len() != 32 {
+                return Err(Error::corruption(&path, 0, "the tenant secret is not 32 bytes"));
+            }
+            // Straight into the wiped buffer: no plain array copy of the secret on the stack.
+            let mut secret = Zeroizing::new([0u8; 32]);
+            secret.copy_from_slice(&bytes);
+            return Ok(secret);
         }
         let mut s = Zeroizing::new([0u8; 32]);
         OsRng.fill_bytes(&mut s[..]);
@@ -58,7 +61,7 @@ impl LocalVault {
         let path = self.dir.join(TENANT_SECRET_FILE);
         match read_if_exists(&path)?.map(Zeroizing::new) {
             None => Ok(write_atomic(&path, &theirs[..], true)?),
-            Some(mine) if mine[..] == theirs[..] => Ok(()),
+            Some(mine) if bool::from(subtle::ConstantTimeEq::ct_eq(&mine[..], &theirs[..])) => Ok(()),
             Some(_) => Err(Error::Conflict(format!(
                 "vault {} already has its own tenant secret; backups made with it would no longer \
                  restore here, so it is not replaced",
