@@ -235,6 +235,23 @@ fn the_batch_format_of_the_managed_service_parses() {
     ] {
         assert_eq!(parse_batch_operations(&bad).unwrap_err().status(), 400, "{bad}");
     }
+    // The partition key of an operation, in each form the REST format writes it.
+    let dir = tempfile::tempdir().unwrap();
+    let (_account, c) = plain_container(dir.path());
+    let ops = parse_batch_operations(&json!([
+        {"operationType": "Create", "resourceBody": {"id": "a", "pk": "p"}, "partitionKey": "[\"p\"]"},
+        {"operationType": "Read", "id": "a", "partitionKey": ["p"]},
+        {"operationType": "Read", "id": "a", "partitionKey": "p"}
+    ]))
+    .unwrap();
+    assert!(c.execute_batch("p", &ops).unwrap().is_success());
+    for other in [json!("[\"q\"]"), json!(["q"]), json!("q"), json!(["p", "q"])] {
+        let op = B {
+            partition_key: Some(other.clone()),
+            ..B::read("a")
+        };
+        assert_eq!(c.execute_batch("p", &[op]).unwrap_err().status(), 400, "{other}");
+    }
 }
 
 #[test]
