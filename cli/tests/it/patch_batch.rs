@@ -162,3 +162,16 @@ fn hostile_ops_and_batch_files_are_400_not_a_crash() {
         "1"
     );
 }
+
+#[test]
+fn the_shell_patches_too() {
+    let env = Env::with_container("/t");
+    create(&env, r#"{"id":"1","t":"a","qty":1}"#);
+    let script = "use d/c\npatch 1 a [{\"op\": \"incr\", \"path\": \"/qty\", \"value\": 4}]\npatch 1 a [{\"op\": \"remove\", \"path\": \"/nope\"}]\n";
+    let r = env.run_with_stdin(&["shell"], script);
+    let lines = r.lines();
+    assert_eq!(r.code, 1, "the failed patch fails the piped session: {r:?}");
+    assert_eq!(lines[1]["statusCode"], 200, "{r:?}");
+    assert_eq!(lines[1]["item"]["qty"], 5, "{r:?}");
+    assert_eq!(lines[2]["statusCode"], 400, "{r:?}");
+}
