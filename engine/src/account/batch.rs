@@ -16,7 +16,7 @@ use super::patch::Conditions;
 use super::staged::{Current, Staged};
 use crate::document::{item_key, validate_patch, PartitionKey, PatchOperation};
 use crate::error::{Error, Result};
-use crate::metering::point_read_charge;
+use crate::metering::{point_read_charge, summed_charge};
 use crate::query::Predicate;
 use strata_lsm::WriteBatch;
 
@@ -274,7 +274,7 @@ impl Container {
                     done.push(d);
                 }
                 Err(e) if is_operation_error(&e) => {
-                    let charge: f64 = read_charges.iter().sum();
+                    let charge = summed_charge(read_charges);
                     self.charge(&r, charge)?;
                     return Ok(failed(ops.len(), i, &e, charge));
                 }
@@ -289,7 +289,7 @@ impl Container {
                 Done::Write { staged, .. } => staged.charge,
             })
             .collect();
-        let total: f64 = charges.iter().sum();
+        let total = summed_charge(charges.iter().copied());
         self.charge(&r, total)?;
         let mut batch = WriteBatch::new();
         for d in &done {
