@@ -235,6 +235,23 @@ fn the_batch_format_of_the_managed_service_parses() {
     ] {
         assert_eq!(parse_batch_operations(&bad).unwrap_err().status(), 400, "{bad}");
     }
+    // The partition key of an operation, in each form the REST format writes it.
+    let dir = tempfile::tempdir().unwrap();
+    let (_account, c) = plain_container(dir.path());
+    let ops = parse_batch_operations(&json!([
+        {"operationType": "Create", "resourceBody": {"id": "a", "pk": "p"}, "partitionKey": "[\"p\"]"},
+        {"operationType": "Read", "id": "a", "partitionKey": ["p"]},
+        {"operationType": "Read", "id": "a", "partitionKey": "p"}
+    ]))
+    .unwrap();
+    assert!(c.execute_batch("p", &ops).unwrap().is_success());
+    for other in [json!("[\"q\"]"), json!(["q"]), json!("q"), json!(["p", "q"])] {
+        let op = B {
+            partition_key: Some(other.clone()),
+            ..B::read("a")
+        };
+        assert_eq!(c.execute_batch("p", &[op]).unwrap_err().status(), 400, "{other}");
+    }
 }
 
 #[test]
@@ -297,4 +314,71 @@ fn racing_batches_are_atomic_to_each_other_and_to_readers() {
         );
     }
     assert_eq!(state(&c).0.len(), 2 + total as usize);
+}
+
+#[test]
+fn a_batch_costs_what_its_operations_cost_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let (account, alone) = plain_container(dir.path());
+    let batched = account.database("db").create_container("c2", "/pk").unwrap();
+    for c in [&alone, &batched] {
+        c.create_item("p", &item("old", 1)).unwrap();
+    }
+    let ops = [
+        B::create(item("a", 1)),
+        B::upsert(item("old", 2)),
+        B::read("old"),
+        B::patch("a", vec![PatchOperation::set("/colour", json!("blue"))]),
+        B::delete("old"),
+    ];
+    let singles = [
+        alone.create_item("p", &item("a", 1)).unwrap().request_charge,
+        alone.upsert_item("p", &item("old", 2)).unwrap().request_charge,
+        alone.read_item::<Value>("p", "old").unwrap().request_charge,
+        alone
+            .patch_item(
+                "p",
+                "a",
+                &[PatchOperation::set("/colour", json!("blue"))],
+                &Default::default(),
+            )
+            .unwrap()
+            .request_charge,
+        alone.delete_item("p", "old").unwrap().request_charge,
+    ];
+    let r = batched.execute_batch("p", &ops).unwrap();
+    let per_op: Vec<f64> = r.results.iter().map(|o| o.request_charge).collect();
+    assert_eq!(per_op, singles);
+    assert!((r.request_charge - singles.iter().sum::<f64>()).abs() < 1e-9);
+}
+
+#[test]
+fn a_throttled_batch_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = strata::ManualClock::new();
+    let opts = strata::AccountOptions::new(dir.path().join("data"), dir.path().join("home"))
+        .clock(Arc::new(clock.clone()))
+        .retry_policy(strata::RetryPolicy::none());
+    let (_account, c) = crate::common::account_with_container(opts);
+    c.set_throughput(Some(400)).unwrap();
+    let big = |k: usize| B::create(json!({"id": format!("b{k}"), "pk": "p", "s": "x".repeat(15_000)}));
+    // One batch above the burst passes on a full bucket and leaves it in debt; the next is 429.
+    let first: Vec<B> = (0..60).map(big).collect();
+    let r = c.execute_batch("p", &first).unwrap();
+    assert!(r.is_success() && r.request_charge > 400.0, "{}", r.request_charge);
+    let e = c.execute_batch("p", &[big(100), big(101)]).unwrap_err();
+    assert_eq!(
+        (e.status(), e.substatus()),
+        (429, strata::substatus::THROUGHPUT_EXCEEDED)
+    );
+    // Time enough to repay the debt and refill the bucket.
+    clock.advance(std::time::Duration::from_secs_f64(r.request_charge / 400.0 + 2.0));
+    assert_eq!(feed_len(&c), 60, "only the first batch is in the feed");
+    assert_eq!(
+        c.read_item::<Value>("p", "b100")
+            .map(|_| ())
+            .unwrap_err()
+            .status(),
+        404
+    );
 }

@@ -1,8 +1,8 @@
 //! Nothing secret reaches the data directory in the clear. Items whose ids, bodies, nested fields,
 //! non-partition-key fields and property names carry canary strings (distinct per encryption mode)
-//! are written, upserted and deleted in an SMK and in a CMK account; every file under the data
-//! directory is scanned after the writes (WAL only), after a flush, after a compaction and after a
-//! reopen. No file may contain a canary — as raw bytes, hex, base64 or UTF-16, nor inside any zstd
+//! are written, upserted, patched, batched and deleted in an SMK and in a CMK account; every file
+//! under the data directory is scanned after the writes (WAL only), after a flush, after a
+//! compaction and after a reopen. No file may contain a canary — as raw bytes, hex, base64 or UTF-16, nor inside any zstd
 //! frame found anywhere in a file (each is decompressed and scanned too). The data directory must
 //! not hold the raw service key, a slice of the vault's RSA private key, or PEM/"PRIVATE KEY" text.
 //! The change feed lives in the same store; the analytical tier's Parquet files (and an export
@@ -21,7 +21,9 @@ use std::path::{Path, PathBuf};
 use rand::RngCore;
 use serde_json::{json, Value};
 use strata::analytical::Tier;
-use strata::{Account, AccountOptions, AnalyticalSchema, LocalVault};
+use strata::{
+    Account, AccountOptions, AnalyticalSchema, BatchOperation, LocalVault, PatchOperation, PatchOptions,
+};
 
 const DB_NAME: &str = "leakdb-plaintext-name";
 const CONTAINER_NAME: &str = "leak-container-plaintext-name";
@@ -327,6 +329,28 @@ fn run_mode(cmk: bool) {
         let (id, pk, _) = item(&c, i, 0);
         container.delete_item(pk, &id).unwrap();
     }
+    // Patches and transactional batches write through the same sealed path: a patched-in value
+    // and a batch's items carry canaries too.
+    let (id1, pk1, _) = item(&c, 1, 0);
+    let patch = [PatchOperation::set(
+        "/patched",
+        json!({ "by": c.free, "key": c.nested }),
+    )];
+    container
+        .patch_item(pk1, &id1, &patch, &PatchOptions::default())
+        .unwrap();
+    let (id3, pk3, _) = item(&c, 3, 0);
+    let (batch_id, _, mut batch_body) = item(&c, ITEMS + 2, 0);
+    batch_body["tenant"] = json!(pk3);
+    let ops = [
+        BatchOperation::create(batch_body),
+        BatchOperation::patch(&id3, vec![PatchOperation::add("/batched", json!(c.body))]),
+    ];
+    assert!(container.execute_batch(pk3, &ops).unwrap().is_success());
+    let read_back = |id: &str, pk: &str| container.read_item::<Value>(pk, id).unwrap().item.unwrap();
+    assert_eq!(read_back(&id1, pk1)["patched"]["by"], json!(c.free));
+    assert_eq!(read_back(&id3, pk3)["batched"], json!(c.body));
+    assert_eq!(read_back(&batch_id, pk3)["id"], json!(batch_id));
     let check_items = |account: &Account| {
         let container = account.database(DB_NAME).container(CONTAINER_NAME);
         for i in 0..ITEMS {

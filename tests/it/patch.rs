@@ -259,3 +259,26 @@ fn the_patched_item_obeys_the_item_rules_and_cmk_accounts_patch_alike() {
         .unwrap();
     assert_eq!(b.results[0].resource_body.as_ref().unwrap()["n"], 6);
 }
+
+#[test]
+fn a_patched_ttl_expires_the_item_and_an_expired_item_cannot_be_patched() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = strata::ManualWallClock::at(1_800_000_000);
+    let opts = strata::AccountOptions::new(dir.path().join("data"), dir.path().join("home"))
+        .wall_clock(Arc::new(clock.clone()));
+    let (_account, c) = crate::common::account_with_container(opts);
+    c.set_default_ttl(Some(-1)).unwrap();
+    c.create_item("p", &doc()).unwrap();
+    let r = c
+        .patch_item("p", "1", &[Op::set("/ttl", json!(10))], &PatchOptions::default())
+        .unwrap();
+    assert_eq!(r.item.unwrap()["ttl"], 10);
+    clock.advance(9);
+    assert_eq!(read(&c, "1")["n"], 4);
+    clock.advance(1);
+    assert_eq!(c.read_item::<Value>("p", "1").unwrap_err().status(), 404);
+    let e = c
+        .patch_item("p", "1", &[Op::incr("/n", 1)], &PatchOptions::default())
+        .unwrap_err();
+    assert_eq!(e.status(), 404, "{e}");
+}

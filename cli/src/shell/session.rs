@@ -8,7 +8,7 @@ use rustyline::error::ReadlineError;
 use rustyline::history::DefaultHistory;
 use rustyline::Editor;
 use serde_json::Value;
-use strata_engine::{Account, Container, ItemOptions, QueryOptions};
+use strata_engine::{parse_patch_operations, Account, Container, ItemOptions, PatchOptions, QueryOptions};
 
 use super::complete::Completion;
 use super::statement::{parse, Statement, HELP};
@@ -182,6 +182,22 @@ impl Session {
                     resp.request_charge,
                     resp.etag,
                     None,
+                ))
+            }
+            Statement::Patch { id, pk, ops } => {
+                let ops = parse_item_json(&ops)
+                    .map_err(|why| CliError::new(400, 0, format!("the patch operations {why}")))?;
+                let resp = self.container()?.patch_item(
+                    pk_from_flag(&pk)?,
+                    &id,
+                    &parse_patch_operations(&ops)?,
+                    &PatchOptions::default(),
+                )?;
+                Ok(item_report(
+                    resp.status_code,
+                    resp.request_charge,
+                    resp.etag,
+                    resp.item,
                 ))
             }
             Statement::Create(json) => self.write(&json, false),

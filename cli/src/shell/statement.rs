@@ -1,5 +1,6 @@
 //! The shell's statements and their parser: `use DB[/CONT]`, `SELECT ...`, `get ID PK`,
-//! `create JSON`, `upsert JSON`, `delete ID PK`, `dbs`, `containers`, `stats`, `help`, `exit`.
+//! `create JSON`, `upsert JSON`, `delete ID PK`, `patch ID PK JSON`, `dbs`, `containers`,
+//! `stats`, `help`, `exit`.
 //! Pure parsing; `session` runs them.
 
 /// One line of shell input, parsed.
@@ -23,6 +24,12 @@ pub enum Statement {
         id: String,
         pk: String,
     },
+    /// Patch operations (a JSON array) for one item.
+    Patch {
+        id: String,
+        pk: String,
+        ops: String,
+    },
     Databases,
     Containers,
     /// The session's request units per container.
@@ -32,13 +39,14 @@ pub enum Statement {
 }
 
 /// The statement keywords, for completion and help.
-pub const KEYWORDS: [&str; 12] = [
+pub const KEYWORDS: [&str; 13] = [
     "use",
     "select",
     "get",
     "create",
     "upsert",
     "delete",
+    "patch",
     "dbs",
     "containers",
     "stats",
@@ -55,6 +63,7 @@ get ID PK              read an item (PK read as JSON when a number, true, false 
 create {JSON}          create an item (its partition key is taken from the item)
 upsert {JSON}          create or replace an item
 delete ID PK           delete an item
+patch ID PK [OPS]      patch an item, e.g. patch o1 alice [{\"op\":\"incr\",\"path\":\"/qty\",\"value\":1}]
 dbs | containers       list the databases | the containers of the current database
 stats                  request units this session charged per container (total, RU/s last minute, 429s)
 help | exit            this text | leave (also Ctrl-D)";
@@ -101,6 +110,20 @@ pub fn parse(line: &str) -> Result<Statement, String> {
             }
             _ => return Err(format!("{word} ID PK, e.g. {word} o1 alice")),
         },
+        "patch" => {
+            let mut parts = rest.splitn(3, char::is_whitespace);
+            match (parts.next(), parts.next(), parts.next().map(str::trim)) {
+                (Some(id), Some(pk), Some(ops)) if !id.is_empty() && !ops.is_empty() => Statement::Patch {
+                    id: id.to_string(),
+                    pk: pk.to_string(),
+                    ops: ops.to_string(),
+                },
+                _ => return Err(
+                    "patch ID PK [OPS], e.g. patch o1 alice [{\"op\":\"set\",\"path\":\"/qty\",\"value\":2}]"
+                        .into(),
+                ),
+            }
+        }
         "create" | "upsert" if !rest.is_empty() => {
             if word.eq_ignore_ascii_case("create") {
                 Statement::Create(rest.to_string())
@@ -168,6 +191,14 @@ mod tests {
                     pk: s("5"),
                 },
             ),
+            (
+                "patch o1 alice [{\"op\": \"remove\", \"path\": \"/a\"}]",
+                Statement::Patch {
+                    id: s("o1"),
+                    pk: s("alice"),
+                    ops: s("[{\"op\": \"remove\", \"path\": \"/a\"}]"),
+                },
+            ),
             ("create {\"id\": \"1\"}", Statement::Create(s("{\"id\": \"1\"}"))),
             ("upsert  {}", Statement::Upsert(s("{}"))),
             ("dbs", Statement::Databases),
@@ -186,6 +217,8 @@ mod tests {
             "use a b c",
             "get o1",
             "delete",
+            "patch o1 alice",
+            "patch",
             "create",
             "frob",
             "dbs x",

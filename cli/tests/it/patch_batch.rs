@@ -1,11 +1,18 @@
 //! `strata item patch` and `strata batch` through the real binary: JSON output (statusCode,
 //! requestCharge, the item or one result per operation), conditions, a failed batch that
-//! prints every operation's status, exits 1 and stores nothing, and bad input as 400.
+//! prints every operation's status, exits 1 and stores nothing, and bad or hostile input as 400.
 
 use crate::common;
 
 use common::Env;
 use serde_json::{json, Value};
+
+/// `strata item patch d c 1 --pk a --ops OPS EXTRA…`.
+fn patch(env: &Env, ops: &str, extra: &[&str]) -> common::Run {
+    let mut args = vec!["item", "patch", "d", "c", "1", "--pk", "a", "--ops", ops];
+    args.extend_from_slice(extra);
+    env.run(&args)
+}
 
 /// Creates `item` in container `d/c`.
 fn create(env: &Env, item: &str) {
@@ -17,22 +24,10 @@ fn item_patch_applies_operations_and_honours_its_conditions() {
     let env = Env::with_container("/t");
     create(&env, r#"{"id":"1","t":"a","qty":4,"tags":[]}"#);
     let ops = r#"[{"op":"incr","path":"/qty","value":2},{"op":"add","path":"/tags/-","value":"x"}]"#;
-    let out = env.ok_status(
-        &[
-            "item",
-            "patch",
-            "d",
-            "c",
-            "1",
-            "--pk",
-            "a",
-            "--ops",
-            ops,
-            "--filter",
-            "FROM c WHERE c.qty < 10",
-        ],
-        200,
-    );
+    let out = patch(&env, ops, &["--filter", "FROM c WHERE c.qty < 10"])
+        .code(0)
+        .json();
+    assert_eq!(out["statusCode"], 200, "{out}");
     assert_eq!(
         (&out["item"]["qty"], &out["item"]["tags"]),
         (&json!(6), &json!(["x"]))
@@ -138,4 +133,45 @@ fn batch_runs_all_or_nothing_and_prints_each_operation() {
         (2, Some(400)),
         "{missing:?}"
     );
+}
+
+#[test]
+fn hostile_ops_and_batch_files_are_400_not_a_crash() {
+    let env = Env::with_container("/t");
+    create(&env, r#"{"id":"1","t":"a"}"#);
+    // Deep enough to overflow a recursive parser's stack, short enough for one argument.
+    let deep = "[".repeat(50_000) + &"]".repeat(50_000);
+    let r = env.run(&["item", "patch", "d", "c", "1", "--pk", "a", "--ops", &deep]);
+    assert_eq!((r.code, r.json()["statusCode"].as_u64()), (2, Some(400)), "{r:?}");
+    let file = env.path("deep.json");
+    std::fs::write(&file, &deep).unwrap();
+    let r = env.run(&["batch", "d", "c", "--pk", "a", "--file", env.arg(&file)]);
+    assert_eq!((r.code, r.json()["statusCode"].as_u64()), (2, Some(400)), "{r:?}");
+    let ops: Vec<Value> = (0..101)
+        .map(|i| json!({"operationType": "Read", "id": format!("i{i}")}))
+        .collect();
+    let r = batch(&env, &Value::Array(ops));
+    assert_eq!((r.code, r.json()["statusCode"].as_u64()), (1, Some(400)), "{r:?}");
+    let eleven: Vec<Value> = (0..11)
+        .map(|_| json!({"op": "incr", "path": "/n", "value": 1}))
+        .collect();
+    let r = patch(&env, &Value::Array(eleven).to_string(), &[]);
+    assert_eq!((r.code, r.json()["statusCode"].as_u64()), (1, Some(400)), "{r:?}");
+    assert_eq!(
+        env.ok(&["item", "get", "d", "c", "1", "--pk", "a"])["item"]["id"],
+        "1"
+    );
+}
+
+#[test]
+fn the_shell_patches_too() {
+    let env = Env::with_container("/t");
+    create(&env, r#"{"id":"1","t":"a","qty":1}"#);
+    let script = "use d/c\npatch 1 a [{\"op\": \"incr\", \"path\": \"/qty\", \"value\": 4}]\npatch 1 a [{\"op\": \"remove\", \"path\": \"/nope\"}]\n";
+    let r = env.run_with_stdin(&["shell"], script);
+    let lines = r.lines();
+    assert_eq!(r.code, 1, "the failed patch fails the piped session: {r:?}");
+    assert_eq!(lines[1]["statusCode"], 200, "{r:?}");
+    assert_eq!(lines[1]["item"]["qty"], 5, "{r:?}");
+    assert_eq!(lines[2]["statusCode"], 400, "{r:?}");
 }

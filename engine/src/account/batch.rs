@@ -16,7 +16,7 @@ use super::patch::Conditions;
 use super::staged::{Current, Staged};
 use crate::document::{item_key, validate_patch, PartitionKey, PatchOperation};
 use crate::error::{Error, Result};
-use crate::metering::point_read_charge;
+use crate::metering::{point_read_charge, summed_charge};
 use crate::query::Predicate;
 use strata_lsm::WriteBatch;
 
@@ -68,7 +68,9 @@ pub struct BatchOperation {
     /// A patch's filter predicate, `FROM c WHERE …`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub filter_predicate: Option<String>,
-    /// The partition-key value, if the operation names one: it must be the batch's.
+    /// The partition-key value, if the operation names one: it must be the batch's. Given as the
+    /// value itself, or as the managed service's REST format writes it: a one-element JSON
+    /// array, or that array serialised into a string (`"[\"alice\"]"`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub partition_key: Option<Value>,
 }
@@ -272,7 +274,7 @@ impl Container {
                     done.push(d);
                 }
                 Err(e) if is_operation_error(&e) => {
-                    let charge: f64 = read_charges.iter().sum();
+                    let charge = summed_charge(read_charges);
                     self.charge(&r, charge)?;
                     return Ok(failed(ops.len(), i, &e, charge));
                 }
@@ -287,7 +289,7 @@ impl Container {
                 Done::Write { staged, .. } => staged.charge,
             })
             .collect();
-        let total: f64 = charges.iter().sum();
+        let total = summed_charge(charges.iter().copied());
         self.charge(&r, total)?;
         let mut batch = WriteBatch::new();
         for d in &done {
@@ -328,7 +330,7 @@ impl Container {
         use BatchOperationType::*;
         let t = op.operation_type;
         if let Some(v) = &op.partition_key {
-            let given = PartitionKey::from_json(v)?;
+            let given = PartitionKey::from_json(&unwrap_rest_partition_key(v))?;
             if given != *pk {
                 return Err(Error::BadRequest(format!(
                     "its partition key {given} is not the batch's ({pk}); a batch works on one partition"
@@ -433,6 +435,19 @@ impl Container {
                 write(kind, body, if_match, current)
             }
         }
+    }
+}
+
+/// The value of a `partitionKey` as the REST batch format writes it (`["v"]`, or that array as
+/// a JSON string); any other value as it is.
+fn unwrap_rest_partition_key(v: &Value) -> Value {
+    let from_text = v
+        .as_str()
+        .filter(|t| t.starts_with('['))
+        .and_then(|t| serde_json::from_str(t).ok());
+    match from_text.as_ref().unwrap_or(v) {
+        Value::Array(one) if one.len() == 1 => one.first().cloned().unwrap_or(Value::Null),
+        _ => v.clone(),
     }
 }
 

@@ -6,6 +6,8 @@
 
 mod analytical;
 mod batch;
+#[cfg(test)]
+mod batch_power_tests;
 mod conflict;
 mod container;
 mod copy;

@@ -357,8 +357,18 @@ fn increment(current: &Value, by: &Value, path: &Path<'_>) -> Result<Value> {
             path.text
         )));
     };
-    if let (Some(x), Some(y)) = (a.as_i64(), b.as_i64()) {
-        return x.checked_add(y).map(Value::from).ok_or_else(|| {
+    let integers = match (a.as_i128(), b.as_i128()) {
+        (Some(x), Some(y)) => Some((x, y)),
+        _ => None,
+    };
+    if let Some((x, y)) = integers {
+        // i64 or u64 each (serde_json's integers), so the sum fits an i128; it must fit one of
+        // the two again.
+        let sum = x + y;
+        let back = i64::try_from(sum)
+            .map(Value::from)
+            .or_else(|_| u64::try_from(sum).map(Value::from));
+        return back.map_err(|_| {
             Error::BadRequest(format!(
                 "incr on '{}' overflows a 64-bit integer ({x} + {y})",
                 path.text
@@ -418,6 +428,13 @@ mod tests {
             let got = patched(base(), std::slice::from_ref(&op)).unwrap();
             assert_eq!(got[&key], want, "{op:?}");
         }
+        // Integers stay exact across the whole i64 and u64 ranges; past them is 400.
+        let big = |n: Value, by: i64| patched(json!({"id": "1", "n": n}), &[PatchOperation::incr("/n", by)]);
+        assert_eq!(big(json!(i64::MAX), 1).unwrap()["n"], json!(i64::MAX as u64 + 1));
+        assert_eq!(big(json!(u64::MAX), -1).unwrap()["n"], json!(u64::MAX - 1));
+        assert_eq!(big(json!(i64::MIN), -1).unwrap_err().status(), 400);
+        let e = big(json!(u64::MAX), 1).unwrap_err();
+        assert!(e.to_string().contains("overflows"), "{e}");
         let f = patched(base(), &[PatchOperation::incr("/f", 1)]).unwrap();
         assert_eq!(f["f"], json!(2.5));
         let removed = patched(base(), &[PatchOperation::remove("/a/b/0")]).unwrap();
@@ -454,7 +471,6 @@ mod tests {
             (PatchOperation::add("/tags/2", json!(1)), "not an index"),
             (PatchOperation::add("/x/y", json!(1)), "does not exist"),
             (PatchOperation::incr("/tags", 1), "not a number"),
-            (PatchOperation::incr("/n", i64::MAX), "overflows"),
             (PatchOperation::set("/id", json!("2")), "cannot be patched"),
             (PatchOperation::remove("/_etag"), "cannot be patched"),
             (PatchOperation::set("/tenant", json!("u")), "partition key"),

@@ -67,6 +67,12 @@ fn round2(v: f64) -> f64 {
     (v * 100.0).round() / 100.0
 }
 
+/// The charge of several operations together (a transactional batch): the sum of their
+/// charges, rounded to two decimals like every charge.
+pub(crate) fn summed_charge(charges: impl IntoIterator<Item = f64>) -> f64 {
+    round2(charges.into_iter().sum())
+}
+
 /// Charge of reading one item of `size` bytes (a 404 read costs the 1 KB charge).
 pub(crate) fn point_read_charge(size: usize, cmk: bool) -> f64 {
     let base = interpolate(&READ_POINTS, size);

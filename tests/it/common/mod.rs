@@ -120,7 +120,11 @@ pub fn use_user_identity(
 
 /// A new service-managed account in `dir` with container `db/c` partitioned on `/pk`.
 pub fn plain_container(dir: &Path) -> (Account, Container) {
-    let opts = AccountOptions::new(dir.join("data"), dir.join("home"));
+    account_with_container(AccountOptions::new(dir.join("data"), dir.join("home")))
+}
+
+/// A new service-managed account with `opts` and container `db/c` partitioned on `/pk`.
+pub fn account_with_container(opts: AccountOptions) -> (Account, Container) {
     let account = Account::create(opts, "acct", Encryption::ServiceManaged).unwrap();
     let c = account
         .create_database("db")
