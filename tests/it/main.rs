@@ -26,6 +26,7 @@ mod lsm_model;
 mod lsm_recovery;
 mod lsm_tamper;
 mod optimistic_concurrency;
+mod property_order;
 mod query_conformance;
 mod query_errors;
 mod query_paging;

@@ -3,17 +3,10 @@
 //! is a 400, never a panic.
 
 use serde_json::{json, Value};
-use strata::{Account, AccountOptions, Container, Encryption, QueryOptions};
+use strata::{Container, QueryOptions};
 
 fn setup() -> (tempfile::TempDir, Container) {
-    let dir = tempfile::tempdir().unwrap();
-    let opts = AccountOptions::new(dir.path().join("data"), dir.path().join("home"));
-    let account = Account::create(opts, "acct", Encryption::ServiceManaged).unwrap();
-    let c = account
-        .create_database("db")
-        .unwrap()
-        .create_container("c", "/pk")
-        .unwrap();
+    let (dir, c) = crate::common::service_container();
     c.create_item("p", &json!({"id": "1", "pk": "p", "tags": ["a"]}))
         .unwrap();
     (dir, c)

@@ -14,7 +14,7 @@ use super::check::check;
 use super::eval::{Env, Row};
 use super::parser::parse;
 use super::position::query_error;
-use super::value::{order, Val};
+use super::value::{canonical, order, Val};
 use crate::error::{Error, Result};
 
 /// Most rows a query may hold at once after FROM, JOIN and WHERE.
@@ -296,58 +296,6 @@ fn is_path(e: &Expr, alias: &str, path: &[String]) -> bool {
     match path.split_last() {
         Some((last, rest)) => last == name && is_path(base, alias, rest),
         None => false,
-    }
-}
-
-/// A text form in which equal values (numbers by value) are equal strings; undefined is distinct
-/// from every value. Used for GROUP BY and DISTINCT.
-fn canonical(v: &Val) -> String {
-    fn walk(v: &Value, out: &mut String) {
-        match v {
-            Value::Number(n) => match n.as_f64() {
-                // An integral float prints as the integer it equals (so 2 and 2.0 group together);
-                // below 2^127 in magnitude the conversion is exact.
-                Some(f) if n.as_i64().is_none() && n.as_u64().is_none() => {
-                    if f.fract() == 0.0 && f.abs() < 1.7e38 {
-                        out.push_str(&format!("{}", f as i128));
-                    } else {
-                        out.push_str(&format!("{f:?}"));
-                    }
-                }
-                _ => out.push_str(&n.to_string()),
-            },
-            Value::Array(a) => {
-                out.push('[');
-                for x in a {
-                    walk(x, out);
-                    out.push(',');
-                }
-                out.push(']');
-            }
-            Value::Object(m) => {
-                let mut keys: Vec<&String> = m.keys().collect();
-                keys.sort();
-                out.push('{');
-                for k in keys {
-                    out.push_str(&Value::String(k.clone()).to_string());
-                    out.push(':');
-                    if let Some(x) = m.get(k) {
-                        walk(x, out);
-                    }
-                    out.push(',');
-                }
-                out.push('}');
-            }
-            other => out.push_str(&other.to_string()),
-        }
-    }
-    match v {
-        None => "u".to_string(),
-        Some(v) => {
-            let mut s = String::from("d");
-            walk(v, &mut s);
-            s
-        }
     }
 }
 

@@ -19,6 +19,7 @@ mod value;
 
 pub(crate) use exec::Prepared;
 pub(crate) use ordered::{sorted_cmp, Cursor, Phase};
+pub use parser::projection_names;
 pub(crate) use plan::OrderScan;
 pub(crate) use stream::{Flow, Page, Pager, Position, WHOLE};
 

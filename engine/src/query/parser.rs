@@ -62,6 +62,16 @@ pub(crate) fn parse(src: &str) -> Result<Query> {
     Ok(q)
 }
 
+/// The output names of a query's SELECT list (`SELECT c.zeta, c.alpha AS a` → `zeta`, `a`), in
+/// the order written; `None` for `SELECT *`, `SELECT VALUE` and a query that does not parse.
+/// Lets a caller lay out columns in SELECT-list order even when no result has every property.
+pub fn projection_names(src: &str) -> Option<Vec<String>> {
+    match parse(src).ok()?.select.kind {
+        SelectKind::List(items) => Some(items.into_iter().map(|(_, name)| name).collect()),
+        SelectKind::Star | SelectKind::Value(_) => None,
+    }
+}
+
 pub(crate) struct Parser<'a> {
     pub(crate) src: &'a str,
     toks: Vec<Token>,
