@@ -354,7 +354,7 @@ mod tests {
     }
 
     /// Words and symbols a random query is built from.
-    const VOCABULARY: [&str; 62] = [
+    const VOCABULARY: [&str; 72] = [
         "SELECT",
         "VALUE",
         "*",
@@ -417,6 +417,16 @@ mod tests {
         "\"k\":",
         "-- c",
         "\n",
+        "LIKE",
+        "ESCAPE",
+        "'%a_[b-]'",
+        "&",
+        "|",
+        "^",
+        "~",
+        "<<",
+        ">>>",
+        "IntDiv(",
     ];
 
     fn docs() -> Vec<Value> {

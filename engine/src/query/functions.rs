@@ -3,6 +3,7 @@
 
 use serde_json::Value;
 
+use super::integer::{int_arity, int_function};
 use super::value::{as_f64, as_i64, json_eq, number, Val};
 
 /// (min, max) arguments of a scalar function, `None` if there is no such function.
@@ -14,7 +15,7 @@ pub(crate) fn arity(name: &str) -> Option<(usize, usize)> {
         "STARTSWITH" | "ENDSWITH" | "CONTAINS" => (2, 3),
         "SUBSTRING" => (3, 3),
         "CONCAT" => (2, usize::MAX),
-        _ => return None,
+        _ => return int_arity(name),
     })
 }
 
@@ -86,7 +87,7 @@ pub(crate) fn call(name: &str, args: &[Val]) -> Val {
                 _ => f.round(),
             })
         }
-        _ => None,
+        _ => int_function(name, args).flatten(),
     }
 }
 

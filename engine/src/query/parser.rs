@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 pub(crate) const MAX_DEPTH: usize = 128;
 
 /// Words that cannot be used as names (compared case-insensitively).
-pub(crate) const KEYWORDS: [&str; 25] = [
+pub(crate) const KEYWORDS: [&str; 27] = [
     "SELECT",
     "FROM",
     "WHERE",
@@ -40,6 +40,8 @@ pub(crate) const KEYWORDS: [&str; 25] = [
     "NULL",
     "UNDEFINED",
     "EXISTS",
+    "LIKE",
+    "ESCAPE",
 ];
 
 pub(crate) fn is_keyword(s: &str) -> bool {
