@@ -1,4 +1,4 @@
-//! Conformance of the query dialect: 250+ hand-checked queries over a fixed data set of eight
+//! Conformance of the query dialect: 350+ hand-checked queries over a fixed data set of eight
 //! items, run through `Container::query_items` (full scan), covering every clause and function,
 //! undefined vs null, same-type comparisons and the cross-type ORDER BY order. Results of queries
 //! without ORDER BY are compared as multisets (scan order is not part of the contract).
@@ -397,6 +397,88 @@ fn cases() -> Vec<(&'static str, Value, Value)> {
         ("SELECT VALUE IntAdd(c.qty, 1) FROM c WHERE c.id = 'x1'", none(), json!([-2])),
         ("SELECT VALUE IntSub('1', 1)", none(), json!([])),
         ("SELECT VALUE IntBitNot(c.missing) FROM c WHERE c.id = 'a1'", none(), json!([])),
+        // String functions (positions in characters; undefined for wrong types).
+        ("SELECT VALUE INDEX_OF(c.name, 'an') FROM c WHERE c.id = 'a2'", none(), json!([1])),
+        ("SELECT VALUE [INDEX_OF('abcabc', 'c', 3), INDEX_OF('abc', 'x'), INDEX_OF('abc', 'a', 10), INDEX_OF('héllo', 'l')]", none(), json!([[5, -1, -1, 2]])),
+        ("SELECT VALUE INDEX_OF(c.name, 'a') FROM c WHERE c.id = 'x1'", none(), json!([])),
+        ("SELECT VALUE [LEFT('héllo', 2), RIGHT('héllo', 3), LEFT('ab', 5), RIGHT('ab', -1)]", none(), json!([["hé", "llo", "ab", ""]])),
+        ("SELECT VALUE LEFT(c.name, 1.5) FROM c WHERE c.id = 'a1'", none(), json!([])),
+        ("SELECT VALUE [LTRIM('  a b  '), RTRIM('  a b  '), TRIM('  a b  ')]", none(), json!([["a b  ", "  a b", "a b"]])),
+        ("SELECT VALUE TRIM(c.qty) FROM c WHERE c.id = 'a1'", none(), json!([])),
+        ("SELECT VALUE REPLACE(c.name, 'a', 'A') FROM c WHERE c.id = 'a2'", none(), json!(["BAnAnA"])),
+        ("SELECT VALUE REPLACE('abc', '', 'x')", none(), json!(["abc"])),
+        ("SELECT VALUE REPLACE('abc', 'b', 1)", none(), json!([])),
+        ("SELECT VALUE [REPLICATE('ab', 3), REPLICATE('x', 0), LENGTH(REPLICATE('ab', 5000))]", none(), json!([["ababab", "", 10000]])),
+        ("SELECT VALUE REPLICATE('ab', 5001)", none(), json!([])),
+        ("SELECT VALUE REPLICATE('x', -1)", none(), json!([])),
+        ("SELECT VALUE REVERSE(c.name) FROM c WHERE c.id = 'v2'", none(), json!(["nokiad"])),
+        ("SELECT VALUE [STRINGEQUALS('abc', 'ABC'), STRINGEQUALS('abc', 'ABC', true), STRINGEQUALS('abc', 'abc')]", none(), json!([[false, true, true]])),
+        ("SELECT VALUE STRINGEQUALS(c.name, 1) FROM c WHERE c.id = 'a1'", none(), json!([])),
+        ("SELECT VALUE [TOSTRING(1.5), TOSTRING('s'), TOSTRING(null), TOSTRING(true), TOSTRING([1, {\"b\": 2, \"a\": 1}])]", none(), json!([["1.5", "s", "null", "true", "[1,{\"b\":2,\"a\":1}]"]])),
+        ("SELECT VALUE TOSTRING(c.qty) FROM c WHERE c.id = 'x2'", none(), json!(["7.5"])),
+        ("SELECT VALUE TOSTRING(c.missing) FROM c WHERE c.id = 'a1'", none(), json!([])),
+        ("SELECT VALUE c.id FROM c WHERE RegexMatch(c.name, '^[a-c]')", none(), json!(["a1", "a3", "v1"])),
+        ("SELECT VALUE c.id FROM c WHERE RegexMatch(c.name, '^b', 'i')", none(), json!(["a2"])),
+        ("SELECT VALUE [RegexMatch('a\\nb', '^b$', 'm'), RegexMatch('a\\nb', '^b$'), RegexMatch('A1', '\\\\w\\\\d')]", none(), json!([[true, false, true]])),
+        ("SELECT VALUE RegexMatch('abc', '(')", none(), json!([])),
+        ("SELECT VALUE RegexMatch('abc', 'b', 'q')", none(), json!([])),
+        ("SELECT VALUE RegexMatch(c.qty, '1') FROM c WHERE c.id = 'a1'", none(), json!([])),
+        ("SELECT VALUE [StringToArray('[1, \"a\"]'), StringToBoolean(' true '), StringToNull('null'), StringToNumber('-1.5e2'), StringToObject('{\"b\": 1, \"a\": [2]}')]", none(), json!([[[1, "a"], true, null, -150, {"b": 1, "a": [2]}]])),
+        ("SELECT VALUE [StringToNumber('\"1\"'), StringToBoolean('1'), StringToArray('{}'), StringToObject('[]'), StringToNull(''), StringToNumber('2.5')]", none(), json!([[2.5]])),
+        ("SELECT VALUE StringToObject(\"{'a': 1}\")", none(), json!([])),
+        ("SELECT VALUE StringToNumber(c.qty) FROM c WHERE c.id = 'a1'", none(), json!([])),
+        ("SELECT VALUE StringJoin(c.tags, ', ') FROM c WHERE c.id = 'a1'", none(), json!(["red, sweet"])),
+        ("SELECT VALUE StringJoin([1, 'a'], ',')", none(), json!([])),
+        ("SELECT VALUE StringJoin(c.tags, '-') FROM c WHERE c.id = 'x1'", none(), json!([])),
+        ("SELECT VALUE [StringSplit('a,b,,c', ','), StringSplit('abc', '')]", none(), json!([[["a", "b", "", "c"], ["a", "b", "c"]]])),
+        ("SELECT VALUE StringSplit(c.name, '-') FROM c WHERE c.id = 'x2'", none(), json!([["unknown", "kind"]])),
+        ("SELECT VALUE StringSplit(c.name, 1) FROM c WHERE c.id = 'x2'", none(), json!([])),
+        ("SELECT VALUE CONCAT('a', c.missing) FROM c WHERE c.id = 'a1'", none(), json!([])),
+        // Math functions (integers stay integers where exact; non-finite results are undefined).
+        ("SELECT VALUE [TRUNC(2.7), TRUNC(-2.7), TRUNC(5), SIGN(-3), SIGN(0), SIGN(2.5)]", none(), json!([[2, -2, 5, -1, 0, 1]])),
+        ("SELECT VALUE [SQUARE(3), SQUARE(1.5), POWER(2, 10), POWER(2, -1), POWER(4, 0.5)]", none(), json!([[9, 2.25, 1024, 0.5, 2]])),
+        ("SELECT VALUE POWER(2, 63)", none(), json!([9.223372036854776e18])),
+        ("SELECT VALUE [SQRT(16), SQRT(2.25), EXP(0), LOG(1), ROUND(LOG(8, 2) * 1000), ROUND(LOG10(1000) * 1000), ROUND(EXP(1) * 1000)]", none(), json!([[4, 1.5, 1, 0, 3000, 3000, 2718]])),
+        ("SELECT VALUE [SQRT(-1), LOG(0), LOG(-1), COT(0), ACOS(2), LOG(8, 1)]", none(), json!([[]])),
+        ("SELECT VALUE [SIN(0), COS(0), TAN(0), ASIN(1) * 2 = PI(), ATAN(1) * 4 = PI(), ATN2(1, 0) * 2 = PI(), ROUND(DEGREES(PI())), ROUND(RADIANS(180) * 1000)]", none(), json!([[0, 1, 0, true, true, true, 180, 3142]])),
+        ("SELECT VALUE ROUND(ATN2(35.175643, 129.44) * 1000000)", none(), json!([265345])),
+        ("SELECT VALUE PI()", none(), json!([std::f64::consts::PI])),
+        ("SELECT VALUE [ABS(-3), ABS('x'), SIN(c.missing)] FROM c WHERE c.id = 'a1'", none(), json!([[3]])),
+        ("SELECT VALUE [NumberBin(37.752, -100), NumberBin(37.752, 10), NumberBin(37.752, 1), NumberBin(37.752, 0.1), NumberBin(37.752, 0.01), NumberBin(37.752), NumberBin(-7, 2), NumberBin(37, 10)]", none(), json!([[100, 30, 37, 37.7, 37.75, 37, -8, 30]])),
+        ("SELECT VALUE NumberBin(c.qty, 0) FROM c WHERE c.id = 'a1'", none(), json!([])),
+        ("SELECT VALUE NumberBin('1')", none(), json!([])),
+        ("SELECT VALUE [RAND() >= 0 AND RAND() < 1, IS_NUMBER(RAND())]", none(), json!([[true, true]])),
+        ("SELECT VALUE SQUARE(c.qty) FROM c WHERE c.id = 'x2'", none(), json!([56.25])),
+        ("SELECT VALUE FLOOR(c.price) FROM c WHERE c.id = 'x1'", none(), json!([])),
+        // Array functions.
+        ("SELECT VALUE ARRAY_CONCAT(c.tags, ['x'], []) FROM c WHERE c.id = 'a1'", none(), json!([["red", "sweet", "x"]])),
+        ("SELECT VALUE ARRAY_CONCAT(c.tags, 'x') FROM c WHERE c.id = 'a1'", none(), json!([])),
+        ("SELECT VALUE c.id FROM c WHERE ARRAY_CONTAINS_ANY(c.tags, 'red', 'white')", none(), json!(["a1", "v2"])),
+        ("SELECT VALUE c.id FROM c WHERE ARRAY_CONTAINS_ALL(c.tags, 'sweet', 'yellow')", none(), json!(["a2"])),
+        ("SELECT VALUE ARRAY_CONTAINS_ALL(c.tags, 'red', c.missing) FROM c WHERE c.id = 'a1'", none(), json!([false])),
+        ("SELECT VALUE ARRAY_CONTAINS_ANY(c.tags, 'red') FROM c WHERE c.id = 'x1'", none(), json!([])),
+        ("SELECT VALUE ARRAY_CONTAINS_ANY([1, 2.0], 2)", none(), json!([true])),
+        ("SELECT VALUE [ARRAY_SLICE(@a, -1), ARRAY_SLICE(@a, -2, 1), ARRAY_SLICE(@a, 3, 5), ARRAY_SLICE(@a, 0, 3), ARRAY_SLICE(@a, 10), ARRAY_SLICE(@a, -10, 2), ARRAY_SLICE(@a, 1, -1)]", json!({"@a": ["Alpha", "Bravo", "Charlie", "Delta", "Echo", "Foxtrot", "Golf"]}), json!([[["Golf"], ["Foxtrot"], ["Delta", "Echo", "Foxtrot", "Golf"], ["Alpha", "Bravo", "Charlie"], [], ["Alpha", "Bravo"], []]])),
+        ("SELECT VALUE ARRAY_SLICE(c.tags, 1.5) FROM c WHERE c.id = 'a1'", none(), json!([])),
+        ("SELECT VALUE SetIntersect([1, 2, 2, {\"a\": 1, \"b\": 2}], [2, 3, {\"b\": 2, \"a\": 1}, 1.0])", none(), json!([[1, 2, {"a": 1, "b": 2}]])),
+        ("SELECT VALUE SetUnion(['a', 'b', 'a'], ['c', 'b'])", none(), json!([["a", "b", "c"]])),
+        ("SELECT VALUE SetUnion(c.tags, 1) FROM c WHERE c.id = 'a1'", none(), json!([])),
+        ("SELECT VALUE SetIntersect(c.tags, ['sweet', 'x']) FROM c WHERE c.kind = 'fruit'", none(), json!([["sweet"], ["sweet"], []])),
+        // Type checks, IIF, ObjectToArray.
+        ("SELECT VALUE c.id FROM c WHERE IS_PRIMITIVE(c.origin)", none(), json!(["a3"])),
+        ("SELECT VALUE c.id FROM c WHERE IS_PRIMITIVE(c.tags)", none(), json!(["x1"])),
+        ("SELECT VALUE [IS_PRIMITIVE(undefined), IS_PRIMITIVE(null), IS_PRIMITIVE([])]", none(), json!([[false, true, false]])),
+        ("SELECT VALUE [IS_FINITE_NUMBER(1.5), IS_FINITE_NUMBER('1'), IS_FINITE_NUMBER(c.missing)] FROM c WHERE c.id = 'a1'", none(), json!([[true, false, false]])),
+        ("SELECT VALUE c.id FROM c WHERE IS_INTEGER(c.qty)", none(), json!(["a1", "a2", "a3", "n1", "v1", "v2", "x1"])),
+        ("SELECT VALUE [IS_INTEGER(2.0), IS_INTEGER(2.5), IS_INTEGER('2'), IS_INTEGER(9223372036854775807), IS_INTEGER(18446744073709551615)]", none(), json!([[true, false, false, true, false]])),
+        ("SELECT VALUE IIF(c.organic, 'yes', 'no') FROM c ORDER BY c.id", none(), json!(["no", "no", "yes", "no", "no", "no", "no", "no"])),
+        ("SELECT VALUE IIF(1, 'a', 'b')", none(), json!(["b"])),
+        ("SELECT VALUE IIF(true, c.missing, 'b') FROM c WHERE c.id = 'a1'", none(), json!([])),
+        ("SELECT VALUE ObjectToArray(c.origin) FROM c WHERE c.id = 'a1'", none(), json!([[{"k": "country", "v": "NZ"}, {"k": "city", "v": "Nelson"}]])),
+        ("SELECT VALUE ObjectToArray({\"b\": 1, \"a\": [2]}, 'name', 'value')", none(), json!([[{"name": "b", "value": 1}, {"name": "a", "value": [2]}]])),
+        ("SELECT VALUE ObjectToArray(c.tags) FROM c WHERE c.id = 'a1'", none(), json!([])),
+        ("SELECT VALUE ObjectToArray({\"a\": 1}, 1)", none(), json!([])),
+        ("SELECT VALUE p.k FROM c JOIN p IN ObjectToArray(c.origin) WHERE c.id = 'v1'", none(), json!(["country", "city"])),
         // Parameters.
         ("SELECT VALUE @x", json!({"@x": {"a": [1]}}), json!([{"a": [1]}])),
         ("SELECT VALUE @x.a[0]", json!({"@x": {"a": [1]}}), json!([1])),
@@ -411,7 +493,7 @@ fn cases() -> Vec<(&'static str, Value, Value)> {
 fn conformance_suite() {
     let (_dir, c) = setup();
     let cases = cases();
-    assert!(cases.len() >= 150, "only {} cases", cases.len());
+    assert!(cases.len() >= 350, "only {} cases", cases.len());
     let mut failures = Vec::new();
     for (sql, params, want) in &cases {
         let want: Vec<Value> = want.as_array().cloned().unwrap_or_default();

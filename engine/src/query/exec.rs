@@ -354,7 +354,7 @@ mod tests {
     }
 
     /// Words and symbols a random query is built from.
-    const VOCABULARY: [&str; 72] = [
+    const VOCABULARY: [&str; 77] = [
         "SELECT",
         "VALUE",
         "*",
@@ -427,6 +427,11 @@ mod tests {
         "<<",
         ">>>",
         "IntDiv(",
+        "RegexMatch(",
+        "REPLICATE(",
+        "StringToObject(",
+        "ARRAY_SLICE(",
+        "NumberBin(",
     ];
 
     fn docs() -> Vec<Value> {

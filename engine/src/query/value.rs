@@ -141,11 +141,6 @@ pub(crate) fn as_f64(v: &Val) -> Option<f64> {
     v.as_ref().and_then(Value::as_f64)
 }
 
-/// A value as an exact integer, if it is one.
-pub(crate) fn as_i64(v: &Val) -> Option<i64> {
-    v.as_ref().and_then(Value::as_i64)
-}
-
 /// A text form in which equal values (numbers by value) are equal strings; undefined is distinct
 /// from every value. Objects list their properties sorted
 /// by name, so the text does not depend on the order they were written in. Used for GROUP BY,
