@@ -72,6 +72,21 @@ impl Pattern {
         Some(Pattern(out))
     }
 
+    /// The literal text every match starts with, and whether the pattern is nothing but that
+    /// text (so it matches exactly one string). The planner turns it into an index lookup.
+    pub(crate) fn literal_prefix(&self) -> (String, bool) {
+        let prefix: String = self
+            .0
+            .iter()
+            .map_while(|e| match e {
+                Elem::Lit(c) => Some(*c),
+                _ => None,
+            })
+            .collect();
+        let literal = prefix.chars().count() == self.0.len();
+        (prefix, literal)
+    }
+
     pub(crate) fn matches(&self, text: &str) -> bool {
         let text: Vec<char> = text.chars().collect();
         let pat = &self.0;
@@ -182,5 +197,18 @@ mod tests {
         for (text, pattern, escape, want) in cases {
             assert_eq!(like(text, pattern, *escape), *want, "{text:?} LIKE {pattern:?}");
         }
+    }
+
+    #[test]
+    fn prefixes() {
+        let p = |s: &str| Pattern::compile(s, Some('!')).unwrap().literal_prefix();
+        assert_eq!(p("abc%"), ("abc".to_string(), false));
+        assert_eq!(p("abc"), ("abc".to_string(), true));
+        assert_eq!(p("ab_%"), ("ab".to_string(), false));
+        assert_eq!(p("a!%b%"), ("a%b".to_string(), false));
+        assert_eq!(p("a!%b"), ("a%b".to_string(), true));
+        assert_eq!(p("%"), (String::new(), false));
+        assert_eq!(p(""), (String::new(), true));
+        assert_eq!(p("[a]%"), (String::new(), false));
     }
 }
