@@ -1,4 +1,4 @@
-//! Conformance of the query dialect: 350+ hand-checked queries over a fixed data set of eight
+//! Conformance of the query dialect: 360+ hand-checked queries over a fixed data set of eight
 //! items, run through `Container::query_items` (full scan), covering every clause and function,
 //! undefined vs null, same-type comparisons and the cross-type ORDER BY order. Results of queries
 //! without ORDER BY are compared as multisets (scan order is not part of the contract).
@@ -482,6 +482,18 @@ fn cases() -> Vec<(&'static str, Value, Value)> {
         ("SELECT VALUE ObjectToArray(c.tags) FROM c WHERE c.id = 'a1'", none(), json!([])),
         ("SELECT VALUE ObjectToArray({\"a\": 1}, 1)", none(), json!([])),
         ("SELECT VALUE p.k FROM c JOIN p IN ObjectToArray(c.origin) WHERE c.id = 'v1'", none(), json!(["country", "city"])),
+        // Date and time functions (ISO 8601 UTC strings with seven fraction digits, ticks of 100 ns).
+        ("SELECT VALUE [DateTimeAdd('mm', 1, '2020-07-09T23:20:13.4575530Z'), DateTimeAdd('month', 1, '2020-01-31T00:00:00Z'), DateTimeAdd('yy', -1, '2020-02-29T12:00:00Z'), DateTimeAdd('hh', 25, '2020-12-31T00:00:00Z'), DateTimeAdd('ms', 1500, '2020-01-01T00:00:00Z'), DateTimeAdd('ns', 250, '2020-01-01T00:00:00Z')]", none(), json!([["2020-08-09T23:20:13.4575530Z", "2020-02-29T00:00:00.0000000Z", "2019-02-28T12:00:00.0000000Z", "2021-01-01T01:00:00.0000000Z", "2020-01-01T00:00:01.5000000Z", "2020-01-01T00:00:00.0000002Z"]])),
+        ("SELECT VALUE [DateTimeAdd('dd', 1, '2020-01-01'), DateTimeAdd('week', 1, '2020-01-01T00:00:00Z'), DateTimeAdd('dd', 1.5, '2020-01-01T00:00:00Z'), DateTimeAdd('yyyy', 1, '9999-06-01T00:00:00Z')]", none(), json!([[]])),
+        ("SELECT VALUE [DateTimeDiff('yyyy', '2019-12-31T23:59:59Z', '2020-01-01T00:00:00Z'), DateTimeDiff('month', '2020-01-31T00:00:00Z', '2020-03-01T00:00:00Z'), DateTimeDiff('day', '2020-03-01T23:00:00Z', '2020-03-03T01:00:00Z'), DateTimeDiff('hh', '2020-03-01T23:59:59Z', '2020-03-02T00:00:00Z'), DateTimeDiff('second', '2020-03-02T00:00:00Z', '2020-03-01T23:59:58.5Z'), DateTimeDiff('ms', '2020-01-01T00:00:00Z', '2020-01-01T00:00:01.2345Z'), DateTimeDiff('ns', '2020-01-01T00:00:00Z', '2020-01-01T00:00:00.0000001Z')]", none(), json!([[1, 2, 2, 1, -2, 1234, 100]])),
+        ("SELECT VALUE DateTimeDiff('dd', 'x', '2020-01-01T00:00:00Z')", none(), json!([])),
+        ("SELECT VALUE [DateTimePart('yyyy', @t), DateTimePart('m', @t), DateTimePart('d', @t), DateTimePart('hh', @t), DateTimePart('mi', @t), DateTimePart('ss', @t), DateTimePart('ms', @t), DateTimePart('mcs', @t), DateTimePart('ns', @t), DateTimePart('week', @t)]", json!({"@t": "2016-05-29T08:30:00.1301617Z"}), json!([[2016, 5, 29, 8, 30, 0, 130, 130161, 130161700]])),
+        ("SELECT VALUE [DateTimeFromParts(2017, 4, 20, 13, 15, 20, 3456789), DateTimeFromParts(2017, 4, 20), DateTimeFromParts(2017, 2, 30), DateTimeFromParts(2017, 4, 20, 24), DateTimeFromParts(2017, 4, 20, 0, 0, 0, 10000000), DateTimeFromParts('2017', 4, 20)]", none(), json!([["2017-04-20T13:15:20.3456789Z", "2017-04-20T00:00:00.0000000Z"]])),
+        ("SELECT VALUE [DateTimeBin(@t, 'hh'), DateTimeBin(@t, 'hh', 3), DateTimeBin(@t, 'dd'), DateTimeBin(@t, 'dd', 7), DateTimeBin(@t, 'mi', 15), DateTimeBin(@t, 'ms'), DateTimeBin(@t, 'dd', 1, '2021-06-28T05:00:00Z'), DateTimeBin(@t, 'yyyy'), DateTimeBin(@t, 'hh', 0)]", json!({"@t": "2021-06-28T17:24:29.2991234Z"}), json!([["2021-06-28T17:00:00.0000000Z", "2021-06-28T15:00:00.0000000Z", "2021-06-28T00:00:00.0000000Z", "2021-06-24T00:00:00.0000000Z", "2021-06-28T17:15:00.0000000Z", "2021-06-28T17:24:29.2990000Z", "2021-06-28T05:00:00.0000000Z"]])),
+        ("SELECT VALUE [DateTimeToTicks('2020-05-29T08:30:00.1234567Z'), DateTimeToTimestamp('2020-07-09T23:20:13.4575530Z'), TicksToDateTime(15943368134575530), TimestampToDateTime(1594227912345)]", none(), json!([[15907410001234567i64, 1594336813457i64, "2020-07-09T23:20:13.4575530Z", "2020-07-08T17:05:12.3450000Z"]])),
+        ("SELECT VALUE [DateTimeToTimestamp('1970-01-01T01:00:00+01:00'), DateTimeToTimestamp('1969-12-31T23:59:59.9995Z'), TimestampToDateTime(253402300799000)]", none(), json!([[0, -1, "9999-12-31T23:59:59.0000000Z"]])),
+        ("SELECT VALUE [TicksToDateTime(1.5), TicksToDateTime('1'), TimestampToDateTime(253402300800000)]", none(), json!([[]])),
+        ("SELECT VALUE [DateTimePart('yyyy', c.missing), DateTimeToTicks(c.qty), DateTimeAdd('dd', c.qty, c.name)] FROM c WHERE c.id = 'a1'", none(), json!([[]])),
         // Parameters.
         ("SELECT VALUE @x", json!({"@x": {"a": [1]}}), json!([{"a": [1]}])),
         ("SELECT VALUE @x.a[0]", json!({"@x": {"a": [1]}}), json!([1])),
