@@ -393,13 +393,14 @@ mod tests {
         );
         assert_eq!(dropped, 0);
         assert_eq!(row.len(), 4);
+        // New columns come in the document's property order.
         assert_eq!(
             names(&s),
             vec![
-                ("addr.city", ValueKind::String),
                 ("name", ValueKind::String),
                 ("qty", ValueKind::Int64),
-                ("tags", ValueKind::Array)
+                ("tags", ValueKind::Array),
+                ("addr.city", ValueKind::String)
             ]
         );
         // name as number, addr as scalar, tags as string: all dropped; null stays null (not stored).
@@ -438,9 +439,9 @@ mod tests {
                 ("price.int64", ValueKind::Int64),
                 ("price.float64", ValueKind::Float64),
                 ("price.string", ValueKind::String),
-                ("l.array", ValueKind::Array),
+                ("price.eur.int64", ValueKind::Int64),
                 ("ok.bool", ValueKind::Bool),
-                ("price.eur.int64", ValueKind::Int64)
+                ("l.array", ValueKind::Array)
             ]
         );
     }
@@ -453,8 +454,8 @@ mod tests {
         assert_eq!(
             names(&s),
             vec![
-                ("Addr.City", ValueKind::String),
                 ("Name", ValueKind::String),
+                ("Addr.City", ValueKind::String),
                 ("Addr.ZIP", ValueKind::String)
             ]
         );

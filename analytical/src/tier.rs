@@ -237,7 +237,7 @@ impl Tier {
         let ts = doc.get("_ts").and_then(Value::as_i64).unwrap_or(0);
         if let Some(o) = doc.as_object_mut() {
             for p in DROPPED_PROPERTIES {
-                o.remove(p);
+                o.shift_remove(p);
             }
         }
         Ok(Change::upsert(id, pk, lsn, ts, doc))

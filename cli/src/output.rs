@@ -63,6 +63,8 @@ pub struct Report {
     sublists: Vec<List>,
     /// The field whose value is the result's rows as whole JSON values (query items, an item).
     records: Option<(&'static str, Vec<Value>)>,
+    /// The columns the rows start with, in this order (a query's SELECT list).
+    leading_columns: Vec<String>,
     /// The process exit code (0 unless set, e.g. 1 for an import with failed items).
     exit_code: u8,
 }
@@ -74,6 +76,7 @@ impl Report {
             list: None,
             sublists: Vec::new(),
             records: None,
+            leading_columns: Vec::new(),
             exit_code: crate::error::EXIT_OK,
         }
     }
@@ -120,6 +123,13 @@ impl Report {
         self
     }
 
+    /// Lays the record rows out with these columns first, in this order (a query's SELECT list),
+    /// whether or not the results have them.
+    pub fn leading_columns(mut self, columns: Vec<String>) -> Report {
+        self.leading_columns = columns;
+        self
+    }
+
     /// The rows jsonl, csv and table print, with the name of what they are.
     fn rows(&self) -> Option<(&'static str, Rows)> {
         if let Some(list) = &self.list {
@@ -127,7 +137,7 @@ impl Report {
         }
         self.records
             .as_ref()
-            .map(|(key, values)| (*key, Rows::records(values)))
+            .map(|(key, values)| (*key, Rows::records(values, &self.leading_columns)))
     }
 
     /// Fields printed beside the rows: all but statusCode, the rows themselves and nulls.

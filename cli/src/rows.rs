@@ -29,13 +29,15 @@ impl Rows {
         }
     }
 
-    /// Whole JSON values (query results, items): one column per top-level property, in order of
-    /// first appearance, when every value is an object; else one `value` column.
-    pub fn records(values: &[Value]) -> Rows {
+    /// Whole JSON values (query results, items): one column per top-level property when every
+    /// value is an object, else one `value` column. The columns come in the order of `leading`
+    /// (a query's SELECT list), then of first appearance (the first item's property order, then
+    /// properties only later items have).
+    pub fn records(values: &[Value], leading: &[String]) -> Rows {
         let objects: Option<Vec<&Map<String, Value>>> = values.iter().map(Value::as_object).collect();
         let (columns, rows) = match objects {
             Some(objects) => {
-                let mut columns: Vec<String> = Vec::new();
+                let mut columns: Vec<String> = leading.to_vec();
                 for o in &objects {
                     for k in o.keys() {
                         if !columns.contains(k) {
@@ -170,25 +172,44 @@ mod tests {
 
     #[test]
     fn records_take_the_union_of_properties() {
-        let r = Rows::records(&[json!({"a": 1}), json!({"b": "x", "a": 2})]);
+        let r = Rows::records(&[json!({"a": 1}), json!({"b": "x", "a": 2})], &[]);
         assert_eq!(r.columns, ["a", "b"]);
         assert_eq!(r.rows[0], vec![Some(json!(1)), None]);
-        let mixed = Rows::records(&[json!(1), json!({"a": 1})]);
+        let mixed = Rows::records(&[json!(1), json!({"a": 1})], &[]);
         assert_eq!(mixed.columns, ["value"]);
         let t = mixed.to_table(false).to_string();
         assert!(t.contains("value"), "{t}");
     }
 
     #[test]
+    fn leading_columns_come_first_in_their_order() {
+        // `SELECT c.zeta, c.alpha, c.mid`: the first result lacks zeta and mid.
+        let leading = ["zeta".to_string(), "alpha".to_string(), "mid".to_string()];
+        let r = Rows::records(&[json!({"alpha": 1}), json!({"zeta": 2, "alpha": 3})], &leading);
+        assert_eq!(r.columns, ["zeta", "alpha", "mid"]);
+        assert_eq!(r.rows[0], vec![None, Some(json!(1)), None]);
+        assert_eq!(csv_of(&r), "zeta,alpha,mid\n,1,\n2,3,\n");
+        // Without a SELECT list: the first item's order, then what later items add.
+        let r = Rows::records(
+            &[json!({"zeta": 1, "alpha": 2}), json!({"beta": 3, "zeta": 4})],
+            &[],
+        );
+        assert_eq!(r.columns, ["zeta", "alpha", "beta"]);
+    }
+
+    #[test]
     fn csv_quotes_per_rfc_4180() {
-        let r = Rows::records(&[
-            json!({"id": "1", "note": "a,b", "q": "say \"hi\"", "n": null, "o": {"k": [1]}}),
-            json!({"id": "2", "note": "line1\nline2"}),
-        ]);
-        // serde_json keeps object keys sorted, so the columns are too.
+        let r = Rows::records(
+            &[
+                json!({"id": "1", "note": "a,b", "q": "say \"hi\"", "n": null, "o": {"k": [1]}}),
+                json!({"id": "2", "note": "line1\nline2"}),
+            ],
+            &[],
+        );
+        // Columns in the first item's property order.
         assert_eq!(
             csv_of(&r),
-            "id,n,note,o,q\n1,,\"a,b\",\"{\"\"k\"\":[1]}\",\"say \"\"hi\"\"\"\n2,,\"line1\nline2\",,\n"
+            "id,note,q,n,o\n1,\"a,b\",\"say \"\"hi\"\"\",,\"{\"\"k\"\":[1]}\"\n2,\"line1\nline2\",,,\n"
         );
     }
 
@@ -196,11 +217,11 @@ mod tests {
     fn jsonl_prints_originals_or_objects() {
         let items = [json!({"id": "1", "x": [1, 2]}), json!(5)];
         assert_eq!(
-            jsonl_of(&Rows::records(&items)),
+            jsonl_of(&Rows::records(&items, &[])),
             "{\"id\":\"1\",\"x\":[1,2]}\n5\n"
         );
         let t = Rows::table(&["name", "n"], &[vec![json!("d"), json!(2)]]);
-        assert_eq!(jsonl_of(&t), "{\"n\":2,\"name\":\"d\"}\n");
+        assert_eq!(jsonl_of(&t), "{\"name\":\"d\",\"n\":2}\n");
         assert_eq!(csv_of(&t), "name,n\nd,2\n");
     }
 }

@@ -93,6 +93,9 @@ const QUERIES: &[&str] = &[
     "SELECT VALUE c.id FROM c WHERE c.a BETWEEN 0 AND 3",
     "SELECT VALUE c.id FROM c WHERE c.a IN (1, 'x', true, null)",
     "SELECT VALUE c.id FROM c WHERE STARTSWITH(c.b, 'b')",
+    "SELECT VALUE c.id FROM c WHERE c.b LIKE 'b%'",
+    "SELECT VALUE c.id FROM c WHERE c.b LIKE 'bb'",
+    "SELECT c.id, c.b FROM c WHERE c.b LIKE 'b_' ORDER BY c.b DESC",
     "SELECT VALUE c.id FROM c WHERE IS_DEFINED(c.a)",
     "SELECT VALUE c.id FROM c WHERE ARRAY_CONTAINS(c.tags, 'red')",
     "SELECT VALUE c.id FROM c JOIN t IN c.tags WHERE t = 2",
@@ -227,6 +230,10 @@ fn explain_shows_the_plan() {
     let p = explain(&c, "SELECT * FROM c WHERE c.pk = 'p1' AND LOWER(c.name) = 'x'");
     assert_eq!(p["indexUsed"], true);
     assert_eq!(p["scope"], "partition \"p1\"");
+    let p = explain(&c, "SELECT * FROM c WHERE c.name LIKE 'ab%c'");
+    assert_eq!(p["lookups"], json!(["/\"name\" STARTSWITH \"ab\""]));
+    let p = explain(&c, "SELECT * FROM c WHERE c.name LIKE '%c'");
+    assert_eq!(p["indexUsed"], false);
     let p = explain(&c, "SELECT * FROM c WHERE LOWER(c.name) = 'x'");
     assert_eq!(p["indexUsed"], false);
     assert_eq!(p["strategy"], "fullScan");
@@ -482,6 +489,11 @@ fn atom_strategy() -> impl Strategy<Value = String> {
         )),
         (path.clone(), prop::sample::select(vec!["", "a", "b", "é"]))
             .prop_map(|(p, s)| format!("STARTSWITH({p}, '{s}')")),
+        (
+            path.clone(),
+            prop::sample::select(vec!["'a%'", "'b_'", "'bb'", "'%'", "'é%'", "'x!%%' ESCAPE '!'"])
+        )
+            .prop_map(|(p, s)| format!("{p} LIKE {s}")),
         path.clone().prop_map(|p| format!("IS_DEFINED({p})")),
         value_strategy().prop_map(|v| format!("ARRAY_CONTAINS(c.tags, {})", literal(&v))),
     ]

@@ -30,6 +30,7 @@ mod lsm_recovery;
 mod lsm_tamper;
 mod optimistic_concurrency;
 mod patch;
+mod property_order;
 mod query_conformance;
 mod query_errors;
 mod query_paging;

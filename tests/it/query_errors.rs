@@ -68,6 +68,11 @@ fn errors_name_line_column_and_token() {
         ("SELECT * FROM c WHERE c.a = 1 extra", 1, 31, Some("extra")),
         ("SELECT VALUE ünï FROM c", 1, 14, Some("ünï")),
         ("SELECT VALUE 'é' || ünï FROM c", 1, 21, Some("ünï")),
+        ("SELECT VALUE 'a' LIKE 'a' ESCAPE 'ab'", 1, 34, Some("'ab'")),
+        ("SELECT VALUE 'a' LIKE 'a' ESCAPE c.x FROM c", 1, 34, Some("c")),
+        ("SELECT VALUE 'a' LIKE", 1, 22, None),
+        ("SELECT VALUE 1 & & 2", 1, 18, Some("&")),
+        ("SELECT VALUE IntAdd(1)", 1, 14, Some("IntAdd(1)")),
     ];
     for (sql, line, col, near) in cases {
         let m = error(&c, sql, &[]);

@@ -56,7 +56,7 @@ pub fn run(g: &Globals, a: &ExportArgs<'_>) -> CliResult<Option<Report>> {
             for mut item in items {
                 if let Some(o) = item.as_object_mut() {
                     // The change feed's, never part of an item.
-                    o.remove("_lsn");
+                    o.shift_remove("_lsn");
                 }
                 if !a.with_system_properties {
                     strip_system_properties(&mut item);
@@ -167,7 +167,7 @@ impl Failure {
 fn strip_system_properties(item: &mut Value) {
     if let Some(obj) = item.as_object_mut() {
         for k in SYSTEM_PROPERTIES {
-            obj.remove(k);
+            obj.shift_remove(k);
         }
     }
 }

@@ -44,7 +44,8 @@ pub fn run(g: &Globals, a: &QueryArgs<'_>) -> CliResult<Report> {
         return Ok(Report::new(200).field("plan", plan));
     }
     let resp = container.query_items(a.sql, &params, &opts)?;
-    Ok(report(resp))
+    let columns = strata_engine::projection_names(a.sql).unwrap_or_default();
+    Ok(report(resp).leading_columns(columns))
 }
 
 /// `@name=VALUE`: VALUE as JSON when it parses as JSON, else as a string.

@@ -251,7 +251,8 @@ impl Session {
             .field("requestCharge", (charge * 100.0).round() / 100.0)
             .field("items", Value::Array(items.clone()))
             .opt_field("truncated", truncated.then_some(true))
-            .records("items", items))
+            .records("items", items)
+            .leading_columns(strata_engine::projection_names(sql).unwrap_or_default()))
     }
 
     fn container(&self) -> CliResult<Container> {

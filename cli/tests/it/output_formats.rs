@@ -54,13 +54,51 @@ fn query_in_every_format() {
     let run = out(&env, "csv", QUERY);
     assert_eq!(
         run.stdout,
-        "id,note,t,n\n1,\"comma, and \"\"quote\"\"\",a,\n2,,b,\"{\"\"k\"\":[1,2]}\"\n"
+        "id,t,note,n\n1,a,\"comma, and \"\"quote\"\"\",\n2,b,,\"{\"\"k\"\":[1,2]}\"\n"
     );
 
     let run = out(&env, "table", QUERY);
     for text in ["id", "note", "comma, and \"quote\"", "requestCharge: "] {
         assert!(run.stdout.contains(text), "{text}: {run:?}");
     }
+}
+
+/// Columns come in the SELECT list's order, even when the first result lacks some of them;
+/// without a SELECT list (`SELECT *`), in the first item's property order.
+#[test]
+fn columns_follow_the_select_list_then_the_item() {
+    let env = env();
+    let sql = ["query", "d", "c", "SELECT c.n, c.t, c.id FROM c"];
+    let csv = out(&env, "csv", &sql).stdout;
+    assert_eq!(csv.lines().next(), Some("n,t,id"), "{csv}");
+    let table = out(&env, "table", &sql).stdout;
+    let header = table
+        .lines()
+        .find(|l| l.contains("id"))
+        .unwrap_or_default()
+        .to_string();
+    let at = |name: &str| {
+        header
+            .find(&format!(" {name} "))
+            .unwrap_or_else(|| panic!("{name}: {table}"))
+    };
+    assert!(at("n") < at("t") && at("t") < at("id"), "{table}");
+
+    let shaped = r#"{"zeta":1,"id":"x","t":"z","alpha":{"z":1,"a":2}}"#;
+    env.ok(&["item", "create", "d", "c", "--json", shaped]);
+    let csv = out(
+        &env,
+        "csv",
+        &["query", "d", "c", "SELECT * FROM c WHERE c.t = 'z'"],
+    )
+    .stdout;
+    assert!(csv.starts_with("zeta,id,t,alpha,_rid,"), "{csv}");
+    assert!(csv.contains("\"{\"\"z\"\":1,\"\"a\"\":2}\""), "{csv}");
+    let get = out(&env, "jsonl", &["item", "get", "d", "c", "x", "--pk", "z"]).stdout;
+    assert!(
+        get.starts_with(r#"{"zeta":1,"id":"x","t":"z","alpha":{"z":1,"a":2},"#),
+        "{get}"
+    );
 }
 
 #[test]

@@ -101,7 +101,7 @@ const MAX_STORED_NESTING: usize = 256;
 /// returns it), as in the managed service.
 pub(crate) fn without_lsn(mut item: Value) -> Value {
     if let Some(o) = item.as_object_mut() {
-        o.remove("_lsn");
+        o.shift_remove("_lsn");
     }
     item
 }

@@ -22,7 +22,7 @@ impl Container {
             let (_, bytes) = record?;
             let mut item = parse_stored(&bytes)?;
             if let Some(o) = item.as_object_mut() {
-                o.remove("_lsn");
+                o.shift_remove("_lsn");
             }
             let pk = PartitionKey::extract(&item, &tr.pk_path)?;
             let id = item

@@ -348,7 +348,7 @@ fn source_changes(c: &Container, r: &Resolved, after: u64, upto: u64) -> Result<
             .to_string();
         let mut version = item;
         if let Some(o) = version.as_object_mut() {
-            o.remove("_lsn");
+            o.shift_remove("_lsn");
         }
         out.insert(
             item_key,

@@ -144,7 +144,7 @@ pub(crate) fn stamp_system_properties(
 pub(crate) fn remove_system_properties(item: &mut Value) {
     if let Some(obj) = item.as_object_mut() {
         for k in STAMPED {
-            obj.remove(k);
+            obj.shift_remove(k);
         }
     }
 }

@@ -84,6 +84,13 @@ pub(crate) enum BinOp {
     Mod,
     Concat,
     Coalesce,
+    /// Bitwise `&`, `|`, `^`, `<<`, `>>`, `>>>` (on 32-bit integers, as the dialect does).
+    BitAnd,
+    BitOr,
+    BitXor,
+    Shl,
+    Shr,
+    UShr,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -91,6 +98,8 @@ pub(crate) enum UnOp {
     Not,
     Neg,
     Plus,
+    /// `~`.
+    BitNot,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -115,6 +124,13 @@ pub(crate) enum ExprKind {
         list: Vec<Expr>,
         negated: bool,
     },
+    /// `value [NOT] LIKE pattern [ESCAPE 'c']`.
+    Like {
+        value: Box<Expr>,
+        pattern: Box<Expr>,
+        escape: Option<char>,
+        negated: bool,
+    },
     Ternary(Box<Expr>, Box<Expr>, Box<Expr>),
     /// A function or aggregate call; the name is upper-cased.
     Call(String, Vec<Expr>),
@@ -128,7 +144,11 @@ impl ExprKind {
         match self {
             ExprKind::Literal(_) | ExprKind::Undefined | ExprKind::Param(_) | ExprKind::Ident(_) => vec![],
             ExprKind::Property(e, _) | ExprKind::Unary(_, e) => vec![e],
-            ExprKind::Index(a, b) | ExprKind::Binary(_, a, b) => vec![a, b],
+            ExprKind::Index(a, b)
+            | ExprKind::Binary(_, a, b)
+            | ExprKind::Like {
+                value: a, pattern: b, ..
+            } => vec![a, b],
             ExprKind::Between { value, low, high, .. } => vec![value, low, high],
             ExprKind::In { value, list, .. } => std::iter::once(&**value).chain(list).collect(),
             ExprKind::Ternary(a, b, c) => vec![a, b, c],

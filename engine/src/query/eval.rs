@@ -10,6 +10,8 @@ use serde_json::{Map, Value};
 use super::aggregate::{agg_id, is_aggregate};
 use super::ast::{BinOp, Expr, ExprKind, UnOp};
 use super::functions::call;
+use super::integer::{bit_not, bitwise};
+use super::like::Pattern;
 use super::value::{as_f64, compare, equals, number, Val};
 
 /// The values bound by FROM and JOIN for one row, by alias (shared: a JOIN repeats the document
@@ -75,6 +77,7 @@ impl Env<'_> {
                     _ => None,
                 }
             }
+            ExprKind::Unary(UnOp::BitNot, inner) => bit_not(&self.eval(inner, row)),
             ExprKind::Unary(op, inner) => {
                 let v = self.eval(inner, row)?;
                 match (op, v) {
@@ -99,6 +102,20 @@ impl Env<'_> {
                 let hi = compare(&v, &self.eval(high, row))?;
                 let inside = lo.is_ge() && hi.is_le();
                 Some(Value::Bool(inside != *negated))
+            }
+            ExprKind::Like {
+                value,
+                pattern,
+                escape,
+                negated,
+            } => {
+                let (Some(Value::String(text)), Some(Value::String(pattern))) =
+                    (self.eval(value, row), self.eval(pattern, row))
+                else {
+                    return None;
+                };
+                let found = Pattern::compile(&pattern, *escape)?.matches(&text);
+                Some(Value::Bool(found != *negated))
             }
             ExprKind::In { value, list, negated } => {
                 let v = self.eval(value, row);
@@ -204,6 +221,9 @@ fn binary_values(op: BinOp, a: &Val, b: &Val) -> Val {
                 return None;
             }
             number(x / y)
+        }
+        BinOp::BitAnd | BinOp::BitOr | BinOp::BitXor | BinOp::Shl | BinOp::Shr | BinOp::UShr => {
+            bitwise(op, a, b)
         }
         BinOp::And | BinOp::Or | BinOp::Coalesce => None,
     }

@@ -226,7 +226,7 @@ mod tests {
     }
 
     /// Words and symbols a random query is built from.
-    const VOCABULARY: [&str; 62] = [
+    const VOCABULARY: [&str; 77] = [
         "SELECT",
         "VALUE",
         "*",
@@ -289,6 +289,21 @@ mod tests {
         "\"k\":",
         "-- c",
         "\n",
+        "LIKE",
+        "ESCAPE",
+        "'%a_[b-]'",
+        "&",
+        "|",
+        "^",
+        "~",
+        "<<",
+        ">>>",
+        "IntDiv(",
+        "RegexMatch(",
+        "REPLICATE(",
+        "StringToObject(",
+        "ARRAY_SLICE(",
+        "NumberBin(",
     ];
 
     fn docs() -> Vec<Value> {

@@ -1,7 +1,8 @@
-//! Expression grammar by precedence climbing, loosest first: `?:`, `??`, OR, AND, NOT, comparisons
-//! with [NOT] IN / BETWEEN, `||`, `+ -`, `* / %`, unary `- +`, `.` and `[]`. Every level that deepens
-//! the tree counts against `MAX_DEPTH` (few frames per level, so the stack is bounded too). Checks
-//! function names and arity (400 with the position); binds nothing, evaluates nothing.
+//! Expression grammar by precedence climbing, loosest first: `?:`, `??`, OR, AND, NOT, [NOT] IN /
+//! BETWEEN / LIKE, `|`, `^`, `&`, comparisons, `||`, `<< >> >>>`, `+ -`, `* / %`, unary `- + ~`,
+//! `.` and `[]`. Every level that deepens the tree counts against `MAX_DEPTH` (few frames per level,
+//! so the stack is bounded too). Checks function names and arity (400 with the position); binds
+//! nothing, evaluates nothing.
 
 use serde_json::{Number, Value};
 
@@ -12,17 +13,24 @@ use super::lexer::Tok;
 use super::parser::{is_keyword, Parser};
 use crate::error::Result;
 
-/// Binding powers, loosest first.
+/// Binding powers, loosest first. Bitwise `& ^ |` bind more loosely than comparisons, as in the
+/// managed service's grammar (and C and JavaScript): `c.f & 4 = 4` is `c.f & (4 = 4)`, so write
+/// `(c.f & 4) = 4`.
 const BP_TERNARY: u8 = 1;
 const BP_COALESCE: u8 = 2;
 const BP_OR: u8 = 3;
 const BP_AND: u8 = 4;
 const BP_NOT: u8 = 5;
-const BP_COMPARE: u8 = 6;
-const BP_CONCAT: u8 = 7;
-const BP_ADD: u8 = 8;
-const BP_MUL: u8 = 9;
-const BP_UNARY: u8 = 10;
+const BP_PREDICATE: u8 = 6;
+const BP_BIT_OR: u8 = 7;
+const BP_BIT_XOR: u8 = 8;
+const BP_BIT_AND: u8 = 9;
+const BP_COMPARE: u8 = 10;
+const BP_CONCAT: u8 = 11;
+const BP_SHIFT: u8 = 12;
+const BP_ADD: u8 = 13;
+const BP_MUL: u8 = 14;
+const BP_UNARY: u8 = 15;
 
 fn bin(op: BinOp, l: Expr, r: Expr) -> Expr {
     let span = l.span.to(r.span);
@@ -36,9 +44,10 @@ fn bin(op: BinOp, l: Expr, r: Expr) -> Expr {
 enum Infix {
     Binary(BinOp, u8),
     Ternary,
-    /// [NOT] BETWEEN or [NOT] IN; `true` when negated.
+    /// [NOT] BETWEEN, [NOT] IN or [NOT] LIKE; `true` when negated.
     Between(bool),
     In(bool),
+    Like(bool),
     Property,
     Index,
 }
@@ -63,6 +72,12 @@ impl Parser<'_> {
             Tok::Gt => op(BinOp::Gt, BP_COMPARE),
             Tok::Ge => op(BinOp::Ge, BP_COMPARE),
             Tok::Concat => op(BinOp::Concat, BP_CONCAT),
+            Tok::BitOr => op(BinOp::BitOr, BP_BIT_OR),
+            Tok::BitXor => op(BinOp::BitXor, BP_BIT_XOR),
+            Tok::BitAnd => op(BinOp::BitAnd, BP_BIT_AND),
+            Tok::Shl => op(BinOp::Shl, BP_SHIFT),
+            Tok::Shr => op(BinOp::Shr, BP_SHIFT),
+            Tok::UShr => op(BinOp::UShr, BP_SHIFT),
             Tok::Plus => op(BinOp::Add, BP_ADD),
             Tok::Minus => op(BinOp::Sub, BP_ADD),
             Tok::Star => op(BinOp::Mul, BP_MUL),
@@ -72,8 +87,10 @@ impl Parser<'_> {
             _ if self.at_kw("AND") => op(BinOp::And, BP_AND),
             _ if self.at_kw("BETWEEN") => Some(Infix::Between(false)),
             _ if self.at_kw("IN") => Some(Infix::In(false)),
+            _ if self.at_kw("LIKE") => Some(Infix::Like(false)),
             _ if self.at_kw("NOT") && self.at_kw_n(1, "BETWEEN") => Some(Infix::Between(true)),
             _ if self.at_kw("NOT") && self.at_kw_n(1, "IN") => Some(Infix::In(true)),
+            _ if self.at_kw("NOT") && self.at_kw_n(1, "LIKE") => Some(Infix::Like(true)),
             _ => None,
         }
     }
@@ -93,7 +110,7 @@ impl Parser<'_> {
             let bp = match infix {
                 Infix::Binary(_, bp) => bp,
                 Infix::Ternary => BP_TERNARY,
-                Infix::Between(_) | Infix::In(_) => BP_COMPARE,
+                Infix::Between(_) | Infix::In(_) | Infix::Like(_) => BP_PREDICATE,
                 Infix::Property | Infix::Index => u8::MAX,
             };
             if bp < min_bp {
@@ -121,12 +138,14 @@ impl Parser<'_> {
                         span,
                     }
                 }
-                Infix::Between(negated) | Infix::In(negated) => {
+                Infix::Between(negated) | Infix::In(negated) | Infix::Like(negated) => {
                     if negated {
                         self.advance();
                     }
                     if self.eat_kw("BETWEEN") {
                         self.between_rest(left, negated)?
+                    } else if self.eat_kw("LIKE") {
+                        self.like_rest(left, negated)?
                     } else {
                         self.advance();
                         self.in_rest(left, negated)?
@@ -143,6 +162,7 @@ impl Parser<'_> {
         let (op, bp) = match self.peek() {
             Tok::Minus => (UnOp::Neg, BP_UNARY),
             Tok::Plus => (UnOp::Plus, BP_UNARY),
+            Tok::Tilde => (UnOp::BitNot, BP_UNARY),
             _ if self.at_kw("NOT") => (UnOp::Not, BP_NOT),
             _ => return self.primary(),
         };
@@ -181,6 +201,36 @@ impl Parser<'_> {
                 value: Box::new(value),
                 low: Box::new(low),
                 high: Box::new(high),
+                negated,
+            },
+            span,
+        })
+    }
+
+    /// `LIKE pattern [ESCAPE 'c']`: the pattern is any expression above the predicates; the escape
+    /// is a string literal of one character.
+    fn like_rest(&mut self, value: Expr, negated: bool) -> Result<Expr> {
+        let pattern = self.expr_bp(BP_BIT_OR)?;
+        let mut span = value.span.to(pattern.span);
+        let escape = if self.eat_kw("ESCAPE") {
+            let at = self.span();
+            let Tok::Str(text) = self.advance() else {
+                return Err(self.error(at, "ESCAPE takes a string literal of one character"));
+            };
+            let mut chars = text.chars();
+            let (Some(c), None) = (chars.next(), chars.next()) else {
+                return Err(self.error(at, "the ESCAPE character must be exactly one character"));
+            };
+            span = span.to(at);
+            Some(c)
+        } else {
+            None
+        };
+        Ok(Expr {
+            kind: ExprKind::Like {
+                value: Box::new(value),
+                pattern: Box::new(pattern),
+                escape,
                 negated,
             },
             span,

@@ -1,6 +1,6 @@
 //! Tokenizer of the query text: identifiers, keywords (case-insensitive), `@parameters`, numbers,
-//! quoted strings with escapes, and operators, each with its byte span. Pure; it must not decide
-//! grammar (the parser does). Errors are 400s naming the position.
+//! quoted strings with escapes, and operators (bitwise ones included), each with its byte span.
+//! Pure; it must not decide grammar (the parser does). Errors are 400s naming the position.
 
 use serde_json::Number;
 
@@ -36,6 +36,14 @@ pub(crate) enum Tok {
     Gt,
     Ge,
     Concat,
+    /// `&`, `|`, `^`, `~`, `<<`, `>>`, `>>>`.
+    BitAnd,
+    BitOr,
+    BitXor,
+    Tilde,
+    Shl,
+    Shr,
+    UShr,
     Question,
     Coalesce,
     Eof,
@@ -85,10 +93,17 @@ pub(crate) fn tokenize(src: &str) -> Result<Vec<Token>> {
             b'!' if two(b'=') => (Tok::NotEq, 2),
             b'<' if two(b'>') => (Tok::NotEq, 2),
             b'<' if two(b'=') => (Tok::Le, 2),
+            b'<' if two(b'<') => (Tok::Shl, 2),
             b'<' => (Tok::Lt, 1),
             b'>' if two(b'=') => (Tok::Ge, 2),
+            b'>' if two(b'>') && bytes.get(i + 2) == Some(&b'>') => (Tok::UShr, 3),
+            b'>' if two(b'>') => (Tok::Shr, 2),
             b'>' => (Tok::Gt, 1),
             b'|' if two(b'|') => (Tok::Concat, 2),
+            b'|' => (Tok::BitOr, 1),
+            b'&' => (Tok::BitAnd, 1),
+            b'^' => (Tok::BitXor, 1),
+            b'~' => (Tok::Tilde, 1),
             b'?' if two(b'?') => (Tok::Coalesce, 2),
             b'?' => (Tok::Question, 1),
             b'\'' | b'"' => {
@@ -280,7 +295,7 @@ mod tests {
     #[test]
     fn operators() {
         assert_eq!(
-            toks("<= >= <> != < > = || ?? ? : % / * + -"),
+            toks("<= >= <> != < > = || ?? ? : % / * + - & | ^ ~ << >> >>> >>>>"),
             vec![
                 Tok::Le,
                 Tok::Ge,
@@ -298,6 +313,15 @@ mod tests {
                 Tok::Star,
                 Tok::Plus,
                 Tok::Minus,
+                Tok::BitAnd,
+                Tok::BitOr,
+                Tok::BitXor,
+                Tok::Tilde,
+                Tok::Shl,
+                Tok::Shr,
+                Tok::UShr,
+                Tok::UShr,
+                Tok::Gt,
                 Tok::Eof
             ]
         );

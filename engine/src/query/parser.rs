@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 pub(crate) const MAX_DEPTH: usize = 128;
 
 /// Words that cannot be used as names (compared case-insensitively).
-pub(crate) const KEYWORDS: [&str; 25] = [
+pub(crate) const KEYWORDS: [&str; 27] = [
     "SELECT",
     "FROM",
     "WHERE",
@@ -40,6 +40,8 @@ pub(crate) const KEYWORDS: [&str; 25] = [
     "NULL",
     "UNDEFINED",
     "EXISTS",
+    "LIKE",
+    "ESCAPE",
 ];
 
 pub(crate) fn is_keyword(s: &str) -> bool {
@@ -80,6 +82,16 @@ pub(crate) fn parse_predicate(src: &str) -> Result<Query> {
         return Err(p.unexpected("expected the end of the filter predicate"));
     }
     Ok(q)
+}
+
+/// The output names of a query's SELECT list (`SELECT c.zeta, c.alpha AS a` → `zeta`, `a`), in
+/// the order written; `None` for `SELECT *`, `SELECT VALUE` and a query that does not parse.
+/// Lets a caller lay out columns in SELECT-list order even when no result has every property.
+pub fn projection_names(src: &str) -> Option<Vec<String>> {
+    match parse(src).ok()?.select.kind {
+        SelectKind::List(items) => Some(items.into_iter().map(|(_, name)| name).collect()),
+        SelectKind::Star | SelectKind::Value(_) => None,
+    }
 }
 
 pub(crate) struct Parser<'a> {

@@ -10,6 +10,7 @@ use serde_json::Value;
 use super::ast::{BinOp, Expr, ExprKind};
 use super::eval::{Env, Row};
 use super::exec::{conjuncts, Prepared};
+use super::like::Pattern;
 use crate::error::{Error, Result};
 use crate::index::encode::type_tag;
 use crate::index::path::{canonical, Seg};
@@ -306,6 +307,25 @@ impl Prepared {
                     },
                 )
             }
+            // Every match starts with the pattern's literal prefix (case-sensitively); a pattern
+            // without wildcards matches that one string.
+            ExprKind::Like {
+                value,
+                pattern,
+                escape,
+                negated: false,
+            } => {
+                let path = scalar_path(value)?;
+                let Value::String(pattern) = self.constant(pattern)? else {
+                    return None;
+                };
+                let (prefix, literal) = Pattern::compile(&pattern, *escape)?.literal_prefix();
+                match (prefix.is_empty(), literal) {
+                    (true, _) => None,
+                    (false, true) => single(path, LookupKind::Values(vec![Value::String(prefix)])),
+                    (false, false) => single(path, LookupKind::Prefix(prefix)),
+                }
+            }
             ExprKind::Call(name, args) => match (name.as_str(), args.as_slice()) {
                 ("STARTSWITH", [p, prefix, rest @ ..]) if self.not_true(rest) => {
                     let path = scalar_path(p)?;
@@ -515,6 +535,20 @@ mod tests {
                 "SELECT * FROM c WHERE STARTSWITH(c.s, 'ab')",
                 Some(&["/\"s\" STARTSWITH \"ab\""]),
             ),
+            (
+                "SELECT * FROM c WHERE c.s LIKE 'ab%'",
+                Some(&["/\"s\" STARTSWITH \"ab\""]),
+            ),
+            (
+                "SELECT * FROM c WHERE c.s LIKE 'a!%_c' ESCAPE '!'",
+                Some(&["/\"s\" STARTSWITH \"a%\""]),
+            ),
+            (
+                "SELECT * FROM c WHERE c.s LIKE 'abc'",
+                Some(&["/\"s\" = \"abc\""]),
+            ),
+            ("SELECT * FROM c WHERE c.s LIKE '%b'", None),
+            ("SELECT * FROM c WHERE c.s NOT LIKE 'ab%'", None),
             (
                 "SELECT * FROM c WHERE IS_DEFINED(c.o)",
                 Some(&["/\"o\" IS_DEFINED"]),

@@ -112,12 +112,12 @@ fn type_id(v: &Value) -> u8 {
 }
 
 /// The total order ORDER BY, MIN and MAX use: by type rank, then within the type. Arrays and
-/// objects order by their JSON text (deterministic, not meaningful).
+/// objects order by their canonical text (deterministic, not meaningful; independent of the
+/// order of an object's properties, so two equal objects sort as equals).
 pub(crate) fn order(a: &Val, b: &Val) -> Ordering {
     rank(a).cmp(&rank(b)).then_with(|| match (a, b) {
         (Some(Value::Array(_)), Some(Value::Array(_))) | (Some(Value::Object(_)), Some(Value::Object(_))) => {
-            let text = |v: &Val| v.as_ref().map(Value::to_string).unwrap_or_default();
-            text(a).cmp(&text(b))
+            canonical(a).cmp(&canonical(b))
         }
         _ => compare(a, b).unwrap_or(Ordering::Equal),
     })
@@ -141,13 +141,10 @@ pub(crate) fn as_f64(v: &Val) -> Option<f64> {
     v.as_ref().and_then(Value::as_f64)
 }
 
-/// A value as an exact integer, if it is one.
-pub(crate) fn as_i64(v: &Val) -> Option<i64> {
-    v.as_ref().and_then(Value::as_i64)
-}
-
 /// A text form in which equal values (numbers by value) are equal strings; undefined is distinct
-/// from every value. Used for GROUP BY and DISTINCT.
+/// from every value. Objects list their properties sorted
+/// by name, so the text does not depend on the order they were written in. Used for GROUP BY,
+/// DISTINCT and the order of arrays and objects.
 pub(crate) fn canonical(v: &Val) -> String {
     fn walk(v: &Value, out: &mut String) {
         match v {

@@ -1,4 +1,4 @@
-//! Helpers shared by the scenario tests: the encryption of a test account (a fresh 2048-bit key
+//! Helpers shared by the scenario tests: a fresh container, the encryption of a test account (a fresh 2048-bit key
 //! in the home's vault for CMK), walking every file under a directory, and snapshots of one.
 
 use std::collections::BTreeMap;
@@ -18,6 +18,13 @@ pub fn encryption(opts: &AccountOptions, cmk: bool, key_name: &str) -> Encryptio
     Encryption::CustomerManaged {
         key_uri: uri.to_string(),
     }
+}
+
+/// A fresh service-managed account with database `db` and container `c` partitioned on `/pk`.
+pub fn service_container() -> (tempfile::TempDir, Container) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (_account, c) = plain_container(dir.path());
+    (dir, c)
 }
 
 /// Every regular file below `root`, depth first.
