@@ -56,11 +56,12 @@ pub mod fuzzing;
 static PROBE: strata_base::fuzz_support::Probe = strata_base::fuzz_support::Probe;
 
 pub use account::{
-    Account, AccountListing, AnalyticalSchema, AnalyticalSettings, ChangeFeedMode, ChangeFeedOptions,
-    ChangeFeedResponse, ChangeFeedStart, ConflictsResponse, Container, ContainerInfo, ContainerListing,
-    ContainerOptions, ContainerStats, Database, DatabaseListing, DatabaseOptions, Encryption, IndexStatus,
-    ItemOptions, ItemResponse, KeyRotation, KeyStatus, MigrationStatus, QueryOptions, QueryResponse,
-    SyncReport, DEFAULT_FEED_PAGE, DEFAULT_MAX_ITEM_COUNT, MAX_PAGE_BYTES,
+    AccessKeyKind, AccessKeys, Account, AccountListing, AnalyticalSchema, AnalyticalSettings, ChangeFeedMode,
+    ChangeFeedOptions, ChangeFeedResponse, ChangeFeedStart, ConflictsResponse, Container, ContainerInfo,
+    ContainerListing, ContainerOptions, ContainerStats, Database, DatabaseListing, DatabaseOptions,
+    Encryption, IndexStatus, ItemOptions, ItemResponse, KeyRotation, KeyStatus, MigrationStatus,
+    QueryOptions, QueryResponse, SyncReport, ACCESS_KEY_LEN, DEFAULT_FEED_PAGE, DEFAULT_MAX_ITEM_COUNT,
+    MAX_PAGE_BYTES,
 };
 pub use backup::{
     observe_progress, BackupInfo, BackupPolicy, ContinuousPolicy, ContinuousStatus, PointInTimeRestore,

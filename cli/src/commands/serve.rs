@@ -1,0 +1,47 @@
+//! `strata serve`: opens the account in --data and hands it to the gateway (strata-gateway)
+//! until SIGTERM or SIGINT, then closes it; or prints the access keys. Prints one JSON line
+//! when listening (`{"status": "listening", "endpoint": "http://127.0.0.1:8081/"}`) so scripts
+//! and tests can wait for it. No protocol logic here.
+
+use std::io::Write;
+use std::net::SocketAddr;
+
+use serde_json::json;
+use strata_gateway::{serve, ServeError, ServeOptions};
+
+use crate::args::{Globals, Outcome};
+use crate::commands::account;
+use crate::error::{CliError, CliResult};
+use crate::output::print_json_line;
+
+pub fn print_keys(g: &Globals) -> CliResult<Outcome> {
+    let account = account::open(g)?;
+    let keys = account.access_keys()?;
+    print_json_line(&strata_gateway::keys_json(&keys));
+    account.close()?;
+    Ok(Outcome::Done(0))
+}
+
+pub fn run(g: &Globals, addr: SocketAddr, insecure_http: bool) -> CliResult<Outcome> {
+    if !insecure_http {
+        return Err(CliError::bad_input(
+            "strata serve speaks plain HTTP only for now (TLS is not built yet): pass --insecure-http \
+             to serve on a loopback address",
+        ));
+    }
+    let account = account::open(g)?;
+    let served = serve(account.clone(), ServeOptions::new(addr), |bound| {
+        print_json_line(&json!({"status": "listening", "endpoint": format!("http://{bound}/")}));
+        let _ = std::io::stdout().flush();
+    });
+    match served {
+        Ok(()) => {}
+        Err(ServeError::Engine(e)) => return Err(e.into()),
+        Err(ServeError::NotLoopback(a)) => {
+            return Err(CliError::bad_input(ServeError::NotLoopback(a).to_string()))
+        }
+        Err(ServeError::Io(e)) => return Err(CliError::new(500, 0, format!("serving on {addr}: {e}"))),
+    }
+    account.close()?;
+    Ok(Outcome::Done(0))
+}
