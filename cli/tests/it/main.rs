@@ -21,6 +21,7 @@ mod ls;
 mod output_formats;
 mod query;
 mod readme_tour;
+mod serve;
 mod shell;
 mod stats;
 mod sync;
