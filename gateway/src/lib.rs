@@ -14,7 +14,7 @@ pub mod route;
 mod server;
 mod wire;
 
-pub use server::{serve, ServeError, ServeOptions, DEFAULT_MAX_BODY};
+pub use server::{serve, serve_until, ServeError, ServeOptions, Shutdown, DEFAULT_MAX_BODY};
 
 use base64::Engine as _;
 use strata_engine::AccessKeys;

@@ -104,6 +104,31 @@ pub fn serve(
     opts: ServeOptions,
     on_ready: impl FnOnce(SocketAddr),
 ) -> Result<(), ServeError> {
+    serve_until(account, opts, on_ready, Shutdown::new())
+}
+
+/// Stops a server started with `serve_until` (as SIGTERM does), from any thread; a trigger
+/// before the server waits for it is kept.
+#[derive(Clone, Default)]
+pub struct Shutdown(Arc<tokio::sync::Notify>);
+
+impl Shutdown {
+    pub fn new() -> Shutdown {
+        Shutdown::default()
+    }
+
+    pub fn trigger(&self) {
+        self.0.notify_one();
+    }
+}
+
+/// As `serve`, stopping also when `shutdown` is triggered (for embedding and benchmarks).
+pub fn serve_until(
+    account: Account,
+    opts: ServeOptions,
+    on_ready: impl FnOnce(SocketAddr),
+    shutdown: Shutdown,
+) -> Result<(), ServeError> {
     if !opts.addr.ip().is_loopback() {
         return Err(ServeError::NotLoopback(opts.addr));
     }
@@ -125,12 +150,16 @@ pub fn serve(
         opts,
         session_lsn: AtomicU64::new(start_ms),
     });
-    let out = runtime.block_on(accept_loop(shared.clone(), on_ready));
+    let out = runtime.block_on(accept_loop(shared.clone(), on_ready, shutdown));
     runtime.shutdown_timeout(Duration::from_secs(1));
     out
 }
 
-async fn accept_loop(shared: Arc<Shared>, on_ready: impl FnOnce(SocketAddr)) -> Result<(), ServeError> {
+async fn accept_loop(
+    shared: Arc<Shared>,
+    on_ready: impl FnOnce(SocketAddr),
+    shutdown: Shutdown,
+) -> Result<(), ServeError> {
     let listener = TcpListener::bind(shared.opts.addr)
         .await
         .map_err(ServeError::Io)?;
@@ -151,6 +180,7 @@ async fn accept_loop(shared: Arc<Shared>, on_ready: impl FnOnce(SocketAddr)) -> 
             },
             _ = term.recv() => break,
             _ = int.recv() => break,
+            _ = shutdown.0.notified() => break,
         };
         let _ = stream.set_nodelay(true);
         let shared = shared.clone();

@@ -3,7 +3,8 @@
 
 use std::net::SocketAddr;
 
-use clap::Args;
+use clap::{Args, ValueEnum};
+use strata_engine::AccessKeyKind;
 
 use super::outcome::Outcome;
 use super::shared::Globals;
@@ -19,17 +20,51 @@ pub struct ServeCommand {
     /// Serve plain HTTP on loopback (required for now: TLS is not built yet).
     #[arg(long)]
     insecure_http: bool,
+    /// How often, in seconds, the customer key is re-checked while serving (a revoked key is
+    /// noticed on the first request after that) [default: the engine's, 3600].
+    #[arg(long, value_name = "SECS")]
+    key_check_interval: Option<u64>,
     /// Print the account's access keys as JSON ({"primaryKey", "secondaryKey"}) and exit;
     /// the first call generates them.
-    #[arg(long, conflicts_with_all = ["addr", "insecure_http"])]
+    #[arg(long, conflicts_with_all = ["addr", "insecure_http", "key_check_interval"])]
     print_keys: bool,
+    /// Replace one access key with a fresh one (the other stays valid, so clients can move to
+    /// it first), print both as --print-keys does, and exit.
+    #[arg(long, value_enum, value_name = "WHICH", conflicts_with_all = ["addr", "insecure_http", "key_check_interval", "print_keys"])]
+    regenerate_key: Option<KeyArg>,
+}
+
+/// `--regenerate-key` values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum KeyArg {
+    Primary,
+    Secondary,
+}
+
+impl From<KeyArg> for AccessKeyKind {
+    fn from(k: KeyArg) -> AccessKeyKind {
+        match k {
+            KeyArg::Primary => AccessKeyKind::Primary,
+            KeyArg::Secondary => AccessKeyKind::Secondary,
+        }
+    }
 }
 
 impl ServeCommand {
     pub fn run(&self, g: &Globals) -> CliResult<Outcome> {
         if self.print_keys {
-            return serve::print_keys(g);
+            return serve::print_keys(g, None);
         }
-        serve::run(g, self.addr, self.insecure_http)
+        if let Some(which) = self.regenerate_key {
+            return serve::print_keys(g, Some(which.into()));
+        }
+        serve::run(
+            g,
+            &serve::ServeArgs {
+                addr: self.addr,
+                insecure_http: self.insecure_http,
+                key_check_interval: self.key_check_interval.map(std::time::Duration::from_secs),
+            },
+        )
     }
 }

@@ -1,12 +1,14 @@
 //! `strata serve`: opens the account in --data and hands it to the gateway (strata-gateway)
-//! until SIGTERM or SIGINT, then closes it; or prints the access keys. Prints one JSON line
+//! until SIGTERM or SIGINT, then closes it; or prints (or regenerates one of) the access keys. Prints one JSON line
 //! when listening (`{"status": "listening", "endpoint": "http://127.0.0.1:8081/"}`) so scripts
 //! and tests can wait for it. No protocol logic here.
 
 use std::io::Write;
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use serde_json::json;
+use strata_engine::{AccessKeyKind, Account};
 use strata_gateway::{serve, ServeError, ServeOptions};
 
 use crate::args::{Globals, Outcome};
@@ -14,22 +16,38 @@ use crate::commands::account;
 use crate::error::{CliError, CliResult};
 use crate::output::print_json_line;
 
-pub fn print_keys(g: &Globals) -> CliResult<Outcome> {
+/// Prints the access keys, after replacing one of them if `regenerate` says which.
+pub fn print_keys(g: &Globals, regenerate: Option<AccessKeyKind>) -> CliResult<Outcome> {
     let account = account::open(g)?;
-    let keys = account.access_keys()?;
+    let keys = match regenerate {
+        None => account.access_keys()?,
+        Some(which) => account.regenerate_access_key(which)?,
+    };
     print_json_line(&strata_gateway::keys_json(&keys));
     account.close()?;
     Ok(Outcome::Done(0))
 }
 
-pub fn run(g: &Globals, addr: SocketAddr, insecure_http: bool) -> CliResult<Outcome> {
-    if !insecure_http {
+/// What `strata serve` was given.
+pub struct ServeArgs {
+    pub addr: SocketAddr,
+    pub insecure_http: bool,
+    pub key_check_interval: Option<Duration>,
+}
+
+pub fn run(g: &Globals, a: &ServeArgs) -> CliResult<Outcome> {
+    let addr = a.addr;
+    if !a.insecure_http {
         return Err(CliError::bad_input(
             "strata serve speaks plain HTTP only for now (TLS is not built yet): pass --insecure-http \
              to serve on a loopback address",
         ));
     }
-    let account = account::open(g)?;
+    let mut opts = g.account_options();
+    if let Some(every) = a.key_check_interval {
+        opts = opts.key_check_interval(every);
+    }
+    let account = Account::open(opts).map_err(|e| account::with_init_hint(g, e.into()))?;
     let served = serve(account.clone(), ServeOptions::new(addr), |bound| {
         print_json_line(&json!({"status": "listening", "endpoint": format!("http://{bound}/")}));
         let _ = std::io::stdout().flush();

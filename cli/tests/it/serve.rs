@@ -31,10 +31,15 @@ fn keys(env: &Env) -> Value {
 
 impl Server {
     fn start(env: &Env) -> Server {
+        Server::start_with(env, &[])
+    }
+
+    fn start_with(env: &Env, extra: &[&str]) -> Server {
         let key = keys(env)["primaryKey"].as_str().unwrap().to_string();
         let mut child = env
             .bare()
             .args(["serve", "--insecure-http", "--addr", "127.0.0.1:0"])
+            .args(extra)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -212,6 +217,25 @@ fn print_keys_prints_two_stable_base64_keys() {
         );
     }
     assert_eq!(keys(&env), first, "the keys are kept, not made anew");
+
+    let rolled = env.ok(&["serve", "--regenerate-key", "secondary"]);
+    assert_eq!(rolled["primaryKey"], first["primaryKey"]);
+    assert_ne!(rolled["secondaryKey"], first["secondaryKey"]);
+    assert_eq!(keys(&env), rolled);
+
+    // A server signs nothing with a regenerated key: requests signed with the old one fail.
+    let old_secondary = base64::engine::general_purpose::STANDARD
+        .decode(first["secondaryKey"].as_str().unwrap())
+        .unwrap();
+    let mut server = Server::start(&env);
+    assert_eq!(server.send("GET", "/", Auth::Primary, &[], b"").status, 200);
+    server.key = old_secondary;
+    assert_eq!(server.send("GET", "/", Auth::Primary, &[], b"").status, 401);
+    let new_secondary = base64::engine::general_purpose::STANDARD
+        .decode(rolled["secondaryKey"].as_str().unwrap())
+        .unwrap();
+    server.key = new_secondary;
+    assert_eq!(server.send("GET", "/", Auth::Primary, &[], b"").status, 200);
 }
 
 #[test]
@@ -374,6 +398,51 @@ fn bad_input_gets_the_services_status_codes_and_nothing_is_written() {
     let items = common::all_items(&env, "c");
     assert_eq!(items.len(), 1, "{items:?}");
     assert_eq!(items[0]["n"], 1);
+}
+
+#[test]
+fn a_revoked_customer_key_is_noticed_while_serving() {
+    let env = Env::new();
+    let uri = env.ok(&["vault", "key", "create", "k", "--size", "2048"])["keyUri"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    env.ok(&["init", "--account", "acct", "--cmk", &uri]);
+    let server = Server::start_with(&env, &["--key-check-interval", "1"]);
+    let r = server.send("POST", "/dbs", Auth::Primary, &[], br#"{"id":"d"}"#);
+    assert_eq!(r.status, 201, "{}", r.body);
+
+    env.ok(&["vault", "key", "disable", "k"]);
+    std::thread::sleep(Duration::from_millis(1100));
+    for (verb, path, body) in [
+        (
+            "POST",
+            "/dbs/d/colls",
+            &br#"{"id":"c","partitionKey":{"paths":["/pk"],"kind":"Hash"}}"#[..],
+        ),
+        ("DELETE", "/dbs/d", b""),
+    ] {
+        let r = server.send(verb, path, Auth::Primary, &[], body);
+        assert_eq!(
+            (r.status, r.header("x-ms-substatus")),
+            (403, Some("4002")),
+            "{verb} {path}: {}",
+            r.body
+        );
+        assert_eq!(r.body["code"], "Forbidden");
+    }
+
+    env.ok(&["vault", "key", "enable", "k"]);
+    std::thread::sleep(Duration::from_millis(1100));
+    let r = server.send(
+        "POST",
+        "/dbs/d/colls",
+        Auth::Primary,
+        &[],
+        br#"{"id":"c","partitionKey":{"paths":["/pk"],"kind":"Hash"}}"#,
+    );
+    assert_eq!(r.status, 201, "served again once the key is back: {}", r.body);
+    assert_eq!(server.stop().code(), Some(0));
 }
 
 #[test]

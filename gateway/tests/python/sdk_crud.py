@@ -99,6 +99,15 @@ in_t1 = list(orders.query_items("SELECT VALUE c.n FROM c WHERE c.n < @max ORDER 
 check("single-partition query with ORDER BY", in_t1 == [1, 3, 5, 7, 9], str(in_t1))
 count = list(orders.query_items("SELECT VALUE COUNT(1) FROM c", enable_cross_partition_query=True))
 check("COUNT across partitions", count == [26], str(count))
+groups = list(orders.query_items("SELECT c.tenant, COUNT(1) AS n FROM c GROUP BY c.tenant",
+                                  enable_cross_partition_query=True))
+check("GROUP BY across partitions", sorted((g["tenant"], g["n"]) for g in groups) == [("a", 1), ("t1", 12), ("t2", 13)],
+      str(groups))
+tenants = sorted(orders.query_items("SELECT DISTINCT VALUE c.tenant FROM c", enable_cross_partition_query=True))
+check("DISTINCT across partitions", tenants == ["a", "t1", "t2"], str(tenants))
+window = list(orders.query_items("SELECT VALUE c.n FROM c WHERE IS_DEFINED(c.n) ORDER BY c.n DESC OFFSET 2 LIMIT 3",
+                                 enable_cross_partition_query=True))
+check("ORDER BY with OFFSET/LIMIT across partitions", window == [22, 21, 20], str(window))
 query_charge = float(orders.client_connection.last_response_headers["x-ms-request-charge"])
 check("query reports a request charge", query_charge > 0, str(query_charge))
 all_items = list(orders.read_all_items(max_item_count=10))
