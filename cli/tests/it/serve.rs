@@ -338,6 +338,25 @@ fn bad_input_gets_the_services_status_codes_and_nothing_is_written() {
         ),
         ("unsupported verb", "PATCH", "/dbs/d", vec![], b"", 405),
         ("missing database", "GET", "/dbs/nope/colls/c", vec![], b"", 404),
+        (
+            "change feed in an unknown mode",
+            "GET",
+            docs,
+            vec![("a-im", "Everything")],
+            b"",
+            400,
+        ),
+        (
+            "change feed of a hash range narrower than the collection",
+            "GET",
+            docs,
+            vec![
+                ("a-im", "Incremental feed"),
+                ("x-ms-read-key-type", "EffectivePartitionKeyRange"),
+            ],
+            b"",
+            400,
+        ),
     ];
     for (why, verb, path, headers, body, status) in refused {
         let r = server.send(verb, path, Auth::Primary, &headers, body);
@@ -384,6 +403,14 @@ fn bad_input_gets_the_services_status_codes_and_nothing_is_written() {
             "GET",
             &doc,
             vec![pk, current],
+            b"",
+            304,
+        ),
+        (
+            "change feed from now",
+            "GET",
+            docs,
+            vec![("a-im", "Incremental feed"), ("if-none-match", "*")],
             b"",
             304,
         ),

@@ -6,6 +6,7 @@
 mod collections;
 mod databases;
 mod documents;
+mod feed;
 mod query;
 
 use hyper::{HeaderMap, Method};

@@ -102,13 +102,10 @@ pub fn query(account: &Account, db: &str, coll: &str, req: &Request<'_>) -> Resu
     run(account, db, coll, &sql, &params, req)
 }
 
-/// GET of a collection's documents: every item, paged.
+/// GET of a collection's documents: every item, paged; with `A-IM`, the change feed.
 pub fn read_feed(account: &Account, db: &str, coll: &str, req: &Request<'_>) -> Result<Reply, Reply> {
     if req.header(header::A_IM)?.is_some() {
-        return Err(Reply::error(
-            400,
-            "the change feed (A-IM: Incremental feed) is not served by strata serve yet",
-        ));
+        return super::feed::read(account, db, coll, req);
     }
     run(account, db, coll, "SELECT * FROM c", &[], req)
 }

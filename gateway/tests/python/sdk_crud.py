@@ -113,6 +113,19 @@ check("query reports a request charge", query_charge > 0, str(query_charge))
 all_items = list(orders.read_all_items(max_item_count=10))
 check("read all items", len(all_items) == 26, str(len(all_items)))
 
+# The change feed from the beginning, then nothing new (the SDK sees the 304 as an empty page),
+# then one change after a write.
+feed = orders.query_items_change_feed(start_time="Beginning", max_item_count=10)
+changed = {i["id"] for i in feed}
+check("change feed from the beginning has every live item", changed == {i["id"] for i in all_items},
+      f"{len(changed)} vs {len(all_items)}")
+token = orders.client_connection.last_response_headers["etag"]
+check("change feed is caught up", list(orders.query_items_change_feed(continuation=token)) == [])
+token = orders.client_connection.last_response_headers["etag"]
+orders.upsert_item({"id": "q3", "tenant": "t1", "n": 300})
+later = list(orders.query_items_change_feed(continuation=token))
+check("change feed after a write", [(i["id"], i["n"]) for i in later] == [("q3", 300)], str(later))
+
 db.delete_container("orders")
 raises("read a deleted container -> CosmosResourceNotFoundError", exceptions.CosmosResourceNotFoundError,
        lambda: orders.read())
