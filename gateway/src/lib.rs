@@ -4,11 +4,12 @@
 //! only (never to the LSM, the vault or the files), and keeps no data of its own.
 //!
 //! Parts: `auth` (master-key signatures), `route` (paths as resources), `handlers` (resources as
-//! engine calls), `resources` (the JSON shapes), `wire` (replies and errors), `server` (HTTP,
+//! engine calls), `patch` (partial updates applied in memory), `resources` (the JSON shapes), `wire` (replies and errors), `server` (HTTP,
 //! limits, shutdown). See docs/gateway.md.
 
 pub mod auth;
 mod handlers;
+mod patch;
 mod resources;
 pub mod route;
 mod server;

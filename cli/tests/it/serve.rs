@@ -414,6 +414,14 @@ fn bad_input_gets_the_services_status_codes_and_nothing_is_written() {
             b"",
             304,
         ),
+        (
+            "patch of the partition key",
+            "PATCH",
+            &doc,
+            vec![pk],
+            br#"{"operations":[{"op":"set","path":"/pk","value":"b"}]}"#,
+            400,
+        ),
     ];
     for (why, verb, path, headers, body, status) in after {
         let r = server.send(verb, path, Auth::Primary, &headers, body);

@@ -1,12 +1,19 @@
 //! Documents (items): create and upsert (`x-ms-documentdb-is-upsert`) by POST to the feed,
-//! read (with `If-None-Match`), replace (with `If-Match`) and delete (with `If-Match`), each
-//! addressed by `x-ms-documentdb-partitionkey`. A POST that is a query goes to `query`.
+//! read (with `If-None-Match`), replace, patch and delete (with `If-Match`), each addressed by
+//! `x-ms-documentdb-partitionkey`. A POST that is a query goes to `query`. A patch is a read, the
+//! operations applied in memory (`patch`), and a replace conditioned on the etag read, retried
+//! when another write came between (unless the client gave its own If-Match): atomic, as the
+//! service's.
 
 use serde_json::Value;
 use strata_engine::{Account, Container, ItemOptions, ItemResponse, PartitionKey};
 
 use super::{engine, header, query, Request};
+use crate::patch::{Patch, SYSTEM_PROPERTIES};
 use crate::wire::Reply;
+
+/// How often a patch is retried when other writes keep changing the item in between.
+const PATCH_ATTEMPTS: usize = 5;
 
 /// The reply to a successful item operation: its status, etag and charge, and the item unless
 /// the client asked for `Prefer: return=minimal`.
@@ -130,4 +137,65 @@ pub fn delete(account: &Account, db: &str, coll: &str, id: &str, req: &Request<'
     let c = account.database(db).container(coll);
     let r = engine(c.delete_item_with(pk, id, &options(req)?))?;
     Ok(Reply::empty(204).with_charge(r.request_charge))
+}
+
+pub fn patch(account: &Account, db: &str, coll: &str, id: &str, req: &Request<'_>) -> Result<Reply, Reply> {
+    let pk = required_partition_key(req)?;
+    let patch = Patch::parse(&req.json_body()?).map_err(|m| Reply::error(400, m))?;
+    let c = account.database(db).container(coll);
+    let pk_path = engine(c.partition_key_path())?;
+    let protected = vec![
+        vec!["id".to_string()],
+        pk_path
+            .trim_start_matches('/')
+            .split('/')
+            .map(str::to_string)
+            .collect(),
+    ];
+    let client_if_match = req.if_match()?;
+    let mut charge = 0.0;
+    let charged = |e: &strata_engine::Error, so_far: f64| {
+        let mut r = Reply::from_engine(e);
+        r.charge += so_far;
+        r
+    };
+    for _ in 0..PATCH_ATTEMPTS {
+        let current: ItemResponse<Value> = c.read_item(pk.clone(), id).map_err(|e| charged(&e, charge))?;
+        charge += current.request_charge;
+        if client_if_match.is_some() && client_if_match != current.etag {
+            return Err(Reply::error(
+                412,
+                "the item's etag is not the one given in If-Match: it changed since you read it",
+            )
+            .with_charge(charge));
+        }
+        let mut item = current.item.unwrap_or(Value::Null);
+        if let Some(obj) = item.as_object_mut() {
+            for p in SYSTEM_PROPERTIES {
+                obj.remove(p);
+            }
+        }
+        let patched = patch
+            .apply(&item, &protected)
+            .map_err(|m| Reply::error(400, m).with_charge(charge))?;
+        let opts = ItemOptions {
+            if_match: current.etag,
+            durability: None,
+        };
+        match c.replace_item_with(pk.clone(), &patched, &opts) {
+            Ok(mut r) => {
+                r.request_charge += charge;
+                return item_reply(req, r);
+            }
+            Err(e) if e.status() == 412 && client_if_match.is_none() => {
+                charge += e.request_charge().unwrap_or(0.0);
+            }
+            Err(e) => return Err(charged(&e, charge)),
+        }
+    }
+    Err(Reply::error(
+        412,
+        format!("the item changed under {PATCH_ATTEMPTS} patch attempts in a row; retry the patch"),
+    )
+    .with_charge(charge))
 }

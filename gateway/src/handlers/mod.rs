@@ -139,6 +139,9 @@ pub fn dispatch(account: &Account, req: &Request<'_>) -> Reply {
         Route::Document { db, coll, id } if m == Method::DELETE => {
             documents::delete(account, db, coll, id, req)
         }
+        Route::Document { db, coll, id } if m == Method::PATCH => {
+            documents::patch(account, db, coll, id, req)
+        }
         Route::PartitionKeyRanges { db, coll } if m == Method::GET => {
             query::partition_key_ranges(account, db, coll, req)
         }

@@ -72,6 +72,20 @@ raises("delete with a stale etag -> CosmosAccessConditionFailedError",
        lambda: orders.delete_item("1", partition_key="a", etag=created["_etag"],
                                   match_condition=MatchConditions.IfNotModified))
 
+patched = orders.patch_item("1", partition_key="a", patch_operations=[
+    {"op": "incr", "path": "/qty", "value": 10},
+    {"op": "add", "path": "/tags", "value": ["new"]},
+    {"op": "set", "path": "/status", "value": "shipped"},
+])
+check("patch applies its operations", (patched["qty"], patched["tags"], patched["status"]) == (14, ["new"], "shipped"),
+      str(patched))
+check("patch moves the etag", patched["_etag"] != replaced["_etag"])
+raises("patch of a missing path -> CosmosHttpResponseError", exceptions.CosmosHttpResponseError,
+       lambda: orders.patch_item("1", partition_key="a", patch_operations=[{"op": "replace", "path": "/nope", "value": 1}]))
+raises("patch with a stale etag -> CosmosAccessConditionFailedError", exceptions.CosmosAccessConditionFailedError,
+       lambda: orders.patch_item("1", partition_key="a", patch_operations=[{"op": "set", "path": "/x", "value": 1}],
+                                 etag=replaced["_etag"], match_condition=MatchConditions.IfNotModified))
+
 upserted = orders.upsert_item({"id": "2", "tenant": "b", "qty": 1})
 check("upsert creates", upserted["qty"] == 1)
 upserted = orders.upsert_item({"id": "2", "tenant": "b", "qty": 2})
