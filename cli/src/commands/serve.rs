@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use serde_json::json;
-use strata_engine::{AccessKeyKind, Account};
+use strata_engine::{AccessKeyKind, Account, RetryPolicy};
 use strata_gateway::{serve, ServeError, ServeOptions};
 
 use crate::args::{Globals, Outcome};
@@ -43,7 +43,9 @@ pub fn run(g: &Globals, a: &ServeArgs) -> CliResult<Outcome> {
              to serve on a loopback address",
         ));
     }
-    let mut opts = g.account_options();
+    // A 429 goes straight back to the client with its retry-after: the SDKs retry it themselves,
+    // and a server thread must not sleep through the engine's own retries meanwhile.
+    let mut opts = g.account_options().retry_policy(RetryPolicy::none());
     if let Some(every) = a.key_check_interval {
         opts = opts.key_check_interval(every);
     }

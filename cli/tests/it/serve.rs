@@ -481,6 +481,61 @@ fn a_revoked_customer_key_is_noticed_while_serving() {
 }
 
 #[test]
+fn spent_throughput_is_a_429_with_its_retry_after_at_once() {
+    let env = Env::new();
+    env.ok(&["init", "--account", "acct"]);
+    let server = Server::start(&env);
+    let coll = br#"{"id":"c","partitionKey":{"paths":["/pk"],"kind":"Hash"}}"#;
+    assert_eq!(
+        server
+            .send("POST", "/dbs", Auth::Primary, &[], br#"{"id":"d"}"#)
+            .status,
+        201
+    );
+    let r = server.send(
+        "POST",
+        "/dbs/d/colls",
+        Auth::Primary,
+        &[("x-ms-offer-throughput", "400")],
+        coll,
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    // 400 RU/s: writes of 10 KiB items (about 50 RU each) spend a second's budget in a few.
+    let pad = "x".repeat(10 * 1024);
+    let mut throttled = None;
+    for i in 0..200 {
+        let body = format!("{{\"id\":\"{i}\",\"pk\":\"a\",\"pad\":\"{pad}\"}}");
+        let started = std::time::Instant::now();
+        let r = server.send(
+            "POST",
+            "/dbs/d/colls/c/docs",
+            Auth::Primary,
+            &[("x-ms-documentdb-partitionkey", "[\"a\"]")],
+            body.as_bytes(),
+        );
+        if r.status == 429 {
+            throttled = Some((r, started.elapsed()));
+            break;
+        }
+        assert_eq!(r.status, 201, "{}", r.body);
+    }
+    let (r, took) = throttled.expect("no 429 within 200 writes of 10 KiB at 400 RU/s");
+    assert_eq!(r.header("x-ms-substatus"), Some("3200"), "{}", r.body);
+    assert_eq!(r.body["code"], "TooManyRequests");
+    let after: u64 = r
+        .header("x-ms-retry-after-ms")
+        .expect("x-ms-retry-after-ms")
+        .parse()
+        .unwrap();
+    assert!(after > 0 && after <= 1000, "{after}");
+    assert!(
+        took < Duration::from_secs(5),
+        "the server waited {took:?} before answering 429"
+    );
+    assert_eq!(server.stop().code(), Some(0));
+}
+
+#[test]
 fn plain_http_is_refused_without_the_flag_and_off_loopback() {
     let env = Env::with_container("/pk");
     for args in [

@@ -1,5 +1,5 @@
-//! Collections (containers): list/create `/dbs/{db}/colls`, read/delete `/dbs/{db}/colls/{coll}`,
-//! with the partition-key definition, indexing policy and `defaultTtl`.
+//! Collections (containers): list/create `/dbs/{db}/colls`, read/replace/delete
+//! `/dbs/{db}/colls/{coll}`, with the partition-key definition, indexing policy and `defaultTtl`.
 
 use serde_json::{json, Value};
 use strata_engine::{Account, ContainerOptions, IndexingPolicy};
@@ -68,23 +68,35 @@ fn partition_key_path(body: &Value) -> Result<String, Reply> {
     }
 }
 
+/// The `indexingPolicy` of a collection body, if any.
+fn indexing_policy(body: &Value) -> Result<Option<IndexingPolicy>, Reply> {
+    match body.get("indexingPolicy") {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) => serde_json::from_value::<IndexingPolicy>(v.clone())
+            .map(Some)
+            .map_err(|e| Reply::error(400, format!("the indexing policy is not valid: {e}"))),
+    }
+}
+
+/// The `defaultTtl` of a collection body (absent or null: TTL off); 400 unless -1 or positive.
+fn default_ttl(body: &Value) -> Result<Option<i64>, Reply> {
+    match body.get("defaultTtl") {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) => match v.as_i64() {
+            Some(t) if t == -1 || t > 0 => Ok(Some(t)),
+            _ => Err(Reply::error(
+                400,
+                "defaultTtl must be -1 or a positive whole number of seconds",
+            )),
+        },
+    }
+}
+
 pub fn create(account: &Account, db: &str, req: &Request<'_>) -> Result<Reply, Reply> {
     let (body, id) = body_id(req, "collection")?;
     let path = partition_key_path(&body)?;
-    let indexing_policy = match body.get("indexingPolicy") {
-        None | Some(Value::Null) => None,
-        Some(v) => Some(
-            serde_json::from_value::<IndexingPolicy>(v.clone())
-                .map_err(|e| Reply::error(400, format!("the indexing policy is not valid: {e}")))?,
-        ),
-    };
-    let default_ttl = match body.get("defaultTtl") {
-        None | Some(Value::Null) => None,
-        Some(v) => Some(
-            v.as_i64()
-                .ok_or_else(|| Reply::error(400, "defaultTtl must be -1 or a positive whole number"))?,
-        ),
-    };
+    let indexing_policy = indexing_policy(&body)?;
+    let default_ttl = default_ttl(&body)?;
     let opts = ContainerOptions {
         throughput: offer_throughput(req)?,
         default_ttl,
@@ -98,4 +110,32 @@ pub fn create(account: &Account, db: &str, req: &Request<'_>) -> Result<Reply, R
 pub fn delete(account: &Account, db: &str, coll: &str) -> Result<Reply, Reply> {
     engine(account.database(db).delete_container(coll))?;
     Ok(Reply::empty(204))
+}
+
+/// PUT of a collection: its indexing policy and `defaultTtl` change; its id and partition key
+/// cannot. Everything is checked before anything changes.
+pub fn replace(account: &Account, db: &str, coll: &str, req: &Request<'_>) -> Result<Reply, Reply> {
+    let (body, id) = body_id(req, "collection")?;
+    if id != coll {
+        return Err(Reply::error(
+            400,
+            format!("the body's id {id:?} is not the collection in the URL ({coll:?})"),
+        ));
+    }
+    let c = account.database(db).container(coll);
+    let current_path = engine(c.partition_key_path())?;
+    if partition_key_path(&body)? != current_path {
+        return Err(Reply::error(
+            400,
+            format!("a collection's partition key cannot change (it is {current_path})"),
+        ));
+    }
+    let ttl = default_ttl(&body)?;
+    if let Some(policy) = indexing_policy(&body)? {
+        if policy != engine(c.indexing_policy())? {
+            engine(c.set_indexing_policy(policy))?;
+        }
+    }
+    engine(c.set_default_ttl(ttl))?;
+    Ok(Reply::json(200, &describe(account, db, coll)?))
 }

@@ -130,6 +130,7 @@ pub fn dispatch(account: &Account, req: &Request<'_>) -> Reply {
         Route::Collections { db } if m == Method::POST => collections::create(account, db, req),
         Route::Collection { db, coll } if m == Method::GET => collections::read(account, db, coll),
         Route::Collection { db, coll } if m == Method::DELETE => collections::delete(account, db, coll),
+        Route::Collection { db, coll } if m == Method::PUT => collections::replace(account, db, coll, req),
         Route::Documents { db, coll } if m == Method::POST => documents::post(account, db, coll, req),
         Route::Documents { db, coll } if m == Method::GET => query::read_feed(account, db, coll, req),
         Route::Document { db, coll, id } if m == Method::GET => documents::read(account, db, coll, id, req),

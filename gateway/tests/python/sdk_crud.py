@@ -46,6 +46,14 @@ props = orders.read()
 check("container partition key", props["partitionKey"]["paths"] == ["/tenant"], str(props))
 check("list containers", [c["id"] for c in db.list_containers()] == ["orders"])
 
+policy = {"indexingMode": "consistent", "includedPaths": [{"path": "/tenant/?"}, {"path": "/qty/?"}, {"path": "/n/?"}],
+          "excludedPaths": [{"path": "/*"}]}
+replaced_props = db.replace_container(orders, partition_key=PartitionKey(path="/tenant"), indexing_policy=policy,
+                                      default_ttl=-1).read()
+check("replace container: indexing policy and TTL", replaced_props.get("defaultTtl") == -1
+      and {p["path"] for p in replaced_props["indexingPolicy"]["includedPaths"]} == {"/tenant/?", "/qty/?", "/n/?"},
+      str(replaced_props))
+
 # Item CRUD with etags.
 created = orders.create_item({"id": "1", "tenant": "a", "qty": 3})
 check("create returns the item with system properties", created["id"] == "1" and "_etag" in created, str(created))
