@@ -194,6 +194,7 @@ async fn accept_loop(
                 .timer(TokioTimer::new())
                 .header_read_timeout(header_timeout)
                 .max_buf_size(MAX_HEAD_BYTES)
+                .max_header_size(MAX_HEAD_BYTES)
                 .serve_connection(TokioIo::new(stream), service);
             let _ = conn.await;
         });
@@ -241,6 +242,20 @@ async fn respond(shared: &Arc<Shared>, req: HttpRequest<Incoming>) -> Response<F
 
 async fn handle(shared: &Arc<Shared>, req: HttpRequest<Incoming>) -> Reply {
     let (parts, body) = req.into_parts();
+    // hyper stops reading a head past its buffer, but one that arrived whole in a single read
+    // can pass: the bound is checked again here, before anything else.
+    let head_bytes: usize = parts.uri.to_string().len()
+        + parts
+            .headers
+            .iter()
+            .map(|(k, v)| k.as_str().len() + v.len() + 4)
+            .sum::<usize>();
+    if head_bytes > MAX_HEAD_BYTES {
+        return Reply::error(
+            431,
+            format!("the request line and headers are larger than {MAX_HEAD_BYTES} bytes"),
+        );
+    }
     let Some(target) = route::parse(parts.uri.path()) else {
         return Reply::error(
             400,

@@ -94,6 +94,7 @@ fn code(status: u16) -> &'static str {
         413 => "RequestEntityTooLarge",
         423 => "Locked",
         429 => "TooManyRequests",
+        431 => "RequestHeaderFieldsTooLarge",
         501 => "NotImplemented",
         503 => "ServiceUnavailable",
         _ => "InternalServerError",
