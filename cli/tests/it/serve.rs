@@ -588,6 +588,32 @@ fn oversized_headers_are_refused_and_keep_alive_serves_many_requests() {
 }
 
 #[test]
+fn sigkill_loses_no_acknowledged_write() {
+    let env = Env::with_container("/pk");
+    let mut server = Server::start(&env);
+    let pk = ("x-ms-documentdb-partitionkey", "[\"a\"]");
+    for i in 0..20 {
+        let body = format!("{{\"id\":\"{i}\",\"pk\":\"a\",\"n\":{i}}}");
+        let r = server.send(
+            "POST",
+            "/dbs/d/colls/c/docs",
+            Auth::Primary,
+            &[pk],
+            body.as_bytes(),
+        );
+        assert_eq!(r.status, 201, "{}", r.body);
+    }
+    server.child.kill().unwrap();
+    server.child.wait().unwrap();
+    let items = common::all_items(&env, "c");
+    assert_eq!(
+        items.len(),
+        20,
+        "every acknowledged create is there after SIGKILL: {items:?}"
+    );
+}
+
+#[test]
 fn plain_http_is_refused_without_the_flag_and_off_loopback() {
     let env = Env::with_container("/pk");
     for args in [
