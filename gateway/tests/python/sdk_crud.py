@@ -3,6 +3,7 @@ item CRUD with etags and the SDK's own exceptions, a parameterised query with pa
 request charge the SDK reports. Usage: sdk_crud.py ENDPOINT KEY. Prints one line per check and
 "N passed, 0 failed" at the end; exits non-zero on the first failure."""
 
+import base64
 import sys
 
 from azure.cosmos import CosmosClient, PartitionKey, exceptions
@@ -154,5 +155,10 @@ raises("read a deleted container -> CosmosResourceNotFoundError", exceptions.Cos
 client.delete_database("shop")
 raises("read a deleted database -> CosmosResourceNotFoundError", exceptions.CosmosResourceNotFoundError,
        lambda: db.read())
+
+wrong_key = base64.b64encode(bytes(64)).decode()
+err = raises("a client with the wrong key -> CosmosHttpResponseError", exceptions.CosmosHttpResponseError,
+             lambda: CosmosClient(endpoint, credential=wrong_key, connection_verify=False))
+check("the wrong key is a 401", err.status_code == 401, str(err.status_code))
 
 print(f"{passed} passed, 0 failed", flush=True)
