@@ -305,6 +305,14 @@ fn bad_input_gets_the_services_status_codes_and_nothing_is_written() {
         ("malformed JSON", "POST", docs, vec![pk], b"{\"id\": \"1\", ", 400),
         ("nested too deep", "POST", docs, vec![pk], deep.as_bytes(), 400),
         (
+            "transactional batch",
+            "POST",
+            docs,
+            vec![pk, ("x-ms-cosmos-is-batch-request", "True")],
+            br#"[{"operationType":"Create","resourceBody":{"id":"b","pk":"a"}}]"#,
+            400,
+        ),
+        (
             "partition key header disagrees with the item",
             "POST",
             docs,

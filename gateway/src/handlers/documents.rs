@@ -77,6 +77,12 @@ pub fn post(account: &Account, db: &str, coll: &str, req: &Request<'_>) -> Resul
     if req.flag(header::IS_QUERY)? || is_query_content {
         return query::query(account, db, coll, req);
     }
+    if req.flag(header::IS_BATCH)? {
+        return Err(Reply::error(
+            400,
+            "transactional batch is not served by strata serve yet: send the operations one by one",
+        ));
+    }
     let item = req.json_body()?;
     if !item.is_object() {
         return Err(Reply::error(

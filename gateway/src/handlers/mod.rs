@@ -21,6 +21,7 @@ pub(crate) mod header {
     pub const PARTITION_KEY: &str = "x-ms-documentdb-partitionkey";
     pub const IS_UPSERT: &str = "x-ms-documentdb-is-upsert";
     pub const IS_QUERY: &str = "x-ms-documentdb-isquery";
+    pub const IS_BATCH: &str = "x-ms-cosmos-is-batch-request";
     pub const QUERY_PLAN: &str = "x-ms-cosmos-is-query-plan-request";
     pub const MAX_ITEM_COUNT: &str = "x-ms-max-item-count";
     pub const CONTINUATION: &str = "x-ms-continuation";
