@@ -39,7 +39,8 @@ pub struct ServeOptions {
     pub max_body: usize,
     /// Requests served at once; more wait for a slot.
     pub max_in_flight: usize,
-    /// Time allowed to receive a request's headers (also the idle keep-alive bound).
+    /// Time allowed to receive a request's headers, counted from when the server waits for them
+    /// (so also how long a keep-alive connection may sit idle).
     pub header_timeout: Duration,
     /// Time allowed to receive a request's body.
     pub body_timeout: Duration,
