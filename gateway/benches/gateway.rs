@@ -1,8 +1,9 @@
 //! The gateway's added latency per point read: the same read of a 1 KiB item in process
 //! (`Container::read_item`) and through `strata serve`'s HTTP/1.1 (keep-alive, one signed request
 //! at a time, as an SDK client sends them) on loopback, in the same run. The difference is what
-//! the protocol costs: HTTP framing, authentication, routing, JSON of the reply and the hop to a
-//! blocking thread (issue 18's goal: under 50 µs at p50). `cargo bench -p strata-gateway`.
+//! the protocol costs: HTTP framing, authentication, routing, JSON of the reply and the tokio
+//! wake-ups around the engine call (issue 18's goal: under 50 µs at p50). A loopback round trip of the same
+//! sizes to a thread that parses nothing is the floor under both. `cargo bench -p strata-gateway`.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -21,6 +22,8 @@ struct Client {
     addr: SocketAddr,
     reader: BufReader<TcpStream>,
     key: Vec<u8>,
+    /// Bytes of the last reply, head and body.
+    last_reply_len: usize,
 }
 
 impl Client {
@@ -31,6 +34,7 @@ impl Client {
             addr,
             reader: BufReader::new(stream),
             key: key.to_vec(),
+            last_reply_len: 0,
         }
     }
 
@@ -62,7 +66,7 @@ impl Client {
         );
         self.reader.get_mut().write_all(req.as_bytes()).expect("send");
         let mut line = String::new();
-        self.reader.read_line(&mut line).expect("status line");
+        let mut total = self.reader.read_line(&mut line).expect("status line");
         let status = line
             .split_whitespace()
             .nth(1)
@@ -71,7 +75,7 @@ impl Client {
         let mut len = 0usize;
         loop {
             line.clear();
-            self.reader.read_line(&mut line).expect("header");
+            total += self.reader.read_line(&mut line).expect("header");
             if line == "\r\n" {
                 break;
             }
@@ -83,8 +87,29 @@ impl Client {
         }
         let mut body = vec![0u8; len];
         self.reader.read_exact(&mut body).expect("body");
+        self.last_reply_len = total + len;
         status
     }
+}
+
+/// A thread answering every 400-byte request on one connection with as many bytes as a real
+/// point-read reply has; returns its address and that reply length.
+fn echo_server(client: &mut Client, id: &str, pk: &str) -> (SocketAddr, usize) {
+    client.read_item(id, pk);
+    let reply_len = client.last_reply_len;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind echo");
+    let addr = listener.local_addr().expect("echo address");
+    std::thread::spawn(move || {
+        let (mut s, _) = listener.accept().expect("accept echo");
+        s.set_nodelay(true).expect("nodelay");
+        let (mut req, reply) = (vec![0u8; 400], vec![b'x'; reply_len]);
+        while s.read_exact(&mut req).is_ok() {
+            if s.write_all(&reply).is_err() {
+                break;
+            }
+        }
+    });
+    (addr, reply_len)
 }
 
 fn bench(c: &mut Criterion) {
@@ -134,6 +159,19 @@ fn bench(c: &mut Criterion) {
         b.iter(|| {
             i = (i + 7) % ITEMS;
             assert_eq!(client.read_item(&i.to_string(), &format!("p{}", i % 10)), 200);
+        })
+    });
+    // The floor: the same exchange's bytes over loopback to a thread that answers with a fixed
+    // reply of the same size, no HTTP parsing, no auth, no engine.
+    let (echo_addr, reply_len) = echo_server(&mut client, &i.to_string(), &format!("p{}", i % 10));
+    let mut echo = TcpStream::connect(echo_addr).expect("connect echo");
+    echo.set_nodelay(true).expect("nodelay");
+    let request = vec![b'r'; 400];
+    let mut reply = vec![0u8; reply_len];
+    group.bench_function("loopback_round_trip_floor", |b| {
+        b.iter(|| {
+            echo.write_all(&request).expect("send");
+            echo.read_exact(&mut reply).expect("reply");
         })
     });
     group.finish();

@@ -1,6 +1,6 @@
 //! One request, authenticated and read whole, turned into engine calls and a `Reply`: the
 //! dispatch by route and verb, and the request-header helpers the handlers share (partition
-//! key, If-Match, paging, JSON bodies). Runs on a blocking thread (the engine is synchronous).
+//! key, If-Match, paging, JSON bodies). Runs inside `block_in_place` (the engine is synchronous).
 //! Handlers must not write to the store before every part of the request has been validated.
 
 mod collections;
