@@ -24,7 +24,7 @@ use tokio::sync::Semaphore;
 
 use crate::auth::{self, SignedRequest};
 use crate::handlers::{self, Request};
-use crate::route;
+use crate::route::{self, Route};
 use crate::wire::Reply;
 
 /// Largest item the engine accepts (2 MiB) plus room for the request envelope.
@@ -286,9 +286,13 @@ async fn handle(shared: &Arc<Shared>, req: HttpRequest<Incoming>) -> Reply {
         Ok(Ok(collected)) => collected.to_bytes(),
     };
     let endpoint = format!("http://{}/", header(HOST.as_str()).unwrap_or("localhost"));
-    // The engine call runs on this worker thread, which tokio first hands its other tasks off
-    // (block_in_place): no hop to another thread and back, which cost most of a point read's
-    // time through the gateway. A panic in a handler is a 500, not a dropped connection.
+    // The engine call runs on this worker thread: no hop to another thread and back, which cost
+    // most of a point read's time through the gateway. A point read (one item, or one small
+    // resource) takes microseconds and runs as it is; anything that may take longer (writes with
+    // their fsync, queries, feeds) runs inside block_in_place, so tokio first hands this worker's
+    // other connections to another thread. A panic in a handler is a 500, not a dropped
+    // connection.
+    let point_read = !matches!(target.route, Route::Documents { .. });
     let run = || {
         let req = Request {
             method: &parts.method,
@@ -299,8 +303,14 @@ async fn handle(shared: &Arc<Shared>, req: HttpRequest<Incoming>) -> Reply {
         };
         handlers::dispatch(&shared.account, &req)
     };
-    let reply = tokio::task::block_in_place(|| std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)))
-        .unwrap_or_else(|_| Reply::error(500, "the request failed inside the server; see its log"));
+    let guarded = || std::panic::catch_unwind(std::panic::AssertUnwindSafe(run));
+    let outcome = if parts.method == hyper::Method::GET && point_read {
+        guarded()
+    } else {
+        tokio::task::block_in_place(guarded)
+    };
+    let reply =
+        outcome.unwrap_or_else(|_| Reply::error(500, "the request failed inside the server; see its log"));
     if parts.method != hyper::Method::GET && reply.status < 300 {
         shared.session_lsn.fetch_add(1, Ordering::Relaxed);
     }
