@@ -3,7 +3,9 @@
 //! at a time, as an SDK client sends them) on loopback, in the same run. The difference is what
 //! the protocol costs: HTTP framing, authentication, routing, JSON of the reply and the tokio
 //! wake-ups around the engine call (issue 18's goal: under 50 µs at p50). A loopback round trip of the same
-//! sizes to a thread that parses nothing is the floor under both. `cargo bench -p strata-gateway`.
+//! sizes to a thread that parses nothing is the floor under both. Then the throughput of four
+//! client threads, each on its own connection, beside four threads reading in process.
+//! `cargo bench -p strata-gateway`.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -16,6 +18,8 @@ use strata_gateway::auth::{master_token, SignedRequest};
 use strata_gateway::{serve_until, ServeOptions, Shutdown};
 
 const ITEMS: usize = 1000;
+/// Client threads of the throughput runs.
+const CLIENTS: usize = 4;
 
 /// A keep-alive HTTP/1.1 client that reads each reply whole (by its content-length).
 struct Client {
@@ -161,6 +165,47 @@ fn bench(c: &mut Criterion) {
             assert_eq!(client.read_item(&i.to_string(), &format!("p{}", i % 10)), 200);
         })
     });
+    // Throughput: CLIENTS threads, each on its own keep-alive connection (or, in process, its
+    // own handle), share the iterations; the time per iteration is the inverse of the
+    // aggregate rate.
+    group.bench_function(format!("gateway_{CLIENTS}_clients"), |b| {
+        b.iter_custom(|iters| {
+            let started = std::time::Instant::now();
+            std::thread::scope(|s| {
+                for t in 0..CLIENTS {
+                    let key = &key;
+                    s.spawn(move || {
+                        let mut client = Client::connect(addr, key);
+                        for n in 0..iters.div_ceil(CLIENTS as u64) {
+                            let i = (n as usize * 7 + t) % ITEMS;
+                            assert_eq!(client.read_item(&i.to_string(), &format!("p{}", i % 10)), 200);
+                        }
+                    });
+                }
+            });
+            started.elapsed()
+        })
+    });
+    group.bench_function(format!("in_process_{CLIENTS}_threads"), |b| {
+        b.iter_custom(|iters| {
+            let started = std::time::Instant::now();
+            std::thread::scope(|s| {
+                for t in 0..CLIENTS {
+                    let container = container.clone();
+                    s.spawn(move || {
+                        for n in 0..iters.div_ceil(CLIENTS as u64) {
+                            let i = (n as usize * 7 + t) % ITEMS;
+                            container
+                                .read_item::<Value>(format!("p{}", i % 10), &i.to_string())
+                                .expect("read");
+                        }
+                    });
+                }
+            });
+            started.elapsed()
+        })
+    });
+
     // The floor: the same exchange's bytes over loopback to a thread that answers with a fixed
     // reply of the same size, no HTTP parsing, no auth, no engine.
     let (echo_addr, reply_len) = echo_server(&mut client, &i.to_string(), &format!("p{}", i % 10));
