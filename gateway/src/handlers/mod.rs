@@ -163,3 +163,58 @@ pub fn dispatch(account: &Account, req: &Request<'_>) -> Reply {
 pub(crate) fn engine<T>(r: strata_engine::Result<T>) -> Result<T, Reply> {
     r.map_err(|e| Reply::from_engine(&e))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hyper::header::HeaderValue;
+
+    fn with_pk(raw: &str) -> Result<Option<PartitionKey>, u16> {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::PARTITION_KEY, HeaderValue::from_str(raw).unwrap());
+        let req = Request {
+            method: &Method::GET,
+            route: Route::Account,
+            headers: &headers,
+            body: b"",
+            endpoint: String::new(),
+        };
+        req.partition_key().map_err(|r| r.status)
+    }
+
+    #[test]
+    fn partition_key_header_as_the_sdks_send_it() {
+        assert_eq!(with_pk(r#"["a"]"#), Ok(Some(PartitionKey::String("a".into()))));
+        assert_eq!(with_pk("[7]"), Ok(Some(PartitionKey::Number(7.0))));
+        assert_eq!(with_pk("[null]"), Ok(Some(PartitionKey::Null)));
+        assert_eq!(with_pk("[true]"), Ok(Some(PartitionKey::Bool(true))));
+        assert_eq!(with_pk("[{}]"), Ok(Some(PartitionKey::None)));
+        assert_eq!(with_pk("[]"), Ok(Some(PartitionKey::None)));
+        for bad in ["a", r#""a""#, "[1,2]", r#"[{"x":1}]"#, "[[1]]", "{}", "[1"] {
+            assert_eq!(with_pk(bad), Err(400), "{bad}");
+        }
+    }
+
+    #[test]
+    fn bodies_nested_past_an_items_depth_are_refused_before_parsing() {
+        let headers = HeaderMap::new();
+        let deep = format!(
+            "{}{}",
+            "[".repeat(MAX_ITEM_DEPTH + 2),
+            "]".repeat(MAX_ITEM_DEPTH + 2)
+        );
+        let req = Request {
+            method: &Method::POST,
+            route: Route::Account,
+            headers: &headers,
+            body: deep.as_bytes(),
+            endpoint: String::new(),
+        };
+        assert_eq!(req.json_body().unwrap_err().status, 400);
+        let ok = Request {
+            body: br#"{"id": "1", "a": [[1]]}"#,
+            ..req
+        };
+        assert_eq!(ok.json_body().unwrap()["a"][0][0], 1);
+    }
+}
