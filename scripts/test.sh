@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Full test run including the analytical tier's Python interop check (DuckDB + pyarrow read the
-# encrypted Parquet export with the raw key). Steps:
-#   1. a venv at ${CARGO_TARGET_DIR:-target}/py-venv with pinned pyarrow and duckdb (made once);
+# Full test run including the Python interop checks: the analytical tier's (DuckDB + pyarrow read
+# the encrypted Parquet export with the raw key) and the gateway's (the vendor's Python SDK,
+# azure-cosmos, drives `strata serve`). Steps:
+#   1. a venv at ${CARGO_TARGET_DIR:-target}/py-venv with pinned pyarrow, duckdb and azure-cosmos
+#      (made once);
 #   2. cargo test --workspace (skipped with --interop-only);
 #   3. the ignored interop tests (crate and CLI), with STRATA_PYTHON pointing at the venv's python.
 # Needs python3 with the venv module and access to PyPI the first time, and jq (installed from
@@ -11,6 +13,7 @@ cd "$(dirname "$0")/.."
 
 PYARROW_VERSION=26.0.1 # has pyarrow.parquet.encryption.create_decryption_properties (direct key)
 DUCKDB_VERSION=1.5.6
+AZURE_COSMOS_VERSION=4.17.1 # the SDK docs/gateway.md is tested against
 
 interop_only=false
 for arg in "$@"; do
@@ -30,12 +33,12 @@ fi
 
 target_dir=${CARGO_TARGET_DIR:-target}
 venv="$target_dir/py-venv"
-stamp="$venv/.strata-pins-pyarrow-$PYARROW_VERSION-duckdb-$DUCKDB_VERSION"
+stamp="$venv/.strata-pins-pyarrow-$PYARROW_VERSION-duckdb-$DUCKDB_VERSION-azure-cosmos-$AZURE_COSMOS_VERSION"
 if [[ ! -f "$stamp" ]]; then
-    echo "== creating $venv (pyarrow $PYARROW_VERSION, duckdb $DUCKDB_VERSION)"
+    echo "== creating $venv (pyarrow $PYARROW_VERSION, duckdb $DUCKDB_VERSION, azure-cosmos $AZURE_COSMOS_VERSION)"
     [[ -x "$venv/bin/python" ]] || python3 -m venv "$venv"
     "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
-        "pyarrow==$PYARROW_VERSION" "duckdb==$DUCKDB_VERSION"
+        "pyarrow==$PYARROW_VERSION" "duckdb==$DUCKDB_VERSION" "azure-cosmos==$AZURE_COSMOS_VERSION"
     touch "$stamp"
 fi
 python_bin="$(cd "$(dirname "$venv/bin/python")" && pwd)/python"
@@ -48,3 +51,6 @@ fi
 echo "== analytical interop (DuckDB + pyarrow): the tier's own export, then the CLI's against the store"
 STRATA_PYTHON="$python_bin" cargo test -p strata-analytical --test it interop:: -- --ignored --nocapture
 STRATA_PYTHON="$python_bin" cargo test -p strata-cli --test it analytics:: -- --ignored --nocapture
+
+echo "== gateway interop (azure-cosmos): the Python SDK against strata serve"
+STRATA_PYTHON="$python_bin" cargo test -p strata-cli --test it serve:: -- --ignored --nocapture

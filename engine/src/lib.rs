@@ -56,13 +56,14 @@ pub mod fuzzing;
 static PROBE: strata_base::fuzz_support::Probe = strata_base::fuzz_support::Probe;
 
 pub use account::{
-    parse_batch_operations, Account, AccountListing, AnalyticalSchema, AnalyticalSettings, BatchOperation,
-    BatchOperationResult, BatchOperationType, BatchResponse, ChangeFeedMode, ChangeFeedOptions,
-    ChangeFeedResponse, ChangeFeedStart, ConflictsResponse, Container, ContainerInfo, ContainerListing,
-    ContainerOptions, ContainerStats, Database, DatabaseListing, DatabaseOptions, Encryption, IndexStatus,
-    ItemOptions, ItemResponse, KeyRotation, KeyStatus, MigrationStatus, PatchOptions, QueryOptions,
-    QueryResponse, SyncReport, DEFAULT_FEED_PAGE, DEFAULT_MAX_ITEM_COUNT, FAILED_DEPENDENCY, MAX_BATCH_BYTES,
-    MAX_BATCH_OPERATIONS, MAX_PAGE_BYTES,
+    parse_batch_operations, AccessKeyKind, AccessKeys, Account, AccountListing, AnalyticalSchema,
+    AnalyticalSettings, BatchOperation, BatchOperationResult, BatchOperationType, BatchResponse,
+    ChangeFeedMode, ChangeFeedOptions, ChangeFeedResponse, ChangeFeedStart, ConflictsResponse, Container,
+    ContainerInfo, ContainerListing, ContainerOptions, ContainerStats, Database, DatabaseListing,
+    DatabaseOptions, Encryption, IndexStatus, ItemOptions, ItemResponse, KeyRotation, KeyStatus,
+    MigrationStatus, PatchOptions, QueryOptions, QueryResponse, SyncReport, ACCESS_KEY_LEN,
+    DEFAULT_FEED_PAGE, DEFAULT_MAX_ITEM_COUNT, FAILED_DEPENDENCY, MAX_BATCH_BYTES, MAX_BATCH_OPERATIONS,
+    MAX_PAGE_BYTES,
 };
 pub use backup::{
     observe_progress, BackupInfo, BackupPolicy, ContinuousPolicy, ContinuousStatus, PointInTimeRestore,

@@ -21,6 +21,7 @@ use super::item::ItemCommand;
 use super::key::AccountKeyCommand;
 use super::outcome::Outcome;
 use super::query::QueryCommand;
+use super::serve::ServeCommand;
 use super::shared::Globals;
 use super::sync::{ConflictsCommand, SyncCommand};
 use super::vault::VaultCommand;
@@ -173,6 +174,13 @@ pub enum Command {
                             {\"operationType\": \"Patch\", \"id\": \"o1\", \"patchOperations\": [{\"op\": \"incr\", \"path\": \"/qty\", \"value\": 1}]}]"
     )]
     Batch(BatchCommand),
+    /// Serve the account in --data over the managed service's REST protocol, so its official
+    /// SDKs work against it (master-key auth; plain HTTP on loopback for now). See docs/gateway.md.
+    #[command(
+        after_help = "Examples:\n  strata serve --insecure-http --addr 127.0.0.1:8081\n  \
+                            strata serve --print-keys"
+    )]
+    Serve(ServeCommand),
 }
 
 /// Runs the command.
@@ -203,6 +211,7 @@ pub fn dispatch(cli: &Cli) -> CliResult<Outcome> {
         Command::Stats => stats::run(g)?,
         Command::Query(c) => c.run(g)?,
         Command::Batch(c) => c.run(g)?,
+        Command::Serve(c) => return c.run(g),
     };
     Ok(Outcome::Print(report))
 }

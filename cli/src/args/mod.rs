@@ -20,6 +20,7 @@ mod item;
 mod key;
 mod outcome;
 mod query;
+mod serve;
 mod shared;
 mod sync;
 mod vault;

@@ -18,6 +18,7 @@ pub mod item;
 pub mod key;
 pub mod ls;
 pub mod query;
+pub mod serve;
 pub mod stats;
 pub mod sync;
 pub mod vault;

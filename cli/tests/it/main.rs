@@ -22,6 +22,7 @@ mod output_formats;
 mod patch_batch;
 mod query;
 mod readme_tour;
+mod serve;
 mod shell;
 mod stats;
 mod sync;

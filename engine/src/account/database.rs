@@ -60,7 +60,8 @@ impl Database {
         &self.name
     }
 
-    /// 404 if the database does not exist, 409 if the container does, 400 for a bad name or path.
+    /// 404 if the database does not exist, 409 if the container does, 400 for a bad name or path,
+    /// 403 while the customer key is revoked.
     pub fn create_container(&self, name: &str, partition_key_path: &str) -> Result<Container> {
         self.create_container_with(name, partition_key_path, ContainerOptions::default())
     }
@@ -85,6 +86,9 @@ impl Database {
             .clone()
             .map(IndexingPolicy::normalized)
             .transpose()?;
+        // Refused before the catalog records anything: marking the new index ready below writes
+        // to the store, which a revoked key refuses, and would leave the container half made.
+        self.inner.require_key_access()?;
         let db = self.name.clone();
         let id = self.inner.edit_catalog(|c| {
             let id = c.next_container_id;

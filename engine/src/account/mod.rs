@@ -4,6 +4,7 @@
 //! lifetime token; the account's background threads belong to its supervisor (`lifecycle.rs`,
 //! docs/lifecycle.md).
 
+mod access_keys;
 mod analytical;
 mod batch;
 #[cfg(test)]
@@ -44,6 +45,8 @@ mod tenant;
 mod ttl;
 mod typed_read;
 
+pub(crate) use access_keys::AccessKeyPair;
+pub use access_keys::{AccessKeyKind, AccessKeys, ACCESS_KEY_LEN};
 pub use analytical::{AnalyticalSchema, AnalyticalSettings};
 pub use batch::{
     parse_batch_operations, BatchOperation, BatchOperationResult, BatchOperationType, BatchResponse,

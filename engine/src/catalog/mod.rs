@@ -2,7 +2,7 @@
 //! account name, encryption mode and customer key URI, database names, container names, container
 //! ids and partition-key paths (plus the frame's format version) — what the contract allows in
 //! the clear. Settings the contract does not list (the default vault identity, provisioned
-//! throughput, container TTL) travel in `sealedSettings`, sealed under the service layer. CRC-framed JSON behind
+//! throughput, container TTL, the gateway's access keys) travel in `sealedSettings`, sealed under the service layer. CRC-framed JSON behind
 //! an HMAC-SHA256 tag keyed from the service data key, so it cannot be altered (e.g. container ids
 //! swapped) undetected; replaced atomically. No item data. See docs/format.md#catalog.
 //!
@@ -98,6 +98,10 @@ pub(crate) struct Catalog {
     /// Where scheduled periodic backups go; absent: no schedule. Stored sealed.
     #[serde(skip)]
     pub(crate) backup_schedule: Option<std::path::PathBuf>,
+    /// The gateway's primary and secondary access keys (`strata serve`); absent until first
+    /// asked for. Stored sealed (see `Settings`).
+    #[serde(skip)]
+    pub(crate) access_keys: Option<crate::account::AccessKeyPair>,
     /// The sealed `Settings`, hex; filled on write, consumed on read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     sealed_settings: Option<String>,
@@ -127,6 +131,8 @@ struct Settings {
     /// Container id -> analytical-tier settings (containers with the tier on only).
     #[serde(default)]
     container_analytical: std::collections::BTreeMap<u32, crate::account::AnalyticalSettings>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    access_keys: Option<crate::account::AccessKeyPair>,
 }
 
 const SETTINGS_LABEL: &str = "settings";
@@ -158,6 +164,7 @@ impl Catalog {
             backup_policy: None,
             continuous_backup: None,
             backup_schedule: None,
+            access_keys: None,
             sealed_settings: None,
         }
     }
@@ -192,6 +199,7 @@ impl Catalog {
                 .flat_map(|d| d.containers.iter())
                 .filter_map(|c| Some((c.id, c.analytical?)))
                 .collect(),
+            access_keys: self.access_keys.clone(),
         };
         let json = serde_json::to_vec(&settings)
             .map_err(|e| Error::Internal(format!("serialising settings: {e}")))?;
@@ -225,6 +233,7 @@ impl Catalog {
         self.backup_policy = settings.backup_policy;
         self.continuous_backup = settings.continuous_backup;
         self.backup_schedule = settings.backup_schedule;
+        self.access_keys = settings.access_keys;
         for d in &mut self.databases {
             d.throughput = settings.database_throughput.get(&d.name).copied();
             for c in &mut d.containers {

@@ -1,0 +1,230 @@
+//! The gateway's added latency per point read: the same read of a 1 KiB item in process
+//! (`Container::read_item`) and through `strata serve`'s HTTP/1.1 (keep-alive, one signed request
+//! at a time, as an SDK client sends them) on loopback, in the same run. The difference is what
+//! the protocol costs: HTTP framing, authentication, routing, JSON of the reply and the tokio
+//! wake-ups around the engine call (issue 18's goal: under 50 µs at p50). A loopback round trip of the same
+//! sizes to a thread that parses nothing is the floor under both. Then the throughput of four
+//! client threads, each on its own connection, beside four threads reading in process.
+//! `cargo bench -p strata-gateway`.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::time::SystemTime;
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use serde_json::{json, Value};
+use strata_engine::{Account, AccountOptions, Encryption};
+use strata_gateway::auth::{master_token, SignedRequest};
+use strata_gateway::{serve_until, ServeOptions, Shutdown};
+
+const ITEMS: usize = 1000;
+/// Client threads of the throughput runs.
+const CLIENTS: usize = 4;
+
+/// A keep-alive HTTP/1.1 client that reads each reply whole (by its content-length).
+struct Client {
+    addr: SocketAddr,
+    reader: BufReader<TcpStream>,
+    key: Vec<u8>,
+    /// Bytes of the last reply, head and body.
+    last_reply_len: usize,
+}
+
+impl Client {
+    fn connect(addr: SocketAddr, key: &[u8]) -> Client {
+        let stream = TcpStream::connect(addr).expect("connect");
+        stream.set_nodelay(true).expect("nodelay");
+        Client {
+            addr,
+            reader: BufReader::new(stream),
+            key: key.to_vec(),
+            last_reply_len: 0,
+        }
+    }
+
+    /// GET of one item; returns the status.
+    fn read_item(&mut self, id: &str, pk: &str) -> u16 {
+        let link = format!("dbs/d/colls/c/docs/{id}");
+        let date = httpdate::fmt_http_date(SystemTime::now());
+        let token = master_token(
+            &self.key,
+            &SignedRequest {
+                verb: "GET",
+                resource_type: "docs",
+                resource_link: &link,
+                x_ms_date: &date,
+                date: "",
+            },
+        );
+        let token: String = token
+            .bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'.' | b'-' | b'_' => (b as char).to_string(),
+                _ => format!("%{b:02X}"),
+            })
+            .collect();
+        let req = format!(
+            "GET /{link} HTTP/1.1\r\nHost: {}\r\nx-ms-date: {date}\r\nauthorization: {token}\r\n\
+             x-ms-documentdb-partitionkey: [\"{pk}\"]\r\n\r\n",
+            self.addr
+        );
+        self.reader.get_mut().write_all(req.as_bytes()).expect("send");
+        let mut line = String::new();
+        let mut total = self.reader.read_line(&mut line).expect("status line");
+        let status = line
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        let mut len = 0usize;
+        loop {
+            line.clear();
+            total += self.reader.read_line(&mut line).expect("header");
+            if line == "\r\n" {
+                break;
+            }
+            if let Some((k, v)) = line.split_once(':') {
+                if k.eq_ignore_ascii_case("content-length") {
+                    len = v.trim().parse().expect("content-length");
+                }
+            }
+        }
+        let mut body = vec![0u8; len];
+        self.reader.read_exact(&mut body).expect("body");
+        self.last_reply_len = total + len;
+        status
+    }
+}
+
+/// A thread answering every 400-byte request on one connection with as many bytes as a real
+/// point-read reply has; returns its address and that reply length.
+fn echo_server(client: &mut Client, id: &str, pk: &str) -> (SocketAddr, usize) {
+    client.read_item(id, pk);
+    let reply_len = client.last_reply_len;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind echo");
+    let addr = listener.local_addr().expect("echo address");
+    std::thread::spawn(move || {
+        let (mut s, _) = listener.accept().expect("accept echo");
+        s.set_nodelay(true).expect("nodelay");
+        let (mut req, reply) = (vec![0u8; 400], vec![b'x'; reply_len]);
+        while s.read_exact(&mut req).is_ok() {
+            if s.write_all(&reply).is_err() {
+                break;
+            }
+        }
+    });
+    (addr, reply_len)
+}
+
+fn bench(c: &mut Criterion) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let opts = AccountOptions::new(dir.path().join("data"), dir.path().join("home"));
+    let account = Account::create(opts, "bench", Encryption::ServiceManaged).expect("account");
+    let container = account
+        .create_database("d")
+        .and_then(|d| d.create_container("c", "/pk"))
+        .expect("container");
+    let pad = "x".repeat(1000);
+    for i in 0..ITEMS {
+        container
+            .create_item(
+                format!("p{}", i % 10),
+                &json!({"id": i.to_string(), "pk": format!("p{}", i % 10), "pad": pad}),
+            )
+            .expect("load");
+    }
+    let key = account.access_keys().expect("keys").primary.to_vec();
+
+    let shutdown = Shutdown::new();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let server = {
+        let account = account.clone();
+        let shutdown = shutdown.clone();
+        std::thread::spawn(move || {
+            let opts = ServeOptions::new("127.0.0.1:0".parse().expect("addr"));
+            serve_until(account, opts, |a| tx.send(a).expect("ready"), shutdown).expect("serve");
+        })
+    };
+    let addr = rx.recv().expect("server address");
+    let mut client = Client::connect(addr, &key);
+
+    let mut group = c.benchmark_group("point_read_1KiB");
+    let mut i = 0usize;
+    group.bench_function("in_process", |b| {
+        b.iter(|| {
+            i = (i + 7) % ITEMS;
+            let r = container
+                .read_item::<Value>(format!("p{}", i % 10), &i.to_string())
+                .expect("read");
+            assert_eq!(r.status_code, 200);
+        })
+    });
+    group.bench_function("gateway_keep_alive", |b| {
+        b.iter(|| {
+            i = (i + 7) % ITEMS;
+            assert_eq!(client.read_item(&i.to_string(), &format!("p{}", i % 10)), 200);
+        })
+    });
+    // Throughput: CLIENTS threads, each on its own keep-alive connection (or, in process, its
+    // own handle), share the iterations; the time per iteration is the inverse of the
+    // aggregate rate.
+    group.bench_function(format!("gateway_{CLIENTS}_clients"), |b| {
+        b.iter_custom(|iters| {
+            let started = std::time::Instant::now();
+            std::thread::scope(|s| {
+                for t in 0..CLIENTS {
+                    let key = &key;
+                    s.spawn(move || {
+                        let mut client = Client::connect(addr, key);
+                        for n in 0..iters.div_ceil(CLIENTS as u64) {
+                            let i = (n as usize * 7 + t) % ITEMS;
+                            assert_eq!(client.read_item(&i.to_string(), &format!("p{}", i % 10)), 200);
+                        }
+                    });
+                }
+            });
+            started.elapsed()
+        })
+    });
+    group.bench_function(format!("in_process_{CLIENTS}_threads"), |b| {
+        b.iter_custom(|iters| {
+            let started = std::time::Instant::now();
+            std::thread::scope(|s| {
+                for t in 0..CLIENTS {
+                    let container = container.clone();
+                    s.spawn(move || {
+                        for n in 0..iters.div_ceil(CLIENTS as u64) {
+                            let i = (n as usize * 7 + t) % ITEMS;
+                            container
+                                .read_item::<Value>(format!("p{}", i % 10), &i.to_string())
+                                .expect("read");
+                        }
+                    });
+                }
+            });
+            started.elapsed()
+        })
+    });
+
+    // The floor: the same exchange's bytes over loopback to a thread that answers with a fixed
+    // reply of the same size, no HTTP parsing, no auth, no engine.
+    let (echo_addr, reply_len) = echo_server(&mut client, &i.to_string(), &format!("p{}", i % 10));
+    let mut echo = TcpStream::connect(echo_addr).expect("connect echo");
+    echo.set_nodelay(true).expect("nodelay");
+    let request = vec![b'r'; 400];
+    let mut reply = vec![0u8; reply_len];
+    group.bench_function("loopback_round_trip_floor", |b| {
+        b.iter(|| {
+            echo.write_all(&request).expect("send");
+            echo.read_exact(&mut reply).expect("reply");
+        })
+    });
+    group.finish();
+
+    drop(client);
+    shutdown.trigger();
+    server.join().expect("server thread");
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

@@ -1,0 +1,179 @@
+//! Documents (items): create and upsert (`x-ms-documentdb-is-upsert`) by POST to the feed,
+//! read (with `If-None-Match`), replace, patch and delete (with `If-Match`), each addressed by
+//! `x-ms-documentdb-partitionkey`. A POST that is a query goes to `query`. A patch is the
+//! engine's (`Container::patch_item`: atomic, with If-Match and the `condition` predicate).
+
+use serde_json::Value;
+use strata_engine::{
+    parse_patch_operations, Account, Container, ItemOptions, ItemResponse, PartitionKey, PatchOperation,
+    PatchOptions,
+};
+
+use super::{engine, header, query, Request};
+use crate::wire::Reply;
+
+/// The reply to a successful item operation: its status, etag and charge, and the item unless
+/// the client asked for `Prefer: return=minimal`.
+fn item_reply(req: &Request<'_>, r: ItemResponse<Value>) -> Result<Reply, Reply> {
+    let minimal = req
+        .header(header::PREFER)?
+        .is_some_and(|p| p.eq_ignore_ascii_case("return=minimal"));
+    let mut reply = match (&r.item, minimal) {
+        (Some(item), false) => Reply::json(r.status_code, item),
+        _ => Reply::empty(r.status_code),
+    }
+    .with_charge(r.request_charge);
+    if let Some(etag) = r.etag {
+        reply = reply.with_header("etag", etag);
+    }
+    Ok(reply)
+}
+
+/// The partition key of a request on one item: 400 when the header is missing.
+fn required_partition_key(req: &Request<'_>) -> Result<PartitionKey, Reply> {
+    req.partition_key()?.ok_or_else(|| {
+        Reply::error(
+            400,
+            format!(
+                "this operation needs the item's partition key in header {}, e.g. [\"tenant-1\"]",
+                header::PARTITION_KEY
+            ),
+        )
+    })
+}
+
+/// The partition key of an item about to be written: the header's, else the value at the
+/// container's partition-key path (the engine checks that the two agree).
+fn write_partition_key(req: &Request<'_>, c: &Container, item: &Value) -> Result<PartitionKey, Reply> {
+    if let Some(pk) = req.partition_key()? {
+        return Ok(pk);
+    }
+    let path = engine(c.partition_key_path())?;
+    let mut at = item;
+    for seg in path.trim_start_matches('/').split('/') {
+        match at.get(seg) {
+            Some(next) => at = next,
+            None => return Ok(PartitionKey::None),
+        }
+    }
+    engine(PartitionKey::from_json(at))
+}
+
+fn options(req: &Request<'_>) -> Result<ItemOptions, Reply> {
+    Ok(ItemOptions {
+        if_match: req.if_match()?,
+        durability: None,
+    })
+}
+
+/// POST to `/dbs/{db}/colls/{coll}/docs`: a query, a create or an upsert.
+pub fn post(account: &Account, db: &str, coll: &str, req: &Request<'_>) -> Result<Reply, Reply> {
+    let is_query_content = req
+        .header("content-type")?
+        .is_some_and(|t| t.to_ascii_lowercase().starts_with("application/query+json"));
+    if req.flag(header::IS_QUERY)? || is_query_content {
+        return query::query(account, db, coll, req);
+    }
+    if req.flag(header::IS_BATCH)? {
+        return Err(Reply::error(
+            400,
+            "transactional batch is not served by strata serve yet: send the operations one by one",
+        ));
+    }
+    let item = req.json_body()?;
+    if !item.is_object() {
+        return Err(Reply::error(
+            400,
+            "the item must be a JSON object with a string \"id\"",
+        ));
+    }
+    let c = account.database(db).container(coll);
+    let pk = write_partition_key(req, &c, &item)?;
+    let opts = options(req)?;
+    let r = if req.flag(header::IS_UPSERT)? {
+        engine(c.upsert_item_with(pk, &item, &opts))?
+    } else {
+        engine(c.create_item_with(pk, &item, &opts))?
+    };
+    item_reply(req, r)
+}
+
+pub fn read(account: &Account, db: &str, coll: &str, id: &str, req: &Request<'_>) -> Result<Reply, Reply> {
+    let pk = required_partition_key(req)?;
+    let c = account.database(db).container(coll);
+    let r: ItemResponse<Value> = engine(c.read_item(pk, id))?;
+    if let (Some(want), Some(have)) = (req.header("if-none-match")?, r.etag.as_deref()) {
+        if want == have || want == "*" {
+            return Ok(Reply::empty(304)
+                .with_charge(r.request_charge)
+                .with_header("etag", have));
+        }
+    }
+    item_reply(req, r)
+}
+
+pub fn replace(account: &Account, db: &str, coll: &str, id: &str, req: &Request<'_>) -> Result<Reply, Reply> {
+    let item = req.json_body()?;
+    match item.get("id").and_then(Value::as_str) {
+        Some(body_id) if body_id == id => {}
+        Some(body_id) => {
+            return Err(Reply::error(
+                400,
+                format!("the item's id {body_id:?} is not the id in the URL ({id:?}); an id cannot change"),
+            ))
+        }
+        None => {
+            return Err(Reply::error(
+                400,
+                "the item must be a JSON object with a string \"id\"",
+            ))
+        }
+    }
+    let c = account.database(db).container(coll);
+    let pk = write_partition_key(req, &c, &item)?;
+    let r = engine(c.replace_item_with(pk, &item, &options(req)?))?;
+    item_reply(req, r)
+}
+
+pub fn delete(account: &Account, db: &str, coll: &str, id: &str, req: &Request<'_>) -> Result<Reply, Reply> {
+    let pk = required_partition_key(req)?;
+    let c = account.database(db).container(coll);
+    let r = engine(c.delete_item_with(pk, id, &options(req)?))?;
+    Ok(Reply::empty(204).with_charge(r.request_charge))
+}
+
+pub fn patch(account: &Account, db: &str, coll: &str, id: &str, req: &Request<'_>) -> Result<Reply, Reply> {
+    let pk = required_partition_key(req)?;
+    let body = req.json_body()?;
+    let (ops, condition) = patch_body(&body).map_err(|e| Reply::from_engine(&e))?;
+    let opts = PatchOptions {
+        if_match: req.if_match()?,
+        filter_predicate: condition,
+        durability: None,
+    };
+    let r = account
+        .database(db)
+        .container(coll)
+        .patch_item(pk, id, &ops, &opts)
+        .map_err(|e| Reply::from_engine(&e))?;
+    item_reply(req, r)
+}
+
+/// The body the SDKs send for a patch: `{"operations": [{"op", "path", "value"?, "from"?}, …],
+/// "condition"?: "FROM c WHERE …"}`. The operations' rules are the engine's (docs/patch.md).
+fn patch_body(body: &Value) -> strata_engine::Result<(Vec<PatchOperation>, Option<String>)> {
+    let bad = |m: &str| strata_engine::Error::BadRequest(m.to_string());
+    let obj = body.as_object().ok_or_else(|| {
+        bad("a patch body is {\"operations\": [...], \"condition\"?: \"FROM c WHERE ...\"}")
+    })?;
+    if let Some(k) = obj.keys().find(|k| *k != "operations" && *k != "condition") {
+        return Err(bad(&format!("a patch body has no property '{k}'")));
+    }
+    let ops = parse_patch_operations(obj.get("operations").unwrap_or(&Value::Null))?;
+    let condition = match obj.get("condition") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(c)) => Some(c.clone()),
+        Some(_) => return Err(bad("a patch's condition is a string, FROM c WHERE ...")),
+    };
+    Ok((ops, condition))
+}

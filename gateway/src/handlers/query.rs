@@ -1,0 +1,128 @@
+//! Queries (POST `application/query+json` with parameters), the read feed (GET of a
+//! collection's `docs`), both paged by `x-ms-max-item-count` and `x-ms-continuation`, and the
+//! partition-key-range feed. Every query runs whole in the engine (one range holds every
+//! partition), so the SDKs never need a query plan: plan requests are refused (docs/gateway.md).
+
+use serde_json::{json, Value};
+use strata_engine::{Account, QueryOptions};
+
+use super::{engine, header, Request};
+use crate::resources;
+use crate::wire::Reply;
+
+/// The query text and parameters of a query body: `{"query": "...", "parameters": [{"name":
+/// "@p", "value": ...}]}`.
+fn query_spec(req: &Request<'_>) -> Result<(String, Vec<(String, Value)>), Reply> {
+    let body = req.json_body()?;
+    let sql = body
+        .get("query")
+        .and_then(Value::as_str)
+        .ok_or_else(|| Reply::error(400, "the query body needs a string \"query\""))?
+        .to_string();
+    let mut params = Vec::new();
+    match body.get("parameters") {
+        None | Some(Value::Null) => {}
+        Some(Value::Array(list)) => {
+            for p in list {
+                let name = p
+                    .get("name")
+                    .and_then(Value::as_str)
+                    .ok_or_else(|| Reply::error(400, "each query parameter needs a string \"name\""))?;
+                let value = p.get("value").cloned().unwrap_or(Value::Null);
+                params.push((name.to_string(), value));
+            }
+        }
+        Some(_) => {
+            return Err(Reply::error(
+                400,
+                "\"parameters\" must be an array of {name, value}",
+            ))
+        }
+    }
+    Ok((sql, params))
+}
+
+/// Page size and continuation from the headers; `-1` (the SDKs' "server decides") and absent
+/// mean the engine's default page.
+fn paging(req: &Request<'_>) -> Result<QueryOptions, Reply> {
+    let max_item_count = match req.header(header::MAX_ITEM_COUNT)? {
+        None | Some("-1") => None,
+        Some(v) => Some(v.parse::<usize>().map_err(|_| {
+            Reply::error(
+                400,
+                format!(
+                    "header {} must be -1 or a positive whole number, not {v:?}",
+                    header::MAX_ITEM_COUNT
+                ),
+            )
+        })?),
+    };
+    Ok(QueryOptions {
+        partition_key: req.partition_key()?,
+        max_item_count,
+        continuation: req.header(header::CONTINUATION)?.map(str::to_string),
+        force_full_scan: false,
+    })
+}
+
+fn run(
+    account: &Account,
+    db: &str,
+    coll: &str,
+    sql: &str,
+    params: &[(String, Value)],
+    req: &Request<'_>,
+) -> Result<Reply, Reply> {
+    let opts = paging(req)?;
+    let c = account.database(db).container(coll);
+    let page = engine(c.query_items(sql, params, &opts))?;
+    let count = page.items.len();
+    let body = json!({
+        "_rid": resources::collection_rid(db, coll),
+        "Documents": page.items,
+        "_count": count,
+    });
+    let mut reply = Reply::json(200, &body)
+        .with_charge(page.request_charge)
+        .with_header("x-ms-item-count", count.to_string());
+    if let Some(token) = page.continuation {
+        reply = reply.with_header("x-ms-continuation", token);
+    }
+    Ok(reply)
+}
+
+pub fn query(account: &Account, db: &str, coll: &str, req: &Request<'_>) -> Result<Reply, Reply> {
+    if req.flag(header::QUERY_PLAN)? {
+        return Err(Reply::error(
+            400,
+            "query plans are not served: strata serve runs every query whole, send the query itself",
+        ));
+    }
+    let (sql, params) = query_spec(req)?;
+    run(account, db, coll, &sql, &params, req)
+}
+
+/// GET of a collection's documents: every item, paged; with `A-IM`, the change feed.
+pub fn read_feed(account: &Account, db: &str, coll: &str, req: &Request<'_>) -> Result<Reply, Reply> {
+    if req.header(header::A_IM)?.is_some() {
+        return super::feed::read(account, db, coll, req);
+    }
+    run(account, db, coll, "SELECT * FROM c", &[], req)
+}
+
+pub fn partition_key_ranges(
+    account: &Account,
+    db: &str,
+    coll: &str,
+    req: &Request<'_>,
+) -> Result<Reply, Reply> {
+    // 404 for a collection that does not exist.
+    engine(account.database(db).container(coll).partition_key_path())?;
+    let etag = resources::partition_key_ranges_etag(db, coll);
+    if req.header("if-none-match")? == Some(etag.as_str()) {
+        return Ok(Reply::empty(304).with_header("etag", etag));
+    }
+    Ok(Reply::json(200, &resources::partition_key_ranges(db, coll))
+        .with_header("etag", etag)
+        .with_header("x-ms-item-count", "1"))
+}

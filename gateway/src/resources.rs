@@ -1,0 +1,167 @@
+//! The JSON shapes of the account, database, collection and partition-key-range resources, as
+//! the SDKs read them (`id`, `_rid`, `_self`, `_etag`, the feed links, `partitionKey`,
+//! `indexingPolicy`). Resource ids (`_rid`) are derived from names (they are stable across
+//! restarts and say nothing the name does not). No engine calls and no I/O here.
+
+use base64::Engine as _;
+use ring::digest;
+use serde_json::{json, Value};
+use strata_engine::IndexingPolicy;
+
+/// The single partition-key range every collection has.
+pub const RANGE_ID: &str = "0";
+
+fn name_hash(parts: &[&str]) -> [u8; 4] {
+    let mut ctx = digest::Context::new(&digest::SHA256);
+    for p in parts {
+        ctx.update(p.as_bytes());
+        ctx.update(&[0]);
+    }
+    let d = ctx.finish();
+    [d.as_ref()[0], d.as_ref()[1], d.as_ref()[2], d.as_ref()[3]]
+}
+
+fn b64(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// A database's `_rid` (4 bytes, base64, as the service's).
+pub fn database_rid(db: &str) -> String {
+    b64(&name_hash(&[db]))
+}
+
+/// A collection's `_rid` (its database's 4 bytes, then 4 of its own).
+pub fn collection_rid(db: &str, coll: &str) -> String {
+    let mut bytes = name_hash(&[db]).to_vec();
+    bytes.extend_from_slice(&name_hash(&[db, coll]));
+    b64(&bytes)
+}
+
+fn etag_of(rid: &str) -> String {
+    format!("\"{rid}\"")
+}
+
+/// GET `/`: the account with its one region at `endpoint` and strong consistency.
+pub fn account(name: &str, endpoint: &str) -> Value {
+    let location = json!([{"name": "local", "databaseAccountEndpoint": endpoint}]);
+    json!({
+        "id": name,
+        "_rid": format!("{name}.local"),
+        "_self": "",
+        "_dbs": "//dbs/",
+        "media": "//media/",
+        "addresses": "//addresses/",
+        "writableLocations": location,
+        "readableLocations": location,
+        "enableMultipleWriteLocations": false,
+        "userReplicationPolicy": {"asyncReplication": false, "minReplicaSetSize": 1, "maxReplicasetSize": 1},
+        "userConsistencyPolicy": {"defaultConsistencyLevel": "Strong"},
+        "systemReplicationPolicy": {"minReplicaSetSize": 1, "maxReplicasetSize": 1},
+        "readPolicy": {"primaryReadCoefficient": 1, "secondaryReadCoefficient": 1},
+        "queryEngineConfiguration": "{}"
+    })
+}
+
+pub fn database(db: &str) -> Value {
+    let rid = database_rid(db);
+    json!({
+        "id": db,
+        "_rid": rid,
+        "_self": format!("dbs/{rid}/"),
+        "_etag": etag_of(&rid),
+        "_colls": "colls/",
+        "_users": "users/",
+    })
+}
+
+/// What a collection resource says of a container.
+pub struct CollectionInfo<'a> {
+    pub db: &'a str,
+    pub coll: &'a str,
+    pub partition_key_path: &'a str,
+    pub indexing_policy: &'a IndexingPolicy,
+    pub default_ttl: Option<i64>,
+}
+
+pub fn collection(c: &CollectionInfo<'_>) -> Value {
+    let rid = collection_rid(c.db, c.coll);
+    let mut v = json!({
+        "id": c.coll,
+        "_rid": rid,
+        "_self": format!("dbs/{}/colls/{rid}/", database_rid(c.db)),
+        "_etag": etag_of(&rid),
+        "_docs": "docs/",
+        "_sprocs": "sprocs/",
+        "_triggers": "triggers/",
+        "_udfs": "udfs/",
+        "_conflicts": "conflicts/",
+        "partitionKey": {"paths": [c.partition_key_path], "kind": "Hash", "version": 2},
+        "indexingPolicy": c.indexing_policy,
+        "geospatialConfig": {"type": "Geography"},
+    });
+    if let Some(ttl) = c.default_ttl {
+        v["defaultTtl"] = json!(ttl);
+    }
+    v
+}
+
+/// The feed of a collection's partition-key ranges: one range over the whole hash space.
+pub fn partition_key_ranges(db: &str, coll: &str) -> Value {
+    let coll_rid = collection_rid(db, coll);
+    json!({
+        "_rid": coll_rid,
+        "PartitionKeyRanges": [{
+            "id": RANGE_ID,
+            "_rid": format!("{coll_rid}AgAAAAAAAA=="),
+            "_self": format!("dbs/{}/colls/{coll_rid}/pkranges/{RANGE_ID}/", database_rid(db)),
+            "_etag": etag_of(&coll_rid),
+            "minInclusive": "",
+            "maxExclusive": "FF",
+            "ridPrefix": 0,
+            "throughputFraction": 1.0,
+            "status": "online",
+            "parents": [],
+        }],
+        "_count": 1
+    })
+}
+
+/// The etag of the partition-key-range feed (it never changes: there is never a split).
+pub fn partition_key_ranges_etag(db: &str, coll: &str) -> String {
+    etag_of(&collection_rid(db, coll))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rids_are_stable_and_nest() {
+        assert_eq!(database_rid("shop"), database_rid("shop"));
+        assert_ne!(database_rid("shop"), database_rid("shop2"));
+        let coll = base64::engine::general_purpose::STANDARD
+            .decode(collection_rid("shop", "orders"))
+            .unwrap();
+        let db = base64::engine::general_purpose::STANDARD
+            .decode(database_rid("shop"))
+            .unwrap();
+        assert_eq!(coll.len(), 8);
+        assert_eq!(&coll[..4], &db[..]);
+        assert_ne!(collection_rid("shop", "orders"), collection_rid("shop", "users"));
+    }
+
+    #[test]
+    fn collection_carries_its_partition_key_and_policy() {
+        let policy = IndexingPolicy::default();
+        let v = collection(&CollectionInfo {
+            db: "shop",
+            coll: "orders",
+            partition_key_path: "/tenant",
+            indexing_policy: &policy,
+            default_ttl: Some(-1),
+        });
+        assert_eq!(v["partitionKey"]["paths"], json!(["/tenant"]));
+        assert_eq!(v["defaultTtl"], json!(-1));
+        assert_eq!(v["indexingPolicy"]["indexingMode"], json!("consistent"));
+    }
+}

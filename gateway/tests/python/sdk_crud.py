@@ -1,0 +1,170 @@
+"""Drives `strata serve` with the vendor's Python SDK (azure-cosmos): databases and containers,
+item CRUD with etags and the SDK's own exceptions, a parameterised query with paging, and the
+request charge the SDK reports. Usage: sdk_crud.py ENDPOINT KEY. Prints one line per check and
+"N passed, 0 failed" at the end; exits non-zero on the first failure."""
+
+import base64
+import sys
+
+from azure.cosmos import CosmosClient, PartitionKey, exceptions
+from azure.core import MatchConditions
+
+endpoint, key = sys.argv[1], sys.argv[2]
+passed = 0
+
+
+def check(name, cond, detail=""):
+    global passed
+    if not cond:
+        print(f"FAIL {name} {detail}", flush=True)
+        sys.exit(1)
+    passed += 1
+    print(f"ok {name}", flush=True)
+
+
+def raises(name, exc, fn):
+    try:
+        fn()
+    except exc as e:
+        check(name, True)
+        return e
+    check(name, False, f"expected {exc.__name__}")
+
+
+client = CosmosClient(endpoint, credential=key, connection_verify=False)
+check("account read", client.get_database_account() is not None)
+
+db = client.create_database("shop")
+raises("database exists -> CosmosResourceExistsError", exceptions.CosmosResourceExistsError,
+       lambda: client.create_database("shop"))
+db = client.create_database_if_not_exists("shop")
+check("list databases", [d["id"] for d in client.list_databases()] == ["shop"])
+
+orders = db.create_container("orders", partition_key=PartitionKey(path="/tenant"))
+raises("container exists -> CosmosResourceExistsError", exceptions.CosmosResourceExistsError,
+       lambda: db.create_container("orders", partition_key=PartitionKey(path="/tenant")))
+props = orders.read()
+check("container partition key", props["partitionKey"]["paths"] == ["/tenant"], str(props))
+check("list containers", [c["id"] for c in db.list_containers()] == ["orders"])
+
+policy = {"indexingMode": "consistent", "includedPaths": [{"path": "/tenant/?"}, {"path": "/qty/?"}, {"path": "/n/?"}],
+          "excludedPaths": [{"path": "/*"}]}
+replaced_props = db.replace_container(orders, partition_key=PartitionKey(path="/tenant"), indexing_policy=policy,
+                                      default_ttl=-1).read()
+check("replace container: indexing policy and TTL", replaced_props.get("defaultTtl") == -1
+      and {p["path"] for p in replaced_props["indexingPolicy"]["includedPaths"]} == {"/tenant/?", "/qty/?", "/n/?"},
+      str(replaced_props))
+
+# Item CRUD with etags.
+created = orders.create_item({"id": "1", "tenant": "a", "qty": 3})
+check("create returns the item with system properties", created["id"] == "1" and "_etag" in created, str(created))
+charge = float(orders.client_connection.last_response_headers["x-ms-request-charge"])
+check("create reports a request charge", charge > 0, str(charge))
+raises("create twice -> CosmosResourceExistsError", exceptions.CosmosResourceExistsError,
+       lambda: orders.create_item({"id": "1", "tenant": "a"}))
+
+read = orders.read_item("1", partition_key="a")
+check("read", read["qty"] == 3 and read["_etag"] == created["_etag"])
+raises("read missing -> CosmosResourceNotFoundError", exceptions.CosmosResourceNotFoundError,
+       lambda: orders.read_item("nope", partition_key="a"))
+raises("read in the wrong partition -> CosmosResourceNotFoundError", exceptions.CosmosResourceNotFoundError,
+       lambda: orders.read_item("1", partition_key="b"))
+
+read["qty"] = 4
+replaced = orders.replace_item("1", read, etag=created["_etag"], match_condition=MatchConditions.IfNotModified)
+check("replace with the current etag", replaced["qty"] == 4 and replaced["_etag"] != created["_etag"])
+raises("replace with a stale etag -> CosmosAccessConditionFailedError",
+       exceptions.CosmosAccessConditionFailedError,
+       lambda: orders.replace_item("1", read, etag=created["_etag"], match_condition=MatchConditions.IfNotModified))
+raises("delete with a stale etag -> CosmosAccessConditionFailedError",
+       exceptions.CosmosAccessConditionFailedError,
+       lambda: orders.delete_item("1", partition_key="a", etag=created["_etag"],
+                                  match_condition=MatchConditions.IfNotModified))
+
+patched = orders.patch_item("1", partition_key="a", patch_operations=[
+    {"op": "incr", "path": "/qty", "value": 10},
+    {"op": "add", "path": "/tags", "value": ["new"]},
+    {"op": "set", "path": "/status", "value": "shipped"},
+])
+check("patch applies its operations", (patched["qty"], patched["tags"], patched["status"]) == (14, ["new"], "shipped"),
+      str(patched))
+check("patch moves the etag", patched["_etag"] != replaced["_etag"])
+raises("patch of a missing path -> CosmosHttpResponseError", exceptions.CosmosHttpResponseError,
+       lambda: orders.patch_item("1", partition_key="a", patch_operations=[{"op": "replace", "path": "/nope", "value": 1}]))
+raises("patch with a stale etag -> CosmosAccessConditionFailedError", exceptions.CosmosAccessConditionFailedError,
+       lambda: orders.patch_item("1", partition_key="a", patch_operations=[{"op": "set", "path": "/x", "value": 1}],
+                                 etag=replaced["_etag"], match_condition=MatchConditions.IfNotModified))
+raises("patch whose condition fails -> CosmosAccessConditionFailedError", exceptions.CosmosAccessConditionFailedError,
+       lambda: orders.patch_item("1", partition_key="a", patch_operations=[{"op": "set", "path": "/x", "value": 1}],
+                                 filter_predicate="FROM c WHERE c.qty > 100"))
+conditional = orders.patch_item("1", partition_key="a", patch_operations=[{"op": "incr", "path": "/qty", "value": 1}],
+                                filter_predicate="FROM c WHERE c.status = 'shipped'")
+check("patch whose condition holds applies", conditional["qty"] == 15, str(conditional))
+
+upserted = orders.upsert_item({"id": "2", "tenant": "b", "qty": 1})
+check("upsert creates", upserted["qty"] == 1)
+upserted = orders.upsert_item({"id": "2", "tenant": "b", "qty": 2})
+check("upsert replaces", upserted["qty"] == 2)
+
+orders.delete_item("2", partition_key="b")
+raises("read after delete -> CosmosResourceNotFoundError", exceptions.CosmosResourceNotFoundError,
+       lambda: orders.read_item("2", partition_key="b"))
+
+# A parameterised query with paging, in one partition and across partitions.
+for i in range(25):
+    orders.create_item({"id": f"q{i}", "tenant": "t1" if i % 2 else "t2", "n": i})
+pages = orders.query_items(
+    "SELECT * FROM c WHERE c.n >= @min", parameters=[{"name": "@min", "value": 5}],
+    enable_cross_partition_query=True, max_item_count=7).by_page()
+sizes, ids = [], set()
+for page in pages:
+    items = list(page)
+    sizes.append(len(items))
+    ids.update(i["id"] for i in items)
+check("cross-partition query pages by max_item_count", max(sizes) <= 7 and len(sizes) >= 3, str(sizes))
+check("cross-partition query returns every match once", ids == {f"q{i}" for i in range(5, 25)}, str(sorted(ids)))
+in_t1 = list(orders.query_items("SELECT VALUE c.n FROM c WHERE c.n < @max ORDER BY c.n",
+                                parameters=[{"name": "@max", "value": 10}], partition_key="t1"))
+check("single-partition query with ORDER BY", in_t1 == [1, 3, 5, 7, 9], str(in_t1))
+count = list(orders.query_items("SELECT VALUE COUNT(1) FROM c", enable_cross_partition_query=True))
+check("COUNT across partitions", count == [26], str(count))
+groups = list(orders.query_items("SELECT c.tenant, COUNT(1) AS n FROM c GROUP BY c.tenant",
+                                  enable_cross_partition_query=True))
+check("GROUP BY across partitions", sorted((g["tenant"], g["n"]) for g in groups) == [("a", 1), ("t1", 12), ("t2", 13)],
+      str(groups))
+tenants = sorted(orders.query_items("SELECT DISTINCT VALUE c.tenant FROM c", enable_cross_partition_query=True))
+check("DISTINCT across partitions", tenants == ["a", "t1", "t2"], str(tenants))
+window = list(orders.query_items("SELECT VALUE c.n FROM c WHERE IS_DEFINED(c.n) ORDER BY c.n DESC OFFSET 2 LIMIT 3",
+                                 enable_cross_partition_query=True))
+check("ORDER BY with OFFSET/LIMIT across partitions", window == [22, 21, 20], str(window))
+query_charge = float(orders.client_connection.last_response_headers["x-ms-request-charge"])
+check("query reports a request charge", query_charge > 0, str(query_charge))
+all_items = list(orders.read_all_items(max_item_count=10))
+check("read all items", len(all_items) == 26, str(len(all_items)))
+
+# The change feed from the beginning, then nothing new (the SDK sees the 304 as an empty page),
+# then one change after a write.
+feed = orders.query_items_change_feed(start_time="Beginning", max_item_count=10)
+changed = {i["id"] for i in feed}
+check("change feed from the beginning has every live item", changed == {i["id"] for i in all_items},
+      f"{len(changed)} vs {len(all_items)}")
+token = orders.client_connection.last_response_headers["etag"]
+check("change feed is caught up", list(orders.query_items_change_feed(continuation=token)) == [])
+token = orders.client_connection.last_response_headers["etag"]
+orders.upsert_item({"id": "q3", "tenant": "t1", "n": 300})
+later = list(orders.query_items_change_feed(continuation=token))
+check("change feed after a write", [(i["id"], i["n"]) for i in later] == [("q3", 300)], str(later))
+
+db.delete_container("orders")
+raises("read a deleted container -> CosmosResourceNotFoundError", exceptions.CosmosResourceNotFoundError,
+       lambda: orders.read())
+client.delete_database("shop")
+raises("read a deleted database -> CosmosResourceNotFoundError", exceptions.CosmosResourceNotFoundError,
+       lambda: db.read())
+
+wrong_key = base64.b64encode(bytes(64)).decode()
+err = raises("a client with the wrong key -> CosmosHttpResponseError", exceptions.CosmosHttpResponseError,
+             lambda: CosmosClient(endpoint, credential=wrong_key, connection_verify=False))
+check("the wrong key is a 401", err.status_code == 401, str(err.status_code))
+
+print(f"{passed} passed, 0 failed", flush=True)
