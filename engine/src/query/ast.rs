@@ -11,6 +11,10 @@ pub(crate) struct Query {
     pub(crate) select: Select,
     /// `FROM x [AS] alias`: the name the document is bound to; `None` for `SELECT` without FROM.
     pub(crate) from: Option<String>,
+    /// `FROM x IN c.path` or `FROM c.path x`: `joins[0]` is that source (over `c.path`, or over
+    /// `[c.path]`), and the root name (`from`) is bound for it alone: the rest of the query sees
+    /// only `x`, and `SELECT *` returns `x`.
+    pub(crate) iterator: bool,
     pub(crate) joins: Vec<Join>,
     pub(crate) filter: Option<Expr>,
     pub(crate) group_by: Vec<Expr>,

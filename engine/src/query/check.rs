@@ -21,7 +21,7 @@ struct Checker<'a> {
 pub(crate) fn check(q: &Query, src: &str, params: &HashMap<String, Value>) -> Result<bool> {
     let c = Checker { src, params };
     let mut bound: Vec<&str> = q.from.iter().map(String::as_str).collect();
-    for j in &q.joins {
+    for (i, j) in q.joins.iter().enumerate() {
         c.plain(&j.source, &bound, "JOIN")?;
         if bound.contains(&j.alias.as_str()) {
             return Err(query_error(
@@ -29,6 +29,10 @@ pub(crate) fn check(q: &Query, src: &str, params: &HashMap<String, Value>) -> Re
                 j.source.span,
                 &format!("the alias '{}' is bound twice", j.alias),
             ));
+        }
+        if i == 0 && q.iterator {
+            // FROM x IN c.path: the root name served the source alone.
+            bound.clear();
         }
         bound.push(&j.alias);
     }
@@ -45,7 +49,7 @@ pub(crate) fn check(q: &Query, src: &str, params: &HashMap<String, Value>) -> Re
         SelectKind::Star => {
             let why = if q.from.is_none() {
                 Some("SELECT * needs a FROM clause")
-            } else if !q.joins.is_empty() {
+            } else if q.joins.len() > usize::from(q.iterator) {
                 Some("SELECT * is only valid with one input; with JOIN, name what to select")
             } else if !q.group_by.is_empty() {
                 Some("SELECT * cannot be used with GROUP BY")

@@ -79,7 +79,8 @@ impl Prepared {
     /// The value the WHERE clause requires at the partition-key path (`alias.seg1.seg2 = v` as
     /// one of its top-level AND terms), if any.
     pub(crate) fn pinned_value(&self, pk_path: &[String]) -> Option<Value> {
-        let alias = self.query.from.as_deref()?;
+        // With FROM x IN c.path the root is not visible to WHERE.
+        let alias = self.query.from.as_deref().filter(|_| !self.query.iterator)?;
         let mut terms = Vec::new();
         conjuncts(self.query.filter.as_ref()?, &mut terms);
         terms.into_iter().find_map(|t| {
@@ -256,7 +257,10 @@ impl Prepared {
     /// The SELECT clause for one row (or group); `None` when SELECT VALUE is undefined.
     pub(super) fn project(&self, env: &Env<'_>, row: &Row) -> Option<Value> {
         match &self.query.select.kind {
-            SelectKind::Star => row.first().map(|(_, v)| (**v).clone()),
+            // The document, or with FROM x IN c.path the element bound to x.
+            SelectKind::Star => row
+                .get(usize::from(self.query.iterator))
+                .map(|(_, v)| (**v).clone()),
             SelectKind::Value(e) => env.eval(e, row),
             SelectKind::List(items) => {
                 let mut m = Map::new();

@@ -269,6 +269,37 @@ impl Parser<'_> {
         }
     }
 
+    /// A path for FROM: a name followed by `.name` and `[literal]` steps; returns it with its
+    /// root name and its last property name (if the last step names one).
+    pub(crate) fn collection_path(&mut self) -> Result<(Expr, String, Option<String>)> {
+        let root = self.name("a container name, alias or path after FROM")?;
+        let mut e = Expr {
+            kind: ExprKind::Ident(root.clone()),
+            span: self.prev_span(),
+        };
+        let mut last = Some(root.clone());
+        loop {
+            e = match self.peek() {
+                Tok::Dot => self.property(e)?,
+                Tok::LBracket => self.index(e)?,
+                _ => return Ok((e, root, last)),
+            };
+            last = match &e.kind {
+                ExprKind::Property(_, name) => Some(name.clone()),
+                ExprKind::Index(_, key) => match &key.kind {
+                    ExprKind::Literal(Value::String(name)) => Some(name.clone()),
+                    ExprKind::Literal(Value::Number(_)) => None,
+                    _ => {
+                        return Err(
+                            self.error(key.span, "a FROM path takes only literal [\"name\"] or [n] steps")
+                        )
+                    }
+                },
+                _ => None,
+            };
+        }
+    }
+
     fn property(&mut self, base: Expr) -> Result<Expr> {
         self.advance();
         let span = self.span();
