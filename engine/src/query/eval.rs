@@ -154,6 +154,7 @@ impl Env<'_> {
                 let values: Vec<Val> = args.iter().map(|a| self.eval(a, row)).collect();
                 call(name, &values)
             }
+            ExprKind::Subquery(kind, q) => self.subquery(*kind, q, row),
             ExprKind::Array(items) => Some(Value::Array(
                 items.iter().filter_map(|i| self.eval(i, row)).collect(),
             )),

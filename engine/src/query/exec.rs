@@ -9,7 +9,7 @@ use std::rc::Rc;
 
 use serde_json::{Map, Value};
 
-use super::ast::{BinOp, Count, Expr, ExprKind, Query, SelectKind};
+use super::ast::{BinOp, Count, Expr, ExprKind, OrderItem, Query, SelectKind};
 use super::check::check;
 use super::eval::{Env, Row};
 use super::parser::parse;
@@ -190,26 +190,7 @@ impl Prepared {
             group: None,
             aggs: None,
         };
-        let mut keyed: Vec<(Vec<Val>, Row)> = rows
-            .drain(..)
-            .map(|r| (q.order_by.iter().map(|o| env.eval(&o.expr, &r)).collect(), r))
-            .collect();
-        keyed.sort_by(|(a, _), (b, _)| {
-            q.order_by
-                .iter()
-                .zip(a.iter().zip(b))
-                .map(|(o, (x, y))| {
-                    let c = order(x, y);
-                    if o.descending {
-                        c.reverse()
-                    } else {
-                        c
-                    }
-                })
-                .find(|c| *c != Ordering::Equal)
-                .unwrap_or(Ordering::Equal)
-        });
-        rows.extend(keyed.into_iter().map(|(_, r)| r));
+        sort_rows(&env, &q.order_by, rows);
     }
 
     /// Aggregate queries: one result per group (one group of everything without GROUP BY).
@@ -262,17 +243,44 @@ impl Prepared {
                 .get(usize::from(self.query.iterator))
                 .map(|(_, v)| (**v).clone()),
             SelectKind::Value(e) => env.eval(e, row),
-            SelectKind::List(items) => {
-                let mut m = Map::new();
-                for (e, name) in items {
-                    if let Some(v) = env.eval(e, row) {
-                        m.insert(name.clone(), v);
-                    }
-                }
-                Some(Value::Object(m))
-            }
+            SelectKind::List(items) => Some(select_list(env, items, row)),
         }
     }
+}
+
+/// Sorts rows by the ORDER BY keys (stable: equal keys keep their order).
+pub(super) fn sort_rows(env: &Env<'_>, order_by: &[OrderItem], rows: &mut Vec<Row>) {
+    let mut keyed: Vec<(Vec<Val>, Row)> = rows
+        .drain(..)
+        .map(|r| (order_by.iter().map(|o| env.eval(&o.expr, &r)).collect(), r))
+        .collect();
+    keyed.sort_by(|(a, _), (b, _)| {
+        order_by
+            .iter()
+            .zip(a.iter().zip(b))
+            .map(|(o, (x, y))| {
+                let c = order(x, y);
+                if o.descending {
+                    c.reverse()
+                } else {
+                    c
+                }
+            })
+            .find(|c| *c != Ordering::Equal)
+            .unwrap_or(Ordering::Equal)
+    });
+    rows.extend(keyed.into_iter().map(|(_, r)| r));
+}
+
+/// A SELECT list's object for one row, in the list's order; undefined values are left out.
+pub(super) fn select_list(env: &Env<'_>, items: &[(Expr, String)], row: &Row) -> Value {
+    let mut m = Map::new();
+    for (e, name) in items {
+        if let Some(v) = env.eval(e, row) {
+            m.insert(name.clone(), v);
+        }
+    }
+    Value::Object(m)
 }
 
 /// The top-level AND terms of `e`.
@@ -358,7 +366,7 @@ mod tests {
     }
 
     /// Words and symbols a random query is built from.
-    const VOCABULARY: [&str; 77] = [
+    const VOCABULARY: [&str; 80] = [
         "SELECT",
         "VALUE",
         "*",
@@ -436,6 +444,9 @@ mod tests {
         "StringToObject(",
         "ARRAY_SLICE(",
         "NumberBin(",
+        "EXISTS(",
+        "ARRAY(",
+        "(SELECT",
     ];
 
     fn docs() -> Vec<Value> {

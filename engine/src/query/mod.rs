@@ -17,6 +17,7 @@ mod parser;
 pub(crate) mod plan;
 mod position;
 mod stream;
+mod subquery;
 mod value;
 
 pub(crate) use exec::Prepared;

@@ -191,7 +191,7 @@ impl Parser<'_> {
         }
     }
 
-    fn query(&mut self) -> Result<Query> {
+    pub(crate) fn query(&mut self) -> Result<Query> {
         let select = self.select()?;
         let mut from = None;
         let mut iterator = false;

@@ -430,7 +430,9 @@ fn total_cost(lookups: &[Lookup]) -> usize {
 }
 
 fn mentions_item(e: &Expr) -> bool {
-    matches!(e.kind, ExprKind::Ident(_)) || e.kind.children().into_iter().any(mentions_item)
+    // A subquery may read the row (it is correlated), so it is never a constant.
+    matches!(e.kind, ExprKind::Ident(_) | ExprKind::Subquery(..))
+        || e.kind.children().into_iter().any(mentions_item)
 }
 
 /// Resolves expressions to document paths: the FROM alias is the root; a JOIN alias stands for
