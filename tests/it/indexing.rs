@@ -94,6 +94,7 @@ const QUERIES: &[&str] = &[
     "SELECT VALUE c.id FROM c WHERE c.a IN (1, 'x', true, null)",
     "SELECT VALUE c.id FROM c WHERE STARTSWITH(c.b, 'b')",
     "SELECT VALUE c.id FROM c WHERE c.b LIKE 'b%'",
+    "SELECT VALUE c.id FROM c WHERE EXISTS(SELECT VALUE t FROM t IN c.tags WHERE t = 'red')",
     "SELECT VALUE c.id FROM c WHERE c.b LIKE 'bb'",
     "SELECT c.id, c.b FROM c WHERE c.b LIKE 'b_' ORDER BY c.b DESC",
     "SELECT VALUE c.id FROM c WHERE IS_DEFINED(c.a)",

@@ -7,7 +7,7 @@
 
 use serde_json::Value;
 
-use super::ast::{BinOp, Expr, ExprKind};
+use super::ast::{BinOp, Expr, ExprKind, SubqueryKind};
 use super::eval::{Env, Row};
 use super::exec::{conjuncts, Prepared};
 use super::like::Pattern;
@@ -307,6 +307,18 @@ impl Prepared {
                     },
                 )
             }
+            // EXISTS(SELECT ... FROM t IN c.path WHERE w): some row of the subquery meets w, so
+            // a lookup necessary for w (its aliases resolved through the enclosing ones) is too.
+            ExprKind::Subquery(SubqueryKind::Exists, inner) => {
+                let mut joins = paths.joins.clone();
+                joins.extend(inner.joins.iter().map(|j| (j.alias.as_str(), &j.source)));
+                let within = Paths {
+                    alias: paths.alias,
+                    joins,
+                    prepared: paths.prepared,
+                };
+                self.necessary(inner.filter.as_ref()?, &within, policy)
+            }
             // Every match starts with the pattern's literal prefix (case-sensitively); a pattern
             // without wildcards matches that one string.
             ExprKind::Like {
@@ -551,6 +563,16 @@ mod tests {
                 Some(&["/\"s\" = \"abc\""]),
             ),
             ("SELECT * FROM c WHERE c.s LIKE '%b'", None),
+            (
+                "SELECT * FROM c WHERE EXISTS(SELECT VALUE t FROM t IN c.tags WHERE t = 'x')",
+                Some(&["/\"tags\"/[] = \"x\""]),
+            ),
+            (
+                "SELECT * FROM c WHERE EXISTS(SELECT VALUE 1 FROM c JOIN k IN c.kids JOIN t IN k.toys WHERE t.n > 2)",
+                Some(&["/\"kids\"/[]/\"toys\"/[]/\"n\" >= 2"]),
+            ),
+            ("SELECT * FROM c WHERE NOT EXISTS(SELECT VALUE t FROM t IN c.tags WHERE t = 'x')", None),
+            ("SELECT * FROM c WHERE EXISTS(SELECT VALUE t FROM t IN c.tags)", None),
             ("SELECT * FROM c WHERE c.s NOT LIKE 'ab%'", None),
             (
                 "SELECT * FROM c WHERE IS_DEFINED(c.o)",
