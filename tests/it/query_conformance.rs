@@ -562,6 +562,7 @@ fn cases() -> Vec<(&'static str, Value, Value)> {
         ("SELECT VALUE (SELECT VALUE o.city FROM c.origin o) FROM c WHERE c.id = 'a1'", none(), json!(["Nelson"])),
         ("SELECT VALUE (SELECT VALUE 1)", none(), json!([1])),
         ("SELECT VALUE EXISTS(SELECT VALUE c.missing) FROM c WHERE c.id = 'a1'", none(), json!([false])),
+        ("SELECT VALUE [GetCurrentDateTime() = TicksToDateTime(GetCurrentTicks()), GetCurrentTimestamp() = DateTimeToTimestamp(GetCurrentDateTime()), GetCurrentTicks() % 10000000]", none(), json!([[true, true, 0]])),
         // Parameters.
         ("SELECT VALUE @x", json!({"@x": {"a": [1]}}), json!([{"a": [1]}])),
         ("SELECT VALUE @x.a[0]", json!({"@x": {"a": [1]}}), json!([1])),
@@ -608,6 +609,36 @@ fn conformance_suite() {
         cases.len(),
         failures.join("\n")
     );
+}
+
+/// GetCurrentDateTime, GetCurrentTimestamp and GetCurrentTicks read the account's wall clock,
+/// one value for the whole query (every row sees the same).
+#[test]
+fn get_current_functions_read_the_account_clock() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = strata::ManualWallClock::at(1_800_000_000);
+    let opts = AccountOptions::new(dir.path().join("data"), dir.path().join("home"))
+        .wall_clock(std::sync::Arc::new(clock.clone()));
+    let account = Account::create(opts, "acct", Encryption::ServiceManaged).unwrap();
+    let c = account
+        .create_database("db")
+        .unwrap()
+        .create_container("c", "/pk")
+        .unwrap();
+    for id in ["1", "2", "3"] {
+        c.create_item("p", &json!({"id": id, "pk": "p"})).unwrap();
+    }
+    let sql = "SELECT VALUE [GetCurrentDateTime(), GetCurrentTimestamp(), GetCurrentTicks()] FROM c";
+    let want = json!([
+        "2027-01-15T08:00:00.0000000Z",
+        1_800_000_000_000i64,
+        18_000_000_000_000_000i64
+    ]);
+    let got = query(&c, sql, &json!({})).unwrap();
+    assert_eq!(got, vec![want.clone(), want.clone(), want]);
+    clock.advance(60);
+    let got = query(&c, "SELECT VALUE GetCurrentDateTime()", &json!({})).unwrap();
+    assert_eq!(got, vec![json!("2027-01-15T08:01:00.0000000Z")]);
 }
 
 /// Every page of `sql` at `max` results a page, following continuations, concatenated.

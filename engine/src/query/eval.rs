@@ -20,6 +20,9 @@ pub(crate) type Row = Vec<(String, Rc<Value>)>;
 
 pub(crate) struct Env<'a> {
     pub(crate) params: &'a HashMap<String, Value>,
+    /// The query's one "now", in ticks (100 ns) since the Unix epoch, for the GetCurrent*
+    /// functions.
+    pub(crate) now: i64,
     /// The rows of the current group, when evaluating an aggregate query.
     pub(crate) group: Option<&'a [Row]>,
     /// The finished aggregates of a streamed aggregate query, by the address of their call
@@ -141,6 +144,7 @@ impl Env<'_> {
                 let group = self.group.unwrap_or_default();
                 let inner = Env {
                     params: self.params,
+                    now: self.now,
                     group: None,
                     aggs: None,
                 };
@@ -152,7 +156,7 @@ impl Env<'_> {
             }
             ExprKind::Call(name, args) => {
                 let values: Vec<Val> = args.iter().map(|a| self.eval(a, row)).collect();
-                call(name, &values)
+                call(name, &values, self.now)
             }
             ExprKind::Subquery(kind, q) => self.subquery(*kind, q, row),
             ExprKind::Array(items) => Some(Value::Array(

@@ -31,6 +31,9 @@ pub(crate) struct Prepared {
     pub(super) top: Option<usize>,
     pub(super) offset: usize,
     pub(super) limit: Option<usize>,
+    /// "Now" for GetCurrentDateTime and the like, in ticks since the Unix epoch: one value for
+    /// the whole query (set from the account's wall clock by `at`, else the system clock's).
+    pub(super) now: i64,
 }
 
 impl Prepared {
@@ -66,6 +69,9 @@ impl Prepared {
             Some((o, l)) => (count(o, "OFFSET")?, Some(count(l, "LIMIT")?)),
             None => (0, None),
         };
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_nanos() / 100).unwrap_or(i64::MAX));
         Ok(Prepared {
             query,
             params: map,
@@ -73,7 +79,17 @@ impl Prepared {
             top,
             offset,
             limit,
+            now,
         })
+    }
+
+    /// Evaluates the GetCurrent* functions at `now_secs` (Unix seconds), the account's wall
+    /// clock, instead of the system clock.
+    pub(crate) fn at(mut self, now_secs: u64) -> Prepared {
+        self.now = i64::try_from(now_secs)
+            .unwrap_or(i64::MAX)
+            .saturating_mul(10_000_000);
+        self
     }
 
     /// The value the WHERE clause requires at the partition-key path (`alias.seg1.seg2 = v` as
@@ -106,6 +122,7 @@ impl Prepared {
         let q = &self.query;
         let env = Env {
             params: &self.params,
+            now: self.now,
             group: None,
             aggs: None,
         };
@@ -187,6 +204,7 @@ impl Prepared {
         }
         let env = Env {
             params: &self.params,
+            now: self.now,
             group: None,
             aggs: None,
         };
@@ -198,6 +216,7 @@ impl Prepared {
         let q = &self.query;
         let plain = Env {
             params: &self.params,
+            now: self.now,
             group: None,
             aggs: None,
         };
@@ -227,6 +246,7 @@ impl Prepared {
             .filter_map(|g| {
                 let env = Env {
                     params: &self.params,
+                    now: self.now,
                     group: Some(g),
                     aggs: None,
                 };

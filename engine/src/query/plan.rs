@@ -374,6 +374,7 @@ impl Prepared {
         }
         let env = Env {
             params: &self.params,
+            now: self.now,
             group: None,
             aggs: None,
         };

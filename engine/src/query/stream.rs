@@ -166,6 +166,7 @@ impl<'p> Pager<'p> {
     fn env(&self) -> Env<'p> {
         Env {
             params: &self.p.params,
+            now: self.p.now,
             group: None,
             aggs: None,
         }
@@ -280,6 +281,7 @@ impl<'p> Pager<'p> {
                 .collect();
             let env = Env {
                 params: &self.p.params,
+                now: self.p.now,
                 group: None,
                 aggs: Some(&finished),
             };

@@ -36,6 +36,7 @@ impl Env<'_> {
     fn subquery_values(&self, q: &Query, outer: &Row) -> Option<Vec<Value>> {
         let plain = Env {
             params: self.params,
+            now: self.now,
             group: None,
             aggs: None,
         };
@@ -63,6 +64,7 @@ impl Env<'_> {
         let mut out: Vec<Value> = if aggregated(q) {
             let group = Env {
                 params: self.params,
+                now: self.now,
                 group: Some(&rows),
                 aggs: None,
             };

@@ -24,8 +24,12 @@ pub(crate) fn arity(name: &str) -> Option<(usize, usize)> {
         .or_else(|| int_arity(name))
 }
 
-/// Applies the scalar function `name` (already checked by `arity`).
-pub(crate) fn call(name: &str, args: &[Val]) -> Val {
+/// Applies the scalar function `name` (already checked by `arity`); `now` (ticks since the Unix
+/// epoch) answers the GetCurrent* functions.
+pub(crate) fn call(name: &str, args: &[Val], now: i64) -> Val {
+    if let Some(v) = datetime::current(name, now) {
+        return v;
+    }
     types::call(name, args)
         .or_else(|| string::call(name, args))
         .or_else(|| math::call(name, args))
@@ -67,7 +71,7 @@ mod tests {
 
     fn f(name: &str, args: &[Value]) -> Val {
         let args: Vec<Val> = args.iter().cloned().map(Some).collect();
-        call(name, &args)
+        call(name, &args, 0)
     }
 
     #[test]
@@ -117,7 +121,7 @@ mod tests {
         for (name, args, want) in cases {
             assert_eq!(f(name, &args), want, "{name}({args:?})");
         }
-        assert_eq!(call("IS_DEFINED", &[None]), Some(json!(false)));
+        assert_eq!(call("IS_DEFINED", &[None], 0), Some(json!(false)));
         assert_eq!(arity("NOPE"), None);
     }
 }
