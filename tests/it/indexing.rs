@@ -95,6 +95,8 @@ const QUERIES: &[&str] = &[
     "SELECT VALUE c.id FROM c WHERE STARTSWITH(c.b, 'b')",
     "SELECT VALUE c.id FROM c WHERE c.b LIKE 'b%'",
     "SELECT VALUE c.id FROM c WHERE EXISTS(SELECT VALUE t FROM t IN c.tags WHERE t = 'red')",
+    "SELECT VALUE o.x FROM c.o o WHERE o.x >= 2",
+    "SELECT VALUE t FROM t IN c.tags WHERE t = 'red'",
     "SELECT VALUE c.id FROM c WHERE c.b LIKE 'bb'",
     "SELECT c.id, c.b FROM c WHERE c.b LIKE 'b_' ORDER BY c.b DESC",
     "SELECT VALUE c.id FROM c WHERE IS_DEFINED(c.a)",

@@ -485,6 +485,13 @@ impl<'a> Paths<'a> {
             ExprKind::Ident(name) if name == self.alias => Some(Vec::new()),
             ExprKind::Ident(name) if through_joins => {
                 let (_, source) = self.joins.iter().find(|(a, _)| a == name)?;
+                // `JOIN x IN [c.path]` (what `FROM c.path x` becomes) binds x to the path itself.
+                if let ExprKind::Array(items) = &source.kind {
+                    let [only] = items.as_slice() else {
+                        return None;
+                    };
+                    return self.resolve(only, true);
+                }
                 let mut p = self.resolve(source, true)?;
                 p.push(Seg::Array);
                 Some(p)
@@ -564,6 +571,15 @@ mod tests {
                 Some(&["/\"s\" = \"abc\""]),
             ),
             ("SELECT * FROM c WHERE c.s LIKE '%b'", None),
+            (
+                "SELECT * FROM c.o x WHERE x.n = 1",
+                Some(&["/\"o\"/\"n\" = 1"]),
+            ),
+            (
+                "SELECT * FROM t IN c.o.tags WHERE t = 'a'",
+                Some(&["/\"o\"/\"tags\"/[] = \"a\""]),
+            ),
+            ("SELECT VALUE x FROM c JOIN x IN [c.a, c.b] WHERE x = 1", None),
             (
                 "SELECT * FROM c WHERE EXISTS(SELECT VALUE t FROM t IN c.tags WHERE t = 'x')",
                 Some(&["/\"tags\"/[] = \"x\""]),
