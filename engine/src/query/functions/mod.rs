@@ -1,11 +1,12 @@
 //! Scalar functions, one family a file (type checks and IIF, strings, math, arrays, date and
-//! time; the `Int*` functions live with the bitwise operators in `query/integer.rs`): their
-//! arity, for the parser, and their value, for the evaluator. Arguments of the wrong type give undefined, never an error.
-//! Pure apart from `RAND` and `RegexMatch`'s compiled-pattern cache.
+//! time, spatial; the `Int*` functions live with the bitwise operators in `query/integer.rs`):
+//! their arity, for the parser, and their value, for the evaluator. Arguments of the wrong type
+//! give undefined, never an error. Pure apart from `RAND` and `RegexMatch`'s pattern cache.
 
 mod array;
 mod datetime;
 mod math;
+mod spatial;
 mod string;
 mod types;
 
@@ -21,6 +22,7 @@ pub(crate) fn arity(name: &str) -> Option<(usize, usize)> {
         .or_else(|| math::arity(name))
         .or_else(|| array::arity(name))
         .or_else(|| datetime::arity(name))
+        .or_else(|| spatial::arity(name))
         .or_else(|| int_arity(name))
 }
 
@@ -35,6 +37,7 @@ pub(crate) fn call(name: &str, args: &[Val], now: i64) -> Val {
         .or_else(|| math::call(name, args))
         .or_else(|| array::call(name, args))
         .or_else(|| datetime::call(name, args))
+        .or_else(|| spatial::call(name, args))
         .or_else(|| int_function(name, args))
         .flatten()
 }
