@@ -1,4 +1,4 @@
-//! Conformance of the query dialect: 360+ hand-checked queries over a fixed data set of eight
+//! Conformance of the query dialect: 400+ hand-checked queries over a fixed data set of eight
 //! items, run through `Container::query_items` (full scan), covering every clause and function,
 //! undefined vs null, same-type comparisons and the cross-type ORDER BY order. Results of queries
 //! without ORDER BY are compared as multisets (scan order is not part of the contract).
@@ -147,6 +147,19 @@ fn cases() -> Vec<(&'static str, Value, Value)> {
         ("SELECT f.id FROM Food f WHERE f.id = 'a1'", none(), json!([{"id": "a1"}])),
         ("SELECT x.id FROM c AS x WHERE x.id = 'a1'", none(), json!([{"id": "a1"}])),
         ("SELECT VALUE root.id FROM root WHERE root.qty > 50", none(), json!(["a2"])),
+        // FROM x IN c.path (one row per element) and FROM c.path x (one row per document having it).
+        ("SELECT VALUE t FROM t IN c.tags WHERE t > 'r'", none(), json!(["red", "sweet", "yellow", "sweet", "white"])),
+        ("SELECT * FROM r IN c.ratings", none(), json!([4, 5, 3])),
+        ("SELECT COUNT(1) AS n FROM t IN c.tags", none(), json!([{"n": 7}])),
+        ("SELECT VALUE t FROM t IN c[\"tags\"] ORDER BY t", none(), json!(["long", "orange", "red", "sweet", "sweet", "white", "yellow"])),
+        ("SELECT DISTINCT VALUE t FROM t IN c.tags ORDER BY t DESC", none(), json!(["yellow", "white", "sweet", "red", "orange", "long"])),
+        ("SELECT VALUE x FROM x IN c.nested.a.b", none(), json!([1, 2, {"c": "deep"}])),
+        ("SELECT t AS tag, COUNT(1) AS n FROM t IN c.tags WHERE t IN ('sweet', 'red') GROUP BY t", none(), json!([{"tag": "red", "n": 1}, {"tag": "sweet", "n": 2}])),
+        ("SELECT VALUE o.country FROM c.origin o", none(), json!(["NZ", "EC", "NZ"])),
+        ("SELECT * FROM c.origin o WHERE o.country = 'NZ'", none(), json!([{"country": "NZ", "city": "Nelson"}, {"country": "NZ", "city": "Ohakune"}])),
+        ("SELECT VALUE b FROM c.nested.a.b AS b", none(), json!([[1, 2, {"c": "deep"}]])),
+        ("SELECT VALUE origin FROM c.origin WHERE IS_NULL(origin)", none(), json!([null])),
+        ("SELECT VALUE [o.country, t] FROM c.origin o JOIN t IN ['a', 'b'] WHERE o.country = 'EC'", none(), json!([["EC", "a"], ["EC", "b"]])),
         // DISTINCT, TOP, OFFSET/LIMIT.
         ("SELECT DISTINCT VALUE c.kind FROM c ORDER BY c.kind", none(), json!([7, "fruit", "misc", "veg"])),
         ("SELECT DISTINCT c.kind FROM c ORDER BY c.kind", none(), json!([{}, {"kind": 7}, {"kind": "fruit"}, {"kind": "misc"}, {"kind": "veg"}])),
@@ -494,6 +507,68 @@ fn cases() -> Vec<(&'static str, Value, Value)> {
         ("SELECT VALUE [DateTimeToTimestamp('1970-01-01T01:00:00+01:00'), DateTimeToTimestamp('1969-12-31T23:59:59.9995Z'), TimestampToDateTime(253402300799000)]", none(), json!([[0, -1, "9999-12-31T23:59:59.0000000Z"]])),
         ("SELECT VALUE [TicksToDateTime(1.5), TicksToDateTime('1'), TimestampToDateTime(253402300800000)]", none(), json!([[]])),
         ("SELECT VALUE [DateTimePart('yyyy', c.missing), DateTimeToTicks(c.qty), DateTimeAdd('dd', c.qty, c.name)] FROM c WHERE c.id = 'a1'", none(), json!([[]])),
+        // The new forms together, over the data set.
+        ("SELECT VALUE c.id FROM c WHERE c.name LIKE '%e'", none(), json!(["a1"])),
+        ("SELECT VALUE c.id FROM c WHERE c.name LIKE '%'", none(), json!(["a1", "a2", "a3", "n1", "v1", "v2", "x2"])),
+        ("SELECT VALUE c.id FROM c WHERE c.id LIKE '_1'", none(), json!(["a1", "n1", "v1", "x1"])),
+        ("SELECT VALUE c.id FROM c WHERE c.id LIKE 'a_' AND c.qty > 5", none(), json!(["a1", "a2"])),
+        ("SELECT VALUE c.id FROM c WHERE c.kind LIKE 'f%' OR c.kind = 7", none(), json!(["a1", "a2", "a3", "n1"])),
+        ("SELECT VALUE UPPER(c.name) FROM c WHERE c.name LIKE '%rr%'", none(), json!(["CHERRY", "CARROT"])),
+        ("SELECT VALUE c.id FROM c WHERE c.nested.a.b[2].c LIKE 'd__p'", none(), json!(["x2"])),
+        ("SELECT VALUE t FROM t IN c.tags WHERE t LIKE '%w%'", none(), json!(["sweet", "yellow", "sweet", "white"])),
+        ("SELECT VALUE @f & 6", json!({"@f": 13}), json!([4])),
+        ("SELECT VALUE c.id FROM c WHERE (c.qty & 4) != 0", none(), json!(["a2", "v2", "x1", "x2"])),
+        ("SELECT VALUE c.qty >> 1 FROM c WHERE c.id IN ('a2', 'x1')", none(), json!([50, -2])),
+        ("SELECT VALUE c.qty >>> 30 FROM c WHERE c.id = 'x1'", none(), json!([3])),
+        ("SELECT VALUE ~~c.qty FROM c WHERE c.id = 'x2'", none(), json!([7])),
+        ("SELECT VALUE LENGTH(TRIM(CONCAT('  ', c.name, '  '))) FROM c WHERE c.id = 'a1'", none(), json!([5])),
+        ("SELECT VALUE UPPER(LEFT(c.name, 1)) || SUBSTRING(c.name, 1, 100) FROM c WHERE c.id = 'v2'", none(), json!(["Daikon"])),
+        ("SELECT VALUE INDEX_OF(c.note, 'one', 5) FROM c WHERE c.id = 'x1'", none(), json!([-1])),
+        ("SELECT VALUE STARTSWITH(TOSTRING(c.qty), '1') FROM c WHERE c.id IN ('a1', 'a2', 'n1', 'v1')", none(), json!([true, true, true, false])),
+        ("SELECT VALUE c.id FROM c WHERE RegexMatch(c.id, '^[av][0-9]$') AND IS_INTEGER(c.qty) AND c.qty >= 5", none(), json!(["a1", "a2", "v1", "v2"])),
+        ("SELECT VALUE StringToNumber(TOSTRING(c.price)) = c.price FROM c WHERE c.id = 'a1'", none(), json!([true])),
+        ("SELECT VALUE ROUND(AVG(c.price) * 100) FROM c WHERE IS_NUMBER(c.price)", none(), json!([304])),
+        ("SELECT VALUE SUM(ABS(c.qty)) FROM c WHERE IS_INTEGER(c.qty)", none(), json!([159])),
+        ("SELECT VALUE NumberBin(c.qty, 10) FROM c ORDER BY c.id", none(), json!([10, 100, 0, 0, 40, 0, -10, 0])),
+        ("SELECT c.kind, MAX(SQUARE(c.qty)) AS m FROM c WHERE c.kind IN ('fruit', 'veg') GROUP BY c.kind", none(), json!([{"kind": "fruit", "m": 10000}, {"kind": "veg", "m": 1600}])),
+        ("SELECT VALUE ARRAY_LENGTH(SetUnion(c.tags, ['sweet', 'new'])) FROM c WHERE c.kind = 'fruit'", none(), json!([3, 3, 2])),
+        ("SELECT VALUE ARRAY_SLICE(c.tags, -1) FROM c WHERE c.kind = 'veg'", none(), json!([["orange"], ["long"]])),
+        ("SELECT VALUE c.id FROM c WHERE ARRAY_CONTAINS_ALL(c.ratings, 4, 5)", none(), json!(["a1"])),
+        ("SELECT VALUE c.id FROM c WHERE ARRAY_LENGTH(ARRAY_CONCAT(c.tags, c.ratings)) >= 3", none(), json!(["a1", "a2"])),
+        ("SELECT VALUE IIF(IS_PRIMITIVE(c.tags), 'scalar', IIF(IS_ARRAY(c.tags), 'array', 'none')) FROM c ORDER BY c.id", none(), json!(["array", "array", "array", "none", "array", "array", "scalar", "none"])),
+        ("SELECT VALUE COUNT(1) FROM c WHERE IS_PRIMITIVE(c.organic)", none(), json!([2])),
+        ("SELECT VALUE COUNT(1) FROM c JOIN p IN ObjectToArray(c.origin) WHERE p.v = 'NZ'", none(), json!([2])),
+        ("SELECT VALUE IS_STRING(TimestampToDateTime(c._ts * 1000)) FROM c WHERE c.id = 'a1'", none(), json!([true])),
+        ("SELECT VALUE DateTimePart('yyyy', TicksToDateTime(0))", none(), json!([1970])),
+        ("SELECT VALUE DateTimeDiff('dd', '2020-02-28T00:00:00Z', DateTimeAdd('dd', 2, '2020-02-28T00:00:00Z'))", none(), json!([2])),
+        ("SELECT VALUE DateTimeFromParts(2020, 2, 29) = '2020-02-29T00:00:00.0000000Z'", none(), json!([true])),
+        // Subqueries: EXISTS, ARRAY and scalar, correlated over the item and JOIN aliases.
+        ("SELECT VALUE c.id FROM c WHERE EXISTS(SELECT VALUE t FROM t IN c.tags WHERE t = 'sweet')", none(), json!(["a1", "a2"])),
+        ("SELECT VALUE c.id FROM c WHERE NOT EXISTS(SELECT VALUE t FROM t IN c.tags)", none(), json!(["a3", "n1", "x1", "x2"])),
+        ("SELECT c.id, ARRAY(SELECT VALUE UPPER(t) FROM t IN c.tags) AS up FROM c WHERE c.kind = 'veg'", none(), json!([{"id": "v1", "up": ["ORANGE"]}, {"id": "v2", "up": ["WHITE", "LONG"]}])),
+        ("SELECT VALUE (SELECT VALUE COUNT(1) FROM t IN c.tags) FROM c WHERE c.kind = 'fruit'", none(), json!([2, 2, 0])),
+        ("SELECT VALUE c.id FROM c WHERE (SELECT VALUE MAX(r) FROM r IN c.ratings) >= 4", none(), json!(["a1"])),
+        ("SELECT VALUE c.id FROM c WHERE EXISTS(SELECT VALUE r FROM r IN c.ratings WHERE r > c.qty / 3)", none(), json!(["a1"])),
+        ("SELECT VALUE t FROM c JOIN t IN c.tags WHERE (SELECT VALUE LENGTH(t)) > 5", none(), json!(["yellow", "orange"])),
+        ("SELECT VALUE ARRAY(SELECT TOP 1 VALUE t FROM t IN c.tags ORDER BY t DESC) FROM c WHERE c.id = 'a1'", none(), json!([["sweet"]])),
+        ("SELECT VALUE ARRAY(SELECT DISTINCT VALUE LENGTH(t) FROM t IN c.tags) FROM c WHERE c.id = 'v2'", none(), json!([[5, 4]])),
+        ("SELECT VALUE (SELECT VALUE t FROM t IN c.tags) FROM c WHERE c.id = 'a1'", none(), json!([])),
+        ("SELECT VALUE (SELECT VALUE t FROM t IN c.tags) FROM c WHERE c.id = 'a3'", none(), json!([])),
+        ("SELECT VALUE (SELECT VALUE t FROM t IN c.tags) FROM c WHERE c.id = 'v1'", none(), json!(["orange"])),
+        ("SELECT VALUE ARRAY(SELECT VALUE p.k FROM c JOIN p IN ObjectToArray(c.origin) WHERE EXISTS(SELECT VALUE 1 FROM c JOIN x IN ['NZ'] WHERE x = p.v)) FROM c WHERE c.id = 'v1'", none(), json!([["country"]])),
+        ("SELECT VALUE ARRAY(SELECT t AS tag, LENGTH(t) AS len FROM t IN c.tags) FROM c WHERE c.id = 'v2'", none(), json!([[{"tag": "white", "len": 5}, {"tag": "long", "len": 4}]])),
+        ("SELECT VALUE c.id FROM c WHERE EXISTS(SELECT VALUE t FROM t IN c.tags WHERE t = @t)", json!({"@t": "orange"}), json!(["v1"])),
+        ("SELECT VALUE ARRAY(SELECT VALUE r FROM r IN c.ratings ORDER BY r OFFSET 1 LIMIT 5) FROM c WHERE c.id = 'a1'", none(), json!([[5]])),
+        ("SELECT VALUE (SELECT VALUE o.city FROM c.origin o) FROM c WHERE c.id = 'a1'", none(), json!(["Nelson"])),
+        ("SELECT VALUE (SELECT VALUE 1)", none(), json!([1])),
+        ("SELECT VALUE EXISTS(SELECT VALUE c.missing) FROM c WHERE c.id = 'a1'", none(), json!([false])),
+        ("SELECT VALUE [GetCurrentDateTime() = TicksToDateTime(GetCurrentTicks()), GetCurrentTimestamp() = DateTimeToTimestamp(GetCurrentDateTime()), GetCurrentTicks() % 10000000]", none(), json!([[true, true, 0]])),
+        // Spatial functions over GeoJSON ([longitude, latitude] on WGS-84).
+        ("SELECT VALUE [ROUND(ST_DISTANCE({\"type\": \"Point\", \"coordinates\": [0, 0]}, {\"type\": \"Point\", \"coordinates\": [0, 1]})), ROUND(ST_DISTANCE({\"type\": \"Point\", \"coordinates\": [0, 0]}, {\"type\": \"Point\", \"coordinates\": [1, 0]})), ST_DISTANCE(@p, @p)]", json!({"@p": {"type": "Point", "coordinates": [174.78, -41.29]}}), json!([[110574, 111319, 0]])),
+        ("SELECT VALUE [ST_WITHIN({\"type\": \"Point\", \"coordinates\": [0.5, 0.5]}, @sq), ST_WITHIN({\"type\": \"Point\", \"coordinates\": [2, 2]}, @sq), ST_INTERSECTS({\"type\": \"LineString\", \"coordinates\": [[-1, 0.5], [2, 0.5]]}, @sq), ST_INTERSECTS({\"type\": \"LineString\", \"coordinates\": [[5, 5], [6, 6]]}, @sq), ST_WITHIN(@sq, {\"type\": \"MultiPolygon\", \"coordinates\": [[[[-1, -1], [2, -1], [2, 2], [-1, 2], [-1, -1]]]]})]", json!({"@sq": {"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [1, 1], [0, 1], [0, 0]]]}}), json!([[true, false, true, false, true]])),
+        ("SELECT VALUE [ST_ISVALID({\"type\": \"Point\", \"coordinates\": [200, 0]}), ST_ISVALID({\"type\": \"Point\", \"coordinates\": [10, 20]}), ST_ISVALID({\"type\": \"Polygon\", \"coordinates\": [[[0, 0], [1, 0], [1, 1], [0, 0]]]}), ST_ISVALID({\"type\": \"Polygon\", \"coordinates\": [[[0, 0], [1, 0], [1, 1], [0, 1]]]}), ST_ISVALID({\"type\": \"Polygon\", \"coordinates\": [[[0, 0], [1, 1], [1, 0], [0, 1], [0, 0]]]}), ST_ISVALID({\"type\": \"LineString\", \"coordinates\": [[0, 0]]}), ST_ISVALID({\"type\": \"Circle\", \"coordinates\": [0, 0]})]", none(), json!([[false, true, true, false, false, false, false]])),
+        ("SELECT VALUE [ST_ISVALIDDETAILED({\"type\": \"Point\", \"coordinates\": [10, 20]}), ST_ISVALIDDETAILED({\"type\": \"Point\", \"coordinates\": [10, 95]}).valid, IS_STRING(ST_ISVALIDDETAILED({\"type\": \"Point\", \"coordinates\": [10, 95]}).reason)]", none(), json!([[{"valid": true}, false, true]])),
+        ("SELECT VALUE [ST_DISTANCE(c.missing, {\"type\": \"Point\", \"coordinates\": [0, 0]}), ST_WITHIN('x', {\"type\": \"Point\", \"coordinates\": [0, 0]}), ST_ISVALID(c.name), ST_DISTANCE({\"type\": \"Point\", \"coordinates\": [0, 0]}, {\"type\": \"LineString\", \"coordinates\": [[0, 0], [1, 1]]})] FROM c WHERE c.id = 'a1'", none(), json!([[]])),
         // Parameters.
         ("SELECT VALUE @x", json!({"@x": {"a": [1]}}), json!([{"a": [1]}])),
         ("SELECT VALUE @x.a[0]", json!({"@x": {"a": [1]}}), json!([1])),
@@ -508,7 +583,7 @@ fn cases() -> Vec<(&'static str, Value, Value)> {
 fn conformance_suite() {
     let (_dir, c) = setup();
     let cases = cases();
-    assert!(cases.len() >= 350, "only {} cases", cases.len());
+    assert!(cases.len() >= 400, "only {} cases", cases.len());
     let mut failures = Vec::new();
     for (sql, params, want) in &cases {
         let want: Vec<Value> = want.as_array().cloned().unwrap_or_default();
@@ -540,6 +615,36 @@ fn conformance_suite() {
         cases.len(),
         failures.join("\n")
     );
+}
+
+/// GetCurrentDateTime, GetCurrentTimestamp and GetCurrentTicks read the account's wall clock,
+/// one value for the whole query (every row sees the same).
+#[test]
+fn get_current_functions_read_the_account_clock() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = strata::ManualWallClock::at(1_800_000_000);
+    let opts = AccountOptions::new(dir.path().join("data"), dir.path().join("home"))
+        .wall_clock(std::sync::Arc::new(clock.clone()));
+    let account = Account::create(opts, "acct", Encryption::ServiceManaged).unwrap();
+    let c = account
+        .create_database("db")
+        .unwrap()
+        .create_container("c", "/pk")
+        .unwrap();
+    for id in ["1", "2", "3"] {
+        c.create_item("p", &json!({"id": id, "pk": "p"})).unwrap();
+    }
+    let sql = "SELECT VALUE [GetCurrentDateTime(), GetCurrentTimestamp(), GetCurrentTicks()] FROM c";
+    let want = json!([
+        "2027-01-15T08:00:00.0000000Z",
+        1_800_000_000_000i64,
+        18_000_000_000_000_000i64
+    ]);
+    let got = query(&c, sql, &json!({})).unwrap();
+    assert_eq!(got, vec![want.clone(), want.clone(), want]);
+    clock.advance(60);
+    let got = query(&c, "SELECT VALUE GetCurrentDateTime()", &json!({})).unwrap();
+    assert_eq!(got, vec![json!("2027-01-15T08:01:00.0000000Z")]);
 }
 
 /// Every page of `sql` at `max` results a page, following continuations, concatenated.

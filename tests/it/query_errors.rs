@@ -23,6 +23,40 @@ fn error(c: &Container, sql: &str, params: &[(&str, Value)]) -> String {
 }
 
 #[test]
+fn subquery_errors() {
+    let (_dir, c) = setup();
+    for (sql, want) in [
+        (
+            "SELECT VALUE (SELECT * FROM t IN c.tags) FROM c",
+            "SELECT * is not supported in a subquery",
+        ),
+        (
+            "SELECT VALUE EXISTS(SELECT VALUE 1 FROM d IN x.tags) FROM c",
+            "reads from the enclosing query",
+        ),
+        (
+            "SELECT VALUE (SELECT VALUE t FROM t IN c.tags GROUP BY t) FROM c",
+            "GROUP BY is not supported",
+        ),
+        (
+            "SELECT COUNT(1), ARRAY(SELECT VALUE t FROM t IN c.tags) FROM c",
+            "aggregate query",
+        ),
+        (
+            "SELECT VALUE (SELECT VALUE y FROM t IN c.tags) FROM c",
+            "'y' is not bound",
+        ),
+        (
+            "SELECT VALUE (SELECT VALUE t FROM t IN c.tags",
+            "closing the subquery",
+        ),
+    ] {
+        let e = error(&c, sql, &[]);
+        assert!(e.contains(want), "{sql}: {e}");
+    }
+}
+
+#[test]
 fn errors_name_line_column_and_token() {
     let (_dir, c) = setup();
     // (query, line, column, the offending text or None for "at the end of the query").
@@ -51,7 +85,6 @@ fn errors_name_line_column_and_token() {
         ("SELECT TOP -1 * FROM c", 1, 12, Some("-")),
         ("SELECT # FROM c", 1, 8, Some("#")),
         ("SELECT VALUE 'abc", 1, 14, Some("'abc")),
-        ("SELECT VALUE (SELECT 1)", 1, 15, Some("SELECT")),
         ("SELECT c.id, c.id FROM c", 1, 14, Some("c.id")),
         ("SELECT * FROM c LIMIT 5", 1, 17, Some("LIMIT")),
         ("SELECT * FROM c ORDER c.id", 1, 23, Some("c")),
@@ -68,6 +101,21 @@ fn errors_name_line_column_and_token() {
         ("SELECT * FROM c WHERE c.a = 1 extra", 1, 31, Some("extra")),
         ("SELECT VALUE ünï FROM c", 1, 14, Some("ünï")),
         ("SELECT VALUE 'é' || ünï FROM c", 1, 21, Some("ünï")),
+        (
+            "SELECT VALUE t FROM t IN c.tags WHERE c.id = 'a1'",
+            1,
+            39,
+            Some("c"),
+        ),
+        ("SELECT * FROM t IN c.tags JOIN u IN t", 1, 1, Some("SELECT *")),
+        (
+            "SELECT VALUE t FROM t IN c.tags JOIN r IN c.ratings",
+            1,
+            43,
+            Some("c"),
+        ),
+        ("SELECT * FROM c.tags[0]", 1, 15, Some("c.tags[0]")),
+        ("SELECT * FROM t IN 5", 1, 20, Some("5")),
         ("SELECT VALUE 'a' LIKE 'a' ESCAPE 'ab'", 1, 34, Some("'ab'")),
         ("SELECT VALUE 'a' LIKE 'a' ESCAPE c.x FROM c", 1, 34, Some("c")),
         ("SELECT VALUE 'a' LIKE", 1, 22, None),

@@ -94,6 +94,12 @@ fn columns_follow_the_select_list_then_the_item() {
     .stdout;
     assert!(csv.starts_with("zeta,id,t,alpha,_rid,"), "{csv}");
     assert!(csv.contains("\"{\"\"z\"\":1,\"\"a\"\":2}\""), "{csv}");
+    // An export keeps the order too, with the system properties (which follow the item's own)
+    // left out.
+    let export = env.run(&["export", "d", "c"]);
+    export.code(0);
+    let line = r#"{"zeta":1,"id":"x","t":"z","alpha":{"z":1,"a":2}}"#;
+    assert!(export.stdout.lines().any(|l| l == line), "{export:?}");
     let get = out(&env, "jsonl", &["item", "get", "d", "c", "x", "--pk", "z"]).stdout;
     assert!(
         get.starts_with(r#"{"zeta":1,"id":"x","t":"z","alpha":{"z":1,"a":2},"#),

@@ -74,7 +74,7 @@ impl Container {
     ///  "scope": "container", "orderBy": null, "index": {"mode": "consistent", "generation": 0, "ready": true}}
     /// ```
     pub fn explain_query(&self, sql: &str, params: &[(String, Value)], opts: &QueryOptions) -> Result<Value> {
-        let prepared = Prepared::new(sql, params)?;
+        let prepared = Prepared::new(sql, params)?.at(self.inner.opts.wall_clock.now_secs());
         let r = self.resolve()?;
         let pk = match &opts.partition_key {
             Some(pk) => Some(pk.clone()),
@@ -121,7 +121,7 @@ impl Container {
         params: &[(String, Value)],
         opts: &QueryOptions,
     ) -> Result<QueryResponse> {
-        let prepared = Prepared::new(sql, params)?;
+        let prepared = Prepared::new(sql, params)?.at(self.inner.opts.wall_clock.now_secs());
         let page = match opts.max_item_count {
             Some(0) => return Err(Error::BadRequest("max item count must be at least 1".into())),
             Some(n) => n,

@@ -6,11 +6,15 @@ use serde_json::Value;
 
 use super::position::Span;
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub(crate) struct Query {
     pub(crate) select: Select,
     /// `FROM x [AS] alias`: the name the document is bound to; `None` for `SELECT` without FROM.
     pub(crate) from: Option<String>,
+    /// `FROM x IN c.path` or `FROM c.path x`: `joins[0]` is that source (over `c.path`, or over
+    /// `[c.path]`), and the root name (`from`) is bound for it alone: the rest of the query sees
+    /// only `x`, and `SELECT *` returns `x`.
+    pub(crate) iterator: bool,
     pub(crate) joins: Vec<Join>,
     pub(crate) filter: Option<Expr>,
     pub(crate) group_by: Vec<Expr>,
@@ -19,7 +23,7 @@ pub(crate) struct Query {
     pub(crate) offset_limit: Option<(Count, Count)>,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub(crate) struct Select {
     pub(crate) distinct: bool,
     pub(crate) top: Option<Count>,
@@ -27,7 +31,7 @@ pub(crate) struct Select {
     pub(crate) span: Span,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub(crate) enum SelectKind {
     Star,
     Value(Expr),
@@ -36,20 +40,20 @@ pub(crate) enum SelectKind {
 }
 
 /// A `TOP`, `OFFSET` or `LIMIT` count: a literal or a parameter, resolved before execution.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub(crate) enum Count {
     Literal(u64),
     Param(String, Span),
 }
 
 /// `JOIN alias IN source`.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub(crate) struct Join {
     pub(crate) alias: String,
     pub(crate) source: Expr,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub(crate) struct OrderItem {
     pub(crate) expr: Expr,
     pub(crate) descending: bool,
@@ -136,13 +140,30 @@ pub(crate) enum ExprKind {
     Call(String, Vec<Expr>),
     Array(Vec<Expr>),
     Object(Vec<(String, Expr)>),
+    /// `(SELECT ...)`, `EXISTS(SELECT ...)`, `ARRAY(SELECT ...)`: correlated over the enclosing
+    /// row. A leaf for `children()`: its expressions belong to its own scope.
+    Subquery(SubqueryKind, Box<Query>),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum SubqueryKind {
+    /// Its one value (undefined when it has none or more than one).
+    Scalar,
+    /// Whether it has any value.
+    Exists,
+    /// All its values as an array.
+    Array,
 }
 
 impl ExprKind {
     /// The direct sub-expressions.
     pub(crate) fn children(&self) -> Vec<&Expr> {
         match self {
-            ExprKind::Literal(_) | ExprKind::Undefined | ExprKind::Param(_) | ExprKind::Ident(_) => vec![],
+            ExprKind::Literal(_)
+            | ExprKind::Undefined
+            | ExprKind::Param(_)
+            | ExprKind::Ident(_)
+            | ExprKind::Subquery(..) => vec![],
             ExprKind::Property(e, _) | ExprKind::Unary(_, e) => vec![e],
             ExprKind::Index(a, b)
             | ExprKind::Binary(_, a, b)

@@ -19,64 +19,105 @@ struct Checker<'a> {
 /// Checks `q` (parsed from `src`) against the supplied parameters; true if it is an aggregate
 /// query (GROUP BY, or an aggregate in SELECT).
 pub(crate) fn check(q: &Query, src: &str, params: &HashMap<String, Value>) -> Result<bool> {
-    let c = Checker { src, params };
-    let mut bound: Vec<&str> = q.from.iter().map(String::as_str).collect();
-    for j in &q.joins {
-        c.plain(&j.source, &bound, "JOIN")?;
-        if bound.contains(&j.alias.as_str()) {
-            return Err(query_error(
-                src,
-                j.source.span,
-                &format!("the alias '{}' is bound twice", j.alias),
-            ));
-        }
-        bound.push(&j.alias);
-    }
-    if let Some(f) = &q.filter {
-        c.plain(f, &bound, "WHERE")?;
-    }
-    for g in &q.group_by {
-        c.plain(g, &bound, "GROUP BY")?;
-    }
-    for o in &q.order_by {
-        c.plain(&o.expr, &bound, "ORDER BY")?;
-    }
-    let projections: Vec<&Expr> = match &q.select.kind {
-        SelectKind::Star => {
-            let why = if q.from.is_none() {
-                Some("SELECT * needs a FROM clause")
-            } else if !q.joins.is_empty() {
-                Some("SELECT * is only valid with one input; with JOIN, name what to select")
-            } else if !q.group_by.is_empty() {
-                Some("SELECT * cannot be used with GROUP BY")
-            } else {
-                None
-            };
-            if let Some(why) = why {
-                return Err(query_error(src, q.select.span, why));
+    Checker { src, params }.query(q, None)
+}
+
+impl Checker<'_> {
+    /// Checks a query, or with `outer` a subquery seeing the enclosing scope's names.
+    fn query<'q>(&self, q: &'q Query, outer: Option<&[&'q str]>) -> Result<bool> {
+        let (c, src) = (self, self.src);
+        let mut bound: Vec<&'q str> = match outer {
+            None => q.from.iter().map(String::as_str).collect(),
+            Some(names) => {
+                self.subquery_shape(q, names)?;
+                names.to_vec()
             }
-            vec![]
+        };
+        for (i, j) in q.joins.iter().enumerate() {
+            c.plain(&j.source, &bound, "JOIN")?;
+            if bound.contains(&j.alias.as_str()) {
+                return Err(query_error(
+                    src,
+                    j.source.span,
+                    &format!("the alias '{}' is bound twice", j.alias),
+                ));
+            }
+            if i == 0 && q.iterator && outer.is_none() {
+                // FROM x IN c.path: the root name served the source alone.
+                bound.clear();
+            }
+            bound.push(&j.alias);
         }
-        SelectKind::Value(e) => vec![e],
-        SelectKind::List(items) => items.iter().map(|(e, _)| e).collect(),
-    };
-    let mut aggregated = !q.group_by.is_empty();
-    for e in &projections {
-        aggregated |= c.select_expr(e, &bound, false)?;
-    }
-    if aggregated {
-        if let Some(o) = q.order_by.first() {
-            return Err(query_error(
-                src,
-                o.expr.span,
-                "ORDER BY is not supported with GROUP BY or aggregates",
-            ));
+        if let Some(f) = &q.filter {
+            c.plain(f, &bound, "WHERE")?;
         }
+        for g in &q.group_by {
+            c.plain(g, &bound, "GROUP BY")?;
+        }
+        for o in &q.order_by {
+            c.plain(&o.expr, &bound, "ORDER BY")?;
+        }
+        let projections: Vec<&Expr> = match &q.select.kind {
+            SelectKind::Star => {
+                let why = if q.from.is_none() {
+                    Some("SELECT * needs a FROM clause")
+                } else if q.joins.len() > usize::from(q.iterator) {
+                    Some("SELECT * is only valid with one input; with JOIN, name what to select")
+                } else if !q.group_by.is_empty() {
+                    Some("SELECT * cannot be used with GROUP BY")
+                } else {
+                    None
+                };
+                if let Some(why) = why {
+                    return Err(query_error(src, q.select.span, why));
+                }
+                vec![]
+            }
+            SelectKind::Value(e) => vec![e],
+            SelectKind::List(items) => items.iter().map(|(e, _)| e).collect(),
+        };
+        let mut aggregated = !q.group_by.is_empty();
         for e in &projections {
-            c.grouped(e, &q.group_by)?;
+            aggregated |= c.select_expr(e, &bound, false)?;
         }
+        if aggregated {
+            if let Some(o) = q.order_by.first() {
+                return Err(query_error(
+                    src,
+                    o.expr.span,
+                    "ORDER BY is not supported with GROUP BY or aggregates",
+                ));
+            }
+            for e in &projections {
+                c.grouped(e, &q.group_by)?;
+            }
+        }
+        Ok(aggregated)
     }
-    Ok(aggregated)
+
+    /// What a subquery may not do: read anything but the enclosing scope's names in FROM, GROUP
+    /// BY, or SELECT *.
+    fn subquery_shape(&self, q: &Query, names: &[&str]) -> Result<()> {
+        let whole = |msg: &str| Err(query_error(self.src, q.select.span, msg));
+        if let Some(root) = &q.from {
+            if !names.contains(&root.as_str()) {
+                return whole(&format!(
+                    "a subquery reads from the enclosing query: FROM x IN {}.path, FROM {}.path x or \
+                     FROM {}, not '{root}'",
+                    names.first().unwrap_or(&"c"),
+                    names.first().unwrap_or(&"c"),
+                    names.first().unwrap_or(&"c")
+                ));
+            }
+        }
+        if !q.group_by.is_empty() {
+            return whole("GROUP BY is not supported in a subquery");
+        }
+        if matches!(q.select.kind, SelectKind::Star) {
+            return whole("SELECT * is not supported in a subquery; use SELECT VALUE");
+        }
+        Ok(())
+    }
 }
 
 impl Checker<'_> {
@@ -86,6 +127,9 @@ impl Checker<'_> {
 
     /// Names, parameters and no aggregates (every clause but SELECT).
     fn plain(&self, e: &Expr, bound: &[&str], clause: &str) -> Result<()> {
+        if let ExprKind::Subquery(_, q) = &e.kind {
+            return self.query(q, Some(bound)).map(drop);
+        }
         if let ExprKind::Call(name, _) = &e.kind {
             if is_aggregate(name) {
                 return Err(self.error(e, &format!("aggregate {name} is not allowed in {clause}")));
@@ -116,6 +160,9 @@ impl Checker<'_> {
 
     /// Checks a SELECT expression; true if it contains an aggregate.
     fn select_expr(&self, e: &Expr, bound: &[&str], in_aggregate: bool) -> Result<bool> {
+        if let ExprKind::Subquery(_, q) = &e.kind {
+            return self.query(q, Some(bound)).map(|_| false);
+        }
         self.leaf(e, bound)?;
         let mut found = false;
         if let ExprKind::Call(name, _) = &e.kind {
@@ -140,6 +187,10 @@ impl Checker<'_> {
         }
         match &e.kind {
             ExprKind::Call(name, _) if is_aggregate(name) => Ok(()),
+            ExprKind::Subquery(..) => Err(self.error(
+                e,
+                "a subquery in the SELECT of an aggregate query is not supported",
+            )),
             ExprKind::Ident(_) | ExprKind::Property(..) | ExprKind::Index(..) if reads_row(e) => Err(self
                 .error(
                     e,

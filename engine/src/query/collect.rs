@@ -14,9 +14,9 @@ use serde_json::Value;
 
 use super::aggregate::{accumulators, finish, Accumulator};
 use super::eval::{Env, Row};
-use super::exec::Prepared;
+use super::exec::{cmp_keys, Prepared};
 use super::stream::Flow;
-use super::value::{canonical, order, Val};
+use super::value::{canonical, Val};
 use crate::error::{Error, Result};
 
 /// Most groups, distinct results or sorted results a query may hold at once.
@@ -114,6 +114,7 @@ impl<'p> Collector<'p> {
     fn env(&self) -> Env<'p> {
         Env {
             params: &self.p.params,
+            now: self.p.now,
             aggs: None,
         }
     }
@@ -254,6 +255,7 @@ impl<'p> Collector<'p> {
                     let aggs = finish(g.accs);
                     let env = Env {
                         params: &p.params,
+                        now: p.now,
                         aggs: Some(&aggs),
                     };
                     out.extend(p.project(&env, &g.first));
@@ -297,20 +299,7 @@ impl Prepared {
 
     /// ORDER BY's order of two sorted results, ties in arrival order.
     fn sort_cmp(&self, a: &Sorted, b: &Sorted) -> Ordering {
-        self.query
-            .order_by
-            .iter()
-            .zip(a.keys.iter().zip(&b.keys))
-            .map(|(o, (x, y))| {
-                let c = order(x, y);
-                if o.descending {
-                    c.reverse()
-                } else {
-                    c
-                }
-            })
-            .find(|c| *c != Ordering::Equal)
-            .unwrap_or_else(|| a.seq.cmp(&b.seq))
+        cmp_keys(&self.query.order_by, &a.keys, &b.keys).then_with(|| a.seq.cmp(&b.seq))
     }
 }
 

@@ -20,6 +20,9 @@ pub(crate) type Row = Vec<(String, Rc<Value>)>;
 
 pub(crate) struct Env<'a> {
     pub(crate) params: &'a HashMap<String, Value>,
+    /// The query's one "now", in ticks (100 ns) since the Unix epoch, for the GetCurrent*
+    /// functions.
+    pub(crate) now: i64,
     /// The finished aggregates of an aggregate query's row or group, by the address of their
     /// call expression (query/collect.rs): they answer aggregate calls, which are undefined
     /// without them (the checker allows aggregates only in SELECT, which is projected with them).
@@ -137,8 +140,9 @@ impl Env<'_> {
             }
             ExprKind::Call(name, args) => {
                 let values: Vec<Val> = args.iter().map(|a| self.eval(a, row)).collect();
-                call(name, &values)
+                call(name, &values, self.now)
             }
+            ExprKind::Subquery(kind, q) => self.subquery(*kind, q, row),
             ExprKind::Array(items) => Some(Value::Array(
                 items.iter().filter_map(|i| self.eval(i, row)).collect(),
             )),

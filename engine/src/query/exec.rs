@@ -4,16 +4,18 @@
 //! partition. Running it is query/stream.rs (a page at a time) or query/collect.rs (the whole
 //! result). Pure: the caller supplies the documents (see account/query.rs).
 
+use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::rc::Rc;
 
 use serde_json::{Map, Value};
 
-use super::ast::{BinOp, Count, Expr, ExprKind, Query, SelectKind};
+use super::ast::{BinOp, Count, Expr, ExprKind, OrderItem, Query, SelectKind};
 use super::check::check;
 use super::eval::{Env, Row};
 use super::parser::parse;
 use super::position::query_error;
+use super::value::{order, Val};
 use crate::error::{Error, Result};
 
 /// Most rows the JOINs may make of one document (a JOIN of large arrays multiplies).
@@ -28,6 +30,9 @@ pub(crate) struct Prepared {
     pub(super) top: Option<usize>,
     pub(super) offset: usize,
     pub(super) limit: Option<usize>,
+    /// "Now" for GetCurrentDateTime and the like, in ticks since the Unix epoch: one value for
+    /// the whole query (set from the account's wall clock by `at`, else the system clock's).
+    pub(super) now: i64,
 }
 
 impl Prepared {
@@ -67,6 +72,9 @@ impl Prepared {
             Some((o, l)) => (count(o, "OFFSET")?, Some(count(l, "LIMIT")?)),
             None => (0, None),
         };
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_nanos() / 100).unwrap_or(i64::MAX));
         Ok(Prepared {
             query,
             params: map,
@@ -74,13 +82,24 @@ impl Prepared {
             top,
             offset,
             limit,
+            now,
         })
+    }
+
+    /// Evaluates the GetCurrent* functions at `now_secs` (Unix seconds), the account's wall
+    /// clock, instead of the system clock.
+    pub(crate) fn at(mut self, now_secs: u64) -> Prepared {
+        self.now = i64::try_from(now_secs)
+            .unwrap_or(i64::MAX)
+            .saturating_mul(10_000_000);
+        self
     }
 
     /// The value the WHERE clause requires at the partition-key path (`alias.seg1.seg2 = v` as
     /// one of its top-level AND terms), if any.
     pub(crate) fn pinned_value(&self, pk_path: &[String]) -> Option<Value> {
-        let alias = self.query.from.as_deref()?;
+        // With FROM x IN c.path the root is not visible to WHERE.
+        let alias = self.query.from.as_deref().filter(|_| !self.query.iterator)?;
         let mut terms = Vec::new();
         conjuncts(self.query.filter.as_ref()?, &mut terms);
         terms.into_iter().find_map(|t| {
@@ -128,19 +147,52 @@ impl Prepared {
     /// The SELECT clause for one row (or group); `None` when SELECT VALUE is undefined.
     pub(super) fn project(&self, env: &Env<'_>, row: &Row) -> Option<Value> {
         match &self.query.select.kind {
-            SelectKind::Star => row.first().map(|(_, v)| (**v).clone()),
+            // The document, or with FROM x IN c.path the element bound to x.
+            SelectKind::Star => row
+                .get(usize::from(self.query.iterator))
+                .map(|(_, v)| (**v).clone()),
             SelectKind::Value(e) => env.eval(e, row),
-            SelectKind::List(items) => {
-                let mut m = Map::new();
-                for (e, name) in items {
-                    if let Some(v) = env.eval(e, row) {
-                        m.insert(name.clone(), v);
-                    }
-                }
-                Some(Value::Object(m))
-            }
+            SelectKind::List(items) => Some(select_list(env, items, row)),
         }
     }
+}
+
+/// Sorts rows by the ORDER BY keys (stable: equal keys keep their order).
+pub(super) fn sort_rows(env: &Env<'_>, order_by: &[OrderItem], rows: &mut Vec<Row>) {
+    let mut keyed: Vec<(Vec<Val>, Row)> = rows
+        .drain(..)
+        .map(|r| (order_by.iter().map(|o| env.eval(&o.expr, &r)).collect(), r))
+        .collect();
+    keyed.sort_by(|(a, _), (b, _)| cmp_keys(order_by, a, b));
+    rows.extend(keyed.into_iter().map(|(_, r)| r));
+}
+
+/// ORDER BY's order of two rows' sort keys (`Equal` when every key ties).
+pub(super) fn cmp_keys(order_by: &[OrderItem], a: &[Val], b: &[Val]) -> Ordering {
+    order_by
+        .iter()
+        .zip(a.iter().zip(b))
+        .map(|(o, (x, y))| {
+            let c = order(x, y);
+            if o.descending {
+                c.reverse()
+            } else {
+                c
+            }
+        })
+        .find(|c| *c != Ordering::Equal)
+        .unwrap_or(Ordering::Equal)
+}
+
+/// A SELECT list's object for one row, in the list's order; undefined values are left out.
+pub(super) fn select_list(env: &Env<'_>, items: &[(Expr, String)], row: &Row) -> Value {
+    let mut m = Map::new();
+    for (e, name) in items {
+        if let Some(v) = env.eval(e, row) {
+            m.insert(name.clone(), v);
+        }
+    }
+    Value::Object(m)
 }
 
 /// The top-level AND terms of `e`.
@@ -226,7 +278,7 @@ mod tests {
     }
 
     /// Words and symbols a random query is built from.
-    const VOCABULARY: [&str; 77] = [
+    const VOCABULARY: [&str; 80] = [
         "SELECT",
         "VALUE",
         "*",
@@ -304,6 +356,9 @@ mod tests {
         "StringToObject(",
         "ARRAY_SLICE(",
         "NumberBin(",
+        "EXISTS(",
+        "ARRAY(",
+        "(SELECT",
     ];
 
     fn docs() -> Vec<Value> {

@@ -7,7 +7,7 @@
 use serde_json::{Number, Value};
 
 use super::aggregate::is_aggregate;
-use super::ast::{BinOp, Expr, ExprKind, UnOp};
+use super::ast::{BinOp, Expr, ExprKind, SubqueryKind, UnOp};
 use super::functions::arity;
 use super::lexer::Tok;
 use super::parser::{is_keyword, Parser};
@@ -269,6 +269,37 @@ impl Parser<'_> {
         }
     }
 
+    /// A path for FROM: a name followed by `.name` and `[literal]` steps; returns it with its
+    /// root name and its last property name (if the last step names one).
+    pub(crate) fn collection_path(&mut self) -> Result<(Expr, String, Option<String>)> {
+        let root = self.name("a container name, alias or path after FROM")?;
+        let mut e = Expr {
+            kind: ExprKind::Ident(root.clone()),
+            span: self.prev_span(),
+        };
+        let mut last = Some(root.clone());
+        loop {
+            e = match self.peek() {
+                Tok::Dot => self.property(e)?,
+                Tok::LBracket => self.index(e)?,
+                _ => return Ok((e, root, last)),
+            };
+            last = match &e.kind {
+                ExprKind::Property(_, name) => Some(name.clone()),
+                ExprKind::Index(_, key) => match &key.kind {
+                    ExprKind::Literal(Value::String(name)) => Some(name.clone()),
+                    ExprKind::Literal(Value::Number(_)) => None,
+                    _ => {
+                        return Err(
+                            self.error(key.span, "a FROM path takes only literal [\"name\"] or [n] steps")
+                        )
+                    }
+                },
+                _ => None,
+            };
+        }
+    }
+
     fn property(&mut self, base: Expr) -> Result<Expr> {
         self.advance();
         let span = self.span();
@@ -307,11 +338,9 @@ impl Parser<'_> {
                 self.advance();
                 lit(ExprKind::Param(name))
             }
+            Tok::LParen if self.at_kw_n(1, "SELECT") => self.subquery(SubqueryKind::Scalar, span),
             Tok::LParen => {
                 self.advance();
-                if self.at_kw("SELECT") {
-                    return Err(self.unexpected("subqueries are not supported"));
-                }
                 let e = self.expr()?;
                 self.expect(&Tok::RParen, "')'")?;
                 Ok(e)
@@ -357,6 +386,15 @@ impl Parser<'_> {
                         self.advance();
                         lit(ExprKind::Undefined)
                     }
+                    "EXISTS" | "ARRAY" if self.peek_at(1) == &Tok::LParen && self.at_kw_n(2, "SELECT") => {
+                        self.advance();
+                        let kind = if upper == "EXISTS" {
+                            SubqueryKind::Exists
+                        } else {
+                            SubqueryKind::Array
+                        };
+                        self.subquery(kind, span)
+                    }
                     _ if self.peek_at(1) == &Tok::LParen => self.call(upper),
                     _ if is_keyword(&word) => Err(self.unexpected("expected an expression, not a keyword")),
                     _ => {
@@ -367,6 +405,20 @@ impl Parser<'_> {
             }
             _ => Err(self.unexpected("expected an expression")),
         }
+    }
+
+    /// `( SELECT ... )` at the current `(`, as a subquery of `kind` starting at `start`.
+    fn subquery(&mut self, kind: SubqueryKind, start: super::position::Span) -> Result<Expr> {
+        self.advance();
+        self.enter()?;
+        let q = self.query();
+        self.leave(1);
+        let q = q?;
+        self.expect(&Tok::RParen, "')' closing the subquery")?;
+        Ok(Expr {
+            kind: ExprKind::Subquery(kind, Box::new(q)),
+            span: start.to(self.prev_span()),
+        })
     }
 
     fn call(&mut self, name: String) -> Result<Expr> {

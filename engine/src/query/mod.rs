@@ -19,6 +19,7 @@ pub(crate) mod plan;
 mod position;
 mod predicate;
 mod stream;
+mod subquery;
 mod value;
 
 pub(crate) use collect::Collector;

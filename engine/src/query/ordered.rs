@@ -102,6 +102,7 @@ impl Prepared {
         let (alias, o) = (self.query.from.as_ref()?, self.query.order_by.first()?);
         let env = Env {
             params: &self.params,
+            now: self.now,
             aggs: None,
         };
         env.eval(&o.expr, &vec![(alias.clone(), doc.clone())])

@@ -210,7 +210,7 @@ impl<'a> Parser<'a> {
     }
 
     /// A name that is not a keyword (an alias).
-    fn name(&mut self, what: &str) -> Result<String> {
+    pub(crate) fn name(&mut self, what: &str) -> Result<String> {
         match self.peek().clone() {
             Tok::Ident(s) if !is_keyword(&s) => {
                 self.advance();
@@ -220,7 +220,7 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn query(&mut self) -> Result<Query> {
+    pub(crate) fn query(&mut self) -> Result<Query> {
         let select = self.select()?;
         self.rest(select)
     }
@@ -228,20 +228,45 @@ impl<'a> Parser<'a> {
     /// What follows the SELECT clause: FROM, JOIN, WHERE, GROUP BY, ORDER BY, OFFSET/LIMIT.
     fn rest(&mut self, select: Select) -> Result<Query> {
         let mut from = None;
+        let mut iterator = false;
         let mut joins = Vec::new();
         if self.eat_kw("FROM") {
-            let container = self.name("a container name or alias after FROM")?;
-            let alias = if self.eat_kw("AS") {
-                self.name("an alias after AS")?
-            } else if matches!(self.peek(), Tok::Ident(s) if !is_keyword(s)) {
-                self.name("an alias")?
+            if self.at_kw_n(1, "IN") {
+                // FROM x IN c.path: one row per element of the array at the path.
+                let alias = self.name("an alias before IN")?;
+                self.expect_kw("IN")?;
+                let (source, root, _) = self.collection_path()?;
+                from = Some(root);
+                iterator = true;
+                joins.push(Join { alias, source });
             } else {
-                container
-            };
-            if self.at_kw("IN") {
-                return Err(self.unexpected("FROM x IN ... is not supported; use JOIN x IN c.path"));
+                let (path, root, last) = self.collection_path()?;
+                let alias = if self.eat_kw("AS") {
+                    Some(self.name("an alias after AS")?)
+                } else if matches!(self.peek(), Tok::Ident(s) if !is_keyword(s)) {
+                    Some(self.name("an alias")?)
+                } else {
+                    None
+                };
+                if matches!(path.kind, ExprKind::Ident(_)) {
+                    from = Some(alias.unwrap_or(root));
+                } else {
+                    // FROM c.path [AS] x: one row per document that has the path, bound to its value.
+                    let Some(alias) = alias.or(last) else {
+                        return Err(self.error(path.span, "this FROM path needs an alias: FROM c.path x"));
+                    };
+                    let span = path.span;
+                    from = Some(root);
+                    iterator = true;
+                    joins.push(Join {
+                        alias,
+                        source: Expr {
+                            kind: ExprKind::Array(vec![path]),
+                            span,
+                        },
+                    });
+                }
             }
-            from = Some(alias);
             while self.eat_kw("JOIN") {
                 let alias = self.name("an alias after JOIN")?;
                 self.expect_kw("IN")?;
@@ -294,6 +319,7 @@ impl<'a> Parser<'a> {
         Ok(Query {
             select,
             from,
+            iterator,
             joins,
             filter,
             group_by,
@@ -425,6 +451,11 @@ mod tests {
             Some("f")
         );
         assert_eq!(parse("SELECT * FROM x AS y").unwrap().from.as_deref(), Some("y"));
+        let q = parse("SELECT * FROM t IN c.a[\"b\"]").unwrap();
+        assert!(q.iterator && q.from.as_deref() == Some("c") && q.joins[0].alias == "t");
+        let q = parse("SELECT * FROM c.a.kids").unwrap();
+        assert!(q.iterator && q.joins[0].alias == "kids");
+        assert!(!parse("SELECT * FROM Families f").unwrap().iterator);
         assert!(parse("SELECT 1").unwrap().from.is_none());
     }
 

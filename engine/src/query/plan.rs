@@ -7,7 +7,7 @@
 
 use serde_json::Value;
 
-use super::ast::{BinOp, Expr, ExprKind};
+use super::ast::{BinOp, Expr, ExprKind, SubqueryKind};
 use super::eval::{Env, Row};
 use super::exec::{conjuncts, Prepared};
 use super::like::Pattern;
@@ -307,6 +307,18 @@ impl Prepared {
                     },
                 )
             }
+            // EXISTS(SELECT ... FROM t IN c.path WHERE w): some row of the subquery meets w, so
+            // a lookup necessary for w (its aliases resolved through the enclosing ones) is too.
+            ExprKind::Subquery(SubqueryKind::Exists, inner) => {
+                let mut joins = paths.joins.clone();
+                joins.extend(inner.joins.iter().map(|j| (j.alias.as_str(), &j.source)));
+                let within = Paths {
+                    alias: paths.alias,
+                    joins,
+                    prepared: paths.prepared,
+                };
+                self.necessary(inner.filter.as_ref()?, &within, policy)
+            }
             // Every match starts with the pattern's literal prefix (case-sensitively); a pattern
             // without wildcards matches that one string.
             ExprKind::Like {
@@ -362,6 +374,7 @@ impl Prepared {
         }
         let env = Env {
             params: &self.params,
+            now: self.now,
             aggs: None,
         };
         env.eval(e, &Row::new())
@@ -429,7 +442,9 @@ fn total_cost(lookups: &[Lookup]) -> usize {
 }
 
 fn mentions_item(e: &Expr) -> bool {
-    matches!(e.kind, ExprKind::Ident(_)) || e.kind.children().into_iter().any(mentions_item)
+    // A subquery may read the row (it is correlated), so it is never a constant.
+    matches!(e.kind, ExprKind::Ident(_) | ExprKind::Subquery(..))
+        || e.kind.children().into_iter().any(mentions_item)
 }
 
 /// Resolves expressions to document paths: the FROM alias is the root; a JOIN alias stands for
@@ -469,6 +484,13 @@ impl<'a> Paths<'a> {
             ExprKind::Ident(name) if name == self.alias => Some(Vec::new()),
             ExprKind::Ident(name) if through_joins => {
                 let (_, source) = self.joins.iter().find(|(a, _)| a == name)?;
+                // `JOIN x IN [c.path]` (what `FROM c.path x` becomes) binds x to the path itself.
+                if let ExprKind::Array(items) = &source.kind {
+                    let [only] = items.as_slice() else {
+                        return None;
+                    };
+                    return self.resolve(only, true);
+                }
                 let mut p = self.resolve(source, true)?;
                 p.push(Seg::Array);
                 Some(p)
@@ -548,6 +570,25 @@ mod tests {
                 Some(&["/\"s\" = \"abc\""]),
             ),
             ("SELECT * FROM c WHERE c.s LIKE '%b'", None),
+            (
+                "SELECT * FROM c.o x WHERE x.n = 1",
+                Some(&["/\"o\"/\"n\" = 1"]),
+            ),
+            (
+                "SELECT * FROM t IN c.o.tags WHERE t = 'a'",
+                Some(&["/\"o\"/\"tags\"/[] = \"a\""]),
+            ),
+            ("SELECT VALUE x FROM c JOIN x IN [c.a, c.b] WHERE x = 1", None),
+            (
+                "SELECT * FROM c WHERE EXISTS(SELECT VALUE t FROM t IN c.tags WHERE t = 'x')",
+                Some(&["/\"tags\"/[] = \"x\""]),
+            ),
+            (
+                "SELECT * FROM c WHERE EXISTS(SELECT VALUE 1 FROM c JOIN k IN c.kids JOIN t IN k.toys WHERE t.n > 2)",
+                Some(&["/\"kids\"/[]/\"toys\"/[]/\"n\" >= 2"]),
+            ),
+            ("SELECT * FROM c WHERE NOT EXISTS(SELECT VALUE t FROM t IN c.tags WHERE t = 'x')", None),
+            ("SELECT * FROM c WHERE EXISTS(SELECT VALUE t FROM t IN c.tags)", None),
             ("SELECT * FROM c WHERE c.s NOT LIKE 'ab%'", None),
             (
                 "SELECT * FROM c WHERE IS_DEFINED(c.o)",

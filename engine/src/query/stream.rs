@@ -150,6 +150,7 @@ impl<'p> Pager<'p> {
     fn env(&self) -> Env<'p> {
         Env {
             params: &self.p.params,
+            now: self.p.now,
             aggs: None,
         }
     }
@@ -259,6 +260,7 @@ impl<'p> Pager<'p> {
             let finished = finish(self.accs);
             let env = Env {
                 params: &self.p.params,
+                now: self.p.now,
                 aggs: Some(&finished),
             };
             // One row, which OFFSET, LIMIT and TOP may remove.

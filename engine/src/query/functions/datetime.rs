@@ -2,8 +2,8 @@
 //! (`YYYY-MM-DDThh:mm:ss.fffffffZ`, years 0001 to 9999; input may carry 0 to 9 fraction digits and
 //! a UTC offset, output always has seven), ticks (100 ns units since the Unix epoch) and
 //! timestamps (milliseconds since it). Calendar arithmetic is chrono's. Anything malformed, out of
-//! range or of the wrong type gives undefined. Pure (no clock: the GetCurrent* functions are not
-//! here yet).
+//! range or of the wrong type gives undefined. Pure: the GetCurrent* functions read the query's
+//! one "now", handed in.
 
 use chrono::{DateTime, Datelike, Months, NaiveDate, NaiveDateTime, Timelike, Utc};
 use serde_json::Value;
@@ -22,6 +22,7 @@ pub(super) fn arity(name: &str) -> Option<(usize, usize)> {
         "DATETIMEFROMPARTS" => (3, 7),
         "DATETIMEBIN" => (2, 4),
         "DATETIMETOTICKS" | "DATETIMETOTIMESTAMP" | "TICKSTODATETIME" | "TIMESTAMPTODATETIME" => (1, 1),
+        "GETCURRENTDATETIME" | "GETCURRENTTIMESTAMP" | "GETCURRENTTICKS" => (0, 0),
         _ => return None,
     })
 }
@@ -100,6 +101,16 @@ pub(super) fn call(name: &str, args: &[Val]) -> Option<Val> {
             .and_then(|ms| ms.checked_mul(10_000))
             .and_then(from_ticks)
             .and_then(format),
+        _ => return None,
+    })
+}
+
+/// The GetCurrent* functions at `now` (ticks since the Unix epoch; one value per query).
+pub(super) fn current(name: &str, now: i64) -> Option<Val> {
+    Some(match name {
+        "GETCURRENTDATETIME" => from_ticks(now).and_then(format),
+        "GETCURRENTTIMESTAMP" => Some(Value::from(now.div_euclid(10_000))),
+        "GETCURRENTTICKS" => Some(Value::from(now)),
         _ => return None,
     })
 }

@@ -1,11 +1,12 @@
 //! Scalar functions, one family a file (type checks and IIF, strings, math, arrays, date and
-//! time; the `Int*` functions live with the bitwise operators in `query/integer.rs`): their
-//! arity, for the parser, and their value, for the evaluator. Arguments of the wrong type give undefined, never an error.
-//! Pure apart from `RAND` and `RegexMatch`'s compiled-pattern cache.
+//! time, spatial; the `Int*` functions live with the bitwise operators in `query/integer.rs`):
+//! their arity, for the parser, and their value, for the evaluator. Arguments of the wrong type
+//! give undefined, never an error. Pure apart from `RAND` and `RegexMatch`'s pattern cache.
 
 mod array;
 mod datetime;
 mod math;
+mod spatial;
 mod string;
 mod types;
 
@@ -21,16 +22,22 @@ pub(crate) fn arity(name: &str) -> Option<(usize, usize)> {
         .or_else(|| math::arity(name))
         .or_else(|| array::arity(name))
         .or_else(|| datetime::arity(name))
+        .or_else(|| spatial::arity(name))
         .or_else(|| int_arity(name))
 }
 
-/// Applies the scalar function `name` (already checked by `arity`).
-pub(crate) fn call(name: &str, args: &[Val]) -> Val {
+/// Applies the scalar function `name` (already checked by `arity`); `now` (ticks since the Unix
+/// epoch) answers the GetCurrent* functions.
+pub(crate) fn call(name: &str, args: &[Val], now: i64) -> Val {
+    if let Some(v) = datetime::current(name, now) {
+        return v;
+    }
     types::call(name, args)
         .or_else(|| string::call(name, args))
         .or_else(|| math::call(name, args))
         .or_else(|| array::call(name, args))
         .or_else(|| datetime::call(name, args))
+        .or_else(|| spatial::call(name, args))
         .or_else(|| int_function(name, args))
         .flatten()
 }
@@ -67,7 +74,7 @@ mod tests {
 
     fn f(name: &str, args: &[Value]) -> Val {
         let args: Vec<Val> = args.iter().cloned().map(Some).collect();
-        call(name, &args)
+        call(name, &args, 0)
     }
 
     #[test]
@@ -117,7 +124,7 @@ mod tests {
         for (name, args, want) in cases {
             assert_eq!(f(name, &args), want, "{name}({args:?})");
         }
-        assert_eq!(call("IS_DEFINED", &[None]), Some(json!(false)));
+        assert_eq!(call("IS_DEFINED", &[None], 0), Some(json!(false)));
         assert_eq!(arity("NOPE"), None);
     }
 }
