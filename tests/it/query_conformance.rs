@@ -625,12 +625,7 @@ fn get_current_functions_read_the_account_clock() {
     let clock = strata::ManualWallClock::at(1_800_000_000);
     let opts = AccountOptions::new(dir.path().join("data"), dir.path().join("home"))
         .wall_clock(std::sync::Arc::new(clock.clone()));
-    let account = Account::create(opts, "acct", Encryption::ServiceManaged).unwrap();
-    let c = account
-        .create_database("db")
-        .unwrap()
-        .create_container("c", "/pk")
-        .unwrap();
+    let (_account, c) = crate::common::account_with_container(opts);
     for id in ["1", "2", "3"] {
         c.create_item("p", &json!({"id": id, "pk": "p"})).unwrap();
     }
