@@ -73,6 +73,16 @@ fn all_refused(f: &Fixture, sub: u32) {
         f.c.execute_batch("p", &[BatchOperation::read("item-4")])
             .map(|_| ())
             .unwrap_err(),
+        // Databases, containers and their settings are the data plane's too.
+        f.account.create_database("db2").map(|_| ()).unwrap_err(),
+        f.account
+            .database("db")
+            .create_container("c2", "/pk")
+            .map(|_| ())
+            .unwrap_err(),
+        f.account.database("db").set_throughput(Some(400)).unwrap_err(),
+        f.c.set_throughput(Some(400)).unwrap_err(),
+        f.c.set_default_ttl(Some(60)).unwrap_err(),
     ];
     for e in errors {
         assert_eq!((e.status(), e.substatus()), (403, sub), "{e}");

@@ -195,9 +195,11 @@ impl Container {
     }
 
     /// Sets (or, with `None`, removes) the container's own throughput; takes effect on the next
-    /// operation. 400 for an invalid RU/s, 404 if the container does not exist.
+    /// operation. 400 for an invalid RU/s, 404 if the container does not exist, 403 while the
+    /// customer key is revoked.
     pub fn set_throughput(&self, ru_per_sec: Option<u32>) -> Result<()> {
         validate_throughput(ru_per_sec)?;
+        self.inner.require_key_access()?;
         let (db, name) = (self.db.as_str(), self.name.as_str());
         self.inner.edit_catalog(|c| {
             c.container_mut(db, name)?.throughput = ru_per_sec;

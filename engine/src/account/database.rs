@@ -131,9 +131,11 @@ impl Database {
     }
 
     /// Sets (or, with `None`, removes) the throughput shared by the containers without their
-    /// own; takes effect on their next operation. 400 for an invalid RU/s, 404 if missing.
+    /// own; takes effect on their next operation. 400 for an invalid RU/s, 404 if missing, 403
+    /// while the customer key is revoked.
     pub fn set_throughput(&self, ru_per_sec: Option<u32>) -> Result<()> {
         validate_throughput(ru_per_sec)?;
+        self.inner.require_key_access()?;
         let db = self.name.clone();
         self.inner.edit_catalog(|c| {
             let entry =

@@ -457,7 +457,7 @@ impl Account {
         &self.inner.data_dir
     }
 
-    /// 409 if it exists, 400 for a bad name.
+    /// 409 if it exists, 400 for a bad name, 403 while the customer key is revoked.
     pub fn create_database(&self, name: &str) -> Result<Database> {
         self.create_database_with(name, DatabaseOptions::default())
     }
@@ -467,6 +467,9 @@ impl Account {
     pub fn create_database_with(&self, name: &str, opts: DatabaseOptions) -> Result<Database> {
         validate_name("database", name)?;
         validate_throughput(opts.throughput)?;
+        // Databases, containers and their settings are the data plane's, as in the managed
+        // service: a revoked account changes none of them.
+        self.inner.require_key_access()?;
         self.inner.edit_catalog(|c| {
             if c.databases.iter().any(|d| d.name == name) {
                 return Err(Error::Conflict(format!("database '{name}' already exists")));

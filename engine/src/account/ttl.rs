@@ -79,9 +79,11 @@ impl Container {
     }
 
     /// Sets `defaultTtl` (`None` turns TTL off); takes effect at once for reads, queries and
-    /// compaction. 400 unless -1 or positive, 404 if the container does not exist.
+    /// compaction. 400 unless -1 or positive, 404 if the container does not exist, 403 while
+    /// the customer key is revoked.
     pub fn set_default_ttl(&self, ttl: Option<i64>) -> Result<()> {
         validate_default_ttl(ttl)?;
+        self.inner.require_key_access()?;
         let (db, name) = (self.database_name(), self.name());
         self.inner.edit_catalog(|c| {
             c.container_mut(db, name)?.default_ttl = ttl;
