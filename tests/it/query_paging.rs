@@ -827,6 +827,16 @@ fn a_page_ends_after_its_read_budget() {
         whole.request_charge
     );
 
+    // Through a range lookup (every item matches `c.n >= 0`): a page holds at most its budget
+    // of candidate keys, not all 21,000, and ends after the last one it holds.
+    let sql = "SELECT VALUE c.id FROM c WHERE c.n >= 0 AND c.n % 1000 = 7";
+    let whole_range = c.query_items(sql, &[], &opts(Some(10_000), None)).unwrap();
+    assert!(whole_range.continuation.is_none());
+    assert_eq!(whole_range.items, whole.items);
+    let paged = pages(&c, sql, &[], Some(100));
+    assert_eq!(paged.len(), 3, "{paged:?}");
+    assert_eq!(paged.concat(), whole.items);
+
     // Nothing matches: empty pages with tokens, then the end.
     let sql = "SELECT VALUE c.id FROM c WHERE c.n * 2 < 0";
     let all = pages(&c, sql, &[], Some(100));

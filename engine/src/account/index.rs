@@ -460,37 +460,60 @@ impl Container {
         Ok(())
     }
 
-    /// The keys of the items the lookups propose (limited to keys under `scope`, the partition
-    /// or container prefix), in key order, and the number of entries read.
+    /// The keys of the items the lookups propose under `scope` (the partition or container
+    /// prefix) at or after `from`, in key order: the first `limit` of them. The entries are read
+    /// lazily, one block at a time, and only `limit` keys are held, whatever the number of
+    /// matches (every entry of the lookups' ranges is still read: they are in value order).
     pub(crate) fn index_candidates(
         &self,
         id: u32,
         generation: u32,
         lookups: &[Lookup],
-        scope: &[u8],
-    ) -> Result<(Vec<Vec<u8>>, usize)> {
+        (scope, from): (&[u8], &[u8]),
+        limit: usize,
+    ) -> Result<IndexCandidates> {
         let container = container_prefix(id);
+        let mut c = IndexCandidates::default();
         let mut keys = BTreeSet::new();
-        let mut read = 0usize;
         for l in lookups {
             let Some(path) = path_prefix(id, generation, &l.path) else {
                 continue;
             };
             for (start, end) in ranges(&path, &l.kind) {
-                for (entry, _) in self.inner.db.scan_range(&start, &end, usize::MAX)? {
-                    read += 1;
+                for next in self.inner.db.iter_prefix_from(&path, &start)? {
+                    let (entry, _) = next?;
+                    if !end.is_empty() && entry >= end {
+                        break;
+                    }
+                    c.entries_read += 1;
                     let suffix = entry_suffix(&entry, path.len())
                         .ok_or_else(|| Error::Internal("an index entry is damaged".into()))?;
                     let mut key = container.clone();
                     key.extend_from_slice(suffix);
-                    if key.starts_with(scope) {
+                    if key.starts_with(scope) && key.as_slice() >= from {
                         keys.insert(key);
+                        if keys.len() > limit {
+                            keys.pop_last();
+                            c.more = true;
+                        }
                     }
                 }
             }
         }
-        Ok((keys.into_iter().collect(), read))
+        c.keys = keys.into_iter().collect();
+        Ok(c)
     }
+}
+
+/// What `Container::index_candidates` found.
+#[derive(Default)]
+pub(crate) struct IndexCandidates {
+    /// Item keys, ascending, without repeats.
+    pub(crate) keys: Vec<Vec<u8>>,
+    /// More keys follow the last one (the limit cut them off).
+    pub(crate) more: bool,
+    /// Index entries read.
+    pub(crate) entries_read: usize,
 }
 
 /// The key ranges `[start, end)` of a lookup under the path prefix.
@@ -562,5 +585,55 @@ mod tests {
             assert_eq!(RebuildState::decode(&s.encode()).unwrap(), s);
         }
         assert!(RebuildState::decode(&[1, 2]).is_err());
+    }
+
+    /// A range lookup's candidates from a position on, cut to a limit: the first keys in key
+    /// order, a flag that more follow, and every entry of the range counted as read.
+    #[test]
+    fn candidates_are_cut_to_the_limit_from_a_position() {
+        use crate::index::path::Seg;
+        let dir = tempfile::tempdir().unwrap();
+        let opts = crate::options::AccountOptions::new(dir.path().join("data"), dir.path().join("home"));
+        let account =
+            super::super::Account::create(opts, "a", super::super::Encryption::ServiceManaged).unwrap();
+        let c = account
+            .create_database("d")
+            .unwrap()
+            .create_container("c", "/pk")
+            .unwrap();
+        for i in 0..50 {
+            c.create_item(
+                "p",
+                &serde_json::json!({"id": format!("i{i:02}"), "pk": "p", "n": 49 - i}),
+            )
+            .unwrap();
+        }
+        let r = c.resolve().unwrap();
+        let view = c.index_view(r.id).unwrap();
+        let range = [Lookup {
+            path: vec![Seg::Name("n".into())],
+            kind: LookupKind::Range {
+                lo: Some(serde_json::json!(10)),
+                hi: None,
+            },
+        }];
+        let scope = container_prefix(r.id);
+        let all = c
+            .index_candidates(r.id, view.generation, &range, (&scope, &scope), usize::MAX)
+            .unwrap();
+        // n >= 10 is i00..=i39, whose entries come in value order (i39 first).
+        assert_eq!((all.keys.len(), all.more, all.entries_read), (40, false, 40));
+        assert!(all.keys.windows(2).all(|w| w[0] < w[1]));
+        let from = all.keys[5].clone();
+        let cut = c
+            .index_candidates(r.id, view.generation, &range, (&scope, &from), 3)
+            .unwrap();
+        assert_eq!(cut.keys, all.keys[5..8].to_vec());
+        assert!(cut.more);
+        assert_eq!(cut.entries_read, 40);
+        let tail = c
+            .index_candidates(r.id, view.generation, &range, (&scope, &all.keys[37]), 3)
+            .unwrap();
+        assert_eq!((tail.keys, tail.more), (all.keys[37..].to_vec(), false));
     }
 }

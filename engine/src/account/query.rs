@@ -197,6 +197,9 @@ impl Container {
             // documents, so a filter that matches little answers in pages of bounded work, each
             // with a token to go on from, as the managed service does.
             let budget = page_read_budget(page);
+            // A page that may end short of full needs at most `budget` candidate keys of a whole
+            // index read (range, prefix, many values): it holds those, not every match.
+            let candidate_limit = if pager.may_pause() { budget } else { usize::MAX };
             let mut read = 0usize;
             let mut run = |docs: &mut dyn Iterator<Item = Result<(Vec<u8>, Vec<u8>)>>| -> Result<End> {
                 while let Some(next) = docs.next() {
@@ -211,7 +214,7 @@ impl Container {
                         }
                     }
                 }
-                Ok(End::Done(false))
+                Ok(End::Exhausted)
             };
             // The stored item of a proposed key; an entry whose item is gone (removed by
             // compaction after its TTL) proposes nothing.
@@ -236,13 +239,22 @@ impl Container {
                     end
                 }
                 (Some(lookups), None) => {
-                    let (keys, entries) = self.index_candidates(r.id, view.generation, lookups, &prefix)?;
-                    entries_read = entries;
-                    run(&mut keys
-                        .into_iter()
-                        .filter(|k| *k >= start)
-                        .map(Ok)
-                        .filter_map(stored))?
+                    let found = self.index_candidates(
+                        r.id,
+                        view.generation,
+                        lookups,
+                        (&prefix, &start),
+                        candidate_limit,
+                    )?;
+                    entries_read = found.entries_read;
+                    let last = found.keys.last().cloned();
+                    match (run(&mut found.keys.into_iter().map(Ok).filter_map(stored))?, last) {
+                        // The limit cut candidates off: the page ends after the last one held
+                        // (the pager may pause: the limit is only set when it may).
+                        (End::Exhausted, Some(last)) if found.more => End::Paused(last),
+                        (End::Done(more), _) => End::Done(more || found.more),
+                        (end, _) => end,
+                    }
                 }
                 (None, None) => {
                     let items = self.inner.db.iter_prefix_from(&prefix, &start)?;
@@ -251,6 +263,7 @@ impl Container {
             };
             let done = match end {
                 End::Done(more) => pager.finish(more),
+                End::Exhausted => pager.finish(false),
                 End::Paused(last) => pager.pause_after(&last),
             };
             return self.streamed_page(&r, done, load, entries_read, &fingerprint, Token::At);
@@ -276,9 +289,10 @@ impl Container {
         let mut entries_read = 0;
         match lookups {
             Some(lookups) => {
-                let (keys, read) = self.index_candidates(r.id, view.generation, lookups, &prefix)?;
-                entries_read = read;
-                for key in keys {
+                let found =
+                    self.index_candidates(r.id, view.generation, lookups, (&prefix, &prefix), usize::MAX)?;
+                entries_read = found.entries_read;
+                for key in found.keys {
                     // An entry whose item is gone (removed by compaction after its TTL) proposes
                     // nothing.
                     if let Some(bytes) = self.inner.db.get(&key)? {
@@ -361,10 +375,12 @@ fn page_read_budget(max_items: usize) -> usize {
     max_items.saturating_mul(10).max(10_000)
 }
 
-/// How a key-order page ended: `Done(more)` full or at the end of the candidates (`more`: a
-/// document follows, for `Pager::finish`), or `Paused` by its read budget after this key.
+/// How a key-order page ended: `Done(more)` full or complete (`more`: a document follows, for
+/// `Pager::finish`), `Exhausted` at the end of the candidates, or `Paused` by its read budget
+/// after this key.
 enum End {
     Done(bool),
+    Exhausted,
     Paused(Vec<u8>),
 }
 
