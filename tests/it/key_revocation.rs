@@ -83,6 +83,7 @@ fn all_refused(f: &Fixture, sub: u32) {
         f.account.database("db").set_throughput(Some(400)).unwrap_err(),
         f.c.set_throughput(Some(400)).unwrap_err(),
         f.c.set_default_ttl(Some(60)).unwrap_err(),
+        f.c.disable_analytical().unwrap_err(),
     ];
     for e in errors {
         assert_eq!((e.status(), e.substatus()), (403, sub), "{e}");

@@ -158,8 +158,10 @@ impl Container {
         Ok(())
     }
 
-    /// Turns the tier off; its files and key stay until it is enabled again (same schema).
+    /// Turns the tier off; its files and key stay until it is enabled again (same schema). 403
+    /// while the customer key is revoked, as enabling it is.
     pub fn disable_analytical(&self) -> Result<()> {
+        self.inner.require_key_access()?;
         let (db, name) = (self.database_name().to_string(), self.name().to_string());
         self.inner.edit_catalog(|c| {
             c.container_mut(&db, &name)?.analytical = None;
