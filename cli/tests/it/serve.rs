@@ -480,18 +480,32 @@ fn a_revoked_customer_key_is_noticed_while_serving() {
     let server = Server::start_with(&env, &["--key-check-interval", "1"]);
     let r = server.send("POST", "/dbs", Auth::Primary, &[], br#"{"id":"d"}"#);
     assert_eq!(r.status, 201, "{}", r.body);
+    let create_collection = |id: &str| {
+        let body = format!(r#"{{"id":"{id}","partitionKey":{{"paths":["/pk"],"kind":"Hash"}}}}"#);
+        server.send("POST", "/dbs/d/colls", Auth::Primary, &[], body.as_bytes())
+    };
+    let r = create_collection("c0");
+    assert_eq!(r.status, 201, "{}", r.body);
 
     env.ok(&["vault", "key", "disable", "k"]);
     std::thread::sleep(Duration::from_millis(1100));
-    for (verb, path, body) in [
+    let batch_headers = [("x-ms-documentdb-partitionkey", "[\"a\"]"), BATCH, ATOMIC];
+    for (verb, path, headers, body) in [
         (
             "POST",
             "/dbs/d/colls",
+            &[][..],
             &br#"{"id":"c","partitionKey":{"paths":["/pk"],"kind":"Hash"}}"#[..],
         ),
-        ("DELETE", "/dbs/d", b""),
+        (
+            "POST",
+            "/dbs/d/colls/c0/docs",
+            &batch_headers[..],
+            br#"[{"operationType":"Create","resourceBody":{"id":"1","pk":"a"}}]"#,
+        ),
+        ("DELETE", "/dbs/d", &[], b""),
     ] {
-        let r = server.send(verb, path, Auth::Primary, &[], body);
+        let r = server.send(verb, path, Auth::Primary, headers, body);
         assert_eq!(
             (r.status, r.header("x-ms-substatus")),
             (403, Some("4002")),
@@ -503,15 +517,14 @@ fn a_revoked_customer_key_is_noticed_while_serving() {
 
     env.ok(&["vault", "key", "enable", "k"]);
     std::thread::sleep(Duration::from_millis(1100));
-    let r = server.send(
-        "POST",
-        "/dbs/d/colls",
-        Auth::Primary,
-        &[],
-        br#"{"id":"c","partitionKey":{"paths":["/pk"],"kind":"Hash"}}"#,
-    );
+    let r = create_collection("c");
     assert_eq!(r.status, 201, "served again once the key is back: {}", r.body);
     assert_eq!(server.stop().code(), Some(0));
+    let items = common::all_items(&env, "c0");
+    assert!(
+        items.is_empty(),
+        "the batch refused while revoked wrote nothing: {items:?}"
+    );
 }
 
 #[test]
