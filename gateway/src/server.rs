@@ -311,7 +311,8 @@ async fn handle(shared: &Arc<Shared>, req: HttpRequest<Incoming>) -> Reply {
     };
     let reply =
         outcome.unwrap_or_else(|_| Reply::error(500, "the request failed inside the server; see its log"));
-    if parts.method != hyper::Method::GET && reply.status < 300 {
+    // A write may have happened (207: a batch that failed wrote nothing).
+    if parts.method != hyper::Method::GET && reply.status < 300 && reply.status != 207 {
         shared.session_lsn.fetch_add(1, Ordering::Relaxed);
     }
     reply

@@ -1,7 +1,8 @@
 //! `strata serve` through the real binary, on a free loopback port: the access keys it prints,
 //! authentication (a signed request is served; unsigned, wrongly signed and stale ones get the
 //! same bare 401), bad input (oversized, malformed, unknown resources, missing partition key),
-//! writes through HTTP that survive a SIGTERM, and the refusal to serve plain HTTP off loopback.
+//! writes through HTTP that survive a SIGTERM, a transactional batch applied whole or not at all,
+//! and the refusal to serve plain HTTP off loopback.
 //! The Python SDK check (ignored in a plain `cargo test`; scripts/test.sh runs it with
 //! STRATA_PYTHON set) drives the server with the vendor's `azure-cosmos`.
 
@@ -305,11 +306,36 @@ fn bad_input_gets_the_services_status_codes_and_nothing_is_written() {
         ("malformed JSON", "POST", docs, vec![pk], b"{\"id\": \"1\", ", 400),
         ("nested too deep", "POST", docs, vec![pk], deep.as_bytes(), 400),
         (
-            "transactional batch",
+            "non-atomic batch (bulk)",
             "POST",
             docs,
             vec![pk, ("x-ms-cosmos-is-batch-request", "True")],
             br#"[{"operationType":"Create","resourceBody":{"id":"b","pk":"a"}}]"#,
+            400,
+        ),
+        (
+            "batch without its partition key",
+            "POST",
+            docs,
+            vec![BATCH, ATOMIC],
+            br#"[{"operationType":"Create","resourceBody":{"id":"b","pk":"a"}}]"#,
+            400,
+        ),
+        (
+            "batch whose body is not an array",
+            "POST",
+            docs,
+            vec![pk, BATCH, ATOMIC],
+            br#"{"operationType":"Create","resourceBody":{"id":"b","pk":"a"}}"#,
+            400,
+        ),
+        (
+            "batch with an item of another partition",
+            "POST",
+            docs,
+            vec![pk, BATCH, ATOMIC],
+            br#"[{"operationType":"Create","resourceBody":{"id":"b","pk":"a"}},
+                 {"operationType":"Create","resourceBody":{"id":"c","pk":"z"}}]"#,
             400,
         ),
         (
@@ -454,18 +480,32 @@ fn a_revoked_customer_key_is_noticed_while_serving() {
     let server = Server::start_with(&env, &["--key-check-interval", "1"]);
     let r = server.send("POST", "/dbs", Auth::Primary, &[], br#"{"id":"d"}"#);
     assert_eq!(r.status, 201, "{}", r.body);
+    let create_collection = |id: &str| {
+        let body = format!(r#"{{"id":"{id}","partitionKey":{{"paths":["/pk"],"kind":"Hash"}}}}"#);
+        server.send("POST", "/dbs/d/colls", Auth::Primary, &[], body.as_bytes())
+    };
+    let r = create_collection("c0");
+    assert_eq!(r.status, 201, "{}", r.body);
 
     env.ok(&["vault", "key", "disable", "k"]);
     std::thread::sleep(Duration::from_millis(1100));
-    for (verb, path, body) in [
+    let batch_headers = [("x-ms-documentdb-partitionkey", "[\"a\"]"), BATCH, ATOMIC];
+    for (verb, path, headers, body) in [
         (
             "POST",
             "/dbs/d/colls",
+            &[][..],
             &br#"{"id":"c","partitionKey":{"paths":["/pk"],"kind":"Hash"}}"#[..],
         ),
-        ("DELETE", "/dbs/d", b""),
+        (
+            "POST",
+            "/dbs/d/colls/c0/docs",
+            &batch_headers[..],
+            br#"[{"operationType":"Create","resourceBody":{"id":"1","pk":"a"}}]"#,
+        ),
+        ("DELETE", "/dbs/d", &[], b""),
     ] {
-        let r = server.send(verb, path, Auth::Primary, &[], body);
+        let r = server.send(verb, path, Auth::Primary, headers, body);
         assert_eq!(
             (r.status, r.header("x-ms-substatus")),
             (403, Some("4002")),
@@ -477,15 +517,14 @@ fn a_revoked_customer_key_is_noticed_while_serving() {
 
     env.ok(&["vault", "key", "enable", "k"]);
     std::thread::sleep(Duration::from_millis(1100));
-    let r = server.send(
-        "POST",
-        "/dbs/d/colls",
-        Auth::Primary,
-        &[],
-        br#"{"id":"c","partitionKey":{"paths":["/pk"],"kind":"Hash"}}"#,
-    );
+    let r = create_collection("c");
     assert_eq!(r.status, 201, "served again once the key is back: {}", r.body);
     assert_eq!(server.stop().code(), Some(0));
+    let items = common::all_items(&env, "c0");
+    assert!(
+        items.is_empty(),
+        "the batch refused while revoked wrote nothing: {items:?}"
+    );
 }
 
 #[test]
@@ -593,6 +632,124 @@ fn oversized_headers_are_refused_and_keep_alive_serves_many_requests() {
         let coll: Value = serde_json::from_slice(&body).unwrap();
         assert_eq!(coll["partitionKey"]["paths"], json!(["/pk"]));
     }
+}
+
+/// The headers the SDKs send with an atomic transactional batch.
+const BATCH: (&str, &str) = ("x-ms-cosmos-is-batch-request", "True");
+const ATOMIC: (&str, &str) = ("x-ms-cosmos-batch-atomic", "True");
+
+#[test]
+fn a_transactional_batch_is_all_or_nothing_and_answers_per_operation() {
+    let env = Env::with_container("/pk");
+    let server = Server::start(&env);
+    let docs = "/dbs/d/colls/c/docs";
+    let pk = ("x-ms-documentdb-partitionkey", "[\"a\"]");
+    let mut etag = String::new();
+    for body in [r#"{"id":"r","pk":"a","n":1}"#, r#"{"id":"gone","pk":"a"}"#] {
+        let r = server.send("POST", docs, Auth::Primary, &[pk], body.as_bytes());
+        assert_eq!(r.status, 201, "{}", r.body);
+        etag = r.header("etag").unwrap().to_string();
+    }
+    let created = server.send("GET", &format!("{docs}/r"), Auth::Primary, &[pk], b"");
+    let r_etag = created.header("etag").unwrap().to_string();
+    assert_ne!(r_etag, etag);
+
+    // Every operation type, as the SDKs spell them (a patch's operations and condition under
+    // resourceBody, a read's ifNoneMatch).
+    let good = json!([
+        {"operationType": "Create", "resourceBody": {"id": "b1", "pk": "a", "n": 1}},
+        {"operationType": "Upsert", "resourceBody": {"id": "b2", "pk": "a", "n": 2}},
+        {"operationType": "Replace", "id": "r", "resourceBody": {"id": "r", "pk": "a", "n": 10}, "ifMatch": r_etag},
+        {"operationType": "Read", "id": "b1"},
+        {"operationType": "Patch", "id": "b1", "resourceBody": {
+            "operations": [{"op": "incr", "path": "/n", "value": 5}], "condition": "FROM c WHERE c.n = 1"}},
+        {"operationType": "Read", "id": "b2", "ifNoneMatch": "*"},
+        {"operationType": "Delete", "id": "gone"}
+    ]);
+    let r = server.send(
+        "POST",
+        docs,
+        Auth::Primary,
+        &[pk, BATCH, ATOMIC],
+        good.to_string().as_bytes(),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let results = r.body.as_array().unwrap();
+    let statuses: Vec<u64> = results
+        .iter()
+        .map(|x| x["statusCode"].as_u64().unwrap())
+        .collect();
+    assert_eq!(statuses, [201, 201, 200, 200, 200, 304, 204], "{}", r.body);
+    assert_eq!(
+        results[3]["resourceBody"]["n"], 1,
+        "the read sees the create before it"
+    );
+    assert_eq!(results[4]["resourceBody"]["n"], 6, "{}", r.body);
+    assert_eq!(results[5].get("resourceBody"), None, "a 304 carries no item");
+    for (i, x) in results.iter().enumerate().take(5) {
+        assert!(x["eTag"].as_str().is_some_and(|e| !e.is_empty()), "{i}: {x}");
+    }
+    let per_op: f64 = results.iter().map(|x| x["requestCharge"].as_f64().unwrap()).sum();
+    let charge: f64 = r.header("x-ms-request-charge").unwrap().parse().unwrap();
+    assert!(
+        charge > 0.0 && (charge - per_op).abs() < 0.05,
+        "{charge} vs {per_op}"
+    );
+
+    // A duplicate create fails the batch: 207, its own 409, 424 for the others, nothing written.
+    let failing = json!([
+        {"operationType": "Create", "resourceBody": {"id": "b3", "pk": "a"}},
+        {"operationType": "Patch", "id": "b1", "resourceBody": {"operations": [{"op": "incr", "path": "/n", "value": 100}]}},
+        {"operationType": "Delete", "id": "b2"},
+        {"operationType": "Create", "resourceBody": {"id": "b1", "pk": "a"}}
+    ]);
+    let r = server.send(
+        "POST",
+        docs,
+        Auth::Primary,
+        &[pk, BATCH, ATOMIC],
+        failing.to_string().as_bytes(),
+    );
+    assert_eq!(r.status, 207, "{}", r.body);
+    let statuses: Vec<u64> = r
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["statusCode"].as_u64().unwrap())
+        .collect();
+    assert_eq!(statuses, [424, 424, 424, 409], "{}", r.body);
+    assert!(
+        r.body[3]["message"].as_str().is_some_and(|m| m.contains("b1")),
+        "{}",
+        r.body
+    );
+    assert!(r.header("x-ms-request-charge").is_some());
+
+    // A batch over the engine's 100 operations is refused whole.
+    let many: Vec<Value> = (0..101)
+        .map(|i| json!({"operationType": "Read", "id": format!("x{i}")}))
+        .collect();
+    let r = server.send(
+        "POST",
+        docs,
+        Auth::Primary,
+        &[pk, BATCH, ATOMIC],
+        Value::from(many).to_string().as_bytes(),
+    );
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert_eq!(server.stop().code(), Some(0));
+
+    let items = common::all_items(&env, "c");
+    let got: Vec<(&str, &Value)> = items
+        .iter()
+        .map(|i| (i["id"].as_str().unwrap(), &i["n"]))
+        .collect();
+    assert_eq!(
+        got,
+        [("b1", &json!(6)), ("b2", &json!(2)), ("r", &json!(10))],
+        "the good batch whole, nothing of the failed one"
+    );
 }
 
 #[test]

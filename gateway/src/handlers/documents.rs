@@ -1,6 +1,6 @@
 //! Documents (items): create and upsert (`x-ms-documentdb-is-upsert`) by POST to the feed,
 //! read (with `If-None-Match`), replace, patch and delete (with `If-Match`), each addressed by
-//! `x-ms-documentdb-partitionkey`. A POST that is a query goes to `query`. A patch is the
+//! `x-ms-documentdb-partitionkey`. A POST that is a query goes to `query`, a batch to `batch`. A patch is the
 //! engine's (`Container::patch_item`: atomic, with If-Match and the `condition` predicate).
 
 use serde_json::Value;
@@ -9,7 +9,7 @@ use strata_engine::{
     PatchOptions,
 };
 
-use super::{engine, header, query, Request};
+use super::{batch, engine, header, query, Request};
 use crate::wire::Reply;
 
 /// The reply to a successful item operation: its status, etag and charge, and the item unless
@@ -30,7 +30,7 @@ fn item_reply(req: &Request<'_>, r: ItemResponse<Value>) -> Result<Reply, Reply>
 }
 
 /// The partition key of a request on one item: 400 when the header is missing.
-fn required_partition_key(req: &Request<'_>) -> Result<PartitionKey, Reply> {
+pub(super) fn required_partition_key(req: &Request<'_>) -> Result<PartitionKey, Reply> {
     req.partition_key()?.ok_or_else(|| {
         Reply::error(
             400,
@@ -75,10 +75,7 @@ pub fn post(account: &Account, db: &str, coll: &str, req: &Request<'_>) -> Resul
         return query::query(account, db, coll, req);
     }
     if req.flag(header::IS_BATCH)? {
-        return Err(Reply::error(
-            400,
-            "transactional batch is not served by strata serve yet: send the operations one by one",
-        ));
+        return batch::execute(account, db, coll, req);
     }
     let item = req.json_body()?;
     if !item.is_object() {
@@ -161,7 +158,7 @@ pub fn patch(account: &Account, db: &str, coll: &str, id: &str, req: &Request<'_
 
 /// The body the SDKs send for a patch: `{"operations": [{"op", "path", "value"?, "from"?}, …],
 /// "condition"?: "FROM c WHERE …"}`. The operations' rules are the engine's (docs/patch.md).
-fn patch_body(body: &Value) -> strata_engine::Result<(Vec<PatchOperation>, Option<String>)> {
+pub(super) fn patch_body(body: &Value) -> strata_engine::Result<(Vec<PatchOperation>, Option<String>)> {
     let bad = |m: &str| strata_engine::Error::BadRequest(m.to_string());
     let obj = body.as_object().ok_or_else(|| {
         bad("a patch body is {\"operations\": [...], \"condition\"?: \"FROM c WHERE ...\"}")

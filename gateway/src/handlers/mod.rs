@@ -3,6 +3,7 @@
 //! key, If-Match, paging, JSON bodies). Runs inside `block_in_place` (the engine is synchronous).
 //! Handlers must not write to the store before every part of the request has been validated.
 
+mod batch;
 mod collections;
 mod databases;
 mod documents;
@@ -22,6 +23,8 @@ pub(crate) mod header {
     pub const IS_UPSERT: &str = "x-ms-documentdb-is-upsert";
     pub const IS_QUERY: &str = "x-ms-documentdb-isquery";
     pub const IS_BATCH: &str = "x-ms-cosmos-is-batch-request";
+    pub const BATCH_ATOMIC: &str = "x-ms-cosmos-batch-atomic";
+    pub const BATCH_CONTINUE_ON_ERROR: &str = "x-ms-cosmos-batch-continue-on-error";
     pub const QUERY_PLAN: &str = "x-ms-cosmos-is-query-plan-request";
     pub const MAX_ITEM_COUNT: &str = "x-ms-max-item-count";
     pub const CONTINUATION: &str = "x-ms-continuation";

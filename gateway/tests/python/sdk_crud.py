@@ -1,6 +1,7 @@
 """Drives `strata serve` with the vendor's Python SDK (azure-cosmos): databases and containers,
-item CRUD with etags and the SDK's own exceptions, a parameterised query with paging, and the
-request charge the SDK reports. Usage: sdk_crud.py ENDPOINT KEY. Prints one line per check and
+item CRUD with etags and the SDK's own exceptions, a parameterised query with paging, the change
+feed, a transactional batch (applied whole, or failed with nothing written), and the request
+charge the SDK reports. Usage: sdk_crud.py ENDPOINT KEY. Prints one line per check and
 "N passed, 0 failed" at the end; exits non-zero on the first failure."""
 
 import base64
@@ -154,6 +155,49 @@ token = orders.client_connection.last_response_headers["etag"]
 orders.upsert_item({"id": "q3", "tenant": "t1", "n": 300})
 later = list(orders.query_items_change_feed(continuation=token))
 check("change feed after a write", [(i["id"], i["n"]) for i in later] == [("q3", 300)], str(later))
+
+# A transactional batch: every operation type in one partition, all applied; then one whose last
+# operation fails (a duplicate create), which the SDK raises as CosmosBatchOperationError with
+# nothing of it written.
+base = orders.create_item({"id": "b0", "tenant": "batch", "n": 0})
+orders.create_item({"id": "b9", "tenant": "batch"})
+results = orders.execute_item_batch([
+    ("create", ({"id": "b1", "tenant": "batch", "n": 1},)),
+    ("upsert", ({"id": "b2", "tenant": "batch", "n": 2},)),
+    ("replace", ("b0", {"id": "b0", "tenant": "batch", "n": 10}), {"if_match_etag": base["_etag"]}),
+    ("read", ("b1",)),
+    ("patch", ("b1", [{"op": "incr", "path": "/n", "value": 5}]), {"filter_predicate": "FROM c WHERE c.n = 1"}),
+    ("read", ("b2",), {"if_none_match_etag": "*"}),
+    ("delete", ("b9",)),
+], partition_key="batch")
+check("batch: every operation's status", [r["statusCode"] for r in results] == [201, 201, 200, 200, 200, 304, 204],
+      str(results))
+check("batch: the read sees the create before it, the patch applies",
+      results[3]["resourceBody"]["n"] == 1 and results[4]["resourceBody"]["n"] == 6, str(results))
+batch_charge = float(orders.client_connection.last_response_headers["x-ms-request-charge"])
+check("batch: the charge is the operations' sum",
+      abs(batch_charge - sum(r["requestCharge"] for r in results)) < 0.05, str(batch_charge))
+check("batch: its writes are stored", orders.read_item("b0", partition_key="batch")["n"] == 10
+      and orders.read_item("b1", partition_key="batch")["n"] == 6)
+raises("batch: the deleted item is gone", exceptions.CosmosResourceNotFoundError,
+       lambda: orders.read_item("b9", partition_key="batch"))
+err = raises("batch with a duplicate create -> CosmosBatchOperationError", exceptions.CosmosBatchOperationError,
+             lambda: orders.execute_item_batch([
+                 ("create", ({"id": "b3", "tenant": "batch"},)),
+                 ("patch", ("b1", [{"op": "incr", "path": "/n", "value": 100}])),
+                 ("delete", ("b2",)),
+                 ("create", ({"id": "b1", "tenant": "batch"},)),
+             ], partition_key="batch"))
+check("batch error: the failing operation and its status", (err.error_index, err.status_code) == (3, 409),
+      f"{err.error_index} {err.status_code}")
+check("batch error: 424 for the others", [r["statusCode"] for r in err.operation_responses] == [424, 424, 424, 409],
+      str(err.operation_responses))
+raises("failed batch: its create is not stored", exceptions.CosmosResourceNotFoundError,
+       lambda: orders.read_item("b3", partition_key="batch"))
+check("failed batch: its patch and delete are not applied",
+      orders.read_item("b1", partition_key="batch")["n"] == 6 and orders.read_item("b2", partition_key="batch")["n"] == 2)
+raises("batch across partitions -> CosmosHttpResponseError", exceptions.CosmosHttpResponseError,
+       lambda: orders.execute_item_batch([("create", ({"id": "b4", "tenant": "other"},))], partition_key="batch"))
 
 db.delete_container("orders")
 raises("read a deleted container -> CosmosResourceNotFoundError", exceptions.CosmosResourceNotFoundError,
