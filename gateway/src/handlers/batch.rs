@@ -12,7 +12,7 @@ use strata_engine::{
     Account, BatchOperation, BatchOperationResult, BatchOperationType, BatchResponse, Error,
 };
 
-use super::documents::{patch_body, required_partition_key};
+use super::patch_body::patch_body;
 use super::{engine, header, Request};
 use crate::wire::Reply;
 
@@ -44,7 +44,7 @@ pub fn execute(account: &Account, db: &str, coll: &str, req: &Request<'_>) -> Re
             ),
         ));
     }
-    let pk = required_partition_key(req)?;
+    let pk = req.required_partition_key()?;
     let Value::Array(raw) = req.json_body()? else {
         return Err(Reply::error(
             400,

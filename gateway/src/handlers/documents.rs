@@ -4,11 +4,9 @@
 //! engine's (`Container::patch_item`: atomic, with If-Match and the `condition` predicate).
 
 use serde_json::Value;
-use strata_engine::{
-    parse_patch_operations, Account, Container, ItemOptions, ItemResponse, PartitionKey, PatchOperation,
-    PatchOptions,
-};
+use strata_engine::{Account, Container, ItemOptions, ItemResponse, PartitionKey, PatchOptions};
 
+use super::patch_body::patch_body;
 use super::{batch, engine, header, query, Request};
 use crate::wire::Reply;
 
@@ -27,19 +25,6 @@ fn item_reply(req: &Request<'_>, r: ItemResponse<Value>) -> Result<Reply, Reply>
         reply = reply.with_header("etag", etag);
     }
     Ok(reply)
-}
-
-/// The partition key of a request on one item: 400 when the header is missing.
-pub(super) fn required_partition_key(req: &Request<'_>) -> Result<PartitionKey, Reply> {
-    req.partition_key()?.ok_or_else(|| {
-        Reply::error(
-            400,
-            format!(
-                "this operation needs the item's partition key in header {}, e.g. [\"tenant-1\"]",
-                header::PARTITION_KEY
-            ),
-        )
-    })
 }
 
 /// The partition key of an item about to be written: the header's, else the value at the
@@ -96,7 +81,7 @@ pub fn post(account: &Account, db: &str, coll: &str, req: &Request<'_>) -> Resul
 }
 
 pub fn read(account: &Account, db: &str, coll: &str, id: &str, req: &Request<'_>) -> Result<Reply, Reply> {
-    let pk = required_partition_key(req)?;
+    let pk = req.required_partition_key()?;
     let c = account.database(db).container(coll);
     let r: ItemResponse<Value> = engine(c.read_item(pk, id))?;
     if let (Some(want), Some(have)) = (req.header("if-none-match")?, r.etag.as_deref()) {
@@ -133,14 +118,14 @@ pub fn replace(account: &Account, db: &str, coll: &str, id: &str, req: &Request<
 }
 
 pub fn delete(account: &Account, db: &str, coll: &str, id: &str, req: &Request<'_>) -> Result<Reply, Reply> {
-    let pk = required_partition_key(req)?;
+    let pk = req.required_partition_key()?;
     let c = account.database(db).container(coll);
     let r = engine(c.delete_item_with(pk, id, &options(req)?))?;
     Ok(Reply::empty(204).with_charge(r.request_charge))
 }
 
 pub fn patch(account: &Account, db: &str, coll: &str, id: &str, req: &Request<'_>) -> Result<Reply, Reply> {
-    let pk = required_partition_key(req)?;
+    let pk = req.required_partition_key()?;
     let body = req.json_body()?;
     let (ops, condition) = patch_body(&body).map_err(|e| Reply::from_engine(&e))?;
     let opts = PatchOptions {
@@ -154,23 +139,4 @@ pub fn patch(account: &Account, db: &str, coll: &str, id: &str, req: &Request<'_
         .patch_item(pk, id, &ops, &opts)
         .map_err(|e| Reply::from_engine(&e))?;
     item_reply(req, r)
-}
-
-/// The body the SDKs send for a patch: `{"operations": [{"op", "path", "value"?, "from"?}, …],
-/// "condition"?: "FROM c WHERE …"}`. The operations' rules are the engine's (docs/patch.md).
-pub(super) fn patch_body(body: &Value) -> strata_engine::Result<(Vec<PatchOperation>, Option<String>)> {
-    let bad = |m: &str| strata_engine::Error::BadRequest(m.to_string());
-    let obj = body.as_object().ok_or_else(|| {
-        bad("a patch body is {\"operations\": [...], \"condition\"?: \"FROM c WHERE ...\"}")
-    })?;
-    if let Some(k) = obj.keys().find(|k| *k != "operations" && *k != "condition") {
-        return Err(bad(&format!("a patch body has no property '{k}'")));
-    }
-    let ops = parse_patch_operations(obj.get("operations").unwrap_or(&Value::Null))?;
-    let condition = match obj.get("condition") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(c)) => Some(c.clone()),
-        Some(_) => return Err(bad("a patch's condition is a string, FROM c WHERE ...")),
-    };
-    Ok((ops, condition))
 }

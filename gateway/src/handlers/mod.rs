@@ -8,6 +8,7 @@ mod collections;
 mod databases;
 mod documents;
 mod feed;
+mod patch_body;
 mod query;
 
 use hyper::{HeaderMap, Method};
@@ -113,6 +114,19 @@ impl Request<'_> {
                 "hierarchical partition keys (more than one value) are not supported",
             )),
         }
+    }
+
+    /// The partition key of a request on one item: 400 when the header is missing.
+    pub fn required_partition_key(&self) -> Result<PartitionKey, Reply> {
+        self.partition_key()?.ok_or_else(|| {
+            Reply::error(
+                400,
+                format!(
+                    "this operation needs the item's partition key in header {}, e.g. [\"tenant-1\"]",
+                    header::PARTITION_KEY
+                ),
+            )
+        })
     }
 
     /// `If-Match`, as given.
