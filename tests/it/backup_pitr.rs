@@ -418,14 +418,7 @@ fn no_id_body_or_key_reaches_the_continuous_backup_directory() {
             common::use_user_identity(&f.opts, &vault, &account, "ops");
             (account, c)
         } else {
-            let account =
-                Account::create(f.opts.clone(), "acct", strata::Encryption::ServiceManaged).unwrap();
-            let c = account
-                .create_database("db")
-                .unwrap()
-                .create_container("c", "/pk")
-                .unwrap();
-            (account, c)
+            common::account_with_container(f.opts.clone())
         };
         account.set_continuous_backup(f.policy()).unwrap();
         for i in 0..80 {

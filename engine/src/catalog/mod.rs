@@ -201,8 +201,11 @@ impl Catalog {
                 .collect(),
             access_keys: self.access_keys.clone(),
         };
-        let json = serde_json::to_vec(&settings)
-            .map_err(|e| Error::Internal(format!("serialising settings: {e}")))?;
+        // The settings hold the gateway's access keys: their clear text is wiped once sealed.
+        let json = zeroize::Zeroizing::new(
+            serde_json::to_vec(&settings)
+                .map_err(|e| Error::Internal(format!("serialising settings: {e}")))?,
+        );
         self.sealed_settings = Some(strata_base::seal::hex::encode(
             &suite.seal_metadata(SETTINGS_LABEL, &json),
         ));
@@ -224,9 +227,11 @@ impl Catalog {
         };
         let bad = |why: &str| Error::corruption(path, 20, format!("catalog settings {why}"));
         let bytes = strata_base::seal::hex::decode(&sealed).ok_or_else(|| bad("are not hex"))?;
-        let json = suite
-            .open_metadata(SETTINGS_LABEL, &bytes)
-            .ok_or_else(|| bad("fail authentication"))?;
+        let json = zeroize::Zeroizing::new(
+            suite
+                .open_metadata(SETTINGS_LABEL, &bytes)
+                .ok_or_else(|| bad("fail authentication"))?,
+        );
         let settings: Settings =
             serde_json::from_slice(&json).map_err(|e| bad(&format!("do not parse: {e}")))?;
         self.default_identity = settings.default_identity;

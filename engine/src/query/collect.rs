@@ -16,7 +16,7 @@ use super::aggregate::{accumulators, finish, Accumulator};
 use super::eval::{Env, Row};
 use super::exec::{cmp_keys, Prepared};
 use super::stream::Flow;
-use super::value::{canonical, Val};
+use super::value::{canonical, canonical_value, Val};
 use crate::error::{Error, Result};
 
 /// Most groups, distinct results or sorted results a query may hold at once.
@@ -192,7 +192,7 @@ impl<'p> Collector<'p> {
                 match seen {
                     // DISTINCT after ORDER BY keeps the first of equal results in sort order:
                     // the one with the least keys (the earliest of equal keys).
-                    Some(seen) => match seen.entry(canonical(&Some(entry.value.clone()))) {
+                    Some(seen) => match seen.entry(canonical_value(&entry.value)) {
                         Entry::Occupied(e) => {
                             if let Some(old) = rows.get_mut(*e.get()) {
                                 if p.sort_cmp(&entry, old) == Ordering::Less {
@@ -226,7 +226,7 @@ impl<'p> Collector<'p> {
                     return Ok(Flow::More);
                 };
                 if let Some(seen) = seen {
-                    if !seen.insert(canonical(&Some(value.clone()))) {
+                    if !seen.insert(canonical_value(&value)) {
                         return Ok(Flow::More);
                     }
                 }
@@ -270,7 +270,7 @@ impl<'p> Collector<'p> {
         };
         if p.aggregated && p.query.select.distinct {
             let mut seen = HashSet::new();
-            out.retain(|v| seen.insert(canonical(&Some(v.clone()))));
+            out.retain(|v| seen.insert(canonical_value(v)));
         }
         let mut out: Vec<Value> = out.into_iter().skip(p.offset).collect();
         if let Some(limit) = p.limit {

@@ -14,7 +14,7 @@ use super::aggregate::{accumulators, finish, is_aggregate};
 use super::ast::{Count, Expr, ExprKind, Query, SelectKind, SubqueryKind};
 use super::eval::{Env, Row};
 use super::exec::{select_list, sort_rows};
-use super::value::{canonical, Val};
+use super::value::{canonical_value, Val};
 
 /// Most rows one evaluation of a subquery may make.
 const MAX_SUBQUERY_ROWS: usize = 100_000;
@@ -85,7 +85,7 @@ impl Env<'_> {
         };
         if q.select.distinct {
             let mut seen = HashSet::new();
-            out.retain(|v| seen.insert(canonical(&Some(v.clone()))));
+            out.retain(|v| seen.insert(canonical_value(v)));
         }
         let count = |c: &Count| -> Option<usize> {
             match c {

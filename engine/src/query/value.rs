@@ -146,6 +146,14 @@ pub(crate) fn as_f64(v: &Val) -> Option<f64> {
 /// by name, so the text does not depend on the order they were written in. Used for GROUP BY,
 /// DISTINCT and the order of arrays and objects.
 pub(crate) fn canonical(v: &Val) -> String {
+    match v {
+        None => "u".to_string(),
+        Some(v) => canonical_value(v),
+    }
+}
+
+/// `canonical` of a defined value, without wrapping (and so copying) it into a `Val`.
+pub(crate) fn canonical_value(v: &Value) -> String {
     fn walk(v: &Value, out: &mut String) {
         match v {
             Value::Number(n) => match n.as_f64() {
@@ -185,14 +193,9 @@ pub(crate) fn canonical(v: &Val) -> String {
             other => out.push_str(&other.to_string()),
         }
     }
-    match v {
-        None => "u".to_string(),
-        Some(v) => {
-            let mut s = String::from("d");
-            walk(v, &mut s);
-            s
-        }
-    }
+    let mut s = String::from("d");
+    walk(v, &mut s);
+    s
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ use std::collections::HashSet;
 use serde_json::Value;
 
 use super::{arg, as_integer, flag};
-use crate::query::value::{canonical, json_eq, Val};
+use crate::query::value::{canonical_value, json_eq, Val};
 
 pub(super) fn arity(name: &str) -> Option<(usize, usize)> {
     Some(match name {
@@ -54,7 +54,7 @@ pub(super) fn call(name: &str, args: &[Val]) -> Option<Val> {
         }
         "SETINTERSECT" | "SETUNION" => array(args, 0).zip(array(args, 1)).map(|(a, b)| {
             let mut seen = HashSet::new();
-            let mut keep = |v: &Value| seen.insert(canonical(&Some(v.clone())));
+            let mut keep = |v: &Value| seen.insert(canonical_value(v));
             let out: Vec<Value> = if name == "SETUNION" {
                 a.iter().chain(b).filter(|v| keep(v)).cloned().collect()
             } else {
