@@ -195,6 +195,9 @@ pub fn run(g: &Globals, args: &BenchArgs) -> CliResult<Report> {
     let interleaved: Interleaved = ();
     let mut rows = Vec::new();
     let mut disk = [0u64; 2];
+    // The block indexes and bloom filters of each store's segments after the load: memory
+    // that stays resident whatever the cache holds.
+    let mut metadata = [(0usize, 0usize); 2];
     let mut rates: Vec<(String, [f64; 2])> = Vec::new();
     let mut bars = Vec::new();
     // The largest resident set seen after a workload: VmHWM is only brought up to date at some
@@ -248,6 +251,10 @@ pub fn run(g: &Globals, args: &BenchArgs) -> CliResult<Report> {
             for (d, s) in disk.iter_mut().zip(&sides) {
                 *d = dir_bytes(&s.data);
             }
+            for (m, s) in metadata.iter_mut().zip(&sides) {
+                let st = s.account.store_stats()?;
+                *m = (st.index_bytes, st.filter_bytes);
+            }
         }
         let now = sys::memory();
         sampled_rss = sampled_rss.max(now.map_or(0, |m| m.rss));
@@ -283,6 +290,10 @@ pub fn run(g: &Globals, args: &BenchArgs) -> CliResult<Report> {
         .field("writeThreads", thread_list(&plan.write_threads))
         .field("smkDiskBytes", disk[0])
         .field("cmkDiskBytes", disk[1])
+        .field("smkBlockIndexBytes", metadata[0].0)
+        .field("smkFilterBytes", metadata[0].1)
+        .field("cmkBlockIndexBytes", metadata[1].0)
+        .field("cmkFilterBytes", metadata[1].1)
         .field("peakRssMiB", json!(strata_peak))
         .opt_field("peakRssMiBWithPeers", peak_with_peers)
         .field("maxAnonMiB", json!(round2(max_anon as f64 / MIB)))

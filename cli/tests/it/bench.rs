@@ -94,7 +94,14 @@ fn check_shape(report: &Value, workloads: &[&str]) {
     ] {
         assert!(report[k].as_f64().is_some_and(|x| x > 0.0), "{k}: {report}");
     }
-    for k in ["smkDiskBytes", "cmkDiskBytes"] {
+    for k in [
+        "smkDiskBytes",
+        "cmkDiskBytes",
+        "smkBlockIndexBytes",
+        "cmkBlockIndexBytes",
+        "smkFilterBytes",
+        "cmkFilterBytes",
+    ] {
         assert!(report[k].as_u64().is_some_and(|n| n > 0), "{k}: {report}");
     }
     // The peak resident set is at least the resident set after any workload.

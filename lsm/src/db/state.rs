@@ -65,6 +65,10 @@ pub struct DbStats {
     pub frozen_memtables: usize,
     pub last_seq: u64,
     pub cache: CacheStats,
+    /// Bytes the open segments' block indexes hold in memory (every segment's, always resident).
+    pub index_bytes: usize,
+    /// Bytes the open segments' bloom filters hold in memory (always resident).
+    pub filter_bytes: usize,
 }
 
 pub(crate) struct Shared {
@@ -188,6 +192,8 @@ impl Db {
             frozen_memtables: sv.imm.len(),
             last_seq: next_seq.saturating_sub(1),
             cache: self.shared.cache.stats(),
+            index_bytes: sv.version.segments().map(|s| s.index_bytes()).sum(),
+            filter_bytes: sv.version.segments().map(|s| s.filter_bytes()).sum(),
         })
     }
 

@@ -59,6 +59,11 @@ pub(crate) struct Bloom {
 }
 
 impl Bloom {
+    /// Bytes held, for memory accounting.
+    pub(crate) fn heap_bytes(&self) -> usize {
+        self.bits.capacity()
+    }
+
     /// `None` if the bytes are not a filter.
     pub(crate) fn decode(bytes: Vec<u8>) -> Option<Bloom> {
         let (&k, bits) = bytes.split_first()?;

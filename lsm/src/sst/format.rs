@@ -7,7 +7,9 @@
 //!             data blocks are numbered 0..n, the index block n, the filter block n + 1
 //! data     := raw_len: u32 | zstd(entries | offsets: u32 * count | count: u32)
 //! entry    := key: bytes | seq: u64 | kind: u8 | value: bytes (puts only)
-//! index    := count: u32 | (last_key: bytes | offset: u64 | len: u32)* | smallest: bytes
+//! index    := count: u32 | (bound: bytes | offset: u64 | len: u32)* | smallest: bytes
+//!             bound: >= the block's last key, < the next block's first (separator.rs); the last
+//!             block's is its last key exactly
 //!             | entries: u64 | max_seq: u64
 //! filter   := k: u8 | bits
 //! footer   := index_off: u64 | index_len: u32 | filter_off: u64 | filter_len: u32
@@ -24,10 +26,11 @@ pub(crate) const FOOTER_LEN: usize = 8 + 4 + 8 + 4 + 4 + 8 + 4;
 pub(crate) const BLOCK_TRAILER_LEN: usize = 4;
 /// Uncompressed size at which a data block is cut. Nothing records it: every block's handle
 /// gives its length and its `raw_len` its decompressed size, so segments cut at any other size
-/// read the same. 4 KiB blocks made warm point reads 35-45% cheaper in CPU, but the in-memory
-/// block index grows with the block count: about 4.3M blocks and 680 MB of index for a store of
-/// 10M items of 1 KiB, against 1.2M blocks and 250 MB at 16 KiB (docs/bench.md, "Change 3").
-pub(crate) const BLOCK_TARGET: usize = 16 << 10;
+/// (16 KiB before) read the same. 4 KiB blocks make warm point reads a quarter to a third cheaper
+/// in CPU than 16 KiB ones (a cache miss opens and decompresses a quarter of the bytes; the cache
+/// holds hot items more densely); the block index they need stays small because it names blocks
+/// by short separators, not whole last keys (docs/bench.md, "Change 5").
+pub(crate) const BLOCK_TARGET: usize = 4 << 10;
 /// Upper bound of a block's uncompressed size (one 2 MB item plus framing fits easily).
 pub(crate) const MAX_RAW_BLOCK: usize = 64 << 20;
 pub(crate) const ZSTD_LEVEL: i32 = 1;

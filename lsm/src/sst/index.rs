@@ -1,5 +1,6 @@
-//! A segment's block index as kept in memory: every data block's last key and where the block
-//! lies in the file, flat — all keys in one buffer, block ends in one array — so that an index of
+//! A segment's block index as kept in memory: every data block's bound (its index key: at or
+//! above the block's last key and below the next block's first, sst/separator.rs; the last
+//! block's is its exact last key) and where the block lies in the file, flat — all keys in one buffer, block ends in one array — so that an index of
 //! thousands of blocks costs three allocations rather than one per block (a per-block `Vec` key
 //! cost about twice the key's own bytes). Built from an index block the reader has already
 //! opened and checked; pure and immutable, so thread-safe. Knows nothing of ciphers or files.
@@ -7,9 +8,9 @@
 use super::format::Handle;
 
 pub(crate) struct BlockIndex {
-    /// Every block's last key, in block order, back to back.
+    /// Every block's bound, in block order, back to back.
     keys: Vec<u8>,
-    /// Where block `i`'s last key ends in `keys` (it starts where block `i - 1`'s ends).
+    /// Where block `i`'s bound ends in `keys` (it starts where block `i - 1`'s ends).
     key_ends: Vec<u32>,
     /// Where data block `i` ends in the file; blocks are contiguous, so it starts where block
     /// `i - 1` ends, and block 0 at `first`.
@@ -28,17 +29,17 @@ impl BlockIndex {
         }
     }
 
-    /// Appends the next block: it ends at `end` (after the previous one) and its last key is
-    /// `last_key`. `false` (nothing appended) if the keys would pass 4 GiB in all or `end` lies
+    /// Appends the next block: it ends at `end` (after the previous one) and its bound is
+    /// `bound`. `false` (nothing appended) if the keys would pass 4 GiB in all or `end` lies
     /// before the previous block's end.
-    pub(crate) fn push(&mut self, last_key: &[u8], end: u64) -> bool {
-        let Ok(key_end) = u32::try_from(self.keys.len() + last_key.len()) else {
+    pub(crate) fn push(&mut self, bound: &[u8], end: u64) -> bool {
+        let Ok(key_end) = u32::try_from(self.keys.len() + bound.len()) else {
             return false;
         };
         if end < self.ends.last().copied().unwrap_or(self.first) {
             return false;
         }
-        self.keys.extend_from_slice(last_key);
+        self.keys.extend_from_slice(bound);
         self.key_ends.push(key_end);
         self.ends.push(end);
         true
@@ -53,8 +54,8 @@ impl BlockIndex {
         self.ends.len()
     }
 
-    /// Block `i`'s last key (empty past the end).
-    pub(crate) fn last_key(&self, i: usize) -> &[u8] {
+    /// Block `i`'s bound (empty past the end).
+    pub(crate) fn bound(&self, i: usize) -> &[u8] {
         let start = match i.checked_sub(1) {
             Some(p) => self.key_ends.get(p).map_or(0, |&e| e as usize),
             None => 0,
@@ -76,12 +77,13 @@ impl BlockIndex {
         })
     }
 
-    /// Index of the first block whose last key is >= `key` (`len()` if none).
+    /// Index of the first block whose bound is >= `key` (`len()` if none): the only block that
+    /// can hold `key`.
     pub(crate) fn block_for(&self, key: &[u8]) -> usize {
         let (mut lo, mut hi) = (0, self.len());
         while lo < hi {
             let mid = lo + (hi - lo) / 2;
-            if self.last_key(mid) < key {
+            if self.bound(mid) < key {
                 lo = mid + 1;
             } else {
                 hi = mid;
@@ -91,7 +93,6 @@ impl BlockIndex {
     }
 
     /// Bytes held, for memory accounting.
-    #[cfg(test)]
     pub(crate) fn heap_bytes(&self) -> usize {
         self.keys.capacity() + 4 * self.key_ends.capacity() + 8 * self.ends.capacity()
     }
@@ -109,10 +110,10 @@ mod tests {
         assert!(ix.push(b"", 150));
         assert_eq!(ix.len(), 3);
         assert_eq!(
-            (ix.last_key(0), ix.last_key(1), ix.last_key(2)),
+            (ix.bound(0), ix.bound(1), ix.bound(2)),
             (&b"b"[..], &b"dd"[..], &b""[..])
         );
-        assert_eq!(ix.last_key(9), b"");
+        assert_eq!(ix.bound(9), b"");
         assert_eq!(ix.handle(0), Some(Handle { offset: 57, len: 43 }));
         assert_eq!(ix.handle(1), Some(Handle { offset: 100, len: 50 }));
         assert_eq!(ix.handle(3), None);

@@ -11,6 +11,9 @@ mod format;
 mod index;
 mod merge;
 mod reader;
+mod separator;
+#[cfg(test)]
+mod separator_tests;
 mod writer;
 
 pub(crate) use merge::{newest_per_key, MergeIter, RecordStream};

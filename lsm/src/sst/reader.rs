@@ -184,7 +184,7 @@ impl Segment {
         Ok(block)
     }
 
-    /// Index of the first block whose last key is >= `key`.
+    /// Index of the first block whose bound is >= `key`: the only block that can hold it.
     fn block_for(&self, key: &[u8]) -> usize {
         self.index.block_for(key)
     }
@@ -219,11 +219,22 @@ impl Segment {
         &self.smallest
     }
 
+    /// Bytes its block index holds in memory.
+    pub(crate) fn index_bytes(&self) -> usize {
+        self.index.heap_bytes()
+    }
+
+    /// Bytes its bloom filter holds in memory.
+    pub(crate) fn filter_bytes(&self) -> usize {
+        self.filter.heap_bytes()
+    }
+
+    /// The segment's largest key: the last block's bound, which the writer keeps exact.
     pub(crate) fn largest(&self) -> &[u8] {
         self.index
             .len()
             .checked_sub(1)
-            .map_or(&[][..], |i| self.index.last_key(i))
+            .map_or(&[][..], |i| self.index.bound(i))
     }
 }
 

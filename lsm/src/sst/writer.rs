@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use super::block::BlockBuilder;
 use super::bloom::BloomBuilder;
 use super::format::{Footer, Handle, BLOCK_TARGET};
+use super::separator::separator;
 use crate::cipher::{BlockKind, CipherSuite, FileCipher, FileKind};
 use crate::error::{Error, Result};
 use crate::file_header::{FileHeader, HEADER_LEN};
@@ -43,6 +44,9 @@ pub(crate) struct SegmentWriter {
     /// Uncompressed size at which a data block is cut (`BLOCK_TARGET`; tests write others).
     block_target: usize,
     block_last_key: Vec<u8>,
+    /// The last data block written whose index entry waits for the next block's first key
+    /// (to name it by a short separator, sst/separator.rs) or for `finish` (its exact last key).
+    pending_index: Option<Handle>,
     blocks: u32,
     index: Vec<u8>,
     index_count: u32,
@@ -75,6 +79,7 @@ impl SegmentWriter {
             block: BlockBuilder::new(),
             block_target: BLOCK_TARGET,
             block_last_key: Vec::new(),
+            pending_index: None,
             blocks: 0,
             index: Vec::new(),
             index_count: 0,
@@ -98,6 +103,10 @@ impl SegmentWriter {
         self.bloom.add(&r.key);
         self.entries += 1;
         self.max_seq = self.max_seq.max(r.seq);
+        if let Some(h) = self.pending_index.take() {
+            let sep = separator(&self.block_last_key, &r.key);
+            push_index(&mut self.index, &mut self.index_count, sep, h);
+        }
         self.block.add(r);
         self.block_last_key.clone_from(&r.key);
         if self.block.size() >= self.block_target {
@@ -146,10 +155,7 @@ impl SegmentWriter {
         plain.extend_from_slice(&compressed);
         let h = self.write_block(u64::from(self.blocks), BlockKind::Data, plain)?;
         self.blocks += 1;
-        put_bytes(&mut self.index, &self.block_last_key);
-        put_u64(&mut self.index, h.offset);
-        put_u32(&mut self.index, h.len);
-        self.index_count += 1;
+        self.pending_index = Some(h);
         Ok(())
     }
 
@@ -158,6 +164,10 @@ impl SegmentWriter {
     pub(crate) fn finish(mut self) -> Result<SegmentMeta> {
         if !self.block.is_empty() {
             self.finish_data_block()?;
+        }
+        // The last block keeps its exact last key: the reader takes it as the segment's largest.
+        if let Some(h) = self.pending_index.take() {
+            push_index(&mut self.index, &mut self.index_count, &self.block_last_key, h);
         }
         let mut index = Vec::with_capacity(self.index.len() + 64);
         put_u32(&mut index, self.index_count);
@@ -196,4 +206,12 @@ impl SegmentWriter {
     pub(crate) fn path(&self) -> &Path {
         &self.path
     }
+}
+
+/// Appends one index entry: the key naming block `h`, then where it lies.
+fn push_index(index: &mut Vec<u8>, count: &mut u32, key: &[u8], h: Handle) {
+    put_bytes(index, key);
+    put_u64(index, h.offset);
+    put_u32(index, h.len);
+    *count += 1;
 }
