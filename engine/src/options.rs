@@ -145,6 +145,7 @@ impl AccountOptions {
             cache_bytes: self.cache_bytes,
             memtable_bytes: self.memtable_bytes,
             commit_clock: Some(self.wall_clock.clone()),
+            filter_keys: crate::keyspace::in_filters,
             ..strata_lsm::DbOptions::default()
         }
     }

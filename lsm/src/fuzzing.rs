@@ -147,7 +147,7 @@ pub fn read_segment(
             break;
         }
     }
-    let gets = probes.iter().map(|k| seg.get(k, &cache)).collect();
+    let gets = probes.iter().map(|k| seg.get(k, true, &cache)).collect();
     Ok(SegmentRead {
         scan,
         scan_error,

@@ -9,6 +9,10 @@ pub(crate) struct Record {
     pub(crate) value: Option<Vec<u8>>,
 }
 
+/// What a point lookup found of a key: its newest version's sequence number and value (`None`:
+/// a tombstone), or `None` when the source does not know the key.
+pub(crate) type Found = Option<(u64, Option<Vec<u8>>)>;
+
 pub(crate) const KIND_PUT: u8 = 1;
 pub(crate) const KIND_DELETE: u8 = 2;
 

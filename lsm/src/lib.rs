@@ -40,6 +40,8 @@ pub mod files {
 pub use cache::CacheStats;
 pub use cipher::{CipherSuite, CryptoStats};
 pub use compaction::CompactionFilter;
-pub use db::{Db, DbOptions, DbStats, Durability, RecoveryReport, ScanIter, SealProgress};
+pub use db::{
+    every_key, Db, DbOptions, DbStats, Durability, FilterKeys, RecoveryReport, ScanIter, SealProgress,
+};
 pub use error::{Error, Result};
 pub use kv::WriteBatch;

@@ -10,4 +10,4 @@ mod worker;
 pub use filter::CompactionFilter;
 
 pub(crate) use strategy::{full, pick, StrategyConfig, Task};
-pub(crate) use worker::merge_into_segments;
+pub(crate) use worker::{merge_into_segments, Outputs};

@@ -8,19 +8,29 @@ use std::sync::Arc;
 
 use super::CompactionFilter;
 use crate::cipher::CipherSuite;
+use crate::db::FilterKeys;
 use crate::error::Result;
 use crate::sst::{newest_per_key, MergeIter, Segment, SegmentIter, SegmentMeta, SegmentWriter};
 use strata_base::fs::sync_dir;
+
+/// Where and how a compaction writes its output segments.
+pub(crate) struct Outputs<'a> {
+    pub(crate) dir: &'a Path,
+    pub(crate) suite: &'a CipherSuite,
+    /// Output files are cut at this size.
+    pub(crate) target_file_size: u64,
+    /// Which keys go into the outputs' bloom filters.
+    pub(crate) filter_keys: FilterKeys,
+}
 
 pub(crate) fn merge_into_segments(
     inputs: &[Arc<Segment>],
     drop_tombstones: bool,
     filter: Option<&dyn CompactionFilter>,
-    seg_dir: &Path,
-    suite: &CipherSuite,
-    target_file_size: u64,
+    out: &Outputs<'_>,
     alloc_id: &mut dyn FnMut() -> u64,
 ) -> Result<Vec<SegmentMeta>> {
+    let (seg_dir, suite, target_file_size) = (out.dir, out.suite, out.target_file_size);
     let streams = inputs
         .iter()
         .map(|s| Box::new(SegmentIter::new(s.clone(), &[], None)) as crate::sst::RecordStream<'_>)
@@ -41,7 +51,9 @@ pub(crate) fn merge_into_segments(
             }
             let w = match writer.as_mut() {
                 Some(w) => w,
-                None => writer.insert(SegmentWriter::create(seg_dir, alloc_id(), suite)?),
+                None => writer.insert(
+                    SegmentWriter::create(seg_dir, alloc_id(), suite)?.with_filter_keys(out.filter_keys),
+                ),
             };
             w.add(&rec)?;
             if w.size() >= target_file_size {
@@ -131,16 +143,14 @@ mod tests {
         };
         let f = DropExpired;
         // Deeper levels may hold older versions: the dropped put leaves a tombstone.
-        let kept = merge_into_segments(
-            std::slice::from_ref(&input),
-            false,
-            Some(&f),
-            dir.path(),
-            &suite,
-            1 << 20,
-            &mut alloc,
-        )
-        .unwrap();
+        let out = Outputs {
+            dir: dir.path(),
+            suite: &suite,
+            target_file_size: 1 << 20,
+            filter_keys: crate::db::every_key,
+        };
+        let kept =
+            merge_into_segments(std::slice::from_ref(&input), false, Some(&f), &out, &mut alloc).unwrap();
         let want = vec![
             ("a".to_string(), None),
             ("b".to_string(), Some("live".to_string())),
@@ -148,23 +158,14 @@ mod tests {
         ];
         assert_eq!(records(dir.path(), &kept, &suite), want);
         // At the bottom, it vanishes with the tombstones.
-        let bottom = merge_into_segments(
-            std::slice::from_ref(&input),
-            true,
-            Some(&f),
-            dir.path(),
-            &suite,
-            1 << 20,
-            &mut alloc,
-        )
-        .unwrap();
+        let bottom =
+            merge_into_segments(std::slice::from_ref(&input), true, Some(&f), &out, &mut alloc).unwrap();
         assert_eq!(
             records(dir.path(), &bottom, &suite),
             vec![("b".to_string(), Some("live".to_string()))]
         );
         // Without a filter, everything is carried over.
-        let all =
-            merge_into_segments(&[input], false, None, dir.path(), &suite, 1 << 20, &mut alloc).unwrap();
+        let all = merge_into_segments(&[input], false, None, &out, &mut alloc).unwrap();
         assert_eq!(records(dir.path(), &all, &suite).len(), 3);
         assert_eq!(meta.entries, 3);
     }

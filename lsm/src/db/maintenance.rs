@@ -14,8 +14,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use super::state::{lock, Db, Shared, SuperVersion};
-use crate::cipher::CipherSuite;
-use crate::compaction::{self, StrategyConfig, Task};
+use crate::compaction::{self, Outputs, StrategyConfig, Task};
 use crate::error::{Error, Result};
 use crate::memtable::Memtable;
 use crate::sst::{segment_file_name, Segment, SegmentMeta, SegmentWriter};
@@ -134,7 +133,7 @@ impl Shared {
         if mem.is_empty() {
             return Ok(None);
         }
-        write_memtable_segment(&self.seg_dir, self.alloc_file_id(), &self.suite, mem).map(Some)
+        write_memtable_segment(&self.outputs(), self.alloc_file_id(), mem).map(Some)
     }
 
     pub(crate) fn remove_obsolete_wals(&self, log_number: u64) -> Result<()> {
@@ -190,9 +189,7 @@ impl Shared {
             &inputs,
             task.drop_tombstones,
             self.opts.compaction_filter.as_deref(),
-            &self.seg_dir,
-            &self.suite,
-            self.opts.target_file_size,
+            &self.outputs(),
             &mut || self.alloc_file_id(),
         )?;
         let gone: HashSet<u64> = task.inputs.iter().copied().collect();
@@ -245,15 +242,11 @@ impl Shared {
     }
 }
 
-/// Writes every record of `mem` (in key order) to segment `id`, durably; on failure removes
-/// what it wrote.
-pub(crate) fn write_memtable_segment(
-    seg_dir: &Path,
-    id: u64,
-    suite: &CipherSuite,
-    mem: &Memtable,
-) -> Result<SegmentMeta> {
-    let mut w = SegmentWriter::create(seg_dir, id, suite)?;
+/// Writes every record of `mem` (in key order) to segment `id` in `out.dir`, durably; on failure
+/// removes what it wrote.
+pub(crate) fn write_memtable_segment(out: &Outputs<'_>, id: u64, mem: &Memtable) -> Result<SegmentMeta> {
+    let seg_dir = out.dir;
+    let mut w = SegmentWriter::create(seg_dir, id, out.suite)?.with_filter_keys(out.filter_keys);
     let path = w.path().to_path_buf();
     let written = (|| {
         for r in mem.records() {

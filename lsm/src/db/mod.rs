@@ -17,7 +17,7 @@ mod state;
 mod write;
 
 pub use lock::DirLock;
-pub use options::{DbOptions, Durability};
+pub use options::{every_key, DbOptions, Durability, FilterKeys};
 pub use pin::{PinnedSegment, Snapshot};
 pub use read::ScanIter;
 pub use reseal::SealProgress;

@@ -15,6 +15,7 @@ use super::state::{BgState, Db, RecoveryReport, Shared, SuperVersion, WalState};
 use super::write::WriteQueue;
 use crate::cache::BlockCache;
 use crate::cipher::CipherSuite;
+use crate::compaction::Outputs;
 use crate::error::{Error, Result};
 use crate::memtable::Memtable;
 use crate::version::{Manifest, Version};
@@ -124,7 +125,13 @@ impl Db {
         if !live_wals.is_empty() {
             let mut new_segment = None;
             if !recovered.is_empty() {
-                new_segment = Some(write_memtable_segment(&seg_dir, next_id, &suite, &recovered)?);
+                let out = Outputs {
+                    dir: &seg_dir,
+                    suite: &suite,
+                    target_file_size: opts.target_file_size,
+                    filter_keys: opts.filter_keys,
+                };
+                new_segment = Some(write_memtable_segment(&out, next_id, &recovered)?);
                 next_id += 1;
             }
             if let Some(meta) = &new_segment {

@@ -16,6 +16,18 @@ pub enum Durability {
     Buffered,
 }
 
+/// Which keys a segment's bloom filter holds: `true` for a key that `Db::get` may look up. A
+/// key left out is still found by `get` (which then skips the filter for it), only without the
+/// filter's shortcut; keys that are only ever scanned need no place in it. For an existing store
+/// the policy may only be narrowed, never widened: a segment written under a narrower policy
+/// has no bits for the keys it left out.
+pub type FilterKeys = fn(&[u8]) -> bool;
+
+/// The default `FilterKeys`: every key.
+pub fn every_key(_key: &[u8]) -> bool {
+    true
+}
+
 #[derive(Clone, Debug)]
 pub struct DbOptions {
     /// Durability of `put`/`delete` (and of `write` calls that say so).
@@ -39,6 +51,8 @@ pub struct DbOptions {
     /// Recovery replays only the records committed at or before this Unix ms, and drops the
     /// rest (point-in-time restore). `None`: every record.
     pub replay_until_ms: Option<u64>,
+    /// Which keys the segments' bloom filters hold (`every_key` by default).
+    pub filter_keys: FilterKeys,
     /// Keep WAL files whose data is already in segments until they are released (continuous
     /// backup ships them first; see db/ship.rs). Can be changed on an open store.
     pub retain_wals: bool,
@@ -58,6 +72,7 @@ impl Default for DbOptions {
             commit_clock: None,
             replay_until_ms: None,
             retain_wals: false,
+            filter_keys: every_key,
         }
     }
 }

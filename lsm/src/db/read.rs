@@ -26,7 +26,11 @@ impl Db {
                 return Ok(v);
             }
         }
-        Ok(sv.version.get(key, &self.shared.cache)?.and_then(|(_, v)| v))
+        let filtered = (self.shared.opts.filter_keys)(key);
+        Ok(sv
+            .version
+            .get(key, filtered, &self.shared.cache)?
+            .and_then(|(_, v)| v))
     }
 
     /// Every live `(key, value)` whose key starts with `prefix`, in key order.
@@ -163,6 +167,46 @@ mod tests {
             Arc::new(CipherSuite::ephemeral(true)),
         )
         .unwrap()
+    }
+
+    /// Keys the filter policy leaves out of the bloom filters are still found by `get` after a
+    /// flush and a compaction (the filter is skipped for them), and the filters are smaller.
+    #[test]
+    fn keys_left_out_of_the_filters_are_still_found() {
+        fn not_scanned_only(key: &[u8]) -> bool {
+            key.first() != Some(&b's')
+        }
+        let mut filter_bytes = Vec::new();
+        for policy in [crate::db::every_key, not_scanned_only] {
+            let dir = tempfile::tempdir().unwrap();
+            let opts = DbOptions {
+                filter_keys: policy,
+                ..DbOptions::default()
+            };
+            let db = Db::open(dir.path(), opts, Arc::new(CipherSuite::ephemeral(true))).unwrap();
+            let mut b = WriteBatch::new();
+            for i in 0..2_000u32 {
+                b.put(format!("p{i:05}").into_bytes(), vec![1]);
+                for j in 0..3 {
+                    b.put(format!("s{i:05}-{j}").into_bytes(), vec![2]);
+                }
+            }
+            db.write(b, Durability::Sync).unwrap();
+            db.flush().unwrap();
+            db.compact().unwrap();
+            for i in (0..2_000u32).step_by(97) {
+                assert_eq!(db.get(format!("p{i:05}").as_bytes()).unwrap(), Some(vec![1]));
+                assert_eq!(db.get(format!("s{i:05}-2").as_bytes()).unwrap(), Some(vec![2]));
+                assert_eq!(db.get(format!("s{i:05}-9").as_bytes()).unwrap(), None);
+                assert_eq!(db.get(format!("p{i:05}x").as_bytes()).unwrap(), None);
+            }
+            filter_bytes.push(db.stats().unwrap().filter_bytes);
+        }
+        // A quarter of the keys in the filter: about a quarter of the bits.
+        assert!(
+            filter_bytes[1] * 3 < filter_bytes[0],
+            "filter bytes, every key / point-read keys only: {filter_bytes:?}"
+        );
     }
 
     #[test]

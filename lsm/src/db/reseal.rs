@@ -124,9 +124,7 @@ impl Shared {
             std::slice::from_ref(&input),
             false,
             None,
-            &self.seg_dir,
-            &self.suite,
-            self.opts.target_file_size,
+            &self.outputs(),
             &mut || self.alloc_file_id(),
         )?;
         self.install_rewrite(&[id], |m| {

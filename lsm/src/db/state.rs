@@ -12,6 +12,7 @@ use super::options::DbOptions;
 use super::write::WriteQueue;
 use crate::cache::{BlockCache, CacheStats};
 use crate::cipher::CipherSuite;
+use crate::compaction::Outputs;
 use crate::error::{Error, Result};
 use crate::memtable::Memtable;
 use crate::version::{Manifest, Version};
@@ -130,6 +131,16 @@ impl Shared {
             .map_err(|_| Error::Poisoned("a thread panicked while swapping versions".into()))?;
         *g = Arc::new(f(&g));
         Ok(())
+    }
+
+    /// Where flushes and compactions write new segments, and how.
+    pub(crate) fn outputs(&self) -> Outputs<'_> {
+        Outputs {
+            dir: &self.seg_dir,
+            suite: &self.suite,
+            target_file_size: self.opts.target_file_size,
+            filter_keys: self.opts.filter_keys,
+        }
     }
 
     pub(crate) fn alloc_file_id(&self) -> u64 {

@@ -137,7 +137,7 @@ fn open_and_read(path: &Path, suite: &CipherSuite, bytes: &[u8], probes: &[Vec<u
             }
         }
         let cache = BlockCache::new(1 << 20);
-        let gets = probes.iter().map(|k| seg.get(k, &cache)).collect();
+        let gets = probes.iter().map(|k| seg.get(k, true, &cache)).collect();
         Ok(Read {
             scan,
             scan_error,
@@ -519,7 +519,7 @@ proptest! {
             let seg = Arc::new(Segment::open(&path, ID, &suite)?);
             let cache = BlockCache::new(1 << 20);
             for k in &probes {
-                if let Err(e) = seg.get(k, &cache) {
+                if let Err(e) = seg.get(k, true, &cache) {
                     assert_eq!(e.status(), 500, "{e}");
                 }
                 for r in SegmentIter::new(seg.clone(), k, Some(&cache)).take(64) {

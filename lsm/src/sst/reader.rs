@@ -17,7 +17,7 @@ use crate::cipher::{BlockKind, CipherSuite, FileCipher, FileKind};
 use crate::error::{Error, Result};
 use crate::file_header::{FileHeader, HEADER_LEN};
 use crate::format_version::{SEGMENT_MAGIC, SEGMENT_VERSION};
-use crate::kv::Record;
+use crate::kv::{Found, Record};
 use strata_base::coding::Reader;
 
 pub(crate) struct Segment {
@@ -190,8 +190,10 @@ impl Segment {
     }
 
     /// The newest version of `key` in this segment: `Some((seq, None))` is a tombstone.
-    pub(crate) fn get(&self, key: &[u8], cache: &BlockCache) -> Result<Option<(u64, Option<Vec<u8>>)>> {
-        if !self.filter.may_contain(key) {
+    /// `filtered`: the key is one the filter policy puts in bloom filters, so the filter may
+    /// answer "absent" without reading a block.
+    pub(crate) fn get(&self, key: &[u8], filtered: bool, cache: &BlockCache) -> Result<Found> {
+        if filtered && !self.filter.may_contain(key) {
             return Ok(None);
         }
         let i = self.block_for(key);

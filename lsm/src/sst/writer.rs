@@ -11,6 +11,7 @@ use super::bloom::BloomBuilder;
 use super::format::{Footer, Handle, BLOCK_TARGET};
 use super::separator::separator;
 use crate::cipher::{BlockKind, CipherSuite, FileCipher, FileKind};
+use crate::db::{every_key, FilterKeys};
 use crate::error::{Error, Result};
 use crate::file_header::{FileHeader, HEADER_LEN};
 use crate::format_version::{SEGMENT_MAGIC, SEGMENT_VERSION};
@@ -51,6 +52,8 @@ pub(crate) struct SegmentWriter {
     index: Vec<u8>,
     index_count: u32,
     bloom: BloomBuilder,
+    /// Which keys go into the bloom filter (`DbOptions::filter_keys`).
+    filter_keys: FilterKeys,
     smallest: Option<Vec<u8>>,
     largest: Vec<u8>,
     entries: u64,
@@ -84,6 +87,7 @@ impl SegmentWriter {
             index: Vec::new(),
             index_count: 0,
             bloom: BloomBuilder::new(),
+            filter_keys: every_key,
             smallest: None,
             largest: Vec::new(),
             entries: 0,
@@ -100,7 +104,9 @@ impl SegmentWriter {
             self.smallest = Some(r.key.clone());
         }
         self.largest.clone_from(&r.key);
-        self.bloom.add(&r.key);
+        if (self.filter_keys)(&r.key) {
+            self.bloom.add(&r.key);
+        }
         self.entries += 1;
         self.max_seq = self.max_seq.max(r.seq);
         if let Some(h) = self.pending_index.take() {
@@ -113,6 +119,12 @@ impl SegmentWriter {
             self.finish_data_block()?;
         }
         Ok(())
+    }
+
+    /// Puts only the keys `keys` selects into the bloom filter (every key by default).
+    pub(crate) fn with_filter_keys(mut self, keys: FilterKeys) -> SegmentWriter {
+        self.filter_keys = keys;
+        self
     }
 
     /// Cuts data blocks at `bytes` instead of `BLOCK_TARGET`, for tests that check segments cut

@@ -9,6 +9,7 @@ use super::manifest::Manifest;
 use crate::cache::BlockCache;
 use crate::cipher::CipherSuite;
 use crate::error::Result;
+use crate::kv::Found;
 use crate::sst::{segment_file_name, Segment};
 
 #[derive(Debug, Default)]
@@ -52,14 +53,15 @@ impl Version {
     }
 
     /// The newest version of `key` in the segments: L0 newest first, then one candidate per level.
-    pub(crate) fn get(&self, key: &[u8], cache: &BlockCache) -> Result<Option<(u64, Option<Vec<u8>>)>> {
+    /// `filtered` as `Segment::get` takes it.
+    pub(crate) fn get(&self, key: &[u8], filtered: bool, cache: &BlockCache) -> Result<Found> {
         for (l, level) in self.levels.iter().enumerate() {
             if l == 0 {
                 for seg in level {
                     if key < seg.smallest() || key > seg.largest() {
                         continue;
                     }
-                    if let Some(hit) = seg.get(key, cache)? {
+                    if let Some(hit) = seg.get(key, filtered, cache)? {
                         return Ok(Some(hit));
                     }
                 }
@@ -67,7 +69,7 @@ impl Version {
                 let i = level.partition_point(|s| s.largest() < key);
                 if let Some(seg) = level.get(i) {
                     if key >= seg.smallest() {
-                        if let Some(hit) = seg.get(key, cache)? {
+                        if let Some(hit) = seg.get(key, filtered, cache)? {
                             return Ok(Some(hit));
                         }
                     }
