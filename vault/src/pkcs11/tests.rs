@@ -1,0 +1,220 @@
+//! The PKCS#11 backend against SoftHSM2 (ignored by default: scripts/test.sh runs them with
+//! `--ignored` after installing softhsm2; they fail without the module).
+
+use cryptoki::object::{Attribute, AttributeInfo, AttributeType, ObjectClass};
+
+use super::objects;
+use super::soft_token::SoftToken;
+use super::TokenKeys;
+use crate::error::substatus;
+use crate::{KeyUri, LocalVault, Principal, VaultProperties};
+
+const DEK: [u8; 32] = [0x5a; 32];
+
+fn token_vault(token: &SoftToken) -> (tempfile::TempDir, LocalVault) {
+    let tmp = tempfile::tempdir().unwrap();
+    let v = LocalVault::create_in_token(
+        &tmp.path().join("v"),
+        "hsm",
+        &VaultProperties::default_vault(),
+        &token.config,
+    )
+    .unwrap();
+    (tmp, v)
+}
+
+fn status(e: &crate::Error) -> (u16, u32) {
+    (e.status(), e.substatus())
+}
+
+/// A session of our own on `token`, and the label and id of `uri`'s version.
+fn objects_of(token: &SoftToken, uri: &KeyUri) -> (TokenKeys, Vec<u8>, Vec<u8>) {
+    let keys = TokenKeys::open(&token.config).unwrap();
+    let version = uri.version().unwrap();
+    let label = objects::label(uri.vault(), uri.name(), version);
+    (keys, label, objects::id_of(version).unwrap())
+}
+
+/// The attributes of the one object of `class` for `uri`'s version, read through a session.
+fn object_attrs(
+    token: &SoftToken,
+    uri: &KeyUri,
+    class: ObjectClass,
+    want: &[AttributeType],
+) -> Vec<Attribute> {
+    let (keys, label, id) = objects_of(token, uri);
+    keys.with_session("test", |s| {
+        let found = objects::find(s, class, &label, &id)?;
+        assert_eq!(found.len(), 1, "one {class:?} for {uri}");
+        s.get_attributes(found[0], want)
+    })
+    .unwrap()
+}
+
+#[test]
+#[ignore = "needs SoftHSM2"]
+fn keys_are_made_in_the_token_and_wrap_unwrap_there() {
+    let token = SoftToken::create();
+    let (tmp, v) = token_vault(&token);
+    let uri = v.create_key("cmk", 2048).unwrap();
+    let me = Principal::FirstParty;
+    let (kid, wrapped) = v.wrap_key(&me, &uri.without_version(), &DEK).unwrap();
+    assert_eq!(kid, uri);
+    assert_eq!(wrapped.len(), 256);
+    assert_eq!(&v.unwrap_key(&me, &kid, &wrapped).unwrap()[..], &DEK[..]);
+    // A damaged wrapped key is 403.4005, not a token error.
+    let mut bad = wrapped.clone();
+    bad[7] ^= 1;
+    let e = v.unwrap_key(&me, &kid, &bad).unwrap_err();
+    assert_eq!(status(&e), (403, substatus::KEY_WRAP_FAILED), "{e}");
+    // The record in the vault directory keeps only the 16-byte object id, no key.
+    let rec = tmp
+        .path()
+        .join(format!("v/keys/cmk/{}.key", uri.version().unwrap()));
+    let bytes = std::fs::read(rec).unwrap();
+    assert!(
+        bytes.len() < 400,
+        "the record holds no private key: {} bytes",
+        bytes.len()
+    );
+    assert_eq!(v.token().unwrap(), Some(token.config.clone()));
+    // Key backups cannot carry a token's keys.
+    assert_eq!(v.backup_key("cmk").unwrap_err().status(), 409);
+}
+
+#[test]
+#[ignore = "needs SoftHSM2"]
+fn the_private_key_is_sensitive_and_cannot_be_read_out() {
+    let token = SoftToken::create();
+    let (_tmp, v) = token_vault(&token);
+    let uri = v.create_key("cmk", 2048).unwrap();
+    let attrs = object_attrs(
+        &token,
+        &uri,
+        ObjectClass::PRIVATE_KEY,
+        &[
+            AttributeType::Sensitive,
+            AttributeType::Extractable,
+            AttributeType::Token,
+            AttributeType::NeverExtractable,
+            AttributeType::Local,
+        ],
+    );
+    for a in [
+        Attribute::Sensitive(true),
+        Attribute::Extractable(false),
+        Attribute::Token(true),
+        Attribute::NeverExtractable(true),
+        Attribute::Local(true),
+    ] {
+        assert!(attrs.contains(&a), "{a:?} in {attrs:?}");
+    }
+    // C_GetAttributeValue on the secret parts answers CKR_ATTRIBUTE_SENSITIVE (AttributeInfo::
+    // Sensitive); CKA_VALUE is never available either.
+    let (keys, label, id) = objects_of(&token, &uri);
+    let info = keys
+        .with_session("test", |s| {
+            let h = objects::find(s, ObjectClass::PRIVATE_KEY, &label, &id)?[0];
+            s.get_attribute_info(
+                h,
+                &[
+                    AttributeType::Value,
+                    AttributeType::PrivateExponent,
+                    AttributeType::Prime1,
+                    AttributeType::Prime2,
+                ],
+            )
+        })
+        .unwrap();
+    assert!(
+        matches!(info[0], AttributeInfo::Sensitive | AttributeInfo::TypeInvalid),
+        "CKA_VALUE: {:?}",
+        info[0]
+    );
+    for i in &info[1..] {
+        assert!(matches!(i, AttributeInfo::Sensitive), "{info:?}");
+    }
+}
+
+#[test]
+#[ignore = "needs SoftHSM2"]
+fn disabling_switches_the_key_off_in_the_token_itself() {
+    let token = SoftToken::create();
+    let (_tmp, v) = token_vault(&token);
+    let uri = v.create_key("cmk", 2048).unwrap();
+    let me = Principal::FirstParty;
+    let (kid, wrapped) = v.wrap_key(&me, &uri, &DEK).unwrap();
+    v.set_enabled("cmk", None, false).unwrap();
+    let e = v.unwrap_key(&me, &kid, &wrapped).unwrap_err();
+    assert_eq!(status(&e), (403, substatus::KEY_VAULT_ACCESS), "{e}");
+    let attrs = object_attrs(&token, &uri, ObjectClass::PRIVATE_KEY, &[AttributeType::Decrypt]);
+    assert_eq!(attrs, vec![Attribute::Decrypt(false)]);
+    // Even a caller going around the vault's record is refused by the token.
+    let (keys, label, id) = objects_of(&token, &uri);
+    let e = keys
+        .with_session("C_Decrypt", |s| {
+            let h = objects::find(s, ObjectClass::PRIVATE_KEY, &label, &id)?[0];
+            s.decrypt(&cryptoki::mechanism::Mechanism::RsaX509, h, &wrapped)
+        })
+        .unwrap_err();
+    assert_eq!(status(&e), (403, substatus::KEY_VAULT_ACCESS), "{e}");
+    v.set_enabled("cmk", None, true).unwrap();
+    assert_eq!(&v.unwrap_key(&me, &kid, &wrapped).unwrap()[..], &DEK[..]);
+}
+
+#[test]
+#[ignore = "needs SoftHSM2"]
+fn rotate_delete_recover_and_purge_map_onto_token_objects() {
+    let token = SoftToken::create();
+    let tmp = tempfile::tempdir().unwrap();
+    let props = VaultProperties {
+        purge_protection: false,
+        ..VaultProperties::default_vault()
+    };
+    let v = LocalVault::create_in_token(&tmp.path().join("v"), "hsm", &props, &token.config).unwrap();
+    let me = Principal::FirstParty;
+    let first = v.create_key("cmk", 2048).unwrap();
+    let second = v.rotate_key("cmk").unwrap();
+    let (kid, wrapped) = v.wrap_key(&me, &first.without_version(), &DEK).unwrap();
+    assert_eq!(kid, second, "a version-less URI wraps with the newest version");
+    v.delete_key("cmk").unwrap();
+    let e = v.unwrap_key(&me, &kid, &wrapped).unwrap_err();
+    assert_eq!(status(&e), (403, substatus::KEY_NOT_FOUND), "{e}");
+    v.recover_key("cmk").unwrap();
+    assert_eq!(&v.unwrap_key(&me, &kid, &wrapped).unwrap()[..], &DEK[..]);
+    v.delete_key("cmk").unwrap();
+    v.purge_key("cmk").unwrap();
+    for uri in [&first, &second] {
+        let (keys, label, id) = objects_of(&token, uri);
+        for class in [ObjectClass::PRIVATE_KEY, ObjectClass::PUBLIC_KEY] {
+            let left = keys
+                .with_session("find", |s| objects::find(s, class, &label, &id))
+                .unwrap();
+            assert!(left.is_empty(), "purge destroyed {class:?} of {uri}");
+        }
+    }
+}
+
+#[test]
+#[ignore = "needs SoftHSM2"]
+fn a_wrong_token_or_missing_pin_is_refused_and_creates_nothing() {
+    let token = SoftToken::create();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("v");
+    let props = VaultProperties::default_vault();
+    let mut cfg = token.config.clone();
+    cfg.pin_env = "STRATA_TEST_NO_SUCH_PIN".into();
+    let e = LocalVault::create_in_token(&dir, "hsm", &props, &cfg).unwrap_err();
+    assert_eq!(status(&e), (403, substatus::KEY_VAULT_ACCESS), "{e}");
+    assert!(e.to_string().contains("STRATA_TEST_NO_SUCH_PIN"), "{e}");
+    let mut cfg = token.config.clone();
+    cfg.token = "no-such-token".into();
+    let e = LocalVault::create_in_token(&dir, "hsm", &props, &cfg).unwrap_err();
+    assert_eq!(status(&e), (403, substatus::KEY_VAULT_ACCESS), "{e}");
+    assert!(!dir.exists(), "nothing was written");
+    // A 3072-bit key, as the CLI makes by default.
+    let v = LocalVault::create_in_token(&dir, "hsm", &props, &token.config).unwrap();
+    let uri = v.create_key("big", 3072).unwrap();
+    let (_, wrapped) = v.wrap_key(&Principal::FirstParty, &uri, &DEK).unwrap();
+    assert_eq!(wrapped.len(), 384);
+}
