@@ -68,17 +68,20 @@ fn find_slot(ctx: &Pkcs11, cfg: &Pkcs11Config) -> Result<Slot> {
         .get_slots_with_initialized_token()
         .map_err(|e| token_error(&cfg.token, "listing the slots", e))?;
     let mut found = Vec::new();
+    // A slot that cannot be read (another process is initialising its token, say) is not a
+    // reason to fail when ours is readable; it is reported only if ours is not found.
+    let mut unreadable = None;
     for slot in slots {
-        let info = ctx
-            .get_token_info(slot)
-            .map_err(|e| token_error(&cfg.token, "reading the token information", e))?;
-        if info.label().trim_end() == cfg.token {
-            found.push(slot);
+        match ctx.get_token_info(slot) {
+            Ok(info) if info.label().trim_end() == cfg.token => found.push(slot),
+            Ok(_) => {}
+            Err(e) => unreadable = Some(e),
         }
     }
-    match found.as_slice() {
-        [slot] => Ok(*slot),
-        [] => Err(Error::vault(
+    match (found.as_slice(), unreadable) {
+        ([slot], _) => Ok(*slot),
+        ([], Some(e)) => Err(token_error(&cfg.token, "reading the token information", e)),
+        ([], None) => Err(Error::vault(
             substatus::KEY_VAULT_ACCESS,
             format!(
                 "no initialised token labelled {:?} in PKCS#11 module {}; check that the token \
@@ -87,7 +90,7 @@ fn find_slot(ctx: &Pkcs11, cfg: &Pkcs11Config) -> Result<Slot> {
                 cfg.module.display()
             ),
         )),
-        _ => Err(Error::vault(
+        (_, _) => Err(Error::vault(
             substatus::KEY_VAULT_ACCESS,
             format!(
                 "{} tokens are labelled {:?} in PKCS#11 module {}; relabel all but one",
