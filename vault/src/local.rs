@@ -525,6 +525,11 @@ impl LocalVault {
             check_key_name(name).map_err(Error::BadRequest)?;
             let _w = self.lock();
             self.require_live_for_update(name)?;
+            // Switched off in the holder first, so that a deleted key stays unusable there even
+            // if its directory is moved back by hand; recover restores each version's flag.
+            for rec in self.versions(Place::Live, name)? {
+                self.holder.set_usable(&rec.held(&self.name), false)?;
+            }
             self.move_key(name, Place::Live, Place::Deleted)?;
             self.mark_deleted(name)
         })();
@@ -556,6 +561,9 @@ impl LocalVault {
                  away by hand",
                 self.dir.display()
             )));
+        }
+        for rec in self.versions(Place::Deleted, name)? {
+            self.holder.set_usable(&rec.held(&self.name), rec.attrs.enabled)?;
         }
         self.move_key(name, Place::Deleted, Place::Live)?;
         self.clear_deleted_mark(name)

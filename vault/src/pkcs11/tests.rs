@@ -177,10 +177,22 @@ fn rotate_delete_recover_and_purge_map_onto_token_objects() {
     let second = v.rotate_key("cmk").unwrap();
     let (kid, wrapped) = v.wrap_key(&me, &first.without_version(), &DEK).unwrap();
     assert_eq!(kid, second, "a version-less URI wraps with the newest version");
+    v.set_enabled("cmk", Some(first.version().unwrap()), false)
+        .unwrap();
     v.delete_key("cmk").unwrap();
     let e = v.unwrap_key(&me, &kid, &wrapped).unwrap_err();
     assert_eq!(status(&e), (403, substatus::KEY_NOT_FOUND), "{e}");
+    // Deleted keys are switched off in the token too.
+    for uri in [&first, &second] {
+        let attrs = object_attrs(&token, uri, ObjectClass::PRIVATE_KEY, &[AttributeType::Decrypt]);
+        assert_eq!(attrs, vec![Attribute::Decrypt(false)], "{uri}");
+    }
     v.recover_key("cmk").unwrap();
+    // Recovery restores each version's own flag.
+    for (uri, on) in [(&first, false), (&second, true)] {
+        let attrs = object_attrs(&token, uri, ObjectClass::PRIVATE_KEY, &[AttributeType::Decrypt]);
+        assert_eq!(attrs, vec![Attribute::Decrypt(on)], "{uri}");
+    }
     assert_eq!(&v.unwrap_key(&me, &kid, &wrapped).unwrap()[..], &DEK[..]);
     v.delete_key("cmk").unwrap();
     v.purge_key("cmk").unwrap();
