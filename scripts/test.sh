@@ -65,4 +65,5 @@ STRATA_PYTHON="$python_bin" cargo test -p strata-cli --test it serve:: -- --igno
 
 echo "== PKCS#11 vault backend (SoftHSM2 at $pkcs11_module): the key holder, then the CLI"
 STRATA_PKCS11_MODULE="$pkcs11_module" cargo test -p strata-vault --lib pkcs11:: -- --ignored
+STRATA_PKCS11_MODULE="$pkcs11_module" cargo test -p strata --test it pkcs11 -- --ignored
 STRATA_PKCS11_MODULE="$pkcs11_module" cargo test -p strata-cli --test it vault_pkcs11:: -- --ignored
