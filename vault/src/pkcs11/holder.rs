@@ -6,11 +6,12 @@
 //! when the token has the version switched off (CKA_ENCRYPT false). The record keeps only the
 //! CKA_ID. Thread-safe (session.rs).
 
+use cryptoki::context::Function;
 use cryptoki::error::{Error as CkError, RvError};
 use cryptoki::mechanism::rsa::{PkcsMgfType, PkcsOaepParams, PkcsOaepSource};
 use cryptoki::mechanism::{Mechanism, MechanismType};
 use cryptoki::object::{Attribute, AttributeType, ObjectClass, ObjectHandle};
-use cryptoki::session::Session;
+use cryptoki::session::{Session, SessionState};
 use rand::rngs::OsRng;
 use rsa::{BigUint, Oaep, RsaPublicKey};
 use sha2::Sha256;
@@ -31,26 +32,40 @@ fn oaep() -> Mechanism<'static> {
 }
 
 impl TokenKeys {
-    /// The one object of `class` for `key`: 403.4003 if the token has none, 403.4002 naming
-    /// the label if it has several (someone else made objects with our label).
-    fn object(&self, session: &Session, key: &HeldKey<'_>, class: ObjectClass) -> Result<ObjectHandle> {
+    /// The one object of `class` for `key`. The outer result is the token's (a lost session is
+    /// retried by the caller); the inner one is 403.4003 if the token has no such object and
+    /// 403.4002 naming the label if it has several (someone else made objects with our label).
+    fn object(
+        &self,
+        session: &Session,
+        key: &HeldKey<'_>,
+        class: ObjectClass,
+    ) -> cryptoki::error::Result<Result<ObjectHandle>> {
         let label = objects::label(key.vault, key.name, key.version);
-        let found = objects::find(session, class, &label, key.material)
-            .map_err(|e| super::errors::token_error(&self.cfg.token, "finding a key object", e))?;
-        match found.as_slice() {
+        let found = objects::find(session, class, &label, key.material)?;
+        Ok(match found.as_slice() {
             [one] => Ok(*one),
-            [] => Err(Error::vault(
-                substatus::KEY_NOT_FOUND,
-                format!(
-                    "PKCS#11 token {:?} has no {} for version {} of key {} (label {}); the token \
-                     object was removed outside Strata",
-                    self.cfg.token,
-                    class_name(class),
-                    key.version,
-                    key.name,
-                    String::from_utf8_lossy(&label)
-                ),
-            )),
+            [] => {
+                // Private objects are invisible to a session that is not logged in (another
+                // handle of this process logged the application out): log in again instead of
+                // reporting the key missing.
+                let state = session.get_session_info()?.session_state();
+                if !matches!(state, SessionState::RwUser | SessionState::RoUser) {
+                    return Err(CkError::Pkcs11(RvError::UserNotLoggedIn, Function::FindObjects));
+                }
+                Err(Error::vault(
+                    substatus::KEY_NOT_FOUND,
+                    format!(
+                        "PKCS#11 token {:?} has no {} for version {} of key {} (label {}); the \
+                         token object was removed outside Strata",
+                        self.cfg.token,
+                        class_name(class),
+                        key.version,
+                        key.name,
+                        String::from_utf8_lossy(&label)
+                    ),
+                ))
+            }
             _ => Err(Error::vault(
                 substatus::KEY_VAULT_ACCESS,
                 format!(
@@ -60,7 +75,7 @@ impl TokenKeys {
                     String::from_utf8_lossy(&label)
                 ),
             )),
-        }
+        })
     }
 
     /// Runs `op` with the handle of `key`'s object of `class`, re-finding it after a lost session.
@@ -71,22 +86,11 @@ impl TokenKeys {
         class: ObjectClass,
         op: impl Fn(&Session, ObjectHandle) -> cryptoki::error::Result<T>,
     ) -> Result<T> {
-        // Object lookups are repeated inside the retry so a new session finds its own handles.
-        let mut missing = None;
-        let res = self.with_session(what, |s| match self.object(s, key, class) {
-            Ok(h) => op(s, h),
-            Err(e) => {
-                missing = Some(e);
-                Err(CkError::Pkcs11(
-                    RvError::ObjectHandleInvalid,
-                    cryptoki::context::Function::FindObjects,
-                ))
-            }
-        });
-        match missing.take() {
-            Some(e) => Err(e),
-            None => res,
-        }
+        // The lookup is inside the retried closure so a new session finds its own handles.
+        self.with_session(what, |s| match self.object(s, key, class)? {
+            Ok(h) => op(s, h).map(Ok),
+            Err(missing) => Ok(Err(missing)),
+        })?
     }
 }
 

@@ -230,3 +230,31 @@ fn a_wrong_token_or_missing_pin_is_refused_and_creates_nothing() {
     let (_, wrapped) = v.wrap_key(&Principal::FirstParty, &uri, &DEK).unwrap();
     assert_eq!(wrapped.len(), 384);
 }
+
+#[test]
+#[ignore = "needs SoftHSM2"]
+fn concurrent_callers_share_the_session_and_a_lost_login_is_restored() {
+    let token = SoftToken::create();
+    let (_tmp, v) = token_vault(&token);
+    let uri = v.create_key("cmk", 2048).unwrap();
+    let me = Principal::FirstParty;
+    let v = std::sync::Arc::new(v);
+    std::thread::scope(|s| {
+        for t in 0..4u8 {
+            let (v, uri, me) = (v.clone(), uri.clone(), me.clone());
+            s.spawn(move || {
+                for i in 0..5u8 {
+                    let dek = [t, i, 7, 9];
+                    let (kid, wrapped) = v.wrap_key(&me, &uri, &dek).unwrap();
+                    assert_eq!(&v.unwrap_key(&me, &kid, &wrapped).unwrap()[..], &dek[..]);
+                }
+            });
+        }
+    });
+    // Another handle logs the whole application out of the token (C_Logout is per application):
+    // the vault logs in again on its next call instead of calling the key missing.
+    let (kid, wrapped) = v.wrap_key(&me, &uri, &DEK).unwrap();
+    let other = TokenKeys::open(&token.config).unwrap();
+    other.with_session("logout", |s| s.logout()).unwrap();
+    assert_eq!(&v.unwrap_key(&me, &kid, &wrapped).unwrap()[..], &DEK[..]);
+}
