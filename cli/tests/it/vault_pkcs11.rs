@@ -169,6 +169,58 @@ fn an_existing_account_moves_onto_a_token_key() {
     env.err_status(&["item", "get", "d", "c", "1", "--pk", "a"], 403, 4003);
     env.ok_status(&["--vault", "hsm", "vault", "key", "recover", "cmk"], 200);
     env.ok_status(&["item", "get", "d", "c", "1", "--pk", "a"], 200);
+    // Access policies, activation windows and the audit log work as on a file vault.
+    env.ok_status(&["identity", "create", "ops"], 201);
+    env.ok_status(
+        &[
+            "--vault",
+            "hsm",
+            "vault",
+            "policy",
+            "set",
+            "user:ops",
+            "--permissions",
+            "get,wrapKey,unwrapKey",
+        ],
+        200,
+    );
+    let policies = env.ok_status(&["--vault", "hsm", "vault", "policy", "list"], 200);
+    assert!(policies.to_string().contains("user:ops"), "{policies}");
+    env.ok_status(&["account", "set-identity", "user:ops"], 200);
+    env.ok_status(&["key", "check"], 200);
+    env.ok_status(&["--vault", "hsm", "vault", "policy", "remove", "user:ops"], 200);
+    env.err_status(&["key", "check"], 403, 4002);
+    env.ok_status(&["account", "set-identity", "first-party"], 200);
+    env.ok_status(
+        &[
+            "--vault",
+            "hsm",
+            "vault",
+            "key",
+            "set-attributes",
+            "cmk",
+            "--exp",
+            "4000000000",
+        ],
+        200,
+    );
+    let audit = env.ok_status(&["--vault", "hsm", "vault", "audit", "--key", "cmk"], 200);
+    let ops: Vec<&str> = audit["entries"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .filter_map(|e| e["operation"].as_str())
+        .collect();
+    for op in [
+        "create",
+        "wrapKey",
+        "unwrapKey",
+        "delete",
+        "recover",
+        "setAttributes",
+    ] {
+        assert!(ops.contains(&op), "{op} in {ops:?}");
+    }
     // Under purge protection a deleted key stays for the retention period.
     env.ok_status(&["--vault", "hsm", "vault", "key", "delete", "cmk"], 200);
     env.err_status(&["--vault", "hsm", "vault", "key", "purge", "cmk"], 409, 0);
