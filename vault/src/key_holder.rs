@@ -53,6 +53,14 @@ pub(crate) trait KeyHolder: Send + Sync {
     /// Destroys the key pair for good (purge). A key pair that is already gone is not an error.
     fn destroy(&self, key: &HeldKey<'_>) -> Result<()>;
 
+    /// The seal of a version record's `payload` (attributes and material), for holders that
+    /// authenticate the vault's records; `None` if records are not sealed.
+    fn seal(&self, vault: &str, payload: &[u8]) -> Result<Option<Vec<u8>>>;
+
+    /// Whether `seal` (absent: `None`) is right for `payload`: a sealing holder needs its seal,
+    /// a non-sealing one needs none.
+    fn verify(&self, vault: &str, payload: &[u8], seal: Option<&[u8]>) -> Result<bool>;
+
     /// Whether the material is the private key itself, so that key backups may carry it.
     fn exportable(&self) -> bool;
 }

@@ -20,7 +20,8 @@
 //! payload       := attributes: bytes | material: bytes         bytes := len: u32 | data
 //! material      := the key holder's (key_holder.rs): PKCS#8 DER of the private key for this
 //!                  directory's own keys (local/file_keys.rs); the token object id for a vault
-//!                  whose keys live in a PKCS#11 token (pkcs11/, which adds pkcs11.json here)
+//!                  whose keys live in a PKCS#11 token (pkcs11/, which adds pkcs11.json here),
+//!                  followed there by the token's seal of both fields (local/record.rs)
 //! attributes    := JSON {name, version, kty: "RSA", bits, enabled, created (unix s), seq,
 //!                        nbf?, exp? (unix s; absent = no bound)}
 //! ```
@@ -42,9 +43,7 @@ use zeroize::Zeroizing;
 
 use crate::custody::require_private;
 use crate::error::{substatus, Error, Result};
-use strata_base::coding::{put_bytes, Reader};
 use strata_base::fs::{create_dir, read_if_exists, sync_dir, write_atomic};
-use strata_base::meta_file;
 use strata_base::wall_clock::{SystemWallClock, WallClock};
 
 use super::access::{AccessPolicies, ACCESS_FILE};
@@ -57,7 +56,6 @@ use super::rbac::PermissionModel;
 
 pub use rotation::{RotationPolicy, MAX_ROTATION_DAYS, MIN_ROTATION_DAYS};
 
-use crate::format_version::{VAULT_KEY_MAGIC as KEY_MAGIC, VAULT_KEY_VERSION as KEY_FORMAT_VERSION};
 /// Bytes of the meta_file frame before the payload (magic, version, len, crc).
 const FRAME_HEADER_LEN: u64 = 20;
 const VAULT_FILE: &str = "vault.json";
@@ -115,6 +113,7 @@ mod file_keys;
 mod key_vault;
 mod policy;
 mod purge;
+mod record;
 mod roles;
 mod rotation;
 
@@ -449,7 +448,7 @@ impl LocalVault {
                 record.attrs.version
             )));
         }
-        write_record(record)?;
+        self.write_record(record)?;
         KeyUri::new(&self.name, name, Some(&record.attrs.version))
     }
 
@@ -494,7 +493,7 @@ impl LocalVault {
         let _w = self.lock();
         self.require_live_for_update(name)?;
         let targets = match version {
-            Some(v) => match read_record(&self.version_path(Place::Live, name, v), name, v)? {
+            Some(v) => match self.read_record(&self.version_path(Place::Live, name, v), name, v)? {
                 Some(rec) => vec![rec],
                 None => {
                     return Err(Error::NotFound(format!(
@@ -512,7 +511,7 @@ impl LocalVault {
             self.holder.set_usable(&rec.held(&self.name), enabled)?;
             if rec.attrs.enabled != enabled {
                 rec.attrs.enabled = enabled;
-                write_record(&rec)?;
+                self.write_record(&rec)?;
             }
         }
         Ok(())
@@ -602,12 +601,27 @@ impl LocalVault {
                 meta
             }
             None => {
-                // A new vault: its token must work before anything is written.
-                holder = match token {
-                    Some(cfg) => Arc::new(TokenKeys::open(cfg)?),
-                    None => Arc::new(file_keys::FileKeys),
-                };
-                Self::init(dir, want_name.unwrap_or(DEFAULT_VAULT_NAME), props, token)?
+                let name = want_name.unwrap_or(DEFAULT_VAULT_NAME);
+                match token {
+                    None => {
+                        holder = Arc::new(file_keys::FileKeys);
+                        Self::init(dir, name, props, None)?
+                    }
+                    Some(cfg) => {
+                        // A new token vault: the token must work, and gets the vault's record
+                        // seal key, before anything is written here.
+                        let mut keys = TokenKeys::open(cfg)?;
+                        let seal_key = keys.create_seal_key(name)?;
+                        keys.cfg.seal_key = Some(seal_key.clone());
+                        let cfg = keys.cfg.clone();
+                        let meta = Self::init(dir, name, props, Some(&cfg)).inspect_err(|_| {
+                            // The failure to create is the error to report.
+                            let _ = keys.destroy_seal_key(name, &seal_key);
+                        })?;
+                        holder = Arc::new(keys);
+                        meta
+                    }
+                }
             }
         };
         create_dir(&dir.join(KEYS_DIR), true)?;
@@ -731,8 +745,9 @@ impl LocalVault {
         }
         match uri.version() {
             Some(v) => {
-                let rec =
-                    read_record(&self.version_path(Place::Live, name, v), name, v)?.ok_or_else(|| {
+                let rec = self
+                    .read_record(&self.version_path(Place::Live, name, v), name, v)?
+                    .ok_or_else(|| {
                         Error::vault(
                             substatus::KEY_NOT_FOUND,
                             format!(
@@ -875,7 +890,7 @@ impl LocalVault {
                 (Some(ext), Some(stem)) if ext == KEY_EXT && check_version(stem).is_ok() => stem,
                 _ => continue,
             };
-            if let Some(rec) = read_record(&path, name, version)? {
+            if let Some(rec) = self.read_record(&path, name, version)? {
                 out.push(rec);
             }
         }
@@ -949,84 +964,6 @@ impl LocalVault {
     fn version_path(&self, place: Place, name: &str, version: &str) -> PathBuf {
         self.key_dir(place, name).join(format!("{version}.{KEY_EXT}"))
     }
-}
-
-/// Reads one key file; `Ok(None)` if it does not exist. Checks the frame, the format version and
-/// that the file holds the key version its path says.
-fn read_record(path: &Path, name: &str, version: &str) -> Result<Option<KeyRecord>> {
-    let Some(bytes) = read_if_exists(path)? else {
-        return Ok(None);
-    };
-    let bytes = Zeroizing::new(bytes);
-    let (format, payload) = meta_file::decode(path, KEY_MAGIC, &bytes)?;
-    if format != KEY_FORMAT_VERSION {
-        return Err(Error::corruption(
-            path,
-            8,
-            format!(
-                "unsupported key file format version {format} (this build reads version \
-                 {KEY_FORMAT_VERSION})"
-            ),
-        ));
-    }
-    let mut r = Reader::new(payload);
-    let attrs = r
-        .bytes()
-        .ok_or_else(|| Error::corruption(path, FRAME_HEADER_LEN, "key attributes truncated"))?;
-    let material_at = FRAME_HEADER_LEN + r.position() as u64;
-    let material = r
-        .bytes()
-        .ok_or_else(|| Error::corruption(path, material_at, "key material truncated"))?;
-    if !r.is_empty() {
-        let at = FRAME_HEADER_LEN + r.position() as u64;
-        return Err(Error::corruption(
-            path,
-            at,
-            "trailing bytes after the key material",
-        ));
-    }
-    let attrs: Attributes = serde_json::from_slice(attrs).map_err(|e| {
-        Error::corruption(
-            path,
-            FRAME_HEADER_LEN,
-            format!("key attributes are not valid: {e}"),
-        )
-    })?;
-    if attrs.name != name || attrs.version != version {
-        return Err(Error::corruption(
-            path,
-            FRAME_HEADER_LEN,
-            format!(
-                "the file holds version {} of key {}, not version {version} of key {name}",
-                attrs.version, attrs.name
-            ),
-        ));
-    }
-    if attrs.kty != KTY_RSA || !ALLOWED_BITS.contains(&attrs.bits) {
-        return Err(Error::corruption(
-            path,
-            FRAME_HEADER_LEN,
-            format!("unsupported key type {} with {} bits", attrs.kty, attrs.bits),
-        ));
-    }
-    Ok(Some(KeyRecord {
-        path: path.to_path_buf(),
-        attrs,
-        material: Zeroizing::new(material.to_vec()),
-    }))
-}
-
-/// Writes one key file atomically with mode 0600. Every buffer holding the private key is
-/// sized up front (no reallocation leaves copies behind) and zeroized when dropped.
-fn write_record(rec: &KeyRecord) -> Result<()> {
-    let attrs = serde_json::to_vec(&rec.attrs)
-        .map_err(|e| Error::Internal(format!("encoding key attributes: {e}")))?;
-    let mut payload = Zeroizing::new(Vec::with_capacity(8 + attrs.len() + rec.material.len()));
-    put_bytes(&mut payload, &attrs);
-    put_bytes(&mut payload, &rec.material);
-    // meta_file::write would drop its framed copy without zeroizing it; frame here instead.
-    let framed = Zeroizing::new(meta_file::encode(KEY_MAGIC, KEY_FORMAT_VERSION, &payload));
-    Ok(write_atomic(&rec.path, &framed, true)?)
 }
 
 fn write_meta(dir: &Path, meta: &VaultMeta) -> Result<()> {

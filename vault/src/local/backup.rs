@@ -186,7 +186,7 @@ impl LocalVault {
         let kdir = self.key_dir(Place::Live, name);
         create_dir(&kdir, true)?;
         for rec in &records {
-            super::write_record(rec)?;
+            self.write_record(rec)?;
         }
         sync_dir(&kdir)?;
         sync_dir(&self.place_dir(Place::Live))?;

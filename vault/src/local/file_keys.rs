@@ -61,6 +61,15 @@ impl KeyHolder for FileKeys {
         Ok(())
     }
 
+    fn seal(&self, _vault: &str, _payload: &[u8]) -> Result<Option<Vec<u8>>> {
+        // The record holds the private key itself; its protection is the file mode.
+        Ok(None)
+    }
+
+    fn verify(&self, _vault: &str, _payload: &[u8], seal: Option<&[u8]>) -> Result<bool> {
+        Ok(seal.is_none())
+    }
+
     fn exportable(&self) -> bool {
         true
     }

@@ -4,7 +4,8 @@
 //! never written). Validation only; loading the module is module.rs's.
 //!
 //! ```text
-//! pkcs11.json := JSON {"module": absolute path, "token": label (1-32 bytes), "pinEnv": NAME}  0600
+//! pkcs11.json := JSON {"module": absolute path, "token": label (1-32 bytes), "pinEnv": NAME,
+//!                      "sealKey": hex CKA_ID of the record seal key (see seal.rs)}   0600
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -28,6 +29,9 @@ pub struct Pkcs11Config {
     pub module: PathBuf,
     pub token: String,
     pub pin_env: String,
+    /// The id of the vault's record seal key in the token; set when the vault is created.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seal_key: Option<String>,
 }
 
 impl Pkcs11Config {
@@ -39,6 +43,7 @@ impl Pkcs11Config {
             module: module.into(),
             token: token.to_string(),
             pin_env: pin_env.to_string(),
+            seal_key: None,
         };
         cfg.validate().map_err(Error::BadRequest)?;
         Ok(cfg)
@@ -86,6 +91,18 @@ impl Pkcs11Config {
         let cfg: Pkcs11Config = serde_json::from_slice(&bytes)
             .map_err(|e| Error::corruption(&path, 0, format!("not a valid {PKCS11_FILE}: {e}")))?;
         cfg.validate().map_err(|why| Error::corruption(&path, 0, why))?;
+        if cfg
+            .seal_key
+            .as_deref()
+            .and_then(strata_base::seal::hex::decode)
+            .is_none()
+        {
+            return Err(Error::corruption(
+                &path,
+                0,
+                "no valid sealKey: the vault's key records cannot be checked",
+            ));
+        }
         Ok(Some(cfg))
     }
 
@@ -120,7 +137,8 @@ mod config_tests {
             let e = Pkcs11Config::new(m.clone(), t, p).unwrap_err();
             assert_eq!(e.status(), 400, "{m:?} {t:?} {p:?}: {e}");
         }
-        let cfg = Pkcs11Config::new(module, "strata token", "MY_PIN_2").unwrap();
+        let mut cfg = Pkcs11Config::new(module, "strata token", "MY_PIN_2").unwrap();
+        cfg.seal_key = Some("00ff".into());
         cfg.write(tmp.path()).unwrap();
         assert_eq!(Pkcs11Config::read(tmp.path()).unwrap(), Some(cfg));
         std::fs::write(tmp.path().join(PKCS11_FILE), b"{\"module\": 1}").unwrap();

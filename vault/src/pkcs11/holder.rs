@@ -6,12 +6,11 @@
 //! when the token has the version switched off (CKA_ENCRYPT false). The record keeps only the
 //! CKA_ID. Thread-safe (session.rs).
 
-use cryptoki::context::Function;
 use cryptoki::error::{Error as CkError, RvError};
 use cryptoki::mechanism::rsa::{PkcsMgfType, PkcsOaepParams, PkcsOaepSource};
 use cryptoki::mechanism::{Mechanism, MechanismType};
 use cryptoki::object::{Attribute, AttributeType, ObjectClass, ObjectHandle};
-use cryptoki::session::{Session, SessionState};
+use cryptoki::session::Session;
 use rand::rngs::OsRng;
 use rsa::{BigUint, Oaep, RsaPublicKey};
 use sha2::Sha256;
@@ -19,7 +18,7 @@ use std::sync::atomic::Ordering;
 use zeroize::Zeroizing;
 
 use super::objects::{self, id_of};
-use super::session::TokenKeys;
+use super::session::{require_login, TokenKeys};
 use crate::error::{substatus, Error, Result};
 use crate::key_holder::{HeldKey, KeyHolder};
 
@@ -46,13 +45,7 @@ impl TokenKeys {
         Ok(match found.as_slice() {
             [one] => Ok(*one),
             [] => {
-                // Private objects are invisible to a session that is not logged in (another
-                // handle of this process logged the application out): log in again instead of
-                // reporting the key missing.
-                let state = session.get_session_info()?.session_state();
-                if !matches!(state, SessionState::RwUser | SessionState::RoUser) {
-                    return Err(CkError::Pkcs11(RvError::UserNotLoggedIn, Function::FindObjects));
-                }
+                require_login(session)?;
                 Err(Error::vault(
                     substatus::KEY_NOT_FOUND,
                     format!(
@@ -242,6 +235,17 @@ impl KeyHolder for TokenKeys {
             })?;
         }
         Ok(())
+    }
+
+    fn seal(&self, vault: &str, payload: &[u8]) -> Result<Option<Vec<u8>>> {
+        self.seal_of(vault, payload).map(Some)
+    }
+
+    fn verify(&self, vault: &str, payload: &[u8], seal: Option<&[u8]>) -> Result<bool> {
+        match seal {
+            Some(tag) => self.seal_matches(vault, payload, tag),
+            None => Ok(false),
+        }
     }
 
     fn exportable(&self) -> bool {

@@ -10,6 +10,7 @@ mod holder;
 mod module;
 mod oaep;
 mod objects;
+mod seal;
 mod session;
 #[cfg(any(test, feature = "test-token"))]
 pub mod soft_token;

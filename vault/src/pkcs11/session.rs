@@ -6,9 +6,10 @@
 use std::sync::atomic::AtomicBool;
 use std::sync::{Mutex, PoisonError};
 
+use cryptoki::context::Function;
 use cryptoki::context::Pkcs11;
 use cryptoki::error::{Error as CkError, RvError};
-use cryptoki::session::{Session, UserType};
+use cryptoki::session::{Session, SessionState, UserType};
 use cryptoki::slot::Slot;
 use cryptoki::types::AuthPin;
 
@@ -19,7 +20,7 @@ use crate::error::{substatus, Error, Result};
 
 /// The key pairs of a vault, in one PKCS#11 token.
 pub(crate) struct TokenKeys {
-    pub(super) cfg: Pkcs11Config,
+    pub(crate) cfg: Pkcs11Config,
     ctx: Pkcs11,
     slot: Slot,
     session: Mutex<Session>,
@@ -59,6 +60,17 @@ impl TokenKeys {
             }
             Err(e) => Err(token_error(&self.cfg.token, what, e)),
         }
+    }
+}
+
+/// `CKR_USER_NOT_LOGGED_IN` unless `session` is a user session. Private objects are invisible to
+/// a session that lost its login (another handle of this process logged the application out),
+/// so a lookup that finds nothing asks this before calling the object missing; the error makes
+/// `with_session` log in again and retry.
+pub(super) fn require_login(session: &Session) -> cryptoki::error::Result<()> {
+    match session.get_session_info()?.session_state() {
+        SessionState::RwUser | SessionState::RoUser => Ok(()),
+        _ => Err(CkError::Pkcs11(RvError::UserNotLoggedIn, Function::FindObjects)),
     }
 }
 

@@ -77,7 +77,12 @@ fn keys_are_made_in_the_token_and_wrap_unwrap_there() {
         "the record holds no private key: {} bytes",
         bytes.len()
     );
-    assert_eq!(v.token().unwrap(), Some(token.config.clone()));
+    let cfg = v.token().unwrap().unwrap();
+    assert_eq!(
+        (&cfg.module, &cfg.token, &cfg.pin_env),
+        (&token.config.module, &token.config.token, &token.config.pin_env)
+    );
+    assert!(cfg.seal_key.is_some(), "the vault has a record seal key");
     // Key backups cannot carry a token's keys.
     assert_eq!(v.backup_key("cmk").unwrap_err().status(), 409);
 }
@@ -257,4 +262,49 @@ fn concurrent_callers_share_the_session_and_a_lost_login_is_restored() {
     let other = TokenKeys::open(&token.config).unwrap();
     other.with_session("logout", |s| s.logout()).unwrap();
     assert_eq!(&v.unwrap_key(&me, &kid, &wrapped).unwrap()[..], &DEK[..]);
+}
+
+#[test]
+#[ignore = "needs SoftHSM2"]
+fn records_are_sealed_by_the_token_and_edits_are_detected() {
+    use strata_base::coding::{put_bytes, Reader};
+    use strata_base::meta_file;
+
+    use crate::format_version::{VAULT_KEY_MAGIC, VAULT_KEY_VERSION};
+
+    let token = SoftToken::create();
+    let (tmp, v) = token_vault(&token);
+    let uri = v.create_key("cmk", 2048).unwrap();
+    let me = Principal::FirstParty;
+    let path = tmp
+        .path()
+        .join(format!("v/keys/cmk/{}.key", uri.version().unwrap()));
+    let original = std::fs::read(&path).unwrap();
+    let (_, payload) = meta_file::decode(&path, VAULT_KEY_MAGIC, &original).unwrap();
+    let mut r = Reader::new(payload);
+    let (attrs, material, seal) = (r.bytes().unwrap(), r.bytes().unwrap(), r.bytes().unwrap());
+    assert_eq!(seal.len(), 32, "an HMAC-SHA-256 seal");
+    let reframe = |attrs: &[u8], seal: Option<&[u8]>| {
+        let mut p = Vec::new();
+        put_bytes(&mut p, attrs);
+        put_bytes(&mut p, material);
+        if let Some(s) = seal {
+            put_bytes(&mut p, s);
+        }
+        std::fs::write(&path, meta_file::encode(VAULT_KEY_MAGIC, VAULT_KEY_VERSION, &p)).unwrap();
+    };
+    // A well-framed edit (valid CRC) of the attributes, keeping the old seal.
+    let text = String::from_utf8(attrs.to_vec()).unwrap();
+    let edited = text.replace("\"bits\":2048", "\"bits\":4096");
+    assert_ne!(edited, text);
+    reframe(edited.as_bytes(), Some(seal));
+    let e = v.get_key(&me, &uri).unwrap_err();
+    assert!(e.is_corruption() && e.to_string().contains("seal"), "{e}");
+    // The seal removed.
+    reframe(attrs, None);
+    let e = v.get_key(&me, &uri).unwrap_err();
+    assert!(e.is_corruption() && e.to_string().contains("seal"), "{e}");
+    // Put back, it verifies again.
+    std::fs::write(&path, &original).unwrap();
+    assert_eq!(v.get_key(&me, &uri).unwrap().bits, 2048);
 }
