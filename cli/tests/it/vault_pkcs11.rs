@@ -40,6 +40,19 @@ fn token_vault(env: &Env, token: &SoftToken) {
     assert_eq!(v["token"], token.label.as_str(), "{v}");
 }
 
+/// Runs `args` with the token's PIN variable removed from the environment; the JSON printed.
+fn without_pin(env: &Env, token: &SoftToken, args: &[&str]) -> serde_json::Value {
+    let r = env
+        .bare()
+        .env_remove(&token.config.pin_env)
+        .args(["--output", "json"])
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run strata");
+    serde_json::from_slice(&r.stdout).expect("JSON")
+}
+
 fn versionless(uri: &str) -> &str {
     uri.rsplit_once('/').expect("versioned").0
 }
@@ -92,14 +105,7 @@ fn a_token_key_protects_an_account_and_its_revocation_holds() {
     );
 
     // Without the PIN in the environment the token, and so the data, is out of reach.
-    let r = env
-        .bare()
-        .env_remove(&token.config.pin_env)
-        .args(["--output", "json", "item", "get", "d", "c", "1", "--pk", "a"])
-        .stdin(Stdio::null())
-        .output()
-        .expect("run strata");
-    let json: serde_json::Value = serde_json::from_slice(&r.stdout).expect("JSON");
+    let json = without_pin(&env, &token, &["item", "get", "d", "c", "1", "--pk", "a"]);
     assert_eq!(
         (json["statusCode"].as_u64(), json["subStatus"].as_u64()),
         (Some(403), Some(4002)),
@@ -244,4 +250,34 @@ fn files_under(root: &std::path::Path) -> Vec<std::path::PathBuf> {
         }
     }
     out
+}
+
+#[test]
+#[ignore = "runs from scripts/test.sh: needs SoftHSM2 (STRATA_PKCS11_MODULE)"]
+fn the_service_key_can_be_kept_under_the_token() {
+    let _one = serial();
+    let token = SoftToken::create();
+    let env = Env::new();
+    token_vault(&env, &token);
+    let init = env.ok_status(&["init", "--account", "acct", "--smk-pkcs11-vault", "hsm"], 201);
+    assert_eq!(init["serviceKeyVault"], "hsm", "{init}");
+    assert_eq!(init["encryption"], "service-managed", "{init}");
+    env.ok(&["db", "create", "d"]);
+    env.ok(&["container", "create", "d", "c", "--pk", "/pk"]);
+    env.ok_status(
+        &["item", "create", "d", "c", "--json", r#"{"id":"1","pk":"a"}"#],
+        201,
+    );
+    // Without the PIN even a service-managed account stays closed: its service key is locked.
+    let json = without_pin(&env, &token, &["item", "get", "d", "c", "1", "--pk", "a"]);
+    assert_eq!(
+        (json["statusCode"].as_u64(), json["subStatus"].as_u64()),
+        (Some(403), Some(4002)),
+        "{json}"
+    );
+    env.ok_status(&["item", "get", "d", "c", "1", "--pk", "a"], 200);
+    // A file vault cannot hold it.
+    let other = Env::new();
+    other.ok_status(&["vault", "create", "files"], 201);
+    other.err_status(&["init", "--account", "x", "--smk-pkcs11-vault", "files"], 400, 0);
 }

@@ -11,6 +11,7 @@ mod module;
 mod oaep;
 mod objects;
 mod seal;
+pub(crate) mod service_key;
 mod session;
 #[cfg(any(test, feature = "test-token"))]
 pub mod soft_token;

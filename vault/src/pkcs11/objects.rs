@@ -86,3 +86,40 @@ pub(super) fn find(
         Attribute::Id(id.to_vec()),
     ])
 }
+
+/// What a secret key is for: HMAC (sign/verify) or encryption (encrypt/decrypt), nothing else.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum SecretUse {
+    Mac,
+    Encrypt,
+}
+
+/// The template of a persistent secret key of `len` bytes: private, sensitive, not extractable,
+/// allowed only `usage` (never wrap, unwrap or derive).
+pub(super) fn secret_key_template(
+    key_type: KeyType,
+    len: u64,
+    usage: SecretUse,
+    label: &[u8],
+    id: &[u8],
+) -> Vec<Attribute> {
+    let mac = usage == SecretUse::Mac;
+    vec![
+        Attribute::Class(ObjectClass::SECRET_KEY),
+        Attribute::KeyType(key_type),
+        Attribute::ValueLen(Ulong::from(len)),
+        Attribute::Token(true),
+        Attribute::Private(true),
+        Attribute::Sensitive(true),
+        Attribute::Extractable(false),
+        Attribute::Sign(mac),
+        Attribute::Verify(mac),
+        Attribute::Encrypt(!mac),
+        Attribute::Decrypt(!mac),
+        Attribute::Wrap(false),
+        Attribute::Unwrap(false),
+        Attribute::Derive(false),
+        Attribute::Label(label.to_vec()),
+        Attribute::Id(id.to_vec()),
+    ]
+}

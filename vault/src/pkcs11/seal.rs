@@ -13,12 +13,12 @@
 use cryptoki::mechanism::Mechanism;
 use cryptoki::object::{Attribute, KeyType, ObjectClass, ObjectHandle};
 use cryptoki::session::Session;
-use cryptoki::types::Ulong;
 use rand::rngs::OsRng;
 use rand::RngCore;
 use strata_base::seal::hex;
 use subtle::ConstantTimeEq;
 
+use super::objects::{secret_key_template, SecretUse};
 use super::session::{require_login, TokenKeys};
 use crate::error::{substatus, Error, Result};
 
@@ -34,24 +34,13 @@ impl TokenKeys {
     pub(crate) fn create_seal_key(&self, vault: &str) -> Result<String> {
         let mut id = [0u8; SEAL_ID_LEN];
         OsRng.fill_bytes(&mut id);
-        let template = [
-            Attribute::Class(ObjectClass::SECRET_KEY),
-            Attribute::KeyType(KeyType::GENERIC_SECRET),
-            Attribute::ValueLen(Ulong::from(SEAL_KEY_LEN)),
-            Attribute::Token(true),
-            Attribute::Private(true),
-            Attribute::Sensitive(true),
-            Attribute::Extractable(false),
-            Attribute::Sign(true),
-            Attribute::Verify(true),
-            Attribute::Encrypt(false),
-            Attribute::Decrypt(false),
-            Attribute::Wrap(false),
-            Attribute::Unwrap(false),
-            Attribute::Derive(false),
-            Attribute::Label(label(vault)),
-            Attribute::Id(id.to_vec()),
-        ];
+        let template = secret_key_template(
+            KeyType::GENERIC_SECRET,
+            SEAL_KEY_LEN,
+            SecretUse::Mac,
+            &label(vault),
+            &id,
+        );
         self.with_session("generating the record seal key", |s| {
             s.generate_key(&Mechanism::GenericSecretKeyGen, &template)
         })?;

@@ -308,3 +308,43 @@ fn records_are_sealed_by_the_token_and_edits_are_detected() {
     std::fs::write(&path, &original).unwrap();
     assert_eq!(v.get_key(&me, &uri).unwrap().bits, 2048);
 }
+
+#[test]
+#[ignore = "needs SoftHSM2"]
+fn the_service_key_can_be_kept_encrypted_by_the_token() {
+    use crate::ServiceKey;
+    use strata_base::seal::Dek;
+
+    let token = SoftToken::create();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("service");
+    // A token that refuses the login leaves no service key behind.
+    let mut no_pin = token.config.clone();
+    no_pin.pin_env = "STRATA_TEST_NO_SUCH_PIN".into();
+    let e = ServiceKey::create_in_token(&dir, &no_pin).err().unwrap();
+    assert_eq!(status(&e), (403, substatus::KEY_VAULT_ACCESS), "{e}");
+    assert!(!dir.join("smk").exists());
+
+    let a = ServiceKey::create_in_token(&dir, &token.config).unwrap();
+    assert!(a.in_token());
+    let dek = Dek::generate();
+    let (salt, wrapped) = a.wrap_dek(&dek);
+    let b = ServiceKey::load(&dir).unwrap();
+    assert!(b.in_token());
+    assert_eq!(a.key_id(), b.key_id());
+    assert!(b.unwrap_dek(&salt, &wrapped).unwrap().ct_eq(dek.as_bytes()));
+    // Creating again keeps the same key.
+    let c = ServiceKey::create_in_token(&dir, &token.config).unwrap();
+    assert_eq!(c.key_id(), a.key_id());
+    // The file holds neither the SMK nor the PIN.
+    let file = std::fs::read(dir.join("smk")).unwrap();
+    let smk = a.raw_for_tests();
+    assert!(!file.windows(smk.len()).any(|w| w == smk), "the SMK is on disk");
+    let pin = std::env::var(&token.config.pin_env).unwrap();
+    assert!(!file.windows(pin.len()).any(|w| w == pin.as_bytes()));
+    // A home whose SMK is a plain file is not converted.
+    let plain = tmp.path().join("plain");
+    ServiceKey::load_or_create(&plain).unwrap();
+    let e = ServiceKey::create_in_token(&plain, &token.config).err().unwrap();
+    assert_eq!(e.status(), 409, "{e}");
+}
