@@ -46,14 +46,24 @@ impl Pkcs11Config {
             seal_key: None,
         };
         cfg.validate().map_err(Error::BadRequest)?;
+        if !cfg.module.is_file() {
+            return Err(Error::BadRequest(format!(
+                "the PKCS#11 module {} does not exist; give the module's full path (for SoftHSM2 \
+                 on Debian: /usr/lib/softhsm/libsofthsm2.so)",
+                cfg.module.display()
+            )));
+        }
         Ok(cfg)
     }
 
+    /// The syntax of the three fields. Whether the module file exists is checked at creation
+    /// only: a module that went missing later is the token being out of reach (403.4002 when
+    /// it is loaded), not a damaged vault.
     fn validate(&self) -> std::result::Result<(), String> {
-        if !self.module.is_absolute() || !self.module.is_file() {
+        if !self.module.is_absolute() {
             return Err(format!(
-                "the PKCS#11 module {} is not an absolute path to a file; give the module's full \
-                 path (for SoftHSM2 on Debian: /usr/lib/softhsm/libsofthsm2.so)",
+                "the PKCS#11 module {} is not an absolute path; give the module's full path (for \
+                 SoftHSM2 on Debian: /usr/lib/softhsm/libsofthsm2.so)",
                 self.module.display()
             ));
         }
@@ -140,7 +150,16 @@ mod config_tests {
         let mut cfg = Pkcs11Config::new(module, "strata token", "MY_PIN_2").unwrap();
         cfg.seal_key = Some("00ff".into());
         cfg.write(tmp.path()).unwrap();
-        assert_eq!(Pkcs11Config::read(tmp.path()).unwrap(), Some(cfg));
+        assert_eq!(Pkcs11Config::read(tmp.path()).unwrap(), Some(cfg.clone()));
+        // A module that went away later reads fine; loading it is what fails (403.4002).
+        std::fs::remove_file(&cfg.module).unwrap();
+        assert_eq!(Pkcs11Config::read(tmp.path()).unwrap(), Some(cfg.clone()));
+        let e = super::super::TokenKeys::open(&cfg).err().unwrap();
+        assert_eq!(
+            (e.status(), e.substatus()),
+            (403, crate::error::substatus::KEY_VAULT_ACCESS),
+            "{e}"
+        );
         std::fs::write(tmp.path().join(PKCS11_FILE), b"{\"module\": 1}").unwrap();
         assert!(Pkcs11Config::read(tmp.path()).unwrap_err().is_corruption());
     }
