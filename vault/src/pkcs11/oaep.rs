@@ -23,13 +23,15 @@ fn mgf1_xor(out: &mut [u8], seed: &[u8]) {
     }
 }
 
-/// The message inside `em` (the raw RSA result, exactly `k` bytes for a `k`-byte modulus);
-/// `None` if it is not a valid OAEP-SHA-256 encoding.
+/// The message inside `em` (the raw RSA result for a `k`-byte modulus: `k` bytes, or fewer from
+/// a token that drops leading zero bytes, which every OAEP encoding starts with); `None` if it is
+/// not a valid OAEP-SHA-256 encoding.
 pub(super) fn decode(em: &[u8], k: usize) -> Option<Zeroizing<Vec<u8>>> {
-    if em.len() != k || k < 2 * H_LEN + 2 {
+    if em.len() > k || k < 2 * H_LEN + 2 {
         return None;
     }
-    let mut buf = Zeroizing::new(em.to_vec());
+    let mut buf = Zeroizing::new(vec![0u8; k]);
+    buf[k - em.len()..].copy_from_slice(em);
     let (y, rest) = buf.split_at_mut(1);
     let (seed, db) = rest.split_at_mut(H_LEN);
     mgf1_xor(seed, db);
@@ -84,7 +86,12 @@ mod oaep_tests {
                 bad[at] ^= 0x10;
                 assert!(decode(&bad, key.size()).is_none(), "flip at {at}");
             }
-            assert!(decode(&em[1..], key.size()).is_none());
+            // A token that drops the leading zero byte gives the same message.
+            assert_eq!(em[0], 0);
+            assert_eq!(&decode(&em[1..], key.size()).unwrap()[..], msg);
+            let mut long = vec![0u8];
+            long.extend_from_slice(&em);
+            assert!(decode(&long, key.size()).is_none(), "more than k bytes");
         }
         // Random bytes are not an encoding.
         assert!(decode(&raw(&key, &[0x33; 200]), key.size()).is_none());
