@@ -104,7 +104,7 @@ impl TokenKeys {
     }
 }
 
-fn find(s: &Session, vault: &str, id: &[u8]) -> cryptoki::error::Result<Vec<ObjectHandle>> {
+pub(super) fn find(s: &Session, vault: &str, id: &[u8]) -> cryptoki::error::Result<Vec<ObjectHandle>> {
     s.find_objects(&[
         Attribute::Class(ObjectClass::SECRET_KEY),
         Attribute::Token(true),

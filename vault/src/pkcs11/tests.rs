@@ -131,14 +131,26 @@ fn the_private_key_is_sensitive_and_cannot_be_read_out() {
             )
         })
         .unwrap();
+    // An RSA private key has no CKA_VALUE at all (PKCS#11: CKR_ATTRIBUTE_TYPE_INVALID); its
+    // secret is the exponent and primes, refused as sensitive.
     assert!(
-        matches!(info[0], AttributeInfo::Sensitive | AttributeInfo::TypeInvalid),
+        matches!(info[0], AttributeInfo::TypeInvalid),
         "CKA_VALUE: {:?}",
         info[0]
     );
     for i in &info[1..] {
         assert!(matches!(i, AttributeInfo::Sensitive), "{info:?}");
     }
+    // The vault's record seal key is a secret key: its CKA_VALUE is refused as sensitive.
+    let seal_id =
+        strata_base::seal::hex::decode(v.token().unwrap().unwrap().seal_key.as_deref().unwrap()).unwrap();
+    let seal_info = keys
+        .with_session("test", |s| {
+            let h = super::seal::find(s, "hsm", &seal_id)?[0];
+            s.get_attribute_info(h, &[AttributeType::Value])
+        })
+        .unwrap();
+    assert!(matches!(seal_info[0], AttributeInfo::Sensitive), "{seal_info:?}");
 }
 
 #[test]
