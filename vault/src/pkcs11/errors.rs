@@ -45,3 +45,12 @@ pub(super) fn token_error(token: &str, what: &str, e: CkError) -> Error {
     };
     Error::vault(sub, format!("PKCS#11 token {token:?}: {what} failed: {e}"))
 }
+
+/// `e`, met while reaching the token (listing slots, opening a session, logging in), as a vault
+/// error: always 403.4002, the vault being out of reach, whatever the return value.
+pub(super) fn unreachable(token: &str, what: &str, e: CkError) -> Error {
+    Error::vault(
+        substatus::KEY_VAULT_ACCESS,
+        format!("PKCS#11 token {token:?} cannot be reached: {what} failed: {e}"),
+    )
+}

@@ -14,7 +14,7 @@ use cryptoki::slot::Slot;
 use cryptoki::types::AuthPin;
 
 use super::config::Pkcs11Config;
-use super::errors::{session_lost, token_error};
+use super::errors::{session_lost, token_error, unreachable};
 use super::module;
 use crate::error::{substatus, Error, Result};
 
@@ -78,7 +78,7 @@ pub(super) fn require_login(session: &Session) -> cryptoki::error::Result<()> {
 fn find_slot(ctx: &Pkcs11, cfg: &Pkcs11Config) -> Result<Slot> {
     let slots = ctx
         .get_slots_with_initialized_token()
-        .map_err(|e| token_error(&cfg.token, "listing the slots", e))?;
+        .map_err(|e| unreachable(&cfg.token, "listing the slots", e))?;
     let mut found = Vec::new();
     // A slot that cannot be read (another process is initialising its token, say) is not a
     // reason to fail when ours is readable; it is reported only if ours is not found.
@@ -92,7 +92,7 @@ fn find_slot(ctx: &Pkcs11, cfg: &Pkcs11Config) -> Result<Slot> {
     }
     match (found.as_slice(), unreadable) {
         ([slot], _) => Ok(*slot),
-        ([], Some(e)) => Err(token_error(&cfg.token, "reading the token information", e)),
+        ([], Some(e)) => Err(unreachable(&cfg.token, "reading the token information", e)),
         ([], None) => Err(Error::vault(
             substatus::KEY_VAULT_ACCESS,
             format!(
@@ -118,7 +118,7 @@ fn find_slot(ctx: &Pkcs11, cfg: &Pkcs11Config) -> Result<Slot> {
 fn login(ctx: &Pkcs11, slot: Slot, cfg: &Pkcs11Config) -> Result<Session> {
     let session = ctx
         .open_rw_session(slot)
-        .map_err(|e| token_error(&cfg.token, "opening a session", e))?;
+        .map_err(|e| unreachable(&cfg.token, "opening a session", e))?;
     let pin = read_pin(cfg)?;
     match session.login(UserType::User, Some(&pin)) {
         // Login is per application: another vault handle of this process logged in already.
@@ -130,7 +130,7 @@ fn login(ctx: &Pkcs11, slot: Slot, cfg: &Pkcs11Config) -> Result<Session> {
                 cfg.token, cfg.pin_env, cfg.pin_env
             ),
         )),
-        Err(e) => Err(token_error(&cfg.token, "logging in", e)),
+        Err(e) => Err(unreachable(&cfg.token, "logging in", e)),
     }
 }
 
