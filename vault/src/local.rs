@@ -1,6 +1,8 @@
-//! The local customer key vault: a private directory (default `$STRATA_HOME/vault`) of RSA keys,
-//! one framed file per key version; wraps and unwraps data keys with RSA-OAEP-SHA256. Called by the
-//! account (wrap/unwrap) and the CLI (key management). Thread-safe: writers in one process are
+//! The local customer key vault: a private directory (default `$STRATA_HOME/vault`) of RSA key
+//! versions, one framed record per version, whose key pairs are held by its `KeyHolder` (the
+//! records' own PKCS#8 keys, or a PKCS#11 token named by `pkcs11.json`); wraps and unwraps data
+//! keys with RSA-OAEP-SHA256 through the holder. Called by the account (wrap/unwrap) and the CLI
+//! (key management). Thread-safe: writers in one process are
 //! serialised by a mutex; across processes one writer at a time is assumed. Layout below.
 //!
 //! ```text
@@ -10,6 +12,8 @@
 //!                                        (see properties.rs, rbac.rs), 0600
 //!   access.json                         access policies and role assignments (see access.rs), 0600
 //!   audit.log                           one JSON line per operation (see audit.rs), mode 0600
+//!   pkcs11.json                         token vaults only: module, token, PIN variable, seal key
+//!                                        id (see pkcs11/config.rs), 0600
 //!   keys/<name>/<version>.key           live key versions, mode 0600 (dirs 0700)
 //!   keys/<name>/rotation.json           the key's rotation policy, if any (see local/rotation.rs)
 //!   deleted/<name>/<version>.key        soft-deleted keys: the whole key directory, moved
