@@ -96,4 +96,15 @@ mod oaep_tests {
         // Random bytes are not an encoding.
         assert!(decode(&raw(&key, &[0x33; 200]), key.size()).is_none());
     }
+
+    proptest::proptest! {
+        /// Any input, of any length, for any modulus size: an answer, never a panic; and what
+        /// decodes is shorter than the modulus by at least the OAEP overhead.
+        #[test]
+        fn decode_never_panics(em in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..600), k in 0usize..600) {
+            if let Some(m) = decode(&em, k) {
+                proptest::prop_assert!(m.len() <= k - 2 * H_LEN - 2);
+            }
+        }
+    }
 }
