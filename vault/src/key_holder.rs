@@ -64,3 +64,56 @@ pub(crate) trait KeyHolder: Send + Sync {
     /// Whether the material is the private key itself, so that key backups may carry it.
     fn exportable(&self) -> bool;
 }
+
+/// Seals a vault's own files (key records, access rules) with its key holder, each in a named
+/// context so that one file's seal never verifies another kind of file. A holder that does not
+/// seal (the file holder) makes every seal `None` and accepts only unsealed files.
+#[derive(Clone, Copy)]
+pub(crate) struct Sealer<'a> {
+    holder: Option<&'a dyn KeyHolder>,
+    vault: &'a str,
+}
+
+impl<'a> Sealer<'a> {
+    /// Seals with `holder` on behalf of vault `vault`.
+    pub fn of(holder: &'a dyn KeyHolder, vault: &'a str) -> Sealer<'a> {
+        Sealer {
+            holder: Some(holder),
+            vault,
+        }
+    }
+
+    /// No sealing (unit tests of the file formats).
+    #[cfg(test)]
+    pub fn none() -> Sealer<'static> {
+        Sealer {
+            holder: None,
+            vault: "",
+        }
+    }
+
+    /// The seal of `bytes` in `context`, or `None` if the holder does not seal.
+    pub fn seal(&self, context: &str, bytes: &[u8]) -> Result<Option<Vec<u8>>> {
+        match self.holder {
+            Some(h) => h.seal(self.vault, &Zeroizing::new(framed(context, bytes))),
+            None => Ok(None),
+        }
+    }
+
+    /// Whether `seal` (absent: `None`) is right for `bytes` in `context`.
+    pub fn verify(&self, context: &str, bytes: &[u8], seal: Option<&[u8]>) -> Result<bool> {
+        match self.holder {
+            Some(h) => h.verify(self.vault, &Zeroizing::new(framed(context, bytes)), seal),
+            None => Ok(seal.is_none()),
+        }
+    }
+}
+
+/// `context | 0x00 | bytes`: what a seal covers.
+fn framed(context: &str, bytes: &[u8]) -> Vec<u8> {
+    let mut v = Vec::with_capacity(context.len() + 1 + bytes.len());
+    v.extend_from_slice(context.as_bytes());
+    v.push(0);
+    v.extend_from_slice(bytes);
+    v
+}

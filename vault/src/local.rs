@@ -52,7 +52,7 @@ use strata_base::wall_clock::{SystemWallClock, WallClock};
 
 use super::access::{AccessPolicies, ACCESS_FILE};
 use super::audit::{self, AuditEntry, AUDIT_FILE};
-use super::key_holder::{HeldKey, KeyHolder};
+use super::key_holder::{HeldKey, KeyHolder, Sealer};
 use super::key_uri::{check_key_name, check_vault_name, check_version, KeyUri, VERSION_LEN};
 use super::pkcs11::{Pkcs11Config, TokenKeys, PKCS11_FILE};
 use super::properties::{check_account_use, NetworkAccess, VaultProperties, DEFAULT_RETENTION_DAYS};
@@ -609,7 +609,7 @@ impl LocalVault {
                 match token {
                     None => {
                         holder = Arc::new(file_keys::FileKeys);
-                        Self::init(dir, name, props, None)?
+                        Self::init(dir, name, props, None, holder.as_ref())?
                     }
                     Some(cfg) => {
                         // A new token vault: the token must work, and gets the vault's record
@@ -618,7 +618,7 @@ impl LocalVault {
                         let seal_key = keys.create_seal_key(name)?;
                         keys.cfg.seal_key = Some(seal_key.clone());
                         let cfg = keys.cfg.clone();
-                        let meta = Self::init(dir, name, props, Some(&cfg)).inspect_err(|_| {
+                        let meta = Self::init(dir, name, props, Some(&cfg), &keys).inspect_err(|_| {
                             // The failure to create is the error to report.
                             let _ = keys.destroy_seal_key(name, &seal_key);
                         })?;
@@ -653,6 +653,11 @@ impl LocalVault {
         })
     }
 
+    /// Seals and checks this vault's own files with its key holder (a no-op for file keys).
+    pub(crate) fn sealer(&self) -> Sealer<'_> {
+        Sealer::of(self.holder.as_ref(), &self.name)
+    }
+
     /// Whether this vault's key pairs live in a PKCS#11 token (and which), for `vault show`.
     pub fn token(&self) -> Result<Option<Pkcs11Config>> {
         Pkcs11Config::read(&self.dir)
@@ -664,6 +669,7 @@ impl LocalVault {
         name: &str,
         props: &VaultProperties,
         token: Option<&Pkcs11Config>,
+        holder: &dyn KeyHolder,
     ) -> Result<VaultMeta> {
         if dir.exists() {
             // Refuse to turn an unrelated directory into a vault (and to chmod it).
@@ -705,7 +711,7 @@ impl LocalVault {
         };
         // The portal's one-step setup: the first-party identity may get, wrapKey and unwrapKey.
         // Written before vault.json, which is what makes the directory a vault.
-        AccessPolicies::initial().write(dir)?;
+        AccessPolicies::initial().write(dir, &Sealer::of(holder, name))?;
         if let Some(cfg) = token {
             cfg.write(dir)?;
         }

@@ -15,6 +15,9 @@ use strata_base::coding::{put_bytes, Reader};
 use strata_base::fs::{read_if_exists, write_atomic};
 use strata_base::meta_file;
 
+/// What a key record's seal covers besides its attributes and material (key_holder.rs, `Sealer`).
+const RECORD_SEAL_CONTEXT: &str = "strata/v1/key-record";
+
 impl LocalVault {
     /// Reads one key file; `Ok(None)` if it does not exist. Checks the frame, the format
     /// version, the seal (or its absence) with the vault's key holder, and that the file holds
@@ -58,7 +61,7 @@ impl LocalVault {
             return Err(Error::corruption(path, at, "trailing bytes after the key record"));
         }
         let sealed = payload.get(..sealed_len).unwrap_or_default();
-        if !self.holder.verify(&self.name, sealed, seal)? {
+        if !self.sealer().verify(RECORD_SEAL_CONTEXT, sealed, seal)? {
             return Err(Error::corruption(
                 path,
                 seal_at,
@@ -110,7 +113,7 @@ impl LocalVault {
         let mut payload = Zeroizing::new(Vec::with_capacity(8 + attrs.len() + rec.material.len() + 36));
         put_bytes(&mut payload, &attrs);
         put_bytes(&mut payload, &rec.material);
-        if let Some(seal) = self.holder.seal(&self.name, &payload)? {
+        if let Some(seal) = self.sealer().seal(RECORD_SEAL_CONTEXT, &payload)? {
             put_bytes(&mut payload, &seal);
         }
         // meta_file::write would drop its framed copy without zeroizing it; frame here instead.

@@ -1,13 +1,14 @@
-//! The record seal of a token vault: one HMAC-SHA-256 key per vault, generated in the token
+//! The seal of a token vault's own files: one HMAC-SHA-256 key per vault, generated in the token
 //! (a generic secret, sensitive, not extractable, sign/verify only) when the vault is created and
-//! named by `sealKey` (its CKA_ID, hex) in `pkcs11.json`. Every key-version record in the vault
-//! directory carries the token's HMAC of its attributes and material, so the sidecar cannot be
-//! edited (activation windows, sizes, object ids) without the token and its PIN. Verification
-//! compares in constant time. Thread-safe (the vault's session).
+//! named by `sealKey` (its CKA_ID, hex) in `pkcs11.json`. Every key-version record and the access
+//! rules carry the token's HMAC of their content (framed with a context by key_holder.rs,
+//! `Sealer`), so that sidecar cannot be edited (activation windows, sizes, object ids, grants)
+//! without the token and its PIN. Verification compares in constant time. Thread-safe (the
+//! vault's session).
 //!
 //! ```text
 //! seal key := CKO_SECRET_KEY, CKK_GENERIC_SECRET, 32 bytes, CKA_LABEL "strata/<vault>/record-seal"
-//! seal     := C_Sign(CKM_SHA256_HMAC, seal key, attributes: bytes | material: bytes)   32 bytes
+//! seal     := C_Sign(CKM_SHA256_HMAC, seal key, context | 0x00 | content)   32 bytes
 //! ```
 
 use cryptoki::mechanism::Mechanism;

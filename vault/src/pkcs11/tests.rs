@@ -360,3 +360,49 @@ fn the_service_key_can_be_kept_encrypted_by_the_token() {
     let e = ServiceKey::create_in_token(&plain, &token.config).err().unwrap();
     assert_eq!(e.status(), 409, "{e}");
 }
+
+#[test]
+#[ignore = "needs SoftHSM2"]
+fn access_rules_are_sealed_by_the_token_and_edits_are_detected() {
+    use strata_base::coding::{put_bytes, Reader};
+    use strata_base::meta_file;
+
+    use crate::format_version::{VAULT_ACCESS_MAGIC, VAULT_ACCESS_SEALED_VERSION, VAULT_ACCESS_VERSION};
+
+    let token = SoftToken::create();
+    let (tmp, v) = token_vault(&token);
+    let uri = v.create_key("cmk", 2048).unwrap();
+    let ops = Principal::User("ops".into());
+    v.set_policy(&ops, &[crate::Permission::Get]).unwrap();
+    let path = tmp.path().join("v/access.json");
+    let original = std::fs::read(&path).unwrap();
+    let (version, payload) = meta_file::decode(&path, VAULT_ACCESS_MAGIC, &original).unwrap();
+    assert_eq!(version, VAULT_ACCESS_SEALED_VERSION);
+    let mut r = Reader::new(payload);
+    let (json, seal) = (r.bytes().unwrap(), r.bytes().unwrap());
+    // Granting ops unwrapKey by hand, keeping the seal: refused as corruption.
+    let text = String::from_utf8(json.to_vec()).unwrap();
+    let granted = text.replacen("\"get\"", "\"get\", \"wrapKey\", \"unwrapKey\"", 2);
+    assert_ne!(granted, text);
+    let mut p = Vec::new();
+    put_bytes(&mut p, granted.as_bytes());
+    put_bytes(&mut p, seal);
+    std::fs::write(
+        &path,
+        meta_file::encode(VAULT_ACCESS_MAGIC, VAULT_ACCESS_SEALED_VERSION, &p),
+    )
+    .unwrap();
+    let e = v.wrap_key(&ops, &uri, &DEK).unwrap_err();
+    assert!(e.is_corruption() && e.to_string().contains("sealed"), "{e}");
+    // Or as an unsealed (version 1) file: refused too.
+    std::fs::write(
+        &path,
+        meta_file::encode(VAULT_ACCESS_MAGIC, VAULT_ACCESS_VERSION, granted.as_bytes()),
+    )
+    .unwrap();
+    assert!(v.policies().unwrap_err().is_corruption());
+    std::fs::write(&path, &original).unwrap();
+    let e = v.wrap_key(&ops, &uri, &DEK).unwrap_err();
+    assert_eq!(status(&e), (403, substatus::KEY_VAULT_ACCESS), "{e}");
+    assert_eq!(v.policies().unwrap().len(), 2);
+}
