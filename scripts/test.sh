@@ -5,9 +5,11 @@
 #   1. a venv at ${CARGO_TARGET_DIR:-target}/py-venv with pinned pyarrow, duckdb and azure-cosmos
 #      (made once);
 #   2. cargo test --workspace (skipped with --interop-only);
-#   3. the ignored interop tests (crate and CLI), with STRATA_PYTHON pointing at the venv's python.
-# Needs python3 with the venv module and access to PyPI the first time, and jq (installed from
-# Debian's packages when missing).
+#   3. the ignored interop tests (crate and CLI), with STRATA_PYTHON pointing at the venv's python;
+#   4. the ignored PKCS#11 vault tests against SoftHSM2 (each makes its own token in a temp token
+#      directory), with STRATA_PKCS11_MODULE pointing at the module.
+# Needs python3 with the venv module and access to PyPI the first time, and jq and softhsm2
+# (installed from Debian's packages when missing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,12 +25,18 @@ for arg in "$@"; do
     esac
 done
 
+sudo_cmd=""
+[[ $(id -u) -eq 0 ]] || sudo_cmd="sudo"
 # The README tour (run by cli/tests/it/readme_tour.rs) uses jq.
 if ! command -v jq > /dev/null; then
     echo "== installing jq (Debian package) for the README tour test"
-    sudo_cmd=""
-    [[ $(id -u) -eq 0 ]] || sudo_cmd="sudo"
     $sudo_cmd apt-get update -qq && $sudo_cmd apt-get install -y -qq jq > /dev/null
+fi
+# The PKCS#11 vault backend is tested against SoftHSM2 (docs/keys.md, "PKCS#11 backend").
+pkcs11_module=${STRATA_PKCS11_MODULE:-/usr/lib/softhsm/libsofthsm2.so}
+if [[ ! -f "$pkcs11_module" ]]; then
+    echo "== installing softhsm2 (Debian package) for the PKCS#11 vault tests"
+    $sudo_cmd apt-get update -qq && $sudo_cmd apt-get install -y -qq softhsm2 > /dev/null
 fi
 
 target_dir=${CARGO_TARGET_DIR:-target}
@@ -54,3 +62,8 @@ STRATA_PYTHON="$python_bin" cargo test -p strata-cli --test it analytics:: -- --
 
 echo "== gateway interop (azure-cosmos): the Python SDK against strata serve"
 STRATA_PYTHON="$python_bin" cargo test -p strata-cli --test it serve:: -- --ignored --nocapture
+
+echo "== PKCS#11 vault backend (SoftHSM2 at $pkcs11_module): the key holder, then the CLI"
+STRATA_PKCS11_MODULE="$pkcs11_module" cargo test -p strata-vault --lib pkcs11:: -- --ignored
+STRATA_PKCS11_MODULE="$pkcs11_module" cargo test -p strata --test it pkcs11 -- --ignored
+STRATA_PKCS11_MODULE="$pkcs11_module" cargo test -p strata-cli --test it vault_pkcs11:: -- --ignored

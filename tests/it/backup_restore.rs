@@ -5,7 +5,7 @@
 //! behind, otherwise); policies are validated; no id or body reaches the backup directory in
 //! the clear. 2048-bit customer keys.
 
-use crate::common;
+use crate::common::{self, Backend};
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -289,9 +289,19 @@ fn verify_finds_a_flipped_byte_in_every_kind_of_backup_file() {
 
 #[test]
 fn restore_needs_the_backup_time_key_version_and_leaves_nothing_when_refused() {
+    restore_needs_the_backup_time_key_version_and_leaves_nothing_when_refused_on(Backend::Files);
+}
+
+#[test]
+#[ignore = "runs from scripts/test.sh: needs SoftHSM2 (STRATA_PKCS11_MODULE)"]
+fn restore_needs_the_backup_time_key_version_and_leaves_nothing_when_refused_pkcs11() {
+    restore_needs_the_backup_time_key_version_and_leaves_nothing_when_refused_on(Backend::Token);
+}
+
+fn restore_needs_the_backup_time_key_version_and_leaves_nothing_when_refused_on(backend: Backend) {
     let tmp = tempfile::tempdir().unwrap();
     let opts = AccountOptions::new(tmp.path().join("data"), tmp.path().join("home"));
-    let (vault, kid, account, c) = common::cmk_account(&opts);
+    let (vault, kid, account, c) = common::cmk_account_on(&opts, backend);
     write(&c, names("k", 25));
     let info = account.backup_now(&tmp.path().join("backups")).unwrap();
     assert_eq!(info.kid.as_deref(), Some(kid.to_string().as_str()));

@@ -8,7 +8,7 @@
 //! account keeps opening), and an SMK account opened with a missing or a foreign service key store
 //! (4003 / 4005).
 
-use crate::common;
+use crate::common::{self, Backend};
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -65,8 +65,12 @@ fn populate(opts: &AccountOptions, enc: Encryption) -> BTreeMap<String, String> 
 }
 
 fn cmk_fixture() -> (Fixture, LocalVault, KeyUri) {
+    cmk_fixture_on(Backend::Files)
+}
+
+fn cmk_fixture_on(backend: Backend) -> (Fixture, LocalVault, KeyUri) {
     let (tmp, opts) = tmp_opts();
-    let vault = LocalVault::open(&opts.vault_dir()).unwrap();
+    let vault = common::backend_vault(&opts, backend);
     let uri = vault.create_key(KEY, 2048).unwrap();
     let etags = populate(&opts, cmk(&uri));
     (
@@ -123,7 +127,17 @@ fn opens_intact(f: &Fixture, what: &str) {
 
 #[test]
 fn disabled_key_is_403_4002_until_enabled() {
-    let (f, vault, uri) = cmk_fixture();
+    disabled_key_is_403_4002_until_enabled_on(Backend::Files);
+}
+
+#[test]
+#[ignore = "runs from scripts/test.sh: needs SoftHSM2 (STRATA_PKCS11_MODULE)"]
+fn disabled_key_is_403_4002_until_enabled_pkcs11() {
+    disabled_key_is_403_4002_until_enabled_on(Backend::Token);
+}
+
+fn disabled_key_is_403_4002_until_enabled_on(backend: Backend) {
+    let (f, vault, uri) = cmk_fixture_on(backend);
     opens_intact(&f, "before disabling");
 
     vault.set_enabled(KEY, None, false).unwrap();
@@ -141,7 +155,17 @@ fn disabled_key_is_403_4002_until_enabled() {
 
 #[test]
 fn deleted_key_is_403_4003_until_recovered() {
-    let (f, vault, _) = cmk_fixture();
+    deleted_key_is_403_4003_until_recovered_on(Backend::Files);
+}
+
+#[test]
+#[ignore = "runs from scripts/test.sh: needs SoftHSM2 (STRATA_PKCS11_MODULE)"]
+fn deleted_key_is_403_4003_until_recovered_pkcs11() {
+    deleted_key_is_403_4003_until_recovered_on(Backend::Token);
+}
+
+fn deleted_key_is_403_4003_until_recovered_on(backend: Backend) {
+    let (f, vault, _) = cmk_fixture_on(backend);
     vault.delete_key(KEY).unwrap();
     let err = refused(&f.opts, substatus::KEY_NOT_FOUND, "key deleted");
     assert!(err.to_string().contains("deleted"), "{err}");

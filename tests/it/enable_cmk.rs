@@ -4,7 +4,7 @@
 //! all data reads back, and disabling the key makes the account inaccessible (403.4002). A crash
 //! in the middle reopens and resumes.
 
-use crate::common;
+use crate::common::{self, Backend};
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -117,13 +117,27 @@ fn wait_for_migration(account: &Account) -> strata::MigrationStatus {
 }
 
 fn new_key(opts: &AccountOptions) -> (LocalVault, KeyUri) {
-    let vault = LocalVault::open(&opts.vault_dir()).unwrap();
+    new_key_on(opts, Backend::Files)
+}
+
+fn new_key_on(opts: &AccountOptions, backend: Backend) -> (LocalVault, KeyUri) {
+    let vault = common::backend_vault(opts, backend);
     let kid = vault.create_key("cmk", 2048).unwrap();
     (vault, kid)
 }
 
 #[test]
 fn smk_account_becomes_cmk_and_every_block_is_double_sealed() {
+    smk_account_becomes_cmk_and_every_block_is_double_sealed_on(Backend::Files);
+}
+
+#[test]
+#[ignore = "runs from scripts/test.sh: needs SoftHSM2 (STRATA_PKCS11_MODULE)"]
+fn smk_account_becomes_cmk_and_every_block_is_double_sealed_pkcs11() {
+    smk_account_becomes_cmk_and_every_block_is_double_sealed_on(Backend::Token);
+}
+
+fn smk_account_becomes_cmk_and_every_block_is_double_sealed_on(backend: Backend) {
     let n = 60;
     let (_tmp, opts, account, c) = smk_fixture(n);
     let data = opts.data_dir.clone();
@@ -132,7 +146,7 @@ fn smk_account_becomes_cmk_and_every_block_is_double_sealed() {
     assert!(account.key_status().unwrap().migration.is_none());
     assert!(!account.has_unwrapped_customer_key());
 
-    let (vault, kid) = new_key(&opts);
+    let (vault, kid) = new_key_on(&opts, backend);
     let uri = kid.without_version().to_string();
     let status = account.enable_cmk(&uri).unwrap();
     assert_eq!(status.encryption, "customer-managed");

@@ -4,7 +4,7 @@
 //! the matching substatus while the
 //! data directory stays unchanged; give the key back, check, and all data is back.
 
-use crate::common;
+use crate::common::{self, Backend};
 
 use std::time::{Duration, Instant};
 
@@ -27,10 +27,14 @@ struct Fixture {
 }
 
 fn fixture(interval: Duration) -> Fixture {
+    fixture_on(interval, Backend::Files)
+}
+
+fn fixture_on(interval: Duration, backend: Backend) -> Fixture {
     let tmp = tempfile::tempdir().unwrap();
     let opts =
         AccountOptions::new(tmp.path().join("data"), tmp.path().join("home")).key_check_interval(interval);
-    let (vault, kid, account, c) = common::cmk_account(&opts);
+    let (vault, kid, account, c) = common::cmk_account_on(&opts, backend);
     for i in 0..ITEMS {
         c.create_item("p", &json!({"id": format!("item-{i}"), "pk": "p", "n": i}))
             .unwrap();
@@ -110,7 +114,17 @@ fn all_back(f: &Fixture) {
 
 #[test]
 fn disabled_version_revokes_until_enabled_and_checked() {
-    let f = fixture(Duration::from_secs(3600));
+    disabled_version_revokes_until_enabled_and_checked_on(Backend::Files);
+}
+
+#[test]
+#[ignore = "runs from scripts/test.sh: needs SoftHSM2 (STRATA_PKCS11_MODULE)"]
+fn disabled_version_revokes_until_enabled_and_checked_pkcs11() {
+    disabled_version_revokes_until_enabled_and_checked_on(Backend::Token);
+}
+
+fn disabled_version_revokes_until_enabled_and_checked_on(backend: Backend) {
+    let f = fixture_on(Duration::from_secs(3600), backend);
     f.account.flush().unwrap();
     let before = common::snapshot(&f.opts.data_dir);
     f.vault.set_enabled("cmk", f.kid.version(), false).unwrap();
@@ -139,7 +153,17 @@ fn disabled_version_revokes_until_enabled_and_checked() {
 
 #[test]
 fn deleted_key_and_removed_access_revoke_with_their_substatus() {
-    let f = fixture(Duration::from_secs(3600));
+    deleted_key_and_removed_access_revoke_with_their_substatus_on(Backend::Files);
+}
+
+#[test]
+#[ignore = "runs from scripts/test.sh: needs SoftHSM2 (STRATA_PKCS11_MODULE)"]
+fn deleted_key_and_removed_access_revoke_with_their_substatus_pkcs11() {
+    deleted_key_and_removed_access_revoke_with_their_substatus_on(Backend::Token);
+}
+
+fn deleted_key_and_removed_access_revoke_with_their_substatus_on(backend: Backend) {
+    let f = fixture_on(Duration::from_secs(3600), backend);
     f.vault.delete_key("cmk").unwrap();
     assert_eq!(
         f.account.check_key().unwrap_err().substatus(),
@@ -269,7 +293,17 @@ fn revocation_drops_the_unwrapped_key_and_the_cached_plaintext() {
 /// writes.
 #[test]
 fn writes_still_in_the_memtable_are_refused_while_the_key_is_withheld() {
-    let f = fixture(Duration::from_secs(3600));
+    writes_still_in_the_memtable_are_refused_while_the_key_is_withheld_on(Backend::Files);
+}
+
+#[test]
+#[ignore = "runs from scripts/test.sh: needs SoftHSM2 (STRATA_PKCS11_MODULE)"]
+fn writes_still_in_the_memtable_are_refused_while_the_key_is_withheld_pkcs11() {
+    writes_still_in_the_memtable_are_refused_while_the_key_is_withheld_on(Backend::Token);
+}
+
+fn writes_still_in_the_memtable_are_refused_while_the_key_is_withheld_on(backend: Backend) {
+    let f = fixture_on(Duration::from_secs(3600), backend);
     f.account.flush().unwrap();
     for i in 0..3 {
         f.c.create_item("p", &json!({"id": format!("recent-{i}"), "pk": "p"}))

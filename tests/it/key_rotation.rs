@@ -3,7 +3,7 @@
 //! audit log shows only the newest version in use afterwards, and the old versions can then be
 //! disabled without effect. A rotation the vault refuses leaves KEYRING as it was.
 
-use crate::common;
+use crate::common::{self, Backend};
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -28,10 +28,20 @@ fn read_all(account: &Account) {
 
 #[test]
 fn rotate_to_a_new_version_then_to_another_key() {
+    rotate_to_a_new_version_then_to_another_key_on(Backend::Files);
+}
+
+#[test]
+#[ignore = "runs from scripts/test.sh: needs SoftHSM2 (STRATA_PKCS11_MODULE)"]
+fn rotate_to_a_new_version_then_to_another_key_pkcs11() {
+    rotate_to_a_new_version_then_to_another_key_on(Backend::Token);
+}
+
+fn rotate_to_a_new_version_then_to_another_key_on(backend: Backend) {
     let tmp = tempfile::tempdir().unwrap();
     let opts = AccountOptions::new(tmp.path().join("data"), tmp.path().join("home"));
     let data = opts.data_dir.clone();
-    let (vault, v1, account, c) = common::cmk_account(&opts);
+    let (vault, v1, account, c) = common::cmk_account_on(&opts, backend);
     for i in 0..ITEMS {
         c.create_item("p", &json!({"id": format!("item-{i}"), "pk": "p", "n": i}))
             .unwrap();

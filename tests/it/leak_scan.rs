@@ -8,11 +8,15 @@
 //! The change feed lives in the same store; the analytical tier's Parquet files (and an export
 //! of them) are scanned too.
 //!
+//! The customer-layer data key (unwrapped from KEYRING through the vault) is in no file of the
+//! data directory or the home. With the customer key in a PKCS#11 token (SoftHSM2; ignored unless
+//! run by scripts/test.sh) the token's own files are scanned too: no canary, no data key, no PEM.
+//!
 //! The scan is proven to work: the database and container names (plaintext by contract) are found
 //! in CATALOG, and canaries planted on purpose outside the data directory — raw, hex, base64,
 //! UTF-16 and inside a zstd frame between random bytes — are found.
 
-use crate::common;
+use crate::common::{self, Backend};
 
 use std::collections::BTreeSet;
 use std::io::Read;
@@ -22,7 +26,8 @@ use rand::RngCore;
 use serde_json::{json, Value};
 use strata::analytical::Tier;
 use strata::{
-    Account, AccountOptions, AnalyticalSchema, BatchOperation, LocalVault, PatchOperation, PatchOptions,
+    Account, AccountOptions, AnalyticalSchema, BatchOperation, Encryption, KeyUri, LocalVault,
+    PatchOperation, PatchOptions, Principal,
 };
 
 const DB_NAME: &str = "leakdb-plaintext-name";
@@ -37,6 +42,7 @@ const ZSTD_MAGIC: [u8; 4] = [0x28, 0xB5, 0x2F, 0xFD];
 // The scanner.
 
 /// A string to look for, in each encoding a careless writer might store it in.
+#[derive(Clone)]
 struct Needle {
     label: String,
     forms: Vec<(&'static str, Vec<u8>)>,
@@ -209,7 +215,7 @@ fn canaries(mode: &str) -> Canaries {
 }
 
 fn all_canary_needles() -> Vec<Needle> {
-    ["SMK", "CMK"]
+    ["SMK", "CMK", "CMK-PKCS11"]
         .iter()
         .flat_map(|m| {
             let c = canaries(m);
@@ -300,13 +306,26 @@ fn vault_private_der(vault_dir: &Path) -> Vec<u8> {
     der
 }
 
-fn run_mode(cmk: bool) {
-    let mode = if cmk { "CMK" } else { "SMK" };
+fn run_mode(cmk: bool, backend: Backend) {
+    let mode = match (cmk, backend) {
+        (false, _) => "SMK",
+        (true, Backend::Files) => "CMK",
+        (true, Backend::Token) => "CMK-PKCS11",
+    };
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
     let home = tmp.path().join("home");
     let opts = AccountOptions::new(&data, &home);
-    let enc = common::encryption(&opts, cmk, "leak-cmk");
+    let enc = if cmk {
+        let uri = common::backend_vault(&opts, backend)
+            .create_key("leak-cmk", 2048)
+            .unwrap();
+        Encryption::CustomerManaged {
+            key_uri: uri.to_string(),
+        }
+    } else {
+        Encryption::ServiceManaged
+    };
     let c = canaries(mode);
     let needles = all_canary_needles();
 
@@ -418,7 +437,7 @@ fn run_mode(cmk: bool) {
     // The analytical tier (Parquet under DATA/analytical) and an export of it: encrypted too,
     // property names included. A CMK account needs a managed identity for the tier.
     if cmk {
-        let vault = LocalVault::open(&opts.vault_dir()).unwrap();
+        let vault = common::open_backend_vault(&opts, backend);
         common::use_user_identity(&opts, &vault, &account, "leak-ops");
     }
     extra
@@ -447,7 +466,13 @@ fn run_mode(cmk: bool) {
         Needle::text("PRIVATE KEY"),
         Needle::text("-----BEGIN"),
     ];
-    if cmk {
+    // The customer-layer data key itself, unwrapped through the vault from KEYRING.
+    let dek = cmk.then(|| {
+        let vault = common::open_backend_vault(&opts, backend);
+        Needle::bytes("customer DEK", &customer_dek(&vault, &data))
+    });
+    secrets.extend(dek.clone());
+    if cmk && matches!(backend, Backend::Files) {
         let der = vault_private_der(&opts.vault_dir());
         // Windows from the private exponent and primes, well past the public modulus.
         for frac in [2, 3] {
@@ -464,9 +489,36 @@ fn run_mode(cmk: bool) {
     // ...while the same scan does find that material where it legitimately lives.
     let smk_where = scan_tree(&opts.service_dir(), &secrets[..1]);
     assert_eq!(smk_where.hit_files(), BTreeSet::from(["smk".to_string()]));
-    if cmk {
-        let der_where = scan_tree(&opts.vault_dir(), &secrets[3..]);
+    if cmk && matches!(backend, Backend::Files) {
+        let der_where = scan_tree(&opts.vault_dir(), &secrets[4..]);
         assert_eq!(der_where.hits.len(), 2, "{:#?}", der_where.hits);
+    }
+    // The home (vault records, audit log, identities) does not hold the data key either.
+    if let Some(dek) = &dek {
+        let home_keys = scan_tree(&home, std::slice::from_ref(dek));
+        assert!(home_keys.hits.is_empty(), "{mode}: {:#?}", home_keys.hits);
+    }
+    if let (Backend::Token, Some(dek)) = (backend, &dek) {
+        // Nor do the token's own files: no canary, no data key. The scan reads them: it finds
+        // the public key object's label, which SoftHSM2 stores in the clear.
+        let token = token_dir_of(&home);
+        let mut token_needles = needles.clone();
+        token_needles.extend([
+            dek.clone(),
+            Needle::text("PRIVATE KEY"),
+            Needle::text("-----BEGIN"),
+        ]);
+        let token_scan = scan_tree(&token, &token_needles);
+        assert!(
+            token_scan.hits.is_empty(),
+            "{mode}: the token's files: {:#?}",
+            token_scan.hits
+        );
+        let label = scan_tree(&token, &[Needle::text("strata/hsm/leak-cmk/")]);
+        assert!(
+            !label.hits.is_empty(),
+            "{mode}: the scan did not read the token's objects"
+        );
     }
 
     // The positive side of the contract: names are plaintext, in CATALOG.
@@ -509,12 +561,50 @@ fn random_bytes(n: usize) -> Vec<u8> {
 
 #[test]
 fn no_canary_or_key_in_the_data_dir_smk() {
-    run_mode(false);
+    run_mode(false, Backend::Files);
 }
 
 #[test]
 fn no_canary_or_key_in_the_data_dir_cmk() {
-    run_mode(true);
+    run_mode(true, Backend::Files);
+}
+
+#[test]
+#[ignore = "runs from scripts/test.sh: needs SoftHSM2 (STRATA_PKCS11_MODULE)"]
+fn no_canary_or_key_in_the_data_dir_or_the_token_pkcs11() {
+    run_mode(true, Backend::Token);
+}
+
+/// The customer-layer DEK of the account in `data`: KEYRING's wrapped key (a JSON payload after
+/// the 20-byte frame header), unwrapped through `vault` as the first-party identity.
+fn customer_dek(vault: &LocalVault, data: &Path) -> Vec<u8> {
+    let bytes = std::fs::read(data.join("KEYRING")).unwrap();
+    let keyring: Value = serde_json::from_slice(&bytes[20..]).unwrap();
+    let entry = &keyring["customer"];
+    let kid = KeyUri::parse(entry["kid"].as_str().unwrap()).unwrap();
+    let hex = entry["wrapped_dek"].as_str().unwrap();
+    let wrapped: Vec<u8> = (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+        .collect();
+    let dek = vault.unwrap_key(&Principal::FirstParty, &kid, &wrapped).unwrap();
+    assert_eq!(dek.len(), 32);
+    dek.to_vec()
+}
+
+/// The SoftHSM2 directory of the token behind the vault "hsm" in `home`.
+fn token_dir_of(home: &Path) -> PathBuf {
+    let cfg: Value =
+        serde_json::from_slice(&std::fs::read(home.join("vaults/hsm/pkcs11.json")).unwrap()).unwrap();
+    let label = cfg["token"].as_str().unwrap().as_bytes().to_vec();
+    let root = strata_vault::SoftToken::token_dir();
+    std::fs::read_dir(root)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|d| {
+            std::fs::read(d.join("token.object")).is_ok_and(|b| b.windows(label.len()).any(|w| w == label))
+        })
+        .expect("the token's directory")
 }
 
 /// The scanner itself: it finds a canary in every encoding it claims to check, including inside a

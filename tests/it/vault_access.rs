@@ -6,15 +6,21 @@
 //! and checksum.
 
 use serde_json::json;
+
+use crate::common::Backend;
 use strata::{
     substatus, Account, AccountOptions, AuditFilter, Encryption, Identities, KeyUri, LocalVault, Permission,
     Principal,
 };
 
 fn setup() -> (tempfile::TempDir, AccountOptions, LocalVault, KeyUri) {
+    setup_on(Backend::Files)
+}
+
+fn setup_on(backend: Backend) -> (tempfile::TempDir, AccountOptions, LocalVault, KeyUri) {
     let tmp = tempfile::tempdir().unwrap();
     let opts = AccountOptions::new(tmp.path().join("data"), tmp.path().join("home"));
-    let vault = LocalVault::open(&opts.vault_dir()).unwrap();
+    let vault = crate::common::backend_vault(&opts, backend);
     let uri = vault.create_key("cmk", 2048).unwrap();
     (tmp, opts, vault, uri)
 }
@@ -60,7 +66,17 @@ fn read_one(account: &Account) -> i64 {
 
 #[test]
 fn a_new_vault_grants_first_party_and_removing_it_revokes() {
-    let (_tmp, opts, vault, uri) = setup();
+    a_new_vault_grants_first_party_and_removing_it_revokes_on(Backend::Files);
+}
+
+#[test]
+#[ignore = "runs from scripts/test.sh: needs SoftHSM2 (STRATA_PKCS11_MODULE)"]
+fn a_new_vault_grants_first_party_and_removing_it_revokes_pkcs11() {
+    a_new_vault_grants_first_party_and_removing_it_revokes_on(Backend::Token);
+}
+
+fn a_new_vault_grants_first_party_and_removing_it_revokes_on(backend: Backend) {
+    let (_tmp, opts, vault, uri) = setup_on(backend);
     let fp = Principal::FirstParty;
     assert_eq!(
         vault.policies().unwrap(),
@@ -106,7 +122,17 @@ fn a_new_vault_grants_first_party_and_removing_it_revokes() {
 
 #[test]
 fn user_assigned_identity_needs_to_exist_and_be_granted() {
-    let (_tmp, opts, vault, uri) = setup();
+    user_assigned_identity_needs_to_exist_and_be_granted_on(Backend::Files);
+}
+
+#[test]
+#[ignore = "runs from scripts/test.sh: needs SoftHSM2 (STRATA_PKCS11_MODULE)"]
+fn user_assigned_identity_needs_to_exist_and_be_granted_pkcs11() {
+    user_assigned_identity_needs_to_exist_and_be_granted_on(Backend::Token);
+}
+
+fn user_assigned_identity_needs_to_exist_and_be_granted_on(backend: Backend) {
+    let (_tmp, opts, vault, uri) = setup_on(backend);
     let ops = Principal::User("ops".into());
     let e = Account::create_with_identity(opts.clone(), "acct", cmk(&uri), ops.clone()).unwrap_err();
     assert_eq!(e.status(), 404, "{e}");
@@ -272,7 +298,17 @@ fn every_operation_is_audited_and_filterable_and_damage_is_detected() {
 
 #[test]
 fn changing_the_default_identity_is_a_way_out_of_revocation() {
-    let (_tmp, opts, vault, uri) = setup();
+    changing_the_default_identity_is_a_way_out_of_revocation_on(Backend::Files);
+}
+
+#[test]
+#[ignore = "runs from scripts/test.sh: needs SoftHSM2 (STRATA_PKCS11_MODULE)"]
+fn changing_the_default_identity_is_a_way_out_of_revocation_pkcs11() {
+    changing_the_default_identity_is_a_way_out_of_revocation_on(Backend::Token);
+}
+
+fn changing_the_default_identity_is_a_way_out_of_revocation_on(backend: Backend) {
+    let (_tmp, opts, vault, uri) = setup_on(backend);
     let account = Account::create(opts.clone(), "acct", cmk(&uri)).unwrap();
     write_one(&account);
     let ops = Principal::User("ops".into());

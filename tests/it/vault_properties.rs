@@ -4,6 +4,8 @@
 //! endpoint is refused (403.4002) at create and at open, and the changes are audited.
 
 use std::fs;
+
+use crate::common::{self, Backend};
 use std::path::Path;
 
 use serde_json::json;
@@ -333,9 +335,19 @@ fn an_account_opens_with_an_expired_key_version() {
 
 #[test]
 fn purge_is_refused_under_purge_protection_until_the_retention_has_passed() {
+    purge_is_refused_under_purge_protection_until_the_retention_has_passed_on(Backend::Files);
+}
+
+#[test]
+#[ignore = "runs from scripts/test.sh: needs SoftHSM2 (STRATA_PKCS11_MODULE)"]
+fn purge_is_refused_under_purge_protection_until_the_retention_has_passed_pkcs11() {
+    purge_is_refused_under_purge_protection_until_the_retention_has_passed_on(Backend::Token);
+}
+
+fn purge_is_refused_under_purge_protection_until_the_retention_has_passed_on(backend: Backend) {
     let home = Home::new();
     let opts = home.opts("data");
-    let vault = LocalVault::open(&opts.vault_dir()).unwrap();
+    let vault = common::backend_vault(&opts, backend);
     vault.create_key("cmk", 2048).unwrap();
     let e = vault.purge_key("cmk").unwrap_err();
     assert_eq!(e.status(), 409, "{e}");
@@ -349,11 +361,11 @@ fn purge_is_refused_under_purge_protection_until_the_retention_has_passed() {
     assert!(e.to_string().contains("90 days"), "{e}");
     // Recovery still works, and clears the deletion time.
     vault.recover_key("cmk").unwrap();
-    assert!(!opts.vault_dir().join("keys/cmk/deleted_at").exists());
+    assert!(!vault.dir().join("keys/cmk/deleted_at").exists());
 
     // Deleted 91 days ago: past the retention, it may be purged.
     vault.delete_key("cmk").unwrap();
-    let marker = opts.vault_dir().join("deleted/cmk/deleted_at");
+    let marker = vault.dir().join("deleted/cmk/deleted_at");
     assert!(marker.exists());
     fs::write(&marker, (now() - 91 * 86_400).to_string()).unwrap();
     vault.purge_key("cmk").unwrap();

@@ -13,6 +13,13 @@
 //!
 //! `roleAssignments` was added without a version change: a file without it reads as no
 //! assignments, and a vault that never assigned a role writes the file exactly as before.
+//!
+//! A vault whose keys live in a PKCS#11 token writes version 2 instead, sealed by the token
+//! (key_holder.rs, `Sealer`, context "strata/v1/access"), and accepts nothing else:
+//!
+//! ```text
+//! access.json := meta_file(magic "STRVACL1", version 2, json: bytes | seal: bytes)
+//! ```
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -23,10 +30,14 @@ use serde::{Deserialize, Serialize};
 use super::principal::Principal;
 use super::rbac::RoleAssignment;
 use crate::error::{substatus, Error, Result};
-use crate::format_version::{VAULT_ACCESS_MAGIC, VAULT_ACCESS_VERSION};
+use crate::format_version::{VAULT_ACCESS_MAGIC, VAULT_ACCESS_SEALED_VERSION, VAULT_ACCESS_VERSION};
+use crate::key_holder::Sealer;
+use strata_base::coding::{put_bytes, Reader};
 use strata_base::meta_file;
 
 pub(crate) const ACCESS_FILE: &str = "access.json";
+/// What the seal of a token vault's access.json covers besides the JSON.
+const ACCESS_SEAL_CONTEXT: &str = "strata/v1/access";
 
 /// One key permission of an access policy.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -147,8 +158,9 @@ impl AccessPolicies {
         ps
     }
 
-    /// Reads `access.json`; a missing file is corruption (a vault always has one).
-    pub(crate) fn read(dir: &Path) -> Result<AccessPolicies> {
+    /// Reads `access.json` and checks its seal (or its absence) with `sealer`; a missing file,
+    /// or one whose seal does not match, is corruption (a vault always has one).
+    pub(crate) fn read(dir: &Path, sealer: &Sealer<'_>) -> Result<AccessPolicies> {
         let path = dir.join(ACCESS_FILE);
         let Some((version, payload)) = meta_file::read(&path, VAULT_ACCESS_MAGIC)? else {
             return Err(Error::corruption(
@@ -157,26 +169,53 @@ impl AccessPolicies {
                 "the vault's access policies are missing; restore access.json from a backup",
             ));
         };
-        if version != VAULT_ACCESS_VERSION {
-            return Err(Error::corruption(
-                &path,
-                8,
-                format!("unsupported access policy format version {version}"),
+        let damaged = |why: &str| Error::corruption(&path, 20, format!("access policies {why}"));
+        let (json, seal) = match version {
+            VAULT_ACCESS_VERSION => (payload.as_slice(), None),
+            VAULT_ACCESS_SEALED_VERSION => {
+                let mut r = Reader::new(&payload);
+                let json = r.bytes().ok_or_else(|| damaged("are truncated"))?;
+                let seal = r.bytes().ok_or_else(|| damaged("have a truncated seal"))?;
+                if !r.is_empty() {
+                    return Err(damaged("have trailing bytes"));
+                }
+                (json, Some(seal))
+            }
+            _ => {
+                return Err(Error::corruption(
+                    &path,
+                    8,
+                    format!("unsupported access policy format version {version}"),
+                ))
+            }
+        };
+        if !sealer.verify(ACCESS_SEAL_CONTEXT, json, seal)? {
+            return Err(damaged(
+                "are not sealed as this vault seals them: the file was changed or replaced outside \
+                 Strata; restore access.json from a backup",
             ));
         }
-        serde_json::from_slice(&payload)
-            .map_err(|e| Error::corruption(&path, 20, format!("access policies do not parse: {e}")))
+        serde_json::from_slice(json).map_err(|e| damaged(&format!("do not parse: {e}")))
     }
 
-    /// Replaces `access.json` atomically (mode 0600).
-    pub(crate) fn write(&self, dir: &Path) -> Result<()> {
+    /// Replaces `access.json` atomically (mode 0600), sealed if `sealer` seals.
+    pub(crate) fn write(&self, dir: &Path, sealer: &Sealer<'_>) -> Result<()> {
         let json = serde_json::to_vec_pretty(self)
             .map_err(|e| Error::Internal(format!("encoding access policies: {e}")))?;
+        let (version, payload) = match sealer.seal(ACCESS_SEAL_CONTEXT, &json)? {
+            None => (VAULT_ACCESS_VERSION, json),
+            Some(seal) => {
+                let mut p = Vec::with_capacity(json.len() + seal.len() + 8);
+                put_bytes(&mut p, &json);
+                put_bytes(&mut p, &seal);
+                (VAULT_ACCESS_SEALED_VERSION, p)
+            }
+        };
         Ok(meta_file::write(
             &dir.join(ACCESS_FILE),
             VAULT_ACCESS_MAGIC,
-            VAULT_ACCESS_VERSION,
-            &json,
+            version,
+            &payload,
             true,
         )?)
     }
@@ -221,15 +260,19 @@ mod tests {
         );
         assert!(acl.check("v", &Principal::FirstParty, Permission::List).is_err());
 
-        acl.write(dir.path()).unwrap();
-        assert_eq!(AccessPolicies::read(dir.path()).unwrap(), acl);
+        acl.write(dir.path(), &Sealer::none()).unwrap();
+        assert_eq!(AccessPolicies::read(dir.path(), &Sealer::none()).unwrap(), acl);
         let path = dir.path().join(ACCESS_FILE);
         let mut bytes = std::fs::read(&path).unwrap();
         let last = bytes.len() - 3;
         bytes[last] ^= 1;
         std::fs::write(&path, bytes).unwrap();
-        assert!(AccessPolicies::read(dir.path()).unwrap_err().is_corruption());
+        assert!(AccessPolicies::read(dir.path(), &Sealer::none())
+            .unwrap_err()
+            .is_corruption());
         std::fs::remove_file(&path).unwrap();
-        assert!(AccessPolicies::read(dir.path()).unwrap_err().is_corruption());
+        assert!(AccessPolicies::read(dir.path(), &Sealer::none())
+            .unwrap_err()
+            .is_corruption());
     }
 }

@@ -8,7 +8,11 @@ pub(crate) const VAULT_KEY_VERSION: u32 = 1;
 /// Local vault access-policy file magic and version. See docs/keys.md#access.
 pub(crate) const VAULT_ACCESS_MAGIC: &[u8; 8] = b"STRVACL1";
 pub(crate) const VAULT_ACCESS_VERSION: u32 = 1;
+/// The same file sealed by the vault's PKCS#11 token (see access.rs).
+pub(crate) const VAULT_ACCESS_SEALED_VERSION: u32 = 2;
 
 /// Service key store file magic and version. See docs/keys.md.
 pub(crate) const SERVICE_KEY_MAGIC: &[u8; 8] = b"STRSMK01";
 pub(crate) const SERVICE_KEY_VERSION: u32 = 1;
+/// The same file when the SMK is encrypted by a PKCS#11 token (see pkcs11/service_key.rs).
+pub(crate) const SERVICE_KEY_TOKEN_VERSION: u32 = 2;

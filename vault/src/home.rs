@@ -1,6 +1,7 @@
 //! Where a home's vaults live and how they are found: the default vault (`local`) in
 //! `<home>/vault`, named vaults in `<home>/vaults/<name>`; opening the backend a key URI names
-//! (as a `dyn KeyVault`), opening or creating a local vault by name, and sharing a tenant's
+//! (as a `dyn KeyVault`), opening or creating a vault by name (its keys in files, or in a
+//! PKCS#11 token: `LocalVault::open` picks the key holder the vault was made with), and sharing a tenant's
 //! key-backup secret between the vaults of one tenant. Called by the engine (key URIs) and the
 //! CLI (`strata vault ...`). Reads only the vault directories; never the data directory.
 
@@ -13,6 +14,7 @@ use crate::error::{substatus, Error, Result};
 use crate::key_uri::KeyUri;
 use crate::key_vault::KeyVault;
 use crate::local::LocalVault;
+use crate::pkcs11::Pkcs11Config;
 use crate::properties::VaultProperties;
 
 /// The name of the default vault, which lives in `<home>/vault` and always exists once used.
@@ -52,8 +54,8 @@ impl VaultHome {
     }
 
     /// The backend holding the key `uri` names, on `clock` (which decides when a rotation
-    /// policy is due). 403.4003 when no vault is there. Today every URI is served by a local
-    /// vault; other backends are chosen here by the URI.
+    /// policy is due). 403.4003 when no vault is there. The vault directory decides where the
+    /// key pairs are (its own files, or the PKCS#11 token its `pkcs11.json` names).
     pub fn open_for_uri(&self, uri: &KeyUri, clock: Arc<dyn WallClock>) -> Result<Arc<dyn KeyVault>> {
         let dir = self.dir_for(uri.vault());
         if !exists(&dir) {
@@ -90,8 +92,23 @@ impl VaultHome {
     /// given the tenant of a vault this home already has shares that tenant's key-backup secret,
     /// so key backups restore across them.
     pub fn create_local(&self, name: &str, props: &VaultProperties) -> Result<LocalVault> {
+        self.create_held(name, props, None)
+    }
+
+    /// Creates the named vault `name` as [`VaultHome::create_local`] does, its key pairs kept in
+    /// the PKCS#11 token `token` names when given (see `LocalVault::create_in_token`).
+    pub fn create_held(
+        &self,
+        name: &str,
+        props: &VaultProperties,
+        token: Option<&Pkcs11Config>,
+    ) -> Result<LocalVault> {
         Self::check_new_name(name)?;
-        let v = LocalVault::create_with(&self.named_dir(name), name, props)?;
+        let dir = self.named_dir(name);
+        let v = match token {
+            Some(cfg) => LocalVault::create_in_token(&dir, name, props, cfg)?,
+            None => LocalVault::create_with(&dir, name, props)?,
+        };
         if props.tenant_id.is_some() {
             if let Some(peer) = self.peer_of_tenant(&v)? {
                 v.share_tenant_secret(&peer)?;

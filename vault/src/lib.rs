@@ -13,9 +13,11 @@ pub mod error;
 mod format_version;
 mod home;
 mod identity;
+mod key_holder;
 mod key_uri;
 mod key_vault;
 mod local;
+mod pkcs11;
 mod principal;
 mod properties;
 mod rbac;
@@ -31,6 +33,9 @@ pub use key_vault::KeyVault;
 pub use local::{
     key_size_warning, KeyInfo, LocalVault, RotationPolicy, MAX_ROTATION_DAYS, MIN_ROTATION_DAYS,
 };
+#[cfg(any(test, feature = "test-token"))]
+pub use pkcs11::soft_token::SoftToken;
+pub use pkcs11::Pkcs11Config;
 pub use principal::Principal;
 pub use properties::{check_tenant_id, NetworkAccess, VaultProperties};
 pub use rbac::{PermissionModel, Role, RoleAssignment};

@@ -1,6 +1,8 @@
-//! The local customer key vault: a private directory (default `$STRATA_HOME/vault`) of RSA keys,
-//! one framed file per key version; wraps and unwraps data keys with RSA-OAEP-SHA256. Called by the
-//! account (wrap/unwrap) and the CLI (key management). Thread-safe: writers in one process are
+//! The local customer key vault: a private directory (default `$STRATA_HOME/vault`) of RSA key
+//! versions, one framed record per version, whose key pairs are held by its `KeyHolder` (the
+//! records' own PKCS#8 keys, or a PKCS#11 token named by `pkcs11.json`); wraps and unwraps data
+//! keys with RSA-OAEP-SHA256 through the holder. Called by the account (wrap/unwrap) and the CLI
+//! (key management). Thread-safe: writers in one process are
 //! serialised by a mutex; across processes one writer at a time is assumed. Layout below.
 //!
 //! ```text
@@ -10,6 +12,8 @@
 //!                                        (see properties.rs, rbac.rs), 0600
 //!   access.json                         access policies and role assignments (see access.rs), 0600
 //!   audit.log                           one JSON line per operation (see audit.rs), mode 0600
+//!   pkcs11.json                         token vaults only: module, token, PIN variable, seal key
+//!                                        id (see pkcs11/config.rs), 0600
 //!   keys/<name>/<version>.key           live key versions, mode 0600 (dirs 0700)
 //!   keys/<name>/rotation.json           the key's rotation policy, if any (see local/rotation.rs)
 //!   deleted/<name>/<version>.key        soft-deleted keys: the whole key directory, moved
@@ -17,7 +21,11 @@
 //!   tenant.key                          per-tenant secret for key backups (see backup.rs), 0600
 //!
 //! <version>.key := meta_file(magic "STRVKEY1", version 1, payload)
-//! payload       := attributes: bytes | pkcs8_der: bytes        bytes := len: u32 | data
+//! payload       := attributes: bytes | material: bytes         bytes := len: u32 | data
+//! material      := the key holder's (key_holder.rs): PKCS#8 DER of the private key for this
+//!                  directory's own keys (local/file_keys.rs); the token object id for a vault
+//!                  whose keys live in a PKCS#11 token (pkcs11/, which adds pkcs11.json here),
+//!                  followed there by the token's seal of both fields (local/record.rs)
 //! attributes    := JSON {name, version, kty: "RSA", bits, enabled, created (unix s), seq,
 //!                        nbf?, exp? (unix s; absent = no bound)}
 //! ```
@@ -34,28 +42,24 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use rand::rngs::OsRng;
 use rand::RngCore;
-use rsa::pkcs8::{DecodePrivateKey, EncodePrivateKey};
-use rsa::traits::PublicKeyParts;
-use rsa::RsaPrivateKey;
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
 use crate::custody::require_private;
 use crate::error::{substatus, Error, Result};
-use strata_base::coding::{put_bytes, Reader};
 use strata_base::fs::{create_dir, read_if_exists, sync_dir, write_atomic};
-use strata_base::meta_file;
 use strata_base::wall_clock::{SystemWallClock, WallClock};
 
 use super::access::{AccessPolicies, ACCESS_FILE};
 use super::audit::{self, AuditEntry, AUDIT_FILE};
+use super::key_holder::{HeldKey, KeyHolder, Sealer};
 use super::key_uri::{check_key_name, check_vault_name, check_version, KeyUri, VERSION_LEN};
+use super::pkcs11::{Pkcs11Config, TokenKeys, PKCS11_FILE};
 use super::properties::{check_account_use, NetworkAccess, VaultProperties, DEFAULT_RETENTION_DAYS};
 use super::rbac::PermissionModel;
 
 pub use rotation::{RotationPolicy, MAX_ROTATION_DAYS, MIN_ROTATION_DAYS};
 
-use crate::format_version::{VAULT_KEY_MAGIC as KEY_MAGIC, VAULT_KEY_VERSION as KEY_FORMAT_VERSION};
 /// Bytes of the meta_file frame before the payload (magic, version, len, crc).
 const FRAME_HEADER_LEN: u64 = 20;
 const VAULT_FILE: &str = "vault.json";
@@ -102,14 +106,18 @@ pub struct LocalVault {
     audit: Mutex<()>,
     /// Creation times, activation windows, deletion times, autorotation and audit times.
     clock: Arc<dyn WallClock>,
+    /// Where the key pairs live: this directory's record files, or a PKCS#11 token.
+    holder: Arc<dyn KeyHolder>,
 }
 
 mod attributes;
 mod backup;
 mod data_plane;
+mod file_keys;
 mod key_vault;
 mod policy;
 mod purge;
+mod record;
 mod roles;
 mod rotation;
 
@@ -175,34 +183,25 @@ impl Attributes {
     }
 }
 
-/// One key version read from disk. Deliberately not `Debug`: it holds the private key.
+/// One key version read from disk. Deliberately not `Debug`: its material may be the private key.
 struct KeyRecord {
     path: PathBuf,
     attrs: Attributes,
-    der: Zeroizing<Vec<u8>>,
+    /// What the vault's key holder made for this version (see key_holder.rs).
+    material: Zeroizing<Vec<u8>>,
 }
 
 impl KeyRecord {
-    fn private_key(&self) -> Result<RsaPrivateKey> {
-        let key = RsaPrivateKey::from_pkcs8_der(&self.der).map_err(|_| {
-            Error::corruption(
-                &self.path,
-                FRAME_HEADER_LEN,
-                "the private key is not a valid PKCS#8 RSA key",
-            )
-        })?;
-        if key.size() * 8 != self.attrs.bits {
-            return Err(Error::corruption(
-                &self.path,
-                FRAME_HEADER_LEN,
-                format!(
-                    "the private key has {} bits but its attributes say {}",
-                    key.size() * 8,
-                    self.attrs.bits
-                ),
-            ));
+    /// This version as the key holder of vault `vault` sees it.
+    fn held<'a>(&'a self, vault: &'a str) -> HeldKey<'a> {
+        HeldKey {
+            path: &self.path,
+            vault,
+            name: &self.attrs.name,
+            version: &self.attrs.version,
+            bits: self.attrs.bits,
+            material: &self.material,
         }
-        Ok(key)
     }
 
     fn newer_than(&self, other: &KeyRecord) -> bool {
@@ -220,12 +219,34 @@ impl LocalVault {
     /// Opens the vault in `dir`, creating it (named "local") if `dir` has no vault yet.
     /// A vault created here has purge protection on ([`VaultProperties::default_vault`]).
     pub fn open(dir: &Path) -> Result<LocalVault> {
-        Self::open_or_create(dir, None, &VaultProperties::default_vault())
+        Self::open_or_create(dir, None, &VaultProperties::default_vault(), None)
     }
 
     /// Creates the vault `name` in `dir` with `props`: 409 if `dir` holds a vault already, 400 on
     /// a bad name, retention outside 7–90 days or a tenant id that is not a UUID.
     pub fn create_with(dir: &Path, name: &str, props: &VaultProperties) -> Result<LocalVault> {
+        Self::create_held(dir, name, props, None)
+    }
+
+    /// Creates the vault `name` in `dir` with `props`, its key pairs kept in the PKCS#11 token
+    /// `token` describes (see pkcs11/). The token is opened and logged into first: a module, token
+    /// or PIN that does not work leaves nothing behind. Errors as for [`LocalVault::create_with`],
+    /// and those of opening the token.
+    pub fn create_in_token(
+        dir: &Path,
+        name: &str,
+        props: &VaultProperties,
+        token: &Pkcs11Config,
+    ) -> Result<LocalVault> {
+        Self::create_held(dir, name, props, Some(token))
+    }
+
+    fn create_held(
+        dir: &Path,
+        name: &str,
+        props: &VaultProperties,
+        token: Option<&Pkcs11Config>,
+    ) -> Result<LocalVault> {
         check_vault_name(name).map_err(Error::BadRequest)?;
         props.validate()?;
         if dir.join(VAULT_FILE).exists() {
@@ -234,14 +255,14 @@ impl LocalVault {
                 dir.display()
             )));
         }
-        Self::open_or_create(dir, Some(name), props)
+        Self::open_or_create(dir, Some(name), props, token)
     }
 
     /// Opens the vault in `dir`, creating it with `name` (one DNS label) if it does not exist.
     /// 409 if a vault with a different name is there already; 400 on a bad name.
     pub fn create_named(dir: &Path, name: &str) -> Result<LocalVault> {
         check_vault_name(name).map_err(Error::BadRequest)?;
-        Self::open_or_create(dir, Some(name), &VaultProperties::default_vault())
+        Self::open_or_create(dir, Some(name), &VaultProperties::default_vault(), None)
     }
 
     /// The vault name, the first label of the host in its key URIs.
@@ -356,13 +377,61 @@ impl LocalVault {
     fn create_key_unaudited(&self, name: &str, bits: usize) -> Result<KeyUri> {
         check_key_name(name).map_err(Error::BadRequest)?;
         // Generate before taking the writer lock: 4096-bit keys take seconds.
-        let der = generate_der(bits)?;
+        let (version, material) = self.generate_version(name, bits)?;
         let _w = self.lock();
-        self.store_new_version(name, bits, der)
+        self.store_new_version(name, &version, bits, material)
     }
 
-    /// Writes a new version of `name` holding `der`; the caller holds the writer lock.
-    fn store_new_version(&self, name: &str, bits: usize, der: Zeroizing<Vec<u8>>) -> Result<KeyUri> {
+    /// A fresh version id and a new key pair for it, made by the vault's key holder.
+    fn generate_version(&self, name: &str, bits: usize) -> Result<(String, Zeroizing<Vec<u8>>)> {
+        file_keys::check_bits(bits)?;
+        let version = random_hex(VERSION_LEN / 2);
+        let material = self.holder.generate(&self.name, name, &version, bits)?;
+        Ok((version, material))
+    }
+
+    /// Writes version `version` of `name` holding `material`; the caller holds the writer lock.
+    /// If the version cannot be recorded, its key pair is destroyed again: nothing is left in a
+    /// token that no record names.
+    fn store_new_version(
+        &self,
+        name: &str,
+        version: &str,
+        bits: usize,
+        material: Zeroizing<Vec<u8>>,
+    ) -> Result<KeyUri> {
+        let mut record = self.new_record(name, version, bits, material);
+        let res = self.record_new_version(&mut record);
+        if res.is_err() {
+            // The failure to record is the error to report; a failed clean-up leaves an orphan
+            // key pair that no version names, never a version without its key pair.
+            let _ = self.holder.destroy(&record.held(&self.name));
+        }
+        res
+    }
+
+    /// The record of a just generated version (enabled, created now; `seq` set when stored).
+    fn new_record(&self, name: &str, version: &str, bits: usize, material: Zeroizing<Vec<u8>>) -> KeyRecord {
+        KeyRecord {
+            path: self.version_path(Place::Live, name, version),
+            attrs: Attributes {
+                name: name.to_string(),
+                version: version.to_string(),
+                kty: KTY_RSA.to_string(),
+                bits,
+                enabled: true,
+                created: self.now(),
+                seq: 0,
+                nbf: None,
+                exp: None,
+            },
+            material,
+        }
+    }
+
+    fn record_new_version(&self, record: &mut KeyRecord) -> Result<KeyUri> {
+        let name = record.attrs.name.clone();
+        let name = name.as_str();
         self.check_no_case_clash(name)?;
         if self.key_exists(Place::Deleted, name)? {
             return Err(Error::Conflict(format!(
@@ -376,30 +445,15 @@ impl LocalVault {
             sync_dir(&self.place_dir(Place::Live))?;
         }
         let existing = self.versions(Place::Live, name)?;
-        let seq = existing.iter().map(|r| r.attrs.seq).max().unwrap_or(0) + 1;
-        let version = loop {
-            let v = random_hex(VERSION_LEN / 2);
-            if !self.version_path(Place::Live, name, &v).exists() {
-                break v;
-            }
-        };
-        let record = KeyRecord {
-            path: self.version_path(Place::Live, name, &version),
-            attrs: Attributes {
-                name: name.to_string(),
-                version: version.clone(),
-                kty: KTY_RSA.to_string(),
-                bits,
-                enabled: true,
-                created: self.now(),
-                seq,
-                nbf: None,
-                exp: None,
-            },
-            der,
-        };
-        write_record(&record)?;
-        KeyUri::new(&self.name, name, Some(&version))
+        record.attrs.seq = existing.iter().map(|r| r.attrs.seq).max().unwrap_or(0) + 1;
+        if record.path.exists() {
+            return Err(Error::Conflict(format!(
+                "version {} of key {name} exists already; create the key again",
+                record.attrs.version
+            )));
+        }
+        self.write_record(record)?;
+        KeyUri::new(&self.name, name, Some(&record.attrs.version))
     }
 
     /// Every version of every key, live and soft-deleted, sorted by name, then creation.
@@ -443,7 +497,7 @@ impl LocalVault {
         let _w = self.lock();
         self.require_live_for_update(name)?;
         let targets = match version {
-            Some(v) => match read_record(&self.version_path(Place::Live, name, v), name, v)? {
+            Some(v) => match self.read_record(&self.version_path(Place::Live, name, v), name, v)? {
                 Some(rec) => vec![rec],
                 None => {
                     return Err(Error::NotFound(format!(
@@ -456,9 +510,12 @@ impl LocalVault {
             None => self.versions(Place::Live, name)?,
         };
         for mut rec in targets {
+            // The holder first: a token that refuses the key while the record still says
+            // enabled fails closed; the record is then brought in line.
+            self.holder.set_usable(&rec.held(&self.name), enabled)?;
             if rec.attrs.enabled != enabled {
                 rec.attrs.enabled = enabled;
-                write_record(&rec)?;
+                self.write_record(&rec)?;
             }
         }
         Ok(())
@@ -471,6 +528,11 @@ impl LocalVault {
             check_key_name(name).map_err(Error::BadRequest)?;
             let _w = self.lock();
             self.require_live_for_update(name)?;
+            // Switched off in the holder first, so that a deleted key stays unusable there even
+            // if its directory is moved back by hand; recover restores each version's flag.
+            for rec in self.versions(Place::Live, name)? {
+                self.holder.set_usable(&rec.held(&self.name), false)?;
+            }
             self.move_key(name, Place::Live, Place::Deleted)?;
             self.mark_deleted(name)
         })();
@@ -503,18 +565,27 @@ impl LocalVault {
                 self.dir.display()
             )));
         }
+        for rec in self.versions(Place::Deleted, name)? {
+            self.holder.set_usable(&rec.held(&self.name), rec.attrs.enabled)?;
+        }
         self.move_key(name, Place::Deleted, Place::Live)?;
         self.clear_deleted_mark(name)
     }
 
     // ---- opening ----
 
-    fn open_or_create(dir: &Path, want_name: Option<&str>, props: &VaultProperties) -> Result<LocalVault> {
+    fn open_or_create(
+        dir: &Path,
+        want_name: Option<&str>,
+        props: &VaultProperties,
+        token: Option<&Pkcs11Config>,
+    ) -> Result<LocalVault> {
         let meta_path = dir.join(VAULT_FILE);
         if meta_path.exists() {
             // An existing vault: refused, unread, if group or others can reach into it.
             require_private(dir, "the key vault directory")?;
         }
+        let holder: Arc<dyn KeyHolder>;
         let meta = match read_if_exists(&meta_path)? {
             Some(bytes) => {
                 let meta: VaultMeta = serde_json::from_slice(&bytes)
@@ -530,9 +601,32 @@ impl LocalVault {
                         )));
                     }
                 }
+                holder = Self::open_holder(dir)?;
                 meta
             }
-            None => Self::init(dir, want_name.unwrap_or(DEFAULT_VAULT_NAME), props)?,
+            None => {
+                let name = want_name.unwrap_or(DEFAULT_VAULT_NAME);
+                match token {
+                    None => {
+                        holder = Arc::new(file_keys::FileKeys);
+                        Self::init(dir, name, props, None, holder.as_ref())?
+                    }
+                    Some(cfg) => {
+                        // A new token vault: the token must work, and gets the vault's record
+                        // seal key, before anything is written here.
+                        let mut keys = TokenKeys::open(cfg)?;
+                        let seal_key = keys.create_seal_key(name)?;
+                        keys.cfg.seal_key = Some(seal_key.clone());
+                        let cfg = keys.cfg.clone();
+                        let meta = Self::init(dir, name, props, Some(&cfg), &keys).inspect_err(|_| {
+                            // The failure to create is the error to report.
+                            let _ = keys.destroy_seal_key(name, &seal_key);
+                        })?;
+                        holder = Arc::new(keys);
+                        meta
+                    }
+                }
+            }
         };
         create_dir(&dir.join(KEYS_DIR), true)?;
         create_dir(&dir.join(DELETED_DIR), true)?;
@@ -546,11 +640,37 @@ impl LocalVault {
             writer: Mutex::new(()),
             audit: Mutex::new(()),
             clock: Arc::new(SystemWallClock),
+            holder,
         })
     }
 
+    /// The key holder of the existing vault in `dir`: the PKCS#11 token its `pkcs11.json`
+    /// names, else the vault's own key files.
+    fn open_holder(dir: &Path) -> Result<Arc<dyn KeyHolder>> {
+        Ok(match Pkcs11Config::read(dir)? {
+            Some(cfg) => Arc::new(TokenKeys::open(&cfg)?),
+            None => Arc::new(file_keys::FileKeys),
+        })
+    }
+
+    /// Seals and checks this vault's own files with its key holder (a no-op for file keys).
+    pub(crate) fn sealer(&self) -> Sealer<'_> {
+        Sealer::of(self.holder.as_ref(), &self.name)
+    }
+
+    /// Whether this vault's key pairs live in a PKCS#11 token (and which), for `vault show`.
+    pub fn token(&self) -> Result<Option<Pkcs11Config>> {
+        Pkcs11Config::read(&self.dir)
+    }
+
     /// Makes `dir` a new vault: private directory, then `vault.json`.
-    fn init(dir: &Path, name: &str, props: &VaultProperties) -> Result<VaultMeta> {
+    fn init(
+        dir: &Path,
+        name: &str,
+        props: &VaultProperties,
+        token: Option<&Pkcs11Config>,
+        holder: &dyn KeyHolder,
+    ) -> Result<VaultMeta> {
         if dir.exists() {
             // Refuse to turn an unrelated directory into a vault (and to chmod it).
             let entries = fs::read_dir(dir).map_err(|e| Error::io_path("listing", dir, e))?;
@@ -564,6 +684,8 @@ impl LocalVault {
                     ACCESS_FILE,
                     "access.json.tmp",
                     AUDIT_FILE,
+                    PKCS11_FILE,
+                    "pkcs11.json.tmp",
                 ];
                 if !known.iter().any(|k| file_name == *k) {
                     return Err(Error::Conflict(format!(
@@ -589,7 +711,10 @@ impl LocalVault {
         };
         // The portal's one-step setup: the first-party identity may get, wrapKey and unwrapKey.
         // Written before vault.json, which is what makes the directory a vault.
-        AccessPolicies::initial().write(dir)?;
+        AccessPolicies::initial().write(dir, &Sealer::of(holder, name))?;
+        if let Some(cfg) = token {
+            cfg.write(dir)?;
+        }
         write_meta(dir, &meta)?;
         Ok(meta)
     }
@@ -630,8 +755,9 @@ impl LocalVault {
         }
         match uri.version() {
             Some(v) => {
-                let rec =
-                    read_record(&self.version_path(Place::Live, name, v), name, v)?.ok_or_else(|| {
+                let rec = self
+                    .read_record(&self.version_path(Place::Live, name, v), name, v)?
+                    .ok_or_else(|| {
                         Error::vault(
                             substatus::KEY_NOT_FOUND,
                             format!(
@@ -774,7 +900,7 @@ impl LocalVault {
                 (Some(ext), Some(stem)) if ext == KEY_EXT && check_version(stem).is_ok() => stem,
                 _ => continue,
             };
-            if let Some(rec) = read_record(&path, name, version)? {
+            if let Some(rec) = self.read_record(&path, name, version)? {
                 out.push(rec);
             }
         }
@@ -850,84 +976,6 @@ impl LocalVault {
     }
 }
 
-/// Reads one key file; `Ok(None)` if it does not exist. Checks the frame, the format version and
-/// that the file holds the key version its path says.
-fn read_record(path: &Path, name: &str, version: &str) -> Result<Option<KeyRecord>> {
-    let Some(bytes) = read_if_exists(path)? else {
-        return Ok(None);
-    };
-    let bytes = Zeroizing::new(bytes);
-    let (format, payload) = meta_file::decode(path, KEY_MAGIC, &bytes)?;
-    if format != KEY_FORMAT_VERSION {
-        return Err(Error::corruption(
-            path,
-            8,
-            format!(
-                "unsupported key file format version {format} (this build reads version \
-                 {KEY_FORMAT_VERSION})"
-            ),
-        ));
-    }
-    let mut r = Reader::new(payload);
-    let attrs = r
-        .bytes()
-        .ok_or_else(|| Error::corruption(path, FRAME_HEADER_LEN, "key attributes truncated"))?;
-    let der_at = FRAME_HEADER_LEN + r.position() as u64;
-    let der = r
-        .bytes()
-        .ok_or_else(|| Error::corruption(path, der_at, "private key truncated"))?;
-    if !r.is_empty() {
-        let at = FRAME_HEADER_LEN + r.position() as u64;
-        return Err(Error::corruption(
-            path,
-            at,
-            "trailing bytes after the private key",
-        ));
-    }
-    let attrs: Attributes = serde_json::from_slice(attrs).map_err(|e| {
-        Error::corruption(
-            path,
-            FRAME_HEADER_LEN,
-            format!("key attributes are not valid: {e}"),
-        )
-    })?;
-    if attrs.name != name || attrs.version != version {
-        return Err(Error::corruption(
-            path,
-            FRAME_HEADER_LEN,
-            format!(
-                "the file holds version {} of key {}, not version {version} of key {name}",
-                attrs.version, attrs.name
-            ),
-        ));
-    }
-    if attrs.kty != KTY_RSA || !ALLOWED_BITS.contains(&attrs.bits) {
-        return Err(Error::corruption(
-            path,
-            FRAME_HEADER_LEN,
-            format!("unsupported key type {} with {} bits", attrs.kty, attrs.bits),
-        ));
-    }
-    Ok(Some(KeyRecord {
-        path: path.to_path_buf(),
-        attrs,
-        der: Zeroizing::new(der.to_vec()),
-    }))
-}
-
-/// Writes one key file atomically with mode 0600. Every buffer holding the private key is
-/// sized up front (no reallocation leaves copies behind) and zeroized when dropped.
-fn write_record(rec: &KeyRecord) -> Result<()> {
-    let attrs = serde_json::to_vec(&rec.attrs)
-        .map_err(|e| Error::Internal(format!("encoding key attributes: {e}")))?;
-    let mut payload = Zeroizing::new(Vec::with_capacity(8 + attrs.len() + rec.der.len()));
-    put_bytes(&mut payload, &attrs);
-    put_bytes(&mut payload, &rec.der);
-    // meta_file::write would drop its framed copy without zeroizing it; frame here instead.
-    let framed = Zeroizing::new(meta_file::encode(KEY_MAGIC, KEY_FORMAT_VERSION, &payload));
-    Ok(write_atomic(&rec.path, &framed, true)?)
-}
-
 fn write_meta(dir: &Path, meta: &VaultMeta) -> Result<()> {
     let json =
         serde_json::to_vec_pretty(meta).map_err(|e| Error::Internal(format!("encoding vault.json: {e}")))?;
@@ -944,21 +992,6 @@ fn set_private_dir_mode(dir: &Path) -> Result<()> {
     #[cfg(not(unix))]
     let _ = dir;
     Ok(())
-}
-
-/// A fresh `bits`-bit RSA private key as PKCS#8 DER (400 unless 2048, 3072 or 4096 bits).
-fn generate_der(bits: usize) -> Result<Zeroizing<Vec<u8>>> {
-    if !ALLOWED_BITS.contains(&bits) {
-        return Err(Error::BadRequest(format!(
-            "RSA key size {bits} is not supported; use 2048, 3072 or 4096 bits"
-        )));
-    }
-    let key = RsaPrivateKey::new(&mut OsRng, bits)
-        .map_err(|e| Error::Internal(format!("generating a {bits}-bit RSA key failed: {e}")))?;
-    let der = key
-        .to_pkcs8_der()
-        .map_err(|e| Error::Internal(format!("encoding a new RSA key as PKCS#8 failed: {e}")))?;
-    Ok(Zeroizing::new(der.as_bytes().to_vec()))
 }
 
 /// A warning for keys below 3072 bits (allowed, but below current guidance), else `None`.

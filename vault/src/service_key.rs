@@ -9,6 +9,10 @@
 //! wrapped service DEK = AES-256-GCM(wrap key, nonce = 0, aad = "strata/v1/service-dek", DEK)
 //! ```
 //! The nonce may be fixed because every wrap uses a fresh random salt, hence a fresh wrap key.
+//!
+//! A home made with `strata init --smk-pkcs11-vault NAME` keeps the SMK file encrypted by a key
+//! in that vault's PKCS#11 token (format version 2, pkcs11/service_key.rs); it is decrypted in
+//! the token at load and used in memory as above.
 
 use std::path::{Path, PathBuf};
 
@@ -17,7 +21,8 @@ use strata_base::seal::{derive_key, AeadKey, TAG_LEN};
 
 use crate::custody::require_private;
 use crate::error::{Error, Result};
-use crate::format_version::{SERVICE_KEY_MAGIC, SERVICE_KEY_VERSION};
+use crate::format_version::{SERVICE_KEY_MAGIC, SERVICE_KEY_TOKEN_VERSION, SERVICE_KEY_VERSION};
+use crate::pkcs11::{self, Pkcs11Config};
 use strata_base::fs::{self, read_if_exists};
 use strata_base::meta_file;
 use strata_base::seal::hex;
@@ -29,6 +34,8 @@ const WRAP_AAD: &[u8] = b"strata/v1/service-dek";
 pub struct ServiceKey {
     key: Dek,
     path: PathBuf,
+    /// The file holds the SMK encrypted by a PKCS#11 token, not the SMK.
+    in_token: bool,
 }
 
 impl ServiceKey {
@@ -61,16 +68,61 @@ impl ServiceKey {
     }
 
     fn from_file(path: PathBuf, version: u32, payload: &[u8]) -> Result<ServiceKey> {
-        if version != SERVICE_KEY_VERSION {
-            return Err(Error::corruption(
-                &path,
-                8,
-                format!("unknown service key version {version}"),
-            ));
+        let (key, in_token) = match version {
+            SERVICE_KEY_VERSION => (Dek::from_slice(payload), false),
+            SERVICE_KEY_TOKEN_VERSION => (
+                Dek::from_slice(&pkcs11::service_key::unwrap(&path, payload)?),
+                true,
+            ),
+            _ => {
+                return Err(Error::corruption(
+                    &path,
+                    8,
+                    format!("unknown service key version {version}"),
+                ))
+            }
+        };
+        let key = key.ok_or_else(|| Error::corruption(&path, 20, "service key is not 32 bytes"))?;
+        Ok(ServiceKey { key, path, in_token })
+    }
+
+    /// Creates the SMK of a new home in `dir`, encrypted at rest by a new AES key in the PKCS#11
+    /// token `token` names (403.4002 if the token or its PIN is out of reach). A home whose SMK
+    /// is in that token already keeps it; one whose SMK is a plain file is 409 (accounts depend
+    /// on it). Nothing is written if the token fails.
+    pub fn create_in_token(dir: &Path, token: &Pkcs11Config) -> Result<ServiceKey> {
+        let path = dir.join("smk");
+        if let Some(existing) = Self::read_file(&path)? {
+            if existing.in_token {
+                return Ok(existing);
+            }
+            return Err(Error::Conflict(format!(
+                "this home's service key {} is a plain file that existing accounts depend on; \
+                 a token can hold the service key of a new home only (use another --home)",
+                path.display()
+            )));
         }
-        let key = Dek::from_slice(payload)
-            .ok_or_else(|| Error::corruption(&path, 20, "service key is not 32 bytes"))?;
-        Ok(ServiceKey { key, path })
+        let key = Dek::generate();
+        let payload = pkcs11::service_key::wrap(token, key.as_bytes())?;
+        fs::create_dir(dir, true)?;
+        let framed = meta_file::encode(SERVICE_KEY_MAGIC, SERVICE_KEY_TOKEN_VERSION, &payload);
+        fs::write_atomic(&path, &framed, true)?;
+        Ok(ServiceKey {
+            key,
+            path,
+            in_token: true,
+        })
+    }
+
+    /// The SMK itself, for tests that prove it is not on disk.
+    #[cfg(test)]
+    pub(crate) fn raw_for_tests(&self) -> &[u8] {
+        self.key.as_bytes()
+    }
+
+    /// Whether the SMK file is encrypted by a PKCS#11 token.
+    pub fn in_token(&self) -> bool {
+        self.in_token
     }
 
     /// Loads the SMK from `dir`, creating it (and the directory) if it does not exist yet.
@@ -88,7 +140,11 @@ impl ServiceKey {
             key.as_bytes(),
         ));
         fs::write_atomic(&path, &framed, true)?;
-        Ok(ServiceKey { key, path })
+        Ok(ServiceKey {
+            key,
+            path,
+            in_token: false,
+        })
     }
 
     /// Wraps `dek` under the SMK with a fresh random salt: `(salt, AES-256-GCM(DEK) || tag)`.

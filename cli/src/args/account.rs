@@ -19,11 +19,21 @@ pub struct InitCommand {
     /// The identity the account calls the vault as: first-party, system or user:NAME.
     #[arg(long, value_name = "PRINCIPAL", default_value = "first-party")]
     identity: String,
+    /// Keep this home's service key encrypted by the PKCS#11 token of vault NAME (made with
+    /// `vault create NAME --pkcs11-module ...`); for a home that has no service key yet.
+    #[arg(long, value_name = "VAULT")]
+    smk_pkcs11_vault: Option<String>,
 }
 
 impl InitCommand {
     pub fn run(&self, g: &Globals) -> CliResult<Report> {
-        account::init(g, &self.account, self.cmk.as_deref(), &self.identity)
+        account::init(
+            g,
+            &self.account,
+            self.cmk.as_deref(),
+            &self.identity,
+            self.smk_pkcs11_vault.as_deref(),
+        )
     }
 }
 

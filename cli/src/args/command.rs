@@ -58,7 +58,8 @@ pub enum Command {
     },
     /// Create the account in --data (service-managed key unless --cmk is given).
     #[command(after_help = "Examples:\n  strata --data ./shop init --account shop\n  \
-                            strata --data ./shop init --account shop --cmk https://local.vault.local/keys/shop-key")]
+                            strata --data ./shop init --account shop --cmk https://local.vault.local/keys/shop-key\n  \
+                            strata --data ./shop init --account shop --smk-pkcs11-vault hsm")]
     Init(InitCommand),
     /// The account's customer key: status, check, rotate.
     Key {

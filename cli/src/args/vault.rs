@@ -14,8 +14,16 @@ use crate::output::Report;
 
 #[derive(Subcommand, Debug)]
 pub enum VaultCommand {
-    /// Create a named vault under <home>/vaults/NAME (soft delete is always on).
-    #[command(after_help = "Example:\n  strata vault create team --purge-protection --retention-days 30")]
+    /// Create a named vault under <home>/vaults/NAME (soft delete is always on), its keys in files
+    /// there or, with --pkcs11-module, in a PKCS#11 token (an HSM).
+    #[command(
+        after_help = "Examples:\n  strata vault create team --purge-protection --retention-days 30\n  \
+                      strata vault create hsm --pkcs11-module /usr/lib/softhsm/libsofthsm2.so --token \
+                      strata --pin-env STRATA_TOKEN_PIN --purge-protection\n\nWith --pkcs11-module the \
+                      key pairs are generated in the token, non-extractable; the token's user PIN is \
+                      read from the environment variable --pin-env names, at every use, and never \
+                      written."
+    )]
     Create {
         name: String,
         /// Tenant id (a UUID) [default: a new random tenant].
@@ -30,6 +38,15 @@ pub enum VaultCommand {
         /// Network access: public, trusted-services or private-endpoint-only.
         #[arg(long, value_name = "ACCESS", default_value = "public")]
         network: String,
+        /// Keep the vault's keys in a PKCS#11 token: the module's absolute path.
+        #[arg(long, value_name = "PATH", requires_all = ["token", "pin_env"])]
+        pkcs11_module: Option<std::path::PathBuf>,
+        /// The label of the token (with --pkcs11-module).
+        #[arg(long, value_name = "LABEL", requires = "pkcs11_module")]
+        token: Option<String>,
+        /// The environment variable holding the token's user PIN (with --pkcs11-module).
+        #[arg(long, value_name = "VAR", requires = "pkcs11_module")]
+        pin_env: Option<String>,
     },
     /// The vault's properties (tenant, soft delete, purge protection, network access).
     #[command(after_help = "Example:\n  strata --vault team vault show")]
@@ -88,6 +105,9 @@ impl VaultCommand {
                 purge_protection,
                 retention_days,
                 network,
+                pkcs11_module,
+                token,
+                pin_env,
             } => vault::create_vault(
                 g,
                 name,
@@ -95,6 +115,13 @@ impl VaultCommand {
                 *purge_protection,
                 *retention_days,
                 network,
+                pkcs11_module.as_deref().map(|m| {
+                    (
+                        m,
+                        token.as_deref().unwrap_or(""),
+                        pin_env.as_deref().unwrap_or(""),
+                    )
+                }),
             ),
             VaultCommand::Show => vault::show_vault(g),
             VaultCommand::Update {

@@ -1,7 +1,8 @@
 //! `strata init` (create the account in --data) and opening an existing account for the other
 //! commands. Owns the hints shown when no account exists; must not touch files itself.
 
-use strata_engine::{Account, Encryption, KeyUri, Principal};
+use strata_engine::vault::{ServiceKey, VaultHome};
+use strata_engine::{Account, Encryption, Error, KeyUri, Principal};
 
 use crate::args::Globals;
 use crate::error::{CliError, CliResult};
@@ -9,7 +10,15 @@ use crate::output::Report;
 
 /// `strata init --account NAME [--cmk KEY_URI] [--identity first-party|system|user:NAME]`:
 /// service-managed keys unless `--cmk` is given; the vault is called as the identity.
-pub fn init(g: &Globals, name: &str, cmk: Option<&str>, identity: &str) -> CliResult<Report> {
+/// With `--smk-pkcs11-vault VAULT` the home's service key is created encrypted by that vault's
+/// PKCS#11 token first (docs/keys.md#pkcs11-backend).
+pub fn init(
+    g: &Globals,
+    name: &str,
+    cmk: Option<&str>,
+    identity: &str,
+    smk_vault: Option<&str>,
+) -> CliResult<Report> {
     let opts = g.account_options();
     let identity = Principal::parse(identity, Some(name))?;
     let encryption = match cmk {
@@ -21,6 +30,18 @@ pub fn init(g: &Globals, name: &str, cmk: Option<&str>, identity: &str) -> CliRe
     };
     let data_dir = opts.data_dir.display().to_string();
     let home = opts.home.display().to_string();
+    if let Some(vault) = smk_vault {
+        let token = VaultHome::new(&opts.home)
+            .open_local(Some(vault))?
+            .token()?
+            .ok_or_else(|| {
+                Error::BadRequest(format!(
+                    "vault {vault} keeps its keys in files, not in a PKCS#11 token; make a token vault \
+                 with `strata vault create NAME --pkcs11-module PATH --token LABEL --pin-env VAR`"
+                ))
+            })?;
+        ServiceKey::create_in_token(&opts.service_dir(), &token)?;
+    }
     let account = Account::create_with_identity(opts, name, encryption, identity)?;
     let (mode, key_uri) = describe(&account.encryption());
     Ok(Report::new(201)
@@ -29,7 +50,8 @@ pub fn init(g: &Globals, name: &str, cmk: Option<&str>, identity: &str) -> CliRe
         .opt_field("keyUri", key_uri)
         .field("identity", account.default_identity()?.to_string())
         .field("dataDir", data_dir)
-        .field("home", home))
+        .field("home", home)
+        .opt_field("serviceKeyVault", smk_vault))
 }
 
 /// `account set-identity PRINCIPAL`: the identity the account calls the vault as from now on.

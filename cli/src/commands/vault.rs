@@ -5,6 +5,7 @@
 //! --home. Asks the vault only; never sees key material.
 
 use serde_json::Value;
+use strata_engine::vault::Pkcs11Config;
 use strata_engine::vault::VaultHome;
 use strata_engine::{
     key_size_warning, AuditFilter, Error, LocalVault, NetworkAccess, Permission, PermissionModel, Role,
@@ -25,8 +26,9 @@ fn vault(g: &Globals) -> CliResult<LocalVault> {
     Ok(home(g).open_local(g.vault.as_deref())?)
 }
 
-/// `vault create NAME [--tenant T] [--purge-protection] [--retention-days N] [--network N]`; a
-/// vault of a tenant this home already has shares that tenant's backup secret.
+/// `vault create NAME [--tenant T] [--purge-protection] [--retention-days N] [--network N]
+/// [--pkcs11-module PATH --token LABEL --pin-env VAR]`; a vault of a tenant this home already has
+/// shares that tenant's backup secret. `pkcs11` is (module, token label, PIN variable).
 pub fn create_vault(
     g: &Globals,
     name: &str,
@@ -34,6 +36,7 @@ pub fn create_vault(
     purge_protection: bool,
     retention_days: u32,
     network: &str,
+    pkcs11: Option<(&std::path::Path, &str, &str)>,
 ) -> CliResult<Report> {
     VaultHome::check_new_name(name)?;
     let props = VaultProperties {
@@ -42,7 +45,10 @@ pub fn create_vault(
         purge_protection,
         network: NetworkAccess::parse(network)?,
     };
-    let v = home(g).create_local(name, &props)?;
+    let token = pkcs11
+        .map(|(module, label, pin_env)| Pkcs11Config::new(module, label, pin_env))
+        .transpose()?;
+    let v = home(g).create_held(name, &props, token.as_ref())?;
     properties(Report::new(201), &v)
 }
 
@@ -122,6 +128,7 @@ pub fn update_vault(
 }
 
 fn properties(r: Report, v: &LocalVault) -> CliResult<Report> {
+    let token = v.token()?;
     Ok(r.field("name", v.name())
         .field("tenantId", v.tenant_id())
         .field("softDelete", true)
@@ -129,7 +136,14 @@ fn properties(r: Report, v: &LocalVault) -> CliResult<Report> {
         .field("purgeProtection", v.purge_protection())
         .field("network", v.network().as_str())
         .field("permissionModel", v.permission_model()?.as_str())
-        .field("dir", v.dir().display().to_string()))
+        .field("dir", v.dir().display().to_string())
+        .field("keyHolder", if token.is_some() { "pkcs11" } else { "files" })
+        .opt_field(
+            "pkcs11Module",
+            token.as_ref().map(|t| t.module.display().to_string()),
+        )
+        .opt_field("token", token.as_ref().map(|t| t.token.clone()))
+        .opt_field("pinEnv", token.map(|t| t.pin_env)))
 }
 
 /// `vault key create NAME [--size BITS]`: a new key, or a new version of an existing one.

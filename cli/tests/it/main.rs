@@ -28,6 +28,7 @@ mod stats;
 mod sync;
 mod ttl;
 mod vault_keys;
+mod vault_pkcs11;
 mod vault_properties;
 mod vault_rbac;
 mod verbose;

@@ -57,11 +57,52 @@ pub fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
         .collect()
 }
 
+/// Where a scenario's customer keys live: the home's default vault (PKCS#8 files), or a vault
+/// "hsm" whose keys are in a fresh SoftHSM2 token (tests using it are `#[ignore]`d and run by
+/// scripts/test.sh; see docs/keys.md#pkcs11-backend).
+#[derive(Clone, Copy, Debug)]
+pub enum Backend {
+    Files,
+    Token,
+}
+
+/// The vault `backend` names in `opts`' home (the token vault is created, purge protection on).
+pub fn backend_vault(opts: &AccountOptions, backend: Backend) -> LocalVault {
+    match backend {
+        Backend::Files => LocalVault::open(&opts.vault_dir()).expect("open the test vault"),
+        Backend::Token => {
+            let token = strata_vault::SoftToken::create();
+            let props = strata::VaultProperties {
+                purge_protection: true,
+                ..strata::VaultProperties::default_vault()
+            };
+            strata::VaultHome::new(&opts.home)
+                .create_held("hsm", &props, Some(&token.config))
+                .expect("create the token vault")
+        }
+    }
+}
+
+/// The vault [`backend_vault`] made in `opts`' home, opened again.
+pub fn open_backend_vault(opts: &AccountOptions, backend: Backend) -> LocalVault {
+    match backend {
+        Backend::Files => LocalVault::open(&opts.vault_dir()).expect("open the test vault"),
+        Backend::Token => strata::VaultHome::new(&opts.home)
+            .open_local(Some("hsm"))
+            .expect("open the token vault"),
+    }
+}
+
 /// A customer-managed-key account "acct" on a new 2048-bit key "cmk" (configured by its
 /// version-less URI), with database "db" and container "c" partitioned on "/pk". Returns the
 /// vault, the key's first versioned URI, the account and the container.
 pub fn cmk_account(opts: &AccountOptions) -> (LocalVault, KeyUri, Account, Container) {
-    let vault = LocalVault::open(&opts.vault_dir()).expect("open the test vault");
+    cmk_account_on(opts, Backend::Files)
+}
+
+/// [`cmk_account`] with its key in `backend`'s vault.
+pub fn cmk_account_on(opts: &AccountOptions, backend: Backend) -> (LocalVault, KeyUri, Account, Container) {
+    let vault = backend_vault(opts, backend);
     let kid = vault.create_key("cmk", 2048).expect("create the test key");
     let enc = Encryption::CustomerManaged {
         key_uri: kid.without_version().to_string(),

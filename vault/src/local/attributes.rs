@@ -2,7 +2,7 @@
 //! A version wraps only inside `[nbf, exp)`; unwrap is allowed outside it (what was wrapped
 //! inside the window stays readable), as in a cloud key vault. Thread-safe (writer lock).
 
-use super::{read_record, write_record, Attributes, KeyInfo, LocalVault, Place, OWNER};
+use super::{Attributes, KeyInfo, LocalVault, Place, OWNER};
 use crate::error::{substatus, Error, Result};
 use crate::key_uri::{check_key_name, check_version};
 
@@ -45,13 +45,15 @@ impl LocalVault {
         let _w = self.lock();
         self.require_live_for_update(name)?;
         let mut rec = match version {
-            Some(v) => read_record(&self.version_path(Place::Live, name, v), name, v)?.ok_or_else(|| {
-                Error::NotFound(format!(
-                    "version {v} of key {name} not found in vault {}; list the versions with \
+            Some(v) => self
+                .read_record(&self.version_path(Place::Live, name, v), name, v)?
+                .ok_or_else(|| {
+                    Error::NotFound(format!(
+                        "version {v} of key {name} not found in vault {}; list the versions with \
                      `strata vault key list`",
-                    self.name
-                ))
-            })?,
+                        self.name
+                    ))
+                })?,
             None => self
                 .versions(Place::Live, name)?
                 .into_iter()
@@ -72,7 +74,7 @@ impl LocalVault {
                 )));
             }
         }
-        write_record(&rec)?;
+        self.write_record(&rec)?;
         rec.attrs.into_info(&self.name, false)
     }
 }

@@ -79,6 +79,7 @@ impl LocalVault {
 
     fn backup_unaudited(&self, name: &str) -> Result<Vec<u8>> {
         check_key_name(name).map_err(Error::BadRequest)?;
+        self.require_exportable("backed up")?;
         let secret = self.tenant_secret()?;
         let _w = self.lock();
         self.require_live_for_update(name)?;
@@ -90,7 +91,7 @@ impl LocalVault {
             let attrs = serde_json::to_vec(&rec.attrs)
                 .map_err(|e| Error::Internal(format!("encoding key attributes: {e}")))?;
             put_bytes(&mut plain, &attrs);
-            put_bytes(&mut plain, &rec.der);
+            put_bytes(&mut plain, &rec.material);
         }
         let mut salt = [0u8; SALT_LEN];
         OsRng.fill_bytes(&mut salt);
@@ -117,6 +118,7 @@ impl LocalVault {
     }
 
     fn restore_unaudited(&self, blob: &[u8]) -> Result<KeyUri> {
+        self.require_exportable("restored from a backup")?;
         let damaged = || Error::BadRequest("the key backup is damaged or not a Strata key backup".into());
         let mut r = Reader::new(blob);
         if r.take(8) != Some(&MAGIC[..]) || r.u32() != Some(FORMAT) {
@@ -164,9 +166,9 @@ impl LocalVault {
             let rec = KeyRecord {
                 path: self.version_path(Place::Live, name, &attrs.version),
                 attrs,
-                der: Zeroizing::new(der.to_vec()),
+                material: Zeroizing::new(der.to_vec()),
             };
-            rec.private_key().map_err(|_| damaged())?;
+            super::file_keys::private_key(&rec.held(&self.name)).map_err(|_| damaged())?;
             records.push(rec);
         }
         if !p.is_empty() || records.is_empty() {
@@ -184,11 +186,25 @@ impl LocalVault {
         let kdir = self.key_dir(Place::Live, name);
         create_dir(&kdir, true)?;
         for rec in &records {
-            super::write_record(rec)?;
+            self.write_record(rec)?;
         }
         sync_dir(&kdir)?;
         sync_dir(&self.place_dir(Place::Live))?;
         KeyUri::new(&self.name, name, None)
+    }
+}
+
+impl LocalVault {
+    /// 409 for a vault whose private keys cannot leave their holder (a PKCS#11 token).
+    fn require_exportable(&self, what: &str) -> Result<()> {
+        if self.holder.exportable() {
+            return Ok(());
+        }
+        Err(Error::Conflict(format!(
+            "the keys of vault {} live in a PKCS#11 token and are not extractable, so they \
+             cannot be {what}; back up the token with its vendor's tools",
+            self.name
+        )))
     }
 }
 

@@ -5,10 +5,6 @@
 //! audit log before its result is returned. Wrap also needs the version inside its activation
 //! window (see attributes.rs); unwrap does not. Thread-safe.
 
-use rand::rngs::OsRng;
-use rsa::traits::PublicKeyParts;
-use rsa::Oaep;
-use sha2::Sha256;
 use zeroize::Zeroizing;
 
 use super::{KeyInfo, LocalVault};
@@ -16,9 +12,6 @@ use crate::access::Permission;
 use crate::error::{substatus, Error, Result};
 use crate::rbac::{self, PermissionModel};
 use crate::{KeyUri, Principal};
-
-/// SHA-256 output length, for the RSA-OAEP message limit `k - 2*hLen - 2`.
-const OAEP_HASH_LEN: usize = 32;
 
 impl LocalVault {
     /// The attributes of the key version `uri` names (or of the newest enabled version), as
@@ -92,8 +85,8 @@ impl LocalVault {
     fn wrap_unchecked(&self, uri: &KeyUri, dek: &[u8]) -> Result<(KeyUri, Vec<u8>)> {
         let rec = self.resolve(uri)?;
         super::attributes::check_wrap_window(&rec.attrs, self.now())?;
-        let public = rec.private_key()?.to_public_key();
-        let max = public.size().saturating_sub(2 * OAEP_HASH_LEN + 2);
+        let held = rec.held(&self.name);
+        let max = held.max_wrap_len();
         if dek.is_empty() || dek.len() > max {
             return Err(Error::BadRequest(format!(
                 "a data key of {} bytes cannot be wrapped with RSA-OAEP-256 under a {}-bit key; \
@@ -102,17 +95,7 @@ impl LocalVault {
                 rec.attrs.bits
             )));
         }
-        let wrapped = public
-            .encrypt(&mut OsRng, Oaep::new::<Sha256>(), dek)
-            .map_err(|e| {
-                Error::vault(
-                    substatus::KEY_WRAP_FAILED,
-                    format!(
-                        "wrapping with version {} of key {} failed: {e}",
-                        rec.attrs.version, rec.attrs.name
-                    ),
-                )
-            })?;
+        let wrapped = self.holder.wrap(&held, dek)?;
         let kid = KeyUri::new(&self.name, &rec.attrs.name, Some(&rec.attrs.version))?;
         Ok((kid, wrapped))
     }
@@ -125,16 +108,15 @@ impl LocalVault {
             )));
         };
         let rec = self.resolve(kid)?;
-        let key = rec.private_key()?;
-        key.decrypt_blinded(&mut OsRng, Oaep::new::<Sha256>(), wrapped)
-            .map(Zeroizing::new)
-            .map_err(|_| {
+        self.holder
+            .unwrap(&rec.held(&self.name), wrapped)?
+            .ok_or_else(|| {
                 Error::vault(
                     substatus::KEY_WRAP_FAILED,
                     format!(
                         "unwrapping with version {version} of key {} failed: the wrapped key is \
-                         damaged or was wrapped under a different key or version; check that the \
-                         key id stored with it is {kid} and restore the wrapped key from a backup",
+                     damaged or was wrapped under a different key or version; check that the \
+                     key id stored with it is {kid} and restore the wrapped key from a backup",
                         kid.name()
                     ),
                 )

@@ -29,7 +29,7 @@ impl LocalVault {
             self.require_access_policy_model()?;
             let mut acl = self.access()?;
             acl.policies.insert(who.clone(), ps);
-            acl.write(&self.dir)
+            acl.write(&self.dir, &self.sealer())
         })();
         let who = who.to_string();
         self.audited(OWNER, "setPolicy", Some(&who), None, 200, res)
@@ -50,7 +50,7 @@ impl LocalVault {
                     self.name
                 )));
             }
-            acl.write(&self.dir)
+            acl.write(&self.dir, &self.sealer())
         })();
         let who = who.to_string();
         self.audited(OWNER, "removePolicy", Some(&who), None, 200, res)
@@ -67,7 +67,7 @@ impl LocalVault {
     }
 
     pub(super) fn access(&self) -> Result<AccessPolicies> {
-        AccessPolicies::read(&self.dir)
+        AccessPolicies::read(&self.dir, &self.sealer())
     }
 
     /// 400 naming the active model unless the vault uses access policies.

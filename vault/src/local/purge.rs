@@ -78,6 +78,11 @@ impl LocalVault {
                 )));
             }
         }
+        // The key pairs first: a purge interrupted after this is finished by purging again
+        // (destroying a pair that is gone already is not an error).
+        for rec in self.versions(Place::Deleted, name)? {
+            self.holder.destroy(&rec.held(&self.name))?;
+        }
         let dir = self.key_dir(Place::Deleted, name);
         fs::remove_dir_all(&dir).map_err(|e| Error::io_path("removing", &dir, e))?;
         Ok(sync_dir(&self.place_dir(Place::Deleted))?)

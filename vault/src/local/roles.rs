@@ -63,7 +63,7 @@ impl LocalVault {
             }
             rules.role_assignments.push(a.clone());
             rules.role_assignments.sort();
-            rules.write(&self.dir)?;
+            rules.write(&self.dir, &self.sealer())?;
             Ok(a)
         })();
         let who = who.to_string();
@@ -94,7 +94,7 @@ impl LocalVault {
                     self.name
                 )));
             }
-            rules.write(&self.dir)
+            rules.write(&self.dir, &self.sealer())
         })();
         let who = who.to_string();
         self.audited(OWNER, "removeRole", Some(&who), None, 200, res)

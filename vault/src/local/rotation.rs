@@ -14,7 +14,7 @@ use std::fs;
 
 use serde::{Deserialize, Serialize};
 
-use super::{generate_der, KeyRecord, LocalVault, Place, OWNER};
+use super::{KeyRecord, LocalVault, Place, OWNER};
 use crate::error::{Error, Result};
 use crate::key_uri::check_key_name;
 use crate::KeyUri;
@@ -135,12 +135,15 @@ impl LocalVault {
             return Ok(None);
         };
         // Generate outside the lock (seconds for 4096 bits), then decide again under it.
-        let der = generate_der(bits)?;
+        let (version, material) = self.generate_version(name, bits)?;
         let _w = self.lock();
         if self.due(name)?.is_none() {
+            // Another caller rotated meanwhile: the pair made here is not needed.
+            let unused = self.new_record(name, &version, bits, material);
+            self.holder.destroy(&unused.held(&self.name))?;
             return Ok(None);
         }
-        self.store_new_version(name, bits, der).map(Some)
+        self.store_new_version(name, &version, bits, material).map(Some)
     }
 
     /// The size of the new version if the live key `name` has a rotation policy whose period has
