@@ -250,7 +250,7 @@ fn quick_bench_with_peers_reports_ratios() {
             )
         })
         .collect();
-    for peer in ["fjall", "sqlite", "sqlcipher"] {
+    for peer in ["fjall", "strata-lsm", "sqlite", "sqlcipher"] {
         for w in ["load", "read-uniform", "read-cold"] {
             assert!(
                 seen.contains(&(peer.to_string(), w.to_string())),
@@ -264,7 +264,7 @@ fn quick_bench_with_peers_reports_ratios() {
             "fjall {w}: {printed}"
         );
     }
-    assert_eq!(peers.len(), 11, "{printed}");
+    assert_eq!(peers.len(), 14, "{printed}");
     for r in peers {
         for k in ["opsPerSec", "cpuUsPerOp", "smkOverPeer", "cmkOverPeer"] {
             assert!(r[k].as_f64().is_some_and(|x| x > 0.0), "{k} in {r}");

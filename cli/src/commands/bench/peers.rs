@@ -1,10 +1,12 @@
-//! The peers of `strata bench --peers`: fjall (plaintext LSM) and SQLite, plain and SQLCipher,
+//! The peers of `strata bench --peers`: fjall (plaintext LSM), Strata's own key-value store
+//! alone (`strata-lsm`, both seal layers, no engine above it) and SQLite, plain and SQLCipher,
 //! on the same items and seeded keys as Strata: bulk load, warm and cold point reads, one peer
 //! after another in one directory; and fjall's durable single writes, which bench/durable.rs runs
 //! inside Strata's rounds through `fjall_durable_writer`. It must not touch Strata's accounts.
 //! Behind the `peers` feature; see docs/bench.md.
 
 mod fjall;
+mod lsm;
 mod sqlite;
 
 use std::path::Path;
@@ -35,6 +37,11 @@ trait Peer {
     fn get(&mut self, pk: &str, id: &str) -> CliResult<Option<Value>>;
 }
 
+/// The key the key-value peers (fjall, strata-lsm) store an item under: `pk/id`.
+fn key(pk: &str, id: &str) -> Vec<u8> {
+    [pk.as_bytes(), b"/", id.as_bytes()].concat()
+}
+
 /// A durable single write of one item (pk, id, item) from any thread; returns its request charge
 /// (none for a peer).
 pub(super) type DurableWriter = Box<dyn Fn(&str, &str, &Value) -> CliResult<f64> + Sync>;
@@ -56,6 +63,7 @@ pub(super) fn fjall_durable_writer(dir: &Path) -> CliResult<DurableWriter> {
 fn open(name: &str, dir: &Path, fresh: bool) -> CliResult<Box<dyn Peer>> {
     Ok(match name {
         "fjall" => Box::new(fjall::Fjall::open(dir)?),
+        "strata-lsm" => Box::new(lsm::Lsm::open(dir)?),
         "sqlite" => Box::new(sqlite::Sqlite::open(dir, None, fresh)?),
         _ => Box::new(sqlite::Sqlite::open(dir, Some(&raw_key()), fresh)?),
     })
@@ -65,7 +73,7 @@ fn open(name: &str, dir: &Path, fresh: bool) -> CliResult<Box<dyn Peer>> {
 /// `dir`, in Strata's order; each peer's files are removed once it is done.
 pub(super) fn run(plan: &Plan, selected: &[&str], dir: &Path) -> CliResult<Vec<PeerRun>> {
     let mut runs = Vec::new();
-    for name in ["fjall", "sqlite", "sqlcipher"] {
+    for name in ["fjall", "strata-lsm", "sqlite", "sqlcipher"] {
         let path = dir.join(name);
         std::fs::create_dir_all(&path)
             .map_err(|e| CliError::internal(format!("cannot create {} ({e})", path.display())))?;
@@ -78,7 +86,7 @@ pub(super) fn run(plan: &Plan, selected: &[&str], dir: &Path) -> CliResult<Vec<P
             })
         };
         record("load".into(), load(peer.as_mut(), plan)?);
-        if name != "fjall" && sqlite::has_plaintext_header(&path)? != (name == "sqlite") {
+        if name.starts_with("sql") && sqlite::has_plaintext_header(&path)? != (name == "sqlite") {
             return Err(CliError::internal(format!(
                 "the {name} peer's database file is not what it should be (encrypted only with a key)"
             )));

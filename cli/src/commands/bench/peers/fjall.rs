@@ -8,7 +8,7 @@ use std::path::Path;
 use fjall::{Config, Keyspace, PartitionCreateOptions, PartitionHandle, PersistMode};
 use serde_json::Value;
 
-use super::{parse, Peer, CACHE_BYTES};
+use super::{key, parse, Peer, CACHE_BYTES};
 use crate::error::{CliError, CliResult};
 
 pub(super) struct Fjall {
@@ -53,10 +53,6 @@ impl Fjall {
         self.items.insert(key(pk, id), body).map_err(err)?;
         self.keyspace.persist(PersistMode::SyncData).map_err(err)
     }
-}
-
-fn key(pk: &str, id: &str) -> Vec<u8> {
-    [pk.as_bytes(), b"/", id.as_bytes()].concat()
 }
 
 fn err(e: fjall::Error) -> CliError {
