@@ -52,9 +52,14 @@ pub(crate) enum WriteKind {
     Upsert,
 }
 
+/// `n` random bytes as hex, for the ids an item write makes (`_rid`, `_etag`): unique and
+/// unguessable, but not keys. Drawn from the thread's ChaCha generator (`rand::thread_rng`,
+/// seeded and periodically reseeded from the OS) rather than from the OS on every call: two
+/// `getrandom` system calls were ~9% of an item write's foreground CPU (docs/bench.md,
+/// "Load change D"). Key material keeps coming from `OsRng`.
 pub(crate) fn random_hex(n: usize) -> String {
     let mut b = vec![0u8; n];
-    rand::rngs::OsRng.fill_bytes(&mut b);
+    rand::thread_rng().fill_bytes(&mut b);
     hex::encode(&b)
 }
 
