@@ -1,0 +1,103 @@
+//! Strata's server-side scripts: a sandboxed JavaScript runtime (QuickJS) that runs one stored
+//! procedure at a time against a `Host` the engine implements. Owns the runtime, its limits,
+//! the server-side API a script sees (getContext() and the collection) and how an execution
+//! fails. Must not know how documents are stored, keyed or sealed, nor depend on the engine:
+//! everything a script does to documents goes through `Host`. See docs/scripts.md.
+
+mod bridge;
+mod error;
+mod host;
+mod limits;
+mod sandbox;
+#[cfg(test)]
+mod tests;
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+pub use error::{ScriptError, SCRIPT_ERROR, SCRIPT_MEMORY_CAP, SCRIPT_TIME_BUDGET};
+pub use host::{Host, HostError, Request};
+pub use limits::Limits;
+
+/// The procedure to run and what it sees of where it runs.
+#[derive(Clone, Copy, Debug)]
+pub struct Procedure<'a> {
+    /// Its body: one JavaScript function.
+    pub body: &'a str,
+    /// What `getCollection().getSelfLink()` and `getAltLink()` answer.
+    pub self_link: &'a str,
+    pub alt_link: &'a str,
+    /// The execution's moment, Unix milliseconds: what `Date.now()` and `new Date()` give.
+    pub now_ms: f64,
+}
+
+/// What a successful execution returned.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Outcome {
+    /// What the script passed to `getResponse().setBody()` (`null` if nothing).
+    pub body: Value,
+    /// Time spent running JavaScript, host calls excluded (what the CPU charge counts).
+    pub script_time: Duration,
+    /// Document operations the script made.
+    pub operations: usize,
+}
+
+/// Runs `procedure` with `args` (its parameters, in order), serving its document operations
+/// with `host`. Nothing is kept by the runtime: whether the host's writes stand is the host's
+/// business, decided on the result.
+pub fn run_procedure(
+    procedure: &Procedure<'_>,
+    args: &[Value],
+    host: &mut dyn Host,
+    limits: Limits,
+) -> Result<Outcome, ScriptError> {
+    let args_json = serde_json::to_string(args)
+        .map_err(|e| ScriptError::Internal(format!("serialising the arguments: {e}")))?;
+    let ran = sandbox::run(&program(procedure, Some(args_json)), host, limits)?;
+    let text = ran.result.unwrap_or_else(|| "null".into());
+    let body = serde_json::from_str(&text)
+        .map_err(|e| ScriptError::Internal(format!("the response body is not JSON: {e}")))?;
+    Ok(Outcome {
+        body,
+        script_time: ran.script_time,
+        operations: ran.operations,
+    })
+}
+
+/// Checks that `body` compiles and is one function, without calling it: what creating or
+/// replacing a stored procedure checks. Whatever the definition itself runs has no documents
+/// to reach.
+pub fn check_procedure(body: &str, limits: Limits) -> Result<(), ScriptError> {
+    let procedure = Procedure {
+        body,
+        self_link: "",
+        alt_link: "",
+        now_ms: 0.0,
+    };
+    sandbox::run(&program(&procedure, None), &mut NoDocuments, limits).map(|_| ())
+}
+
+fn program<'a>(p: &Procedure<'a>, args_json: Option<String>) -> sandbox::Program<'a> {
+    sandbox::Program {
+        body: p.body,
+        args_json,
+        self_link: p.self_link,
+        alt_link: p.alt_link,
+        now_ms: p.now_ms,
+    }
+}
+
+/// The host of a definition: no documents.
+struct NoDocuments;
+
+impl Host for NoDocuments {
+    fn call(&mut self, _: Request) -> Result<Value, HostError> {
+        Err(HostError {
+            status: 400,
+            substatus: SCRIPT_ERROR,
+            message: "a procedure's body may not reach the collection while it is being defined".into(),
+            fatal: true,
+        })
+    }
+}
