@@ -62,6 +62,10 @@ key_spaces! {
     /// `crts: u64 BE | stored item` (version `lsn`, superseded at `crts`). Per container;
     /// document/change.rs, account/feed.rs.
     Image = 0x0A,
+    /// Server-side scripts: `0x0B | container_id: u32 BE | kind: u8 (1: stored procedure) |
+    /// name (UTF-8)` -> the script as JSON (`id`, `body`, `_etag`, `_ts`), sealed like items:
+    /// bodies are customer data. Per container; account/procedure.rs.
+    Script = 0x0B,
 }
 
 impl KeySpace {
@@ -89,7 +93,8 @@ impl KeySpace {
             | KeySpace::IndexEntry
             | KeySpace::IndexRebuild
             | KeySpace::LifetimeMetrics
-            | KeySpace::Image => true,
+            | KeySpace::Image
+            | KeySpace::Script => true,
         }
     }
 
@@ -133,6 +138,7 @@ mod tests {
                 (KeySpace::IndexRebuild, 0x08),
                 (KeySpace::LifetimeMetrics, 0x09),
                 (KeySpace::Image, 0x0A),
+                (KeySpace::Script, 0x0B),
             ]
         );
     }

@@ -26,8 +26,14 @@
     const r = JSON.parse(host(op, JSON.stringify(arg)));
     if (r.accepted === false) return false;
     const err = r.ok ? null : failure(r);
+    let value = r.ok ? r.value : undefined;
+    let responseOptions = {};
+    if (r.ok && (op === 'query' || op === 'readAll')) {
+      responseOptions = { continuation: value.continuation === null ? undefined : value.continuation };
+      value = value.documents;
+    }
     if (callback) {
-      pending.push(() => callback.call(collection, err, r.ok ? r.value : undefined, r.options || {}));
+      pending.push(() => callback.call(collection, err, value, responseOptions));
     } else if (err) {
       pending.push(() => { throw err; });
     }
@@ -82,11 +88,16 @@
       if (typeof q.query !== 'string') {
         throw new TypeError('a query is a string or {query, parameters: [{name, value}]}');
       }
-      return call('query', { sql: q.query, parameters: q.parameters || [] }, callback);
+      return call('query', {
+        sql: q.query,
+        parameters: q.parameters || [],
+        continuation: options.continuation,
+        pageSize: options.pageSize,
+      }, callback);
     },
     readDocuments(link, options, callback) {
       [options, callback] = split(options, callback);
-      return call('readAll', {}, callback);
+      return call('readAll', { continuation: options.continuation, pageSize: options.pageSize }, callback);
     },
   });
 

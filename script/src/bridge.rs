@@ -4,7 +4,7 @@
 
 use serde_json::{json, Value};
 
-use crate::host::{HostError, Request};
+use crate::host::{HostError, Page, Request};
 
 /// Parses what api.js sent for `op`; a malformed call is the script's error (400).
 pub(crate) fn parse_request(op: &str, arg: &str) -> Result<Request, HostError> {
@@ -51,10 +51,26 @@ pub(crate) fn parse_request(op: &str, arg: &str) -> Result<Request, HostError> {
         "query" => Request::Query {
             sql: text("sql")?,
             parameters: parameters(arg.get("parameters")).map_err(bad)?,
+            page: page(&arg),
         },
-        "readAll" => Request::ReadAll,
+        "readAll" => Request::ReadAll { page: page(&arg) },
         other => return Err(bad(format!("unknown collection operation '{other}'"))),
     })
+}
+
+/// The page a query asks for: `continuation` and `pageSize` (-1 or absent: the default).
+fn page(arg: &Value) -> Page {
+    Page {
+        continuation: arg
+            .get("continuation")
+            .and_then(Value::as_str)
+            .map(str::to_string),
+        size: arg
+            .get("pageSize")
+            .and_then(Value::as_u64)
+            .filter(|n| *n > 0)
+            .map(|n| n as usize),
+    }
 }
 
 /// `[{name, value}]` as the managed service's query specs write parameters.

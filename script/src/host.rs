@@ -22,13 +22,23 @@ pub enum Request {
     Upsert { doc: Value, if_match: Option<String> },
     /// Delete the document `link` addresses.
     Delete { link: String, if_match: Option<String> },
-    /// Run a query with `@name` parameters; the documents it returns.
+    /// Run a query with `@name` parameters: one page of the documents it returns, as
+    /// `{"documents": [...], "continuation": token | null}`.
     Query {
         sql: String,
         parameters: Vec<(String, Value)>,
+        page: Page,
     },
-    /// Every document of the partition.
-    ReadAll,
+    /// One page of every document of the partition, answered as a query is.
+    ReadAll { page: Page },
+}
+
+/// Which page of a query or read: the token of the previous page (`options.continuation`) and
+/// the most documents wanted (`options.pageSize`).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Page {
+    pub continuation: Option<String>,
+    pub size: Option<usize>,
 }
 
 impl Request {

@@ -17,7 +17,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 pub use error::{ScriptError, SCRIPT_ERROR, SCRIPT_MEMORY_CAP, SCRIPT_TIME_BUDGET};
-pub use host::{Host, HostError, Request};
+pub use host::{Host, HostError, Page, Request};
 pub use limits::Limits;
 
 /// The procedure to run and what it sees of where it runs.

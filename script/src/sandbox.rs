@@ -210,7 +210,12 @@ fn classify(
     }
     let message = match e {
         rquickjs::Error::Allocation => return ScriptError::OutOfMemory(limits.memory),
-        rquickjs::Error::Exception => thrown_message(ctx),
+        rquickjs::Error::Exception => match thrown_message(ctx) {
+            Some(m) => m,
+            // QuickJS throws null when no memory is left to build its error. A script's own
+            // `throw null` cannot be told apart, and is reported so too (docs/scripts.md).
+            None => return ScriptError::OutOfMemory(limits.memory),
+        },
         other => other.to_string(),
     };
     if message.contains("out of memory") {
@@ -224,22 +229,28 @@ fn classify(
 }
 
 /// The message of the pending exception: `Name: message` for an error object (just the
-/// message for a plain `Error`), the value as text otherwise.
-fn thrown_message(ctx: &Ctx<'_>) -> String {
+/// message for a plain `Error`), the value as text otherwise; `None` for null or undefined.
+fn thrown_message(ctx: &Ctx<'_>) -> Option<String> {
     let v = ctx.catch();
-    if let Some(o) = v.as_object() {
+    if v.is_null() || v.is_undefined() {
+        return None;
+    }
+    Some(if let Some(o) = v.as_object() {
         let message: Option<String> = o.get("message").ok();
         let name: Option<String> = o.get("name").ok();
-        if let Some(m) = message {
-            return match name.as_deref() {
-                Some(n) if n != "Error" => format!("{n}: {m}"),
-                _ => m,
-            };
+        match (message, name.as_deref()) {
+            (Some(m), Some(n)) if n != "Error" => format!("{n}: {m}"),
+            (Some(m), _) => m,
+            (None, _) => stringified(ctx, v),
         }
-    }
-    if let Some(s) = v.as_string().and_then(|s| s.to_string().ok()) {
-        return s;
-    }
+    } else if let Some(s) = v.as_string().and_then(|s| s.to_string().ok()) {
+        s
+    } else {
+        stringified(ctx, v)
+    })
+}
+
+fn stringified<'js>(ctx: &Ctx<'js>, v: Value<'js>) -> String {
     ctx.json_stringify(v)
         .ok()
         .flatten()

@@ -63,8 +63,12 @@ impl Host for Memory {
                 .remove(&link)
                 .map(|_| Value::Null)
                 .ok_or_else(|| err(404, "not found")),
-            Request::Query { parameters, .. } => Ok(json!([{"parameters": parameters.len()}])),
-            Request::ReadAll => Ok(Value::Array(self.docs.values().cloned().collect())),
+            Request::Query { parameters, .. } => {
+                Ok(json!({"documents": [{"parameters": parameters.len()}], "continuation": "next"}))
+            }
+            Request::ReadAll { .. } => Ok(
+                json!({"documents": self.docs.values().cloned().collect::<Vec<_>>(), "continuation": null}),
+            ),
         }
     }
 }
@@ -148,6 +152,23 @@ fn a_throw_is_a_400_with_its_message() {
     .unwrap_err();
     assert_eq!(e, ScriptError::Thrown("bad input: 7".into()));
     assert_eq!((e.status(), e.substatus()), (400, crate::SCRIPT_ERROR));
+    // QuickJS throws null when out of memory; a script's own `throw null` reads the same.
+    let e = run(
+        &mut host,
+        "function f() { throw null; }",
+        json!([]),
+        Limits::default(),
+    )
+    .unwrap_err();
+    assert_eq!(e, ScriptError::OutOfMemory(Limits::default().memory));
+    let e = run(
+        &mut host,
+        "function f() { throw {code: 7}; }",
+        json!([]),
+        Limits::default(),
+    )
+    .unwrap_err();
+    assert_eq!(e, ScriptError::Thrown(r#"{"code":7}"#.into()));
     let e = run(
         &mut host,
         "function f() { null.x; }",
@@ -258,11 +279,13 @@ fn operations_reach_the_host_with_their_arguments() {
         var c = getContext().getCollection();
         c.upsertDocument(c.getSelfLink(), {id: id, n: 1}, {etag: '"e1"'}, function () {});
         c.queryDocuments(c.getSelfLink(), {query: 'SELECT * FROM c WHERE c.n = @n', parameters: [{name: '@n', value: 1}]},
-            function (err, docs) { getContext().getResponse().setBody(docs); });
+            {pageSize: 5}, function (err, docs, options) {
+                getContext().getResponse().setBody({docs: docs, next: options.continuation});
+            });
     }"#;
     assert_eq!(
         run(&mut host, body, json!(["a"]), Limits::default()).unwrap(),
-        json!([{"parameters": 1}])
+        json!({"docs": [{"parameters": 1}], "next": "next"})
     );
     assert_eq!(
         host.seen,
@@ -273,7 +296,11 @@ fn operations_reach_the_host_with_their_arguments() {
             },
             Request::Query {
                 sql: "SELECT * FROM c WHERE c.n = @n".into(),
-                parameters: vec![("@n".into(), json!(1))]
+                parameters: vec![("@n".into(), json!(1))],
+                page: crate::Page {
+                    continuation: None,
+                    size: Some(5)
+                }
             }
         ]
     );

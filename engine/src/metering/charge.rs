@@ -123,6 +123,16 @@ pub(crate) fn query_charge(load: f64, result_bytes: usize, cmk: bool) -> f64 {
     round2(if cmk { base * CMK_QUERY } else { base })
 }
 
+/// RU per millisecond of JavaScript a stored procedure ran (host calls excluded: their
+/// operations are charged as themselves).
+const SCRIPT_PER_MS: f64 = 0.1;
+
+/// Charge of a script's own running time (docs/scripts.md, "Charges"); no customer-key
+/// surcharge: nothing is sealed or opened by it.
+pub(crate) fn script_charge(time: std::time::Duration) -> f64 {
+    round2(SCRIPT_PER_MS * time.as_secs_f64() * 1000.0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
