@@ -23,6 +23,7 @@ use super::outcome::Outcome;
 use super::query::QueryCommand;
 use super::serve::ServeCommand;
 use super::shared::Globals;
+use super::sproc::SprocCommand;
 use super::sync::{ConflictsCommand, SyncCommand};
 use super::vault::VaultCommand;
 use crate::commands::{ls, stats};
@@ -174,6 +175,12 @@ pub enum Command {
                             {\"operationType\": \"Patch\", \"id\": \"o1\", \"patchOperations\": [{\"op\": \"incr\", \"path\": \"/qty\", \"value\": 1}]}]"
     )]
     Batch(BatchCommand),
+    /// A container's stored procedures: JavaScript run inside the store on one partition key,
+    /// all its writes stored together or none (see docs/scripts.md).
+    Sproc {
+        #[command(subcommand)]
+        command: SprocCommand,
+    },
     /// Serve the account in --data over the managed service's REST protocol, so its official
     /// SDKs work against it (master-key auth; plain HTTP on loopback for now). See docs/gateway.md.
     #[command(
@@ -211,6 +218,7 @@ pub fn dispatch(cli: &Cli) -> CliResult<Outcome> {
         Command::Stats => stats::run(g)?,
         Command::Query(c) => c.run(g)?,
         Command::Batch(c) => c.run(g)?,
+        Command::Sproc { command } => command.run(g)?,
         Command::Serve(c) => return c.run(g),
     };
     Ok(Outcome::Print(report))

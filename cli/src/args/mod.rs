@@ -22,6 +22,7 @@ mod outcome;
 mod query;
 mod serve;
 mod shared;
+mod sproc;
 mod sync;
 mod vault;
 mod vault_access;
@@ -32,3 +33,4 @@ pub use outcome::Outcome;
 pub use shared::{
     parse_item_json, parse_json_within, pk_from_flag, pk_from_item, read_file, BodyArgs, Globals, PkArgs,
 };
+pub use sproc::SprocBody;

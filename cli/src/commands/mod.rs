@@ -19,6 +19,7 @@ pub mod key;
 pub mod ls;
 pub mod query;
 pub mod serve;
+pub mod sproc;
 pub mod stats;
 pub mod sync;
 pub mod vault;
