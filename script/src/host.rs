@@ -41,19 +41,6 @@ pub struct Page {
     pub size: Option<usize>,
 }
 
-impl Request {
-    /// Whether the request changes documents.
-    pub fn is_write(&self) -> bool {
-        matches!(
-            self,
-            Request::Create { .. }
-                | Request::Replace { .. }
-                | Request::Upsert { .. }
-                | Request::Delete { .. }
-        )
-    }
-}
-
 /// Why the host refused or failed a request.
 #[derive(Clone, Debug, PartialEq)]
 pub struct HostError {

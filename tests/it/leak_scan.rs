@@ -5,7 +5,8 @@
 //! compaction and after a reopen. No file may contain a canary — as raw bytes, hex, base64 or UTF-16, nor inside any zstd
 //! frame found anywhere in a file (each is decompressed and scanned too). The data directory must
 //! not hold the raw service key, a slice of the vault's RSA private key, or PEM/"PRIVATE KEY" text.
-//! The change feed lives in the same store; the analytical tier's Parquet files (and an export
+//! A stored procedure's body carries a canary too, and a backup of the account is scanned the same
+//! way. The change feed lives in the same store; the analytical tier's Parquet files (and an export
 //! of them) are scanned too.
 //!
 //! The scan is proven to work: the database and container names (plaintext by contract) are found
@@ -196,6 +197,8 @@ struct Canaries {
     nested: String,
     free: String,
     key: String,
+    /// Inside a stored procedure's body.
+    procedure: String,
 }
 
 fn canaries(mode: &str) -> Canaries {
@@ -205,6 +208,7 @@ fn canaries(mode: &str) -> Canaries {
         nested: format!("CANARYNEST-{mode}-p9Lm"),
         free: format!("CANARYFREE-{mode}-t2Hs"),
         key: format!("CANARYKEY-{mode}-b8Rn"),
+        procedure: format!("CANARYPROC-{mode}-w4Jd"),
     }
 }
 
@@ -213,7 +217,7 @@ fn all_canary_needles() -> Vec<Needle> {
         .iter()
         .flat_map(|m| {
             let c = canaries(m);
-            [c.id, c.body, c.nested, c.free, c.key]
+            [c.id, c.body, c.nested, c.free, c.key, c.procedure]
         })
         .map(|s| Needle::text(&s))
         .collect()
@@ -347,6 +351,19 @@ fn run_mode(cmk: bool) {
         BatchOperation::patch(&id3, vec![PatchOperation::add("/batched", json!(c.body))]),
     ];
     assert!(container.execute_batch(pk3, &ops).unwrap().is_success());
+    // A stored procedure's body is customer data: sealed in the store like an item (its name
+    // is plaintext by contract, in CATALOG).
+    let proc_body = format!(
+        "function leakProc() {{ var secret = '{}'; getContext().getResponse().setBody(secret); }}",
+        c.procedure
+    );
+    container
+        .create_stored_procedure("leak-proc-plaintext-name", &proc_body)
+        .unwrap();
+    let ran = container
+        .execute_stored_procedure("leak-proc-plaintext-name", pk3, &[])
+        .unwrap();
+    assert_eq!(ran.body, json!(c.procedure));
     let read_back = |id: &str, pk: &str| container.read_item::<Value>(pk, id).unwrap().item.unwrap();
     assert_eq!(read_back(&id1, pk1)["patched"]["by"], json!(c.free));
     assert_eq!(read_back(&id3, pk3)["batched"], json!(c.body));
@@ -433,6 +450,12 @@ fn run_mode(cmk: bool) {
     assert!(export_scan.hits.is_empty(), "{mode}: {:#?}", export_scan.hits);
     std::fs::remove_dir_all(&export).unwrap();
     let scan = assert_clean(&format!("{mode} with the analytical tier"), &data, &needles);
+
+    // Nor does a backup hold them (it copies the sealed segments, the catalog and the keyring).
+    let backups = tmp.path().join("backups");
+    account.backup_now(&backups).unwrap();
+    let backup_scan = scan_tree(&backups, &needles);
+    assert!(backup_scan.hits.is_empty(), "{mode}: {:#?}", backup_scan.hits);
 
     // Nor do the canaries reach the key holders.
     let home_scan = scan_tree(&home, &needles);
