@@ -62,9 +62,10 @@ key_spaces! {
     /// `crts: u64 BE | stored item` (version `lsn`, superseded at `crts`). Per container;
     /// document/change.rs, account/feed.rs.
     Image = 0x0A,
-    /// Server-side scripts: `0x0B | container_id: u32 BE | kind: u8 (1: stored procedure) |
-    /// name (UTF-8)` -> the script as JSON (`id`, `body`, `_etag`, `_ts`), sealed like items:
-    /// bodies are customer data. Per container; account/procedure.rs.
+    /// Server-side scripts: `0x0B | container_id: u32 BE | kind: u8 (1: stored procedure, 2:
+    /// trigger) | name (UTF-8)` -> the script as JSON (`id`, `body`, `_etag`, `_ts`; a trigger's
+    /// type and operation), sealed like items: bodies are customer data. Per container;
+    /// account/procedure.rs, account/trigger.rs.
     Script = 0x0B,
 }
 

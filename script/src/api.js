@@ -2,7 +2,7 @@
 // collection, request and response. Evaluated as one function expression; the sandbox calls it
 // with the bridge to the host (one native function taking and returning JSON text), the
 // collection's links and the execution's clock, and gets back the function that invokes the
-// procedure. Every operation runs at once on the host; its callback is queued and called, in
+// procedure or trigger. Every operation runs at once on the host; its callback is queued and called, in
 // order, after the procedure's function returns, as the managed service calls them later.
 (function (host, selfLink, altLink, nowMs) {
   'use strict';
@@ -109,6 +109,9 @@
   const request = Object.freeze({
     getBody() { return requestBody; },
     getValue() { return requestBody; },
+    // A pre-trigger changes the item the request writes.
+    setBody(v) { requestBody = v; },
+    setValue(v) { requestBody = v; },
   });
   const context = Object.freeze({
     getCollection() { return collection; },
@@ -130,13 +133,19 @@
   FrozenDate.parse = RealDate.parse;
   globalThis.Date = FrozenDate;
 
-  return function invoke(fn, argsJson) {
+  // A procedure's request body is its arguments; a trigger's is the item the request writes,
+  // and a post-trigger's response body the item as written.
+  return function invoke(fn, argsJson, requestJson, responseJson) {
     const args = JSON.parse(argsJson);
-    requestBody = args;
+    requestBody = requestJson === undefined ? args : JSON.parse(requestJson);
+    body = responseJson === undefined ? undefined : JSON.parse(responseJson);
     fn.apply(context, args);
     for (let i = 0; i < pending.length; i++) {
       pending[i]();
     }
-    return JSON.stringify(body === undefined ? null : body);
+    return JSON.stringify({
+      body: body === undefined ? null : body,
+      request: requestBody === undefined ? null : requestBody,
+    });
   };
 })

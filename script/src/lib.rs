@@ -1,5 +1,5 @@
 //! Strata's server-side scripts: a sandboxed JavaScript runtime (QuickJS) that runs one stored
-//! procedure at a time against a `Host` the engine implements. Owns the runtime, its limits,
+//! procedure or trigger at a time against a `Host` the engine implements. Owns the runtime, its limits,
 //! the server-side API a script sees (getContext() and the collection) and how an execution
 //! fails. Must not know how documents are stored, keyed or sealed, nor depend on the engine:
 //! everything a script does to documents goes through `Host`. See docs/scripts.md.
@@ -35,8 +35,12 @@ pub struct Procedure<'a> {
 /// What a successful execution returned.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Outcome {
-    /// What the script passed to `getResponse().setBody()` (`null` if nothing).
+    /// What the script passed to `getResponse().setBody()` (`null` if nothing); for a
+    /// post-trigger, the written item unless it set another.
     pub body: Value,
+    /// The request body as the script left it: a pre-trigger's changed item (a procedure's
+    /// arguments).
+    pub request: Value,
     /// Time spent running JavaScript, host calls excluded (what the CPU charge counts).
     pub script_time: Duration,
     /// Document operations the script made.
@@ -52,14 +56,47 @@ pub fn run_procedure(
     host: &mut dyn Host,
     limits: Limits,
 ) -> Result<Outcome, ScriptError> {
-    let args_json = serde_json::to_string(args)
-        .map_err(|e| ScriptError::Internal(format!("serialising the arguments: {e}")))?;
-    let ran = sandbox::run(&program(procedure, Some(args_json)), host, limits)?;
-    let text = ran.result.unwrap_or_else(|| "null".into());
-    let body = serde_json::from_str(&text)
-        .map_err(|e| ScriptError::Internal(format!("the response body is not JSON: {e}")))?;
+    execute(procedure, args, None, None, host, limits)
+}
+
+/// Runs a trigger (a function of no arguments) for a request writing `request` (the item; null
+/// for a delete): a pre-trigger may change it (`getRequest().setBody()`, read back in
+/// `Outcome::request`); a post-trigger sees `response` (the item as written) in
+/// `getResponse().getBody()`. Its document operations go to `host` like a procedure's.
+pub fn run_trigger(
+    trigger: &Procedure<'_>,
+    request: &Value,
+    response: Option<&Value>,
+    host: &mut dyn Host,
+    limits: Limits,
+) -> Result<Outcome, ScriptError> {
+    execute(trigger, &[], Some(request), response, host, limits)
+}
+
+fn execute(
+    p: &Procedure<'_>,
+    args: &[Value],
+    request: Option<&Value>,
+    response: Option<&Value>,
+    host: &mut dyn Host,
+    limits: Limits,
+) -> Result<Outcome, ScriptError> {
+    let json = |v: &Value| {
+        serde_json::to_string(v)
+            .map_err(|e| ScriptError::Internal(format!("serialising for the script: {e}")))
+    };
+    let mut program = program(p, Some(json(&Value::from(args.to_vec()))?));
+    program.request_json = request.map(json).transpose()?;
+    program.response_json = response.map(json).transpose()?;
+    let ran = sandbox::run(&program, host, limits)?;
+    let text = ran
+        .result
+        .ok_or_else(|| ScriptError::Internal("the script was not invoked".into()))?;
+    let mut out: Value = serde_json::from_str(&text)
+        .map_err(|e| ScriptError::Internal(format!("the script's result is not JSON: {e}")))?;
     Ok(Outcome {
-        body,
+        body: out["body"].take(),
+        request: out["request"].take(),
         script_time: ran.script_time,
         operations: ran.operations,
     })
@@ -82,6 +119,8 @@ fn program<'a>(p: &Procedure<'a>, args_json: Option<String>) -> sandbox::Program
     sandbox::Program {
         body: p.body,
         args_json,
+        request_json: None,
+        response_json: None,
         self_link: p.self_link,
         alt_link: p.alt_link,
         now_ms: p.now_ms,

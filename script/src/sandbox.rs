@@ -34,6 +34,10 @@ pub(crate) struct Program<'a> {
     pub(crate) body: &'a str,
     /// The arguments, a JSON array (`None`: define the function, do not call it).
     pub(crate) args_json: Option<String>,
+    /// A trigger's request body (the item the request writes) and response body (the item as
+    /// written), as JSON; `None` for a procedure, whose request body is its arguments.
+    pub(crate) request_json: Option<String>,
+    pub(crate) response_json: Option<String>,
     pub(crate) self_link: &'a str,
     pub(crate) alt_link: &'a str,
     pub(crate) now_ms: f64,
@@ -41,7 +45,8 @@ pub(crate) struct Program<'a> {
 
 /// What an execution did.
 pub(crate) struct Ran {
-    /// The response body as JSON text (`None` when the function was not invoked).
+    /// `{"body", "request"}` as JSON text: the response and request bodies as the script left
+    /// them (`None` when the function was not invoked).
     pub(crate) result: Option<String>,
     /// Time spent running JavaScript (host calls excluded).
     pub(crate) script_time: Duration,
@@ -159,7 +164,14 @@ fn execute(
         let Some(args) = &program.args_json else {
             return Ok(None);
         };
-        let out: String = invoke.call((f, args.as_str())).map_err(|e| fail(Phase::Run, e))?;
+        let out: String = invoke
+            .call((
+                f,
+                args.as_str(),
+                program.request_json.as_deref(),
+                program.response_json.as_deref(),
+            ))
+            .map_err(|e| fail(Phase::Run, e))?;
         Ok(Some(out))
     });
     // The runtime (and the bridge, with its sender) goes before the host loop is told the

@@ -323,3 +323,31 @@ fn a_body_must_compile_and_be_one_function() {
     let sneaky = "(getContext().getCollection().createDocument('', {id: 'x'}), function () {})";
     assert_eq!(check_procedure(sneaky, limits).unwrap_err().status(), 400);
 }
+
+#[test]
+fn a_pre_trigger_changes_the_request_and_a_post_trigger_sees_the_result() {
+    let mut host = Memory::default();
+    let p = |body| Procedure {
+        body,
+        self_link: "dbs/d/colls/c/",
+        alt_link: "dbs/d/colls/c",
+        now_ms: 1_000.0,
+    };
+    let stamp = p("function stamp() { var r = getContext().getRequest(); var d = r.getBody(); d.stampedAt = Date.now(); r.setBody(d); }");
+    let out = crate::run_trigger(&stamp, &json!({"id": "a"}), None, &mut host, Limits::default()).unwrap();
+    assert_eq!(out.request, json!({"id": "a", "stampedAt": 1000}));
+    let audit = p(
+        "function audit() { var d = getContext().getResponse().getBody(); \
+                   getContext().getCollection().createDocument('', {id: 'audit-' + d.id}); }",
+    );
+    let out = crate::run_trigger(
+        &audit,
+        &json!({"id": "a"}),
+        Some(&json!({"id": "a", "_etag": "e"})),
+        &mut host,
+        Limits::default(),
+    )
+    .unwrap();
+    assert_eq!(out.body, json!({"id": "a", "_etag": "e"}));
+    assert!(host.docs.contains_key("audit-a"));
+}

@@ -5,7 +5,7 @@
 //! compaction and after a reopen. No file may contain a canary — as raw bytes, hex, base64 or UTF-16, nor inside any zstd
 //! frame found anywhere in a file (each is decompressed and scanned too). The data directory must
 //! not hold the raw service key, a slice of the vault's RSA private key, or PEM/"PRIVATE KEY" text.
-//! A stored procedure's body carries a canary too, and a backup of the account is scanned the same
+//! A stored procedure's body carries a canary too, and a trigger's name and body, and a backup of the account is scanned the same
 //! way. The change feed lives in the same store; the analytical tier's Parquet files (and an export
 //! of them) are scanned too.
 //!
@@ -24,6 +24,7 @@ use serde_json::{json, Value};
 use strata::analytical::Tier;
 use strata::{
     Account, AccountOptions, AnalyticalSchema, BatchOperation, LocalVault, PatchOperation, PatchOptions,
+    TriggerOperation, TriggerType,
 };
 
 const DB_NAME: &str = "leakdb-plaintext-name";
@@ -364,6 +365,20 @@ fn run_mode(cmk: bool) {
         .execute_stored_procedure("leak-proc-plaintext-name", pk3, &[])
         .unwrap();
     assert_eq!(ran.body, json!(c.procedure));
+    // A trigger is customer data whole (the contract lists none of it as plaintext).
+    let trigger_body = format!(
+        "function leakTrigger() {{ var r = getContext().getRequest(); var d = r.getBody(); d.t = '{}'; r.setBody(d); }}",
+        c.procedure
+    );
+    container
+        .create_trigger(
+            &c.procedure,
+            TriggerType::Pre,
+            TriggerOperation::All,
+            &trigger_body,
+        )
+        .unwrap();
+    assert_eq!(container.list_triggers().unwrap()[0].body, trigger_body);
     let read_back = |id: &str, pk: &str| container.read_item::<Value>(pk, id).unwrap().item.unwrap();
     assert_eq!(read_back(&id1, pk1)["patched"]["by"], json!(c.free));
     assert_eq!(read_back(&id3, pk3)["batched"], json!(c.body));

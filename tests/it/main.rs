@@ -40,6 +40,7 @@ mod stored_procedures;
 mod stress;
 mod sync;
 mod throughput;
+mod triggers;
 mod ttl;
 mod vault_access;
 mod vault_autorotation;

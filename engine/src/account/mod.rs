@@ -45,6 +45,8 @@ mod staged;
 mod stats;
 mod sync;
 mod tenant;
+mod trigger;
+mod trigger_run;
 mod ttl;
 mod typed_read;
 
@@ -76,6 +78,8 @@ pub use response::{ItemOptions, ItemResponse};
 pub use rotation::KeyRotation;
 pub use stats::{AccountListing, ContainerListing, ContainerStats, DatabaseListing};
 pub use sync::SyncReport;
+pub use trigger::{Trigger, TriggerOperation, TriggerType};
+pub use trigger_run::TriggerOptions;
 
 #[cfg(test)]
 mod fuzz_tests;

@@ -11,9 +11,10 @@ use crate::error::{Error, Result};
 use crate::keyspace::KeySpace;
 use strata_lsm::WriteBatch;
 
-/// The kind byte of a stored procedure in the `Script` key space (triggers and user-defined
-/// functions would take others).
+/// The kind byte of a stored procedure in the `Script` key space.
 const KIND_PROCEDURE: u8 = 1;
+/// The kind byte of a trigger (trigger.rs).
+pub(super) const KIND_TRIGGER: u8 = 2;
 
 /// Largest procedure body accepted, in bytes (the managed service's script size limit).
 pub const MAX_PROCEDURE_BYTES: usize = 256 * 1024;
@@ -32,10 +33,33 @@ pub struct StoredProcedure {
     pub ts: u64,
 }
 
+/// A script's name and size: 400 for a bad name, 413 over `MAX_PROCEDURE_BYTES`.
+pub(super) fn check_script(what: &str, name: &str, body: &str) -> Result<()> {
+    validate_name(what, name)?;
+    if body.len() > MAX_PROCEDURE_BYTES {
+        return Err(Error::TooLarge(format!(
+            "the {what}'s body is {} bytes; the limit is {MAX_PROCEDURE_BYTES} bytes",
+            body.len()
+        )));
+    }
+    Ok(())
+}
+
+/// Compiles a body in the sandbox without running it: 400 unless it is one function.
+pub(super) fn compile(body: &str) -> Result<()> {
+    strata_script::check_procedure(body, strata_script::Limits::default()).map_err(Error::Script)
+}
+
 /// `0x0B | container_id | 1 | name`.
 fn procedure_key(container_id: u32, name: &str) -> Vec<u8> {
+    script_key(container_id, KIND_PROCEDURE, name)
+}
+
+/// `0x0B | container_id | kind | name`: where a script of `kind` is stored (an empty name: the
+/// prefix of every script of that kind).
+pub(super) fn script_key(container_id: u32, kind: u8, name: &str) -> Vec<u8> {
     let mut k = KeySpace::Script.container_prefix(container_id);
-    k.push(KIND_PROCEDURE);
+    k.push(kind);
     k.extend_from_slice(name.as_bytes());
     k
 }
@@ -55,15 +79,9 @@ impl Container {
     }
 
     fn put_procedure(&self, name: &str, body: &str, replace: bool) -> Result<StoredProcedure> {
-        validate_name("stored procedure", name)?;
-        if body.len() > MAX_PROCEDURE_BYTES {
-            return Err(Error::TooLarge(format!(
-                "the stored procedure's body is {} bytes; the limit is {MAX_PROCEDURE_BYTES} bytes",
-                body.len()
-            )));
-        }
+        check_script("stored procedure", name, body)?;
         let r = self.resolve()?;
-        strata_script::check_procedure(body, strata_script::Limits::default()).map_err(Error::Script)?;
+        compile(body)?;
         let sp = StoredProcedure {
             id: name.to_string(),
             body: body.to_string(),

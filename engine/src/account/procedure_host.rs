@@ -109,7 +109,12 @@ impl<'c> ProcedureHost<'c> {
         }
     }
 
-    fn write(&mut self, kind: WriteKind, mut doc: Value, if_match: Option<String>) -> Result<Value> {
+    pub(super) fn write(
+        &mut self,
+        kind: WriteKind,
+        mut doc: Value,
+        if_match: Option<String>,
+    ) -> Result<Value> {
         // What the script read comes with system properties; they are stamped anew.
         remove_system_properties(&mut doc);
         let in_doc = PartitionKey::extract(&doc, &self.r.pk_path)?;
@@ -134,7 +139,7 @@ impl<'c> ProcedureHost<'c> {
         Ok(without_lsn(doc))
     }
 
-    fn delete(&mut self, link: &str, if_match: Option<String>) -> Result<Value> {
+    pub(super) fn delete(&mut self, link: &str, if_match: Option<String>) -> Result<Value> {
         let id = self.resolve_link(link)?;
         let key = item_key(self.r.id, self.pk, &id)?;
         let current = self.current(&key)?;

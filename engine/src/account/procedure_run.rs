@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 use strata_lsm::WriteBatch;
-use strata_script::{run_procedure, Limits, Procedure};
+use strata_script::{run_procedure, Limits, Procedure, ScriptError};
 
 use super::container::{Container, Resolved};
 use super::procedure_host::ProcedureHost;
@@ -20,7 +20,7 @@ use crate::error::{Error, Result};
 use crate::metering::{script_charge, summed_charge};
 
 /// Executions of one call before a conflict with other writers is reported (409).
-const CONFLICT_ATTEMPTS: usize = 3;
+pub(super) const CONFLICT_ATTEMPTS: usize = 3;
 
 /// What a stored procedure's execution answered.
 #[derive(Clone, Debug, PartialEq)]
@@ -83,28 +83,18 @@ impl Container {
     ) -> Result<Option<ProcedureResponse>> {
         let sp = self.stored_procedure(name)?;
         let r = self.resolve()?;
-        let alt_link = format!("dbs/{}/colls/{}", self.database_name(), self.name());
+        let (alt_link, now_ms) = self.script_site();
         let procedure = Procedure {
             body: &sp.body,
             self_link: &format!("{alt_link}/"),
             alt_link: &alt_link,
-            now_ms: self.inner.opts.wall_clock.now_secs() as f64 * 1000.0,
+            now_ms,
         };
         let mut host = ProcedureHost::new(self, &r, pk);
         let outcome = run_procedure(&procedure, args, &mut host, limits);
         let outcome = match outcome {
             Ok(o) => o,
-            Err(e) => {
-                // The reads it made are charged (its queries already were); nothing is written.
-                let reads = summed_charge(host.reads.iter().copied());
-                let charge = summed_charge([reads, summed_charge(host.queried.iter().copied())]);
-                let error = match (e, host.fatal.take()) {
-                    (strata_script::ScriptError::Host(_), Some(original)) => return Err(original),
-                    (e, _) => Error::Script(e),
-                };
-                self.charge(&r, reads)?;
-                return Err(error.with_charge(charge));
-            }
+            Err(e) => return Err(self.script_failed(&r, &mut host, e)),
         };
         let cpu = script_charge(outcome.script_time);
         let Some(charge) = commit(self, &r, host, cpu)? else {
@@ -119,9 +109,35 @@ impl Container {
     }
 }
 
+impl Container {
+    /// What a script sees of where it runs: the collection's alt link and the moment (Unix
+    /// milliseconds, from the account's wall clock).
+    pub(super) fn script_site(&self) -> (String, f64) {
+        (
+            format!("dbs/{}/colls/{}", self.database_name(), self.name()),
+            self.inner.opts.wall_clock.now_secs() as f64 * 1000.0,
+        )
+    }
+
+    /// The error of an execution whose script failed with `e`: the engine's own error when the
+    /// host stopped it (a revoked key, 429, …), else the script's, charged with the reads it
+    /// made (drawn now) and its queries (drawn already). Nothing is written.
+    pub(super) fn script_failed(&self, r: &Resolved, host: &mut ProcedureHost<'_>, e: ScriptError) -> Error {
+        if let (ScriptError::Host(_), Some(original)) = (&e, host.fatal.take()) {
+            return original;
+        }
+        let reads = summed_charge(host.reads.iter().copied());
+        let charge = summed_charge([reads, summed_charge(host.queried.iter().copied())]);
+        if let Err(refused) = self.charge(r, reads) {
+            return refused;
+        }
+        Error::Script(e).with_charge(charge)
+    }
+}
+
 /// Locks what the execution touched, checks it is unchanged, draws the charge and writes the
 /// staged writes in one batch: the total charge, or `None` (nothing written) on a conflict.
-fn commit(c: &Container, r: &Resolved, host: ProcedureHost<'_>, cpu: f64) -> Result<Option<f64>> {
+pub(super) fn commit(c: &Container, r: &Resolved, host: ProcedureHost<'_>, cpu: f64) -> Result<Option<f64>> {
     let _guards = c.inner.item_locks(host.observed.keys().map(Vec::as_slice))?;
     for (key, seen) in &host.observed {
         let now = c
