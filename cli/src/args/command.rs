@@ -25,6 +25,7 @@ use super::serve::ServeCommand;
 use super::shared::Globals;
 use super::sproc::SprocCommand;
 use super::sync::{ConflictsCommand, SyncCommand};
+use super::trigger::TriggerCommand;
 use super::vault::VaultCommand;
 use crate::commands::{ls, stats};
 use crate::error::CliResult;
@@ -181,6 +182,12 @@ pub enum Command {
         #[command(subcommand)]
         command: SprocCommand,
     },
+    /// A container's triggers: JavaScript that item writes naming them run before or after the
+    /// write, in its transaction (see docs/scripts.md).
+    Trigger {
+        #[command(subcommand)]
+        command: TriggerCommand,
+    },
     /// Serve the account in --data over the managed service's REST protocol, so its official
     /// SDKs work against it (master-key auth; plain HTTP on loopback for now). See docs/gateway.md.
     #[command(
@@ -219,6 +226,7 @@ pub fn dispatch(cli: &Cli) -> CliResult<Outcome> {
         Command::Query(c) => c.run(g)?,
         Command::Batch(c) => c.run(g)?,
         Command::Sproc { command } => command.run(g)?,
+        Command::Trigger { command } => command.run(g)?,
         Command::Serve(c) => return c.run(g),
     };
     Ok(Outcome::Print(report))

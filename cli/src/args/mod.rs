@@ -24,6 +24,7 @@ mod serve;
 mod shared;
 mod sproc;
 mod sync;
+mod trigger;
 mod vault;
 mod vault_access;
 mod vault_key;

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use clap::{Args, Subcommand};
 
 use super::shared::{Globals, PkArgs};
-use crate::commands::sproc;
+use crate::commands::sproc::{self, Named};
 use crate::error::CliResult;
 use crate::output::Report;
 
@@ -23,6 +23,20 @@ pub struct SprocBody {
     pub body: Option<String>,
 }
 
+/// A script's address: its database, container and name.
+#[derive(Args, Debug)]
+pub struct ScriptAddress {
+    db: String,
+    container: String,
+    name: String,
+}
+
+impl ScriptAddress {
+    pub fn named(&self) -> Named<'_> {
+        (&self.db, &self.container, &self.name)
+    }
+}
+
 #[derive(Subcommand, Debug)]
 pub enum SprocCommand {
     /// Store a new stored procedure (its body is checked to compile, never run).
@@ -31,38 +45,28 @@ pub enum SprocCommand {
                             strata sproc create shop orders bulkImport --file bulkImport.js"
     )]
     Create {
-        db: String,
-        container: String,
-        name: String,
+        #[command(flatten)]
+        at: ScriptAddress,
         #[command(flatten)]
         body: SprocBody,
     },
     /// Replace a stored procedure's body.
     #[command(after_help = "Example:\n  strata sproc replace shop orders bulkImport --file bulkImport.js")]
     Replace {
-        db: String,
-        container: String,
-        name: String,
+        #[command(flatten)]
+        at: ScriptAddress,
         #[command(flatten)]
         body: SprocBody,
     },
     /// Print a stored procedure with its body.
     #[command(after_help = "Example:\n  strata sproc get shop orders bulkImport")]
-    Get {
-        db: String,
-        container: String,
-        name: String,
-    },
+    Get(ScriptAddress),
     /// List a container's stored procedures.
     #[command(after_help = "Example:\n  strata sproc list shop orders")]
     List { db: String, container: String },
     /// Delete a stored procedure.
     #[command(after_help = "Example:\n  strata sproc delete shop orders bulkImport")]
-    Delete {
-        db: String,
-        container: String,
-        name: String,
-    },
+    Delete(ScriptAddress),
     /// Run a stored procedure on one partition key: everything it writes is stored together
     /// when it returns, or nothing is (a throw answers 400 with its message; over its 5 s budget
     /// 408). Prints its response body and the request charge.
@@ -70,9 +74,8 @@ pub enum SprocCommand {
         after_help = "Example:\n  strata sproc run shop orders bulkImport --pk alice --args '[[{\"id\": \"o1\", \"customer\": \"alice\"}]]'"
     )]
     Run {
-        db: String,
-        container: String,
-        name: String,
+        #[command(flatten)]
+        at: ScriptAddress,
         #[command(flatten)]
         pk: PkArgs,
         /// The procedure's arguments, as a JSON array (one element per parameter).
@@ -85,28 +88,12 @@ impl SprocCommand {
     pub fn run(&self, g: &Globals) -> CliResult<Report> {
         use SprocCommand::*;
         match self {
-            Create {
-                db,
-                container,
-                name,
-                body,
-            } => sproc::put(g, (db, container, name), body, false),
-            Replace {
-                db,
-                container,
-                name,
-                body,
-            } => sproc::put(g, (db, container, name), body, true),
-            Get { db, container, name } => sproc::get(g, (db, container, name)),
+            Create { at, body } => sproc::put(g, at.named(), body, false),
+            Replace { at, body } => sproc::put(g, at.named(), body, true),
+            Get(at) => sproc::get(g, at.named()),
             List { db, container } => sproc::list(g, db, container),
-            Delete { db, container, name } => sproc::delete(g, (db, container, name)),
-            Run {
-                db,
-                container,
-                name,
-                pk,
-                args,
-            } => sproc::execute(g, (db, container, name), pk, args),
+            Delete(at) => sproc::delete(g, at.named()),
+            Run { at, pk, args } => sproc::execute(g, at.named(), pk, args),
         }
     }
 }

@@ -22,4 +22,5 @@ pub mod serve;
 pub mod sproc;
 pub mod stats;
 pub mod sync;
+pub mod trigger;
 pub mod vault;

@@ -24,16 +24,19 @@ fn procedure_report(status: u16, db: &str, cont: &str, sp: &StoredProcedure) -> 
         .field("ts", sp.ts)
 }
 
+/// The JavaScript given with --body or --file.
+pub fn script_text(body: &SprocBody) -> CliResult<String> {
+    match (&body.body, &body.file) {
+        (Some(js), _) => Ok(js.clone()),
+        (None, Some(file)) => read_file(file),
+        (None, None) => Err(CliError::bad_input(
+            "give the script's JavaScript with --file or --body",
+        )),
+    }
+}
+
 pub fn put(g: &Globals, (db, cont, name): Named<'_>, body: &SprocBody, replace: bool) -> CliResult<Report> {
-    let text = match (&body.body, &body.file) {
-        (Some(js), _) => js.clone(),
-        (None, Some(file)) => read_file(file)?,
-        (None, None) => {
-            return Err(CliError::bad_input(
-                "give the procedure's JavaScript with --file or --body",
-            ))
-        }
-    };
+    let text = script_text(body)?;
     let account = account::open(g)?;
     let c = account.database(db).container(cont);
     Ok(if replace {

@@ -1,7 +1,9 @@
 //! `strata sproc` through the real binary: create from --body and --file, get, list, run with a
 //! partition key and arguments (JSON output: statusCode, requestCharge, body), a throw that
 //! answers 400.3703 with the script's message and stores nothing, replace and delete, and bad
-//! input (a body that does not compile, --args that is not an array) as 400.
+//! input (a body that does not compile, --args that is not an array) as 400; `strata trigger`
+//! and the `--pre-trigger` / `--post-trigger` flags of item writes (a post-trigger's throw rolls
+//! the delete back).
 
 use crate::common;
 
@@ -118,4 +120,120 @@ fn sproc_commands_store_run_and_remove_procedures() {
         "{}",
     ]);
     assert_eq!(r.json()["statusCode"], 400, "{r:?}");
+}
+
+#[test]
+fn trigger_commands_and_the_item_flags_that_name_them() {
+    let env = Env::with_container("/t");
+    let stamp = "function stamp() { var r = getContext().getRequest(); var d = r.getBody(); d.stamped = true; r.setBody(d); }";
+    let created = env.ok_status(
+        &[
+            "trigger",
+            "create",
+            "d",
+            "c",
+            "stamp",
+            "--type",
+            "pre",
+            "--operation",
+            "all",
+            "--body",
+            stamp,
+        ],
+        201,
+    );
+    assert_eq!(
+        (&created["triggerType"], &created["triggerOperation"]),
+        (&json!("Pre"), &json!("All"))
+    );
+    let guard = "function guard() { throw new Error('deletes are audited: refused'); }";
+    env.ok_status(
+        &[
+            "trigger",
+            "create",
+            "d",
+            "c",
+            "guard",
+            "--type",
+            "post",
+            "--operation",
+            "delete",
+            "--body",
+            guard,
+        ],
+        201,
+    );
+    let listed = env.ok(&["trigger", "list", "d", "c"]);
+    assert_eq!(listed["triggers"].as_array().unwrap().len(), 2, "{listed}");
+    assert_eq!(env.ok(&["trigger", "get", "d", "c", "guard"])["body"], guard);
+
+    let out = env.ok_status(
+        &[
+            "item",
+            "create",
+            "d",
+            "c",
+            "--json",
+            r#"{"id":"1","t":"a"}"#,
+            "--pre-trigger",
+            "stamp",
+        ],
+        201,
+    );
+    assert_eq!(out["item"]["stamped"], true, "{out}");
+    // The post-trigger throws: the delete is rolled back.
+    let e = env.err_status(
+        &[
+            "item",
+            "delete",
+            "d",
+            "c",
+            "1",
+            "--pk",
+            "a",
+            "--post-trigger",
+            "guard",
+        ],
+        400,
+        3703,
+    );
+    assert!(e["message"].as_str().unwrap().contains("refused"), "{e}");
+    assert_eq!(
+        env.ok(&["item", "get", "d", "c", "1", "--pk", "a"])["item"]["stamped"],
+        true
+    );
+    // A trigger of the wrong type, or a bad --type.
+    env.err_status(
+        &[
+            "item",
+            "upsert",
+            "d",
+            "c",
+            "--json",
+            r#"{"id":"2","t":"a"}"#,
+            "--pre-trigger",
+            "guard",
+        ],
+        400,
+        0,
+    );
+    env.err_status(
+        &[
+            "trigger",
+            "create",
+            "d",
+            "c",
+            "x",
+            "--type",
+            "during",
+            "--operation",
+            "all",
+            "--body",
+            stamp,
+        ],
+        400,
+        0,
+    );
+    env.ok_status(&["trigger", "delete", "d", "c", "guard"], 204);
+    env.ok_status(&["item", "delete", "d", "c", "1", "--pk", "a"], 204);
 }
