@@ -63,9 +63,9 @@ key_spaces! {
     /// document/change.rs, account/feed.rs.
     Image = 0x0A,
     /// Server-side scripts: `0x0B | container_id: u32 BE | kind: u8 (1: stored procedure, 2:
-    /// trigger) | name (UTF-8)` -> the script as JSON (`id`, `body`, `_etag`, `_ts`; a trigger's
+    /// trigger, 3: user-defined function) | name (UTF-8)` -> the script as JSON (`id`, `body`, `_etag`, `_ts`; a trigger's
     /// type and operation), sealed like items: bodies are customer data. Per container;
-    /// account/procedure.rs, account/trigger.rs.
+    /// account/procedure.rs, account/script_store.rs.
     Script = 0x0B,
 }
 

@@ -1,10 +1,10 @@
 // The server-side API a stored procedure sees, after the managed service's: getContext(), its
 // collection, request and response. Evaluated as one function expression; the sandbox calls it
-// with the bridge to the host (one native function taking and returning JSON text), the
-// collection's links and the execution's clock, and gets back the function that invokes the
+// with the bridge to the host (one native function taking and returning JSON text) and the
+// collection's links, and gets back the function that invokes the
 // procedure or trigger. Every operation runs at once on the host; its callback is queued and called, in
 // order, after the procedure's function returns, as the managed service calls them later.
-(function (host, selfLink, altLink, nowMs) {
+(function (host, selfLink, altLink) {
   'use strict';
   const pending = [];
   let body = undefined;
@@ -119,19 +119,6 @@
     getRequest() { return request; },
   });
   globalThis.getContext = function getContext() { return context; };
-
-  // No clock beyond the execution's own moment: Date.now() and new Date() give the time the
-  // execution started, as the host gave it.
-  const RealDate = Date;
-  function FrozenDate(...args) {
-    if (new.target === undefined) return new RealDate(nowMs).toString();
-    return args.length === 0 ? new RealDate(nowMs) : new RealDate(...args);
-  }
-  FrozenDate.prototype = RealDate.prototype;
-  FrozenDate.now = () => nowMs;
-  FrozenDate.UTC = RealDate.UTC;
-  FrozenDate.parse = RealDate.parse;
-  globalThis.Date = FrozenDate;
 
   // A procedure's request body is its arguments; a trigger's is the item the request writes,
   // and a post-trigger's response body the item as written.

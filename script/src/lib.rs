@@ -1,11 +1,13 @@
 //! Strata's server-side scripts: a sandboxed JavaScript runtime (QuickJS) that runs one stored
-//! procedure or trigger at a time against a `Host` the engine implements. Owns the runtime, its limits,
+//! procedure or trigger at a time against a `Host` the engine implements, and user-defined
+//! functions for queries (`Functions`). Owns the runtime, its limits,
 //! the server-side API a script sees (getContext() and the collection) and how an execution
 //! fails. Must not know how documents are stored, keyed or sealed, nor depend on the engine:
 //! everything a script does to documents goes through `Host`. See docs/scripts.md.
 
 mod bridge;
 mod error;
+mod functions;
 mod host;
 mod limits;
 mod sandbox;
@@ -17,6 +19,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 pub use error::{ScriptError, SCRIPT_ERROR, SCRIPT_MEMORY_CAP, SCRIPT_TIME_BUDGET};
+pub use functions::Functions;
 pub use host::{Host, HostError, Page, Request};
 pub use limits::Limits;
 

@@ -24,6 +24,8 @@ use crate::limits::Limits;
 
 /// The server-side API (getContext() and the rest), in JavaScript.
 const API_JS: &str = include_str!("api.js");
+/// The frozen clock, in JavaScript.
+const CLOCK_JS: &str = include_str!("clock.js");
 
 /// Native stack the script thread has beyond the interpreter's cap, for the Rust frames around
 /// it.
@@ -96,6 +98,58 @@ pub(crate) fn run(program: &Program<'_>, host: &mut dyn Host, limits: Limits) ->
     })
 }
 
+/// A runtime with its limits and a context with the sandbox's intrinsics.
+pub(crate) struct Sandbox {
+    pub(crate) rt: Runtime,
+    pub(crate) ctx: Context,
+    /// Set by the interrupt handler when it stopped the script at the deadline.
+    pub(crate) timed_out: Arc<AtomicBool>,
+}
+
+impl Sandbox {
+    /// A runtime capped at `limits.memory` and `limits.stack` whose scripts stop at
+    /// `start + limits.time`, or as soon as `abort` is set.
+    pub(crate) fn new(
+        limits: Limits,
+        start: Instant,
+        abort: Arc<AtomicBool>,
+    ) -> Result<Sandbox, ScriptError> {
+        let internal = |e: rquickjs::Error| ScriptError::Internal(e.to_string());
+        let rt = Runtime::new().map_err(internal)?;
+        rt.set_memory_limit(limits.memory);
+        rt.set_max_stack_size(limits.stack);
+        let timed_out = Arc::new(AtomicBool::new(false));
+        {
+            let timed_out = timed_out.clone();
+            let deadline = start + limits.time;
+            rt.set_interrupt_handler(Some(Box::new(move || {
+                if abort.load(Ordering::SeqCst) {
+                    return true;
+                }
+                if Instant::now() >= deadline {
+                    timed_out.store(true, Ordering::SeqCst);
+                    return true;
+                }
+                false
+            })));
+        }
+        let ctx =
+            Context::custom::<(Date, Eval, RegExpCompiler, RegExp, Json, MapSet)>(&rt).map_err(internal)?;
+        Ok(Sandbox { rt, ctx, timed_out })
+    }
+}
+
+/// Replaces `Date` with one whose "now" is `now_ms` (clock.js).
+pub(crate) fn freeze_clock(ctx: &Ctx<'_>, now_ms: f64) -> rquickjs::Result<()> {
+    let clock: Function = ctx.eval(CLOCK_JS)?;
+    clock.call::<_, ()>((now_ms,))
+}
+
+/// `(\n BODY \n)`: a body as one expression, which must be a function.
+pub(crate) fn as_expression(body: &str) -> String {
+    format!("(\n{}\n)", body.trim_end().trim_end_matches(';'))
+}
+
 /// The script thread: builds the runtime, runs the program, classifies how it ended.
 fn execute(
     program: &Program<'_>,
@@ -105,26 +159,7 @@ fn execute(
     abort: Arc<AtomicBool>,
 ) -> Result<Ran, ScriptError> {
     let start = Instant::now();
-    let internal = |e: rquickjs::Error| ScriptError::Internal(e.to_string());
-    let rt = Runtime::new().map_err(internal)?;
-    rt.set_memory_limit(limits.memory);
-    rt.set_max_stack_size(limits.stack);
-    let timed_out = Arc::new(AtomicBool::new(false));
-    {
-        let (abort, timed_out) = (abort.clone(), timed_out.clone());
-        let deadline = start + limits.time;
-        rt.set_interrupt_handler(Some(Box::new(move || {
-            if abort.load(Ordering::SeqCst) {
-                return true;
-            }
-            if Instant::now() >= deadline {
-                timed_out.store(true, Ordering::SeqCst);
-                return true;
-            }
-            false
-        })));
-    }
-    let ctx = Context::custom::<(Date, Eval, RegExpCompiler, RegExp, Json, MapSet)>(&rt).map_err(internal)?;
+    let Sandbox { rt, ctx, timed_out } = Sandbox::new(limits, start, abort.clone())?;
     let blocked = Rc::new(Cell::new(Duration::ZERO));
     let ops = Rc::new(Cell::new(0usize));
     let result = ctx.with(|ctx| -> Result<Option<String>, ScriptError> {
@@ -150,12 +185,14 @@ fn execute(
             })
             .map_err(|e| fail(Phase::Setup, e))?
         };
+        freeze_clock(&ctx, program.now_ms).map_err(|e| fail(Phase::Setup, e))?;
         let api: Function = ctx.eval(API_JS).map_err(|e| fail(Phase::Setup, e))?;
         let invoke: Function = api
-            .call((bridge, program.self_link, program.alt_link, program.now_ms))
+            .call((bridge, program.self_link, program.alt_link))
             .map_err(|e| fail(Phase::Setup, e))?;
-        let body = format!("(\n{}\n)", program.body.trim_end().trim_end_matches(';'));
-        let f: Value = ctx.eval(body).map_err(|e| fail(Phase::Define, e))?;
+        let f: Value = ctx
+            .eval(as_expression(program.body))
+            .map_err(|e| fail(Phase::Define, e))?;
         if !f.is_function() {
             return Err(ScriptError::Compile(
                 "the body must be one JavaScript function, e.g. function name(arg) { … }".into(),
@@ -197,7 +234,7 @@ fn gone() -> HostError {
 
 /// Where in the execution an error arose.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Phase {
+pub(crate) enum Phase {
     Setup,
     Define,
     Run,
@@ -205,7 +242,7 @@ enum Phase {
 
 /// How a failed evaluation ended: stopped at the deadline or by the host, out of memory, or a
 /// throw (a compile error while defining).
-fn classify(
+pub(crate) fn classify(
     ctx: &Ctx<'_>,
     phase: Phase,
     e: rquickjs::Error,

@@ -351,3 +351,43 @@ fn a_pre_trigger_changes_the_request_and_a_post_trigger_sees_the_result() {
     assert_eq!(out.body, json!({"id": "a", "_etag": "e"}));
     assert!(host.docs.contains_key("audit-a"));
 }
+
+#[test]
+fn user_defined_functions_answer_calls_until_a_limit() {
+    use crate::Functions;
+    let defs = vec![
+        (
+            "tax".to_string(),
+            "function tax(p) { return p * 0.2; }".to_string(),
+        ),
+        (
+            "greet".to_string(),
+            "function (n) { if (!n) throw new Error('no name'); return {hi: n}; }".to_string(),
+        ),
+        ("nothing".to_string(), "function () {}".to_string()),
+        ("spin".to_string(), "function () { while (true) {} }".to_string()),
+    ];
+    let limits = Limits {
+        time: Duration::from_millis(300),
+        ..Limits::default()
+    };
+    let mut f = Functions::start(&defs, 0.0, limits).unwrap();
+    assert_eq!(f.call("tax", &[json!(10)]).unwrap(), Some(json!(2)));
+    assert_eq!(
+        f.call("greet", &[json!("ann")]).unwrap(),
+        Some(json!({"hi": "ann"}))
+    );
+    assert_eq!(f.call("nothing", &[]).unwrap(), None);
+    assert_eq!(
+        f.call("greet", &[]).unwrap_err(),
+        ScriptError::Thrown("no name".into())
+    );
+    assert_eq!(
+        f.call("spin", &[]).unwrap_err(),
+        ScriptError::Timeout(Duration::from_millis(300))
+    );
+    let bad = vec![("x".to_string(), "42".to_string())];
+    assert!(
+        matches!(Functions::start(&bad, 0.0, limits), Err(ScriptError::Compile(m)) if m.starts_with("udf.x"))
+    );
+}

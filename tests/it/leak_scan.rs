@@ -379,6 +379,22 @@ fn run_mode(cmk: bool) {
         )
         .unwrap();
     assert_eq!(container.list_triggers().unwrap()[0].body, trigger_body);
+    // And a user-defined function, name and body.
+    let udf_body = format!("function leakUdf(x) {{ return x + '{}'; }}", c.procedure);
+    container
+        .create_user_defined_function(&c.procedure, &udf_body)
+        .unwrap();
+    container
+        .create_user_defined_function("leakUdf", &udf_body)
+        .unwrap();
+    let called = container
+        .query_items(
+            "SELECT VALUE udf.leakUdf(c.id) FROM c WHERE c.id = @id",
+            &[("@id".into(), json!(id1))],
+            &Default::default(),
+        )
+        .unwrap();
+    assert_eq!(called.items, vec![json!(format!("{id1}{}", c.procedure))]);
     let read_back = |id: &str, pk: &str| container.read_item::<Value>(pk, id).unwrap().item.unwrap();
     assert_eq!(read_back(&id1, pk1)["patched"]["by"], json!(c.free));
     assert_eq!(read_back(&id3, pk3)["batched"], json!(c.body));

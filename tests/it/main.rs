@@ -42,6 +42,7 @@ mod sync;
 mod throughput;
 mod triggers;
 mod ttl;
+mod udfs;
 mod vault_access;
 mod vault_autorotation;
 mod vault_key_backup;

@@ -41,6 +41,7 @@ mod response;
 #[cfg(test)]
 mod revocation_tests;
 mod rotation;
+mod script_store;
 mod staged;
 mod stats;
 mod sync;
@@ -49,6 +50,7 @@ mod trigger;
 mod trigger_run;
 mod ttl;
 mod typed_read;
+mod udf;
 
 pub(crate) use access_keys::AccessKeyPair;
 pub use access_keys::{AccessKeyKind, AccessKeys, ACCESS_KEY_LEN};
@@ -80,6 +82,7 @@ pub use stats::{AccountListing, ContainerListing, ContainerStats, DatabaseListin
 pub use sync::SyncReport;
 pub use trigger::{Trigger, TriggerOperation, TriggerType};
 pub use trigger_run::TriggerOptions;
+pub use udf::UserDefinedFunction;
 
 #[cfg(test)]
 mod fuzz_tests;

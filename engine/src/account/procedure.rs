@@ -15,6 +15,8 @@ use strata_lsm::WriteBatch;
 const KIND_PROCEDURE: u8 = 1;
 /// The kind byte of a trigger (trigger.rs).
 pub(super) const KIND_TRIGGER: u8 = 2;
+/// The kind byte of a user-defined function (udf.rs).
+pub(super) const KIND_UDF: u8 = 3;
 
 /// Largest procedure body accepted, in bytes (the managed service's script size limit).
 pub const MAX_PROCEDURE_BYTES: usize = 256 * 1024;

@@ -122,6 +122,25 @@ impl Container {
         opts: &QueryOptions,
     ) -> Result<QueryResponse> {
         let prepared = Prepared::new(sql, params)?.at(self.inner.opts.wall_clock.now_secs());
+        let Some(udfs) = self.page_udfs(&prepared)? else {
+            return self.run_page(prepared, sql, params, opts);
+        };
+        // A UDF that failed fails the page: its results are not returned.
+        let page = self.run_page(prepared.with_udfs(udfs.clone()), sql, params, opts);
+        match udfs.failure() {
+            Some(e) => Err(e),
+            None => page,
+        }
+    }
+
+    /// One page of `prepared` (`sql` with `params`, for the continuation token).
+    fn run_page(
+        &self,
+        prepared: Prepared,
+        sql: &str,
+        params: &[(String, Value)],
+        opts: &QueryOptions,
+    ) -> Result<QueryResponse> {
         let page = match opts.max_item_count {
             Some(0) => return Err(Error::BadRequest("max item count must be at least 1".into())),
             Some(n) => n,

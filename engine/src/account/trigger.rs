@@ -9,9 +9,9 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 use super::container::{new_etag, Container};
-use super::procedure::{check_script, compile, script_key, KIND_TRIGGER};
+use super::procedure::KIND_TRIGGER;
+use super::script_store::ScriptRecord;
 use crate::error::{Error, Result};
-use strata_lsm::WriteBatch;
 
 /// When a trigger runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -78,6 +78,11 @@ pub struct Trigger {
     pub ts: u64,
 }
 
+impl ScriptRecord for Trigger {
+    const KIND: u8 = KIND_TRIGGER;
+    const WHAT: &'static str = "trigger";
+}
+
 impl Container {
     /// Stores a new trigger. 400 for a bad name or a body that does not compile or is not one
     /// function, 409 if the name is taken, 404 for a missing container, 403 while the customer
@@ -89,70 +94,28 @@ impl Container {
         trigger_operation: TriggerOperation,
         body: &str,
     ) -> Result<Trigger> {
-        check_script("trigger", name, body)?;
-        let r = self.resolve()?;
-        compile(body)?;
-        let key = script_key(r.id, KIND_TRIGGER, name);
-        let _guard = self.inner.item_lock(&key)?;
-        if self.inner.db.get(&key)?.is_some() {
-            return Err(Error::Conflict(format!(
-                "trigger '{name}' already exists in container '{}'; delete it first",
-                self.name()
-            )));
-        }
-        let t = Trigger {
+        self.create_script(name, body, || Trigger {
             id: name.to_string(),
             body: body.to_string(),
             trigger_type,
             trigger_operation,
             etag: new_etag(),
             ts: self.inner.opts.wall_clock.now_secs(),
-        };
-        let bytes =
-            serde_json::to_vec(&t).map_err(|e| Error::Internal(format!("serialising a trigger: {e}")))?;
-        let mut batch = WriteBatch::new();
-        batch.put(key, bytes);
-        self.inner.db.write(batch, self.inner.default_durability())?;
-        Ok(t)
+        })
     }
 
     /// The trigger `name`; 404 if there is none.
     pub fn trigger(&self, name: &str) -> Result<Trigger> {
-        let r = self.resolve()?;
-        match self.inner.db.get(&script_key(r.id, KIND_TRIGGER, name))? {
-            Some(bytes) => parse_trigger(&bytes),
-            None => Err(Error::NotFound(format!(
-                "trigger '{name}' does not exist in container '{}'",
-                self.name()
-            ))),
-        }
+        self.read_script(name)
     }
 
     /// The container's triggers, by name.
     pub fn list_triggers(&self) -> Result<Vec<Trigger>> {
-        let r = self.resolve()?;
-        self.inner
-            .db
-            .scan_prefix(&script_key(r.id, KIND_TRIGGER, ""))?
-            .iter()
-            .map(|(_, v)| parse_trigger(v))
-            .collect()
+        self.list_scripts()
     }
 
     /// Deletes the trigger `name`; 404 if there is none.
     pub fn delete_trigger(&self, name: &str) -> Result<()> {
-        let r = self.resolve()?;
-        let key = script_key(r.id, KIND_TRIGGER, name);
-        let _guard = self.inner.item_lock(&key)?;
-        self.trigger(name)?;
-        let mut batch = WriteBatch::new();
-        batch.delete(key);
-        self.inner.db.write(batch, self.inner.default_durability())?;
-        Ok(())
+        self.delete_script::<Trigger>(name)
     }
-}
-
-fn parse_trigger(bytes: &[u8]) -> Result<Trigger> {
-    serde_json::from_slice(bytes)
-        .map_err(|e| Error::Internal(format!("a stored trigger does not parse: {e}")))
 }
