@@ -26,6 +26,7 @@ use super::shared::Globals;
 use super::sproc::SprocCommand;
 use super::sync::{ConflictsCommand, SyncCommand};
 use super::trigger::TriggerCommand;
+use super::udf::UdfCommand;
 use super::vault::VaultCommand;
 use crate::commands::{ls, stats};
 use crate::error::CliResult;
@@ -188,6 +189,12 @@ pub enum Command {
         #[command(subcommand)]
         command: TriggerCommand,
     },
+    /// A container's user-defined functions: JavaScript that queries call as udf.NAME(args)
+    /// (see docs/scripts.md).
+    Udf {
+        #[command(subcommand)]
+        command: UdfCommand,
+    },
     /// Serve the account in --data over the managed service's REST protocol, so its official
     /// SDKs work against it (master-key auth; plain HTTP on loopback for now). See docs/gateway.md.
     #[command(
@@ -227,6 +234,7 @@ pub fn dispatch(cli: &Cli) -> CliResult<Outcome> {
         Command::Batch(c) => c.run(g)?,
         Command::Sproc { command } => command.run(g)?,
         Command::Trigger { command } => command.run(g)?,
+        Command::Udf { command } => command.run(g)?,
         Command::Serve(c) => return c.run(g),
     };
     Ok(Outcome::Print(report))

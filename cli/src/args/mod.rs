@@ -25,6 +25,7 @@ mod shared;
 mod sproc;
 mod sync;
 mod trigger;
+mod udf;
 mod vault;
 mod vault_access;
 mod vault_key;

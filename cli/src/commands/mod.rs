@@ -23,4 +23,5 @@ pub mod sproc;
 pub mod stats;
 pub mod sync;
 pub mod trigger;
+pub mod udf;
 pub mod vault;

@@ -3,7 +3,7 @@
 //! answers 400.3703 with the script's message and stores nothing, replace and delete, and bad
 //! input (a body that does not compile, --args that is not an array) as 400; `strata trigger`
 //! and the `--pre-trigger` / `--post-trigger` flags of item writes (a post-trigger's throw rolls
-//! the delete back).
+//! the delete back); `strata udf` and a query that calls one.
 
 use crate::common;
 
@@ -236,4 +236,38 @@ fn trigger_commands_and_the_item_flags_that_name_them() {
     );
     env.ok_status(&["trigger", "delete", "d", "c", "guard"], 204);
     env.ok_status(&["item", "delete", "d", "c", "1", "--pk", "a"], 204);
+}
+
+#[test]
+fn udf_commands_and_a_query_that_calls_one() {
+    let env = Env::with_container("/t");
+    env.ok(&[
+        "item",
+        "create",
+        "d",
+        "c",
+        "--json",
+        r#"{"id":"1","t":"a","price":10}"#,
+    ]);
+    let body = "function tax(p) { if (p > 100) throw new Error('too dear'); return p * 0.2; }";
+    let created = env.ok_status(&["udf", "create", "d", "c", "tax", "--body", body], 201);
+    assert_eq!(created["body"], body);
+    assert_eq!(
+        env.ok(&["udf", "list", "d", "c"])["userDefinedFunctions"],
+        json!(["tax"])
+    );
+    assert_eq!(env.ok(&["udf", "get", "d", "c", "tax"])["id"], "tax");
+    let out = env.ok(&["query", "d", "c", "SELECT VALUE udf.tax(c.price) FROM c"]);
+    assert_eq!(out["items"], json!([2]), "{out}");
+    env.err_status(
+        &["query", "d", "c", "SELECT VALUE udf.tax(1000) FROM c"],
+        400,
+        3703,
+    );
+    env.ok_status(&["udf", "delete", "d", "c", "tax"], 204);
+    env.err_status(
+        &["query", "d", "c", "SELECT VALUE udf.tax(c.price) FROM c"],
+        404,
+        0,
+    );
 }
