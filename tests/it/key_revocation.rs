@@ -86,6 +86,12 @@ fn all_refused(f: &Fixture, sub: u32) {
             .map(|_| ())
             .unwrap_err(),
         f.c.delete_stored_procedure("touch").unwrap_err(),
+        // Triggers and user-defined functions are sealed whole: even listing them needs the key.
+        f.c.list_triggers().map(|_| ()).unwrap_err(),
+        f.c.list_user_defined_functions().map(|_| ()).unwrap_err(),
+        f.c.create_user_defined_function("f", "function f() {}")
+            .map(|_| ())
+            .unwrap_err(),
         // Databases, containers and their settings are the data plane's too.
         f.account.create_database("db2").map(|_| ()).unwrap_err(),
         f.account
