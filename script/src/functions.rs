@@ -8,7 +8,7 @@ use std::sync::atomic::AtomicBool;
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::Arc;
 use std::thread::{self, JoinHandle};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use rquickjs::{Function, Object, Value as JsValue};
 use serde_json::Value;
@@ -37,6 +37,8 @@ pub struct Functions {
     calls: Option<Sender<(String, String)>>,
     replies: Receiver<Reply>,
     thread: Option<JoinHandle<()>>,
+    /// Time spent in calls (what a CPU charge counts).
+    busy: Duration,
 }
 
 impl Functions {
@@ -59,6 +61,7 @@ impl Functions {
             calls: Some(calls),
             replies,
             thread: Some(thread),
+            busy: Duration::ZERO,
         };
         // The first reply says whether the definitions took.
         functions.reply()?;
@@ -70,16 +73,28 @@ impl Functions {
     pub fn call(&mut self, name: &str, args: &[Value]) -> Result<Option<Value>, ScriptError> {
         let args = serde_json::to_string(args)
             .map_err(|e| ScriptError::Internal(format!("serialising UDF arguments: {e}")))?;
-        self.calls
-            .as_ref()
-            .and_then(|c| c.send((name.to_string(), args)).ok())
-            .ok_or_else(|| ScriptError::Internal("the UDF thread stopped".into()))?;
-        self.reply()?
+        let started = Instant::now();
+        let reply = self.send_and_wait(name, args);
+        self.busy += started.elapsed();
+        reply?
             .map(|text| {
                 serde_json::from_str(&text)
                     .map_err(|e| ScriptError::Internal(format!("a UDF result is not JSON: {e}")))
             })
             .transpose()
+    }
+
+    /// Time spent in calls so far, the round trip to the UDF thread included.
+    pub fn busy(&self) -> Duration {
+        self.busy
+    }
+
+    fn send_and_wait(&self, name: &str, args: String) -> Reply {
+        self.calls
+            .as_ref()
+            .and_then(|c| c.send((name.to_string(), args)).ok())
+            .ok_or_else(|| ScriptError::Internal("the UDF thread stopped".into()))?;
+        self.reply()
     }
 
     fn reply(&self) -> Reply {

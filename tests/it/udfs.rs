@@ -60,6 +60,24 @@ fn udfs_in_where_select_and_order_by() {
 }
 
 #[test]
+fn a_page_pays_for_its_udfs_running_time() {
+    let (_dir, _account, c) = filled();
+    c.create_user_defined_function(
+        "busy",
+        "function busy(n) { var s = 0; for (var i = 0; i < 200000; i++) s += i % 7; return n; }",
+    )
+    .unwrap();
+    let charge = |sql: &str| {
+        c.query_items(sql, &[], &QueryOptions::default())
+            .unwrap()
+            .request_charge
+    };
+    let plain = charge("SELECT VALUE c.price FROM c");
+    let with_udf = charge("SELECT VALUE udf.busy(c.price) FROM c");
+    assert!(with_udf > plain, "{with_udf} <= {plain}");
+}
+
+#[test]
 fn a_throwing_udf_fails_the_query() {
     let (_dir, _account, c) = filled();
     let e = query(&c, "SELECT VALUE udf.label(c) FROM c", &[]).unwrap_err();

@@ -103,6 +103,11 @@ impl std::fmt::Debug for PageUdfs {
 }
 
 impl PageUdfs {
+    /// Time the page's calls took.
+    pub(super) fn busy(&self) -> std::time::Duration {
+        self.functions.lock().map(|f| f.busy()).unwrap_or_default()
+    }
+
     /// Why a call failed, if one did.
     pub(super) fn failure(&self) -> Option<Error> {
         self.failure
