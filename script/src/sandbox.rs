@@ -1,7 +1,8 @@
-//! One sandboxed execution: a fresh QuickJS runtime and context on a thread of its own, with a
-//! memory cap, a native stack cap and an interrupt handler that stops the script at its
-//! deadline (or when the host fails the execution). The context has the language and JSON,
-//! Date (frozen by api.js), RegExp, Map/Set and eval — no module loader, no console, file
+//! One sandboxed execution (and the `Sandbox` runtime functions.rs reuses): a fresh QuickJS
+//! runtime and context on a thread of its own, with a memory cap, a native stack cap and an
+//! interrupt handler that stops the script at its deadline (or when the host fails the
+//! execution). The context has the language and JSON,
+//! Date (frozen by clock.js), RegExp, Map/Set and eval — no module loader, no console, file
 //! system, network, timers, promises or performance clock. The script reaches the host only
 //! through one native function (bridge.rs), whose requests are served on the calling thread, so
 //! the host needs to be neither `Send` nor `'static`. Must not know about documents or storage.
