@@ -42,6 +42,7 @@ mod response;
 mod revocation_tests;
 mod rotation;
 mod script_store;
+mod script_sync;
 mod staged;
 mod stats;
 mod sync;

@@ -71,25 +71,36 @@ impl Container {
     /// is not one function (the body is checked in the sandbox, never run), 409 if the name is
     /// taken, 404 for a missing container, 403 while the customer key is revoked.
     pub fn create_stored_procedure(&self, name: &str, body: &str) -> Result<StoredProcedure> {
-        self.put_procedure(name, body, false)
+        self.put_procedure(self.new_procedure(name, body), Some(false))
     }
 
     /// Replaces a stored procedure's body: as `create_stored_procedure`, but 404 if it does not
     /// exist.
     pub fn replace_stored_procedure(&self, name: &str, body: &str) -> Result<StoredProcedure> {
-        self.put_procedure(name, body, true)
+        self.put_procedure(self.new_procedure(name, body), Some(true))
     }
 
-    fn put_procedure(&self, name: &str, body: &str, replace: bool) -> Result<StoredProcedure> {
-        check_script("stored procedure", name, body)?;
-        let r = self.resolve()?;
-        compile(body)?;
-        let sp = StoredProcedure {
+    /// Stores `sp` as it is (its etag and time kept), creating or replacing: what sync writes.
+    pub(super) fn put_replicated_procedure(&self, sp: StoredProcedure) -> Result<StoredProcedure> {
+        self.put_procedure(sp, None)
+    }
+
+    fn new_procedure(&self, name: &str, body: &str) -> StoredProcedure {
+        StoredProcedure {
             id: name.to_string(),
             body: body.to_string(),
             etag: new_etag(),
             ts: self.inner.opts.wall_clock.now_secs(),
-        };
+        }
+    }
+
+    /// Stores `sp`: `replace` says whether it must exist (`Some(true)`), must not
+    /// (`Some(false)`), or either (`None`).
+    fn put_procedure(&self, sp: StoredProcedure, replace: Option<bool>) -> Result<StoredProcedure> {
+        let (name, body) = (sp.id.as_str(), sp.body.as_str());
+        check_script("stored procedure", name, body)?;
+        let r = self.resolve()?;
+        compile(body)?;
         let bytes =
             serde_json::to_vec(&sp).map_err(|e| Error::Internal(format!("serialising a procedure: {e}")))?;
         let (db, container) = (self.database_name().to_string(), self.name().to_string());
@@ -99,12 +110,12 @@ impl Container {
             let entry = c.container_mut(&db, &container)?;
             let exists = entry.stored_procedures.iter().any(|n| n == name);
             match (exists, replace) {
-                (true, false) => {
+                (true, Some(false)) => {
                     return Err(Error::Conflict(format!(
                     "stored procedure '{name}' already exists in container '{container}'; replace it instead"
                 )))
                 }
-                (false, true) => return Err(self.procedure_not_found(name)),
+                (false, Some(true)) => return Err(self.procedure_not_found(name)),
                 _ => {}
             }
             let mut batch = WriteBatch::new();

@@ -17,7 +17,31 @@ pub(super) trait ScriptRecord: Serialize + DeserializeOwned {
     const KIND: u8;
     /// What it is called in messages ("trigger").
     const WHAT: &'static str;
+    fn id(&self) -> &str;
+    fn body(&self) -> &str;
+    /// `(_ts, _etag)`: which of two versions is the later (sync).
+    fn version(&self) -> (u64, &str);
 }
+
+/// Implements `ScriptRecord` for a struct with `id`, `body`, `etag` and `ts` fields.
+macro_rules! script_record {
+    ($t:ty, $kind:expr, $what:literal) => {
+        impl $crate::account::script_store::ScriptRecord for $t {
+            const KIND: u8 = $kind;
+            const WHAT: &'static str = $what;
+            fn id(&self) -> &str {
+                &self.id
+            }
+            fn body(&self) -> &str {
+                &self.body
+            }
+            fn version(&self) -> (u64, &str) {
+                (self.ts, &self.etag)
+            }
+        }
+    };
+}
+pub(super) use script_record;
 
 impl Container {
     /// Checks `name` and `body` (400, 413), then stores what `record` makes of them under

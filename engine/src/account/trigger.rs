@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::container::{new_etag, Container};
 use super::procedure::KIND_TRIGGER;
-use super::script_store::ScriptRecord;
+use super::script_store::script_record;
 use crate::error::{Error, Result};
 
 /// When a trigger runs.
@@ -78,10 +78,7 @@ pub struct Trigger {
     pub ts: u64,
 }
 
-impl ScriptRecord for Trigger {
-    const KIND: u8 = KIND_TRIGGER;
-    const WHAT: &'static str = "trigger";
-}
+script_record!(Trigger, KIND_TRIGGER, "trigger");
 
 impl Container {
     /// Stores a new trigger. 400 for a bad name or a body that does not compile or is not one

@@ -12,7 +12,7 @@ use strata_script::{Functions, Limits, ScriptError};
 
 use super::container::{new_etag, Container};
 use super::procedure::KIND_UDF;
-use super::script_store::ScriptRecord;
+use super::script_store::script_record;
 use crate::error::{Error, Result};
 use crate::query::{Prepared, Udfs};
 
@@ -28,10 +28,7 @@ pub struct UserDefinedFunction {
     pub ts: u64,
 }
 
-impl ScriptRecord for UserDefinedFunction {
-    const KIND: u8 = KIND_UDF;
-    const WHAT: &'static str = "user-defined function";
-}
+script_record!(UserDefinedFunction, KIND_UDF, "user-defined function");
 
 impl Container {
     /// Stores a new user-defined function, callable in queries as `udf.NAME(…)`. 400 for a bad
