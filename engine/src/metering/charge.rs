@@ -70,7 +70,8 @@ fn round2(v: f64) -> f64 {
 /// The charge of several operations together (a transactional batch): the sum of their
 /// charges, rounded to two decimals like every charge.
 pub(crate) fn summed_charge(charges: impl IntoIterator<Item = f64>) -> f64 {
-    round2(charges.into_iter().sum())
+    // From +0: `Sum` for floats starts at -0.0, which an empty sum would print as "-0.0".
+    round2(charges.into_iter().fold(0.0, |total, c| total + c))
 }
 
 /// Charge of reading one item of `size` bytes (a 404 read costs the 1 KB charge).
@@ -136,6 +137,13 @@ pub(crate) fn script_charge(time: std::time::Duration) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_empty_sum_is_a_positive_zero() {
+        let none = summed_charge(std::iter::empty());
+        assert!(none == 0.0 && none.is_sign_positive(), "{none}");
+        assert_eq!(summed_charge([1.004, 2.0]), 3.0);
+    }
 
     #[test]
     fn feed_pages_charge_like_point_reads_with_the_query_surcharge() {
