@@ -24,6 +24,9 @@ pub enum ScriptError {
     Timeout(Duration),
     #[error("the script used more than its {} MiB memory cap and was stopped; nothing it wrote is kept", .0 >> 20)]
     OutOfMemory(usize),
+    /// What the caller passed is unusable (arguments nested too deep).
+    #[error("bad script input: {0}")]
+    BadInput(String),
     /// The host failed the execution as a whole.
     #[error("{}", .0.message)]
     Host(HostError),
@@ -34,7 +37,10 @@ pub enum ScriptError {
 impl ScriptError {
     pub fn status(&self) -> u16 {
         match self {
-            ScriptError::Compile(_) | ScriptError::Thrown(_) | ScriptError::OutOfMemory(_) => 400,
+            ScriptError::Compile(_)
+            | ScriptError::Thrown(_)
+            | ScriptError::OutOfMemory(_)
+            | ScriptError::BadInput(_) => 400,
             ScriptError::Timeout(_) => 408,
             ScriptError::Host(e) => e.status,
             ScriptError::Internal(_) => 500,
@@ -47,7 +53,7 @@ impl ScriptError {
             ScriptError::Timeout(_) => SCRIPT_TIME_BUDGET,
             ScriptError::OutOfMemory(_) => SCRIPT_MEMORY_CAP,
             ScriptError::Host(e) => e.substatus,
-            ScriptError::Internal(_) => 0,
+            ScriptError::Internal(_) | ScriptError::BadInput(_) => 0,
         }
     }
 }

@@ -84,6 +84,9 @@ fn execute(
     host: &mut dyn Host,
     limits: Limits,
 ) -> Result<Outcome, ScriptError> {
+    for v in args.iter().chain(request).chain(response) {
+        check_depth(v)?;
+    }
     let json = |v: &Value| {
         serde_json::to_string(v)
             .map_err(|e| ScriptError::Internal(format!("serialising for the script: {e}")))
@@ -116,6 +119,29 @@ pub fn check_procedure(body: &str, limits: Limits) -> Result<(), ScriptError> {
         now_ms: 0.0,
     };
     sandbox::run(&program(&procedure, None), &mut NoDocuments, limits).map(|_| ())
+}
+
+/// Deepest nesting of arguments and bodies handed to a script: a document's 128 levels, and a
+/// few for the array around them.
+pub const MAX_INPUT_DEPTH: usize = 132;
+
+/// 400 for a value nested deeper than `MAX_INPUT_DEPTH` (checked without recursion: the
+/// serialisation that follows recurses).
+fn check_depth(v: &Value) -> Result<(), ScriptError> {
+    let mut stack = vec![(v, 1usize)];
+    while let Some((v, depth)) = stack.pop() {
+        if depth > MAX_INPUT_DEPTH {
+            return Err(ScriptError::BadInput(format!(
+                "a value nests deeper than {MAX_INPUT_DEPTH} levels"
+            )));
+        }
+        match v {
+            Value::Array(items) => stack.extend(items.iter().map(|i| (i, depth + 1))),
+            Value::Object(m) => stack.extend(m.values().map(|i| (i, depth + 1))),
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 fn program<'a>(p: &Procedure<'a>, args_json: Option<String>) -> sandbox::Program<'a> {

@@ -391,3 +391,30 @@ fn user_defined_functions_answer_calls_until_a_limit() {
         matches!(Functions::start(&bad, 0.0, limits), Err(ScriptError::Compile(m)) if m.starts_with("udf.x"))
     );
 }
+
+#[test]
+fn hostile_bodies_and_arguments_fail_cleanly() {
+    let limits = Limits::default();
+    // Nesting deep enough to exhaust a parser that recursed without a check.
+    let deep = format!(
+        "function f() {{ return {}1{}; }}",
+        "(".repeat(200_000),
+        ")".repeat(200_000)
+    );
+    assert!(check_procedure(&deep, limits).is_err());
+    let deep_array = format!(
+        "function f() {{ return {}{}; }}",
+        "[".repeat(200_000),
+        "]".repeat(200_000)
+    );
+    assert!(check_procedure(&deep_array, limits).is_err());
+    // Arguments nested deeper than a document may be are refused before they reach the script.
+    let mut arg = json!(1);
+    for _ in 0..crate::MAX_INPUT_DEPTH {
+        arg = json!([arg]);
+    }
+    let mut host = Memory::default();
+    let e = run(&mut host, "function f(a) {}", json!([arg]), limits).unwrap_err();
+    assert!(matches!(&e, ScriptError::BadInput(_)), "{e}");
+    assert_eq!(e.status(), 400);
+}
