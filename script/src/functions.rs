@@ -71,6 +71,7 @@ impl Functions {
     /// Calls UDF `name` (one of the defined) with `args`: its result (`None` for undefined),
     /// or why it failed (400.3703 for a throw, 408.3701 or 400.3702 past the session's limits).
     pub fn call(&mut self, name: &str, args: &[Value]) -> Result<Option<Value>, ScriptError> {
+        args.iter().try_for_each(crate::check_depth)?;
         let args = serde_json::to_string(args)
             .map_err(|e| ScriptError::Internal(format!("serialising UDF arguments: {e}")))?;
         let started = Instant::now();

@@ -127,7 +127,7 @@ pub const MAX_INPUT_DEPTH: usize = 132;
 
 /// 400 for a value nested deeper than `MAX_INPUT_DEPTH` (checked without recursion: the
 /// serialisation that follows recurses).
-fn check_depth(v: &Value) -> Result<(), ScriptError> {
+pub(crate) fn check_depth(v: &Value) -> Result<(), ScriptError> {
     let mut stack = vec![(v, 1usize)];
     while let Some((v, depth)) = stack.pop() {
         if depth > MAX_INPUT_DEPTH {
