@@ -11,6 +11,7 @@ pub mod substatus {
     pub use strata_vault::substatus::{KEY_NOT_FOUND, KEY_VAULT_ACCESS, KEY_WRAP_FAILED};
     /// Throughput exceeded: the provisioned RU/s are spent; retry after the wait given.
     pub const THROUGHPUT_EXCEEDED: u32 = 3200;
+    pub use strata_script::{SCRIPT_ERROR, SCRIPT_MEMORY_CAP, SCRIPT_TIME_BUDGET};
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -64,6 +65,10 @@ pub enum Error {
     /// 500: an internal invariant did not hold (a bug; please report it).
     #[error("internal error: {0}; this is a bug in Strata, please report it")]
     Internal(String),
+    /// 400.3703 a script threw or does not compile, 400.3702 over its memory cap, 408.3701
+    /// over its time budget (docs/scripts.md).
+    #[error("{0}")]
+    Script(strata_script::ScriptError),
     /// An error that still cost request units (e.g. a 404 point read costs 1 RU); status,
     /// substatus and message are those of `error`.
     #[error("{error}")]
@@ -87,6 +92,7 @@ impl Error {
             Error::Poisoned(_) => 503,
             Error::Io { .. } => 500,
             Error::Internal(_) => 500,
+            Error::Script(e) => e.status(),
         }
     }
 
@@ -99,6 +105,7 @@ impl Error {
             Error::InUse { .. } => substatus::DATA_DIR_IN_USE,
             Error::Corruption { .. } => substatus::CORRUPTION,
             Error::Poisoned(_) => substatus::POISONED,
+            Error::Script(e) => e.substatus(),
             _ => 0,
         }
     }

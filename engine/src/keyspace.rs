@@ -62,6 +62,11 @@ key_spaces! {
     /// `crts: u64 BE | stored item` (version `lsn`, superseded at `crts`). Per container;
     /// document/change.rs, account/feed.rs.
     Image = 0x0A,
+    /// Server-side scripts: `0x0B | container_id: u32 BE | kind: u8 (1: stored procedure, 2:
+    /// trigger, 3: user-defined function) | name (UTF-8)` -> the script as JSON (`id`, `body`, `_etag`, `_ts`; a trigger's
+    /// type and operation), sealed like items: bodies are customer data. Per container;
+    /// account/procedure.rs, account/script_store.rs.
+    Script = 0x0B,
 }
 
 impl KeySpace {
@@ -89,7 +94,8 @@ impl KeySpace {
             | KeySpace::IndexEntry
             | KeySpace::IndexRebuild
             | KeySpace::LifetimeMetrics
-            | KeySpace::Image => true,
+            | KeySpace::Image
+            | KeySpace::Script => true,
         }
     }
 
@@ -109,7 +115,8 @@ impl KeySpace {
             | KeySpace::SyncCheckpoint
             | KeySpace::IndexRebuild
             | KeySpace::LifetimeMetrics
-            | KeySpace::Image => true,
+            | KeySpace::Image
+            | KeySpace::Script => true,
         }
     }
 
@@ -159,6 +166,7 @@ mod tests {
                 (KeySpace::IndexRebuild, 0x08),
                 (KeySpace::LifetimeMetrics, 0x09),
                 (KeySpace::Image, 0x0A),
+                (KeySpace::Script, 0x0B),
             ]
         );
     }

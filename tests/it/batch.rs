@@ -9,39 +9,23 @@ use std::thread;
 
 use serde_json::{json, Value};
 use strata::{
-    parse_batch_operations, BatchOperation as B, ChangeFeedMode, ChangeFeedOptions, Container,
-    PatchOperation, QueryOptions, FAILED_DEPENDENCY, MAX_BATCH_OPERATIONS,
+    parse_batch_operations, BatchOperation as B, Container, PatchOperation, FAILED_DEPENDENCY,
+    MAX_BATCH_OPERATIONS,
 };
 
-use crate::common::plain_container;
+use crate::common::{self, plain_container};
 
 fn item(id: &str, n: i64) -> Value {
     json!({"id": id, "pk": "p", "n": n, "colour": "red"})
 }
 
 fn feed_len(c: &Container) -> usize {
-    let o = ChangeFeedOptions {
-        mode: ChangeFeedMode::AllVersionsAndDeletes,
-        max_item_count: 10_000,
-        ..Default::default()
-    };
-    c.read_change_feed(&o).unwrap().items.len()
+    common::feed_len(c)
 }
 
 /// Everything an observer can see: the items (by query, indexed and scanned) and the feed.
 fn state(c: &Container) -> (Vec<Value>, Vec<Value>, usize) {
-    let q = |sql: &str, force_full_scan| {
-        let o = QueryOptions {
-            force_full_scan,
-            max_item_count: Some(10_000),
-            ..QueryOptions::default()
-        };
-        c.query_items(sql, &[], &o).unwrap().items
-    };
-    let all = q("SELECT * FROM c ORDER BY c.id", true);
-    let red = q("SELECT VALUE c.id FROM c WHERE c.colour = 'red'", false);
-    assert_eq!(red, q("SELECT VALUE c.id FROM c WHERE c.colour = 'red'", true));
-    (all, red, feed_len(c))
+    common::visible_state(c, "SELECT VALUE c.id FROM c WHERE c.colour = 'red'")
 }
 
 #[test]

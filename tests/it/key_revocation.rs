@@ -35,6 +35,7 @@ fn fixture_on(interval: Duration, backend: Backend) -> Fixture {
     let opts =
         AccountOptions::new(tmp.path().join("data"), tmp.path().join("home")).key_check_interval(interval);
     let (vault, kid, account, c) = common::cmk_account_on(&opts, backend);
+    c.create_stored_procedure("touch", TOUCH).unwrap();
     for i in 0..ITEMS {
         c.create_item("p", &json!({"id": format!("item-{i}"), "pk": "p", "n": i}))
             .unwrap();
@@ -77,6 +78,24 @@ fn all_refused(f: &Fixture, sub: u32) {
         f.c.execute_batch("p", &[BatchOperation::read("item-4")])
             .map(|_| ())
             .unwrap_err(),
+        // Stored procedures: running one, and reading or changing the (sealed) bodies.
+        f.c.execute_stored_procedure("touch", "p", &[])
+            .map(|_| ())
+            .unwrap_err(),
+        f.c.stored_procedure("touch").map(|_| ()).unwrap_err(),
+        f.c.create_stored_procedure("other", TOUCH)
+            .map(|_| ())
+            .unwrap_err(),
+        f.c.replace_stored_procedure("touch", TOUCH)
+            .map(|_| ())
+            .unwrap_err(),
+        f.c.delete_stored_procedure("touch").unwrap_err(),
+        // Triggers and user-defined functions are sealed whole: even listing them needs the key.
+        f.c.list_triggers().map(|_| ()).unwrap_err(),
+        f.c.list_user_defined_functions().map(|_| ()).unwrap_err(),
+        f.c.create_user_defined_function("f", "function f() {}")
+            .map(|_| ())
+            .unwrap_err(),
         // Databases, containers and their settings are the data plane's too.
         f.account.create_database("db2").map(|_| ()).unwrap_err(),
         f.account
@@ -95,9 +114,16 @@ fn all_refused(f: &Fixture, sub: u32) {
     }
     assert_eq!(f.account.list_databases().unwrap(), vec!["db"]);
     assert_eq!(f.account.database("db").list_containers().unwrap().len(), 1);
+    assert_eq!(f.c.list_stored_procedures().unwrap(), vec!["touch"]);
     let status = f.account.key_status().unwrap();
     assert_eq!((status.state.as_str(), status.sub_status), ("revoked", sub));
 }
+
+/// A stored procedure that writes: run before, during and after revocation.
+const TOUCH: &str = r#"function touch() {
+    var c = getContext().getCollection();
+    c.upsertDocument(c.getSelfLink(), {id: "touched", pk: "p"}, function (err) { if (err) throw err; });
+}"#;
 
 fn all_back(f: &Fixture) {
     for i in 0..ITEMS {
@@ -105,10 +131,11 @@ fn all_back(f: &Fixture) {
         assert_eq!(r.item.unwrap()["n"], json!(i));
     }
     f.c.upsert_item("p", &json!({"id": "after", "pk": "p"})).unwrap();
+    f.c.execute_stored_procedure("touch", "p", &[]).unwrap();
     let q =
         f.c.query_items("SELECT * FROM c", &[], &QueryOptions::default())
             .unwrap();
-    assert_eq!(q.items.len(), ITEMS + 1);
+    assert_eq!(q.items.len(), ITEMS + 2);
     assert_eq!(f.account.key_status().unwrap().state, "active");
 }
 

@@ -5,7 +5,8 @@
 //! compaction and after a reopen. No file may contain a canary — as raw bytes, hex, base64 or UTF-16, nor inside any zstd
 //! frame found anywhere in a file (each is decompressed and scanned too). The data directory must
 //! not hold the raw service key, a slice of the vault's RSA private key, or PEM/"PRIVATE KEY" text.
-//! The change feed lives in the same store; the analytical tier's Parquet files (and an export
+//! A stored procedure's body carries a canary too, and a trigger's name and body, and a backup of the account is scanned the same
+//! way. The change feed lives in the same store; the analytical tier's Parquet files (and an export
 //! of them) are scanned too.
 //!
 //! The customer-layer data key (unwrapped from KEYRING through the vault) is in no file of the
@@ -27,7 +28,7 @@ use serde_json::{json, Value};
 use strata::analytical::Tier;
 use strata::{
     Account, AccountOptions, AnalyticalSchema, BatchOperation, Encryption, KeyUri, LocalVault,
-    PatchOperation, PatchOptions, Principal,
+    PatchOperation, PatchOptions, Principal, TriggerOperation, TriggerType,
 };
 
 const DB_NAME: &str = "leakdb-plaintext-name";
@@ -202,6 +203,8 @@ struct Canaries {
     nested: String,
     free: String,
     key: String,
+    /// Inside a stored procedure's body.
+    procedure: String,
 }
 
 fn canaries(mode: &str) -> Canaries {
@@ -211,6 +214,7 @@ fn canaries(mode: &str) -> Canaries {
         nested: format!("CANARYNEST-{mode}-p9Lm"),
         free: format!("CANARYFREE-{mode}-t2Hs"),
         key: format!("CANARYKEY-{mode}-b8Rn"),
+        procedure: format!("CANARYPROC-{mode}-w4Jd"),
     }
 }
 
@@ -219,7 +223,7 @@ fn all_canary_needles() -> Vec<Needle> {
         .iter()
         .flat_map(|m| {
             let c = canaries(m);
-            [c.id, c.body, c.nested, c.free, c.key]
+            [c.id, c.body, c.nested, c.free, c.key, c.procedure]
         })
         .map(|s| Needle::text(&s))
         .collect()
@@ -366,6 +370,49 @@ fn run_mode(cmk: bool, backend: Backend) {
         BatchOperation::patch(&id3, vec![PatchOperation::add("/batched", json!(c.body))]),
     ];
     assert!(container.execute_batch(pk3, &ops).unwrap().is_success());
+    // A stored procedure's body is customer data: sealed in the store like an item (its name
+    // is plaintext by contract, in CATALOG).
+    let proc_body = format!(
+        "function leakProc() {{ var secret = '{}'; getContext().getResponse().setBody(secret); }}",
+        c.procedure
+    );
+    container
+        .create_stored_procedure("leak-proc-plaintext-name", &proc_body)
+        .unwrap();
+    let ran = container
+        .execute_stored_procedure("leak-proc-plaintext-name", pk3, &[])
+        .unwrap();
+    assert_eq!(ran.body, json!(c.procedure));
+    // A trigger is customer data whole (the contract lists none of it as plaintext).
+    let trigger_body = format!(
+        "function leakTrigger() {{ var r = getContext().getRequest(); var d = r.getBody(); d.t = '{}'; r.setBody(d); }}",
+        c.procedure
+    );
+    container
+        .create_trigger(
+            &c.procedure,
+            TriggerType::Pre,
+            TriggerOperation::All,
+            &trigger_body,
+        )
+        .unwrap();
+    assert_eq!(container.list_triggers().unwrap()[0].body, trigger_body);
+    // And a user-defined function, name and body.
+    let udf_body = format!("function leakUdf(x) {{ return x + '{}'; }}", c.procedure);
+    container
+        .create_user_defined_function(&c.procedure, &udf_body)
+        .unwrap();
+    container
+        .create_user_defined_function("leakUdf", &udf_body)
+        .unwrap();
+    let called = container
+        .query_items(
+            "SELECT VALUE udf.leakUdf(c.id) FROM c WHERE c.id = @id",
+            &[("@id".into(), json!(id1))],
+            &Default::default(),
+        )
+        .unwrap();
+    assert_eq!(called.items, vec![json!(format!("{id1}{}", c.procedure))]);
     let read_back = |id: &str, pk: &str| container.read_item::<Value>(pk, id).unwrap().item.unwrap();
     assert_eq!(read_back(&id1, pk1)["patched"]["by"], json!(c.free));
     assert_eq!(read_back(&id3, pk3)["batched"], json!(c.body));
@@ -452,6 +499,12 @@ fn run_mode(cmk: bool, backend: Backend) {
     assert!(export_scan.hits.is_empty(), "{mode}: {:#?}", export_scan.hits);
     std::fs::remove_dir_all(&export).unwrap();
     let scan = assert_clean(&format!("{mode} with the analytical tier"), &data, &needles);
+
+    // Nor does a backup hold them (it copies the sealed segments, the catalog and the keyring).
+    let backups = tmp.path().join("backups");
+    account.backup_now(&backups).unwrap();
+    let backup_scan = scan_tree(&backups, &needles);
+    assert!(backup_scan.hits.is_empty(), "{mode}: {:#?}", backup_scan.hits);
 
     // Nor do the canaries reach the key holders.
     let home_scan = scan_tree(&home, &needles);

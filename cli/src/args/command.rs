@@ -23,7 +23,10 @@ use super::outcome::Outcome;
 use super::query::QueryCommand;
 use super::serve::ServeCommand;
 use super::shared::Globals;
+use super::sproc::SprocCommand;
 use super::sync::{ConflictsCommand, SyncCommand};
+use super::trigger::TriggerCommand;
+use super::udf::UdfCommand;
 use super::vault::VaultCommand;
 use crate::commands::{ls, stats};
 use crate::error::CliResult;
@@ -175,6 +178,24 @@ pub enum Command {
                             {\"operationType\": \"Patch\", \"id\": \"o1\", \"patchOperations\": [{\"op\": \"incr\", \"path\": \"/qty\", \"value\": 1}]}]"
     )]
     Batch(BatchCommand),
+    /// A container's stored procedures: JavaScript run inside the store on one partition key,
+    /// all its writes stored together or none (see docs/scripts.md).
+    Sproc {
+        #[command(subcommand)]
+        command: SprocCommand,
+    },
+    /// A container's triggers: JavaScript that item writes naming them run before or after the
+    /// write, in its transaction (see docs/scripts.md).
+    Trigger {
+        #[command(subcommand)]
+        command: TriggerCommand,
+    },
+    /// A container's user-defined functions: JavaScript that queries call as udf.NAME(args)
+    /// (see docs/scripts.md).
+    Udf {
+        #[command(subcommand)]
+        command: UdfCommand,
+    },
     /// Serve the account in --data over the managed service's REST protocol, so its official
     /// SDKs work against it (master-key auth; plain HTTP on loopback for now). See docs/gateway.md.
     #[command(
@@ -212,6 +233,9 @@ pub fn dispatch(cli: &Cli) -> CliResult<Outcome> {
         Command::Stats => stats::run(g)?,
         Command::Query(c) => c.run(g)?,
         Command::Batch(c) => c.run(g)?,
+        Command::Sproc { command } => command.run(g)?,
+        Command::Trigger { command } => command.run(g)?,
+        Command::Udf { command } => command.run(g)?,
         Command::Serve(c) => return c.run(g),
     };
     Ok(Outcome::Print(report))

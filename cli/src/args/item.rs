@@ -8,6 +8,7 @@ use super::shared::{BodyArgs, Globals, PkArgs};
 use crate::commands::item::{self, Write};
 use crate::error::CliResult;
 use crate::output::Report;
+use strata_engine::TriggerOptions;
 
 #[derive(Subcommand, Debug)]
 pub enum ItemCommand {
@@ -41,6 +42,8 @@ pub enum ItemCommand {
         /// Only delete if the item's current etag is this one.
         #[arg(long, value_name = "ETAG")]
         if_match: Option<String>,
+        #[command(flatten)]
+        triggers: TriggerArgs,
     },
     /// Patch an item: apply 1 to 10 operations (add, set, replace, remove, incr, move) in order
     /// and store the result as a replace (400 for an operation that does not apply; 412 if
@@ -71,6 +74,28 @@ pub struct WriteArgs {
     container: String,
     #[command(flatten)]
     body: BodyArgs,
+    #[command(flatten)]
+    triggers: TriggerArgs,
+}
+
+/// The triggers a write names (see docs/scripts.md).
+#[derive(Args, Debug)]
+pub struct TriggerArgs {
+    /// Run this pre-trigger before the write (repeatable, in order); it may change the item.
+    #[arg(long = "pre-trigger", value_name = "NAME")]
+    pre: Vec<String>,
+    /// Run this post-trigger after the write, in its transaction (repeatable, in order).
+    #[arg(long = "post-trigger", value_name = "NAME")]
+    post: Vec<String>,
+}
+
+impl TriggerArgs {
+    fn options(&self) -> TriggerOptions {
+        TriggerOptions {
+            pre_triggers: self.pre.clone(),
+            post_triggers: self.post.clone(),
+        }
+    }
 }
 
 /// One item's address: database, container, id and partition-key value.
@@ -83,19 +108,25 @@ pub struct AddressArgs {
     pk: PkArgs,
 }
 
+impl WriteArgs {
+    fn write(&self, g: &Globals, kind: Write, if_match: Option<&str>) -> CliResult<Report> {
+        item::write(
+            g,
+            kind,
+            (&self.db, &self.container),
+            &self.body,
+            if_match,
+            &self.triggers.options(),
+        )
+    }
+}
+
 impl ItemCommand {
     pub fn run(&self, g: &Globals) -> CliResult<Report> {
         match self {
-            ItemCommand::Create(w) => item::write(g, Write::Create, &w.db, &w.container, &w.body, None),
-            ItemCommand::Upsert(w) => item::write(g, Write::Upsert, &w.db, &w.container, &w.body, None),
-            ItemCommand::Replace { target: w, if_match } => item::write(
-                g,
-                Write::Replace,
-                &w.db,
-                &w.container,
-                &w.body,
-                if_match.as_deref(),
-            ),
+            ItemCommand::Create(w) => w.write(g, Write::Create, None),
+            ItemCommand::Upsert(w) => w.write(g, Write::Upsert, None),
+            ItemCommand::Replace { target: w, if_match } => w.write(g, Write::Replace, if_match.as_deref()),
             ItemCommand::Get(a) => item::get(g, &a.db, &a.container, &a.id, &a.pk),
             ItemCommand::Patch {
                 target: a,
@@ -109,9 +140,16 @@ impl ItemCommand {
                 filter.as_deref(),
                 if_match.as_deref(),
             ),
-            ItemCommand::Delete { target: a, if_match } => {
-                item::delete(g, &a.db, &a.container, &a.id, &a.pk, if_match.as_deref())
-            }
+            ItemCommand::Delete {
+                target: a,
+                if_match,
+                triggers,
+            } => item::delete(
+                g,
+                (&a.db, &a.container, &a.id, &a.pk),
+                if_match.as_deref(),
+                &triggers.options(),
+            ),
         }
     }
 }

@@ -22,7 +22,10 @@ mod outcome;
 mod query;
 mod serve;
 mod shared;
+mod sproc;
 mod sync;
+mod trigger;
+mod udf;
 mod vault;
 mod vault_access;
 mod vault_key;
@@ -32,3 +35,4 @@ pub use outcome::Outcome;
 pub use shared::{
     parse_item_json, parse_json_within, pk_from_flag, pk_from_item, read_file, BodyArgs, Globals, PkArgs,
 };
+pub use sproc::SprocBody;

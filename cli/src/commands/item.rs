@@ -4,7 +4,9 @@
 //! row in jsonl, csv and table). No storage logic.
 
 use serde_json::Value;
-use strata_engine::{parse_patch_operations, ItemOptions, ItemResponse, PatchOptions};
+use strata_engine::{
+    parse_patch_operations, ItemOptions, ItemResponse, PatchOptions, TriggerOperation, TriggerOptions,
+};
 
 use crate::args::{parse_item_json, pk_from_item, BodyArgs, Globals, PkArgs};
 use crate::commands::account;
@@ -19,14 +21,15 @@ pub enum Write {
     Replace,
 }
 
-/// `item create|upsert|replace DB CONT (--json | --file) [--if-match ETAG]`.
+/// `item create|upsert|replace DB CONT (--json | --file) [--if-match ETAG] [--pre-trigger N]…
+/// [--post-trigger N]…`.
 pub fn write(
     g: &Globals,
     kind: Write,
-    db: &str,
-    cont: &str,
+    (db, cont): (&str, &str),
     body: &BodyArgs,
     if_match: Option<&str>,
+    triggers: &TriggerOptions,
 ) -> CliResult<Report> {
     let item = body.read()?;
     let account = account::open(g)?;
@@ -36,6 +39,16 @@ pub fn write(
         if_match: if_match.map(str::to_string),
         ..ItemOptions::default()
     };
+    if !triggers.is_empty() {
+        let op = match kind {
+            Write::Create => TriggerOperation::Create,
+            Write::Upsert => TriggerOperation::Upsert,
+            Write::Replace => TriggerOperation::Replace,
+        };
+        return Ok(report(
+            c.write_item_with_triggers(op, pk, &item, &opts, triggers)?,
+        ));
+    }
     let resp = match kind {
         Write::Create => c.create_item_with(pk, &item, &opts)?,
         Write::Upsert => c.upsert_item_with(pk, &item, &opts)?,
@@ -53,14 +66,12 @@ pub fn get(g: &Globals, db: &str, cont: &str, id: &str, pk: &PkArgs) -> CliResul
     Ok(report(resp).records("item", item.into_iter().collect()))
 }
 
-/// `item delete DB CONT ID (--pk ...) [--if-match ETAG]`.
+/// `item delete DB CONT ID (--pk ...) [--if-match ETAG] [--pre-trigger N]… [--post-trigger N]…`.
 pub fn delete(
     g: &Globals,
-    db: &str,
-    cont: &str,
-    id: &str,
-    pk: &PkArgs,
+    (db, cont, id, pk): (&str, &str, &str, &PkArgs),
     if_match: Option<&str>,
+    triggers: &TriggerOptions,
 ) -> CliResult<Report> {
     let pk = pk.partition_key()?;
     let account = account::open(g)?;
@@ -68,10 +79,12 @@ pub fn delete(
         if_match: if_match.map(str::to_string),
         ..ItemOptions::default()
     };
-    let resp = account
-        .database(db)
-        .container(cont)
-        .delete_item_with(pk, id, &opts)?;
+    let c = account.database(db).container(cont);
+    let resp = if triggers.is_empty() {
+        c.delete_item_with(pk, id, &opts)?
+    } else {
+        c.delete_item_with_triggers(pk, id, &opts, triggers)?
+    };
     Ok(Report::new(resp.status_code)
         .field("requestCharge", resp.request_charge)
         .opt_field("etag", resp.etag))

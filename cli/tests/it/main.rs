@@ -24,6 +24,7 @@ mod query;
 mod readme_tour;
 mod serve;
 mod shell;
+mod sproc;
 mod stats;
 mod sync;
 mod ttl;

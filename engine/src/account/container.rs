@@ -63,16 +63,21 @@ pub(crate) fn random_hex(n: usize) -> String {
     hex::encode(&b)
 }
 
-pub(crate) fn new_etag() -> String {
+/// A random GUID, as the managed service spells one (`8-4-4-4-12` hex digits).
+pub(crate) fn new_guid() -> String {
     let h = random_hex(16);
     format!(
-        "\"{}-{}-{}-{}-{}\"",
+        "{}-{}-{}-{}-{}",
         &h[..8],
         &h[8..12],
         &h[12..16],
         &h[16..20],
         &h[20..]
     )
+}
+
+pub(crate) fn new_etag() -> String {
+    format!("\"{}\"", new_guid())
 }
 
 /// Parses a stored item. Without serde_json's recursion limit (128 containers, one short of the

@@ -111,6 +111,7 @@ impl Database {
                 analytical: None,
                 indexing_policy,
                 index_generation: 0,
+                stored_procedures: Vec::new(),
             });
             c.next_container_id = id
                 .checked_add(1)

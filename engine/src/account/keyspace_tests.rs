@@ -43,7 +43,7 @@ fn wait_index_ready(c: &Container) {
 /// records, pointers, images, LSN mark, index entries), an item expiring by TTL (a recorded
 /// delete), an indexing-policy change (rebuild state), sync both ways with account "b" under a
 /// custom policy with conflicting edits (checkpoints, conflicts), and the session's metrics
-/// stored (lifetime counts). Also fills `d/kept`, which nothing deletes.
+/// stored (lifetime counts), a stored procedure. Also fills `d/kept`, which nothing deletes.
 fn exercise(dir: &tempfile::TempDir, clock: &ManualWallClock) -> (Account, Account) {
     let a = Account::create(options(dir, "a", clock), "a", Encryption::ServiceManaged).unwrap();
     let b = Account::create(options(dir, "b", clock), "b", Encryption::ServiceManaged).unwrap();
@@ -62,6 +62,9 @@ fn exercise(dir: &tempfile::TempDir, clock: &ManualWallClock) -> (Account, Accou
     let kept = d.create_container("kept", "/pk").unwrap();
     kept.create_item("p", &json!({"id": "k", "pk": "p", "v": 1}))
         .unwrap();
+    // A stored procedure's body (the Script space).
+    c.create_stored_procedure("sp", "function sp() {}").unwrap();
+    kept.create_stored_procedure("sp", "function sp() {}").unwrap();
 
     for id in ["x", "y", "z"] {
         c.create_item("p", &json!({"id": id, "pk": "p", "v": 0, "tags": ["t"]}))

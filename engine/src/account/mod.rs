@@ -32,18 +32,26 @@ mod lsn;
 mod metrics;
 mod ordered;
 mod patch;
+mod procedure;
+mod procedure_host;
+mod procedure_run;
 mod purge;
 mod query;
 mod response;
 #[cfg(test)]
 mod revocation_tests;
 mod rotation;
+mod script_store;
+mod script_sync;
 mod staged;
 mod stats;
 mod sync;
 mod tenant;
+mod trigger;
+mod trigger_run;
 mod ttl;
 mod typed_read;
+mod udf;
 
 pub(crate) use access_keys::AccessKeyPair;
 pub use access_keys::{AccessKeyKind, AccessKeys, ACCESS_KEY_LEN};
@@ -66,11 +74,16 @@ pub use key_check::KeyStatus;
 pub(crate) use keys::{open_service, unwrap_customer, KEYRING_FILE};
 pub(crate) use lifecycle::Signal;
 pub use patch::PatchOptions;
+pub use procedure::{StoredProcedure, MAX_PROCEDURE_BYTES};
+pub use procedure_run::ProcedureResponse;
 pub use query::{QueryOptions, QueryResponse, DEFAULT_MAX_ITEM_COUNT, MAX_PAGE_BYTES};
 pub use response::{ItemOptions, ItemResponse};
 pub use rotation::KeyRotation;
 pub use stats::{AccountListing, ContainerListing, ContainerStats, DatabaseListing};
 pub use sync::SyncReport;
+pub use trigger::{Trigger, TriggerOperation, TriggerType};
+pub use trigger_run::TriggerOptions;
+pub use udf::UserDefinedFunction;
 
 #[cfg(test)]
 mod fuzz_tests;

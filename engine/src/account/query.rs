@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 use super::container::{parse_stored, public_size, without_lsn, Container, Resolved};
 use crate::document::{container_prefix, partition_prefix, PartitionKey};
 use crate::error::{Error, Result};
-use crate::metering::{index_read_charge, query_charge, query_load_charge};
+use crate::metering::{index_read_charge, query_charge, query_load_charge, script_charge, summed_charge};
 use crate::query::{Collector, Cursor, Flow, Page, Pager, Position, Prepared};
 use strata_base::seal::hex;
 use strata_lsm::CipherSuite;
@@ -122,6 +122,32 @@ impl Container {
         opts: &QueryOptions,
     ) -> Result<QueryResponse> {
         let prepared = Prepared::new(sql, params)?.at(self.inner.opts.wall_clock.now_secs());
+        let Some(udfs) = self.page_udfs(&prepared)? else {
+            return self.run_page(prepared, sql, params, opts);
+        };
+        // A UDF that failed fails the page: its results are not returned.
+        let page = self.run_page(prepared.with_udfs(udfs.clone()), sql, params, opts);
+        if let Some(e) = udfs.failure() {
+            return Err(e);
+        }
+        let mut page = page?;
+        // The functions' running time, charged as a procedure's (docs/scripts.md, "Charges").
+        let cpu = script_charge(udfs.busy());
+        if cpu > 0.0 {
+            self.charge(&self.resolve()?, cpu)?;
+            page.request_charge = summed_charge([page.request_charge, cpu]);
+        }
+        Ok(page)
+    }
+
+    /// One page of `prepared` (`sql` with `params`, for the continuation token).
+    fn run_page(
+        &self,
+        prepared: Prepared,
+        sql: &str,
+        params: &[(String, Value)],
+        opts: &QueryOptions,
+    ) -> Result<QueryResponse> {
         let page = match opts.max_item_count {
             Some(0) => return Err(Error::BadRequest("max item count must be at least 1".into())),
             Some(n) => n,

@@ -44,6 +44,8 @@ pub struct SyncReport {
     pub conflicts_resolved: usize,
     /// Conflicts recorded in a conflict feed (custom policy).
     pub conflicts_recorded: usize,
+    /// Stored procedures, triggers and user-defined functions created or replaced here.
+    pub scripts_copied: usize,
 }
 
 /// How far a source container's feed has been applied to a container here.
@@ -87,6 +89,7 @@ impl Account {
                 let src = source.database(&db).container(&info.name);
                 let here = self.ensure_container(&db, &src, &info.partition_key_path, &mut report)?;
                 self.sync_container(&source_id, &source.name(), &src, &here, &mut report)?;
+                report.scripts_copied += here.sync_scripts_from(&src)?;
                 report.containers += 1;
             }
         }

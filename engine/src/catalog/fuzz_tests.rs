@@ -36,6 +36,7 @@ fn catalog(names: &[String], ids: &[u32]) -> Catalog {
                 analytical: None,
                 indexing_policy: None,
                 index_generation: 0,
+                stored_procedures: Vec::new(),
             })
             .collect(),
         throughput: Some(400),

@@ -53,6 +53,10 @@ pub(crate) struct ContainerEntry {
     /// never read (see account/index.rs).
     #[serde(default)]
     pub(crate) index_generation: u32,
+    /// The names of the container's stored procedures (plaintext, as the contract allows);
+    /// their bodies are sealed in the store (key space `Script`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) stored_procedures: Vec<String>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -416,6 +420,7 @@ mod tests {
             }),
             indexing_policy: (id == 2).then(crate::index::IndexingPolicy::default),
             index_generation: id,
+            stored_procedures: Vec::new(),
         };
         let mut c = Catalog::new("acct", "service-managed", None, Some("user:ops".into()));
         c.databases = vec![DatabaseEntry {

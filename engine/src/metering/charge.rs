@@ -70,7 +70,8 @@ fn round2(v: f64) -> f64 {
 /// The charge of several operations together (a transactional batch): the sum of their
 /// charges, rounded to two decimals like every charge.
 pub(crate) fn summed_charge(charges: impl IntoIterator<Item = f64>) -> f64 {
-    round2(charges.into_iter().sum())
+    // From +0: `Sum` for floats starts at -0.0, which an empty sum would print as "-0.0".
+    round2(charges.into_iter().fold(0.0, |total, c| total + c))
 }
 
 /// Charge of reading one item of `size` bytes (a 404 read costs the 1 KB charge).
@@ -123,9 +124,26 @@ pub(crate) fn query_charge(load: f64, result_bytes: usize, cmk: bool) -> f64 {
     round2(if cmk { base * CMK_QUERY } else { base })
 }
 
+/// RU per millisecond of JavaScript a stored procedure ran (host calls excluded: their
+/// operations are charged as themselves).
+const SCRIPT_PER_MS: f64 = 0.1;
+
+/// Charge of a script's own running time (docs/scripts.md, "Charges"); no customer-key
+/// surcharge: nothing is sealed or opened by it.
+pub(crate) fn script_charge(time: std::time::Duration) -> f64 {
+    round2(SCRIPT_PER_MS * time.as_secs_f64() * 1000.0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_empty_sum_is_a_positive_zero() {
+        let none = summed_charge(std::iter::empty());
+        assert!(none == 0.0 && none.is_sign_positive(), "{none}");
+        assert_eq!(summed_charge([1.004, 2.0]), 3.0);
+    }
 
     #[test]
     fn feed_pages_charge_like_point_reads_with_the_query_surcharge() {

@@ -7,8 +7,8 @@ mod metrics;
 mod throughput;
 
 pub(crate) use charge::{
-    feed_charge, index_read_charge, point_read_charge, query_charge, query_load_charge, summed_charge,
-    write_charge,
+    feed_charge, index_read_charge, point_read_charge, query_charge, query_load_charge, script_charge,
+    summed_charge, write_charge,
 };
 pub use metrics::ContainerMetrics;
 pub(crate) use metrics::Metrics;

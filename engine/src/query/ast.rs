@@ -21,6 +21,9 @@ pub(crate) struct Query {
     pub(crate) order_by: Vec<OrderItem>,
     /// `OFFSET n LIMIT m`.
     pub(crate) offset_limit: Option<(Count, Count)>,
+    /// The user-defined functions the whole query calls (`udf.name`), subqueries included: set
+    /// on the outermost query only.
+    pub(crate) udfs: std::collections::BTreeSet<String>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -138,6 +141,8 @@ pub(crate) enum ExprKind {
     Ternary(Box<Expr>, Box<Expr>, Box<Expr>),
     /// A function or aggregate call; the name is upper-cased.
     Call(String, Vec<Expr>),
+    /// `udf.name(args)`: a user-defined function of the container (name as written).
+    Udf(String, Vec<Expr>),
     Array(Vec<Expr>),
     Object(Vec<(String, Expr)>),
     /// `(SELECT ...)`, `EXISTS(SELECT ...)`, `ARRAY(SELECT ...)`: correlated over the enclosing
@@ -173,7 +178,7 @@ impl ExprKind {
             ExprKind::Between { value, low, high, .. } => vec![value, low, high],
             ExprKind::In { value, list, .. } => std::iter::once(&**value).chain(list).collect(),
             ExprKind::Ternary(a, b, c) => vec![a, b, c],
-            ExprKind::Call(_, args) | ExprKind::Array(args) => args.iter().collect(),
+            ExprKind::Call(_, args) | ExprKind::Udf(_, args) | ExprKind::Array(args) => args.iter().collect(),
             ExprKind::Object(fields) => fields.iter().map(|(_, e)| e).collect(),
         }
     }

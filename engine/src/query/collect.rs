@@ -116,6 +116,7 @@ impl<'p> Collector<'p> {
             params: &self.p.params,
             now: self.p.now,
             aggs: None,
+            udfs: self.p.udfs.as_deref(),
         }
     }
 
@@ -257,6 +258,7 @@ impl<'p> Collector<'p> {
                         params: &p.params,
                         now: p.now,
                         aggs: Some(&aggs),
+                        udfs: p.udfs.as_deref(),
                     };
                     out.extend(p.project(&env, &g.first));
                 }

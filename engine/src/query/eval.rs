@@ -12,6 +12,7 @@ use super::ast::{BinOp, Expr, ExprKind, UnOp};
 use super::functions::call;
 use super::integer::{bit_not, bitwise};
 use super::like::Pattern;
+use super::udf::Udfs;
 use super::value::{as_f64, compare, equals, number, Val};
 
 /// The values bound by FROM and JOIN for one row, by alias (shared: a JOIN repeats the document
@@ -27,6 +28,9 @@ pub(crate) struct Env<'a> {
     /// call expression (query/collect.rs): they answer aggregate calls, which are undefined
     /// without them (the checker allows aggregates only in SELECT, which is projected with them).
     pub(crate) aggs: Option<&'a HashMap<usize, Val>>,
+    /// The container's user-defined functions the query calls; without them `udf.name(…)` is
+    /// undefined (a plan's constant folding, `explain`).
+    pub(crate) udfs: Option<&'a dyn Udfs>,
 }
 
 impl Env<'_> {
@@ -141,6 +145,10 @@ impl Env<'_> {
             ExprKind::Call(name, args) => {
                 let values: Vec<Val> = args.iter().map(|a| self.eval(a, row)).collect();
                 call(name, &values, self.now)
+            }
+            ExprKind::Udf(name, args) => {
+                let values: Vec<Val> = args.iter().map(|a| self.eval(a, row)).collect();
+                self.udfs.and_then(|u| u.call(name, &values))
             }
             ExprKind::Subquery(kind, q) => self.subquery(*kind, q, row),
             ExprKind::Array(items) => Some(Value::Array(

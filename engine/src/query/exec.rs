@@ -15,6 +15,7 @@ use super::check::check;
 use super::eval::{Env, Row};
 use super::parser::parse;
 use super::position::query_error;
+use super::udf::Udfs;
 use super::value::{order, Val};
 use crate::error::{Error, Result};
 
@@ -33,6 +34,8 @@ pub(crate) struct Prepared {
     /// "Now" for GetCurrentDateTime and the like, in ticks since the Unix epoch: one value for
     /// the whole query (set from the account's wall clock by `at`, else the system clock's).
     pub(super) now: i64,
+    /// The user-defined functions `udf.name(…)` calls reach (`with_udfs`).
+    pub(super) udfs: Option<std::sync::Arc<dyn Udfs>>,
 }
 
 impl Prepared {
@@ -83,6 +86,7 @@ impl Prepared {
             offset,
             limit,
             now,
+            udfs: None,
         })
     }
 
@@ -92,6 +96,17 @@ impl Prepared {
         self.now = i64::try_from(now_secs)
             .unwrap_or(i64::MAX)
             .saturating_mul(10_000_000);
+        self
+    }
+
+    /// The names of the user-defined functions the query calls.
+    pub(crate) fn udf_names(&self) -> &std::collections::BTreeSet<String> {
+        &self.query.udfs
+    }
+
+    /// Answers `udf.name(…)` calls with `udfs`.
+    pub(crate) fn with_udfs(mut self, udfs: std::sync::Arc<dyn Udfs>) -> Prepared {
+        self.udfs = Some(udfs);
         self
     }
 

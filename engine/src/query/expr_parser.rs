@@ -395,6 +395,13 @@ impl Parser<'_> {
                         };
                         self.subquery(kind, span)
                     }
+                    _ if word == "udf"
+                        && self.peek_at(1) == &Tok::Dot
+                        && matches!(self.peek_at(2), Tok::Ident(_))
+                        && self.peek_at(3) == &Tok::LParen =>
+                    {
+                        self.udf_call()
+                    }
                     _ if self.peek_at(1) == &Tok::LParen => self.call(upper),
                     _ if is_keyword(&word) => Err(self.unexpected("expected an expression, not a keyword")),
                     _ => {
@@ -418,6 +425,24 @@ impl Parser<'_> {
         Ok(Expr {
             kind: ExprKind::Subquery(kind, Box::new(q)),
             span: start.to(self.prev_span()),
+        })
+    }
+
+    /// `udf.name(args)` at `udf`: any number of arguments (the function decides).
+    fn udf_call(&mut self) -> Result<Expr> {
+        let span = self.span();
+        self.advance();
+        self.advance();
+        let Tok::Ident(name) = self.peek().clone() else {
+            return Err(self.unexpected("expected the name of a user-defined function"));
+        };
+        self.advance();
+        self.advance();
+        let args = self.list(&Tok::RParen, "')' closing the arguments")?;
+        self.udfs.insert(name.clone());
+        Ok(Expr {
+            kind: ExprKind::Udf(name, args),
+            span: span.to(self.prev_span()),
         })
     }
 

@@ -20,6 +20,7 @@ mod position;
 mod predicate;
 mod stream;
 mod subquery;
+mod udf;
 mod value;
 
 pub(crate) use collect::Collector;
@@ -29,6 +30,7 @@ pub use parser::projection_names;
 pub(crate) use plan::OrderScan;
 pub(crate) use predicate::Predicate;
 pub(crate) use stream::{Flow, Page, Pager, Position, WHOLE};
+pub(crate) use udf::Udfs;
 
 #[cfg(test)]
 mod fuzz_tests;

@@ -104,6 +104,7 @@ impl Prepared {
             params: &self.params,
             now: self.now,
             aggs: None,
+            udfs: self.udfs.as_deref(),
         };
         env.eval(&o.expr, &vec![(alias.clone(), doc.clone())])
     }

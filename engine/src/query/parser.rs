@@ -51,10 +51,11 @@ pub(crate) fn is_keyword(s: &str) -> bool {
 /// Parses a whole query.
 pub(crate) fn parse(src: &str) -> Result<Query> {
     let mut p = Parser::new(src)?;
-    let q = p.query()?;
+    let mut q = p.query()?;
     if !p.at(&Tok::Eof) {
         return Err(p.unexpected("expected the end of the query"));
     }
+    q.udfs = std::mem::take(&mut p.udfs);
     Ok(q)
 }
 
@@ -81,6 +82,11 @@ pub(crate) fn parse_predicate(src: &str) -> Result<Query> {
     if !p.at(&Tok::Eof) {
         return Err(p.unexpected("expected the end of the filter predicate"));
     }
+    if let Some(name) = p.udfs.first() {
+        return Err(Error::BadRequest(format!(
+            "udf.{name}: user-defined functions are not available in a filter predicate, only in queries"
+        )));
+    }
     Ok(q)
 }
 
@@ -99,6 +105,8 @@ pub(crate) struct Parser<'a> {
     toks: Vec<Token>,
     pos: usize,
     depth: usize,
+    /// The `udf.name` calls seen so far.
+    pub(crate) udfs: std::collections::BTreeSet<String>,
 }
 
 impl<'a> Parser<'a> {
@@ -108,6 +116,7 @@ impl<'a> Parser<'a> {
             toks: tokenize(src)?,
             pos: 0,
             depth: 0,
+            udfs: Default::default(),
         })
     }
 
@@ -325,6 +334,7 @@ impl<'a> Parser<'a> {
             group_by,
             order_by,
             offset_limit,
+            udfs: Default::default(),
         })
     }
 

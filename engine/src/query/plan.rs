@@ -376,6 +376,7 @@ impl Prepared {
             params: &self.params,
             now: self.now,
             aggs: None,
+            udfs: self.udfs.as_deref(),
         };
         env.eval(e, &Row::new())
     }

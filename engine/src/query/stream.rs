@@ -152,6 +152,7 @@ impl<'p> Pager<'p> {
             params: &self.p.params,
             now: self.p.now,
             aggs: None,
+            udfs: self.p.udfs.as_deref(),
         }
     }
 
@@ -262,6 +263,7 @@ impl<'p> Pager<'p> {
                 params: &self.p.params,
                 now: self.p.now,
                 aggs: Some(&finished),
+                udfs: self.p.udfs.as_deref(),
             };
             // One row, which OFFSET, LIMIT and TOP may remove.
             let items: Vec<Value> = self

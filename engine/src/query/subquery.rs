@@ -38,6 +38,7 @@ impl Env<'_> {
             params: self.params,
             now: self.now,
             aggs: None,
+            udfs: self.udfs,
         };
         // FROM names an enclosing binding (checked), so the rows start from the enclosing row.
         let mut rows: Vec<Row> = vec![outer.clone()];
@@ -75,6 +76,7 @@ impl Env<'_> {
                 params: self.params,
                 now: self.now,
                 aggs: Some(&finished),
+                udfs: self.udfs,
             };
             project(&group, q, outer).into_iter().collect()
         } else {

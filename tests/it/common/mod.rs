@@ -4,8 +4,10 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use serde_json::Value;
 use strata::{
-    Account, AccountOptions, Container, Encryption, Identities, KeyUri, LocalVault, Permission, Principal,
+    Account, AccountOptions, ChangeFeedMode, ChangeFeedOptions, Container, Encryption, Identities, KeyUri,
+    LocalVault, Permission, Principal, QueryOptions,
 };
 
 /// `ServiceManaged`, or `CustomerManaged` on a new 2048-bit key `key_name` in `opts`' vault.
@@ -180,4 +182,31 @@ pub fn account_with_container(opts: AccountOptions) -> (Account, Container) {
         .create_container("c", "/pk")
         .unwrap();
     (account, c)
+}
+
+/// Records in the container's all-versions change feed.
+pub fn feed_len(c: &Container) -> usize {
+    let o = ChangeFeedOptions {
+        mode: ChangeFeedMode::AllVersionsAndDeletes,
+        max_item_count: 10_000,
+        ..Default::default()
+    };
+    c.read_change_feed(&o).unwrap().items.len()
+}
+
+/// What an observer of an all-or-nothing write can see: every item (scanned, by id), what
+/// `indexed_sql` answers through the index (checked against a full scan), and the feed's length.
+pub fn visible_state(c: &Container, indexed_sql: &str) -> (Vec<Value>, Vec<Value>, usize) {
+    let q = |sql: &str, force_full_scan| {
+        let o = QueryOptions {
+            force_full_scan,
+            max_item_count: Some(10_000),
+            ..QueryOptions::default()
+        };
+        c.query_items(sql, &[], &o).unwrap().items
+    };
+    let all = q("SELECT * FROM c ORDER BY c.id", true);
+    let indexed = q(indexed_sql, false);
+    assert_eq!(indexed, q(indexed_sql, true), "the index and a scan agree");
+    (all, indexed, feed_len(c))
 }

@@ -1,0 +1,273 @@
+//! `strata sproc` through the real binary: create from --body and --file, get, list, run with a
+//! partition key and arguments (JSON output: statusCode, requestCharge, body), a throw that
+//! answers 400.3703 with the script's message and stores nothing, replace and delete, and bad
+//! input (a body that does not compile, --args that is not an array) as 400; `strata trigger`
+//! and the `--pre-trigger` / `--post-trigger` flags of item writes (a post-trigger's throw rolls
+//! the delete back); `strata udf` and a query that calls one.
+
+use crate::common;
+
+use common::Env;
+use serde_json::json;
+
+const BULK_IMPORT: &str = r#"function bulkImport(items) {
+    var c = getContext().getCollection();
+    var count = 0;
+    items.forEach(function (item) {
+        if (c.createDocument(c.getSelfLink(), item, function (err) { if (err) throw err; })) count++;
+    });
+    getContext().getResponse().setBody(count);
+}"#;
+
+/// `strata sproc run d c NAME --pk a --args ARGS`.
+fn run_args<'a>(name: &'a str, args: &'a str) -> [&'a str; 9] {
+    ["sproc", "run", "d", "c", name, "--pk", "a", "--args", args]
+}
+
+#[test]
+fn sproc_commands_store_run_and_remove_procedures() {
+    let env = Env::with_container("/t");
+    let file = env.path("bulkImport.js");
+    std::fs::write(&file, BULK_IMPORT).unwrap();
+    let created = env.ok_status(
+        &[
+            "sproc",
+            "create",
+            "d",
+            "c",
+            "bulkImport",
+            "--file",
+            env.arg(&file),
+        ],
+        201,
+    );
+    assert_eq!(
+        (&created["id"], &created["body"]),
+        (&json!("bulkImport"), &json!(BULK_IMPORT))
+    );
+    env.ok_status(
+        &[
+            "sproc",
+            "create",
+            "d",
+            "c",
+            "fail",
+            "--body",
+            "function fail(x) { throw new Error('refused: ' + x); }",
+        ],
+        201,
+    );
+    let listed = env.ok(&["sproc", "list", "d", "c"]);
+    assert_eq!(
+        listed["storedProcedures"],
+        json!(["bulkImport", "fail"]),
+        "{listed}"
+    );
+    assert_eq!(env.ok(&["sproc", "get", "d", "c", "fail"])["id"], "fail");
+
+    let args = r#"[[{"id": "1", "t": "a"}, {"id": "2", "t": "a"}]]"#;
+    let ran = env.ok_status(&run_args("bulkImport", args), 200);
+    assert_eq!(ran["body"], 2);
+    assert!(ran["requestCharge"].as_f64().unwrap() > 0.0, "{ran}");
+    assert_eq!(
+        env.ok(&["item", "get", "d", "c", "2", "--pk", "a"])["item"]["t"],
+        "a"
+    );
+
+    let failed = env.err_status(&run_args("fail", "[\"x\"]"), 400, 3703);
+    assert!(
+        failed["message"].as_str().unwrap().contains("refused: x"),
+        "{failed}"
+    );
+    // Creating an item that exists throws inside the script: nothing of the run is stored.
+    let again = r#"[[{"id": "3", "t": "a"}, {"id": "1", "t": "a"}]]"#;
+    env.err_status(&run_args("bulkImport", again), 400, 3703);
+    env.err_status(&["item", "get", "d", "c", "3", "--pk", "a"], 404, 0);
+
+    env.ok_status(
+        &[
+            "sproc",
+            "replace",
+            "d",
+            "c",
+            "fail",
+            "--body",
+            "function fail() { getContext().getResponse().setBody('ok'); }",
+        ],
+        200,
+    );
+    assert_eq!(
+        env.ok(&["sproc", "run", "d", "c", "fail", "--pk", "a"])["body"],
+        "ok"
+    );
+    env.ok_status(&["sproc", "delete", "d", "c", "fail"], 204);
+    env.err_status(&["sproc", "get", "d", "c", "fail"], 404, 0);
+
+    env.err_status(
+        &["sproc", "create", "d", "c", "bad", "--body", "function ("],
+        400,
+        3703,
+    );
+    let r = env.run(&[
+        "sproc",
+        "run",
+        "d",
+        "c",
+        "bulkImport",
+        "--pk",
+        "a",
+        "--args",
+        "{}",
+    ]);
+    assert_eq!(r.json()["statusCode"], 400, "{r:?}");
+}
+
+#[test]
+fn trigger_commands_and_the_item_flags_that_name_them() {
+    let env = Env::with_container("/t");
+    let stamp = "function stamp() { var r = getContext().getRequest(); var d = r.getBody(); d.stamped = true; r.setBody(d); }";
+    let created = env.ok_status(
+        &[
+            "trigger",
+            "create",
+            "d",
+            "c",
+            "stamp",
+            "--type",
+            "pre",
+            "--operation",
+            "all",
+            "--body",
+            stamp,
+        ],
+        201,
+    );
+    assert_eq!(
+        (&created["triggerType"], &created["triggerOperation"]),
+        (&json!("Pre"), &json!("All"))
+    );
+    let guard = "function guard() { throw new Error('deletes are audited: refused'); }";
+    env.ok_status(
+        &[
+            "trigger",
+            "create",
+            "d",
+            "c",
+            "guard",
+            "--type",
+            "post",
+            "--operation",
+            "delete",
+            "--body",
+            guard,
+        ],
+        201,
+    );
+    let listed = env.ok(&["trigger", "list", "d", "c"]);
+    assert_eq!(listed["triggers"].as_array().unwrap().len(), 2, "{listed}");
+    assert_eq!(env.ok(&["trigger", "get", "d", "c", "guard"])["body"], guard);
+
+    let out = env.ok_status(
+        &[
+            "item",
+            "create",
+            "d",
+            "c",
+            "--json",
+            r#"{"id":"1","t":"a"}"#,
+            "--pre-trigger",
+            "stamp",
+        ],
+        201,
+    );
+    assert_eq!(out["item"]["stamped"], true, "{out}");
+    // The post-trigger throws: the delete is rolled back.
+    let e = env.err_status(
+        &[
+            "item",
+            "delete",
+            "d",
+            "c",
+            "1",
+            "--pk",
+            "a",
+            "--post-trigger",
+            "guard",
+        ],
+        400,
+        3703,
+    );
+    assert!(e["message"].as_str().unwrap().contains("refused"), "{e}");
+    assert_eq!(
+        env.ok(&["item", "get", "d", "c", "1", "--pk", "a"])["item"]["stamped"],
+        true
+    );
+    // A trigger of the wrong type, or a bad --type.
+    env.err_status(
+        &[
+            "item",
+            "upsert",
+            "d",
+            "c",
+            "--json",
+            r#"{"id":"2","t":"a"}"#,
+            "--pre-trigger",
+            "guard",
+        ],
+        400,
+        0,
+    );
+    env.err_status(
+        &[
+            "trigger",
+            "create",
+            "d",
+            "c",
+            "x",
+            "--type",
+            "during",
+            "--operation",
+            "all",
+            "--body",
+            stamp,
+        ],
+        400,
+        0,
+    );
+    env.ok_status(&["trigger", "delete", "d", "c", "guard"], 204);
+    env.ok_status(&["item", "delete", "d", "c", "1", "--pk", "a"], 204);
+}
+
+#[test]
+fn udf_commands_and_a_query_that_calls_one() {
+    let env = Env::with_container("/t");
+    env.ok(&[
+        "item",
+        "create",
+        "d",
+        "c",
+        "--json",
+        r#"{"id":"1","t":"a","price":10}"#,
+    ]);
+    let body = "function tax(p) { if (p > 100) throw new Error('too dear'); return p * 0.2; }";
+    let created = env.ok_status(&["udf", "create", "d", "c", "tax", "--body", body], 201);
+    assert_eq!(created["body"], body);
+    assert_eq!(
+        env.ok(&["udf", "list", "d", "c"])["userDefinedFunctions"],
+        json!(["tax"])
+    );
+    assert_eq!(env.ok(&["udf", "get", "d", "c", "tax"])["id"], "tax");
+    let out = env.ok(&["query", "d", "c", "SELECT VALUE udf.tax(c.price) FROM c"]);
+    assert_eq!(out["items"], json!([2]), "{out}");
+    env.err_status(
+        &["query", "d", "c", "SELECT VALUE udf.tax(1000) FROM c"],
+        400,
+        3703,
+    );
+    env.ok_status(&["udf", "delete", "d", "c", "tax"], 204);
+    env.err_status(
+        &["query", "d", "c", "SELECT VALUE udf.tax(c.price) FROM c"],
+        404,
+        0,
+    );
+}

@@ -1,0 +1,116 @@
+//! Scripts kept whole in the store (triggers, user-defined functions): their records under the
+//! `Script` key space, sealed like items, and the create, read, list and delete they share.
+//! Stored procedures differ (their names are in the catalog; procedure.rs). Owns the generic
+//! record operations; must not know what a kind of script does.
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use super::container::Container;
+use super::procedure::{check_script, compile, script_key};
+use crate::error::{Error, Result};
+use strata_lsm::WriteBatch;
+
+/// A kind of script stored whole.
+pub(super) trait ScriptRecord: Serialize + DeserializeOwned {
+    /// Its kind byte in the `Script` key space.
+    const KIND: u8;
+    /// What it is called in messages ("trigger").
+    const WHAT: &'static str;
+    fn id(&self) -> &str;
+    fn body(&self) -> &str;
+    /// `(_ts, _etag)`: which of two versions is the later (sync).
+    fn version(&self) -> (u64, &str);
+}
+
+/// Implements `ScriptRecord` for a struct with `id`, `body`, `etag` and `ts` fields.
+macro_rules! script_record {
+    ($t:ty, $kind:expr, $what:literal) => {
+        impl $crate::account::script_store::ScriptRecord for $t {
+            const KIND: u8 = $kind;
+            const WHAT: &'static str = $what;
+            fn id(&self) -> &str {
+                &self.id
+            }
+            fn body(&self) -> &str {
+                &self.body
+            }
+            fn version(&self) -> (u64, &str) {
+                (self.ts, &self.etag)
+            }
+        }
+    };
+}
+pub(super) use script_record;
+
+impl Container {
+    /// Checks `name` and `body` (400, 413), then stores what `record` makes of them under
+    /// `name`: 409 if the name is taken.
+    pub(super) fn create_script<T: ScriptRecord>(
+        &self,
+        name: &str,
+        body: &str,
+        record: impl FnOnce() -> T,
+    ) -> Result<T> {
+        check_script(T::WHAT, name, body)?;
+        let r = self.resolve()?;
+        compile(body)?;
+        let key = script_key(r.id, T::KIND, name);
+        let _guard = self.inner.item_lock(&key)?;
+        if self.inner.db.get(&key)?.is_some() {
+            return Err(Error::Conflict(format!(
+                "{} '{name}' already exists in container '{}'; delete it first",
+                T::WHAT,
+                self.name()
+            )));
+        }
+        let record = record();
+        let bytes = serde_json::to_vec(&record)
+            .map_err(|e| Error::Internal(format!("serialising a {}: {e}", T::WHAT)))?;
+        let mut batch = WriteBatch::new();
+        batch.put(key, bytes);
+        self.inner.db.write(batch, self.inner.default_durability())?;
+        Ok(record)
+    }
+
+    /// The script `name`; 404 if there is none.
+    pub(super) fn read_script<T: ScriptRecord>(&self, name: &str) -> Result<T> {
+        let r = self.resolve()?;
+        match self.inner.db.get(&script_key(r.id, T::KIND, name))? {
+            Some(bytes) => parse::<T>(&bytes),
+            None => Err(Error::NotFound(format!(
+                "{} '{name}' does not exist in container '{}'",
+                T::WHAT,
+                self.name()
+            ))),
+        }
+    }
+
+    /// Every script of the kind, by name.
+    pub(super) fn list_scripts<T: ScriptRecord>(&self) -> Result<Vec<T>> {
+        let r = self.resolve()?;
+        self.inner
+            .db
+            .scan_prefix(&script_key(r.id, T::KIND, ""))?
+            .iter()
+            .map(|(_, v)| parse::<T>(v))
+            .collect()
+    }
+
+    /// Deletes the script `name`; 404 if there is none.
+    pub(super) fn delete_script<T: ScriptRecord>(&self, name: &str) -> Result<()> {
+        let r = self.resolve()?;
+        let key = script_key(r.id, T::KIND, name);
+        let _guard = self.inner.item_lock(&key)?;
+        self.read_script::<T>(name)?;
+        let mut batch = WriteBatch::new();
+        batch.delete(key);
+        self.inner.db.write(batch, self.inner.default_durability())?;
+        Ok(())
+    }
+}
+
+fn parse<T: ScriptRecord>(bytes: &[u8]) -> Result<T> {
+    serde_json::from_slice(bytes)
+        .map_err(|e| Error::Internal(format!("a stored {} does not parse: {e}", T::WHAT)))
+}

@@ -1,0 +1,411 @@
+//! Stored procedures end to end: the managed service's documented samples (a bulk import that
+//! returns how many items it wrote and is called again for the rest, a counter increment, a
+//! conditional update that throws), all-or-nothing commits (a throw leaves no trace in items,
+//! indexes or the change feed), the limits (an endless loop answers 408 and the store goes on, a
+//! growing array hits the memory cap), the one-partition rule, the resource operations, and the
+//! bodies surviving a reopen and a backup's restore while never reaching a file in the clear, and
+//! sync carrying procedures, triggers and UDFs between accounts.
+
+use serde_json::{json, Value};
+use strata::{substatus, Account, AccountOptions, Container, ScriptLimits};
+
+use crate::common::{self, plain_container};
+
+const BULK_IMPORT: &str = r#"
+function bulkImport(items) {
+    var collection = getContext().getCollection();
+    var count = 0;
+    if (!items) throw new Error("The array is undefined or null.");
+    if (items.length == 0) { getContext().getResponse().setBody(0); return; }
+    tryCreate(items[count], callback);
+    function tryCreate(item, callback) {
+        var isAccepted = collection.createDocument(collection.getSelfLink(), item, callback);
+        if (!isAccepted) getContext().getResponse().setBody(count);
+    }
+    function callback(err, item, options) {
+        if (err) throw err;
+        count++;
+        if (count >= items.length) getContext().getResponse().setBody(count);
+        else tryCreate(items[count], callback);
+    }
+}"#;
+
+const INCREMENT: &str = r#"
+function increment(id) {
+    var collection = getContext().getCollection();
+    var accepted = collection.readDocument(collection.getAltLink() + "/docs/" + id, {}, function (err, doc) {
+        if (err) throw err;
+        doc.count = (doc.count || 0) + 1;
+        collection.replaceDocument(doc._self, doc, { etag: doc._etag }, function (err, updated) {
+            if (err) throw err;
+            getContext().getResponse().setBody(updated.count);
+        });
+    });
+    if (!accepted) throw new Error("not accepted, retry");
+}"#;
+
+/// Sets `status` on every item of the partition whose `n` is at least `min`, then throws when
+/// one is below: the managed service's "validate, else roll back" sample.
+const CONDITIONAL: &str = r#"
+function markAll(min, status) {
+    var collection = getContext().getCollection();
+    collection.queryDocuments(collection.getSelfLink(),
+        { query: "SELECT * FROM c ORDER BY c.id", parameters: [] },
+        function (err, docs) {
+            if (err) throw err;
+            docs.forEach(function (doc) {
+                if (doc.n < min) throw new Error("item " + doc.id + " has n " + doc.n + ", below " + min + ": nothing changed");
+                doc.status = status;
+                collection.upsertDocument(collection.getSelfLink(), doc, function (err) { if (err) throw err; });
+            });
+            collection.createDocument(collection.getSelfLink(), { id: "audit", pk: docs[0].pk, status: status },
+                function (err) { if (err) throw err; });
+            getContext().getResponse().setBody(docs.length);
+        });
+}"#;
+
+fn item(id: &str, n: i64) -> Value {
+    json!({"id": id, "pk": "p", "n": n, "colour": "red"})
+}
+
+/// What an observer can see: the items, an indexed query's answer and the feed.
+fn state(c: &Container) -> (Vec<Value>, Vec<Value>, usize) {
+    common::visible_state(
+        c,
+        "SELECT VALUE c.id FROM c WHERE c.status = 'done' OR c.colour = 'red'",
+    )
+}
+
+#[test]
+fn bulk_import_returns_its_count_and_is_called_again_for_the_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_account, c) = plain_container(dir.path());
+    c.create_stored_procedure("bulkImport", BULK_IMPORT).unwrap();
+    let items: Vec<Value> = (0..25).map(|i| item(&format!("i{i:02}"), i)).collect();
+    let limits = ScriptLimits {
+        max_operations: 10,
+        ..ScriptLimits::default()
+    };
+    let mut done = 0;
+    let mut calls = 0;
+    while done < items.len() {
+        let r = c
+            .execute_stored_procedure_with("bulkImport", "p", &[json!(items[done..])], limits)
+            .unwrap();
+        assert_eq!(r.status_code, 200);
+        assert!(r.request_charge > 0.0);
+        let n = r.body.as_u64().unwrap() as usize;
+        assert!(n > 0 && n <= 10, "{n}");
+        done += n;
+        calls += 1;
+    }
+    assert_eq!((done, calls), (25, 3));
+    let (all, _, feed) = state(&c);
+    assert_eq!(all.len(), 25);
+    assert_eq!(feed, 25);
+    // Charged at least what the 25 creates cost on their own.
+    let alone = c.create_item("p", &item("alone", 0)).unwrap().request_charge;
+    let r = c
+        .execute_stored_procedure("bulkImport", "p", &[json!([item("one", 1)])])
+        .unwrap();
+    assert!(r.request_charge >= alone, "{} < {alone}", r.request_charge);
+}
+
+#[test]
+fn counter_increment_reads_and_replaces_in_one_transaction() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_account, c) = plain_container(dir.path());
+    c.create_stored_procedure("increment", INCREMENT).unwrap();
+    c.create_item("p", &json!({"id": "counter", "pk": "p", "count": 0}))
+        .unwrap();
+    for want in 1..=5 {
+        let r = c
+            .execute_stored_procedure("increment", "p", &[json!("counter")])
+            .unwrap();
+        assert_eq!(r.body, json!(want));
+    }
+    let stored = c.read_item::<Value>("p", "counter").unwrap().item.unwrap();
+    assert_eq!(stored["count"], 5);
+    // A missing item: the script throws the read's error, a 400 with its message.
+    let e = c
+        .execute_stored_procedure("increment", "p", &[json!("nope")])
+        .unwrap_err();
+    assert_eq!((e.status(), e.substatus()), (400, substatus::SCRIPT_ERROR));
+    assert!(e.to_string().contains("item 'nope'"), "{e}");
+}
+
+#[test]
+fn counter_increments_from_four_threads_end_exact() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_account, c) = plain_container(dir.path());
+    c.create_stored_procedure("increment", INCREMENT).unwrap();
+    c.create_item("p", &json!({"id": "counter", "pk": "p", "count": 0}))
+        .unwrap();
+    std::thread::scope(|s| {
+        for _ in 0..4 {
+            s.spawn(|| {
+                for _ in 0..10 {
+                    // A conflict after its retries answers 409 with nothing written: try again.
+                    loop {
+                        match c.execute_stored_procedure("increment", "p", &[json!("counter")]) {
+                            Ok(_) => break,
+                            Err(e) => assert_eq!(e.status(), 409, "{e}"),
+                        }
+                    }
+                }
+            });
+        }
+    });
+    let stored = c.read_item::<Value>("p", "counter").unwrap().item.unwrap();
+    assert_eq!(stored["count"], 40);
+}
+
+#[test]
+fn a_throw_rolls_everything_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_account, c) = plain_container(dir.path());
+    c.create_stored_procedure("markAll", CONDITIONAL).unwrap();
+    for (id, n) in [("a", 5), ("b", 7), ("c", 2)] {
+        c.create_item("p", &item(id, n)).unwrap();
+    }
+    let before = state(&c);
+    // "a" and "b" are upserted before "c" throws: neither, nor the audit item, is kept.
+    let e = c
+        .execute_stored_procedure("markAll", "p", &[json!(3), json!("done")])
+        .unwrap_err();
+    assert_eq!((e.status(), e.substatus()), (400, substatus::SCRIPT_ERROR));
+    assert!(
+        e.to_string().contains("item c has n 2, below 3: nothing changed"),
+        "{e}"
+    );
+    assert!(e.request_charge().unwrap() > 0.0, "the query it ran is charged");
+    assert_eq!(state(&c), before, "no trace in items, index or change feed");
+    // With a bar every item clears, the same procedure commits all of it.
+    let r = c
+        .execute_stored_procedure("markAll", "p", &[json!(1), json!("done")])
+        .unwrap();
+    assert_eq!(r.body, json!(3));
+    let (all, indexed, feed) = state(&c);
+    assert_eq!(all.len(), 4);
+    assert!(all.iter().all(|d| d["status"] == "done"));
+    assert_eq!(indexed.len(), 4);
+    assert_eq!(feed, before.2 + 4);
+}
+
+#[test]
+fn an_endless_loop_answers_408_and_the_store_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_account, c) = plain_container(dir.path());
+    let body = r#"function spin() {
+        var c = getContext().getCollection();
+        c.createDocument(c.getSelfLink(), {id: "before-loop", pk: "p"});
+        while (true) {}
+    }"#;
+    c.create_stored_procedure("spin", body).unwrap();
+    let limits = ScriptLimits {
+        time: std::time::Duration::from_millis(300),
+        ..ScriptLimits::default()
+    };
+    let e = c
+        .execute_stored_procedure_with("spin", "p", &[], limits)
+        .unwrap_err();
+    assert_eq!(
+        (e.status(), e.substatus()),
+        (408, substatus::SCRIPT_TIME_BUDGET),
+        "{e}"
+    );
+    assert_eq!(
+        c.read_item::<Value>("p", "before-loop").unwrap_err().status(),
+        404
+    );
+    c.create_item("p", &item("after", 1)).unwrap();
+    c.create_stored_procedure(
+        "ok",
+        "function ok() { getContext().getResponse().setBody('fine'); }",
+    )
+    .unwrap();
+    assert_eq!(
+        c.execute_stored_procedure("ok", "p", &[]).unwrap().body,
+        json!("fine")
+    );
+}
+
+#[test]
+fn a_growing_array_hits_the_memory_cap() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_account, c) = plain_container(dir.path());
+    let body = "function grow() { var a = []; while (true) a.push({n: a.length, s: 'x'.repeat(100)}); }";
+    c.create_stored_procedure("grow", body).unwrap();
+    let e = c.execute_stored_procedure("grow", "p", &[]).unwrap_err();
+    assert_eq!(
+        (e.status(), e.substatus()),
+        (400, substatus::SCRIPT_MEMORY_CAP),
+        "{e}"
+    );
+    assert!(e.to_string().contains("32 MiB memory cap"), "{e}");
+}
+
+#[test]
+fn writes_outside_the_partition_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_account, c) = plain_container(dir.path());
+    let body = r#"function escape(pk) {
+        var c = getContext().getCollection();
+        c.createDocument(c.getSelfLink(), {id: "mine", pk: "p"});
+        c.createDocument(c.getSelfLink(), {id: "theirs", pk: pk}, function (err) {
+            getContext().getResponse().setBody({status: err && err.number, message: err && err.message});
+        });
+    }"#;
+    c.create_stored_procedure("escape", body).unwrap();
+    let r = c.execute_stored_procedure("escape", "p", &[json!("q")]).unwrap();
+    assert_eq!(r.body["status"], 400);
+    assert!(
+        r.body["message"]
+            .as_str()
+            .unwrap()
+            .contains("writes only in the partition it runs on"),
+        "{r:?}"
+    );
+    assert_eq!(c.read_item::<Value>("q", "theirs").unwrap_err().status(), 404);
+    // The script handled the refusal, so what it wrote in its own partition commits.
+    assert_eq!(c.read_item::<Value>("p", "mine").unwrap().status_code, 200);
+}
+
+#[test]
+fn procedures_are_resources_with_errors_for_each_misuse() {
+    let dir = tempfile::tempdir().unwrap();
+    let (account, c) = plain_container(dir.path());
+    let created = c.create_stored_procedure("b", "function b() {}").unwrap();
+    c.create_stored_procedure("a", "function a() {}").unwrap();
+    assert_eq!(c.list_stored_procedures().unwrap(), vec!["a", "b"]);
+    assert_eq!(c.stored_procedure("b").unwrap(), created);
+    let status = |r: strata::Result<strata::StoredProcedure>| r.unwrap_err().status();
+    assert_eq!(status(c.create_stored_procedure("b", "function b() {}")), 409);
+    assert_eq!(status(c.replace_stored_procedure("zz", "function z() {}")), 404);
+    assert_eq!(status(c.stored_procedure("zz")), 404);
+    assert_eq!(
+        status(c.create_stored_procedure("bad/name", "function b() {}")),
+        400
+    );
+    let e = c.create_stored_procedure("c", "function c( {").unwrap_err();
+    assert_eq!((e.status(), e.substatus()), (400, substatus::SCRIPT_ERROR), "{e}");
+    assert_eq!(status(c.create_stored_procedure("c", "var x = 1")), 400);
+    assert_eq!(
+        c.execute_stored_procedure("zz", "p", &[]).unwrap_err().status(),
+        404
+    );
+    let replaced = c
+        .replace_stored_procedure("b", "function b() { getContext().getResponse().setBody(2); }")
+        .unwrap();
+    assert_ne!(replaced.etag, created.etag);
+    assert_eq!(c.execute_stored_procedure("b", "p", &[]).unwrap().body, json!(2));
+    c.delete_stored_procedure("a").unwrap();
+    assert_eq!(c.delete_stored_procedure("a").unwrap_err().status(), 404);
+    assert_eq!(c.list_stored_procedures().unwrap(), vec!["b"]);
+    // The catalog and the store agree after a reopen.
+    let opts = AccountOptions::new(dir.path().join("data"), dir.path().join("home"));
+    drop(c);
+    account.close().unwrap();
+    let account = Account::open(opts).unwrap();
+    let c = account.database("db").container("c");
+    assert_eq!(c.list_stored_procedures().unwrap(), vec!["b"]);
+    assert_eq!(c.execute_stored_procedure("b", "p", &[]).unwrap().body, json!(2));
+}
+
+#[test]
+fn bodies_survive_a_backup_and_never_reach_a_file_in_the_clear() {
+    let dir = tempfile::tempdir().unwrap();
+    let (account, c) = plain_container(dir.path());
+    let canary = "CANARYSPROC-k8Qz-body";
+    let body = format!("function leaky() {{ getContext().getResponse().setBody('{canary}'); }}");
+    c.create_stored_procedure("leak-proc-plaintext-name", &body)
+        .unwrap();
+    assert_eq!(
+        c.execute_stored_procedure("leak-proc-plaintext-name", "p", &[])
+            .unwrap()
+            .body,
+        json!(canary)
+    );
+    let backups = dir.path().join("backups");
+    let info = account.backup_now(&backups).unwrap();
+    account.flush().unwrap();
+    let needles = common::text_needles(&[canary.to_string()]);
+    let marker = b"leak-proc-plaintext-name";
+    for root in [dir.path().join("data"), backups.clone()] {
+        let files = common::files_under(&root);
+        // The name is plaintext by contract (the catalog): proof the scan read the files.
+        assert!(
+            common::assert_no_needle(&files, &needles, marker),
+            "{}",
+            root.display()
+        );
+    }
+    let restored = Account::restore(
+        &info.path,
+        AccountOptions::new(dir.path().join("restored"), dir.path().join("home")),
+    )
+    .unwrap();
+    let rc = restored.database("db").container("c");
+    assert_eq!(
+        rc.list_stored_procedures().unwrap(),
+        vec!["leak-proc-plaintext-name"]
+    );
+    assert_eq!(
+        rc.stored_procedure("leak-proc-plaintext-name").unwrap().body,
+        body
+    );
+    assert_eq!(
+        rc.execute_stored_procedure("leak-proc-plaintext-name", "p", &[])
+            .unwrap()
+            .body,
+        json!(canary)
+    );
+}
+
+#[test]
+fn sync_carries_procedures_triggers_and_udfs_both_ways() {
+    use strata::{TriggerOperation, TriggerType};
+    let dir = tempfile::tempdir().unwrap();
+    let clock = strata::ManualWallClock::at(1_800_000_000);
+    let open = |name: &str| {
+        let opts = AccountOptions::new(dir.path().join(name), dir.path().join("home"))
+            .wall_clock(std::sync::Arc::new(clock.clone()));
+        Account::create(opts, name, strata::Encryption::ServiceManaged).unwrap()
+    };
+    let (a, b) = (open("a"), open("b"));
+    let ca = a
+        .create_database("db")
+        .unwrap()
+        .create_container("c", "/pk")
+        .unwrap();
+    ca.create_stored_procedure("one", "function one() { getContext().getResponse().setBody(1); }")
+        .unwrap();
+    ca.create_trigger("t", TriggerType::Pre, TriggerOperation::All, "function t() {}")
+        .unwrap();
+    ca.create_user_defined_function("f", "function f(x) { return x; }")
+        .unwrap();
+    let (to_b, _) = Account::sync_both_ways(&a, &b).unwrap();
+    assert_eq!(to_b.scripts_copied, 3);
+    let cb = b.database("db").container("c");
+    assert_eq!(
+        cb.execute_stored_procedure("one", "p", &[]).unwrap().body,
+        json!(1)
+    );
+    assert_eq!(cb.trigger("t").unwrap().trigger_type, TriggerType::Pre);
+    assert_eq!(
+        cb.user_defined_function("f").unwrap().body,
+        "function f(x) { return x; }"
+    );
+    // A later change on b comes back to a; a second sync has nothing to carry.
+    clock.advance(5);
+    cb.replace_stored_procedure("one", "function one() { getContext().getResponse().setBody(2); }")
+        .unwrap();
+    let (to_b, to_a) = Account::sync_both_ways(&a, &b).unwrap();
+    assert_eq!((to_b.scripts_copied, to_a.scripts_copied), (0, 1));
+    assert_eq!(
+        ca.execute_stored_procedure("one", "p", &[]).unwrap().body,
+        json!(2)
+    );
+    let (to_b, to_a) = Account::sync_both_ways(&a, &b).unwrap();
+    assert_eq!((to_b.scripts_copied, to_a.scripts_copied), (0, 0));
+}
