@@ -176,11 +176,13 @@ pub enum Command {
     )]
     Batch(BatchCommand),
     /// Serve the account in --data over the managed service's REST protocol, so its official
-    /// SDKs work against it (master-key auth; plain HTTP on loopback for now). See docs/gateway.md.
-    #[command(
-        after_help = "Examples:\n  strata serve --insecure-http --addr 127.0.0.1:8081\n  \
-                            strata serve --print-keys"
-    )]
+    /// SDKs work against it (HTTPS with a self-signed certificate unless --tls-cert/--tls-key
+    /// are given; master-key auth). See docs/gateway.md.
+    #[command(after_help = "Examples:\n  strata serve --print-cert > strata.pem\n  \
+                            strata serve --addr 127.0.0.1:8081\n  \
+                            strata serve --addr 0.0.0.0:8081 --tls-cert server.crt --tls-key server.key\n  \
+                            strata serve --insecure-http --addr 127.0.0.1:8081\n  \
+                            strata serve --print-keys")]
     Serve(ServeCommand),
 }
 
