@@ -19,6 +19,7 @@ use super::identity::IdentityCommand;
 use super::import::ImportCommand;
 use super::item::ItemCommand;
 use super::key::AccountKeyCommand;
+use super::keys::AccessKeysCommand;
 use super::outcome::Outcome;
 use super::query::QueryCommand;
 use super::serve::ServeCommand;
@@ -184,6 +185,11 @@ pub enum Command {
                             strata serve --insecure-http --addr 127.0.0.1:8081\n  \
                             strata serve --print-keys")]
     Serve(ServeCommand),
+    /// The access keys `strata serve` checks request signatures with: list, regenerate.
+    Keys {
+        #[command(subcommand)]
+        command: AccessKeysCommand,
+    },
 }
 
 /// Runs the command.
@@ -215,6 +221,7 @@ pub fn dispatch(cli: &Cli) -> CliResult<Outcome> {
         Command::Query(c) => c.run(g)?,
         Command::Batch(c) => c.run(g)?,
         Command::Serve(c) => return c.run(g),
+        Command::Keys { command } => return command.run(g),
     };
     Ok(Outcome::Print(report))
 }

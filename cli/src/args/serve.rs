@@ -5,9 +5,9 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use clap::{Args, ValueEnum};
-use strata_engine::AccessKeyKind;
+use clap::Args;
 
+use super::keys::KeyArg;
 use super::outcome::Outcome;
 use super::shared::Globals;
 use crate::commands::serve;
@@ -49,25 +49,9 @@ pub struct ServeCommand {
     #[arg(long, conflicts_with_all = ["addr", "insecure_http", "tls_cert", "tls_key"])]
     print_keys: bool,
     /// Replace one access key with a fresh one (the other stays valid, so clients can move to
-    /// it first), print both as --print-keys does, and exit.
+    /// it first), print both as --print-keys does, and exit (as `strata keys regenerate`).
     #[arg(long, value_enum, value_name = "WHICH", conflicts_with_all = ["addr", "insecure_http", "tls_cert", "tls_key", "print_cert", "print_keys"])]
     regenerate_key: Option<KeyArg>,
-}
-
-/// `--regenerate-key` values.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum KeyArg {
-    Primary,
-    Secondary,
-}
-
-impl From<KeyArg> for AccessKeyKind {
-    fn from(k: KeyArg) -> AccessKeyKind {
-        match k {
-            KeyArg::Primary => AccessKeyKind::Primary,
-            KeyArg::Secondary => AccessKeyKind::Secondary,
-        }
-    }
 }
 
 impl ServeCommand {

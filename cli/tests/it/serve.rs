@@ -287,10 +287,19 @@ fn print_keys_prints_two_stable_base64_keys() {
     }
     assert_eq!(keys(&env), first, "the keys are kept, not made anew");
 
-    let rolled = env.ok(&["serve", "--regenerate-key", "secondary"]);
+    let rolled = env.ok(&["keys", "regenerate", "secondary"]);
     assert_eq!(rolled["primaryKey"], first["primaryKey"]);
     assert_ne!(rolled["secondaryKey"], first["secondaryKey"]);
     assert_eq!(keys(&env), rolled);
+    assert_eq!(env.ok(&["keys", "list"]), rolled);
+
+    // The older spelling still works, and `keys regenerate` takes only the two names.
+    let primary_rolled = env.ok(&["serve", "--regenerate-key", "primary"]);
+    assert_ne!(primary_rolled["primaryKey"], rolled["primaryKey"]);
+    assert_eq!(primary_rolled["secondaryKey"], rolled["secondaryKey"]);
+    assert_eq!(env.run(&["keys", "regenerate", "tertiary"]).code, 2);
+    let rolled = primary_rolled;
+    let first = json!({"primaryKey": rolled["primaryKey"], "secondaryKey": first["secondaryKey"]});
 
     // A server signs nothing with a regenerated key: requests signed with the old one fail.
     let old_secondary = base64::engine::general_purpose::STANDARD
