@@ -124,9 +124,15 @@ fn ring_provider() -> Arc<rustls::crypto::CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
 
-/// Serves the one certificate whatever name the client asks for.
-#[derive(Debug)]
+/// Serves the one certificate whatever name the client asks for. `Debug` shows nothing of the
+/// key (rustls requires the trait of a resolver).
 struct OneCertificate(Arc<CertifiedKey>);
+
+impl std::fmt::Debug for OneCertificate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("OneCertificate(<redacted>)")
+    }
+}
 
 impl ResolvesServerCert for OneCertificate {
     fn resolve(&self, _hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
@@ -134,6 +140,13 @@ impl ResolvesServerCert for OneCertificate {
     }
 }
 
-/// A ready rustls server configuration (cheap to clone).
-#[derive(Clone, Debug)]
+/// A ready rustls server configuration (cheap to clone). `Debug` shows nothing of it, so
+/// printing `ServeOptions` cannot reach the signing key.
+#[derive(Clone)]
 pub struct TlsConfig(pub(crate) Arc<ServerConfig>);
+
+impl std::fmt::Debug for TlsConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TlsConfig(<redacted>)")
+    }
+}

@@ -185,7 +185,8 @@ mod tests {
         let local: SocketAddr = "127.0.0.1:8081".parse().unwrap();
         let now = SystemTime::now();
         let first = self_signed_identity(&a, local, now).unwrap();
-        first.server_config().unwrap();
+        let config = first.server_config().unwrap();
+        assert_eq!(format!("{config:?}"), "TlsConfig(<redacted>)");
         assert!(format!("{first:?}").contains("<key redacted>"));
         let again = self_signed_identity(&a, "[::1]:0".parse().unwrap(), now).unwrap();
         assert_eq!(first.certificate_sha256(), again.certificate_sha256(), "reused");
