@@ -36,25 +36,9 @@ pub(crate) struct Server {
 trait Stream: Read + Write {}
 impl<T: Read + Write> Stream for T {}
 
-/// A rustls client (ring) trusting only the certificates in `pem`.
+/// A rustls client trusting only the certificates in `pem`.
 pub(crate) fn client_trusting(pem: &str) -> Arc<rustls::ClientConfig> {
-    use rustls_pki_types::pem::PemObject;
-    let mut roots = rustls::RootCertStore::empty();
-    for cert in rustls_pki_types::CertificateDer::pem_slice_iter(pem.as_bytes()) {
-        roots
-            .add(cert.expect("a PEM certificate"))
-            .expect("a trust anchor");
-    }
-    // ring, as the server (rustls deprecates its ring provider for lacking post-quantum key
-    // exchange; docs/gateway.md, "TLS").
-    #[allow(deprecated)]
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    Arc::new(config)
+    strata_gateway::tls::client_config_trusting(pem).expect("a PEM certificate to trust")
 }
 
 fn keys(env: &Env) -> Value {

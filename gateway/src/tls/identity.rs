@@ -120,7 +120,7 @@ impl TlsIdentity {
 /// key exchange (X25519MLKEM768), which only its aws-lc provider has; Strata stays on ring (one
 /// crypto library, no C toolchain), as docs/gateway.md ("TLS") says.
 #[allow(deprecated)]
-fn ring_provider() -> Arc<rustls::crypto::CryptoProvider> {
+pub(crate) fn ring_provider() -> Arc<rustls::crypto::CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
 
