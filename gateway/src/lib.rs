@@ -13,6 +13,8 @@ mod handlers;
 mod resources;
 pub mod route;
 mod server;
+#[cfg(test)]
+mod server_tls_tests;
 pub mod tls;
 mod wire;
 

@@ -1,9 +1,10 @@
 //! The HTTP/1.1 server: accepts connections (tokio + hyper, keep-alive), over TLS (rustls,
-//! `ServeOptions::tls`) or as plain HTTP on a loopback address only, bounds what a request may take (header bytes, header and body read time, body size, requests
-//! in flight), authenticates each request before reading its body, runs the engine work on the
-//! worker thread after handing its other tasks off (`block_in_place`), and frames the `Reply` with the headers every response carries. Stops
-//! accepting on SIGTERM or SIGINT and waits for the requests in flight. Knows nothing of
-//! resources (that is `handlers`).
+//! `ServeOptions::tls`, the handshake bounded by the header timeout) or as plain HTTP on a
+//! loopback address only; bounds what a request may take (header bytes, header and body read
+//! time, body size, requests in flight), authenticates each request before reading its body, runs
+//! the engine work on the worker thread after handing its other tasks off (`block_in_place`), and
+//! frames the `Reply` with the headers every response carries. Stops accepting on SIGTERM or
+//! SIGINT and waits for the requests in flight. Knows nothing of resources (that is `handlers`).
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
