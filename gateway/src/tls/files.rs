@@ -1,7 +1,8 @@
 //! `--tls-cert FILE --tls-key FILE`: a certificate chain and its private key from PEM files the
-//! operator brings. Refuses a key file group or others can read (as ssh refuses a private key),
-//! before reading it; keeps the key's PEM and DER in zeroized buffers. Checks the pair only as
-//! far as reading goes: `TlsIdentity::server_config` checks that the key is the certificate's.
+//! operator brings. Refuses a key file group or others can access (as ssh refuses a private
+//! key), checked on the opened file before reading it; keeps the key's PEM and DER in zeroized
+//! buffers. Checks the pair only as far as reading goes: `TlsIdentity::server_config` checks
+//! that the key is the certificate's.
 
 use std::path::Path;
 
@@ -19,15 +20,14 @@ impl TlsIdentity {
     /// Reads the certificate chain from `cert` (its own certificate first) and the private key
     /// from `key` (PKCS#8, PKCS#1 or SEC1).
     pub fn from_pem_files(cert: &Path, key: &Path) -> Result<TlsIdentity, TlsError> {
-        require_private(key)?;
-        let cert_pem = read_bounded(cert)?;
+        let cert_pem = read_bounded(cert, false)?;
         let chain = CertificateDer::pem_slice_iter(&cert_pem)
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| pem_error(cert, e))?;
         if chain.is_empty() {
             return Err(TlsError::NoCertificate(cert.to_path_buf()));
         }
-        let key_pem = Zeroizing::new(read_bounded(key)?);
+        let key_pem = Zeroizing::new(read_bounded(key, true)?);
         let mut parsed = match PrivateKeyDer::from_pem_slice(&key_pem) {
             Ok(k) => k,
             Err(pem::Error::NoItemsFound) => return Err(TlsError::NoKey(key.to_path_buf())),
@@ -49,13 +49,18 @@ impl TlsIdentity {
     }
 }
 
-fn read_bounded(path: &Path) -> Result<Vec<u8>, TlsError> {
+/// The file's bytes; with `private`, only once its mode (of the opened file, so a swap after the
+/// check does not pass) shows group and others have no access.
+fn read_bounded(path: &Path, private: bool) -> Result<Vec<u8>, TlsError> {
     use std::io::Read;
     let read_err = |source| TlsError::Read {
         path: path.to_path_buf(),
         source,
     };
     let file = std::fs::File::open(path).map_err(read_err)?;
+    if private {
+        require_private(path, &file.metadata().map_err(read_err)?)?;
+    }
     // Room for the whole bound up front: a buffer that grew would leave copies of a key behind.
     let mut bytes = Vec::with_capacity(MAX_PEM_BYTES as usize + 1);
     file.take(MAX_PEM_BYTES + 1)
@@ -78,16 +83,11 @@ fn pem_error(path: &Path, e: pem::Error) -> TlsError {
     }
 }
 
-/// Refuses a key file that group or others may access (metadata only; the mode is the owner's
-/// to change).
-fn require_private(path: &Path) -> Result<(), TlsError> {
+/// Refuses a key file that group or others may access (the mode is the owner's to change).
+fn require_private(path: &Path, meta: &std::fs::Metadata) -> Result<(), TlsError> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let meta = std::fs::metadata(path).map_err(|source| TlsError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
         let mode = meta.permissions().mode() & 0o777;
         if mode & 0o077 != 0 {
             return Err(TlsError::KeyNotPrivate {
@@ -97,7 +97,7 @@ fn require_private(path: &Path) -> Result<(), TlsError> {
         }
     }
     #[cfg(not(unix))]
-    let _ = path;
+    let _ = (path, meta);
     Ok(())
 }
 
