@@ -6,8 +6,8 @@
 //! sizes to a thread that parses nothing is the floor under both. Then the throughput of four
 //! client threads, each on its own connection, beside four threads reading in process. The same
 //! single-connection read over HTTPS (TLS 1.3, the server's self-signed certificate) gives what
-//! TLS records add on a keep-alive connection, and a new connection per read what a handshake
-//! costs. `cargo bench -p strata-gateway`.
+//! TLS records add on a keep-alive connection, and a new connection per read (plain and TLS)
+//! what a handshake costs. `cargo bench -p strata-gateway`.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -209,6 +209,13 @@ fn bench(c: &mut Criterion) {
         b.iter(|| {
             i = (i + 7) % ITEMS;
             assert_eq!(tls_client.read_item(&i.to_string(), &format!("p{}", i % 10)), 200);
+        })
+    });
+    group.bench_function("gateway_new_connection", |b| {
+        b.iter(|| {
+            i = (i + 7) % ITEMS;
+            let mut fresh = Client::connect(addr, &key);
+            assert_eq!(fresh.read_item(&i.to_string(), &format!("p{}", i % 10)), 200);
         })
     });
     group.bench_function("gateway_tls_new_connection", |b| {
