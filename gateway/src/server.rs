@@ -259,10 +259,19 @@ async fn respond(shared: &Arc<Shared>, req: HttpRequest<Incoming>) -> Response<F
         .and_then(|v| v.to_str().ok())
         .filter(|v| v.len() <= 64)
         .map_or_else(activity_id, str::to_string);
-    let reply = match shared.in_flight.acquire().await {
+    let mut reply = match shared.in_flight.acquire().await {
         Ok(_permit) => handle(shared, req).await,
         Err(_) => Reply::error(503, "the server is shutting down"),
     };
+    // Off loopback the client may be anyone: a 5xx's detail (it can name files of the data
+    // directory) goes to the server's log (stderr), the client gets the activity id.
+    if !shared.opts.addr.ip().is_loopback() {
+        let (public, log) = reply.without_server_detail(&activity);
+        if let Some(line) = log {
+            eprintln!("{line}");
+        }
+        reply = public;
+    }
     frame(shared, reply, &activity)
 }
 
