@@ -29,7 +29,7 @@ pub struct ServeCommand {
     )]
     tls_cert: Option<PathBuf>,
     /// The certificate's private key, PEM (PKCS#8, PKCS#1 or SEC1); refused if group or others
-    /// can read it.
+    /// have any access to it (as ssh refuses a private key).
     #[arg(
         long,
         value_name = "FILE",
