@@ -4,27 +4,35 @@
 //! the protocol costs: HTTP framing, authentication, routing, JSON of the reply and the tokio
 //! wake-ups around the engine call (issue 18's goal: under 50 µs at p50). A loopback round trip of the same
 //! sizes to a thread that parses nothing is the floor under both. Then the throughput of four
-//! client threads, each on its own connection, beside four threads reading in process.
-//! `cargo bench -p strata-gateway`.
+//! client threads, each on its own connection, beside four threads reading in process. The same
+//! single-connection read over HTTPS (TLS 1.3, the server's self-signed certificate) gives what
+//! TLS records add on a keep-alive connection, and a new connection per read (plain and TLS)
+//! what a handshake costs. `cargo bench -p strata-gateway`.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use serde_json::{json, Value};
 use strata_engine::{Account, AccountOptions, Encryption};
 use strata_gateway::auth::{master_token, SignedRequest};
+use strata_gateway::tls::{client_config_trusting, self_signed_identity};
 use strata_gateway::{serve_until, ServeOptions, Shutdown};
 
 const ITEMS: usize = 1000;
 /// Client threads of the throughput runs.
 const CLIENTS: usize = 4;
 
+/// A connection, plain or TLS.
+trait Stream: Read + Write + Send {}
+impl<T: Read + Write + Send> Stream for T {}
+
 /// A keep-alive HTTP/1.1 client that reads each reply whole (by its content-length).
 struct Client {
     addr: SocketAddr,
-    reader: BufReader<TcpStream>,
+    reader: BufReader<Box<dyn Stream>>,
     key: Vec<u8>,
     /// Bytes of the last reply, head and body.
     last_reply_len: usize,
@@ -32,8 +40,21 @@ struct Client {
 
 impl Client {
     fn connect(addr: SocketAddr, key: &[u8]) -> Client {
-        let stream = TcpStream::connect(addr).expect("connect");
-        stream.set_nodelay(true).expect("nodelay");
+        Client::connect_with(addr, key, None)
+    }
+
+    /// Over TLS when `tls` is given (the handshake runs on the first request).
+    fn connect_with(addr: SocketAddr, key: &[u8], tls: Option<&Arc<rustls::ClientConfig>>) -> Client {
+        let tcp = TcpStream::connect(addr).expect("connect");
+        tcp.set_nodelay(true).expect("nodelay");
+        let stream: Box<dyn Stream> = match tls {
+            None => Box::new(tcp),
+            Some(config) => {
+                let name = rustls_pki_types::ServerName::try_from("localhost").expect("name");
+                let conn = rustls::ClientConnection::new(config.clone(), name).expect("tls client");
+                Box::new(rustls::StreamOwned::new(conn, tcp))
+            }
+        };
         Client {
             addr,
             reader: BufReader::new(stream),
@@ -148,6 +169,25 @@ fn bench(c: &mut Criterion) {
     let addr = rx.recv().expect("server address");
     let mut client = Client::connect(addr, &key);
 
+    // A second server on the same account, over HTTPS with the account's self-signed certificate.
+    let identity = self_signed_identity(&account, "127.0.0.1:0".parse().expect("addr"), SystemTime::now())
+        .expect("self-signed identity");
+    let trusting = client_config_trusting(&identity.certificate_pem()).expect("client config");
+    let (tls_tx, tls_rx) = std::sync::mpsc::channel();
+    let tls_shutdown = Shutdown::new();
+    let tls_server = {
+        let account = account.clone();
+        let shutdown = tls_shutdown.clone();
+        let mut opts = ServeOptions::new("127.0.0.1:0".parse().expect("addr"));
+        opts.tls = Some(identity.server_config().expect("tls config"));
+        std::thread::spawn(move || {
+            serve_until(account, opts, |a| tls_tx.send(a).expect("ready"), shutdown).expect("serve tls");
+        })
+    };
+    drop(identity);
+    let tls_addr = tls_rx.recv().expect("tls server address");
+    let mut tls_client = Client::connect_with(tls_addr, &key, Some(&trusting));
+
     let mut group = c.benchmark_group("point_read_1KiB");
     let mut i = 0usize;
     group.bench_function("in_process", |b| {
@@ -163,6 +203,26 @@ fn bench(c: &mut Criterion) {
         b.iter(|| {
             i = (i + 7) % ITEMS;
             assert_eq!(client.read_item(&i.to_string(), &format!("p{}", i % 10)), 200);
+        })
+    });
+    group.bench_function("gateway_tls_keep_alive", |b| {
+        b.iter(|| {
+            i = (i + 7) % ITEMS;
+            assert_eq!(tls_client.read_item(&i.to_string(), &format!("p{}", i % 10)), 200);
+        })
+    });
+    group.bench_function("gateway_new_connection", |b| {
+        b.iter(|| {
+            i = (i + 7) % ITEMS;
+            let mut fresh = Client::connect(addr, &key);
+            assert_eq!(fresh.read_item(&i.to_string(), &format!("p{}", i % 10)), 200);
+        })
+    });
+    group.bench_function("gateway_tls_new_connection", |b| {
+        b.iter(|| {
+            i = (i + 7) % ITEMS;
+            let mut fresh = Client::connect_with(tls_addr, &key, Some(&trusting));
+            assert_eq!(fresh.read_item(&i.to_string(), &format!("p{}", i % 10)), 200);
         })
     });
     // Throughput: CLIENTS threads, each on its own keep-alive connection (or, in process, its
@@ -222,8 +282,11 @@ fn bench(c: &mut Criterion) {
     group.finish();
 
     drop(client);
+    drop(tls_client);
     shutdown.trigger();
+    tls_shutdown.trigger();
     server.join().expect("server thread");
+    tls_server.join().expect("tls server thread");
 }
 
 criterion_group!(benches, bench);

@@ -1,17 +1,21 @@
 //! strata-gateway: the managed document database's REST protocol over the Strata engine, so the
 //! vendor's SDKs (Python `azure-cosmos`, JavaScript, .NET, Java) work against an encrypted local
 //! store (`strata serve`). Sits above the engine beside the CLI; talks to the engine's public API
-//! only (never to the LSM, the vault or the files), and keeps no data of its own.
+//! only (never to the LSM, the vault or the files), and keeps no data of its own (its
+//! self-signed TLS identity goes to the engine, which seals it in the catalog).
 //!
 //! Parts: `auth` (master-key signatures), `route` (paths as resources), `handlers` (resources as
 //! engine calls), `resources` (the JSON shapes), `wire` (replies and errors), `server` (HTTP,
-//! limits, shutdown). See docs/gateway.md.
+//! limits, shutdown), `tls` (certificates and keys for HTTPS). See docs/gateway.md.
 
 pub mod auth;
 mod handlers;
 mod resources;
 pub mod route;
 mod server;
+#[cfg(test)]
+mod server_tls_tests;
+pub mod tls;
 mod wire;
 
 pub use server::{serve, serve_until, ServeError, ServeOptions, Shutdown, DEFAULT_MAX_BODY};

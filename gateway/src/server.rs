@@ -1,9 +1,10 @@
-//! The HTTP/1.1 server: accepts connections on a loopback address (tokio + hyper, keep-alive),
-//! bounds what a request may take (header bytes, header and body read time, body size, requests
-//! in flight), authenticates each request before reading its body, runs the engine work on the
-//! worker thread after handing its other tasks off (`block_in_place`), and frames the `Reply` with the headers every response carries. Stops
-//! accepting on SIGTERM or SIGINT and waits for the requests in flight. Knows nothing of
-//! resources (that is `handlers`).
+//! The HTTP/1.1 server: accepts connections (tokio + hyper, keep-alive), over TLS (rustls,
+//! `ServeOptions::tls`, the handshake bounded by the header timeout) or as plain HTTP on a
+//! loopback address only; bounds what a request may take (header bytes, header and body read
+//! time, body size, requests in flight), authenticates each request before reading its body, runs
+//! the engine work on the worker thread after handing its other tasks off (`block_in_place`), and
+//! frames the `Reply` with the headers every response carries. Stops accepting on SIGTERM or
+//! SIGINT and waits for the requests in flight. Knows nothing of resources (that is `handlers`).
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -25,6 +26,7 @@ use tokio::sync::Semaphore;
 use crate::auth::{self, SignedRequest};
 use crate::handlers::{self, Request};
 use crate::route::{self, Route};
+use crate::tls::TlsConfig;
 use crate::wire::Reply;
 
 /// Largest item the engine accepts (2 MiB) plus room for the request envelope.
@@ -33,14 +35,16 @@ pub const DEFAULT_MAX_BODY: usize = 2 * 1024 * 1024 + 64 * 1024;
 /// How the server runs.
 #[derive(Clone, Debug)]
 pub struct ServeOptions {
-    /// Must be a loopback address: plain HTTP is refused anywhere else (TLS is not built yet).
+    /// Any address with TLS; a loopback address for plain HTTP (refused anywhere else).
     pub addr: SocketAddr,
+    /// HTTPS with this configuration; `None`: plain HTTP (loopback only).
+    pub tls: Option<TlsConfig>,
     /// Largest request body in bytes (413 above it).
     pub max_body: usize,
     /// Requests served at once; more wait for a slot.
     pub max_in_flight: usize,
     /// Time allowed to receive a request's headers, counted from when the server waits for them
-    /// (so also how long a keep-alive connection may sit idle).
+    /// (so also how long a keep-alive connection may sit idle), and to complete a TLS handshake.
     pub header_timeout: Duration,
     /// Time allowed to receive a request's body.
     pub body_timeout: Duration,
@@ -52,6 +56,7 @@ impl ServeOptions {
     pub fn new(addr: SocketAddr) -> ServeOptions {
         ServeOptions {
             addr,
+            tls: None,
             max_body: DEFAULT_MAX_BODY,
             max_in_flight: 64,
             header_timeout: Duration::from_secs(30),
@@ -76,7 +81,7 @@ impl std::fmt::Display for ServeError {
             ServeError::NotLoopback(a) => write!(
                 f,
                 "refusing to serve plain HTTP on {a}: without TLS the gateway listens on loopback only \
-                 (use 127.0.0.1 or [::1])"
+                 (use 127.0.0.1 or [::1], or serve HTTPS)"
             ),
             ServeError::Io(e) => write!(f, "{e}"),
             ServeError::Engine(e) => write!(f, "{e}"),
@@ -130,7 +135,7 @@ pub fn serve_until(
     on_ready: impl FnOnce(SocketAddr),
     shutdown: Shutdown,
 ) -> Result<(), ServeError> {
-    if !opts.addr.ip().is_loopback() {
+    if opts.tls.is_none() && !opts.addr.ip().is_loopback() {
         return Err(ServeError::NotLoopback(opts.addr));
     }
     let keys = account.access_keys().map_err(ServeError::Engine)?;
@@ -186,18 +191,18 @@ async fn accept_loop(
         let _ = stream.set_nodelay(true);
         let shared = shared.clone();
         tokio::spawn(async move {
-            let header_timeout = shared.opts.header_timeout;
-            let service = service_fn(move |req| {
-                let shared = shared.clone();
-                async move { Ok::<_, std::convert::Infallible>(respond(&shared, req).await) }
-            });
-            let conn = http1::Builder::new()
-                .timer(TokioTimer::new())
-                .header_read_timeout(header_timeout)
-                .max_buf_size(MAX_HEAD_BYTES)
-                .max_header_size(MAX_HEAD_BYTES)
-                .serve_connection(TokioIo::new(stream), service);
-            let _ = conn.await;
+            match shared.opts.tls.clone() {
+                None => serve_connection(shared, stream).await,
+                Some(tls) => {
+                    // A handshake gets the time the request headers get: a client that opens a
+                    // connection and sends nothing holds it no longer than an idle one.
+                    let acceptor = tokio_rustls::TlsAcceptor::from(tls.0);
+                    let handshake = tokio::time::timeout(shared.opts.header_timeout, acceptor.accept(stream));
+                    if let Ok(Ok(tls_stream)) = handshake.await {
+                        serve_connection(shared, tls_stream).await;
+                    }
+                }
+            }
         });
     }
     drop(listener);
@@ -205,6 +210,26 @@ async fn accept_loop(
     let all = shared.opts.max_in_flight.max(1) as u32;
     let _ = tokio::time::timeout(shared.opts.drain_timeout, shared.in_flight.acquire_many(all)).await;
     Ok(())
+}
+
+/// HTTP/1.1 with keep-alive on one accepted connection (plain or TLS), until the client or a
+/// timeout closes it.
+async fn serve_connection<S>(shared: Arc<Shared>, stream: S)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let header_timeout = shared.opts.header_timeout;
+    let service = service_fn(move |req| {
+        let shared = shared.clone();
+        async move { Ok::<_, std::convert::Infallible>(respond(&shared, req).await) }
+    });
+    let conn = http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(header_timeout)
+        .max_buf_size(MAX_HEAD_BYTES)
+        .max_header_size(MAX_HEAD_BYTES)
+        .serve_connection(TokioIo::new(stream), service);
+    let _ = conn.await;
 }
 
 /// Request line plus headers, at most (hyper's read buffer; 431/400 above it).
@@ -234,10 +259,19 @@ async fn respond(shared: &Arc<Shared>, req: HttpRequest<Incoming>) -> Response<F
         .and_then(|v| v.to_str().ok())
         .filter(|v| v.len() <= 64)
         .map_or_else(activity_id, str::to_string);
-    let reply = match shared.in_flight.acquire().await {
+    let mut reply = match shared.in_flight.acquire().await {
         Ok(_permit) => handle(shared, req).await,
         Err(_) => Reply::error(503, "the server is shutting down"),
     };
+    // Off loopback the client may be anyone: a 5xx's detail (it can name files of the data
+    // directory) goes to the server's log (stderr), the client gets the activity id.
+    if !shared.opts.addr.ip().is_loopback() {
+        let (public, log) = reply.without_server_detail(&activity);
+        if let Some(line) = log {
+            eprintln!("{line}");
+        }
+        reply = public;
+    }
     frame(shared, reply, &activity)
 }
 
@@ -285,7 +319,12 @@ async fn handle(shared: &Arc<Shared>, req: HttpRequest<Incoming>) -> Reply {
         Ok(Err(_)) => return Reply::error(400, "the request body could not be read"),
         Ok(Ok(collected)) => collected.to_bytes(),
     };
-    let endpoint = format!("http://{}/", header(HOST.as_str()).unwrap_or("localhost"));
+    let scheme = if shared.opts.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    let endpoint = format!("{scheme}://{}/", header(HOST.as_str()).unwrap_or("localhost"));
     // The engine call runs on this worker thread: no hop to another thread and back, which cost
     // most of a point read's time through the gateway. A point read (one item, or one small
     // resource) takes microseconds and runs as it is; anything that may take longer (writes with

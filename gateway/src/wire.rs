@@ -53,7 +53,7 @@ impl Reply {
         Reply::error(
             401,
             "The input authorization token can't serve the request. Sign the request with the \
-             account's primary or secondary key (strata serve --print-keys).",
+             account's primary or secondary key (strata keys list).",
         )
     }
 
@@ -67,6 +67,32 @@ impl Reply {
             reply.headers.push(("x-ms-retry-after-ms", ms.to_string()));
         }
         reply
+    }
+
+    /// For a client that may be someone else (a server off loopback): a 5xx loses its message,
+    /// which can name files under the data directory, for one pointing at the server's log by
+    /// `activity`; status, substatus, charge and headers stay. Returns the reply and, for a 5xx,
+    /// the log line (JSON) with the message it held.
+    pub fn without_server_detail(mut self, activity: &str) -> (Reply, Option<String>) {
+        if self.status < 500 {
+            return (self, None);
+        }
+        let held: Value = serde_json::from_slice(&self.body).unwrap_or(Value::Null);
+        let log = serde_json::json!({
+            "level": "error",
+            "activityId": activity,
+            "status": self.status,
+            "subStatus": self.substatus,
+            "message": held.get("message").cloned().unwrap_or(Value::Null),
+        });
+        let public = serde_json::json!({
+            "code": code(self.status),
+            "message": format!(
+                "the request failed inside the server; its log has the details under activity id {activity}"
+            ),
+        });
+        self.body = serde_json::to_vec(&public).unwrap_or_default();
+        (self, Some(log.to_string()))
     }
 
     pub fn with_charge(mut self, charge: f64) -> Reply {
@@ -124,6 +150,27 @@ mod tests {
             serde_json::from_slice::<Value>(&r.body).unwrap()["code"],
             "Forbidden"
         );
+    }
+
+    #[test]
+    fn server_errors_lose_their_detail_for_others_and_keep_it_for_the_log() {
+        let path = "/srv/data/000042.sst";
+        let e = Error::Internal(format!("cannot read {path}"));
+        let (r, log) = Reply::from_engine(&e)
+            .with_charge(1.5)
+            .without_server_detail("a-1");
+        assert_eq!((r.status, r.charge), (500, 1.5));
+        let body: Value = serde_json::from_slice(&r.body).unwrap();
+        assert_eq!(body["code"], "InternalServerError");
+        let msg = body["message"].as_str().unwrap();
+        assert!(!msg.contains(path) && msg.contains("a-1"), "{msg}");
+        let log: Value = serde_json::from_str(&log.unwrap()).unwrap();
+        assert_eq!(log["activityId"], "a-1");
+        assert!(log["message"].as_str().unwrap().contains(path), "{log}");
+
+        let (r, log) = Reply::from_engine(&Error::NotFound("item x".into())).without_server_detail("a-2");
+        assert!(log.is_none());
+        assert!(String::from_utf8_lossy(&r.body).contains("item x"));
     }
 
     #[test]

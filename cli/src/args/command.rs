@@ -19,6 +19,7 @@ use super::identity::IdentityCommand;
 use super::import::ImportCommand;
 use super::item::ItemCommand;
 use super::key::AccountKeyCommand;
+use super::keys::AccessKeysCommand;
 use super::outcome::Outcome;
 use super::query::QueryCommand;
 use super::serve::ServeCommand;
@@ -197,12 +198,19 @@ pub enum Command {
         command: UdfCommand,
     },
     /// Serve the account in --data over the managed service's REST protocol, so its official
-    /// SDKs work against it (master-key auth; plain HTTP on loopback for now). See docs/gateway.md.
-    #[command(
-        after_help = "Examples:\n  strata serve --insecure-http --addr 127.0.0.1:8081\n  \
-                            strata serve --print-keys"
-    )]
+    /// SDKs work against it (HTTPS with a self-signed certificate unless --tls-cert/--tls-key
+    /// are given; master-key auth). See docs/gateway.md.
+    #[command(after_help = "Examples:\n  strata serve --print-cert > strata.pem\n  \
+                            strata serve --addr 127.0.0.1:8081\n  \
+                            strata serve --addr 0.0.0.0:8081 --tls-cert server.crt --tls-key server.key\n  \
+                            strata serve --insecure-http --addr 127.0.0.1:8081\n  \
+                            strata serve --print-keys")]
     Serve(ServeCommand),
+    /// The access keys `strata serve` checks request signatures with: list, regenerate.
+    Keys {
+        #[command(subcommand)]
+        command: AccessKeysCommand,
+    },
 }
 
 /// Runs the command.
@@ -237,6 +245,7 @@ pub fn dispatch(cli: &Cli) -> CliResult<Outcome> {
         Command::Trigger { command } => command.run(g)?,
         Command::Udf { command } => command.run(g)?,
         Command::Serve(c) => return c.run(g),
+        Command::Keys { command } => return command.run(g),
     };
     Ok(Outcome::Print(report))
 }

@@ -18,6 +18,7 @@ mod identity;
 mod import;
 mod item;
 mod key;
+mod keys;
 mod outcome;
 mod query;
 mod serve;

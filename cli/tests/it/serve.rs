@@ -4,13 +4,15 @@
 //! writes through HTTP that survive a SIGTERM, a transactional batch applied whole or not at all,
 //! and the refusal to serve plain HTTP off loopback.
 //! The Python SDK check (ignored in a plain `cargo test`; scripts/test.sh runs it with
-//! STRATA_PYTHON set) drives the server with the vendor's `azure-cosmos`.
+//! STRATA_PYTHON set) drives the server with the vendor's `azure-cosmos`, over HTTPS trusting the
+//! printed self-signed certificate.
 
 use crate::common;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use base64::Engine as _;
@@ -19,11 +21,24 @@ use serde_json::{json, Value};
 use strata_gateway::auth::{master_token, SignedRequest};
 
 /// A running `strata serve`; SIGTERM and wait on drop.
-struct Server {
+pub(crate) struct Server {
     child: Child,
     /// `127.0.0.1:PORT`.
-    addr: String,
+    pub(crate) addr: String,
     key: Vec<u8>,
+    /// HTTPS, trusting these certificates, and asking for this name; `None`: plain HTTP.
+    tls: Option<(Arc<rustls::ClientConfig>, String)>,
+    /// The listening line.
+    pub(crate) ready: Value,
+}
+
+/// A connection, plain or TLS.
+trait Stream: Read + Write {}
+impl<T: Read + Write> Stream for T {}
+
+/// A rustls client trusting only the certificates in `pem`.
+pub(crate) fn client_trusting(pem: &str) -> Arc<rustls::ClientConfig> {
+    strata_gateway::tls::client_config_trusting(pem).expect("a PEM certificate to trust")
 }
 
 fn keys(env: &Env) -> Value {
@@ -36,11 +51,22 @@ impl Server {
     }
 
     fn start_with(env: &Env, extra: &[&str]) -> Server {
+        let mut args = vec!["--insecure-http", "--addr", "127.0.0.1:0"];
+        args.extend_from_slice(extra);
+        Server::spawn(env, &args, None)
+    }
+
+    /// `strata serve ARGS` over HTTPS, trusting `pem` and asking for `name`.
+    pub(crate) fn start_tls(env: &Env, args: &[&str], pem: &str, name: &str) -> Server {
+        Server::spawn(env, args, Some((client_trusting(pem), name.to_string())))
+    }
+
+    fn spawn(env: &Env, args: &[&str], tls: Option<(Arc<rustls::ClientConfig>, String)>) -> Server {
         let key = keys(env)["primaryKey"].as_str().unwrap().to_string();
         let mut child = env
             .bare()
-            .args(["serve", "--insecure-http", "--addr", "127.0.0.1:0"])
-            .args(extra)
+            .arg("serve")
+            .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -52,23 +78,43 @@ impl Server {
         let ready: Value = serde_json::from_str(&line).unwrap_or_else(|_| panic!("not JSON: {line:?}"));
         assert_eq!(ready["status"], "listening", "{ready}");
         let endpoint = ready["endpoint"].as_str().unwrap();
+        let scheme = if tls.is_some() { "https://" } else { "http://" };
+        assert!(endpoint.starts_with(scheme), "{ready}");
         let addr = endpoint
-            .trim_start_matches("http://")
+            .trim_start_matches(scheme)
             .trim_end_matches('/')
-            .to_string();
+            .replace("0.0.0.0", "127.0.0.1");
         Server {
             child,
             addr,
             key: base64::engine::general_purpose::STANDARD.decode(key).unwrap(),
+            tls,
+            ready,
         }
     }
 
-    fn endpoint(&self) -> String {
-        format!("http://{}/", self.addr)
+    pub(crate) fn endpoint(&self) -> String {
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
+        format!("{scheme}://{}/", self.addr)
+    }
+
+    /// A new connection to the server (TLS when it serves HTTPS; the handshake happens on the
+    /// first write).
+    fn connect(&self) -> Box<dyn Stream> {
+        let tcp = TcpStream::connect(&self.addr).expect("connect");
+        tcp.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        match &self.tls {
+            None => Box::new(tcp),
+            Some((config, name)) => {
+                let name = rustls_pki_types::ServerName::try_from(name.clone()).unwrap();
+                let conn = rustls::ClientConnection::new(config.clone(), name).unwrap();
+                Box::new(rustls::StreamOwned::new(conn, tcp))
+            }
+        }
     }
 
     /// SIGTERM, then the exit status.
-    fn stop(mut self) -> std::process::ExitStatus {
+    pub(crate) fn stop(mut self) -> std::process::ExitStatus {
         self.terminate()
     }
 
@@ -82,7 +128,14 @@ impl Server {
     }
 
     /// One request (with `Connection: close`), signed with `key` (None: unsigned) at `date`.
-    fn send(&self, verb: &str, path: &str, auth: Auth, headers: &[(&str, &str)], body: &[u8]) -> Response {
+    pub(crate) fn send(
+        &self,
+        verb: &str,
+        path: &str,
+        auth: Auth,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> Response {
         let (type_, link) = resource_of(path);
         let date = match auth {
             Auth::Stale => httpdate::fmt_http_date(SystemTime::now() - Duration::from_secs(3600)),
@@ -116,8 +169,7 @@ impl Server {
             req.push_str(&format!("{k}: {v}\r\n"));
         }
         req.push_str(&format!("content-length: {}\r\n\r\n", body.len()));
-        let mut s = TcpStream::connect(&self.addr).expect("connect");
-        s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        let mut s = self.connect();
         s.write_all(req.as_bytes()).unwrap();
         // The server may answer (413) before the whole body is sent, and close.
         let _ = s.write_all(body);
@@ -134,7 +186,7 @@ impl Drop for Server {
 }
 
 #[derive(Clone, Copy)]
-enum Auth {
+pub(crate) enum Auth {
     Primary,
     WrongKey,
     Stale,
@@ -160,10 +212,10 @@ fn url_encode(s: &str) -> String {
         .collect()
 }
 
-struct Response {
-    status: u16,
+pub(crate) struct Response {
+    pub(crate) status: u16,
     headers: Vec<(String, String)>,
-    body: Value,
+    pub(crate) body: Value,
 }
 
 impl Response {
@@ -193,7 +245,7 @@ impl Response {
         }
     }
 
-    fn header(&self, name: &str) -> Option<&str> {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
             .find(|(k, _)| k == name)
@@ -219,10 +271,19 @@ fn print_keys_prints_two_stable_base64_keys() {
     }
     assert_eq!(keys(&env), first, "the keys are kept, not made anew");
 
-    let rolled = env.ok(&["serve", "--regenerate-key", "secondary"]);
+    let rolled = env.ok(&["keys", "regenerate", "secondary"]);
     assert_eq!(rolled["primaryKey"], first["primaryKey"]);
     assert_ne!(rolled["secondaryKey"], first["secondaryKey"]);
     assert_eq!(keys(&env), rolled);
+    assert_eq!(env.ok(&["keys", "list"]), rolled);
+
+    // The older spelling still works, and `keys regenerate` takes only the two names.
+    let primary_rolled = env.ok(&["serve", "--regenerate-key", "primary"]);
+    assert_ne!(primary_rolled["primaryKey"], rolled["primaryKey"]);
+    assert_eq!(primary_rolled["secondaryKey"], rolled["secondaryKey"]);
+    assert_eq!(env.run(&["keys", "regenerate", "tertiary"]).code, 2);
+    let rolled = primary_rolled;
+    let first = json!({"primaryKey": rolled["primaryKey"], "secondaryKey": first["secondaryKey"]});
 
     // A server signs nothing with a regenerated key: requests signed with the old one fail.
     let old_secondary = base64::engine::general_purpose::STANDARD
@@ -779,16 +840,15 @@ fn sigkill_loses_no_acknowledged_write() {
 }
 
 #[test]
-fn plain_http_is_refused_without_the_flag_and_off_loopback() {
+fn plain_http_is_refused_off_loopback() {
     let env = Env::with_container("/pk");
-    for args in [
-        &["serve"][..],
-        &["serve", "--insecure-http", "--addr", "0.0.0.0:0"],
-    ] {
-        let r = env.run(args);
-        assert_eq!(r.code, 2, "a usage error: {r:?}");
-        assert_eq!(r.json()["statusCode"], 400, "{r:?}");
-    }
+    let r = env.run(&["serve", "--insecure-http", "--addr", "0.0.0.0:0"]);
+    assert_eq!(r.code, 2, "a usage error: {r:?}");
+    assert_eq!(r.json()["statusCode"], 400, "{r:?}");
+    assert!(
+        r.json()["message"].as_str().unwrap().contains("loopback"),
+        "{r:?}"
+    );
 }
 
 #[test]
@@ -798,11 +858,21 @@ fn the_python_sdk_drives_databases_items_and_queries() {
         .unwrap_or_else(|_| panic!("STRATA_PYTHON is not set: run scripts/test.sh"));
     let env = Env::new();
     env.ok(&["init", "--account", "acct"]);
-    let key = keys(&env)["primaryKey"].as_str().unwrap().to_string();
-    let server = Server::start(&env);
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../gateway/tests/python/sdk_crud.py");
+    let key = keys(&env)["primaryKey"].as_str().unwrap().to_string();
+    // HTTPS with the default self-signed certificate, which the SDK is told to trust (and checks
+    // the host name against: the endpoint says `localhost`).
+    let pem = env
+        .run(&["serve", "--print-cert", "--addr", "127.0.0.1:0"])
+        .code(0)
+        .stdout
+        .clone();
+    let cert = env.path("strata.pem");
+    std::fs::write(&cert, &pem).unwrap();
+    let server = Server::start_tls(&env, &["--addr", "127.0.0.1:0"], &pem, "localhost");
+    let endpoint = server.endpoint().replace("127.0.0.1", "localhost");
     let out = Command::new(python)
-        .args([script, &server.endpoint(), &key])
+        .args([script, &endpoint, &key, env.arg(&cert)])
         .output()
         .expect("run python");
     let stdout = String::from_utf8_lossy(&out.stdout);

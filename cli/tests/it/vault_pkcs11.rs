@@ -6,7 +6,7 @@
 
 use std::process::Stdio;
 
-use crate::common::Env;
+use crate::common::{self, Env};
 use strata_vault::SoftToken;
 
 const CANARY: &str = "pkcs11-canary-7f3a";
@@ -121,7 +121,7 @@ fn a_token_key_protects_an_account_and_its_revocation_holds() {
     // Neither the token's files nor the vault's hold the data or a PKCS#8 private key.
     let mut scanned = 0;
     for root in [SoftToken::token_dir().to_path_buf(), env.path("home")] {
-        for f in files_under(&root) {
+        for f in common::files_under(&root) {
             let bytes = std::fs::read(&f).expect("read");
             scanned += 1;
             assert!(
@@ -234,22 +234,6 @@ fn an_existing_account_moves_onto_a_token_key() {
 
 fn contains(hay: &[u8], needle: &[u8]) -> bool {
     hay.windows(needle.len()).any(|w| w == needle)
-}
-
-fn files_under(root: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).expect("list a directory").flatten() {
-            let p = entry.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                out.push(p);
-            }
-        }
-    }
-    out
 }
 
 #[test]

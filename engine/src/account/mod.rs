@@ -18,6 +18,7 @@ mod enable_cmk;
 #[cfg(test)]
 mod fault_tests;
 mod feed;
+mod gateway_tls;
 mod handle;
 mod identity;
 mod index;
@@ -67,6 +68,7 @@ pub use container::Container;
 pub use database::{ContainerInfo, ContainerOptions, Database, DatabaseOptions};
 pub use enable_cmk::MigrationStatus;
 pub use feed::{ChangeFeedMode, ChangeFeedOptions, ChangeFeedResponse, ChangeFeedStart, DEFAULT_FEED_PAGE};
+pub(crate) use gateway_tls::GatewayTlsSecret;
 pub(crate) use handle::{now_secs, AccountInner};
 pub use handle::{Account, Encryption};
 pub use index::IndexStatus;

@@ -106,6 +106,10 @@ pub(crate) struct Catalog {
     /// asked for. Stored sealed (see `Settings`).
     #[serde(skip)]
     pub(crate) access_keys: Option<crate::account::AccessKeyPair>,
+    /// The gateway's self-signed TLS identity (certificate and private key, opaque here);
+    /// absent until `strata serve` makes one. Stored sealed (see `Settings`).
+    #[serde(skip)]
+    pub(crate) gateway_tls: Option<crate::account::GatewayTlsSecret>,
     /// The sealed `Settings`, hex; filled on write, consumed on read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     sealed_settings: Option<String>,
@@ -137,6 +141,8 @@ struct Settings {
     container_analytical: std::collections::BTreeMap<u32, crate::account::AnalyticalSettings>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     access_keys: Option<crate::account::AccessKeyPair>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    gateway_tls: Option<crate::account::GatewayTlsSecret>,
 }
 
 const SETTINGS_LABEL: &str = "settings";
@@ -169,6 +175,7 @@ impl Catalog {
             continuous_backup: None,
             backup_schedule: None,
             access_keys: None,
+            gateway_tls: None,
             sealed_settings: None,
         }
     }
@@ -204,8 +211,9 @@ impl Catalog {
                 .filter_map(|c| Some((c.id, c.analytical?)))
                 .collect(),
             access_keys: self.access_keys.clone(),
+            gateway_tls: self.gateway_tls.clone(),
         };
-        // The settings hold the gateway's access keys: their clear text is wiped once sealed.
+        // The settings hold the gateway's access keys and TLS key: their clear text is wiped once sealed.
         let json = zeroize::Zeroizing::new(
             serde_json::to_vec(&settings)
                 .map_err(|e| Error::Internal(format!("serialising settings: {e}")))?,
@@ -243,6 +251,7 @@ impl Catalog {
         self.continuous_backup = settings.continuous_backup;
         self.backup_schedule = settings.backup_schedule;
         self.access_keys = settings.access_keys;
+        self.gateway_tls = settings.gateway_tls;
         for d in &mut self.databases {
             d.throughput = settings.database_throughput.get(&d.name).copied();
             for c in &mut d.containers {

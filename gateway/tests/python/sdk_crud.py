@@ -1,16 +1,19 @@
 """Drives `strata serve` with the vendor's Python SDK (azure-cosmos): databases and containers,
 item CRUD with etags and the SDK's own exceptions, a parameterised query with paging, the change
 feed, a transactional batch (applied whole, or failed with nothing written), and the request
-charge the SDK reports. Usage: sdk_crud.py ENDPOINT KEY. Prints one line per check and
-"N passed, 0 failed" at the end; exits non-zero on the first failure."""
+charge the SDK reports. Usage: sdk_crud.py ENDPOINT KEY [CERT_PEM]: over HTTPS, the SDK trusts
+only CERT_PEM (the certificate `strata serve --print-cert` prints), hostname checked; without it
+(plain HTTP) nothing is verified. Prints one line per check and "N passed, 0 failed" at the end;
+exits non-zero on the first failure."""
 
 import base64
 import sys
 
-from azure.cosmos import CosmosClient, PartitionKey, exceptions
+from azure.cosmos import CosmosClient, PartitionKey, documents, exceptions
 from azure.core import MatchConditions
 
 endpoint, key = sys.argv[1], sys.argv[2]
+verify = sys.argv[3] if len(sys.argv) > 3 else False
 passed = 0
 
 
@@ -32,8 +35,26 @@ def raises(name, exc, fn):
     check(name, False, f"expected {exc.__name__}")
 
 
-client = CosmosClient(endpoint, credential=key, connection_verify=False)
+def connect(key, verify):
+    """A client; over HTTPS one that checks the server's certificate against `verify` (a CA file
+    path, or True for the system's CAs). The SDK skips certificate checks for the hosts
+    localhost and 127.0.0.1 (its emulator's) unless given an ssl_config, so one is given."""
+    if not verify:
+        return CosmosClient(endpoint, credential=key, connection_verify=False)
+    return CosmosClient(endpoint, credential=key, connection_verify=verify,
+                        ssl_config=documents.SSLConfiguration(), retry_total=0)
+
+
+client = connect(key, verify)
 check("account read", client.get_database_account() is not None)
+if verify:
+    check("served over HTTPS", endpoint.startswith("https://"), endpoint)
+    try:
+        connect(key, True)
+        check("a client trusting only the system's CAs refuses the self-signed certificate", False)
+    except Exception as e:  # the SDK wraps the TLS failure in its own error types
+        check("a client trusting only the system's CAs refuses the self-signed certificate",
+              "CERTIFICATE_VERIFY_FAILED" in repr(e), repr(e)[:300])
 
 db = client.create_database("shop")
 raises("database exists -> CosmosResourceExistsError", exceptions.CosmosResourceExistsError,
@@ -208,7 +229,7 @@ raises("read a deleted database -> CosmosResourceNotFoundError", exceptions.Cosm
 
 wrong_key = base64.b64encode(bytes(64)).decode()
 err = raises("a client with the wrong key -> CosmosHttpResponseError", exceptions.CosmosHttpResponseError,
-             lambda: CosmosClient(endpoint, credential=wrong_key, connection_verify=False))
+             lambda: connect(wrong_key, verify))
 check("the wrong key is a 401", err.status_code == 401, str(err.status_code))
 
 print(f"{passed} passed, 0 failed", flush=True)

@@ -170,3 +170,20 @@ pub fn all_items(env: &Env, container: &str) -> Vec<Value> {
     items.sort_by(|a, b| a["id"].as_str().cmp(&b["id"].as_str()));
     items
 }
+
+/// Every file under `root`, recursively (for scans of a data directory).
+pub fn files_under(root: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).expect("list a directory").flatten() {
+            let p = entry.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
