@@ -199,11 +199,11 @@ fn bad_script_requests_get_clear_refusals() {
         ),
         (
             "PUT",
-            format!("{TRIGGERS}/t"),
+            format!("{TRIGGERS}/absent"),
             vec![],
-            trigger.clone(),
-            405,
-            "delete it and create it again",
+            json!({"id": "absent", "body": "function a() {}", "triggerType": "Pre", "triggerOperation": "All"}),
+            404,
+            "absent",
         ),
         (
             "POST",

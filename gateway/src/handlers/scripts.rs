@@ -1,8 +1,8 @@
 //! Stored procedures, triggers and user-defined functions as REST resources under a collection
 //! (`/sprocs`, `/triggers`, `/udfs`): create (POST to the feed), list (GET of the feed), read,
-//! replace (PUT; stored procedures only, as the engine replaces nothing else) and delete, each
-//! the engine's call (`Container::create_stored_procedure`, `create_trigger`, …). Owns the
-//! translation of the service's resource bodies; must not run a script (sproc_exec.rs does).
+//! replace (PUT) and delete, each the engine's call (`Container::create_stored_procedure`,
+//! `replace_trigger`, …). Owns the translation of the service's resource bodies; must not run a
+//! script (sproc_exec.rs does).
 
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -149,18 +149,8 @@ pub fn read(account: &Account, site: &Site<'_>, id: &str) -> Result<Reply, Reply
     Ok(with_etag(Reply::json(200, &v), &v))
 }
 
-/// PUT of one script: a stored procedure's new body. The engine replaces no trigger or UDF in
-/// place, so those get 405 saying to delete and create again.
+/// PUT of one script: its new body (and a trigger's type and operation); the id cannot change.
 pub fn replace(account: &Account, site: &Site<'_>, id: &str, req: &Request<'_>) -> Result<Reply, Reply> {
-    if site.kind != ScriptKind::StoredProcedure {
-        return Err(Reply::error(
-            405,
-            format!(
-                "a {} cannot be replaced in place by strata serve: delete it and create it again",
-                site.what()
-            ),
-        ));
-    }
     let (body, body_id) = body_id(req, site.what())?;
     if body_id != id {
         return Err(Reply::error(
@@ -172,7 +162,17 @@ pub fn replace(account: &Account, site: &Site<'_>, id: &str, req: &Request<'_>) 
         ));
     }
     let js = script_body(site, &body)?;
-    let v = site.resource(&engine(site.container(account).replace_stored_procedure(id, js))?)?;
+    let c = site.container(account);
+    let v = match site.kind {
+        ScriptKind::StoredProcedure => site.resource(&engine(c.replace_stored_procedure(id, js))?)?,
+        ScriptKind::Trigger => {
+            let (t, op) = trigger_kind(&body)?;
+            site.resource(&engine(c.replace_trigger(id, t, op, js))?)?
+        }
+        ScriptKind::UserDefinedFunction => {
+            site.resource(&engine(c.replace_user_defined_function(id, js))?)?
+        }
+    };
     Ok(with_etag(Reply::json(200, &v), &v))
 }
 

@@ -292,9 +292,12 @@ check("the stamp is stored", orders.read_item("s1", partition_key="cnt").get("st
 check("a write that names no trigger runs none", "stamped" not in orders.create_item({"id": "s2", "tenant": "cnt"}))
 raises("a trigger of another operation -> CosmosHttpResponseError", exceptions.CosmosHttpResponseError,
        lambda: orders.upsert_item({"id": "s3", "tenant": "cnt"}, pre_trigger_include="stamp"))
-raises("trigger replace is refused -> CosmosHttpResponseError", exceptions.CosmosHttpResponseError,
-       lambda: scripts.replace_trigger("stamp", {"id": "stamp", "body": STAMP, "triggerType": "Pre",
-                                                 "triggerOperation": "All"}))
+replaced_trigger = scripts.replace_trigger("stamp", {"id": "stamp", "body": STAMP.replace("by-trigger", "replaced"),
+                                                    "triggerType": "Pre", "triggerOperation": "All"})
+check("trigger replace", replaced_trigger["triggerOperation"] == "All" and replaced_trigger["_etag"] != trigger["_etag"],
+      str(replaced_trigger))
+check("the replaced trigger runs on an upsert now",
+      orders.upsert_item({"id": "s3", "tenant": "cnt"}, pre_trigger_include="stamp").get("stamped") == "replaced")
 scripts.delete_trigger("stamp")
 raises("read a deleted trigger -> CosmosResourceNotFoundError", exceptions.CosmosResourceNotFoundError,
        lambda: scripts.get_trigger("stamp"))
@@ -305,6 +308,9 @@ check("udf list", [u["id"] for u in scripts.list_user_defined_functions()] == ["
 doubled = list(orders.query_items("SELECT VALUE udf.double(c.n) FROM c WHERE c.id = @id",
                                   parameters=[{"name": "@id", "value": "counter"}], partition_key="cnt"))
 check("a UDF in a query", doubled == [84], str(doubled))
+scripts.replace_user_defined_function("double", {"id": "double", "body": "function double(x) { return x * 3; }"})
+tripled = list(orders.query_items("SELECT VALUE udf.double(c.n) FROM c WHERE c.id = 'counter'", partition_key="cnt"))
+check("a replaced UDF in a query", tripled == [126], str(tripled))
 scripts.delete_user_defined_function("double")
 raises("read a deleted udf -> CosmosResourceNotFoundError", exceptions.CosmosResourceNotFoundError,
        lambda: scripts.get_user_defined_function("double"))
