@@ -2,7 +2,7 @@
 //! failures keep the engine's status and substatus in the service's error body (a throw
 //! 400.3703, the time budget 408.3701, a revoked key 403.4002) and write nothing; a throwing
 //! post-trigger or pre-trigger refuses its item write whole; bad bodies, headers and verbs get
-//! clear 400s and 405s. The Python SDK drives the success paths (serve.rs).
+//! clear 400s, 404s and 405s; script bodies sent over REST are in no file in the clear. The Python SDK drives the success paths (serve.rs).
 
 use crate::common::Env;
 use crate::serve::{assert_revoked, cmk_env, set_key_enabled, Auth, Server};
@@ -252,6 +252,44 @@ fn bad_script_requests_get_clear_refusals() {
         crate::common::all_items(&env, "c").is_empty(),
         "no refused request wrote an item"
     );
+}
+
+#[test]
+fn script_bodies_sent_over_rest_are_sealed_at_rest() {
+    let env = Env::with_container("/pk");
+    let server = Server::start(&env);
+    let canary = "CANARY-8f3b1e-REST-SCRIPT";
+    let body = format!("function f() {{ return '{canary}'; }}");
+    let creates = [
+        (SPROCS, json!({"id": "p", "body": body})),
+        (
+            TRIGGERS,
+            json!({"id": "t", "body": body, "triggerType": "Post", "triggerOperation": "All"}),
+        ),
+        ("/dbs/d/colls/c/udfs", json!({"id": "u", "body": body})),
+    ];
+    for (path, resource) in &creates {
+        let r = post(&server, path, &[], resource);
+        assert_eq!(r.status, 201, "{path}: {}", r.body);
+        let read = server.send(
+            "GET",
+            &format!("{path}/{}", resource["id"].as_str().unwrap()),
+            Auth::Primary,
+            &[],
+            b"",
+        );
+        assert_eq!(read.body["body"], body, "{path}");
+    }
+    assert_eq!(server.stop().code(), Some(0));
+    let files = crate::common::files_under(&env.path("data"));
+    assert!(!files.is_empty());
+    for f in files {
+        let bytes = std::fs::read(&f).unwrap();
+        assert!(
+            !bytes.windows(canary.len()).any(|w| w == canary.as_bytes()),
+            "{f:?}"
+        );
+    }
 }
 
 #[test]
