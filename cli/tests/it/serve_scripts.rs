@@ -237,6 +237,19 @@ fn bad_script_requests_get_clear_refusals() {
             400,
             "patch",
         ),
+        (
+            "POST",
+            DOCS.into(),
+            vec![
+                PK,
+                ("x-ms-cosmos-is-batch-request", "True"),
+                ("x-ms-cosmos-batch-atomic", "True"),
+                ("x-ms-documentdb-post-trigger-include", "t"),
+            ],
+            json!([{"operationType": "Create", "resourceBody": {"id": "2", "pk": "a"}}]),
+            400,
+            "transactional batch",
+        ),
     ];
     for (verb, path, headers, body, status, says) in cases {
         let r = server.send(verb, &path, Auth::Primary, &headers, body.to_string().as_bytes());

@@ -48,6 +48,17 @@ fn write_partition_key(req: &Request<'_>, c: &Container, item: &Value) -> Result
     engine(PartitionKey::from_json(at))
 }
 
+/// 400 when a request the engine runs no triggers on names some (rather than ignoring them).
+fn refuse_triggers(req: &Request<'_>, what: &str) -> Result<(), Reply> {
+    if req.triggers()?.is_empty() {
+        return Ok(());
+    }
+    Err(Reply::error(
+        400,
+        format!("triggers cannot run on {what}: they run on an item's create, replace, upsert and delete"),
+    ))
+}
+
 fn options(req: &Request<'_>) -> Result<ItemOptions, Reply> {
     Ok(ItemOptions {
         if_match: req.if_match()?,
@@ -64,6 +75,7 @@ pub fn post(account: &Account, db: &str, coll: &str, req: &Request<'_>) -> Resul
         return query::query(account, db, coll, req);
     }
     if req.flag(header::IS_BATCH)? {
+        refuse_triggers(req, "a transactional batch")?;
         return batch::execute(account, db, coll, req);
     }
     let item = req.json_body()?;
@@ -152,12 +164,7 @@ pub fn delete(account: &Account, db: &str, coll: &str, id: &str, req: &Request<'
 
 pub fn patch(account: &Account, db: &str, coll: &str, id: &str, req: &Request<'_>) -> Result<Reply, Reply> {
     let pk = req.required_partition_key()?;
-    if !req.triggers()?.is_empty() {
-        return Err(Reply::error(
-            400,
-            "triggers cannot run on a patch here: the engine runs them on create, replace, upsert and delete",
-        ));
-    }
+    refuse_triggers(req, "a patch")?;
     let body = req.json_body()?;
     let (ops, condition) = patch_body(&body).map_err(|e| Reply::from_engine(&e))?;
     let opts = PatchOptions {
