@@ -68,10 +68,7 @@ fn options(req: &Request<'_>) -> Result<ItemOptions, Reply> {
 
 /// POST to `/dbs/{db}/colls/{coll}/docs`: a query, a create or an upsert.
 pub fn post(account: &Account, db: &str, coll: &str, req: &Request<'_>) -> Result<Reply, Reply> {
-    let is_query_content = req
-        .header("content-type")?
-        .is_some_and(|t| t.to_ascii_lowercase().starts_with("application/query+json"));
-    if req.flag(header::IS_QUERY)? || is_query_content {
+    if req.is_query()? {
         return query::query(account, db, coll, req);
     }
     if req.flag(header::IS_BATCH)? {

@@ -85,6 +85,15 @@ impl<'a> Request<'a> {
         }
     }
 
+    /// Whether a POST is a query: `x-ms-documentdb-isquery: True` or `Content-Type:
+    /// application/query+json`.
+    pub fn is_query(&self) -> Result<bool, Reply> {
+        let query_content = self
+            .header("content-type")?
+            .is_some_and(|t| t.to_ascii_lowercase().starts_with("application/query+json"));
+        Ok(query_content || self.flag(header::IS_QUERY)?)
+    }
+
     /// The body as a JSON value, refused (400) when malformed or nested deeper than an item
     /// may be (checked before parsing, so hostile nesting cannot overflow the stack).
     pub fn json_body(&self) -> Result<Value, Reply> {

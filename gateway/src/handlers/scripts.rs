@@ -88,7 +88,7 @@ fn trigger_kind(body: &Value) -> Result<(TriggerType, TriggerOperation), Reply> 
 
 /// POST to a script feed: creates one (201 with the resource).
 pub fn create(account: &Account, site: &Site<'_>, req: &Request<'_>) -> Result<Reply, Reply> {
-    if req.flag(super::header::IS_QUERY)? {
+    if req.is_query()? {
         return Err(Reply::error(
             400,
             format!(
