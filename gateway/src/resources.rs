@@ -1,6 +1,6 @@
 //! The JSON shapes of the account, database, collection and partition-key-range resources, as
 //! the SDKs read them (`id`, `_rid`, `_self`, `_etag`, the feed links, `partitionKey`,
-//! `indexingPolicy`). Resource ids (`_rid`) are derived from names (they are stable across
+//! `indexingPolicy`), and the links of stored procedures, triggers and UDFs. Resource ids (`_rid`) are derived from names (they are stable across
 //! restarts and say nothing the name does not). No engine calls and no I/O here.
 
 use base64::Engine as _;
@@ -105,6 +105,25 @@ pub fn collection(c: &CollectionInfo<'_>) -> Value {
     v
 }
 
+/// A server-side script as the engine gives it (`id`, `body`, `_etag`, `_ts`, a trigger's type
+/// and operation), with the `_rid` and `_self` the SDKs expect. `feed` is its path segment
+/// (`sprocs`, `triggers`, `udfs`); the `_rid` is the collection's 8 bytes and 4 of its own.
+pub fn script(db: &str, coll: &str, feed: &str, mut engine_view: Value) -> Value {
+    let id = engine_view
+        .get("id")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    let coll_rid = collection_rid(db, coll);
+    let mut bytes = name_hash(&[db]).to_vec();
+    bytes.extend_from_slice(&name_hash(&[db, coll]));
+    bytes.extend_from_slice(&name_hash(&[db, coll, feed, &id]));
+    let rid = b64(&bytes);
+    engine_view["_self"] = json!(format!("dbs/{}/colls/{coll_rid}/{feed}/{rid}/", database_rid(db)));
+    engine_view["_rid"] = json!(rid);
+    engine_view
+}
+
 /// The feed of a collection's partition-key ranges: one range over the whole hash space.
 pub fn partition_key_ranges(db: &str, coll: &str) -> Value {
     let coll_rid = collection_rid(db, coll);
@@ -148,6 +167,24 @@ mod tests {
         assert_eq!(coll.len(), 8);
         assert_eq!(&coll[..4], &db[..]);
         assert_ne!(collection_rid("shop", "orders"), collection_rid("shop", "users"));
+    }
+
+    #[test]
+    fn scripts_keep_the_engines_fields_and_get_links() {
+        let v = script(
+            "shop",
+            "orders",
+            "sprocs",
+            json!({"id": "inc", "body": "function () {}", "_etag": "\"e\"", "_ts": 7}),
+        );
+        assert_eq!((v["id"].clone(), v["_ts"].clone()), (json!("inc"), json!(7)));
+        let rid = v["_rid"].as_str().unwrap();
+        let bytes = base64::engine::general_purpose::STANDARD.decode(rid).unwrap();
+        assert_eq!(bytes.len(), 12);
+        assert!(rid.starts_with(&collection_rid("shop", "orders")[..8]));
+        assert!(v["_self"].as_str().unwrap().contains("/sprocs/"));
+        let other = script("shop", "orders", "triggers", json!({"id": "inc"}));
+        assert_ne!(other["_rid"], v["_rid"]);
     }
 
     #[test]

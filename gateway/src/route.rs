@@ -40,8 +40,41 @@ pub enum Route {
         db: String,
         coll: String,
     },
+    /// `/dbs/{db}/colls/{coll}/sprocs`, `/triggers` or `/udfs`: a feed of server-side scripts.
+    Scripts {
+        db: String,
+        coll: String,
+        kind: ScriptKind,
+    },
+    /// `/dbs/{db}/colls/{coll}/sprocs/{id}` (or `triggers/{id}`, `udfs/{id}`).
+    Script {
+        db: String,
+        coll: String,
+        kind: ScriptKind,
+        id: String,
+    },
     /// A path of the protocol this gateway does not serve (sprocs, offers, users, ...), or none.
     Unsupported,
+}
+
+/// The three kinds of server-side script a collection holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ScriptKind {
+    StoredProcedure,
+    Trigger,
+    UserDefinedFunction,
+}
+
+impl ScriptKind {
+    /// The kind a path segment names (`sprocs`, `triggers`, `udfs`).
+    fn from_segment(s: &str) -> Option<ScriptKind> {
+        match s {
+            "sprocs" => Some(ScriptKind::StoredProcedure),
+            "triggers" => Some(ScriptKind::Trigger),
+            "udfs" => Some(ScriptKind::UserDefinedFunction),
+            _ => None,
+        }
+    }
 }
 
 /// A parsed request path: the route, and what its signature covers.
@@ -92,6 +125,23 @@ pub fn parse(path: &str) -> Option<Target> {
         ["dbs", db, "colls", coll, "pkranges"] => Route::PartitionKeyRanges {
             db: db.to_string(),
             coll: coll.to_string(),
+        },
+        ["dbs", db, "colls", coll, feed] => match ScriptKind::from_segment(feed) {
+            Some(kind) => Route::Scripts {
+                db: db.to_string(),
+                coll: coll.to_string(),
+                kind,
+            },
+            None => Route::Unsupported,
+        },
+        ["dbs", db, "colls", coll, feed, id] => match ScriptKind::from_segment(feed) {
+            Some(kind) => Route::Script {
+                db: db.to_string(),
+                coll: coll.to_string(),
+                kind,
+                id: id.to_string(),
+            },
+            None => Route::Unsupported,
         },
         _ => Route::Unsupported,
     };
@@ -161,8 +211,48 @@ mod tests {
     }
 
     #[test]
+    fn scripts_route_by_kind_and_sign_like_documents() {
+        assert_eq!(
+            t("/dbs/shop/colls/orders/sprocs"),
+            (
+                Route::Scripts {
+                    db: "shop".into(),
+                    coll: "orders".into(),
+                    kind: ScriptKind::StoredProcedure
+                },
+                "sprocs".into(),
+                "dbs/shop/colls/orders".into()
+            )
+        );
+        assert_eq!(
+            t("/dbs/shop/colls/orders/triggers/stamp"),
+            (
+                Route::Script {
+                    db: "shop".into(),
+                    coll: "orders".into(),
+                    kind: ScriptKind::Trigger,
+                    id: "stamp".into()
+                },
+                "triggers".into(),
+                "dbs/shop/colls/orders/triggers/stamp".into()
+            )
+        );
+        assert!(matches!(
+            t("/dbs/shop/colls/orders/udfs/tax").0,
+            Route::Script {
+                kind: ScriptKind::UserDefinedFunction,
+                ..
+            }
+        ));
+    }
+
+    #[test]
     fn unknown_and_hostile_paths() {
-        assert_eq!(t("/dbs/shop/colls/orders/sprocs").0, Route::Unsupported);
+        assert_eq!(t("/dbs/shop/colls/orders/conflicts").0, Route::Unsupported);
+        assert_eq!(
+            t("/dbs/shop/colls/orders/docs/1/attachments").0,
+            Route::Unsupported
+        );
         assert_eq!(t("/offers").0, Route::Unsupported);
         assert_eq!(parse("/dbs/%zz"), None);
         assert_eq!(parse("/dbs/%ff"), None);

@@ -328,10 +328,10 @@ async fn handle(shared: &Arc<Shared>, req: HttpRequest<Incoming>) -> Reply {
     // The engine call runs on this worker thread: no hop to another thread and back, which cost
     // most of a point read's time through the gateway. A point read (one item, or one small
     // resource) takes microseconds and runs as it is; anything that may take longer (writes with
-    // their fsync, queries, feeds) runs inside block_in_place, so tokio first hands this worker's
+    // their fsync, queries, feeds, script lists) runs inside block_in_place, so tokio first hands this worker's
     // other connections to another thread. A panic in a handler is a 500, not a dropped
     // connection.
-    let point_read = !matches!(target.route, Route::Documents { .. });
+    let point_read = !matches!(target.route, Route::Documents { .. } | Route::Scripts { .. });
     let run = || {
         let req = Request {
             method: &parts.method,

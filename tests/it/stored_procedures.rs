@@ -363,7 +363,7 @@ fn bodies_survive_a_backup_and_never_reach_a_file_in_the_clear() {
 }
 
 #[test]
-fn sync_carries_procedures_triggers_and_udfs_both_ways() {
+fn sync_carries_procedures_triggers_and_udfs_both_ways_and_their_replacements() {
     use strata::{TriggerOperation, TriggerType};
     let dir = tempfile::tempdir().unwrap();
     let clock = strata::ManualWallClock::at(1_800_000_000);
@@ -400,11 +400,23 @@ fn sync_carries_procedures_triggers_and_udfs_both_ways() {
     clock.advance(5);
     cb.replace_stored_procedure("one", "function one() { getContext().getResponse().setBody(2); }")
         .unwrap();
+    cb.replace_trigger(
+        "t",
+        TriggerType::Post,
+        TriggerOperation::Create,
+        "function t() {}",
+    )
+    .unwrap();
     let (to_b, to_a) = Account::sync_both_ways(&a, &b).unwrap();
-    assert_eq!((to_b.scripts_copied, to_a.scripts_copied), (0, 1));
+    assert_eq!((to_b.scripts_copied, to_a.scripts_copied), (0, 2));
     assert_eq!(
         ca.execute_stored_procedure("one", "p", &[]).unwrap().body,
         json!(2)
+    );
+    let t = ca.trigger("t").unwrap();
+    assert_eq!(
+        (t.trigger_type, t.trigger_operation),
+        (TriggerType::Post, TriggerOperation::Create)
     );
     let (to_b, to_a) = Account::sync_both_ways(&a, &b).unwrap();
     assert_eq!((to_b.scripts_copied, to_a.scripts_copied), (0, 0));

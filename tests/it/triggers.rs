@@ -156,6 +156,35 @@ fn triggers_are_checked_against_the_request_and_are_resources() {
             .status(),
         400
     );
+    let replaced = c.replace_trigger("stamp", T::Pre, Op::All, VALIDATE).unwrap();
+    assert_ne!(replaced.etag, got.etag);
+    let now = c.trigger("stamp").unwrap();
+    assert_eq!(
+        (now.trigger_operation, now.body.as_str(), now.etag),
+        (Op::All, VALIDATE, replaced.etag)
+    );
+    let e = create(
+        &c,
+        json!({"id": "r", "pk": "p", "qty": -1}),
+        &triggers(&["stamp"], &[]),
+    )
+    .unwrap_err();
+    assert_eq!(
+        e.substatus(),
+        substatus::SCRIPT_ERROR,
+        "the replaced body runs: {e}"
+    );
+    let status = |r: strata::Result<strata::Trigger>| r.unwrap_err().status();
+    assert_eq!(status(c.replace_trigger("nope", T::Pre, Op::All, STAMP)), 404);
+    assert_eq!(
+        status(c.replace_trigger("stamp", T::Pre, Op::All, "function (")),
+        400
+    );
+    assert_eq!(
+        c.trigger("stamp").unwrap().body,
+        VALIDATE,
+        "a refused replace changes nothing"
+    );
     c.delete_trigger("stamp").unwrap();
     assert_eq!(c.delete_trigger("stamp").unwrap_err().status(), 404);
     assert_eq!(c.trigger("stamp").unwrap_err().status(), 404);

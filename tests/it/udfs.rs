@@ -134,6 +134,21 @@ fn udfs_are_resources() {
         409
     );
     assert_eq!(status(c.create_user_defined_function("bad", "function (")), 400);
+    let before = c.user_defined_function("tax").unwrap();
+    let after = c
+        .replace_user_defined_function("tax", "function tax(x) { return 'new'; }")
+        .unwrap();
+    assert_ne!(after.etag, before.etag);
+    let called = query(&c, "SELECT VALUE udf.tax(1) FROM c OFFSET 0 LIMIT 1", &[]).unwrap();
+    assert_eq!(called, [json!("new")], "queries call the replaced body");
+    assert_eq!(
+        status(c.replace_user_defined_function("none", "function n() {}")),
+        404
+    );
+    assert_eq!(
+        status(c.replace_user_defined_function("tax", "not a function")),
+        400
+    );
     c.delete_user_defined_function("tax").unwrap();
     assert_eq!(c.delete_user_defined_function("tax").unwrap_err().status(), 404);
     assert_eq!(status(c.user_defined_function("tax")), 404);

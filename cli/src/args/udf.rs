@@ -1,4 +1,4 @@
-//! `strata udf create|get|list|delete`: a container's user-defined functions (called in queries
+//! `strata udf create|replace|get|list|delete`: a container's user-defined functions (called in queries
 //! as `udf.NAME(args)`), handed to `commands::udf`. Arguments only; no engine calls.
 
 use clap::Subcommand;
@@ -23,6 +23,17 @@ pub enum UdfCommand {
         #[command(flatten)]
         body: SprocBody,
     },
+    /// Replace a user-defined function's body (a new etag); queries that start after it call
+    /// the new one.
+    #[command(
+        after_help = "Example:\n  strata udf replace shop orders tax --body 'function tax(price) { return price * 0.25; }'"
+    )]
+    Replace {
+        #[command(flatten)]
+        at: ScriptAddress,
+        #[command(flatten)]
+        body: SprocBody,
+    },
     /// Print a user-defined function with its body.
     #[command(after_help = "Example:\n  strata udf get shop orders tax")]
     Get(ScriptAddress),
@@ -37,7 +48,8 @@ pub enum UdfCommand {
 impl UdfCommand {
     pub fn run(&self, g: &Globals) -> CliResult<Report> {
         match self {
-            UdfCommand::Create { at, body } => udf::create(g, at.named(), body),
+            UdfCommand::Create { at, body } => udf::put(g, at.named(), body, false),
+            UdfCommand::Replace { at, body } => udf::put(g, at.named(), body, true),
             UdfCommand::Get(at) => udf::get(g, at.named()),
             UdfCommand::List { db, container } => udf::list(g, db, container),
             UdfCommand::Delete(at) => udf::delete(g, at.named()),

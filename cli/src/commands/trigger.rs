@@ -1,4 +1,4 @@
-//! `strata trigger`: triggers as resources (create, get, list, delete): reads the body, parses
+//! `strata trigger`: triggers as resources (create, replace, get, list, delete): reads the body, parses
 //! the type and operation, calls the engine, reports `statusCode` and the trigger. No storage or
 //! script logic.
 
@@ -21,20 +21,23 @@ fn trigger_report(status: u16, t: &Trigger) -> Report {
         .field("ts", t.ts)
 }
 
-pub fn create(
+/// `create` (`replace` false: 201) or `replace` (200).
+pub fn put(
     g: &Globals,
     (db, cont, name): Named<'_>,
     (trigger_type, operation): (&str, &str),
     body: &SprocBody,
+    replace: bool,
 ) -> CliResult<Report> {
     let (trigger_type, operation) = (trigger_type.parse()?, operation.parse()?);
     let text = script_text(body)?;
     let account = account::open(g)?;
-    let t = account
-        .database(db)
-        .container(cont)
-        .create_trigger(name, trigger_type, operation, &text)?;
-    Ok(trigger_report(201, &t))
+    let c = account.database(db).container(cont);
+    Ok(if replace {
+        trigger_report(200, &c.replace_trigger(name, trigger_type, operation, &text)?)
+    } else {
+        trigger_report(201, &c.create_trigger(name, trigger_type, operation, &text)?)
+    })
 }
 
 pub fn get(g: &Globals, (db, cont, name): Named<'_>) -> CliResult<Report> {

@@ -1,4 +1,4 @@
-//! `strata udf`: user-defined functions as resources (create, get, list, delete): reads the
+//! `strata udf`: user-defined functions as resources (create, replace, get, list, delete): reads the
 //! body, calls the engine, reports `statusCode` and the function. No storage or script logic.
 
 use serde_json::Value;
@@ -18,14 +18,16 @@ fn udf_report(status: u16, u: &UserDefinedFunction) -> Report {
         .field("ts", u.ts)
 }
 
-pub fn create(g: &Globals, (db, cont, name): Named<'_>, body: &SprocBody) -> CliResult<Report> {
+/// `create` (`replace` false: 201) or `replace` (200).
+pub fn put(g: &Globals, (db, cont, name): Named<'_>, body: &SprocBody, replace: bool) -> CliResult<Report> {
     let text = script_text(body)?;
     let account = account::open(g)?;
-    let u = account
-        .database(db)
-        .container(cont)
-        .create_user_defined_function(name, &text)?;
-    Ok(udf_report(201, &u))
+    let c = account.database(db).container(cont);
+    Ok(if replace {
+        udf_report(200, &c.replace_user_defined_function(name, &text)?)
+    } else {
+        udf_report(201, &c.create_user_defined_function(name, &text)?)
+    })
 }
 
 pub fn get(g: &Globals, (db, cont, name): Named<'_>) -> CliResult<Report> {

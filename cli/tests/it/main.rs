@@ -23,6 +23,7 @@ mod patch_batch;
 mod query;
 mod readme_tour;
 mod serve;
+mod serve_scripts;
 mod serve_tls;
 mod shell;
 mod sproc;

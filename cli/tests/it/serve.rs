@@ -46,11 +46,11 @@ fn keys(env: &Env) -> Value {
 }
 
 impl Server {
-    fn start(env: &Env) -> Server {
+    pub(crate) fn start(env: &Env) -> Server {
         Server::start_with(env, &[])
     }
 
-    fn start_with(env: &Env, extra: &[&str]) -> Server {
+    pub(crate) fn start_with(env: &Env, extra: &[&str]) -> Server {
         let mut args = vec!["--insecure-http", "--addr", "127.0.0.1:0"];
         args.extend_from_slice(extra);
         Server::spawn(env, &args, None)
@@ -426,7 +426,7 @@ fn bad_input_gets_the_services_status_codes_and_nothing_is_written() {
         (
             "unsupported resource",
             "GET",
-            "/dbs/d/colls/c/sprocs",
+            "/dbs/d/colls/c/conflicts",
             vec![],
             b"",
             404,
@@ -530,14 +530,37 @@ fn bad_input_gets_the_services_status_codes_and_nothing_is_written() {
     assert_eq!(items[0]["n"], 1);
 }
 
-#[test]
-fn a_revoked_customer_key_is_noticed_while_serving() {
+/// An account under customer key `k` of the test vault.
+pub(crate) fn cmk_env() -> Env {
     let env = Env::new();
     let uri = env.ok(&["vault", "key", "create", "k", "--size", "2048"])["keyUri"]
         .as_str()
         .unwrap()
         .to_string();
     env.ok(&["init", "--account", "acct", "--cmk", &uri]);
+    env
+}
+
+/// Disables or enables key `k`, then waits out a server's 1 s `--key-check-interval`.
+pub(crate) fn set_key_enabled(env: &Env, enabled: bool) {
+    env.ok(&["vault", "key", if enabled { "enable" } else { "disable" }, "k"]);
+    std::thread::sleep(Duration::from_millis(1100));
+}
+
+/// `r` is the revoked customer key's 403.4002 in the service's error body.
+pub(crate) fn assert_revoked(r: &Response, what: &str) {
+    assert_eq!(
+        (r.status, r.header("x-ms-substatus")),
+        (403, Some("4002")),
+        "{what}: {}",
+        r.body
+    );
+    assert_eq!(r.body["code"], "Forbidden", "{what}");
+}
+
+#[test]
+fn a_revoked_customer_key_is_noticed_while_serving() {
+    let env = cmk_env();
     let server = Server::start_with(&env, &["--key-check-interval", "1"]);
     let r = server.send("POST", "/dbs", Auth::Primary, &[], br#"{"id":"d"}"#);
     assert_eq!(r.status, 201, "{}", r.body);
@@ -548,8 +571,7 @@ fn a_revoked_customer_key_is_noticed_while_serving() {
     let r = create_collection("c0");
     assert_eq!(r.status, 201, "{}", r.body);
 
-    env.ok(&["vault", "key", "disable", "k"]);
-    std::thread::sleep(Duration::from_millis(1100));
+    set_key_enabled(&env, false);
     let batch_headers = [("x-ms-documentdb-partitionkey", "[\"a\"]"), BATCH, ATOMIC];
     for (verb, path, headers, body) in [
         (
@@ -567,17 +589,10 @@ fn a_revoked_customer_key_is_noticed_while_serving() {
         ("DELETE", "/dbs/d", &[], b""),
     ] {
         let r = server.send(verb, path, Auth::Primary, headers, body);
-        assert_eq!(
-            (r.status, r.header("x-ms-substatus")),
-            (403, Some("4002")),
-            "{verb} {path}: {}",
-            r.body
-        );
-        assert_eq!(r.body["code"], "Forbidden");
+        assert_revoked(&r, &format!("{verb} {path}"));
     }
 
-    env.ok(&["vault", "key", "enable", "k"]);
-    std::thread::sleep(Duration::from_millis(1100));
+    set_key_enabled(&env, true);
     let r = create_collection("c");
     assert_eq!(r.status, 201, "served again once the key is back: {}", r.body);
     assert_eq!(server.stop().code(), Some(0));

@@ -234,6 +234,26 @@ fn trigger_commands_and_the_item_flags_that_name_them() {
         400,
         0,
     );
+    let replaced = env.ok_status(
+        &[
+            "trigger",
+            "replace",
+            "d",
+            "c",
+            "guard",
+            "--type",
+            "post",
+            "--operation",
+            "upsert",
+            "--body",
+            "function guard() {}",
+        ],
+        200,
+    );
+    assert_eq!(
+        (&replaced["triggerType"], &replaced["triggerOperation"]),
+        (&json!("Post"), &json!("Upsert"))
+    );
     env.ok_status(&["trigger", "delete", "d", "c", "guard"], 204);
     env.ok_status(&["item", "delete", "d", "c", "1", "--pk", "a"], 204);
 }
@@ -263,6 +283,26 @@ fn udf_commands_and_a_query_that_calls_one() {
         &["query", "d", "c", "SELECT VALUE udf.tax(1000) FROM c"],
         400,
         3703,
+    );
+    let replaced = env.ok_status(
+        &[
+            "udf",
+            "replace",
+            "d",
+            "c",
+            "tax",
+            "--body",
+            "function tax(p) { return p; }",
+        ],
+        200,
+    );
+    assert_ne!(replaced["etag"], created["etag"]);
+    let out = env.ok(&["query", "d", "c", "SELECT VALUE udf.tax(c.price) FROM c"]);
+    assert_eq!(out["items"], json!([10]), "the replaced body runs: {out}");
+    env.err_status(
+        &["udf", "replace", "d", "c", "none", "--body", "function n() {}"],
+        404,
+        0,
     );
     env.ok_status(&["udf", "delete", "d", "c", "tax"], 204);
     env.err_status(

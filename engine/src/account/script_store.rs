@@ -1,5 +1,6 @@
 //! Scripts kept whole in the store (triggers, user-defined functions): their records under the
-//! `Script` key space, sealed like items, and the create, read, list and delete they share.
+//! `Script` key space, sealed like items, and the create, replace, read, list and delete they
+//! share.
 //! Stored procedures differ (their names are in the catalog; procedure.rs). Owns the generic
 //! record operations; must not know what a kind of script does.
 
@@ -52,17 +53,50 @@ impl Container {
         body: &str,
         record: impl FnOnce() -> T,
     ) -> Result<T> {
+        self.put_script(name, body, Some(false), record)
+    }
+
+    /// As `create_script`, but in place of the script `name`: 404 if there is none. One put
+    /// under the script's lock, so a reader sees the old record or the new one, never neither.
+    pub(super) fn replace_script<T: ScriptRecord>(
+        &self,
+        name: &str,
+        body: &str,
+        record: impl FnOnce() -> T,
+    ) -> Result<T> {
+        self.put_script(name, body, Some(true), record)
+    }
+
+    /// Stores `record` under `name`, which must exist (`Some(true)`), must not
+    /// (`Some(false)`), or either (`None`: what sync writes).
+    pub(super) fn put_script<T: ScriptRecord>(
+        &self,
+        name: &str,
+        body: &str,
+        exists: Option<bool>,
+        record: impl FnOnce() -> T,
+    ) -> Result<T> {
         check_script(T::WHAT, name, body)?;
         let r = self.resolve()?;
         compile(body)?;
         let key = script_key(r.id, T::KIND, name);
         let _guard = self.inner.item_lock(&key)?;
-        if self.inner.db.get(&key)?.is_some() {
-            return Err(Error::Conflict(format!(
-                "{} '{name}' already exists in container '{}'; delete it first",
-                T::WHAT,
-                self.name()
-            )));
+        match (self.inner.db.get(&key)?.is_some(), exists) {
+            (true, Some(false)) => {
+                return Err(Error::Conflict(format!(
+                    "{} '{name}' already exists in container '{}'; replace or delete it first",
+                    T::WHAT,
+                    self.name()
+                )))
+            }
+            (false, Some(true)) => {
+                return Err(Error::NotFound(format!(
+                    "{} '{name}' does not exist in container '{}'",
+                    T::WHAT,
+                    self.name()
+                )))
+            }
+            _ => {}
         }
         let record = record();
         let bytes = serde_json::to_vec(&record)

@@ -48,16 +48,14 @@ impl Container {
         Ok(copied)
     }
 
-    /// The scripts of one kind stored whole (triggers, UDFs): replaced by delete and create.
+    /// The scripts of one kind stored whole (triggers, UDFs): put in place, created or
+    /// replaced.
     fn sync_records<T: ScriptRecord + Clone>(&self, src: &Container) -> Result<usize> {
         let mut copied = 0;
         for theirs in src.list_scripts::<T>()? {
             let mine = found(self.read_script::<T>(theirs.id()))?;
             if theirs_wins(theirs.version(), mine.as_ref().map(ScriptRecord::version)) {
-                if mine.is_some() {
-                    self.delete_script::<T>(theirs.id())?;
-                }
-                self.create_script(theirs.id(), theirs.body(), || theirs.clone())?;
+                self.put_script(theirs.id(), theirs.body(), None, || theirs.clone())?;
                 copied += 1;
             }
         }

@@ -2,7 +2,8 @@
 //! before (pre) or after (post) an item write that names it, on one operation or all. Unlike
 //! stored procedures' names, the contract lists nothing of a trigger as plaintext: its name,
 //! type, operation and body are all stored sealed in the LSM (`Script` key space, kind 2), and
-//! listing reads them from there. Owns the trigger record; must not run one (trigger_run.rs).
+//! listing reads them from there. Create, replace, read, list, delete. Owns the trigger record;
+//! must not run one (trigger_run.rs).
 
 use std::str::FromStr;
 
@@ -91,14 +92,40 @@ impl Container {
         trigger_operation: TriggerOperation,
         body: &str,
     ) -> Result<Trigger> {
-        self.create_script(name, body, || Trigger {
+        self.create_script(name, body, || {
+            self.new_trigger(name, trigger_type, trigger_operation, body)
+        })
+    }
+
+    /// Replaces the trigger `name` (its type, operation and body; a new etag): as
+    /// `create_trigger`, but 404 if there is none.
+    pub fn replace_trigger(
+        &self,
+        name: &str,
+        trigger_type: TriggerType,
+        trigger_operation: TriggerOperation,
+        body: &str,
+    ) -> Result<Trigger> {
+        self.replace_script(name, body, || {
+            self.new_trigger(name, trigger_type, trigger_operation, body)
+        })
+    }
+
+    fn new_trigger(
+        &self,
+        name: &str,
+        trigger_type: TriggerType,
+        trigger_operation: TriggerOperation,
+        body: &str,
+    ) -> Trigger {
+        Trigger {
             id: name.to_string(),
             body: body.to_string(),
             trigger_type,
             trigger_operation,
             etag: new_etag(),
             ts: self.inner.opts.wall_clock.now_secs(),
-        })
+        }
     }
 
     /// The trigger `name`; 404 if there is none.

@@ -1,4 +1,4 @@
-//! A container's user-defined functions: the resources (create, read, list, delete; name and
+//! A container's user-defined functions: the resources (create, replace, read, list, delete; name and
 //! body sealed in the LSM, `Script` key space kind 3: the contract lists nothing of a UDF as
 //! plaintext) and, for a query page that calls `udf.name(…)`, the running set of them
 //! (`PageUdfs`: one sandbox runtime for the page, its first failure kept to fail the query).
@@ -34,12 +34,23 @@ impl Container {
     /// Stores a new user-defined function, callable in queries as `udf.NAME(…)`. 400 for a bad
     /// name or a body that is not one function, 409 if the name is taken.
     pub fn create_user_defined_function(&self, name: &str, body: &str) -> Result<UserDefinedFunction> {
-        self.create_script(name, body, || UserDefinedFunction {
+        self.create_script(name, body, || self.new_udf(name, body))
+    }
+
+    /// Replaces the body of user-defined function `name` (a new etag): as
+    /// `create_user_defined_function`, but 404 if there is none. Queries that start after it
+    /// call the new body.
+    pub fn replace_user_defined_function(&self, name: &str, body: &str) -> Result<UserDefinedFunction> {
+        self.replace_script(name, body, || self.new_udf(name, body))
+    }
+
+    fn new_udf(&self, name: &str, body: &str) -> UserDefinedFunction {
+        UserDefinedFunction {
             id: name.to_string(),
             body: body.to_string(),
             etag: new_etag(),
             ts: self.inner.opts.wall_clock.now_secs(),
-        })
+        }
     }
 
     /// The user-defined function `name`; 404 if there is none.

@@ -2,9 +2,13 @@
 //! read (with `If-None-Match`), replace, patch and delete (with `If-Match`), each addressed by
 //! `x-ms-documentdb-partitionkey`. A POST that is a query goes to `query`, a batch to `batch`. A patch is the
 //! engine's (`Container::patch_item`: atomic, with If-Match and the `condition` predicate).
+//! Writes and deletes that name triggers (`x-ms-documentdb-pre-trigger-include`,
+//! `…-post-trigger-include`) go through the engine's triggered calls, in one transaction.
 
 use serde_json::Value;
-use strata_engine::{Account, Container, ItemOptions, ItemResponse, PartitionKey, PatchOptions};
+use strata_engine::{
+    Account, Container, ItemOptions, ItemResponse, PartitionKey, PatchOptions, TriggerOperation,
+};
 
 use super::patch_body::patch_body;
 use super::{batch, engine, header, query, Request};
@@ -44,6 +48,17 @@ fn write_partition_key(req: &Request<'_>, c: &Container, item: &Value) -> Result
     engine(PartitionKey::from_json(at))
 }
 
+/// 400 when a request the engine runs no triggers on names some (rather than ignoring them).
+fn refuse_triggers(req: &Request<'_>, what: &str) -> Result<(), Reply> {
+    if req.triggers()?.is_empty() {
+        return Ok(());
+    }
+    Err(Reply::error(
+        400,
+        format!("triggers cannot run on {what}: they run on an item's create, replace, upsert and delete"),
+    ))
+}
+
 fn options(req: &Request<'_>) -> Result<ItemOptions, Reply> {
     Ok(ItemOptions {
         if_match: req.if_match()?,
@@ -53,13 +68,11 @@ fn options(req: &Request<'_>) -> Result<ItemOptions, Reply> {
 
 /// POST to `/dbs/{db}/colls/{coll}/docs`: a query, a create or an upsert.
 pub fn post(account: &Account, db: &str, coll: &str, req: &Request<'_>) -> Result<Reply, Reply> {
-    let is_query_content = req
-        .header("content-type")?
-        .is_some_and(|t| t.to_ascii_lowercase().starts_with("application/query+json"));
-    if req.flag(header::IS_QUERY)? || is_query_content {
+    if req.is_query()? {
         return query::query(account, db, coll, req);
     }
     if req.flag(header::IS_BATCH)? {
+        refuse_triggers(req, "a transactional batch")?;
         return batch::execute(account, db, coll, req);
     }
     let item = req.json_body()?;
@@ -71,13 +84,30 @@ pub fn post(account: &Account, db: &str, coll: &str, req: &Request<'_>) -> Resul
     }
     let c = account.database(db).container(coll);
     let pk = write_partition_key(req, &c, &item)?;
-    let opts = options(req)?;
-    let r = if req.flag(header::IS_UPSERT)? {
-        engine(c.upsert_item_with(pk, &item, &opts))?
+    let op = if req.flag(header::IS_UPSERT)? {
+        TriggerOperation::Upsert
     } else {
-        engine(c.create_item_with(pk, &item, &opts))?
+        TriggerOperation::Create
     };
-    item_reply(req, r)
+    item_reply(req, write(&c, op, pk, &item, req)?)
+}
+
+/// Creates, upserts or replaces `item` (`op` says which), with the triggers the request names.
+fn write(
+    c: &Container,
+    op: TriggerOperation,
+    pk: PartitionKey,
+    item: &Value,
+    req: &Request<'_>,
+) -> Result<ItemResponse<Value>, Reply> {
+    let opts = options(req)?;
+    let triggers = req.triggers()?;
+    engine(match op {
+        _ if !triggers.is_empty() => c.write_item_with_triggers(op, pk, item, &opts, &triggers),
+        TriggerOperation::Upsert => c.upsert_item_with(pk, item, &opts),
+        TriggerOperation::Replace => c.replace_item_with(pk, item, &opts),
+        _ => c.create_item_with(pk, item, &opts),
+    })
 }
 
 pub fn read(account: &Account, db: &str, coll: &str, id: &str, req: &Request<'_>) -> Result<Reply, Reply> {
@@ -113,19 +143,25 @@ pub fn replace(account: &Account, db: &str, coll: &str, id: &str, req: &Request<
     }
     let c = account.database(db).container(coll);
     let pk = write_partition_key(req, &c, &item)?;
-    let r = engine(c.replace_item_with(pk, &item, &options(req)?))?;
+    let r = write(&c, TriggerOperation::Replace, pk, &item, req)?;
     item_reply(req, r)
 }
 
 pub fn delete(account: &Account, db: &str, coll: &str, id: &str, req: &Request<'_>) -> Result<Reply, Reply> {
     let pk = req.required_partition_key()?;
     let c = account.database(db).container(coll);
-    let r = engine(c.delete_item_with(pk, id, &options(req)?))?;
+    let triggers = req.triggers()?;
+    let r = if triggers.is_empty() {
+        engine(c.delete_item_with(pk, id, &options(req)?))?
+    } else {
+        engine(c.delete_item_with_triggers(pk, id, &options(req)?, &triggers))?
+    };
     Ok(Reply::empty(204).with_charge(r.request_charge))
 }
 
 pub fn patch(account: &Account, db: &str, coll: &str, id: &str, req: &Request<'_>) -> Result<Reply, Reply> {
     let pk = req.required_partition_key()?;
+    refuse_triggers(req, "a patch")?;
     let body = req.json_body()?;
     let (ops, condition) = patch_body(&body).map_err(|e| Reply::from_engine(&e))?;
     let opts = PatchOptions {

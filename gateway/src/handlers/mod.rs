@@ -10,12 +10,14 @@ mod documents;
 mod feed;
 mod patch_body;
 mod query;
+mod scripts;
+mod sproc_exec;
 
 use hyper::{HeaderMap, Method};
 use serde_json::Value;
-use strata_engine::{json_nesting_depth, Account, PartitionKey, MAX_ITEM_DEPTH};
+use strata_engine::{json_nesting_depth, Account, PartitionKey, TriggerOptions, MAX_ITEM_DEPTH};
 
-use crate::route::Route;
+use crate::route::{Route, ScriptKind};
 use crate::wire::Reply;
 
 /// Headers the gateway reads.
@@ -32,6 +34,8 @@ pub(crate) mod header {
     pub const OFFER_THROUGHPUT: &str = "x-ms-offer-throughput";
     pub const A_IM: &str = "a-im";
     pub const PREFER: &str = "prefer";
+    pub const PRE_TRIGGERS: &str = "x-ms-documentdb-pre-trigger-include";
+    pub const POST_TRIGGERS: &str = "x-ms-documentdb-post-trigger-include";
 }
 
 /// A request as the handlers see it.
@@ -44,7 +48,19 @@ pub struct Request<'a> {
     pub endpoint: String,
 }
 
-impl Request<'_> {
+impl<'a> Request<'a> {
+    /// A POST to the account with these headers and body: what the handlers' unit tests read.
+    #[cfg(test)]
+    pub(crate) fn for_test(headers: &'a HeaderMap, body: &'a [u8]) -> Request<'a> {
+        Request {
+            method: &Method::POST,
+            route: Route::Account,
+            headers,
+            body,
+            endpoint: String::new(),
+        }
+    }
+
     /// A header as text; `Err` (400) if it is not visible ASCII.
     pub fn header(&self, name: &str) -> Result<Option<&str>, Reply> {
         match self.headers.get(name) {
@@ -67,6 +83,15 @@ impl Request<'_> {
                 format!("header {name} must be True or False, not {v:?}"),
             )),
         }
+    }
+
+    /// Whether a POST is a query: `x-ms-documentdb-isquery: True` or `Content-Type:
+    /// application/query+json`.
+    pub fn is_query(&self) -> Result<bool, Reply> {
+        let query_content = self
+            .header("content-type")?
+            .is_some_and(|t| t.to_ascii_lowercase().starts_with("application/query+json"));
+        Ok(query_content || self.flag(header::IS_QUERY)?)
     }
 
     /// The body as a JSON value, refused (400) when malformed or nested deeper than an item
@@ -129,6 +154,30 @@ impl Request<'_> {
         })
     }
 
+    /// The triggers a write names: `x-ms-documentdb-pre-trigger-include` and
+    /// `…-post-trigger-include`, each a comma-separated list of names (spaces around a name
+    /// ignored); an empty name is a 400.
+    pub fn triggers(&self) -> Result<TriggerOptions, Reply> {
+        let names = |name: &str| -> Result<Vec<String>, Reply> {
+            let Some(raw) = self.header(name)? else {
+                return Ok(Vec::new());
+            };
+            raw.split(',')
+                .map(|n| match n.trim() {
+                    "" => Err(Reply::error(
+                        400,
+                        format!("header {name} must be trigger names separated by commas, not {raw:?}"),
+                    )),
+                    n => Ok(n.to_string()),
+                })
+                .collect()
+        };
+        Ok(TriggerOptions {
+            pre_triggers: names(header::PRE_TRIGGERS)?,
+            post_triggers: names(header::POST_TRIGGERS)?,
+        })
+    }
+
     /// `If-Match`, as given.
     pub fn if_match(&self) -> Result<Option<String>, Reply> {
         Ok(self.header("if-match")?.map(str::to_string))
@@ -164,16 +213,45 @@ pub fn dispatch(account: &Account, req: &Request<'_>) -> Reply {
         Route::PartitionKeyRanges { db, coll } if m == Method::GET => {
             query::partition_key_ranges(account, db, coll, req)
         }
+        Route::Scripts { db, coll, kind } => {
+            let site = scripts::Site {
+                db,
+                coll,
+                kind: *kind,
+            };
+            match *m {
+                Method::GET => scripts::list(account, &site),
+                Method::POST => scripts::create(account, &site, req),
+                _ => Err(not_allowed(m)),
+            }
+        }
+        Route::Script { db, coll, kind, id } => {
+            let site = scripts::Site {
+                db,
+                coll,
+                kind: *kind,
+            };
+            match *m {
+                Method::GET => scripts::read(account, &site, id),
+                Method::PUT => scripts::replace(account, &site, id, req),
+                Method::DELETE => scripts::delete(account, &site, id),
+                Method::POST if *kind == ScriptKind::StoredProcedure => {
+                    sproc_exec::execute(account, db, coll, id, req)
+                }
+                _ => Err(not_allowed(m)),
+            }
+        }
         Route::Unsupported => Err(Reply::error(
             404,
             "this resource is not served by strata serve (see docs/gateway.md for what is)",
         )),
-        _ => Err(Reply::error(
-            405,
-            format!("{m} is not supported on this resource"),
-        )),
+        _ => Err(not_allowed(m)),
     };
     out.unwrap_or_else(|e| e)
+}
+
+fn not_allowed(m: &Method) -> Reply {
+    Reply::error(405, format!("{m} is not supported on this resource"))
 }
 
 /// An engine result as a reply.
@@ -189,14 +267,9 @@ mod tests {
     fn with_pk(raw: &str) -> Result<Option<PartitionKey>, u16> {
         let mut headers = HeaderMap::new();
         headers.insert(header::PARTITION_KEY, HeaderValue::from_str(raw).unwrap());
-        let req = Request {
-            method: &Method::GET,
-            route: Route::Account,
-            headers: &headers,
-            body: b"",
-            endpoint: String::new(),
-        };
-        req.partition_key().map_err(|r| r.status)
+        Request::for_test(&headers, b"")
+            .partition_key()
+            .map_err(|r| r.status)
     }
 
     #[test]
@@ -210,6 +283,25 @@ mod tests {
         for bad in ["a", r#""a""#, "[1,2]", r#"[{"x":1}]"#, "[[1]]", "{}", "[1"] {
             assert_eq!(with_pk(bad), Err(400), "{bad}");
         }
+    }
+
+    fn triggers_of(pre: &str, post: Option<&str>) -> Result<TriggerOptions, u16> {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::PRE_TRIGGERS, HeaderValue::from_str(pre).unwrap());
+        if let Some(post) = post {
+            headers.insert(header::POST_TRIGGERS, HeaderValue::from_str(post).unwrap());
+        }
+        Request::for_test(&headers, b"").triggers().map_err(|r| r.status)
+    }
+
+    #[test]
+    fn trigger_headers_are_comma_separated_names() {
+        let t = triggers_of("stamp, check", Some("audit")).unwrap();
+        assert_eq!(t.pre_triggers, ["stamp", "check"]);
+        assert_eq!(t.post_triggers, ["audit"]);
+        assert!(triggers_of("stamp", None).unwrap().post_triggers.is_empty());
+        assert_eq!(triggers_of("a,,b", None), Err(400));
+        assert_eq!(triggers_of("", None), Err(400));
     }
 
     #[test]

@@ -1,7 +1,8 @@
 """Drives `strata serve` with the vendor's Python SDK (azure-cosmos): databases and containers,
 item CRUD with etags and the SDK's own exceptions, a parameterised query with paging, the change
-feed, a transactional batch (applied whole, or failed with nothing written), and the request
-charge the SDK reports. Usage: sdk_crud.py ENDPOINT KEY [CERT_PEM]: over HTTPS, the SDK trusts
+feed, a transactional batch (applied whole, or failed with nothing written), stored procedures,
+triggers and user-defined functions through `container.scripts`, and the request charge the SDK
+reports. Usage: sdk_crud.py ENDPOINT KEY [CERT_PEM]: over HTTPS, the SDK trusts
 only CERT_PEM (the certificate `strata serve --print-cert` prints), hostname checked; without it
 (plain HTTP) nothing is verified. Prints one line per check and "N passed, 0 failed" at the end;
 exits non-zero on the first failure."""
@@ -219,6 +220,100 @@ check("failed batch: its patch and delete are not applied",
       orders.read_item("b1", partition_key="batch")["n"] == 6 and orders.read_item("b2", partition_key="batch")["n"] == 2)
 raises("batch across partitions -> CosmosHttpResponseError", exceptions.CosmosHttpResponseError,
        lambda: orders.execute_item_batch([("create", ({"id": "b4", "tenant": "other"},))], partition_key="batch"))
+
+# Stored procedures: create, read, list, replace, execute with a partition key and parameters,
+# a throw surfacing as a 400 with nothing written, delete.
+scripts = orders.scripts
+INCREMENT = """function increment(id, by) {
+    var coll = getContext().getCollection();
+    var link = coll.getAltLink() + '/docs/' + id;
+    var accepted = coll.readDocument(link, {}, function (err, doc) {
+        if (err) throw new Error('read: ' + err.message);
+        doc.n += by;
+        coll.replaceDocument(link, doc, {}, function (err2, saved) {
+            if (err2) throw new Error('replace: ' + err2.message);
+            getContext().getResponse().setBody({id: saved.id, n: saved.n});
+        });
+    });
+    if (!accepted) throw new Error('not accepted');
+}"""
+sp = scripts.create_stored_procedure({"id": "increment", "body": "function increment() {}"})
+check("sproc create returns the resource", sp["id"] == "increment" and all(k in sp for k in ("_rid", "_self", "_etag", "_ts")),
+      str(sp))
+raises("sproc create twice -> CosmosResourceExistsError", exceptions.CosmosResourceExistsError,
+       lambda: scripts.create_stored_procedure({"id": "increment", "body": "function () {}"}))
+raises("sproc whose body is not a function -> CosmosHttpResponseError", exceptions.CosmosHttpResponseError,
+       lambda: scripts.create_stored_procedure({"id": "bad", "body": "this is not javascript"}))
+replaced_sp = scripts.replace_stored_procedure("increment", {"id": "increment", "body": INCREMENT})
+check("sproc replace changes the body and the etag", replaced_sp["body"] == INCREMENT and replaced_sp["_etag"] != sp["_etag"])
+check("sproc read", scripts.get_stored_procedure("increment")["body"] == INCREMENT)
+orders.create_item({"id": "counter", "tenant": "cnt", "n": 1})
+out = scripts.execute_stored_procedure("increment", partition_key="cnt", params=["counter", 41])
+check("sproc execute answers what the script set", out == {"id": "counter", "n": 42}, str(out))
+sp_charge = float(orders.client_connection.last_response_headers["x-ms-request-charge"])
+check("sproc execute reports a request charge", sp_charge > 0, str(sp_charge))
+check("sproc execute wrote its replace", orders.read_item("counter", partition_key="cnt")["n"] == 42)
+scripts.create_stored_procedure({"id": "boom", "body": """function boom(id) {
+    var coll = getContext().getCollection();
+    coll.createDocument(coll.getSelfLink(), {id: id, tenant: 'cnt'}, {}, function (err) {
+        if (err) throw new Error(err.message);
+        throw new Error('boom: refused after a create');
+    });
+}"""})
+err = raises("a throwing sproc -> CosmosHttpResponseError", exceptions.CosmosHttpResponseError,
+             lambda: scripts.execute_stored_procedure("boom", partition_key="cnt", params=["ghost"]))
+check("a throwing sproc is a 400 with its message", err.status_code == 400 and "boom: refused" in str(err),
+      f"{err.status_code} {err}")
+raises("a throwing sproc writes nothing", exceptions.CosmosResourceNotFoundError,
+       lambda: orders.read_item("ghost", partition_key="cnt"))
+raises("execute a missing sproc -> CosmosResourceNotFoundError", exceptions.CosmosResourceNotFoundError,
+       lambda: scripts.execute_stored_procedure("nope", partition_key="cnt"))
+check("sproc list", sorted(s["id"] for s in scripts.list_stored_procedures()) == ["boom", "increment"])
+scripts.delete_stored_procedure("boom")
+raises("read a deleted sproc -> CosmosResourceNotFoundError", exceptions.CosmosResourceNotFoundError,
+       lambda: scripts.get_stored_procedure("boom"))
+
+# A pre-trigger that stamps a property, named by create_item; a UDF used in a query.
+STAMP = """function stamp() {
+    var req = getContext().getRequest();
+    var item = req.getBody();
+    item.stamped = 'by-trigger';
+    req.setBody(item);
+}"""
+trigger = scripts.create_trigger({"id": "stamp", "body": STAMP, "triggerType": documents.TriggerType.Pre,
+                                  "triggerOperation": documents.TriggerOperation.Create})
+check("trigger create returns the resource", trigger["id"] == "stamp" and "_etag" in trigger and "_self" in trigger,
+      str(trigger))
+check("trigger read", scripts.get_trigger("stamp")["triggerOperation"] == "Create")
+check("trigger list", [t["id"] for t in scripts.list_triggers()] == ["stamp"])
+stamped = orders.create_item({"id": "s1", "tenant": "cnt"}, pre_trigger_include="stamp")
+check("a pre-trigger stamps the created item", stamped.get("stamped") == "by-trigger", str(stamped))
+check("the stamp is stored", orders.read_item("s1", partition_key="cnt").get("stamped") == "by-trigger")
+check("a write that names no trigger runs none", "stamped" not in orders.create_item({"id": "s2", "tenant": "cnt"}))
+raises("a trigger of another operation -> CosmosHttpResponseError", exceptions.CosmosHttpResponseError,
+       lambda: orders.upsert_item({"id": "s3", "tenant": "cnt"}, pre_trigger_include="stamp"))
+replaced_trigger = scripts.replace_trigger("stamp", {"id": "stamp", "body": STAMP.replace("by-trigger", "replaced"),
+                                                    "triggerType": "Pre", "triggerOperation": "All"})
+check("trigger replace", replaced_trigger["triggerOperation"] == "All" and replaced_trigger["_etag"] != trigger["_etag"],
+      str(replaced_trigger))
+check("the replaced trigger runs on an upsert now",
+      orders.upsert_item({"id": "s3", "tenant": "cnt"}, pre_trigger_include="stamp").get("stamped") == "replaced")
+scripts.delete_trigger("stamp")
+raises("read a deleted trigger -> CosmosResourceNotFoundError", exceptions.CosmosResourceNotFoundError,
+       lambda: scripts.get_trigger("stamp"))
+
+udf = scripts.create_user_defined_function({"id": "double", "body": "function double(x) { return x * 2; }"})
+check("udf create returns the resource", udf["id"] == "double" and "_rid" in udf, str(udf))
+check("udf list", [u["id"] for u in scripts.list_user_defined_functions()] == ["double"])
+doubled = list(orders.query_items("SELECT VALUE udf.double(c.n) FROM c WHERE c.id = @id",
+                                  parameters=[{"name": "@id", "value": "counter"}], partition_key="cnt"))
+check("a UDF in a query", doubled == [84], str(doubled))
+scripts.replace_user_defined_function("double", {"id": "double", "body": "function double(x) { return x * 3; }"})
+tripled = list(orders.query_items("SELECT VALUE udf.double(c.n) FROM c WHERE c.id = 'counter'", partition_key="cnt"))
+check("a replaced UDF in a query", tripled == [126], str(tripled))
+scripts.delete_user_defined_function("double")
+raises("read a deleted udf -> CosmosResourceNotFoundError", exceptions.CosmosResourceNotFoundError,
+       lambda: scripts.get_user_defined_function("double"))
 
 db.delete_container("orders")
 raises("read a deleted container -> CosmosResourceNotFoundError", exceptions.CosmosResourceNotFoundError,
