@@ -56,7 +56,8 @@ pub fn post(account: &Account, db: &str, coll: &str, req: &Request<'_>) -> Resul
     let is_query_content = req
         .header("content-type")?
         .is_some_and(|t| t.to_ascii_lowercase().starts_with("application/query+json"));
-    if req.flag(header::IS_QUERY)? || is_query_content {
+    // A plan request is a query whatever its content type: its body must never become an item.
+    if req.flag(header::IS_QUERY)? || req.flag(header::QUERY_PLAN)? || is_query_content {
         return query::query(account, db, coll, req);
     }
     if req.flag(header::IS_BATCH)? {

@@ -61,9 +61,14 @@ mod tests {
     use hyper::{HeaderMap, Method};
     use strata_engine::{AccountOptions, Encryption};
 
-    fn plan_for(account: &Account, coll: &str, body: &Value) -> Reply {
+    /// A plan request as the JavaScript SDK sends it (`content_type` set) or with the plan
+    /// header alone, through the gateway's dispatch.
+    fn plan_for(account: &Account, coll: &str, body: &Value, content_type: Option<&'static str>) -> Reply {
         let mut headers = HeaderMap::new();
         headers.insert(header::QUERY_PLAN, HeaderValue::from_static("True"));
+        if let Some(t) = content_type {
+            headers.insert("content-type", HeaderValue::from_static(t));
+        }
         let body = serde_json::to_vec(body).unwrap();
         let req = Request {
             method: &Method::POST,
@@ -75,7 +80,7 @@ mod tests {
             body: &body,
             endpoint: String::new(),
         };
-        plan(account, "db", coll, &req).unwrap_or_else(|e| e)
+        crate::handlers::dispatch(account, &req)
     }
 
     fn message(reply: &Reply) -> String {
@@ -130,29 +135,38 @@ mod tests {
         account.create_database("db").unwrap();
         account.database("db").create_container("c", "/pk").unwrap();
 
-        let ok = plan_for(
-            &account,
-            "c",
-            &json!({"query": "SELECT c.pk, COUNT(1) AS n FROM c WHERE c.x > @min GROUP BY c.pk",
-                    "parameters": [{"name": "@min", "value": 3}]}),
-        );
-        assert_eq!(ok.status, 200);
+        let query = json!({"query": "SELECT c.pk, COUNT(1) AS n FROM c WHERE c.x > @min GROUP BY c.pk",
+                           "parameters": [{"name": "@min", "value": 3}]});
+        let ok = plan_for(&account, "c", &query, Some("application/query+json"));
+        assert_eq!(ok.status, 200, "{}", String::from_utf8_lossy(&ok.body));
         assert_eq!(ok.charge, 0.0);
         let body: Value = serde_json::from_slice(&ok.body).unwrap();
         assert_eq!(body, pass_through_plan());
 
-        let bad = plan_for(&account, "c", &json!({"query": "SELECT FROM c ORDER"}));
+        // The plan header alone still makes the body a query, never an item to create.
+        let with_id = json!({"id": "x", "pk": "p", "query": "SELECT * FROM c"});
+        let alone = plan_for(&account, "c", &with_id, None);
+        assert_eq!(alone.status, 200, "{}", String::from_utf8_lossy(&alone.body));
+        let c = account.database("db").container("c");
+        let all = c
+            .query_items("SELECT * FROM c", &[], &QueryOptions::default())
+            .unwrap();
+        assert!(all.items.is_empty(), "{:?}", all.items);
+
+        let qj = Some("application/query+json");
+        let bad = plan_for(&account, "c", &json!({"query": "SELECT FROM c ORDER"}), qj);
         assert_eq!(bad.status, 400, "{}", message(&bad));
         let missing = plan_for(
             &account,
             "c",
             &json!({"query": "SELECT * FROM c WHERE c.x = @nope"}),
+            qj,
         );
         assert_eq!(missing.status, 400);
         assert!(message(&missing).contains("@nope"), "{}", message(&missing));
-        let no_query = plan_for(&account, "c", &json!({"parameters": []}));
+        let no_query = plan_for(&account, "c", &json!({"parameters": []}), qj);
         assert_eq!(no_query.status, 400);
-        let unknown = plan_for(&account, "nowhere", &json!({"query": "SELECT * FROM c"}));
+        let unknown = plan_for(&account, "nowhere", &json!({"query": "SELECT * FROM c"}), qj);
         assert_eq!(unknown.status, 404);
     }
 }

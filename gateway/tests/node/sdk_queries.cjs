@@ -143,6 +143,9 @@ async function main() {
     const pages = await pagesOf(container.items.query(query, { forceQueryPlan: true, maxItemCount: 2 }));
     check(`${name} (query plan, pages of 2)`,
       [pages.every((p) => p.length <= 2), canonical(pages.flat(), ordered)], [true, want]);
+    const controlled = await pagesOf(container.items.query(query, { enableQueryControl: true, maxItemCount: 2 }));
+    check(`${name} (query control, pages of 2)`,
+      [controlled.every((p) => p.length <= 2), canonical(controlled.flat(), ordered)], [true, want]);
   }
 
   // Paging by continuation: a first page, then a new iterator from its token: every item once.
@@ -154,6 +157,14 @@ async function main() {
   const rest = await pagesOf(container.items.query(spec, { maxItemCount: 5, continuationToken: first.continuationToken }));
   check("the pages after the continuation complete the result exactly once",
     [rest.every((p) => p.length <= 5), [...first.resources, ...rest.flat()]], [true, want]);
+  // The same through the plan, with the SDK's own (composite) token in query-control mode.
+  const qc = { enableQueryControl: true, maxItemCount: 5 };
+  const qcFirst = await container.items.query(spec, qc).fetchNext();
+  check("query control: a first page of 5 with a token", [qcFirst.resources.length, typeof qcFirst.continuationToken],
+    [5, "string"]);
+  const qcRest = await pagesOf(container.items.query(spec, { ...qc, continuationToken: qcFirst.continuationToken }));
+  check("query control: resuming from its token completes the result exactly once",
+    [...qcFirst.resources, ...qcRest.flat()], want);
   const pages = await pagesOf(container.items.query(spec, { maxItemCount: 4 }));
   check("fetchNext pages of 4 give the whole result once",
     [pages.map((p) => p.length), pages.flat()], [[4, 4, 4, 1], want]);
