@@ -10,8 +10,8 @@
 #      and STRATA_NODE_SDK at the npm prefix;
 #   4. the ignored PKCS#11 vault tests against SoftHSM2 (each makes its own token in a temp token
 #      directory), with STRATA_PKCS11_MODULE pointing at the module.
-# Needs python3 with the venv module, node and npm, access to PyPI and npm the first time, and jq
-# and softhsm2 (installed from Debian's packages when missing).
+# Needs python3 with the venv module, access to PyPI and npm the first time, and jq, softhsm2,
+# node and npm (installed from Debian's packages when missing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -34,6 +34,11 @@ sudo_cmd=""
 if ! command -v jq > /dev/null; then
     echo "== installing jq (Debian package) for the README tour test"
     $sudo_cmd apt-get update -qq && $sudo_cmd apt-get install -y -qq jq > /dev/null
+fi
+# The JavaScript SDK's test (cli/tests/it/serve.rs) runs under Node, installed with npm.
+if ! command -v node > /dev/null || ! command -v npm > /dev/null; then
+    echo "== installing nodejs and npm (Debian packages) for the JavaScript SDK test"
+    $sudo_cmd apt-get update -qq && $sudo_cmd apt-get install -y -qq nodejs npm > /dev/null
 fi
 # The PKCS#11 vault backend is tested against SoftHSM2 (docs/keys.md, "PKCS#11 backend").
 pkcs11_module=${STRATA_PKCS11_MODULE:-/usr/lib/softhsm/libsofthsm2.so}
