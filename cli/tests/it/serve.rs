@@ -548,10 +548,29 @@ fn a_revoked_customer_key_is_noticed_while_serving() {
     let r = create_collection("c0");
     assert_eq!(r.status, 201, "{}", r.body);
 
+    let query_json = ("content-type", "application/query+json");
+    let plan_headers = [query_json, ("x-ms-cosmos-is-query-plan-request", "True")];
+    let query = &br#"{"query":"SELECT VALUE COUNT(1) FROM c"}"#[..];
+    let plan = server.send(
+        "POST",
+        "/dbs/d/colls/c0/docs",
+        Auth::Primary,
+        &plan_headers,
+        query,
+    );
+    assert_eq!(
+        plan.status, 200,
+        "a query plan while the key is enabled: {}",
+        plan.body
+    );
+    assert_eq!(plan.body["queryRanges"][0]["max"], "FF", "{}", plan.body);
+
     env.ok(&["vault", "key", "disable", "k"]);
     std::thread::sleep(Duration::from_millis(1100));
     let batch_headers = [("x-ms-documentdb-partitionkey", "[\"a\"]"), BATCH, ATOMIC];
     for (verb, path, headers, body) in [
+        ("POST", "/dbs/d/colls/c0/docs", &plan_headers[..], query),
+        ("POST", "/dbs/d/colls/c0/docs", &[query_json][..], query),
         (
             "POST",
             "/dbs/d/colls",
