@@ -1,21 +1,24 @@
 #!/usr/bin/env bash
 # Full test run including the Python interop checks: the analytical tier's (DuckDB + pyarrow read
 # the encrypted Parquet export with the raw key) and the gateway's (the vendor's Python SDK,
-# azure-cosmos, drives `strata serve`). Steps:
-#   1. a venv at ${CARGO_TARGET_DIR:-target}/py-venv with pinned pyarrow, duckdb and azure-cosmos
-#      (made once);
+# azure-cosmos, and the JavaScript one, @azure/cosmos, drive `strata serve`). Steps:
+#   1. a venv at ${CARGO_TARGET_DIR:-target}/py-venv with pinned pyarrow, duckdb and azure-cosmos,
+#      and an npm prefix at ${CARGO_TARGET_DIR:-target}/node-sdk with pinned @azure/cosmos (each
+#      made once);
 #   2. cargo test --workspace (skipped with --interop-only);
-#   3. the ignored interop tests (crate and CLI), with STRATA_PYTHON pointing at the venv's python;
+#   3. the ignored interop tests (crate and CLI), with STRATA_PYTHON pointing at the venv's python
+#      and STRATA_NODE_SDK at the npm prefix;
 #   4. the ignored PKCS#11 vault tests against SoftHSM2 (each makes its own token in a temp token
 #      directory), with STRATA_PKCS11_MODULE pointing at the module.
-# Needs python3 with the venv module and access to PyPI the first time, and jq and softhsm2
-# (installed from Debian's packages when missing).
+# Needs python3 with the venv module, access to PyPI and npm the first time, and jq, softhsm2,
+# node and npm (installed from Debian's packages when missing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PYARROW_VERSION=26.0.1 # has pyarrow.parquet.encryption.create_decryption_properties (direct key)
 DUCKDB_VERSION=1.5.6
 AZURE_COSMOS_VERSION=4.17.1 # the SDK docs/gateway.md is tested against
+AZURE_COSMOS_JS_VERSION=4.10.1 # @azure/cosmos, the JavaScript SDK (query plans)
 
 interop_only=false
 for arg in "$@"; do
@@ -31,6 +34,11 @@ sudo_cmd=""
 if ! command -v jq > /dev/null; then
     echo "== installing jq (Debian package) for the README tour test"
     $sudo_cmd apt-get update -qq && $sudo_cmd apt-get install -y -qq jq > /dev/null
+fi
+# The JavaScript SDK's test (cli/tests/it/serve.rs) runs under Node, installed with npm.
+if ! command -v node > /dev/null || ! command -v npm > /dev/null; then
+    echo "== installing nodejs and npm (Debian packages) for the JavaScript SDK test"
+    $sudo_cmd apt-get update -qq && $sudo_cmd apt-get install -y -qq nodejs npm > /dev/null
 fi
 # The PKCS#11 vault backend is tested against SoftHSM2 (docs/keys.md, "PKCS#11 backend").
 pkcs11_module=${STRATA_PKCS11_MODULE:-/usr/lib/softhsm/libsofthsm2.so}
@@ -51,6 +59,17 @@ if [[ ! -f "$stamp" ]]; then
 fi
 python_bin="$(cd "$(dirname "$venv/bin/python")" && pwd)/python"
 
+node_sdk="$target_dir/node-sdk"
+node_stamp="$node_sdk/.strata-pins-azure-cosmos-$AZURE_COSMOS_JS_VERSION"
+if [[ ! -f "$node_stamp" ]]; then
+    echo "== installing @azure/cosmos $AZURE_COSMOS_JS_VERSION under $node_sdk"
+    mkdir -p "$node_sdk"
+    npm install --prefix "$node_sdk" --no-save --no-audit --no-fund --loglevel=error \
+        "@azure/cosmos@$AZURE_COSMOS_JS_VERSION"
+    touch "$node_stamp"
+fi
+node_sdk="$(cd "$node_sdk" && pwd)"
+
 if [[ "$interop_only" == false ]]; then
     echo "== cargo test --workspace"
     cargo test --workspace
@@ -60,8 +79,9 @@ echo "== analytical interop (DuckDB + pyarrow): the tier's own export, then the 
 STRATA_PYTHON="$python_bin" cargo test -p strata-analytical --test it interop:: -- --ignored --nocapture
 STRATA_PYTHON="$python_bin" cargo test -p strata-cli --test it analytics:: -- --ignored --nocapture
 
-echo "== gateway interop (azure-cosmos): the Python SDK against strata serve"
-STRATA_PYTHON="$python_bin" cargo test -p strata-cli --test it serve:: -- --ignored --nocapture
+echo "== gateway interop (azure-cosmos, @azure/cosmos): the Python and JavaScript SDKs against strata serve"
+STRATA_PYTHON="$python_bin" STRATA_NODE_SDK="$node_sdk" \
+    cargo test -p strata-cli --test it serve:: -- --ignored --nocapture
 
 echo "== PKCS#11 vault backend (SoftHSM2 at $pkcs11_module): the key holder, then the CLI"
 STRATA_PKCS11_MODULE="$pkcs11_module" cargo test -p strata-vault --lib pkcs11:: -- --ignored

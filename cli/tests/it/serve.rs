@@ -3,9 +3,9 @@
 //! same bare 401), bad input (oversized, malformed, unknown resources, missing partition key),
 //! writes through HTTP that survive a SIGTERM, a transactional batch applied whole or not at all,
 //! and the refusal to serve plain HTTP off loopback.
-//! The Python SDK check (ignored in a plain `cargo test`; scripts/test.sh runs it with
-//! STRATA_PYTHON set) drives the server with the vendor's `azure-cosmos`, over HTTPS trusting the
-//! printed self-signed certificate.
+//! The SDK checks (ignored in a plain `cargo test`; scripts/test.sh runs them with STRATA_PYTHON
+//! and STRATA_NODE_SDK set) drive the server with the vendor's `azure-cosmos` (Python) and
+//! `@azure/cosmos` (Node), over HTTPS trusting the printed self-signed certificate.
 
 use crate::common;
 
@@ -571,9 +571,28 @@ fn a_revoked_customer_key_is_noticed_while_serving() {
     let r = create_collection("c0");
     assert_eq!(r.status, 201, "{}", r.body);
 
+    let query_json = ("content-type", "application/query+json");
+    let plan_headers = [query_json, ("x-ms-cosmos-is-query-plan-request", "True")];
+    let query = &br#"{"query":"SELECT VALUE COUNT(1) FROM c"}"#[..];
+    let plan = server.send(
+        "POST",
+        "/dbs/d/colls/c0/docs",
+        Auth::Primary,
+        &plan_headers,
+        query,
+    );
+    assert_eq!(
+        plan.status, 200,
+        "a query plan while the key is enabled: {}",
+        plan.body
+    );
+    assert_eq!(plan.body["queryRanges"][0]["max"], "FF", "{}", plan.body);
+
     set_key_enabled(&env, false);
     let batch_headers = [("x-ms-documentdb-partitionkey", "[\"a\"]"), BATCH, ATOMIC];
     for (verb, path, headers, body) in [
+        ("POST", "/dbs/d/colls/c0/docs", &plan_headers[..], query),
+        ("POST", "/dbs/d/colls/c0/docs", &[query_json][..], query),
         (
             "POST",
             "/dbs/d/colls",
@@ -866,17 +885,14 @@ fn plain_http_is_refused_off_loopback() {
     );
 }
 
-#[test]
-#[ignore = "runs from scripts/test.sh: needs STRATA_PYTHON with azure-cosmos installed"]
-fn the_python_sdk_drives_databases_items_and_queries() {
-    let python = std::env::var("STRATA_PYTHON")
-        .unwrap_or_else(|_| panic!("STRATA_PYTHON is not set: run scripts/test.sh"));
+/// Starts `strata serve` over HTTPS with its default self-signed certificate, runs
+/// `program SCRIPT ENDPOINT KEY CERT_PEM` (a vendor SDK's check script, trusting only that
+/// certificate and checking the host name: the endpoint says `localhost`) with `envs`, and
+/// requires every check of the script to pass.
+fn run_sdk_script(program: &str, script: &str, envs: &[(&str, String)]) {
     let env = Env::new();
     env.ok(&["init", "--account", "acct"]);
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../gateway/tests/python/sdk_crud.py");
     let key = keys(&env)["primaryKey"].as_str().unwrap().to_string();
-    // HTTPS with the default self-signed certificate, which the SDK is told to trust (and checks
-    // the host name against: the endpoint says `localhost`).
     let pem = env
         .run(&["serve", "--print-cert", "--addr", "127.0.0.1:0"])
         .code(0)
@@ -886,10 +902,11 @@ fn the_python_sdk_drives_databases_items_and_queries() {
     std::fs::write(&cert, &pem).unwrap();
     let server = Server::start_tls(&env, &["--addr", "127.0.0.1:0"], &pem, "localhost");
     let endpoint = server.endpoint().replace("127.0.0.1", "localhost");
-    let out = Command::new(python)
+    let out = Command::new(program)
         .args([script, &endpoint, &key, env.arg(&cert)])
+        .envs(envs.iter().map(|(k, v)| (k, v)))
         .output()
-        .expect("run python");
+        .unwrap_or_else(|e| panic!("run {program}: {e}"));
     let stdout = String::from_utf8_lossy(&out.stdout);
     println!("{stdout}");
     assert!(
@@ -899,4 +916,32 @@ fn the_python_sdk_drives_databases_items_and_queries() {
     );
     assert!(stdout.contains("passed, 0 failed"), "{stdout}");
     assert_eq!(server.stop().code(), Some(0));
+}
+
+#[test]
+#[ignore = "runs from scripts/test.sh: needs STRATA_PYTHON with azure-cosmos installed"]
+fn the_python_sdk_drives_databases_items_and_queries() {
+    let python = std::env::var("STRATA_PYTHON")
+        .unwrap_or_else(|_| panic!("STRATA_PYTHON is not set: run scripts/test.sh"));
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../gateway/tests/python/sdk_crud.py");
+    run_sdk_script(&python, script, &[]);
+}
+
+#[test]
+#[ignore = "runs from scripts/test.sh: needs STRATA_NODE_SDK, an npm prefix holding @azure/cosmos"]
+fn the_javascript_sdk_runs_queries_through_its_query_plan_pipeline() {
+    let sdk = std::env::var("STRATA_NODE_SDK")
+        .unwrap_or_else(|_| panic!("STRATA_NODE_SDK is not set: run scripts/test.sh"));
+    let modules = std::path::Path::new(&sdk).join("node_modules");
+    assert!(
+        modules.join("@azure/cosmos/package.json").is_file(),
+        "no @azure/cosmos under {}: run scripts/test.sh",
+        modules.display()
+    );
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../gateway/tests/node/sdk_queries.cjs"
+    );
+    let node_path = modules.to_string_lossy().into_owned();
+    run_sdk_script("node", script, &[("NODE_PATH", node_path)]);
 }

@@ -68,7 +68,8 @@ fn options(req: &Request<'_>) -> Result<ItemOptions, Reply> {
 
 /// POST to `/dbs/{db}/colls/{coll}/docs`: a query, a create or an upsert.
 pub fn post(account: &Account, db: &str, coll: &str, req: &Request<'_>) -> Result<Reply, Reply> {
-    if req.is_query()? {
+    // A plan request is a query whatever its content type: its body must never become an item.
+    if req.is_query()? || req.flag(header::QUERY_PLAN)? {
         return query::query(account, db, coll, req);
     }
     if req.flag(header::IS_BATCH)? {

@@ -1,7 +1,7 @@
 //! Queries (POST `application/query+json` with parameters), the read feed (GET of a
 //! collection's `docs`), both paged by `x-ms-max-item-count` and `x-ms-continuation`, and the
 //! partition-key-range feed. Every query runs whole in the engine (one range holds every
-//! partition), so the SDKs never need a query plan: plan requests are refused (docs/gateway.md).
+//! partition); a query-plan request goes to `query_plan` (docs/gateway.md).
 
 use serde_json::{json, Value};
 use strata_engine::{Account, QueryOptions};
@@ -12,7 +12,7 @@ use crate::wire::Reply;
 
 /// The query text and parameters of a query body: `{"query": "...", "parameters": [{"name":
 /// "@p", "value": ...}]}`.
-fn query_spec(req: &Request<'_>) -> Result<(String, Vec<(String, Value)>), Reply> {
+pub(super) fn query_spec(req: &Request<'_>) -> Result<(String, Vec<(String, Value)>), Reply> {
     let body = req.json_body()?;
     let sql = body
         .get("query")
@@ -93,10 +93,7 @@ fn run(
 
 pub fn query(account: &Account, db: &str, coll: &str, req: &Request<'_>) -> Result<Reply, Reply> {
     if req.flag(header::QUERY_PLAN)? {
-        return Err(Reply::error(
-            400,
-            "query plans are not served: strata serve runs every query whole, send the query itself",
-        ));
+        return super::query_plan::plan(account, db, coll, req);
     }
     let (sql, params) = query_spec(req)?;
     run(account, db, coll, &sql, &params, req)
