@@ -8,6 +8,24 @@ use std::path::Path;
 use crate::error::{Error, Result};
 use crate::faults;
 
+/// The permission bits (`0o777`) of a file or directory that group or others may access in any
+/// way; `None` when it is private to its owner (or off Unix, where modes do not exist). The one
+/// rule behind every refusal of key material that is not private (the service key, vaults, TLS
+/// key files), as ssh applies it to private keys.
+pub fn shared_mode(meta: &fs::Metadata) -> Option<u32> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = meta.permissions().mode() & 0o777;
+        (mode & 0o077 != 0).then_some(mode)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = meta;
+        None
+    }
+}
+
 /// fsync a directory so that a rename or a new entry in it is durable.
 pub fn sync_dir(dir: &Path) -> Result<()> {
     let f = File::open(dir).map_err(|e| Error::io_path("opening directory", dir, e))?;

@@ -8,34 +8,23 @@ use std::path::Path;
 
 use crate::error::{substatus, Error, Result};
 
-/// Permission bits of group and others.
-#[cfg(unix)]
-const GROUP_OR_OTHER: u32 = 0o077;
-
 /// Refuses `path` (`what` names it in the message: "the service key file", "the key vault
 /// directory") if group or others have any access to it.
 pub(crate) fn require_private(path: &Path, what: &str) -> Result<()> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let meta = std::fs::metadata(path).map_err(|e| Error::io_path("reading the mode of", path, e))?;
-        let mode = meta.permissions().mode() & 0o777;
-        if mode & GROUP_OR_OTHER != 0 {
-            let private = if meta.is_dir() { "700" } else { "600" };
-            return Err(Error::vault(
-                substatus::KEY_VAULT_ACCESS,
-                format!(
-                    "{what} {} is accessible by group or others (mode {mode:04o}); key material must \
-                     be private to its owner, as ssh requires of private keys: run `chmod {private} {}` \
-                     and retry",
-                    path.display(),
-                    path.display()
-                ),
-            ));
-        }
+    let meta = std::fs::metadata(path).map_err(|e| Error::io_path("reading the mode of", path, e))?;
+    if let Some(mode) = strata_base::fs::shared_mode(&meta) {
+        let private = if meta.is_dir() { "700" } else { "600" };
+        return Err(Error::vault(
+            substatus::KEY_VAULT_ACCESS,
+            format!(
+                "{what} {} is accessible by group or others (mode {mode:04o}); key material must \
+                 be private to its owner, as ssh requires of private keys: run `chmod {private} {}` \
+                 and retry",
+                path.display(),
+                path.display()
+            ),
+        ));
     }
-    #[cfg(not(unix))]
-    let _ = (path, what);
     Ok(())
 }
 

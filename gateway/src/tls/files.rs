@@ -85,20 +85,13 @@ fn pem_error(path: &Path, e: pem::Error) -> TlsError {
 
 /// Refuses a key file that group or others may access (the mode is the owner's to change).
 fn require_private(path: &Path, meta: &std::fs::Metadata) -> Result<(), TlsError> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let mode = meta.permissions().mode() & 0o777;
-        if mode & 0o077 != 0 {
-            return Err(TlsError::KeyNotPrivate {
-                path: path.to_path_buf(),
-                mode,
-            });
-        }
+    match strata_base::fs::shared_mode(meta) {
+        Some(mode) => Err(TlsError::KeyNotPrivate {
+            path: path.to_path_buf(),
+            mode,
+        }),
+        None => Ok(()),
     }
-    #[cfg(not(unix))]
-    let _ = (path, meta);
-    Ok(())
 }
 
 #[cfg(all(test, unix))]
