@@ -595,9 +595,10 @@ fn scheduled_periodic_backups_are_taken_on_the_interval() {
     assert_eq!(count(), 1);
     assert!(account.take_scheduled_backup_if_due().unwrap().is_none());
     assert_eq!(count(), 1);
-    // An interval later another is due.
-    f.clock.advance(3_601);
+    // An interval later another is due. The write comes first: once the clock passes the
+    // interval the background thread may take the backup before this thread does.
     upsert(&c, &mut model, "b", 1);
+    f.clock.advance(3_601);
     account.take_scheduled_backup_if_due().unwrap();
     assert_eq!(count(), 2);
     // The newest holds both items.
