@@ -13,7 +13,7 @@ use arrow_schema::{ArrowError, DataType, SchemaRef};
 
 use crate::error::{AnalyticalError, Result};
 use crate::schema::{Cell, Schema, ValueKind, COL_DELETED, COL_ID, COL_LSN, COL_PK, COL_TS};
-use crate::store::AnalyticalTtl;
+use crate::ttl::{is_live, AnalyticalTtl};
 
 /// One row to be written.
 pub(crate) struct RowIn {
@@ -137,15 +137,6 @@ fn typed<'a, T: 'static>(batch: &'a RecordBatch, name: &str) -> Result<&'a T> {
         .ok_or_else(|| {
             AnalyticalError::Arrow(ArrowError::SchemaError(format!("system column {name} missing")))
         })
-}
-
-/// Whether an item last modified at `ts` is still in the tier at `now`.
-pub(crate) fn is_live(ttl: AnalyticalTtl, ts: i64, now: i64) -> bool {
-    match ttl {
-        AnalyticalTtl::Off => false,
-        AnalyticalTtl::Forever => true,
-        AnalyticalTtl::Seconds(n) => ts.saturating_add(i64::try_from(n).unwrap_or(i64::MAX)) > now,
-    }
 }
 
 /// Merge on read over aligned batches (all with `_deleted`): one row per (partition key, id), the one

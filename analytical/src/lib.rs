@@ -15,11 +15,13 @@ mod schema;
 mod state;
 mod store;
 mod tier;
+mod ttl;
 
 pub use change::{Change, ChangeOp};
 pub use error::{AnalyticalError, Result};
 pub use key::{AnalyticalKey, KEY_LEN};
 pub use query::QueryResult;
 pub use schema::{ColumnDef, Schema, SchemaMode, ValueKind, MAX_COLUMNS, MAX_DEPTH, SYSTEM_COLUMNS};
-pub use store::{AnalyticalStore, AnalyticalTtl, ApplyReport, EXPORT_FILE};
+pub use store::{AnalyticalStore, ApplyReport, EXPORT_FILE};
 pub use tier::{CatchUp, Replicator, ReplicatorStatus, Tier};
+pub use ttl::AnalyticalTtl;

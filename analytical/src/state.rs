@@ -14,7 +14,7 @@ use crate::error::{AnalyticalError, Result};
 use crate::fsutil;
 use crate::key::AnalyticalKey;
 use crate::schema::Schema;
-use crate::store::AnalyticalTtl;
+use crate::ttl::AnalyticalTtl;
 
 pub(crate) const STATE_FILE: &str = "STATE";
 const MAGIC: &[u8; 8] = b"STRAST01";

@@ -9,7 +9,6 @@ use std::path::{Path, PathBuf};
 
 use arrow_array::RecordBatch;
 use arrow_schema::SchemaRef;
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::batch::{self, RowIn};
@@ -21,21 +20,11 @@ use crate::pqio;
 use crate::query::{self, QueryResult};
 use crate::schema::{Schema, SchemaMode};
 use crate::state::{DataFile, State, STATE_FILE};
+use crate::ttl::AnalyticalTtl;
 
 const DATA_DIR: &str = "data";
 /// File name of the snapshot written by [`AnalyticalStore::export`].
 pub const EXPORT_FILE: &str = "part-00000.parquet";
-
-/// Analytical time-to-live, counted from an item's `_ts` (last modification).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum AnalyticalTtl {
-    /// The tier keeps nothing: changes advance the applied LSN but no rows are written.
-    Off,
-    /// Items stay until deleted.
-    Forever,
-    /// An item is gone from the tier once `now >= _ts + n`.
-    Seconds(u64),
-}
 
 /// What one [`AnalyticalStore::apply`] call did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

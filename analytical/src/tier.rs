@@ -31,7 +31,8 @@ use crate::error::{AnalyticalError, Result};
 use crate::key::AnalyticalKey;
 use crate::query::QueryResult;
 use crate::schema::SchemaMode;
-use crate::store::{AnalyticalStore, AnalyticalTtl};
+use crate::store::AnalyticalStore;
+use crate::ttl::AnalyticalTtl;
 
 /// Feed page size while catching up.
 const PAGE: usize = 1000;
