@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use crate::faults::{FaultKind, Op};
+use crate::fault_kind::{FaultKind, Op};
 
 /// Every plan in force. Short critical sections; a poisoned lock injects nothing.
 static PLANS: Mutex<Vec<Arc<FaultPlan>>> = Mutex::new(Vec::new());

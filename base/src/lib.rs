@@ -6,6 +6,7 @@
 
 pub mod coding;
 pub mod error;
+mod fault_kind;
 #[cfg(any(test, feature = "fault-injection"))]
 pub mod fault_plan;
 pub mod faults;

@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use crate::faults::{FaultKind, Op};
+use crate::fault_kind::{FaultKind, Op};
 
 /// Every recorder in force. Short critical sections; a poisoned lock records nothing.
 static RECORDERS: Mutex<Vec<Arc<Recorder>>> = Mutex::new(Vec::new());
