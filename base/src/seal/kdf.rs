@@ -3,6 +3,9 @@
 
 use zeroize::Zeroizing;
 
+/// Bytes of the random salt a per-file (or per-record) key is derived with.
+pub const SALT_LEN: usize = 32;
+
 /// HKDF-SHA256(ikm, salt, info) expanded to 32 bytes, held in a buffer that is wiped on drop.
 /// `salt: None` is HKDF's zero salt.
 pub fn derive_key(ikm: &[u8], salt: Option<&[u8]>, info: &[u8]) -> Zeroizing<[u8; 32]> {

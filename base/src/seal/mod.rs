@@ -10,4 +10,4 @@ mod kdf;
 
 pub use aead::{AeadKey, NONCE_LEN, TAG_LEN};
 pub use dek::Dek;
-pub use kdf::derive_key;
+pub use kdf::{derive_key, SALT_LEN};

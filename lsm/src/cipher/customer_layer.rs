@@ -14,9 +14,9 @@ use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use zeroize::Zeroizing;
 
-use super::file_cipher::SALT_LEN;
 use crate::error::{Error, Result};
 use strata_base::seal::aead::AeadKey;
+use strata_base::seal::SALT_LEN;
 use strata_base::seal::{derive_key, Dek};
 
 enum State {

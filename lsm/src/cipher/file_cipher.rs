@@ -25,9 +25,7 @@ use rand::RngCore;
 use super::customer_layer::CustomerLayer;
 use crate::error::{Error, Result};
 use strata_base::seal::aead::{AeadKey, NONCE_LEN, TAG_LEN};
-use strata_base::seal::{derive_key, Dek};
-
-pub const SALT_LEN: usize = 32;
+use strata_base::seal::{derive_key, Dek, SALT_LEN};
 
 /// The kinds of file that carry sealed blocks. The discriminant goes into the AAD and the HKDF info.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

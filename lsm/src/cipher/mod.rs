@@ -7,4 +7,5 @@ mod customer_layer;
 pub use customer_layer::CustomerLayer;
 mod file_cipher;
 
-pub use file_cipher::{BlockKind, CipherSuite, CryptoStats, FileCipher, FileKind, SALT_LEN};
+pub use file_cipher::{BlockKind, CipherSuite, CryptoStats, FileCipher, FileKind};
+pub use strata_base::seal::SALT_LEN;
