@@ -10,6 +10,7 @@ mod documents;
 mod feed;
 mod patch_body;
 mod query;
+mod query_body;
 mod query_plan;
 mod scripts;
 mod sproc_exec;

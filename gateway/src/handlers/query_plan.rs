@@ -7,7 +7,7 @@
 use serde_json::{json, Value};
 use strata_engine::{Account, QueryOptions};
 
-use super::query::query_spec;
+use super::query_body::query_spec;
 use super::{engine, Request};
 use crate::wire::Reply;
 
