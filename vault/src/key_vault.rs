@@ -9,11 +9,11 @@
 
 use zeroize::Zeroizing;
 
-use crate::access::Permission;
 use crate::audit::{AuditEntry, AuditFilter};
 use crate::error::Result;
 use crate::key_uri::KeyUri;
 use crate::local::KeyInfo;
+use crate::permission::Permission;
 use crate::principal::Principal;
 
 /// A customer key vault backend. Every data-plane call names the principal it acts for; the

@@ -17,13 +17,13 @@ mod key_holder;
 mod key_uri;
 mod key_vault;
 mod local;
+mod permission;
 mod pkcs11;
 mod principal;
 mod properties;
 mod rbac;
 mod service_key;
 
-pub use access::Permission;
 pub use audit::{AuditEntry, AuditFilter};
 pub use error::{substatus, Error, Result};
 pub use home::{VaultHome, DEFAULT_VAULT};
@@ -33,6 +33,7 @@ pub use key_vault::KeyVault;
 pub use local::{
     key_size_warning, KeyInfo, LocalVault, RotationPolicy, MAX_ROTATION_DAYS, MIN_ROTATION_DAYS,
 };
+pub use permission::Permission;
 #[cfg(any(test, feature = "test-token"))]
 pub use pkcs11::soft_token::SoftToken;
 pub use pkcs11::Pkcs11Config;

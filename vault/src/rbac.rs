@@ -8,7 +8,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use super::access::Permission;
+use super::permission::Permission;
 use super::principal::Principal;
 use crate::error::{substatus, Error, Result};
 

@@ -8,8 +8,8 @@
 use zeroize::Zeroizing;
 
 use super::{KeyInfo, LocalVault};
-use crate::access::Permission;
 use crate::error::{substatus, Error, Result};
+use crate::permission::Permission;
 use crate::rbac::{self, PermissionModel};
 use crate::{KeyUri, Principal};
 

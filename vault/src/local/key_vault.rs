@@ -4,11 +4,11 @@
 use zeroize::Zeroizing;
 
 use super::{KeyInfo, LocalVault};
-use crate::access::Permission;
 use crate::audit::{AuditEntry, AuditFilter};
 use crate::error::Result;
 use crate::key_uri::KeyUri;
 use crate::key_vault::KeyVault;
+use crate::permission::Permission;
 use crate::principal::Principal;
 
 impl KeyVault for LocalVault {

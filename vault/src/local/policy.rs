@@ -4,9 +4,10 @@
 //! Thread-safe.
 
 use super::{LocalVault, OWNER};
-use crate::access::{AccessPolicies, Permission};
+use crate::access::AccessPolicies;
 use crate::audit::{self, AuditEntry, AuditFilter};
 use crate::error::{Error, Result};
+use crate::permission::Permission;
 use crate::rbac::{require_model, PermissionModel};
 use crate::Principal;
 
