@@ -10,11 +10,13 @@ mod maintenance;
 mod open;
 mod options;
 mod pin;
+mod pins;
 mod read;
 mod reseal;
 mod ship;
 mod state;
 mod write;
+mod write_queue;
 
 pub use lock::DirLock;
 pub use options::{every_key, DbOptions, Durability, FilterKeys};

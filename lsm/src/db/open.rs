@@ -12,7 +12,7 @@ use super::lock::DirLock;
 use super::maintenance::{parse_id, remove_wals_before, write_memtable_segment};
 use super::options::DbOptions;
 use super::state::{BgState, Db, RecoveryReport, Shared, SuperVersion, WalState};
-use super::write::WriteQueue;
+use super::write_queue::WriteQueue;
 use crate::cache::BlockCache;
 use crate::cipher::CipherSuite;
 use crate::compaction::Outputs;

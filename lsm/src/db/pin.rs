@@ -12,13 +12,6 @@ use crate::error::{Error, Result};
 use crate::sst::segment_file_name;
 use crate::version::MANIFEST_FILE;
 
-/// The pin count and the segment files whose deletion waits for it to reach zero.
-#[derive(Default)]
-pub(crate) struct Pins {
-    count: usize,
-    pending: Vec<PathBuf>,
-}
-
 /// One live segment of a snapshot.
 #[derive(Clone, Debug)]
 pub struct PinnedSegment {
@@ -53,7 +46,7 @@ impl Db {
                 path: s.seg_dir.join(segment_file_name(m.id)),
             })
             .collect();
-        lock(&s.pins)?.count += 1;
+        lock(&s.pins)?.pin();
         Ok(Snapshot {
             manifest: bytes,
             segments,
@@ -66,13 +59,9 @@ impl Db {
 impl Shared {
     /// Deletes segment files no version needs, or defers that while a snapshot pins them.
     pub(crate) fn remove_segments(&self, paths: Vec<PathBuf>) -> Result<()> {
-        {
-            let mut pins = lock(&self.pins)?;
-            if pins.count > 0 {
-                pins.pending.extend(paths);
-                return Ok(());
-            }
-        }
+        let Some(paths) = lock(&self.pins)?.defer(paths) else {
+            return Ok(());
+        };
         for path in paths {
             std::fs::remove_file(&path)
                 .map_err(|e| Error::io_path("removing compacted segment", &path, e))?;
@@ -84,14 +73,7 @@ impl Shared {
 impl Drop for Snapshot {
     fn drop(&mut self) {
         let pending = match self.shared.pins.lock() {
-            Ok(mut p) => {
-                p.count = p.count.saturating_sub(1);
-                if p.count == 0 {
-                    std::mem::take(&mut p.pending)
-                } else {
-                    Vec::new()
-                }
-            }
+            Ok(mut p) => p.unpin(),
             Err(_) => return,
         };
         // A file left behind (failed removal, crash) is not in the manifest: the next open

@@ -9,7 +9,7 @@ use std::thread::JoinHandle;
 
 use super::lock::DirLock;
 use super::options::DbOptions;
-use super::write::WriteQueue;
+use super::write_queue::WriteQueue;
 use crate::cache::{BlockCache, CacheStats};
 use crate::cipher::CipherSuite;
 use crate::compaction::Outputs;
@@ -97,7 +97,7 @@ pub(crate) struct Shared {
     /// before `maintenance`, never while holding it.
     pub(crate) compaction: Mutex<()>,
     /// Backup snapshots holding segment files, and the deletions waiting for them (db/pin.rs).
-    pub(crate) pins: Mutex<super::pin::Pins>,
+    pub(crate) pins: Mutex<super::pins::Pins>,
     /// WAL files whose data is in segments are kept until released (db/ship.rs).
     pub(crate) retain_wals: AtomicBool,
     pub(crate) report: RecoveryReport,

@@ -3,10 +3,10 @@
 //! writer asked for `Sync`, applies them to the memtable, and wakes the group. Freezes the
 //! memtable and starts a new WAL when it is full. Thread-safe.
 
-use std::collections::VecDeque;
 use std::sync::Arc;
 
 use super::state::{lock, Db, Shared, SuperVersion, WalState};
+use super::write_queue::Group;
 use crate::db::Durability;
 use crate::error::{Error, Result};
 use crate::kv::WriteBatch;
@@ -15,48 +15,6 @@ use crate::wal::WalWriter;
 
 /// Frozen memtables allowed before writers stall for the flush to catch up.
 const MAX_FROZEN: usize = 2;
-
-pub(crate) struct Slot {
-    batch: WriteBatch,
-    sync: bool,
-    /// `Some` once committed: the last sequence number of the batch, or why it failed.
-    result: Option<std::result::Result<u64, CommitError>>,
-}
-
-/// Why a group failed, as each of its writers gets it back (`Error` is not `Clone`): a key
-/// refusal keeps its 403 (nothing was written); anything else is a poisoned store.
-#[derive(Clone)]
-enum CommitError {
-    Withheld(String),
-    Mismatch(String),
-    Store(String),
-}
-
-impl CommitError {
-    fn from_error(e: &Error) -> CommitError {
-        match e {
-            Error::KeyWithheld(message) => CommitError::Withheld(message.clone()),
-            Error::KeyMismatch(message) => CommitError::Mismatch(message.clone()),
-            other => CommitError::Store(other.to_string()),
-        }
-    }
-
-    fn into_error(self) -> Error {
-        match self {
-            CommitError::Withheld(message) => Error::KeyWithheld(message),
-            CommitError::Mismatch(message) => Error::KeyMismatch(message),
-            CommitError::Store(why) => Error::Poisoned(why),
-        }
-    }
-}
-
-#[derive(Default)]
-pub(crate) struct WriteQueue {
-    pending: VecDeque<usize>,
-    slots: std::collections::HashMap<usize, Slot>,
-    next_ticket: usize,
-    leader_active: bool,
-}
 
 impl Db {
     pub fn put(&self, key: &[u8], value: &[u8]) -> Result<u64> {
@@ -92,48 +50,16 @@ impl Shared {
             return Ok(lock(&self.wal)?.next_seq.saturating_sub(1));
         }
         let mut q = lock(&self.queue)?;
-        let ticket = q.next_ticket;
-        q.next_ticket += 1;
-        q.slots.insert(
-            ticket,
-            Slot {
-                batch,
-                sync: durability == Durability::Sync,
-                result: None,
-            },
-        );
-        q.pending.push_back(ticket);
+        let ticket = q.enqueue(batch, durability == Durability::Sync);
         loop {
-            if let Some(done) = q.slots.get(&ticket).and_then(|s| s.result.clone()) {
-                q.slots.remove(&ticket);
-                return done.map_err(CommitError::into_error);
+            if let Some(done) = q.take_result(ticket) {
+                return done;
             }
-            if !q.leader_active {
-                q.leader_active = true;
-                let tickets: Vec<usize> = q.pending.drain(..).collect();
-                let group: Vec<(usize, WriteBatch, bool)> = tickets
-                    .iter()
-                    .filter_map(|t| {
-                        q.slots
-                            .get_mut(t)
-                            .map(|s| (*t, std::mem::take(&mut s.batch), s.sync))
-                    })
-                    .collect();
+            if let Some(group) = q.lead() {
                 drop(q);
                 let outcome = self.commit_group(&group);
                 q = lock(&self.queue)?;
-                for (i, (t, _, _)) in group.iter().enumerate() {
-                    if let Some(s) = q.slots.get_mut(t) {
-                        s.result = Some(match &outcome {
-                            Ok(lasts) => lasts
-                                .get(i)
-                                .copied()
-                                .ok_or_else(|| CommitError::Store("lost commit result".to_string())),
-                            Err(e) => Err(CommitError::from_error(e)),
-                        });
-                    }
-                }
-                q.leader_active = false;
+                q.finish(&group, &outcome);
                 self.queue_cv.notify_all();
                 continue;
             }
@@ -151,7 +77,7 @@ impl Shared {
     }
 
     /// Commits one group; returns each batch's last sequence number.
-    fn commit_group(&self, group: &[(usize, WriteBatch, bool)]) -> Result<Vec<u64>> {
+    fn commit_group(&self, group: &Group) -> Result<Vec<u64>> {
         self.check_poison()?;
         self.wait_for_flush_room()?;
         let mut wal = lock(&self.wal)?;
