@@ -82,7 +82,7 @@ pub use metering::{
     Clock, ContainerMetrics, ManualClock, MonotonicClock, RetryPolicy, MIN_THROUGHPUT, THROUGHPUT_STEP,
 };
 pub use options::{AccountOptions, Durability, DEFAULT_KEY_CHECK_INTERVAL};
-pub use query::projection_names;
+pub use query::{projection_names, query_values};
 pub use strata_base::wall_clock::{ManualWallClock, SystemWallClock, WallClock};
 pub use strata_lsm::{
     CacheStats, CipherSuite, CompactionFilter, CryptoStats, Db, DbOptions, DbStats, RecoveryReport,

@@ -1,4 +1,4 @@
-//! The JSON shapes of the account, database, collection and partition-key-range resources, as
+//! The JSON shapes of the account, database, collection, offer and partition-key-range resources, as
 //! the SDKs read them (`id`, `_rid`, `_self`, `_etag`, the feed links, `partitionKey`,
 //! `indexingPolicy`), and the links of stored procedures, triggers and UDFs. Resource ids (`_rid`) are derived from names (they are stable across
 //! restarts and say nothing the name does not). No engine calls and no I/O here.
@@ -124,6 +124,46 @@ pub fn script(db: &str, coll: &str, feed: &str, mut engine_view: Value) -> Value
     engine_view
 }
 
+/// The `id` (and `_rid`) of the offer of a database (`coll: None`) or of a collection: 16
+/// lowercase hex digits, stable across restarts. Lowercase because an offer is addressed by
+/// resource id, whose link the SDKs sign in lower case.
+pub fn offer_id(db: &str, coll: Option<&str>) -> String {
+    let mut ctx = digest::Context::new(&digest::SHA256);
+    for p in ["offers", db].into_iter().chain(coll) {
+        ctx.update(p.as_bytes());
+        ctx.update(&[0]);
+    }
+    strata_base::seal::hex::encode(ctx.finish().as_ref().get(..8).unwrap_or_default())
+}
+
+/// The offer of a database or collection that has its own provisioned RU/s, as the SDKs read
+/// it (`content.offerThroughput`, `resource` the owner's `_self`, `offerResourceId` its `_rid`).
+/// The etag names the throughput, so it moves when the throughput does.
+pub fn offer(db: &str, coll: Option<&str>, throughput: u32) -> Value {
+    let id = offer_id(db, coll);
+    let (resource, rid) = match coll {
+        Some(c) => {
+            let rid = collection_rid(db, c);
+            (format!("dbs/{}/colls/{rid}/", database_rid(db)), rid)
+        }
+        None => {
+            let rid = database_rid(db);
+            (format!("dbs/{rid}/"), rid)
+        }
+    };
+    json!({
+        "id": id,
+        "_rid": id,
+        "_self": format!("offers/{id}/"),
+        "_etag": format!("\"{id}-{throughput}\""),
+        "offerVersion": "V2",
+        "offerType": "Invalid",
+        "content": {"offerThroughput": throughput, "offerIsRUPerMinuteThroughputEnabled": false},
+        "resource": resource,
+        "offerResourceId": rid,
+    })
+}
+
 /// The feed of a collection's partition-key ranges: one range over the whole hash space.
 pub fn partition_key_ranges(db: &str, coll: &str) -> Value {
     let coll_rid = collection_rid(db, coll);
@@ -185,6 +225,34 @@ mod tests {
         assert!(v["_self"].as_str().unwrap().contains("/sprocs/"));
         let other = script("shop", "orders", "triggers", json!({"id": "inc"}));
         assert_ne!(other["_rid"], v["_rid"]);
+    }
+
+    #[test]
+    fn offers_name_their_owner_and_throughput() {
+        let coll = offer("shop", Some("orders"), 400);
+        let db = offer("shop", None, 1000);
+        assert_ne!(coll["id"], db["id"]);
+        assert_eq!(coll["id"].as_str().unwrap().len(), 16);
+        assert!(coll["id"]
+            .as_str()
+            .unwrap()
+            .bytes()
+            .all(|b| b.is_ascii_digit() || b.is_ascii_lowercase()));
+        assert_eq!(
+            coll["resource"],
+            collection(&CollectionInfo {
+                db: "shop",
+                coll: "orders",
+                partition_key_path: "/pk",
+                indexing_policy: &IndexingPolicy::default(),
+                default_ttl: None,
+            })["_self"]
+        );
+        assert_eq!(coll["offerResourceId"], json!(collection_rid("shop", "orders")));
+        assert_eq!(db["resource"], database("shop")["_self"]);
+        assert_eq!(coll["content"]["offerThroughput"], json!(400));
+        assert_ne!(offer("shop", Some("orders"), 500)["_etag"], coll["_etag"]);
+        assert_eq!(offer_id("shop", Some("orders")), offer_id("shop", Some("orders")));
     }
 
     #[test]

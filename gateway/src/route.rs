@@ -53,7 +53,13 @@ pub enum Route {
         kind: ScriptKind,
         id: String,
     },
-    /// A path of the protocol this gateway does not serve (sprocs, offers, users, ...), or none.
+    /// `/offers`: the provisioned throughput of databases and collections.
+    Offers,
+    /// `/offers/{id}`.
+    Offer {
+        id: String,
+    },
+    /// A path of the protocol this gateway does not serve (users, permissions, ...), or none.
     Unsupported,
 }
 
@@ -143,7 +149,15 @@ pub fn parse(path: &str) -> Option<Target> {
             },
             None => Route::Unsupported,
         },
+        ["offers"] => Route::Offers,
+        ["offers", id] => Route::Offer { id: id.to_string() },
         _ => Route::Unsupported,
+    };
+    // An offer is addressed by resource id, not by name: its link signs as the bare id in
+    // lower case (as the SDKs sign it).
+    let resource_link = match &route {
+        Route::Offer { id } => id.to_ascii_lowercase(),
+        _ => resource_link,
     };
     Some(Target {
         route,
@@ -207,6 +221,15 @@ mod tests {
                 "pkranges".into(),
                 "dbs/shop/colls/orders".into()
             )
+        );
+    }
+
+    #[test]
+    fn offers_sign_their_bare_id_in_lower_case() {
+        assert_eq!(t("/offers"), (Route::Offers, "offers".into(), "".into()));
+        assert_eq!(
+            t("/offers/AbC1/"),
+            (Route::Offer { id: "AbC1".into() }, "offers".into(), "abc1".into())
         );
     }
 

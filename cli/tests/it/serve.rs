@@ -196,6 +196,10 @@ pub(crate) enum Auth {
 /// The resource type and link the SDKs sign for a path.
 fn resource_of(path: &str) -> (String, String) {
     let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    // An offer is addressed by resource id: the SDKs sign its bare id in lower case.
+    if let ["offers", id] = segs.as_slice() {
+        return ("offers".to_string(), id.to_ascii_lowercase());
+    }
     match segs.len() {
         0 => (String::new(), String::new()),
         n if n % 2 == 1 => (segs[n - 1].to_string(), segs[..n - 1].join("/")),
@@ -889,6 +893,121 @@ fn plain_http_is_refused_off_loopback() {
 /// `program SCRIPT ENDPOINT KEY CERT_PEM` (a vendor SDK's check script, trusting only that
 /// certificate and checking the host name: the endpoint says `localhost`) with `envs`, and
 /// requires every check of the script to pass.
+/// Offers: a collection's and a database's own throughput are found by the SDKs' query, read
+/// and replaced; a replace that is not this offer's, has a stale etag, asks for autoscale or
+/// an invalid RU/s changes nothing; unknown offers are 404 and nothing is created by a POST.
+#[test]
+fn offers_read_and_replace_throughput_with_their_checks() {
+    let env = Env::new();
+    env.ok(&["init", "--account", "acct"]);
+    let server = Server::start(&env);
+    let created = |path: &str, extra: &[(&str, &str)], body: &[u8]| {
+        let r = server.send("POST", path, Auth::Primary, extra, body);
+        assert_eq!(r.status, 201, "{}", r.body);
+        r.body
+    };
+    created("/dbs", &[("x-ms-offer-throughput", "1000")], br#"{"id":"d"}"#);
+    let coll = created(
+        "/dbs/d/colls",
+        &[("x-ms-offer-throughput", "400")],
+        br#"{"id":"c","partitionKey":{"paths":["/pk"],"kind":"Hash"}}"#,
+    );
+    created(
+        "/dbs/d/colls",
+        &[],
+        br#"{"id":"shared","partitionKey":{"paths":["/pk"],"kind":"Hash"}}"#,
+    );
+    let all = server.send("GET", "/offers", Auth::Primary, &[], b"");
+    assert_eq!(all.status, 200, "{}", all.body);
+    assert_eq!(
+        all.body["_count"], 2,
+        "the shared container has no offer: {}",
+        all.body
+    );
+    let query = serde_json::json!({
+        "query": "SELECT * FROM root r WHERE r.resource = @link",
+        "parameters": [{"name": "@link", "value": coll["_self"]}],
+    });
+    let found = server.send(
+        "POST",
+        "/offers",
+        Auth::Primary,
+        &[
+            ("content-type", "application/query+json"),
+            ("x-ms-documentdb-isquery", "True"),
+        ],
+        query.to_string().as_bytes(),
+    );
+    assert_eq!(found.status, 200, "{}", found.body);
+    let offer = found.body["Offers"][0].clone();
+    assert_eq!(found.body["_count"], 1);
+    assert_eq!(offer["content"]["offerThroughput"], 400);
+    assert_eq!(offer["offerResourceId"], coll["_rid"]);
+    let path = format!("/{}", offer["_self"].as_str().unwrap());
+    assert_eq!(server.send("GET", &path, Auth::Primary, &[], b"").body, offer);
+
+    let with = |throughput: Value| {
+        let mut body = offer.clone();
+        body["content"]["offerThroughput"] = throughput;
+        body.to_string()
+    };
+    let etag = offer["_etag"].as_str().unwrap().to_string();
+    let mut autoscale = offer.clone();
+    autoscale["content"]["offerAutopilotSettings"] = serde_json::json!({"maxThroughput": 4000});
+    let mut foreign = offer.clone();
+    foreign["offerResourceId"] = serde_json::json!("elsewhere");
+    for (what, headers, body, status) in [
+        (
+            "a stale etag",
+            vec![("if-match", "\"other\"")],
+            with(500.into()),
+            412,
+        ),
+        ("autoscale", vec![], autoscale.to_string(), 400),
+        ("another resource's offer", vec![], foreign.to_string(), 400),
+        ("RU/s off the steps", vec![], with(450.into()), 400),
+        ("RU/s that is not a number", vec![], with("many".into()), 400),
+    ] {
+        let r = server.send("PUT", &path, Auth::Primary, &headers, body.as_bytes());
+        assert_eq!(r.status, status, "{what}: {}", r.body);
+    }
+    assert_eq!(
+        server.send("GET", &path, Auth::Primary, &[], b"").body["content"]["offerThroughput"],
+        400
+    );
+    let replaced = server.send(
+        "PUT",
+        &path,
+        Auth::Primary,
+        &[("if-match", etag.as_str())],
+        with(600.into()).as_bytes(),
+    );
+    assert_eq!(replaced.status, 200, "{}", replaced.body);
+    assert_eq!(replaced.body["content"]["offerThroughput"], 600);
+    assert_ne!(replaced.body["_etag"], offer["_etag"]);
+    let coll_read = server.send("GET", "/offers", Auth::Primary, &[], b"");
+    let throughputs: Vec<&Value> = coll_read.body["Offers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| &o["content"]["offerThroughput"])
+        .collect();
+    assert_eq!(throughputs, [&Value::from(1000), &Value::from(600)]);
+    assert_eq!(
+        server.send("GET", "/offers/0000", Auth::Primary, &[], b"").status,
+        404
+    );
+    let posted = server.send(
+        "POST",
+        "/offers",
+        Auth::Primary,
+        &[],
+        offer.to_string().as_bytes(),
+    );
+    assert_eq!(posted.status, 400, "{}", posted.body);
+    assert_eq!(server.stop().code(), Some(0));
+}
+
 fn run_sdk_script(program: &str, script: &str, envs: &[(&str, String)]) {
     let env = Env::new();
     env.ok(&["init", "--account", "acct"]);

@@ -32,5 +32,16 @@ pub(crate) use predicate::Predicate;
 pub(crate) use stream::{Flow, Page, Pager, Position, WHOLE};
 pub(crate) use udf::Udfs;
 
+/// Runs `sql` with `params` over documents the caller holds rather than a container's: every
+/// result, in order, in one piece (no paging, no charge). 400 as `Container::query_items` for a
+/// query that does not parse or check. The gateway queries its offers feed this way.
+pub fn query_values(
+    sql: &str,
+    params: &[(String, serde_json::Value)],
+    docs: impl IntoIterator<Item = serde_json::Value>,
+) -> crate::error::Result<Vec<serde_json::Value>> {
+    Prepared::new(sql, params)?.run(docs)
+}
+
 #[cfg(test)]
 mod fuzz_tests;

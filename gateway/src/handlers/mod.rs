@@ -8,6 +8,7 @@ mod collections;
 mod databases;
 mod documents;
 mod feed;
+mod offers;
 mod patch_body;
 mod query;
 mod query_body;
@@ -243,6 +244,10 @@ pub fn dispatch(account: &Account, req: &Request<'_>) -> Reply {
                 _ => Err(not_allowed(m)),
             }
         }
+        Route::Offers if m == Method::GET => offers::list(account),
+        Route::Offers if m == Method::POST => offers::query(account, req),
+        Route::Offer { id } if m == Method::GET => offers::read(account, id),
+        Route::Offer { id } if m == Method::PUT => offers::replace(account, id, req),
         Route::Unsupported => Err(Reply::error(
             404,
             "this resource is not served by strata serve (see docs/gateway.md for what is)",

@@ -315,6 +315,21 @@ scripts.delete_user_defined_function("double")
 raises("read a deleted udf -> CosmosResourceNotFoundError", exceptions.CosmosResourceNotFoundError,
        lambda: scripts.get_user_defined_function("double"))
 
+metered = db.create_container("metered", partition_key=PartitionKey(path="/pk"), offer_throughput=400)
+check("a container's offer", metered.get_throughput().offer_throughput == 400)
+check("replace a container's throughput", metered.replace_throughput(600).offer_throughput == 600)
+check("the new throughput is read back", metered.get_throughput().offer_throughput == 600)
+err = raises("throughput off the 100 RU/s steps -> CosmosHttpResponseError", exceptions.CosmosHttpResponseError,
+             lambda: metered.replace_throughput(450))
+check("throughput off the steps is a 400", err.status_code == 400, str(err.status_code))
+check("the refused replace changed nothing", metered.get_throughput().offer_throughput == 600)
+pool = client.create_database("pool", offer_throughput=1000)
+check("a database's offer", pool.get_throughput().offer_throughput == 1000)
+check("replace a database's throughput", pool.replace_throughput(1200).offer_throughput == 1200)
+check("the container's offer is its own", metered.get_throughput().offer_throughput == 600)
+client.delete_database("pool")
+db.delete_container("metered")
+
 db.delete_container("orders")
 raises("read a deleted container -> CosmosResourceNotFoundError", exceptions.CosmosResourceNotFoundError,
        lambda: orders.read())
