@@ -276,7 +276,8 @@ mod tests {
             t("/dbs/shop/colls/orders/docs/1/attachments").0,
             Route::Unsupported
         );
-        assert_eq!(t("/offers").0, Route::Unsupported);
+        assert_eq!(t("/offers/x/extra").0, Route::Unsupported);
+        assert_eq!(t("/dbs/shop/users").0, Route::Unsupported);
         assert_eq!(parse("/dbs/%zz"), None);
         assert_eq!(parse("/dbs/%ff"), None);
         assert_eq!(parse(&"/a".repeat(9)), None);

@@ -371,10 +371,26 @@ fn bad_input_gets_the_services_status_codes_and_nothing_is_written() {
         ("malformed JSON", "POST", docs, vec![pk], b"{\"id\": \"1\", ", 400),
         ("nested too deep", "POST", docs, vec![pk], deep.as_bytes(), 400),
         (
-            "non-atomic batch (bulk)",
+            "non-atomic batch (bulk) with a malformed operation after a good one",
             "POST",
             docs,
             vec![pk, ("x-ms-cosmos-is-batch-request", "True")],
+            br#"[{"operationType":"Create","resourceBody":{"id":"b","pk":"a"}}, "oops"]"#,
+            400,
+        ),
+        (
+            "non-atomic batch (bulk) whose operation names no partition key",
+            "POST",
+            docs,
+            vec![("x-ms-cosmos-is-batch-request", "True")],
+            br#"[{"operationType":"Create","resourceBody":{"id":"b","pk":"a"}}]"#,
+            400,
+        ),
+        (
+            "atomic batch that asks to continue on error",
+            "POST",
+            docs,
+            vec![pk, BATCH, ATOMIC, ("x-ms-cosmos-batch-continue-on-error", "True")],
             br#"[{"operationType":"Create","resourceBody":{"id":"b","pk":"a"}}]"#,
             400,
         ),
@@ -1005,6 +1021,52 @@ fn offers_read_and_replace_throughput_with_their_checks() {
         offer.to_string().as_bytes(),
     );
     assert_eq!(posted.status, 400, "{}", posted.body);
+    assert_eq!(server.stop().code(), Some(0));
+}
+
+/// The non-atomic batch: without continue-on-error the operations after a failure are not run
+/// (424) and those before it stay; with it, every operation runs. Each names its partition key.
+#[test]
+fn a_non_atomic_batch_runs_each_operation_on_its_own() {
+    let env = Env::with_container("/pk");
+    let server = Server::start(&env);
+    let docs = "/dbs/d/colls/c/docs";
+    let run = |extra: &[(&str, &str)], ops: Value| {
+        let mut headers = vec![BATCH, ("x-ms-cosmos-batch-atomic", "False")];
+        headers.extend_from_slice(extra);
+        let r = server.send("POST", docs, Auth::Primary, &headers, ops.to_string().as_bytes());
+        let statuses: Vec<u64> = r.body.as_array().map_or(Vec::new(), |a| {
+            a.iter().map(|x| x["statusCode"].as_u64().unwrap()).collect()
+        });
+        (r.status, statuses)
+    };
+    let ops = json!([
+        {"operationType": "Create", "partitionKey": "[\"a\"]", "resourceBody": {"id": "1", "pk": "a"}},
+        {"operationType": "Create", "partitionKey": "[\"a\"]", "resourceBody": {"id": "1", "pk": "a"}},
+        {"operationType": "Create", "partitionKey": "[\"b\"]", "resourceBody": {"id": "2", "pk": "b"}}
+    ]);
+    assert_eq!(run(&[], ops.clone()), (207, vec![201, 409, 424]));
+    let read = |id: &str, pk: &str| {
+        let header = format!("[\"{pk}\"]");
+        server
+            .send(
+                "GET",
+                &format!("{docs}/{id}"),
+                Auth::Primary,
+                &[("x-ms-documentdb-partitionkey", header.as_str())],
+                b"",
+            )
+            .status
+    };
+    assert_eq!((read("1", "a"), read("2", "b")), (200, 404));
+    let keep_going = ("x-ms-cosmos-batch-continue-on-error", "True");
+    assert_eq!(run(&[keep_going], ops), (207, vec![409, 409, 201]));
+    assert_eq!(read("2", "b"), 200);
+    // An operation without its own partition key takes the request's header.
+    let header_pk = ("x-ms-documentdb-partitionkey", "[\"c\"]");
+    let ok = json!([{"operationType": "Upsert", "resourceBody": {"id": "3", "pk": "c"}}]);
+    assert_eq!(run(&[header_pk], ok), (200, vec![201]));
+    assert_eq!(read("3", "c"), 200);
     assert_eq!(server.stop().code(), Some(0));
 }
 

@@ -20,11 +20,11 @@ use crate::wire::Reply;
 /// nothing): the service's Multi-Status. The SDKs read the failing operation from the body (its
 /// own status; 424 for the others) and raise their batch error; a 4xx here would make them
 /// raise a plain HTTP error without the per-operation results.
-const MULTI_STATUS: u16 = 207;
+pub(super) const MULTI_STATUS: u16 = 207;
 
 /// What the gateway does with an operation beyond the engine's fields.
 #[derive(Debug, Default, PartialEq)]
-struct Envelope {
+pub(super) struct Envelope {
     /// A read's `ifNoneMatch`: 304 without the item when the item's etag is this one (or `*`).
     if_none_match: Option<String>,
     /// `minimalReturnPreference: true` on a write: its result carries no item.
@@ -33,25 +33,25 @@ struct Envelope {
 
 /// POST of a batch to `/dbs/{db}/colls/{coll}/docs`.
 pub fn execute(account: &Account, db: &str, coll: &str, req: &Request<'_>) -> Result<Reply, Reply> {
-    if !req.flag(header::BATCH_ATOMIC)? || req.flag(header::BATCH_CONTINUE_ON_ERROR)? {
+    if !req.flag(header::BATCH_ATOMIC)? {
+        return super::bulk::execute(account, db, coll, req);
+    }
+    if req.flag(header::BATCH_CONTINUE_ON_ERROR)? {
         return Err(Reply::error(
             400,
             format!(
-                "only atomic transactional batches are served ({}: True, without {}: True); the \
-                 non-atomic bulk mode is not: send an atomic batch, or the operations one by one",
+                "an atomic batch ({}: True) cannot continue on error ({}: True): it is all or \
+                 nothing; send a non-atomic batch to run the operations one by one",
                 header::BATCH_ATOMIC,
                 header::BATCH_CONTINUE_ON_ERROR
             ),
         ));
     }
     let pk = req.required_partition_key()?;
-    let Value::Array(raw) = req.json_body()? else {
-        return Err(Reply::error(
-            400,
-            "a batch body is a JSON array of operations, e.g. [{\"operationType\": \"Create\", \
-             \"resourceBody\": {...}}, {\"operationType\": \"Read\", \"id\": \"1\"}]",
-        ));
-    };
+    let raw = operations_of(
+        req,
+        "[{\"operationType\": \"Create\", \"resourceBody\": {...}}, {\"operationType\": \"Read\", \"id\": \"1\"}]",
+    )?;
     let (ops, envelopes): (Vec<BatchOperation>, Vec<Envelope>) = raw
         .into_iter()
         .enumerate()
@@ -63,8 +63,19 @@ pub fn execute(account: &Account, db: &str, coll: &str, req: &Request<'_>) -> Re
     Ok(reply(response, &envelopes))
 }
 
+/// The operations of a batch body, a JSON array (400 with `example` otherwise).
+pub(super) fn operations_of(req: &Request<'_>, example: &str) -> Result<Vec<Value>, Reply> {
+    match req.json_body()? {
+        Value::Array(raw) => Ok(raw),
+        _ => Err(Reply::error(
+            400,
+            format!("a batch body is a JSON array of operations, e.g. {example}"),
+        )),
+    }
+}
+
 /// One operation of the body as the engine takes it, and what is left for the gateway.
-fn operation(i: usize, op: Value) -> Result<(BatchOperation, Envelope), Reply> {
+pub(super) fn operation(i: usize, op: Value) -> Result<(BatchOperation, Envelope), Reply> {
     let bad = |m: &str| Reply::error(400, format!("batch operation {i}: {m}"));
     let Value::Object(mut fields) = op else {
         return Err(bad("is not a JSON object"));
@@ -139,7 +150,7 @@ fn reply(r: BatchResponse, envelopes: &[Envelope]) -> Reply {
 
 /// One operation's result, spelled as the service does (`statusCode`, `subStatusCode`,
 /// `requestCharge`, `eTag`, `resourceBody`), with the engine's message on a failure.
-fn result(x: BatchOperationResult, e: &Envelope) -> Value {
+pub(super) fn result(x: BatchOperationResult, e: &Envelope) -> Value {
     let not_modified = x.status_code == 200
         && e.if_none_match
             .as_deref()

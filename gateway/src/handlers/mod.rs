@@ -4,6 +4,7 @@
 //! Handlers must not write to the store before every part of the request has been validated.
 
 mod batch;
+mod bulk;
 mod collections;
 mod databases;
 mod documents;
@@ -117,30 +118,9 @@ impl<'a> Request<'a> {
     /// `x-ms-documentdb-partitionkey`: a JSON array of one value (`[{}]` or `[]`: the item has
     /// no value at the path). `None` if absent.
     pub fn partition_key(&self) -> Result<Option<PartitionKey>, Reply> {
-        let Some(raw) = self.header(header::PARTITION_KEY)? else {
-            return Ok(None);
-        };
-        let bad = || {
-            Reply::error(
-                400,
-                format!(
-                    "header {} must be a JSON array of one string, number, boolean or null, not {raw:?}",
-                    header::PARTITION_KEY
-                ),
-            )
-        };
-        let v: Value = serde_json::from_str(raw).map_err(|_| bad())?;
-        let Value::Array(parts) = v else {
-            return Err(bad());
-        };
-        match parts.as_slice() {
-            [] => Ok(Some(PartitionKey::None)),
-            [Value::Object(o)] if o.is_empty() => Ok(Some(PartitionKey::None)),
-            [one] => PartitionKey::from_json(one).map(Some).map_err(|_| bad()),
-            _ => Err(Reply::error(
-                400,
-                "hierarchical partition keys (more than one value) are not supported",
-            )),
+        match self.header(header::PARTITION_KEY)? {
+            None => Ok(None),
+            Some(raw) => partition_key_json(raw, &format!("header {}", header::PARTITION_KEY)).map(Some),
         }
     }
 
@@ -184,6 +164,30 @@ impl<'a> Request<'a> {
     /// `If-Match`, as given.
     pub fn if_match(&self) -> Result<Option<String>, Reply> {
         Ok(self.header("if-match")?.map(str::to_string))
+    }
+}
+
+/// A partition key as the SDKs spell it, a JSON array of one value as text (`[{}]` or `[]`: the
+/// item has no value at the path); `what` names where it came from in the 400.
+pub(super) fn partition_key_json(raw: &str, what: &str) -> Result<PartitionKey, Reply> {
+    let bad = || {
+        Reply::error(
+            400,
+            format!("{what} must be a JSON array of one string, number, boolean or null, not {raw:?}"),
+        )
+    };
+    let v: Value = serde_json::from_str(raw).map_err(|_| bad())?;
+    let Value::Array(parts) = v else {
+        return Err(bad());
+    };
+    match parts.as_slice() {
+        [] => Ok(PartitionKey::None),
+        [Value::Object(o)] if o.is_empty() => Ok(PartitionKey::None),
+        [one] => PartitionKey::from_json(one).map_err(|_| bad()),
+        _ => Err(Reply::error(
+            400,
+            "hierarchical partition keys (more than one value) are not supported",
+        )),
     }
 }
 

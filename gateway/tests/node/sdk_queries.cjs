@@ -130,6 +130,30 @@ async function main() {
   check("read after delete -> 404", (await container.item("2", "b").read()).statusCode, 404);
   await container.item("1", "a").delete();
 
+  // Bulk (the non-atomic batch): each operation on its own partition key, run on its own; one
+  // that fails leaves the others applied.
+  const { container: bulk } = await database.containers.create({ id: "bulk", partitionKey: { paths: ["/tenant"] } });
+  const bulkOut = await bulk.items.bulk([
+    { operationType: "Create", resourceBody: { id: "b1", tenant: "x", n: 1 } },
+    { operationType: "Create", resourceBody: { id: "b2", tenant: "y", n: 2 } },
+    { operationType: "Create", resourceBody: { id: "b1", tenant: "x", n: 9 } },
+    { operationType: "Upsert", resourceBody: { id: "b3", tenant: "z", n: 3 } },
+    { operationType: "Read", id: "b2", partitionKey: "y" },
+    { operationType: "Read", id: "nope", partitionKey: "x" },
+    { operationType: "Delete", id: "b3", partitionKey: "z" },
+  ]);
+  check("bulk: each operation's status", bulkOut.map((r) => r.statusCode), [201, 201, 409, 201, 200, 404, 204]);
+  check("bulk: a read returns its item", bulkOut[4].resourceBody.n, 2);
+  check("bulk: the failed create left the first one as it was",
+    [(await bulk.item("b1", "x").read()).resource.n, (await bulk.item("b3", "z").read()).statusCode], [1, 404]);
+  const streamed = await bulk.items.executeBulkOperations([
+    { operationType: "Create", partitionKey: "x", resourceBody: { id: "s1", tenant: "x" } },
+    { operationType: "Upsert", partitionKey: "y", resourceBody: { id: "b2", tenant: "y", n: 20 } },
+  ]);
+  check("executeBulkOperations: each operation's status", streamed.map((r) => r.response?.statusCode ?? String(r.error?.message)), [201, 200]);
+  check("executeBulkOperations: the upsert is stored", (await bulk.item("b2", "y").read()).resource.n, 20);
+  await bulk.delete();
+
   for (const item of items) await container.items.create(item);
 
   // Each query three ways: whole by default (the query sent as it is), whole through the SDK's
