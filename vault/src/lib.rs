@@ -22,6 +22,7 @@ mod pkcs11;
 mod principal;
 mod properties;
 mod rbac;
+mod sealed_doc;
 mod service_key;
 
 pub use audit::{AuditEntry, AuditFilter};

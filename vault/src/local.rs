@@ -47,7 +47,7 @@ use zeroize::Zeroizing;
 
 use crate::custody::require_private;
 use crate::error::{substatus, Error, Result};
-use strata_base::fs::{create_dir, read_if_exists, sync_dir, write_atomic};
+use strata_base::fs::{create_dir, read_if_exists, sync_dir};
 use strata_base::wall_clock::{SystemWallClock, WallClock};
 
 use super::access::{AccessPolicies, ACCESS_FILE};
@@ -57,6 +57,8 @@ use super::key_uri::{check_key_name, check_vault_name, check_version, KeyUri, VE
 use super::pkcs11::{Pkcs11Config, TokenKeys, PKCS11_FILE};
 use super::properties::{check_account_use, NetworkAccess, VaultProperties, DEFAULT_RETENTION_DAYS};
 use super::rbac::PermissionModel;
+use super::sealed_doc::{self, DocKind};
+use crate::format_version::VAULT_META_SEALED_MAGIC;
 
 pub use rotation::{RotationPolicy, MAX_ROTATION_DAYS, MIN_ROTATION_DAYS};
 
@@ -313,7 +315,7 @@ impl LocalVault {
             let _w = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
             let mut meta = self.read_meta()?;
             meta.purge_protection = true;
-            write_meta(&self.dir, &meta)
+            write_meta(&self.dir, &meta, &self.sealer())
         })();
         if res.is_ok() {
             self.purge_protection = true;
@@ -336,8 +338,8 @@ impl LocalVault {
     /// Reads `vault.json` again (another handle or process may have changed it).
     fn read_meta(&self) -> Result<VaultMeta> {
         let path = self.dir.join(VAULT_FILE);
-        let bytes =
-            read_if_exists(&path)?.ok_or_else(|| Error::corruption(&path, 0, "vault.json disappeared"))?;
+        let bytes = sealed_doc::read(&path, &META_DOC, &self.sealer())?
+            .ok_or_else(|| Error::corruption(&path, 0, "vault.json disappeared"))?;
         serde_json::from_slice(&bytes)
             .map_err(|e| Error::corruption(&path, 0, format!("not a valid vault.json: {e}")))
     }
@@ -588,7 +590,10 @@ impl LocalVault {
         let holder: Arc<dyn KeyHolder>;
         let meta = match read_if_exists(&meta_path)? {
             Some(bytes) => {
-                let meta: VaultMeta = serde_json::from_slice(&bytes)
+                // The name inside says which vault's seal to check, so it is read first; the
+                // seal then covers it like every other field.
+                let (json, seal) = sealed_doc::split(&meta_path, &META_DOC, &bytes)?;
+                let meta: VaultMeta = serde_json::from_slice(&json)
                     .map_err(|e| Error::corruption(&meta_path, 0, format!("not a valid vault.json: {e}")))?;
                 check_vault_name(&meta.name).map_err(|why| Error::corruption(&meta_path, 0, why))?;
                 if let Some(want) = want_name {
@@ -602,6 +607,8 @@ impl LocalVault {
                     }
                 }
                 holder = Self::open_holder(dir)?;
+                let sealer = Sealer::of(holder.as_ref(), &meta.name);
+                sealed_doc::verify(&meta_path, &META_DOC, &json, seal.as_deref(), &sealer)?;
                 meta
             }
             None => {
@@ -715,7 +722,7 @@ impl LocalVault {
         if let Some(cfg) = token {
             cfg.write(dir)?;
         }
-        write_meta(dir, &meta)?;
+        write_meta(dir, &meta, &Sealer::of(holder, name))?;
         Ok(meta)
     }
 
@@ -976,10 +983,18 @@ impl LocalVault {
     }
 }
 
-fn write_meta(dir: &Path, meta: &VaultMeta) -> Result<()> {
+/// `vault.json` as a sealed document (sealed_doc.rs): plain JSON in a file vault, sealed by the
+/// token in a token vault.
+const META_DOC: DocKind<'static> = DocKind {
+    magic: VAULT_META_SEALED_MAGIC,
+    context: "strata/v1/vault",
+    what: "vault.json",
+};
+
+fn write_meta(dir: &Path, meta: &VaultMeta, sealer: &Sealer<'_>) -> Result<()> {
     let json =
         serde_json::to_vec_pretty(meta).map_err(|e| Error::Internal(format!("encoding vault.json: {e}")))?;
-    Ok(write_atomic(&dir.join(VAULT_FILE), &json, true)?)
+    sealed_doc::write(&dir.join(VAULT_FILE), &META_DOC, sealer, &json)
 }
 
 fn set_private_dir_mode(dir: &Path) -> Result<()> {

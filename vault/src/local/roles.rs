@@ -26,7 +26,7 @@ impl LocalVault {
             let mut meta = self.read_meta()?;
             if meta.permission_model != model {
                 meta.permission_model = model;
-                write_meta(&self.dir, &meta)?;
+                write_meta(&self.dir, &meta, &self.sealer())?;
             }
             Ok(())
         })();

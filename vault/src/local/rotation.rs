@@ -16,9 +16,11 @@ use serde::{Deserialize, Serialize};
 
 use super::{KeyRecord, LocalVault, Place, OWNER};
 use crate::error::{Error, Result};
+use crate::format_version::VAULT_ROTATION_SEALED_MAGIC;
 use crate::key_uri::check_key_name;
+use crate::sealed_doc::{self, DocKind};
 use crate::KeyUri;
-use strata_base::fs::{read_if_exists, sync_dir, write_atomic};
+use strata_base::fs::sync_dir;
 
 /// Shortest rotation period, in days (a cloud key vault's minimum time after creation).
 pub const MIN_ROTATION_DAYS: u32 = 7;
@@ -67,7 +69,7 @@ impl LocalVault {
                 Some(d) => {
                     let json = serde_json::to_vec(&Stored { every_days: d })
                         .map_err(|e| Error::Internal(format!("encoding a rotation policy: {e}")))?;
-                    write_atomic(&path, &json, true)?;
+                    sealed_doc::write(&path, &policy_doc(&context(name)), &self.sealer(), &json)?;
                 }
                 None => match fs::remove_file(&path) {
                     Ok(()) => sync_dir(&self.key_dir(Place::Live, name))?,
@@ -174,7 +176,7 @@ impl LocalVault {
 
     fn read_policy(&self, place: Place, name: &str) -> Result<Option<u32>> {
         let path = self.key_dir(place, name).join(ROTATION_FILE);
-        let Some(bytes) = read_if_exists(&path)? else {
+        let Some(bytes) = sealed_doc::read(&path, &policy_doc(&context(name)), &self.sealer())? else {
             return Ok(None);
         };
         let stored: Stored = serde_json::from_slice(&bytes)
@@ -187,6 +189,20 @@ impl LocalVault {
             ));
         }
         Ok(Some(stored.every_days))
+    }
+}
+
+/// The seal context of key `name`'s policy: a token vault's policy of one key never passes for
+/// another's.
+fn context(name: &str) -> String {
+    format!("strata/v1/rotation/{name}")
+}
+
+fn policy_doc(context: &str) -> DocKind<'_> {
+    DocKind {
+        magic: VAULT_ROTATION_SEALED_MAGIC,
+        context,
+        what: "the key's rotation policy",
     }
 }
 

@@ -406,3 +406,84 @@ fn access_rules_are_sealed_by_the_token_and_edits_are_detected() {
     assert_eq!(status(&e), (403, substatus::KEY_VAULT_ACCESS), "{e}");
     assert_eq!(v.policies().unwrap().len(), 2);
 }
+
+#[test]
+#[ignore = "needs SoftHSM2"]
+fn vault_json_and_rotation_policies_are_sealed_by_the_token() {
+    use strata_base::coding::{put_bytes, Reader};
+    use strata_base::meta_file;
+
+    use crate::format_version::{
+        VAULT_META_SEALED_MAGIC, VAULT_ROTATION_SEALED_MAGIC, VAULT_SEALED_DOC_VERSION,
+    };
+
+    let token = SoftToken::create();
+    let (tmp, v) = token_vault(&token);
+    v.create_key("cmk", 2048).unwrap();
+    v.create_key("other", 2048).unwrap();
+    v.set_rotation_policy("cmk", Some(30)).unwrap();
+    v.set_rotation_policy("other", Some(60)).unwrap();
+    // The JSON and its seal of a sealed document, and a reframing of edited JSON with a seal.
+    let parts = |path: &std::path::Path, magic: &[u8; 8]| {
+        let bytes = std::fs::read(path).unwrap();
+        let (version, payload) = meta_file::decode(path, magic, &bytes).unwrap();
+        assert_eq!(version, VAULT_SEALED_DOC_VERSION);
+        let mut r = Reader::new(payload);
+        let (json, seal) = (r.bytes().unwrap().to_vec(), r.bytes().unwrap().to_vec());
+        (bytes, String::from_utf8(json).unwrap(), seal)
+    };
+    let reframe = |magic: &[u8; 8], json: &str, seal: &[u8]| {
+        let mut p = Vec::new();
+        put_bytes(&mut p, json.as_bytes());
+        put_bytes(&mut p, seal);
+        meta_file::encode(magic, VAULT_SEALED_DOC_VERSION, &p)
+    };
+
+    // rotation.json: an edit under the old seal, a plain file, another key's sealed policy.
+    let policy = tmp.path().join("v/keys/cmk/rotation.json");
+    let (original, json, seal) = parts(&policy, VAULT_ROTATION_SEALED_MAGIC);
+    assert_eq!(json, r#"{"everyDays":30}"#);
+    let refused = |bytes: &[u8], why: &str| {
+        std::fs::write(&policy, bytes).unwrap();
+        let e = v.rotation_policy("cmk").unwrap_err();
+        assert!(e.is_corruption(), "{why}: {e}");
+    };
+    refused(
+        &reframe(VAULT_ROTATION_SEALED_MAGIC, r#"{"everyDays":3650}"#, &seal),
+        "edited",
+    );
+    refused(br#"{"everyDays":3650}"#, "plain");
+    refused(
+        &std::fs::read(tmp.path().join("v/keys/other/rotation.json")).unwrap(),
+        "another key's",
+    );
+    std::fs::write(&policy, &original).unwrap();
+    assert_eq!(v.rotation_policy("cmk").unwrap().unwrap().every_days, 30);
+
+    // vault.json: switching the permission model by hand, with the old seal or without one.
+    let meta = tmp.path().join("v/vault.json");
+    let (original, json, seal) = parts(&meta, VAULT_META_SEALED_MAGIC);
+    let edited = json.replace("\"access-policy\"", "\"rbac\"");
+    assert_ne!(edited, json, "{json}");
+    for (bytes, why) in [
+        (reframe(VAULT_META_SEALED_MAGIC, &edited, &seal), "edited"),
+        (edited.clone().into_bytes(), "plain"),
+    ] {
+        std::fs::write(&meta, bytes).unwrap();
+        let e = LocalVault::open(&tmp.path().join("v")).unwrap_err();
+        assert!(
+            e.is_corruption() && e.to_string().contains("sealed"),
+            "{why}: {e}"
+        );
+    }
+    std::fs::write(&meta, &original).unwrap();
+    let reopened = LocalVault::open(&tmp.path().join("v")).unwrap();
+    assert_eq!(reopened.rotation_policy("other").unwrap().unwrap().every_days, 60);
+    // A setting changed through the vault is sealed again.
+    reopened
+        .set_permission_model(crate::PermissionModel::Rbac)
+        .unwrap();
+    let (_, json, _) = parts(&meta, VAULT_META_SEALED_MAGIC);
+    assert!(json.contains("\"rbac\""), "{json}");
+    LocalVault::open(&tmp.path().join("v")).unwrap();
+}
