@@ -951,7 +951,7 @@ impl LocalVault {
         };
         let logged = {
             let _a = self.audit.lock().unwrap_or_else(PoisonError::into_inner);
-            audit::append(&self.dir, entry)
+            audit::append(&self.dir, entry, &self.sealer())
         };
         match (res, logged) {
             (Ok(v), Ok(())) => Ok(v),

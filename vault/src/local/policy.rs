@@ -64,7 +64,7 @@ impl LocalVault {
 
     /// The audit log entries matching `filter`, oldest first (corruption if a line is damaged).
     pub fn audit_log(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>> {
-        audit::read(&self.dir, filter)
+        audit::read(&self.dir, filter, &self.sealer())
     }
 
     pub(super) fn access(&self) -> Result<AccessPolicies> {

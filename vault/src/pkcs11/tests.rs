@@ -487,3 +487,43 @@ fn vault_json_and_rotation_policies_are_sealed_by_the_token() {
     assert!(json.contains("\"rbac\""), "{json}");
     LocalVault::open(&tmp.path().join("v")).unwrap();
 }
+
+#[test]
+#[ignore = "needs SoftHSM2"]
+fn the_audit_log_is_a_chain_sealed_by_the_token() {
+    let token = SoftToken::create();
+    let (tmp, v) = token_vault(&token);
+    let uri = v.create_key("cmk", 2048).unwrap();
+    let me = Principal::FirstParty;
+    let (kid, wrapped) = v.wrap_key(&me, &uri, &DEK).unwrap();
+    v.unwrap_key(&me, &kid, &wrapped).unwrap();
+    let all = crate::AuditFilter::default();
+    let entries = v.audit_log(&all).unwrap();
+    assert!(entries.len() >= 3, "{entries:?}");
+    let path = tmp.path().join("v/audit.log");
+    let original = std::fs::read_to_string(&path).unwrap();
+    let lines: Vec<&str> = original.lines().collect();
+    assert!(lines.iter().all(|l| l.contains("\"seal\":\"")), "{original}");
+    let refused = |text: String, why: &str| {
+        std::fs::write(&path, text).unwrap();
+        let e = v.audit_log(&all).unwrap_err();
+        assert!(e.is_corruption(), "{why}: {e}");
+    };
+    // A line removed from the middle, two lines swapped, a line's seal dropped.
+    let mut removed = lines.clone();
+    removed.remove(1);
+    refused(removed.join("\n") + "\n", "removed");
+    let mut swapped = lines.clone();
+    swapped.swap(0, 1);
+    refused(swapped.join("\n") + "\n", "swapped");
+    let unsealed: String = lines
+        .iter()
+        .map(|l| l.split(",\"seal\":").next().unwrap().to_string() + "}\n")
+        .collect();
+    refused(unsealed, "unsealed");
+    // Restored, the chain goes on across a reopen.
+    std::fs::write(&path, &original).unwrap();
+    let reopened = LocalVault::open(&tmp.path().join("v")).unwrap();
+    reopened.unwrap_key(&me, &kid, &wrapped).unwrap();
+    assert_eq!(reopened.audit_log(&all).unwrap().len(), entries.len() + 1);
+}
