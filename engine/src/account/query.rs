@@ -357,14 +357,47 @@ impl Container {
             collector.push(without_lsn(doc))
         };
         let mut entries_read = 0;
-        match lookups {
-            Some(lookups) => {
+        let mut load_passed = 0.0;
+        // A lookup is pulled as the collector reads, never held whole: in index order when the
+        // query has no ORDER BY (its result order is not defined; with one, ties keep key order,
+        // so a range lookup is still read whole), else in key order for equalities.
+        let by_value = lookups
+            .filter(|l| plan.order_by.is_none() && !merges_in_key_order(l))
+            .and_then(|l| ValueOrder::of(r.id, view.generation, l));
+        let by_key = match lookups {
+            Some(l) if by_value.is_none() => {
+                self.stream_candidates(r.id, view.generation, l, &prefix, &prefix)?
+            }
+            _ => None,
+        };
+        match (lookups, by_value, by_key) {
+            (_, Some(order), _) => {
+                let mut items = self.in_value_order(r.id, &view, order, &prefix, None, usize::MAX)?;
+                for next in &mut items {
+                    let (_, bytes) = next?;
+                    if keep(&bytes)? == Flow::Stop {
+                        break;
+                    }
+                }
+                (entries_read, load_passed) = (items.entries_read, items.load);
+            }
+            (_, None, Some(mut keys)) => {
+                for key in &mut keys {
+                    // An entry whose item is gone (removed by compaction after its TTL) proposes
+                    // nothing.
+                    if let Some(bytes) = self.inner.db.get(&key?)? {
+                        if keep(&bytes)? == Flow::Stop {
+                            break;
+                        }
+                    }
+                }
+                entries_read = keys.entries_read;
+            }
+            (Some(lookups), None, None) => {
                 let found =
                     self.index_candidates(r.id, view.generation, lookups, (&prefix, &prefix), usize::MAX)?;
                 entries_read = found.entries_read;
                 for key in found.keys {
-                    // An entry whose item is gone (removed by compaction after its TTL) proposes
-                    // nothing.
                     if let Some(bytes) = self.inner.db.get(&key)? {
                         if keep(&bytes)? == Flow::Stop {
                             break;
@@ -372,7 +405,7 @@ impl Container {
                     }
                 }
             }
-            None => {
+            (None, None, None) => {
                 for next in self.inner.db.iter_prefix_from(&prefix, &prefix)? {
                     let (_, bytes) = next?;
                     if keep(&bytes)? == Flow::Stop {
@@ -381,7 +414,7 @@ impl Container {
                 }
             }
         }
-        load += index_read_charge(entries_read);
+        load += load_passed + index_read_charge(entries_read);
         let all = collector.finish();
         if offset > all.len() {
             return Err(Error::BadRequest(format!(
