@@ -246,8 +246,8 @@ impl Container {
                 }
                 _ => None,
             };
-            // A page ends when it is full, or (key order only) once it has read its budget of
-            // documents, so a filter that matches little answers in pages of bounded work, each
+            // A page ends when it is full, or (in key or index order, not for an aggregate) once
+            // it has read its budget of documents, so a filter that matches little answers in pages of bounded work, each
             // with a token to go on from, as the managed service does.
             let budget = page_read_budget(page);
             // A page that may end short of full needs at most `budget` candidate keys of a whole
@@ -283,11 +283,10 @@ impl Container {
                     .transpose()
                     .map(|b| b.map(|b| (key, b)))
             };
-            let end = match (lookups, streamed) {
+            let end = match (lookups, streamed, by_value) {
                 // In index order: a page (or a TOP) reads the entries up to its last item, and
                 // pauses after its read budget of entries as of documents.
-                _ if by_value.is_some() => {
-                    let order = by_value.ok_or_else(|| Error::Internal("no index order".into()))?;
+                (_, _, Some(order)) => {
                     let limit = candidate_limit.saturating_mul(10);
                     let mut items =
                         self.in_value_order(r.id, &view, order, &prefix, position.as_deref(), limit)?;
@@ -302,12 +301,12 @@ impl Container {
                 }
                 // Equality lookups: the index is read as the page pulls, so a page (or a TOP)
                 // reads and pays for the entries before its last item, not every match.
-                (_, Some(mut keys)) => {
+                (_, Some(mut keys), None) => {
                     let end = run(&mut (&mut keys).filter_map(stored))?;
                     entries_read = keys.entries_read;
                     end
                 }
-                (Some(lookups), None) => {
+                (Some(lookups), None, None) => {
                     let found = self.index_candidates(
                         r.id,
                         view.generation,
@@ -325,7 +324,7 @@ impl Container {
                         (end, _) => end,
                     }
                 }
-                (None, None) => {
+                (None, None, None) => {
                     let items = self.inner.db.iter_prefix_from(&prefix, &start)?;
                     run(&mut items.map(|next| next.map_err(Into::into)))?
                 }
