@@ -85,7 +85,7 @@ fn strip(v: Value) -> Value {
 }
 
 /// Runs the query through the index when it can use one, and again as a full scan: both must
-/// return the same items in the same order.
+/// return the same items, in the same order when the query has ORDER BY.
 fn query(c: &Container, sql: &str, params: &Value) -> strata::Result<Vec<Value>> {
     let params: Vec<(String, Value)> = params
         .as_object()
@@ -103,7 +103,18 @@ fn query(c: &Container, sql: &str, params: &Value) -> strata::Result<Vec<Value>>
         Ok(r.items.into_iter().map(strip).collect())
     };
     let indexed = run(false)?;
-    assert_eq!(indexed, run(true)?, "{sql}: the index and a full scan disagree");
+    let scanned = run(true)?;
+    // Without ORDER BY the order is not defined (a range lookup returns its items in index
+    // order, a full scan in key order): the two are compared as multisets.
+    if sql.to_ascii_uppercase().contains("ORDER BY") {
+        assert_eq!(indexed, scanned, "{sql}: the index and a full scan disagree");
+    } else {
+        assert_eq!(
+            sorted(indexed.clone()),
+            sorted(scanned),
+            "{sql}: the index and a full scan disagree"
+        );
+    }
     Ok(indexed)
 }
 

@@ -37,9 +37,9 @@ use side::Side;
 /// `write` gives one row per thread count (`write-t1`, `write-t2`, ...); `query-paging` gives two,
 /// `query-page1` and `query-page50` (`query-pageN` for the last page N when there are fewer);
 /// `query-order-paging` four, `query-order-desc-page1`, `-page50`, `query-order-asc-page1`,
-/// `-page50`. `read-cold` runs last
+/// `-page50`; `query-range-paging` two, `query-range-page1` and `-page50`. `read-cold` runs last
 /// because it reopens the accounts, which empties their caches for whatever would follow.
-pub const WORKLOADS: [&str; 12] = [
+pub const WORKLOADS: [&str; 13] = [
     "load",
     "write",
     "read-uniform",
@@ -49,12 +49,13 @@ pub const WORKLOADS: [&str; 12] = [
     "query",
     "query-paging",
     "query-order-paging",
+    "query-range-paging",
     "aggregate",
     "feed",
     "read-cold",
 ];
 /// The workloads whose queries filter on an indexed path: refused under `indexingMode: none`.
-const INDEXED_WORKLOADS: [&str; 3] = ["query-eq", "query", "query-order-paging"];
+const INDEXED_WORKLOADS: [&str; 4] = ["query-eq", "query", "query-order-paging", "query-range-paging"];
 /// `--index-policy none`.
 const NO_INDEX_POLICY: &str = r#"{"indexingMode": "none"}"#;
 /// The most threads `--write-threads` accepts.
@@ -235,6 +236,12 @@ pub fn run(g: &Globals, args: &BenchArgs) -> CliResult<Report> {
             vec![
                 ("query-page1".to_string(), p.first),
                 (paging::late_row("query", p.late_page), p.late),
+            ]
+        } else if *name == "query-range-paging" {
+            let p = paging::run(&plan, &sides, &bar, paging::RANGE_QUERY)?;
+            vec![
+                ("query-range-page1".to_string(), p.first),
+                (paging::late_row("query-range", p.late_page), p.late),
             ]
         } else if *name == "query-order-paging" {
             let mut runs = Vec::new();

@@ -13,8 +13,8 @@ use serde_json::Value;
 /// Every row of a full `--quick` run: `write` gives one row per thread count (1,2,4,8 by default);
 /// `query-paging` gives page 1 and the last page, page 3 here: the 2,000 loaded items and the
 /// 4 × 16 durable writes make 2,064 items, three pages of 1,000; `query-order-paging` the same,
-/// descending and ascending.
-const WORKLOADS: [&str; 19] = [
+/// descending and ascending; `query-range-paging` the same, in index order.
+const WORKLOADS: [&str; 21] = [
     "load",
     "write-t1",
     "write-t2",
@@ -31,6 +31,8 @@ const WORKLOADS: [&str; 19] = [
     "query-order-desc-page3",
     "query-order-asc-page1",
     "query-order-asc-page3",
+    "query-range-page1",
+    "query-range-page3",
     "aggregate",
     "feed",
     "read-cold",
@@ -205,6 +207,16 @@ fn query_order_paging_reports_both_directions() {
             "query-order-asc-page1",
             "query-order-asc-page2",
         ],
+    );
+}
+
+/// `query-range-paging` alone: a range lookup read in index order, page 1 and the last page
+/// (2,000 items, all matching, are two full pages: page 2), each with a request charge.
+#[test]
+fn query_range_paging_reports_page1_and_the_last() {
+    paged_rows_are_charged(
+        "query-range-paging",
+        &["load", "query-range-page1", "query-range-page2"],
     );
 }
 

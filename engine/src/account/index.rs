@@ -562,6 +562,21 @@ pub(super) fn ranges(path: &[u8], kind: &LookupKind) -> Vec<(Vec<u8>, Vec<u8>)> 
     }
 }
 
+/// A new service-key account in a temporary directory, with its container `d/c` partitioned
+/// on `/pk` (the container handle keeps the account open), for the index tests.
+#[cfg(test)]
+pub(super) fn scratch_container() -> (tempfile::TempDir, Container) {
+    let dir = tempfile::tempdir().unwrap();
+    let opts = crate::options::AccountOptions::new(dir.path().join("data"), dir.path().join("home"));
+    let account = super::Account::create(opts, "a", super::Encryption::ServiceManaged).unwrap();
+    let c = account
+        .create_database("d")
+        .unwrap()
+        .create_container("c", "/pk")
+        .unwrap();
+    (dir, c)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -592,15 +607,7 @@ mod tests {
     #[test]
     fn candidates_are_cut_to_the_limit_from_a_position() {
         use crate::index::path::Seg;
-        let dir = tempfile::tempdir().unwrap();
-        let opts = crate::options::AccountOptions::new(dir.path().join("data"), dir.path().join("home"));
-        let account =
-            super::super::Account::create(opts, "a", super::super::Encryption::ServiceManaged).unwrap();
-        let c = account
-            .create_database("d")
-            .unwrap()
-            .create_container("c", "/pk")
-            .unwrap();
+        let (_dir, c) = scratch_container();
         for i in 0..50 {
             c.create_item(
                 "p",

@@ -3,8 +3,9 @@
 //! from a resume key on, reading only as many index entries as the page pulls. Every entry of
 //! one value is stored in item-key order after that value (`path | value | pk_len | pk | id`),
 //! so each value is one ordered run and the runs are merged; a range or prefix lookup spans
-//! many values whose runs would all have to be open at once, so those keep the whole read of
-//! `index.rs` (`Container::index_candidates`). Knows index keys; must not evaluate queries.
+//! many values whose runs would all have to be open at once: those are read in index order
+//! instead (`index_order.rs`) or, on several paths, whole (`Container::index_candidates`).
+//! Knows index keys; must not evaluate queries.
 
 use super::container::Container;
 use crate::document::container_prefix;
@@ -53,17 +54,10 @@ impl Container {
         ) else {
             return Err(Error::Internal("a query's scope is outside its container".into()));
         };
-        let mut values = 0usize;
-        for l in lookups {
-            match &l.kind {
-                LookupKind::Values(v) => values += v.len(),
-                _ => return Ok(None),
-            }
-        }
-        if values > MAX_RUNS {
+        if !merges_in_key_order(lookups) {
             return Ok(None);
         }
-        let mut runs = Vec::with_capacity(values);
+        let mut runs = Vec::new();
         for l in lookups {
             // A path too long to be indexed has no entries (as in `index_candidates`).
             let Some(path) = path_prefix(id, generation, &l.path) else {
@@ -98,6 +92,19 @@ impl Container {
         }
         Ok(Some(c))
     }
+}
+
+/// True if `lookups` are all equalities, of at most `MAX_RUNS` values in all: their items can
+/// be streamed in key order (`Container::stream_candidates`).
+pub(crate) fn merges_in_key_order(lookups: &[Lookup]) -> bool {
+    let mut values = 0usize;
+    for l in lookups {
+        match &l.kind {
+            LookupKind::Values(v) => values += v.len(),
+            _ => return false,
+        }
+    }
+    values <= MAX_RUNS
 }
 
 impl Candidates<'_> {

@@ -22,6 +22,7 @@ mod gateway_tls;
 mod handle;
 mod identity;
 mod index;
+mod index_order;
 mod index_stream;
 mod key_check;
 mod key_watch;

@@ -286,7 +286,7 @@ impl Walk<'_, '_> {
 }
 
 /// Key ranges sorted and with overlapping or touching ones joined, so no entry is read twice.
-fn merged(mut spans: Vec<(Vec<u8>, Vec<u8>)>) -> Vec<(Vec<u8>, Vec<u8>)> {
+pub(super) fn merged(mut spans: Vec<(Vec<u8>, Vec<u8>)>) -> Vec<(Vec<u8>, Vec<u8>)> {
     spans.sort();
     let mut out: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
     for (start, end) in spans {

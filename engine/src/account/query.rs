@@ -11,6 +11,8 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 use super::container::{parse_stored, public_size, without_lsn, Container, Resolved};
+use super::index_order::{position_in_scope, ValueOrder};
+use super::index_stream::merges_in_key_order;
 use crate::document::{container_prefix, partition_prefix, PartitionKey};
 use crate::error::{Error, Result};
 use crate::metering::{index_read_charge, query_charge, query_load_charge, script_charge, summed_charge};
@@ -104,6 +106,10 @@ impl Container {
             // ORDER BY read in index order, a page at a time (query/ordered.rs), rather than
             // sorted in memory.
             "orderStreamed": plan.order_scan.is_some() && !opts.force_full_scan && status.ready,
+            // A query without ORDER BY whose lookup is read in index order (index_order.rs).
+            "indexOrder": used && prepared.streams() && plan.lookups.as_deref().is_some_and(|l| {
+                !merges_in_key_order(l) && ValueOrder::of(r.id, view.generation, l).is_some()
+            }),
             "index": {
                 "mode": status.mode,
                 "generation": status.generation,
@@ -194,13 +200,31 @@ impl Container {
             return self.streamed_page(&r, done, walked.load, walked.entries, &fingerprint, Token::Sorted);
         }
         if prepared.streams() {
-            let from = match token {
-                None => None,
-                Some(Token::At(p)) if p.key.starts_with(&prefix) => Some(p),
-                Some(Token::At(_)) => return Err(bad_token("it does not belong to this query's scope")),
-                Some(_) => return Err(bad_token(PLAN_CHANGED)),
+            // Without ORDER BY the result order is not defined: a lookup that cannot be merged in
+            // key order (range, prefix, IS_DEFINED, a long IN list), all on one path, is read in
+            // index order and its position is an entry's (index_order.rs).
+            let by_value = lookups
+                .filter(|l| !merges_in_key_order(l))
+                .and_then(|l| ValueOrder::of(r.id, view.generation, l));
+            let from = match (token, by_value.is_some()) {
+                (None, _) => None,
+                (Some(Token::At(p)), false) if p.key.starts_with(&prefix) => Some(p),
+                (Some(Token::InIndex(p)), true) if position_in_scope(r.id, &p.key, &prefix) => Some(p),
+                (Some(Token::At(_)), false) | (Some(Token::InIndex(_)), true) => {
+                    return Err(bad_token("it does not belong to this query's scope"))
+                }
+                (Some(_), _) => return Err(bad_token(PLAN_CHANGED)),
             };
-            let start = from.as_ref().map_or_else(|| prefix.clone(), |p| p.key.clone());
+            let kind = if by_value.is_some() {
+                Token::InIndex
+            } else {
+                Token::At
+            };
+            let start = match (&from, &by_value) {
+                (Some(p), None) => p.key.clone(),
+                _ => prefix.clone(),
+            };
+            let position = from.as_ref().map(|p| p.key.clone());
             let mut pager = Pager::new(&prepared, from, page, MAX_PAGE_BYTES)?;
             // Each page pays for the documents it evaluates (a document read only to learn
             // that another follows is not charged: the next page evaluates and pays for it).
@@ -215,12 +239,15 @@ impl Container {
                 pager.push(key, without_lsn(doc))
             };
             let mut entries_read = 0;
+            let mut load_passed = 0.0;
             let streamed = match lookups {
-                Some(lookups) => self.stream_candidates(r.id, view.generation, lookups, &prefix, &start)?,
-                None => None,
+                Some(lookups) if by_value.is_none() => {
+                    self.stream_candidates(r.id, view.generation, lookups, &prefix, &start)?
+                }
+                _ => None,
             };
-            // A page ends when it is full, or (key order only) once it has read its budget of
-            // documents, so a filter that matches little answers in pages of bounded work, each
+            // A page ends when it is full, or (in key or index order, not for an aggregate) once
+            // it has read its budget of documents, so a filter that matches little answers in pages of bounded work, each
             // with a token to go on from, as the managed service does.
             let budget = page_read_budget(page);
             // A page that may end short of full needs at most `budget` candidate keys of a whole
@@ -256,15 +283,30 @@ impl Container {
                     .transpose()
                     .map(|b| b.map(|b| (key, b)))
             };
-            let end = match (lookups, streamed) {
+            let end = match (lookups, streamed, by_value) {
+                // In index order: a page (or a TOP) reads the entries up to its last item, and
+                // pauses after its read budget of entries as of documents.
+                (_, _, Some(order)) => {
+                    let limit = candidate_limit.saturating_mul(10);
+                    let mut items =
+                        self.in_value_order(r.id, &view, order, &prefix, position.as_deref(), limit)?;
+                    let end = run(&mut items)?;
+                    entries_read = items.entries_read;
+                    load_passed = items.load;
+                    match (end, items.cut) {
+                        (End::Exhausted, Some(last)) => End::Paused(last),
+                        (End::Done(more), cut) => End::Done(more || cut.is_some()),
+                        (end, _) => end,
+                    }
+                }
                 // Equality lookups: the index is read as the page pulls, so a page (or a TOP)
                 // reads and pays for the entries before its last item, not every match.
-                (_, Some(mut keys)) => {
+                (_, Some(mut keys), None) => {
                     let end = run(&mut (&mut keys).filter_map(stored))?;
                     entries_read = keys.entries_read;
                     end
                 }
-                (Some(lookups), None) => {
+                (Some(lookups), None, None) => {
                     let found = self.index_candidates(
                         r.id,
                         view.generation,
@@ -282,7 +324,7 @@ impl Container {
                         (end, _) => end,
                     }
                 }
-                (None, None) => {
+                (None, None, None) => {
                     let items = self.inner.db.iter_prefix_from(&prefix, &start)?;
                     run(&mut items.map(|next| next.map_err(Into::into)))?
                 }
@@ -292,7 +334,8 @@ impl Container {
                 End::Exhausted => pager.finish(false),
                 End::Paused(last) => pager.pause_after(&last),
             };
-            return self.streamed_page(&r, done, load, entries_read, &fingerprint, Token::At);
+            let load = load + load_passed;
+            return self.streamed_page(&r, done, load, entries_read, &fingerprint, kind);
         }
         let offset = match token {
             None => 0,
@@ -313,14 +356,47 @@ impl Container {
             collector.push(without_lsn(doc))
         };
         let mut entries_read = 0;
-        match lookups {
-            Some(lookups) => {
+        let mut load_passed = 0.0;
+        // A lookup is pulled as the collector reads, never held whole: in index order when the
+        // query has no ORDER BY (its result order is not defined; with one, ties keep key order,
+        // so a range lookup is still read whole), else in key order for equalities.
+        let by_value = lookups
+            .filter(|l| plan.order_by.is_none() && !merges_in_key_order(l))
+            .and_then(|l| ValueOrder::of(r.id, view.generation, l));
+        let by_key = match lookups {
+            Some(l) if by_value.is_none() => {
+                self.stream_candidates(r.id, view.generation, l, &prefix, &prefix)?
+            }
+            _ => None,
+        };
+        match (lookups, by_value, by_key) {
+            (_, Some(order), _) => {
+                let mut items = self.in_value_order(r.id, &view, order, &prefix, None, usize::MAX)?;
+                for next in &mut items {
+                    let (_, bytes) = next?;
+                    if keep(&bytes)? == Flow::Stop {
+                        break;
+                    }
+                }
+                (entries_read, load_passed) = (items.entries_read, items.load);
+            }
+            (_, None, Some(mut keys)) => {
+                for key in &mut keys {
+                    // An entry whose item is gone (removed by compaction after its TTL) proposes
+                    // nothing.
+                    if let Some(bytes) = self.inner.db.get(&key?)? {
+                        if keep(&bytes)? == Flow::Stop {
+                            break;
+                        }
+                    }
+                }
+                entries_read = keys.entries_read;
+            }
+            (Some(lookups), None, None) => {
                 let found =
                     self.index_candidates(r.id, view.generation, lookups, (&prefix, &prefix), usize::MAX)?;
                 entries_read = found.entries_read;
                 for key in found.keys {
-                    // An entry whose item is gone (removed by compaction after its TTL) proposes
-                    // nothing.
                     if let Some(bytes) = self.inner.db.get(&key)? {
                         if keep(&bytes)? == Flow::Stop {
                             break;
@@ -328,7 +404,7 @@ impl Container {
                     }
                 }
             }
-            None => {
+            (None, None, None) => {
                 for next in self.inner.db.iter_prefix_from(&prefix, &prefix)? {
                     let (_, bytes) = next?;
                     if keep(&bytes)? == Flow::Stop {
@@ -337,7 +413,7 @@ impl Container {
                 }
             }
         }
-        load += index_read_charge(entries_read);
+        load += load_passed + index_read_charge(entries_read);
         let all = collector.finish();
         if offset > all.len() {
             return Err(Error::BadRequest(format!(
@@ -449,38 +525,42 @@ fn fingerprint(sql: &str, params: &[(String, Value)], pk: Option<&PartitionKey>)
 }
 
 /// Where the next page starts: a result offset (queries computed whole per page), a position
-/// in key order (streamed queries), or a position in sort order (ORDER BY from the index; the
-/// position's key is a `query::Cursor`).
+/// in key order (streamed queries), a position in sort order (ORDER BY from the index; the
+/// position's key is a `query::Cursor`), or a position in index order (streamed queries whose
+/// lookup is read in index order; the key is an entry's `value | pk_len | pk | id`).
 #[derive(Clone, Debug, PartialEq)]
 enum Token {
     Offset(usize),
     At(Position),
     Sorted(Position),
+    InIndex(Position),
 }
 
 /// `hex( seal_metadata("query-continuation/<container id>", body) )`: the compact JSON body
 /// `{"v":2,"h":"<fingerprint>","o":<offset>}` or `{"v":2,"h":..,"k":"<hex key>","s":<skip>,"c":<produced>}`
+/// (`"r"` instead of `"k"` for a position in sort order, `"x"` for one in index order),
 /// sealed under the account's service layer (a fresh salt, AES-256-GCM; `CipherSuite::seal_metadata`).
 /// The token is opaque (the item key inside is encrypted) and authenticated: a token altered,
 /// forged, or issued for another container or account is refused with 400.
 fn encode_token(token: &Token, fingerprint: &str, suite: &CipherSuite, container: u32) -> String {
-    let body = match token {
-        Token::Offset(o) => json!({"v": TOKEN_VERSION, "h": fingerprint, "o": o}),
-        Token::At(p) => json!({
-            "v": TOKEN_VERSION,
-            "h": fingerprint,
-            "k": hex::encode(&p.key),
-            "s": p.skip,
-            "c": p.produced,
-        }),
-        Token::Sorted(p) => json!({
-            "v": TOKEN_VERSION,
-            "h": fingerprint,
-            "r": hex::encode(&p.key),
-            "s": p.skip,
-            "c": p.produced,
-        }),
+    let (field, p) = match token {
+        Token::Offset(o) => {
+            return seal_token(
+                json!({"v": TOKEN_VERSION, "h": fingerprint, "o": o}),
+                suite,
+                container,
+            )
+        }
+        Token::At(p) => ("k", p),
+        Token::Sorted(p) => ("r", p),
+        Token::InIndex(p) => ("x", p),
     };
+    let mut body = json!({"v": TOKEN_VERSION, "h": fingerprint, "s": p.skip, "c": p.produced});
+    body[field] = json!(hex::encode(&p.key));
+    seal_token(body, suite, container)
+}
+
+fn seal_token(body: Value, suite: &CipherSuite, container: u32) -> String {
     hex::encode(&suite.seal_metadata(&token_label(container), body.to_string().as_bytes()))
 }
 
@@ -516,9 +596,10 @@ fn decode_token(token: &str, fingerprint: &str, suite: &CipherSuite, container: 
             .map_err(|_| bad_token("offset out of range"));
     }
     let hex_field = |name: &str| v.get(name).and_then(Value::as_str).and_then(hex::decode);
-    let (kind, key): (fn(Position) -> Token, _) = match (hex_field("k"), hex_field("r")) {
-        (Some(key), None) => (Token::At, key),
-        (None, Some(key)) => (Token::Sorted, key),
+    let (kind, key): (fn(Position) -> Token, _) = match (hex_field("k"), hex_field("r"), hex_field("x")) {
+        (Some(key), None, None) => (Token::At, key),
+        (None, Some(key), None) => (Token::Sorted, key),
+        (None, None, Some(key)) => (Token::InIndex, key),
         _ => return Err(bad_token("no position")),
     };
     match (number("s"), number("c")) {
@@ -570,6 +651,12 @@ mod tests {
             produced: 3,
         });
         assert_eq!(dec(&enc(&sorted, &f), &f).unwrap(), sorted);
+        let in_index = Token::InIndex(Position {
+            key: vec![4, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 1, b'p', b'i'],
+            skip: 1,
+            produced: 9,
+        });
+        assert_eq!(dec(&enc(&in_index, &f), &f).unwrap(), in_index);
         // The item key is not readable in the token.
         assert!(!t2.contains(&hex::encode(&[1u8, 0, 0, 0, 7, 0xff])));
         // Any one damaged character is caught by the AEAD tag (or the hex decoding).
