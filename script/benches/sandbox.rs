@@ -22,6 +22,7 @@ fn procedure(body: &str) -> Procedure<'_> {
         self_link: "dbs/d/colls/c/",
         alt_link: "dbs/d/colls/c",
         now_ms: 0.0,
+        log: false,
     }
 }
 

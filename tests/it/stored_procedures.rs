@@ -7,7 +7,7 @@
 //! sync carrying procedures, triggers and UDFs between accounts.
 
 use serde_json::{json, Value};
-use strata::{substatus, Account, AccountOptions, Container, ScriptLimits};
+use strata::{substatus, Account, AccountOptions, Container, ProcedureOptions, ScriptLimits};
 
 use crate::common::{self, plain_container};
 
@@ -76,6 +76,13 @@ fn state(c: &Container) -> (Vec<Value>, Vec<Value>, usize) {
     )
 }
 
+fn with(limits: ScriptLimits) -> ProcedureOptions {
+    ProcedureOptions {
+        limits,
+        ..ProcedureOptions::default()
+    }
+}
+
 #[test]
 fn bulk_import_returns_its_count_and_is_called_again_for_the_rest() {
     let dir = tempfile::tempdir().unwrap();
@@ -90,7 +97,7 @@ fn bulk_import_returns_its_count_and_is_called_again_for_the_rest() {
     let mut calls = 0;
     while done < items.len() {
         let r = c
-            .execute_stored_procedure_with("bulkImport", "p", &[json!(items[done..])], limits)
+            .execute_stored_procedure_with("bulkImport", "p", &[json!(items[done..])], with(limits))
             .unwrap();
         assert_eq!(r.status_code, 200);
         assert!(r.request_charge > 0.0);
@@ -207,7 +214,7 @@ fn an_endless_loop_answers_408_and_the_store_goes_on() {
         ..ScriptLimits::default()
     };
     let e = c
-        .execute_stored_procedure_with("spin", "p", &[], limits)
+        .execute_stored_procedure_with("spin", "p", &[], with(limits))
         .unwrap_err();
     assert_eq!(
         (e.status(), e.substatus()),

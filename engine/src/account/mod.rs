@@ -77,7 +77,7 @@ pub(crate) use keys::{open_service, unwrap_customer, KEYRING_FILE};
 pub(crate) use lifecycle::Signal;
 pub use patch::PatchOptions;
 pub use procedure::{StoredProcedure, MAX_PROCEDURE_BYTES};
-pub use procedure_run::ProcedureResponse;
+pub use procedure_run::{ProcedureOptions, ProcedureResponse};
 pub use query::{QueryOptions, QueryResponse, DEFAULT_MAX_ITEM_COUNT, MAX_PAGE_BYTES};
 pub use response::{ItemOptions, ItemResponse};
 pub use rotation::KeyRotation;
