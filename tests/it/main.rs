@@ -36,6 +36,7 @@ mod query_errors;
 mod query_paging;
 mod ru_charges;
 mod script_logging;
+mod script_sync;
 mod secrets_types;
 mod stored_procedures;
 mod stress;

@@ -44,6 +44,7 @@ mod revocation_tests;
 mod rotation;
 mod script_store;
 mod script_sync;
+mod script_tombstone;
 mod staged;
 mod stats;
 mod sync;
