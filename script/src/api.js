@@ -1,12 +1,10 @@
 // The server-side API a stored procedure sees, after the managed service's: getContext(), its
 // collection, request and response. Evaluated as one function expression; the sandbox calls it
 // with the bridge to the host (one native function taking and returning JSON text) and the
-// collection's links, and the script log's sink (a native function taking one line, answering
-// false once the log is full; null when the caller did not ask for the log, and console calls
-// are then dropped unformatted), and gets back the function that invokes the
+// collection's links, and gets back the function that invokes the
 // procedure or trigger. Every operation runs at once on the host; its callback is queued and called, in
 // order, after the procedure's function returns, as the managed service calls them later.
-(function (host, selfLink, altLink, logSink) {
+(function (host, selfLink, altLink) {
   'use strict';
   const pending = [];
   let body = undefined;
@@ -122,56 +120,10 @@
   });
   globalThis.getContext = function getContext() { return context; };
 
-  // console, as the managed service has it: one line per call, the arguments joined by
-  // spaces, strings as they are and other values as JSON; a first string argument with
-  // further arguments is a format (%s, %d, %i, %f, %j, %o, %O, %c, %%).
-  let logOpen = typeof logSink === 'function';
-  function asText(v) {
-    if (typeof v === 'string') return v;
-    if (v === null || typeof v === 'object') {
-      try {
-        const j = JSON.stringify(v);
-        if (j !== undefined) return j;
-      } catch (e) {
-        // A cycle: fall through to the value's own text.
-      }
-    }
-    try {
-      return String(v);
-    } catch (e) {
-      return Object.prototype.toString.call(v);
-    }
-  }
-  function formatted(args) {
-    if (args.length < 2 || typeof args[0] !== 'string') return args.map(asText).join(' ');
-    let i = 1;
-    const head = args[0].replace(/%[sdifjoOc%]/g, (m) => {
-      if (m === '%%') return '%';
-      if (i >= args.length) return m;
-      const v = args[i++];
-      switch (m) {
-        case '%d': return String(Number(v));
-        case '%i': return String(parseInt(v, 10));
-        case '%f': return String(parseFloat(v));
-        case '%c': return '';
-        default: return asText(v);
-      }
-    });
-    return [head].concat(args.slice(i).map(asText)).join(' ');
-  }
-  function write() {
-    if (!logOpen) return;
-    const args = Array.prototype.slice.call(arguments);
-    let line;
-    try {
-      line = formatted(args);
-    } catch (e) {
-      // A value that cannot be a number (a Symbol for %d): each argument as text.
-      line = args.map(asText).join(' ');
-    }
-    logOpen = logSink(line);
-  }
-  globalThis.console = Object.freeze({ log: write, info: write, warn: write, error: write, debug: write });
+  // console: accepted and dropped, unless the caller asked for the script log (console.js then
+  // replaces it before the procedure runs).
+  const dropped = function () {};
+  globalThis.console = Object.freeze({ log: dropped, info: dropped, warn: dropped, error: dropped, debug: dropped });
 
   // A procedure's request body is its arguments; a trigger's is the item the request writes,
   // and a post-trigger's response body the item as written.

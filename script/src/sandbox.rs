@@ -29,6 +29,8 @@ use crate::log::ScriptLog;
 const API_JS: &str = include_str!("api.js");
 /// The frozen clock, in JavaScript.
 const CLOCK_JS: &str = include_str!("clock.js");
+/// The console that writes to the script log, in JavaScript (only when the log is asked for).
+const CONSOLE_JS: &str = include_str!("console.js");
 
 /// Native stack the script thread has beyond the interpreter's cap, for the Rust frames around
 /// it.
@@ -193,19 +195,20 @@ fn execute(
             })
             .map_err(|e| fail(Phase::Setup, e))?
         };
-        let log_sink = match &log {
-            Some(log) => {
-                let log = log.clone();
-                let sink = Function::new(ctx.clone(), move |line: String| log.borrow_mut().push(&line));
-                Some(sink.map_err(|e| fail(Phase::Setup, e))?)
-            }
-            None => None,
-        };
         freeze_clock(&ctx, program.now_ms).map_err(|e| fail(Phase::Setup, e))?;
         let api: Function = ctx.eval(API_JS).map_err(|e| fail(Phase::Setup, e))?;
         let invoke: Function = api
-            .call((bridge, program.self_link, program.alt_link, log_sink))
+            .call((bridge, program.self_link, program.alt_link))
             .map_err(|e| fail(Phase::Setup, e))?;
+        if let Some(log) = &log {
+            let log = log.clone();
+            let sink = Function::new(ctx.clone(), move |line: String| log.borrow_mut().push(&line))
+                .map_err(|e| fail(Phase::Setup, e))?;
+            let console: Function = ctx.eval(CONSOLE_JS).map_err(|e| fail(Phase::Setup, e))?;
+            console
+                .call::<_, ()>((sink,))
+                .map_err(|e| fail(Phase::Setup, e))?;
+        }
         let f: Value = ctx
             .eval(as_expression(program.body))
             .map_err(|e| fail(Phase::Define, e))?;
