@@ -318,6 +318,13 @@ pub fn print_json_line(value: &Value) {
     let _ = writeln!(stdout, "{value}");
 }
 
+/// Text beside the report (a stored procedure's script log) on stderr, as it is, ending with a
+/// newline; stdout keeps the report whatever the format.
+pub fn print_to_stderr(text: &str) {
+    let mut stderr = io::stderr().lock();
+    let _ = writeln!(stderr, "{text}");
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -64,8 +64,9 @@ key_spaces! {
     Image = 0x0A,
     /// Server-side scripts: `0x0B | container_id: u32 BE | kind: u8 (1: stored procedure, 2:
     /// trigger, 3: user-defined function) | name (UTF-8)` -> the script as JSON (`id`, `body`, `_etag`, `_ts`; a trigger's
-    /// type and operation), sealed like items: bodies are customer data. Per container;
-    /// account/procedure.rs, account/script_store.rs.
+    /// type and operation), sealed like items: bodies are customer data; kind `| 0x80`: the
+    /// tombstone of a deleted one (`id`, `_etag`, `_ts`). Per container;
+    /// account/procedure.rs, account/script_store.rs, account/script_tombstone.rs.
     Script = 0x0B,
 }
 

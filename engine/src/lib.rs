@@ -61,10 +61,10 @@ pub use account::{
     ChangeFeedMode, ChangeFeedOptions, ChangeFeedResponse, ChangeFeedStart, ConflictsResponse, Container,
     ContainerInfo, ContainerListing, ContainerOptions, ContainerStats, Database, DatabaseListing,
     DatabaseOptions, Encryption, IndexStatus, ItemOptions, ItemResponse, KeyRotation, KeyStatus,
-    MigrationStatus, PatchOptions, ProcedureResponse, QueryOptions, QueryResponse, StoredProcedure,
-    SyncReport, Trigger, TriggerOperation, TriggerOptions, TriggerType, UserDefinedFunction, ACCESS_KEY_LEN,
-    DEFAULT_FEED_PAGE, DEFAULT_MAX_ITEM_COUNT, FAILED_DEPENDENCY, MAX_BATCH_BYTES, MAX_BATCH_OPERATIONS,
-    MAX_PAGE_BYTES, MAX_PROCEDURE_BYTES,
+    MigrationStatus, PatchOptions, ProcedureOptions, ProcedureResponse, QueryOptions, QueryResponse,
+    StoredProcedure, SyncReport, Trigger, TriggerOperation, TriggerOptions, TriggerType, UserDefinedFunction,
+    ACCESS_KEY_LEN, DEFAULT_FEED_PAGE, DEFAULT_MAX_ITEM_COUNT, FAILED_DEPENDENCY, MAX_BATCH_BYTES,
+    MAX_BATCH_OPERATIONS, MAX_PAGE_BYTES, MAX_PROCEDURE_BYTES,
 };
 pub use backup::{
     observe_progress, BackupInfo, BackupPolicy, ContinuousPolicy, ContinuousStatus, PointInTimeRestore,
@@ -90,6 +90,8 @@ pub use strata_lsm::{
 };
 /// The limits of one stored procedure's execution (time, memory, stack, operations).
 pub use strata_script::Limits as ScriptLimits;
+/// The most bytes of a stored procedure's script log returned, and what ends a log cut there.
+pub use strata_script::{LOG_TRUNCATED as SCRIPT_LOG_TRUNCATED, MAX_LOG_BYTES as MAX_SCRIPT_LOG_BYTES};
 pub use strata_vault::{
     check_tenant_id, key_size_warning, AuditEntry, AuditFilter, Identities, KeyInfo, KeyUri, KeyVault,
     LocalVault, NetworkAccess, Permission, PermissionModel, Principal, Role, RoleAssignment, RotationPolicy,

@@ -13,6 +13,8 @@ use base64::Engine as _;
 use ring::hmac;
 use strata_engine::AccessKeys;
 
+use crate::percent::percent_decode;
+
 /// How far a request's `x-ms-date` may be from the server's clock (the service allows 15 minutes).
 pub const MAX_CLOCK_SKEW: Duration = Duration::from_secs(15 * 60);
 
@@ -141,25 +143,6 @@ fn check_date(r: &SignedRequest<'_>, now: SystemTime) -> Result<(), AuthFailure>
         return Err(AuthFailure::ClockSkew);
     }
     Ok(())
-}
-
-/// `%XX` decoding (the SDKs URL-encode the token); `None` for a bad escape or non-UTF-8 result.
-pub fn percent_decode(s: &str) -> Option<String> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = bytes.get(i + 1..i + 3)?;
-            let hex = std::str::from_utf8(hex).ok()?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).ok()
 }
 
 #[cfg(test)]

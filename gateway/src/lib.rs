@@ -10,6 +10,7 @@
 
 pub mod auth;
 mod handlers;
+pub mod percent;
 mod resources;
 pub mod route;
 mod server;

@@ -2,7 +2,7 @@
 //! resource type and link a signature covers. Names are percent-decoded here, once. Owns no
 //! behaviour: which verbs a resource takes is `handlers`' business.
 
-use crate::auth::percent_decode;
+use crate::percent::percent_decode;
 
 /// The most path segments a request may have (`dbs/d/colls/c/docs/id` is six).
 const MAX_SEGMENTS: usize = 8;

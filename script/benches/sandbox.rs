@@ -1,5 +1,6 @@
 //! The sandbox's own cost per execution, without a store: a fresh runtime and context, the
-//! server-side API, compiling and calling a procedure that sets its response (`empty`), and
+//! server-side API, compiling and calling a procedure that sets its response (`empty`; with its
+//! script log asked for and one console line, `empty_logged`), and
 //! one that makes 10 document operations against an in-memory host (`ten_operations`); and one
 //! user-defined function call in a running `Functions` (`udf_call`). See docs/scripts.md.
 
@@ -22,6 +23,14 @@ fn procedure(body: &str) -> Procedure<'_> {
         self_link: "dbs/d/colls/c/",
         alt_link: "dbs/d/colls/c",
         now_ms: 0.0,
+        log: false,
+    }
+}
+
+fn logged(body: &str) -> Procedure<'_> {
+    Procedure {
+        log: true,
+        ..procedure(body)
     }
 }
 
@@ -30,6 +39,12 @@ fn bench_sandbox(c: &mut Criterion) {
     let empty = procedure("function empty() { getContext().getResponse().setBody(1); }");
     g.bench_function("empty", |b| {
         b.iter(|| run_procedure(&empty, &[], &mut Echo, Limits::default()).expect("run"))
+    });
+    // The same with its script log asked for, writing one line.
+    let empty_logged =
+        logged("function empty() { console.log('n = %d', 1); getContext().getResponse().setBody(1); }");
+    g.bench_function("empty_logged", |b| {
+        b.iter(|| run_procedure(&empty_logged, &[], &mut Echo, Limits::default()).expect("run"))
     });
     let ten = procedure(
         "function ten() { var c = getContext().getCollection(); \

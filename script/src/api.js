@@ -120,6 +120,11 @@
   });
   globalThis.getContext = function getContext() { return context; };
 
+  // console: accepted and dropped, unless the caller asked for the script log (console.js then
+  // replaces it before the procedure runs).
+  const dropped = function () {};
+  globalThis.console = Object.freeze({ log: dropped, info: dropped, warn: dropped, error: dropped, debug: dropped });
+
   // A procedure's request body is its arguments; a trigger's is the item the request writes,
   // and a post-trigger's response body the item as written.
   return function invoke(fn, argsJson, requestJson, responseJson) {

@@ -6,10 +6,13 @@
 //! everything a script does to documents goes through `Host`. See docs/scripts.md.
 
 mod bridge;
+#[cfg(test)]
+mod console_tests;
 mod error;
 mod functions;
 mod host;
 mod limits;
+mod log;
 mod sandbox;
 #[cfg(test)]
 mod tests;
@@ -22,6 +25,7 @@ pub use error::{ScriptError, SCRIPT_ERROR, SCRIPT_MEMORY_CAP, SCRIPT_TIME_BUDGET
 pub use functions::Functions;
 pub use host::{Host, HostError, Page, Request};
 pub use limits::Limits;
+pub use log::{MAX_LOG_BYTES, TRUNCATED as LOG_TRUNCATED};
 
 /// The procedure to run and what it sees of where it runs.
 #[derive(Clone, Copy, Debug)]
@@ -33,6 +37,10 @@ pub struct Procedure<'a> {
     pub alt_link: &'a str,
     /// The execution's moment, Unix milliseconds: what `Date.now()` and `new Date()` give.
     pub now_ms: f64,
+    /// Whether to keep what the script writes with `console.log` (and `info`, `warn`, `error`,
+    /// `debug`) in `Outcome::log`, at most `MAX_LOG_BYTES`; otherwise console calls are
+    /// accepted and dropped.
+    pub log: bool,
 }
 
 /// What a successful execution returned.
@@ -48,6 +56,9 @@ pub struct Outcome {
     pub script_time: Duration,
     /// Document operations the script made.
     pub operations: usize,
+    /// The script's console output, one line per call, when `Procedure::log` asked for it
+    /// (over `MAX_LOG_BYTES`: cut there and ended with `LOG_TRUNCATED`).
+    pub log: Option<String>,
 }
 
 /// Runs `procedure` with `args` (its parameters, in order), serving its document operations
@@ -105,6 +116,7 @@ fn execute(
         request: out["request"].take(),
         script_time: ran.script_time,
         operations: ran.operations,
+        log: ran.log,
     })
 }
 
@@ -117,6 +129,7 @@ pub fn check_procedure(body: &str, limits: Limits) -> Result<(), ScriptError> {
         self_link: "",
         alt_link: "",
         now_ms: 0.0,
+        log: false,
     };
     sandbox::run(&program(&procedure, None), &mut NoDocuments, limits).map(|_| ())
 }
@@ -153,6 +166,7 @@ fn program<'a>(p: &Procedure<'a>, args_json: Option<String>) -> sandbox::Program
         self_link: p.self_link,
         alt_link: p.alt_link,
         now_ms: p.now_ms,
+        log: p.log,
     }
 }
 

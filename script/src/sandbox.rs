@@ -2,12 +2,13 @@
 //! runtime and context on a thread of its own, with a memory cap, a native stack cap and an
 //! interrupt handler that stops the script at its deadline (or when the host fails the
 //! execution). The context has the language and JSON,
-//! Date (frozen by clock.js), RegExp, Map/Set and eval — no module loader, no console, file
-//! system, network, timers, promises or performance clock. The script reaches the host only
+//! Date (frozen by clock.js), RegExp, Map/Set and eval, and api.js's `console` (kept only when
+//! the program asks for its log) — no module loader, file system, network, timers, promises or
+//! performance clock. The script reaches the host only
 //! through one native function (bridge.rs), whose requests are served on the calling thread, so
 //! the host needs to be neither `Send` nor `'static`. Must not know about documents or storage.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
@@ -22,11 +23,14 @@ use crate::bridge::{parse_request, reply, NOT_ACCEPTED};
 use crate::error::ScriptError;
 use crate::host::{Host, HostError, Request};
 use crate::limits::Limits;
+use crate::log::ScriptLog;
 
 /// The server-side API (getContext() and the rest), in JavaScript.
 const API_JS: &str = include_str!("api.js");
 /// The frozen clock, in JavaScript.
 const CLOCK_JS: &str = include_str!("clock.js");
+/// The console that writes to the script log, in JavaScript (only when the log is asked for).
+const CONSOLE_JS: &str = include_str!("console.js");
 
 /// Native stack the script thread has beyond the interpreter's cap, for the Rust frames around
 /// it.
@@ -44,6 +48,8 @@ pub(crate) struct Program<'a> {
     pub(crate) self_link: &'a str,
     pub(crate) alt_link: &'a str,
     pub(crate) now_ms: f64,
+    /// Whether to keep what `console` writes (`Ran::log`); otherwise it is dropped.
+    pub(crate) log: bool,
 }
 
 /// What an execution did.
@@ -54,6 +60,8 @@ pub(crate) struct Ran {
     /// Time spent running JavaScript (host calls excluded).
     pub(crate) script_time: Duration,
     pub(crate) operations: usize,
+    /// What `console` wrote, when the program asked for it.
+    pub(crate) log: Option<String>,
 }
 
 type Reply = Result<serde_json::Value, HostError>;
@@ -163,6 +171,7 @@ fn execute(
     let Sandbox { rt, ctx, timed_out } = Sandbox::new(limits, start, abort.clone())?;
     let blocked = Rc::new(Cell::new(Duration::ZERO));
     let ops = Rc::new(Cell::new(0usize));
+    let log = program.log.then(|| Rc::new(RefCell::new(ScriptLog::default())));
     let result = ctx.with(|ctx| -> Result<Option<String>, ScriptError> {
         let fail = |phase: Phase, e: rquickjs::Error| classify(&ctx, phase, e, &timed_out, &abort, limits);
         let bridge = {
@@ -191,6 +200,15 @@ fn execute(
         let invoke: Function = api
             .call((bridge, program.self_link, program.alt_link))
             .map_err(|e| fail(Phase::Setup, e))?;
+        if let Some(log) = &log {
+            let log = log.clone();
+            let sink = Function::new(ctx.clone(), move |line: String| log.borrow_mut().push(&line))
+                .map_err(|e| fail(Phase::Setup, e))?;
+            let console: Function = ctx.eval(CONSOLE_JS).map_err(|e| fail(Phase::Setup, e))?;
+            console
+                .call::<_, ()>((sink,))
+                .map_err(|e| fail(Phase::Setup, e))?;
+        }
         let f: Value = ctx
             .eval(as_expression(program.body))
             .map_err(|e| fail(Phase::Define, e))?;
@@ -221,6 +239,7 @@ fn execute(
         result,
         script_time: start.elapsed().saturating_sub(blocked.get()),
         operations: ops.get(),
+        log: log.map(|l| l.take().finish()),
     })
 }
 

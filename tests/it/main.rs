@@ -35,6 +35,8 @@ mod query_conformance;
 mod query_errors;
 mod query_paging;
 mod ru_charges;
+mod script_logging;
+mod script_sync;
 mod secrets_types;
 mod stored_procedures;
 mod stress;

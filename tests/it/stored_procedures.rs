@@ -3,11 +3,11 @@
 //! conditional update that throws), all-or-nothing commits (a throw leaves no trace in items,
 //! indexes or the change feed), the limits (an endless loop answers 408 and the store goes on, a
 //! growing array hits the memory cap), the one-partition rule, the resource operations, and the
-//! bodies surviving a reopen and a backup's restore while never reaching a file in the clear, and
-//! sync carrying procedures, triggers and UDFs between accounts.
+//! bodies surviving a reopen and a backup's restore while never reaching a file in the clear
+//! (sync of scripts: script_sync.rs).
 
 use serde_json::{json, Value};
-use strata::{substatus, Account, AccountOptions, Container, ScriptLimits};
+use strata::{substatus, Account, AccountOptions, Container, ProcedureOptions, ScriptLimits};
 
 use crate::common::{self, plain_container};
 
@@ -76,6 +76,13 @@ fn state(c: &Container) -> (Vec<Value>, Vec<Value>, usize) {
     )
 }
 
+fn with(limits: ScriptLimits) -> ProcedureOptions {
+    ProcedureOptions {
+        limits,
+        ..ProcedureOptions::default()
+    }
+}
+
 #[test]
 fn bulk_import_returns_its_count_and_is_called_again_for_the_rest() {
     let dir = tempfile::tempdir().unwrap();
@@ -90,7 +97,7 @@ fn bulk_import_returns_its_count_and_is_called_again_for_the_rest() {
     let mut calls = 0;
     while done < items.len() {
         let r = c
-            .execute_stored_procedure_with("bulkImport", "p", &[json!(items[done..])], limits)
+            .execute_stored_procedure_with("bulkImport", "p", &[json!(items[done..])], with(limits))
             .unwrap();
         assert_eq!(r.status_code, 200);
         assert!(r.request_charge > 0.0);
@@ -207,7 +214,7 @@ fn an_endless_loop_answers_408_and_the_store_goes_on() {
         ..ScriptLimits::default()
     };
     let e = c
-        .execute_stored_procedure_with("spin", "p", &[], limits)
+        .execute_stored_procedure_with("spin", "p", &[], with(limits))
         .unwrap_err();
     assert_eq!(
         (e.status(), e.substatus()),
@@ -360,64 +367,4 @@ fn bodies_survive_a_backup_and_never_reach_a_file_in_the_clear() {
             .body,
         json!(canary)
     );
-}
-
-#[test]
-fn sync_carries_procedures_triggers_and_udfs_both_ways_and_their_replacements() {
-    use strata::{TriggerOperation, TriggerType};
-    let dir = tempfile::tempdir().unwrap();
-    let clock = strata::ManualWallClock::at(1_800_000_000);
-    let open = |name: &str| {
-        let opts = AccountOptions::new(dir.path().join(name), dir.path().join("home"))
-            .wall_clock(std::sync::Arc::new(clock.clone()));
-        Account::create(opts, name, strata::Encryption::ServiceManaged).unwrap()
-    };
-    let (a, b) = (open("a"), open("b"));
-    let ca = a
-        .create_database("db")
-        .unwrap()
-        .create_container("c", "/pk")
-        .unwrap();
-    ca.create_stored_procedure("one", "function one() { getContext().getResponse().setBody(1); }")
-        .unwrap();
-    ca.create_trigger("t", TriggerType::Pre, TriggerOperation::All, "function t() {}")
-        .unwrap();
-    ca.create_user_defined_function("f", "function f(x) { return x; }")
-        .unwrap();
-    let (to_b, _) = Account::sync_both_ways(&a, &b).unwrap();
-    assert_eq!(to_b.scripts_copied, 3);
-    let cb = b.database("db").container("c");
-    assert_eq!(
-        cb.execute_stored_procedure("one", "p", &[]).unwrap().body,
-        json!(1)
-    );
-    assert_eq!(cb.trigger("t").unwrap().trigger_type, TriggerType::Pre);
-    assert_eq!(
-        cb.user_defined_function("f").unwrap().body,
-        "function f(x) { return x; }"
-    );
-    // A later change on b comes back to a; a second sync has nothing to carry.
-    clock.advance(5);
-    cb.replace_stored_procedure("one", "function one() { getContext().getResponse().setBody(2); }")
-        .unwrap();
-    cb.replace_trigger(
-        "t",
-        TriggerType::Post,
-        TriggerOperation::Create,
-        "function t() {}",
-    )
-    .unwrap();
-    let (to_b, to_a) = Account::sync_both_ways(&a, &b).unwrap();
-    assert_eq!((to_b.scripts_copied, to_a.scripts_copied), (0, 2));
-    assert_eq!(
-        ca.execute_stored_procedure("one", "p", &[]).unwrap().body,
-        json!(2)
-    );
-    let t = ca.trigger("t").unwrap();
-    assert_eq!(
-        (t.trigger_type, t.trigger_operation),
-        (TriggerType::Post, TriggerOperation::Create)
-    );
-    let (to_b, to_a) = Account::sync_both_ways(&a, &b).unwrap();
-    assert_eq!((to_b.scripts_copied, to_a.scripts_copied), (0, 0));
 }

@@ -69,9 +69,11 @@ pub enum SprocCommand {
     Delete(ScriptAddress),
     /// Run a stored procedure on one partition key: everything it writes is stored together
     /// when it returns, or nothing is (a throw answers 400 with its message; over its 5 s budget
-    /// 408). Prints its response body and the request charge.
+    /// 408). Prints its response body and the request charge; with --log, what the script wrote
+    /// with console.log goes to stderr.
     #[command(
-        after_help = "Example:\n  strata sproc run shop orders bulkImport --pk alice --args '[[{\"id\": \"o1\", \"customer\": \"alice\"}]]'"
+        visible_alias = "execute",
+        after_help = "Examples:\n  strata sproc run shop orders bulkImport --pk alice --args '[[{\"id\": \"o1\", \"customer\": \"alice\"}]]'\n  strata sproc run shop orders bulkImport --pk alice --args '[[]]' --log"
     )]
     Run {
         #[command(flatten)]
@@ -81,6 +83,10 @@ pub enum SprocCommand {
         /// The procedure's arguments, as a JSON array (one element per parameter).
         #[arg(long, value_name = "JSON_ARRAY", default_value = "[]")]
         args: String,
+        /// Print the script's console output (console.log, info, warn, error, debug; at most
+        /// 16 KiB) on stderr after the run; without it, console calls are dropped.
+        #[arg(long)]
+        log: bool,
     },
 }
 
@@ -93,7 +99,7 @@ impl SprocCommand {
             Get(at) => sproc::get(g, at.named()),
             List { db, container } => sproc::list(g, db, container),
             Delete(at) => sproc::delete(g, at.named()),
-            Run { at, pk, args } => sproc::execute(g, at.named(), pk, args),
+            Run { at, pk, args, log } => sproc::execute(g, at.named(), pk, args, *log),
         }
     }
 }

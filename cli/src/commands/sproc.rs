@@ -3,13 +3,13 @@
 //! the procedure or the response `body`, and `requestCharge`. No storage or script logic.
 
 use serde_json::Value;
-use strata_engine::{StoredProcedure, MAX_ITEM_DEPTH};
+use strata_engine::{ProcedureOptions, StoredProcedure, MAX_ITEM_DEPTH};
 
 use crate::args::SprocBody;
 use crate::args::{parse_json_within, read_file, Globals, PkArgs};
 use crate::commands::account;
 use crate::error::{CliError, CliResult};
-use crate::output::Report;
+use crate::output::{print_to_stderr, Report};
 
 /// `(database, container, procedure name)`.
 pub type Named<'a> = (&'a str, &'a str, &'a str);
@@ -71,7 +71,14 @@ pub fn delete(g: &Globals, (db, cont, name): Named<'_>) -> CliResult<Report> {
         .field("id", name))
 }
 
-pub fn execute(g: &Globals, (db, cont, name): Named<'_>, pk: &PkArgs, args: &str) -> CliResult<Report> {
+/// Runs the procedure; with `log`, its console output goes to stderr (stdout keeps the report).
+pub fn execute(
+    g: &Globals,
+    (db, cont, name): Named<'_>,
+    pk: &PkArgs,
+    args: &str,
+    log: bool,
+) -> CliResult<Report> {
     let pk = pk.partition_key()?;
     let parsed = parse_json_within(args, MAX_ITEM_DEPTH + 2).map_err(|why| {
         CliError::bad_input(format!(
@@ -84,10 +91,17 @@ pub fn execute(g: &Globals, (db, cont, name): Named<'_>, pk: &PkArgs, args: &str
         ));
     };
     let account = account::open(g)?;
+    let options = ProcedureOptions {
+        enable_script_logging: log,
+        ..ProcedureOptions::default()
+    };
     let resp = account
         .database(db)
         .container(cont)
-        .execute_stored_procedure(name, pk, &args)?;
+        .execute_stored_procedure_with(name, pk, &args, options)?;
+    if let Some(text) = resp.log.as_deref().filter(|t| !t.is_empty()) {
+        print_to_stderr(text);
+    }
     Ok(Report::new(resp.status_code)
         .field("requestCharge", resp.request_charge)
         .field("scriptMs", resp.script_time.as_secs_f64() * 1000.0)

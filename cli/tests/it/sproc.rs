@@ -311,3 +311,22 @@ fn udf_commands_and_a_query_that_calls_one() {
         0,
     );
 }
+
+#[test]
+fn sproc_run_prints_the_script_log_on_stderr_only_with_log() {
+    let env = Env::with_container("/t");
+    let body = "function greet(name) { console.log('hello %s', name); console.warn({n: 2}); \
+                getContext().getResponse().setBody('hi ' + name); }";
+    env.ok_status(&["sproc", "create", "d", "c", "greet", "--body", body], 201);
+
+    let mut args = run_args("greet", "[\"ada\"]").to_vec();
+    args.push("--log");
+    let logged = env.run(&args);
+    assert_eq!(logged.code(0).json()["body"], "hi ada", "{logged:?}");
+    assert!(logged.stderr.contains("hello ada\n{\"n\":2}\n"), "{logged:?}");
+    assert!(!logged.stdout.contains("hello ada"), "{logged:?}");
+
+    let quiet = env.run(&run_args("greet", "[\"ada\"]"));
+    assert_eq!(quiet.code(0).json()["body"], "hi ada");
+    assert!(!quiet.stderr.contains("hello"), "{quiet:?}");
+}

@@ -6,13 +6,14 @@
 use serde::{Deserialize, Serialize};
 
 use super::container::{new_etag, Container};
+use super::script_tombstone::{bury, unbury, Tombstone};
 use crate::catalog::validate_name;
 use crate::error::{Error, Result};
 use crate::keyspace::KeySpace;
 use strata_lsm::WriteBatch;
 
 /// The kind byte of a stored procedure in the `Script` key space.
-const KIND_PROCEDURE: u8 = 1;
+pub(super) const KIND_PROCEDURE: u8 = 1;
 /// The kind byte of a trigger (trigger.rs).
 pub(super) const KIND_TRIGGER: u8 = 2;
 /// The kind byte of a user-defined function (udf.rs).
@@ -120,6 +121,7 @@ impl Container {
             }
             let mut batch = WriteBatch::new();
             batch.put(procedure_key(r.id, name), bytes);
+            unbury(&mut batch, r.id, KIND_PROCEDURE, name);
             self.inner.db.write(batch, self.inner.default_durability())?;
             if !exists {
                 entry.stored_procedures.push(name.to_string());
@@ -160,15 +162,29 @@ impl Container {
         Ok(names)
     }
 
-    /// Deletes the stored procedure `name`; 404 if there is none.
+    /// Deletes the stored procedure `name`, leaving its tombstone (so that sync carries the
+    /// deletion); 404 if there is none.
     pub fn delete_stored_procedure(&self, name: &str) -> Result<()> {
+        self.remove_procedure(&self.new_tombstone(name), true)
+    }
+
+    /// Deletes the stored procedure `t` names, if there is one, leaving `t` as it is (its etag
+    /// and time kept): what sync writes for a deletion made on the other side.
+    pub(super) fn remove_replicated_procedure(&self, t: &Tombstone) -> Result<()> {
+        self.remove_procedure(t, false)
+    }
+
+    /// Unlists the procedure, then replaces its body with its tombstone in one batch; 404 when
+    /// it is not listed and `must_exist`.
+    fn remove_procedure(&self, t: &Tombstone, must_exist: bool) -> Result<()> {
+        let name = t.id.as_str();
         let r = self.resolve()?;
         let (db, container) = (self.database_name().to_string(), self.name().to_string());
         self.inner.edit_catalog(|c| {
             let entry = c.container_mut(&db, &container)?;
             let before = entry.stored_procedures.len();
             entry.stored_procedures.retain(|n| n != name);
-            if entry.stored_procedures.len() == before {
+            if must_exist && entry.stored_procedures.len() == before {
                 return Err(self.procedure_not_found(name));
             }
             Ok(())
@@ -176,6 +192,7 @@ impl Container {
         // Unlisted first: a crash here leaves an unnamed body, which nothing reads.
         let mut batch = WriteBatch::new();
         batch.delete(procedure_key(r.id, name));
+        bury(&mut batch, r.id, KIND_PROCEDURE, t)?;
         self.inner.db.write(batch, self.inner.default_durability())?;
         Ok(())
     }

@@ -34,21 +34,36 @@ pub struct ProcedureResponse {
     pub body: Value,
     /// Time spent running JavaScript, host calls excluded.
     pub script_time: Duration,
+    /// What the script wrote with `console.log` (and `info`, `warn`, `error`, `debug`), one
+    /// line per call, when `ProcedureOptions::enable_script_logging` asked for it; at most
+    /// `strata_script::MAX_LOG_BYTES`, cut there and marked. Never stored anywhere.
+    pub log: Option<String>,
+}
+
+/// How to run a stored procedure.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ProcedureOptions {
+    /// Time, memory and operation budgets (default 5 s, 32 MiB, 1,000 operations).
+    pub limits: Limits,
+    /// Return the script's console output in `ProcedureResponse::log` (the managed service's
+    /// `enableScriptLogging`); without it, console calls are accepted and dropped.
+    pub enable_script_logging: bool,
 }
 
 impl Container {
     /// Runs stored procedure `name` on partition `pk` with `args` (its parameters, in order)
-    /// under the default limits (5 s, 32 MiB, 1,000 operations).
+    /// under the default options (limits of 5 s, 32 MiB, 1,000 operations; no script log).
     pub fn execute_stored_procedure(
         &self,
         name: &str,
         pk: impl Into<PartitionKey>,
         args: &[Value],
     ) -> Result<ProcedureResponse> {
-        self.execute_stored_procedure_with(name, pk, args, Limits::default())
+        self.execute_stored_procedure_with(name, pk, args, ProcedureOptions::default())
     }
 
-    /// `execute_stored_procedure` under `limits`. 404 for a missing procedure or container,
+    /// `execute_stored_procedure` with `options` (its limits, and whether to return the
+    /// script's log; a failed execution returns its error only, with no log). 404 for a missing procedure or container,
     /// 400.3703 when the script throws (with its message), 400.3702 over the memory cap,
     /// 408.3701 over the time budget, 403 while the customer key is revoked, 409 when other
     /// writers kept changing the items it read; in every failure nothing is written.
@@ -57,12 +72,12 @@ impl Container {
         name: &str,
         pk: impl Into<PartitionKey>,
         args: &[Value],
-        limits: Limits,
+        options: ProcedureOptions,
     ) -> Result<ProcedureResponse> {
         let pk = pk.into();
         self.retrying(|| {
             for _ in 0..CONFLICT_ATTEMPTS {
-                if let Some(done) = self.execute_once(name, &pk, args, limits)? {
+                if let Some(done) = self.execute_once(name, &pk, args, options)? {
                     return Ok(done);
                 }
             }
@@ -79,7 +94,7 @@ impl Container {
         name: &str,
         pk: &PartitionKey,
         args: &[Value],
-        limits: Limits,
+        options: ProcedureOptions,
     ) -> Result<Option<ProcedureResponse>> {
         let sp = self.stored_procedure(name)?;
         let r = self.resolve()?;
@@ -89,9 +104,10 @@ impl Container {
             self_link: &format!("{alt_link}/"),
             alt_link: &alt_link,
             now_ms,
+            log: options.enable_script_logging,
         };
         let mut host = ProcedureHost::new(self, &r, pk);
-        let outcome = run_procedure(&procedure, args, &mut host, limits);
+        let outcome = run_procedure(&procedure, args, &mut host, options.limits);
         let outcome = match outcome {
             Ok(o) => o,
             Err(e) => return Err(self.script_failed(&r, &mut host, e)),
@@ -105,6 +121,7 @@ impl Container {
             request_charge: charge,
             body: outcome.body,
             script_time: outcome.script_time,
+            log: outcome.log,
         }))
     }
 }

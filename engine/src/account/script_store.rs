@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use super::container::Container;
 use super::procedure::{check_script, compile, script_key};
+use super::script_tombstone::{bury, unbury, Tombstone};
 use crate::error::{Error, Result};
 use strata_lsm::WriteBatch;
 
@@ -103,6 +104,7 @@ impl Container {
             .map_err(|e| Error::Internal(format!("serialising a {}: {e}", T::WHAT)))?;
         let mut batch = WriteBatch::new();
         batch.put(key, bytes);
+        unbury(&mut batch, r.id, T::KIND, name);
         self.inner.db.write(batch, self.inner.default_durability())?;
         Ok(record)
     }
@@ -131,14 +133,24 @@ impl Container {
             .collect()
     }
 
-    /// Deletes the script `name`; 404 if there is none.
+    /// Deletes the script `name`, leaving its tombstone (so that sync carries the deletion);
+    /// 404 if there is none.
     pub(super) fn delete_script<T: ScriptRecord>(&self, name: &str) -> Result<()> {
+        self.remove_script::<T>(&self.new_tombstone(name), true)
+    }
+
+    /// Replaces the script `t` names (if any) with `t` as it is, its etag and time kept: what
+    /// sync writes for a deletion made on the other side; 404 only when `must_exist`.
+    pub(super) fn remove_script<T: ScriptRecord>(&self, t: &Tombstone, must_exist: bool) -> Result<()> {
         let r = self.resolve()?;
-        let key = script_key(r.id, T::KIND, name);
+        let key = script_key(r.id, T::KIND, &t.id);
         let _guard = self.inner.item_lock(&key)?;
-        self.read_script::<T>(name)?;
+        if must_exist {
+            self.read_script::<T>(&t.id)?;
+        }
         let mut batch = WriteBatch::new();
         batch.delete(key);
+        bury(&mut batch, r.id, T::KIND, t)?;
         self.inner.db.write(batch, self.inner.default_durability())?;
         Ok(())
     }

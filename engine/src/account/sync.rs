@@ -46,6 +46,9 @@ pub struct SyncReport {
     pub conflicts_recorded: usize,
     /// Stored procedures, triggers and user-defined functions created or replaced here.
     pub scripts_copied: usize,
+    /// Stored procedures, triggers and user-defined functions deleted here because the source
+    /// deleted them later than this side last changed them.
+    pub scripts_deleted: usize,
 }
 
 /// How far a source container's feed has been applied to a container here.
@@ -89,7 +92,9 @@ impl Account {
                 let src = source.database(&db).container(&info.name);
                 let here = self.ensure_container(&db, &src, &info.partition_key_path, &mut report)?;
                 self.sync_container(&source_id, &source.name(), &src, &here, &mut report)?;
-                report.scripts_copied += here.sync_scripts_from(&src)?;
+                let scripts = here.sync_scripts_from(&src)?;
+                report.scripts_copied += scripts.copied;
+                report.scripts_deleted += scripts.deleted;
                 report.containers += 1;
             }
         }

@@ -161,6 +161,8 @@ impl Container {
             self_link: &self_link,
             alt_link: &alt_link,
             now_ms,
+            // A trigger's console output is dropped: only a procedure's execution returns a log.
+            log: false,
         };
         let limits = Limits::default();
         let mut host = ProcedureHost::new(self, &r, pk);

@@ -40,6 +40,7 @@ pub(crate) mod header {
     pub const PREFER: &str = "prefer";
     pub const PRE_TRIGGERS: &str = "x-ms-documentdb-pre-trigger-include";
     pub const POST_TRIGGERS: &str = "x-ms-documentdb-post-trigger-include";
+    pub const SCRIPT_LOGGING: &str = "x-ms-documentdb-script-enable-logging";
 }
 
 /// A request as the handlers see it.

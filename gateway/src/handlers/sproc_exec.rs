@@ -3,13 +3,20 @@
 //! `null`: none). The engine runs it (`Container::execute_stored_procedure`: all or nothing);
 //! the reply is what the script set with `getResponse().setBody()`, with the charge. Script
 //! failures keep the engine's status and substatus (400.3703 a throw, 408.3701 over the time
-//! budget, 400.3702 over the memory cap, 403.4002 revoked). Owns no script state.
+//! budget, 400.3702 over the memory cap, 403.4002 revoked). With
+//! `x-ms-documentdb-script-enable-logging: true` a successful reply carries the script's console
+//! output, URL-encoded, in `x-ms-documentdb-script-log-results`; the log is only ever in that
+//! reply. Owns no script state.
 
 use serde_json::Value;
-use strata_engine::Account;
+use strata_engine::{Account, ProcedureOptions};
 
-use super::{engine, Request};
+use super::{engine, header, Request};
+use crate::percent::percent_encode;
 use crate::wire::Reply;
+
+/// The response header carrying the script log.
+const SCRIPT_LOG_RESULTS: &str = "x-ms-documentdb-script-log-results";
 
 /// The procedure's arguments: the body's JSON array, in order.
 fn arguments(req: &Request<'_>) -> Result<Vec<Value>, Reply> {
@@ -32,14 +39,22 @@ pub fn execute(account: &Account, db: &str, coll: &str, id: &str, req: &Request<
             400,
             format!(
                 "a stored procedure runs on one partition key: give it in header {}, e.g. [\"tenant-1\"]",
-                super::header::PARTITION_KEY
+                header::PARTITION_KEY
             ),
         )
     })?;
     let args = arguments(req)?;
+    let options = ProcedureOptions {
+        enable_script_logging: req.flag(header::SCRIPT_LOGGING)?,
+        ..ProcedureOptions::default()
+    };
     let c = account.database(db).container(coll);
-    let r = engine(c.execute_stored_procedure(id, pk, &args))?;
-    Ok(Reply::json(r.status_code, &r.body).with_charge(r.request_charge))
+    let r = engine(c.execute_stored_procedure_with(id, pk, &args, options))?;
+    let reply = Reply::json(r.status_code, &r.body).with_charge(r.request_charge);
+    Ok(match r.log {
+        Some(log) => reply.with_header(SCRIPT_LOG_RESULTS, percent_encode(&log)),
+        None => reply,
+    })
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 """Drives `strata serve` with the vendor's Python SDK (azure-cosmos): databases and containers,
 item CRUD with etags and the SDK's own exceptions, a parameterised query with paging, the change
-feed, a transactional batch (applied whole, or failed with nothing written), stored procedures,
+feed, a transactional batch (applied whole, or failed with nothing written), stored procedures
+(with their script log),
 triggers and user-defined functions through `container.scripts`, and the request charge the SDK
 reports. Usage: sdk_crud.py ENDPOINT KEY [CERT_PEM]: over HTTPS, the SDK trusts
 only CERT_PEM (the certificate `strata serve --print-cert` prints), hostname checked; without it
@@ -9,6 +10,7 @@ exits non-zero on the first failure."""
 
 import base64
 import sys
+import urllib.parse
 
 from azure.cosmos import CosmosClient, PartitionKey, documents, exceptions
 from azure.core import MatchConditions
@@ -272,6 +274,21 @@ check("sproc list", sorted(s["id"] for s in scripts.list_stored_procedures()) ==
 scripts.delete_stored_procedure("boom")
 raises("read a deleted sproc -> CosmosResourceNotFoundError", exceptions.CosmosResourceNotFoundError,
        lambda: scripts.get_stored_procedure("boom"))
+
+# Script logging, as the SDK's own test of it: the console line comes back URL-encoded in
+# x-ms-documentdb-script-log-results only when enable_script_logging asks for it.
+scripts.create_stored_procedure({"id": "logs", "body": """function logs(value) {
+    console.log('The value of %s is %s.', 'x', value);
+    getContext().getResponse().setBody('Success!');
+}"""})
+LOG_HEADER = "x-ms-documentdb-script-log-results"
+out = scripts.execute_stored_procedure("logs", partition_key="cnt", params=[1], enable_script_logging=True)
+log = orders.client_connection.last_response_headers.get(LOG_HEADER)
+check("sproc execute with enable_script_logging returns the log", out == "Success!" and
+      log == urllib.parse.quote("The value of x is 1."), str(log))
+scripts.execute_stored_procedure("logs", partition_key="cnt", params=[1])
+check("sproc execute without it returns no log", LOG_HEADER not in orders.client_connection.last_response_headers)
+scripts.delete_stored_procedure("logs")
 
 # A pre-trigger that stamps a property, named by create_item; a UDF used in a query.
 STAMP = """function stamp() {
