@@ -72,7 +72,8 @@ pub use backup::{
 };
 pub use document::{
     apply_patch, json_nesting_depth, parse_patch_operations, validate_patch, ConflictResolutionPolicy,
-    OperationType, PartitionKey, PatchOp, PatchOperation, MAX_ITEM_DEPTH, MAX_PATCH_OPERATIONS,
+    OperationType, PartitionKey, PartitionKeyDefinition, PartitionKeyKind, PatchOp, PatchOperation,
+    MAX_ITEM_DEPTH, MAX_PARTITION_KEY_LEVELS, MAX_PATCH_OPERATIONS,
 };
 pub use error::{substatus, Error, Result};
 pub use index::{

@@ -77,10 +77,8 @@ impl Container {
         let prepared = Prepared::new(sql, params)?.at(self.inner.opts.wall_clock.now_secs());
         let r = self.resolve()?;
         let pk = match &opts.partition_key {
-            Some(pk) => Some(pk.clone()),
-            None => prepared
-                .pinned_value(&r.pk_path)
-                .and_then(|v| PartitionKey::from_json(&v).ok()),
+            Some(pk) => Some(r.pk.scope(pk)?),
+            None => r.pk.pinned(|path| prepared.pinned_value(path)),
         };
         let view = self.index_view(r.id)?;
         let plan = prepared.plan(&view.policy)?;
@@ -162,10 +160,8 @@ impl Container {
             .map(|t| decode_token(t, &fingerprint, &self.inner.suite, r.id))
             .transpose()?;
         let pk = match &opts.partition_key {
-            Some(pk) => Some(pk.clone()),
-            None => prepared
-                .pinned_value(&r.pk_path)
-                .and_then(|v| PartitionKey::from_json(&v).ok()),
+            Some(pk) => Some(r.pk.scope(pk)?),
+            None => r.pk.pinned(|path| prepared.pinned_value(path)),
         };
         let prefix = match &pk {
             Some(pk) => partition_prefix(r.id, pk)?,
@@ -442,7 +438,8 @@ fn fingerprint(sql: &str, params: &[(String, Value)], pk: Option<&PartitionKey>)
     }
     h.update([1]);
     if let Some(pk) = pk {
-        h.update(pk.encode());
+        // A key that does not encode (not finite) is refused when the scan is set up.
+        h.update(pk.encode().unwrap_or_default());
     }
     let digest = h.finalize();
     hex::encode(digest.get(..8).unwrap_or_default())
