@@ -12,7 +12,7 @@ use strata_engine::{parse_patch_operations, Account, Container, ItemOptions, Pat
 
 use super::complete::Completion;
 use super::statement::{parse, Statement, HELP};
-use crate::args::{parse_item_json, pk_from_flag, pk_from_item, Globals};
+use crate::args::{parse_item_json, pk_from_flag, Globals};
 use crate::commands::{account, stats};
 use crate::error::{CliError, CliResult, EXIT_OK, EXIT_REQUEST};
 use crate::output::{self, ErrorContext, Format, Report};
@@ -217,7 +217,7 @@ impl Session {
             ));
         }
         let c = self.container()?;
-        let pk = pk_from_item(&item, &c.partition_key_path()?)?;
+        let pk = c.partition_key_of(&item)?;
         let resp = if upsert {
             c.upsert_item(pk, &item)?
         } else {

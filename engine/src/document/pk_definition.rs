@@ -88,7 +88,7 @@ impl PartitionKeyDefinition {
 
     /// The item's key: its value at the path, or for a hierarchical key the value at each path,
     /// with the none component for a path the item lacks (as the managed service does).
-    pub(crate) fn extract(&self, item: &Value) -> Result<PartitionKey> {
+    pub fn extract(&self, item: &Value) -> Result<PartitionKey> {
         match self.segments.as_slice() {
             [one] => PartitionKey::extract(item, one),
             many => PartitionKey::hierarchical(
