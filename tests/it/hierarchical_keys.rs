@@ -230,6 +230,74 @@ fn queries_and_the_feed_take_a_prefix_or_the_full_key() {
     );
     assert_eq!(query_ids(&c, one, None, 100), expected("t1", &["u1", "u2"]));
 
+    // A partition filter (what the gateway makes of an effective-partition-key range) keeps
+    // the items of the partitions it accepts, in streamed, ordered and computed queries alike,
+    // within a prefix scope or the container's.
+    let u2 = || {
+        strata::PartitionFilter::new("user u2", |pk: &PartitionKey| {
+            pk.levels().get(1) == Some(&PartitionKey::from("u2"))
+        })
+    };
+    let filtered = |sql: &str, pk: Option<PartitionKey>| {
+        let mut opts = QueryOptions {
+            partition_key: pk,
+            max_item_count: Some(2),
+            partition_filter: Some(u2()),
+            ..QueryOptions::default()
+        };
+        let mut out = Vec::new();
+        loop {
+            let res = c.query_items(sql, &[], &opts).unwrap();
+            out.extend(res.items);
+            match res.continuation {
+                Some(t) => opts.continuation = Some(t),
+                None => return out,
+            }
+        }
+    };
+    let as_ids =
+        |v: Vec<Value>| -> BTreeSet<String> { v.iter().map(|i| i.as_str().unwrap().to_string()).collect() };
+    let all_u2: BTreeSet<String> = ["t1", "t10", "t2"]
+        .iter()
+        .flat_map(|t| expected(t, &["u2"]))
+        .collect();
+    assert_eq!(as_ids(filtered("SELECT VALUE c.id FROM c", None)), all_u2);
+    assert_eq!(
+        as_ids(filtered("SELECT VALUE c.id FROM c ORDER BY c.id", None)),
+        all_u2
+    );
+    assert_eq!(
+        as_ids(filtered("SELECT VALUE c.id FROM c", Some(key(&["t1"])))),
+        expected("t1", &["u2"])
+    );
+    assert_eq!(
+        filtered("SELECT VALUE COUNT(1) FROM c", None),
+        vec![json!(9)],
+        "an aggregate counts only the kept partitions"
+    );
+    // A continuation belongs to its filter.
+    let first = c
+        .query_items(
+            "SELECT * FROM c",
+            &[],
+            &QueryOptions {
+                max_item_count: Some(1),
+                ..QueryOptions::default()
+            },
+        )
+        .unwrap();
+    let other = QueryOptions {
+        continuation: first.continuation,
+        partition_filter: Some(u2()),
+        ..QueryOptions::default()
+    };
+    assert_eq!(
+        c.query_items("SELECT * FROM c", &[], &other)
+            .unwrap_err()
+            .status(),
+        400
+    );
+
     // The change feed by prefix and by full key, in both modes, paged.
     for mode in [
         ChangeFeedMode::LatestVersion,

@@ -37,6 +37,7 @@ pub fn run(g: &Globals, a: &QueryArgs<'_>) -> CliResult<Report> {
         partition_key: a.pk.clone(),
         max_item_count: a.max_items,
         continuation: a.continuation.map(str::to_string),
+        partition_filter: None,
     };
     let account = account::open(g)?;
     let container = account.database(a.db).container(a.container);

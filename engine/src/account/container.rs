@@ -42,6 +42,8 @@ pub(crate) struct Resolved {
     pub(crate) throughput: Option<Provisioned>,
     /// The container's `defaultTtl` (`None`: TTL off).
     pub(crate) default_ttl: Option<i64>,
+    /// A query's partition filter (`QueryOptions::partition_filter`); `None` elsewhere.
+    pub(crate) scope_filter: Option<super::PartitionFilter>,
 }
 
 impl Resolved {
@@ -213,6 +215,7 @@ impl Container {
             pk: c.pk_definition()?,
             throughput,
             default_ttl: c.default_ttl,
+            scope_filter: None,
         })
     }
 

@@ -157,6 +157,7 @@ impl<'c> ProcedureHost<'c> {
             max_item_count: page.size,
             continuation: page.continuation.clone(),
             force_full_scan: false,
+            partition_filter: None,
         };
         let res = self.c.query_items(sql, params, &opts)?;
         self.queried.push(res.request_charge);

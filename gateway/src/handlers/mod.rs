@@ -32,6 +32,8 @@ pub(crate) mod header {
     pub const QUERY_PLAN: &str = "x-ms-cosmos-is-query-plan-request";
     pub const MAX_ITEM_COUNT: &str = "x-ms-max-item-count";
     pub const CONTINUATION: &str = "x-ms-continuation";
+    pub const START_EPK: &str = "x-ms-start-epk";
+    pub const END_EPK: &str = "x-ms-end-epk";
     pub const OFFER_THROUGHPUT: &str = "x-ms-offer-throughput";
     pub const A_IM: &str = "a-im";
     pub const PREFER: &str = "prefer";
@@ -122,7 +124,8 @@ impl<'a> Request<'a> {
             Reply::error(
                 400,
                 format!(
-                    "header {} must be a JSON array of one string, number, boolean or null, not {raw:?}",
+                    "header {} must be a JSON array of one string, number, boolean or null (or, for a \
+                     hierarchical key, one per level, up to 3), not {raw:?}",
                     header::PARTITION_KEY
                 ),
             )
@@ -133,12 +136,11 @@ impl<'a> Request<'a> {
         };
         match parts.as_slice() {
             [] => Ok(Some(PartitionKey::None)),
-            [Value::Object(o)] if o.is_empty() => Ok(Some(PartitionKey::None)),
-            [one] => PartitionKey::from_json(one).map(Some).map_err(|_| bad()),
-            _ => Err(Reply::error(
-                400,
-                "hierarchical partition keys (more than one value) are not supported",
-            )),
+            // One value, or one per level of a hierarchical key (`{}` for none); whether the
+            // count fits the container is the engine's check (400 naming its levels).
+            _ => PartitionKey::from_json_key(&Value::Array(parts))
+                .map(Some)
+                .map_err(|_| bad()),
         }
     }
 
@@ -281,7 +283,27 @@ mod tests {
         assert_eq!(with_pk("[true]"), Ok(Some(PartitionKey::Bool(true))));
         assert_eq!(with_pk("[{}]"), Ok(Some(PartitionKey::None)));
         assert_eq!(with_pk("[]"), Ok(Some(PartitionKey::None)));
-        for bad in ["a", r#""a""#, "[1,2]", r#"[{"x":1}]"#, "[[1]]", "{}", "[1"] {
+        assert_eq!(
+            with_pk(r#"["t1", 2, {}]"#),
+            Ok(Some(
+                PartitionKey::hierarchical([
+                    PartitionKey::from("t1"),
+                    PartitionKey::from(2i64),
+                    PartitionKey::None
+                ])
+                .unwrap()
+            ))
+        );
+        for bad in [
+            "a",
+            r#""a""#,
+            "[1,2,3,4]",
+            r#"[{"x":1}]"#,
+            r#"["a",{"x":1}]"#,
+            "[[1]]",
+            "{}",
+            "[1",
+        ] {
             assert_eq!(with_pk(bad), Err(400), "{bad}");
         }
     }
