@@ -2,14 +2,15 @@
 //! key, with the none component for a level the item lacks; a wrong number of levels is a 400;
 //! queries and the change feed scoped to a prefix of the levels or to the full key (and a WHERE
 //! clause pinning every level pins the partition); batches, patches and stored procedures in
-//! one full key; a backup restores the container with its definition, and sync recreates it.
+//! one full key; a backup restores the container with its definition, and sync recreates it;
+//! TTL expiries reach a prefix's change feed.
 
 use std::collections::BTreeSet;
 
 use serde_json::{json, Value};
 use strata::{
     Account, AccountOptions, BatchOperation, ChangeFeedMode, ChangeFeedOptions, Container, ContainerOptions,
-    Encryption, PartitionKey, PartitionKeyKind, PatchOperation, PatchOptions, QueryOptions,
+    Encryption, ManualWallClock, PartitionKey, PartitionKeyKind, PatchOperation, PatchOptions, QueryOptions,
 };
 
 fn key(levels: &[&str]) -> PartitionKey {
@@ -447,4 +448,55 @@ fn backup_restore_and_sync_keep_the_definition_and_the_items() {
     let (_, third) = new_account(dir.path(), "third");
     third.database("db").create_container("h", "/tenant").unwrap();
     assert_eq!(third.sync_from(&account).unwrap_err().status(), 409);
+}
+
+#[test]
+fn items_expire_by_ttl_and_their_expiry_reaches_a_prefix_feed() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualWallClock::at(1_700_000_000);
+    let opts = AccountOptions::new(dir.path().join("data"), dir.path().join("home"))
+        .wall_clock(std::sync::Arc::new(clock.clone()));
+    let account = Account::create(opts, "acct", Encryption::ServiceManaged).unwrap();
+    let c = account
+        .create_database("db")
+        .unwrap()
+        .create_container_with_paths(
+            "h",
+            &["/tenant", "/user"],
+            ContainerOptions {
+                default_ttl: Some(-1),
+                ..ContainerOptions::default()
+            },
+        )
+        .unwrap();
+    let mut short = item("short", "t1", "u1");
+    short["ttl"] = json!(10);
+    c.create_item(key(&["t1", "u1"]), &short).unwrap();
+    c.create_item(key(&["t1", "u2"]), &item("long", "t1", "u2"))
+        .unwrap();
+    clock.advance(11);
+    assert_eq!(
+        c.read_item::<Value>(key(&["t1", "u1"]), "short")
+            .unwrap_err()
+            .status(),
+        404
+    );
+    assert_eq!(
+        query_ids(&c, "SELECT * FROM c", Some(key(&["t1"])), 10),
+        BTreeSet::from(["long".to_string()])
+    );
+    // The expiry is a delete in the all-versions feed of the prefix.
+    let o = ChangeFeedOptions {
+        mode: ChangeFeedMode::AllVersionsAndDeletes,
+        partition_key: Some(key(&["t1"])),
+        ..ChangeFeedOptions::default()
+    };
+    let records = c.read_change_feed(&o).unwrap().items;
+    let expired: Vec<&Value> = records
+        .iter()
+        .filter(|r| r["metadata"]["operationType"] == "delete")
+        .collect();
+    assert_eq!(expired.len(), 1, "{records:?}");
+    assert_eq!(expired[0]["metadata"]["partitionKey"], json!(["t1", "u1"]));
+    assert_eq!(expired[0]["metadata"]["timeToLiveExpired"], json!(true));
 }
