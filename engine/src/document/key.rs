@@ -46,12 +46,11 @@ pub(crate) fn container_of(key: &[u8]) -> Option<u32> {
 pub(crate) fn partition_prefix(container_id: u32, pk: &PartitionKey) -> Result<Vec<u8>> {
     let hierarchical = matches!(pk, PartitionKey::Hierarchical(_));
     let pk = pk.encode()?;
-    let pk_len = if hierarchical {
-        0
-    } else {
-        u16::try_from(pk.len())
-            .map_err(|_| Error::BadRequest("partition key value is longer than 65,535 bytes".into()))?
-    };
+    // Every key is bounded as a single value's is (its length fits `pk_len`), whether or not
+    // the length is written.
+    let len = u16::try_from(pk.len())
+        .map_err(|_| Error::BadRequest("partition key value is longer than 65,535 bytes".into()))?;
+    let pk_len = if hierarchical { 0 } else { len };
     let mut k = container_prefix(container_id);
     k.extend_from_slice(&pk_len.to_be_bytes());
     k.extend_from_slice(&pk);
@@ -111,6 +110,9 @@ mod tests {
         assert!(!item_key(7, &h(&["t10", "u1"]), "id")
             .unwrap()
             .starts_with(&partition_prefix(7, &h(&["t1"])).unwrap()));
+        let big = "x".repeat(30_000);
+        let e = item_key(7, &h(&[&big, &big, &big]), "id").unwrap_err();
+        assert_eq!(e.status(), 400);
         // Never the key of a single-valued partition.
         assert!(!key.starts_with(&partition_prefix(7, &"t1".into()).unwrap()));
         assert_ne!(
