@@ -157,7 +157,7 @@ impl ScopeArgs {
 
 /// `--pk-json JSON`: a scalar, or an array with one value per level of a hierarchical key
 /// (`{}` for a level the item lacks).
-fn pk_from_json_flag(raw: &str) -> CliResult<PartitionKey> {
+pub fn pk_from_json_flag(raw: &str) -> CliResult<PartitionKey> {
     let v: Value = serde_json::from_str(raw).map_err(|e| {
         CliError::bad_input(format!(
             "--pk-json {raw:?} is not a JSON literal ({e}); quote strings, e.g. --pk-json '\"123\"' or '[\"t1\",\"u1\"]'"
