@@ -120,6 +120,17 @@ impl PartitionKeyDefinition {
 
     fn check(&self, pk: &PartitionKey, prefix_ok: bool) -> Result<()> {
         let n = self.paths.len();
+        // The variant is public: a key built without `PartitionKey::hierarchical` is checked
+        // here as that would have checked it.
+        if let PartitionKey::Hierarchical(levels) = pk {
+            if levels.is_empty() || levels.iter().any(|l| matches!(l, PartitionKey::Hierarchical(_))) {
+                return Err(Error::BadRequest(
+                    "a hierarchical partition key has at least one level, each a string, number, \
+                     boolean, null or none"
+                        .into(),
+                ));
+            }
+        }
         match (pk, self.kind()) {
             (PartitionKey::Hierarchical(_), PartitionKeyKind::Hash) => Err(Error::BadRequest(format!(
                 "the partition key {pk} has levels, but the container is partitioned on the single path {}; \
@@ -257,6 +268,17 @@ mod tests {
         assert_eq!(d.check_full(&"a".into()).unwrap_err().status(), 400);
         let three = PartitionKey::hierarchical(["a", "b", "c"]).unwrap();
         assert_eq!(d.scope(&three).unwrap_err().status(), 400);
+        for unchecked in [
+            PartitionKey::Hierarchical(vec![]),
+            PartitionKey::Hierarchical(vec![prefix.clone(), "b".into()]),
+        ] {
+            assert_eq!(d.scope(&unchecked).unwrap_err().status(), 400, "{unchecked:?}");
+            assert_eq!(
+                d.check_full(&unchecked).unwrap_err().status(),
+                400,
+                "{unchecked:?}"
+            );
+        }
         assert_eq!(
             PartitionKeyDefinition::new(&["/t"])
                 .unwrap()
