@@ -22,8 +22,8 @@ use arrow_array::RecordBatch;
 use serde::Serialize;
 use serde_json::Value;
 use strata_engine::{
-    AnalyticalSchema, ChangeFeedMode, ChangeFeedOptions, ChangeFeedStart, Container, SystemWallClock,
-    WallClock,
+    AnalyticalSchema, ChangeFeedMode, ChangeFeedOptions, ChangeFeedStart, Container, PartitionKeyDefinition,
+    PartitionKeyKind, SystemWallClock, WallClock,
 };
 
 use crate::change::Change;
@@ -60,6 +60,9 @@ pub struct CatchUp {
 pub struct Tier {
     container: Container,
     pk_path: Vec<String>,
+    /// A hierarchical key's definition (`None` for a single path): its rows carry the key as
+    /// the change feed's deletes do, a JSON array of the levels.
+    hierarchical: Option<PartitionKeyDefinition>,
     store: AnalyticalStore,
 }
 
@@ -106,9 +109,12 @@ impl Tier {
             .filter(|s| !s.is_empty())
             .map(str::to_string)
             .collect();
+        let def = container.partition_key_definition()?;
+        let hierarchical = (def.kind() == PartitionKeyKind::MultiHash).then_some(def);
         Ok(Tier {
             container: container.clone(),
             pk_path,
+            hierarchical,
             store,
         })
     }
@@ -229,12 +235,15 @@ impl Tier {
             .and_then(Value::as_str)
             .unwrap_or_default()
             .to_string();
-        let pk = self
-            .pk_path
-            .iter()
-            .try_fold(&doc, |cur, seg| cur.get(seg))
-            .cloned()
-            .unwrap_or(Value::Null);
+        let pk = match &self.hierarchical {
+            Some(def) => def.extract(&doc)?.to_json().unwrap_or(Value::Null),
+            None => self
+                .pk_path
+                .iter()
+                .try_fold(&doc, |cur, seg| cur.get(seg))
+                .cloned()
+                .unwrap_or(Value::Null),
+        };
         let ts = doc.get("_ts").and_then(Value::as_i64).unwrap_or(0);
         if let Some(o) = doc.as_object_mut() {
             for p in DROPPED_PROPERTIES {

@@ -10,6 +10,9 @@ pub(crate) const KEYRING_VERSION: u32 = 1;
 /// Catalog (plaintext metadata) magic and version. See docs/format.md#catalog.
 pub(crate) const CATALOG_MAGIC: &[u8; 8] = b"STRCATL1";
 pub(crate) const CATALOG_VERSION: u32 = 1;
+/// The catalog version written while a container has a hierarchical partition key (same
+/// layout, one more container field); version 1 is still written otherwise.
+pub(crate) const CATALOG_VERSION_HIERARCHICAL: u32 = 2;
 
 /// Backup manifest magic and version. See docs/format.md#backup-manifest.
 pub(crate) const BACKUP_MAGIC: &[u8; 8] = b"STRBKUP1";

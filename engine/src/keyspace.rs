@@ -27,8 +27,9 @@ macro_rules! key_spaces {
 }
 
 key_spaces! {
-    /// The items: `0x01 | container_id: u32 BE | pk_len: u16 BE | pk | id (UTF-8)` -> the
-    /// stored item as JSON (the newest version). Per container; layout in document/key.rs.
+    /// The items: `0x01 | container_id: u32 BE | pk_len: u16 BE | pk | id (UTF-8)` (a
+    /// hierarchical key: `pk_len` 0, self-delimiting levels) -> the stored item as JSON (the
+    /// newest version). Per container; layout in document/key.rs.
     Item = 0x01,
     /// The all-versions change feed: `0x02 | container_id: u32 BE | lsn: u64 BE` ->
     /// `crts: u64 BE | record JSON` (what a write did: metadata only). Per container; layout in

@@ -61,10 +61,10 @@ pub use account::{
     ChangeFeedMode, ChangeFeedOptions, ChangeFeedResponse, ChangeFeedStart, ConflictsResponse, Container,
     ContainerInfo, ContainerListing, ContainerOptions, ContainerStats, Database, DatabaseListing,
     DatabaseOptions, Encryption, IndexStatus, ItemOptions, ItemResponse, KeyRotation, KeyStatus,
-    MigrationStatus, PatchOptions, ProcedureOptions, ProcedureResponse, QueryOptions, QueryResponse,
-    StoredProcedure, SyncReport, Trigger, TriggerOperation, TriggerOptions, TriggerType, UserDefinedFunction,
-    ACCESS_KEY_LEN, DEFAULT_FEED_PAGE, DEFAULT_MAX_ITEM_COUNT, FAILED_DEPENDENCY, MAX_BATCH_BYTES,
-    MAX_BATCH_OPERATIONS, MAX_PAGE_BYTES, MAX_PROCEDURE_BYTES,
+    MigrationStatus, PartitionFilter, PatchOptions, ProcedureOptions, ProcedureResponse, QueryOptions,
+    QueryResponse, StoredProcedure, SyncReport, Trigger, TriggerOperation, TriggerOptions, TriggerType,
+    UserDefinedFunction, ACCESS_KEY_LEN, DEFAULT_FEED_PAGE, DEFAULT_MAX_ITEM_COUNT, FAILED_DEPENDENCY,
+    MAX_BATCH_BYTES, MAX_BATCH_OPERATIONS, MAX_PAGE_BYTES, MAX_PROCEDURE_BYTES,
 };
 pub use backup::{
     observe_progress, BackupInfo, BackupPolicy, ContinuousPolicy, ContinuousStatus, PointInTimeRestore,
@@ -72,7 +72,8 @@ pub use backup::{
 };
 pub use document::{
     apply_patch, json_nesting_depth, parse_patch_operations, validate_patch, ConflictResolutionPolicy,
-    OperationType, PartitionKey, PatchOp, PatchOperation, MAX_ITEM_DEPTH, MAX_PATCH_OPERATIONS,
+    OperationType, PartitionKey, PartitionKeyDefinition, PartitionKeyKind, PatchOp, PatchOperation,
+    MAX_ITEM_DEPTH, MAX_PARTITION_KEY_LEVELS, MAX_PATCH_OPERATIONS,
 };
 pub use error::{substatus, Error, Result};
 pub use index::{

@@ -2,14 +2,16 @@
 //! arbitrary bytes, taken the three ways the engine meets them: parsed by serde_json as an API
 //! caller's value, parsed as the CLI parses `--json` (nesting checked first, then no recursion
 //! limit), and as a stored item's bytes on read. Refusals are 400s (500 for stored bytes); an
-//! accepted item round-trips through storage. Never a panic or a stack overflow.
+//! accepted item round-trips through storage. The same values are read as a partition key the
+//! way clients send one (a scalar, or an array of a hierarchical key's levels) and taken from an
+//! item by a hierarchical definition. Never a panic or a stack overflow.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use serde::Deserialize;
 use serde_json::Value;
 use strata_engine::fuzzing::{parse_stored, partition_key, validate_item};
-use strata_engine::{json_nesting_depth, MAX_ITEM_DEPTH};
+use strata_engine::{json_nesting_depth, PartitionKey, PartitionKeyDefinition, MAX_ITEM_DEPTH};
 
 /// As `strata-cli`'s `parse_item_json`: too deep is refused before an unbounded parse.
 fn parse_like_cli(bytes: &[u8]) -> Option<Value> {
@@ -43,12 +45,31 @@ fn check_item(item: &Value) {
                 assert_eq!(e.status(), 400, "{e}");
             }
         }
+        let hierarchical = PartitionKeyDefinition::new(&["/pk", "/a/b", "/c"]).expect("a valid definition");
+        match hierarchical.extract(item) {
+            Ok(pk) => assert_eq!(pk.levels().len(), 3),
+            Err(e) => assert_eq!(e.status(), 400, "{e}"),
+        }
+    }
+}
+
+/// A partition key as a client sends it: refused with 400, or read back the same from its JSON.
+fn check_client_key(v: &Value) {
+    match PartitionKey::from_json_key(v) {
+        Ok(pk) => {
+            if let Some(json) = pk.to_json() {
+                let back = PartitionKey::from_json_key(&json).expect("a key's JSON reads back");
+                assert_eq!(back, pk);
+            }
+        }
+        Err(e) => assert_eq!(e.status(), 400, "{e}"),
     }
 }
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(v) = serde_json::from_slice::<Value>(data) {
         check_item(&v);
+        check_client_key(&v);
     }
     if let Some(v) = parse_like_cli(data) {
         check_item(&v);

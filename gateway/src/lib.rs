@@ -9,6 +9,7 @@
 //! limits, shutdown), `tls` (certificates and keys for HTTPS). See docs/gateway.md.
 
 pub mod auth;
+mod epk;
 mod handlers;
 pub mod percent;
 mod resources;

@@ -78,7 +78,8 @@ pub fn database(db: &str) -> Value {
 pub struct CollectionInfo<'a> {
     pub db: &'a str,
     pub coll: &'a str,
-    pub partition_key_path: &'a str,
+    /// One path (`Hash`), or two or three (`MultiHash`).
+    pub partition_key_paths: &'a [String],
     pub indexing_policy: &'a IndexingPolicy,
     pub default_ttl: Option<i64>,
 }
@@ -95,7 +96,11 @@ pub fn collection(c: &CollectionInfo<'_>) -> Value {
         "_triggers": "triggers/",
         "_udfs": "udfs/",
         "_conflicts": "conflicts/",
-        "partitionKey": {"paths": [c.partition_key_path], "kind": "Hash", "version": 2},
+        "partitionKey": {
+            "paths": c.partition_key_paths,
+            "kind": if c.partition_key_paths.len() > 1 { "MultiHash" } else { "Hash" },
+            "version": 2,
+        },
         "indexingPolicy": c.indexing_policy,
         "geospatialConfig": {"type": "Geography"},
     });
@@ -243,7 +248,7 @@ mod tests {
             collection(&CollectionInfo {
                 db: "shop",
                 coll: "orders",
-                partition_key_path: "/pk",
+                partition_key_paths: &["/pk".to_string()],
                 indexing_policy: &IndexingPolicy::default(),
                 default_ttl: None,
             })["_self"]
@@ -261,11 +266,24 @@ mod tests {
         let v = collection(&CollectionInfo {
             db: "shop",
             coll: "orders",
-            partition_key_path: "/tenant",
+            partition_key_paths: &["/tenant".to_string()],
             indexing_policy: &policy,
             default_ttl: Some(-1),
         });
         assert_eq!(v["partitionKey"]["paths"], json!(["/tenant"]));
+        assert_eq!(v["partitionKey"]["kind"], json!("Hash"));
+        let paths = ["/tenant".to_string(), "/user".to_string()];
+        let h = collection(&CollectionInfo {
+            db: "shop",
+            coll: "sessions",
+            partition_key_paths: &paths,
+            indexing_policy: &policy,
+            default_ttl: None,
+        });
+        assert_eq!(
+            h["partitionKey"],
+            json!({"paths": ["/tenant", "/user"], "kind": "MultiHash", "version": 2})
+        );
         assert_eq!(v["defaultTtl"], json!(-1));
         assert_eq!(v["indexingPolicy"]["indexingMode"], json!("consistent"));
     }

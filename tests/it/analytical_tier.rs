@@ -90,6 +90,37 @@ fn transactional(c: &Container, sql: &str) -> Vec<Value> {
 }
 
 #[test]
+fn a_hierarchical_key_identifies_rows_by_every_level() {
+    let dir = tempfile::tempdir().unwrap();
+    let account = Account::create(options(&dir), "acct", Encryption::ServiceManaged).unwrap();
+    let c = account
+        .create_database("db")
+        .unwrap()
+        .create_container_with_paths("sessions", &["/tenant", "/user"], Default::default())
+        .unwrap();
+    let key = |t: &str, u: &str| strata::PartitionKey::hierarchical([t, u]).unwrap();
+    // The same id under two users of one tenant: two rows, and deleting one leaves the other.
+    for user in ["u1", "u2"] {
+        c.create_item(
+            key("t1", user),
+            &json!({"id": "s", "tenant": "t1", "user": user, "qty": 1}),
+        )
+        .unwrap();
+    }
+    c.enable_analytical(-1, AnalyticalSchema::WellDefined).unwrap();
+    let mut tier = Tier::open(&c).unwrap();
+    tier.catch_up().unwrap();
+    let now = 4_000_000_000;
+    let count = |tier: &Tier| tier.query("SELECT COUNT(1) AS n FROM c", now).unwrap().rows[0]["n"].clone();
+    assert_eq!(count(&tier), json!(2));
+    c.delete_item(key("t1", "u1"), "s").unwrap();
+    assert_eq!(tier.catch_up().unwrap().applied, 1);
+    assert_eq!(count(&tier), json!(1));
+    let left = tier.query("SELECT c.user FROM c", now).unwrap();
+    assert_eq!(left.rows[0]["user"], "u2");
+}
+
+#[test]
 fn catch_up_reflects_writes_and_aggregates_match_the_transactional_store() {
     let dir = tempfile::tempdir().unwrap();
     let (_account, c) = smk_container(&dir);

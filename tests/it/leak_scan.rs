@@ -1,6 +1,8 @@
 //! Nothing secret reaches the data directory in the clear. Items whose ids, bodies, nested fields,
 //! non-partition-key fields and property names carry canary strings (distinct per encryption mode)
-//! are written, upserted, patched, batched and deleted in an SMK and in a CMK account; every file
+//! are written, upserted, patched, batched and deleted in an SMK and in a CMK account (and written
+//! and batched in a container with a hierarchical partition key, whose levels only are plaintext
+//! by contract); every file
 //! under the data directory is scanned after the writes (WAL only), after a flush, after a
 //! compaction and after a reopen. No file may contain a canary — as raw bytes, hex, base64 or UTF-16, nor inside any zstd
 //! frame found anywhere in a file (each is decompressed and scanned too). The data directory must
@@ -370,6 +372,35 @@ fn run_mode(cmk: bool, backend: Backend) {
         BatchOperation::patch(&id3, vec![PatchOperation::add("/batched", json!(c.body))]),
     ];
     assert!(container.execute_batch(pk3, &ops).unwrap().is_success());
+    // A hierarchical (MultiHash) container: each level's value is plaintext by contract, the
+    // rest of its items, and a batch in one of its partitions, are sealed like any other.
+    let hier = account
+        .database(DB_NAME)
+        .create_container_with_paths(
+            "leak-hierarchical-plaintext-name",
+            &["/tenant", "/user"],
+            Default::default(),
+        )
+        .unwrap();
+    for i in 0..20 {
+        let (_, tenant, mut body) = item(&c, ITEMS + 10 + i, 0);
+        body["user"] = json!(format!("user-visible-{}", i % 3));
+        let pk = strata::PartitionKey::hierarchical([tenant.to_string(), format!("user-visible-{}", i % 3)])
+            .unwrap();
+        hier.create_item(pk, &body).unwrap();
+    }
+    let (hier_id, tenant, mut hier_body) = item(&c, ITEMS + 40, 0);
+    hier_body["user"] = json!("user-visible-0");
+    let hier_pk = strata::PartitionKey::hierarchical([tenant, "user-visible-0"]).unwrap();
+    let ops = [
+        BatchOperation::create(hier_body),
+        BatchOperation::patch(&hier_id, vec![PatchOperation::add("/batched", json!(c.body))]),
+    ];
+    assert!(hier.execute_batch(hier_pk.clone(), &ops).unwrap().is_success());
+    assert_eq!(
+        hier.read_item::<Value>(hier_pk, &hier_id).unwrap().item.unwrap()["batched"],
+        json!(c.body)
+    );
     // A stored procedure's body is customer data: sealed in the store like an item (its name
     // is plaintext by contract, in CATALOG).
     let proc_body = format!(
@@ -454,6 +485,7 @@ fn run_mode(cmk: bool, backend: Backend) {
     account.compact().unwrap();
     assert_clean(&format!("{mode} after compact"), &data, &needles);
 
+    drop(hier);
     drop(container);
     drop(account);
     let account = Account::open(opts.clone()).unwrap();

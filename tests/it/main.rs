@@ -16,6 +16,7 @@ mod change_feed;
 mod cmk_vault;
 mod crash_recovery;
 mod enable_cmk;
+mod hierarchical_keys;
 mod hostile_input;
 mod indexing;
 #[cfg(unix)]

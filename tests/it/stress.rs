@@ -49,6 +49,7 @@ fn partition_contents(c: &Container, pk: &str, page: usize) -> Model {
             partition_key: Some(pk.into()),
             max_item_count: Some(page),
             continuation: token,
+            partition_filter: None,
         };
         let r = c
             .query_items(

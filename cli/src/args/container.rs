@@ -13,17 +13,20 @@ use crate::output::Report;
 
 #[derive(Subcommand, Debug)]
 pub enum ContainerCommand {
-    /// Create a container with its partition-key path.
+    /// Create a container with its partition-key path, or two or three paths for a
+    /// hierarchical key (MultiHash).
     #[command(
         after_help = "Examples:\n  strata container create sales orders --pk /customer\n  \
-                            strata container create sales events --pk /device --ttl 86400 --conflict-policy custom"
+                            strata container create sales events --pk /device --ttl 86400 --conflict-policy custom\n  \
+                            strata container create sales sessions --pk /tenant --pk /user --pk /session"
     )]
     Create {
         db: String,
         container: String,
-        /// Partition-key path, e.g. /tenant or /address/city.
-        #[arg(long, value_name = "PATH")]
-        pk: String,
+        /// Partition-key path, e.g. /tenant or /address/city; repeat it (up to three times) for
+        /// a hierarchical key, e.g. --pk /tenant --pk /user.
+        #[arg(long, value_name = "PATH", required = true)]
+        pk: Vec<String>,
         /// RU/s of this container alone (at least 400, in steps of 100) [default: the database's
         /// shared throughput, else unlimited].
         #[arg(long, value_name = "RU_PER_SEC")]
@@ -90,7 +93,7 @@ impl ContainerCommand {
                 &container::NewContainer {
                     db,
                     name,
-                    pk_path: pk,
+                    pk_paths: pk,
                     throughput: *throughput,
                     default_ttl: *ttl,
                     conflict_policy: conflict_policy.as_deref(),

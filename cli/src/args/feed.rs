@@ -4,7 +4,7 @@
 
 use clap::Args;
 
-use super::shared::Globals;
+use super::shared::{Globals, ScopeArgs};
 use crate::commands::feed;
 use crate::error::CliResult;
 use crate::output::Report;
@@ -29,9 +29,8 @@ pub struct FeedCommand {
     /// The continuation token a previous page printed.
     #[arg(long, value_name = "TOKEN")]
     continuation: Option<String>,
-    /// Read one partition key's feed range only (JSON number/true/false/null, else a string).
-    #[arg(long, value_name = "VALUE", allow_hyphen_values = true)]
-    pk: Option<String>,
+    #[command(flatten)]
+    scope: ScopeArgs,
     /// Most changes in the page [default: 100].
     #[arg(long = "max-items", value_name = "N")]
     max_items: Option<usize>,
@@ -49,7 +48,7 @@ impl FeedCommand {
                 from_now: self.from_now,
                 from_time: self.from_time.as_deref(),
                 continuation: self.continuation.as_deref(),
-                pk: self.pk.as_deref(),
+                pk: self.scope.partition_key()?,
                 max_items: self.max_items,
             },
         )

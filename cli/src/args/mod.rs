@@ -34,6 +34,6 @@ mod vault_key;
 pub use command::{dispatch, Cli};
 pub use outcome::Outcome;
 pub use shared::{
-    parse_item_json, parse_json_within, pk_from_flag, pk_from_item, read_file, BodyArgs, Globals, PkArgs,
+    parse_item_json, parse_json_within, pk_from_flag, pk_from_json_flag, read_file, BodyArgs, Globals, PkArgs,
 };
 pub use sproc::SprocBody;

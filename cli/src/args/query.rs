@@ -3,7 +3,7 @@
 
 use clap::Args;
 
-use super::shared::Globals;
+use super::shared::{Globals, ScopeArgs};
 use crate::commands::query;
 use crate::error::CliResult;
 use crate::output::Report;
@@ -17,9 +17,8 @@ pub struct QueryCommand {
     /// A parameter, repeatable: --param @name=VALUE (VALUE read as JSON when it parses, else a string).
     #[arg(long = "param", value_name = "@NAME=VALUE", allow_hyphen_values = true)]
     params: Vec<String>,
-    /// Query one partition only: read as JSON when it is a number, true, false or null, else as a string.
-    #[arg(long, value_name = "VALUE", allow_hyphen_values = true)]
-    pk: Option<String>,
+    #[command(flatten)]
+    scope: ScopeArgs,
     /// Most items in the page [default: 100].
     #[arg(long = "max-items", value_name = "N")]
     max_items: Option<usize>,
@@ -41,7 +40,7 @@ impl QueryCommand {
                 container: &self.container,
                 sql: &self.sql,
                 params: &self.params,
-                pk: self.pk.as_deref(),
+                pk: self.scope.partition_key()?,
                 max_items: self.max_items,
                 continuation: self.continuation.as_deref(),
             },

@@ -1,6 +1,6 @@
 //! Arguments shared by several commands and their meaning in engine terms: the global flags
-//! (-> AccountOptions, output format), partition-key flags, item bodies, and the partition key
-//! taken from an item by its container's path. Parsing only: no engine calls, no printing.
+//! (-> AccountOptions, output format), partition-key flags (an item's key, a query's or feed's
+//! scope) and item bodies. Parsing only: no engine calls, no printing.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -107,7 +107,8 @@ pub struct PkArgs {
     #[arg(long, value_name = "VALUE", allow_hyphen_values = true)]
     pub pk: Option<String>,
 
-    /// Partition-key value as a JSON literal, e.g. --pk-json '"123"' for the string "123".
+    /// Partition-key value as a JSON literal, e.g. --pk-json '"123"' for the string "123", or
+    /// for a hierarchical key a JSON array of every level, e.g. --pk-json '["t1","u1"]'.
     #[arg(long = "pk-json", value_name = "JSON", allow_hyphen_values = true)]
     pub pk_json: Option<String>,
 
@@ -122,15 +123,52 @@ impl PkArgs {
             return pk_from_flag(raw);
         }
         if let Some(raw) = &self.pk_json {
-            let v: Value = serde_json::from_str(raw).map_err(|e| {
-                CliError::bad_input(format!(
-                    "--pk-json {raw:?} is not a JSON literal ({e}); quote strings, e.g. --pk-json '\"123\"'"
-                ))
-            })?;
-            return pk_from_json(&v, "--pk-json");
+            return pk_from_json_flag(raw);
         }
         Ok(PartitionKey::None)
     }
+}
+
+/// The partition key a query or change feed is scoped to (`--pk` or `--pk-json`); none: the
+/// whole container. For a hierarchical key, a prefix of its levels will do.
+#[derive(Args, Debug, Clone, Default)]
+#[group(required = false, multiple = false)]
+pub struct ScopeArgs {
+    /// One partition only: read as JSON when it is a number, true, false or null, else as a
+    /// string (for a hierarchical key: the partitions under that first level).
+    #[arg(long, value_name = "VALUE", allow_hyphen_values = true)]
+    pub pk: Option<String>,
+
+    /// One partition as a JSON literal, or for a hierarchical key a JSON array of its first
+    /// levels or all of them, e.g. --pk-json '["t1"]' (every user of t1) or '["t1","u1"]'.
+    #[arg(long = "pk-json", value_name = "JSON", allow_hyphen_values = true)]
+    pub pk_json: Option<String>,
+}
+
+impl ScopeArgs {
+    pub fn partition_key(&self) -> CliResult<Option<PartitionKey>> {
+        match (&self.pk, &self.pk_json) {
+            (Some(raw), _) => pk_from_flag(raw).map(Some),
+            (None, Some(raw)) => pk_from_json_flag(raw).map(Some),
+            (None, None) => Ok(None),
+        }
+    }
+}
+
+/// `--pk-json JSON`: a scalar, or an array with one value per level of a hierarchical key
+/// (`{}` for a level the item lacks).
+pub fn pk_from_json_flag(raw: &str) -> CliResult<PartitionKey> {
+    let v: Value = serde_json::from_str(raw).map_err(|e| {
+        CliError::bad_input(format!(
+            "--pk-json {raw:?} is not a JSON literal ({e}); quote strings, e.g. --pk-json '\"123\"' or '[\"t1\",\"u1\"]'"
+        ))
+    })?;
+    PartitionKey::from_json_key(&v).map_err(|e| {
+        CliError::from(e).with_hint(
+            "--pk-json must be a string, number, boolean or null, or an array of 1 to 3 of them \
+             (one per level of a hierarchical key)",
+        )
+    })
 }
 
 /// `--pk VALUE`: a JSON number, boolean or null when it parses as one, else the string itself.
@@ -234,32 +272,9 @@ fn kind(v: &Value) -> &'static str {
     }
 }
 
-/// The item's partition key under the container's path (`/tenant`, `/a/b`): the value found by
-/// walking the item's objects, or `PartitionKey::None` when the path is missing from it.
-pub fn pk_from_item(item: &Value, path: &str) -> CliResult<PartitionKey> {
-    let Some(rest) = path.strip_prefix('/') else {
-        return Err(CliError::internal(format!(
-            "the container's partition-key path {path:?} does not start with '/'"
-        )));
-    };
-    let mut at = item;
-    for segment in rest.split('/') {
-        match at.get(segment) {
-            Some(next) => at = next,
-            None => return Ok(PartitionKey::None),
-        }
-    }
-    PartitionKey::from_json(at).map_err(|e| {
-        CliError::from(e).with_hint(format!(
-            "the item's value at the partition-key path {path} must be a string, number, boolean or null"
-        ))
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
 
     #[test]
     fn pk_flag_reads_json_scalars_else_strings() {
@@ -294,16 +309,34 @@ mod tests {
     }
 
     #[test]
-    fn pk_from_item_walks_path() {
-        let item = json!({"id": "1", "a": {"b": 7}, "t": "x", "o": {}});
+    fn pk_json_takes_every_level_of_a_hierarchical_key() {
+        let a = PkArgs {
+            pk: None,
+            pk_json: Some(r#"["t1", 2, {}]"#.into()),
+            pk_none: false,
+        };
         assert_eq!(
-            pk_from_item(&item, "/t").unwrap(),
-            PartitionKey::String("x".into())
+            a.partition_key().unwrap(),
+            PartitionKey::hierarchical([
+                PartitionKey::from("t1"),
+                PartitionKey::from(2i64),
+                PartitionKey::None
+            ])
+            .unwrap()
         );
-        assert_eq!(pk_from_item(&item, "/a/b").unwrap(), PartitionKey::Number(7.0));
-        assert_eq!(pk_from_item(&item, "/missing").unwrap(), PartitionKey::None);
-        assert_eq!(pk_from_item(&item, "/t/deeper").unwrap(), PartitionKey::None);
-        assert_eq!(pk_from_item(&item, "/o").unwrap_err().status, 400);
+        let scope = ScopeArgs {
+            pk: None,
+            pk_json: Some(r#"["t1"]"#.into()),
+        };
+        assert_eq!(scope.partition_key().unwrap(), Some("t1".into()));
+        assert_eq!(ScopeArgs::default().partition_key().unwrap(), None);
+        for bad in ["[]", "[1,2,3,4]", "[[1]]", r#"{"a":1}"#] {
+            let a = ScopeArgs {
+                pk: None,
+                pk_json: Some(bad.into()),
+            };
+            assert_eq!(a.partition_key().unwrap_err().status, 400, "{bad}");
+        }
     }
 
     #[test]

@@ -16,7 +16,8 @@ use crate::output::Report;
 pub struct NewContainer<'a> {
     pub db: &'a str,
     pub name: &'a str,
-    pub pk_path: &'a str,
+    /// One path, or two or three for a hierarchical key.
+    pub pk_paths: &'a [String],
     pub throughput: Option<u32>,
     pub default_ttl: Option<i64>,
     pub conflict_policy: Option<&'a str>,
@@ -28,9 +29,9 @@ pub fn create(g: &Globals, n: &NewContainer<'_>) -> CliResult<Report> {
     let conflict_resolution = n.conflict_policy.map(parse_conflict_policy).transpose()?;
     let indexing_policy = n.index_policy.map(index::read_policy).transpose()?;
     let account = account::open(g)?;
-    let c = account.database(n.db).create_container_with(
+    let c = account.database(n.db).create_container_with_paths(
         n.name,
-        n.pk_path,
+        n.pk_paths,
         ContainerOptions {
             throughput: n.throughput,
             default_ttl: n.default_ttl,
@@ -43,11 +44,20 @@ pub fn create(g: &Globals, n: &NewContainer<'_>) -> CliResult<Report> {
     Ok(Report::new(201)
         .field("database", n.db)
         .field("container", n.name)
-        .field("partitionKeyPath", n.pk_path)
+        .field("partitionKeyPath", pk_paths_value(n.pk_paths))
         .opt_field("throughput", n.throughput)
         .opt_field("defaultTtl", n.default_ttl)
         .field("conflictResolutionPolicy", policy)
         .field("indexingPolicy", indexing))
+}
+
+/// How a container's partition-key paths are reported: the path for a single-path key (as
+/// before hierarchical keys), a JSON array of them for a hierarchical one.
+pub fn pk_paths_value(paths: &[String]) -> Value {
+    match paths {
+        [one] => Value::from(one.as_str()),
+        many => Value::from(many.to_vec()),
+    }
 }
 
 /// `lww` (last-writer-wins on /_ts), `lww:/path` (on a numeric path) or `custom`.
@@ -96,7 +106,7 @@ pub fn list(g: &Globals, db: &str) -> CliResult<Report> {
         .database(db)
         .list_containers()?
         .into_iter()
-        .map(|c| vec![Value::from(c.name), Value::from(c.partition_key_path)])
+        .map(|c| vec![Value::from(c.name), pk_paths_value(&c.partition_key_paths)])
         .collect();
     Ok(Report::new(200).list("containers", vec!["name", "partitionKeyPath"], rows))
 }

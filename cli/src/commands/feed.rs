@@ -4,9 +4,9 @@
 //! change). No storage logic.
 
 use serde_json::Value;
-use strata_engine::{ChangeFeedMode, ChangeFeedOptions, ChangeFeedStart, DEFAULT_FEED_PAGE};
+use strata_engine::{ChangeFeedMode, ChangeFeedOptions, ChangeFeedStart, PartitionKey, DEFAULT_FEED_PAGE};
 
-use crate::args::{pk_from_flag, Globals};
+use crate::args::Globals;
 use crate::commands::account;
 use crate::error::{CliError, CliResult};
 use crate::output::Report;
@@ -19,7 +19,8 @@ pub struct FeedArgs<'a> {
     pub from_now: bool,
     pub from_time: Option<&'a str>,
     pub continuation: Option<&'a str>,
-    pub pk: Option<&'a str>,
+    /// The partition (or prefix of a hierarchical key's levels) to read; `None`: all.
+    pub pk: Option<PartitionKey>,
     pub max_items: Option<usize>,
 }
 
@@ -58,7 +59,7 @@ pub fn run(g: &Globals, a: &FeedArgs<'_>) -> CliResult<Report> {
     let opts = ChangeFeedOptions {
         mode: mode(a.mode)?,
         start: start(a)?,
-        partition_key: a.pk.map(pk_from_flag).transpose()?,
+        partition_key: a.pk.clone(),
         max_item_count: a.max_items.unwrap_or(DEFAULT_FEED_PAGE),
     };
     let account = account::open(g)?;

@@ -8,9 +8,9 @@ use std::io::{self, BufRead, BufReader};
 use std::path::Path;
 
 use serde_json::Value;
-use strata_engine::{Container, Durability, ItemOptions};
+use strata_engine::{Container, Durability, ItemOptions, PartitionKeyDefinition};
 
-use crate::args::{parse_item_json, pk_from_item, Globals};
+use crate::args::{parse_item_json, Globals};
 use crate::commands::account;
 use crate::error::{CliError, CliResult, EXIT_REQUEST};
 use crate::output::{Format, Report};
@@ -42,7 +42,7 @@ pub fn run(g: &Globals, a: &ImportArgs<'_>) -> CliResult<Report> {
     let (input, size) = open_input(a.file)?;
     let account = account::open(g)?;
     let c = account.database(a.db).container(a.container);
-    let pk_path = c.partition_key_path()?;
+    let pk_def = c.partition_key_definition()?;
     let records = records::open(input).map_err(|e| read_error(a.file, &e, 0))?;
     let opts = ItemOptions::default().with_durability(Durability::Buffered);
     let live_errors = g.format() == Format::Table;
@@ -61,7 +61,7 @@ pub fn run(g: &Globals, a: &ImportArgs<'_>) -> CliResult<Report> {
             }
         };
         counts.bytes += record.bytes;
-        match import_one(&c, &pk_path, &record, a.upsert, &opts) {
+        match import_one(&c, &pk_def, &record, a.upsert, &opts) {
             Ok(charge) => {
                 counts.items += 1;
                 counts.request_charge += charge;
@@ -104,7 +104,7 @@ pub fn run(g: &Globals, a: &ImportArgs<'_>) -> CliResult<Report> {
 /// Parses one record and writes it; the item's charge, or why it failed.
 fn import_one(
     c: &Container,
-    pk_path: &str,
+    pk_def: &PartitionKeyDefinition,
     record: &Record,
     upsert: bool,
     opts: &ItemOptions,
@@ -122,7 +122,7 @@ fn import_one(
             "an item must be a JSON object with an \"id\"",
         ));
     }
-    let pk = pk_from_item(&item, pk_path)?;
+    let pk = pk_def.extract(&item)?;
     // Handed over by value, with no content back: the import has no use for the stored item.
     let resp = if upsert {
         c.upsert_item_value(pk, item, opts)?

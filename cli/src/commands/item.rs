@@ -8,7 +8,7 @@ use strata_engine::{
     parse_patch_operations, ItemOptions, ItemResponse, PatchOptions, TriggerOperation, TriggerOptions,
 };
 
-use crate::args::{parse_item_json, pk_from_item, BodyArgs, Globals, PkArgs};
+use crate::args::{parse_item_json, BodyArgs, Globals, PkArgs};
 use crate::commands::account;
 use crate::error::{CliError, CliResult};
 use crate::output::Report;
@@ -34,7 +34,7 @@ pub fn write(
     let item = body.read()?;
     let account = account::open(g)?;
     let c = account.database(db).container(cont);
-    let pk = pk_from_item(&item, &c.partition_key_path()?)?;
+    let pk = c.partition_key_of(&item)?;
     let opts = ItemOptions {
         if_match: if_match.map(str::to_string),
         ..ItemOptions::default()

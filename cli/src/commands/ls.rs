@@ -8,7 +8,7 @@ use serde_json::Value;
 use strata_engine::{Account, ConflictResolutionPolicy};
 
 use crate::args::Globals;
-use crate::commands::account;
+use crate::commands::{account, container};
 use crate::error::{CliError, CliResult, EXIT_UNAVAILABLE};
 use crate::output::Report;
 
@@ -67,7 +67,7 @@ pub fn run(g: &Globals) -> CliResult<Report> {
             rows.push(vec![
                 Value::from(db.name.clone()),
                 Value::from(c.name.clone()),
-                Value::from(c.partition_key_path.clone()),
+                container::pk_paths_value(&c.partition_key_paths),
                 Value::from(stats.map(|s| s.item_count)),
                 Value::from(stats.map(|s| s.bytes)),
                 Value::from(c.throughput.or(db.throughput)),

@@ -4,9 +4,9 @@
 //! logic.
 
 use serde_json::Value;
-use strata_engine::{QueryOptions, QueryResponse};
+use strata_engine::{PartitionKey, QueryOptions, QueryResponse};
 
-use crate::args::{pk_from_flag, Globals};
+use crate::args::Globals;
 use crate::commands::account;
 use crate::error::{CliError, CliResult};
 use crate::output::Report;
@@ -17,7 +17,8 @@ pub struct QueryArgs<'a> {
     pub container: &'a str,
     pub sql: &'a str,
     pub params: &'a [String],
-    pub pk: Option<&'a str>,
+    /// The partition (or prefix of a hierarchical key's levels) to query; `None`: all.
+    pub pk: Option<PartitionKey>,
     pub max_items: Option<usize>,
     pub continuation: Option<&'a str>,
     /// Print the plan instead of running the query.
@@ -33,9 +34,10 @@ pub fn run(g: &Globals, a: &QueryArgs<'_>) -> CliResult<Report> {
         .collect::<CliResult<Vec<_>>>()?;
     let opts = QueryOptions {
         force_full_scan: false,
-        partition_key: a.pk.map(pk_from_flag).transpose()?,
+        partition_key: a.pk.clone(),
         max_item_count: a.max_items,
         continuation: a.continuation.map(str::to_string),
+        partition_filter: None,
     };
     let account = account::open(g)?;
     let container = account.database(a.db).container(a.container);

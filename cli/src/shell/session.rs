@@ -8,11 +8,14 @@ use rustyline::error::ReadlineError;
 use rustyline::history::DefaultHistory;
 use rustyline::Editor;
 use serde_json::Value;
-use strata_engine::{parse_patch_operations, Account, Container, ItemOptions, PatchOptions, QueryOptions};
+use strata_engine::{
+    parse_patch_operations, Account, Container, ItemOptions, PartitionKey, PartitionKeyKind, PatchOptions,
+    QueryOptions,
+};
 
 use super::complete::Completion;
 use super::statement::{parse, Statement, HELP};
-use crate::args::{parse_item_json, pk_from_flag, pk_from_item, Globals};
+use crate::args::{parse_item_json, pk_from_flag, pk_from_json_flag, Globals};
 use crate::commands::{account, stats};
 use crate::error::{CliError, CliResult, EXIT_OK, EXIT_REQUEST};
 use crate::output::{self, ErrorContext, Format, Report};
@@ -166,7 +169,8 @@ impl Session {
             }
             Statement::Query(sql) => self.query(&sql),
             Statement::Get { id, pk } => {
-                let resp = self.container()?.read_item::<Value>(pk_from_flag(&pk)?, &id)?;
+                let c = self.container()?;
+                let resp = c.read_item::<Value>(item_pk(&c, &pk)?, &id)?;
                 let item = resp.item.clone();
                 Ok(
                     item_report(resp.status_code, resp.request_charge, resp.etag, resp.item)
@@ -174,9 +178,8 @@ impl Session {
                 )
             }
             Statement::Delete { id, pk } => {
-                let resp =
-                    self.container()?
-                        .delete_item_with(pk_from_flag(&pk)?, &id, &ItemOptions::default())?;
+                let c = self.container()?;
+                let resp = c.delete_item_with(item_pk(&c, &pk)?, &id, &ItemOptions::default())?;
                 Ok(item_report(
                     resp.status_code,
                     resp.request_charge,
@@ -187,8 +190,9 @@ impl Session {
             Statement::Patch { id, pk, ops } => {
                 let ops = parse_item_json(&ops)
                     .map_err(|why| CliError::new(400, 0, format!("the patch operations {why}")))?;
-                let resp = self.container()?.patch_item(
-                    pk_from_flag(&pk)?,
+                let c = self.container()?;
+                let resp = c.patch_item(
+                    item_pk(&c, &pk)?,
                     &id,
                     &parse_patch_operations(&ops)?,
                     &PatchOptions::default(),
@@ -217,7 +221,7 @@ impl Session {
             ));
         }
         let c = self.container()?;
-        let pk = pk_from_item(&item, &c.partition_key_path()?)?;
+        let pk = c.partition_key_of(&item)?;
         let resp = if upsert {
             c.upsert_item(pk, &item)?
         } else {
@@ -288,4 +292,14 @@ fn item_report(status: u16, charge: f64, etag: Option<String>, item: Option<Valu
         .field("requestCharge", charge)
         .opt_field("etag", etag)
         .opt_field("item", item)
+}
+
+/// A statement's `PK`: read as `--pk` reads it, or for a container with a hierarchical key as
+/// `--pk-json` does (a JSON array of every level, written without spaces: `["t1","u1"]`).
+fn item_pk(c: &Container, raw: &str) -> CliResult<PartitionKey> {
+    if c.partition_key_definition()?.kind() == PartitionKeyKind::MultiHash {
+        pk_from_json_flag(raw)
+    } else {
+        pk_from_flag(raw)
+    }
 }

@@ -59,7 +59,8 @@ pub const KEYWORDS: [&str; 13] = [
 pub const HELP: &str = "\
 use DB/CONT            pick the database and container the statements below work on
 SELECT ...             run a query over the container (all pages, up to 1000 items)
-get ID PK              read an item (PK read as JSON when a number, true, false or null)
+get ID PK              read an item (PK read as JSON when a number, true, false or null;
+                       under a hierarchical key a JSON array without spaces, e.g. [\"t1\",\"u1\"])
 create {JSON}          create an item (its partition key is taken from the item)
 upsert {JSON}          create or replace an item
 delete ID PK           delete an item

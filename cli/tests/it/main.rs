@@ -14,6 +14,7 @@ mod cli;
 mod exit_codes;
 mod feed;
 mod help_examples;
+mod hierarchical;
 mod hostile_input;
 mod import_export;
 mod indexing;

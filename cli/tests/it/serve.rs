@@ -905,6 +905,88 @@ fn plain_http_is_refused_off_loopback() {
     );
 }
 
+#[test]
+fn hierarchical_keys_over_rest_with_a_prefix_as_an_effective_key_range() {
+    let env = Env::with_container("/pk");
+    let server = Server::start(&env);
+    let create = |body: &str| server.send("POST", "/dbs/d/colls", Auth::Primary, &[], body.as_bytes());
+    for bad in [
+        r#"{"id":"x","partitionKey":{"paths":["/t"],"kind":"MultiHash","version":2}}"#,
+        r#"{"id":"x","partitionKey":{"paths":["/a","/b","/c","/d"],"kind":"MultiHash","version":2}}"#,
+        r#"{"id":"x","partitionKey":{"paths":["/t","/u"],"kind":"Hash"}}"#,
+        r#"{"id":"x","partitionKey":{"paths":["/t","/u"],"kind":"MultiHash","version":1}}"#,
+    ] {
+        assert_eq!(create(bad).status, 400, "{bad}");
+    }
+    let r = create(r#"{"id":"h","partitionKey":{"paths":["/t","/u"],"kind":"MultiHash","version":2}}"#);
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(
+        r.body["partitionKey"],
+        json!({"paths": ["/t", "/u"], "kind": "MultiHash", "version": 2})
+    );
+    let docs = "/dbs/d/colls/h/docs";
+    for (t, u, id) in [("t1", "u1", "a"), ("t1", "u2", "b"), ("t10", "u1", "c")] {
+        let pk = json!([t, u]).to_string();
+        let body = json!({"id": id, "t": t, "u": u}).to_string();
+        let r = server.send(
+            "POST",
+            docs,
+            Auth::Primary,
+            &[("x-ms-documentdb-partitionkey", &pk)],
+            body.as_bytes(),
+        );
+        assert_eq!(r.status, 201, "{}", r.body);
+    }
+    let get = |pk: &str| {
+        server.send(
+            "GET",
+            &format!("{docs}/a"),
+            Auth::Primary,
+            &[("x-ms-documentdb-partitionkey", pk)],
+            b"",
+        )
+    };
+    assert_eq!(get(r#"["t1","u1"]"#).status, 200);
+    assert_eq!(get(r#"["t1","u2"]"#).status, 404);
+    let short = get(r#"["t1"]"#);
+    assert_eq!(short.status, 400, "{}", short.body);
+
+    // The SDKs scope a query by the prefix ["t1"] to [epk("t1"), epk("t1") + "FF"): the hash is
+    // azure-cosmos 4.17.1's for the string "t1".
+    let epk_t1 = "3D48BB14DA9D090D22112C96695028B6";
+    let end = format!("{epk_t1}FF");
+    let query = |coll: &str, start: &str, end: &str| {
+        let headers = [
+            ("content-type", "application/query+json"),
+            ("x-ms-documentdb-isquery", "True"),
+            ("x-ms-start-epk", start),
+            ("x-ms-end-epk", end),
+        ];
+        let path = format!("/dbs/d/colls/{coll}/docs");
+        server.send(
+            "POST",
+            &path,
+            Auth::Primary,
+            &headers,
+            br#"{"query":"SELECT VALUE c.id FROM c"}"#,
+        )
+    };
+    let r = query("h", epk_t1, &end);
+    assert_eq!(r.status, 200, "{}", r.body);
+    let mut ids: Vec<&str> = r.body["Documents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    ids.sort();
+    assert_eq!(ids, ["a", "b"]);
+    // The whole range is no scope; a narrower one over a single-path key is refused, not ignored.
+    assert_eq!(query("h", "", "FF").body["_count"], 3);
+    assert_eq!(query("c", epk_t1, &end).status, 400);
+    assert_eq!(server.stop().code(), Some(0));
+}
+
 /// Starts `strata serve` over HTTPS with its default self-signed certificate, runs
 /// `program SCRIPT ENDPOINT KEY CERT_PEM` (a vendor SDK's check script, trusting only that
 /// certificate and checking the host name: the endpoint says `localhost`) with `envs`, and

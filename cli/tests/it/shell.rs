@@ -93,3 +93,28 @@ fn scripted_session_in_tables_and_clean_exit() {
     let run = env.run_with_stdin(&["--output", "table", "shell"], "get x1 a\n");
     assert!(run.code(1).stderr.contains("use DB/CONT"), "{run:?}");
 }
+
+#[test]
+fn a_hierarchical_key_is_given_as_a_json_array() {
+    let env = Env::new();
+    env.ok(&["init", "--account", "acct"]);
+    env.ok(&["db", "create", "d"]);
+    env.ok(&["container", "create", "d", "h", "--pk", "/t", "--pk", "/u"]);
+    let script = "\
+use d/h
+create {\"id\":\"1\",\"t\":\"a\",\"u\":\"x\",\"q\":1}
+get 1 [\"a\",\"x\"]
+get 1 a
+patch 1 [\"a\",\"x\"] [{\"op\":\"incr\",\"path\":\"/q\",\"value\":2}]
+delete 1 [\"a\",\"x\"]
+get 1 [\"a\",\"x\"]
+";
+    let lines = env.run_with_stdin(&["shell"], script).code(1).lines();
+    let status: Vec<u64> = lines
+        .iter()
+        .map(|l| l["statusCode"].as_u64().unwrap_or(0))
+        .collect();
+    // A single value is not a full key of a hierarchical container: 400.
+    assert_eq!(status, vec![200, 201, 200, 400, 200, 204, 404], "{lines:?}");
+    assert_eq!(lines[4]["item"]["q"], 3);
+}

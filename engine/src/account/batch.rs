@@ -14,7 +14,7 @@ use serde_json::Value;
 use super::container::{public_size, without_lsn, Container, Resolved, WriteKind};
 use super::patch::Conditions;
 use super::staged::{Current, Staged};
-use crate::document::{item_key, validate_patch, PartitionKey, PatchOperation};
+use crate::document::{validate_patch, PartitionKey, PatchOperation};
 use crate::error::{Error, Result};
 use crate::metering::{point_read_charge, summed_charge};
 use crate::query::Predicate;
@@ -239,6 +239,8 @@ impl Container {
 
     fn execute_batch_once(&self, pk: &PartitionKey, ops: &[BatchOperation]) -> Result<BatchResponse> {
         let r = self.resolve()?;
+        // A batch works in one partition: a full key, as an item is addressed by.
+        r.pk.check_full(pk)?;
         let plan = ops
             .iter()
             .enumerate()
@@ -330,7 +332,7 @@ impl Container {
         use BatchOperationType::*;
         let t = op.operation_type;
         if let Some(v) = &op.partition_key {
-            let given = PartitionKey::from_json(&unwrap_rest_partition_key(v))?;
+            let given = PartitionKey::from_json_key(&unwrap_rest_partition_key(v))?;
             if given != *pk {
                 return Err(Error::BadRequest(format!(
                     "its partition key {given} is not the batch's ({pk}); a batch works on one partition"
@@ -360,13 +362,13 @@ impl Container {
                 let Some(id) = op.id.clone() else {
                     return refuse("needs the item's id");
                 };
-                let key = item_key(r.id, pk, &id)?;
+                let key = r.item_key(pk, &id)?;
                 (id, key)
             }
             (Read | Delete | Patch, Some(_)) => return refuse("takes no resourceBody"),
         };
         if let Some(ops) = &op.patch_operations {
-            validate_patch(ops, &r.pk_path)?;
+            validate_patch(ops, r.pk.segments())?;
         }
         let filter = op.filter_predicate.as_deref().map(Predicate::new).transpose()?;
         Ok(Planned { op, id, key, filter })
@@ -441,14 +443,10 @@ impl Container {
 /// The value of a `partitionKey` as the REST batch format writes it (`["v"]`, or that array as
 /// a JSON string); any other value as it is.
 fn unwrap_rest_partition_key(v: &Value) -> Value {
-    let from_text = v
-        .as_str()
+    v.as_str()
         .filter(|t| t.starts_with('['))
-        .and_then(|t| serde_json::from_str(t).ok());
-    match from_text.as_ref().unwrap_or(v) {
-        Value::Array(one) if one.len() == 1 => one.first().cloned().unwrap_or(Value::Null),
-        _ => v.clone(),
-    }
+        .and_then(|t| serde_json::from_str(t).ok())
+        .unwrap_or_else(|| v.clone())
 }
 
 /// Errors one operation answers for itself (the others answering 424); anything else (a

@@ -16,9 +16,9 @@ use super::index::IndexChange;
 use super::lifecycle::AccountRef;
 use super::response::{ItemOptions, ItemResponse};
 use super::typed_read::decode_typed;
-use crate::catalog::validate_partition_key_path;
 use crate::document::{
     item_key, item_lsn, json_nesting_depth, remove_system_properties, Change, OperationType, PartitionKey,
+    PartitionKeyDefinition,
 };
 use crate::error::{Error, Result};
 use crate::metering::{point_read_charge, validate_throughput, with_retry, BucketKey, Provisioned};
@@ -37,11 +37,22 @@ pub struct Container {
 
 pub(crate) struct Resolved {
     pub(crate) id: u32,
-    pub(crate) pk_path: Vec<String>,
+    pub(crate) pk: PartitionKeyDefinition,
     /// The throughput the container draws from (its own, or its database's); `None`: unlimited.
     pub(crate) throughput: Option<Provisioned>,
     /// The container's `defaultTtl` (`None`: TTL off).
     pub(crate) default_ttl: Option<i64>,
+    /// A query's partition filter (`QueryOptions::partition_filter`); `None` elsewhere.
+    pub(crate) scope_filter: Option<super::PartitionFilter>,
+}
+
+impl Resolved {
+    /// The key of the item `id` in partition `pk`: 400 unless `pk` is a full key of the
+    /// container's kind (one value, or every level of a hierarchical key).
+    pub(crate) fn item_key(&self, pk: &PartitionKey, id: &str) -> Result<Vec<u8>> {
+        self.pk.check_full(pk)?;
+        item_key(self.id, pk, id)
+    }
 }
 
 /// Which write an operation is.
@@ -156,7 +167,8 @@ impl Container {
         &self.db
     }
 
-    /// The container's partition-key path, e.g. `/tenant` (404 if the container does not exist).
+    /// The container's (first) partition-key path, e.g. `/tenant` (404 if the container does
+    /// not exist). A hierarchical key has more: see `partition_key_definition`.
     pub fn partition_key_path(&self) -> Result<String> {
         Ok(self
             .inner
@@ -164,6 +176,20 @@ impl Container {
             .container(&self.db, &self.name)?
             .partition_key_path
             .clone())
+    }
+
+    /// The container's partition-key paths and kind (404 if the container does not exist).
+    pub fn partition_key_definition(&self) -> Result<PartitionKeyDefinition> {
+        self.inner
+            .catalog()?
+            .container(&self.db, &self.name)?
+            .pk_definition()
+    }
+
+    /// The partition key of `item` under the container's definition: its value at each path,
+    /// none where a path is missing (400 for an object or array there).
+    pub fn partition_key_of(&self, item: &Value) -> Result<PartitionKey> {
+        self.partition_key_definition()?.extract(item)
     }
 
     /// The container's id and partition-key path; the gate of every data-plane call, so it
@@ -186,9 +212,10 @@ impl Container {
         };
         Ok(Resolved {
             id: c.id,
-            pk_path: validate_partition_key_path(&c.partition_key_path)?,
+            pk: c.pk_definition()?,
             throughput,
             default_ttl: c.default_ttl,
+            scope_filter: None,
         })
     }
 
@@ -399,7 +426,7 @@ impl Container {
 
     fn read_item_once<T: DeserializeOwned>(&self, pk: &PartitionKey, id: &str) -> Result<ItemResponse<T>> {
         let r = self.resolve()?;
-        let key = item_key(r.id, pk, id)?;
+        let key = r.item_key(pk, id)?;
         let cmk = self.inner.is_cmk();
         let Some(bytes) = self.live(&r, self.inner.db.get(&key)?)? else {
             let charge = point_read_charge(0, cmk);
@@ -447,7 +474,7 @@ impl Container {
 
     fn delete_item_once(&self, pk: &PartitionKey, id: &str, opts: &ItemOptions) -> Result<ItemResponse<()>> {
         let r = self.resolve()?;
-        let key = item_key(r.id, pk, id)?;
+        let key = r.item_key(pk, id)?;
         let _guard = self.inner.item_lock(&key)?;
         let current = self.current(&key)?;
         let staged = self.stage_delete(&r, (pk, id, key), opts.if_match.as_deref(), current)?;

@@ -6,7 +6,7 @@
 use serde_json::Value;
 
 use super::container::{parse_stored, Container};
-use crate::document::{container_prefix, item_key, PartitionKey};
+use crate::document::{container_prefix, item_key};
 use crate::error::{Error, Result};
 
 impl Container {
@@ -24,7 +24,7 @@ impl Container {
             if let Some(o) = item.as_object_mut() {
                 o.shift_remove("_lsn");
             }
-            let pk = PartitionKey::extract(&item, &tr.pk_path)?;
+            let pk = tr.pk.extract(&item)?;
             let id = item
                 .get("id")
                 .and_then(Value::as_str)

@@ -3,8 +3,8 @@
 
 use super::container::Container;
 use super::lifecycle::AccountRef;
-use crate::catalog::{validate_name, validate_partition_key_path, ContainerEntry};
-use crate::document::{validate_default_ttl, ConflictResolutionPolicy};
+use crate::catalog::{validate_name, ContainerEntry};
+use crate::document::{validate_default_ttl, ConflictResolutionPolicy, PartitionKeyDefinition};
 use crate::error::{Error, Result};
 use crate::index::IndexingPolicy;
 use crate::metering::validate_throughput;
@@ -38,7 +38,10 @@ pub struct ContainerOptions {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ContainerInfo {
     pub name: String,
+    /// The first (for a `Hash` key, the only) partition-key path.
     pub partition_key_path: String,
+    /// Every path: one for a `Hash` key, two or three for a hierarchical (`MultiHash`) one.
+    pub partition_key_paths: Vec<String>,
 }
 
 /// A user handle: keeps the account open like an `Account` (see `Account::close`).
@@ -74,8 +77,21 @@ impl Database {
         partition_key_path: &str,
         opts: ContainerOptions,
     ) -> Result<Container> {
+        self.create_container_with_paths(name, &[partition_key_path], opts)
+    }
+
+    /// As `create_container_with`, partitioned on one path (`Hash`) or on two or three
+    /// (`MultiHash`, a hierarchical key: items are addressed by one value per path, and queries
+    /// and the change feed may be scoped to a prefix of them). 400 for more than three paths,
+    /// or paths that repeat or nest.
+    pub fn create_container_with_paths<S: AsRef<str>>(
+        &self,
+        name: &str,
+        partition_key_paths: &[S],
+        opts: ContainerOptions,
+    ) -> Result<Container> {
         validate_name("container", name)?;
-        validate_partition_key_path(partition_key_path)?;
+        let pk = PartitionKeyDefinition::new(partition_key_paths)?;
         validate_throughput(opts.throughput)?;
         validate_default_ttl(opts.default_ttl)?;
         if let Some(p) = &opts.conflict_resolution {
@@ -101,10 +117,11 @@ impl Database {
                     "container '{name}' already exists in database '{db}'"
                 )));
             }
-            entry.containers.push(ContainerEntry {
+            let mut container = ContainerEntry {
                 name: name.to_string(),
                 id,
-                partition_key_path: partition_key_path.to_string(),
+                partition_key_path: String::new(),
+                partition_key_paths: Vec::new(),
                 throughput: opts.throughput,
                 default_ttl: opts.default_ttl,
                 conflict_policy: opts.conflict_resolution.clone(),
@@ -112,7 +129,9 @@ impl Database {
                 indexing_policy,
                 index_generation: 0,
                 stored_procedures: Vec::new(),
-            });
+            };
+            container.set_pk_definition(&pk);
+            entry.containers.push(container);
             c.next_container_id = id
                 .checked_add(1)
                 .ok_or_else(|| Error::BadRequest("the account has run out of container ids".into()))?;
@@ -163,6 +182,7 @@ impl Database {
             .map(|c| ContainerInfo {
                 name: c.name.clone(),
                 partition_key_path: c.partition_key_path.clone(),
+                partition_key_paths: c.pk_paths(),
             })
             .collect())
     }

@@ -163,7 +163,7 @@ struct Token {
 fn range_tag(pk: Option<&PartitionKey>) -> String {
     match pk {
         None => "*".into(),
-        Some(pk) => format!("{:08x}", crc32fast::hash(&pk.encode())),
+        Some(pk) => format!("{:08x}", crc32fast::hash(&pk.encode().unwrap_or_default())),
     }
 }
 
@@ -245,7 +245,8 @@ impl Container {
             ChangeFeedMode::LatestVersion => KeySpace::Latest,
             ChangeFeedMode::AllVersionsAndDeletes => KeySpace::Feed,
         };
-        let pk = opts.partition_key.as_ref();
+        let scope = opts.partition_key.as_ref().map(|pk| r.pk.scope(pk)).transpose()?;
+        let pk = scope.as_ref();
         let mut next = match &opts.start {
             ChangeFeedStart::Beginning => 1,
             ChangeFeedStart::Now => limit + 1,
@@ -309,7 +310,7 @@ impl Container {
     ) -> Result<Option<(Value, usize)>> {
         let mut rec = parse_stored(body)?;
         let rec_pk = record_partition_key(&rec)?;
-        if pk.is_some_and(|want| *want != rec_pk) {
+        if pk.is_some_and(|want| !want.covers(&rec_pk)) {
             return Ok(None);
         }
         // A delete has no image; a record written before 2026-11-26 carries its own.
@@ -374,7 +375,7 @@ impl Container {
             return Ok(None);
         }
         if let Some(want) = pk {
-            if PartitionKey::extract(&item, &r.pk_path)? != *want {
+            if !want.covers(&r.pk.extract(&item)?) {
                 return Ok(None);
             }
         }
@@ -433,7 +434,7 @@ impl Container {
             if self.is_live(r, &current) {
                 continue;
             }
-            let pk = PartitionKey::extract(&current, &r.pk_path)?;
+            let pk = r.pk.extract(&current)?;
             let index = self.index_change(r.id, Some(&current))?;
             let id = current
                 .get("id")

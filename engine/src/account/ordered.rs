@@ -117,7 +117,7 @@ impl Walk<'_, '_> {
         let Some(bytes) = bytes else { return Ok(None) };
         let doc = parse_stored(&bytes)?;
         self.load += query_load_charge(public_size(bytes.len(), &doc));
-        if !self.container.is_live(self.r, &doc) {
+        if !self.container.in_query_scope(self.r, &doc)? {
             return Ok(None);
         }
         let doc = Rc::new(without_lsn(doc));

@@ -9,7 +9,7 @@ use super::container::{without_lsn, Container, Resolved, WriteKind};
 use super::response::ItemResponse;
 use super::staged::Current;
 use crate::document::{
-    apply_patch, item_key, remove_system_properties, validate_item, validate_patch, ItemRules, PartitionKey,
+    apply_patch, remove_system_properties, validate_item, validate_patch, ItemRules, PartitionKey,
     PatchOperation,
 };
 use crate::error::{Error, Result};
@@ -63,8 +63,8 @@ impl Container {
         durability: Option<Durability>,
     ) -> Result<ItemResponse<Value>> {
         let r = self.resolve()?;
-        validate_patch(ops, &r.pk_path)?;
-        let key = item_key(r.id, pk, id)?;
+        validate_patch(ops, r.pk.segments())?;
+        let key = r.item_key(pk, id)?;
         let _guard = self.inner.item_lock(&key)?;
         let current = self.current(&key)?;
         let mut value = self.patched(&r, (pk, id), current.as_ref(), ops, cond)?;
@@ -103,7 +103,7 @@ impl Container {
         }
         let mut value = visible;
         remove_system_properties(&mut value);
-        apply_patch(&mut value, ops, &r.pk_path)?;
+        apply_patch(&mut value, ops, r.pk.segments())?;
         // The result is an item like any other written: the same rules (ttl, nesting, reserved
         // names) hold for it.
         validate_item(

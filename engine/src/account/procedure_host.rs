@@ -13,7 +13,7 @@ use strata_script::{Host, HostError, Page, Request};
 use super::container::{new_guid, public_size, without_lsn, Container, Resolved, WriteKind};
 use super::query::QueryOptions;
 use super::staged::{Current, Staged};
-use crate::document::{item_key, remove_system_properties, PartitionKey};
+use crate::document::{remove_system_properties, PartitionKey};
 use crate::error::{Error, Result};
 use crate::metering::point_read_charge;
 
@@ -74,7 +74,7 @@ impl<'c> ProcedureHost<'c> {
     /// The id a document link's last segment names: an id, or the `_rid` of a live item of
     /// the partition (as `doc._self` links do).
     fn resolve_link(&mut self, link: &str) -> Result<String> {
-        let key = item_key(self.r.id, self.pk, link)?;
+        let key = self.r.item_key(self.pk, link)?;
         if self.live(&key)?.is_some() {
             return Ok(link.to_string());
         }
@@ -99,7 +99,7 @@ impl<'c> ProcedureHost<'c> {
 
     fn read(&mut self, link: &str) -> Result<Value> {
         let id = self.resolve_link(link)?;
-        let key = item_key(self.r.id, self.pk, &id)?;
+        let key = self.r.item_key(self.pk, &id)?;
         let found = self.live(&key)?;
         let size = found.as_ref().map_or(0, |c| public_size(c.len, &c.item));
         self.reads.push(point_read_charge(size, self.c.inner.is_cmk()));
@@ -117,7 +117,7 @@ impl<'c> ProcedureHost<'c> {
     ) -> Result<Value> {
         // What the script read comes with system properties; they are stamped anew.
         remove_system_properties(&mut doc);
-        let in_doc = PartitionKey::extract(&doc, &self.r.pk_path)?;
+        let in_doc = self.r.pk.extract(&doc)?;
         if in_doc != *self.pk {
             return Err(Error::BadRequest(format!(
                 "a stored procedure writes only in the partition it runs on ({}); this document's partition key is {in_doc}",
@@ -141,7 +141,7 @@ impl<'c> ProcedureHost<'c> {
 
     pub(super) fn delete(&mut self, link: &str, if_match: Option<String>) -> Result<Value> {
         let id = self.resolve_link(link)?;
-        let key = item_key(self.r.id, self.pk, &id)?;
+        let key = self.r.item_key(self.pk, &id)?;
         let current = self.current(&key)?;
         let staged =
             self.c
@@ -157,6 +157,7 @@ impl<'c> ProcedureHost<'c> {
             max_item_count: page.size,
             continuation: page.continuation.clone(),
             force_full_scan: false,
+            partition_filter: None,
         };
         let res = self.c.query_items(sql, params, &opts)?;
         self.queried.push(res.request_charge);

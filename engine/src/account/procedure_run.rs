@@ -98,6 +98,8 @@ impl Container {
     ) -> Result<Option<ProcedureResponse>> {
         let sp = self.stored_procedure(name)?;
         let r = self.resolve()?;
+        // A procedure runs in one partition: a full key, as an item is addressed by.
+        r.pk.check_full(pk)?;
         let (alt_link, now_ms) = self.script_site();
         let procedure = Procedure {
             body: &sp.body,

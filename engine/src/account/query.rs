@@ -13,6 +13,7 @@ use sha2::{Digest, Sha256};
 use super::container::{parse_stored, public_size, without_lsn, Container, Resolved};
 use super::index_order::{position_in_scope, ValueOrder};
 use super::index_stream::merges_in_key_order;
+use super::PartitionFilter;
 use crate::document::{container_prefix, partition_prefix, PartitionKey};
 use crate::error::{Error, Result};
 use crate::metering::{index_read_charge, query_charge, query_load_charge, script_charge, summed_charge};
@@ -40,6 +41,10 @@ pub struct QueryOptions {
     /// Read every item (of the partition) even when an index could answer: the reference the
     /// index is tested against, and a way around a suspect index. Results are the same.
     pub force_full_scan: bool,
+    /// Keep only the items of the partitions this predicate accepts (within `partition_key`'s
+    /// scope, or the container's): for scopes that are no key range, such as the gateway's
+    /// effective-partition-key ranges. Every item of the scope is still read and charged.
+    pub partition_filter: Option<PartitionFilter>,
 }
 
 /// One page of query results.
@@ -79,10 +84,8 @@ impl Container {
         let prepared = Prepared::new(sql, params)?.at(self.inner.opts.wall_clock.now_secs());
         let r = self.resolve()?;
         let pk = match &opts.partition_key {
-            Some(pk) => Some(pk.clone()),
-            None => prepared
-                .pinned_value(&r.pk_path)
-                .and_then(|v| PartitionKey::from_json(&v).ok()),
+            Some(pk) => Some(r.pk.scope(pk)?),
+            None => r.pk.pinned(|path| prepared.pinned_value(path)),
         };
         let view = self.index_view(r.id)?;
         let plan = prepared.plan(&view.policy)?;
@@ -159,19 +162,23 @@ impl Container {
             Some(n) => n,
             None => DEFAULT_MAX_ITEM_COUNT,
         };
-        let r = self.resolve()?;
+        let mut r = self.resolve()?;
+        r.scope_filter = opts.partition_filter.clone();
         self.admit(&r)?;
-        let fingerprint = fingerprint(sql, params, opts.partition_key.as_ref());
+        let fingerprint = fingerprint(
+            sql,
+            params,
+            opts.partition_key.as_ref(),
+            opts.partition_filter.as_ref(),
+        );
         let token = opts
             .continuation
             .as_deref()
             .map(|t| decode_token(t, &fingerprint, &self.inner.suite, r.id))
             .transpose()?;
         let pk = match &opts.partition_key {
-            Some(pk) => Some(pk.clone()),
-            None => prepared
-                .pinned_value(&r.pk_path)
-                .and_then(|v| PartitionKey::from_json(&v).ok()),
+            Some(pk) => Some(r.pk.scope(pk)?),
+            None => r.pk.pinned(|path| prepared.pinned_value(path)),
         };
         let prefix = match &pk {
             Some(pk) => partition_prefix(r.id, pk)?,
@@ -232,8 +239,9 @@ impl Container {
             let mut feed = |key: &[u8], bytes: &[u8], pager: &mut Pager<'_>| -> Result<Flow> {
                 let doc = parse_stored(bytes)?;
                 load += query_load_charge(public_size(bytes.len(), &doc));
-                // Expired items (TTL) are skipped before evaluation; reading them is still charged.
-                if !self.is_live(&r, &doc) {
+                // Expired items (TTL), and those a partition filter drops, are skipped before
+                // evaluation; reading them is still charged.
+                if !self.in_query_scope(&r, &doc)? {
                     return Ok(Flow::More);
                 }
                 pager.push(key, without_lsn(doc))
@@ -349,8 +357,9 @@ impl Container {
         let mut keep = |bytes: &[u8]| -> Result<Flow> {
             let doc = parse_stored(bytes)?;
             load += query_load_charge(public_size(bytes.len(), &doc));
-            // Expired items (TTL) are skipped before evaluation; reading them is still charged.
-            if !self.is_live(&r, &doc) {
+            // Expired items (TTL), and those a partition filter drops, are skipped before
+            // evaluation; reading them is still charged.
+            if !self.in_query_scope(&r, &doc)? {
                 return Ok(Flow::More);
             }
             collector.push(without_lsn(doc))
@@ -507,7 +516,12 @@ fn page_end(all: &[Value], offset: usize, max_items: usize) -> usize {
 
 /// Identifies the query a token belongs to: SHA-256 of the text, parameters and partition key,
 /// first 8 bytes in hex.
-fn fingerprint(sql: &str, params: &[(String, Value)], pk: Option<&PartitionKey>) -> String {
+fn fingerprint(
+    sql: &str,
+    params: &[(String, Value)],
+    pk: Option<&PartitionKey>,
+    filter: Option<&PartitionFilter>,
+) -> String {
     let mut h = Sha256::new();
     h.update(sql.as_bytes());
     for (name, value) in params {
@@ -518,7 +532,12 @@ fn fingerprint(sql: &str, params: &[(String, Value)], pk: Option<&PartitionKey>)
     }
     h.update([1]);
     if let Some(pk) = pk {
-        h.update(pk.encode());
+        // A key that does not encode (not finite) is refused when the scan is set up.
+        h.update(pk.encode().unwrap_or_default());
+    }
+    if let Some(f) = filter {
+        h.update([2]);
+        h.update(f.label().as_bytes());
     }
     let digest = h.finalize();
     hex::encode(digest.get(..8).unwrap_or_default())
@@ -635,7 +654,7 @@ mod tests {
         let suite = CipherSuite::ephemeral(false);
         let enc = |t: &Token, f: &str| encode_token(t, f, &suite, 7);
         let dec = |t: &str, f: &str| decode_token(t, f, &suite, 7);
-        let f = fingerprint("SELECT * FROM c", &[], None);
+        let f = fingerprint("SELECT * FROM c", &[], None, None);
         let t = enc(&Token::Offset(42), &f);
         assert_eq!(dec(&t, &f).unwrap(), Token::Offset(42));
         let at = Token::At(Position {
@@ -673,9 +692,11 @@ mod tests {
         assert_eq!(decode_token(&t, &f, &suite, 8).unwrap_err().status(), 400);
         let other_account = CipherSuite::ephemeral(false);
         assert_eq!(decode_token(&t, &f, &other_account, 7).unwrap_err().status(), 400);
-        let other = fingerprint("SELECT * FROM c", &[("@a".into(), json!(1))], None);
+        let other = fingerprint("SELECT * FROM c", &[("@a".into(), json!(1))], None, None);
         assert_ne!(f, other);
-        assert_ne!(f, fingerprint("SELECT * FROM c", &[], Some(&"x".into())));
+        assert_ne!(f, fingerprint("SELECT * FROM c", &[], Some(&"x".into()), None));
+        let filter = PartitionFilter::new("epk:A-B", |_| true);
+        assert_ne!(f, fingerprint("SELECT * FROM c", &[], None, Some(&filter)));
         for bad in [dec(&t, &other), dec("zz", &f), dec("7b7d", &f)] {
             assert_eq!(bad.unwrap_err().status(), 400);
         }

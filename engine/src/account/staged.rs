@@ -13,8 +13,8 @@ use super::container::{
 use super::index::IndexChange;
 use super::lsn::LsnTicket;
 use crate::document::{
-    item_key, item_lsn, stamp_system_properties, validate_item, Change, ItemRules, OperationType,
-    PartitionKey, MAX_ITEM_BYTES,
+    item_lsn, stamp_system_properties, validate_item, Change, ItemRules, OperationType, PartitionKey,
+    MAX_ITEM_BYTES,
 };
 use crate::error::{Error, Result};
 use crate::metering::write_charge;
@@ -151,14 +151,15 @@ impl Container {
             },
         )?
         .to_string();
-        let in_item = PartitionKey::extract(value, &r.pk_path)?;
+        r.pk.check_full(pk)?;
+        let in_item = r.pk.extract(value)?;
         if in_item != *pk {
             return Err(Error::BadRequest(format!(
                 "the partition key given ({pk}) does not match the item's value at {} ({in_item})",
-                "/".to_string() + &r.pk_path.join("/")
+                r.pk.paths().join(", ")
             )));
         }
-        let key = item_key(r.id, pk, &id)?;
+        let key = r.item_key(pk, &id)?;
         Ok((id, key))
     }
 

@@ -31,7 +31,10 @@ pub struct ContainerStats {
 #[derive(Clone, Debug, PartialEq)]
 pub struct ContainerListing {
     pub name: String,
+    /// The first (for a `Hash` key, the only) partition-key path.
     pub partition_key_path: String,
+    /// Every path: one, or two or three for a hierarchical (`MultiHash`) key.
+    pub partition_key_paths: Vec<String>,
     /// The container's own RU/s (`None`: its database's shared throughput, else unlimited).
     pub throughput: Option<u32>,
     /// `defaultTtl`: `None` = TTL off, `-1` = on without a default, n = seconds.
@@ -89,6 +92,7 @@ impl Account {
                     .map(|c| ContainerListing {
                         name: c.name.clone(),
                         partition_key_path: c.partition_key_path.clone(),
+                        partition_key_paths: c.pk_paths(),
                         throughput: c.throughput,
                         default_ttl: c.default_ttl,
                         conflict_resolution_policy: c.conflict_policy.clone().unwrap_or_default(),

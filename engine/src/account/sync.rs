@@ -90,7 +90,7 @@ impl Account {
             }
             for info in source.database(&db).list_containers()? {
                 let src = source.database(&db).container(&info.name);
-                let here = self.ensure_container(&db, &src, &info.partition_key_path, &mut report)?;
+                let here = self.ensure_container(&db, &src, &info.partition_key_paths, &mut report)?;
                 self.sync_container(&source_id, &source.name(), &src, &here, &mut report)?;
                 let scripts = here.sync_scripts_from(&src)?;
                 report.scripts_copied += scripts.copied;
@@ -126,22 +126,24 @@ impl Account {
         &self,
         db: &str,
         src: &Container,
-        pk_path: &str,
+        pk_paths: &[String],
         report: &mut SyncReport,
     ) -> Result<Container> {
         let here = self.database(db);
         match here.list_containers()?.into_iter().find(|c| c.name == src.name()) {
-            Some(c) if c.partition_key_path != pk_path => Err(Error::Conflict(format!(
-                "container '{db}/{}' is partitioned on {} here but on {pk_path} in the source; \
+            Some(c) if c.partition_key_paths != pk_paths => Err(Error::Conflict(format!(
+                "container '{db}/{}' is partitioned on {} here but on {} in the source; \
                  sync needs the same partition key on both sides",
-                c.name, c.partition_key_path
+                c.name,
+                c.partition_key_paths.join(", "),
+                pk_paths.join(", ")
             ))),
             Some(_) => Ok(here.container(src.name())),
             None => {
                 report.containers_created += 1;
-                here.create_container_with(
+                here.create_container_with_paths(
                     src.name(),
-                    pk_path,
+                    pk_paths,
                     ContainerOptions {
                         conflict_resolution: Some(src.conflict_resolution_policy()?),
                         default_ttl: src.default_ttl()?,
@@ -318,7 +320,7 @@ fn changed_items(c: &Container, r: &Resolved, after: u64, upto: u64) -> Result<H
     for (_, v) in records {
         let rec = parse_stored(split_value(&v)?.1)?;
         let id = rec["metadata"]["id"].as_str().unwrap_or_default();
-        out.insert(item_key(r.id, &record_partition_key(&rec)?, id)?);
+        out.insert(r.item_key(&record_partition_key(&rec)?, id)?);
     }
     Ok(out)
 }
@@ -348,7 +350,7 @@ fn source_changes(c: &Container, r: &Resolved, after: u64, upto: u64) -> Result<
         if item_lsn(&item) != Some(lsn) || !c.is_live(r, &item) {
             continue;
         }
-        let pk = PartitionKey::extract(&item, &r.pk_path)?;
+        let pk = r.pk.extract(&item)?;
         let id = item
             .get("id")
             .and_then(Value::as_str)
@@ -378,7 +380,7 @@ fn source_changes(c: &Container, r: &Resolved, after: u64, upto: u64) -> Result<
         }
         let pk = record_partition_key(&rec)?;
         let id = rec["metadata"]["id"].as_str().unwrap_or_default().to_string();
-        let key = item_key(r.id, &pk, &id)?;
+        let key = r.item_key(&pk, &id)?;
         if out.contains_key(&key) || c.live(r, db.get(&key)?)?.is_some() {
             continue;
         }

@@ -134,9 +134,9 @@ impl Account {
                 conflict_resolution: Some(from.conflict_resolution_policy()?),
                 indexing_policy: Some(from.indexing_policy()?),
             };
-            let to = self.database(&s.database).create_container_with(
+            let to = self.database(&s.database).create_container_with_paths(
                 &info.name,
-                &info.partition_key_path,
+                &info.partition_key_paths,
                 opts,
             )?;
             created.insert((s.database.clone(), info.name.clone()));

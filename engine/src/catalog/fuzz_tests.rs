@@ -30,6 +30,7 @@ fn catalog(names: &[String], ids: &[u32]) -> Catalog {
                 name: name.clone(),
                 id: *id,
                 partition_key_path: "/pk".into(),
+                partition_key_paths: Vec::new(),
                 throughput: None,
                 default_ttl: (*id % 2 == 0).then_some(60),
                 conflict_policy: None,

@@ -17,8 +17,9 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use crate::document::PartitionKeyDefinition;
 use crate::error::{Error, Result};
-use crate::format_version::{CATALOG_MAGIC, CATALOG_VERSION};
+use crate::format_version::{CATALOG_MAGIC, CATALOG_VERSION, CATALOG_VERSION_HIERARCHICAL};
 use strata_base::meta_file;
 use strata_lsm::CipherSuite;
 
@@ -30,7 +31,14 @@ pub(crate) struct ContainerEntry {
     pub(crate) name: String,
     /// Short id used as the container's key prefix in the LSM.
     pub(crate) id: u32,
+    /// The first (for a `Hash` key, the only) partition-key path.
     pub(crate) partition_key_path: String,
+    /// All the paths of a hierarchical (`MultiHash`) key, the first equal to
+    /// `partition_key_path`; empty (and absent from the file) for a `Hash` key, as in catalogs
+    /// written before hierarchical keys. A catalog holding one is written as version 2, which
+    /// older strata refuse rather than read the container as partitioned on its first path.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) partition_key_paths: Vec<String>,
     /// Provisioned RU/s of this container alone; absent: its database's shared throughput, if
     /// any, else unlimited. Stored sealed (see `Settings`).
     #[serde(skip)]
@@ -57,6 +65,32 @@ pub(crate) struct ContainerEntry {
     /// their bodies are sealed in the store (key space `Script`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub(crate) stored_procedures: Vec<String>,
+}
+
+impl ContainerEntry {
+    /// The container's partition-key paths as recorded: one for a `Hash` key, all of a
+    /// hierarchical one.
+    pub(crate) fn pk_paths(&self) -> Vec<String> {
+        if self.partition_key_paths.is_empty() {
+            vec![self.partition_key_path.clone()]
+        } else {
+            self.partition_key_paths.clone()
+        }
+    }
+
+    /// The container's partition-key definition (its paths, checked).
+    pub(crate) fn pk_definition(&self) -> Result<PartitionKeyDefinition> {
+        PartitionKeyDefinition::new(&self.pk_paths())
+    }
+
+    /// Records `def` (the catalog's two fields, see above).
+    pub(crate) fn set_pk_definition(&mut self, def: &PartitionKeyDefinition) {
+        self.partition_key_path = def.paths()[0].clone();
+        self.partition_key_paths = match def.kind() {
+            crate::document::PartitionKeyKind::Hash => Vec::new(),
+            crate::document::PartitionKeyKind::MultiHash => def.paths().to_vec(),
+        };
+    }
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -280,7 +314,7 @@ impl Catalog {
         let Some((version, payload)) = meta_file::read(&path, CATALOG_MAGIC)? else {
             return Ok(None);
         };
-        if version != CATALOG_VERSION {
+        if version != CATALOG_VERSION && version != CATALOG_VERSION_HIERARCHICAL {
             return Err(Error::corruption(
                 &path,
                 8,
@@ -315,10 +349,25 @@ impl Catalog {
         Ok(meta_file::write(
             &dir.join(CATALOG_FILE),
             CATALOG_MAGIC,
-            CATALOG_VERSION,
+            self.format_version(),
             &payload,
             false,
         )?)
+    }
+
+    /// 1, or 2 while a container has a hierarchical key: catalogs without one stay readable
+    /// by strata that predate hierarchical keys, which refuse those with one.
+    fn format_version(&self) -> u32 {
+        let hierarchical = self
+            .databases
+            .iter()
+            .flat_map(|d| &d.containers)
+            .any(|c| !c.partition_key_paths.is_empty());
+        if hierarchical {
+            CATALOG_VERSION_HIERARCHICAL
+        } else {
+            CATALOG_VERSION
+        }
     }
 
     /// The account's default vault identity (first-party when the catalog names none).
@@ -370,25 +419,6 @@ pub(crate) fn validate_name(kind: &str, name: &str) -> Result<()> {
     Ok(strata_base::name::validate_name(kind, name)?)
 }
 
-/// A partition-key path: `/name` or `/a/b`, segments non-empty and without spaces or quotes.
-pub(crate) fn validate_partition_key_path(path: &str) -> Result<Vec<String>> {
-    let bad = || {
-        Error::BadRequest(format!(
-            "partition key path '{path}' is invalid: use a path such as /tenant or /address/city"
-        ))
-    };
-    let rest = path.strip_prefix('/').ok_or_else(bad)?;
-    let segments: Vec<String> = rest.split('/').map(str::to_string).collect();
-    if segments.iter().any(|s| {
-        s.is_empty()
-            || s.chars()
-                .any(|c| c.is_whitespace() || c == '"' || c == '\'' || c.is_control())
-    }) {
-        return Err(bad());
-    }
-    Ok(segments)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -405,11 +435,6 @@ mod tests {
                 "{bad:?}"
             );
         }
-        assert_eq!(validate_partition_key_path("/tenant").unwrap(), vec!["tenant"]);
-        assert_eq!(validate_partition_key_path("/a/b").unwrap(), vec!["a", "b"]);
-        for bad in ["", "tenant", "/", "/a/", "//a", "/a b"] {
-            assert!(validate_partition_key_path(bad).is_err(), "{bad:?}");
-        }
     }
 
     #[test]
@@ -420,6 +445,7 @@ mod tests {
             name: name.into(),
             id,
             partition_key_path: "/pk".into(),
+            partition_key_paths: Vec::new(),
             throughput: (id == 2).then_some(400),
             default_ttl: (id == 1).then_some(86_400),
             conflict_policy: (id == 2).then_some(crate::document::ConflictResolutionPolicy::Custom),
@@ -481,6 +507,62 @@ mod tests {
         c.write(dir.path(), &suite).unwrap();
         let other = CipherSuite::ephemeral(false);
         assert!(Catalog::read(dir.path(), &other).unwrap_err().is_corruption());
+    }
+
+    #[test]
+    fn hierarchical_keys_bump_the_version_only_while_present() {
+        let dir = tempfile::tempdir().unwrap();
+        let suite = CipherSuite::ephemeral(false);
+        let mut c = Catalog::new("acct", "service-managed", None, None);
+        let mut entry = ContainerEntry {
+            name: "h".into(),
+            id: 1,
+            partition_key_path: String::new(),
+            partition_key_paths: Vec::new(),
+            throughput: None,
+            default_ttl: None,
+            conflict_policy: None,
+            analytical: None,
+            indexing_policy: None,
+            index_generation: 0,
+            stored_procedures: Vec::new(),
+        };
+        entry.set_pk_definition(&PartitionKeyDefinition::new(&["/tenant"]).unwrap());
+        c.databases = vec![DatabaseEntry {
+            name: "db".into(),
+            containers: vec![entry.clone()],
+            throughput: None,
+        }];
+        let version = |c: &Catalog| {
+            c.write(dir.path(), &suite).unwrap();
+            let (v, payload) = meta_file::read(&dir.path().join(CATALOG_FILE), CATALOG_MAGIC)
+                .unwrap()
+                .unwrap();
+            (v, String::from_utf8(payload[TAG_LEN..].to_vec()).unwrap())
+        };
+        let (v, json) = version(&c);
+        assert_eq!(v, CATALOG_VERSION);
+        assert!(!json.contains("partitionKeyPaths"), "{json}");
+        let def = PartitionKeyDefinition::new(&["/tenant", "/user"]).unwrap();
+        entry.set_pk_definition(&def);
+        c.databases[0].containers.push(ContainerEntry {
+            name: "h2".into(),
+            id: 2,
+            ..entry
+        });
+        let (v, json) = version(&c);
+        assert_eq!(v, CATALOG_VERSION_HIERARCHICAL);
+        assert!(json.contains("\"/user\""), "{json}");
+        let read = Catalog::read(dir.path(), &suite).unwrap().unwrap();
+        assert_eq!(read.container("db", "h2").unwrap().pk_definition().unwrap(), def);
+        assert_eq!(
+            read.container("db", "h")
+                .unwrap()
+                .pk_definition()
+                .unwrap()
+                .paths(),
+            ["/tenant"]
+        );
     }
 }
 

@@ -165,7 +165,7 @@ pub(crate) fn item_lsn(item: &Value) -> Option<u64> {
 /// The partition key a record's metadata names (`None` when the item had none at its path).
 pub(crate) fn record_partition_key(record: &Value) -> Result<PartitionKey> {
     match record.get("metadata").and_then(|m| m.get("partitionKey")) {
-        Some(v) => PartitionKey::from_json(v),
+        Some(v) => PartitionKey::from_json_key(v),
         None => Ok(PartitionKey::None),
     }
 }

@@ -5,7 +5,18 @@
 //! item_key := 0x01 | container_id: u32 BE | pk_len: u16 BE | pk (PartitionKey::encode) | id (UTF-8)
 //! container_prefix := 0x01 | container_id: u32 BE                       (every item of a container)
 //! partition_prefix := 0x01 | container_id: u32 BE | pk_len: u16 BE | pk   (every item of a partition)
+//!
+//! hierarchical (MultiHash containers):
+//! item_key         := 0x01 | container_id: u32 BE | 0x0000 | pk (tag 5, then per level: len: u16 BE | level) | id
+//! partition_prefix := the same without the id, for a full key or a prefix of its levels
 //! ```
+//!
+//! A hierarchical key writes 0 where `pk_len` goes (no single-value key encodes to 0 bytes, so
+//! the two never alias) and relies on its levels being self-delimiting instead: so the prefix
+//! of the item keys of every partition under `["t1"]` is the prefix of `["t1"]` itself, and a
+//! query or feed by a prefix of the levels reads one key range. Each container holds keys of
+//! one kind only (its definition says which), and a full key has all of its levels, so the id
+//! is what follows the last level.
 //!
 //! The first byte is `KeySpace::Item` (keyspace.rs); this file owns the rest of the key and
 //! must not write keys of any other space.
@@ -33,16 +44,13 @@ pub(crate) fn container_of(key: &[u8]) -> Option<u32> {
 /// The prefix every item key of one partition starts with (and no key of another partition:
 /// the partition key is length-prefixed).
 pub(crate) fn partition_prefix(container_id: u32, pk: &PartitionKey) -> Result<Vec<u8>> {
-    if let PartitionKey::Number(n) = pk {
-        if !n.is_finite() {
-            return Err(Error::BadRequest(format!(
-                "partition key {n} is not a finite number; use a finite number, a string, a boolean or null"
-            )));
-        }
-    }
-    let pk = pk.encode();
-    let pk_len = u16::try_from(pk.len())
+    let hierarchical = matches!(pk, PartitionKey::Hierarchical(_));
+    let pk = pk.encode()?;
+    // Every key is bounded as a single value's is (its length fits `pk_len`), whether or not
+    // the length is written.
+    let len = u16::try_from(pk.len())
         .map_err(|_| Error::BadRequest("partition key value is longer than 65,535 bytes".into()))?;
+    let pk_len = if hierarchical { 0 } else { len };
     let mut k = container_prefix(container_id);
     k.extend_from_slice(&pk_len.to_be_bytes());
     k.extend_from_slice(&pk);
@@ -89,5 +97,27 @@ mod tests {
         assert!(!item_key(8, &"ab".into(), "id")
             .unwrap()
             .starts_with(&container_prefix(7)));
+    }
+
+    #[test]
+    fn hierarchical_prefixes_are_key_ranges() {
+        let h = |levels: &[&str]| PartitionKey::hierarchical(levels.iter().copied()).unwrap();
+        let key = item_key(7, &h(&["t1", "u1"]), "id").unwrap();
+        assert!(key.starts_with(&partition_prefix(7, &h(&["t1"])).unwrap()));
+        assert!(key.starts_with(&partition_prefix(7, &h(&["t1", "u1"])).unwrap()));
+        assert!(!key.starts_with(&partition_prefix(7, &h(&["t1", "u"])).unwrap()));
+        assert!(!key.starts_with(&partition_prefix(7, &h(&["t"])).unwrap()));
+        assert!(!item_key(7, &h(&["t10", "u1"]), "id")
+            .unwrap()
+            .starts_with(&partition_prefix(7, &h(&["t1"])).unwrap()));
+        let big = "x".repeat(30_000);
+        let e = item_key(7, &h(&[&big, &big, &big]), "id").unwrap_err();
+        assert_eq!(e.status(), 400);
+        // Never the key of a single-valued partition.
+        assert!(!key.starts_with(&partition_prefix(7, &"t1".into()).unwrap()));
+        assert_ne!(
+            item_key(7, &h(&["a", "b"]), "c").unwrap(),
+            item_key(7, &h(&["a", "bc"]), "").unwrap()
+        );
     }
 }

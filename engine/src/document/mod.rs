@@ -8,6 +8,7 @@ mod item;
 mod key;
 mod partition_key;
 mod patch;
+mod pk_definition;
 mod ttl;
 
 pub use change::OperationType;
@@ -22,8 +23,9 @@ pub(crate) use item::{
     remove_system_properties, stamp_system_properties, validate_item, ItemRules, MAX_ITEM_BYTES,
 };
 pub(crate) use key::{container_of, container_prefix, item_key, partition_prefix};
-pub use partition_key::PartitionKey;
+pub use partition_key::{PartitionKey, MAX_LEVELS as MAX_PARTITION_KEY_LEVELS};
 pub use patch::{
     apply_patch, parse_patch_operations, validate_patch, PatchOp, PatchOperation, MAX_PATCH_OPERATIONS,
 };
+pub use pk_definition::{PartitionKeyDefinition, PartitionKeyKind};
 pub(crate) use ttl::{expires_at, is_expired, validate_default_ttl};

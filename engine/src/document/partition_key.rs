@@ -1,6 +1,8 @@
 //! Partition-key values: string, number, boolean, null, or none (the path is missing from the
-//! item). Plaintext by contract: they appear in LSM keys (sealed) and may appear in plaintext
-//! metadata. Numbers compare by value (1 and 1.0 are the same key).
+//! item), and the hierarchical keys of `MultiHash` containers: one such value per level (up to
+//! three). Plaintext by contract: they appear in LSM keys (sealed) and may appear in plaintext
+//! metadata. Numbers compare by value (1 and 1.0 are the same key). Which paths a container's key
+//! has is `PartitionKeyDefinition`'s (pk_definition.rs), not this file's.
 
 use serde_json::Value;
 
@@ -14,7 +16,14 @@ pub enum PartitionKey {
     Bool(bool),
     Number(f64),
     String(String),
+    /// A hierarchical (`MultiHash`) key or a prefix of one: one scalar value per level, at
+    /// least one and at most `MAX_LEVELS`, none of them hierarchical itself. Build it with
+    /// `PartitionKey::hierarchical`, which checks that.
+    Hierarchical(Vec<PartitionKey>),
 }
+
+/// The most levels a hierarchical partition key has (as the managed service allows).
+pub const MAX_LEVELS: usize = 3;
 
 impl PartitionKey {
     /// Reads a partition-key value; objects and arrays are refused (400).
@@ -32,6 +41,71 @@ impl PartitionKey {
                 "a partition key value must be a string, number, boolean or null, not an object or array"
                     .into(),
             )),
+        }
+    }
+
+    /// A hierarchical key (or prefix) of `levels`: 400 for no level, more than `MAX_LEVELS`, or
+    /// a level that is itself hierarchical.
+    pub fn hierarchical<I, P>(levels: I) -> Result<PartitionKey>
+    where
+        I: IntoIterator<Item = P>,
+        P: Into<PartitionKey>,
+    {
+        let levels: Vec<PartitionKey> = levels.into_iter().map(Into::into).collect();
+        if levels.is_empty() || levels.len() > MAX_LEVELS {
+            return Err(Error::BadRequest(format!(
+                "a hierarchical partition key has 1 to {MAX_LEVELS} levels, not {}",
+                levels.len()
+            )));
+        }
+        if levels.iter().any(|l| matches!(l, PartitionKey::Hierarchical(_))) {
+            return Err(Error::BadRequest(
+                "a level of a hierarchical partition key must be a string, number, boolean, null or none"
+                    .into(),
+            ));
+        }
+        Ok(PartitionKey::Hierarchical(levels))
+    }
+
+    /// Reads a partition key as clients send one: a scalar (`from_json`), or a JSON array of
+    /// one value per level of a hierarchical key, where `{}` is the none component (as the
+    /// managed service writes it). A one-element array is that element (the REST header form
+    /// of a single-path key); what it means for a container is checked against its definition.
+    pub fn from_json_key(v: &Value) -> Result<PartitionKey> {
+        match v {
+            Value::Array(levels) if levels.len() == 1 => PartitionKey::from_json_level(&levels[0]),
+            Value::Array(levels) => PartitionKey::hierarchical(
+                levels
+                    .iter()
+                    .map(PartitionKey::from_json_level)
+                    .collect::<Result<Vec<_>>>()?,
+            ),
+            _ => PartitionKey::from_json(v),
+        }
+    }
+
+    /// One level: a scalar, or `{}` for none.
+    fn from_json_level(v: &Value) -> Result<PartitionKey> {
+        match v {
+            Value::Object(o) if o.is_empty() => Ok(PartitionKey::None),
+            _ => PartitionKey::from_json(v),
+        }
+    }
+
+    /// The levels of the key: its own for a hierarchical one, else the key itself as one level.
+    pub fn levels(&self) -> &[PartitionKey] {
+        match self {
+            PartitionKey::Hierarchical(levels) => levels,
+            one => std::slice::from_ref(one),
+        }
+    }
+
+    /// Whether every item of partition `other` is within this key: the same key, or a prefix of
+    /// its levels.
+    pub fn covers(&self, other: &PartitionKey) -> bool {
+        match (self, other) {
+            (PartitionKey::Hierarchical(want), PartitionKey::Hierarchical(have)) => have.starts_with(want),
+            _ => self == other,
         }
     }
 
@@ -54,12 +128,39 @@ impl PartitionKey {
             PartitionKey::Bool(b) => Some(Value::Bool(*b)),
             PartitionKey::Number(n) => serde_json::Number::from_f64(*n).map(Value::Number),
             PartitionKey::String(s) => Some(Value::String(s.clone())),
+            PartitionKey::Hierarchical(levels) => Some(Value::Array(
+                levels
+                    .iter()
+                    .map(|l| l.to_json().unwrap_or_else(|| Value::Object(Default::default())))
+                    .collect(),
+            )),
         }
     }
 
-    /// Canonical bytes for the LSM key: a type tag, then the value.
-    pub(crate) fn encode(&self) -> Vec<u8> {
-        match self {
+    /// Canonical bytes for the LSM key: a type tag, then the value. A hierarchical key is tag 5,
+    /// then each level as `len: u16 BE | encode(level)`: self-delimiting, so the encoding of a
+    /// prefix of the levels is a byte prefix of the whole key's (see key.rs).
+    pub(crate) fn encode(&self) -> Result<Vec<u8>> {
+        if let PartitionKey::Number(n) = self {
+            if !n.is_finite() {
+                return Err(Error::BadRequest(format!(
+                    "partition key {n} is not a finite number; use a finite number, a string, a boolean or null"
+                )));
+            }
+        }
+        Ok(match self {
+            PartitionKey::Hierarchical(levels) => {
+                let mut v = vec![5];
+                for level in levels {
+                    let bytes = level.encode()?;
+                    let len = u16::try_from(bytes.len()).map_err(|_| {
+                        Error::BadRequest("a partition key level is longer than 65,535 bytes".into())
+                    })?;
+                    v.extend_from_slice(&len.to_be_bytes());
+                    v.extend_from_slice(&bytes);
+                }
+                v
+            }
             PartitionKey::None => vec![0],
             PartitionKey::Null => vec![1],
             PartitionKey::Bool(false) => vec![2, 0],
@@ -75,7 +176,7 @@ impl PartitionKey {
                 v.extend_from_slice(s.as_bytes());
                 v
             }
-        }
+        })
     }
 }
 
@@ -137,7 +238,7 @@ mod tests {
     #[test]
     fn extraction_and_encoding() {
         let item = json!({"id": "1", "tenant": "acme", "a": {"b": 7}, "n": null});
-        let p = |s: &str| crate::catalog::validate_partition_key_path(s).unwrap();
+        let p = |s: &str| super::super::pk_definition::validate_partition_key_path(s).unwrap();
         assert_eq!(
             PartitionKey::extract(&item, &p("/tenant")).unwrap(),
             "acme".into()
@@ -156,17 +257,70 @@ mod tests {
         );
         assert_eq!(PartitionKey::extract(&item, &p("/a")).unwrap_err().status(), 400);
         assert_eq!(
-            PartitionKey::from(1i64).encode(),
-            PartitionKey::from(1.0).encode()
+            PartitionKey::from(1i64).encode().unwrap(),
+            PartitionKey::from(1.0).encode().unwrap()
         );
         assert_eq!(
-            PartitionKey::from(0.0).encode(),
-            PartitionKey::from(-0.0).encode()
+            PartitionKey::from(0.0).encode().unwrap(),
+            PartitionKey::from(-0.0).encode().unwrap()
         );
         assert_ne!(
-            PartitionKey::from("1").encode(),
-            PartitionKey::from(1i64).encode()
+            PartitionKey::from("1").encode().unwrap(),
+            PartitionKey::from(1i64).encode().unwrap()
         );
-        assert_ne!(PartitionKey::None.encode(), PartitionKey::Null.encode());
+        assert_ne!(
+            PartitionKey::None.encode().unwrap(),
+            PartitionKey::Null.encode().unwrap()
+        );
+    }
+
+    #[test]
+    fn hierarchical_keys() {
+        let full = PartitionKey::from_json_key(&json!(["t1", 7, {}])).unwrap();
+        assert_eq!(
+            full,
+            PartitionKey::Hierarchical(vec!["t1".into(), 7i64.into(), PartitionKey::None])
+        );
+        assert_eq!(full.to_json().unwrap(), json!(["t1", 7.0, {}]));
+        assert_eq!(
+            PartitionKey::from_json_key(&full.to_json().unwrap()).unwrap(),
+            full
+        );
+        assert_eq!(full.to_string(), r#"["t1",7.0,{}]"#);
+        // A one-element array is the REST header form of a single value.
+        assert_eq!(PartitionKey::from_json_key(&json!(["a"])).unwrap(), "a".into());
+        for bad in [
+            json!([]),
+            json!([1, 2, 3, 4]),
+            json!([[1], 2]),
+            json!(["a", {"x": 1}]),
+        ] {
+            assert_eq!(
+                PartitionKey::from_json_key(&bad).unwrap_err().status(),
+                400,
+                "{bad}"
+            );
+        }
+        assert!(PartitionKey::hierarchical([PartitionKey::Hierarchical(vec!["a".into()])]).is_err());
+        let prefix = PartitionKey::hierarchical(["t1"]).unwrap();
+        assert!(prefix.covers(&full));
+        assert!(full.covers(&full));
+        assert!(!full.covers(&prefix));
+        assert!(!PartitionKey::hierarchical(["t2"]).unwrap().covers(&full));
+        assert!(!PartitionKey::from("t1").covers(&full));
+        // Each level is self-delimiting: a prefix's bytes start the full key's, and a level
+        // that extends another's value is not under it.
+        let enc = full.encode().unwrap();
+        assert!(enc.starts_with(&prefix.encode().unwrap()));
+        let longer = PartitionKey::hierarchical(["t1x", "u"])
+            .unwrap()
+            .encode()
+            .unwrap();
+        assert!(!longer.starts_with(&prefix.encode().unwrap()));
+        assert_eq!(full.levels().len(), 3);
+        assert_eq!(PartitionKey::from("a").levels(), &[PartitionKey::from("a")]);
+        let nan =
+            PartitionKey::hierarchical([PartitionKey::from("a"), PartitionKey::Number(f64::NAN)]).unwrap();
+        assert_eq!(nan.encode().unwrap_err().status(), 400);
     }
 }

@@ -121,8 +121,9 @@ struct Path<'a> {
 }
 
 /// Splits a `/a/b/0` path (`~1` is `/`, `~0` is `~`), refusing the root, empty segments, the
-/// protected properties and anything on or around the partition key (`pk_path`).
-fn parse_path<'a>(text: &'a str, pk_path: &[String]) -> Result<Path<'a>> {
+/// protected properties and anything on or around a partition-key path (`pk_paths`, each path's
+/// segments).
+fn parse_path<'a>(text: &'a str, pk_paths: &[Vec<String>]) -> Result<Path<'a>> {
     let bad = |why: &str| Error::BadRequest(format!("patch path '{text}' {why}"));
     let rest = text
         .strip_prefix('/')
@@ -152,8 +153,11 @@ fn parse_path<'a>(text: &'a str, pk_path: &[String]) -> Result<Path<'a>> {
             "targets '{first}', which is the item's id or a system property and cannot be patched"
         )));
     }
-    let n = segs.len().min(pk_path.len());
-    if segs.get(..n) == pk_path.get(..n) {
+    for pk_path in pk_paths {
+        let n = segs.len().min(pk_path.len());
+        if segs.get(..n) != pk_path.get(..n) {
+            continue;
+        }
         return Err(bad(&format!(
             "touches the partition key /{}, which cannot change; delete the item and create it \
              in the other partition",
@@ -165,8 +169,8 @@ fn parse_path<'a>(text: &'a str, pk_path: &[String]) -> Result<Path<'a>> {
 
 /// Applies `ops` to `item` in order. On error `item` may be half patched: callers patch a copy.
 /// 400 for a malformed operation or a path that does not resolve as the operation needs.
-pub fn apply_patch(item: &mut Value, ops: &[PatchOperation], pk_path: &[String]) -> Result<()> {
-    let checked = check_patch(ops, pk_path)?;
+pub fn apply_patch(item: &mut Value, ops: &[PatchOperation], pk_paths: &[Vec<String>]) -> Result<()> {
+    let checked = check_patch(ops, pk_paths)?;
     for (op, (path, from)) in ops.iter().zip(&checked) {
         apply_one(item, op, path, from.as_ref())?;
     }
@@ -175,11 +179,11 @@ pub fn apply_patch(item: &mut Value, ops: &[PatchOperation], pk_path: &[String])
 
 /// Checks the operations without applying them: 400 for a count outside 1 to 10, a malformed
 /// operation or a path no item could have (protected, partition key, bad syntax).
-pub fn validate_patch(ops: &[PatchOperation], pk_path: &[String]) -> Result<()> {
-    check_patch(ops, pk_path).map(drop)
+pub fn validate_patch(ops: &[PatchOperation], pk_paths: &[Vec<String>]) -> Result<()> {
+    check_patch(ops, pk_paths).map(drop)
 }
 
-fn check_patch<'a>(ops: &'a [PatchOperation], pk_path: &[String]) -> Result<Vec<Checked<'a>>> {
+fn check_patch<'a>(ops: &'a [PatchOperation], pk_paths: &[Vec<String>]) -> Result<Vec<Checked<'a>>> {
     if ops.is_empty() || ops.len() > MAX_PATCH_OPERATIONS {
         return Err(Error::BadRequest(format!(
             "a patch carries 1 to {MAX_PATCH_OPERATIONS} operations ({} given); split it into \
@@ -187,13 +191,13 @@ fn check_patch<'a>(ops: &'a [PatchOperation], pk_path: &[String]) -> Result<Vec<
             ops.len()
         )));
     }
-    ops.iter().map(|o| check_operation(o, pk_path)).collect()
+    ops.iter().map(|o| check_operation(o, pk_paths)).collect()
 }
 
 type Checked<'a> = (Path<'a>, Option<Path<'a>>);
 
-fn check_operation<'a>(o: &'a PatchOperation, pk_path: &[String]) -> Result<Checked<'a>> {
-    let path = parse_path(&o.path, pk_path)?;
+fn check_operation<'a>(o: &'a PatchOperation, pk_paths: &[Vec<String>]) -> Result<Checked<'a>> {
+    let path = parse_path(&o.path, pk_paths)?;
     let name = serde_json::to_value(o.op).unwrap_or(Value::Null);
     let needs_value = !matches!(o.op, PatchOp::Remove | PatchOp::Move);
     if needs_value != o.value.is_some() {
@@ -215,7 +219,7 @@ fn check_operation<'a>(o: &'a PatchOperation, pk_path: &[String]) -> Result<Chec
     }
     let from = match (o.op, &o.from) {
         (PatchOp::Move, Some(f)) => {
-            let from = parse_path(f, pk_path)?;
+            let from = parse_path(f, pk_paths)?;
             if path.segs.starts_with(&from.segs) {
                 return Err(Error::BadRequest(format!(
                     "move from '{f}' to '{}': the target must not be the source or inside it",
@@ -392,7 +396,7 @@ mod tests {
 
     fn patched(item: Value, ops: &[PatchOperation]) -> Result<Value> {
         let mut v = item;
-        apply_patch(&mut v, ops, &pk())?;
+        apply_patch(&mut v, ops, &[pk()])?;
         Ok(v)
     }
 
@@ -501,8 +505,22 @@ mod tests {
         }
         let nested_pk = vec!["a".to_string(), "b".to_string()];
         for path in ["/a", "/a/b", "/a/b/0"] {
-            let e = apply_patch(&mut base(), &[PatchOperation::remove(path)], &nested_pk).unwrap_err();
+            let e = apply_patch(
+                &mut base(),
+                &[PatchOperation::remove(path)],
+                std::slice::from_ref(&nested_pk),
+            )
+            .unwrap_err();
             assert!(e.to_string().contains("partition key"), "{path}: {e}");
+        }
+        // Every level of a hierarchical key is protected, not only the first.
+        let levels = [vec!["t".to_string()], vec!["u".to_string()]];
+        for path in ["/t", "/u"] {
+            let e = apply_patch(&mut base(), &[PatchOperation::remove(path)], &levels).unwrap_err();
+            assert!(
+                e.to_string().contains(&format!("partition key {path}")),
+                "{path}: {e}"
+            );
         }
     }
 

@@ -2,7 +2,7 @@
 //! `/dbs/{db}/colls/{coll}`, with the partition-key definition, indexing policy and `defaultTtl`.
 
 use serde_json::{json, Value};
-use strata_engine::{Account, ContainerOptions, IndexingPolicy};
+use strata_engine::{Account, ContainerOptions, IndexingPolicy, MAX_PARTITION_KEY_LEVELS};
 
 use super::databases::{body_id, offer_throughput, require};
 use super::{engine, Request};
@@ -11,13 +11,13 @@ use crate::wire::Reply;
 
 fn describe(account: &Account, db: &str, coll: &str) -> Result<Value, Reply> {
     let c = account.database(db).container(coll);
-    let partition_key_path = engine(c.partition_key_path())?;
+    let partition_key = engine(c.partition_key_definition())?;
     let indexing_policy = engine(c.indexing_policy())?;
     let default_ttl = engine(c.default_ttl())?;
     Ok(resources::collection(&CollectionInfo {
         db,
         coll,
-        partition_key_path: &partition_key_path,
+        partition_key_paths: partition_key.paths(),
         indexing_policy: &indexing_policy,
         default_ttl,
     }))
@@ -42,28 +42,47 @@ pub fn read(account: &Account, db: &str, coll: &str) -> Result<Reply, Reply> {
     Ok(Reply::json(200, &describe(account, db, coll)?))
 }
 
-/// The partition-key path of a create body: `{"paths": ["/x"], "kind": "Hash"}`.
-fn partition_key_path(body: &Value) -> Result<String, Reply> {
+/// The partition-key paths of a create body: `{"paths": ["/x"], "kind": "Hash"}`, or a
+/// hierarchical key, `{"paths": ["/t", "/u"], "kind": "MultiHash", "version": 2}` (two or three
+/// paths). The paths themselves are the engine's to check.
+fn partition_key_paths(body: &Value) -> Result<Vec<String>, Reply> {
     let def = body.get("partitionKey").ok_or_else(|| {
         Reply::error(
             400,
             "the collection needs a partitionKey definition, e.g. {\"paths\": [\"/tenant\"], \"kind\": \"Hash\"}",
         )
     })?;
-    match def.get("kind").and_then(Value::as_str) {
-        None | Some("Hash") => {}
-        Some(kind) => {
-            return Err(Reply::error(
+    let paths: Vec<String> = def
+        .get("paths")
+        .and_then(Value::as_array)
+        .and_then(|a| a.iter().map(|p| p.as_str().map(str::to_string)).collect())
+        .ok_or_else(|| {
+            Reply::error(
                 400,
-                format!("partition key kind {kind:?} is not supported: use Hash with one path"),
-            ))
-        }
-    }
-    match def.get("paths").and_then(Value::as_array).map(Vec::as_slice) {
-        Some([Value::String(p)]) => Ok(p.clone()),
-        _ => Err(Reply::error(
+                "partitionKey.paths must be an array of paths, e.g. [\"/tenant\"]",
+            )
+        })?;
+    let levels = 2..=MAX_PARTITION_KEY_LEVELS;
+    match def.get("kind").and_then(Value::as_str) {
+        None | Some("Hash") if paths.len() == 1 => Ok(paths),
+        None | Some("Hash") => Err(Reply::error(
             400,
-            "partitionKey.paths must hold exactly one path (hierarchical keys are not supported)",
+            "a Hash partition key has exactly one path; for two or three use kind MultiHash (version 2)",
+        )),
+        Some("MultiHash") if def.get("version").is_some_and(|v| v != 2) => {
+            Err(Reply::error(400, "a MultiHash partition key is version 2"))
+        }
+        Some("MultiHash") if levels.contains(&paths.len()) => Ok(paths),
+        Some("MultiHash") => Err(Reply::error(
+            400,
+            format!(
+                "a MultiHash partition key has 2 to {MAX_PARTITION_KEY_LEVELS} paths, not {}",
+                paths.len()
+            ),
+        )),
+        Some(kind) => Err(Reply::error(
+            400,
+            format!("partition key kind {kind:?} is not supported: use Hash (one path) or MultiHash"),
         )),
     }
 }
@@ -94,7 +113,7 @@ fn default_ttl(body: &Value) -> Result<Option<i64>, Reply> {
 
 pub fn create(account: &Account, db: &str, req: &Request<'_>) -> Result<Reply, Reply> {
     let (body, id) = body_id(req, "collection")?;
-    let path = partition_key_path(&body)?;
+    let paths = partition_key_paths(&body)?;
     let indexing_policy = indexing_policy(&body)?;
     let default_ttl = default_ttl(&body)?;
     let opts = ContainerOptions {
@@ -103,7 +122,11 @@ pub fn create(account: &Account, db: &str, req: &Request<'_>) -> Result<Reply, R
         conflict_resolution: None,
         indexing_policy,
     };
-    engine(account.database(db).create_container_with(&id, &path, opts))?;
+    engine(
+        account
+            .database(db)
+            .create_container_with_paths(&id, &paths, opts),
+    )?;
     Ok(Reply::json(201, &describe(account, db, &id)?))
 }
 
@@ -123,11 +146,14 @@ pub fn replace(account: &Account, db: &str, coll: &str, req: &Request<'_>) -> Re
         ));
     }
     let c = account.database(db).container(coll);
-    let current_path = engine(c.partition_key_path())?;
-    if partition_key_path(&body)? != current_path {
+    let current = engine(c.partition_key_definition())?;
+    if partition_key_paths(&body)? != current.paths() {
         return Err(Reply::error(
             400,
-            format!("a collection's partition key cannot change (it is {current_path})"),
+            format!(
+                "a collection's partition key cannot change (it is {})",
+                current.paths().join(", ")
+            ),
         ));
     }
     let ttl = default_ttl(&body)?;

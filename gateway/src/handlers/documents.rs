@@ -31,21 +31,13 @@ fn item_reply(req: &Request<'_>, r: ItemResponse<Value>) -> Result<Reply, Reply>
     Ok(reply)
 }
 
-/// The partition key of an item about to be written: the header's, else the value at the
-/// container's partition-key path (the engine checks that the two agree).
+/// The partition key of an item about to be written: the header's, else the item's under the
+/// container's definition (the engine checks that the two agree).
 fn write_partition_key(req: &Request<'_>, c: &Container, item: &Value) -> Result<PartitionKey, Reply> {
     if let Some(pk) = req.partition_key()? {
         return Ok(pk);
     }
-    let path = engine(c.partition_key_path())?;
-    let mut at = item;
-    for seg in path.trim_start_matches('/').split('/') {
-        match at.get(seg) {
-            Some(next) => at = next,
-            None => return Ok(PartitionKey::None),
-        }
-    }
-    engine(PartitionKey::from_json(at))
+    engine(c.partition_key_of(item))
 }
 
 /// 400 when a request the engine runs no triggers on names some (rather than ignoring them).

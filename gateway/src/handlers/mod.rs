@@ -35,6 +35,8 @@ pub(crate) mod header {
     pub const QUERY_PLAN: &str = "x-ms-cosmos-is-query-plan-request";
     pub const MAX_ITEM_COUNT: &str = "x-ms-max-item-count";
     pub const CONTINUATION: &str = "x-ms-continuation";
+    pub const START_EPK: &str = "x-ms-start-epk";
+    pub const END_EPK: &str = "x-ms-end-epk";
     pub const OFFER_THROUGHPUT: &str = "x-ms-offer-throughput";
     pub const A_IM: &str = "a-im";
     pub const PREFER: &str = "prefer";
@@ -117,7 +119,7 @@ impl<'a> Request<'a> {
     }
 
     /// `x-ms-documentdb-partitionkey`: a JSON array of one value (`[{}]` or `[]`: the item has
-    /// no value at the path). `None` if absent.
+    /// no value at the path), or one per level of a hierarchical key. `None` if absent.
     pub fn partition_key(&self) -> Result<Option<PartitionKey>, Reply> {
         match self.header(header::PARTITION_KEY)? {
             None => Ok(None),
@@ -168,13 +170,18 @@ impl<'a> Request<'a> {
     }
 }
 
-/// A partition key as the SDKs spell it, a JSON array of one value as text (`[{}]` or `[]`: the
-/// item has no value at the path); `what` names where it came from in the 400.
+/// A partition key as the SDKs spell it, a JSON array as text: one value (`[{}]` or `[]`: the
+/// item has no value at the path), or one per level of a hierarchical key (`{}` for none);
+/// whether the count fits the container is the engine's check (400 naming its levels). `what`
+/// names where it came from in the 400.
 pub(super) fn partition_key_json(raw: &str, what: &str) -> Result<PartitionKey, Reply> {
     let bad = || {
         Reply::error(
             400,
-            format!("{what} must be a JSON array of one string, number, boolean or null, not {raw:?}"),
+            format!(
+                "{what} must be a JSON array of one string, number, boolean or null (or, for a \
+                 hierarchical key, one per level, up to 3), not {raw:?}"
+            ),
         )
     };
     let v: Value = serde_json::from_str(raw).map_err(|_| bad())?;
@@ -183,12 +190,7 @@ pub(super) fn partition_key_json(raw: &str, what: &str) -> Result<PartitionKey, 
     };
     match parts.as_slice() {
         [] => Ok(PartitionKey::None),
-        [Value::Object(o)] if o.is_empty() => Ok(PartitionKey::None),
-        [one] => PartitionKey::from_json(one).map_err(|_| bad()),
-        _ => Err(Reply::error(
-            400,
-            "hierarchical partition keys (more than one value) are not supported",
-        )),
+        _ => PartitionKey::from_json_key(&Value::Array(parts)).map_err(|_| bad()),
     }
 }
 
@@ -292,7 +294,27 @@ mod tests {
         assert_eq!(with_pk("[true]"), Ok(Some(PartitionKey::Bool(true))));
         assert_eq!(with_pk("[{}]"), Ok(Some(PartitionKey::None)));
         assert_eq!(with_pk("[]"), Ok(Some(PartitionKey::None)));
-        for bad in ["a", r#""a""#, "[1,2]", r#"[{"x":1}]"#, "[[1]]", "{}", "[1"] {
+        assert_eq!(
+            with_pk(r#"["t1", 2, {}]"#),
+            Ok(Some(
+                PartitionKey::hierarchical([
+                    PartitionKey::from("t1"),
+                    PartitionKey::from(2i64),
+                    PartitionKey::None
+                ])
+                .unwrap()
+            ))
+        );
+        for bad in [
+            "a",
+            r#""a""#,
+            "[1,2,3,4]",
+            r#"[{"x":1}]"#,
+            r#"["a",{"x":1}]"#,
+            "[[1]]",
+            "{}",
+            "[1",
+        ] {
             assert_eq!(with_pk(bad), Err(400), "{bad}");
         }
     }

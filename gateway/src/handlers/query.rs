@@ -1,13 +1,16 @@
 //! Queries (POST `application/query+json` with parameters), the read feed (GET of a
 //! collection's `docs`), both paged by `x-ms-max-item-count` and `x-ms-continuation`, and the
 //! partition-key-range feed. Every query runs whole in the engine (one range holds every
-//! partition); a query-plan request goes to `query_plan` (docs/gateway.md).
+//! partition); a query-plan request goes to `query_plan` (docs/gateway.md). A query the SDK
+//! scopes to an effective-partition-key range (a prefix of a hierarchical key) keeps the items
+//! whose key hashes into that range (`epk.rs`).
 
 use serde_json::{json, Value};
-use strata_engine::{Account, QueryOptions};
+use strata_engine::{Account, Container, PartitionFilter, PartitionKeyKind, QueryOptions};
 
 use super::query_body::query_spec;
 use super::{engine, header, Request};
+use crate::epk::multi_hash_epk;
 use crate::resources;
 use crate::wire::Reply;
 
@@ -31,6 +34,7 @@ fn paging(req: &Request<'_>) -> Result<QueryOptions, Reply> {
         max_item_count,
         continuation: req.header(header::CONTINUATION)?.map(str::to_string),
         force_full_scan: false,
+        partition_filter: None,
     })
 }
 
@@ -42,8 +46,9 @@ fn run(
     params: &[(String, Value)],
     req: &Request<'_>,
 ) -> Result<Reply, Reply> {
-    let opts = paging(req)?;
+    let mut opts = paging(req)?;
     let c = account.database(db).container(coll);
+    opts.partition_filter = epk_scope(req, &c)?;
     let page = engine(c.query_items(sql, params, &opts))?;
     let count = page.items.len();
     let body = json!({
@@ -58,6 +63,35 @@ fn run(
         reply = reply.with_header("x-ms-continuation", token);
     }
     Ok(reply)
+}
+
+/// The effective-partition-key range of `x-ms-start-epk`/`x-ms-end-epk`, as a filter on the
+/// items' keys: how the SDKs scope a query to a prefix of a hierarchical key (they send the
+/// range `[epk(prefix), epk(prefix) + "FF")`, not the key). The whole range (`""` to `"FF"`)
+/// is no filter. A narrower range over a single-path key is refused (400): its hash (the SDKs'
+/// Hash v2 over the whole key) is not computed here.
+fn epk_scope(req: &Request<'_>, c: &Container) -> Result<Option<PartitionFilter>, Reply> {
+    let start = req.header(header::START_EPK)?.unwrap_or("").to_ascii_uppercase();
+    let end = req.header(header::END_EPK)?.unwrap_or("FF").to_ascii_uppercase();
+    if start.is_empty() && end == "FF" {
+        return Ok(None);
+    }
+    if engine(c.partition_key_definition())?.kind() != PartitionKeyKind::MultiHash {
+        return Err(Reply::error(
+            400,
+            format!(
+                "a query scoped to an effective-partition-key range ({} {start:?} to {} {end:?}) is \
+                 served for hierarchical (MultiHash) keys only; give the partition key instead",
+                header::START_EPK,
+                header::END_EPK
+            ),
+        ));
+    }
+    let label = format!("epk:{start}-{end}");
+    Ok(Some(PartitionFilter::new(label, move |pk| {
+        let epk = multi_hash_epk(pk.levels());
+        start <= epk && epk < end
+    })))
 }
 
 pub fn query(account: &Account, db: &str, coll: &str, req: &Request<'_>) -> Result<Reply, Reply> {

@@ -1,8 +1,9 @@
 """Drives `strata serve` with the vendor's Python SDK (azure-cosmos): databases and containers,
 item CRUD with etags and the SDK's own exceptions, a parameterised query with paging, the change
 feed, a transactional batch (applied whole, or failed with nothing written), stored procedures
-(with their script log),
-triggers and user-defined functions through `container.scripts`, and the request charge the SDK
+(with their script log), triggers and user-defined functions through `container.scripts`, a
+container with a hierarchical partition key (CRUD by the full key, queries by a prefix of it),
+offers (a container's and a database's throughput), and the request charge the SDK
 reports. Usage: sdk_crud.py ENDPOINT KEY [CERT_PEM]: over HTTPS, the SDK trusts
 only CERT_PEM (the certificate `strata serve --print-cert` prints), hostname checked; without it
 (plain HTTP) nothing is verified. Prints one line per check and "N passed, 0 failed" at the end;
@@ -346,6 +347,38 @@ check("replace a database's throughput", pool.replace_throughput(1200).offer_thr
 check("the container's offer is its own", metered.get_throughput().offer_throughput == 600)
 client.delete_database("pool")
 db.delete_container("metered")
+# A hierarchical partition key (MultiHash): items addressed by every level, queries by a prefix
+# of them (the SDK sends an effective-partition-key range for a prefix) or by the full key.
+sessions = db.create_container("sessions", partition_key=PartitionKey(path=["/tenant", "/user"], kind="MultiHash"))
+pk_props = sessions.read()["partitionKey"]
+check("hierarchical container: MultiHash on both paths",
+      pk_props["kind"] == "MultiHash" and pk_props["paths"] == ["/tenant", "/user"], str(pk_props))
+for tenant, user, sid in [("t1", "u1", "a"), ("t1", "u2", "b"), ("t10", "u1", "c"), ("t2", "u1", "d")]:
+    sessions.create_item({"id": sid, "tenant": tenant, "user": user, "n": 1})
+session = sessions.read_item("a", partition_key=["t1", "u1"])
+check("hierarchical: read by the full key", session["user"] == "u1", str(session))
+raises("hierarchical: the same id under another full key -> CosmosResourceNotFoundError",
+       exceptions.CosmosResourceNotFoundError, lambda: sessions.read_item("a", partition_key=["t1", "u2"]))
+session["n"] = 2
+check("hierarchical: replace", sessions.replace_item("a", session)["n"] == 2)
+check("hierarchical: upsert", sessions.upsert_item({"id": "e", "tenant": "t1", "user": "u1"})["id"] == "e")
+patched = sessions.patch_item("a", partition_key=["t1", "u1"],
+                              patch_operations=[{"op": "incr", "path": "/n", "value": 3}])
+check("hierarchical: patch", patched["n"] == 5, str(patched))
+prefix = sorted(i["id"] for i in sessions.query_items("SELECT * FROM c", partition_key=["t1"]))
+check("hierarchical: a prefix query reads every user of t1 and not t10", prefix == ["a", "b", "e"], str(prefix))
+paged = sessions.query_items("SELECT * FROM c", partition_key=["t1"], max_item_count=1)
+paged_ids = sorted(i["id"] for page in paged.by_page() for i in page)
+check("hierarchical: a prefix query in pages of one", paged_ids == ["a", "b", "e"], str(paged_ids))
+full = sorted(i["id"] for i in sessions.query_items("SELECT * FROM c", partition_key=["t1", "u2"]))
+check("hierarchical: a full-key query", full == ["b"], str(full))
+where = sorted(i["id"] for i in sessions.query_items("SELECT * FROM c WHERE c.tenant = 't10'",
+                                                      enable_cross_partition_query=True))
+check("hierarchical: a cross-partition query", where == ["c"], str(where))
+sessions.delete_item("e", partition_key=["t1", "u1"])
+raises("hierarchical: read a deleted item -> CosmosResourceNotFoundError", exceptions.CosmosResourceNotFoundError,
+       lambda: sessions.read_item("e", partition_key=["t1", "u1"]))
+db.delete_container("sessions")
 
 db.delete_container("orders")
 raises("read a deleted container -> CosmosResourceNotFoundError", exceptions.CosmosResourceNotFoundError,
