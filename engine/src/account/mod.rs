@@ -38,6 +38,9 @@ mod procedure_host;
 mod procedure_run;
 mod purge;
 mod query;
+// Read and written by the query paging of the next change.
+#[cfg_attr(not(test), allow(dead_code))]
+mod query_spill;
 mod response;
 #[cfg(test)]
 mod revocation_tests;
