@@ -34,6 +34,7 @@ mod property_order;
 mod query_conformance;
 mod query_errors;
 mod query_paging;
+mod query_spill;
 mod ru_charges;
 mod secrets_types;
 mod stored_procedures;

@@ -13,8 +13,8 @@ use serde_json::Value;
 /// Every row of a full `--quick` run: `write` gives one row per thread count (1,2,4,8 by default);
 /// `query-paging` gives page 1 and the last page, page 3 here: the 2,000 loaded items and the
 /// 4 × 16 durable writes make 2,064 items, three pages of 1,000; `query-order-paging` the same,
-/// descending and ascending.
-const WORKLOADS: [&str; 19] = [
+/// descending and ascending; `query-group-paging` the same (one group per item).
+const WORKLOADS: [&str; 21] = [
     "load",
     "write-t1",
     "write-t2",
@@ -31,6 +31,8 @@ const WORKLOADS: [&str; 19] = [
     "query-order-desc-page3",
     "query-order-asc-page1",
     "query-order-asc-page3",
+    "query-group-page1",
+    "query-group-page3",
     "aggregate",
     "feed",
     "read-cold",
@@ -205,6 +207,16 @@ fn query_order_paging_reports_both_directions() {
             "query-order-asc-page1",
             "query-order-asc-page2",
         ],
+    );
+}
+
+/// `query-group-paging` alone: a GROUP BY with one group per item, 2,000 groups, two pages: page
+/// 1 computes the result and spills the rest, page 2 reads the spill; both are charged.
+#[test]
+fn query_group_paging_reports_page_one_and_the_last_page() {
+    paged_rows_are_charged(
+        "query-group-paging",
+        &["load", "query-group-page1", "query-group-page2"],
     );
 }
 

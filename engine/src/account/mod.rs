@@ -38,8 +38,6 @@ mod procedure_host;
 mod procedure_run;
 mod purge;
 mod query;
-// Read and written by the query paging of the next change.
-#[cfg_attr(not(test), allow(dead_code))]
 mod query_spill;
 mod response;
 #[cfg(test)]
@@ -47,6 +45,7 @@ mod revocation_tests;
 mod rotation;
 mod script_store;
 mod script_sync;
+mod spill_registry;
 mod staged;
 mod stats;
 mod sync;

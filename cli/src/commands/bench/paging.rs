@@ -1,6 +1,7 @@
-//! The `query-paging` and `query-order-paging` workloads: page through `SELECT * FROM c` (or,
-//! for the second, `SELECT * FROM c ORDER BY c.n`, descending then ascending: read in index
-//! order) with 1,000 items a page, from the first page, and time page 1 and page 50 (or the last
+//! The `query-paging`, `query-order-paging` and `query-group-paging` workloads: page through
+//! `SELECT * FROM c` (or, for the second, `SELECT * FROM c ORDER BY c.n`, descending then
+//! ascending: read in index order; for the third, a GROUP BY with one group per item: computed
+//! whole on page 1, later pages read from its spill) with 1,000 items a page, from the first page, and time page 1 and page 50 (or the last
 //! page, when there are fewer than 50), each into its own sample, so the report shows whether a
 //! later page costs more than the first.
 //! The pages in between are read untimed (and outside the CPU and crypto meters): they only carry
@@ -24,6 +25,9 @@ pub(super) const ORDER_QUERIES: [(&str, &str); 2] = [
     ("query-order-desc", "SELECT * FROM c ORDER BY c.n DESC"),
     ("query-order-asc", "SELECT * FROM c ORDER BY c.n"),
 ];
+/// The paged query of `query-group-paging`: one group per item (every bench item has its own
+/// `n`), so the result is as long as the container; page 1 computes it and spills the rest.
+pub(super) const GROUP_QUERY: &str = "SELECT c.n, COUNT(1) AS cnt FROM c GROUP BY c.n";
 /// Items a page.
 pub(super) const PAGE: usize = 1000;
 /// The later page timed (the last one when the container has fewer pages).
