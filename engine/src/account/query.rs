@@ -302,7 +302,8 @@ impl Container {
             None => 0,
             Some(Token::Offset(o)) => o,
             // A spilled result is read from its file; once the spill is gone the query is
-            // computed again and cut at the same offset (query_spill.rs, spill_registry.rs).
+            // computed again and cut at the same offset, as before spills, and not spilled
+            // again (query_spill.rs, spill_registry.rs).
             Some(Token::Spill(id, at)) => match self.spilled_page(&r, &fingerprint, (id, at), page, now)? {
                 Some(served) => return Ok(served),
                 None => at,
@@ -358,10 +359,10 @@ impl Container {
         }
         let end = page_end(&all, offset, page);
         let items: Vec<Value> = all.get(offset..end).map(<[Value]>::to_vec).unwrap_or_default();
-        // The rest of the result goes to a sealed spill that the next pages read, so they
-        // neither compute it again nor see writes made since. A spill that cannot be written
-        // (a full disk) leaves the query on its offset, as before spills.
-        let spill = match all.get(end..).filter(|rest| !rest.is_empty()) {
+        // On the first page, the rest of the result goes to a sealed spill that the next pages
+        // read, so they neither compute it again nor see writes made since. A spill that cannot
+        // be written (a full disk) leaves the query on its offset, as before spills.
+        let spill = match all.get(end..).filter(|rest| offset == 0 && !rest.is_empty()) {
             Some(rest) => {
                 let owner = (r.id, fingerprint.as_str());
                 self.inner
