@@ -37,7 +37,7 @@ pub fn run(g: &Globals, a: &QueryArgs<'_>) -> CliResult<Report> {
         max_item_count: a.max_items,
         continuation: a.continuation.map(str::to_string),
     };
-    let account = account::open(g)?;
+    let account = account::open_for_one_page(g)?;
     let container = account.database(a.db).container(a.container);
     if a.explain {
         let plan = container.explain_query(a.sql, &params, &opts)?;

@@ -397,7 +397,11 @@ impl Account {
         suite: Arc<CipherSuite>,
         lock: DirLock,
     ) -> Result<Account> {
-        let spills = Spills::open(&opts.data_dir, SpillLimits::default())?;
+        let limits = match opts.query_spills {
+            true => SpillLimits::default(),
+            false => SpillLimits::NONE,
+        };
+        let spills = Spills::open(&opts.data_dir, limits)?;
         let inner = Arc::new(AccountInner {
             supervisor: Supervisor::default(),
             shut: AtomicBool::new(false),

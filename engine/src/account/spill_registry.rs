@@ -31,6 +31,15 @@ pub(crate) struct SpillLimits {
     pub(crate) idle_secs: u64,
 }
 
+impl SpillLimits {
+    /// No spill is written (`AccountOptions::query_spills` off).
+    pub(crate) const NONE: SpillLimits = SpillLimits {
+        max_spills: 0,
+        max_bytes: 0,
+        idle_secs: 0,
+    };
+}
+
 impl Default for SpillLimits {
     fn default() -> Self {
         SpillLimits {
@@ -134,6 +143,9 @@ impl Spills {
         base: u64,
         now: u64,
     ) -> Result<Option<u64>> {
+        if self.limits.max_spills == 0 {
+            return Ok(None);
+        }
         strata_base::fs::create_dir(&self.dir, true)?;
         let id = loop {
             let id: u64 = rand::random();
@@ -380,6 +392,10 @@ mod tests {
         assert!(spills.count() >= 1);
         spills.sweep(1301).unwrap();
         assert_eq!((spills.count(), files(dir.path())), (0, 0));
+        // With spilling off nothing is written.
+        let off = Spills::open(&dir.path().join("off"), SpillLimits::NONE).unwrap();
+        assert!(off.create(&suite, (1, "f"), &values(3), 0, 0).unwrap().is_none());
+        assert!(!dir.path().join("off").exists());
         // Reopening removes whatever an earlier session left.
         spills
             .create(&suite, (1, "f"), &values(3), 0, 0)
