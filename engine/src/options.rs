@@ -42,6 +42,12 @@ pub struct AccountOptions {
     /// How long the all-versions-and-deletes change feed keeps a change (the retention window
     /// of continuous backup; 7 days by default).
     pub change_feed_retention: Duration,
+    /// Whether a GROUP BY, DISTINCT or in-memory ORDER BY result longer than its first page
+    /// spills the rest to a sealed file that later pages read (docs/query.md, "Spilled
+    /// pages"); default true. A process that serves one page and exits (the CLI's `strata
+    /// query`) turns it off: its spill would be removed by the next open before any page read
+    /// it, so each page computes the result and pays a share of it, as before spills.
+    pub query_spills: bool,
 }
 
 impl AccountOptions {
@@ -57,6 +63,7 @@ impl AccountOptions {
             clock: Arc::new(MonotonicClock::new()),
             wall_clock: Arc::new(SystemWallClock),
             change_feed_retention: Duration::from_secs(7 * 24 * 3600),
+            query_spills: true,
         }
     }
 
@@ -98,6 +105,11 @@ impl AccountOptions {
 
     pub fn clock(mut self, c: Arc<dyn Clock>) -> Self {
         self.clock = c;
+        self
+    }
+
+    pub fn query_spills(mut self, on: bool) -> Self {
+        self.query_spills = on;
         self
     }
 

@@ -35,6 +35,7 @@ mod property_order;
 mod query_conformance;
 mod query_errors;
 mod query_paging;
+mod query_spill;
 mod ru_charges;
 mod script_logging;
 mod script_sync;

@@ -690,7 +690,7 @@ fn paged(
 /// and as a full scan.
 #[test]
 fn paging_equals_the_unpaged_result() {
-    let (_dir, c) = setup();
+    let (dir, c) = setup();
     let mut checked = 0;
     for (sql, params, _) in cases() {
         let params: Vec<(String, Value)> = params
@@ -718,4 +718,13 @@ fn paging_equals_the_unpaged_result() {
         }
     }
     assert!(checked >= 300, "only {checked} runs checked");
+    // GROUP BY, DISTINCT and in-memory ORDER BY pages were read from spills, each deleted
+    // after its last page.
+    let spills = dir.path().join("data/tmp/query");
+    assert!(spills.is_dir(), "some result was spilled");
+    assert_eq!(
+        std::fs::read_dir(&spills).unwrap().count(),
+        0,
+        "a spill outlived its last page"
+    );
 }

@@ -126,7 +126,7 @@ fn default_page_is_100_and_empty_results_have_no_token() {
 
 #[test]
 fn bad_continuations_are_400() {
-    let (_dir, c) = filled(30);
+    let (dir, c) = filled(30);
     let first = c
         .query_items("SELECT * FROM c", &[], &opts(Some(10), None))
         .unwrap();
@@ -171,9 +171,11 @@ fn bad_continuations_are_400() {
         let e = c.query_items(sql, &params, &o).unwrap_err();
         assert_eq!(e.status(), 400, "{sql} {o:?}: {e}");
     }
-    // An offset token (a query computed whole per page: DISTINCT) past the end (the data
-    // shrank since) is a 400 that says to start again; a position token resumes at its key
-    // whatever happened, here on an empty last page.
+    // A query computed whole (DISTINCT) pages from its spill: the data shrinking since does
+    // not change its pages. Once its spill is gone, its token is an offset into the result
+    // computed again, and an offset past the end (the data shrank since) is a 400 that says
+    // to start again; a position token resumes at its key whatever happened, here on an empty
+    // last page.
     let sorted = "SELECT DISTINCT VALUE c.n FROM c";
     let offset_token = c
         .query_items(sorted, &[], &opts(Some(10), None))
@@ -183,8 +185,15 @@ fn bad_continuations_are_400() {
     for k in 0..30 {
         c.delete_item(format!("p{}", k % 5), &format!("i{k:04}")).unwrap();
     }
+    let snapshot = c
+        .query_items(sorted, &[], &opts(Some(10), Some(offset_token.clone())))
+        .unwrap();
+    assert_eq!(snapshot.items.len(), 10, "the first page's snapshot");
+    for spill in std::fs::read_dir(dir.path().join("data/tmp/query")).unwrap() {
+        std::fs::remove_file(spill.unwrap().path()).unwrap();
+    }
     let e = c
-        .query_items(sorted, &[], &opts(Some(10), Some(offset_token)))
+        .query_items(sorted, &[], &opts(Some(10), snapshot.continuation))
         .unwrap_err();
     assert_eq!(e.status(), 400);
     assert!(e.to_string().contains("again"), "{e}");

@@ -29,7 +29,8 @@ pub struct BenchCommand {
     #[arg(long, value_name = "FILE.svg")]
     chart: Option<PathBuf>,
     /// Comma-separated workloads: load, write, read-uniform, read-zipf, replace, query-eq,
-    /// query, query-paging, query-order-paging, query-range-paging, aggregate, feed, read-cold
+    /// query, query-paging, query-order-paging, query-range-paging, query-group-paging, aggregate,
+    /// feed, read-cold
     /// (load always runs)
     /// [default: all].
     #[arg(long, value_name = "LIST")]

@@ -68,7 +68,17 @@ pub fn set_identity(g: &Globals, principal: &str) -> CliResult<Report> {
 
 /// Opens the account in --data for a command that needs one.
 pub fn open(g: &Globals) -> CliResult<Account> {
-    let account = Account::open(g.account_options()).map_err(|e| with_init_hint(g, e.into()))?;
+    open_with(g, g.account_options())
+}
+
+/// Opens the account for one query page: the process exits after it, so no result is spilled
+/// for later pages (the next process's open would remove the spill unread; docs/query.md).
+pub fn open_for_one_page(g: &Globals) -> CliResult<Account> {
+    open_with(g, g.account_options().query_spills(false))
+}
+
+fn open_with(g: &Globals, opts: strata_engine::AccountOptions) -> CliResult<Account> {
+    let account = Account::open(opts).map_err(|e| with_init_hint(g, e.into()))?;
     if g.stats {
         crate::session::remember(&account);
     }

@@ -37,9 +37,10 @@ use side::Side;
 /// `write` gives one row per thread count (`write-t1`, `write-t2`, ...); `query-paging` gives two,
 /// `query-page1` and `query-page50` (`query-pageN` for the last page N when there are fewer);
 /// `query-order-paging` four, `query-order-desc-page1`, `-page50`, `query-order-asc-page1`,
-/// `-page50`; `query-range-paging` two, `query-range-page1` and `-page50`. `read-cold` runs last
+/// `-page50`; `query-range-paging` two, `query-range-page1` and `-page50`; `query-group-paging`
+/// two, `query-group-page1` and `query-group-page50`. `read-cold` runs last
 /// because it reopens the accounts, which empties their caches for whatever would follow.
-pub const WORKLOADS: [&str; 13] = [
+pub const WORKLOADS: [&str; 14] = [
     "load",
     "write",
     "read-uniform",
@@ -50,6 +51,7 @@ pub const WORKLOADS: [&str; 13] = [
     "query-paging",
     "query-order-paging",
     "query-range-paging",
+    "query-group-paging",
     "aggregate",
     "feed",
     "read-cold",
@@ -251,6 +253,12 @@ pub fn run(g: &Globals, args: &BenchArgs) -> CliResult<Report> {
                 runs.push((paging::late_row(prefix, p.late_page), p.late));
             }
             runs
+        } else if *name == "query-group-paging" {
+            let p = paging::run(&plan, &sides, &bar, paging::GROUP_QUERY)?;
+            vec![
+                ("query-group-page1".to_string(), p.first),
+                (paging::late_row("query-group", p.late_page), p.late),
+            ]
         } else {
             vec![(name.to_string(), workload::run(name, &plan, &mut sides, &bar)?)]
         };

@@ -39,7 +39,7 @@ pub fn run(g: &Globals, a: &QueryArgs<'_>) -> CliResult<Report> {
         continuation: a.continuation.map(str::to_string),
         partition_filter: None,
     };
-    let account = account::open(g)?;
+    let account = account::open_for_one_page(g)?;
     let container = account.database(a.db).container(a.container);
     if a.explain {
         let plan = container.explain_query(a.sql, &params, &opts)?;

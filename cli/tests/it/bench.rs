@@ -13,8 +13,9 @@ use serde_json::Value;
 /// Every row of a full `--quick` run: `write` gives one row per thread count (1,2,4,8 by default);
 /// `query-paging` gives page 1 and the last page, page 3 here: the 2,000 loaded items and the
 /// 4 × 16 durable writes make 2,064 items, three pages of 1,000; `query-order-paging` the same,
-/// descending and ascending; `query-range-paging` the same, in index order.
-const WORKLOADS: [&str; 21] = [
+/// descending and ascending; `query-range-paging` the same, in index order;
+/// `query-group-paging` the same (one group per item).
+const WORKLOADS: [&str; 23] = [
     "load",
     "write-t1",
     "write-t2",
@@ -33,6 +34,8 @@ const WORKLOADS: [&str; 21] = [
     "query-order-asc-page3",
     "query-range-page1",
     "query-range-page3",
+    "query-group-page1",
+    "query-group-page3",
     "aggregate",
     "feed",
     "read-cold",
@@ -217,6 +220,16 @@ fn query_range_paging_reports_page1_and_the_last() {
     paged_rows_are_charged(
         "query-range-paging",
         &["load", "query-range-page1", "query-range-page2"],
+    );
+}
+
+/// `query-group-paging` alone: a GROUP BY with one group per item, 2,000 groups, two pages: page
+/// 1 computes the result and spills the rest, page 2 reads the spill; both are charged.
+#[test]
+fn query_group_paging_reports_page_one_and_the_last_page() {
+    paged_rows_are_charged(
+        "query-group-paging",
+        &["load", "query-group-page1", "query-group-page2"],
     );
 }
 

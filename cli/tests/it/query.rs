@@ -130,6 +130,25 @@ fn query_pages_with_continuation() {
         }
     }
     assert_eq!(Value::Array(ids), json!(["1", "2", "3", "4", "5"]));
+
+    // A GROUP BY pages by offset, one process a page, without writing a spill that the next
+    // process would remove unread.
+    let sql = "SELECT c.tenant, COUNT(1) AS n FROM c GROUP BY c.tenant";
+    let first = env.ok(&["query", "d", "c", sql, "--max-items", "1"]);
+    let token = first["continuation"].as_str().expect("a token").to_string();
+    assert!(!env.dir.path().join("data/tmp/query").exists());
+    let second = env.ok(&[
+        "query",
+        "d",
+        "c",
+        sql,
+        "--max-items",
+        "5",
+        "--continuation",
+        &token,
+    ]);
+    assert_eq!(second["items"].as_array().map(Vec::len), Some(2));
+    assert_eq!(second["continuation"], Value::Null);
 }
 
 #[test]

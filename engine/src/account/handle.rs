@@ -13,6 +13,7 @@ use super::key_check::KeyState;
 use super::keys::{create_keys, open_service, unwrap_customer};
 use super::lifecycle::{AccountRef, Supervisor};
 use super::lsn::LsnTable;
+use super::spill_registry::{SpillLimits, Spills};
 use super::ttl::{db_options, TtlTable};
 use crate::catalog::{validate_name, Catalog, DatabaseEntry};
 use crate::error::{Error, Result};
@@ -70,6 +71,9 @@ pub(crate) struct AccountInner {
     pub(crate) metrics: Metrics,
     /// Compiled indexing policies (see `index.rs`; the rebuild thread is `supervisor`'s).
     pub(crate) indexer: Indexer,
+    /// Sealed spills of query results paged from a file (`spill_registry.rs`); those of earlier
+    /// sessions are removed when the account opens.
+    pub(crate) spills: Spills,
     /// Declared after `db`: the directory is unlocked once the store is closed.
     _lock: DirLock,
 }
@@ -393,6 +397,11 @@ impl Account {
         suite: Arc<CipherSuite>,
         lock: DirLock,
     ) -> Result<Account> {
+        let limits = match opts.query_spills {
+            true => SpillLimits::default(),
+            false => SpillLimits::NONE,
+        };
+        let spills = Spills::open(&opts.data_dir, limits)?;
         let inner = Arc::new(AccountInner {
             supervisor: Supervisor::default(),
             shut: AtomicBool::new(false),
@@ -412,6 +421,7 @@ impl Account {
             ttl_swept: Mutex::default(),
             metrics: Metrics::default(),
             indexer: Indexer::new(),
+            spills,
             _lock: lock,
         });
         // Indexes left unfinished (a policy change, a catalog from before indexing) are

@@ -40,6 +40,7 @@ mod procedure_host;
 mod procedure_run;
 mod purge;
 mod query;
+mod query_spill;
 mod response;
 #[cfg(test)]
 mod revocation_tests;
@@ -47,6 +48,7 @@ mod rotation;
 mod script_store;
 mod script_sync;
 mod script_tombstone;
+mod spill_registry;
 mod staged;
 mod stats;
 mod sync;

@@ -3,7 +3,9 @@
 //! scan, pages the results behind an opaque continuation token, and charges RUs (see
 //! docs/query.md, docs/ru-model.md). Queries the streaming executor can run (query/stream.rs)
 //! read documents one at a time and stop when the page is full, and their token is a position
-//! in key order; the others compute the whole result per page and their token is an offset.
+//! in key order; the others compute the whole result on their first page, spill the rest to a
+//! sealed file (spill_registry.rs) that later pages read, and their token names the spill and an
+//! offset (the result is computed again from that offset once the spill is gone).
 //! Owns the token format and the per-page charge; must not evaluate queries itself (that is
 //! `query/`). Thread-safe: a page reads one consistent snapshot.
 
@@ -165,6 +167,8 @@ impl Container {
         let mut r = self.resolve()?;
         r.scope_filter = opts.partition_filter.clone();
         self.admit(&r)?;
+        let now = self.inner.opts.wall_clock.now_secs();
+        self.inner.spills.sweep(now)?;
         let fingerprint = fingerprint(
             sql,
             params,
@@ -348,6 +352,13 @@ impl Container {
         let offset = match token {
             None => 0,
             Some(Token::Offset(o)) => o,
+            // A spilled result is read from its file; once the spill is gone the query is
+            // computed again and cut at the same offset, as before spills, and not spilled
+            // again (query_spill.rs, spill_registry.rs).
+            Some(Token::Spill(id, at)) => match self.spilled_page(&r, &fingerprint, (id, at), page, now)? {
+                Some(served) => return Ok(served),
+                None => at,
+            },
             Some(_) => return Err(bad_token(PLAN_CHANGED)),
         };
         let mut load = 0.0;
@@ -433,11 +444,29 @@ impl Container {
         }
         let end = page_end(&all, offset, page);
         let items: Vec<Value> = all.get(offset..end).map(<[Value]>::to_vec).unwrap_or_default();
-        let continuation = (end < all.len())
-            .then(|| encode_token(&Token::Offset(end), &fingerprint, &self.inner.suite, r.id));
+        // On the first page, the rest of the result goes to a sealed spill that the next pages
+        // read, so they neither compute it again nor see writes made since. A spill that cannot
+        // be written (a full disk) leaves the query on its offset, as before spills.
+        let spill = match all.get(end..).filter(|rest| offset == 0 && !rest.is_empty()) {
+            Some(rest) => {
+                let owner = (r.id, fingerprint.as_str());
+                self.inner
+                    .spills
+                    .create(&self.inner.suite, owner, rest, end as u64, now)
+                    .unwrap_or(None)
+            }
+            None => None,
+        };
+        let next = match spill {
+            Some(id) => Token::Spill(id, end),
+            None => Token::Offset(end),
+        };
+        let continuation =
+            (end < all.len()).then(|| encode_token(&next, &fingerprint, &self.inner.suite, r.id));
         // The scan's load charge is shared among the pages in proportion to the items each
-        // returns (all of it on the first page when there are no results).
-        let share = if all.is_empty() {
+        // returns (all of it on the first page when there are no results, or when the rest is
+        // spilled: later pages then read only the spill).
+        let share = if all.is_empty() || spill.is_some() {
             load
         } else {
             load * items.len() as f64 / all.len() as f64
@@ -477,6 +506,44 @@ impl Container {
                 .map(|p| encode_token(&kind(p), fingerprint, &self.inner.suite, r.id)),
             status_code: 200,
         })
+    }
+}
+
+impl Container {
+    /// The page of a spilled result at `at`, charged for what it read and returned (the
+    /// spill's results, like index entries, and their bytes; no document); `None` when the
+    /// spill is gone.
+    fn spilled_page(
+        &self,
+        r: &Resolved,
+        fingerprint: &str,
+        (id, at): (u64, usize),
+        max_items: usize,
+        now: u64,
+    ) -> Result<Option<QueryResponse>> {
+        let owner = (r.id, fingerprint);
+        let limits = (max_items, MAX_PAGE_BYTES);
+        let Some(page) = self
+            .inner
+            .spills
+            .page(&self.inner.suite, owner, (id, at as u64), limits, now)?
+        else {
+            return Ok(None);
+        };
+        let charge = query_charge(
+            index_read_charge(page.items.len()),
+            page.bytes,
+            self.inner.is_cmk(),
+        );
+        self.debit(r, charge)?;
+        let next = page.next.map(|n| usize::try_from(n).unwrap_or(usize::MAX));
+        Ok(Some(QueryResponse {
+            items: page.items,
+            request_charge: charge,
+            continuation: next
+                .map(|n| encode_token(&Token::Spill(id, n), fingerprint, &self.inner.suite, r.id)),
+            status_code: 200,
+        }))
     }
 }
 
@@ -550,13 +617,16 @@ fn fingerprint(
 #[derive(Clone, Debug, PartialEq)]
 enum Token {
     Offset(usize),
+    /// A spilled result (its random id) and the offset of the next page in the whole result.
+    Spill(u64, usize),
     At(Position),
     Sorted(Position),
     InIndex(Position),
 }
 
 /// `hex( seal_metadata("query-continuation/<container id>", body) )`: the compact JSON body
-/// `{"v":2,"h":"<fingerprint>","o":<offset>}` or `{"v":2,"h":..,"k":"<hex key>","s":<skip>,"c":<produced>}`
+/// `{"v":2,"h":"<fingerprint>","o":<offset>}`, `{"v":2,"h":..,"p":<spill id>,"o":<offset>}` or
+/// `{"v":2,"h":..,"k":"<hex key>","s":<skip>,"c":<produced>}`
 /// (`"r"` instead of `"k"` for a position in sort order, `"x"` for one in index order),
 /// sealed under the account's service layer (a fresh salt, AES-256-GCM; `CipherSuite::seal_metadata`).
 /// The token is opaque (the item key inside is encrypted) and authenticated: a token altered,
@@ -566,6 +636,13 @@ fn encode_token(token: &Token, fingerprint: &str, suite: &CipherSuite, container
         Token::Offset(o) => {
             return seal_token(
                 json!({"v": TOKEN_VERSION, "h": fingerprint, "o": o}),
+                suite,
+                container,
+            )
+        }
+        Token::Spill(id, o) => {
+            return seal_token(
+                json!({"v": TOKEN_VERSION, "h": fingerprint, "p": id, "o": o}),
                 suite,
                 container,
             )
@@ -610,9 +687,14 @@ fn decode_token(token: &str, fingerprint: &str, suite: &CipherSuite, container: 
     }
     let number = |name: &str| v.get(name).and_then(Value::as_u64);
     if let Some(offset) = number("o") {
-        return usize::try_from(offset)
-            .map(Token::Offset)
-            .map_err(|_| bad_token("offset out of range"));
+        let offset = usize::try_from(offset).map_err(|_| bad_token("offset out of range"))?;
+        return match v.get("p") {
+            None => Ok(Token::Offset(offset)),
+            Some(id) => id
+                .as_u64()
+                .map(|id| Token::Spill(id, offset))
+                .ok_or_else(|| bad_token("no spill id")),
+        };
     }
     let hex_field = |name: &str| v.get(name).and_then(Value::as_str).and_then(hex::decode);
     let (kind, key): (fn(Position) -> Token, _) = match (hex_field("k"), hex_field("r"), hex_field("x")) {
@@ -657,6 +739,8 @@ mod tests {
         let f = fingerprint("SELECT * FROM c", &[], None, None);
         let t = enc(&Token::Offset(42), &f);
         assert_eq!(dec(&t, &f).unwrap(), Token::Offset(42));
+        let spill = Token::Spill(u64::MAX - 3, 7);
+        assert_eq!(dec(&enc(&spill, &f), &f).unwrap(), spill);
         let at = Token::At(Position {
             key: vec![1, 0, 0, 0, 7, 0xff],
             skip: 3,

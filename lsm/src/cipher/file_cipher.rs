@@ -34,6 +34,9 @@ pub enum FileKind {
     Wal = 1,
     Segment = 2,
     Manifest = 3,
+    /// A query's spilled results (the engine's `account/query_spill.rs`): the rest of a result
+    /// computed whole, read back a page at a time.
+    QuerySpill = 4,
 }
 
 /// The kinds of block inside a file, bound into the AAD so a block cannot stand in for another kind.
@@ -45,6 +48,10 @@ pub enum BlockKind {
     Index = 3,
     Filter = 4,
     Manifest = 5,
+    /// A chunk of spilled query results that more chunks follow.
+    SpillChunk = 6,
+    /// The last chunk of spilled query results: a file that ends without one was cut short.
+    SpillFinal = 7,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -261,9 +268,11 @@ fn info(layer: Layer, kind: FileKind) -> &'static str {
         (Layer::Customer, FileKind::Wal) => "strata/v1/customer/wal",
         (Layer::Customer, FileKind::Segment) => "strata/v1/customer/segment",
         (Layer::Customer, FileKind::Manifest) => "strata/v1/customer/manifest",
+        (Layer::Customer, FileKind::QuerySpill) => "strata/v1/customer/query-spill",
         (Layer::Service, FileKind::Wal) => "strata/v1/service/wal",
         (Layer::Service, FileKind::Segment) => "strata/v1/service/segment",
         (Layer::Service, FileKind::Manifest) => "strata/v1/service/manifest",
+        (Layer::Service, FileKind::QuerySpill) => "strata/v1/service/query-spill",
     }
 }
 

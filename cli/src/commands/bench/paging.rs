@@ -1,7 +1,8 @@
-//! The `query-paging`, `query-order-paging` and `query-range-paging` workloads: page through
-//! `SELECT * FROM c` (or, for the second, `SELECT * FROM c ORDER BY c.n`, descending then
-//! ascending: read in index order; for the third, `SELECT * FROM c WHERE c.n >= 0`, a range
-//! lookup every item matches, read in index order) with 1,000 items a page, from the first page, and time page 1 and page 50 (or the last
+//! The `query-paging`, `query-order-paging`, `query-range-paging` and `query-group-paging`
+//! workloads: page through `SELECT * FROM c` (or, for the second, `SELECT * FROM c ORDER BY c.n`,
+//! descending then ascending: read in index order; for the third, `SELECT * FROM c WHERE c.n >=
+//! 0`, a range lookup every item matches, read in index order; for the fourth, a GROUP BY with one
+//! group per item: computed whole on page 1, later pages read from its spill) with 1,000 items a page, from the first page, and time page 1 and page 50 (or the last
 //! page, when there are fewer than 50), each into its own sample, so the report shows whether a
 //! later page costs more than the first.
 //! The pages in between are read untimed (and outside the CPU and crypto meters): they only carry
@@ -29,6 +30,10 @@ pub(super) const ORDER_QUERIES: [(&str, &str); 2] = [
 /// item matches, without ORDER BY, so it is read in index order (its token is an entry's
 /// position, docs/query.md "Index order").
 pub(super) const RANGE_QUERY: &str = "SELECT * FROM c WHERE c.n >= 0";
+
+/// The paged query of `query-group-paging`: one group per item (every bench item has its own
+/// `n`), so the result is as long as the container; page 1 computes it and spills the rest.
+pub(super) const GROUP_QUERY: &str = "SELECT c.n, COUNT(1) AS cnt FROM c GROUP BY c.n";
 /// Items a page.
 pub(super) const PAGE: usize = 1000;
 /// The later page timed (the last one when the container has fewer pages).

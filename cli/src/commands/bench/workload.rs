@@ -224,14 +224,15 @@ fn execute(op: Op, plan: &Plan, side: &Side, s: &mut Sample) -> CliResult<()> {
 /// The published RU surcharge of CMK for a workload (docs/ru-model.md), in percent.
 pub(super) fn published_surcharge(name: &str) -> f64 {
     match name {
-        "query" | "query-eq" | "query-paging" | "query-order-paging" | "query-range-paging" | "aggregate"
-        | "feed" => 15.0,
+        "query" | "query-eq" | "query-paging" | "query-order-paging" | "query-range-paging"
+        | "query-group-paging" | "aggregate" | "feed" => 15.0,
         // The rows of `query-paging`: `query-page1`, `query-page50` (or the last page's number),
         // of `query-order-paging`: `query-order-desc-page1`, ..., of `query-range-paging`:
-        // `query-range-page1`, ...
+        // `query-range-page1`, ..., and of `query-group-paging`.
         n if n.starts_with("query-page")
             || n.starts_with("query-order-")
-            || n.starts_with("query-range-") =>
+            || n.starts_with("query-range-")
+            || n.starts_with("query-group-") =>
         {
             15.0
         }
@@ -315,7 +316,7 @@ mod tests {
             assert_eq!(rows[1].len(), COLUMNS.len(), "{w}");
             let want = match w {
                 "query" | "query-eq" | "query-paging" | "query-order-paging" | "query-range-paging"
-                | "aggregate" | "feed" => 15.0,
+                | "query-group-paging" | "aggregate" | "feed" => 15.0,
                 "read-uniform" | "read-zipf" | "read-cold" => 5.0,
                 _ => 6.0,
             };
