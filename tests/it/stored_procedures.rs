@@ -368,3 +368,46 @@ fn bodies_survive_a_backup_and_never_reach_a_file_in_the_clear() {
         json!(canary)
     );
 }
+
+#[test]
+fn if_match_runs_only_the_body_the_caller_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_account, c) = plain_container(dir.path());
+    let first = c.create_stored_procedure("bulkImport", BULK_IMPORT).unwrap();
+    let if_match = |etag: &str| ProcedureOptions {
+        if_match: Some(etag.to_string()),
+        ..ProcedureOptions::default()
+    };
+    let r = c
+        .execute_stored_procedure_with("bulkImport", "p", &[json!([item("a", 1)])], if_match(&first.etag))
+        .unwrap();
+    assert_eq!((r.status_code, r.body), (200, json!(1)));
+
+    let replaced = c.replace_stored_procedure("bulkImport", BULK_IMPORT).unwrap();
+    assert_ne!(replaced.etag, first.etag);
+    let before = state(&c);
+    for stale in [first.etag.as_str(), "\"not-an-etag\"", ""] {
+        let e = c
+            .execute_stored_procedure_with("bulkImport", "p", &[json!([item("b", 2)])], if_match(stale))
+            .unwrap_err();
+        assert_eq!(e.status(), 412, "{stale}: {e}");
+        assert!(e.to_string().contains(&replaced.etag), "{e}");
+    }
+    // Refused before it ran: nothing written, and the item it would have made is absent.
+    assert_eq!(state(&c), before);
+    assert_eq!(c.read_item::<Value>("p", "b").unwrap_err().status(), 404);
+
+    let r = c
+        .execute_stored_procedure_with(
+            "bulkImport",
+            "p",
+            &[json!([item("b", 2)])],
+            if_match(&replaced.etag),
+        )
+        .unwrap();
+    assert_eq!(r.body, json!(1));
+    let missing = c
+        .execute_stored_procedure_with("gone", "p", &[], if_match(&replaced.etag))
+        .unwrap_err();
+    assert_eq!(missing.status(), 404);
+}
