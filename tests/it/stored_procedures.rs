@@ -411,3 +411,39 @@ fn if_match_runs_only_the_body_the_caller_read() {
         .unwrap_err();
     assert_eq!(missing.status(), 404);
 }
+
+/// The `__` query API over the engine's pages: a filter page by page with the continuation the
+/// engine hands back, and a sort over the whole partition.
+#[test]
+fn underscore_queries_page_through_the_partition() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_account, c) = plain_container(dir.path());
+    for i in 0..7 {
+        c.create_item("p", &item(&format!("i{i}"), (i * 3) % 7)).unwrap();
+    }
+    c.create_item("q", &json!({"id": "other", "pk": "q", "n": 100}))
+        .unwrap();
+    c.create_stored_procedure(
+        "pages",
+        "function pages() { var out = []; \
+           function step(err, feed, options) { if (err) throw err; out.push(feed.length); \
+             if (options.continuation !== undefined) \
+               __.filter(function (d) { return d.n >= 0; }, { pageSize: 3, continuation: options.continuation }, step); } \
+           __.filter(function (d) { return d.n >= 0; }, { pageSize: 3 }, step); \
+           getContext().getResponse().setBody(out); }",
+    )
+    .unwrap();
+    let r = c.execute_stored_procedure("pages", "p", &[]).unwrap();
+    assert_eq!(r.body, json!([3, 3, 1]), "the other partition's item is not seen");
+
+    c.create_stored_procedure(
+        "top",
+        "function top(k) { var r = __.chain().filter(function (d) { return d.n % 2 === 0; }) \
+           .sortByDescending(function (d) { return d.n; }).pluck('id').value({ pageSize: 2 }); \
+           if (!r.isAccepted) throw new Error('not accepted'); }",
+    )
+    .unwrap();
+    // n by id: i0 0, i1 3, i2 6, i3 2, i4 5, i5 1, i6 4; the even ones, highest first.
+    let r = c.execute_stored_procedure("top", "p", &[]).unwrap();
+    assert_eq!(r.body, json!(["i2", "i6", "i3", "i0"]));
+}
