@@ -1,9 +1,9 @@
 // The `__` object of the server-side API, after the managed service's JavaScript query API:
 // `__` is the collection (its readDocument, createDocument, queryDocuments, … work as on
-// getContext().getCollection()) plus the query functions filter, map, pluck, flatten, sortBy and
-// sortByDescending, alone or as `__.chain()…value()`. Evaluated as one function expression that
-// api.js calls with the collection, a synchronous read of one page of the partition's documents
-// and the queue of callbacks; returns `__`. Owns only the pipeline over documents read through
+// getContext().getCollection()) plus the query functions filter, map, pluck, flatten, sortBy,
+// sortByDescending and unwind, alone or as `__.chain()…value()`. Evaluated as one function
+// expression that api.js calls with the collection, a synchronous read of one page of the
+// partition's documents and the queue of callbacks; returns `__`. Owns only the pipeline over documents read through
 // that page read: it must not reach the host any other way, nor write.
 (function (collection, readPage, defer) {
   'use strict';
@@ -14,7 +14,7 @@
     if (v === undefined) return 0;
     if (v === null) return 1;
     if (typeof v === 'boolean') return 2;
-    if (typeof v === 'number') return 3;
+    if (typeof v === 'number') return Number.isNaN(v) ? 0 : 3;
     if (typeof v === 'string') return 4;
     return 5;
   }
@@ -29,10 +29,11 @@
   }
 
   function keyOf(predicate) {
+    // A function of the document, a property name, or nothing (the document itself).
     if (predicate === undefined || predicate === null) return (doc) => doc;
     if (typeof predicate === 'function') return predicate;
     if (typeof predicate === 'string') return (doc) => (doc === null || doc === undefined ? undefined : doc[predicate]);
-    throw new TypeError('sortBy takes a function of the document, or a property name');
+    throw new TypeError('sortBy and unwind take a function of the document, or a property name');
   }
 
   function flattenInto(out, v, shallow) {
@@ -67,6 +68,29 @@
         run: (docs) => {
           const out = [];
           for (const d of docs) flattenInto(out, d, isShallow === true);
+          return out;
+        },
+      };
+    },
+    // A self-join with an inner array: one [doc, element] (or resultSelector(doc, element)) per
+    // element of collectionSelector(doc); a document whose selection is no array gives none.
+    unwind(collectionSelector, resultSelector) {
+      if (collectionSelector === undefined || collectionSelector === null) {
+        throw new TypeError('unwind takes a collection selector: a function of the document, or a property name');
+      }
+      const select = keyOf(collectionSelector);
+      if (resultSelector !== undefined && resultSelector !== null && typeof resultSelector !== 'function') {
+        throw new TypeError('unwind\'s result selector is a function of (document, element)');
+      }
+      const project = resultSelector || ((d, e) => [d, e]);
+      return {
+        all: false,
+        run: (docs) => {
+          const out = [];
+          for (const d of docs) {
+            const inner = select(d);
+            if (Array.isArray(inner)) for (const e of inner) out.push(project(d, e));
+          }
           return out;
         },
       };
@@ -145,8 +169,8 @@
       },
     };
     for (const name of Object.keys(steps)) {
-      c[name] = function (arg) {
-        return chainOf(pipeline.concat([steps[name](arg)]));
+      c[name] = function (arg, second) {
+        return chainOf(pipeline.concat([steps[name](arg, second)]));
       };
     }
     return Object.freeze(c);
@@ -157,7 +181,15 @@
     underscore[name] = collection[name];
   }
   underscore.chain = function () { return chainOf([]); };
+  // `__.unwind(collectionSelector, resultSelector, [options], [callback])`: at the top level its
+  // result selector is positional (null: the [document, element] tuple), so that a lone
+  // function after the selector is never mistaken for the callback.
+  underscore.unwind = function (collectionSelector, resultSelector, options, callback) {
+    if (typeof options === 'function') [options, callback] = [callback, options];
+    return execute([steps.unwind(collectionSelector, resultSelector)], options, callback);
+  };
   for (const name of Object.keys(steps)) {
+    if (name === 'unwind') continue;
     // `__.name(arg, [options], [callback])`: a one-step query.
     underscore[name] = function (arg, options, callback) {
       // flatten's first argument is optional: `__.flatten(callback)`, `__.flatten({pageSize})`.

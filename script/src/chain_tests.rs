@@ -123,6 +123,20 @@ fn the_service_docs_samples_answer_as_their_sql() {
     );
     assert_eq!(r["feed"], json!(["X998_Y998", "b2", "a1", "c3"]));
     assert_eq!(r["continuation"], Value::Null);
+    // SELECT d.id, t FROM docs d JOIN t IN d.Tags (a tag that is no array joins nothing)
+    let r = run(
+        &mut h,
+        &answer("__.unwind('Tags', function (d, t) { return [d.id, t]; }, cb)"),
+    );
+    assert_eq!(
+        r["feed"],
+        json!([["X998_Y998", 123], ["X998_Y998", 456], ["a1", 7], ["a1", [8, 9]]])
+    );
+    let r = run(
+        &mut h,
+        &answer("__.chain().filter(function (d) { return d.id === 'a1'; }).unwind(function (d) { return d.Tags; }).value(cb)"),
+    );
+    assert_eq!(r["feed"], json!([[h.docs[1], 7], [h.docs[1], [8, 9]]]));
     let r = run(
         &mut h,
         &answer("__.map(function (d) { return d.message.length; }, cb)"),
@@ -205,6 +219,8 @@ fn bad_arguments_are_400s() {
         "function q() { __.map(); }",
         "function q() { __.pluck(3); }",
         "function q() { __.sortBy(42); }",
+        "function q() { __.unwind(); }",
+        "function q() { __.chain().unwind('Tags', 'not a function').value(); }",
         "function q() { __.filter(function () { return true; }, {}, 'not a callback'); }",
         "function q() { __.chain().filter(function () { return true; }).value(7); }",
         "function q() { __.filter(function (d) { throw new Error('predicate says no'); }); }",
