@@ -164,6 +164,16 @@ fn a_query_answers_one_page_with_its_continuation_and_a_sort_reads_them_all() {
     assert_eq!(r["feed"], json!(["c3", "a1", "b2", "X998_Y998"]));
     assert_eq!(r["continuation"], Value::Null);
     assert_eq!(h.reads, 4, "one read per page of one document");
+
+    // Keys of every kind order as ORDER BY does; NaN with undefined, equal keys in read order.
+    let r = run(
+        &mut h,
+        &answer(
+            "__.chain().sortBy(function (d) { return { X998_Y998: 'z', a1: NaN, b2: 1, c3: null }[d.id]; })\
+             .pluck('id').value(cb)",
+        ),
+    );
+    assert_eq!(r["feed"], json!(["a1", "c3", "b2", "X998_Y998"]));
 }
 
 #[test]
