@@ -1,10 +1,10 @@
 // The server-side API a stored procedure sees, after the managed service's: getContext(), its
-// collection, request and response. Evaluated as one function expression; the sandbox calls it
-// with the bridge to the host (one native function taking and returning JSON text) and the
-// collection's links, and gets back the function that invokes the
+// collection, request and response, and `__` (chain.js). Evaluated as one function expression;
+// the sandbox calls it with the bridge to the host (one native function taking and returning
+// JSON text), the collection's links and chain.js's factory, and gets back the function that invokes the
 // procedure or trigger. Every operation runs at once on the host; its callback is queued and called, in
 // order, after the procedure's function returns, as the managed service calls them later.
-(function (host, selfLink, altLink) {
+(function (host, selfLink, altLink, chain) {
   'use strict';
   const pending = [];
   let body = undefined;
@@ -119,6 +119,17 @@
     getRequest() { return request; },
   });
   globalThis.getContext = function getContext() { return context; };
+
+  // One page of the partition's documents, for `__`: {documents, continuation}, {error}, or
+  // {accepted: false} when the operation budget is spent.
+  function readPage(continuation, pageSize) {
+    const r = JSON.parse(host('readAll', JSON.stringify({ continuation, pageSize })));
+    if (r.accepted === false) return { accepted: false };
+    if (!r.ok) return { error: failure(r) };
+    const next = r.value.continuation;
+    return { documents: r.value.documents, continuation: next === null ? undefined : next };
+  }
+  globalThis.__ = chain(collection, readPage, (fn) => { pending.push(fn); });
 
   // console: accepted and dropped, unless the caller asked for the script log (console.js then
   // replaces it before the procedure runs).

@@ -7,6 +7,8 @@
 
 mod bridge;
 #[cfg(test)]
+mod chain_tests;
+#[cfg(test)]
 mod console_tests;
 mod error;
 mod functions;

@@ -1,12 +1,12 @@
 //! One sandboxed execution (and the `Sandbox` runtime functions.rs reuses): a fresh QuickJS
 //! runtime and context on a thread of its own, with a memory cap, a native stack cap and an
 //! interrupt handler that stops the script at its deadline (or when the host fails the
-//! execution). The context has the language and JSON,
-//! Date (frozen by clock.js), RegExp, Map/Set and eval, and api.js's `console` (kept only when
-//! the program asks for its log) — no module loader, file system, network, timers, promises or
-//! performance clock. The script reaches the host only
-//! through one native function (bridge.rs), whose requests are served on the calling thread, so
-//! the host needs to be neither `Send` nor `'static`. Must not know about documents or storage.
+//! execution). The context has the language and JSON, Date (frozen by clock.js), RegExp,
+//! Map/Set and eval, api.js (with chain.js's `__`) and its `console` (kept only when the program
+//! asks for its log) — no module loader, file system, network, timers, promises or performance
+//! clock. The script reaches the host only through one native function (bridge.rs), whose
+//! requests are served on the calling thread, so the host needs to be neither `Send` nor
+//! `'static`. Must not know about documents or storage.
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -27,6 +27,8 @@ use crate::log::ScriptLog;
 
 /// The server-side API (getContext() and the rest), in JavaScript.
 const API_JS: &str = include_str!("api.js");
+/// The `__` object (chain.js), in JavaScript: api.js is called with its factory.
+const CHAIN_JS: &str = include_str!("chain.js");
 /// The frozen clock, in JavaScript.
 const CLOCK_JS: &str = include_str!("clock.js");
 /// The console that writes to the script log, in JavaScript (only when the log is asked for).
@@ -197,8 +199,9 @@ fn execute(
         };
         freeze_clock(&ctx, program.now_ms).map_err(|e| fail(Phase::Setup, e))?;
         let api: Function = ctx.eval(API_JS).map_err(|e| fail(Phase::Setup, e))?;
+        let chain: Function = ctx.eval(CHAIN_JS).map_err(|e| fail(Phase::Setup, e))?;
         let invoke: Function = api
-            .call((bridge, program.self_link, program.alt_link))
+            .call((bridge, program.self_link, program.alt_link, chain))
             .map_err(|e| fail(Phase::Setup, e))?;
         if let Some(log) = &log {
             let log = log.clone();

@@ -73,14 +73,19 @@ impl Host for Memory {
     }
 }
 
-fn run(host: &mut Memory, body: &str, args: Value, limits: Limits) -> Result<Value, ScriptError> {
-    let p = Procedure {
+/// A procedure of `body` on collection `c` of database `d`, at a fixed moment, without its log.
+pub(crate) fn procedure(body: &str) -> Procedure<'_> {
+    Procedure {
         body,
         self_link: "dbs/d/colls/c/",
         alt_link: "dbs/d/colls/c",
         now_ms: 1_700_000_000_000.0,
         log: false,
-    };
+    }
+}
+
+fn run(host: &mut Memory, body: &str, args: Value, limits: Limits) -> Result<Value, ScriptError> {
+    let p = procedure(body);
     let args = args.as_array().cloned().unwrap_or_default();
     run_procedure(&p, &args, host, limits).map(|o| o.body)
 }

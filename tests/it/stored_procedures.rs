@@ -368,3 +368,82 @@ fn bodies_survive_a_backup_and_never_reach_a_file_in_the_clear() {
         json!(canary)
     );
 }
+
+#[test]
+fn if_match_runs_only_the_body_the_caller_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_account, c) = plain_container(dir.path());
+    let first = c.create_stored_procedure("bulkImport", BULK_IMPORT).unwrap();
+    let if_match = |etag: &str| ProcedureOptions {
+        if_match: Some(etag.to_string()),
+        ..ProcedureOptions::default()
+    };
+    let r = c
+        .execute_stored_procedure_with("bulkImport", "p", &[json!([item("a", 1)])], if_match(&first.etag))
+        .unwrap();
+    assert_eq!((r.status_code, r.body), (200, json!(1)));
+
+    let replaced = c.replace_stored_procedure("bulkImport", BULK_IMPORT).unwrap();
+    assert_ne!(replaced.etag, first.etag);
+    let before = state(&c);
+    for stale in [first.etag.as_str(), "\"not-an-etag\"", ""] {
+        let e = c
+            .execute_stored_procedure_with("bulkImport", "p", &[json!([item("b", 2)])], if_match(stale))
+            .unwrap_err();
+        assert_eq!(e.status(), 412, "{stale}: {e}");
+        assert!(e.to_string().contains(&replaced.etag), "{e}");
+    }
+    // Refused before it ran: nothing written, and the item it would have made is absent.
+    assert_eq!(state(&c), before);
+    assert_eq!(c.read_item::<Value>("p", "b").unwrap_err().status(), 404);
+
+    let r = c
+        .execute_stored_procedure_with(
+            "bulkImport",
+            "p",
+            &[json!([item("b", 2)])],
+            if_match(&replaced.etag),
+        )
+        .unwrap();
+    assert_eq!(r.body, json!(1));
+    let missing = c
+        .execute_stored_procedure_with("gone", "p", &[], if_match(&replaced.etag))
+        .unwrap_err();
+    assert_eq!(missing.status(), 404);
+}
+
+/// The `__` query API over the engine's pages: a filter page by page with the continuation the
+/// engine hands back, and a sort over the whole partition.
+#[test]
+fn underscore_queries_page_through_the_partition() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_account, c) = plain_container(dir.path());
+    for i in 0..7 {
+        c.create_item("p", &item(&format!("i{i}"), (i * 3) % 7)).unwrap();
+    }
+    c.create_item("q", &json!({"id": "other", "pk": "q", "n": 100}))
+        .unwrap();
+    c.create_stored_procedure(
+        "pages",
+        "function pages() { var out = []; \
+           function step(err, feed, options) { if (err) throw err; out.push(feed.length); \
+             if (options.continuation !== undefined) \
+               __.filter(function (d) { return d.n >= 0; }, { pageSize: 3, continuation: options.continuation }, step); } \
+           __.filter(function (d) { return d.n >= 0; }, { pageSize: 3 }, step); \
+           getContext().getResponse().setBody(out); }",
+    )
+    .unwrap();
+    let r = c.execute_stored_procedure("pages", "p", &[]).unwrap();
+    assert_eq!(r.body, json!([3, 3, 1]), "the other partition's item is not seen");
+
+    c.create_stored_procedure(
+        "top",
+        "function top(k) { var r = __.chain().filter(function (d) { return d.n % 2 === 0; }) \
+           .sortByDescending(function (d) { return d.n; }).pluck('id').value({ pageSize: 2 }); \
+           if (!r.isAccepted) throw new Error('not accepted'); }",
+    )
+    .unwrap();
+    // n by id: i0 0, i1 3, i2 6, i3 2, i4 5, i5 1, i6 4; the even ones, highest first.
+    let r = c.execute_stored_procedure("top", "p", &[]).unwrap();
+    assert_eq!(r.body, json!(["i2", "i6", "i3", "i0"]));
+}

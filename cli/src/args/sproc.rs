@@ -70,10 +70,11 @@ pub enum SprocCommand {
     /// Run a stored procedure on one partition key: everything it writes is stored together
     /// when it returns, or nothing is (a throw answers 400 with its message; over its 5 s budget
     /// 408). Prints its response body and the request charge; with --log, what the script wrote
-    /// with console.log goes to stderr.
+    /// with console.log goes to stderr. With --if-match, it runs only if the procedure's
+    /// etag is that one (else 412).
     #[command(
         visible_alias = "execute",
-        after_help = "Examples:\n  strata sproc run shop orders bulkImport --pk alice --args '[[{\"id\": \"o1\", \"customer\": \"alice\"}]]'\n  strata sproc run shop orders bulkImport --pk alice --args '[[]]' --log"
+        after_help = "Examples:\n  strata sproc run shop orders bulkImport --pk alice --args '[[{\"id\": \"o1\", \"customer\": \"alice\"}]]'\n  strata sproc run shop orders bulkImport --pk alice --args '[[]]' --log\n  strata sproc run shop orders bulkImport --pk alice --args '[[]]' --if-match '\"<etag>\"'"
     )]
     Run {
         #[command(flatten)]
@@ -87,6 +88,10 @@ pub enum SprocCommand {
         /// 16 KiB) on stderr after the run; without it, console calls are dropped.
         #[arg(long)]
         log: bool,
+        /// Run only if the procedure's etag is this one (as `sproc get` printed it); else 412
+        /// and nothing runs.
+        #[arg(long, value_name = "ETAG")]
+        if_match: Option<String>,
     },
 }
 
@@ -99,7 +104,13 @@ impl SprocCommand {
             Get(at) => sproc::get(g, at.named()),
             List { db, container } => sproc::list(g, db, container),
             Delete(at) => sproc::delete(g, at.named()),
-            Run { at, pk, args, log } => sproc::execute(g, at.named(), pk, args, *log),
+            Run {
+                at,
+                pk,
+                args,
+                log,
+                if_match,
+            } => sproc::execute(g, at.named(), pk, args, *log, if_match.as_deref()),
         }
     }
 }

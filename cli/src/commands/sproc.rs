@@ -71,13 +71,14 @@ pub fn delete(g: &Globals, (db, cont, name): Named<'_>) -> CliResult<Report> {
         .field("id", name))
 }
 
-/// Runs the procedure; with `log`, its console output goes to stderr (stdout keeps the report).
+/// Runs the procedure (only if its etag is `if_match`, when given); with `log`, its console output goes to stderr (stdout keeps the report).
 pub fn execute(
     g: &Globals,
     (db, cont, name): Named<'_>,
     pk: &PkArgs,
     args: &str,
     log: bool,
+    if_match: Option<&str>,
 ) -> CliResult<Report> {
     let pk = pk.partition_key()?;
     let parsed = parse_json_within(args, MAX_ITEM_DEPTH + 2).map_err(|why| {
@@ -93,6 +94,7 @@ pub fn execute(
     let account = account::open(g)?;
     let options = ProcedureOptions {
         enable_script_logging: log,
+        if_match: if_match.map(str::to_string),
         ..ProcedureOptions::default()
     };
     let resp = account

@@ -116,6 +116,43 @@ fn script_failures_keep_the_engines_statuses_and_write_nothing() {
     assert_eq!(server.stop().code(), Some(0));
 }
 
+#[test]
+fn if_match_on_execution_runs_only_the_body_the_caller_read() {
+    let env = Env::with_container("/pk");
+    let server = Server::start(&env);
+    let make = |tag: &str| {
+        json!({"id": "mk", "body": format!("function mk(id) {{ var c = getContext().getCollection(); \
+            c.createDocument(c.getSelfLink(), {{id: id, pk: 'a', by: '{tag}'}}, function (err) {{ if (err) throw err; }}); \
+            getContext().getResponse().setBody('{tag}'); }}")})
+    };
+    let r = post(&server, SPROCS, &[], &make("v1"));
+    assert_eq!(r.status, 201, "{}", r.body);
+    let v1 = r.body["_etag"].as_str().unwrap().to_string();
+    let exec = format!("{SPROCS}/mk");
+    let r = post(&server, &exec, &[PK, ("if-match", &v1)], &json!(["one"]));
+    assert_eq!((r.status, &r.body), (200, &json!("v1")));
+
+    let r = server.send(
+        "PUT",
+        &exec,
+        Auth::Primary,
+        &[],
+        make("v2").to_string().as_bytes(),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let v2 = r.body["_etag"].as_str().unwrap().to_string();
+    let r = post(&server, &exec, &[PK, ("if-match", &v1)], &json!(["two"]));
+    let (status, _, msg) = outcome(&r);
+    assert_eq!(status, 412, "{}", r.body);
+    assert!(msg.contains(&v2), "{msg}");
+    let r = server.send("GET", &format!("{DOCS}/two"), Auth::Primary, &[PK], b"");
+    assert_eq!(r.status, 404, "a refused execution ran nothing");
+
+    let r = post(&server, &exec, &[PK, ("if-match", &v2)], &json!(["two"]));
+    assert_eq!((r.status, &r.body), (200, &json!("v2")));
+    assert_eq!(server.stop().code(), Some(0));
+}
+
 /// A refused request: verb, path, headers, body, the status and what its message says.
 type Case<'a> = (&'a str, String, Vec<(&'a str, &'a str)>, Value, u16, &'a str);
 

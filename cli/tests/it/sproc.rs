@@ -330,3 +330,38 @@ fn sproc_run_prints_the_script_log_on_stderr_only_with_log() {
     assert_eq!(quiet.code(0).json()["body"], "hi ada");
     assert!(!quiet.stderr.contains("hello"), "{quiet:?}");
 }
+
+#[test]
+fn sproc_run_with_if_match_runs_only_the_body_it_names() {
+    let env = Env::with_container("/pk");
+    let first = env.ok_status(
+        &["sproc", "create", "d", "c", "bulkImport", "--body", BULK_IMPORT],
+        201,
+    );
+    let first_etag = first["etag"].as_str().unwrap().to_string();
+    let one = r#"[[{"id": "1", "pk": "a"}]]"#;
+    let mut with_etag = run_args("bulkImport", one).to_vec();
+    with_etag.extend(["--if-match", &first_etag]);
+    assert_eq!(env.ok_status(&with_etag, 200)["body"], json!(1));
+
+    let replaced = env.ok_status(
+        &["sproc", "replace", "d", "c", "bulkImport", "--body", BULK_IMPORT],
+        200,
+    );
+    let two = r#"[[{"id": "2", "pk": "a"}]]"#;
+    let mut stale = run_args("bulkImport", two).to_vec();
+    stale.extend(["--if-match", &first_etag]);
+    let refused = env.err_status(&stale, 412, 0);
+    assert!(
+        refused["message"]
+            .as_str()
+            .unwrap()
+            .contains(replaced["etag"].as_str().unwrap()),
+        "{refused}"
+    );
+    env.err_status(&["item", "get", "d", "c", "2", "--pk", "a"], 404, 0);
+
+    let mut current = run_args("bulkImport", two).to_vec();
+    current.extend(["--if-match", replaced["etag"].as_str().unwrap()]);
+    assert_eq!(env.ok_status(&current, 200)["body"], json!(1));
+}

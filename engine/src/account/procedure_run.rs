@@ -13,7 +13,10 @@ use serde_json::Value;
 use strata_lsm::WriteBatch;
 use strata_script::{run_procedure, Limits, Procedure, ScriptError};
 
+use subtle::ConstantTimeEq;
+
 use super::container::{Container, Resolved};
+use super::procedure::StoredProcedure;
 use super::procedure_host::ProcedureHost;
 use crate::document::PartitionKey;
 use crate::error::{Error, Result};
@@ -41,13 +44,16 @@ pub struct ProcedureResponse {
 }
 
 /// How to run a stored procedure.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ProcedureOptions {
     /// Time, memory and operation budgets (default 5 s, 32 MiB, 1,000 operations).
     pub limits: Limits,
     /// Return the script's console output in `ProcedureResponse::log` (the managed service's
     /// `enableScriptLogging`); without it, console calls are accepted and dropped.
     pub enable_script_logging: bool,
+    /// Run only if the procedure's etag is this one (`If-Match`): else 412 and nothing runs,
+    /// so a caller never executes a body other than the one it read.
+    pub if_match: Option<String>,
 }
 
 impl Container {
@@ -66,7 +72,8 @@ impl Container {
     /// script's log; a failed execution returns its error only, with no log). 404 for a missing procedure or container,
     /// 400.3703 when the script throws (with its message), 400.3702 over the memory cap,
     /// 408.3701 over the time budget, 403 while the customer key is revoked, 409 when other
-    /// writers kept changing the items it read; in every failure nothing is written.
+    /// writers kept changing the items it read, 412 when `options.if_match` is not the
+    /// procedure's etag; in every failure nothing is written.
     pub fn execute_stored_procedure_with(
         &self,
         name: &str,
@@ -77,7 +84,7 @@ impl Container {
         let pk = pk.into();
         self.retrying(|| {
             for _ in 0..CONFLICT_ATTEMPTS {
-                if let Some(done) = self.execute_once(name, &pk, args, options)? {
+                if let Some(done) = self.execute_once(name, &pk, args, &options)? {
                     return Ok(done);
                 }
             }
@@ -94,9 +101,10 @@ impl Container {
         name: &str,
         pk: &PartitionKey,
         args: &[Value],
-        options: ProcedureOptions,
+        options: &ProcedureOptions,
     ) -> Result<Option<ProcedureResponse>> {
         let sp = self.stored_procedure(name)?;
+        check_procedure_etag(&sp, options.if_match.as_deref())?;
         let r = self.resolve()?;
         // A procedure runs in one partition: a full key, as an item is addressed by.
         r.pk.check_full(pk)?;
@@ -152,6 +160,21 @@ impl Container {
         }
         Error::Script(e).with_charge(charge)
     }
+}
+
+/// 412 unless `want` (when given) is `sp`'s etag, compared in constant time.
+fn check_procedure_etag(sp: &StoredProcedure, want: Option<&str>) -> Result<()> {
+    let Some(want) = want else {
+        return Ok(());
+    };
+    if bool::from(want.as_bytes().ct_eq(sp.etag.as_bytes())) {
+        return Ok(());
+    }
+    Err(Error::PreconditionFailed(format!(
+        "stored procedure '{}' has etag {}, not {want}: it was replaced since you read it; \
+         read it again and retry",
+        sp.id, sp.etag
+    )))
 }
 
 /// Locks what the execution touched, checks it is unchanged, draws the charge and writes the

@@ -6,7 +6,8 @@
 //! budget, 400.3702 over the memory cap, 403.4002 revoked). With
 //! `x-ms-documentdb-script-enable-logging: true` a successful reply carries the script's console
 //! output, URL-encoded, in `x-ms-documentdb-script-log-results`; the log is only ever in that
-//! reply. Owns no script state.
+//! reply. With `If-Match`, the procedure runs only while its etag is that one (412 otherwise,
+//! nothing run). Owns no script state.
 
 use serde_json::Value;
 use strata_engine::{Account, ProcedureOptions};
@@ -46,6 +47,7 @@ pub fn execute(account: &Account, db: &str, coll: &str, id: &str, req: &Request<
     let args = arguments(req)?;
     let options = ProcedureOptions {
         enable_script_logging: req.flag(header::SCRIPT_LOGGING)?,
+        if_match: req.if_match()?,
         ..ProcedureOptions::default()
     };
     let c = account.database(db).container(coll);
