@@ -587,6 +587,20 @@ fn cases() -> Vec<(&'static str, Value, Value)> {
         // latitude 1 to 2 is 110,575 m, 1106 hundreds.
         ("SELECT VALUE [ROUND(ST_DISTANCE({\"type\": \"Point\", \"coordinates\": [0, 0]}, {\"type\": \"LineString\", \"coordinates\": [[0, 1], [0, 2]]})), ROUND(ST_DISTANCE({\"type\": \"LineString\", \"coordinates\": [[0, 0], [0, 1]]}, {\"type\": \"Point\", \"coordinates\": [1, 0.5]}) / 1000), ST_DISTANCE({\"type\": \"Point\", \"coordinates\": [0.5, 0.5]}, @sq), ST_DISTANCE({\"type\": \"Point\", \"coordinates\": [1, 0.5]}, @sq), ROUND(ST_DISTANCE({\"type\": \"MultiPoint\", \"coordinates\": [[0, 3], [0, 1]]}, {\"type\": \"Point\", \"coordinates\": [0, 0]}))]", json!({"@sq": {"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [1, 1], [0, 1], [0, 0]]]}}), json!([[110574, 111, 0, 0, 110574]])),
         ("SELECT VALUE [ROUND(ST_DISTANCE({\"type\": \"LineString\", \"coordinates\": [[0.5, 2], [0.5, 3]]}, @sq) / 100), ROUND(ST_DISTANCE(@sq, {\"type\": \"Polygon\", \"coordinates\": [[[0, 2], [1, 2], [1, 3], [0, 3], [0, 2]]]}) / 100), ST_DISTANCE(@sq, {\"type\": \"Polygon\", \"coordinates\": [[[0.2, 0.2], [0.4, 0.2], [0.4, 0.4], [0.2, 0.2]]]}), ST_DISTANCE({\"type\": \"LineString\", \"coordinates\": [[-1, 0.5], [2, 0.5]]}, @sq), ST_DISTANCE({\"type\": \"MultiPolygon\", \"coordinates\": [[[[5, 5], [6, 5], [6, 6], [5, 5]]], [[[-1, -1], [2, -1], [2, 2], [-1, -1]]]]}, @sq), ROUND(ST_DISTANCE({\"type\": \"MultiLineString\", \"coordinates\": [[[3, 0], [3, 1]], [[0.5, 2], [0.5, 3]]]}, @sq) / 100)]", json!({"@sq": {"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [1, 1], [0, 1], [0, 0]]]}}), json!([[1106, 1106, 0, 0, 0, 1106]])),
+        // GROUP BY inside subqueries: groups in the order their first row comes; with GROUP BY
+        // and no rows there is no group (undefined scalar, empty ARRAY, false EXISTS), without it
+        // one group of nothing (COUNT 0).
+        ("SELECT VALUE ARRAY(SELECT t AS tag, COUNT(1) AS n FROM t IN c.tags GROUP BY t) FROM c WHERE c.id = 'a1'", none(), json!([[{"tag": "red", "n": 1}, {"tag": "sweet", "n": 1}]])),
+        ("SELECT VALUE ARRAY(SELECT VALUE {\"parity\": r % 2, \"n\": COUNT(1), \"s\": SUM(r)} FROM r IN c.ratings JOIN t IN c.tags GROUP BY r % 2) FROM c WHERE c.id = 'a1'", none(), json!([[{"parity": 0, "n": 2, "s": 8}, {"parity": 1, "n": 2, "s": 10}]])),
+        ("SELECT c.id, (SELECT VALUE COUNT(1) FROM t IN c.tags GROUP BY c.kind) AS n FROM c WHERE c.kind = 'veg'", none(), json!([{"id": "v1", "n": 1}, {"id": "v2", "n": 2}])),
+        ("SELECT c.id, (SELECT VALUE COUNT(1) FROM t IN c.tags GROUP BY t) AS g, (SELECT VALUE COUNT(1) FROM t IN c.tags) AS n FROM c WHERE c.id IN ('a3', 'v1')", none(), json!([{"id": "a3", "n": 0}, {"id": "v1", "g": 1, "n": 1}])),
+        ("SELECT VALUE c.id FROM c WHERE EXISTS(SELECT VALUE t FROM t IN c.tags GROUP BY t)", none(), json!(["a1", "a2", "v1", "v2"])),
+        ("SELECT VALUE ARRAY(SELECT VALUE t FROM t IN c.tags WHERE t != 'red' GROUP BY t) FROM c WHERE c.id IN ('a1', 'a3')", none(), json!([["sweet"], []])),
+        ("SELECT VALUE [ARRAY(SELECT TOP 1 VALUE COUNT(1) FROM r IN c.ratings JOIN t IN c.tags GROUP BY r), ARRAY(SELECT DISTINCT VALUE COUNT(1) FROM r IN c.ratings JOIN t IN c.tags GROUP BY r), ARRAY(SELECT VALUE MAX(t) FROM r IN c.ratings JOIN t IN c.tags GROUP BY r OFFSET 1 LIMIT 5)] FROM c WHERE c.id = 'a1'", none(), json!([[[2], [2], ["sweet"]]])),
+        ("SELECT VALUE ARRAY(SELECT t.x AS k, COUNT(1) AS n FROM t IN c.tags GROUP BY t.x) FROM c WHERE c.id = 'a1'", none(), json!([[{"n": 2}]])),
+        // Two aggregates side by side are not nested.
+        ("SELECT VALUE [COUNT(1), SUM(c.qty)] FROM c WHERE c.kind = 'veg'", none(), json!([[2, 45]])),
+        ("SELECT VALUE (SELECT VALUE COUNT(1) FROM t IN c.tags GROUP BY t.missing) FROM c WHERE c.id = 'a1'", none(), json!([2])),
         // Parameters.
         ("SELECT VALUE @x", json!({"@x": {"a": [1]}}), json!([{"a": [1]}])),
         ("SELECT VALUE @x.a[0]", json!({"@x": {"a": [1]}}), json!([1])),
