@@ -9,11 +9,19 @@
 
 use geo::{Closest, CoordsIter, Distance, Geodesic, Geometry, HaversineClosestPoint, Intersects, Point};
 
+/// Most vertex pairs one call may weigh (each vertex of one geometry against each edge of the
+/// other, both ways): two shapes of 1,000 positions each. Past it the distance is undefined, so a
+/// hostile pair of huge shapes cannot hold a query for minutes (evaluation is infallible).
+const MAX_VERTEX_PAIRS: usize = 1_000_000;
+
 /// The least distance in metres, `None` when the nearest point is indeterminate (an empty
-/// geometry).
+/// geometry) or the pair is past `MAX_VERTEX_PAIRS`.
 pub(super) fn least_distance(a: &Geometry<f64>, b: &Geometry<f64>) -> Option<f64> {
     if let (Geometry::Point(p), Geometry::Point(q)) = (a, b) {
         return Some(Geodesic.distance(*p, *q));
+    }
+    if a.coords_count().saturating_mul(b.coords_count()) > MAX_VERTEX_PAIRS {
+        return None;
     }
     if a.intersects(b) {
         return Some(0.0);
@@ -34,5 +42,35 @@ fn point_to(p: Point<f64>, g: &Geometry<f64>) -> Option<f64> {
         Closest::Intersection(_) => Some(0.0),
         Closest::SinglePoint(nearest) => Some(Geodesic.distance(p, nearest)),
         Closest::Indeterminate => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use geo::{Coord, LineString};
+
+    /// A LineString of `n` positions along the parallel at latitude `lat`, within one degree.
+    fn parallel(n: usize, lat: f64) -> Geometry<f64> {
+        let step = 1.0 / n as f64;
+        Geometry::LineString(LineString(
+            (0..n)
+                .map(|i| Coord {
+                    x: i as f64 * step,
+                    y: lat,
+                })
+                .collect(),
+        ))
+    }
+
+    #[test]
+    fn huge_pairs_are_undefined_and_smaller_ones_measured() {
+        // Latitude 10 to 11 along meridians: between the meridian arc's 110.6 km and 110.7 km.
+        let d = least_distance(&parallel(1_000, 10.0), &parallel(1_000, 11.0)).unwrap();
+        assert!((110_600.0..110_700.0).contains(&d), "{d}");
+        assert_eq!(
+            least_distance(&parallel(1_001, 10.0), &parallel(1_000, 11.0)),
+            None
+        );
     }
 }
