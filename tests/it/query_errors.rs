@@ -35,8 +35,29 @@ fn subquery_errors() {
             "reads from the enclosing query",
         ),
         (
-            "SELECT VALUE (SELECT VALUE t FROM t IN c.tags GROUP BY t) FROM c",
-            "GROUP BY is not supported",
+            "SELECT VALUE (SELECT VALUE t FROM t IN c.tags GROUP BY (SELECT VALUE 1)) FROM c",
+            "a subquery is not allowed in GROUP BY",
+        ),
+        (
+            "SELECT VALUE (SELECT VALUE COUNT(1) FROM t IN c.tags GROUP BY 1) FROM c",
+            "must read a property",
+        ),
+        (
+            "SELECT VALUE (SELECT VALUE MAX(COUNT(1)) FROM t IN c.tags) FROM c",
+            "aggregates cannot be nested",
+        ),
+        ("SELECT COUNT(1) FROM c GROUP BY 'x'", "must read a property"),
+        (
+            "SELECT VALUE ARRAY(SELECT VALUE t FROM t IN c.tags GROUP BY t ORDER BY t) FROM c",
+            "ORDER BY is not supported with GROUP BY",
+        ),
+        (
+            "SELECT VALUE ARRAY(SELECT t, c.id FROM t IN c.tags GROUP BY t) FROM c",
+            "must be inside an aggregate",
+        ),
+        (
+            "SELECT VALUE EXISTS(SELECT VALUE t FROM t IN c.tags GROUP BY COUNT(1)) FROM c",
+            "aggregate COUNT is not allowed in GROUP BY",
         ),
         (
             "SELECT COUNT(1), ARRAY(SELECT VALUE t FROM t IN c.tags) FROM c",

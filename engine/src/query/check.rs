@@ -1,6 +1,7 @@
 //! Semantic checks between parsing and execution, each a 400 with the position: names must be
-//! bound by FROM or JOIN, parameters supplied, aggregates only in SELECT (not nested), and in an
-//! aggregate query everything outside an aggregate must be a GROUP BY expression. Pure.
+//! bound by FROM or JOIN, parameters supplied, aggregates only in SELECT (not nested), GROUP BY
+//! expressions read a property and hold no subquery, and in an aggregate query (or subquery)
+//! everything outside an aggregate must be a GROUP BY expression. Pure.
 
 use std::collections::HashMap;
 
@@ -52,7 +53,7 @@ impl Checker<'_> {
             c.plain(f, &bound, "WHERE")?;
         }
         for g in &q.group_by {
-            c.plain(g, &bound, "GROUP BY")?;
+            c.group_key(g, &bound)?;
         }
         for o in &q.order_by {
             c.plain(&o.expr, &bound, "ORDER BY")?;
@@ -95,8 +96,8 @@ impl Checker<'_> {
         Ok(aggregated)
     }
 
-    /// What a subquery may not do: read anything but the enclosing scope's names in FROM, GROUP
-    /// BY, or SELECT *.
+    /// What a subquery may not do: read anything but the enclosing scope's names in FROM, or
+    /// SELECT *.
     fn subquery_shape(&self, q: &Query, names: &[&str]) -> Result<()> {
         let whole = |msg: &str| Err(query_error(self.src, q.select.span, msg));
         if let Some(root) = &q.from {
@@ -110,9 +111,6 @@ impl Checker<'_> {
                 ));
             }
         }
-        if !q.group_by.is_empty() {
-            return whole("GROUP BY is not supported in a subquery");
-        }
         if matches!(q.select.kind, SelectKind::Star) {
             return whole("SELECT * is not supported in a subquery; use SELECT VALUE");
         }
@@ -123,6 +121,25 @@ impl Checker<'_> {
 impl Checker<'_> {
     fn error(&self, e: &Expr, msg: &str) -> crate::error::Error {
         query_error(self.src, e.span, msg)
+    }
+
+    /// A GROUP BY expression: a plain expression without subqueries that reads a property (the
+    /// dialect's rule), so every row does not fall into one group by accident.
+    fn group_key(&self, e: &Expr, bound: &[&str]) -> Result<()> {
+        fn find<'e>(e: &'e Expr, hit: &dyn Fn(&Expr) -> bool) -> Option<&'e Expr> {
+            if hit(e) {
+                return Some(e);
+            }
+            e.kind.children().into_iter().find_map(|c| find(c, hit))
+        }
+        if let Some(sub) = find(e, &|e| matches!(e.kind, ExprKind::Subquery(..))) {
+            return Err(self.error(sub, "a subquery is not allowed in GROUP BY"));
+        }
+        self.plain(e, bound, "GROUP BY")?;
+        if find(e, &reads_row).is_none() {
+            return Err(self.error(e, "a GROUP BY expression must read a property (such as c.name)"));
+        }
+        Ok(())
     }
 
     /// Names, parameters and no aggregates (every clause but SELECT).
@@ -164,17 +181,14 @@ impl Checker<'_> {
             return self.query(q, Some(bound)).map(|_| false);
         }
         self.leaf(e, bound)?;
-        let mut found = false;
-        if let ExprKind::Call(name, _) = &e.kind {
-            if is_aggregate(name) {
-                if in_aggregate {
-                    return Err(self.error(e, "aggregates cannot be nested"));
-                }
-                found = true;
-            }
+        // Siblings are not nested: only this call's own arguments are inside it.
+        let this = matches!(&e.kind, ExprKind::Call(name, _) if is_aggregate(name));
+        if this && in_aggregate {
+            return Err(self.error(e, "aggregates cannot be nested"));
         }
+        let mut found = this;
         for c in e.kind.children() {
-            found |= self.select_expr(c, bound, in_aggregate || found)?;
+            found |= self.select_expr(c, bound, in_aggregate || this)?;
         }
         Ok(found)
     }

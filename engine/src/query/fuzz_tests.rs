@@ -238,6 +238,7 @@ proptest! {
             format!("SELECT VALUE {a} FROM c JOIN t IN c.tags WHERE {b}"),
             format!("SELECT {a} AS out FROM c ORDER BY {b}"),
             format!("SELECT {a} FROM c GROUP BY {b}"),
+            format!("SELECT VALUE ARRAY(SELECT {a} FROM t IN c.tags GROUP BY {b}) FROM c"),
             format!("SELECT TOP {a} * FROM c WHERE {b} OFFSET 1 LIMIT 2"),
         ] {
             let _ = prepare_and_run(&sql);
@@ -250,6 +251,7 @@ proptest! {
         base in proptest::sample::select(&[
             "SELECT VALUE c.a FROM c WHERE c.a > 0 ORDER BY c.id DESC",
             "SELECT c.id, COUNT(1) AS n FROM c JOIN t IN c.tags GROUP BY c.id",
+            "SELECT VALUE [EXISTS(SELECT VALUE t FROM t IN c.tags GROUP BY t), ARRAY(SELECT t, COUNT(1) AS n FROM t IN c.tags GROUP BY t)] FROM c",
             "SELECT DISTINCT TOP 2 {\"k\": [c.a, @p]} FROM c WHERE IS_DEFINED(c.x.y) OFFSET 0 LIMIT 3",
             "SELECT VALUE SUBSTRING('h\\u00e9llo', 1, 2) || LOWER(\"X\")",
             "SELECT * FROM c WHERE c.a BETWEEN -1 AND 1e3 AND c.a NOT IN (1, 2) OR c.a ?? 1 ? 2 : 3",

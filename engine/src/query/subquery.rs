@@ -1,20 +1,20 @@
 //! Subqueries (`(SELECT ...)`, `EXISTS(SELECT ...)`, `ARRAY(SELECT ...)`), evaluated per row of
 //! the enclosing query: their FROM reads one of the enclosing names (`FROM x IN c.path`,
 //! `FROM c.path x`, `FROM c`), JOINs expand it, and every enclosing name stays visible
-//! (correlation). WHERE, aggregates without GROUP BY, ORDER BY, DISTINCT, OFFSET/LIMIT and TOP as
-//! in a query. Bounded like a query's JOINs; a subquery past the bound is undefined (evaluation is
+//! (correlation). WHERE, GROUP BY and aggregates, ORDER BY, DISTINCT, OFFSET/LIMIT and TOP as in
+//! a query; groups come out in the order their first row was met. Bounded like a query's JOINs; a subquery past the bound is undefined (evaluation is
 //! infallible). Pure.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
 use serde_json::Value;
 
-use super::aggregate::{accumulators, finish, is_aggregate};
+use super::aggregate::{accumulators, finish, is_aggregate, Accumulator};
 use super::ast::{Count, Expr, ExprKind, Query, SelectKind, SubqueryKind};
 use super::eval::{Env, Row};
 use super::exec::{select_list, sort_rows};
-use super::value::{canonical_value, Val};
+use super::value::{canonical, canonical_value, Val};
 
 /// Most rows one evaluation of a subquery may make.
 const MAX_SUBQUERY_ROWS: usize = 100_000;
@@ -61,24 +61,20 @@ impl Env<'_> {
         if let Some(f) = &q.filter {
             rows.retain(|r| plain.eval(f, r) == Some(Value::Bool(true)));
         }
-        let mut out: Vec<Value> = if aggregated(q) {
-            // One group of every row, folded by the same accumulators as a query's.
-            let mut accs = accumulators(&q.select.kind);
-            for r in &rows {
-                for (_, arg, acc) in &mut accs {
-                    if let Some(arg) = arg {
-                        acc.add(plain.eval(arg, r));
-                    }
-                }
-            }
-            let finished = finish(accs);
-            let group = Env {
-                params: self.params,
-                now: self.now,
-                aggs: Some(&finished),
-                udfs: self.udfs,
-            };
-            project(&group, q, outer).into_iter().collect()
+        let mut out: Vec<Value> = if aggregated(q) || !q.group_by.is_empty() {
+            groups(&plain, q, &rows, outer)
+                .into_iter()
+                .filter_map(|(first, accs)| {
+                    let finished = finish(accs);
+                    let group = Env {
+                        params: self.params,
+                        now: self.now,
+                        aggs: Some(&finished),
+                        udfs: self.udfs,
+                    };
+                    project(&group, q, first)
+                })
+                .collect()
         } else {
             if !q.order_by.is_empty() {
                 sort_rows(&plain, &q.order_by, &mut rows);
@@ -108,6 +104,45 @@ impl Env<'_> {
         }
         Some(out)
     }
+}
+
+/// The rows split by the GROUP BY values (one group of every row, even of none, without GROUP
+/// BY), in the order each group's first row came, each with that row and its aggregates folded
+/// by the same accumulators as a query's.
+fn groups<'r, 'q>(
+    env: &Env<'_>,
+    q: &'q Query,
+    rows: &'r [Row],
+    outer: &'r Row,
+) -> Vec<(&'r Row, Vec<Accumulator<'q>>)> {
+    let mut groups: Vec<(&Row, Vec<Accumulator<'q>>)> = Vec::new();
+    if q.group_by.is_empty() {
+        groups.push((outer, accumulators(&q.select.kind)));
+    }
+    let mut index: HashMap<String, usize> = HashMap::new();
+    for r in rows {
+        let at = if q.group_by.is_empty() {
+            0
+        } else {
+            let key: String = q
+                .group_by
+                .iter()
+                .map(|g| canonical(&env.eval(g, r)) + "\u{0}")
+                .collect();
+            *index.entry(key).or_insert_with(|| {
+                groups.push((r, accumulators(&q.select.kind)));
+                groups.len() - 1
+            })
+        };
+        if let Some((_, accs)) = groups.get_mut(at) {
+            for (_, arg, acc) in accs {
+                if let Some(arg) = arg {
+                    acc.add(env.eval(arg, r));
+                }
+            }
+        }
+    }
+    groups
 }
 
 /// The SELECT of a subquery for one row (or, aggregated, its one group).

@@ -7,6 +7,7 @@ mod array;
 mod datetime;
 mod math;
 mod spatial;
+mod spatial_distance;
 mod string;
 mod types;
 

@@ -1,18 +1,19 @@
-//! Spatial functions over GeoJSON (Point, LineString, Polygon, MultiPolygon; positions are
-//! `[longitude, latitude]` in degrees on WGS-84). `ST_DISTANCE` is the geodesic distance in
-//! metres on the WGS-84 ellipsoid (Karney's algorithm, the `geo` crate) between two Points;
+//! Spatial functions over GeoJSON (Point, MultiPoint, LineString, MultiLineString, Polygon,
+//! MultiPolygon; positions are `[longitude, latitude]` in degrees on WGS-84). `ST_DISTANCE` is the
+//! least distance in metres between any two valid geometries (`spatial_distance.rs` says how);
 //! `ST_WITHIN` and `ST_INTERSECTS` test in the longitude/latitude plane (edges are straight in
 //! degrees, not great circles); `ST_ISVALID` / `ST_ISVALIDDETAILED` check the GeoJSON structure,
 //! the coordinate ranges and the geometry's validity (closed rings, no self-intersection).
 //! Anything that is not GeoJSON of these types gives undefined. Pure.
 
 use geo::{
-    Coord, Distance, Geodesic, Geometry, Intersects, LineString, MultiPolygon, Point, Polygon, Validation,
-    Within,
+    Coord, Geometry, Intersects, LineString, MultiLineString, MultiPoint, MultiPolygon, Point, Polygon,
+    Validation, Within,
 };
 use serde_json::{Map, Value};
 
 use super::arg;
+use super::spatial_distance::least_distance;
 use crate::query::value::{number, Val};
 
 pub(super) fn arity(name: &str) -> Option<(usize, usize)> {
@@ -26,10 +27,11 @@ pub(super) fn arity(name: &str) -> Option<(usize, usize)> {
 pub(super) fn call(name: &str, args: &[Val]) -> Option<Val> {
     let geometry = |i: usize| arg(args, i).filter(|v| v.is_object()).and_then(|v| parse(v).ok());
     Some(match name {
-        "ST_DISTANCE" => match (geometry(0), geometry(1)) {
-            (Some(Geometry::Point(a)), Some(Geometry::Point(b))) => number(Geodesic.distance(a, b)),
-            _ => None,
-        },
+        "ST_DISTANCE" => {
+            let valid = |i: usize| geometry(i).filter(Validation::is_valid);
+            let (a, b) = valid(0).zip(valid(1))?;
+            least_distance(&a, &b).and_then(number)
+        }
         "ST_WITHIN" => geometry(0)
             .zip(geometry(1))
             .map(|(a, b)| Value::Bool(a.is_within(&b))),
@@ -66,22 +68,20 @@ fn parse(v: &Value) -> Result<Geometry<f64>, String> {
     let coords = v.get("coordinates").ok_or("no \"coordinates\"")?;
     Ok(match kind {
         "Point" => Geometry::Point(Point(position(coords)?)),
-        "LineString" => {
-            let line = line(coords)?;
-            if line.0.len() < 2 {
-                return Err("a LineString needs at least two positions".into());
-            }
-            Geometry::LineString(line)
-        }
+        "MultiPoint" => Geometry::MultiPoint(MultiPoint(
+            array(coords)?
+                .iter()
+                .map(|p| position(p).map(Point))
+                .collect::<Result<_, _>>()?,
+        )),
+        "LineString" => Geometry::LineString(path(coords)?),
+        "MultiLineString" => Geometry::MultiLineString(MultiLineString(
+            array(coords)?.iter().map(path).collect::<Result<_, _>>()?,
+        )),
         "Polygon" => Geometry::Polygon(polygon(coords)?),
-        "MultiPolygon" => {
-            let polygons = coords
-                .as_array()
-                .ok_or("MultiPolygon coordinates are not an array")?;
-            Geometry::MultiPolygon(MultiPolygon(
-                polygons.iter().map(polygon).collect::<Result<_, _>>()?,
-            ))
-        }
+        "MultiPolygon" => Geometry::MultiPolygon(MultiPolygon(
+            array(coords)?.iter().map(polygon).collect::<Result<_, _>>()?,
+        )),
         other => return Err(format!("unsupported type \"{other}\"")),
     })
 }
@@ -101,6 +101,19 @@ fn position(v: &Value) -> Result<Coord<f64>, String> {
         ));
     }
     Ok(Coord { x, y })
+}
+
+fn array(v: &Value) -> Result<&Vec<Value>, String> {
+    v.as_array().ok_or_else(|| "coordinates are not an array".into())
+}
+
+/// A LineString's positions: at least two.
+fn path(v: &Value) -> Result<LineString<f64>, String> {
+    let line = line(v)?;
+    if line.0.len() < 2 {
+        return Err("a LineString needs at least two positions".into());
+    }
+    Ok(line)
 }
 
 fn line(v: &Value) -> Result<LineString<f64>, String> {
