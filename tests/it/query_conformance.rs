@@ -38,26 +38,16 @@ fn setup() -> (tempfile::TempDir, Container) {
     let opts = AccountOptions::new(dir.path().join("data"), dir.path().join("home"));
     let account = Account::create(opts, "acct", Encryption::ServiceManaged).unwrap();
     // Every path indexed, with the composite indexes the multi-key ORDER BY cases need.
-    let policy = strata::IndexingPolicy::from_json(
+    let c = crate::common::container_with_policy(
+        &account,
+        "items",
+        "/kind",
         r#"{"includedPaths": [{"path": "/*"}], "compositeIndexes": [
             [{"path": "/kind"}, {"path": "/id"}],
             [{"path": "/organic"}, {"path": "/id"}],
             [{"path": "/origin/country"}, {"path": "/id"}],
             [{"path": "/origin"}, {"path": "/id"}]]}"#,
-    )
-    .unwrap();
-    let c = account
-        .create_database("db")
-        .unwrap()
-        .create_container_with(
-            "items",
-            "/kind",
-            strata::ContainerOptions {
-                indexing_policy: Some(policy),
-                ..Default::default()
-            },
-        )
-        .unwrap();
+    );
     for d in data() {
         let pk = strata::PartitionKey::from_json(d.get("kind").unwrap_or(&Value::Null)).unwrap();
         let pk = if d.get("kind").is_none() {

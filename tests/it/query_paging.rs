@@ -849,6 +849,70 @@ fn computed_queries_pull_their_lookup() {
     }
 }
 
+/// An ORDER BY sorted in memory (the lookup is on another path than the sort key, or the sort
+/// has several keys) pulls its range, prefix or `IS_DEFINED` lookup in index order instead of
+/// holding every candidate key; ties in the sort go by item key, so its results equal the full
+/// scan's exactly, in the container and in one partition, and pages of 1, 7 and 1,000 (the
+/// later ones read from the spill) concatenate to them.
+#[test]
+fn sorted_in_memory_pulls_its_lookup_and_equals_the_full_scan() {
+    let (dir, account) = account(false);
+    let c = common::container_with_policy(
+        &account,
+        "c",
+        "/pk",
+        r#"{"includedPaths": [{"path": "/*"}],
+            "compositeIndexes": [[{"path": "/g"}, {"path": "/n", "order": "descending"}]]}"#,
+    );
+    for k in 0..1500usize {
+        let pk = format!("p{}", k % 5);
+        let mut item = json!({
+            "id": format!("i{k:04}"), "pk": pk, "n": (k * 7919) % 1500, "g": k % 4,
+            "s": format!("s{:03}", k % 300), "tags": [k % 10, (k + 3) % 10],
+        });
+        if k % 3 == 0 {
+            item["o"] = json!({"x": k});
+        }
+        c.create_item(pk.as_str(), &item).unwrap();
+    }
+    let explain = |sql: &str| c.explain_query(sql, &[], &QueryOptions::default()).unwrap();
+    let plan = explain("SELECT c.id FROM c WHERE c.n >= 0 ORDER BY c.g");
+    assert_eq!(plan["indexOrder"], json!(true), "{plan}");
+    assert_eq!(plan["orderStreamed"], json!(false), "{plan}");
+    for sql in [
+        "SELECT c.id, c.g FROM c WHERE c.n >= 0 ORDER BY c.g",
+        "SELECT VALUE c.id FROM c WHERE c.n BETWEEN 100 AND 1200 ORDER BY c.g DESC",
+        "SELECT c.id FROM c WHERE STARTSWITH(c.s, 's1') ORDER BY c.g, c.n DESC",
+        "SELECT c.id, t FROM c JOIN t IN c.tags WHERE t > 5 ORDER BY c.g",
+        "SELECT c.id FROM c WHERE IS_DEFINED(c.o) ORDER BY c.g DESC",
+        "SELECT DISTINCT VALUE c.s FROM c WHERE c.n > 700 ORDER BY c.g",
+        "SELECT TOP 25 c.id FROM c WHERE c.n > 100 ORDER BY c.g",
+        "SELECT c.id FROM c WHERE c.n > 100 ORDER BY c.g DESC OFFSET 30 LIMIT 40",
+    ] {
+        for pk in [None, Some("p3")] {
+            let want = full_scan(&c, sql, pk);
+            assert!(!want.is_empty(), "{sql}");
+            assert_eq!(all_pages(&c, sql, pk, 5000), want, "{sql} {pk:?}");
+            for max in [1, 7, 1000] {
+                assert_eq!(all_pages(&c, sql, pk, max), want, "{sql} {pk:?} pages of {max}");
+            }
+        }
+    }
+    // A result whose first page is its last leaves no spill behind.
+    let r = c
+        .query_items(
+            "SELECT c.id FROM c WHERE c.n > 1400 ORDER BY c.g",
+            &[],
+            &opts(Some(1000), None),
+        )
+        .unwrap();
+    assert_eq!((r.items.len(), r.continuation), (99, None));
+    let spills = std::fs::read_dir(dir.path().join("data/tmp/query"))
+        .map(|d| d.count())
+        .unwrap_or(0);
+    assert_eq!(spills, 0);
+}
+
 /// An ordered token is bound to its query and scope, and a query that is no longer read in
 /// index order (here: forced to a full scan) refuses it with 400 rather than guessing.
 #[test]

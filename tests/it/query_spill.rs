@@ -1,8 +1,9 @@
 //! Results computed whole (GROUP BY, DISTINCT, ORDER BY sorted in memory) paged from a sealed
 //! spill: later pages are the first page's snapshot, charged for what they read from the spill
 //! (no document), refused while the customer key is revoked, an error (never data) when the
-//! spill is damaged; spills go after their last page, when idle, at reopen, and never reach a
-//! backup or a file in the clear. A token whose spill is gone recomputes from its offset.
+//! spill is damaged; spills go after their last page, when idle, at close (and at open after a
+//! crash), and never reach a backup or a file in the clear. A token whose spill is gone
+//! recomputes from its offset.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -189,7 +190,7 @@ fn a_damaged_spill_is_an_error_then_the_query_is_recomputed() {
 }
 
 #[test]
-fn idle_spills_go_and_reopening_removes_them_and_tokens_recompute() {
+fn idle_spills_go_closing_removes_them_and_tokens_recompute() {
     let clock = ManualWallClock::at(1_800_000_000);
     let (_tmp, opts, account, c) = fixture(Some(&clock), "g");
     let expected = whole(&c, GROUPS);
@@ -212,11 +213,16 @@ fn idle_spills_go_and_reopening_removes_them_and_tokens_recompute() {
         "a recomputed page does not spill again"
     );
     got.extend(second.items);
-    // A spill of a new walk, then a reopen: removed, and the walk recomputes.
+    // A spill of a new walk, then a close: removed, and after a reopen the walk recomputes.
     let walk = page(&c, GROUPS, 9, None).unwrap();
+    assert_eq!(spill_files(&opts.data_dir).len(), 1);
     drop(c);
     account.close().unwrap();
-    assert_eq!(spill_files(&opts.data_dir).len(), 1);
+    assert!(spill_files(&opts.data_dir).is_empty(), "removed at close");
+    // What a session that ended without closing (a crash) left is removed at open.
+    let stray = opts.data_dir.join("tmp/query/00000000000000aa.spill");
+    std::fs::create_dir_all(stray.parent().unwrap()).unwrap();
+    std::fs::write(&stray, b"left by a crash").unwrap();
     let account = Account::open(opts.clone()).unwrap();
     assert!(spill_files(&opts.data_dir).is_empty(), "removed at open");
     let c = account.database("db").container("c");
@@ -225,6 +231,15 @@ fn idle_spills_go_and_reopening_removes_them_and_tokens_recompute() {
     let mut again = walk.items;
     again.extend(rest(&c, GROUPS, 9, walk.continuation));
     assert_eq!(again, expected);
+    // Dropping the last handle (as `strata shell` does at its end) closes, spills included.
+    page(&c, GROUPS, 9, None).unwrap();
+    assert_eq!(spill_files(&opts.data_dir).len(), 1);
+    drop(c);
+    drop(account);
+    assert!(
+        spill_files(&opts.data_dir).is_empty(),
+        "removed when the last handle drops"
+    );
 }
 
 #[test]

@@ -90,8 +90,8 @@ impl Drop for AccountInner {
 impl AccountInner {
     /// The closing work, before the state drops: stops and joins every background thread, adds
     /// the session's request-unit counts to the containers' lifetime counts (refused e.g. while
-    /// the customer key is revoked) and makes every acknowledged write durable. Runs once; every
-    /// step is tried, and the first error is returned.
+    /// the customer key is revoked), makes every acknowledged write durable and deletes the
+    /// query spills. Runs once; every step is tried, and the first error is returned.
     pub(crate) fn shut_down(&self) -> Result<()> {
         let threads = self.supervisor.shutdown();
         if self.shut.swap(true, Ordering::SeqCst) {
@@ -99,7 +99,8 @@ impl AccountInner {
         }
         let metrics = self.persist_metrics();
         let sync = self.db.sync().map_err(Error::from);
-        threads.and(metrics).and(sync)
+        let spills = self.spills.clear();
+        threads.and(metrics).and(sync).and(spills)
     }
 
     pub(crate) fn catalog(&self) -> Result<MutexGuard<'_, Catalog>> {
@@ -194,7 +195,8 @@ impl Account {
 
     /// Closes the account if this is its last user handle: stops and joins the background
     /// threads, adds the session's request-unit counts to the lifetime counts, makes every
-    /// acknowledged write durable, closes the store and unlocks the data directory, returning
+    /// acknowledged write durable, deletes the query spills (tokens that named them recompute
+    /// after a reopen), closes the store and unlocks the data directory, returning
     /// the first error (dropping the last handle does the same, best effort). If other handles
     /// (clones, databases, containers) remain, only this one is released and the account stays
     /// open until the last of them goes.

@@ -128,11 +128,12 @@ impl Container {
 /// Whether `position` (from a token) names an entry of an item under `scope` (a container or
 /// partition prefix) of container `id`.
 pub(crate) fn position_in_scope(id: u32, position: &[u8], scope: &[u8]) -> bool {
-    entry_suffix(position, 0).is_some_and(|suffix| {
-        [container_prefix(id).as_slice(), suffix]
-            .concat()
-            .starts_with(scope)
-    })
+    item_at(id, position).is_some_and(|key| key.starts_with(scope))
+}
+
+/// The key of the item whose entry is at `position` in container `id` (`None`: no entry).
+pub(crate) fn item_at(id: u32, position: &[u8]) -> Option<Vec<u8>> {
+    entry_suffix(position, 0).map(|suffix| [container_prefix(id).as_slice(), suffix].concat())
 }
 
 impl InValueOrder<'_> {

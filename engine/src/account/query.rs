@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 use super::container::{parse_stored, public_size, without_lsn, Container, Resolved};
-use super::index_order::{position_in_scope, ValueOrder};
+use super::index_order::{item_at, position_in_scope, ValueOrder};
 use super::index_stream::merges_in_key_order;
 use super::PartitionFilter;
 use crate::document::{container_prefix, partition_prefix, PartitionKey};
@@ -111,8 +111,9 @@ impl Container {
             // ORDER BY read in index order, a page at a time (query/ordered.rs), rather than
             // sorted in memory.
             "orderStreamed": plan.order_scan.is_some() && !opts.force_full_scan && status.ready,
-            // A query without ORDER BY whose lookup is read in index order (index_order.rs).
-            "indexOrder": used && prepared.streams() && plan.lookups.as_deref().is_some_and(|l| {
+            // A lookup read in index order (index_order.rs): a query without ORDER BY, or one
+            // computed whole (GROUP BY, DISTINCT, ORDER BY sorted in memory).
+            "indexOrder": used && plan.order_scan.is_none() && plan.lookups.as_deref().is_some_and(|l| {
                 !merges_in_key_order(l) && ValueOrder::of(r.id, view.generation, l).is_some()
             }),
             "index": {
@@ -365,7 +366,7 @@ impl Container {
         // The whole result, built as documents are read: memory holds the groups, the distinct
         // results or the sorted ones (query/collect.rs), never the documents.
         let mut collector = Collector::new(&prepared)?;
-        let mut keep = |bytes: &[u8]| -> Result<Flow> {
+        let mut keep = |key: &[u8], bytes: &[u8]| -> Result<Flow> {
             let doc = parse_stored(bytes)?;
             load += query_load_charge(public_size(bytes.len(), &doc));
             // Expired items (TTL), and those a partition filter drops, are skipped before
@@ -373,15 +374,15 @@ impl Container {
             if !self.in_query_scope(&r, &doc)? {
                 return Ok(Flow::More);
             }
-            collector.push(without_lsn(doc))
+            collector.push(key, without_lsn(doc))
         };
         let mut entries_read = 0;
         let mut load_passed = 0.0;
-        // A lookup is pulled as the collector reads, never held whole: in index order when the
-        // query has no ORDER BY (its result order is not defined; with one, ties keep key order,
-        // so a range lookup is still read whole), else in key order for equalities.
+        // A lookup is pulled as the collector reads, never held whole: in index order for a
+        // range, prefix or `IS_DEFINED` lookup (an ORDER BY sorted in memory breaks its ties by
+        // item key, so the order read does not show), in key order for equalities.
         let by_value = lookups
-            .filter(|l| plan.order_by.is_none() && !merges_in_key_order(l))
+            .filter(|l| !merges_in_key_order(l))
             .and_then(|l| ValueOrder::of(r.id, view.generation, l));
         let by_key = match lookups {
             Some(l) if by_value.is_none() => {
@@ -393,8 +394,10 @@ impl Container {
             (_, Some(order), _) => {
                 let mut items = self.in_value_order(r.id, &view, order, &prefix, None, usize::MAX)?;
                 for next in &mut items {
-                    let (_, bytes) = next?;
-                    if keep(&bytes)? == Flow::Stop {
+                    let (position, bytes) = next?;
+                    let key = item_at(r.id, &position)
+                        .ok_or_else(|| Error::Internal("an index entry is damaged".into()))?;
+                    if keep(&key, &bytes)? == Flow::Stop {
                         break;
                     }
                 }
@@ -404,8 +407,9 @@ impl Container {
                 for key in &mut keys {
                     // An entry whose item is gone (removed by compaction after its TTL) proposes
                     // nothing.
-                    if let Some(bytes) = self.inner.db.get(&key?)? {
-                        if keep(&bytes)? == Flow::Stop {
+                    let key = key?;
+                    if let Some(bytes) = self.inner.db.get(&key)? {
+                        if keep(&key, &bytes)? == Flow::Stop {
                             break;
                         }
                     }
@@ -418,7 +422,7 @@ impl Container {
                 entries_read = found.entries_read;
                 for key in found.keys {
                     if let Some(bytes) = self.inner.db.get(&key)? {
-                        if keep(&bytes)? == Flow::Stop {
+                        if keep(&key, &bytes)? == Flow::Stop {
                             break;
                         }
                     }
@@ -426,8 +430,8 @@ impl Container {
             }
             (None, None, None) => {
                 for next in self.inner.db.iter_prefix_from(&prefix, &prefix)? {
-                    let (_, bytes) = next?;
-                    if keep(&bytes)? == Flow::Stop {
+                    let (key, bytes) = next?;
+                    if keep(&key, &bytes)? == Flow::Stop {
                         break;
                     }
                 }

@@ -2,7 +2,8 @@
 //! directory, one sealed file per spill (`query_spill.rs`), and an in-memory registry of them.
 //! A spill is deleted when its last page is served, when idle past `idle_secs` (checked on each
 //! query of the account, by the account's wall clock), when the caps on count and bytes need
-//! room (oldest first), and all of them at account open. Owns the files' names and lifetimes;
+//! room (oldest first), and all of them when the account closes (and at open, after a session
+//! that ended without closing). Owns the files' names and lifetimes;
 //! must not evaluate queries nor mint tokens (that is `query.rs`). Thread-safe: one mutex over
 //! the registry, never held while a file is written or read.
 
@@ -98,6 +99,18 @@ impl Spills {
             limits,
             state: Mutex::new((HashMap::new(), 0)),
         })
+    }
+
+    /// Deletes every spill and the directory: the account is closing, and no token of this
+    /// session can be served after it (where the chunks start is known only in memory). A
+    /// directory that cannot be removed now is removed at the next open.
+    pub(crate) fn clear(&self) -> Result<()> {
+        self.state()?.0.clear();
+        match std::fs::remove_dir_all(&self.dir) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(Error::io_path("removing the query spills in", &self.dir, e)),
+        }
     }
 
     fn state(&self) -> Result<MutexGuard<'_, (HashMap<u64, Spill>, u64)>> {

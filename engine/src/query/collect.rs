@@ -29,10 +29,12 @@ struct Group<'p> {
     accs: Vec<Accumulator<'p>>,
 }
 
-/// One result of an ORDER BY sorted in memory: its sort keys, the order it arrived in (the sort
-/// is stable), and the projected value.
+/// One result of an ORDER BY sorted in memory: its sort keys, the key of the item it came from
+/// (ties in the sort go by item key, so a lookup read in index order sorts as a key-order scan
+/// does), the order it arrived in (rows of one item, through a JOIN), and the projected value.
 struct Sorted {
     keys: Vec<Val>,
+    item: Vec<u8>,
     seq: u64,
     value: Value,
 }
@@ -64,6 +66,8 @@ pub(crate) struct Collector<'p> {
     /// OFFSET plus the TOP/LIMIT count: how many leading results can reach any page (`None`:
     /// all of them).
     wanted: Option<usize>,
+    /// The key of the item being pushed (kept only under ORDER BY, as its ties' order).
+    item: Vec<u8>,
 }
 
 impl<'p> Collector<'p> {
@@ -103,6 +107,7 @@ impl<'p> Collector<'p> {
             p,
             state,
             wanted: take.map(|t| p.offset.saturating_add(t)),
+            item: Vec::new(),
         };
         if q.from.is_none() {
             // `SELECT <expr>` without FROM: one row with nothing bound, whatever is pushed.
@@ -120,13 +125,18 @@ impl<'p> Collector<'p> {
         }
     }
 
-    /// Feeds one document. `Flow::Stop` when the result can no longer change (enough results
-    /// of a query without ORDER BY or GROUP BY).
-    pub(crate) fn push(&mut self, doc: Value) -> Result<Flow> {
+    /// Feeds one document, stored under item key `key` (empty when it has none: ties in an
+    /// ORDER BY then keep the order of arrival). `Flow::Stop` when the result can no longer
+    /// change (enough results of a query without ORDER BY or GROUP BY).
+    pub(crate) fn push(&mut self, key: &[u8], doc: Value) -> Result<Flow> {
         let p = self.p;
         let Some(alias) = p.query.from.as_deref() else {
             return Ok(Flow::Stop); // no FROM: the one row is made in `finish`
         };
+        if let State::Sorted { .. } = self.state {
+            self.item.clear();
+            self.item.extend_from_slice(key);
+        }
         for row in p.expand(&self.env(), alias, doc)? {
             if self.consider(row)? == Flow::Stop {
                 return Ok(Flow::Stop);
@@ -187,6 +197,7 @@ impl<'p> Collector<'p> {
                 *seq += 1;
                 let entry = Sorted {
                     keys,
+                    item: self.item.clone(),
                     seq: *seq,
                     value,
                 };
@@ -292,16 +303,18 @@ impl Prepared {
     pub(crate) fn run(&self, docs: impl IntoIterator<Item = Value>) -> Result<Vec<Value>> {
         let mut c = Collector::new(self)?;
         for doc in docs {
-            if c.push(doc)? == Flow::Stop {
+            if c.push(&[], doc)? == Flow::Stop {
                 break;
             }
         }
         Ok(c.finish())
     }
 
-    /// ORDER BY's order of two sorted results, ties in arrival order.
+    /// ORDER BY's order of two sorted results, ties by item key, then in arrival order.
     fn sort_cmp(&self, a: &Sorted, b: &Sorted) -> Ordering {
-        cmp_keys(&self.query.order_by, &a.keys, &b.keys).then_with(|| a.seq.cmp(&b.seq))
+        cmp_keys(&self.query.order_by, &a.keys, &b.keys)
+            .then_with(|| a.item.cmp(&b.item))
+            .then_with(|| a.seq.cmp(&b.seq))
     }
 }
 
@@ -329,7 +342,7 @@ mod tests {
         let (mut most, mut pushed) = (0, 0);
         for doc in docs {
             pushed += 1;
-            let flow = c.push(doc).unwrap();
+            let flow = c.push(&[], doc).unwrap();
             let held = match &c.state {
                 State::Groups { groups, .. } => groups.len(),
                 State::Sorted { rows, .. } => rows.len(),
@@ -368,6 +381,34 @@ mod tests {
         let docs = (0..5000u64).map(|i| json!({"i": i, "n": 1}));
         let (out, _, _) = collect("SELECT TOP 4 VALUE c.i FROM c ORDER BY c.n", docs);
         assert_eq!(out, vec![json!(0), json!(1), json!(2), json!(3)]);
+    }
+
+    #[test]
+    fn ties_go_by_item_key_whatever_the_arrival_order() {
+        // Items arrive in descending key order (as a lookup read in index order may bring
+        // them); equal sort keys come out in ascending key order, through the cut-backs too,
+        // and the rows of one item (a JOIN) in the order the item gives them.
+        let p = Prepared::new(
+            "SELECT TOP 6 VALUE [c.i, t] FROM c JOIN t IN c.t ORDER BY c.n",
+            &[],
+        )
+        .unwrap();
+        let mut c = Collector::new(&p).unwrap();
+        for i in (0..3000u32).rev() {
+            let doc = json!({"i": i, "n": i % 2, "t": ["b", "a"]});
+            assert_eq!(c.push(&i.to_be_bytes(), doc).unwrap(), Flow::More);
+        }
+        assert_eq!(
+            c.finish(),
+            vec![
+                json!([0, "b"]),
+                json!([0, "a"]),
+                json!([2, "b"]),
+                json!([2, "a"]),
+                json!([4, "b"]),
+                json!([4, "a"]),
+            ]
+        );
     }
 
     #[test]

@@ -184,6 +184,24 @@ pub fn account_with_container(opts: AccountOptions) -> (Account, Container) {
     (account, c)
 }
 
+/// Container `db/<name>` (database `db` created) partitioned on `pk` under the indexing policy
+/// `policy` (JSON).
+pub fn container_with_policy(account: &Account, name: &str, pk: &str, policy: &str) -> Container {
+    let policy = strata::IndexingPolicy::from_json(policy).unwrap();
+    account
+        .create_database("db")
+        .unwrap()
+        .create_container_with(
+            name,
+            pk,
+            strata::ContainerOptions {
+                indexing_policy: Some(policy),
+                ..Default::default()
+            },
+        )
+        .unwrap()
+}
+
 /// Records in the container's all-versions change feed.
 pub fn feed_len(c: &Container) -> usize {
     let o = ChangeFeedOptions {
