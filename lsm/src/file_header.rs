@@ -34,13 +34,13 @@ impl FileHeader {
         out
     }
 
-    /// Parses and checks the header at the start of `bytes`: magic, CRC, version, the file id
-    /// the caller expects (from the file name) and the number of seal layers, which must be one of
+    /// Parses and checks the header at the start of `bytes`: magic, CRC, version (one of
+    /// `versions`: the current one and the older ones still read), the file id the caller expects (from the file name) and the number of seal layers, which must be one of
     /// `accepted_layers` (the account's; see `CipherSuite::readable_layers`).
     pub(crate) fn decode(
         path: &Path,
         magic: &[u8; 8],
-        version: u32,
+        versions: &[u32],
         expect_id: Option<u64>,
         accepted_layers: &[u8],
         bytes: &[u8],
@@ -60,11 +60,11 @@ impl FileHeader {
         else {
             return Err(Error::corruption(path, 8, "truncated header"));
         };
-        if v != version {
+        if !versions.contains(&v) {
             return Err(Error::corruption(
                 path,
                 8,
-                format!("unsupported format version {v} (this build reads {version})"),
+                format!("unsupported format version {v} (this build reads {versions:?})"),
             ));
         }
         if expect_id.is_some_and(|id| id != file_id) {
@@ -105,16 +105,18 @@ mod tests {
         let enc = h.encode(b"STRTEST1");
         let p = Path::new("f");
         assert_eq!(
-            FileHeader::decode(p, b"STRTEST1", 1, Some(42), &[2], &enc).unwrap(),
+            FileHeader::decode(p, b"STRTEST1", &[1], Some(42), &[2], &enc).unwrap(),
             h
         );
         for i in 0..enc.len() {
             let mut bad = enc.clone();
             bad[i] ^= 0x10;
-            assert!(FileHeader::decode(p, b"STRTEST1", 1, Some(42), &[2], &bad).is_err());
+            assert!(FileHeader::decode(p, b"STRTEST1", &[1], Some(42), &[2], &bad).is_err());
         }
-        assert!(FileHeader::decode(p, b"STRTEST1", 1, Some(43), &[2], &enc).is_err());
-        assert!(FileHeader::decode(p, b"STRTEST1", 1, Some(42), &[1], &enc).is_err());
-        assert!(FileHeader::decode(p, b"STRTEST1", 1, Some(42), &[1, 2], &enc).is_ok());
+        assert!(FileHeader::decode(p, b"STRTEST1", &[1], Some(43), &[2], &enc).is_err());
+        assert!(FileHeader::decode(p, b"STRTEST1", &[1], Some(42), &[1], &enc).is_err());
+        assert!(FileHeader::decode(p, b"STRTEST1", &[1], Some(42), &[1, 2], &enc).is_ok());
+        assert!(FileHeader::decode(p, b"STRTEST1", &[2, 1], Some(42), &[2], &enc).is_ok());
+        assert!(FileHeader::decode(p, b"STRTEST1", &[2], Some(42), &[2], &enc).is_err());
     }
 }

@@ -13,7 +13,7 @@ use crate::cipher::CipherSuite;
 use crate::error::{Error, Result};
 use crate::kv::Record;
 use crate::sst::block::BlockBuilder;
-use crate::sst::{forge, segment_file_name, Segment, SegmentIter, SegmentWriter};
+use crate::sst::{forge, segment_file_name, KeyHash, Segment, SegmentIter, SegmentWriter};
 use crate::wal::{encode_record, replay_until, wal_file_name, WalWriter};
 use strata_base::seal::Dek;
 
@@ -147,7 +147,10 @@ pub fn read_segment(
             break;
         }
     }
-    let gets = probes.iter().map(|k| seg.get(k, true, &cache)).collect();
+    let gets = probes
+        .iter()
+        .map(|k| seg.get(k, Some(KeyHash::of(k)), &cache))
+        .collect();
     Ok(SegmentRead {
         scan,
         scan_error,

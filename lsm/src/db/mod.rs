@@ -5,6 +5,8 @@
 mod background;
 #[cfg(test)]
 mod fault_tests;
+#[cfg(test)]
+mod format_v1_tests;
 mod lock;
 mod maintenance;
 mod open;

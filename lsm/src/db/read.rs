@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use crate::error::Result;
 use crate::kv::Record;
-use crate::sst::{newest_per_key, MergeIter, RecordStream, SegmentIter, SegmentRevIter};
+use crate::sst::{newest_per_key, KeyHash, MergeIter, RecordStream, SegmentIter, SegmentRevIter};
 
 use super::state::{Db, SuperVersion};
 
@@ -26,10 +26,11 @@ impl Db {
                 return Ok(v);
             }
         }
-        let filtered = (self.shared.opts.filter_keys)(key);
+        // Hashed once for every segment's filter; keys the policy leaves out are not hashed.
+        let hash = (self.shared.opts.filter_keys)(key).then(|| KeyHash::of(key));
         Ok(sv
             .version
-            .get(key, filtered, &self.shared.cache)?
+            .get(key, hash, &self.shared.cache)?
             .and_then(|(_, v)| v))
     }
 

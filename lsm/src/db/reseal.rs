@@ -1,8 +1,10 @@
 //! The enable-CMK migration of the store: after the account's `CipherSuite` gains its customer
 //! layer, `start_reseal` moves writes to a new double-sealed WAL and flushes, and the background
 //! thread rewrites (one segment at a time, in place in its level) every live segment still sealed
-//! with fewer layers, then the MANIFEST; `seal_progress` reports how far it is. Knows nothing of
-//! vaults or keyrings: the account decides when to start and records completion. Runs under the
+//! with fewer layers, then the MANIFEST; `seal_progress` reports how far it is. The same pass
+//! rewrites segments of an older format version (docs/format.md#segment), which the thread runs
+//! after every open, so they do not wait for a compaction to reach them. Knows nothing of vaults
+//! or keyrings: the account decides when to start and records completion. Runs under the
 //! compaction lock and installs under the maintenance lock, like every compaction
 //! (db/maintenance.rs). See docs/keys.md#enabling-cmk.
 
@@ -11,6 +13,7 @@ use std::sync::Arc;
 use super::state::{lock, Db, Shared};
 use crate::compaction;
 use crate::error::{Error, Result};
+use crate::format_version::SEGMENT_VERSION;
 use crate::sst::Segment;
 
 /// How far the store is from having every file sealed with the account's layers.
@@ -78,8 +81,8 @@ impl Db {
 }
 
 impl Shared {
-    /// Re-seals segments one by one until none is left with fewer layers than new files get, or
-    /// the store shuts down; then rewrites the MANIFEST if it is sealed with fewer layers.
+    /// Re-seals segments one by one until none is left with fewer layers than new files get or
+    /// in an older segment format (a version-1 filter), or the store shuts down; then rewrites the MANIFEST if it is sealed with fewer layers.
     pub(crate) fn reseal_while_pending(&self) -> Result<()> {
         let layers = self.suite.layers();
         loop {
@@ -94,7 +97,7 @@ impl Shared {
                 self.current()?
                     .version
                     .segments()
-                    .find(|s| s.layers() < layers)
+                    .find(|s| s.layers() < layers || s.format_version() < SEGMENT_VERSION)
                     .cloned()
             };
             match next {

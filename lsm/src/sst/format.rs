@@ -11,7 +11,8 @@
 //!             bound: >= the block's last key, < the next block's first (separator.rs); the last
 //!             block's is its last key exactly
 //!             | entries: u64 | max_seq: u64
-//! filter   := k: u8 | bits
+//! filter   := 0x80 | k: u8 | (64-byte block)*   (version 2, sst/bloom.rs)
+//!             k: u8 | bits                      (version 1, read only, sst/bloom_v1.rs)
 //! footer   := index_off: u64 | index_len: u32 | filter_off: u64 | filter_len: u32
 //!             | data_blocks: u32 | magic: [u8; 8] | crc32(preceding 36 bytes): u32
 //! ```

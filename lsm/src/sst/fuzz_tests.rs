@@ -13,7 +13,7 @@ use proptest::prelude::*;
 use proptest::sample::Index;
 
 use super::block::{BlockBuilder, DataBlock};
-use super::bloom::{Bloom, BloomBuilder};
+use super::bloom::{Bloom, BloomBuilder, KeyHash};
 use super::forge::{self, compressed_block};
 use super::format::{Footer, Handle, FOOTER_LEN, MAX_RAW_BLOCK};
 use super::{segment_file_name, Segment, SegmentIter, SegmentWriter};
@@ -21,6 +21,7 @@ use crate::cache::BlockCache;
 use crate::cipher::CipherSuite;
 use crate::error::{Error, Result};
 use crate::file_header::HEADER_LEN;
+use crate::format_version::{SEGMENT_VERSION, SEGMENT_VERSION_V1};
 use crate::kv::Record;
 use strata_base::coding::{put_u32, put_u64};
 use strata_base::fuzz_support::{config, largest_allocation};
@@ -137,7 +138,10 @@ fn open_and_read(path: &Path, suite: &CipherSuite, bytes: &[u8], probes: &[Vec<u
             }
         }
         let cache = BlockCache::new(1 << 20);
-        let gets = probes.iter().map(|k| seg.get(k, true, &cache)).collect();
+        let gets = probes
+            .iter()
+            .map(|k| seg.get(k, Some(KeyHash::of(k)), &cache))
+            .collect();
         Ok(Read {
             scan,
             scan_error,
@@ -299,8 +303,10 @@ proptest! {
         key in vec(any::<u8>(), 0..16),
         fix_crc in any::<bool>(),
     ) {
-        if let Some(f) = Bloom::decode(bytes.clone()) {
-            let _ = f.may_contain(&key);
+        for version in [SEGMENT_VERSION, SEGMENT_VERSION_V1] {
+            if let Some(f) = Bloom::decode(&bytes, version) {
+                let _ = f.may_contain(&key, KeyHash::of(&key));
+            }
         }
         let mut file = bytes.clone();
         if fix_crc && file.len() >= FOOTER_LEN {
@@ -323,8 +329,8 @@ proptest! {
         for k in &keys {
             b.add(k);
         }
-        let f = Bloom::decode(b.finish()).unwrap();
-        prop_assert!(keys.iter().all(|k| f.may_contain(k)));
+        let f = Bloom::decode(&b.finish(), SEGMENT_VERSION).unwrap();
+        prop_assert!(keys.iter().all(|k| f.may_contain(k, KeyHash::of(k))));
     }
 }
 
@@ -519,7 +525,7 @@ proptest! {
             let seg = Arc::new(Segment::open(&path, ID, &suite)?);
             let cache = BlockCache::new(1 << 20);
             for k in &probes {
-                if let Err(e) = seg.get(k, true, &cache) {
+                if let Err(e) = seg.get(k, Some(KeyHash::of(k)), &cache) {
                     assert_eq!(e.status(), 500, "{e}");
                 }
                 for r in SegmentIter::new(seg.clone(), k, Some(&cache)).take(64) {

@@ -4,6 +4,7 @@
 
 pub(crate) mod block;
 mod bloom;
+mod bloom_v1;
 mod codec;
 #[cfg(any(test, feature = "fuzzing"))]
 pub(crate) mod forge;
@@ -16,6 +17,9 @@ mod separator;
 mod separator_tests;
 mod writer;
 
+pub(crate) use bloom::KeyHash;
+#[cfg(test)]
+pub(crate) use format::Footer;
 pub(crate) use merge::{newest_per_key, MergeIter, RecordStream};
 pub(crate) use reader::{Segment, SegmentIter, SegmentRevIter};
 pub use writer::segment_file_name;

@@ -9,14 +9,14 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::block::DataBlock;
-use super::bloom::Bloom;
+use super::bloom::{Bloom, KeyHash};
 use super::format::{Footer, Handle, BLOCK_TRAILER_LEN, FOOTER_LEN, MAX_RAW_BLOCK};
 use super::index::BlockIndex;
 use crate::cache::BlockCache;
 use crate::cipher::{BlockKind, CipherSuite, FileCipher, FileKind};
 use crate::error::{Error, Result};
 use crate::file_header::{FileHeader, HEADER_LEN};
-use crate::format_version::{SEGMENT_MAGIC, SEGMENT_VERSION};
+use crate::format_version::{SEGMENT_MAGIC, SEGMENT_VERSION, SEGMENT_VERSION_V1};
 use crate::kv::{Found, Record};
 use strata_base::coding::Reader;
 
@@ -26,6 +26,8 @@ pub(crate) struct Segment {
     file: std::fs::File,
     len: u64,
     cipher: FileCipher,
+    /// The format version its header records (`SEGMENT_VERSION`, or an older one still read).
+    version: u32,
     index: BlockIndex,
     filter: Bloom,
     smallest: Vec<u8>,
@@ -55,7 +57,7 @@ impl Segment {
         let header = FileHeader::decode(
             path,
             SEGMENT_MAGIC,
-            SEGMENT_VERSION,
+            &[SEGMENT_VERSION, SEGMENT_VERSION_V1],
             Some(id),
             suite.readable_layers(),
             &head,
@@ -70,15 +72,18 @@ impl Segment {
             file,
             len,
             cipher,
+            version: header.version,
             index: BlockIndex::new(HEADER_LEN as u64, 0),
-            filter: Bloom::decode(vec![1, 0]).ok_or_else(|| Error::Internal("empty filter".into()))?,
+            filter: Bloom::everything(),
             smallest: Vec::new(),
         };
         let n = u64::from(footer.data_blocks);
         let index = seg.open_block(footer.index, n, BlockKind::Index)?;
         seg.parse_index(&index, footer)?;
         let filter = seg.open_block(footer.filter, n + 1, BlockKind::Filter)?;
-        seg.filter = Bloom::decode(filter)
+        // The filter's format follows the header's version; bytes of the other format are
+        // refused, so an altered version field cannot make a filter read wrong (and hide keys).
+        seg.filter = Bloom::decode(&filter, seg.version)
             .ok_or_else(|| Error::corruption(path, footer.filter.offset, "filter block does not parse"))?;
         Ok(seg)
     }
@@ -190,10 +195,11 @@ impl Segment {
     }
 
     /// The newest version of `key` in this segment: `Some((seq, None))` is a tombstone.
-    /// `filtered`: the key is one the filter policy puts in bloom filters, so the filter may
-    /// answer "absent" without reading a block.
-    pub(crate) fn get(&self, key: &[u8], filtered: bool, cache: &BlockCache) -> Result<Found> {
-        if filtered && !self.filter.may_contain(key) {
+    /// `hash`: the key's hash, given when the key is one the filter policy puts in bloom
+    /// filters, so the filter may answer "absent" without reading a block (`None`: it is not
+    /// consulted). Computed once by the caller for all the segments a read probes.
+    pub(crate) fn get(&self, key: &[u8], hash: Option<KeyHash>, cache: &BlockCache) -> Result<Found> {
+        if hash.is_some_and(|h| !self.filter.may_contain(key, h)) {
             return Ok(None);
         }
         let i = self.block_for(key);
@@ -205,6 +211,11 @@ impl Segment {
 
     pub(crate) fn id(&self) -> u64 {
         self.id
+    }
+
+    /// The format version its header records.
+    pub(crate) fn format_version(&self) -> u32 {
+        self.version
     }
 
     /// The seal layers its header records.

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use proptest::collection::{btree_map, vec};
 use proptest::prelude::*;
 
-use super::{segment_file_name, Segment, SegmentIter, SegmentRevIter, SegmentWriter};
+use super::{segment_file_name, KeyHash, Segment, SegmentIter, SegmentRevIter, SegmentWriter};
 use crate::cache::BlockCache;
 use crate::cipher::CipherSuite;
 use crate::kv::Record;
@@ -62,7 +62,7 @@ proptest! {
         let cache = BlockCache::new(1 << 20);
         let keys: Vec<Vec<u8>> = entries.keys().cloned().collect();
         for p in near(&keys) {
-            let got = seg.get(&p, true, &cache).unwrap().map(|(_, v)| v.unwrap());
+            let got = seg.get(&p, Some(KeyHash::of(&p)), &cache).unwrap().map(|(_, v)| v.unwrap());
             prop_assert_eq!(got.as_deref(), model.get(p.as_slice()).copied(), "get {:?}", p);
             let fwd: Vec<Vec<u8>> = SegmentIter::new(seg.clone(), &p, Some(&cache))
                 .take(3)

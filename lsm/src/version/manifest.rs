@@ -132,7 +132,7 @@ impl Manifest {
         let header = FileHeader::decode(
             &path,
             MANIFEST_MAGIC,
-            MANIFEST_VERSION,
+            &[MANIFEST_VERSION],
             None,
             suite.readable_layers(),
             &bytes,

@@ -10,7 +10,7 @@ use crate::cache::BlockCache;
 use crate::cipher::CipherSuite;
 use crate::error::Result;
 use crate::kv::Found;
-use crate::sst::{segment_file_name, Segment};
+use crate::sst::{segment_file_name, KeyHash, Segment};
 
 #[derive(Debug, Default)]
 pub(crate) struct Version {
@@ -53,15 +53,15 @@ impl Version {
     }
 
     /// The newest version of `key` in the segments: L0 newest first, then one candidate per level.
-    /// `filtered` as `Segment::get` takes it.
-    pub(crate) fn get(&self, key: &[u8], filtered: bool, cache: &BlockCache) -> Result<Found> {
+    /// `hash` as `Segment::get` takes it.
+    pub(crate) fn get(&self, key: &[u8], hash: Option<KeyHash>, cache: &BlockCache) -> Result<Found> {
         for (l, level) in self.levels.iter().enumerate() {
             if l == 0 {
                 for seg in level {
                     if key < seg.smallest() || key > seg.largest() {
                         continue;
                     }
-                    if let Some(hit) = seg.get(key, filtered, cache)? {
+                    if let Some(hit) = seg.get(key, hash, cache)? {
                         return Ok(Some(hit));
                     }
                 }
@@ -69,7 +69,7 @@ impl Version {
                 let i = level.partition_point(|s| s.largest() < key);
                 if let Some(seg) = level.get(i) {
                     if key >= seg.smallest() {
-                        if let Some(hit) = seg.get(key, filtered, cache)? {
+                        if let Some(hit) = seg.get(key, hash, cache)? {
                             return Ok(Some(hit));
                         }
                     }

@@ -59,14 +59,10 @@ pub(crate) fn replay_until(
         return Ok(report);
     }
     // Version 1 files (no commit times) are still read; anything else is refused by `decode`.
-    let version = match bytes.get(8..12) {
-        Some(v) if v == WAL_VERSION_V1.to_le_bytes() => WAL_VERSION_V1,
-        _ => WAL_VERSION,
-    };
     let header = match FileHeader::decode(
         path,
         WAL_MAGIC,
-        version,
+        &[WAL_VERSION, WAL_VERSION_V1],
         Some(id),
         suite.readable_layers(),
         &bytes,
@@ -145,7 +141,7 @@ pub(crate) fn replay_until(
                     "record fails authentication (altered, moved or sealed under another key)",
                 )
             })?;
-        let (commit_ms, records) = decode_record(&plain, version)
+        let (commit_ms, records) = decode_record(&plain, header.version)
             .ok_or_else(|| Error::corruption(path, pos as u64, "authenticated record does not parse"))?;
         if until_ms.is_some_and(|until| commit_ms > until) {
             report.stopped_at_time = true;
