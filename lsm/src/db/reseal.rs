@@ -120,8 +120,15 @@ impl Shared {
     /// Caller holds the compaction lock.
     fn reseal_one(&self, input: Arc<Segment>) -> Result<()> {
         let id = input.id();
+        // Its level's compression (the compaction lock keeps it there meanwhile).
+        let level = lock(&self.manifest)?
+            .levels
+            .iter()
+            .position(|v| v.iter().any(|s| s.id == id))
+            .ok_or_else(|| Error::Internal(format!("re-seal input {id} not in the manifest")))?;
         let outputs = compaction::merge_into_segments(
             std::slice::from_ref(&input),
+            level,
             false,
             None,
             &self.outputs(),

@@ -140,6 +140,7 @@ impl Shared {
             suite: &self.suite,
             target_file_size: self.opts.target_file_size,
             filter_keys: self.opts.filter_keys,
+            zstd_levels: &self.opts.zstd_levels,
         }
     }
 
