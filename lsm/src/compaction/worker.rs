@@ -23,22 +23,32 @@ pub(crate) struct Outputs<'a> {
     pub(crate) filter_keys: FilterKeys,
     /// zstd level by LSM level (`DbOptions::zstd_levels`).
     pub(crate) zstd_levels: &'a [i32],
+    /// zstd level of the bottom level (`DbOptions::bottom_zstd_level`).
+    pub(crate) bottom_zstd_level: Option<i32>,
 }
 
 impl Outputs<'_> {
-    /// A writer of segment `id` for LSM level `level`, with the filter policy and that level's
-    /// compression.
-    pub(crate) fn writer(&self, id: u64, level: usize) -> Result<SegmentWriter> {
+    /// The zstd level of segments written to LSM level `level`; `bottom`: no deeper level holds
+    /// data, so they settle there.
+    pub(crate) fn zstd_level(&self, level: usize, bottom: bool) -> i32 {
+        match self.bottom_zstd_level {
+            Some(z) if bottom => z,
+            _ => zstd_level_for(self.zstd_levels, level),
+        }
+    }
+
+    /// A writer of segment `id` with the filter policy, compressing at `zstd_level`.
+    pub(crate) fn writer(&self, id: u64, zstd_level: i32) -> Result<SegmentWriter> {
         Ok(SegmentWriter::create(self.dir, id, self.suite)?
             .with_filter_keys(self.filter_keys)
-            .with_zstd_level(zstd_level_for(self.zstd_levels, level)))
+            .with_zstd_level(zstd_level))
     }
 }
 
-/// Merges `inputs` into new segments for LSM level `output_level`.
+/// Merges `inputs` into new segments compressed at `zstd_level` (`Outputs::zstd_level`).
 pub(crate) fn merge_into_segments(
     inputs: &[Arc<Segment>],
-    output_level: usize,
+    zstd_level: i32,
     drop_tombstones: bool,
     filter: Option<&dyn CompactionFilter>,
     out: &Outputs<'_>,
@@ -65,7 +75,7 @@ pub(crate) fn merge_into_segments(
             }
             let w = match writer.as_mut() {
                 Some(w) => w,
-                None => writer.insert(out.writer(alloc_id(), output_level)?),
+                None => writer.insert(out.writer(alloc_id(), zstd_level)?),
             };
             w.add(&rec)?;
             if w.size() >= target_file_size {
@@ -161,6 +171,7 @@ mod tests {
             target_file_size: 1 << 20,
             filter_keys: crate::db::every_key,
             zstd_levels: &[1],
+            bottom_zstd_level: None,
         };
         let kept =
             merge_into_segments(std::slice::from_ref(&input), 1, false, Some(&f), &out, &mut alloc).unwrap();

@@ -11,7 +11,12 @@ use crate::kv::WriteBatch;
 const KEYS: u32 = 3_000;
 
 fn options(zstd_levels: Vec<i32>) -> DbOptions {
+    with_bottom(zstd_levels, DbOptions::default().bottom_zstd_level)
+}
+
+fn with_bottom(zstd_levels: Vec<i32>, bottom_zstd_level: Option<i32>) -> DbOptions {
     DbOptions {
+        bottom_zstd_level,
         background_compaction: false,
         l0_compaction_trigger: 2,
         base_level_bytes: 24 << 10,
@@ -81,6 +86,35 @@ fn every_level_setting_round_trips_through_every_level() {
         db.compact().unwrap();
         check(&db);
     }
+}
+
+/// Bytes of the store's segment files.
+fn segment_bytes(dir: &std::path::Path) -> u64 {
+    let files = std::fs::read_dir(dir.join("seg")).unwrap();
+    files.map(|e| e.unwrap().metadata().unwrap().len()).sum()
+}
+
+#[test]
+fn the_bottom_level_takes_the_bottom_setting() {
+    let mut sizes = Vec::new();
+    for bottom in [None, Some(19)] {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(
+            dir.path(),
+            with_bottom(vec![-7], bottom),
+            Arc::new(CipherSuite::ephemeral(true)),
+        )
+        .unwrap();
+        load(&db);
+        // A full compaction writes the bottom level only.
+        db.compact().unwrap();
+        check(&db);
+        sizes.push(segment_bytes(dir.path()));
+    }
+    assert!(
+        sizes[1] < sizes[0],
+        "bytes at rest, no bottom setting / bottom at 19: {sizes:?}"
+    );
 }
 
 #[test]

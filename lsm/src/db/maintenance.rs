@@ -187,7 +187,8 @@ impl Shared {
     pub(crate) fn run_compaction(&self, task: &Task, inputs: Vec<Arc<Segment>>) -> Result<()> {
         let outputs = compaction::merge_into_segments(
             &inputs,
-            task.output_level,
+            // A task that may drop tombstones writes the bottom level (nothing lies deeper).
+            self.outputs().zstd_level(task.output_level, task.drop_tombstones),
             task.drop_tombstones,
             self.opts.compaction_filter.as_deref(),
             &self.outputs(),
@@ -247,7 +248,7 @@ impl Shared {
 /// removes what it wrote.
 pub(crate) fn write_memtable_segment(out: &Outputs<'_>, id: u64, mem: &Memtable) -> Result<SegmentMeta> {
     let seg_dir = out.dir;
-    let mut w = out.writer(id, 0)?;
+    let mut w = out.writer(id, out.zstd_level(0, false))?;
     let path = w.path().to_path_buf();
     let written = (|| {
         for r in mem.records() {

@@ -132,6 +132,7 @@ impl Db {
                     target_file_size: opts.target_file_size,
                     filter_keys: opts.filter_keys,
                     zstd_levels: &opts.zstd_levels,
+                    bottom_zstd_level: opts.bottom_zstd_level,
                 };
                 new_segment = Some(write_memtable_segment(&out, next_id, &recovered)?);
                 next_id += 1;

@@ -65,6 +65,10 @@ pub struct DbOptions {
     /// the level is not recorded, every one is a standard zstd frame. Not empty; each within
     /// zstd's range (`zstd::compression_level_range`, negative levels are the fast ones).
     pub zstd_levels: Vec<i32>,
+    /// zstd level of whatever compaction writes to the bottom level (the deepest holding data,
+    /// where it rests), whichever level that is; `None`: `zstd_levels` alone. A small store
+    /// rests in L1, which would otherwise keep `zstd_levels`' fast level for good.
+    pub bottom_zstd_level: Option<i32>,
     /// Keep WAL files whose data is already in segments until they are released (continuous
     /// backup ships them first; see db/ship.rs). Can be changed on an open store.
     pub retain_wals: bool,
@@ -86,6 +90,7 @@ impl Default for DbOptions {
             retain_wals: false,
             filter_keys: every_key,
             zstd_levels: vec![UPPER_ZSTD_LEVEL, UPPER_ZSTD_LEVEL, DEEP_ZSTD_LEVEL],
+            bottom_zstd_level: Some(DEEP_ZSTD_LEVEL),
         }
     }
 }
@@ -97,7 +102,8 @@ impl DbOptions {
             return Err(Error::BadRequest("zstd_levels needs at least one level".into()));
         }
         let range = zstd::compression_level_range();
-        if let Some(bad) = self.zstd_levels.iter().find(|l| !range.contains(l)) {
+        let levels = self.zstd_levels.iter().chain(self.bottom_zstd_level.iter());
+        if let Some(bad) = levels.copied().find(|l| !range.contains(l)) {
             return Err(Error::BadRequest(format!(
                 "zstd level {bad} is outside zstd's range {}..={}",
                 range.start(),
@@ -143,6 +149,12 @@ mod tests {
             let e = with(bad.clone()).validate().unwrap_err();
             assert_eq!(e.status(), 400, "{bad:?}: {e}");
         }
+        let bottom = |bottom_zstd_level| DbOptions {
+            bottom_zstd_level,
+            ..DbOptions::default()
+        };
+        assert_eq!(bottom(Some(99)).validate().unwrap_err().status(), 400);
+        assert!(bottom(None).validate().is_ok() && bottom(Some(-3)).validate().is_ok());
         assert!(with(vec![-5, 3, 19]).validate().is_ok());
     }
 }
