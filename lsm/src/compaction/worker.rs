@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use super::CompactionFilter;
 use crate::cipher::CipherSuite;
-use crate::db::FilterKeys;
+use crate::db::{zstd_level_for, FilterKeys};
 use crate::error::Result;
 use crate::sst::{newest_per_key, MergeIter, Segment, SegmentIter, SegmentMeta, SegmentWriter};
 use strata_base::fs::sync_dir;
@@ -21,16 +21,40 @@ pub(crate) struct Outputs<'a> {
     pub(crate) target_file_size: u64,
     /// Which keys go into the outputs' bloom filters.
     pub(crate) filter_keys: FilterKeys,
+    /// zstd level by LSM level (`DbOptions::zstd_levels`).
+    pub(crate) zstd_levels: &'a [i32],
+    /// zstd level of the bottom level (`DbOptions::bottom_zstd_level`).
+    pub(crate) bottom_zstd_level: Option<i32>,
 }
 
+impl Outputs<'_> {
+    /// The zstd level of segments written to LSM level `level`; `bottom`: no deeper level holds
+    /// data, so they settle there.
+    pub(crate) fn zstd_level(&self, level: usize, bottom: bool) -> i32 {
+        match self.bottom_zstd_level {
+            Some(z) if bottom => z,
+            _ => zstd_level_for(self.zstd_levels, level),
+        }
+    }
+
+    /// A writer of segment `id` with the filter policy, compressing at `zstd_level`.
+    pub(crate) fn writer(&self, id: u64, zstd_level: i32) -> Result<SegmentWriter> {
+        Ok(SegmentWriter::create(self.dir, id, self.suite)?
+            .with_filter_keys(self.filter_keys)
+            .with_zstd_level(zstd_level))
+    }
+}
+
+/// Merges `inputs` into new segments compressed at `zstd_level` (`Outputs::zstd_level`).
 pub(crate) fn merge_into_segments(
     inputs: &[Arc<Segment>],
+    zstd_level: i32,
     drop_tombstones: bool,
     filter: Option<&dyn CompactionFilter>,
     out: &Outputs<'_>,
     alloc_id: &mut dyn FnMut() -> u64,
 ) -> Result<Vec<SegmentMeta>> {
-    let (seg_dir, suite, target_file_size) = (out.dir, out.suite, out.target_file_size);
+    let (seg_dir, target_file_size) = (out.dir, out.target_file_size);
     let streams = inputs
         .iter()
         .map(|s| Box::new(SegmentIter::new(s.clone(), &[], None)) as crate::sst::RecordStream<'_>)
@@ -51,9 +75,7 @@ pub(crate) fn merge_into_segments(
             }
             let w = match writer.as_mut() {
                 Some(w) => w,
-                None => writer.insert(
-                    SegmentWriter::create(seg_dir, alloc_id(), suite)?.with_filter_keys(out.filter_keys),
-                ),
+                None => writer.insert(out.writer(alloc_id(), zstd_level)?),
             };
             w.add(&rec)?;
             if w.size() >= target_file_size {
@@ -148,9 +170,11 @@ mod tests {
             suite: &suite,
             target_file_size: 1 << 20,
             filter_keys: crate::db::every_key,
+            zstd_levels: &[1],
+            bottom_zstd_level: None,
         };
         let kept =
-            merge_into_segments(std::slice::from_ref(&input), false, Some(&f), &out, &mut alloc).unwrap();
+            merge_into_segments(std::slice::from_ref(&input), 1, false, Some(&f), &out, &mut alloc).unwrap();
         let want = vec![
             ("a".to_string(), None),
             ("b".to_string(), Some("live".to_string())),
@@ -159,13 +183,13 @@ mod tests {
         assert_eq!(records(dir.path(), &kept, &suite), want);
         // At the bottom, it vanishes with the tombstones.
         let bottom =
-            merge_into_segments(std::slice::from_ref(&input), true, Some(&f), &out, &mut alloc).unwrap();
+            merge_into_segments(std::slice::from_ref(&input), 1, true, Some(&f), &out, &mut alloc).unwrap();
         assert_eq!(
             records(dir.path(), &bottom, &suite),
             vec![("b".to_string(), Some("live".to_string()))]
         );
         // Without a filter, everything is carried over.
-        let all = merge_into_segments(&[input], false, None, &out, &mut alloc).unwrap();
+        let all = merge_into_segments(&[input], 1, false, None, &out, &mut alloc).unwrap();
         assert_eq!(records(dir.path(), &all, &suite).len(), 3);
         assert_eq!(meta.entries, 3);
     }

@@ -17,7 +17,7 @@ use super::state::{lock, Db, Shared, SuperVersion};
 use crate::compaction::{self, Outputs, StrategyConfig, Task};
 use crate::error::{Error, Result};
 use crate::memtable::Memtable;
-use crate::sst::{segment_file_name, Segment, SegmentMeta, SegmentWriter};
+use crate::sst::{segment_file_name, Segment, SegmentMeta};
 use crate::version::{Manifest, Version};
 use strata_base::fs::sync_dir;
 
@@ -187,6 +187,8 @@ impl Shared {
     pub(crate) fn run_compaction(&self, task: &Task, inputs: Vec<Arc<Segment>>) -> Result<()> {
         let outputs = compaction::merge_into_segments(
             &inputs,
+            // A task that may drop tombstones writes the bottom level (nothing lies deeper).
+            self.outputs().zstd_level(task.output_level, task.drop_tombstones),
             task.drop_tombstones,
             self.opts.compaction_filter.as_deref(),
             &self.outputs(),
@@ -246,7 +248,7 @@ impl Shared {
 /// removes what it wrote.
 pub(crate) fn write_memtable_segment(out: &Outputs<'_>, id: u64, mem: &Memtable) -> Result<SegmentMeta> {
     let seg_dir = out.dir;
-    let mut w = SegmentWriter::create(seg_dir, id, out.suite)?.with_filter_keys(out.filter_keys);
+    let mut w = out.writer(id, out.zstd_level(0, false))?;
     let path = w.path().to_path_buf();
     let written = (|| {
         for r in mem.records() {

@@ -4,6 +4,8 @@
 
 mod background;
 #[cfg(test)]
+mod compression_tests;
+#[cfg(test)]
 mod fault_tests;
 #[cfg(test)]
 mod format_v1_tests;
@@ -21,7 +23,8 @@ mod write;
 mod write_queue;
 
 pub use lock::DirLock;
-pub use options::{every_key, DbOptions, Durability, FilterKeys};
+pub(crate) use options::zstd_level_for;
+pub use options::{every_key, DbOptions, Durability, FilterKeys, DEEP_ZSTD_LEVEL, UPPER_ZSTD_LEVEL};
 pub use pin::{PinnedSegment, Snapshot};
 pub use read::ScanIter;
 pub use reseal::SealProgress;

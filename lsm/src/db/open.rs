@@ -49,6 +49,7 @@ fn truncate_torn(path: &Path, len: u64) -> Result<()> {
 impl Db {
     /// Opens (creating if needed) the store in `dir`, sealed under `suite`.
     pub fn open(dir: &Path, opts: DbOptions, suite: Arc<CipherSuite>) -> Result<Db> {
+        opts.validate()?;
         create_dir(dir, false)?;
         let lock = DirLock::acquire(dir)?;
         let wal_dir = dir.join("wal");
@@ -130,6 +131,8 @@ impl Db {
                     suite: &suite,
                     target_file_size: opts.target_file_size,
                     filter_keys: opts.filter_keys,
+                    zstd_levels: &opts.zstd_levels,
+                    bottom_zstd_level: opts.bottom_zstd_level,
                 };
                 new_segment = Some(write_memtable_segment(&out, next_id, &recovered)?);
                 next_id += 1;

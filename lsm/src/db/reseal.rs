@@ -123,8 +123,20 @@ impl Shared {
     /// Caller holds the compaction lock.
     fn reseal_one(&self, input: Arc<Segment>) -> Result<()> {
         let id = input.id();
+        // Its level's compression (the compaction lock keeps it there meanwhile).
+        let zstd_level = {
+            let manifest = lock(&self.manifest)?;
+            let levels = &manifest.levels;
+            let level = levels
+                .iter()
+                .position(|v| v.iter().any(|s| s.id == id))
+                .ok_or_else(|| Error::Internal(format!("re-seal input {id} not in the manifest")))?;
+            let bottom = level > 0 && levels.iter().skip(level + 1).all(Vec::is_empty);
+            self.outputs().zstd_level(level, bottom)
+        };
         let outputs = compaction::merge_into_segments(
             std::slice::from_ref(&input),
+            zstd_level,
             false,
             None,
             &self.outputs(),

@@ -140,6 +140,8 @@ impl Shared {
             suite: &self.suite,
             target_file_size: self.opts.target_file_size,
             filter_keys: self.opts.filter_keys,
+            zstd_levels: &self.opts.zstd_levels,
+            bottom_zstd_level: self.opts.bottom_zstd_level,
         }
     }
 

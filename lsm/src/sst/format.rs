@@ -5,7 +5,7 @@
 //! block    := sealed | crc32(sealed): u32          located by a handle (offset: u64, len: u32)
 //! sealed   := FileCipher::seal(block_no, kind, plain)
 //!             data blocks are numbered 0..n, the index block n, the filter block n + 1
-//! data     := raw_len: u32 | zstd(entries | offsets: u32 * count | count: u32)
+//! data     := raw_len: u32 | zstd(entries | offsets: u32 * count | count: u32), any zstd level
 //! entry    := key: bytes | seq: u64 | kind: u8 | value: bytes (puts only)
 //! index    := count: u32 | (bound: bytes | offset: u64 | len: u32)* | smallest: bytes
 //!             bound: >= the block's last key, < the next block's first (separator.rs); the last
@@ -34,7 +34,6 @@ pub(crate) const BLOCK_TRAILER_LEN: usize = 4;
 pub(crate) const BLOCK_TARGET: usize = 4 << 10;
 /// Upper bound of a block's uncompressed size (one 2 MB item plus framing fits easily).
 pub(crate) const MAX_RAW_BLOCK: usize = 64 << 20;
-pub(crate) const ZSTD_LEVEL: i32 = 1;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Handle {

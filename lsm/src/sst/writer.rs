@@ -1,4 +1,5 @@
-//! Writes one segment file from records in key order: blocks are compressed with zstd, sealed,
+//! Writes one segment file from records in key order: blocks are compressed with zstd (at the
+//! level the caller chose for the segment's LSM level), sealed,
 //! checksummed; then the index and filter blocks and the footer; then fsync. Single-threaded
 //! (owned by a flush or compaction). A file is written once and never modified.
 
@@ -11,7 +12,7 @@ use super::bloom::BloomBuilder;
 use super::format::{Footer, Handle, BLOCK_TARGET};
 use super::separator::separator;
 use crate::cipher::{BlockKind, CipherSuite, FileCipher, FileKind};
-use crate::db::{every_key, FilterKeys};
+use crate::db::{every_key, FilterKeys, DEEP_ZSTD_LEVEL};
 use crate::error::{Error, Result};
 use crate::file_header::{FileHeader, HEADER_LEN};
 use crate::format_version::{SEGMENT_MAGIC, SEGMENT_VERSION};
@@ -54,6 +55,8 @@ pub(crate) struct SegmentWriter {
     bloom: BloomBuilder,
     /// Which keys go into the bloom filter (`DbOptions::filter_keys`).
     filter_keys: FilterKeys,
+    /// zstd level of the data blocks (`DbOptions::zstd_levels`).
+    zstd_level: i32,
     smallest: Option<Vec<u8>>,
     largest: Vec<u8>,
     entries: u64,
@@ -88,6 +91,7 @@ impl SegmentWriter {
             index_count: 0,
             bloom: BloomBuilder::new(),
             filter_keys: every_key,
+            zstd_level: DEEP_ZSTD_LEVEL,
             smallest: None,
             largest: Vec::new(),
             entries: 0,
@@ -127,6 +131,12 @@ impl SegmentWriter {
         self
     }
 
+    /// Compresses the data blocks at zstd level `level` (`DEEP_ZSTD_LEVEL` by default).
+    pub(crate) fn with_zstd_level(mut self, level: i32) -> SegmentWriter {
+        self.zstd_level = level;
+        self
+    }
+
     /// Cuts data blocks at `bytes` instead of `BLOCK_TARGET`, for tests that check segments cut
     /// at other sizes read the same.
     #[cfg(test)]
@@ -160,7 +170,7 @@ impl SegmentWriter {
 
     fn finish_data_block(&mut self) -> Result<()> {
         let raw = self.block.finish();
-        let compressed = super::codec::compress(&raw)
+        let compressed = super::codec::compress(&raw, self.zstd_level)
             .map_err(|e| Error::io_path("compressing a block of", &self.path, e))?;
         let mut plain = Vec::with_capacity(compressed.len() + 4);
         put_u32(&mut plain, raw.len() as u32);
