@@ -32,7 +32,7 @@ use super::rbac::RoleAssignment;
 use crate::error::{substatus, Error, Result};
 use crate::format_version::{VAULT_ACCESS_MAGIC, VAULT_ACCESS_SEALED_VERSION, VAULT_ACCESS_VERSION};
 use crate::key_holder::Sealer;
-use strata_base::coding::{put_bytes, Reader};
+use crate::sealed_doc::{pack, unpack};
 use strata_base::meta_file;
 
 pub(crate) const ACCESS_FILE: &str = "access.json";
@@ -105,12 +105,7 @@ impl AccessPolicies {
         let (json, seal) = match version {
             VAULT_ACCESS_VERSION => (payload.as_slice(), None),
             VAULT_ACCESS_SEALED_VERSION => {
-                let mut r = Reader::new(&payload);
-                let json = r.bytes().ok_or_else(|| damaged("are truncated"))?;
-                let seal = r.bytes().ok_or_else(|| damaged("have a truncated seal"))?;
-                if !r.is_empty() {
-                    return Err(damaged("have trailing bytes"));
-                }
+                let (json, seal) = unpack(&payload).map_err(|why| damaged(&format!("are damaged: {why}")))?;
                 (json, Some(seal))
             }
             _ => {
@@ -136,12 +131,7 @@ impl AccessPolicies {
             .map_err(|e| Error::Internal(format!("encoding access policies: {e}")))?;
         let (version, payload) = match sealer.seal(ACCESS_SEAL_CONTEXT, &json)? {
             None => (VAULT_ACCESS_VERSION, json),
-            Some(seal) => {
-                let mut p = Vec::with_capacity(json.len() + seal.len() + 8);
-                put_bytes(&mut p, &json);
-                put_bytes(&mut p, &seal);
-                (VAULT_ACCESS_SEALED_VERSION, p)
-            }
+            Some(seal) => (VAULT_ACCESS_SEALED_VERSION, pack(&json, &seal)),
         };
         Ok(meta_file::write(
             &dir.join(ACCESS_FILE),

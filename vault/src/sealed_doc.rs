@@ -37,7 +37,6 @@ pub(crate) fn split(path: &Path, kind: &DocKind<'_>, bytes: &[u8]) -> Result<(Ve
         return Ok((bytes.to_vec(), None));
     }
     let (version, payload) = meta_file::decode(path, kind.magic, bytes)?;
-    let damaged = |why: &str| Error::corruption(path, 20, format!("{} {why}", kind.what));
     if version != VAULT_SEALED_DOC_VERSION {
         return Err(Error::corruption(
             path,
@@ -45,13 +44,28 @@ pub(crate) fn split(path: &Path, kind: &DocKind<'_>, bytes: &[u8]) -> Result<(Ve
             format!("{}: unsupported format version {version}", kind.what),
         ));
     }
-    let mut r = Reader::new(payload);
-    let json = r.bytes().ok_or_else(|| damaged("is truncated"))?;
-    let seal = r.bytes().ok_or_else(|| damaged("has a truncated seal"))?;
-    if !r.is_empty() {
-        return Err(damaged("has trailing bytes"));
-    }
+    let (json, seal) =
+        unpack(payload).map_err(|why| Error::corruption(path, 20, format!("{}: {why}", kind.what)))?;
     Ok((json.to_vec(), Some(seal.to_vec())))
+}
+
+/// The payload of a sealed frame, `json: bytes | seal: bytes` (also access.json's version 2).
+pub(crate) fn pack(json: &[u8], seal: &[u8]) -> Vec<u8> {
+    let mut payload = Vec::with_capacity(json.len() + seal.len() + 8);
+    put_bytes(&mut payload, json);
+    put_bytes(&mut payload, seal);
+    payload
+}
+
+/// The JSON and the seal of a sealed frame's payload, or why it is damaged.
+pub(crate) fn unpack(payload: &[u8]) -> std::result::Result<(&[u8], &[u8]), &'static str> {
+    let mut r = Reader::new(payload);
+    let json = r.bytes().ok_or("truncated")?;
+    let seal = r.bytes().ok_or("truncated seal")?;
+    if !r.is_empty() {
+        return Err("trailing bytes after the seal");
+    }
+    Ok((json, seal))
 }
 
 /// Checks what `split` gave against `sealer`: a token vault needs its seal, a file vault none.
