@@ -8,7 +8,10 @@
 
 use strata_engine::PartitionKey;
 
-/// One level's EPK: 32 hex digits.
+/// The hex digits of one level's EPK.
+pub const EPK_LEVEL_DIGITS: usize = 32;
+
+/// One level's EPK: `EPK_LEVEL_DIGITS` hex digits.
 fn level_epk(level: &PartitionKey) -> String {
     let mut bytes = Vec::new();
     match level {

@@ -1,7 +1,7 @@
 //! Hierarchical partition keys (`MultiHash`, two or three paths): items addressed by the full
 //! key, with the none component for a level the item lacks; a wrong number of levels is a 400;
 //! queries and the change feed scoped to a prefix of the levels or to the full key (and a WHERE
-//! clause pinning every level pins the partition); batches, patches and stored procedures in
+//! clause pinning the first levels scopes the query to them); batches, patches and stored procedures in
 //! one full key; a backup restores the container with its definition, and sync recreates it;
 //! TTL expiries reach a prefix's change feed.
 
@@ -219,7 +219,9 @@ fn queries_and_the_feed_take_a_prefix_or_the_full_key() {
     };
     assert_eq!(c.query_items(all, &[], &bad).unwrap_err().status(), 400);
 
-    // A WHERE clause that pins every level pins the partition; one level alone does not.
+    // A WHERE clause that pins every level pins the partition; one that pins the first level
+    // scopes the query to that prefix's key range; one that pins only a later level reads the
+    // container.
     let both = "SELECT * FROM c WHERE c.tenant = 't1' AND c.user = 'u2'";
     assert_eq!(query_ids(&c, both, None, 100), expected("t1", &["u2"]));
     let plan = c.explain_query(both, &[], &QueryOptions::default()).unwrap();
@@ -227,9 +229,45 @@ fn queries_and_the_feed_take_a_prefix_or_the_full_key() {
     let one = "SELECT * FROM c WHERE c.tenant = 't1'";
     assert_eq!(
         c.explain_query(one, &[], &QueryOptions::default()).unwrap()["scope"],
-        "container"
+        r#"partition ["t1"]"#
     );
     assert_eq!(query_ids(&c, one, None, 100), expected("t1", &["u1", "u2"]));
+    assert_eq!(query_ids(&c, one, None, 1), expected("t1", &["u1", "u2"]));
+    // The prefix scope reads only its own items: the same clause written so that it pins
+    // nothing (an OR is not a top-level AND term) returns the same items but reads the whole
+    // container, and is charged for it.
+    let forced = QueryOptions {
+        force_full_scan: true,
+        ..QueryOptions::default()
+    };
+    let unpinned = "SELECT * FROM c WHERE (c.tenant = 't1' OR c.tenant = 't1')";
+    assert_eq!(
+        c.explain_query(unpinned, &[], &forced).unwrap()["scope"],
+        "container"
+    );
+    let scoped = c.query_items(one, &[], &forced).unwrap();
+    let everything = c.query_items(unpinned, &[], &forced).unwrap();
+    assert_eq!(scoped.items.len(), 6);
+    assert_eq!(everything.items.len(), 6);
+    assert!(
+        scoped.request_charge < everything.request_charge,
+        "{} vs {}",
+        scoped.request_charge,
+        everything.request_charge
+    );
+    let later = "SELECT * FROM c WHERE c.user = 'u2'";
+    assert_eq!(
+        c.explain_query(later, &[], &QueryOptions::default()).unwrap()["scope"],
+        "container"
+    );
+    let param = c
+        .explain_query(
+            "SELECT * FROM c WHERE c.tenant = @t AND c.n >= 0",
+            &[("@t".to_string(), json!("t2"))],
+            &QueryOptions::default(),
+        )
+        .unwrap();
+    assert_eq!(param["scope"], r#"partition ["t2"]"#);
 
     // A partition filter (what the gateway makes of an effective-partition-key range) keeps
     // the items of the partitions it accepts, in streamed, ordered and computed queries alike,
@@ -298,6 +336,87 @@ fn queries_and_the_feed_take_a_prefix_or_the_full_key() {
             .status(),
         400
     );
+
+    // A filter that depends on the first levels alone (the gateway's EPK range of a prefix) is
+    // read as the key range of the one prefix it keeps, found by one seek per distinct prefix:
+    // same results as the container scan with the same predicate, for less.
+    let first_is = |label: &str, depth: usize, levels: &'static [&'static str]| {
+        let want: Vec<PartitionKey> = levels.iter().map(|l| PartitionKey::from(*l)).collect();
+        strata::PartitionFilter::of_leading_levels(label.to_string(), depth, move |pk: &PartitionKey| {
+            pk.levels().get(..want.len()) == Some(&want[..])
+        })
+    };
+    let scoped_by = |sql: &str, filter: strata::PartitionFilter, page: usize| {
+        let mut opts = QueryOptions {
+            max_item_count: Some(page),
+            partition_filter: Some(filter),
+            ..QueryOptions::default()
+        };
+        let (mut out, mut charge) = (Vec::new(), 0.0);
+        loop {
+            let res = c.query_items(sql, &[], &opts).unwrap();
+            out.extend(res.items);
+            charge += res.request_charge;
+            match res.continuation {
+                Some(t) => opts.continuation = Some(t),
+                None => return (out, charge),
+            }
+        }
+    };
+    let t1 = || first_is("t1", 1, &["t1"]);
+    let plan = c
+        .explain_query(
+            "SELECT * FROM c",
+            &[],
+            &QueryOptions {
+                partition_filter: Some(t1()),
+                ..QueryOptions::default()
+            },
+        )
+        .unwrap();
+    assert_eq!(plan["scope"], r#"partition ["t1"]"#);
+    for page in [1, 4, 100] {
+        let (ids, _) = scoped_by("SELECT VALUE c.id FROM c", t1(), page);
+        assert_eq!(as_ids(ids), expected("t1", &["u1", "u2"]), "page size {page}");
+    }
+    let (ids, _) = scoped_by("SELECT VALUE c.id FROM c ORDER BY c.id DESC", t1(), 5);
+    let mut want: Vec<String> = expected("t1", &["u1", "u2"]).into_iter().collect();
+    want.reverse();
+    assert_eq!(ids, want.iter().map(|i| json!(i)).collect::<Vec<_>>());
+    let (ids, _) = scoped_by(
+        "SELECT VALUE c.id FROM c",
+        first_is("t10/u2", 2, &["t10", "u2"]),
+        2,
+    );
+    assert_eq!(as_ids(ids), expected("t10", &["u2"]));
+    // The same predicate without a depth reads the container, and is charged for it.
+    let everywhere = strata::PartitionFilter::new("t1 anywhere", |pk: &PartitionKey| {
+        pk.levels().first() == Some(&PartitionKey::from("t1"))
+    });
+    let (ids, scan_charge) = scoped_by("SELECT * FROM c", everywhere, 100);
+    let (scoped, seek_charge) = scoped_by("SELECT * FROM c", t1(), 100);
+    assert_eq!(ids, scoped);
+    assert!(
+        seek_charge < scan_charge,
+        "the prefix's range ({seek_charge} RU) costs less than the container ({scan_charge} RU)"
+    );
+    // No prefix kept: an empty scope, which still answers an aggregate.
+    let none = || first_is("t3", 1, &["t3"]);
+    let (ids, _) = scoped_by("SELECT VALUE c.id FROM c", none(), 10);
+    assert!(ids.is_empty());
+    let (count, _) = scoped_by("SELECT VALUE COUNT(1) FROM c", none(), 10);
+    assert_eq!(count, vec![json!(0)]);
+    let plan = c
+        .explain_query(
+            "SELECT * FROM c",
+            &[],
+            &QueryOptions {
+                partition_filter: Some(none()),
+                ..QueryOptions::default()
+            },
+        )
+        .unwrap();
+    assert!(plan["scope"].as_str().unwrap().starts_with("none"), "{plan}");
 
     // The change feed by prefix and by full key, in both modes, paged.
     for mode in [

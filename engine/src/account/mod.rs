@@ -18,6 +18,7 @@ mod enable_cmk;
 #[cfg(test)]
 mod fault_tests;
 mod feed;
+mod filter_scope;
 mod gateway_tls;
 mod handle;
 mod identity;

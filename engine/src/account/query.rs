@@ -13,6 +13,7 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 use super::container::{parse_stored, public_size, without_lsn, Container, Resolved};
+use super::filter_scope::{empty_scope, FilterScope};
 use super::index_order::{item_at, position_in_scope, ValueOrder};
 use super::index_stream::merges_in_key_order;
 use super::PartitionFilter;
@@ -85,10 +86,9 @@ impl Container {
     pub fn explain_query(&self, sql: &str, params: &[(String, Value)], opts: &QueryOptions) -> Result<Value> {
         let prepared = Prepared::new(sql, params)?.at(self.inner.opts.wall_clock.now_secs());
         let r = self.resolve()?;
-        let pk = match &opts.partition_key {
-            Some(pk) => Some(r.pk.scope(pk)?),
-            None => r.pk.pinned(|path| prepared.pinned_value(path)),
-        };
+        let mut r = r;
+        r.scope_filter = opts.partition_filter.clone();
+        let (scope, _) = self.query_scope(&r, &prepared, opts)?;
         let view = self.index_view(r.id)?;
         let plan = prepared.plan(&view.policy)?;
         let status = self.index_status()?;
@@ -103,9 +103,10 @@ impl Container {
             "strategy": if used { "index" } else { "fullScan" },
             "reason": reason,
             "lookups": plan.lookups.as_ref().map(|l| l.iter().map(|x| x.describe()).collect::<Vec<_>>()),
-            "scope": match &pk {
-                Some(pk) => format!("partition {pk}"),
-                None => "container".to_string(),
+            "scope": match &scope {
+                FilterScope::Partition(pk) => format!("partition {pk}"),
+                FilterScope::Container => "container".to_string(),
+                FilterScope::Empty => "none: no partition passes the filter".to_string(),
             },
             "orderBy": plan.order_by,
             // ORDER BY read in index order, a page at a time (query/ordered.rs), rather than
@@ -123,6 +124,25 @@ impl Container {
                 "itemsIndexed": status.items_indexed,
             },
         }))
+    }
+
+    /// What a query reads: the partition key it was given (or a prefix of its levels), the
+    /// key or prefix its WHERE clause pins, the one prefix its partition filter keeps
+    /// (filter_scope.rs), or the container. With the number of seeks the last took.
+    fn query_scope(
+        &self,
+        r: &Resolved,
+        prepared: &Prepared,
+        opts: &QueryOptions,
+    ) -> Result<(FilterScope, usize)> {
+        let pk = match &opts.partition_key {
+            Some(pk) => Some(r.pk.scope(pk)?),
+            None => r.pk.pinned(|path| prepared.pinned_value(path)),
+        };
+        match pk {
+            Some(pk) => Ok((FilterScope::Partition(pk), 0)),
+            None => self.filter_scope(r),
+        }
     }
 
     /// One attempt at one page. Its charge is known only after the scan, so the provisioned
@@ -181,13 +201,12 @@ impl Container {
             .as_deref()
             .map(|t| decode_token(t, &fingerprint, &self.inner.suite, r.id))
             .transpose()?;
-        let pk = match &opts.partition_key {
-            Some(pk) => Some(r.pk.scope(pk)?),
-            None => r.pk.pinned(|path| prepared.pinned_value(path)),
-        };
-        let prefix = match &pk {
-            Some(pk) => partition_prefix(r.id, pk)?,
-            None => container_prefix(r.id),
+        // Seeking the prefix a partition filter keeps is charged as reading index entries.
+        let (scope, seeks) = self.query_scope(&r, &prepared, opts)?;
+        let prefix = match &scope {
+            FilterScope::Partition(pk) => partition_prefix(r.id, pk)?,
+            FilterScope::Container => container_prefix(r.id),
+            FilterScope::Empty => empty_scope(r.id),
         };
         let view = self.index_view(r.id)?;
         let plan = prepared.plan(&view.policy)?;
@@ -209,7 +228,14 @@ impl Container {
             let walked =
                 self.ordered_walk(&r, view.generation, &prepared, scan, &prefix, resume, &mut pager)?;
             let done = pager.finish(walked.more);
-            return self.streamed_page(&r, done, walked.load, walked.entries, &fingerprint, Token::Sorted);
+            return self.streamed_page(
+                &r,
+                done,
+                walked.load,
+                walked.entries + seeks,
+                &fingerprint,
+                Token::Sorted,
+            );
         }
         if prepared.streams() {
             // Without ORDER BY the result order is not defined: a lookup that cannot be merged in
@@ -251,7 +277,7 @@ impl Container {
                 }
                 pager.push(key, without_lsn(doc))
             };
-            let mut entries_read = 0;
+            let mut entries_read = seeks;
             let mut load_passed = 0.0;
             let streamed = match lookups {
                 Some(lookups) if by_value.is_none() => {
@@ -304,7 +330,7 @@ impl Container {
                     let mut items =
                         self.in_value_order(r.id, &view, order, &prefix, position.as_deref(), limit)?;
                     let end = run(&mut items)?;
-                    entries_read = items.entries_read;
+                    entries_read += items.entries_read;
                     load_passed = items.load;
                     match (end, items.cut) {
                         (End::Exhausted, Some(last)) => End::Paused(last),
@@ -316,7 +342,7 @@ impl Container {
                 // reads and pays for the entries before its last item, not every match.
                 (_, Some(mut keys), None) => {
                     let end = run(&mut (&mut keys).filter_map(stored))?;
-                    entries_read = keys.entries_read;
+                    entries_read += keys.entries_read;
                     end
                 }
                 (Some(lookups), None, None) => {
@@ -327,7 +353,7 @@ impl Container {
                         (&prefix, &start),
                         candidate_limit,
                     )?;
-                    entries_read = found.entries_read;
+                    entries_read += found.entries_read;
                     let last = found.keys.last().cloned();
                     match (run(&mut found.keys.into_iter().map(Ok).filter_map(stored))?, last) {
                         // The limit cut candidates off: the page ends after the last one held
@@ -376,7 +402,7 @@ impl Container {
             }
             collector.push(key, without_lsn(doc))
         };
-        let mut entries_read = 0;
+        let mut entries_read = seeks;
         let mut load_passed = 0.0;
         // A lookup is pulled as the collector reads, never held whole: in index order for a
         // range, prefix or `IS_DEFINED` lookup (an ORDER BY sorted in memory breaks its ties by
@@ -401,7 +427,8 @@ impl Container {
                         break;
                     }
                 }
-                (entries_read, load_passed) = (items.entries_read, items.load);
+                entries_read += items.entries_read;
+                load_passed = items.load;
             }
             (_, None, Some(mut keys)) => {
                 for key in &mut keys {
@@ -414,12 +441,12 @@ impl Container {
                         }
                     }
                 }
-                entries_read = keys.entries_read;
+                entries_read += keys.entries_read;
             }
             (Some(lookups), None, None) => {
                 let found =
                     self.index_candidates(r.id, view.generation, lookups, (&prefix, &prefix), usize::MAX)?;
-                entries_read = found.entries_read;
+                entries_read += found.entries_read;
                 for key in found.keys {
                     if let Some(bytes) = self.inner.db.get(&key)? {
                         if keep(&key, &bytes)? == Flow::Stop {

@@ -57,6 +57,21 @@ pub(crate) fn partition_prefix(container_id: u32, pk: &PartitionKey) -> Result<V
     Ok(k)
 }
 
+/// The prefix every item key of a hierarchical (`MultiHash`) container starts with: the
+/// container's, then the 0 that stands for `pk_len`.
+pub(crate) fn hierarchical_prefix(container_id: u32) -> Vec<u8> {
+    let mut k = container_prefix(container_id);
+    k.extend_from_slice(&0u16.to_be_bytes());
+    k
+}
+
+/// The first `depth` levels of the hierarchical key of an item key of `container_id` (`None`
+/// if the key is not such an item key).
+pub(crate) fn leading_levels(container_id: u32, key: &[u8], depth: usize) -> Option<Vec<PartitionKey>> {
+    let rest = key.strip_prefix(hierarchical_prefix(container_id).as_slice())?;
+    super::partition_key::decode_levels(rest, depth)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -22,7 +22,9 @@ pub use item::{json_nesting_depth, MAX_ITEM_DEPTH};
 pub(crate) use item::{
     remove_system_properties, stamp_system_properties, validate_item, ItemRules, MAX_ITEM_BYTES,
 };
-pub(crate) use key::{container_of, container_prefix, item_key, partition_prefix};
+pub(crate) use key::{
+    container_of, container_prefix, hierarchical_prefix, item_key, leading_levels, partition_prefix,
+};
 pub use partition_key::{PartitionKey, MAX_LEVELS as MAX_PARTITION_KEY_LEVELS};
 pub use patch::{
     apply_patch, parse_patch_operations, validate_patch, PatchOp, PatchOperation, MAX_PATCH_OPERATIONS,

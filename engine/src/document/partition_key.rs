@@ -180,6 +180,38 @@ impl PartitionKey {
     }
 }
 
+/// The first `depth` levels of a hierarchical key from its encoding (`encode`: tag 5, then
+/// `len: u16 BE | level` per level), which may go on with more levels and the item's id;
+/// `None` if the bytes are not such an encoding.
+pub(crate) fn decode_levels(bytes: &[u8], depth: usize) -> Option<Vec<PartitionKey>> {
+    let mut rest = bytes.strip_prefix(&[5])?;
+    let mut levels = Vec::with_capacity(depth);
+    for _ in 0..depth {
+        let (len, tail) = rest.split_first_chunk::<2>()?;
+        let len = usize::from(u16::from_be_bytes(*len));
+        let level = tail.get(..len)?;
+        levels.push(decode_level(level)?);
+        rest = &tail[len..];
+    }
+    Some(levels)
+}
+
+/// One level (or a single-path key) from its encoding.
+fn decode_level(bytes: &[u8]) -> Option<PartitionKey> {
+    let (&tag, body) = bytes.split_first()?;
+    match (tag, body) {
+        (0, []) => Some(PartitionKey::None),
+        (1, []) => Some(PartitionKey::Null),
+        (2, [0]) => Some(PartitionKey::Bool(false)),
+        (2, [1]) => Some(PartitionKey::Bool(true)),
+        (3, bits) => Some(PartitionKey::Number(f64::from_bits(u64::from_be_bytes(
+            bits.try_into().ok()?,
+        )))),
+        (4, s) => Some(PartitionKey::String(std::str::from_utf8(s).ok()?.to_string())),
+        _ => None,
+    }
+}
+
 impl std::fmt::Display for PartitionKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.to_json() {
@@ -234,6 +266,35 @@ impl From<&PartitionKey> for PartitionKey {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn levels_decode_from_a_key_that_goes_on() {
+        let key = PartitionKey::hierarchical([
+            PartitionKey::from("t1"),
+            PartitionKey::Number(-2.5),
+            PartitionKey::None,
+        ])
+        .unwrap();
+        let mut bytes = key.encode().unwrap();
+        bytes.extend_from_slice(b"item-id");
+        assert_eq!(decode_levels(&bytes, 3), Some(key.levels().to_vec()));
+        assert_eq!(decode_levels(&bytes, 1), Some(vec![PartitionKey::from("t1")]));
+        for level in [
+            PartitionKey::Null,
+            PartitionKey::Bool(true),
+            PartitionKey::Bool(false),
+        ] {
+            let one = PartitionKey::hierarchical([level.clone()]).unwrap();
+            assert_eq!(decode_levels(&one.encode().unwrap(), 1), Some(vec![level]));
+        }
+        // Not a hierarchical encoding, cut short, or a bad tag: nothing.
+        assert_eq!(
+            decode_levels(&PartitionKey::from("t1").encode().unwrap(), 1),
+            None
+        );
+        assert_eq!(decode_levels(&bytes[..4], 1), None);
+        assert_eq!(decode_levels(&[5, 0, 1, 9], 1), None);
+    }
 
     #[test]
     fn extraction_and_encoding() {

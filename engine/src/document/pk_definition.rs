@@ -156,19 +156,25 @@ impl PartitionKeyDefinition {
         }
     }
 
-    /// The key a query's WHERE clause pins, given the value it pins at each path: all paths
-    /// must be pinned (a prefix is not taken from WHERE: the clause may say more than that).
+    /// The key a query's WHERE clause pins, given the value it pins at each path (as one of its
+    /// top-level AND terms). A single path: its value. A hierarchical key: the longest run of
+    /// pinned levels from the first, so `c.tenant = 't1'` alone scopes the query to the prefix
+    /// `["t1"]` (a key range, docs/format.md); a level pinned after an unpinned one narrows
+    /// nothing. The scope is only ever a superset of the matches: every item the clause admits
+    /// has those values at those paths, so its key lies in the range, and the clause is still
+    /// evaluated on each item read.
     pub(crate) fn pinned(
         &self,
         mut value_at: impl FnMut(&[String]) -> Option<Value>,
     ) -> Option<PartitionKey> {
-        let levels = self
+        let levels: Vec<PartitionKey> = self
             .segments
             .iter()
-            .map(|path| value_at(path).and_then(|v| PartitionKey::from_json(&v).ok()))
-            .collect::<Option<Vec<_>>>()?;
+            .map_while(|path| value_at(path).and_then(|v| PartitionKey::from_json(&v).ok()))
+            .collect();
         match self.kind() {
             PartitionKeyKind::Hash => levels.into_iter().next(),
+            PartitionKeyKind::MultiHash if levels.is_empty() => None,
             PartitionKeyKind::MultiHash => PartitionKey::hierarchical(levels).ok(),
         }
     }
@@ -294,15 +300,27 @@ mod tests {
     }
 
     #[test]
-    fn pinned_needs_every_level() {
+    fn pinned_takes_the_leading_levels() {
         let d = PartitionKeyDefinition::new(&["/t", "/u"]).unwrap();
         let both = |p: &[String]| Some(json!(p[0].clone() + "1"));
         assert_eq!(
             d.pinned(both),
             Some(PartitionKey::hierarchical(["t1", "u1"]).unwrap())
         );
+        // The first level alone pins the prefix; the second alone pins nothing.
         let only_t = |p: &[String]| (p[0] == "t").then(|| json!("t1"));
-        assert_eq!(d.pinned(only_t), None);
+        assert_eq!(
+            d.pinned(only_t),
+            Some(PartitionKey::hierarchical(["t1"]).unwrap())
+        );
+        let only_u = |p: &[String]| (p[0] == "u").then(|| json!("u1"));
+        assert_eq!(d.pinned(only_u), None);
+        let d3 = PartitionKeyDefinition::new(&["/t", "/u", "/s"]).unwrap();
+        let t_and_s = |p: &[String]| (p[0] != "u").then(|| json!(p[0].clone() + "1"));
+        assert_eq!(
+            d3.pinned(t_and_s),
+            Some(PartitionKey::hierarchical(["t1"]).unwrap())
+        );
         let single = PartitionKeyDefinition::new(&["/t"]).unwrap();
         assert_eq!(single.pinned(both), Some("t1".into()));
     }

@@ -6,11 +6,11 @@
 //! whose key hashes into that range (`epk.rs`).
 
 use serde_json::{json, Value};
-use strata_engine::{Account, Container, PartitionFilter, PartitionKeyKind, QueryOptions};
+use strata_engine::{Account, Container, PartitionFilter, PartitionKey, PartitionKeyKind, QueryOptions};
 
 use super::query_body::query_spec;
 use super::{engine, header, Request};
-use crate::epk::multi_hash_epk;
+use crate::epk::{multi_hash_epk, EPK_LEVEL_DIGITS};
 use crate::resources;
 use crate::wire::Reply;
 
@@ -88,10 +88,22 @@ fn epk_scope(req: &Request<'_>, c: &Container) -> Result<Option<PartitionFilter>
         ));
     }
     let label = format!("epk:{start}-{end}");
-    Ok(Some(PartitionFilter::new(label, move |pk| {
+    // The range of a prefix of k levels, `[epk(prefix), epk(prefix) + "FF")`, holds exactly the
+    // keys whose first k levels hash to epk(prefix) (a level's hash never starts with "FF": its
+    // top two bits are clear), so it depends on those levels alone and the engine can read the
+    // prefix's key range instead of the container.
+    let depth = (end.strip_prefix(start.as_str()) == Some("FF")
+        && !start.is_empty()
+        && start.len().is_multiple_of(EPK_LEVEL_DIGITS))
+    .then_some(start.len() / EPK_LEVEL_DIGITS);
+    let keep = move |pk: &PartitionKey| {
         let epk = multi_hash_epk(pk.levels());
         start <= epk && epk < end
-    })))
+    };
+    Ok(Some(match depth {
+        Some(depth) => PartitionFilter::of_leading_levels(label, depth, keep),
+        None => PartitionFilter::new(label, keep),
+    }))
 }
 
 pub fn query(account: &Account, db: &str, coll: &str, req: &Request<'_>) -> Result<Reply, Reply> {

@@ -17,6 +17,8 @@ mod pin;
 mod pins;
 mod read;
 mod reseal;
+#[cfg(test)]
+mod seek_tests;
 mod ship;
 mod state;
 mod write;

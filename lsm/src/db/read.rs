@@ -59,6 +59,32 @@ impl Db {
         self.stream(start, move |k: &[u8]| k.starts_with(&p))
     }
 
+    /// The first live `(key, value)` pair with `start <= key` while `within(key)` holds: a seek.
+    /// Unlike `iter_prefix_from`, nothing of the memtables is copied beyond what it passes over
+    /// (deleted keys), so a caller can seek many times through a long range (the engine finds
+    /// the distinct partition-key prefixes of a container this way) at the cost of one lookup
+    /// each.
+    pub fn first_from(
+        &self,
+        start: &[u8],
+        within: impl Fn(&[u8]) -> bool + Clone,
+    ) -> Result<Option<(Vec<u8>, Vec<u8>)>> {
+        let sv = self.readable()?;
+        let mut sources: Vec<RecordStream<'_>> = Vec::new();
+        sources.push(Box::new(sv.mem.range_lazy(start, within.clone()).map(Ok)));
+        for m in &sv.imm {
+            sources.push(Box::new(m.range_lazy(start, within.clone()).map(Ok)));
+        }
+        self.add_segments(&sv, start, within, &mut sources);
+        for next in newest_per_key(MergeIter::new(sources)) {
+            let Record { key, value, .. } = next?;
+            if let Some(value) = value {
+                return Ok(Some((key, value)));
+            }
+        }
+        Ok(None)
+    }
+
     /// The live `(key, value)` pairs with `lo <= key < end` in descending key order, as a lazy
     /// stream over one snapshot, like `iter_prefix_from` read backwards: each segment is read
     /// one block at a time from its end, and the memtables' records in the range are copied at
@@ -105,12 +131,30 @@ impl Db {
 
     fn stream(&self, start: &[u8], within: impl Fn(&[u8]) -> bool + Clone + 'static) -> Result<ScanIter<'_>> {
         let sv = self.readable()?;
-        let cache = &self.shared.cache;
         let mut sources: Vec<RecordStream<'_>> = Vec::new();
         sources.push(Box::new(sv.mem.range(start, &within).into_iter().map(Ok)));
         for m in &sv.imm {
             sources.push(Box::new(m.range(start, &within).into_iter().map(Ok)));
         }
+        self.add_segments(&sv, start, within, &mut sources);
+        Ok(ScanIter {
+            records: Box::new(newest_per_key(MergeIter::new(sources))),
+            _snapshot: sv,
+        })
+    }
+}
+
+impl Db {
+    /// Adds to `sources` a lazy stream per segment of `sv` that may hold keys from `start` on,
+    /// each read one block at a time while `within(key)` holds.
+    fn add_segments<'a>(
+        &'a self,
+        sv: &SuperVersion,
+        start: &[u8],
+        within: impl Fn(&[u8]) -> bool + Clone + 'a,
+        sources: &mut Vec<RecordStream<'a>>,
+    ) {
+        let cache = &self.shared.cache;
         for seg in sv.version.segments() {
             if seg.largest() < start {
                 continue;
@@ -121,10 +165,6 @@ impl Db {
                     .take_while(move |r: &Result<Record>| r.as_ref().map_or(true, |r| w(&r.key))),
             ));
         }
-        Ok(ScanIter {
-            records: Box::new(newest_per_key(MergeIter::new(sources))),
-            _snapshot: sv,
-        })
     }
 }
 

@@ -133,6 +133,16 @@ impl Memtable {
 
     /// The newest version of every key from `start` on while `within(key)` holds, in key order.
     pub(crate) fn range(&self, start: &[u8], within: impl Fn(&[u8]) -> bool) -> Vec<Record> {
+        self.range_lazy(start, within).collect()
+    }
+
+    /// As `range`, read as the caller pulls instead of copied at once: for a caller that wants
+    /// only the first few keys of a long range (`Db::first_from`).
+    pub(crate) fn range_lazy<'a>(
+        &'a self,
+        start: &[u8],
+        within: impl Fn(&[u8]) -> bool + 'a,
+    ) -> impl Iterator<Item = Record> + 'a {
         let probe = VersionedKey {
             key: KeyBytes::copy(start),
             seq: u64::MAX,
@@ -140,14 +150,13 @@ impl Memtable {
         newest_only(
             self.map
                 .range((Bound::Included(probe), Bound::Unbounded))
-                .take_while(|e| within(e.key().key()))
+                .take_while(move |e| within(e.key().key()))
                 .map(|e| Record {
                     key: e.key().key().to_vec(),
                     seq: e.key().seq,
                     value: e.value().clone(),
                 }),
         )
-        .collect()
     }
 
     /// The newest version of every key `k` with `lo <= k < end`, in descending key order.
