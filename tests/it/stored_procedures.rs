@@ -4,7 +4,7 @@
 //! indexes or the change feed), the limits (an endless loop answers 408 and the store goes on, a
 //! growing array hits the memory cap), the one-partition rule, the resource operations, and the
 //! bodies surviving a reopen and a backup's restore while never reaching a file in the clear
-//! (sync of scripts: script_sync.rs).
+//! (sync of scripts: script_sync.rs), and queries that see the execution's own writes.
 
 use serde_json::{json, Value};
 use strata::{substatus, Account, AccountOptions, Container, ProcedureOptions, ScriptLimits};
@@ -446,4 +446,71 @@ fn underscore_queries_page_through_the_partition() {
     // n by id: i0 0, i1 3, i2 6, i3 2, i4 5, i5 1, i6 4; the even ones, highest first.
     let r = c.execute_stored_procedure("top", "p", &[]).unwrap();
     assert_eq!(r.body, json!(["i2", "i6", "i3", "i0"]));
+}
+
+/// Once a procedure has written, its queries see the partition as it has left it: its creates,
+/// replaces and deletes over what is stored, paged and aggregated alike, and still not the other
+/// partitions. A throw afterwards leaves nothing of it.
+#[test]
+fn queries_see_the_executions_own_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_account, c) = plain_container(dir.path());
+    for i in 0..4 {
+        c.create_item("p", &item(&format!("i{i}"), i)).unwrap();
+    }
+    c.create_item("q", &json!({"id": "other", "pk": "q", "n": 100}))
+        .unwrap();
+    c.create_stored_procedure(
+        "rewrite",
+        r#"function rewrite(fail) {
+            var coll = getContext().getCollection();
+            var link = coll.getSelfLink();
+            var out = {};
+            function ok(err) { if (err) throw err; }
+            coll.createDocument(link, { id: "new", pk: "p", n: 10, colour: "red" }, ok);
+            coll.deleteDocument(coll.getAltLink() + "/docs/i1", {}, ok);
+            // Callbacks run after the call returns: the queries go in the replace's callback.
+            coll.readDocument(coll.getAltLink() + "/docs/i2", {}, function (err, doc) {
+                if (err) throw err;
+                doc.n = 20;
+                coll.replaceDocument(doc._self, doc, function (err) { if (err) throw err; queries(); });
+            });
+            function queries() {
+            coll.queryDocuments(link, "SELECT VALUE c.id FROM c ORDER BY c.n", {}, function (err, ids) {
+                if (err) throw err; out.ordered = ids;
+            });
+            coll.queryDocuments(link, { query: "SELECT VALUE SUM(c.n) FROM c WHERE c.n >= @min",
+                                        parameters: [{ name: "@min", value: 3 }] }, {}, function (err, s) {
+                if (err) throw err; out.sum = s[0];
+            });
+            var pages = [];
+            function step(err, docs, options) {
+                if (err) throw err;
+                pages.push(docs.map(function (d) { return d.id; }));
+                if (options.continuation !== undefined)
+                    coll.queryDocuments(link, "SELECT * FROM c", { pageSize: 2, continuation: options.continuation }, step);
+            }
+            coll.queryDocuments(link, "SELECT * FROM c", { pageSize: 2 }, step);
+            out.pages = pages;
+            if (fail) throw new Error("rolled back");
+            getContext().getResponse().setBody(out);
+            }
+        }"#,
+    )
+    .unwrap();
+    let r = c
+        .execute_stored_procedure("rewrite", "p", &[json!(false)])
+        .unwrap();
+    // n: i0 0, i2 20 (replaced), i3 3, new 10; i1 deleted; "other" is in another partition.
+    assert_eq!(r.body["ordered"], json!(["i0", "i3", "new", "i2"]));
+    assert_eq!(r.body["sum"], json!(33));
+    assert_eq!(r.body["pages"], json!([["i0", "i2"], ["i3", "new"]]));
+
+    // Rolled back: the store is as the first execution left it.
+    let before = state(&c);
+    let e = c
+        .execute_stored_procedure("rewrite", "p", &[json!(true)])
+        .unwrap_err();
+    assert_eq!(e.status(), 400);
+    assert_eq!(state(&c), before);
 }

@@ -41,6 +41,7 @@ mod procedure_host;
 mod procedure_run;
 mod purge;
 mod query;
+mod query_overlay;
 mod query_spill;
 mod response;
 #[cfg(test)]

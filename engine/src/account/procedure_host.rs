@@ -2,8 +2,8 @@
 //! and one partition-key value. Reads see the execution's own earlier writes (an overlay);
 //! writes are checked and staged (staged.rs), never stored here; every item first read from the
 //! store is remembered with its etag, so the commit (procedure_run.rs) can prove nothing changed
-//! under the execution. Queries read what is committed. Must not store anything nor run
-//! JavaScript.
+//! under the execution. Queries see the execution's own writes too, once it has made any
+//! (query_overlay.rs). Must not store anything nor run JavaScript.
 
 use std::collections::HashMap;
 
@@ -12,6 +12,7 @@ use strata_script::{Host, HostError, Page, Request};
 
 use super::container::{new_guid, public_size, without_lsn, Container, Resolved, WriteKind};
 use super::query::QueryOptions;
+use super::query_overlay::Overlay;
 use super::staged::{Current, Staged};
 use crate::document::{remove_system_properties, PartitionKey};
 use crate::error::{Error, Result};
@@ -159,7 +160,27 @@ impl<'c> ProcedureHost<'c> {
             force_full_scan: false,
             partition_filter: None,
         };
-        let res = self.c.query_items(sql, params, &opts)?;
+        // Once the execution has written, its queries read the partition as it has left it
+        // (query_overlay.rs); before that, the store and its indexes as any query does.
+        let res = if self.staged.is_empty() {
+            self.c.query_items(sql, params, &opts)?
+        } else {
+            let overlay: Overlay = self
+                .overlay
+                .iter()
+                .map(|(key, now)| {
+                    let bytes = now
+                        .as_ref()
+                        .map(|c| serde_json::to_vec(&c.item))
+                        .transpose()
+                        .map_err(|e| {
+                            Error::Internal(format!("an item of the execution does not serialise: {e}"))
+                        })?;
+                    Ok((key.clone(), bytes))
+                })
+                .collect::<Result<_>>()?;
+            self.c.query_items_over(sql, params, &opts, &overlay)?
+        };
         self.queried.push(res.request_charge);
         Ok(json!({"documents": res.items, "continuation": res.continuation}))
     }

@@ -16,6 +16,7 @@ use super::container::{parse_stored, public_size, without_lsn, Container, Resolv
 use super::filter_scope::{empty_scope, FilterScope};
 use super::index_order::{item_at, position_in_scope, ValueOrder};
 use super::index_stream::merges_in_key_order;
+use super::query_overlay::{merged, Overlay};
 use super::PartitionFilter;
 use crate::document::{container_prefix, partition_prefix, PartitionKey};
 use crate::error::{Error, Result};
@@ -31,6 +32,9 @@ pub const DEFAULT_MAX_ITEM_COUNT: usize = 100;
 pub const MAX_PAGE_BYTES: usize = 4 * 1024 * 1024;
 /// Version of the continuation token's format.
 const TOKEN_VERSION: u64 = 2;
+
+/// Stored `(key, bytes)` pairs as a page reads them.
+type Items<'a> = Box<dyn Iterator<Item = Result<(Vec<u8>, Vec<u8>)>> + 'a>;
 
 /// Options of one query call (one page).
 #[derive(Clone, Debug, Default)]
@@ -145,20 +149,47 @@ impl Container {
         }
     }
 
-    /// One attempt at one page. Its charge is known only after the scan, so the provisioned
-    /// throughput admits it while its bucket is above zero (429 otherwise) and is debited after.
+    /// `query_items` over the partition as `overlay` leaves it: a stored procedure's query,
+    /// which sees the execution's own writes (query_overlay.rs). Read as a full scan of the
+    /// partition: the overlay's writes have no index entries yet.
+    pub(crate) fn query_items_over(
+        &self,
+        sql: &str,
+        params: &[(String, Value)],
+        opts: &QueryOptions,
+        overlay: &Overlay,
+    ) -> Result<QueryResponse> {
+        let opts = QueryOptions {
+            force_full_scan: true,
+            ..opts.clone()
+        };
+        self.retrying(|| self.query_page_over(sql, params, &opts, Some(overlay)))
+    }
+
     fn query_page(
         &self,
         sql: &str,
         params: &[(String, Value)],
         opts: &QueryOptions,
     ) -> Result<QueryResponse> {
+        self.query_page_over(sql, params, opts, None)
+    }
+
+    /// One attempt at one page. Its charge is known only after the scan, so the provisioned
+    /// throughput admits it while its bucket is above zero (429 otherwise) and is debited after.
+    fn query_page_over(
+        &self,
+        sql: &str,
+        params: &[(String, Value)],
+        opts: &QueryOptions,
+        overlay: Option<&Overlay>,
+    ) -> Result<QueryResponse> {
         let prepared = Prepared::new(sql, params)?.at(self.inner.opts.wall_clock.now_secs());
         let Some(udfs) = self.page_udfs(&prepared)? else {
-            return self.run_page(prepared, sql, params, opts);
+            return self.run_page(prepared, sql, params, opts, overlay);
         };
         // A UDF that failed fails the page: its results are not returned.
-        let page = self.run_page(prepared.with_udfs(udfs.clone()), sql, params, opts);
+        let page = self.run_page(prepared.with_udfs(udfs.clone()), sql, params, opts, overlay);
         if let Some(e) = udfs.failure() {
             return Err(e);
         }
@@ -172,14 +203,28 @@ impl Container {
         Ok(page)
     }
 
-    /// One page of `prepared` (`sql` with `params`, for the continuation token).
+    /// One page of `prepared` (`sql` with `params`, for the continuation token), over the
+    /// store or, given an overlay, over the store as the overlay leaves it (then `opts` asks
+    /// for a full scan: every read below goes through `scan`).
     fn run_page(
         &self,
         prepared: Prepared,
         sql: &str,
         params: &[(String, Value)],
         opts: &QueryOptions,
+        overlay: Option<&Overlay>,
     ) -> Result<QueryResponse> {
+        let scan = |prefix: &[u8], start: &[u8]| -> Result<Items<'_>> {
+            let stored = self
+                .inner
+                .db
+                .iter_prefix_from(prefix, start)?
+                .map(|next| next.map_err(Into::into));
+            Ok(match overlay {
+                Some(o) => Box::new(merged(stored, o, prefix.to_vec(), start)),
+                None => Box::new(stored),
+            })
+        };
         let page = match opts.max_item_count {
             Some(0) => return Err(Error::BadRequest("max item count must be at least 1".into())),
             Some(n) => n,
@@ -363,10 +408,7 @@ impl Container {
                         (end, _) => end,
                     }
                 }
-                (None, None, None) => {
-                    let items = self.inner.db.iter_prefix_from(&prefix, &start)?;
-                    run(&mut items.map(|next| next.map_err(Into::into)))?
-                }
+                (None, None, None) => run(&mut scan(&prefix, &start)?)?,
             };
             let done = match end {
                 End::Done(more) => pager.finish(more),
@@ -456,7 +498,7 @@ impl Container {
                 }
             }
             (None, None, None) => {
-                for next in self.inner.db.iter_prefix_from(&prefix, &prefix)? {
+                for next in scan(&prefix, &prefix)? {
                     let (key, bytes) = next?;
                     if keep(&key, &bytes)? == Flow::Stop {
                         break;
