@@ -244,6 +244,13 @@ fn spatial_filters_match_hand_derived_results_with_and_without_the_index() {
     load(&spatial);
     load(&plain);
     check(&spatial, &plain, &|_, _| {});
+    // 1 km around C: ±1000 / 110,000 = ±0.00909° of latitude, ±1000 / (111,000 · cos 48.8657°)
+    // = ±0.01370° of longitude: longitude steps 8298–8299 and latitude steps 12638–12639 at
+    // level 14 (4 cells); at level 17, 11 × 14 = 154 cells, past 64.
+    assert_eq!(
+        explain(&spatial, &format!("ST_DISTANCE(c.loc, {C}) < 1000"))["lookups"],
+        json!(["/\"loc\" ST_DISTANCE < 1000 (spatial index: 4 cells at level 14)"])
+    );
 
     // Replace: n_in moves to Lyon; delete: center goes; TTL: e_in expires.
     for c in [&spatial, &plain] {
