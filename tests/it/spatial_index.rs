@@ -99,7 +99,15 @@ fn cases() -> Vec<(String, Vec<&'static str>)> {
         (format!("ST_DISTANCE(c.loc, {C}) < 1000"), within_1000.clone()),
         (format!("1000 > ST_DISTANCE({C}, c.loc)"), within_1000),
         // on_line: 0.0066° south (734 m) and 0.0222° west (1629 m): 1787 m, beyond 1500.
-        (format!("ST_DISTANCE(c.loc, {C}) <= 1500"), within_1500),
+        (format!("ST_DISTANCE(c.loc, {C}) <= 1500"), within_1500.clone()),
+        // 0 < distance: drops the items at distance 0 (big contains C; center and mpoint are C).
+        (
+            format!("ST_DISTANCE(c.loc, {C}) BETWEEN 0.001 AND 1500"),
+            within_1500
+                .into_iter()
+                .filter(|i| !["big", "center", "mpoint"].contains(i))
+                .collect(),
+        ),
         (
             format!("ST_WITHIN(c.loc, {AREA})"),
             vec![
@@ -108,6 +116,11 @@ fn cases() -> Vec<(String, Vec<&'static str>)> {
             ],
         ),
         (format!("ST_WITHIN({AREA}, c.loc)"), vec!["big"]),
+        // Lookups on two paths: their candidates are read whole and merged.
+        (
+            format!("ST_WITHIN({AREA}, c.loc) OR c.id IN ('lyon', 'text')"),
+            vec!["big", "lyon", "text"],
+        ),
         (
             format!("ST_INTERSECTS(c.loc, {LINE})"),
             vec!["big", "line", "on_line"],

@@ -716,6 +716,7 @@ mod tests {
             format!("SELECT * FROM c WHERE 5000 > ST_DISTANCE(c.loc, {paris})"),
             format!("SELECT * FROM c WHERE ST_WITHIN(c.loc, {square})"),
             format!("SELECT * FROM c WHERE ST_INTERSECTS({square}, c.loc) AND c.n > 1"),
+            format!("SELECT * FROM c WHERE ST_DISTANCE(c.loc, {paris}) BETWEEN 10 AND 5000"),
         ];
         for sql in &indexed {
             let got = plan(sql).unwrap_or_else(|| panic!("{sql}: no lookup"));
@@ -737,6 +738,7 @@ mod tests {
                 .into(),
             "SELECT * FROM c WHERE ST_WITHIN(c.loc, {'type':'Polygon'})".into(),
             format!("SELECT * FROM c WHERE NOT ST_WITHIN(c.loc, {square})"),
+            format!("SELECT * FROM c WHERE ST_DISTANCE(c.loc, {paris}) NOT BETWEEN 0 AND 5000"),
         ] {
             assert_eq!(plan(&sql), None, "{sql}");
         }

@@ -1,5 +1,6 @@
-//! Spatial filters as lookups of a spatial index: `ST_DISTANCE(p, g) < r` (or `<=`, or written
-//! `r > ST_DISTANCE(p, g)`), `ST_WITHIN(p, g)` and `ST_INTERSECTS(p, g)`, where one argument is a
+//! Spatial filters as lookups of a spatial index: `ST_DISTANCE(p, g) < r` (or `<=`, written
+//! `r > ST_DISTANCE(p, g)`, or `ST_DISTANCE(p, g) BETWEEN a AND r`), `ST_WITHIN(p, g)` and
+//! `ST_INTERSECTS(p, g)`, where one argument is a
 //! path with a spatial index and the other a constant GeoJSON geometry (either order: each
 //! function can only be true when the item's geometry and the constant's region meet). The
 //! lookup reads the cells covering that region; the executor then evaluates the function on every
@@ -31,28 +32,47 @@ impl Prepared {
                     BinOp::Lt | BinOp::Le => (a, b),
                     _ => (b, a),
                 };
-                let ExprKind::Call(name, args) = &call.kind else {
-                    return None;
-                };
-                if name != "ST_DISTANCE" {
-                    return None;
-                }
-                let metres = self.constant(bound)?.as_f64()?;
-                let (path, shape) = self.spatial_args(args, paths, policy)?;
-                let region = within_distance(&shape, metres)?;
                 let sign = if matches!(op, BinOp::Lt | BinOp::Gt) {
                     "<"
                 } else {
                     "<="
                 };
-                lookup(path, format!("ST_DISTANCE {sign} {metres}"), &region)
+                self.distance_lookup(call, bound, sign, paths, policy)
             }
+            ExprKind::Between {
+                value,
+                high,
+                negated: false,
+                ..
+            } => self.distance_lookup(value, high, "<=", paths, policy),
             ExprKind::Call(name, args) if name == "ST_WITHIN" || name == "ST_INTERSECTS" => {
                 let (path, shape) = self.spatial_args(args, paths, policy)?;
                 lookup(path, name.clone(), &shape)
             }
             _ => None,
         }
+    }
+
+    /// `call < bound` (or `<=`, as `sign` says) when `call` is `ST_DISTANCE` of a spatial path
+    /// and a constant geometry and `bound` a constant number of metres.
+    fn distance_lookup(
+        &self,
+        call: &Expr,
+        bound: &Expr,
+        sign: &str,
+        paths: &Paths<'_>,
+        policy: &CompiledPolicy,
+    ) -> Option<Lookup> {
+        let ExprKind::Call(name, args) = &call.kind else {
+            return None;
+        };
+        if name != "ST_DISTANCE" {
+            return None;
+        }
+        let metres = self.constant(bound)?.as_f64()?;
+        let (path, shape) = self.spatial_args(args, paths, policy)?;
+        let region = within_distance(&shape, metres)?;
+        lookup(path, format!("ST_DISTANCE {sign} {metres}"), &region)
     }
 
     /// Of two arguments, the path with a spatial index and the reach of the constant geometry.
