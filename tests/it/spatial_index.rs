@@ -25,7 +25,9 @@
 //! - `multi`, a square near Lyon and the square [2.36, 2.362] × [48.852, 48.854] whose corner
 //!   (2.36, 48.854) is 572 m east and 289 m south of C: 641 m;
 //! - `mpoint`, a MultiPoint at C (a type the policy cannot declare: kept in the world cell);
-//! - `text`, `typeless`, `out_of_range`, `none`: no geometry, never a match.
+//! - `text`, `typeless`, `out_of_range`, `none`: no geometry, never a match;
+//! - `edge_e` (179.995, 0.5) and `edge_w` (-179.995, 0.5), either side of the antimeridian:
+//!   0.01° of longitude apart at latitude 0.5°, 111,315 m/° · 0.01 = 1113 m.
 
 use std::sync::Arc;
 
@@ -84,6 +86,8 @@ fn places() -> Vec<(&'static str, Option<Value>)> {
             "mpoint",
             Some(json!({"type": "MultiPoint", "coordinates": [[2.3522, 48.8566]]})),
         ),
+        ("edge_e", point(179.995, 0.5)),
+        ("edge_w", point(-179.995, 0.5)),
         ("text", Some(json!("Paris"))),
         ("typeless", Some(json!({"type": "Point"}))),
         ("out_of_range", point(200.0, 48.0)),
@@ -134,6 +138,15 @@ fn cases() -> Vec<(String, Vec<&'static str>)> {
                 "big", "center", "e_in", "e_out", "line", "mpoint", "multi", "n_in", "n_out", "on_line",
                 "s_in", "small", "w_cell",
             ],
+        ),
+        // Across the antimeridian, the region wraps: cells on both sides are read.
+        (
+            "ST_DISTANCE(c.loc, {'type':'Point','coordinates':[179.995,0.5]}) < 2000".into(),
+            vec!["edge_e", "edge_w"],
+        ),
+        (
+            "ST_DISTANCE({'type':'Point','coordinates':[179.995,0.5]}, c.loc) < 1000".into(),
+            vec!["edge_e"],
         ),
         // multi's square near Lyon holds the point.
         (
@@ -319,7 +332,7 @@ fn spatial_filters_match_hand_derived_results_with_and_without_the_index() {
 }
 
 /// Where only Points are declared, a Polygon at the path is in the world cell: still found.
-/// Regions the cells do not serve (near a pole, across the antimeridian, too large) scan.
+/// Regions the cells do not serve (near a pole, too large) scan.
 #[test]
 fn undeclared_types_are_still_found_and_large_regions_scan() {
     let (_dir, _clock, account) = fresh();
@@ -331,7 +344,6 @@ fn undeclared_types_are_still_found_and_large_regions_scan() {
     load(&plain);
     check(&c, &plain, &|_, _| {});
     for filter in [
-        "ST_DISTANCE(c.loc, {'type':'Point','coordinates':[179.999,0]}) < 1000",
         "ST_DISTANCE(c.loc, {'type':'Point','coordinates':[10,89.5]}) < 1000",
         "ST_WITHIN(c.loc, {'type':'Polygon','coordinates':[[[-170,-80],[170,-80],[170,80],[-170,80],[-170,-80]]]})",
     ] {

@@ -127,29 +127,38 @@ pub(crate) fn spatial_terms(path: &[Seg], v: &Value, types: &[SpatialType], out:
     }
 }
 
-/// The cells a filter on a region of reach `r` reads: at the finest level where at most
-/// `QUERY_CELLS` cells cover it; `None` (scan) when even level 5 needs more.
-pub(crate) fn query_cover(r: &Reach) -> Option<Cover> {
+/// The cells a filter on a region made of the boxes `region` reads: at the finest level where
+/// at most `QUERY_CELLS` cells cover them; `None` (scan) when even level 5 needs more.
+pub(crate) fn query_cover(region: &[Reach]) -> Option<Cover> {
+    let count = |l: u8| region.iter().map(|r| corners(r, l).2).sum::<u64>();
     let level = LEVELS
         .iter()
         .copied()
         .filter(|&l| l >= COARSEST_QUERY_LEVEL)
-        .take_while(|&l| corners(r, l).2 <= QUERY_CELLS)
+        .take_while(|&l| count(l) <= QUERY_CELLS)
         .last()?;
-    let (lo, hi, _) = corners(r, level);
+    let cells: BTreeSet<(u32, u32)> = region
+        .iter()
+        .flat_map(|r| {
+            let (lo, hi, _) = corners(r, level);
+            cells_between(lo, hi)
+        })
+        .collect();
     Some(Cover {
         level,
-        cells: cells_between(lo, hi).collect(),
+        cells: cells.into_iter().collect(),
     })
 }
 
-/// The reach of every point within `metres` (geodesic, on WGS-84) of a point of reach `r`;
-/// `None` (scan) when it would pass latitude 89° or cross the antimeridian.
+/// The boxes holding every point within `metres` (geodesic, on WGS-84) of a point of reach
+/// `r`: one, or two when the region crosses the antimeridian (its part beyond ±180° wraps to
+/// the other side); `None` (scan) when it would pass latitude 89° or span 180° of longitude.
 ///
 /// A point within `m` metres of `q` differs from it by at most `m / LAT_DEGREE_M` degrees of
 /// latitude; the geodesic between them stays within that many degrees of `q`, so below the
-/// greatest such latitude φ, where a degree of longitude is at least `LON_DEGREE_M · cos φ`.
-pub(crate) fn within_distance(r: &Reach, metres: f64) -> Option<Reach> {
+/// greatest such latitude φ, where a degree of longitude is at least `LON_DEGREE_M · cos φ`:
+/// along the geodesic, longitude changes (continuously, unwrapped) by at most `m` over that.
+pub(crate) fn within_distance(r: &Reach, metres: f64) -> Option<Vec<Reach>> {
     if !metres.is_finite() {
         return None;
     }
@@ -162,12 +171,19 @@ pub(crate) fn within_distance(r: &Reach, metres: f64) -> Option<Reach> {
     }
     let dlon = metres / (LON_DEGREE_M * highest.to_radians().cos());
     let (west, east) = (r.min.x - dlon, r.max.x + dlon);
-    if west < -180.0 || east > 180.0 {
+    if east - west >= 180.0 {
         return None;
     }
-    Some(Reach {
+    let band = |west: f64, east: f64| Reach {
         min: Coord { x: west, y: south },
         max: Coord { x: east, y: north },
+    };
+    Some(if west < -180.0 {
+        vec![band(-180.0, east), band(west + 360.0, 180.0)]
+    } else if east > 180.0 {
+        vec![band(west, 180.0), band(-180.0, east - 360.0)]
+    } else {
+        vec![band(west, east)]
     })
 }
 
@@ -264,24 +280,35 @@ mod tests {
             min: Coord { x: x0, y: y0 },
             max: Coord { x: x1, y: y1 },
         };
-        let small = query_cover(&r(2.3, 48.8, 2.4, 48.9)).unwrap();
+        let small = query_cover(&[r(2.3, 48.8, 2.4, 48.9)]).unwrap();
         assert!(small.cells.len() <= 64 && small.level >= 11, "{small:?}");
-        assert_eq!(query_cover(&r(-100.0, -50.0, 100.0, 50.0)), None);
+        assert_eq!(query_cover(&[r(-100.0, -50.0, 100.0, 50.0)]), None);
         // 20° × 10° from (0.5, 0.5) at level 5 (11.25° × 5.625°): x steps 16 to 17, y steps
         // 16 to 17: 4 cells; at level 8, 15 × 15 = 225: too many.
-        let mid = query_cover(&r(0.5, 0.5, 20.5, 10.5)).unwrap();
+        let mid = query_cover(&[r(0.5, 0.5, 20.5, 10.5)]).unwrap();
         assert_eq!((mid.level, mid.cells.len()), (5, 4));
+        // Two boxes either side of the antimeridian, 0.02° wide and 0.008° tall: at level 17
+        // (steps of 0.00275° by 0.00137°) 8 longitude steps each by 7 latitude steps, 112 in
+        // all: too many; at level 14 (0.022° by 0.011°) one step each, x = 16383 and x = 0.
+        let sides = [r(179.98, 0.001, 180.0, 0.009), r(-180.0, 0.001, -179.98, 0.009)];
+        let both = query_cover(&sides).unwrap();
+        assert_eq!(both.level, 14);
+        assert_eq!(both.cells.iter().map(|c| c.0).collect::<Vec<_>>(), vec![0, 16383]);
     }
 
     /// 10 km around (2.35, 48.85): ±10,000 / 110,000 = ±0.0909° of latitude; at the highest
-    /// latitude 48.9409°, ±10,000 / (111,000 · cos 48.9409°) = ±0.1372° of longitude.
+    /// latitude 48.9409°, ±10,000 / (111,000 · cos 48.9409°) = ±0.1372° of longitude. Around
+    /// (179.99, 0): ±0.0909° of latitude, ±10,000 / 111,000 · 1 / cos 0.0909° = ±0.0901° of
+    /// longitude, so 179.8999 to 180.0801, which wraps to -180 to -179.9199.
     #[test]
-    fn distance_regions_are_boxes_and_stop_at_the_poles_and_antimeridian() {
+    fn distance_regions_are_boxes_wrap_at_the_antimeridian_and_stop_at_the_poles() {
         let p = Reach {
             min: Coord { x: 2.35, y: 48.85 },
             max: Coord { x: 2.35, y: 48.85 },
         };
-        let b = within_distance(&p, 10_000.0).unwrap();
+        let [b] = within_distance(&p, 10_000.0).unwrap()[..] else {
+            panic!("one box")
+        };
         assert!((b.max.y - 48.9409).abs() < 1e-4 && (b.min.y - 48.7591).abs() < 1e-4);
         assert!(
             (b.max.x - 2.4872).abs() < 1e-3 && (b.min.x - 2.2128).abs() < 1e-3,
@@ -296,7 +323,18 @@ mod tests {
             min: Coord { x: 179.99, y: 0.0 },
             max: Coord { x: 179.99, y: 0.0 },
         };
-        assert_eq!(within_distance(&dateline, 10_000.0), None);
+        let [east, west] = within_distance(&dateline, 10_000.0).unwrap()[..] else {
+            panic!("two boxes")
+        };
+        assert!(
+            (east.min.x - 179.8999).abs() < 1e-4 && east.max.x == 180.0,
+            "{east:?}"
+        );
+        assert!(
+            west.min.x == -180.0 && (west.max.x + 179.9199).abs() < 1e-4,
+            "{west:?}"
+        );
+        assert_eq!(within_distance(&dateline, 30_000_000.0), None);
         assert_eq!(within_distance(&p, f64::NAN), None);
     }
 

@@ -47,7 +47,7 @@ impl Prepared {
             } => self.distance_lookup(value, high, "<=", paths, policy),
             ExprKind::Call(name, args) if name == "ST_WITHIN" || name == "ST_INTERSECTS" => {
                 let (path, shape) = self.spatial_args(args, paths, policy)?;
-                lookup(path, name.clone(), &shape)
+                lookup(path, name.clone(), &[shape])
             }
             _ => None,
         }
@@ -98,7 +98,7 @@ impl Prepared {
     }
 }
 
-fn lookup(path: Vec<crate::index::path::Seg>, what: String, region: &Reach) -> Option<Lookup> {
+fn lookup(path: Vec<crate::index::path::Seg>, what: String, region: &[Reach]) -> Option<Lookup> {
     Some(Lookup {
         path,
         kind: LookupKind::Spatial(SpatialLookup {
