@@ -1,16 +1,16 @@
 //! Spatial filters as lookups of a spatial index: `ST_DISTANCE(p, g) < r` (or `<=`, written
 //! `r > ST_DISTANCE(p, g)`, or `ST_DISTANCE(p, g) BETWEEN a AND r`), `ST_WITHIN(p, g)` and
-//! `ST_INTERSECTS(p, g)`, where one argument is a
-//! path with a spatial index and the other a constant GeoJSON geometry (either order: each
-//! function can only be true when the item's geometry and the constant's region meet). The
-//! lookup reads the cells covering that region; the executor then evaluates the function on every
-//! item proposed (the cells only narrow). Pure: it decides, storage reads
-//! (account/index.rs, index/spatial.rs).
+//! `ST_INTERSECTS(p, g)`, where one argument is a path with a spatial index and the other a
+//! constant GeoJSON geometry (either order: each function can only be true when the item's
+//! geometry and the constant's region meet). The lookup reads the cells covering that region;
+//! the executor then evaluates the function on every item proposed (the cells only narrow).
+//! Pure: it decides, storage reads (account/index.rs, index/spatial.rs).
 
 use serde_json::Value;
 
 use super::{Lookup, LookupKind, Paths, SpatialLookup};
 use crate::geojson::{parse, reach, Reach};
+use crate::index::path::Seg;
 use crate::index::spatial::{query_cover, within_distance};
 use crate::index::CompiledPolicy;
 use crate::query::ast::{BinOp, Expr, ExprKind};
@@ -81,7 +81,7 @@ impl Prepared {
         args: &[Expr],
         paths: &Paths<'_>,
         policy: &CompiledPolicy,
-    ) -> Option<(Vec<crate::index::path::Seg>, Reach)> {
+    ) -> Option<(Vec<Seg>, Reach)> {
         let [a, b] = args else { return None };
         let spatial = |x: &Expr| {
             paths
@@ -98,7 +98,7 @@ impl Prepared {
     }
 }
 
-fn lookup(path: Vec<crate::index::path::Seg>, what: String, region: &[Reach]) -> Option<Lookup> {
+fn lookup(path: Vec<Seg>, what: String, region: &[Reach]) -> Option<Lookup> {
     Some(Lookup {
         path,
         kind: LookupKind::Spatial(SpatialLookup {
