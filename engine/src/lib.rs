@@ -12,6 +12,7 @@ mod catalog;
 mod document;
 pub mod error;
 mod format_version;
+mod geojson;
 mod index;
 mod keyring;
 mod keyspace;
@@ -77,7 +78,8 @@ pub use document::{
 };
 pub use error::{substatus, Error, Result};
 pub use index::{
-    CompositeOrder, CompositePath, IndexingMode, IndexingPolicy, PolicyPath, MAX_COMPOSITE_PATHS,
+    CompositeOrder, CompositePath, IndexingMode, IndexingPolicy, PolicyPath, SpatialIndex, SpatialType,
+    MAX_COMPOSITE_PATHS,
 };
 pub use metering::{
     Clock, ContainerMetrics, ManualClock, MonotonicClock, RetryPolicy, MIN_THROUGHPUT, THROUGHPUT_STEP,

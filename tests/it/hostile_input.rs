@@ -696,6 +696,9 @@ fn common_rows(other_query_token: String) -> Vec<Row> {
         r#"{"includedPaths":[{"path":"/*"},{"path":"/x[0]/?"}]}"#,
         r#"{"includedPaths":[{"path":"/*"}],"excludedPaths":[{"path":"/*"}]}"#,
         r#"{"indexingMode":"none","includedPaths":[{"path":"/*"}]}"#,
+        r#"{"includedPaths":[{"path":"/*"}],"spatialIndexes":[{"path":"/loc/?","types":["Circle"]}]}"#,
+        r#"{"includedPaths":[{"path":"/*"}],"spatialIndexes":[{"path":"/loc/?","types":[]}]}"#,
+        r#"{"includedPaths":[{"path":"/*"}],"spatialIndexes":[{"path":"/*","types":["Point"]}]}"#,
         "not json",
     ] {
         rows.push(row(&format!("indexing policy {bad}"), 400, 0, move |_| {

@@ -2,7 +2,8 @@
 //! non-partition-key fields and property names carry canary strings (distinct per encryption mode)
 //! are written, upserted, patched, batched and deleted in an SMK and in a CMK account (and written
 //! and batched in a container with a hierarchical partition key, whose levels only are plaintext
-//! by contract); every file
+//! by contract, and written to a container with a spatial index, whose coordinates and cell
+//! keys are needles too); every file
 //! under the data directory is scanned after the writes (WAL only), after a flush, after a
 //! compaction and after a reopen. No file may contain a canary — as raw bytes, hex, base64 or UTF-16, nor inside any zstd
 //! frame found anywhere in a file (each is decompressed and scanned too). The data directory must
@@ -29,8 +30,8 @@ use rand::RngCore;
 use serde_json::{json, Value};
 use strata::analytical::Tier;
 use strata::{
-    Account, AccountOptions, AnalyticalSchema, BatchOperation, Encryption, KeyUri, LocalVault,
-    PatchOperation, PatchOptions, Principal, TriggerOperation, TriggerType,
+    Account, AccountOptions, AnalyticalSchema, BatchOperation, ContainerOptions, Encryption, IndexingPolicy,
+    KeyUri, LocalVault, PatchOperation, PatchOptions, Principal, TriggerOperation, TriggerType,
 };
 
 const DB_NAME: &str = "leakdb-plaintext-name";
@@ -231,6 +232,59 @@ fn all_canary_needles() -> Vec<Needle> {
         .collect()
 }
 
+/// Coordinates are customer data: a point written to a container with a spatial index, whose
+/// entries are keyed by the point's cells (tests/it/spatial_index.rs).
+const SPATIAL_CANARY: [f64; 2] = [2.7193846152, 31.4271828459];
+
+/// The point's coordinates as JSON text, and the key bytes of its level-17 cell
+/// (`0x09 | 17 | x: u32 BE | y: u32 BE`, docs/format.md: `x = floor((lon + 180) / 360 · 2^17)`,
+/// `y = floor((lat + 90) / 180 · 2^17)`).
+fn spatial_needles() -> Vec<Needle> {
+    let [lon, lat] = SPATIAL_CANARY;
+    let x = ((lon + 180.0) / 360.0 * 131_072.0).floor() as u32;
+    let y = ((lat + 90.0) / 180.0 * 131_072.0).floor() as u32;
+    let mut cell = vec![0x09, 17];
+    cell.extend_from_slice(&x.to_be_bytes());
+    cell.extend_from_slice(&y.to_be_bytes());
+    vec![
+        Needle::text(&lon.to_string()),
+        Needle::text(&lat.to_string()),
+        Needle::bytes("spatial cell key", &cell),
+    ]
+}
+
+fn write_spatial_items(account: &Account) {
+    let policy = IndexingPolicy::from_json(
+        r#"{"includedPaths":[{"path":"/*"}],"spatialIndexes":[{"path":"/loc/?","types":["Point"]}]}"#,
+    )
+    .unwrap();
+    let spatial = account
+        .database(DB_NAME)
+        .create_container_with(
+            "leak-spatial-plaintext-name",
+            "/tenant",
+            ContainerOptions {
+                indexing_policy: Some(policy),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    for i in 0..20 {
+        let body = json!({"id": format!("s{i}"), "tenant": PK_VALUES[i % 2],
+            "loc": {"type": "Point", "coordinates": SPATIAL_CANARY}});
+        spatial.create_item(PK_VALUES[i % 2], &body).unwrap();
+    }
+    // The entries are there: a distance filter finds the points through them.
+    let sql = format!(
+        "SELECT VALUE COUNT(1) FROM c WHERE ST_DISTANCE(c.loc, {{'type':'Point','coordinates':{:?}}}) < 1",
+        SPATIAL_CANARY
+    );
+    let plan = spatial.explain_query(&sql, &[], &Default::default()).unwrap();
+    assert_eq!(plan["indexUsed"], true, "{plan}");
+    let found = spatial.query_items(&sql, &[], &Default::default()).unwrap();
+    assert_eq!(found.items, vec![json!(20)]);
+}
+
 fn item(c: &Canaries, i: usize, version: u32) -> (String, &'static str, Value) {
     let id = format!("{}-{i:04}", c.id);
     let pk = PK_VALUES[i % 2];
@@ -333,7 +387,8 @@ fn run_mode(cmk: bool, backend: Backend) {
         Encryption::ServiceManaged
     };
     let c = canaries(mode);
-    let needles = all_canary_needles();
+    let mut needles = all_canary_needles();
+    needles.extend(spatial_needles());
 
     let account = Account::create(opts.clone(), "leakacct", enc).unwrap();
     let container = account
@@ -401,6 +456,7 @@ fn run_mode(cmk: bool, backend: Backend) {
         hier.read_item::<Value>(hier_pk, &hier_id).unwrap().item.unwrap()["batched"],
         json!(c.body)
     );
+    write_spatial_items(&account);
     // A stored procedure's body is customer data: sealed in the store like an item (its name
     // is plaintext by contract, in CATALOG).
     let proc_body = format!(

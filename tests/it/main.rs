@@ -40,6 +40,7 @@ mod ru_charges;
 mod script_logging;
 mod script_sync;
 mod secrets_types;
+mod spatial_index;
 mod stored_procedures;
 mod stress;
 mod sync;

@@ -40,7 +40,7 @@ pub enum ContainerCommand {
         #[arg(long, value_name = "POLICY")]
         conflict_policy: Option<String>,
         /// A JSON file with the indexing policy (indexingMode, includedPaths, excludedPaths,
-        /// compositeIndexes) [default: every path but /_etag indexed].
+        /// compositeIndexes, spatialIndexes) [default: every path but /_etag indexed].
         #[arg(long, value_name = "FILE")]
         index_policy: Option<PathBuf>,
     },

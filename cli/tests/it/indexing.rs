@@ -119,3 +119,58 @@ fn policies_are_set_at_creation_and_changed_with_a_rebuild() {
     let listed = env.ok(&["container", "list", "d"]);
     assert_eq!(listed["containers"].as_array().map(Vec::len), Some(2), "{listed}");
 }
+
+/// A spatial index set through the CLI: the policy round-trips in `index-status`, a distance
+/// filter uses it, and an unknown geometry type is a 400 naming the file.
+#[test]
+fn spatial_indexes_are_set_and_used_by_spatial_filters() {
+    let env = Env::with_container("/tenant");
+    // (2.35, 48.85) and a point 0.01° east of it (734 m away at this latitude).
+    for (id, x) in [("near", 2.35), ("far", 2.36)] {
+        let body = json!({"id": id, "tenant": "a", "loc": {"type": "Point", "coordinates": [x, 48.85]}});
+        env.ok(&["item", "create", "d", "c", "--json", &body.to_string()]);
+    }
+    let policy = env.path("spatial.json");
+    std::fs::write(
+        &policy,
+        r#"{"includedPaths": [{"path": "/*"}],
+            "spatialIndexes": [{"path": "/loc/?", "types": ["Point", "Polygon"]}]}"#,
+    )
+    .unwrap();
+    let set = env.ok_status(
+        &["container", "set-index-policy", "d", "c", env.arg(&policy)],
+        200,
+    );
+    assert_eq!(set["ready"], true);
+    let status = env.ok(&["container", "index-status", "d", "c"]);
+    assert_eq!(
+        status["indexingPolicy"]["spatialIndexes"],
+        json!([{"path": "/loc/?", "types": ["Point", "Polygon"]}])
+    );
+    let sql = "SELECT VALUE c.id FROM c WHERE ST_DISTANCE(c.loc, {'type': 'Point', 'coordinates': [2.35, 48.85]}) < 500";
+    let plan = env.ok(&["query", "d", "c", sql, "--explain"]);
+    assert_eq!(plan["plan"]["indexUsed"], true, "{plan}");
+    assert!(
+        plan["plan"]["lookups"][0]
+            .as_str()
+            .unwrap_or_default()
+            .contains("spatial index"),
+        "{plan}"
+    );
+    assert_eq!(env.ok(&["query", "d", "c", sql])["items"], json!(["near"]));
+    std::fs::write(
+        &policy,
+        r#"{"includedPaths": [{"path": "/*"}], "spatialIndexes": [{"path": "/loc/?", "types": ["Circle"]}]}"#,
+    )
+    .unwrap();
+    let e = env
+        .run(&["container", "set-index-policy", "d", "c", env.arg(&policy)])
+        .code(2)
+        .json();
+    assert_eq!(e["statusCode"], 400, "{e}");
+    let message = e["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("spatial.json") && message.contains("Circle"),
+        "{e}"
+    );
+}

@@ -1220,3 +1220,61 @@ fn the_javascript_sdk_runs_queries_through_its_query_plan_pipeline() {
     let node_path = modules.to_string_lossy().into_owned();
     run_sdk_script("node", script, &[("NODE_PATH", node_path)]);
 }
+
+/// A collection's `spatialIndexes` are taken at create and replace, returned as written, and a
+/// bad one is a 400 that leaves the policy as it was.
+#[test]
+fn collections_carry_spatial_indexes() {
+    let env = Env::new();
+    env.ok(&["init", "--account", "acct"]);
+    let server = Server::start(&env);
+    assert_eq!(
+        server
+            .send("POST", "/dbs", Auth::Primary, &[], br#"{"id":"d"}"#)
+            .status,
+        201
+    );
+    let with = |types: &str| {
+        format!(
+            r#"{{"id":"c","partitionKey":{{"paths":["/pk"],"kind":"Hash"}},
+                "indexingPolicy":{{"includedPaths":[{{"path":"/*"}}],
+                "spatialIndexes":[{{"path":"/location/?","types":{types}}}]}}}}"#
+        )
+    };
+    let r = server.send(
+        "POST",
+        "/dbs/d/colls",
+        Auth::Primary,
+        &[],
+        with(r#"["Point","Polygon"]"#).as_bytes(),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    let spatial = |body: &Value| body["indexingPolicy"]["spatialIndexes"].clone();
+    assert_eq!(
+        spatial(&r.body),
+        json!([{"path": "/location/?", "types": ["Point", "Polygon"]}])
+    );
+    let put = |types: &str| {
+        server.send(
+            "PUT",
+            "/dbs/d/colls/c",
+            Auth::Primary,
+            &[],
+            with(types).as_bytes(),
+        )
+    };
+    let r = put(r#"["LineString"]"#);
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(
+        spatial(&r.body),
+        json!([{"path": "/location/?", "types": ["LineString"]}])
+    );
+    let r = put(r#"["Sphere"]"#);
+    assert_eq!(r.status, 400, "{}", r.body);
+    let r = server.send("GET", "/dbs/d/colls/c", Auth::Primary, &[], b"");
+    assert_eq!(
+        spatial(&r.body),
+        json!([{"path": "/location/?", "types": ["LineString"]}])
+    );
+    assert_eq!(server.stop().code(), Some(0));
+}

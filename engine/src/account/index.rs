@@ -23,8 +23,10 @@ use super::lifecycle::{AccountRef, Signal};
 use crate::document::container_prefix;
 use crate::error::{Error, Result};
 use crate::index::encode::{
-    encode_value, entry_suffix, generation_prefix, path_prefix, prefix_end, rebuild_key, string_prefix,
+    encode_value, entry_suffix, generation_prefix, path_prefix, prefix_end, rebuild_key, spatial_prefix,
+    string_prefix,
 };
+use crate::index::spatial::cover_spans;
 use crate::index::{terms, CompiledPolicy, IndexingMode, IndexingPolicy};
 use crate::options::Durability;
 use crate::query::plan::{Lookup, LookupKind};
@@ -476,7 +478,7 @@ impl Container {
         let mut c = IndexCandidates::default();
         let mut keys = BTreeSet::new();
         for l in lookups {
-            let Some(path) = path_prefix(id, generation, &l.path) else {
+            let Some(path) = lookup_prefix(id, generation, l) else {
                 continue;
             };
             for (start, end) in ranges(&path, &l.kind) {
@@ -516,7 +518,17 @@ pub(crate) struct IndexCandidates {
     pub(crate) entries_read: usize,
 }
 
-/// The key ranges `[start, end)` of a lookup under the path prefix.
+/// The prefix of the entries a lookup reads: its path's value entries, or its spatial index's
+/// cells (`None` if the path is too long to be indexed).
+pub(super) fn lookup_prefix(id: u32, generation: u32, l: &Lookup) -> Option<Vec<u8>> {
+    if l.kind.is_spatial() {
+        spatial_prefix(id, generation, &l.path)
+    } else {
+        path_prefix(id, generation, &l.path)
+    }
+}
+
+/// The key ranges `[start, end)` of a lookup under its prefix (`lookup_prefix`).
 pub(super) fn ranges(path: &[u8], kind: &LookupKind) -> Vec<(Vec<u8>, Vec<u8>)> {
     let under = |p: Vec<u8>| {
         let end = prefix_end(&p).unwrap_or_default();
@@ -534,6 +546,7 @@ pub(super) fn ranges(path: &[u8], kind: &LookupKind) -> Vec<(Vec<u8>, Vec<u8>)> 
             .collect(),
         LookupKind::Prefix(p) => vec![under(with(&|k| string_prefix(p, k)))],
         LookupKind::Defined => vec![under(path.to_vec())],
+        LookupKind::Spatial(s) => cover_spans(path, &s.cover),
         LookupKind::Range { lo, hi } => {
             // Both bounds are of one type (booleans count as one type here); inclusive, since
             // an entry may stand for a value just beyond its key (see index/encode.rs).

@@ -11,11 +11,11 @@
 //! (account/query.rs).
 
 use super::container::{parse_stored, public_size, Container};
-use super::index::{item_terms, ranges, IndexView};
+use super::index::{item_terms, lookup_prefix, ranges, IndexView};
 use super::ordered::merged;
 use crate::document::container_prefix;
 use crate::error::{Error, Result};
-use crate::index::encode::{entry_suffix, generation_prefix, path_prefix};
+use crate::index::encode::{entry_suffix, generation_prefix};
 use crate::index::path::Seg;
 use crate::metering::query_load_charge;
 use crate::query::plan::Lookup;
@@ -33,21 +33,26 @@ pub(crate) struct ValueOrder {
 }
 
 impl ValueOrder {
-    /// `None` unless every lookup is on one path that has entries: lookups on several paths
-    /// would need their orders merged and their items deduplicated across paths.
+    /// `None` unless every lookup is on one path that has entries, and reads its values or
+    /// its spatial cells alike: lookups on several paths would need their orders merged and
+    /// their items deduplicated across paths.
     pub(crate) fn of(id: u32, generation: u32, lookups: &[Lookup]) -> Option<ValueOrder> {
         let first = lookups.first()?;
-        if lookups.iter().any(|l| l.path != first.path) {
+        if lookups
+            .iter()
+            .any(|l| l.path != first.path || l.kind.is_spatial() != first.kind.is_spatial())
+        {
             return None;
         }
-        let path = path_prefix(id, generation, &first.path)?;
+        let path = lookup_prefix(id, generation, first)?;
         let spans = merged(lookups.iter().flat_map(|l| ranges(&path, &l.kind)).collect())
             .into_iter()
             .filter(|(start, end)| end.is_empty() || start < end)
             .collect();
         Some(ValueOrder {
             head: generation_prefix(id, generation).len(),
-            repeats: first.path.contains(&Seg::Array),
+            // A geometry is entered under several cells and levels.
+            repeats: first.path.contains(&Seg::Array) || first.kind.is_spatial(),
             path,
             spans,
         })

@@ -8,6 +8,10 @@
 //!             | value | pk_len: u16 BE | pk | id            (the item key after its container prefix)
 //! value    := 0x01 null | 0x02 false | 0x03 true | 0x04 f64 (8 bytes, order-preserving)
 //!           | 0x05 string bytes (0x00 -> 0x00 0xFF) 0x00 0x00 | 0x06 array | 0x07 object
+//! spatial  := 0x07 | container_id | generation | path_len: u16 BE | canonical path 0x00
+//!             | 0x09 | level: u8 | x: u32 BE | y: u32 BE | finest: u8 | pk_len | pk | id
+//!             (a cell of a spatial index, see index/spatial.rs; the 0x00 after the path, which
+//!             no canonical path holds, keeps these entries apart from the path's value entries)
 //! rebuild  := 0x08 | container_id: u32 BE        (the state of the container's index, see account/index.rs)
 //! ```
 //!
@@ -38,6 +42,10 @@ pub(crate) const T_NUMBER: u8 = 0x04;
 pub(crate) const T_STRING: u8 = 0x05;
 pub(crate) const T_ARRAY: u8 = 0x06;
 pub(crate) const T_OBJECT: u8 = 0x07;
+/// A spatial index's cell (only after a spatial path, see `spatial_term_head`).
+pub(crate) const T_CELL: u8 = 0x09;
+/// The bytes of a cell after its tag: level, x, y, finest.
+pub(crate) const CELL_LEN: usize = 10;
 
 /// The first byte of a value's encoding.
 pub(crate) fn type_tag(v: &Value) -> u8 {
@@ -114,6 +122,37 @@ pub(crate) fn path_prefix(container_id: u32, generation: u32, path: &[Seg]) -> O
     Some(k)
 }
 
+/// The start of a spatial index's terms at `path`: `path_len | canonical path 0x00` (`None`
+/// if the path is too long to be indexed).
+pub(crate) fn spatial_term_head(path: &[Seg]) -> Option<Vec<u8>> {
+    let mut text = canonical(path).into_bytes();
+    text.push(0);
+    if text.len() > MAX_INDEXED_PATH {
+        return None;
+    }
+    let mut k = u16::try_from(text.len()).ok()?.to_be_bytes().to_vec();
+    k.extend_from_slice(&text);
+    Some(k)
+}
+
+/// The entries' prefix of a spatial index's cells at `path`.
+pub(crate) fn spatial_prefix(container_id: u32, generation: u32, path: &[Seg]) -> Option<Vec<u8>> {
+    let mut k = generation_prefix(container_id, generation);
+    k.extend_from_slice(&spatial_term_head(path)?);
+    Some(k)
+}
+
+/// A cell's encoding: `0x09 | level | x | y`, then `finest` when given.
+pub(crate) fn encode_cell(level: u8, (x, y): (u32, u32), finest: Option<bool>, out: &mut Vec<u8>) {
+    out.push(T_CELL);
+    out.push(level);
+    out.extend_from_slice(&x.to_be_bytes());
+    out.extend_from_slice(&y.to_be_bytes());
+    if let Some(f) = finest {
+        out.push(u8::from(f));
+    }
+}
+
 /// The item key suffix (`pk_len | pk | id`) an entry ends with, given the entry's key and the
 /// length of its path prefix; `None` for a key that is not a well-formed entry.
 pub(crate) fn entry_suffix(key: &[u8], path_prefix_len: usize) -> Option<&[u8]> {
@@ -122,6 +161,7 @@ pub(crate) fn entry_suffix(key: &[u8], path_prefix_len: usize) -> Option<&[u8]> 
     let rest = match tag {
         T_NULL | T_FALSE | T_TRUE | T_ARRAY | T_OBJECT => rest,
         T_NUMBER => rest.get(8..)?,
+        T_CELL => rest.get(CELL_LEN..)?,
         T_STRING => {
             let mut i = 0;
             loop {
@@ -222,6 +262,12 @@ mod tests {
                 "{v}"
             );
         }
+        let spatial = spatial_prefix(3, 1, &[Seg::Name("a".into())]).unwrap();
+        assert!(!spatial.starts_with(&prefix) && !prefix.starts_with(&spatial));
+        let mut key = spatial.clone();
+        encode_cell(17, (70_000, 3), Some(true), &mut key);
+        key.extend_from_slice(b"\x00\x02pkid");
+        assert_eq!(entry_suffix(&key, spatial.len()), Some(&b"\x00\x02pkid"[..]));
         assert_eq!(entry_suffix(&[1, 2], 5), None);
         let long = "x".repeat(MAX_INDEXED_STRING + 10);
         let mut a = Vec::new();

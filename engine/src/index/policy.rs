@@ -1,5 +1,5 @@
 //! A container's indexing policy: the mode (`consistent` or `none`), the included and excluded
-//! paths, and the composite indexes; its validation and the rule that decides whether a value
+//! paths, the composite indexes and the spatial indexes; its validation and the rule that decides whether a value
 //! at a document path is indexed (the more precise path wins). Policies are plaintext metadata
 //! by contract (paths only, never values). Knows nothing of keys or storage.
 
@@ -50,9 +50,40 @@ pub struct CompositePath {
     pub order: CompositeOrder,
 }
 
+/// A GeoJSON type a spatial index takes (the managed service's list).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SpatialType {
+    Point,
+    LineString,
+    Polygon,
+    MultiPolygon,
+}
+
+impl SpatialType {
+    /// The type's GeoJSON name.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            SpatialType::Point => "Point",
+            SpatialType::LineString => "LineString",
+            SpatialType::Polygon => "Polygon",
+            SpatialType::MultiPolygon => "MultiPolygon",
+        }
+    }
+}
+
+/// `{"path": "/location/?", "types": ["Point", "Polygon"]}`: the GeoJSON value at the path is
+/// indexed by the cells it covers (docs/indexing.md, "Spatial indexes").
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SpatialIndex {
+    pub path: String,
+    pub types: Vec<SpatialType>,
+}
+
 /// A container's indexing policy, in the JSON shape managed document databases use:
 /// `{"indexingMode": "consistent", "includedPaths": [{"path": "/*"}], "excludedPaths":
-/// [{"path": "/\"_etag\"/?"}], "compositeIndexes": [[{"path": "/a", "order": "ascending"}, ...]]}`.
+/// [{"path": "/\"_etag\"/?"}], "compositeIndexes": [[{"path": "/a", "order": "ascending"}, ...]],
+/// "spatialIndexes": [{"path": "/location/?", "types": ["Point"]}]}`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct IndexingPolicy {
@@ -67,6 +98,10 @@ pub struct IndexingPolicy {
     pub excluded_paths: Vec<PolicyPath>,
     #[serde(default)]
     pub composite_indexes: Vec<Vec<CompositePath>>,
+    /// Omitted from the JSON when empty, so policies written before spatial indexes read back
+    /// unchanged.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub spatial_indexes: Vec<SpatialIndex>,
 }
 
 fn yes() -> bool {
@@ -86,6 +121,7 @@ impl Default for IndexingPolicy {
                 path: ETAG_PATH.into(),
             }],
             composite_indexes: Vec::new(),
+            spatial_indexes: Vec::new(),
         }
     }
 }
@@ -143,9 +179,10 @@ impl IndexingPolicy {
             }
         }
         if self.indexing_mode == IndexingMode::None {
-            if total > 0 || !self.composite_indexes.is_empty() {
+            if total > 0 || !self.composite_indexes.is_empty() || !self.spatial_indexes.is_empty() {
                 return Err(bad(
-                    "with indexingMode none, includedPaths, excludedPaths and compositeIndexes must be empty"
+                    "with indexingMode none, includedPaths, excludedPaths, compositeIndexes and \
+                     spatialIndexes must be empty"
                         .into(),
                 ));
             }
@@ -176,6 +213,7 @@ impl IndexingPolicy {
             mode: self.indexing_mode,
             rules,
             composites,
+            spatial: compile_spatial(&self.spatial_indexes)?,
         })
     }
 }
@@ -187,6 +225,49 @@ pub(crate) struct CompiledPolicy {
     rules: Vec<(PathPattern, bool)>,
     /// Each composite index: its paths with `true` for descending.
     pub(crate) composites: Vec<Vec<(Vec<Seg>, bool)>>,
+    /// Each spatial index: its path and the types it takes.
+    pub(crate) spatial: Vec<(Vec<Seg>, Vec<SpatialType>)>,
+}
+
+/// Checks the spatial indexes: a path to a property, written `/a/b/?` (or `/a/b/*`, which names
+/// the same value here: the geometry at the path), named once; one to four distinct types.
+fn compile_spatial(list: &[SpatialIndex]) -> Result<Vec<(Vec<Seg>, Vec<SpatialType>)>> {
+    let bad = |why: String| {
+        Error::BadRequest(format!(
+            "the indexing policy's spatialIndexes are not valid: {why}"
+        ))
+    };
+    if list.len() > MAX_POLICY_PATHS {
+        return Err(bad(format!("there are more than {MAX_POLICY_PATHS}")));
+    }
+    let mut out: Vec<(Vec<Seg>, Vec<SpatialType>)> = Vec::with_capacity(list.len());
+    for s in list {
+        let segs = PathPattern::parse(&s.path)?.segs;
+        if segs.is_empty() {
+            return Err(bad(format!(
+                "path {} names no property; write the path of the GeoJSON value, like /location/?",
+                s.path
+            )));
+        }
+        if out.iter().any(|(p, _)| *p == segs) {
+            return Err(bad(format!("path {} appears twice", s.path)));
+        }
+        if s.types.is_empty() {
+            return Err(bad(format!(
+                "path {} lists no types; give some of Point, LineString, Polygon, MultiPolygon",
+                s.path
+            )));
+        }
+        let mut types = Vec::with_capacity(s.types.len());
+        for t in &s.types {
+            if types.contains(t) {
+                return Err(bad(format!("path {} lists {} twice", s.path, t.name())));
+            }
+            types.push(*t);
+        }
+        out.push((segs, types));
+    }
+    Ok(out)
 }
 
 impl CompiledPolicy {
@@ -214,6 +295,17 @@ impl CompiledPolicy {
     /// Whether every value at `path`, of any type, is indexed (what `IS_DEFINED` needs).
     pub(crate) fn indexes_all_at(&self, path: &[Seg]) -> bool {
         self.indexes(path, true) && self.indexes(path, false)
+    }
+
+    /// The types the spatial index at `path` takes, if the policy declares one there.
+    pub(crate) fn spatial_types(&self, path: &[Seg]) -> Option<&[SpatialType]> {
+        if self.mode == IndexingMode::None {
+            return None;
+        }
+        self.spatial
+            .iter()
+            .find(|(p, _)| p.as_slice() == path)
+            .map(|(_, t)| t.as_slice())
     }
 
     /// Whether some composite index serves `ORDER BY` over these paths in these directions
@@ -290,6 +382,47 @@ mod tests {
         let none = IndexingPolicy::from_json(r#"{"indexingMode":"none"}"#).unwrap();
         let c = none.compile().unwrap();
         assert!(!c.indexes(&[n("id")], true));
+    }
+
+    #[test]
+    fn spatial_indexes_are_checked_and_kept() {
+        let text = r#"{"includedPaths":[{"path":"/*"}],"spatialIndexes":[
+            {"path":"/location/?","types":["Point","Polygon","MultiPolygon","LineString"]},
+            {"path":"/area/*","types":["Polygon"]}]}"#;
+        let p = IndexingPolicy::from_json(text).unwrap();
+        assert_eq!(p.spatial_indexes.len(), 2);
+        let back: IndexingPolicy = serde_json::from_str(&serde_json::to_string(&p).unwrap()).unwrap();
+        assert_eq!(back, p, "the policy round-trips through its JSON");
+        let c = p.compile().unwrap();
+        assert_eq!(c.spatial_types(&[n("location")]).map(<[_]>::len), Some(4));
+        assert_eq!(c.spatial_types(&[n("area")]), Some(&[SpatialType::Polygon][..]));
+        assert_eq!(c.spatial_types(&[n("other")]), None);
+        // A policy without them writes no spatialIndexes key.
+        let plain = serde_json::to_value(IndexingPolicy::default()).unwrap();
+        assert!(plain.get("spatialIndexes").is_none());
+        for (bad, says) in [
+            (r#"[{"path":"/loc/?","types":["Circle"]}]"#, "Circle"),
+            (r#"[{"path":"/loc/?","types":[]}]"#, "lists no types"),
+            (r#"[{"path":"/loc/?","types":["Point","Point"]}]"#, "Point twice"),
+            (
+                r#"[{"path":"/loc/?","types":["Point"]},{"path":"/loc/*","types":["Polygon"]}]"#,
+                "twice",
+            ),
+            (r#"[{"path":"/*","types":["Point"]}]"#, "names no property"),
+            (r#"[{"path":"loc","types":["Point"]}]"#, "must start with /"),
+            (r#"[{"path":"/loc/?"}]"#, "types"),
+            (r#"[{"path":"/loc/?","types":["Point"],"x":1}]"#, "unknown field"),
+        ] {
+            let text = format!(r#"{{"includedPaths":[{{"path":"/*"}}],"spatialIndexes":{bad}}}"#);
+            let e = IndexingPolicy::from_json(&text).unwrap_err();
+            assert_eq!(e.status(), 400, "{bad}");
+            assert!(e.to_string().contains(says), "{bad}: {e}");
+        }
+        let e = IndexingPolicy::from_json(
+            r#"{"indexingMode":"none","spatialIndexes":[{"path":"/loc/?","types":["Point"]}]}"#,
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("spatialIndexes"), "{e}");
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The index terms of a document under a policy: one term per indexed (path, value), where a
 //! path's array elements are all `[]`. Scalars are indexed by value; arrays and objects by their
-//! type alone (so `IS_DEFINED` can be answered from the index). Pure.
+//! type alone (so `IS_DEFINED` can be answered from the index); a value at a spatial index's
+//! path also yields the cells it covers (`spatial.rs`). Pure.
 
 use std::collections::BTreeSet;
 
@@ -9,6 +10,7 @@ use serde_json::Value;
 use super::encode::{encode_value, MAX_INDEXED_PATH};
 use super::path::{canonical, Seg};
 use super::policy::CompiledPolicy;
+use super::spatial::spatial_terms;
 
 /// Every term of `doc`: `path_len: u16 BE | canonical path | value` (see encode.rs), sorted and
 /// without repeats (an array holding a value twice gives one term).
@@ -36,6 +38,9 @@ fn walk(policy: &CompiledPolicy, path: &mut Vec<Seg>, v: &Value, out: &mut BTree
             encode_value(v, &mut term);
             out.insert(term);
         }
+    }
+    if let Some(types) = policy.spatial_types(path) {
+        spatial_terms(path, v, types, out);
     }
     match v {
         Value::Array(items) => {
@@ -102,5 +107,17 @@ mod tests {
         );
         assert_eq!(got, vec!["/\"_ts\"#4", "/\"a\"#4", "/\"id\"#5"]);
         assert!(paths(r#"{"indexingMode":"none"}"#, json!({"id": "a", "x": 1})).is_empty());
+    }
+
+    /// A spatial path yields cells under its own head (the path and a 0x00), whether or not
+    /// the path is also indexed by value.
+    #[test]
+    fn spatial_paths_yield_cells_beside_their_values() {
+        let got = paths(
+            r#"{"includedPaths":[{"path":"/id/?"}],"excludedPaths":[{"path":"/*"}],
+                "spatialIndexes":[{"path":"/loc/?","types":["Point"]}]}"#,
+            json!({"id": "a", "loc": {"type": "Point", "coordinates": [1, 2]}, "x": 1}),
+        );
+        assert_eq!(got, vec!["/\"id\"#5", "/\"loc\"\u{0}#9"]);
     }
 }

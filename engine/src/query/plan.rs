@@ -5,6 +5,8 @@
 //! re-checks the whole clause on them. Pure: storage turns lookups into key ranges
 //! (account/index.rs).
 
+mod spatial;
+
 use serde_json::Value;
 
 use super::ast::{BinOp, Expr, ExprKind, SubqueryKind};
@@ -14,6 +16,7 @@ use super::like::Pattern;
 use crate::error::{Error, Result};
 use crate::index::encode::type_tag;
 use crate::index::path::{canonical, Seg};
+use crate::index::spatial::Cover;
 use crate::index::{CompiledPolicy, IndexingMode};
 
 /// How a query's ORDER BY is read from the index: the planner's decision (its walk is
@@ -40,6 +43,21 @@ pub(crate) enum LookupKind {
     Prefix(String),
     /// Every entry of the path (any type).
     Defined,
+    /// The cells of the path's spatial index covering a filter's region (plan/spatial.rs).
+    Spatial(SpatialLookup),
+}
+
+/// A spatial filter's lookup: the filter, for `describe`, and the cells it reads.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct SpatialLookup {
+    pub(crate) what: String,
+    pub(crate) cover: Cover,
+}
+
+impl LookupKind {
+    pub(crate) fn is_spatial(&self) -> bool {
+        matches!(self, LookupKind::Spatial(_))
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -60,6 +78,7 @@ impl Lookup {
             } => 30,
             LookupKind::Range { .. } => 50,
             LookupKind::Defined => 100,
+            LookupKind::Spatial(_) => 40,
         }
     }
 
@@ -77,6 +96,12 @@ impl Lookup {
             },
             LookupKind::Prefix(s) => format!("{p} STARTSWITH {}", Value::from(s.as_str())),
             LookupKind::Defined => format!("{p} IS_DEFINED"),
+            LookupKind::Spatial(s) => format!(
+                "{p} {} (spatial index: {} cells at level {})",
+                s.what,
+                s.cover.cells.len(),
+                s.cover.level
+            ),
         }
     }
 }
@@ -139,6 +164,8 @@ impl Prepared {
             .filter(|p| !p.is_empty() && policy.indexes_all_at(p))?;
         let within = match lookups {
             None => None,
+            // Cells are not in the order of the path's values.
+            Some(l) if l.iter().any(|x| x.kind.is_spatial()) => return None,
             Some(l) if l.iter().all(|x| x.path == path) => Some(l.to_vec()),
             Some(_) => return None,
         };
@@ -239,6 +266,9 @@ impl Prepared {
     fn necessary(&self, e: &Expr, paths: &Paths<'_>, policy: &CompiledPolicy) -> Option<Vec<Lookup>> {
         let scalar_path = |x: &Expr| paths.path(x).filter(|p| !p.is_empty() && policy.indexes(p, true));
         let single = |path: Vec<Seg>, kind: LookupKind| Some(vec![Lookup { path, kind }]);
+        if let Some(l) = self.spatial_lookup(e, paths, policy) {
+            return Some(vec![l]);
+        }
         match &e.kind {
             ExprKind::Binary(BinOp::And, a, b) => {
                 let (a, b) = (self.necessary(a, paths, policy), self.necessary(b, paths, policy));
@@ -663,6 +693,64 @@ mod tests {
         assert!(plan_with(with, "SELECT * FROM c ORDER BY c.a, c.b", &[]).is_err());
         // Sort keys that are not paths of the item are sorted in memory.
         assert!(plan_with(plain, "SELECT VALUE c FROM c JOIN t IN c.x ORDER BY c.a, t", &[]).is_ok());
+    }
+
+    /// Spatial filters on a declared path become cell lookups (either argument order, `<`,
+    /// `<=` and the flipped comparison); regions too large or near a pole, undeclared paths and
+    /// non-constant geometries scan.
+    #[test]
+    fn spatial_filters_on_declared_paths_become_cell_lookups() {
+        let policy = r#"{"includedPaths":[{"path":"/*"}],
+            "spatialIndexes":[{"path":"/loc/?","types":["Point","Polygon"]}]}"#;
+        let plan = |sql: &str| {
+            plan_with(policy, sql, &[])
+                .unwrap()
+                .lookups
+                .map(|l| l.iter().map(Lookup::describe).collect::<Vec<_>>())
+        };
+        let paris = "{'type':'Point','coordinates':[2.35,48.85]}";
+        let square = "{'type':'Polygon','coordinates':[[[2,48],[3,48],[3,49],[2,49],[2,48]]]}";
+        let indexed = [
+            format!("SELECT * FROM c WHERE ST_DISTANCE(c.loc, {paris}) < 5000"),
+            format!("SELECT * FROM c WHERE ST_DISTANCE({paris}, c.loc) <= 5000"),
+            format!("SELECT * FROM c WHERE 5000 > ST_DISTANCE(c.loc, {paris})"),
+            format!("SELECT * FROM c WHERE ST_WITHIN(c.loc, {square})"),
+            format!("SELECT * FROM c WHERE ST_INTERSECTS({square}, c.loc) AND c.n > 1"),
+            format!("SELECT * FROM c WHERE ST_DISTANCE(c.loc, {paris}) BETWEEN 10 AND 5000"),
+            // Across the antimeridian: cells on both sides.
+            "SELECT * FROM c WHERE ST_DISTANCE(c.loc, {'type':'Point','coordinates':[179.99,0]}) < 5000"
+                .into(),
+        ];
+        for sql in &indexed {
+            let got = plan(sql).unwrap_or_else(|| panic!("{sql}: no lookup"));
+            assert_eq!(got.len(), 1, "{sql}");
+            assert!(got[0].starts_with("/\"loc\" ST_"), "{sql}: {got:?}");
+            assert!(got[0].contains("spatial index"), "{sql}: {got:?}");
+        }
+        assert!(plan(&indexed[0]).unwrap()[0].contains("ST_DISTANCE < 5000"));
+        let world = "{'type':'Polygon','coordinates':[[[-170,-80],[170,-80],[170,80],[-170,80],[-170,-80]]]}";
+        for sql in [
+            format!("SELECT * FROM c WHERE ST_DISTANCE(c.loc, {paris}) > 5000"),
+            format!("SELECT * FROM c WHERE ST_DISTANCE(c.other, {paris}) < 5000"),
+            "SELECT * FROM c WHERE ST_DISTANCE(c.loc, c.other) < 5000".into(),
+            format!("SELECT * FROM c WHERE ST_DISTANCE(c.loc, {paris}) < 'far'"),
+            format!("SELECT * FROM c WHERE ST_WITHIN(c.loc, {world})"),
+            "SELECT * FROM c WHERE ST_DISTANCE(c.loc, {'type':'Point','coordinates':[0,88.99]}) < 5000"
+                .into(),
+            "SELECT * FROM c WHERE ST_WITHIN(c.loc, {'type':'Polygon'})".into(),
+            format!("SELECT * FROM c WHERE NOT ST_WITHIN(c.loc, {square})"),
+            format!("SELECT * FROM c WHERE ST_DISTANCE(c.loc, {paris}) NOT BETWEEN 0 AND 5000"),
+        ] {
+            assert_eq!(plan(&sql), None, "{sql}");
+        }
+        // ORDER BY on the spatial path is not read in index order through the cells.
+        let p = plan_with(
+            policy,
+            &format!("SELECT * FROM c WHERE ST_WITHIN(c.loc, {square}) ORDER BY c.loc"),
+            &[],
+        )
+        .unwrap();
+        assert!(p.lookups.is_some() && p.order_scan.is_none());
     }
 
     #[test]

@@ -6,14 +6,12 @@
 //! the coordinate ranges and the geometry's validity (closed rings, no self-intersection).
 //! Anything that is not GeoJSON of these types gives undefined. Pure.
 
-use geo::{
-    Coord, Geometry, Intersects, LineString, MultiLineString, MultiPoint, MultiPolygon, Point, Polygon,
-    Validation, Within,
-};
+use geo::{Intersects, Validation, Within};
 use serde_json::{Map, Value};
 
 use super::arg;
 use super::spatial_distance::least_distance;
+use crate::geojson::parse;
 use crate::query::value::{number, Val};
 
 pub(super) fn arity(name: &str) -> Option<(usize, usize)> {
@@ -57,82 +55,4 @@ pub(super) fn call(name: &str, args: &[Val]) -> Option<Val> {
         }
         _ => return None,
     })
-}
-
-/// A GeoJSON geometry, or why it is not one.
-fn parse(v: &Value) -> Result<Geometry<f64>, String> {
-    let kind = v
-        .get("type")
-        .and_then(Value::as_str)
-        .ok_or("no \"type\" string")?;
-    let coords = v.get("coordinates").ok_or("no \"coordinates\"")?;
-    Ok(match kind {
-        "Point" => Geometry::Point(Point(position(coords)?)),
-        "MultiPoint" => Geometry::MultiPoint(MultiPoint(
-            array(coords)?
-                .iter()
-                .map(|p| position(p).map(Point))
-                .collect::<Result<_, _>>()?,
-        )),
-        "LineString" => Geometry::LineString(path(coords)?),
-        "MultiLineString" => Geometry::MultiLineString(MultiLineString(
-            array(coords)?.iter().map(path).collect::<Result<_, _>>()?,
-        )),
-        "Polygon" => Geometry::Polygon(polygon(coords)?),
-        "MultiPolygon" => Geometry::MultiPolygon(MultiPolygon(
-            array(coords)?.iter().map(polygon).collect::<Result<_, _>>()?,
-        )),
-        other => return Err(format!("unsupported type \"{other}\"")),
-    })
-}
-
-/// `[longitude, latitude]` (an altitude after them is ignored), in range.
-fn position(v: &Value) -> Result<Coord<f64>, String> {
-    let p = v.as_array().ok_or("a position is not an array")?;
-    let (Some(x), Some(y)) = (
-        p.first().and_then(Value::as_f64),
-        p.get(1).and_then(Value::as_f64),
-    ) else {
-        return Err("a position needs two numbers".into());
-    };
-    if !(-180.0..=180.0).contains(&x) || !(-90.0..=90.0).contains(&y) {
-        return Err(format!(
-            "position [{x}, {y}] is out of range (longitude ±180, latitude ±90)"
-        ));
-    }
-    Ok(Coord { x, y })
-}
-
-fn array(v: &Value) -> Result<&Vec<Value>, String> {
-    v.as_array().ok_or_else(|| "coordinates are not an array".into())
-}
-
-/// A LineString's positions: at least two.
-fn path(v: &Value) -> Result<LineString<f64>, String> {
-    let line = line(v)?;
-    if line.0.len() < 2 {
-        return Err("a LineString needs at least two positions".into());
-    }
-    Ok(line)
-}
-
-fn line(v: &Value) -> Result<LineString<f64>, String> {
-    let positions = v.as_array().ok_or("coordinates are not an array")?;
-    Ok(LineString(
-        positions.iter().map(position).collect::<Result<_, _>>()?,
-    ))
-}
-
-/// Rings of at least four positions, the last equal to the first (GeoJSON's closed rings).
-fn polygon(v: &Value) -> Result<Polygon<f64>, String> {
-    let rings = v.as_array().ok_or("Polygon coordinates are not an array")?;
-    let mut rings = rings.iter().map(|r| {
-        let ring = line(r)?;
-        if ring.0.len() < 4 || ring.0.first() != ring.0.last() {
-            return Err("a ring needs at least four positions, the last equal to the first".to_string());
-        }
-        Ok(ring)
-    });
-    let exterior = rings.next().ok_or("a Polygon needs a ring")??;
-    Ok(Polygon::new(exterior, rings.collect::<Result<_, _>>()?))
 }
