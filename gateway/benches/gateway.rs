@@ -102,7 +102,11 @@ impl Client {
                 _ => format!("%{b:02X}"),
             })
             .collect();
-        let path = if verb == "POST" { format!("{link}/docs") } else { link.to_string() };
+        let path = if verb == "POST" {
+            format!("{link}/docs")
+        } else {
+            link.to_string()
+        };
         let mut req = format!(
             "{verb} /{path} HTTP/1.1\r\nHost: {}\r\nx-ms-date: {date}\r\nauthorization: {token}\r\n\
              x-ms-documentdb-partitionkey: [\"{pk}\"]\r\n{headers}content-length: {}\r\n\r\n",
@@ -114,7 +118,10 @@ impl Client {
         self.reader.get_mut().write_all(&req).expect("send");
         let mut line = String::new();
         let mut total = self.reader.read_line(&mut line).expect("status line");
-        assert!(total > 0, "the server closed the connection (idle past its header timeout?)");
+        assert!(
+            total > 0,
+            "the server closed the connection (idle past its header timeout?)"
+        );
         let status = line
             .split_whitespace()
             .nth(1)
