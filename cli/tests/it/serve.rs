@@ -1276,5 +1276,10 @@ fn collections_carry_spatial_indexes() {
         spatial(&r.body),
         json!([{"path": "/location/?", "types": ["LineString"]}])
     );
+    // The same policy again, as sent (not normalised: no `_etag` exclusion), changes nothing:
+    // the index is not rebuilt.
+    assert_eq!(put(r#"["LineString"]"#).status, 200);
     assert_eq!(server.stop().code(), Some(0));
+    let status = env.ok(&["container", "index-status", "d", "c"]);
+    assert_eq!(status["generation"], 1, "created at 0, changed once: {status}");
 }

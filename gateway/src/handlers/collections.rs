@@ -158,6 +158,9 @@ pub fn replace(account: &Account, db: &str, coll: &str, req: &Request<'_>) -> Re
     }
     let ttl = default_ttl(&body)?;
     if let Some(policy) = indexing_policy(&body)? {
+        // Compared as the engine stores it (normalised: the `_etag` exclusion added, paths in
+        // order), so the SDK's read-modify-replace of other settings rebuilds nothing.
+        let policy = engine(policy.normalized())?;
         if policy != engine(c.indexing_policy())? {
             engine(c.set_indexing_policy(policy))?;
         }
