@@ -535,14 +535,42 @@ mod tests {
             .unwrap()
             .is_none());
         assert!(!dir.path().join("off").exists());
-        // Reopening removes whatever an earlier session left.
+        // Reopening removes whatever an earlier session left: spills, and the runs of a sort
+        // that never finished (a crash).
         spills
             .create(&suite, (1, "f"), &mut values(3).into_iter(), 0, 0)
             .unwrap()
             .unwrap();
+        let (run, layout) = spills.write_run(&suite, &mut values(5).into_iter()).unwrap();
+        assert_eq!(layout.results, 5);
         drop(spills);
-        assert_eq!(files(dir.path()), 1);
+        assert_eq!(files(dir.path()), 2);
         let reopened = Spills::open(dir.path(), limits).unwrap();
         assert_eq!((reopened.count(), files(dir.path())), (0, 0));
+        assert!(
+            reopened.open_run(&suite, run, &layout).is_err(),
+            "a run of another session is gone"
+        );
+    }
+
+    #[test]
+    fn runs_are_their_own_kind_and_close_removes_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let suite = CipherSuite::ephemeral(true);
+        let spills = Spills::open(dir.path(), SpillLimits::default()).unwrap();
+        let (run, layout) = spills.write_run(&suite, &mut values(40).into_iter()).unwrap();
+        let mut reader = spills.open_run(&suite, run, &layout).unwrap();
+        let mut got = Vec::new();
+        while let Some((v, _)) = reader.next_result().unwrap() {
+            got.push(v);
+        }
+        assert_eq!(got, values(40));
+        // A run renamed as a spill does not open as one (other magic, other keys).
+        std::fs::copy(spills.run_path(run), spills.path(run)).unwrap();
+        let e = read_spill(&spills.path(run), &suite, run, &layout, 0, &mut |_, _| true).unwrap_err();
+        assert_eq!(e.status(), 500, "{e}");
+        spills.clear().unwrap();
+        assert_eq!(files(dir.path()), 0, "close removes runs too");
+        assert!(spills.open_run(&suite, run, &layout).is_err());
     }
 }
