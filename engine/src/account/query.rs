@@ -488,6 +488,11 @@ impl Container {
             false => None,
         };
         if let Some(e) = failed {
+            // The merge failed (a damaged run, a withheld key): the spill written so far holds
+            // only part of the rest, and goes.
+            if let Some(id) = spill {
+                self.inner.spills.forget(id)?;
+            }
             return Err(e);
         }
         if spill.is_none() {

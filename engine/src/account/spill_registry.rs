@@ -394,7 +394,8 @@ impl Spills {
         Ok(Some(page))
     }
 
-    fn forget(&self, id: u64) -> Result<()> {
+    /// Forgets spill `id` and deletes its file.
+    pub(crate) fn forget(&self, id: u64) -> Result<()> {
         self.state()?.spills.remove(&id);
         self.delete(id);
         Ok(())
