@@ -15,6 +15,10 @@ use crate::metering::{Clock, MonotonicClock, RetryPolicy};
 /// How often a customer key is checked again by default (docs/keys.md#key-checks).
 pub const DEFAULT_KEY_CHECK_INTERVAL: Duration = Duration::from_secs(60);
 
+/// Bytes of results an ORDER BY sorted outside the index holds in memory by default before it
+/// writes a sorted run (`AccountOptions::sort_memory_bytes`).
+pub const DEFAULT_SORT_MEMORY_BYTES: usize = 32 << 20;
+
 /// How to open an account: the data directory and the two key holders outside it.
 #[derive(Clone, Debug)]
 pub struct AccountOptions {
@@ -48,6 +52,11 @@ pub struct AccountOptions {
     /// query`) turns it off: its spill would be removed by the next open before any page read
     /// it, so each page computes the result and pays a share of it, as before spills.
     pub query_spills: bool,
+    /// Bytes of results (compact JSON) an ORDER BY sorted outside the index holds in memory
+    /// before it writes them, sorted, to a sealed run file that the end of the query merges
+    /// (docs/query.md, "Sorting outside memory"); default 32 MiB. Lower it to bound a query's
+    /// memory further, at the cost of more runs.
+    pub sort_memory_bytes: usize,
 }
 
 impl AccountOptions {
@@ -64,6 +73,7 @@ impl AccountOptions {
             wall_clock: Arc::new(SystemWallClock),
             change_feed_retention: Duration::from_secs(7 * 24 * 3600),
             query_spills: true,
+            sort_memory_bytes: DEFAULT_SORT_MEMORY_BYTES,
         }
     }
 
@@ -110,6 +120,11 @@ impl AccountOptions {
 
     pub fn query_spills(mut self, on: bool) -> Self {
         self.query_spills = on;
+        self
+    }
+
+    pub fn sort_memory_bytes(mut self, n: usize) -> Self {
+        self.sort_memory_bytes = n;
         self
     }
 

@@ -399,9 +399,13 @@ impl Account {
         suite: Arc<CipherSuite>,
         lock: DirLock,
     ) -> Result<Account> {
+        let limits = SpillLimits {
+            sort_memory_bytes: opts.sort_memory_bytes.max(1),
+            ..SpillLimits::default()
+        };
         let limits = match opts.query_spills {
-            true => SpillLimits::default(),
-            false => SpillLimits::NONE,
+            true => limits,
+            false => limits.no_spills(),
         };
         let spills = Spills::open(&opts.data_dir, limits)?;
         let inner = Arc::new(AccountInner {

@@ -50,6 +50,7 @@ mod rotation;
 mod script_store;
 mod script_sync;
 mod script_tombstone;
+mod sort_runs;
 mod spill_registry;
 mod staged;
 mod stats;

@@ -3,8 +3,9 @@
 //! scan, pages the results behind an opaque continuation token, and charges RUs (see
 //! docs/query.md, docs/ru-model.md). Queries the streaming executor can run (query/stream.rs)
 //! read documents one at a time and stop when the page is full, and their token is a position
-//! in key order; the others compute the whole result on their first page, spill the rest to a
-//! sealed file (spill_registry.rs) that later pages read, and their token names the spill and an
+//! in key order; the others compute the whole result on their first page (an ORDER BY without
+//! TOP or LIMIT in sorted runs merged as it is read, sort_runs.rs), spill the rest to a sealed
+//! file (spill_registry.rs) that later pages read, and their token names the spill and an
 //! offset (the result is computed again from that offset once the spill is gone).
 //! Owns the token format and the per-page charge; must not evaluate queries itself (that is
 //! `query/`). Thread-safe: a page reads one consistent snapshot.
@@ -17,6 +18,7 @@ use super::filter_scope::{empty_scope, FilterScope};
 use super::index_order::{item_at, position_in_scope, ValueOrder};
 use super::index_stream::merges_in_key_order;
 use super::query_overlay::{merged, Overlay};
+use super::sort_runs::SortRuns;
 use super::PartitionFilter;
 use crate::document::{container_prefix, partition_prefix, PartitionKey};
 use crate::error::{Error, Result};
@@ -432,8 +434,12 @@ impl Container {
         };
         let mut load = 0.0;
         // The whole result, built as documents are read: memory holds the groups, the distinct
-        // results or the sorted ones (query/collect.rs), never the documents.
-        let mut collector = Collector::new(&prepared)?;
+        // results or the sorted ones (query/collect.rs), never the documents; an ORDER BY
+        // without TOP or LIMIT holds a budget of them and writes the rest in sorted runs that
+        // are merged at the end (sort_runs.rs, query/sort_merge.rs).
+        let runs = SortRuns::new(&self.inner.spills, &self.inner.suite);
+        let mut collector =
+            Collector::new(&prepared)?.with_runs(Box::new(runs), self.inner.spills.sort_memory_bytes());
         let mut keep = |key: &[u8], bytes: &[u8]| -> Result<Flow> {
             let doc = parse_stored(bytes)?;
             load += query_load_charge(public_size(bytes.len(), &doc));
@@ -507,42 +513,76 @@ impl Container {
             }
         }
         load += load_passed + index_read_charge(entries_read);
-        let all = collector.finish();
-        if offset > all.len() {
-            return Err(Error::BadRequest(format!(
-                "the continuation token points past the end of the results ({} items); the data \
-                 changed since it was issued: run the query again from the start",
-                all.len()
-            )));
+        let mut results = collector.finish_stream()?;
+        for skipped in 0..offset {
+            if results.next().transpose()?.is_none() {
+                return Err(Error::BadRequest(format!(
+                    "the continuation token points past the end of the results ({skipped} items); \
+                     the data changed since it was issued: run the query again from the start"
+                )));
+            }
         }
-        let end = page_end(&all, offset, page);
-        let items: Vec<Value> = all.get(offset..end).map(<[Value]>::to_vec).unwrap_or_default();
+        let (items, after) = fill_page(&mut results, page)?;
+        let end = offset + items.len();
         // On the first page, the rest of the result goes to a sealed spill that the next pages
         // read, so they neither compute it again nor see writes made since. A spill that cannot
-        // be written (a full disk) leaves the query on its offset, as before spills.
-        let spill = match all.get(end..).filter(|rest| offset == 0 && !rest.is_empty()) {
-            Some(rest) => {
+        // be written (a full disk, or past the byte cap) leaves the query on its offset, as
+        // before spills; the rest is then only counted.
+        let mut rest = after.map(Ok).into_iter().chain(results);
+        let mut failed = None;
+        let mut counted = 0usize;
+        let spill = match offset == 0 {
+            true => {
+                let mut source = std::iter::from_fn(|| match rest.next()? {
+                    Ok(v) => {
+                        counted += 1;
+                        Some(v)
+                    }
+                    Err(e) => {
+                        failed = Some(e);
+                        None
+                    }
+                })
+                .peekable();
                 let owner = (r.id, fingerprint.as_str());
-                self.inner
-                    .spills
-                    .create(&self.inner.suite, owner, rest, end as u64, now)
-                    .unwrap_or(None)
+                match source.peek() {
+                    Some(_) => self
+                        .inner
+                        .spills
+                        .create(&self.inner.suite, owner, &mut source, end as u64, now)
+                        .unwrap_or(None),
+                    None => None,
+                }
             }
-            None => None,
+            false => None,
         };
+        if let Some(e) = failed {
+            // The merge failed (a damaged run, a withheld key): the spill written so far holds
+            // only part of the rest, and goes.
+            if let Some(id) = spill {
+                self.inner.spills.forget(id)?;
+            }
+            return Err(e);
+        }
+        if spill.is_none() {
+            for next in rest {
+                next?;
+                counted += 1;
+            }
+        }
+        let total = end + counted;
         let next = match spill {
             Some(id) => Token::Spill(id, end),
             None => Token::Offset(end),
         };
-        let continuation =
-            (end < all.len()).then(|| encode_token(&next, &fingerprint, &self.inner.suite, r.id));
+        let continuation = (end < total).then(|| encode_token(&next, &fingerprint, &self.inner.suite, r.id));
         // The scan's load charge is shared among the pages in proportion to the items each
         // returns (all of it on the first page when there are no results, or when the rest is
         // spilled: later pages then read only the spill).
-        let share = if all.is_empty() || spill.is_some() {
+        let share = if total == 0 || spill.is_some() {
             load
         } else {
-            load * items.len() as f64 / all.len() as f64
+            load * items.len() as f64 / total as f64
         };
         let result_bytes: usize = items.iter().map(|v| v.to_string().len()).sum();
         let charge = query_charge(share, result_bytes, self.inner.is_cmk());
@@ -640,18 +680,25 @@ enum End {
 const PLAN_CHANGED: &str = "it was issued for another way of running this query (the index \
                             changed since); run the query again from the start";
 
-/// Where the page that starts at `offset` ends: after `max_items` results, or before the result
-/// that would take the page's JSON past `MAX_PAGE_BYTES` (a page holds at least one result).
-fn page_end(all: &[Value], offset: usize, max_items: usize) -> usize {
-    let last = offset.saturating_add(max_items).min(all.len());
+/// The next page of `results`: at most `max_items` results, ending before the result that would
+/// take the page's JSON past `MAX_PAGE_BYTES` (a page holds at least one result); and the
+/// result read after the page, if any.
+fn fill_page(
+    results: &mut dyn Iterator<Item = Result<Value>>,
+    max_items: usize,
+) -> Result<(Vec<Value>, Option<Value>)> {
+    let mut page = Vec::new();
     let mut bytes = 0usize;
-    for (i, v) in all.iter().enumerate().take(last).skip(offset) {
-        bytes = bytes.saturating_add(v.to_string().len() + 1);
-        if bytes > MAX_PAGE_BYTES && i > offset {
-            return i;
+    for next in results {
+        let value = next?;
+        let len = value.to_string().len() + 1;
+        if page.len() == max_items || (bytes.saturating_add(len) > MAX_PAGE_BYTES && !page.is_empty()) {
+            return Ok((page, Some(value)));
         }
+        bytes = bytes.saturating_add(len);
+        page.push(value);
     }
-    last
+    Ok((page, None))
 }
 
 /// Identifies the query a token belongs to: SHA-256 of the text, parameters and partition key,
@@ -786,6 +833,18 @@ fn decode_token(token: &str, fingerprint: &str, suite: &CipherSuite, container: 
 mod tests {
     use super::*;
 
+    /// The length of the page of `all` from `offset` at `max` results.
+    fn page_end(all: &[Value], offset: usize, max: usize) -> usize {
+        let mut rest = all.iter().skip(offset).cloned().map(Ok);
+        let (page, after) = fill_page(&mut rest, max).unwrap();
+        assert_eq!(
+            after.as_ref(),
+            all.get(offset + page.len()),
+            "the result after the page"
+        );
+        offset + page.len()
+    }
+
     #[test]
     fn pages_stop_before_the_byte_limit() {
         let big = json!("x".repeat(MAX_PAGE_BYTES / 3));
@@ -802,6 +861,11 @@ mod tests {
         );
         assert_eq!(page_end(&[json!(1), json!(2)], 0, 100), 2);
         assert_eq!(page_end(&[json!(1)], 1, 100), 1);
+        let failing = vec![Ok(json!(1)), Err(Error::Internal("a run is gone".into()))];
+        assert!(
+            fill_page(&mut failing.into_iter(), 5).is_err(),
+            "an error is not a short page"
+        );
     }
 
     #[test]

@@ -1,21 +1,26 @@
-//! The query spill file: the rest of a result computed whole (GROUP BY, DISTINCT, ORDER BY
-//! sorted in memory) written once, in sealed chunks, when its first page is served, and read
-//! back from any result on (see docs/format.md, "Query spill"). Owns the file format only: when
-//! to spill, where, and when to delete is `spill_registry.rs`. Holds no key material in the
-//! file: each chunk is sealed by a `FileCipher` of the account's layers (the service layer, and
-//! the customer layer under a customer-managed key) over the file's fresh random salt, so a
-//! withheld customer key refuses it as it refuses the store.
+//! The query spill file and the sort run file: a sequence of query results (or, for a run,
+//! of sort records) written once, in sealed chunks, and read back in order from any result on
+//! (see docs/format.md, "Query spill" and "Sort run"). A spill is the rest of a result computed
+//! whole, written when its first page is served; a run is a sorted slice of an ORDER BY sorted
+//! outside memory (`sort_runs.rs`). Owns the file format only: when to write, where, and when to
+//! delete is `spill_registry.rs`'s. Holds no key material in the file: each chunk is sealed by a
+//! `FileCipher` of the account's layers (the service layer, and the customer layer under a
+//! customer-managed key) over the file's fresh random salt, so a withheld customer key refuses
+//! it as it refuses the store. The two kinds differ in magic and in the HKDF info of their file
+//! keys, so one never opens as the other.
 //!
 //! ```text
-//! header := "STRSPIL1" | version: u8 = 1 | layers: u8 | spill id: u64 LE | salt[32]      (50 bytes)
+//! header := magic | version: u8 = 1 | layers: u8 | file id: u64 LE | salt[32]           (50 bytes)
+//!           (magic "STRSPIL1" for a spill, "STRSORT1" for a sort run)
 //! chunk  := sealed_len: u32 LE | final: u8 (0 or 1) | sealed[sealed_len]
-//! sealed := FileCipher(QuerySpill, spill id, salt, layers).seal(chunk number, final ? SpillFinal : SpillChunk, plain)
+//! sealed := FileCipher(QuerySpill or QuerySortRun, file id, salt, layers)
+//!             .seal(chunk number, final ? SpillFinal : SpillChunk, plain)
 //! plain  := count: u32 LE | (len: u32 LE | compact JSON of one result) × count
 //! ```
 
 use std::fs::File;
 use std::io::{BufReader, BufWriter, ErrorKind, Read, Seek, SeekFrom, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 use serde_json::Value;
@@ -23,7 +28,6 @@ use serde_json::Value;
 use crate::error::{Error, Result};
 use strata_lsm::cipher::{BlockKind, CipherSuite, FileCipher, FileKind, SALT_LEN};
 
-const MAGIC: &[u8; 8] = b"STRSPIL1";
 const VERSION: u8 = 1;
 const HEADER_LEN: usize = 8 + 1 + 1 + 8 + SALT_LEN;
 /// Plaintext bytes of results after which a chunk is sealed (one result larger than this is a
@@ -31,74 +35,138 @@ const HEADER_LEN: usize = 8 + 1 + 1 + 8 + SALT_LEN;
 const CHUNK_BYTES: usize = 64 * 1024;
 const FRAME_LEN: usize = 5;
 
-/// Where the chunks of a written spill start, and how many results it holds: what the reader
+/// Which of the two files: its magic, the kind its keys are derived for, and its name in errors.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Sealed {
+    magic: &'static [u8; 8],
+    kind: FileKind,
+    what: &'static str,
+}
+
+/// The rest of a result, read a page at a time.
+pub(crate) const SPILL: Sealed = Sealed {
+    magic: b"STRSPIL1",
+    kind: FileKind::QuerySpill,
+    what: "query spill",
+};
+
+/// A sorted run of an ORDER BY sorted outside memory.
+pub(crate) const SORT_RUN: Sealed = Sealed {
+    magic: b"STRSORT1",
+    kind: FileKind::QuerySortRun,
+    what: "sort run",
+};
+
+/// Where the chunks of a written file start, and how many results it holds: what the reader
 /// needs to go straight to a result. Kept in memory by the registry (never in the file).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct SpillLayout {
     /// Per chunk: the index of its first result and its offset in the file.
     chunks: Vec<(u64, u64)>,
-    /// Results in the spill.
+    /// Results in the file.
     pub(crate) results: u64,
     /// Size of the file.
     pub(crate) bytes: u64,
 }
 
-/// Writes `results` to a new file at `path` (mode 0600; an existing file is an error) as spill
-/// `id`, sealed with the account's current layers.
+/// Writes results one at a time to a new file, sealed with the account's current layers. A
+/// chunk is written once the next result shows it is not the last, so the final flag is always
+/// on the file's last chunk. Dropped unfinished, it leaves a file without its final chunk, which
+/// no reader accepts (the registry deletes it).
+pub(crate) struct SpillWriter {
+    out: BufWriter<File>,
+    path: PathBuf,
+    cipher: FileCipher,
+    what: &'static str,
+    layout: SpillLayout,
+    plain: Vec<u8>,
+    count: u32,
+    first: u64,
+}
+
+impl SpillWriter {
+    /// Creates file `id` of kind `sealed` at `path` (mode 0600; an existing file is an error).
+    pub(crate) fn create(path: &Path, suite: &CipherSuite, sealed: Sealed, id: u64) -> Result<SpillWriter> {
+        let file = create_private(path, sealed.what)?;
+        let mut out = BufWriter::new(file);
+        let (cipher, salt) = suite.new_file(sealed.kind, id);
+        let mut header = Vec::with_capacity(HEADER_LEN);
+        header.extend_from_slice(sealed.magic);
+        header.extend_from_slice(&[VERSION, cipher.layers()]);
+        header.extend_from_slice(&id.to_le_bytes());
+        header.extend_from_slice(&salt);
+        out.write_all(&header)
+            .map_err(|e| Error::io_path(&format!("writing the {}", sealed.what), path, e))?;
+        Ok(SpillWriter {
+            out,
+            path: path.to_path_buf(),
+            cipher,
+            what: sealed.what,
+            layout: SpillLayout {
+                chunks: Vec::new(),
+                results: 0,
+                bytes: HEADER_LEN as u64,
+            },
+            plain: vec![0u8; 4],
+            count: 0,
+            first: 0,
+        })
+    }
+
+    /// Appends one result.
+    pub(crate) fn push(&mut self, value: &Value) -> Result<()> {
+        if self.plain.len() >= CHUNK_BYTES {
+            self.seal_chunk(false)?;
+        }
+        let json = serde_json::to_vec(value)
+            .map_err(|e| Error::Internal(format!("a query result does not serialize: {e}")))?;
+        let len = u32::try_from(json.len())
+            .map_err(|_| Error::Internal("a query result is larger than 4 GiB".into()))?;
+        self.plain.extend_from_slice(&len.to_le_bytes());
+        self.plain.extend_from_slice(&json);
+        self.count += 1;
+        self.layout.results += 1;
+        Ok(())
+    }
+
+    /// Bytes written so far, and those of the chunk being filled.
+    pub(crate) fn bytes(&self) -> u64 {
+        self.layout.bytes + self.plain.len() as u64
+    }
+
+    /// Writes the final chunk (empty for a file of no results) and returns the layout.
+    pub(crate) fn finish(mut self) -> Result<SpillLayout> {
+        self.seal_chunk(true)?;
+        self.out
+            .flush()
+            .map_err(|e| Error::io_path(&format!("writing the {}", self.what), &self.path, e))?;
+        Ok(self.layout)
+    }
+
+    fn seal_chunk(&mut self, last: bool) -> Result<()> {
+        self.layout.chunks.push((self.first, self.layout.bytes));
+        let no = self.layout.chunks.len() - 1;
+        self.layout.bytes += write_chunk(&mut self.out, &self.cipher, no, last, self.count, &mut self.plain)
+            .map_err(|e| e.in_file(&self.path, self.what))?;
+        self.first = self.layout.results;
+        self.count = 0;
+        Ok(())
+    }
+}
+
+/// Writes `results` to a new spill file at `path` as spill `id`.
+#[cfg(test)]
 pub(crate) fn write_spill(
     path: &Path,
     suite: &CipherSuite,
     id: u64,
     results: &[Value],
 ) -> Result<SpillLayout> {
-    let file = create_private(path)?;
-    let mut out = BufWriter::new(file);
-    let (cipher, salt) = suite.new_file(FileKind::QuerySpill, id);
-    let mut header = Vec::with_capacity(HEADER_LEN);
-    header.extend_from_slice(MAGIC);
-    header.extend_from_slice(&[VERSION, cipher.layers()]);
-    header.extend_from_slice(&id.to_le_bytes());
-    header.extend_from_slice(&salt);
-    let io = |e| Error::io_path("writing the query spill", path, e);
-    out.write_all(&header).map_err(io)?;
-    let mut layout = SpillLayout {
-        chunks: Vec::new(),
-        results: results.len() as u64,
-        bytes: HEADER_LEN as u64,
-    };
-    let mut plain = vec![0u8; 4];
-    let (mut count, mut first) = (0u32, 0u64);
-    for (i, value) in results.iter().enumerate() {
-        let json = serde_json::to_vec(value)
-            .map_err(|e| Error::Internal(format!("a query result does not serialize: {e}")))?;
-        let len = u32::try_from(json.len())
-            .map_err(|_| Error::Internal("a query result is larger than 4 GiB".into()))?;
-        plain.extend_from_slice(&len.to_le_bytes());
-        plain.extend_from_slice(&json);
-        count += 1;
-        let last = i + 1 == results.len();
-        if plain.len() >= CHUNK_BYTES || last {
-            layout.chunks.push((first, layout.bytes));
-            layout.bytes += write_chunk(
-                &mut out,
-                &cipher,
-                layout.chunks.len() - 1,
-                last,
-                count,
-                &mut plain,
-            )
-            .map_err(|e| e.in_file(path))?;
-            first = i as u64 + 1;
-            count = 0;
-        }
+    let mut w = SpillWriter::create(path, suite, SPILL, id)?;
+    for v in results {
+        w.push(v)?;
     }
-    if results.is_empty() {
-        layout.chunks.push((0, layout.bytes));
-        layout.bytes +=
-            write_chunk(&mut out, &cipher, 0, true, 0, &mut plain).map_err(|e| e.in_file(path))?;
-    }
-    out.flush().map_err(io)?;
-    Ok(layout)
+    w.finish()
 }
 
 /// Seals `plain` (its first 4 bytes reserved for `count`) as chunk `no`, writes its frame and
@@ -132,12 +200,164 @@ fn block_kind(last: bool) -> BlockKind {
     }
 }
 
+/// Reads a written file in order, one chunk in memory at a time.
+pub(crate) struct SpillReader {
+    input: BufReader<File>,
+    path: PathBuf,
+    cipher: FileCipher,
+    what: &'static str,
+    layout: SpillLayout,
+    size: u64,
+    /// The next chunk to read, and its offset.
+    no: usize,
+    offset: u64,
+    /// Results of the chunk read last, not yet taken (in reverse order).
+    held: Vec<(Value, usize)>,
+}
+
+impl SpillReader {
+    /// Opens file `id` of kind `sealed` at `path`, positioned at result `from`. `Ok(None)` when
+    /// the file is gone or was sealed with a number of layers the account no longer reads (an
+    /// enable-CMK migration completed since). A file that is not file `id` of this kind is a
+    /// corruption error (500); 403.4002 while the customer key is withheld (on the first read).
+    pub(crate) fn open(
+        path: &Path,
+        suite: &CipherSuite,
+        sealed: Sealed,
+        id: u64,
+        layout: &SpillLayout,
+        from: u64,
+    ) -> Result<Option<SpillReader>> {
+        let what = sealed.what;
+        let file = match File::open(path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(Error::io_path(&format!("opening the {what}"), path, e)),
+        };
+        let size = file
+            .metadata()
+            .map_err(|e| Error::io_path("reading the size of", path, e))?
+            .len();
+        let mut input = BufReader::new(file);
+        let mut header = [0u8; HEADER_LEN];
+        input
+            .read_exact(&mut header)
+            .map_err(|_| Error::corruption(path, 0, format!("the {what}'s header is cut short")))?;
+        let (magic, rest) = header.split_at(8);
+        let (version, layers, id_bytes, salt) = match rest {
+            [v, l, tail @ ..] if tail.len() == 8 + SALT_LEN => (*v, *l, &tail[..8], &tail[8..]),
+            _ => {
+                return Err(Error::corruption(
+                    path,
+                    0,
+                    format!("the {what}'s header is malformed"),
+                ))
+            }
+        };
+        if magic != sealed.magic || version != VERSION || !(1..=2).contains(&layers) {
+            return Err(Error::corruption(
+                path,
+                0,
+                format!("not a {what} of this version"),
+            ));
+        }
+        if id_bytes != id.to_le_bytes() {
+            return Err(Error::corruption(
+                path,
+                10,
+                format!("the {what} names another file id"),
+            ));
+        }
+        let mut salt_arr = [0u8; SALT_LEN];
+        salt_arr.copy_from_slice(salt);
+        let cipher = match suite.file(sealed.kind, id, &salt_arr, layers) {
+            Ok(c) => c,
+            Err(strata_lsm::Error::Internal(_)) => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+        let no = layout
+            .chunks
+            .partition_point(|&(first, _)| first <= from)
+            .saturating_sub(1);
+        let mut reader = SpillReader {
+            input,
+            path: path.to_path_buf(),
+            cipher,
+            what,
+            layout: layout.clone(),
+            size,
+            no,
+            offset: 0,
+            held: Vec::new(),
+        };
+        match layout.chunks.get(no) {
+            Some(&(first, offset)) if from < layout.results => {
+                reader.offset = offset;
+                reader
+                    .input
+                    .seek(SeekFrom::Start(offset))
+                    .map_err(|e| Error::io_path(&format!("seeking in the {what}"), path, e))?;
+                reader.fill()?;
+                let skip = from.saturating_sub(first) as usize;
+                reader.held.truncate(reader.held.len().saturating_sub(skip));
+            }
+            _ => reader.no = layout.chunks.len(),
+        }
+        Ok(Some(reader))
+    }
+
+    /// The next result and the length of its compact JSON; `None` at the end. A file that is
+    /// damaged, cut short or extended is a corruption error (500), never data.
+    pub(crate) fn next_result(&mut self) -> Result<Option<(Value, usize)>> {
+        while self.held.is_empty() {
+            if self.no >= self.layout.chunks.len() {
+                return Ok(None);
+            }
+            self.fill()?;
+        }
+        Ok(self.held.pop())
+    }
+
+    /// Reads and checks chunk `no` into `held`.
+    fn fill(&mut self) -> Result<()> {
+        let (no, path, offset) = (self.no, &self.path, self.offset);
+        let what = self.what;
+        let (first, _) = self.layout.chunks.get(no).copied().unwrap_or_default();
+        let expected = self
+            .layout
+            .chunks
+            .get(no + 1)
+            .map_or(self.layout.results, |&(next, _)| next)
+            .saturating_sub(first);
+        let left = self.size - offset.min(self.size);
+        let chunk = read_chunk(&mut self.input, &self.cipher, no, left, what)
+            .map_err(|e| e.at(path, offset, what))?;
+        if chunk.results.len() as u64 != expected || chunk.last != (no + 1 == self.layout.chunks.len()) {
+            return Err(Error::corruption(
+                path,
+                offset,
+                format!("chunk {no} does not hold the results it should"),
+            ));
+        }
+        self.offset += chunk.len;
+        if chunk.last && self.offset != self.size {
+            return Err(Error::corruption(
+                path,
+                self.offset,
+                format!("bytes follow the {what}'s final chunk"),
+            ));
+        }
+        self.no += 1;
+        self.held = chunk.results;
+        self.held.reverse();
+        Ok(())
+    }
+}
+
 /// Reads spill `id` at `path` from result `from` on, handing each result and the length of its
 /// compact JSON to `take` until `take` refuses one (returns false) or the spill ends. `Ok(None)`
-/// when the file is gone or was sealed with a number of layers the account no longer reads (an
-/// enable-CMK migration completed since): the caller recomputes. A file that is damaged, cut
-/// short or extended, or that is not spill `id`, is a corruption error (500), never data;
-/// 403.4002 while the customer key is withheld.
+/// as `SpillReader::open`; a file that is damaged, cut short or extended, or that is not spill
+/// `id`, is a corruption error (500), never data; 403.4002 while the customer key is withheld.
 pub(crate) fn read_spill(
     path: &Path,
     suite: &CipherSuite,
@@ -146,88 +366,12 @@ pub(crate) fn read_spill(
     from: u64,
     take: &mut dyn FnMut(Value, usize) -> bool,
 ) -> Result<Option<()>> {
-    let file = match File::open(path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(Error::io_path("opening the query spill", path, e)),
+    let Some(mut reader) = SpillReader::open(path, suite, SPILL, id, layout, from)? else {
+        return Ok(None);
     };
-    let size = file
-        .metadata()
-        .map_err(|e| Error::io_path("reading the size of", path, e))?
-        .len();
-    let mut input = BufReader::new(file);
-    let mut header = [0u8; HEADER_LEN];
-    input
-        .read_exact(&mut header)
-        .map_err(|_| Error::corruption(path, 0, "the query spill's header is cut short"))?;
-    let (magic, rest) = header.split_at(MAGIC.len());
-    let (version, layers, id_bytes, salt) = match rest {
-        [v, l, tail @ ..] if tail.len() == 8 + SALT_LEN => (*v, *l, &tail[..8], &tail[8..]),
-        _ => {
-            return Err(Error::corruption(
-                path,
-                0,
-                "the query spill's header is malformed",
-            ))
-        }
-    };
-    if magic != MAGIC || version != VERSION || !(1..=2).contains(&layers) {
-        return Err(Error::corruption(path, 0, "not a query spill of this version"));
-    }
-    if id_bytes != id.to_le_bytes() {
-        return Err(Error::corruption(
-            path,
-            10,
-            "the query spill names another spill id",
-        ));
-    }
-    let mut salt_arr = [0u8; SALT_LEN];
-    salt_arr.copy_from_slice(salt);
-    let cipher = match suite.file(FileKind::QuerySpill, id, &salt_arr, layers) {
-        Ok(c) => c,
-        Err(strata_lsm::Error::Internal(_)) => return Ok(None),
-        Err(e) => return Err(e.into()),
-    };
-    let at = layout
-        .chunks
-        .partition_point(|&(first, _)| first <= from)
-        .saturating_sub(1);
-    let mut offset = match layout.chunks.get(at) {
-        Some(&(_, offset)) if from < layout.results => offset,
-        _ => return Ok(Some(())),
-    };
-    input
-        .seek(SeekFrom::Start(offset))
-        .map_err(|e| Error::io_path("seeking in the query spill", path, e))?;
-    for no in at..layout.chunks.len() {
-        let (first, _) = layout.chunks.get(no).copied().unwrap_or_default();
-        let expected = layout
-            .chunks
-            .get(no + 1)
-            .map_or(layout.results, |&(next, _)| next)
-            .saturating_sub(first);
-        let chunk =
-            read_chunk(&mut input, &cipher, no, size - offset.min(size)).map_err(|e| e.at(path, offset))?;
-        if chunk.results.len() as u64 != expected || chunk.last != (no + 1 == layout.chunks.len()) {
-            return Err(Error::corruption(
-                path,
-                offset,
-                format!("chunk {no} does not hold the results it should"),
-            ));
-        }
-        offset += chunk.len;
-        if chunk.last && offset != size {
-            return Err(Error::corruption(
-                path,
-                offset,
-                "bytes follow the query spill's final chunk",
-            ));
-        }
-        let skip = from.saturating_sub(first) as usize;
-        for (value, len) in chunk.results.into_iter().skip(skip) {
-            if !take(value, len) {
-                return Ok(Some(()));
-            }
+    while let Some((value, len)) = reader.next_result()? {
+        if !take(value, len) {
+            break;
         }
     }
     Ok(Some(()))
@@ -240,11 +384,12 @@ fn read_chunk(
     cipher: &FileCipher,
     no: usize,
     left: u64,
+    what: &str,
 ) -> std::result::Result<Chunk, ChunkError> {
     let mut frame = [0u8; FRAME_LEN];
     input
         .read_exact(&mut frame)
-        .map_err(|_| ChunkError::Damaged("the query spill ends before its final chunk".into()))?;
+        .map_err(|_| ChunkError::Damaged(format!("the {what} ends before its final chunk")))?;
     let [a, b, c, d, flag] = frame;
     let len = u32::from_le_bytes([a, b, c, d]) as u64;
     let last = match flag {
@@ -303,7 +448,7 @@ fn split_u32(bytes: &[u8]) -> Option<(u32, &[u8])> {
 }
 
 /// Creates a new file with mode 0600 from its first byte; an existing one is an error.
-fn create_private(path: &Path) -> Result<File> {
+fn create_private(path: &Path, what: &str) -> Result<File> {
     let mut opts = std::fs::OpenOptions::new();
     opts.write(true).create_new(true);
     #[cfg(unix)]
@@ -312,7 +457,7 @@ fn create_private(path: &Path) -> Result<File> {
         opts.mode(0o600);
     }
     opts.open(path)
-        .map_err(|e| Error::io_path("creating the query spill", path, e))
+        .map_err(|e| Error::io_path(&format!("creating the {what}"), path, e))
 }
 
 /// A chunk's failure before the file's path and offset are known.
@@ -335,18 +480,18 @@ impl From<strata_lsm::Error> for ChunkError {
 }
 
 impl ChunkError {
-    fn at(self, path: &Path, offset: u64) -> Error {
+    fn at(self, path: &Path, offset: u64, what: &str) -> Error {
         match self {
             ChunkError::Damaged(detail) => Error::corruption(path, offset, detail),
-            ChunkError::Io(e) => Error::io_path("reading the query spill", path, e),
+            ChunkError::Io(e) => Error::io_path(&format!("reading the {what}"), path, e),
             ChunkError::Other(e) => e,
         }
     }
 
-    fn in_file(self, path: &Path) -> Error {
+    fn in_file(self, path: &Path, what: &str) -> Error {
         match self {
-            ChunkError::Io(e) => Error::io_path("writing the query spill", path, e),
-            other => other.at(path, 0),
+            ChunkError::Io(e) => Error::io_path(&format!("writing the {what}"), path, e),
+            other => other.at(path, 0, what),
         }
     }
 }

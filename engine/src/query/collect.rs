@@ -3,8 +3,10 @@
 //! keeps only what the result needs. Memory is bounded by the number of groups (one first row
 //! and one accumulator per aggregate each), the distinct results, or the sorted results (only
 //! OFFSET + the TOP/LIMIT count of them when the query has one), never by the documents read.
-//! Pure: it never reads storage and knows nothing of pages or tokens (account/query.rs slices
-//! the result it returns).
+//! Given a `RunStore`, an ORDER BY without TOP, LIMIT or DISTINCT holds only a budget of bytes
+//! of sorted results: past it they go to the store as a sorted run, and the result is the merge
+//! of the runs (sort_merge.rs). Pure: it never reads storage itself and knows nothing of pages
+//! or tokens (account/query.rs slices the result it returns).
 
 use std::cmp::Ordering;
 use std::collections::hash_map::Entry;
@@ -15,6 +17,7 @@ use serde_json::Value;
 use super::aggregate::{accumulators, finish, Accumulator};
 use super::eval::{Env, Row};
 use super::exec::{cmp_keys, Prepared};
+use super::sort_merge::{Merge, RunStore, Sorted};
 use super::stream::Flow;
 use super::value::{canonical, canonical_value, Val};
 use crate::error::{Error, Result};
@@ -27,16 +30,6 @@ const MAX_HELD: usize = 1_000_000;
 struct Group<'p> {
     first: Row,
     accs: Vec<Accumulator<'p>>,
-}
-
-/// One result of an ORDER BY sorted in memory: its sort keys, the key of the item it came from
-/// (ties in the sort go by item key, so a lookup read in index order sorts as a key-order scan
-/// does), the order it arrived in (rows of one item, through a JOIN), and the projected value.
-struct Sorted {
-    keys: Vec<Val>,
-    item: Vec<u8>,
-    seq: u64,
-    value: Value,
 }
 
 enum State<'p> {
@@ -68,6 +61,17 @@ pub(crate) struct Collector<'p> {
     wanted: Option<usize>,
     /// The key of the item being pushed (kept only under ORDER BY, as its ties' order).
     item: Vec<u8>,
+    /// Where sorted runs go, when the results held pass a budget (`with_runs`).
+    runs: Option<Runs<'p>>,
+}
+
+/// A sort outside memory: the store of its runs, the budget of bytes held in memory, the bytes
+/// held now, and whether any run was written.
+struct Runs<'p> {
+    store: Box<dyn RunStore + 'p>,
+    budget: usize,
+    held: usize,
+    written: bool,
 }
 
 impl<'p> Collector<'p> {
@@ -108,12 +112,31 @@ impl<'p> Collector<'p> {
             state,
             wanted: take.map(|t| p.offset.saturating_add(t)),
             item: Vec::new(),
+            runs: None,
         };
         if q.from.is_none() {
             // `SELECT <expr>` without FROM: one row with nothing bound, whatever is pushed.
             c.consider(Row::new())?;
         }
         Ok(c)
+    }
+
+    /// Sorts outside memory: an ORDER BY without TOP, LIMIT or DISTINCT holds at most about
+    /// `budget` bytes of results (as compact JSON) and writes each such batch, sorted, to
+    /// `store`. Other queries hold what they hold without it (groups, distinct values, a
+    /// bounded heap).
+    pub(crate) fn with_runs(mut self, store: Box<dyn RunStore + 'p>, budget: usize) -> Self {
+        if let State::Sorted { seen: None, .. } = self.state {
+            if self.wanted.is_none() {
+                self.runs = Some(Runs {
+                    store,
+                    budget,
+                    held: 0,
+                    written: false,
+                });
+            }
+        }
+        self
     }
 
     fn env(&self) -> Env<'p> {
@@ -218,6 +241,20 @@ impl<'p> Collector<'p> {
                             rows.push(entry);
                         }
                     },
+                    None if self.runs.is_some() => {
+                        let Some(runs) = self.runs.as_mut() else {
+                            return Ok(Flow::More);
+                        };
+                        runs.held = runs.held.saturating_add(entry.record_bytes());
+                        rows.push(entry);
+                        if runs.held >= runs.budget || rows.len() >= MAX_HELD {
+                            rows.sort_by(|a, b| p.sort_cmp(a, b));
+                            runs.store
+                                .write_run(&mut rows.drain(..).map(Sorted::into_record))?;
+                            runs.held = 0;
+                            runs.written = true;
+                        }
+                    }
                     None => {
                         rows.push(entry);
                         // Only the first `wanted` in sort order can be returned: keep twice that
@@ -253,6 +290,24 @@ impl<'p> Collector<'p> {
                     Some(w) if rows.len() >= w => Flow::Stop,
                     _ => Flow::More,
                 })
+            }
+        }
+    }
+
+    /// The whole result, in order, after OFFSET, LIMIT and TOP, as it is read: merged from the
+    /// sorted runs when any was written (errors are the store's), else from memory.
+    pub(crate) fn finish_stream(mut self) -> Result<Box<dyn Iterator<Item = Result<Value>> + 'p>> {
+        let p = self.p;
+        match (self.runs.take(), self.state) {
+            (Some(runs), State::Sorted { mut rows, .. }) if runs.written => {
+                rows.sort_by(|a, b| p.sort_cmp(a, b));
+                let merge = Merge::new(p, runs.store, rows)?;
+                // `with_runs` leaves out TOP and LIMIT: only OFFSET applies.
+                Ok(Box::new(merge.skip(p.offset)))
+            }
+            (_, state) => {
+                self.state = state;
+                Ok(Box::new(self.finish().into_iter().map(Ok)))
             }
         }
     }
@@ -311,7 +366,7 @@ impl Prepared {
     }
 
     /// ORDER BY's order of two sorted results, ties by item key, then in arrival order.
-    fn sort_cmp(&self, a: &Sorted, b: &Sorted) -> Ordering {
+    pub(super) fn sort_cmp(&self, a: &Sorted, b: &Sorted) -> Ordering {
         cmp_keys(&self.query.order_by, &a.keys, &b.keys)
             .then_with(|| a.item.cmp(&b.item))
             .then_with(|| a.seq.cmp(&b.seq))

@@ -18,6 +18,7 @@ mod parser;
 pub(crate) mod plan;
 mod position;
 mod predicate;
+mod sort_merge;
 mod stream;
 mod subquery;
 mod udf;
@@ -29,6 +30,7 @@ pub(crate) use ordered::{sorted_cmp, Cursor, Phase};
 pub use parser::projection_names;
 pub(crate) use plan::OrderScan;
 pub(crate) use predicate::Predicate;
+pub(crate) use sort_merge::{RunReader, RunStore};
 pub(crate) use stream::{Flow, Page, Pager, Position, WHOLE};
 pub(crate) use udf::Udfs;
 

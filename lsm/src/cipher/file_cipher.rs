@@ -37,6 +37,9 @@ pub enum FileKind {
     /// A query's spilled results (the engine's `account/query_spill.rs`): the rest of a result
     /// computed whole, read back a page at a time.
     QuerySpill = 4,
+    /// A sorted run of an ORDER BY sorted outside memory (the engine's `account/sort_runs.rs`):
+    /// written while the query reads, merged and deleted before it answers.
+    QuerySortRun = 5,
 }
 
 /// The kinds of block inside a file, bound into the AAD so a block cannot stand in for another kind.
@@ -269,10 +272,12 @@ fn info(layer: Layer, kind: FileKind) -> &'static str {
         (Layer::Customer, FileKind::Segment) => "strata/v1/customer/segment",
         (Layer::Customer, FileKind::Manifest) => "strata/v1/customer/manifest",
         (Layer::Customer, FileKind::QuerySpill) => "strata/v1/customer/query-spill",
+        (Layer::Customer, FileKind::QuerySortRun) => "strata/v1/customer/query-sort-run",
         (Layer::Service, FileKind::Wal) => "strata/v1/service/wal",
         (Layer::Service, FileKind::Segment) => "strata/v1/service/segment",
         (Layer::Service, FileKind::Manifest) => "strata/v1/service/manifest",
         (Layer::Service, FileKind::QuerySpill) => "strata/v1/service/query-spill",
+        (Layer::Service, FileKind::QuerySortRun) => "strata/v1/service/query-sort-run",
     }
 }
 
