@@ -17,6 +17,7 @@ use serde_json::Value;
 
 use super::batch::{
     is_operation_error, BatchOperation, BatchOperationResult, BatchOperationType, Done, Planned,
+    FAILED_DEPENDENCY,
 };
 use super::container::{public_size, Container, Resolved};
 use super::staged::Current;
@@ -61,6 +62,10 @@ pub struct BulkOptions {
     /// Off (and once the policy gives up), the throttled operation and every one after it
     /// answer 429 unrun, for the caller to send again.
     pub retry_throttled: bool,
+    /// Stop at the first operation that fails: those before it are stored, those after it
+    /// answer 424 unrun (the REST bulk without continue-on-error, `strata import
+    /// --stop-on-error`). Off, every operation runs.
+    pub stop_on_error: bool,
 }
 
 /// Where a commit round stopped.
@@ -71,6 +76,8 @@ enum Stop {
     Throttled { at: usize, error: Error },
     /// The byte cap was reached before operation `at`.
     Full { at: usize },
+    /// An operation failed, with `stop_on_error`; those from `at` on are unrun.
+    Failed { at: usize },
 }
 
 impl Container {
@@ -105,6 +112,12 @@ impl Container {
             match self.bulk_round(&ops[from..], &mut bodies[from..], &mut results[from..], opts)? {
                 Stop::End => break,
                 Stop::Full { at } => from += at,
+                Stop::Failed { at } => {
+                    for r in &mut results[from + at..] {
+                        *r = Some(not_run());
+                    }
+                    break;
+                }
                 Stop::Throttled { at, error } => {
                     from += at;
                     let wait = std::time::Duration::from_millis(error.retry_after().unwrap_or(0));
@@ -159,7 +172,13 @@ impl Container {
         let mut bytes = 0usize;
         let mut stop = Stop::End;
         for (i, p) in plans.iter().enumerate() {
-            let Some(p) = p else { continue };
+            let Some(p) = p else {
+                if opts.stop_on_error {
+                    stop = Stop::Failed { at: i + 1 };
+                    break;
+                }
+                continue;
+            };
             if bytes >= MAX_COMMIT_BYTES {
                 stop = Stop::Full { at: i };
                 break;
@@ -182,6 +201,10 @@ impl Container {
                 }
                 Err(e) if is_operation_error(&e) => {
                     results[i] = Some(error_result(&e, e.request_charge().unwrap_or(0.0)));
+                    if opts.stop_on_error {
+                        stop = Stop::Failed { at: i + 1 };
+                        break;
+                    }
                 }
                 Err(e) => return Err(e),
             }
@@ -239,6 +262,18 @@ impl Container {
         };
         self.charge(r, charge)?;
         Ok((d, charge))
+    }
+}
+
+/// The result of an operation not run because an earlier one failed (`stop_on_error`).
+fn not_run() -> BatchOperationResult {
+    BatchOperationResult {
+        status_code: FAILED_DEPENDENCY,
+        sub_status: 0,
+        request_charge: 0.0,
+        etag: None,
+        resource_body: None,
+        message: Some("not run: an earlier operation of this bulk call failed".into()),
     }
 }
 

@@ -185,6 +185,31 @@ fn operations_on_one_item_run_in_order() {
 }
 
 #[test]
+fn stop_on_error_stores_what_came_before_and_runs_nothing_after() {
+    let dir = tempfile::tempdir().unwrap();
+    let account = Account::create(options(dir.path()), "a", Encryption::ServiceManaged).unwrap();
+    let c = container(&account, "c");
+    let stop = BulkOptions {
+        stop_on_error: true,
+        ..Default::default()
+    };
+    let ops = vec![
+        create(item(0)),
+        create(item(1)),
+        create(item(0)),
+        create(json!({"pk": "p0"})),
+        create(item(2)),
+    ];
+    let results = c.bulk_write(ops, &stop).unwrap();
+    assert_eq!(statuses(&results), [201, 201, 409, 424, 424]);
+    let ops = vec![create(item(3)), create(json!({"pk": "p0"})), create(item(4))];
+    let results = c.bulk_write(ops, &stop).unwrap();
+    assert_eq!(statuses(&results), [201, 400, 424]);
+    let sql = "SELECT VALUE c.id FROM c ORDER BY c.id";
+    assert_eq!(ids(&c, sql), ["i0", "i1", "i3"]);
+}
+
+#[test]
 fn a_throttled_operation_and_those_after_it_answer_429_unrun() {
     let dir = tempfile::tempdir().unwrap();
     let clock = ManualClock::new();
