@@ -60,7 +60,7 @@ pub struct BulkOptions {
     pub content_response: bool,
     /// Wait and go on after a 429 as the account's `RetryPolicy` says, as single operations do.
     /// Off (and once the policy gives up), the throttled operation and every one after it
-    /// answer 429 unrun, for the caller to send again.
+    /// answer 429 unrun, for the caller to send again (424 after it with `stop_on_error`).
     pub retry_throttled: bool,
     /// Stop at the first operation that fails: those before it are stored, those after it
     /// answer 424 unrun (the REST bulk without continue-on-error, `strata import
@@ -125,8 +125,12 @@ impl Container {
                         && retries < policy.max_attempts
                         && waited.saturating_add(wait) <= policy.max_wait;
                     if !retry {
-                        for r in &mut results[from..] {
-                            *r = Some(error_result(&error, 0.0));
+                        for (k, r) in results[from..].iter_mut().enumerate() {
+                            *r = Some(if k > 0 && opts.stop_on_error {
+                                not_run()
+                            } else {
+                                error_result(&error, 0.0)
+                            });
                         }
                         break;
                     }

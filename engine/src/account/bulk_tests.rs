@@ -226,6 +226,14 @@ fn a_throttled_operation_and_those_after_it_answer_429_unrun() {
     assert!(results[ok..]
         .iter()
         .all(|r| r.status_code == 429 && r.sub_status > 0));
+    // With stop_on_error, those after the throttled one are unrun because it failed: 424.
+    let stop = BulkOptions {
+        stop_on_error: true,
+        ..Default::default()
+    };
+    let ops = (500..503).map(|k| create(item(k))).collect();
+    assert_eq!(statuses(&c.bulk_write(ops, &stop).unwrap()), [429, 424, 424]);
+    clock.advance(std::time::Duration::from_secs(60));
     let count = ids(&c, "SELECT VALUE COUNT(1) FROM c");
     assert_eq!(count, [json!(ok)]);
 
