@@ -1,5 +1,5 @@
 //! `strata import DB CONT FILE [--upsert] [--stop-on-error]`: loads JSON Lines or a JSON array
-//! ("-" = stdin) in chunks of up to 256 items (or ~1 MiB), each written with one engine bulk call
+//! ("-" = stdin) in chunks of up to `--chunk-items` items (or ~1 MiB), each written with one engine bulk call
 //! (one LSM commit, docs/bulk.md), with buffered durability and one sync at the end. Each item
 //! is its own operation, so a bad line never leaves a partial item and never stops the others.
 //! Per-line errors are reported with the line number (stderr in table mode, the report's
@@ -32,6 +32,8 @@ pub struct ImportArgs<'a> {
     pub file: &'a Path,
     pub upsert: bool,
     pub stop_on_error: bool,
+    /// Items per bulk call (1..=1000).
+    pub chunk_items: usize,
 }
 
 /// One item that failed, with the line it starts on.
@@ -78,7 +80,7 @@ pub fn run(g: &Globals, a: &ImportArgs<'_>) -> CliResult<Report> {
         let ends_chunk = op.is_err() && a.stop_on_error;
         chunk.bytes += record.bytes;
         chunk.entries.push((record.line, op));
-        if ends_chunk || chunk.entries.len() >= CHUNK_ITEMS || chunk.bytes >= CHUNK_BYTES {
+        if ends_chunk || chunk.entries.len() >= a.chunk_items || chunk.bytes >= CHUNK_BYTES {
             write_chunk(&c, std::mem::take(&mut chunk), &opts, &mut tally);
             if tally.stopped_at.is_some() {
                 break;
@@ -103,9 +105,10 @@ pub fn run(g: &Globals, a: &ImportArgs<'_>) -> CliResult<Report> {
     ))
 }
 
-/// Items per bulk call: enough to share one commit among many, few enough that a chunk's
-/// locks and memory stay small.
-const CHUNK_ITEMS: usize = 256;
+/// Items per bulk call by default: enough to share one commit among many, few enough that a
+/// chunk's staged writes stay in the CPU's caches and the allocator's fast paths (measured in
+/// docs/bench.md, "Load change E").
+pub const DEFAULT_CHUNK_ITEMS: u16 = 64;
 
 /// Input bytes after which a chunk is written even if it has fewer items.
 const CHUNK_BYTES: u64 = 1 << 20;

@@ -90,7 +90,7 @@ fn stop_on_error_stops_at_the_first_failure() {
     assert_eq!(all_items(&env, "c"), vec![json!({"id": "1", "t": "a", "q": 1})]);
 }
 
-/// 700 items (three bulk chunks), with a duplicate of line 5 at line 300 and a line that is not
+/// 700 items (eleven chunks of the default 64), with a duplicate of line 5 at line 300 and a line that is not
 /// JSON at line 520.
 fn many_lines() -> String {
     (1..=700)
@@ -108,17 +108,20 @@ fn stored_count(env: &Env) -> usize {
 
 #[test]
 fn bad_lines_across_chunks_keep_their_line_numbers() {
-    let env = Env::with_container("/t");
-    let summary = env
-        .run_with_stdin(&["import", "d", "c", "-"], &many_lines())
-        .code(1)
-        .json();
-    assert_eq!(
-        (&summary["itemsOk"], &summary["itemsFailed"]),
-        (&json!(698), &json!(2))
-    );
-    assert_eq!(error_lines(&summary), vec![(300, 409), (520, 400)]);
-    assert_eq!(stored_count(&env), 698);
+    for chunk in ["64", "1", "1000"] {
+        let env = Env::with_container("/t");
+        let summary = env
+            .run_with_stdin(&["import", "d", "c", "-", "--chunk-items", chunk], &many_lines())
+            .code(1)
+            .json();
+        assert_eq!(
+            (&summary["itemsOk"], &summary["itemsFailed"]),
+            (&json!(698), &json!(2)),
+            "chunks of {chunk}"
+        );
+        assert_eq!(error_lines(&summary), vec![(300, 409), (520, 400)]);
+        assert_eq!(stored_count(&env), 698);
+    }
 }
 
 #[test]

@@ -427,7 +427,7 @@ impl Done<'_> {
         let (status_code, etag, resource_body) = match self {
             Done::Read { item, etag } => (200, etag, Some(item)),
             Done::Write(staged) => {
-                let item = (staged.status != 204).then(|| without_lsn(body));
+                let item = (content && staged.status != 204).then(|| without_lsn(body));
                 (staged.status, staged.etag.clone(), item)
             }
         };

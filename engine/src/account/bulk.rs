@@ -170,8 +170,9 @@ impl Container {
         let _guards = self
             .inner
             .item_locks(plans.iter().flatten().map(|p| p.key.as_slice()))?;
-        // What the round's earlier operations left under a key (`None`: deleted).
-        let mut overlay: HashMap<&[u8], Option<Current>> = HashMap::new();
+        // The round's latest staged write of each key, by its place in `done`: a later
+        // operation on the item sees what it left (parsed only then; repeats are rare).
+        let mut overlay: HashMap<&[u8], usize> = HashMap::new();
         let mut done = Vec::with_capacity(ops.len());
         let mut bytes = 0usize;
         let mut stop = Stop::End;
@@ -188,10 +189,18 @@ impl Container {
                 break;
             }
             let mut body = bodies[i].take().unwrap_or_default();
-            match self.bulk_stage(&r, &ops[i].partition_key, p, &overlay, &mut body) {
+            let current = match overlay.get(p.key.as_slice()) {
+                Some(&at) => match done.get(at) {
+                    Some((_, Done::Write(staged), _, _)) => Some(staged.after()?),
+                    _ => None,
+                }
+                .flatten(),
+                None => self.current(&p.key)?,
+            };
+            match self.bulk_stage(&r, &ops[i].partition_key, p, current, &mut body) {
                 Ok((d, charge)) => {
                     if let Done::Write(staged) = &d {
-                        overlay.insert(p.key.as_slice(), staged.after()?);
+                        overlay.insert(p.key.as_slice(), done.len());
                         bytes += staged.stored_len();
                     }
                     done.push((i, d, body, charge));
@@ -229,21 +238,17 @@ impl Container {
         Ok(stop)
     }
 
-    /// Stages one planned operation on what the round left under its item (else the store)
-    /// and takes its charge: the staged operation and its charge, or why it failed (a read of
-    /// a missing item is charged, as a single read is).
+    /// Stages one planned operation on `current` (what the round left under its item, else
+    /// what the store holds) and takes its charge: the staged operation and its charge, or why
+    /// it failed (a read of a missing item is charged, as a single read is).
     fn bulk_stage<'s>(
         &'s self,
         r: &Resolved,
         pk: &PartitionKey,
         p: &Planned<'_>,
-        overlay: &HashMap<&[u8], Option<Current>>,
+        current: Option<Current>,
         body: &mut Value,
     ) -> Result<(Done<'s>, f64)> {
-        let current = match overlay.get(p.key.as_slice()) {
-            Some(c) => c.clone(),
-            None => self.current(&p.key)?,
-        };
         let read_charge = {
             let live = current.as_ref().filter(|c| self.is_live(r, &c.item));
             point_read_charge(
