@@ -108,7 +108,7 @@ pub fn run(g: &Globals, a: &ImportArgs<'_>) -> CliResult<Report> {
 /// Items per bulk call by default: enough to share one commit among many, few enough that a
 /// chunk's staged writes stay in the CPU's caches and the allocator's fast paths (measured in
 /// docs/bench.md, "Load change E").
-pub const DEFAULT_CHUNK_ITEMS: u16 = 64;
+pub const DEFAULT_CHUNK_ITEMS: u16 = 32;
 
 /// Input bytes after which a chunk is written even if it has fewer items.
 const CHUNK_BYTES: u64 = 1 << 20;

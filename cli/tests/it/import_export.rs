@@ -90,7 +90,7 @@ fn stop_on_error_stops_at_the_first_failure() {
     assert_eq!(all_items(&env, "c"), vec![json!({"id": "1", "t": "a", "q": 1})]);
 }
 
-/// 700 items (eleven chunks of the default 64), with a duplicate of line 5 at line 300 and a line that is not
+/// 700 items (22 chunks of the default 32), with a duplicate of line 5 at line 300 and a line that is not
 /// JSON at line 520.
 fn many_lines() -> String {
     (1..=700)
@@ -108,7 +108,7 @@ fn stored_count(env: &Env) -> usize {
 
 #[test]
 fn bad_lines_across_chunks_keep_their_line_numbers() {
-    for chunk in ["64", "1", "1000"] {
+    for chunk in ["32", "1", "1000"] {
         let env = Env::with_container("/t");
         let summary = env
             .run_with_stdin(&["import", "d", "c", "-", "--chunk-items", chunk], &many_lines())
