@@ -188,7 +188,9 @@ impl Container {
                 stop = Stop::Full { at: i };
                 break;
             }
-            let mut body = bodies[i].take().unwrap_or_default();
+            let given = bodies[i].take();
+            let has_body = given.is_some();
+            let mut body = given.unwrap_or_default();
             let current = match overlay.get(p.key.as_slice()) {
                 Some(&at) => match done.get(at) {
                     Some((_, Done::Write(staged), _, _)) => Some(staged.after()?),
@@ -206,9 +208,12 @@ impl Container {
                     done.push((i, d, body, charge));
                 }
                 Err(e) if e.status() == 429 => {
-                    // Unrun: the next round starts from the item as it was given.
-                    remove_system_properties(&mut body);
-                    bodies[i] = Some(body);
+                    // Unrun: the next round starts from the item as it was given (a read,
+                    // delete or patch was given none).
+                    if has_body {
+                        remove_system_properties(&mut body);
+                        bodies[i] = Some(body);
+                    }
                     stop = Stop::Throttled { at: i, error: e };
                     break;
                 }

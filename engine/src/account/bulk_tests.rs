@@ -256,6 +256,23 @@ fn a_throttled_operation_and_those_after_it_answer_429_unrun() {
     let results = c.bulk_write(ops, &retrying).unwrap();
     assert!(results.iter().all(|r| r.status_code == 201));
     assert_eq!(ids(&c, "SELECT VALUE COUNT(1) FROM c"), [json!(400)]);
+    // Operations that carry no item (patch, read, delete) are retried as they were given.
+    let ops = (0..400)
+        .map(|k| {
+            let pk = item(k)["pk"].as_str().unwrap_or_default().to_string();
+            let id = format!("i{k}");
+            let op = match k % 3 {
+                0 => BatchOperation::patch(&id, vec![crate::PatchOperation::incr("/n", 1)]),
+                1 => BatchOperation::read(&id),
+                _ => BatchOperation::delete(&id),
+            };
+            BulkOperation::new(pk, op)
+        })
+        .collect();
+    let results = c.bulk_write(ops, &retrying).unwrap();
+    let expected: Vec<u16> = (0..400).map(|k| [200, 200, 204][k % 3]).collect();
+    assert_eq!(statuses(&results), expected);
+    assert_eq!(ids(&c, "SELECT VALUE COUNT(1) FROM c"), [json!(267)]);
 }
 
 #[test]
