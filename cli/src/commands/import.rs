@@ -3,11 +3,13 @@
 //! (one LSM commit, docs/bulk.md), with buffered durability and one sync at the end. Each item
 //! is its own operation, so a bad line never leaves a partial item and never stops the others.
 //! Per-line errors are reported with the line number (stderr in table mode, the report's
-//! `errors` otherwise). Engine calls only.
+//! `errors` otherwise). The input is read and parsed on a second thread a few chunks ahead of
+//! the writes. Engine calls only.
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader};
 use std::path::Path;
+use std::sync::mpsc::SyncSender;
 
 use serde_json::Value;
 use strata_engine::{
@@ -64,32 +66,30 @@ pub fn run(g: &Globals, a: &ImportArgs<'_>) -> CliResult<Report> {
         stopped_at: None,
         live_errors: g.format() == Format::Table,
     };
-    let mut chunk = Chunk::default();
     let mut failure = None;
-    for record in records {
-        let record = match record {
-            Ok(r) => r,
-            Err(e) => {
-                failure = Some(read_error(a.file, &e, tally.counts.items));
-                break;
-            }
-        };
-        tally.counts.bytes += record.bytes;
-        let op = prepare(&pk_def, &record, a.upsert);
-        // Under --stop-on-error a line that fails here ends the chunk: nothing after it runs.
-        let ends_chunk = op.is_err() && a.stop_on_error;
-        chunk.bytes += record.bytes;
-        chunk.entries.push((record.line, op));
-        if ends_chunk || chunk.entries.len() >= a.chunk_items || chunk.bytes >= CHUNK_BYTES {
-            write_chunk(&c, std::mem::take(&mut chunk), &opts, &mut tally);
-            if tally.stopped_at.is_some() {
-                break;
+    // Reading and parsing run on their own thread, a few chunks ahead of the writes (bounded:
+    // at most READ_AHEAD chunks wait), so the parse of the next chunk overlaps the commit of
+    // this one. Chunks arrive in input order; after a stop the rest is dropped unread.
+    std::thread::scope(|scope| {
+        let (tx, rx) = std::sync::mpsc::sync_channel(READ_AHEAD);
+        scope.spawn(|| read_chunks(records, &pk_def, a, tx));
+        for batch in rx {
+            match batch {
+                Batch::Chunk(chunk) => {
+                    tally.counts.bytes += chunk.bytes;
+                    write_chunk(&c, chunk, &opts, &mut tally);
+                    if tally.stopped_at.is_some() {
+                        break;
+                    }
+                }
+                Batch::Failed(e) => {
+                    failure = Some(read_error(a.file, &e, tally.counts.items));
+                    break;
+                }
             }
         }
-    }
-    if tally.stopped_at.is_none() {
-        write_chunk(&c, chunk, &opts, &mut tally);
-    }
+        // Dropping the receiver here (by leaving the loop) ends the reader at its next send.
+    });
     tally.progress.finish();
     // One durable sync for everything written, also when the import stops early.
     account.sync()?;
@@ -112,6 +112,53 @@ pub const DEFAULT_CHUNK_ITEMS: u16 = 32;
 
 /// Input bytes after which a chunk is written even if it has fewer items.
 const CHUNK_BYTES: u64 = 1 << 20;
+
+/// Chunks the reader may have ready ahead of the writes.
+const READ_AHEAD: usize = 4;
+
+/// What the reading thread hands to the writes: a chunk, or the read error that ended the input
+/// (after the chunk read before it).
+enum Batch {
+    Chunk(Chunk),
+    Failed(io::Error),
+}
+
+/// Reads and parses the records into chunks and sends them in order, until the input ends, a
+/// read fails, the writes stop taking chunks, or (under --stop-on-error) a line fails to parse.
+fn read_chunks<R: BufRead>(
+    records: records::Records<R>,
+    pk_def: &PartitionKeyDefinition,
+    a: &ImportArgs<'_>,
+    tx: SyncSender<Batch>,
+) {
+    let mut chunk = Chunk::default();
+    for record in records {
+        let record = match record {
+            Ok(r) => r,
+            Err(e) => {
+                // The writes take what was read before the error, then the error.
+                if tx.send(Batch::Chunk(std::mem::take(&mut chunk))).is_ok() {
+                    let _ = tx.send(Batch::Failed(e));
+                }
+                return;
+            }
+        };
+        let op = prepare(pk_def, &record, a.upsert);
+        // Under --stop-on-error a line that fails here ends the chunk and the input: the writes
+        // stop at it, so nothing after it runs.
+        let stops = op.is_err() && a.stop_on_error;
+        chunk.bytes += record.bytes;
+        chunk.entries.push((record.line, op));
+        let full = chunk.entries.len() >= a.chunk_items || chunk.bytes >= CHUNK_BYTES;
+        if stops || full {
+            let taken = tx.send(Batch::Chunk(std::mem::take(&mut chunk))).is_ok();
+            if stops || !taken {
+                return;
+            }
+        }
+    }
+    let _ = tx.send(Batch::Chunk(chunk));
+}
 
 /// Lines gathered for one bulk call: each with its line and its operation, or why it has none.
 #[derive(Default)]
@@ -261,7 +308,7 @@ fn summary(
 }
 
 /// The input and its size when it is a file ("-" = stdin).
-fn open_input(path: &Path) -> CliResult<(Box<dyn BufRead>, Option<u64>)> {
+fn open_input(path: &Path) -> CliResult<(Box<dyn BufRead + Send>, Option<u64>)> {
     if path.as_os_str() == "-" {
         return Ok((Box::new(BufReader::new(io::stdin())), None));
     }

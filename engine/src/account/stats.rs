@@ -11,6 +11,7 @@ use super::keys::open_service;
 use crate::catalog::Catalog;
 use crate::document::{container_prefix, ConflictResolutionPolicy};
 use crate::error::{Error, Result};
+use crate::index::encode::prefix_end;
 use crate::options::AccountOptions;
 use strata_lsm::CipherSuite;
 
@@ -121,7 +122,8 @@ impl Container {
     pub fn stats(&self) -> Result<ContainerStats> {
         let r = self.resolve()?;
         let prefix = container_prefix(r.id);
-        let end = prefix_end(&prefix);
+        // The container prefix starts with the item tag, so it is never all 0xFF.
+        let end = prefix_end(&prefix).unwrap_or_default();
         let mut start = prefix.clone();
         let mut stats = ContainerStats::default();
         loop {
@@ -146,19 +148,6 @@ impl Container {
     }
 }
 
-/// The smallest key greater than every key that starts with `prefix` (`prefix` is never all
-/// 0xFF here: it starts with the item tag).
-fn prefix_end(prefix: &[u8]) -> Vec<u8> {
-    let mut end = prefix.to_vec();
-    while let Some(last) = end.pop() {
-        if last < u8::MAX {
-            end.push(last + 1);
-            return end;
-        }
-    }
-    vec![u8::MAX; prefix.len() + 1]
-}
-
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;
@@ -169,12 +158,6 @@ mod tests {
     use crate::account::{ContainerOptions, Encryption};
     use crate::options::Durability;
     use strata_base::wall_clock::ManualWallClock;
-
-    #[test]
-    fn prefix_end_is_the_next_prefix() {
-        assert_eq!(prefix_end(&[1, 0, 0, 0, 7]), vec![1, 0, 0, 0, 8]);
-        assert_eq!(prefix_end(&[1, 0, 0, 0, 0xFF]), vec![1, 0, 0, 1]);
-    }
 
     #[test]
     fn stats_count_live_items_and_their_bytes_and_the_catalog_reads_without_opening() {
