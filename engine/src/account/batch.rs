@@ -300,7 +300,9 @@ impl Container {
             }
         }
         if !batch.is_empty() {
-            self.inner.db.write(batch, self.inner.default_durability())?;
+            self.inner
+                .store_for(r.id)?
+                .write(batch, self.inner.default_durability())?;
         }
         let results = done
             .into_iter()

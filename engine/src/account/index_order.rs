@@ -156,7 +156,7 @@ impl InValueOrder<'_> {
             let entries = self
                 .container
                 .inner
-                .db
+                .store_for_key(&self.order.path)?
                 .iter_prefix_from(&self.order.path, &start)?;
             self.current = Some((entries, end.clone()));
             return Ok(true);
@@ -214,7 +214,7 @@ impl InValueOrder<'_> {
             }
             let key = [self.items.as_slice(), suffix].concat();
             // An entry whose item is gone (removed by compaction after its TTL) proposes nothing.
-            let Some(bytes) = self.container.inner.db.get(&key)? else {
+            let Some(bytes) = self.container.inner.store_for_key(&key)?.get(&key)? else {
                 continue;
             };
             if self.order.repeats && !self.least_at(&bytes, value)? {

@@ -73,7 +73,7 @@ impl Container {
                 from.extend_from_slice(start_suffix);
                 // Only the scope's entries of this value: `path | value | scope suffix …`.
                 run_prefix.extend_from_slice(scope_suffix);
-                let entries = self.inner.db.iter_prefix_from(&run_prefix, &from)?;
+                let entries = self.inner.store_for(id)?.iter_prefix_from(&run_prefix, &from)?;
                 runs.push(Run {
                     entries,
                     path_len: path.len(),

@@ -71,18 +71,18 @@ impl AccountInner {
             let prefix = space.container_prefix(id);
             let mut batch = WriteBatch::new();
             let mut queued = 0usize;
-            for next in self.db.iter_prefix_from(&prefix, &prefix)? {
+            for next in self.store_for(id)?.iter_prefix_from(&prefix, &prefix)? {
                 let (key, _) = next?;
                 batch.delete(key);
                 queued += 1;
                 if queued == PURGE_BATCH {
                     let full = std::mem::replace(&mut batch, WriteBatch::new());
-                    self.db.write(full, self.default_durability())?;
+                    self.store_for(id)?.write(full, self.default_durability())?;
                     queued = 0;
                 }
             }
             if queued > 0 {
-                self.db.write(batch, self.default_durability())?;
+                self.store_for(id)?.write(batch, self.default_durability())?;
             }
         }
         Ok(())

@@ -219,7 +219,7 @@ impl Container {
         let scan = |prefix: &[u8], start: &[u8]| -> Result<Items<'_>> {
             let stored = self
                 .inner
-                .db
+                .store_for_key(prefix)?
                 .iter_prefix_from(prefix, start)?
                 .map(|next| next.map_err(Into::into));
             Ok(match overlay {
@@ -362,8 +362,11 @@ impl Container {
                     Ok(key) => key,
                     Err(e) => return Some(Err(e)),
                 };
-                self.inner
-                    .db
+                let store = match self.inner.store_for_key(&key) {
+                    Ok(store) => store,
+                    Err(e) => return Some(Err(e)),
+                };
+                store
                     .get(&key)
                     .map_err(Into::into)
                     .transpose()
@@ -483,7 +486,7 @@ impl Container {
                     // An entry whose item is gone (removed by compaction after its TTL) proposes
                     // nothing.
                     let key = key?;
-                    if let Some(bytes) = self.inner.db.get(&key)? {
+                    if let Some(bytes) = self.inner.store_for_key(&key)?.get(&key)? {
                         if keep(&key, &bytes)? == Flow::Stop {
                             break;
                         }
@@ -496,7 +499,7 @@ impl Container {
                     self.index_candidates(r.id, view.generation, lookups, (&prefix, &prefix), usize::MAX)?;
                 entries_read += found.entries_read;
                 for key in found.keys {
-                    if let Some(bytes) = self.inner.db.get(&key)? {
+                    if let Some(bytes) = self.inner.store_for_key(&key)?.get(&key)? {
                         if keep(&key, &bytes)? == Flow::Stop {
                             break;
                         }

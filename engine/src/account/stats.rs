@@ -125,7 +125,10 @@ impl Container {
         let mut start = prefix.clone();
         let mut stats = ContainerStats::default();
         loop {
-            let chunk = self.inner.db.scan_range(&start, &end, STATS_CHUNK)?;
+            let chunk = self
+                .inner
+                .store_for(r.id)?
+                .scan_range(&start, &end, STATS_CHUNK)?;
             let full = chunk.len() == STATS_CHUNK;
             for (_, bytes) in &chunk {
                 let doc = parse_stored(bytes)?;

@@ -143,7 +143,7 @@ impl Account {
             report.items += to.copy_items_from(&from)?;
             report.containers.push(format!("{}/{}", s.database, info.name));
         }
-        self.inner.db.sync()?;
+        self.inner.sync_stores()?;
         Ok(report)
     }
 }
