@@ -48,7 +48,7 @@ impl Container {
         let ticket = self
             .inner
             .lsns
-            .begin(self.inner.store_for(container_id)?, container_id)?;
+            .begin(&*self.inner.store_for(container_id)?, container_id)?;
         let mut rec = json!({
             "id": ticket.lsn.to_string(),
             "operationType": c.operation,

@@ -585,7 +585,7 @@ impl Container {
         let ticket = self
             .inner
             .lsns
-            .begin(self.inner.store_for(container_id)?, container_id)?;
+            .begin(&*self.inner.store_for(container_id)?, container_id)?;
         let change = Change {
             op: OperationType::Delete,
             lsn: ticket.lsn,

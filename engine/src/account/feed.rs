@@ -240,7 +240,7 @@ impl Container {
             }
         }
         let db = self.inner.store_for(r.id)?;
-        let limit = self.inner.lsns.visible_limit(db, r.id)?;
+        let limit = self.inner.lsns.visible_limit(&db, r.id)?;
         let space = match opts.mode {
             ChangeFeedMode::LatestVersion => KeySpace::Latest,
             ChangeFeedMode::AllVersionsAndDeletes => KeySpace::Feed,

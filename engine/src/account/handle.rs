@@ -53,7 +53,7 @@ pub(crate) struct AccountInner {
     pub(crate) opts: AccountOptions,
     pub(crate) data_dir: PathBuf,
     pub(crate) catalog: Mutex<Catalog>,
-    pub(crate) db: Db,
+    pub(crate) db: Arc<Db>,
     /// The account's keys, for authenticating the catalog (storage has its own reference).
     pub(crate) suite: Arc<CipherSuite>,
     pub(crate) item_locks: Vec<Mutex<()>>,
@@ -75,7 +75,9 @@ pub(crate) struct AccountInner {
     /// Sealed spills of query results paged from a file (`spill_registry.rs`); those of earlier
     /// sessions are removed when the account opens.
     pub(crate) spills: Spills,
-    /// Declared after `db`: the directory is unlocked once the store is closed.
+    /// Declared after `db`: the directory is unlocked once the store is closed (the handles
+    /// `store_for` gives out live within one operation on this account, so `db` holds the last
+    /// one when the account drops).
     _lock: DirLock,
 }
 
@@ -168,9 +170,13 @@ impl AccountInner {
     /// customer key will answer its own store here (docs/keys.md, "Not done"), so the account
     /// code already routes by container. Account-wide work (the catalog's store-level calls,
     /// backups, log shipping, reseal, key checks) keeps using `db`.
-    pub(crate) fn store_for(&self, container_id: u32) -> Result<&Db> {
+    ///
+    /// An owned handle, not a borrow: a container's own store can be created and closed while
+    /// the account is open, so the caller keeps the handle for as long as it reads (an iterator
+    /// borrows it).
+    pub(crate) fn store_for(&self, container_id: u32) -> Result<Arc<Db>> {
         let _ = container_id;
-        Ok(&self.db)
+        Ok(Arc::clone(&self.db))
     }
 
     /// Makes every acknowledged write of every store of the account durable (one fsync of each
@@ -181,7 +187,7 @@ impl AccountInner {
 
     /// `store_for` the container a key belongs to, read from the key itself (its key space and
     /// container id). 500 for a key of no per-container space: such a key has no store.
-    pub(crate) fn store_for_key(&self, key: &[u8]) -> Result<&Db> {
+    pub(crate) fn store_for_key(&self, key: &[u8]) -> Result<Arc<Db>> {
         let container_id = KeySpace::of(key)
             .filter(|space| space.per_container())
             .and_then(|space| space.container_of(key))
@@ -447,7 +453,7 @@ impl Account {
             throttles: Throttles::new(opts.clock.clone()),
             opts,
             catalog: Mutex::new(catalog),
-            db,
+            db: Arc::new(db),
             suite,
             item_locks: (0..ITEM_LOCK_STRIPES).map(|_| Mutex::new(())).collect(),
             key_state: KeyState::new(),

@@ -174,7 +174,7 @@ fn every_key_written_routes_to_a_listed_container_store() {
             );
             let routed = account.inner.store_for_key(&key).unwrap();
             assert!(
-                std::ptr::eq(routed, account.inner.store_for(id).unwrap()),
+                Arc::ptr_eq(&routed, &account.inner.store_for(id).unwrap()),
                 "{space:?} key routed away from its container's store"
             );
         }

@@ -119,7 +119,7 @@ impl AccountInner {
             .flat_map(|d| d.containers.iter().map(|c| c.id))
             .collect();
         // One batch per store (containers sharing the account's store share one write).
-        let mut batches: Vec<(&strata_lsm::db::Db, WriteBatch)> = Vec::new();
+        let mut batches: Vec<(std::sync::Arc<strata_lsm::db::Db>, WriteBatch)> = Vec::new();
         for (id, ru, ops, throttled) in self.metrics.totals()? {
             if (ops == 0 && throttled == 0) || !live.contains(&id) {
                 continue;
@@ -130,7 +130,10 @@ impl AccountInner {
                 Some(b) => decode_lifetime(&b)?,
                 None => (0.0, 0, 0),
             };
-            let i = match batches.iter().position(|(s, _)| std::ptr::eq(*s, store)) {
+            let i = match batches
+                .iter()
+                .position(|(s, _)| std::sync::Arc::ptr_eq(s, &store))
+            {
                 Some(i) => i,
                 None => {
                     batches.push((store, WriteBatch::new()));

@@ -15,7 +15,7 @@ use sha2::{Digest, Sha256};
 
 use super::container::{parse_stored, public_size, without_lsn, Container, Resolved};
 use super::filter_scope::{empty_scope, FilterScope};
-use super::index_order::{item_at, position_in_scope, ValueOrder};
+use super::index_order::{item_at, position_in_scope, InValueOrder, ValueOrder};
 use super::index_stream::merges_in_key_order;
 use super::query_overlay::{merged, Overlay};
 use super::sort_runs::SortRuns;
@@ -216,17 +216,6 @@ impl Container {
         opts: &QueryOptions,
         overlay: Option<&Overlay>,
     ) -> Result<QueryResponse> {
-        let scan = |prefix: &[u8], start: &[u8]| -> Result<Items<'_>> {
-            let stored = self
-                .inner
-                .store_for_key(prefix)?
-                .iter_prefix_from(prefix, start)?
-                .map(|next| next.map_err(Into::into));
-            Ok(match overlay {
-                Some(o) => Box::new(merged(stored, o, prefix.to_vec(), start)),
-                None => Box::new(stored),
-            })
-        };
         let page = match opts.max_item_count {
             Some(0) => return Err(Error::BadRequest("max item count must be at least 1".into())),
             Some(n) => n,
@@ -235,6 +224,17 @@ impl Container {
         let mut r = self.resolve()?;
         r.scope_filter = opts.partition_filter.clone();
         self.admit(&r)?;
+        // The container's store, held for the page: its iterators borrow it.
+        let store = self.inner.store_for(r.id)?;
+        let scan = |prefix: &[u8], start: &[u8]| -> Result<Items<'_>> {
+            let stored = store
+                .iter_prefix_from(prefix, start)?
+                .map(|next| next.map_err(Into::into));
+            Ok(match overlay {
+                Some(o) => Box::new(merged(stored, o, prefix.to_vec(), start)),
+                None => Box::new(stored),
+            })
+        };
         let now = self.inner.opts.wall_clock.now_secs();
         self.inner.spills.sweep(now)?;
         let fingerprint = fingerprint(
@@ -328,7 +328,7 @@ impl Container {
             let mut load_passed = 0.0;
             let streamed = match lookups {
                 Some(lookups) if by_value.is_none() => {
-                    self.stream_candidates(r.id, view.generation, lookups, &prefix, &start)?
+                    self.stream_candidates(&store, r.id, view.generation, lookups, &prefix, &start)?
                 }
                 _ => None,
             };
@@ -362,10 +362,6 @@ impl Container {
                     Ok(key) => key,
                     Err(e) => return Some(Err(e)),
                 };
-                let store = match self.inner.store_for_key(&key) {
-                    Ok(store) => store,
-                    Err(e) => return Some(Err(e)),
-                };
                 store
                     .get(&key)
                     .map_err(Into::into)
@@ -378,7 +374,7 @@ impl Container {
                 (_, _, Some(order)) => {
                     let limit = candidate_limit.saturating_mul(10);
                     let mut items =
-                        self.in_value_order(r.id, &view, order, &prefix, position.as_deref(), limit)?;
+                        InValueOrder::new(&store, r.id, &view, order, &prefix, position.as_deref(), limit)?;
                     let end = run(&mut items)?;
                     entries_read += items.entries_read;
                     load_passed = items.load;
@@ -463,13 +459,13 @@ impl Container {
             .and_then(|l| ValueOrder::of(r.id, view.generation, l));
         let by_key = match lookups {
             Some(l) if by_value.is_none() => {
-                self.stream_candidates(r.id, view.generation, l, &prefix, &prefix)?
+                self.stream_candidates(&store, r.id, view.generation, l, &prefix, &prefix)?
             }
             _ => None,
         };
         match (lookups, by_value, by_key) {
             (_, Some(order), _) => {
-                let mut items = self.in_value_order(r.id, &view, order, &prefix, None, usize::MAX)?;
+                let mut items = InValueOrder::new(&store, r.id, &view, order, &prefix, None, usize::MAX)?;
                 for next in &mut items {
                     let (position, bytes) = next?;
                     let key = item_at(r.id, &position)
@@ -486,7 +482,7 @@ impl Container {
                     // An entry whose item is gone (removed by compaction after its TTL) proposes
                     // nothing.
                     let key = key?;
-                    if let Some(bytes) = self.inner.store_for_key(&key)?.get(&key)? {
+                    if let Some(bytes) = store.get(&key)? {
                         if keep(&key, &bytes)? == Flow::Stop {
                             break;
                         }
@@ -499,7 +495,7 @@ impl Container {
                     self.index_candidates(r.id, view.generation, lookups, (&prefix, &prefix), usize::MAX)?;
                 entries_read += found.entries_read;
                 for key in found.keys {
-                    if let Some(bytes) = self.inner.store_for_key(&key)?.get(&key)? {
+                    if let Some(bytes) = store.get(&key)? {
                         if keep(&key, &bytes)? == Flow::Stop {
                             break;
                         }

@@ -206,7 +206,7 @@ impl Container {
         let existed = existing.is_some();
         let etag = new_etag();
         let self_link = format!("dbs/{}/colls/{}/docs/{rid}/", self.database_name(), self.name());
-        let ticket = self.inner.lsns.begin(self.inner.store_for(r.id)?, r.id)?;
+        let ticket = self.inner.lsns.begin(&*self.inner.store_for(r.id)?, r.id)?;
         let now = self.inner.opts.wall_clock.now_secs();
         stamp_system_properties(value, &rid, &self_link, &etag, now, ticket.lsn);
         let bytes =
@@ -254,7 +254,7 @@ impl Container {
             index.charged_terms(true),
             self.inner.is_cmk(),
         );
-        let ticket = self.inner.lsns.begin(self.inner.store_for(r.id)?, r.id)?;
+        let ticket = self.inner.lsns.begin(&*self.inner.store_for(r.id)?, r.id)?;
         Ok(Staged {
             status: 204,
             etag: None,

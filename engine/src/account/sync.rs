@@ -170,11 +170,14 @@ impl Account {
                 .map_err(|e| Error::Internal(format!("a sync checkpoint does not parse: {e}")))?,
             None => Checkpoint::default(),
         };
-        let source_limit = src.inner.lsns.visible_limit(src.inner.store_for(sr.id)?, sr.id)?;
+        let source_limit = src
+            .inner
+            .lsns
+            .visible_limit(&*src.inner.store_for(sr.id)?, sr.id)?;
         let local_limit = self
             .inner
             .lsns
-            .visible_limit(self.inner.store_for(hr.id)?, hr.id)?;
+            .visible_limit(&*self.inner.store_for(hr.id)?, hr.id)?;
         let changed_here = changed_items(here, &hr, ckpt.local_lsn, local_limit)?;
         let incoming = source_changes(src, &sr, ckpt.source_lsn, source_limit)?;
         let policy = here.conflict_resolution_policy()?;
@@ -246,7 +249,7 @@ impl Account {
             local_lsn: self
                 .inner
                 .lsns
-                .visible_limit(self.inner.store_for(hr.id)?, hr.id)?,
+                .visible_limit(&*self.inner.store_for(hr.id)?, hr.id)?,
         };
         let body = serde_json::to_vec(&next)
             .map_err(|e| Error::Internal(format!("serialising a checkpoint: {e}")))?;
@@ -269,7 +272,7 @@ impl Container {
         (existed, stored): (bool, Option<&Value>),
         index: &mut IndexChange,
     ) -> Result<()> {
-        let ticket = self.inner.lsns.begin(self.inner.store_for(r.id)?, r.id)?;
+        let ticket = self.inner.lsns.begin(&*self.inner.store_for(r.id)?, r.id)?;
         if let Some(o) = item.as_object_mut() {
             o.insert("_lsn".into(), Value::from(ticket.lsn));
         }
