@@ -252,7 +252,7 @@ impl Container {
             })
             .collect::<Result<Vec<_>>>()?;
         let _guards = self.inner.item_locks(plan.iter().map(|p| p.key.as_slice()))?;
-        let cmk = self.inner.is_cmk();
+        let cmk = self.inner.container_cmk(r.id);
         let mut done = Vec::with_capacity(plan.len());
         let mut read_charges = Vec::with_capacity(plan.len());
         // What the batch's earlier operations left under a key (`None`: deleted): a later

@@ -88,7 +88,7 @@ impl Container {
                 .iter()
                 .map(|(_, v)| parse_stored(v))
                 .collect::<Result<Vec<_>>>()?;
-            let charge = feed_charge(sizes, self.inner.is_cmk());
+            let charge = feed_charge(sizes, self.inner.container_cmk(r.id));
             self.charge(&r, charge)?;
             Ok(ConflictsResponse {
                 conflicts,

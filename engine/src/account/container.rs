@@ -427,7 +427,7 @@ impl Container {
     fn read_item_once<T: DeserializeOwned>(&self, pk: &PartitionKey, id: &str) -> Result<ItemResponse<T>> {
         let r = self.resolve()?;
         let key = r.item_key(pk, id)?;
-        let cmk = self.inner.is_cmk();
+        let cmk = self.inner.container_cmk(r.id);
         let Some(bytes) = self.live(&r, self.inner.store_for(r.id)?.get(&key)?)? else {
             let charge = point_read_charge(0, cmk);
             self.charge(&r, charge)?;

@@ -287,7 +287,7 @@ impl Container {
                 }
             }
         }
-        let charge = feed_charge(sizes, self.inner.is_cmk());
+        let charge = feed_charge(sizes, self.inner.container_cmk(r.id));
         if metered {
             self.charge(&r, charge)?;
         }

@@ -584,7 +584,7 @@ impl Container {
             load * items.len() as f64 / total as f64
         };
         let result_bytes: usize = items.iter().map(|v| v.to_string().len()).sum();
-        let charge = query_charge(share, result_bytes, self.inner.is_cmk());
+        let charge = query_charge(share, result_bytes, self.inner.container_cmk(r.id));
         self.debit(&r, charge)?;
         Ok(QueryResponse {
             items,
@@ -608,7 +608,7 @@ impl Container {
         kind: fn(Position) -> Token,
     ) -> Result<QueryResponse> {
         let load = load + index_read_charge(entries_read);
-        let charge = query_charge(load, done.bytes, self.inner.is_cmk());
+        let charge = query_charge(load, done.bytes, self.inner.container_cmk(r.id));
         self.debit(r, charge)?;
         Ok(QueryResponse {
             items: done.items,
@@ -645,7 +645,7 @@ impl Container {
         let charge = query_charge(
             index_read_charge(page.items.len()),
             page.bytes,
-            self.inner.is_cmk(),
+            self.inner.container_cmk(r.id),
         );
         self.debit(r, charge)?;
         let next = page.next.map(|n| usize::try_from(n).unwrap_or(usize::MAX));

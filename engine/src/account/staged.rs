@@ -147,7 +147,7 @@ impl Container {
         let id = validate_item(
             value,
             &ItemRules {
-                cmk: self.inner.is_cmk(),
+                cmk: self.inner.container_cmk(r.id),
             },
         )?
         .to_string();
@@ -218,7 +218,7 @@ impl Container {
             )));
         }
         index.set_new(value);
-        let charge = write_charge(size, index.charged_terms(existed), self.inner.is_cmk());
+        let charge = write_charge(size, index.charged_terms(existed), self.inner.container_cmk(r.id));
         Ok(Staged {
             status: if existed { 200 } else { 201 },
             etag: Some(etag),
@@ -252,7 +252,7 @@ impl Container {
         let charge = write_charge(
             public_size(current.len, &current.item),
             index.charged_terms(true),
-            self.inner.is_cmk(),
+            self.inner.container_cmk(r.id),
         );
         let ticket = self.inner.lsns.begin(&*self.inner.store_for(r.id)?, r.id)?;
         Ok(Staged {
