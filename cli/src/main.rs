@@ -19,6 +19,12 @@ mod usage;
 
 use std::process::ExitCode;
 
+/// mimalloc instead of glibc's malloc for the whole process (engine, gateway, bench and its
+/// peers alike), measured in docs/bench.md, "Load change F". A library user of the engine picks
+/// their own allocator; this is the binary's choice.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use clap::Parser;
 
 use crate::args::{dispatch, Cli, Outcome};

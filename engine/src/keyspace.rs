@@ -125,7 +125,13 @@ impl KeySpace {
     /// `tag | container_id: u32 BE`: the prefix of every key of the container in this space
     /// (for a per-container space), with room for what follows.
     pub(crate) fn container_prefix(self, container_id: u32) -> Vec<u8> {
-        let mut k = Vec::with_capacity(32);
+        self.container_prefix_with_room(container_id, 27)
+    }
+
+    /// `container_prefix` in an allocation with room for `more` bytes after it, for a key
+    /// whose length is known (one allocation, no regrowth).
+    pub(crate) fn container_prefix_with_room(self, container_id: u32, more: usize) -> Vec<u8> {
+        let mut k = Vec::with_capacity(5 + more);
         k.push(self.tag());
         k.extend_from_slice(&container_id.to_be_bytes());
         k

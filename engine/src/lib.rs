@@ -59,13 +59,14 @@ static PROBE: strata_base::fuzz_support::Probe = strata_base::fuzz_support::Prob
 pub use account::{
     parse_batch_operations, AccessKeyKind, AccessKeys, Account, AccountListing, AnalyticalSchema,
     AnalyticalSettings, BatchOperation, BatchOperationResult, BatchOperationType, BatchResponse,
-    ChangeFeedMode, ChangeFeedOptions, ChangeFeedResponse, ChangeFeedStart, ConflictsResponse, Container,
-    ContainerInfo, ContainerListing, ContainerOptions, ContainerStats, Database, DatabaseListing,
-    DatabaseOptions, Encryption, IndexStatus, ItemOptions, ItemResponse, KeyRotation, KeyStatus,
-    MigrationStatus, PartitionFilter, PatchOptions, ProcedureOptions, ProcedureResponse, QueryOptions,
-    QueryResponse, StoredProcedure, SyncReport, Trigger, TriggerOperation, TriggerOptions, TriggerType,
-    UserDefinedFunction, ACCESS_KEY_LEN, DEFAULT_FEED_PAGE, DEFAULT_MAX_ITEM_COUNT, FAILED_DEPENDENCY,
-    MAX_BATCH_BYTES, MAX_BATCH_OPERATIONS, MAX_PAGE_BYTES, MAX_PROCEDURE_BYTES,
+    BulkOperation, BulkOptions, ChangeFeedMode, ChangeFeedOptions, ChangeFeedResponse, ChangeFeedStart,
+    ConflictsResponse, Container, ContainerInfo, ContainerListing, ContainerOptions, ContainerStats,
+    Database, DatabaseListing, DatabaseOptions, Encryption, IndexStatus, ItemOptions, ItemResponse,
+    KeyRotation, KeyStatus, MigrationStatus, PartitionFilter, PatchOptions, ProcedureOptions,
+    ProcedureResponse, QueryOptions, QueryResponse, StoredProcedure, SyncReport, Trigger, TriggerOperation,
+    TriggerOptions, TriggerType, UserDefinedFunction, ACCESS_KEY_LEN, DEFAULT_FEED_PAGE,
+    DEFAULT_MAX_ITEM_COUNT, FAILED_DEPENDENCY, MAX_BATCH_BYTES, MAX_BATCH_OPERATIONS, MAX_BULK_OPERATIONS,
+    MAX_PAGE_BYTES, MAX_PROCEDURE_BYTES,
 };
 pub use backup::{
     observe_progress, BackupInfo, BackupPolicy, ContinuousPolicy, ContinuousStatus, PointInTimeRestore,

@@ -49,6 +49,10 @@ pub struct BenchCommand {
     /// takes.
     #[arg(long, value_name = "none|default|FILE", default_value = "default")]
     index_policy: String,
+    /// Which stores run: `both` (the SMK and the CMK store side by side, with the CMK overhead),
+    /// or `smk` or `cmk` alone, so that the resident set is one store's.
+    #[arg(long, value_name = "smk|cmk|both", default_value = "both")]
+    stores: String,
 }
 
 impl BenchCommand {
@@ -65,6 +69,7 @@ impl BenchCommand {
                 write_threads: &self.write_threads,
                 peers: self.peers,
                 index_policy: &self.index_policy,
+                stores: &self.stores,
             },
         )
     }

@@ -22,6 +22,11 @@ pub struct ImportCommand {
     /// Stop at the first item that fails (what was imported before it stays, synced).
     #[arg(long)]
     stop_on_error: bool,
+    /// Items written per commit (one engine bulk call each); a chunk also ends after about
+    /// 1 MiB of input.
+    #[arg(long, value_name = "N", default_value_t = import::DEFAULT_CHUNK_ITEMS,
+          value_parser = clap::value_parser!(u16).range(1..=1000))]
+    chunk_items: u16,
 }
 
 impl ImportCommand {
@@ -34,6 +39,7 @@ impl ImportCommand {
                 file: &self.file,
                 upsert: self.upsert,
                 stop_on_error: self.stop_on_error,
+                chunk_items: usize::from(self.chunk_items),
             },
         )
     }

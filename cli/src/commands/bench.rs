@@ -1,12 +1,14 @@
 //! `strata bench`: the encryption-overhead harness. In a temporary directory it creates one
 //! service-managed (SMK) and one customer-managed (CMK) account and runs each workload under both,
 //! interleaved in rounds, so the CMK overhead is a ratio measured side by side; also CPU per op,
-//! resident memory, and the seal reference. With `--peers` (feature `peers`), fjall and
+//! resident memory, disk once settled, and the seal reference. `--stores smk|cmk` runs one of the
+//! two alone, so that its memory is one store's. With `--peers` (feature `peers`), fjall and
 //! SQLite/SQLCipher too. This file orchestrates and builds the report; it must not print (the
 //! caller does). Public engine API only; see docs/bench.md for every column.
 
 use std::io::{self, IsTerminal};
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{json, Value};
@@ -31,7 +33,7 @@ mod sys;
 mod workload;
 
 use sample::Sample;
-use side::Side;
+use side::{Side, Sides};
 
 /// Every workload, in the order they run. `load` always runs: the others need its items.
 /// `write` gives one row per thread count (`write-t1`, `write-t2`, ...); `query-paging` gives two,
@@ -68,6 +70,9 @@ const GROUPS: usize = 1000;
 const ZIPF_S: f64 = 0.99;
 const SEED: u64 = 0x5eed_b3c4;
 const MIB: f64 = 1024.0 * 1024.0;
+/// How long the bench waits after the load for each store's flushes and compactions to settle
+/// before it measures the settled size on disk.
+const SETTLE_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 
 /// What `strata bench` was asked to do.
 pub struct BenchArgs<'a> {
@@ -84,6 +89,8 @@ pub struct BenchArgs<'a> {
     pub peers: bool,
     /// `none`, `default`, or the path of an indexing policy JSON file (`--index-policy`).
     pub index_policy: &'a str,
+    /// `both`, `smk` or `cmk` (`--stores`): which stores run.
+    pub stores: &'a str,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -163,6 +170,7 @@ pub fn run(g: &Globals, args: &BenchArgs) -> CliResult<Report> {
     if args.items == 0 {
         return Err(CliError::bad_input("--items must be at least 1"));
     }
+    let present = stores(args.stores)?;
     let (policy_label, policy) = index_policy(args.index_policy)?;
     let selected = selected_workloads(args.workloads, policy.indexing_mode == IndexingMode::None)?;
     let write_threads = checked_threads(args.write_threads)?;
@@ -180,11 +188,13 @@ pub fn run(g: &Globals, args: &BenchArgs) -> CliResult<Report> {
                 "cannot create a temporary directory ({e}); set TMPDIR to a writable directory"
             ))
         })?;
-    let mut sides = vec![
-        Side::create(g, tmp.path(), Mode::Smk, &policy)?,
-        Side::create(g, tmp.path(), Mode::Cmk, &policy)?,
-    ];
-    let bar = progress_bar(&plan, &selected);
+    let mut sides: Sides = [None, None];
+    for ((slot, mode), on) in sides.iter_mut().zip([Mode::Smk, Mode::Cmk]).zip(present) {
+        if on {
+            *slot = Some(Side::create(g, tmp.path(), mode, &policy)?);
+        }
+    }
+    let bar = progress_bar(&plan, &selected, present);
     // With --peers, fjall writes durably in the same rounds as Strata (in its own directory).
     #[cfg(feature = "peers")]
     let fjall_writer = if args.peers && selected.contains(&"write") {
@@ -198,8 +208,11 @@ pub fn run(g: &Globals, args: &BenchArgs) -> CliResult<Report> {
     let interleaved: Interleaved = ();
     let mut rows = Vec::new();
     let mut disk = [0u64; 2];
-    // The block indexes and bloom filters of each store's segments after the load: memory
-    // that stays resident whatever the cache holds.
+    // Per store, once its flushes and compactions settled after the load: bytes on disk (None
+    // if it did not settle within SETTLE_TIMEOUT) and the seconds the wait took.
+    let mut settled: [(Option<u64>, f64); 2] = [(None, 0.0); 2];
+    // The block indexes and bloom filters of each store's segments after the load settled:
+    // memory that stays resident whatever the cache holds.
     let mut metadata = [(0usize, 0usize); 2];
     let mut rates: Vec<(String, [f64; 2])> = Vec::new();
     let mut bars = Vec::new();
@@ -264,11 +277,15 @@ pub fn run(g: &Globals, args: &BenchArgs) -> CliResult<Report> {
         };
         if *name == "load" {
             for (d, s) in disk.iter_mut().zip(&sides) {
-                *d = dir_bytes(&s.data);
+                *d = s.as_ref().map_or(0, |s| dir_bytes(&s.data));
             }
-            for (m, s) in metadata.iter_mut().zip(&sides) {
+            for (i, s) in sides.iter().enumerate() {
+                let Some(s) = s else { continue };
+                let t = Instant::now();
+                let idle = s.account.settle(SETTLE_TIMEOUT)?;
+                settled[i] = (idle.then(|| dir_bytes(&s.data)), t.elapsed().as_secs_f64());
                 let st = s.account.store_stats()?;
-                *m = (st.index_bytes, st.filter_bytes);
+                metadata[i] = (st.index_bytes, st.filter_bytes);
             }
         }
         let now = sys::memory();
@@ -277,12 +294,15 @@ pub fn run(g: &Globals, args: &BenchArgs) -> CliResult<Report> {
         let mem = now.map(|m| (m.rss as f64 / MIB, m.anon as f64 / MIB));
         for (row, samples) in runs {
             let rate = [samples[0].ops_per_sec(), samples[1].ops_per_sec()];
-            bars.push(chart::Bar {
-                workload: row.clone(),
-                measured: (rate[0] / rate[1] - 1.0) * 100.0,
-                published: workload::published_surcharge(&row),
-            });
-            rows.extend(workload::rows(&row, &samples, mem));
+            // The overhead needs both stores; a one-store run has no bar to draw.
+            if present == [true; 2] {
+                bars.push(chart::Bar {
+                    workload: row.clone(),
+                    measured: (rate[0] / rate[1] - 1.0) * 100.0,
+                    published: workload::published_surcharge(&row),
+                });
+            }
+            rows.extend(workload::rows(&row, &samples, present, mem));
             rates.push((row, rate));
         }
     }
@@ -296,19 +316,28 @@ pub fn run(g: &Globals, args: &BenchArgs) -> CliResult<Report> {
     let peak_with_peers = peer_rows.as_ref().and_then(|_| sys::memory()).map(peak_mib);
     let seal = seal::seal_reference(plan.seal_time);
 
+    // A store's fields only when it ran; `stores` only when one was left out, so the default
+    // report keeps its shape.
+    let one = |i: usize, v: Value| present[i].then_some(v);
+    let settle = |i: usize| one(i, json!(round2(settled[i].1)));
     let report = Report::new(200)
         .field("items", plan.items)
         .field("itemBytes", plan.size)
         .field("quick", args.quick)
         .field("indexPolicy", policy_label)
+        .opt_field("stores", (present != [true; 2]).then_some(args.stores))
         .field("rounds", plan.rounds)
         .field("writeThreads", thread_list(&plan.write_threads))
-        .field("smkDiskBytes", disk[0])
-        .field("cmkDiskBytes", disk[1])
-        .field("smkBlockIndexBytes", metadata[0].0)
-        .field("smkFilterBytes", metadata[0].1)
-        .field("cmkBlockIndexBytes", metadata[1].0)
-        .field("cmkFilterBytes", metadata[1].1)
+        .opt_field("smkDiskBytes", one(0, json!(disk[0])))
+        .opt_field("cmkDiskBytes", one(1, json!(disk[1])))
+        .opt_field("smkDiskBytesSettled", one(0, json!(settled[0].0)))
+        .opt_field("cmkDiskBytesSettled", one(1, json!(settled[1].0)))
+        .opt_field("smkSettleSeconds", settle(0))
+        .opt_field("cmkSettleSeconds", settle(1))
+        .opt_field("smkBlockIndexBytes", one(0, json!(metadata[0].0)))
+        .opt_field("smkFilterBytes", one(0, json!(metadata[0].1)))
+        .opt_field("cmkBlockIndexBytes", one(1, json!(metadata[1].0)))
+        .opt_field("cmkFilterBytes", one(1, json!(metadata[1].1)))
         .field("peakRssMiB", json!(strata_peak))
         .opt_field("peakRssMiBWithPeers", peak_with_peers)
         .field("maxAnonMiB", json!(round2(max_anon as f64 / MIB)))
@@ -391,6 +420,18 @@ fn peer_rows(
     Ok(None)
 }
 
+/// `--stores`: which of the SMK and CMK stores run, in that order.
+fn stores(arg: &str) -> CliResult<[bool; 2]> {
+    match arg {
+        "both" => Ok([true, true]),
+        "smk" => Ok([true, false]),
+        "cmk" => Ok([false, true]),
+        other => Err(CliError::bad_input(format!(
+            "--stores {other:?}: choose smk, cmk or both"
+        ))),
+    }
+}
+
 /// `--index-policy`: `default` is the bench's policy (every path but the padding), `none` is
 /// `indexingMode: none`, anything else is a policy file read as `set-index-policy` reads it.
 /// Returns the label the report shows and the policy.
@@ -461,12 +502,13 @@ fn checked_threads(counts: &[usize]) -> CliResult<Vec<usize>> {
     Ok(out)
 }
 
-fn progress_bar(plan: &Plan, selected: &[&str]) -> ProgressBar {
+fn progress_bar(plan: &Plan, selected: &[&str], present: [bool; 2]) -> ProgressBar {
     if !io::stderr().is_terminal() {
         return ProgressBar::hidden();
     }
     let per_mode: usize = selected.iter().map(|w| workload::op_count(w, plan)).sum();
-    let bar = ProgressBar::new(2 * per_mode as u64);
+    let stores = present.iter().filter(|on| **on).count();
+    let bar = ProgressBar::new((stores * per_mode) as u64);
     if let Ok(style) = ProgressStyle::with_template("{wide_bar} {pos}/{len} ops {msg} ({elapsed})") {
         bar.set_style(style);
     }
@@ -521,6 +563,15 @@ mod tests {
         assert!(selected_workloads(Some("query-eq"), true).is_err());
         let unindexed = selected_workloads(None, true).unwrap_or_default();
         assert!(unindexed.contains(&"aggregate") && !unindexed.contains(&"query"));
+    }
+
+    #[test]
+    fn stores_are_checked() {
+        assert_eq!(stores("both").ok(), Some([true, true]));
+        assert_eq!(stores("smk").ok(), Some([true, false]));
+        assert_eq!(stores("cmk").ok(), Some([false, true]));
+        let e = stores("SMK").err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(e.contains("choose smk, cmk or both"), "{e}");
     }
 
     #[test]

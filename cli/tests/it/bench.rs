@@ -42,6 +42,12 @@ const WORKLOADS: [&str; 23] = [
 ];
 
 fn check_shape(report: &Value, workloads: &[&str]) {
+    check_stores(report, workloads, &["SMK", "CMK"]);
+}
+
+/// The report of a run of the stores `modes` (`SMK`, `CMK` or both): one row per workload and
+/// mode, and each store's disk and metadata fields, none of a store that did not run.
+fn check_stores(report: &Value, workloads: &[&str], modes: &[&str]) {
     let rows = report["workloads"].as_array().expect("workloads array");
     let seen: BTreeSet<(String, String)> = rows
         .iter()
@@ -53,14 +59,15 @@ fn check_shape(report: &Value, workloads: &[&str]) {
         })
         .collect();
     for w in workloads {
-        for mode in ["SMK", "CMK"] {
+        for mode in modes {
             assert!(
                 seen.contains(&(w.to_string(), mode.to_string())),
                 "{w} {mode} missing: {report}"
             );
         }
     }
-    assert_eq!(rows.len(), 2 * workloads.len(), "{report}");
+    assert_eq!(rows.len(), modes.len() * workloads.len(), "{report}");
+    let both = modes.len() == 2;
     for r in rows {
         assert!(r["ops"].as_u64().is_some_and(|n| n > 0), "{r}");
         for k in ["opsPerSec", "cpuUsPerOp", "fgCpuUsPerOp", "rssMiB", "anonMiB"] {
@@ -78,8 +85,9 @@ fn check_shape(report: &Value, workloads: &[&str]) {
             assert!(r[k].as_f64().is_some(), "{k} in {r}");
         }
         if r["mode"] == "CMK" {
+            // The overhead is a ratio to the SMK store: none when it did not run.
             for k in ["overheadPct", "ruSurchargePct", "publishedSurchargePct"] {
-                assert!(r[k].as_f64().is_some(), "{k} in {r}");
+                assert_eq!(r[k].as_f64().is_some(), both, "{k} in {r}");
             }
         }
     }
@@ -99,15 +107,28 @@ fn check_shape(report: &Value, workloads: &[&str]) {
     ] {
         assert!(report[k].as_f64().is_some_and(|x| x > 0.0), "{k}: {report}");
     }
-    for k in [
-        "smkDiskBytes",
-        "cmkDiskBytes",
-        "smkBlockIndexBytes",
-        "cmkBlockIndexBytes",
-        "smkFilterBytes",
-        "cmkFilterBytes",
-    ] {
-        assert!(report[k].as_u64().is_some_and(|n| n > 0), "{k}: {report}");
+    for (prefix, mode) in [("smk", "SMK"), ("cmk", "CMK")] {
+        let ran = modes.contains(&mode);
+        for k in ["DiskBytes", "DiskBytesSettled", "BlockIndexBytes", "FilterBytes"] {
+            let v = &report[format!("{prefix}{k}")];
+            if ran {
+                assert!(v.as_u64().is_some_and(|n| n > 0), "{prefix}{k}: {report}");
+            } else {
+                assert!(v.is_null(), "{prefix}{k}: {report}");
+            }
+        }
+        let wait = report[format!("{prefix}SettleSeconds")].as_f64();
+        assert_eq!(
+            wait.is_some_and(|x| x >= 0.0),
+            ran,
+            "{prefix}SettleSeconds: {report}"
+        );
+    }
+    let stores = report["stores"].as_str();
+    if both {
+        assert_eq!(stores, None, "{report}");
+    } else {
+        assert_eq!(stores, Some(modes[0].to_lowercase().as_str()), "{report}");
     }
     // The peak resident set is at least the resident set after any workload.
     let peak = report["peakRssMiB"].as_f64().expect("peakRssMiB");
@@ -176,6 +197,46 @@ fn workloads_flag_selects_a_subset_and_rejects_unknown_names() {
     check_shape(&printed, &["load", "read-zipf"]);
     env.run(&["bench", "--quick", "--output", "json", "--workloads", "nope"])
         .code(2);
+}
+
+/// `--stores cmk` runs the CMK store alone: its rows and fields only, no overhead (there is no
+/// SMK store to compare with), and its size settled after the load. An unknown choice is 400.
+#[test]
+fn stores_flag_runs_one_store_alone() {
+    let env = Env::new();
+    let file = env.path("cmk.json");
+    let args = [
+        "bench",
+        "--quick",
+        "--output",
+        "json",
+        "--stores",
+        "cmk",
+        "--workloads",
+        "read-uniform,query-paging,aggregate",
+        "--report",
+        env.arg(&file),
+    ];
+    let printed = env.ok(&args);
+    let rows = ["load", "read-uniform", "query-page1", "query-page2", "aggregate"];
+    check_stores(&printed, &rows, &["CMK"]);
+    let text = std::fs::read_to_string(&file).expect("report file written");
+    let written: Value = serde_json::from_str(&text).expect("report file is JSON");
+    check_stores(&written, &rows, &["CMK"]);
+    let smk = env.ok(&[
+        "bench",
+        "--quick",
+        "--output",
+        "json",
+        "--stores",
+        "smk",
+        "--workloads",
+        "load",
+    ]);
+    check_stores(&smk, &["load"], &["SMK"]);
+    let run = env.run(&["bench", "--quick", "--output", "json", "--stores", "all"]);
+    run.code(2);
+    assert!(run.stdout.contains("choose smk, cmk or both"), "{run:?}");
 }
 
 /// `query-paging` alone: 2,000 items are two full pages, so its rows are page 1 and page 2 (the

@@ -90,6 +90,61 @@ fn stop_on_error_stops_at_the_first_failure() {
     assert_eq!(all_items(&env, "c"), vec![json!({"id": "1", "t": "a", "q": 1})]);
 }
 
+/// 700 items (22 chunks of the default 32), with a duplicate of line 5 at line 300 and a line that is not
+/// JSON at line 520.
+fn many_lines() -> String {
+    (1..=700)
+        .map(|line| match line {
+            300 => "{\"id\":\"i5\",\"t\":\"t0\"}\n".to_string(),
+            520 => "{\"id\":\n".to_string(),
+            _ => format!("{{\"id\":\"i{line}\",\"t\":\"t{}\"}}\n", line % 5),
+        })
+        .collect()
+}
+
+fn stored_count(env: &Env) -> usize {
+    all_items(env, "c").len()
+}
+
+#[test]
+fn bad_lines_across_chunks_keep_their_line_numbers() {
+    for chunk in ["32", "1", "1000"] {
+        let env = Env::with_container("/t");
+        let summary = env
+            .run_with_stdin(&["import", "d", "c", "-", "--chunk-items", chunk], &many_lines())
+            .code(1)
+            .json();
+        assert_eq!(
+            (&summary["itemsOk"], &summary["itemsFailed"]),
+            (&json!(698), &json!(2)),
+            "chunks of {chunk}"
+        );
+        assert_eq!(error_lines(&summary), vec![(300, 409), (520, 400)]);
+        assert_eq!(stored_count(&env), 698);
+    }
+}
+
+#[test]
+fn stop_on_error_in_a_later_chunk_writes_exactly_the_lines_before_it() {
+    let env = Env::with_container("/t");
+    let summary = env
+        .run_with_stdin(&["import", "d", "c", "-", "--stop-on-error"], &many_lines())
+        .code(1)
+        .json();
+    assert_eq!(
+        (&summary["itemsOk"], &summary["itemsFailed"]),
+        (&json!(299), &json!(1))
+    );
+    assert_eq!(summary["stoppedAtLine"], 300);
+    let mut ids: Vec<String> = all_items(&env, "c")
+        .iter()
+        .map(|v| v["id"].as_str().unwrap_or_default().to_string())
+        .collect();
+    ids.sort_by_key(|id| id[1..].parse::<u32>().unwrap_or(0));
+    let expected: Vec<String> = (1..300).map(|k| format!("i{k}")).collect();
+    assert_eq!(ids, expected);
+}
+
 #[test]
 fn json_arrays_from_stdin_with_upsert() {
     let env = Env::with_container("/t");

@@ -183,24 +183,23 @@ impl BatchResponse {
     }
 }
 
-/// An operation checked against the batch, before anything is read.
-struct Planned<'o> {
-    op: &'o BatchOperation,
-    id: String,
-    key: Vec<u8>,
+/// An operation checked against the batch (or bulk call), before anything is read.
+pub(super) struct Planned<'o> {
+    pub(super) op: &'o BatchOperation,
+    pub(super) id: String,
+    pub(super) key: Vec<u8>,
     filter: Option<Predicate>,
 }
 
 /// What one operation did, once staged.
-enum Done<'t> {
+pub(super) enum Done<'t> {
     Read {
         item: Value,
         etag: Option<String>,
     },
-    Write {
-        staged: Box<Staged<'t>>,
-        item: Option<Value>,
-    },
+    /// A staged write; for a create, replace, upsert or patch the stored item is left in the
+    /// operation's body (see `run_planned`).
+    Write(Box<Staged<'t>>),
 }
 
 impl Container {
@@ -245,15 +244,17 @@ impl Container {
             .iter()
             .enumerate()
             .map(|(i, op)| {
-                self.plan(&r, pk, op).map_err(|e| match e {
-                    Error::BadRequest(m) => Error::BadRequest(format!("batch operation {i}: {m}")),
-                    other => other,
-                })
+                self.plan(&r, pk, op, op.resource_body.as_ref())
+                    .map_err(|e| match e {
+                        Error::BadRequest(m) => Error::BadRequest(format!("batch operation {i}: {m}")),
+                        other => other,
+                    })
             })
             .collect::<Result<Vec<_>>>()?;
         let _guards = self.inner.item_locks(plan.iter().map(|p| p.key.as_slice()))?;
         let cmk = self.inner.container_cmk(r.id);
         let mut done = Vec::with_capacity(plan.len());
+        let mut bodies = Vec::with_capacity(plan.len());
         let mut read_charges = Vec::with_capacity(plan.len());
         // What the batch's earlier operations left under a key (`None`: deleted): a later
         // operation on the same item sees it, as it would after them in sequence.
@@ -268,12 +269,14 @@ impl Container {
                 live.map_or(0, |c| public_size(c.len, &c.item)),
                 cmk,
             ));
-            match self.run_planned(&r, pk, p, current) {
+            let mut body = p.op.resource_body.clone().unwrap_or_default();
+            match self.run_planned(&r, pk, p, current, &mut body) {
                 Ok(d) => {
-                    if let Done::Write { staged, .. } = &d {
+                    if let Done::Write(staged) = &d {
                         overlay.insert(p.key.as_slice(), staged.after()?);
                     }
                     done.push(d);
+                    bodies.push(body);
                 }
                 Err(e) if is_operation_error(&e) => {
                     let charge = summed_charge(read_charges);
@@ -288,14 +291,14 @@ impl Container {
             .zip(&read_charges)
             .map(|(d, read)| match d {
                 Done::Read { .. } => *read,
-                Done::Write { staged, .. } => staged.charge,
+                Done::Write(staged) => staged.charge,
             })
             .collect();
         let total = summed_charge(charges.iter().copied());
         self.charge(&r, total)?;
         let mut batch = WriteBatch::new();
         for d in &done {
-            if let Done::Write { staged, .. } = d {
+            if let Done::Write(staged) = d {
                 staged.add_to(&mut batch, r.id)?;
             }
         }
@@ -306,21 +309,9 @@ impl Container {
         }
         let results = done
             .into_iter()
+            .zip(bodies)
             .zip(charges)
-            .map(|(d, request_charge)| {
-                let (status_code, etag, resource_body) = match d {
-                    Done::Read { item, etag } => (200, etag, Some(item)),
-                    Done::Write { staged, item } => (staged.status, staged.etag.clone(), item),
-                };
-                BatchOperationResult {
-                    status_code,
-                    sub_status: 0,
-                    request_charge,
-                    etag,
-                    resource_body,
-                    message: None,
-                }
-            })
+            .map(|((d, body), request_charge)| d.result(body, request_charge, true))
             .collect();
         Ok(BatchResponse {
             status_code: 200,
@@ -329,8 +320,15 @@ impl Container {
         })
     }
 
-    /// Checks one operation against the batch: what its type needs, its item, its key.
-    fn plan<'o>(&self, r: &Resolved, pk: &PartitionKey, op: &'o BatchOperation) -> Result<Planned<'o>> {
+    /// Checks one operation against the batch: what its type needs, its item (`body`, the
+    /// operation's `resource_body` or what was taken out of it), its key.
+    pub(super) fn plan<'o>(
+        &self,
+        r: &Resolved,
+        pk: &PartitionKey,
+        op: &'o BatchOperation,
+        body: Option<&Value>,
+    ) -> Result<Planned<'o>> {
         use BatchOperationType::*;
         let t = op.operation_type;
         if let Some(v) = &op.partition_key {
@@ -348,7 +346,7 @@ impl Container {
         if (t == Patch) != op.patch_operations.is_some() || (t != Patch && op.filter_predicate.is_some()) {
             return refuse("takes patchOperations (and filterPredicate) only when it is a Patch");
         }
-        let (id, key) = match (t, &op.resource_body) {
+        let (id, key) = match (t, body) {
             (Create | Replace | Upsert, Some(body)) => {
                 let (id, key) = self.check_item(r, pk, body)?;
                 if op.id.as_deref().is_some_and(|given| given != id) {
@@ -376,68 +374,72 @@ impl Container {
         Ok(Planned { op, id, key, filter })
     }
 
-    /// Stages (or, for a read, performs) one planned operation. The caller holds the locks.
-    fn run_planned(
+    /// Stages (or, for a read, performs) one planned operation; `body` is its item (`Null`
+    /// for read, delete and patch). On a staged create, replace, upsert or patch, `body` holds
+    /// the item as it will be stored (stamped with its system properties); on an error it may
+    /// be stamped too (`remove_system_properties` restores it). The caller holds the locks.
+    pub(super) fn run_planned(
         &self,
         r: &Resolved,
         pk: &PartitionKey,
         p: &Planned<'_>,
         current: Option<Current>,
+        body: &mut Value,
     ) -> Result<Done<'_>> {
         use BatchOperationType::*;
         let target = (pk, p.id.as_str(), p.key.clone());
         let if_match = p.op.if_match.as_deref();
-        let write = |kind: WriteKind,
-                     mut value: Value,
-                     if_match: Option<&str>,
-                     current: Option<Current>|
-         -> Result<Done<'_>> {
-            let staged = self.stage_write(
-                r,
-                kind,
-                (pk, p.id.as_str(), p.key.clone()),
-                &mut value,
-                if_match,
-                current,
-            )?;
-            Ok(Done::Write {
-                staged: Box::new(staged),
-                item: Some(without_lsn(value)),
-            })
-        };
-        match p.op.operation_type {
+        let (kind, if_match) = match p.op.operation_type {
             Read => {
                 let Some(c) = current.filter(|c| self.is_live(r, &c.item)) else {
                     return Err(self.not_found(pk, &p.id));
                 };
                 let etag = c.item.get("_etag").and_then(Value::as_str).map(str::to_string);
-                Ok(Done::Read {
+                return Ok(Done::Read {
                     item: without_lsn(c.item),
                     etag,
-                })
+                });
             }
-            Delete => Ok(Done::Write {
-                staged: Box::new(self.stage_delete(r, target, if_match, current)?),
-                item: None,
-            }),
+            Delete => {
+                let staged = self.stage_delete(r, target, if_match, current)?;
+                return Ok(Done::Write(Box::new(staged)));
+            }
             Patch => {
                 let ops = p.op.patch_operations.as_deref().unwrap_or_default();
                 let cond = Conditions {
                     if_match,
                     filter: p.filter.as_ref(),
                 };
-                let value = self.patched(r, (pk, &p.id), current.as_ref(), ops, &cond)?;
-                write(WriteKind::Replace, value, None, current)
+                *body = self.patched(r, (pk, &p.id), current.as_ref(), ops, &cond)?;
+                (WriteKind::Replace, None)
             }
-            t => {
-                let kind = match t {
-                    Create => WriteKind::Create,
-                    Replace => WriteKind::Replace,
-                    _ => WriteKind::Upsert,
-                };
-                let body = p.op.resource_body.clone().unwrap_or_default();
-                write(kind, body, if_match, current)
+            Create => (WriteKind::Create, if_match),
+            Replace => (WriteKind::Replace, if_match),
+            Upsert => (WriteKind::Upsert, if_match),
+        };
+        let staged = self.stage_write(r, kind, target, body, if_match, current)?;
+        Ok(Done::Write(Box::new(staged)))
+    }
+}
+
+impl Done<'_> {
+    /// The operation's result once its write is stored; `body` as `run_planned` left it, and
+    /// returned for reads and writes (not deletes) when `content` is asked for.
+    pub(super) fn result(self, body: Value, request_charge: f64, content: bool) -> BatchOperationResult {
+        let (status_code, etag, resource_body) = match self {
+            Done::Read { item, etag } => (200, etag, Some(item)),
+            Done::Write(staged) => {
+                let item = (content && staged.status != 204).then(|| without_lsn(body));
+                (staged.status, staged.etag.clone(), item)
             }
+        };
+        BatchOperationResult {
+            status_code,
+            sub_status: 0,
+            request_charge,
+            etag,
+            resource_body: resource_body.filter(|_| content),
+            message: None,
         }
     }
 }
@@ -453,7 +455,7 @@ fn unwrap_rest_partition_key(v: &Value) -> Value {
 
 /// Errors one operation answers for itself (the others answering 424); anything else (a
 /// revoked key, throttling, storage failure) fails the whole batch.
-fn is_operation_error(e: &Error) -> bool {
+pub(super) fn is_operation_error(e: &Error) -> bool {
     matches!(e.status(), 400 | 404 | 409 | 412 | 413)
 }
 

@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::database::{Database, DatabaseOptions};
 use super::index::Indexer;
@@ -573,6 +573,15 @@ impl Account {
     /// Flushes and compacts everything into one sorted run.
     pub fn compact(&self) -> Result<()> {
         Ok(self.inner.db.compact()?)
+    }
+
+    /// Flushes, then waits up to `timeout` until no background flush or compaction is pending
+    /// or running, so the files on disk are the ones the store keeps (what `strata bench`
+    /// measures as the settled size). `Ok(false)` if the time ran out first; 503 if the store is
+    /// poisoned. Nothing is read or written under the customer key by the wait itself.
+    pub fn settle(&self, timeout: Duration) -> Result<bool> {
+        self.inner.db.flush()?;
+        Ok(self.inner.db.wait_idle(timeout)?)
     }
 
     /// Sizes and counters of the underlying key-value store (segments and bytes per level,

@@ -23,8 +23,8 @@ use super::lifecycle::{AccountRef, Signal};
 use crate::document::container_prefix;
 use crate::error::{Error, Result};
 use crate::index::encode::{
-    encode_value, entry_suffix, generation_prefix, path_prefix, prefix_end, rebuild_key, spatial_prefix,
-    string_prefix,
+    encode_value, entry_suffix, generation_prefix, generation_prefix_with_room, path_prefix, prefix_end,
+    rebuild_key, spatial_prefix, string_prefix,
 };
 use crate::index::spatial::cover_spans;
 use crate::index::{terms, CompiledPolicy, IndexingMode, IndexingPolicy};
@@ -207,7 +207,7 @@ fn read_state(inner: &AccountInner, container_id: u32) -> Result<Option<RebuildS
 
 /// The index entries of one item: `generation prefix | term | item key suffix`.
 fn entry_key(container_id: u32, generation: u32, term: &[u8], suffix: &[u8]) -> Vec<u8> {
-    let mut k = generation_prefix(container_id, generation);
+    let mut k = generation_prefix_with_room(container_id, generation, term.len() + suffix.len());
     k.extend_from_slice(term);
     k.extend_from_slice(suffix);
     k

@@ -9,6 +9,9 @@ mod analytical;
 mod batch;
 #[cfg(test)]
 mod batch_power_tests;
+mod bulk;
+#[cfg(test)]
+mod bulk_tests;
 mod conflict;
 mod container;
 mod copy;
@@ -69,6 +72,7 @@ pub use batch::{
     parse_batch_operations, BatchOperation, BatchOperationResult, BatchOperationType, BatchResponse,
     FAILED_DEPENDENCY, MAX_BATCH_BYTES, MAX_BATCH_OPERATIONS,
 };
+pub use bulk::{BulkOperation, BulkOptions, MAX_BULK_OPERATIONS};
 pub use conflict::ConflictsResponse;
 #[cfg(feature = "fuzzing")]
 pub(crate) use container::parse_stored;

@@ -65,6 +65,11 @@ impl Staged<'_> {
             .transpose()
     }
 
+    /// The length of the new version as stored (0 for a delete).
+    pub(crate) fn stored_len(&self) -> usize {
+        self.bytes.as_ref().map_or(0, Vec::len)
+    }
+
     /// Adds the write, its change-feed records and its index changes to `batch`.
     pub(crate) fn add_to(&self, batch: &mut WriteBatch, container_id: u32) -> Result<()> {
         match &self.bytes {

@@ -23,7 +23,7 @@
 //! The first byte of each key is its `KeySpace` (keyspace.rs); this file lays out the rest and
 //! assigns no prefix byte itself.
 
-use serde_json::{json, Map, Value};
+use serde_json::Value;
 
 use super::partition_key::PartitionKey;
 use crate::error::{Error, Result};
@@ -128,33 +128,41 @@ pub(crate) struct Change<'a> {
 }
 
 impl Change<'_> {
-    /// The record's stored value.
+    /// The record's stored value. The metadata object is written straight into it, field by
+    /// field in the order above, as `serde_json` writes such an object: the bytes a map of
+    /// these fields serialised to, without building the map and its values for every write.
     pub(crate) fn encode(&self) -> Result<Vec<u8>> {
-        let mut meta = Map::new();
-        meta.insert("operationType".into(), json!(self.op.as_str()));
-        meta.insert("lsn".into(), json!(self.lsn));
-        meta.insert("crts".into(), json!(self.crts));
+        let mut v = Vec::with_capacity(8 + 128 + self.id.len());
+        v.extend_from_slice(&self.crts.to_be_bytes());
+        v.extend_from_slice(b"{\"metadata\":{\"operationType\":");
+        json_into(&mut v, self.op.as_str())?;
+        v.extend_from_slice(b",\"lsn\":");
+        json_into(&mut v, &self.lsn)?;
+        v.extend_from_slice(b",\"crts\":");
+        json_into(&mut v, &self.crts)?;
         if let Some(p) = self.previous_lsn {
-            meta.insert("previousImageLSN".into(), json!(p));
+            v.extend_from_slice(b",\"previousImageLSN\":");
+            json_into(&mut v, &p)?;
         }
-        meta.insert("id".into(), json!(self.id));
+        v.extend_from_slice(b",\"id\":");
+        json_into(&mut v, self.id)?;
         if let Some(pk) = self.pk.to_json() {
-            meta.insert("partitionKey".into(), pk);
+            v.extend_from_slice(b",\"partitionKey\":");
+            json_into(&mut v, &pk)?;
         }
         if self.ttl_expired {
-            meta.insert("timeToLiveExpired".into(), json!(true));
+            v.extend_from_slice(b",\"timeToLiveExpired\":true");
         }
-        let meta = serde_json::to_vec(&Value::Object(meta))
-            .map_err(|e| Error::Internal(format!("serialising a change-feed record: {e}")))?;
         // The image is not stored here: the item's key holds it (see the module comment).
-        let mut v = Vec::with_capacity(8 + 16 + meta.len());
-        v.extend_from_slice(&self.crts.to_be_bytes());
-        v.push(b'{');
-        v.extend_from_slice(b"\"metadata\":");
-        v.extend_from_slice(&meta);
-        v.push(b'}');
+        v.extend_from_slice(b"}}");
         Ok(v)
     }
+}
+
+/// Appends `x` as JSON.
+fn json_into<T: serde::Serialize + ?Sized>(out: &mut Vec<u8>, x: &T) -> Result<()> {
+    serde_json::to_writer(out, x)
+        .map_err(|e| Error::Internal(format!("serialising a change-feed record: {e}")))
 }
 
 /// The item's LSN (`_lsn`), if it has one (items written before the feed existed do not).
@@ -185,6 +193,68 @@ mod tests {
         assert_eq!(lsn_of(&b).unwrap(), 256);
         assert!(lsn_of(&b[..12]).is_err());
         assert_eq!(lsn_mark_key(1), [KeySpace::LsnMark.tag(), 0, 0, 0, 1]);
+    }
+
+    /// The record as it was built before it was written field by field: a map of the
+    /// fields, serialised. The stored bytes must not change.
+    fn encoded_through_a_map(c: &Change<'_>) -> Vec<u8> {
+        use serde_json::{json, Map};
+        let mut meta = Map::new();
+        meta.insert("operationType".into(), json!(c.op.as_str()));
+        meta.insert("lsn".into(), json!(c.lsn));
+        meta.insert("crts".into(), json!(c.crts));
+        if let Some(p) = c.previous_lsn {
+            meta.insert("previousImageLSN".into(), json!(p));
+        }
+        meta.insert("id".into(), json!(c.id));
+        if let Some(pk) = c.pk.to_json() {
+            meta.insert("partitionKey".into(), pk);
+        }
+        if c.ttl_expired {
+            meta.insert("timeToLiveExpired".into(), json!(true));
+        }
+        let mut v = c.crts.to_be_bytes().to_vec();
+        v.extend_from_slice(b"{\"metadata\":");
+        v.extend_from_slice(&serde_json::to_vec(&Value::Object(meta)).unwrap());
+        v.push(b'}');
+        v
+    }
+
+    #[test]
+    fn records_are_the_bytes_the_map_encoding_wrote() {
+        let pks = [
+            PartitionKey::None,
+            PartitionKey::from("p \"q\" \\ \u{1} ü"),
+            PartitionKey::from(-2.5),
+            PartitionKey::from(7.0),
+            PartitionKey::Null,
+            PartitionKey::hierarchical([
+                PartitionKey::Bool(true),
+                PartitionKey::Null,
+                PartitionKey::from("x"),
+            ])
+            .unwrap(),
+        ];
+        for pk in &pks {
+            for (op, previous_lsn, ttl_expired) in [
+                (OperationType::Create, None, false),
+                (OperationType::Replace, Some(4), false),
+                (OperationType::Delete, Some(u64::MAX), true),
+            ] {
+                for id in ["a", "id \"quoted\" \t ☃"] {
+                    let c = Change {
+                        op,
+                        lsn: 9_007_199_254_740_993,
+                        crts: 1_765_000_000,
+                        previous_lsn,
+                        id,
+                        pk,
+                        ttl_expired,
+                    };
+                    assert_eq!(c.encode().unwrap(), encoded_through_a_map(&c), "{pk} {id}");
+                }
+            }
+        }
     }
 
     #[test]

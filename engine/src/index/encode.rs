@@ -105,7 +105,13 @@ fn f64_key(x: f64) -> [u8; 8] {
 
 /// `0x07 | container_id | generation`: every entry of one index generation.
 pub(crate) fn generation_prefix(container_id: u32, generation: u32) -> Vec<u8> {
-    let mut k = KeySpace::IndexEntry.container_prefix(container_id);
+    generation_prefix_with_room(container_id, generation, 23)
+}
+
+/// `generation_prefix` with room for `more` bytes after it (an entry's term and item key
+/// suffix), so that building an entry's key allocates once.
+pub(crate) fn generation_prefix_with_room(container_id: u32, generation: u32, more: usize) -> Vec<u8> {
+    let mut k = KeySpace::IndexEntry.container_prefix_with_room(container_id, 4 + more);
     k.extend_from_slice(&generation.to_be_bytes());
     k
 }

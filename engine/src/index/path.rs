@@ -17,15 +17,25 @@ pub(crate) enum Seg {
 /// The canonical text of a document path (`/"tags"/[]/"name"`): names always quoted (as JSON
 /// strings), so no name can alias `[]` or another path. This is what index keys hold.
 pub(crate) fn canonical(segs: &[Seg]) -> String {
-    let mut out = String::new();
+    let mut out = Vec::new();
     for s in segs {
-        out.push('/');
-        match s {
-            Seg::Name(n) => out.push_str(&serde_json::Value::from(n.as_str()).to_string()),
-            Seg::Array => out.push_str("[]"),
-        }
+        push_canonical(&mut out, s);
     }
-    out
+    // JSON strings written from `str`s are UTF-8: the lossy branch is never taken.
+    String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+}
+
+/// Appends one segment's part of `canonical` to `out`: `/` and the name as a JSON string (what
+/// `Value::String` displays as), or `/[]`. Lets a walk keep its path's text as it goes.
+pub(crate) fn push_canonical(out: &mut Vec<u8>, seg: &Seg) {
+    out.push(b'/');
+    match seg {
+        Seg::Name(n) => {
+            // Writing a `str` as JSON into a `Vec` cannot fail.
+            let _ = serde_json::to_writer(&mut *out, n.as_str());
+        }
+        Seg::Array => out.extend_from_slice(b"[]"),
+    }
 }
 
 /// What a policy path ends with: `?` (the scalar value at the path) or `*` (the path and

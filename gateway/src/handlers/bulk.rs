@@ -2,22 +2,21 @@
 //! `x-ms-cosmos-batch-atomic: False`, as the JavaScript SDK's `items.bulk` and
 //! `executeBulkOperations` send it. Each operation names its own partition key (`partitionKey`,
 //! a JSON array as text; the request's partition-key header stands in for an operation without
-//! one) and runs on its own, as a one-operation transactional batch of the engine, so one that
-//! fails undoes nothing of the others. With `x-ms-cosmos-batch-continue-on-error: True` every
-//! operation runs; without it, those after the first failure are not run and answer 424. A 429 is
-//! that operation's result (the SDKs retry it); any other engine refusal (the container is gone,
-//! the customer key is revoked) answers the request, after the operations before it ran.
+//! one) and answers for itself; the whole request is one engine bulk call (`bulk_write`,
+//! docs/bulk.md), so its successful writes share one LSM commit, and one that fails undoes
+//! nothing of the others. With `x-ms-cosmos-batch-continue-on-error: True` every operation runs;
+//! without it, those after the first failure are not run and answer 424. A 429 is that
+//! operation's result (the SDKs retry it), and the operations after it answer 429 unrun (with
+//! continue-on-error) or 424 (engine's `BulkOptions`). Any other engine refusal (the container is gone, the customer key
+//! is revoked) answers the request, and nothing of it is written.
 //! Owns the envelope only; every write is the engine's.
 
 use serde_json::Value;
-use strata_engine::{Account, BatchOperationResult};
+use strata_engine::{Account, BulkOperation, BulkOptions};
 
 use super::batch::{operation, operations_of, result, MULTI_STATUS};
 use super::{header, partition_key_json, Request};
 use crate::wire::Reply;
-
-/// Status of an operation the request did not run (an earlier one failed).
-const FAILED_DEPENDENCY: u16 = 424;
 
 /// POST of a non-atomic batch to `/dbs/{db}/colls/{coll}/docs`.
 pub fn execute(account: &Account, db: &str, coll: &str, req: &Request<'_>) -> Result<Reply, Reply> {
@@ -28,7 +27,8 @@ pub fn execute(account: &Account, db: &str, coll: &str, req: &Request<'_>) -> Re
         "[{\"operationType\": \"Create\", \"partitionKey\": \"[\\\"a\\\"]\", \"resourceBody\": {...}}]",
     )?;
     // Every operation is read before any runs, so a malformed one writes nothing.
-    let mut planned = Vec::with_capacity(raw.len());
+    let mut ops = Vec::with_capacity(raw.len());
+    let mut envelopes = Vec::with_capacity(raw.len());
     for (i, op) in raw.into_iter().enumerate() {
         let Value::Object(mut fields) = op else {
             return Err(Reply::error(
@@ -53,46 +53,28 @@ pub fn execute(account: &Account, db: &str, coll: &str, req: &Request<'_>) -> Re
             Some(other) => partition_key_json(&other.to_string(), &what)?,
         };
         let (op, envelope) = operation(i, Value::Object(fields))?;
-        planned.push((pk, op, envelope));
+        ops.push(BulkOperation::new(pk, op));
+        envelopes.push(envelope);
     }
-    let container = account.database(db).container(coll);
-    let mut charge = 0.0;
-    let mut all_ok = true;
-    let mut results = Vec::with_capacity(planned.len());
-    for (pk, op, envelope) in planned {
-        if !all_ok && !keep_going {
-            results.push(result(not_run(), &envelope));
-            continue;
-        }
-        let outcome = match container.execute_batch(pk, std::slice::from_ref(&op)) {
-            Ok(mut r) => {
-                charge += r.request_charge;
-                r.results.pop().unwrap_or_else(not_run)
-            }
-            Err(e) if e.status() == 429 => BatchOperationResult {
-                status_code: 429,
-                sub_status: e.substatus(),
-                request_charge: 0.0,
-                etag: None,
-                resource_body: None,
-                message: Some(e.to_string()),
-            },
-            Err(e) => return Err(Reply::from_engine(&e)),
-        };
-        all_ok &= outcome.status_code < 400;
-        results.push(result(outcome, &envelope));
-    }
+    let opts = BulkOptions {
+        durability: None,
+        content_response: true,
+        // The SDKs retry a 429 themselves, after the retry-after it carries.
+        retry_throttled: false,
+        stop_on_error: !keep_going,
+    };
+    let outcomes = account
+        .database(db)
+        .container(coll)
+        .bulk_write(ops, &opts)
+        .map_err(|e| Reply::from_engine(&e))?;
+    let charge = outcomes.iter().map(|o| o.request_charge).sum::<f64>();
+    let all_ok = outcomes.iter().all(|o| o.status_code < 400);
+    let results = outcomes
+        .into_iter()
+        .zip(&envelopes)
+        .map(|(outcome, envelope)| result(outcome, envelope))
+        .collect();
     let status = if all_ok { 200 } else { MULTI_STATUS };
     Ok(Reply::json(status, &Value::Array(results)).with_charge(charge))
-}
-
-fn not_run() -> BatchOperationResult {
-    BatchOperationResult {
-        status_code: FAILED_DEPENDENCY,
-        sub_status: 0,
-        request_charge: 0.0,
-        etag: None,
-        resource_body: None,
-        message: Some("not run: an earlier operation of this non-atomic batch failed".into()),
-    }
 }

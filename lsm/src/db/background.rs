@@ -2,8 +2,8 @@
 //! as they are frozen; `strata-compact` (with `background_compaction`) runs the compactions the
 //! strategy says are due after each flush, then any pending re-seal. Two threads, so that a long
 //! merge never holds up a flush and, with it, the writers stalled on full memtables. The work
-//! itself is in db/maintenance.rs and db/reseal.rs; this file only waits, dispatches and records
-//! failures.
+//! itself is in db/maintenance.rs and db/reseal.rs; this file only waits, dispatches, counts the
+//! threads at work (for db/idle.rs) and records failures.
 
 use std::sync::Arc;
 
@@ -69,8 +69,14 @@ impl Shared {
                 if g.shutdown {
                     return;
                 }
+                g.running += 1;
             }
-            match work(self) {
+            let done = work(self);
+            if let Ok(mut g) = self.bg.lock() {
+                g.running -= 1;
+            }
+            self.bg_cv.notify_all();
+            match done {
                 Ok(()) => {}
                 Err(e) if is_key_refusal(&e) => {}
                 Err(e) => {

@@ -9,6 +9,7 @@ mod compression_tests;
 mod fault_tests;
 #[cfg(test)]
 mod format_v1_tests;
+mod idle;
 mod lock;
 mod maintenance;
 mod open;

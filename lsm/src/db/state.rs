@@ -40,6 +40,9 @@ pub(crate) struct BgState {
     pub(crate) flush_pending: bool,
     /// A flush landed (or the key came back): the compaction thread should look for work.
     pub(crate) compact_pending: bool,
+    /// Background threads inside their work right now (flushing, compacting, re-sealing): with
+    /// the two flags, what `Db::wait_idle` waits on (db/idle.rs).
+    pub(crate) running: usize,
     pub(crate) shutdown: bool,
     pub(crate) error: Option<String>,
 }

@@ -13,7 +13,7 @@ use strata_engine::{Durability, ItemOptions};
 
 use super::data::{id, item, pk};
 use super::sample::Sample;
-use super::side::Side;
+use super::side::{present, Sides};
 use super::sys::{cpu_time, Who};
 use super::{round_range, Plan};
 use crate::error::{CliError, CliResult};
@@ -28,12 +28,13 @@ pub(super) fn first_item(plan: &Plan, k: usize) -> usize {
 pub(super) type Put<'a> = &'a (dyn Fn(&str, &str, &Value) -> CliResult<f64> + Sync);
 
 /// Runs `plan.writes` durable creates per mode with `threads` threads, in rounds alternating
-/// which mode goes first, starting at item `first`; returns the SMK and CMK samples. With
+/// which mode goes first, starting at item `first`; returns the SMK and CMK samples (empty for a
+/// store the run left out). With
 /// `peer`, the peer writes the same items in every round too, first in even rounds and last in
 /// odd ones (so all three have the same average position), and its sample comes third.
 pub(super) fn run(
     plan: &Plan,
-    sides: &[Side],
+    sides: &Sides,
     threads: usize,
     first: usize,
     peer: Option<Put>,
@@ -53,9 +54,9 @@ pub(super) fn run(
                 }
                 continue;
             }
-            let side = sides
-                .get(i)
-                .ok_or_else(|| CliError::internal("bench lost an account"))?;
+            let Some(side) = present(sides, i) else {
+                continue;
+            };
             let c = &side.items;
             let put = |pk: &str, _id: &str, item: &Value| -> CliResult<f64> {
                 Ok(c.create_item_with(pk.to_string(), item, &sync)?.request_charge)

@@ -22,6 +22,14 @@ pub(super) const BENCH_POLICY: &str =
 /// How long a reopen waits for the previous handle's directory lock to be released.
 const REOPEN_PATIENCE: Duration = Duration::from_secs(5);
 
+/// The SMK store in slot 0 and the CMK store in slot 1; `None` where `--stores` left one out.
+pub(super) type Sides = [Option<Side>; 2];
+
+/// The store in slot `i` (0 SMK, 1 CMK), or `None` when this run has none there.
+pub(super) fn present(sides: &Sides, i: usize) -> Option<&Side> {
+    sides.get(i).and_then(Option::as_ref)
+}
+
 pub(super) struct Side {
     pub account: Account,
     pub items: Container,

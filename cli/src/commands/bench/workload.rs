@@ -11,7 +11,7 @@ use strata_engine::{ChangeFeedOptions, ChangeFeedStart, Durability, ItemOptions,
 
 use super::data::{id, item, pk, scatter, Rng, Zipf};
 use super::sample::Sample;
-use super::side::Side;
+use super::side::{present, Side, Sides};
 use super::{round2, round_range, Mode, Plan, GROUPS, SEED, ZIPF_S};
 use crate::error::{CliError, CliResult};
 
@@ -53,13 +53,9 @@ pub(super) fn round_seed(name: &str, round: usize) -> u64 {
     }
 }
 
-/// Runs workload `name` (not `write`) and returns the SMK and CMK samples.
-pub(super) fn run(
-    name: &str,
-    plan: &Plan,
-    sides: &mut Vec<Side>,
-    bar: &ProgressBar,
-) -> CliResult<[Sample; 2]> {
+/// Runs workload `name` (not `write`) and returns the SMK and CMK samples (a store the run left
+/// out keeps an empty sample).
+pub(super) fn run(name: &str, plan: &Plan, sides: &mut Sides, bar: &ProgressBar) -> CliResult<[Sample; 2]> {
     let total = op_count(name, plan);
     let zipf = (name == "read-zipf").then(|| Zipf::new(plan.items, ZIPF_S));
     let mut samples = [Sample::default(), Sample::default()];
@@ -67,12 +63,13 @@ pub(super) fn run(
         let order: [usize; 2] = if round % 2 == 0 { [0, 1] } else { [1, 0] };
         for i in order {
             if name == "read-cold" {
-                let side = sides.remove(i);
-                sides.insert(i, side.reopen_cold()?);
+                if let Some(side) = sides[i].take() {
+                    sides[i] = Some(side.reopen_cold()?);
+                }
             }
-            let side = sides
-                .get(i)
-                .ok_or_else(|| CliError::internal("bench lost an account"))?;
+            let Some(side) = present(sides, i) else {
+                continue;
+            };
             // Both modes get the same sequence of keys in a round.
             let mut rng = Rng::new(round_seed(name, round));
             let ops: Vec<usize> = round_range(total, plan.rounds, round).collect();
@@ -93,6 +90,7 @@ pub(super) fn run(
     }
     if name == "load" {
         for (side, sample) in sides.iter().zip(samples.iter_mut()) {
+            let Some(side) = side else { continue };
             let t = Instant::now();
             sample.with_cpu_and_crypto(&side.account, |_| side.account.flush())?;
             sample.extra += t.elapsed();
@@ -262,18 +260,28 @@ pub(super) const COLUMNS: [&str; 17] = [
     "anonMiB",
 ];
 
-/// The SMK and CMK rows of one workload; the CMK row carries the measured overhead. `mem` is the
-/// resident set and its anonymous part after the workload (both modes), in MiB, when known.
-pub(super) fn rows(name: &str, samples: &[Sample; 2], mem: Option<(f64, f64)>) -> Vec<Vec<Value>> {
+/// The SMK and CMK rows of one workload, for the stores in `present` (SMK, CMK); the CMK row
+/// carries the measured overhead when the SMK store ran too (null otherwise: there is nothing to
+/// compare with). `mem` is the resident set and its anonymous part after the workload (every
+/// store), in MiB, when known.
+pub(super) fn rows(
+    name: &str,
+    samples: &[Sample; 2],
+    present: [bool; 2],
+    mem: Option<(f64, f64)>,
+) -> Vec<Vec<Value>> {
     let ru = |s: &Sample| s.charge / s.nanos.len().max(1) as f64;
     let smk_rate = samples[0].ops_per_sec();
     let smk_ru = ru(&samples[0]);
     [Mode::Smk, Mode::Cmk]
         .iter()
         .zip(samples)
-        .map(|(mode, s)| {
+        .zip(present)
+        .filter(|(_, on)| *on)
+        .map(|((mode, s), _)| {
             let sorted = s.sorted();
             let (overhead, surcharge, pubd) = match mode {
+                Mode::Cmk if !present[0] => (Value::Null, Value::Null, Value::Null),
                 Mode::Smk => (Value::Null, Value::Null, Value::Null),
                 Mode::Cmk => (
                     json!(round2((smk_rate / s.ops_per_sec() - 1.0) * 100.0)),
@@ -312,7 +320,12 @@ mod tests {
     #[test]
     fn every_workload_row_has_every_column_and_a_published_surcharge() {
         for w in super::super::WORKLOADS {
-            let rows = rows(w, &[Sample::default(), Sample::default()], Some((2.0, 1.0)));
+            let rows = rows(
+                w,
+                &[Sample::default(), Sample::default()],
+                [true; 2],
+                Some((2.0, 1.0)),
+            );
             assert_eq!(rows[1].len(), COLUMNS.len(), "{w}");
             let want = match w {
                 "query" | "query-eq" | "query-paging" | "query-order-paging" | "query-range-paging"
@@ -323,6 +336,25 @@ mod tests {
             let at = COLUMNS.iter().position(|c| *c == "publishedSurchargePct");
             assert_eq!(at.map(|i| &rows[1][i]), Some(&json!(want)), "{w}");
         }
+    }
+
+    #[test]
+    fn a_store_run_alone_has_its_row_only_and_no_overhead() {
+        let s = || Sample {
+            nanos: vec![1_000; 4],
+            charge: 4.0,
+            ..Sample::default()
+        };
+        let mode = |r: &Vec<Value>| r[1].clone();
+        let overhead = COLUMNS.iter().position(|c| *c == "overheadPct").unwrap_or(0);
+        let cmk = rows("read-uniform", &[Sample::default(), s()], [false, true], None);
+        assert_eq!(cmk.iter().map(mode).collect::<Vec<_>>(), [json!("CMK")]);
+        assert_eq!(cmk[0][overhead], Value::Null);
+        assert_eq!(cmk[0][2], json!(4));
+        let smk = rows("read-uniform", &[s(), Sample::default()], [true, false], None);
+        assert_eq!(smk.iter().map(mode).collect::<Vec<_>>(), [json!("SMK")]);
+        let both = rows("read-uniform", &[s(), s()], [true, true], None);
+        assert_eq!(both[1][overhead], json!(0.0));
     }
 
     #[test]
