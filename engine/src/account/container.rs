@@ -198,6 +198,8 @@ impl Container {
         self.inner.require_key_access()?;
         let cat = self.inner.catalog()?;
         let c = cat.container(&self.db, &self.name)?;
+        // A container with its own customer key answers 403 while that key is refused.
+        self.inner.own_stores.store(c.id)?;
         let throughput = match c.throughput {
             Some(ru_per_sec) => Some(Provisioned {
                 key: BucketKey::Container(c.id),

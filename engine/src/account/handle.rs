@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use super::container_keys::{open_own_stores, remove_orphans, OwnStores};
 use super::database::{Database, DatabaseOptions};
 use super::index::Indexer;
 use super::key_check::KeyState;
@@ -75,6 +76,9 @@ pub(crate) struct AccountInner {
     /// Sealed spills of query results paged from a file (`spill_registry.rs`); those of earlier
     /// sessions are removed when the account opens.
     pub(crate) spills: Spills,
+    /// The stores of containers with their own customer key (`container_keys.rs`); they close
+    /// with the account, before the directory is unlocked.
+    pub(crate) own_stores: OwnStores,
     /// Declared after `db`: the directory is unlocked once the store is closed (the handles
     /// `store_for` gives out live within one operation on this account, so `db` holds the last
     /// one when the account drops).
@@ -175,14 +179,20 @@ impl AccountInner {
     /// the account is open, so the caller keeps the handle for as long as it reads (an iterator
     /// borrows it).
     pub(crate) fn store_for(&self, container_id: u32) -> Result<Arc<Db>> {
-        let _ = container_id;
-        Ok(Arc::clone(&self.db))
+        match self.own_stores.store(container_id)? {
+            Some(own) => Ok(own),
+            None => Ok(Arc::clone(&self.db)),
+        }
     }
 
     /// Makes every acknowledged write of every store of the account durable (one fsync of each
-    /// store's log).
+    /// store's log). Every store is tried; the first error is returned.
     pub(crate) fn sync_stores(&self) -> Result<()> {
-        Ok(self.db.sync()?)
+        let mut result = self.db.sync().map_err(Error::from);
+        for own in self.own_stores.open_stores()? {
+            result = result.and(own.sync().map_err(Error::from));
+        }
+        result
     }
 
     /// `store_for` the container a key belongs to, read from the key itself (its key space and
@@ -196,12 +206,10 @@ impl AccountInner {
     }
 
     /// Whether container `container_id`'s data is sealed under a customer key: its operations
-    /// bear the CMK surcharge and its items follow the CMK item rules. Today that is the
-    /// account's key (`is_cmk`); a container with its own key will answer `true` here whatever
-    /// the account's encryption (docs/keys.md, "Not done").
+    /// bear the CMK surcharge and its items follow the CMK item rules. A container with its own
+    /// key, whatever the account's encryption; any container of a customer-managed account.
     pub(crate) fn container_cmk(&self, container_id: u32) -> bool {
-        let _ = container_id;
-        self.is_cmk()
+        self.own_stores.has(container_id) || self.is_cmk()
     }
 
     /// Customer-managed: created so, or since `enable_cmk` (revoked or not).
@@ -346,7 +354,7 @@ impl Account {
         );
         // The catalog is written last: it is what makes the account exist.
         catalog.write(&data_dir, &suite)?;
-        Self::assemble(opts, catalog, (db, ttl_table), suite, lock)
+        Self::assemble(opts, catalog, (db, ttl_table, OwnStores::default()), suite, lock)
     }
 
     /// Opens the account in `opts.data_dir`: 404 if there is none, 423 if another process has
@@ -405,7 +413,11 @@ impl Account {
             ..db_options(&opts, &ttl_table)
         };
         let db = Db::open(&lsm_dir(&data_dir), db_opts, suite.clone())?;
-        let account = Self::assemble(opts, catalog, (db, ttl_table), suite, lock)?;
+        // Containers with their own key: what an interrupted create or purge left goes, then
+        // each store opens (or waits for its key, if the vault refuses it).
+        let ring = remove_orphans(&data_dir, ring, &catalog)?;
+        let own = open_own_stores(&opts, &ring, &identity, &suite, &ttl_table)?;
+        let account = Self::assemble(opts, catalog, (db, ttl_table, own), suite, lock)?;
         account.inner.repair_catalog()?;
         account.inner.settle_migration()?;
         // A purge a crash interrupted (its containers already out of the catalog) is finished
@@ -439,7 +451,7 @@ impl Account {
     fn assemble(
         opts: AccountOptions,
         catalog: Catalog,
-        (db, ttl_table): (Db, TtlTable),
+        (db, ttl_table, own_stores): (Db, TtlTable, OwnStores),
         suite: Arc<CipherSuite>,
         lock: DirLock,
     ) -> Result<Account> {
@@ -472,6 +484,7 @@ impl Account {
             metrics: Metrics::default(),
             indexer: Indexer::new(),
             spills,
+            own_stores,
             _lock: lock,
         });
         // Indexes left unfinished (a policy change, a catalog from before indexing) are
@@ -565,14 +578,18 @@ impl Account {
         self.inner.sync_stores()
     }
 
-    /// Writes the memtable to a segment file.
+    /// Writes the memtables (the account's store's and those of the containers with their own
+    /// key) to segment files.
     pub fn flush(&self) -> Result<()> {
-        Ok(self.inner.db.flush()?)
+        self.inner.db.flush()?;
+        self.inner.own_stores.each_usable(|own| Ok(own.flush()?))
     }
 
-    /// Flushes and compacts everything into one sorted run.
+    /// Flushes and compacts everything into one sorted run (one per store: the account's, and
+    /// each of the containers with their own key).
     pub fn compact(&self) -> Result<()> {
-        Ok(self.inner.db.compact()?)
+        self.inner.db.compact()?;
+        self.inner.own_stores.each_usable(|own| Ok(own.compact()?))
     }
 
     /// Flushes, then waits up to `timeout` until no background flush or compaction is pending

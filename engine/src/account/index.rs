@@ -149,6 +149,11 @@ fn rebuild_loop(weak: &Weak<AccountInner>, signal: &Signal, pending: bool) {
 /// Whether some container's index is not ready at its generation.
 fn indexes_pending(inner: &AccountInner) -> Result<bool> {
     for (_, _, id, generation) in container_generations(inner)? {
+        // A container whose own key is refused waits: its check wakes the indexer when it
+        // comes back.
+        if inner.own_stores.unavailable(id) {
+            continue;
+        }
         let ready = read_state(inner, id)?.is_some_and(|s| s.complete && s.generation == generation);
         if !ready {
             return Ok(true);
@@ -177,6 +182,9 @@ fn rebuild_step(inner: &Arc<AccountInner>, signal: &Signal) -> Result<bool> {
     inner.require_key_access()?;
     let containers = container_generations(inner)?;
     for (db, name, id, generation) in containers {
+        if inner.own_stores.unavailable(id) {
+            continue;
+        }
         let state = read_state(inner, id)?;
         if state
             .as_ref()

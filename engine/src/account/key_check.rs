@@ -85,7 +85,7 @@ impl AccountInner {
     /// Gate of every data-plane call: runs a key check when one is due, then fails with 403 and
     /// the recorded substatus while the account is revoked.
     pub(crate) fn require_key_access(&self) -> Result<()> {
-        if !self.is_cmk() {
+        if !self.is_cmk() && !self.own_stores.any() {
             return Ok(());
         }
         let mut state = self.key_state.lock();
@@ -117,6 +117,14 @@ impl AccountInner {
     /// enabled version if it has a newer one (a rotation). A failed move leaves the account on
     /// its current version, which still works; the failure is in the vault's audit log.
     fn check_locked(&self, state: &mut State) {
+        // The containers with their own key are checked each on its own: one revoked container
+        // leaves the account and the other containers working.
+        self.check_own_keys();
+        if !self.is_cmk() {
+            state.last_check = Instant::now();
+            state.last_check_unix = now_secs();
+            return;
+        }
         let outcome = self.unwrap_again();
         match &outcome {
             Ok(()) => {
@@ -200,7 +208,7 @@ impl Account {
     /// enters the revoked state and the vault's 403 is returned; on success a revoked account is
     /// restored. A service-managed account has nothing to check.
     pub fn check_key(&self) -> Result<KeyStatus> {
-        if self.inner.is_cmk() {
+        if self.inner.is_cmk() || self.inner.own_stores.any() {
             let mut state = self.inner.key_state.lock();
             self.inner.check_locked(&mut state);
             if let Some(r) = &state.revoked {

@@ -120,11 +120,20 @@ impl AccountInner {
             .collect();
         // One batch per store (containers sharing the account's store share one write).
         let mut batches: Vec<(std::sync::Arc<strata_lsm::db::Db>, WriteBatch)> = Vec::new();
+        let mut refused = None;
         for (id, ru, ops, throttled) in self.metrics.totals()? {
             if (ops == 0 && throttled == 0) || !live.contains(&id) {
                 continue;
             }
-            let store = self.store_for(id)?;
+            // A container whose own key is refused keeps its session's counts unrecorded; the
+            // others are still written.
+            let store = match self.store_for(id) {
+                Ok(s) => s,
+                Err(e) => {
+                    refused.get_or_insert(e);
+                    continue;
+                }
+            };
             let key = lifetime_key(id);
             let (r0, o0, t0) = match store.get(&key)? {
                 Some(b) => decode_lifetime(&b)?,
@@ -147,7 +156,7 @@ impl AccountInner {
         for (store, batch) in batches {
             store.write(batch, Durability::Sync)?;
         }
-        Ok(())
+        refused.map_or(Ok(()), Err)
     }
 }
 

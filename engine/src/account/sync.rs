@@ -149,6 +149,8 @@ impl Account {
                         default_ttl: src.default_ttl()?,
                         indexing_policy: Some(src.indexing_policy()?),
                         throughput: None,
+                        // The target's own choice: a synced container uses the target's keys.
+                        customer_key: None,
                     },
                 )
             }
