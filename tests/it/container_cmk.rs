@@ -12,8 +12,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 use strata::{
-    substatus, Account, AccountOptions, BatchOperation, ChangeFeedOptions, Container, ContainerOptions,
-    Encryption, KeyUri, LocalVault, PatchOperation, PatchOptions, QueryOptions,
+    substatus, Account, AccountOptions, AnalyticalSchema, BatchOperation, ChangeFeedOptions, Container,
+    ContainerOptions, ContinuousPolicy, Encryption, KeyUri, LocalVault, PatchOperation, PatchOptions,
+    QueryOptions,
 };
 
 const CANARY: &str = "own-key-canary-7f3a";
@@ -445,4 +446,31 @@ fn a_bad_key_uri_creates_nothing() {
             .count(),
         1
     );
+}
+
+#[test]
+fn account_wide_operations_that_would_leave_it_out_refuse_by_name() {
+    let f = fixture(Duration::from_secs(3600));
+    write_items(&f.own, 1, "w");
+    let backups = f.tmp.path().join("backups");
+    let refusals = [
+        f.account.backup_now(&backups).map(|_| ()).unwrap_err(),
+        f.account
+            .set_continuous_backup(ContinuousPolicy::new(7, Some(backups.clone())).unwrap())
+            .map(|_| ())
+            .unwrap_err(),
+        f.own
+            .enable_analytical(-1, AnalyticalSchema::WellDefined)
+            .map(|_| ())
+            .unwrap_err(),
+    ];
+    for e in refusals {
+        assert_eq!(e.status(), 400, "{e}");
+        assert!(e.to_string().contains("not built yet"), "{e}");
+    }
+    assert!(!backups.exists() || common::files_under(&backups).is_empty());
+    // Account-wide maintenance covers its store.
+    f.account.flush().unwrap();
+    f.account.compact().unwrap();
+    assert!(std::fs::read_dir(own_dir(&f).join("seg")).unwrap().count() > 0);
 }

@@ -289,6 +289,33 @@ pub(crate) struct NewOwnStore {
 }
 
 impl AccountInner {
+    /// 400 naming the containers with their own key, for the account-wide operations that
+    /// only know the account's store (`what`, e.g. "backups"): they would leave those
+    /// containers' data out, and must not do so silently.
+    pub(crate) fn refuse_with_own_keys(&self, what: &str) -> Result<()> {
+        let ids: std::collections::HashSet<u32> = self.own_stores.read()?.keys().copied().collect();
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let names: Vec<String> = self
+            .catalog()?
+            .databases
+            .iter()
+            .flat_map(|d| {
+                d.containers
+                    .iter()
+                    .filter(|c| ids.contains(&c.id))
+                    .map(move |c| format!("{}/{}", d.name, c.name))
+            })
+            .collect();
+        Err(Error::BadRequest(format!(
+            "{what} of accounts with per-container customer keys are not built yet: {} keep their \
+             data in stores of their own, which {what} would leave out (docs/keys.md, \
+             \"Per-container customer keys\")",
+            names.join(", ")
+        )))
+    }
+
     /// Makes container `id`'s own store, before the catalog lists it (the caller holds the
     /// catalog lock, as every KEYRING writer does). In this order: a fresh DEK wrapped by
     /// `key_uri` as `caller` (wrapped and unwrapped once, compared), the KEYRING entry, the
