@@ -49,6 +49,8 @@ pub struct ContainerInfo {
     pub partition_key_path: String,
     /// Every path: one for a `Hash` key, two or three for a hierarchical (`MultiHash`) one.
     pub partition_key_paths: Vec<String>,
+    /// The URI of the container's own customer key; `None`: it uses the account's keys.
+    pub customer_key: Option<String>,
 }
 
 /// A user handle: keeps the account open like an `Account` (see `Account::close`).
@@ -201,6 +203,7 @@ impl Database {
     }
 
     pub fn list_containers(&self) -> Result<Vec<ContainerInfo>> {
+        let own = self.inner.own_stores.read()?;
         Ok(self
             .inner
             .catalog()?
@@ -211,6 +214,7 @@ impl Database {
                 name: c.name.clone(),
                 partition_key_path: c.partition_key_path.clone(),
                 partition_key_paths: c.pk_paths(),
+                customer_key: own.get(&c.id).map(|s| s.key_uri.clone()),
             })
             .collect())
     }
