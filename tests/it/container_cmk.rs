@@ -193,6 +193,20 @@ fn nothing_of_it_is_in_the_clear_and_no_key_is_in_the_data_dir() {
     assert!(files
         .iter()
         .any(|p| p.starts_with(f.opts.data_dir.join("containers"))));
+    // Every WAL, segment and MANIFEST of its store says two seal layers in its header (offset
+    // 20, docs/format.md), in a service-managed account.
+    let sealed: Vec<&PathBuf> = files
+        .iter()
+        .filter(|p| p.starts_with(own_dir(&f)))
+        .filter(|p| {
+            let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            name.ends_with(".seg") || name.ends_with(".wal") || name == "MANIFEST"
+        })
+        .collect();
+    assert!(sealed.len() >= 3, "{sealed:?}");
+    for p in sealed {
+        assert_eq!(std::fs::read(p).unwrap()[20], 2, "{}", p.display());
+    }
     let needles = common::text_needles(&[CANARY.to_string()]);
     // The KEYRING's container entry names the key; it is plaintext by contract.
     assert!(common::assert_no_needle(&files, &needles, b"keys/ck"));
@@ -473,4 +487,27 @@ fn account_wide_operations_that_would_leave_it_out_refuse_by_name() {
     f.account.flush().unwrap();
     f.account.compact().unwrap();
     assert!(std::fs::read_dir(own_dir(&f).join("seg")).unwrap().count() > 0);
+}
+
+#[test]
+fn sync_reads_and_writes_containers_with_their_own_key() {
+    let f = fixture(Duration::from_secs(3600));
+    write_items(&f.own, 4, "s");
+    // A second account in the same home, whose db/own has its own key too.
+    let opts = AccountOptions {
+        data_dir: f.tmp.path().join("data2"),
+        ..f.opts.clone()
+    };
+    let b = Account::create(opts, "acct2", Encryption::ServiceManaged).unwrap();
+    let own_opts = ContainerOptions {
+        customer_key: Some(f.kid.to_string()),
+        ..ContainerOptions::default()
+    };
+    let target = b
+        .create_database("db")
+        .and_then(|d| d.create_container_with("own", "/pk", own_opts))
+        .unwrap();
+    b.sync_from(&f.account).unwrap();
+    assert_eq!(count(&target), 4);
+    assert!(target.customer_key().unwrap().is_some());
 }
