@@ -511,3 +511,33 @@ fn sync_reads_and_writes_containers_with_their_own_key() {
     assert_eq!(count(&target), 4);
     assert!(target.customer_key().unwrap().is_some());
 }
+
+#[test]
+fn a_lost_catalog_never_leads_to_wiping_a_containers_own_store() {
+    let tmp = tempfile::tempdir().unwrap();
+    let opts = AccountOptions::new(tmp.path().join("data"), tmp.path().join("home"));
+    let kid = LocalVault::open(&opts.vault_dir())
+        .unwrap()
+        .create_key("ck", 2048)
+        .unwrap();
+    let account = Account::create(opts.clone(), "acct", Encryption::ServiceManaged).unwrap();
+    let own_opts = ContainerOptions {
+        customer_key: Some(kid.to_string()),
+        ..ContainerOptions::default()
+    };
+    let own = account
+        .create_database("db")
+        .and_then(|d| d.create_container_with("own", "/pk", own_opts))
+        .unwrap();
+    write_items(&own, 2, "kept");
+    drop(own);
+    account.close().unwrap();
+    std::fs::remove_file(opts.data_dir.join("CATALOG")).unwrap();
+    // Its data is only in its own store: that alone must stop a create from clearing it.
+    let create = Account::create(opts.clone(), "acct", Encryption::ServiceManaged).unwrap_err();
+    assert!(create.is_corruption(), "{create}");
+    assert!(Account::open(opts).unwrap_err().is_corruption());
+    assert!(common::files_under(&tmp.path().join("data").join("containers"))
+        .iter()
+        .any(|p| p.extension().is_some_and(|e| e == "wal" || e == "seg")));
+}

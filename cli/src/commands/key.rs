@@ -22,6 +22,12 @@ fn status_report(s: KeyStatus) -> Report {
             "migration",
             s.migration.and_then(|m| serde_json::to_value(m).ok()),
         )
+        .opt_field(
+            "containers",
+            (!s.containers.is_empty())
+                .then(|| serde_json::to_value(&s.containers).ok())
+                .flatten(),
+        )
 }
 
 /// `key status`: the configured key, the key id in use, the identity and the state.

@@ -56,6 +56,10 @@ pub fn run(g: &Globals) -> CliResult<Report> {
                 None => (None, unavailable.clone()),
                 Some(d) => match d.container(&c.name).stats().map_err(CliError::from) {
                     Ok(s) => (Some(s), None),
+                    // A container whose own key is refused: its row alone says so.
+                    Err(e) if e.exit_code() == EXIT_UNAVAILABLE && c.customer_key.is_some() => {
+                        (None, Some(reason(&e)))
+                    }
                     // The key was revoked since the open: the remaining rows say so too.
                     Err(e) if e.exit_code() == EXIT_UNAVAILABLE => {
                         let why = reason(&e);

@@ -208,4 +208,24 @@ fn a_container_with_its_own_key_is_listed_with_it_and_revoked_alone() {
     let ls = env.ok(&["ls"]);
     assert_eq!(row(&ls, "c")["itemCount"], 1, "{ls}");
     assert_eq!(row(&ls, "mine")["itemCount"], Value::Null, "{ls}");
+    assert!(
+        row(&ls, "mine")["note"]
+            .as_str()
+            .is_some_and(|n| n.contains("403.4002")),
+        "{ls}"
+    );
+    assert!(
+        ls.get("note").is_none(),
+        "the account itself is not revoked: {ls}"
+    );
+    let status = env.ok(&["key", "status"]);
+    assert_eq!(status["state"], "active", "{status}");
+    assert_eq!(
+        (
+            &status["containers"][0]["container"],
+            &status["containers"][0]["state"]
+        ),
+        (&json!("d/mine"), &json!("revoked")),
+        "{status}"
+    );
 }

@@ -12,7 +12,7 @@
 use serde::Serialize;
 
 use super::container::Container;
-use super::container_keys::{open_own_db, unwrap_container_dek, Refusal};
+use super::container_keys::{open_own_db, unwrap_container_dek, OwnStore, Refusal};
 use super::handle::AccountInner;
 use super::keys::{open_vault, read_keyring, wrap_verified, KEYRING_FILE};
 use super::rotation::KeyRotation;
@@ -25,6 +25,8 @@ use strata_vault::KeyUri;
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ContainerKeyStatus {
+    /// `DB/CONT`.
+    pub container: String,
     /// The key URI the container was created with (or rotated to).
     pub key_uri: String,
     /// The versioned key id that wraps the container's DEK.
@@ -200,6 +202,37 @@ impl AccountInner {
     }
 }
 
+impl AccountInner {
+    /// The own key of every container that has one, in catalog order (`strata key status`).
+    pub(crate) fn own_key_statuses(&self) -> Result<Vec<ContainerKeyStatus>> {
+        let names = self.own_key_containers()?;
+        let map = self.own_stores.read()?;
+        Ok(names
+            .into_iter()
+            .filter_map(|(id, name)| map.get(&id).map(|own| key_status_of(name, own)))
+            .collect())
+    }
+}
+
+fn key_status_of(container: String, own: &OwnStore) -> ContainerKeyStatus {
+    ContainerKeyStatus {
+        container,
+        key_uri: own.key_uri.clone(),
+        kid: own.kid.clone(),
+        state: if own.refused.is_some() {
+            "revoked"
+        } else {
+            "active"
+        }
+        .to_string(),
+        sub_status: own.refused.as_ref().map_or(0, |r| r.substatus),
+        key_in_memory: own
+            .open
+            .as_ref()
+            .is_some_and(|(_, suite)| suite.has_customer_key()),
+    }
+}
+
 impl Container {
     /// The container's own customer key and its state; `None` if it uses the account's keys.
     /// 404 if the container does not exist.
@@ -210,21 +243,8 @@ impl Container {
             .container(self.database_name(), self.name())?
             .id;
         let map = self.inner.own_stores.read()?;
-        Ok(map.get(&id).map(|own| ContainerKeyStatus {
-            key_uri: own.key_uri.clone(),
-            kid: own.kid.clone(),
-            state: if own.refused.is_some() {
-                "revoked"
-            } else {
-                "active"
-            }
-            .to_string(),
-            sub_status: own.refused.as_ref().map_or(0, |r| r.substatus),
-            key_in_memory: own
-                .open
-                .as_ref()
-                .is_some_and(|(_, suite)| suite.has_customer_key()),
-        }))
+        let name = format!("{}/{}", self.database_name(), self.name());
+        Ok(map.get(&id).map(|own| key_status_of(name, own)))
     }
 
     /// Re-wraps the container's own DEK under `to` (a key URI), or without it under the newest

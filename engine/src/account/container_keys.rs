@@ -293,11 +293,22 @@ impl AccountInner {
     /// only know the account's store (`what`, e.g. "backups"): they would leave those
     /// containers' data out, and must not do so silently.
     pub(crate) fn refuse_with_own_keys(&self, what: &str) -> Result<()> {
-        let ids: std::collections::HashSet<u32> = self.own_stores.read()?.keys().copied().collect();
-        if ids.is_empty() {
+        let names: Vec<String> = self.own_key_containers()?.into_iter().map(|(_, n)| n).collect();
+        if names.is_empty() {
             return Ok(());
         }
-        let names: Vec<String> = self
+        Err(Error::BadRequest(format!(
+            "{what} of accounts with per-container customer keys are not built yet: {} keep their \
+             data in stores of their own, which {what} would leave out (docs/keys.md, \
+             \"Per-container customer keys\")",
+            names.join(", ")
+        )))
+    }
+
+    /// `(id, "DB/CONT")` of every container with its own key, in catalog order.
+    pub(crate) fn own_key_containers(&self) -> Result<Vec<(u32, String)>> {
+        let ids: std::collections::HashSet<u32> = self.own_stores.read()?.keys().copied().collect();
+        Ok(self
             .catalog()?
             .databases
             .iter()
@@ -305,15 +316,9 @@ impl AccountInner {
                 d.containers
                     .iter()
                     .filter(|c| ids.contains(&c.id))
-                    .map(move |c| format!("{}/{}", d.name, c.name))
+                    .map(move |c| (c.id, format!("{}/{}", d.name, c.name)))
             })
-            .collect();
-        Err(Error::BadRequest(format!(
-            "{what} of accounts with per-container customer keys are not built yet: {} keep their \
-             data in stores of their own, which {what} would leave out (docs/keys.md, \
-             \"Per-container customer keys\")",
-            names.join(", ")
-        )))
+            .collect())
     }
 
     /// Makes container `id`'s own store, before the catalog lists it (the caller holds the

@@ -267,10 +267,26 @@ fn lsm_dir(data_dir: &std::path::Path) -> PathBuf {
     data_dir.join("lsm")
 }
 
-/// Whether the store under `data_dir` holds any data: a segment file, or a WAL longer than its
-/// header (a WAL that holds at least one record).
+/// Whether a store under `data_dir` holds any data: a segment file, or a WAL longer than its
+/// header (a WAL that holds at least one record), in the account's store or in a container's
+/// own (`containers/<id>/`).
 fn store_holds_data(data_dir: &std::path::Path) -> Result<bool> {
-    let lsm = lsm_dir(data_dir);
+    let mut stores = vec![lsm_dir(data_dir)];
+    let own = data_dir.join(super::container_keys::CONTAINERS_DIR);
+    match std::fs::read_dir(&own) {
+        Ok(entries) => stores.extend(entries.flatten().map(|e| e.path())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(Error::io_path("listing", &own, e)),
+    }
+    for store in stores {
+        if one_store_holds_data(&store)? {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+fn one_store_holds_data(lsm: &std::path::Path) -> Result<bool> {
     for (sub, holds) in [("seg", 0u64), ("wal", strata_lsm::files::WAL_HEADER_LEN)] {
         let dir = lsm.join(sub);
         let entries = match std::fs::read_dir(&dir) {
@@ -330,10 +346,14 @@ impl Account {
                  backup, or use another --data directory",
             ));
         }
-        let lsm = lsm_dir(&data_dir);
-        if lsm.exists() {
-            std::fs::remove_dir_all(&lsm)
-                .map_err(|e| Error::io_path("clearing an interrupted create at", &lsm, e))?;
+        for leftover in [
+            lsm_dir(&data_dir),
+            data_dir.join(super::container_keys::CONTAINERS_DIR),
+        ] {
+            if leftover.exists() {
+                std::fs::remove_dir_all(&leftover)
+                    .map_err(|e| Error::io_path("clearing an interrupted create at", &leftover, e))?;
+            }
         }
         let key_uri = match &encryption {
             Encryption::ServiceManaged => None,

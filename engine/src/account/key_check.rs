@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
+use super::container_key_check::ContainerKeyStatus;
 use super::enable_cmk::MigrationStatus;
 use super::handle::{now_secs, Account, AccountInner};
 use super::keys::{open_vault, read_keyring, unwrap_customer, KEYRING_FILE};
@@ -79,6 +80,10 @@ pub struct KeyStatus {
     pub key_in_memory: bool,
     /// How much of the data is sealed twice (customer-managed accounts; see `Account::enable_cmk`).
     pub migration: Option<MigrationStatus>,
+    /// The containers with their own customer key, each with its state (a revoked container
+    /// leaves the account `active`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub containers: Vec<ContainerKeyStatus>,
 }
 
 impl AccountInner {
@@ -242,6 +247,7 @@ impl Account {
         } else {
             None
         };
+        let containers = self.inner.own_key_statuses()?;
         let state = self.inner.key_state.lock();
         Ok(KeyStatus {
             encryption: cmk,
@@ -259,6 +265,7 @@ impl Account {
             last_check: state.last_check_unix,
             key_in_memory: self.inner.suite.has_customer_key(),
             migration,
+            containers,
         })
     }
 }
