@@ -5,7 +5,7 @@
 //! for writes still in its memtable, re-enabling restores it, rotation re-wraps its key without
 //! touching the data, a crash image recovers, and deleting it removes its store.
 
-use crate::common;
+use crate::common::{self, Backend};
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -32,10 +32,15 @@ struct Fixture {
 /// A service-managed account "acct" with db/own (its own key "ck", version-less URI) and
 /// db/plain (the account's keys).
 fn fixture(interval: Duration) -> Fixture {
+    fixture_on(interval, Backend::Files)
+}
+
+/// [`fixture`] with the container's key in `backend`'s vault.
+fn fixture_on(interval: Duration, backend: Backend) -> Fixture {
     let tmp = tempfile::tempdir().unwrap();
     let opts =
         AccountOptions::new(tmp.path().join("data"), tmp.path().join("home")).key_check_interval(interval);
-    let vault = LocalVault::open(&opts.vault_dir()).unwrap();
+    let vault = common::backend_vault(&opts, backend);
     let kid = vault.create_key("ck", 2048).unwrap();
     let account = Account::create(opts.clone(), "acct", Encryption::ServiceManaged).unwrap();
     let db = account.create_database("db").unwrap();
@@ -256,7 +261,17 @@ fn own_refused(c: &Container, sub: u32) {
 
 #[test]
 fn revoking_its_key_refuses_it_alone_memtable_included_until_re_enabled() {
-    let f = fixture(Duration::from_secs(3600));
+    revoking_its_key_refuses_it_alone_on(Backend::Files);
+}
+
+#[test]
+#[ignore = "runs from scripts/test.sh: needs SoftHSM2 (STRATA_PKCS11_MODULE)"]
+fn revoking_its_key_refuses_it_alone_memtable_included_until_re_enabled_pkcs11() {
+    revoking_its_key_refuses_it_alone_on(Backend::Token);
+}
+
+fn revoking_its_key_refuses_it_alone_on(backend: Backend) {
+    let f = fixture_on(Duration::from_secs(3600), backend);
     write_items(&f.own, 4, "m"); // in the memtable only
     write_items(&f.plain, 4, "m");
     let before = common::snapshot(&f.opts.data_dir);
