@@ -556,3 +556,49 @@ fn a_lost_catalog_never_leads_to_wiping_a_containers_own_store() {
         .iter()
         .any(|p| p.extension().is_some_and(|e| e == "wal" || e == "seg")));
 }
+
+#[test]
+fn its_query_spills_are_sealed_under_its_own_key() {
+    let f = fixture(Duration::from_secs(3600));
+    write_items(&f.own, 40, "q");
+    let opts = QueryOptions {
+        max_item_count: Some(5),
+        ..QueryOptions::default()
+    };
+    // Computed whole, paged from a spill (docs/format.md, "Query spill").
+    let first = f
+        .own
+        .query_items("SELECT DISTINCT VALUE c.secret FROM c", &[], &opts)
+        .unwrap();
+    assert_eq!(first.items.len(), 5);
+    let spills: Vec<PathBuf> = common::files_under(&f.opts.data_dir.join("tmp"))
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "spill"))
+        .collect();
+    assert!(!spills.is_empty(), "the rest went to a spill");
+    // Header: "STRSPIL1" | version | layers (offset 9) | … (docs/format.md, "Query spill").
+    for p in &spills {
+        assert_eq!(std::fs::read(p).unwrap()[9], 2, "{}", p.display());
+    }
+    assert!(!common::assert_no_needle(
+        &spills,
+        &common::text_needles(&[CANARY.to_string()]),
+        b"\0never\0"
+    ));
+    // Its key revoked: the next page is refused like the store.
+    f.vault.set_enabled("ck", f.kid.version(), false).unwrap();
+    f.account.check_key().unwrap();
+    let next = QueryOptions {
+        continuation: first.continuation.clone(),
+        ..opts
+    };
+    let e = f
+        .own
+        .query_items("SELECT DISTINCT VALUE c.secret FROM c", &[], &next)
+        .unwrap_err();
+    assert_eq!(
+        (e.status(), e.substatus()),
+        (403, substatus::KEY_VAULT_ACCESS),
+        "{e}"
+    );
+}

@@ -126,6 +126,18 @@ impl OwnStores {
         }
     }
 
+    /// The keys that seal container `id`'s files: its own store's suite (the account's service
+    /// layer and its own customer layer), `Ok(None)` if it uses the account's, 403 while its
+    /// key is refused. What a query writes of its results (spills, sort runs) is sealed under
+    /// these, so it is no more readable than the container's store.
+    pub(crate) fn suite(&self, id: u32) -> Result<Option<Arc<CipherSuite>>> {
+        self.store(id)?;
+        Ok(self
+            .read()?
+            .get(&id)
+            .and_then(|s| s.open.as_ref().map(|(_, suite)| suite.clone())))
+    }
+
     /// Whether container `id` has its own store and it cannot be used now (its key refused).
     pub(crate) fn unavailable(&self, id: u32) -> bool {
         self.map.read().map_or(true, |m| {

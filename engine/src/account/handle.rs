@@ -185,6 +185,16 @@ impl AccountInner {
         }
     }
 
+    /// The keys that seal what container `container_id`'s operations write outside its store
+    /// (query spills and sort runs): its own store's suite if it has its own key, else the
+    /// account's. 403 while its own key is refused.
+    pub(crate) fn suite_for(&self, container_id: u32) -> Result<Arc<CipherSuite>> {
+        Ok(self
+            .own_stores
+            .suite(container_id)?
+            .unwrap_or_else(|| Arc::clone(&self.suite)))
+    }
+
     /// Makes every acknowledged write of every store of the account durable (one fsync of each
     /// store's log). Every store is tried; the first error is returned.
     pub(crate) fn sync_stores(&self) -> Result<()> {

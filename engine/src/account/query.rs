@@ -436,7 +436,9 @@ impl Container {
         // results or the sorted ones (query/collect.rs), never the documents; an ORDER BY
         // without TOP or LIMIT holds a budget of them and writes the rest in sorted runs that
         // are merged at the end (sort_runs.rs, query/sort_merge.rs).
-        let runs = SortRuns::new(&self.inner.spills, &self.inner.suite);
+        // Sealed under the container's keys: its own, if it has one.
+        let suite = self.inner.suite_for(r.id)?;
+        let runs = SortRuns::new(&self.inner.spills, &suite);
         let mut collector =
             Collector::new(&prepared)?.with_runs(Box::new(runs), self.inner.spills.sort_memory_bytes());
         let mut keep = |key: &[u8], bytes: &[u8]| -> Result<Flow> {
@@ -548,7 +550,7 @@ impl Container {
                     Some(_) => self
                         .inner
                         .spills
-                        .create(&self.inner.suite, owner, &mut source, end as u64, now)
+                        .create(&*self.inner.suite_for(r.id)?, owner, &mut source, end as u64, now)
                         .unwrap_or(None),
                     None => None,
                 }
@@ -635,10 +637,10 @@ impl Container {
     ) -> Result<Option<QueryResponse>> {
         let owner = (r.id, fingerprint);
         let limits = (max_items, MAX_PAGE_BYTES);
-        let Some(page) = self
-            .inner
-            .spills
-            .page(&self.inner.suite, owner, (id, at as u64), limits, now)?
+        let Some(page) =
+            self.inner
+                .spills
+                .page(&*self.inner.suite_for(r.id)?, owner, (id, at as u64), limits, now)?
         else {
             return Ok(None);
         };
