@@ -77,7 +77,8 @@ pub(crate) struct OwnStore {
     pub(crate) refused: Option<Refusal>,
 }
 
-/// The containers with their own store, by container id. Thread-safe (one `RwLock`).
+/// The containers with their own store, by container id. Thread-safe (one `RwLock`). Lock
+/// order: the catalog's lock before this one, never the other way round.
 #[derive(Default)]
 pub(crate) struct OwnStores {
     map: RwLock<HashMap<u32, OwnStore>>,

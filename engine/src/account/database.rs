@@ -203,10 +203,10 @@ impl Database {
     }
 
     pub fn list_containers(&self) -> Result<Vec<ContainerInfo>> {
+        // The catalog lock before the own stores' (the order a key rotation takes them in).
+        let catalog = self.inner.catalog()?;
         let own = self.inner.own_stores.read()?;
-        Ok(self
-            .inner
-            .catalog()?
+        Ok(catalog
             .database(&self.name)?
             .containers
             .iter()
