@@ -16,6 +16,8 @@ mod conflict;
 mod container;
 mod container_key_check;
 mod container_keys;
+#[cfg(test)]
+mod container_keys_tests;
 mod copy;
 mod database;
 mod delete;
