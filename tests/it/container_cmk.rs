@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 use strata::{
     substatus, Account, AccountOptions, AnalyticalSchema, BatchOperation, ChangeFeedOptions, Container,
-    ContainerOptions, ContinuousPolicy, Encryption, KeyUri, LocalVault, PatchOperation, PatchOptions,
-    QueryOptions,
+    ContainerOptions, ContinuousPolicy, Encryption, Identities, KeyUri, LocalVault, PatchOperation,
+    PatchOptions, Principal, QueryOptions,
 };
 
 const CANARY: &str = "own-key-canary-7f3a";
@@ -601,4 +601,25 @@ fn its_query_spills_are_sealed_under_its_own_key() {
         (403, substatus::KEY_VAULT_ACCESS),
         "{e}"
     );
+}
+
+#[test]
+fn a_new_default_identity_must_reach_its_key_too() {
+    let f = fixture(Duration::from_secs(3600));
+    write_items(&f.own, 2, "i");
+    // An identity without access to the container's key is refused; nothing changes.
+    Identities::new(&f.opts.home).create("blind").unwrap();
+    let e = f
+        .account
+        .set_default_identity(Principal::User("blind".into()))
+        .unwrap_err();
+    assert_eq!(e.status(), 403, "{e}");
+    assert_eq!(f.account.default_identity().unwrap(), Principal::FirstParty);
+    assert_eq!(count(&f.own), 2);
+    // One with access is taken, and the container stays readable through it.
+    let p = common::use_user_identity(&f.opts, &f.vault, &f.account, "seer");
+    assert_eq!(f.account.default_identity().unwrap(), p);
+    f.account.check_key().unwrap();
+    assert_eq!(f.own.customer_key().unwrap().unwrap().state, "active");
+    assert_eq!(count(&f.own), 2);
 }

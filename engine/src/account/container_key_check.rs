@@ -19,7 +19,7 @@ use super::rotation::KeyRotation;
 use crate::error::{substatus, Error, Result};
 use crate::keyring::ContainerKeyEntry;
 use strata_base::seal::{hex, Dek};
-use strata_vault::KeyUri;
+use strata_vault::{KeyUri, Principal};
 
 /// A container's own customer key, as `Container::customer_key` reports it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -68,6 +68,31 @@ impl AccountInner {
                 Err(e) => self.revoke_own(entry.container_id, Refusal::of(&e)),
             }
         }
+    }
+
+    /// Before the default identity changes: every container's own key must unwrap as
+    /// `identity` to the DEK its store holds (or held, while withheld); the vault's 403, or
+    /// 403.4005 for another DEK, otherwise. A store never opened has nothing to compare with:
+    /// its key unwrapping is enough.
+    pub(crate) fn verify_own_keys_as(&self, identity: &Principal) -> Result<()> {
+        if !self.own_stores.any() {
+            return Ok(());
+        }
+        for entry in read_keyring(&self.data_dir)?.containers {
+            let dek = unwrap_container_dek(&self.opts, &self.data_dir, &entry, identity)?;
+            let map = self.own_stores.read()?;
+            let held = map.get(&entry.container_id).and_then(|s| s.open.as_ref());
+            if held.is_some_and(|(_, suite)| !suite.customer_layer().matches(&dek)) {
+                return Err(Error::vault(
+                    substatus::KEY_WRAP_FAILED,
+                    format!(
+                        "the key of container id {} unwraps to a different data key than its store's",
+                        entry.container_id
+                    ),
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// A successful unwrap: puts the DEK back into the container's store (only the same DEK is
