@@ -6,7 +6,8 @@
 //! the key was refused when the account opened). A version-less key URI follows the key's
 //! newest enabled version, as the account's key does. Runs inside the account's key check
 //! (`key_check.rs`), under its lock. Must not: touch the account's own customer key, or write
-//! anything but KEYRING (rotation).
+//! anything but KEYRING (rotation) and what opening a store writes (a store first opened at a
+//! check, after its key was refused at the account's open).
 //! See docs/keys.md#per-container-customer-keys.
 
 use serde::Serialize;
