@@ -623,3 +623,35 @@ fn a_new_default_identity_must_reach_its_key_too() {
     assert_eq!(f.own.customer_key().unwrap().unwrap().state, "active");
     assert_eq!(count(&f.own), 2);
 }
+
+#[test]
+fn enabling_cmk_on_the_account_leaves_its_own_key_in_place() {
+    let f = fixture(Duration::from_secs(3600));
+    write_items(&f.own, 3, "e");
+    write_items(&f.plain, 3, "e");
+    let account_key = f.vault.create_key("acct-key", 2048).unwrap();
+    f.account.enable_cmk(&account_key.to_string()).unwrap();
+    f.account.finish_cmk_migration().unwrap();
+    assert_eq!(
+        f.account.key_status().unwrap().migration.unwrap().state,
+        "complete"
+    );
+    let key = f.own.customer_key().unwrap().unwrap();
+    assert_eq!(key.kid, f.kid.to_string());
+    let f = reopen(f);
+    assert_eq!((count(&f.own), count(&f.plain)), (3, 3));
+    // The account's key revoked: the whole account is, the container with its own key too
+    // (the account's gate comes first, as in the managed service).
+    f.vault
+        .set_enabled("acct-key", account_key.version(), false)
+        .unwrap();
+    f.account.check_key().unwrap_err();
+    for c in [&f.plain, &f.own] {
+        let e = c.read_item::<Value>("p", "e-0").unwrap_err();
+        assert_eq!(
+            (e.status(), e.substatus()),
+            (403, substatus::KEY_VAULT_ACCESS),
+            "{e}"
+        );
+    }
+}
