@@ -171,6 +171,11 @@ fn a_container_with_its_own_key_is_listed_with_it_and_revoked_alone() {
     assert_eq!(made["customerKey"], json!(uri), "{made}");
     env.ok(&["item", "create", "d", "mine", "--json", r#"{"id":"1","t":"a"}"#]);
     env.ok(&["item", "create", "d", "c", "--json", r#"{"id":"1","t":"a"}"#]);
+    // Export reads it from its own store.
+    let file = env.path("mine.jsonl");
+    assert_eq!(env.ok(&["export", "d", "mine", env.arg(&file)])["items"], 1);
+    let text = std::fs::read_to_string(&file).expect("read export");
+    assert!(text.contains(r#""id":"1""#), "{text}");
 
     let list = env.ok(&["container", "list", "d"]);
     let keys: Vec<(&Value, &Value)> = list["containers"]
