@@ -32,6 +32,27 @@ pub(crate) struct CustomerEntry {
     pub(crate) wrapped_dek: String,
 }
 
+/// A container with its own customer key (docs/keys.md#per-container-customer-keys): the DEK
+/// of its store's customer layer, wrapped by its own vault key. Never a raw key.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct ContainerKeyEntry {
+    /// The container's catalog id; its store is `DATA/containers/<container_id>/`.
+    pub(crate) container_id: u32,
+    /// The key URI the container was created with (may be version-less).
+    pub(crate) key_uri: String,
+    /// The versioned key id that wrapped the DEK.
+    pub(crate) kid: String,
+    /// RSA-OAEP-SHA256 ciphertext of the container's customer-layer DEK, hex.
+    pub(crate) wrapped_dek: String,
+}
+
+impl ContainerKeyEntry {
+    pub(crate) fn wrapped(&self, path: &Path) -> Result<Vec<u8>> {
+        hex::decode(&self.wrapped_dek)
+            .ok_or_else(|| Error::corruption(path, 0, "keyring: bad wrapped container key"))
+    }
+}
+
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub(crate) struct Keyring {
     pub(crate) service: ServiceEntry,
@@ -40,6 +61,10 @@ pub(crate) struct Keyring {
     /// once (docs/keys.md#enabling-cmk). Absent (false) otherwise, so older keyrings read as is.
     #[serde(default, rename = "cmkMigration", skip_serializing_if = "std::ops::Not::not")]
     pub(crate) resealing: bool,
+    /// Containers with their own customer key, by container id. Absent (empty) otherwise, so
+    /// older keyrings read as is.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) containers: Vec<ContainerKeyEntry>,
 }
 
 impl Keyring {
@@ -132,6 +157,7 @@ mod tests {
             service: Keyring::wrap_service(&smk, &dek),
             customer: None,
             resealing: false,
+            containers: Vec::new(),
         };
         let path = dir.path().join("KEYRING");
         ring.write(&path).unwrap();

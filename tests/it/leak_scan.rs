@@ -340,7 +340,7 @@ fn assert_clean(stage: &str, data: &Path, needles: &[Needle]) -> Scan {
 
 /// The RSA private key's PKCS#8 DER, from a vault key file:
 /// frame(20 bytes) | attrs_len u32 LE | attrs | der_len u32 LE | der.
-fn vault_private_der(vault_dir: &Path) -> Vec<u8> {
+pub(crate) fn vault_private_der(vault_dir: &Path) -> Vec<u8> {
     let mut files = Vec::new();
     let mut stack = vec![vault_dir.join("keys")];
     while let Some(d) = stack.pop() {

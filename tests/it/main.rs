@@ -14,6 +14,7 @@ mod backup_restore;
 mod batch;
 mod change_feed;
 mod cmk_vault;
+mod container_cmk;
 mod crash_recovery;
 mod enable_cmk;
 mod hierarchical_keys;

@@ -18,7 +18,8 @@ pub enum ContainerCommand {
     #[command(
         after_help = "Examples:\n  strata container create sales orders --pk /customer\n  \
                             strata container create sales events --pk /device --ttl 86400 --conflict-policy custom\n  \
-                            strata container create sales sessions --pk /tenant --pk /user --pk /session"
+                            strata container create sales sessions --pk /tenant --pk /user --pk /session\n  \
+                            strata container create sales ledger --pk /account --cmk https://keys.vault.local/keys/ledger"
     )]
     Create {
         db: String,
@@ -43,6 +44,12 @@ pub enum ContainerCommand {
         /// compositeIndexes, spatialIndexes) [default: every path but /_etag indexed].
         #[arg(long, value_name = "FILE")]
         index_policy: Option<PathBuf>,
+        /// A customer-managed key of the container's own (a key URI from `strata vault key
+        /// create`): its data is kept in a store of its own, sealed inside under a data key this
+        /// key wraps, and revoking the key makes this container alone unavailable [default: the
+        /// account's keys].
+        #[arg(long, value_name = "KEY_URI")]
+        cmk: Option<String>,
     },
     /// Replace a container's indexing policy; the index is rebuilt in the background (queries
     /// keep working, reading every item until it is ready). Waits for it unless --no-wait.
@@ -88,6 +95,7 @@ impl ContainerCommand {
                 ttl,
                 conflict_policy,
                 index_policy,
+                cmk,
             } => container::create(
                 g,
                 &container::NewContainer {
@@ -98,6 +106,7 @@ impl ContainerCommand {
                     default_ttl: *ttl,
                     conflict_policy: conflict_policy.as_deref(),
                     index_policy: index_policy.as_deref(),
+                    customer_key: cmk.as_deref(),
                 },
             ),
             ContainerCommand::SetIndexPolicy {

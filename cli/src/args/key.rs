@@ -16,13 +16,18 @@ pub enum AccountKeyCommand {
     /// Unwrap the customer key again now: restores a revoked account, or revokes it (403.x).
     #[command(after_help = "Example:\n  strata key check")]
     Check,
-    /// Re-wrap the data key under the newest enabled version of the key (or --to another key).
+    /// Re-wrap the data key under the newest enabled version of the key (or --to another key);
+    /// with --container, the data key of a container that has its own key.
     #[command(after_help = "Examples:\n  strata key rotate\n  \
-                            strata key rotate --to https://local.vault.local/keys/other-key")]
+                            strata key rotate --to https://local.vault.local/keys/other-key\n  \
+                            strata key rotate --container sales/ledger")]
     Rotate {
         /// Another key URI to rotate to.
         #[arg(long, value_name = "KEY_URI")]
         to: Option<String>,
+        /// A container with its own customer key (`container create --cmk`), as DB/CONT.
+        #[arg(long, value_name = "DB/CONT")]
+        container: Option<String>,
     },
     /// Use a customer-managed key on a service-managed account: new writes are sealed twice at
     /// once; existing data is re-sealed (before returning, unless --no-wait).
@@ -46,7 +51,9 @@ impl AccountKeyCommand {
         match self {
             AccountKeyCommand::Status => key::status(g),
             AccountKeyCommand::Check => key::check(g),
-            AccountKeyCommand::Rotate { to } => key::rotate(g, to.as_deref()),
+            AccountKeyCommand::Rotate { to, container } => {
+                key::rotate(g, to.as_deref(), container.as_deref())
+            }
             AccountKeyCommand::EnableCmk { key_uri, no_wait } => key::enable_cmk(g, key_uri, *no_wait),
         }
     }

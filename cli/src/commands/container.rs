@@ -23,6 +23,8 @@ pub struct NewContainer<'a> {
     pub conflict_policy: Option<&'a str>,
     /// A file holding the indexing policy (JSON).
     pub index_policy: Option<&'a Path>,
+    /// `--cmk`: the container's own customer key.
+    pub customer_key: Option<&'a str>,
 }
 
 pub fn create(g: &Globals, n: &NewContainer<'_>) -> CliResult<Report> {
@@ -37,6 +39,7 @@ pub fn create(g: &Globals, n: &NewContainer<'_>) -> CliResult<Report> {
             default_ttl: n.default_ttl,
             conflict_resolution,
             indexing_policy,
+            customer_key: n.customer_key.map(str::to_string),
         },
     )?;
     let policy = serde_json::to_value(c.conflict_resolution_policy()?).unwrap_or_default();
@@ -48,7 +51,14 @@ pub fn create(g: &Globals, n: &NewContainer<'_>) -> CliResult<Report> {
         .opt_field("throughput", n.throughput)
         .opt_field("defaultTtl", n.default_ttl)
         .field("conflictResolutionPolicy", policy)
-        .field("indexingPolicy", indexing))
+        .field("indexingPolicy", indexing)
+        .field("customerKey", key_of(n.customer_key)))
+}
+
+/// Whose key seals a container, as `container create`, `container list` and `ls` show it: its
+/// own key's URI, or "account" (the account's keys).
+pub fn key_of(own: Option<&str>) -> Value {
+    Value::from(own.unwrap_or("account"))
 }
 
 /// How a container's partition-key paths are reported: the path for a single-path key (as
@@ -106,7 +116,17 @@ pub fn list(g: &Globals, db: &str) -> CliResult<Report> {
         .database(db)
         .list_containers()?
         .into_iter()
-        .map(|c| vec![Value::from(c.name), pk_paths_value(&c.partition_key_paths)])
+        .map(|c| {
+            vec![
+                Value::from(c.name),
+                pk_paths_value(&c.partition_key_paths),
+                key_of(c.customer_key.as_deref()),
+            ]
+        })
         .collect();
-    Ok(Report::new(200).list("containers", vec!["name", "partitionKeyPath"], rows))
+    Ok(Report::new(200).list(
+        "containers",
+        vec!["name", "partitionKeyPath", "customerKey"],
+        rows,
+    ))
 }

@@ -6,7 +6,7 @@ use strata_engine::KeyStatus;
 
 use crate::args::Globals;
 use crate::commands::account;
-use crate::error::CliResult;
+use crate::error::{CliError, CliResult};
 use crate::output::Report;
 
 fn status_report(s: KeyStatus) -> Report {
@@ -22,6 +22,12 @@ fn status_report(s: KeyStatus) -> Report {
             "migration",
             s.migration.and_then(|m| serde_json::to_value(m).ok()),
         )
+        .opt_field(
+            "containers",
+            (!s.containers.is_empty())
+                .then(|| serde_json::to_value(&s.containers).ok())
+                .flatten(),
+        )
 }
 
 /// `key status`: the configured key, the key id in use, the identity and the state.
@@ -36,8 +42,17 @@ pub fn check(g: &Globals) -> CliResult<Report> {
 
 /// `key rotate [--to URI]`: re-wraps the customer data key under the newest enabled version
 /// of the configured key, or under another key.
-pub fn rotate(g: &Globals, to: Option<&str>) -> CliResult<Report> {
-    let r = account::open(g)?.rotate_customer_key(to)?;
+pub fn rotate(g: &Globals, to: Option<&str>, container: Option<&str>) -> CliResult<Report> {
+    let account = account::open(g)?;
+    let r = match container {
+        None => account.rotate_customer_key(to)?,
+        Some(scope) => {
+            let (db, name) = scope
+                .split_once('/')
+                .ok_or_else(|| CliError::bad_input(format!("--container {scope:?} is not DB/CONT")))?;
+            account.database(db).container(name).rotate_customer_key(to)?
+        }
+    };
     Ok(Report::new(200)
         .field("keyUri", r.key_uri)
         .field("previousKid", r.previous_kid)

@@ -12,7 +12,7 @@ use crate::commands::{account, container};
 use crate::error::{CliError, CliResult, EXIT_UNAVAILABLE};
 use crate::output::Report;
 
-const COLUMNS: [&str; 12] = [
+const COLUMNS: [&str; 13] = [
     "database",
     "container",
     "partitionKeyPath",
@@ -21,6 +21,7 @@ const COLUMNS: [&str; 12] = [
     "throughput",
     "encryption",
     "keyUri",
+    "customerKey",
     "analytical",
     "defaultTtl",
     "conflictPolicy",
@@ -55,6 +56,10 @@ pub fn run(g: &Globals) -> CliResult<Report> {
                 None => (None, unavailable.clone()),
                 Some(d) => match d.container(&c.name).stats().map_err(CliError::from) {
                     Ok(s) => (Some(s), None),
+                    // A container whose own key is refused: its row alone says so.
+                    Err(e) if e.exit_code() == EXIT_UNAVAILABLE && c.customer_key.is_some() => {
+                        (None, Some(reason(&e)))
+                    }
                     // The key was revoked since the open: the remaining rows say so too.
                     Err(e) if e.exit_code() == EXIT_UNAVAILABLE => {
                         let why = reason(&e);
@@ -71,8 +76,14 @@ pub fn run(g: &Globals) -> CliResult<Report> {
                 Value::from(stats.map(|s| s.item_count)),
                 Value::from(stats.map(|s| s.bytes)),
                 Value::from(c.throughput.or(db.throughput)),
-                Value::from(mode),
-                Value::from(key_uri.clone()),
+                // A container with its own key is sealed under it, whatever the account's mode.
+                Value::from(if c.customer_key.is_some() {
+                    "customer-managed"
+                } else {
+                    mode
+                }),
+                Value::from(c.customer_key.clone().or_else(|| key_uri.clone())),
+                container::key_of(c.customer_key.as_deref()),
                 Value::from(if c.analytical.is_some() { "on" } else { "off" }),
                 c.default_ttl.map_or(Value::from("off"), Value::from),
                 Value::from(policy(&c.conflict_resolution_policy)),

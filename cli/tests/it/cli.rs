@@ -149,7 +149,7 @@ fn smk_full_flow() {
         .ok(201);
     assert_eq!(
         env.run(&["container", "list", "shop"]).ok(200)["containers"],
-        json!([{ "name": "orders", "partitionKeyPath": "/tenant" }])
+        json!([{ "name": "orders", "partitionKeyPath": "/tenant", "customerKey": "account" }])
     );
 
     let created = env.run(&[

@@ -159,3 +159,78 @@ fn no_account_is_404_with_the_init_hint() {
         "{v}"
     );
 }
+
+#[test]
+fn a_container_with_its_own_key_is_listed_with_it_and_revoked_alone() {
+    let env = Env::with_container("/t");
+    let uri = env.ok(&["vault", "key", "create", "own", "--size", "2048"])["keyUri"]
+        .as_str()
+        .expect("keyUri")
+        .to_string();
+    let made = env.ok(&["container", "create", "d", "mine", "--pk", "/t", "--cmk", &uri]);
+    assert_eq!(made["customerKey"], json!(uri), "{made}");
+    env.ok(&["item", "create", "d", "mine", "--json", r#"{"id":"1","t":"a"}"#]);
+    env.ok(&["item", "create", "d", "c", "--json", r#"{"id":"1","t":"a"}"#]);
+    // Export reads it from its own store.
+    let file = env.path("mine.jsonl");
+    assert_eq!(env.ok(&["export", "d", "mine", env.arg(&file)])["items"], 1);
+    let text = std::fs::read_to_string(&file).expect("read export");
+    assert!(text.contains(r#""id":"1""#), "{text}");
+
+    let list = env.ok(&["container", "list", "d"]);
+    let keys: Vec<(&Value, &Value)> = list["containers"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .map(|r| (&r["name"], &r["customerKey"]))
+        .collect();
+    assert!(keys.contains(&(&json!("mine"), &json!(uri))), "{list}");
+    assert!(keys.contains(&(&json!("c"), &json!("account"))), "{list}");
+
+    let ls = env.ok(&["ls"]);
+    let (mine, c) = (row(&ls, "mine"), row(&ls, "c"));
+    assert_eq!(
+        (&mine["encryption"], &mine["keyUri"], &mine["customerKey"]),
+        (&json!("customer-managed"), &json!(uri), &json!(uri)),
+        "{ls}"
+    );
+    assert_eq!(
+        (&c["encryption"], &c["customerKey"]),
+        (&json!("service-managed"), &json!("account")),
+        "{ls}"
+    );
+
+    let rotated = env.ok(&["vault", "key", "rotate", "own"]);
+    // A pinned key URI (as `vault key create` prints) moves to the new version with --to.
+    let to = rotated["keyUri"].as_str().expect("keyUri");
+    let r = env.ok(&["key", "rotate", "--container", "d/mine", "--to", to]);
+    assert_eq!(r["kid"], rotated["keyUri"], "{r} {rotated}");
+
+    // Its key disabled: that container alone is unavailable.
+    env.ok(&["vault", "key", "disable", "own"]);
+    env.run(&["item", "get", "d", "mine", "1", "--pk", "a"]).code(3);
+    env.ok(&["item", "get", "d", "c", "1", "--pk", "a"]);
+    let ls = env.ok(&["ls"]);
+    assert_eq!(row(&ls, "c")["itemCount"], 1, "{ls}");
+    assert_eq!(row(&ls, "mine")["itemCount"], Value::Null, "{ls}");
+    assert!(
+        row(&ls, "mine")["note"]
+            .as_str()
+            .is_some_and(|n| n.contains("403.4002")),
+        "{ls}"
+    );
+    assert!(
+        ls.get("note").is_none(),
+        "the account itself is not revoked: {ls}"
+    );
+    let status = env.ok(&["key", "status"]);
+    assert_eq!(status["state"], "active", "{status}");
+    assert_eq!(
+        (
+            &status["containers"][0]["container"],
+            &status["containers"][0]["state"]
+        ),
+        (&json!("d/mine"), &json!("revoked")),
+        "{status}"
+    );
+}

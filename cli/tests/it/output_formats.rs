@@ -148,13 +148,13 @@ fn listings_in_every_format() {
     assert_eq!(
         out(&env, "jsonl", &list).lines(),
         vec![
-            json!({"name": "c", "partitionKeyPath": "/t"}),
-            json!({"name": "other", "partitionKeyPath": "/x/y"}),
+            json!({"name": "c", "partitionKeyPath": "/t", "customerKey": "account"}),
+            json!({"name": "other", "partitionKeyPath": "/x/y", "customerKey": "account"}),
         ]
     );
     assert_eq!(
         out(&env, "csv", &list).stdout,
-        "name,partitionKeyPath\nc,/t\nother,/x/y\n"
+        "name,partitionKeyPath,customerKey\nc,/t,account\nother,/x/y,account\n"
     );
     let table = out(&env, "table", &list).stdout;
     assert!(
@@ -166,7 +166,7 @@ fn listings_in_every_format() {
     assert_eq!(ls["encryption"], "service-managed");
     let row = |name: &str, count: u64| {
         json!({"database": "d", "container": name, "throughput": null, "encryption": "service-managed",
-               "keyUri": null, "analytical": "off", "defaultTtl": "off", "conflictPolicy": "lww:/_ts",
+               "keyUri": null, "customerKey": "account", "analytical": "off", "defaultTtl": "off", "conflictPolicy": "lww:/_ts",
                "note": null, "itemCount": count})
     };
     let mut rows = ls["containers"].as_array().cloned().unwrap_or_default();
@@ -181,12 +181,12 @@ fn listings_in_every_format() {
     assert_eq!(
         csv.lines().next(),
         Some(
-            "database,container,partitionKeyPath,itemCount,bytes,throughput,encryption,keyUri,analytical,\
+            "database,container,partitionKeyPath,itemCount,bytes,throughput,encryption,keyUri,customerKey,analytical,\
              defaultTtl,conflictPolicy,note"
         )
     );
     assert!(
-        csv.contains("d,other,/x/y,0,0,,service-managed,,off,off,lww:/_ts,"),
+        csv.contains("d,other,/x/y,0,0,,service-managed,,account,off,off,lww:/_ts,"),
         "{csv}"
     );
     let run = out(&env, "table", &["ls"]);

@@ -143,7 +143,19 @@ impl Container {
     /// Creates and wraps the container's analytical key unless it exists. Refused (400) on a
     /// customer-key account whose default identity is the first-party identity.
     fn ensure_key(&self) -> Result<()> {
-        let identity = self.inner.catalog()?.identity()?;
+        let (identity, id) = {
+            let c = self.inner.catalog()?;
+            (c.identity()?, c.container(self.database_name(), self.name())?.id)
+        };
+        // Its key would be wrapped by the account's keys, not the container's: revoking the
+        // container's key would leave the tier's copy readable.
+        if self.inner.own_stores.has(id) {
+            return Err(Error::BadRequest(
+                "the analytical tier of a container with its own customer key is not built yet: \
+                 the tier's key would not be under the container's key"
+                    .into(),
+            ));
+        }
         if self.inner.is_cmk() && identity == Principal::FirstParty {
             return Err(Error::BadRequest(format!(
                 "{NEEDS_MANAGED_IDENTITY}, grant it get/wrapKey/unwrapKey on the key, then enable"

@@ -252,7 +252,7 @@ impl Container {
             })
             .collect::<Result<Vec<_>>>()?;
         let _guards = self.inner.item_locks(plan.iter().map(|p| p.key.as_slice()))?;
-        let cmk = self.inner.is_cmk();
+        let cmk = self.inner.container_cmk(r.id);
         let mut done = Vec::with_capacity(plan.len());
         let mut bodies = Vec::with_capacity(plan.len());
         let mut read_charges = Vec::with_capacity(plan.len());
@@ -303,7 +303,9 @@ impl Container {
             }
         }
         if !batch.is_empty() {
-            self.inner.db.write(batch, self.inner.default_durability())?;
+            self.inner
+                .store_for(r.id)?
+                .write(batch, self.inner.default_durability())?;
         }
         let results = done
             .into_iter()

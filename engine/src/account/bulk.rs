@@ -235,7 +235,7 @@ impl Container {
         }
         if !batch.is_empty() {
             let durability = opts.durability.unwrap_or(self.inner.default_durability());
-            self.inner.db.write(batch, durability)?;
+            self.inner.store_for(r.id)?.write(batch, durability)?;
         }
         for (i, d, body, charge) in done {
             results[i] = Some(d.result(body, charge, opts.content_response));

@@ -45,7 +45,10 @@ impl Container {
 
     /// Records a conflict in the container `container_id` (one of this account's).
     pub(crate) fn record_conflict(&self, container_id: u32, c: &Conflict<'_>) -> Result<()> {
-        let ticket = self.inner.lsns.begin(&self.inner.db, container_id)?;
+        let ticket = self
+            .inner
+            .lsns
+            .begin(&*self.inner.store_for(container_id)?, container_id)?;
         let mut rec = json!({
             "id": ticket.lsn.to_string(),
             "operationType": c.operation,
@@ -63,7 +66,9 @@ impl Container {
             serde_json::to_vec(&rec).map_err(|e| Error::Internal(format!("serialising a conflict: {e}")))?;
         let mut batch = WriteBatch::new();
         batch.put(lsn_key(KeySpace::Conflict, container_id, ticket.lsn), body);
-        self.inner.db.write(batch, Durability::Buffered)?;
+        self.inner
+            .store_for(container_id)?
+            .write(batch, Durability::Buffered)?;
         drop(ticket);
         Ok(())
     }
@@ -73,7 +78,7 @@ impl Container {
     pub fn read_conflicts(&self) -> Result<ConflictsResponse> {
         self.retrying(|| {
             let r = self.resolve()?;
-            let raw = self.inner.db.scan_range(
+            let raw = self.inner.store_for(r.id)?.scan_range(
                 &lsn_key(KeySpace::Conflict, r.id, 0),
                 &lsn_keys_end(KeySpace::Conflict, r.id),
                 usize::MAX,
@@ -83,7 +88,7 @@ impl Container {
                 .iter()
                 .map(|(_, v)| parse_stored(v))
                 .collect::<Result<Vec<_>>>()?;
-            let charge = feed_charge(sizes, self.inner.is_cmk());
+            let charge = feed_charge(sizes, self.inner.container_cmk(r.id));
             self.charge(&r, charge)?;
             Ok(ConflictsResponse {
                 conflicts,
@@ -103,12 +108,14 @@ impl Container {
         };
         let n = conflict_id.parse::<u64>().map_err(|_| not_found())?;
         let key = lsn_key(KeySpace::Conflict, r.id, n);
-        if lsn_of(&key)? != n || self.inner.db.get(&key)?.is_none() {
+        if lsn_of(&key)? != n || self.inner.store_for(r.id)?.get(&key)?.is_none() {
             return Err(not_found());
         }
         let mut batch = WriteBatch::new();
         batch.delete(key);
-        self.inner.db.write(batch, self.inner.default_durability())?;
+        self.inner
+            .store_for(r.id)?
+            .write(batch, self.inner.default_durability())?;
         Ok(())
     }
 }

@@ -198,6 +198,8 @@ impl Container {
         self.inner.require_key_access()?;
         let cat = self.inner.catalog()?;
         let c = cat.container(&self.db, &self.name)?;
+        // A container with its own customer key answers 403 while that key is refused.
+        self.inner.own_stores.store(c.id)?;
         let throughput = match c.throughput {
             Some(ru_per_sec) => Some(Provisioned {
                 key: BucketKey::Container(c.id),
@@ -427,8 +429,8 @@ impl Container {
     fn read_item_once<T: DeserializeOwned>(&self, pk: &PartitionKey, id: &str) -> Result<ItemResponse<T>> {
         let r = self.resolve()?;
         let key = r.item_key(pk, id)?;
-        let cmk = self.inner.is_cmk();
-        let Some(bytes) = self.live(&r, self.inner.db.get(&key)?)? else {
+        let cmk = self.inner.container_cmk(r.id);
+        let Some(bytes) = self.live(&r, self.inner.store_for(r.id)?.get(&key)?)? else {
             let charge = point_read_charge(0, cmk);
             self.charge(&r, charge)?;
             return Err(self.not_found(pk, id).with_charge(charge));
@@ -509,7 +511,11 @@ pub(crate) struct Version<'a> {
 impl Container {
     /// The item stored under `key`, parsed, live or expired; `None` if absent.
     pub(crate) fn stored_item(&self, key: &[u8]) -> Result<Option<Value>> {
-        self.inner.db.get(key)?.map(|b| parse_stored(&b)).transpose()
+        self.inner
+            .store_for_key(key)?
+            .get(key)?
+            .map(|b| parse_stored(&b))
+            .transpose()
     }
 
     /// Writes a version and its change-feed records in one batch. The caller holds the item's
@@ -517,7 +523,7 @@ impl Container {
     pub(crate) fn put_version(&self, v: &Version<'_>, durability: Durability) -> Result<()> {
         let mut batch = WriteBatch::new();
         add_version(&mut batch, v)?;
-        self.inner.db.write(batch, durability)?;
+        self.inner.store_for(v.container_id)?.write(batch, durability)?;
         Ok(())
     }
 }
@@ -578,7 +584,10 @@ impl Container {
         ttl_expired: bool,
         durability: Durability,
     ) -> Result<()> {
-        let ticket = self.inner.lsns.begin(&self.inner.db, container_id)?;
+        let ticket = self
+            .inner
+            .lsns
+            .begin(&*self.inner.store_for(container_id)?, container_id)?;
         let change = Change {
             op: OperationType::Delete,
             lsn: ticket.lsn,
@@ -590,7 +599,7 @@ impl Container {
         };
         let mut batch = WriteBatch::new();
         add_delete(&mut batch, container_id, &key, &change, old, index)?;
-        self.inner.db.write(batch, durability)?;
+        self.inner.store_for(container_id)?.write(batch, durability)?;
         drop(ticket);
         Ok(())
     }

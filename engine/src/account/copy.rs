@@ -18,7 +18,7 @@ impl Container {
         // Streamed over one snapshot of `from`: memory is bounded by one item, not by the
         // container.
         let prefix = container_prefix(fr.id);
-        for record in from.inner.db.iter_prefix_from(&prefix, &prefix)? {
+        for record in from.inner.store_for(fr.id)?.iter_prefix_from(&prefix, &prefix)? {
             let (_, bytes) = record?;
             let mut item = parse_stored(&bytes)?;
             if let Some(o) = item.as_object_mut() {

@@ -239,8 +239,8 @@ impl Container {
                 self.sweep_expired(&r)?;
             }
         }
-        let db = &self.inner.db;
-        let limit = self.inner.lsns.visible_limit(db, r.id)?;
+        let db = self.inner.store_for(r.id)?;
+        let limit = self.inner.lsns.visible_limit(&db, r.id)?;
         let space = match opts.mode {
             ChangeFeedMode::LatestVersion => KeySpace::Latest,
             ChangeFeedMode::AllVersionsAndDeletes => KeySpace::Feed,
@@ -287,7 +287,7 @@ impl Container {
                 }
             }
         }
-        let charge = feed_charge(sizes, self.inner.is_cmk());
+        let charge = feed_charge(sizes, self.inner.container_cmk(r.id));
         if metered {
             self.charge(&r, charge)?;
         }
@@ -339,7 +339,7 @@ impl Container {
         pk: &PartitionKey,
         id: &str,
     ) -> Result<Option<(Value, usize)>> {
-        let db = &self.inner.db;
+        let db = self.inner.store_for(container_id)?;
         let image_key = lsn_key(KeySpace::Image, container_id, lsn);
         let superseded = |v: Vec<u8>| -> Result<(Value, usize)> {
             let stored = split_value(&v)?.1;
@@ -367,7 +367,7 @@ impl Container {
         item_key: &[u8],
         pk: Option<&PartitionKey>,
     ) -> Result<Option<(Value, usize)>> {
-        let Some(bytes) = self.inner.db.get(item_key)? else {
+        let Some(bytes) = self.inner.store_for(r.id)?.get(item_key)? else {
             return Ok(None);
         };
         let item = parse_stored(&bytes)?;
@@ -387,7 +387,7 @@ impl Container {
         let prefix = space.container_prefix(container_id);
         for record in self
             .inner
-            .db
+            .store_for(container_id)?
             .iter_prefix_from(&prefix, &lsn_key(space, container_id, 1))?
         {
             let (k, v) = record?;
@@ -419,7 +419,7 @@ impl Container {
         // Streamed over one snapshot (the deletes it writes go to later ones): memory is bounded
         // by one item, not by the container.
         let prefix = crate::document::container_prefix(r.id);
-        for record in self.inner.db.iter_prefix_from(&prefix, &prefix)? {
+        for record in self.inner.store_for(r.id)?.iter_prefix_from(&prefix, &prefix)? {
             let (key, bytes) = record?;
             let item = parse_stored(&bytes)?;
             if expires_at(r.default_ttl, &item).is_none_or(|at| now < at) {
@@ -427,7 +427,7 @@ impl Container {
             }
             let _guard = self.inner.item_lock(&key)?;
             // Re-read under the lock: a writer may have replaced it meanwhile.
-            let Some(current) = self.inner.db.get(&key)? else {
+            let Some(current) = self.inner.store_for(r.id)?.get(&key)? else {
                 continue;
             };
             let current = parse_stored(&current)?;

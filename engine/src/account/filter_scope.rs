@@ -53,7 +53,7 @@ impl Container {
         loop {
             seeks += 1;
             let within = |k: &[u8]| k.starts_with(&base);
-            let Some((key, _)) = self.inner.db.first_from(&from, within)? else {
+            let Some((key, _)) = self.inner.store_for(id)?.first_from(&from, within)? else {
                 break;
             };
             let levels = leading_levels(id, &key, depth).ok_or_else(|| {

@@ -1,7 +1,9 @@
 //! Changing an account's default identity, the principal it calls the vault as. Allowed while
 //! the account is revoked (it is one way out). The new identity must be able to unwrap the
-//! customer key before the catalog records it. See docs/keys.md#identities.
+//! customer key, and the key of every container that has its own, before the catalog records
+//! it. See docs/keys.md#identities.
 
+use super::container_keys::unwrap_container_dek;
 use super::handle::Account;
 use super::keys::{open_service, read_keyring, unwrap_customer};
 use crate::catalog::Catalog;
@@ -30,8 +32,12 @@ impl Account {
                 data_dir.display()
             ))
         })?;
-        // Unwrapping proves access; the DEK itself is dropped (zeroized) right away.
+        // Unwrapping proves access; the DEK itself is dropped (zeroized) right away. The keys of
+        // containers with their own must unwrap too.
         drop(unwrap_customer(opts, data_dir, &ring, &identity)?);
+        for entry in &ring.containers {
+            drop(unwrap_container_dek(opts, data_dir, entry, &identity)?);
+        }
         catalog.default_identity = Some(identity.to_string());
         catalog.write(data_dir, &probe)
     }
@@ -57,10 +63,12 @@ impl Account {
                     ));
                 }
             }
+            // A container with its own key must stay readable under the new identity too.
+            inner.verify_own_keys_as(&identity)?;
             catalog.default_identity = Some(identity.to_string());
             Ok(())
         })?;
-        if inner.is_cmk() {
+        if inner.is_cmk() || inner.own_stores.any() {
             // The outcome is recorded in the key state; the change itself has succeeded.
             let _ = self.check_key();
         }

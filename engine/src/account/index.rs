@@ -149,6 +149,11 @@ fn rebuild_loop(weak: &Weak<AccountInner>, signal: &Signal, pending: bool) {
 /// Whether some container's index is not ready at its generation.
 fn indexes_pending(inner: &AccountInner) -> Result<bool> {
     for (_, _, id, generation) in container_generations(inner)? {
+        // A container whose own key is refused waits: its check wakes the indexer when it
+        // comes back.
+        if inner.own_stores.unavailable(id) {
+            continue;
+        }
         let ready = read_state(inner, id)?.is_some_and(|s| s.complete && s.generation == generation);
         if !ready {
             return Ok(true);
@@ -177,6 +182,9 @@ fn rebuild_step(inner: &Arc<AccountInner>, signal: &Signal) -> Result<bool> {
     inner.require_key_access()?;
     let containers = container_generations(inner)?;
     for (db, name, id, generation) in containers {
+        if inner.own_stores.unavailable(id) {
+            continue;
+        }
         let state = read_state(inner, id)?;
         if state
             .as_ref()
@@ -199,7 +207,7 @@ fn rebuild_step(inner: &Arc<AccountInner>, signal: &Signal) -> Result<bool> {
 
 fn read_state(inner: &AccountInner, container_id: u32) -> Result<Option<RebuildState>> {
     inner
-        .db
+        .store_for(container_id)?
         .get(&rebuild_key(container_id))?
         .map(|b| RebuildState::decode(&b))
         .transpose()
@@ -375,7 +383,9 @@ impl Container {
             }
             .encode(),
         );
-        self.inner.db.write(batch, Durability::Buffered)?;
+        self.inner
+            .store_for(container_id)?
+            .write(batch, Durability::Buffered)?;
         Ok(())
     }
 
@@ -402,7 +412,10 @@ impl Container {
             start.push(0);
         }
         let end = prefix_end(&prefix).unwrap_or_default();
-        let items = self.inner.db.scan_range(&start, &end, REBUILD_CHUNK)?;
+        let items = self
+            .inner
+            .store_for(id)?
+            .scan_range(&start, &end, REBUILD_CHUNK)?;
         for (key, _) in &items {
             if stop() {
                 return Ok(());
@@ -412,7 +425,7 @@ impl Container {
             if view.generation != generation {
                 return Ok(()); // the policy changed again; the next step starts over
             }
-            let Some(bytes) = self.inner.db.get(key)? else {
+            let Some(bytes) = self.inner.store_for(id)?.get(key)? else {
                 continue;
             };
             let item = parse_stored(&bytes)?;
@@ -426,7 +439,7 @@ impl Container {
                 &item_terms(&view, Some(&item)),
             );
             if !batch.is_empty() {
-                self.inner.db.write(batch, Durability::Buffered)?;
+                self.inner.store_for(id)?.write(batch, Durability::Buffered)?;
             }
             state.items_done += 1;
             state.cursor = key.get(prefix.len()..).map(<[u8]>::to_vec);
@@ -434,7 +447,7 @@ impl Container {
         if items.len() == REBUILD_CHUNK {
             let mut batch = WriteBatch::new();
             batch.put(rebuild_key(id), state.encode());
-            self.inner.db.write(batch, Durability::Buffered)?;
+            self.inner.store_for(id)?.write(batch, Durability::Buffered)?;
             return Ok(());
         }
         // Every item is indexed: remove the older generations' entries, then mark it ready.
@@ -444,7 +457,10 @@ impl Container {
             if stop() {
                 return Ok(());
             }
-            let old = self.inner.db.scan_range(&old_start, &old_end, CLEANUP_CHUNK)?;
+            let old = self
+                .inner
+                .store_for(id)?
+                .scan_range(&old_start, &old_end, CLEANUP_CHUNK)?;
             if old.is_empty() {
                 break;
             }
@@ -452,13 +468,13 @@ impl Container {
             for (k, _) in old {
                 batch.delete(k);
             }
-            self.inner.db.write(batch, Durability::Buffered)?;
+            self.inner.store_for(id)?.write(batch, Durability::Buffered)?;
         }
         state.complete = true;
         state.cursor = None;
         let mut batch = WriteBatch::new();
         batch.put(rebuild_key(id), state.encode());
-        self.inner.db.write(batch, Durability::Buffered)?;
+        self.inner.store_for(id)?.write(batch, Durability::Buffered)?;
         Ok(())
     }
 
@@ -482,7 +498,7 @@ impl Container {
                 continue;
             };
             for (start, end) in ranges(&path, &l.kind) {
-                for next in self.inner.db.iter_prefix_from(&path, &start)? {
+                for next in self.inner.store_for(id)?.iter_prefix_from(&path, &start)? {
                     let (entry, _) = next?;
                     if !end.is_empty() && entry >= end {
                         break;

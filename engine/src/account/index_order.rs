@@ -10,7 +10,7 @@
 //! keys and terms; must not evaluate queries nor know how a position becomes a token
 //! (account/query.rs).
 
-use super::container::{parse_stored, public_size, Container};
+use super::container::{parse_stored, public_size};
 use super::index::{item_terms, lookup_prefix, ranges, IndexView};
 use super::ordered::merged;
 use crate::document::container_prefix;
@@ -19,6 +19,7 @@ use crate::index::encode::{entry_suffix, generation_prefix};
 use crate::index::path::Seg;
 use crate::metering::query_load_charge;
 use crate::query::plan::Lookup;
+use strata_lsm::db::Db;
 use strata_lsm::ScanIter;
 
 /// How a set of lookups is read in index order: the entries' path prefix and the key ranges
@@ -68,7 +69,8 @@ impl ValueOrder {
 
 /// The items of a `ValueOrder` walk as `(position, stored item)`, in index order.
 pub(crate) struct InValueOrder<'a> {
-    container: &'a Container,
+    /// The container's store (`AccountInner::store_for`), held by the caller for the walk.
+    store: &'a Db,
     view: &'a IndexView,
     order: ValueOrder,
     /// `0x01 | container id`: an entry's item suffix after it is the item key.
@@ -93,12 +95,12 @@ pub(crate) struct InValueOrder<'a> {
     pub(crate) cut: Option<Vec<u8>>,
 }
 
-impl Container {
+impl<'a> InValueOrder<'a> {
     /// Walks `order` (lookups of `view`'s index) over the items under `scope` (a container or
-    /// partition prefix), from `position` on (inclusive; `None`: the start), reading at most
-    /// `entry_limit` entries.
-    pub(crate) fn in_value_order<'a>(
-        &'a self,
+    /// partition prefix) in `store` (the container's), from `position` on (inclusive; `None`:
+    /// the start), reading at most `entry_limit` entries.
+    pub(crate) fn new(
+        store: &'a Db,
         id: u32,
         view: &'a IndexView,
         order: ValueOrder,
@@ -113,7 +115,7 @@ impl Container {
             .to_vec();
         let from = position.map(|p| [order.path.as_slice(), p].concat());
         Ok(InValueOrder {
-            container: self,
+            store,
             view,
             order,
             items,
@@ -153,11 +155,7 @@ impl InValueOrder<'_> {
             if !end.is_empty() && start >= *end {
                 continue;
             }
-            let entries = self
-                .container
-                .inner
-                .db
-                .iter_prefix_from(&self.order.path, &start)?;
+            let entries = self.store.iter_prefix_from(&self.order.path, &start)?;
             self.current = Some((entries, end.clone()));
             return Ok(true);
         }
@@ -214,7 +212,7 @@ impl InValueOrder<'_> {
             }
             let key = [self.items.as_slice(), suffix].concat();
             // An entry whose item is gone (removed by compaction after its TTL) proposes nothing.
-            let Some(bytes) = self.container.inner.db.get(&key)? else {
+            let Some(bytes) = self.store.get(&key)? else {
                 continue;
             };
             if self.order.repeats && !self.least_at(&bytes, value)? {
@@ -236,6 +234,7 @@ impl Iterator for InValueOrder<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::account::Container;
     use crate::document::{partition_prefix, PartitionKey};
     use crate::index::path::Seg;
     use crate::query::plan::LookupKind;
@@ -249,9 +248,9 @@ mod tests {
         let mut from: Option<Vec<u8>> = None;
         loop {
             let order = ValueOrder::of(r.id, view.generation, lookups).unwrap();
-            let mut items = c
-                .in_value_order(r.id, &view, order, scope, from.as_deref(), limit)
-                .unwrap();
+            let store = c.inner.store_for(r.id).unwrap();
+            let mut items =
+                InValueOrder::new(&store, r.id, &view, order, scope, from.as_deref(), limit).unwrap();
             for next in &mut items {
                 let (position, bytes) = next.unwrap();
                 assert!(position_in_scope(r.id, &position, scope));

@@ -12,6 +12,7 @@ use crate::document::container_prefix;
 use crate::error::{Error, Result};
 use crate::index::encode::{encode_value, entry_suffix, path_prefix};
 use crate::query::plan::{Lookup, LookupKind};
+use strata_lsm::db::Db;
 use strata_lsm::ScanIter;
 
 /// Most value runs merged at once; a lookup with more (a long `IN` list) is read whole instead,
@@ -39,14 +40,15 @@ impl Container {
     /// The stream of item keys in `scope` (a container or partition prefix) from `start` on
     /// (`start` begins with `scope`) that `lookups` propose; `None` when a lookup is not an
     /// equality or there are too many values to merge (the caller then reads the index whole).
-    pub(crate) fn stream_candidates(
-        &self,
+    pub(crate) fn stream_candidates<'a>(
+        &'a self,
+        store: &'a Db,
         id: u32,
         generation: u32,
         lookups: &[Lookup],
         scope: &[u8],
         start: &[u8],
-    ) -> Result<Option<Candidates<'_>>> {
+    ) -> Result<Option<Candidates<'a>>> {
         let container = container_prefix(id);
         let (Some(scope_suffix), Some(start_suffix)) = (
             scope.strip_prefix(container.as_slice()),
@@ -73,7 +75,7 @@ impl Container {
                 from.extend_from_slice(start_suffix);
                 // Only the scope's entries of this value: `path | value | scope suffix …`.
                 run_prefix.extend_from_slice(scope_suffix);
-                let entries = self.inner.db.iter_prefix_from(&run_prefix, &from)?;
+                let entries = store.iter_prefix_from(&run_prefix, &from)?;
                 runs.push(Run {
                     entries,
                     path_len: path.len(),

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
+use super::container_key_check::ContainerKeyStatus;
 use super::enable_cmk::MigrationStatus;
 use super::handle::{now_secs, Account, AccountInner};
 use super::keys::{open_vault, read_keyring, unwrap_customer, KEYRING_FILE};
@@ -79,13 +80,17 @@ pub struct KeyStatus {
     pub key_in_memory: bool,
     /// How much of the data is sealed twice (customer-managed accounts; see `Account::enable_cmk`).
     pub migration: Option<MigrationStatus>,
+    /// The containers with their own customer key, each with its state (a revoked container
+    /// leaves the account `active`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub containers: Vec<ContainerKeyStatus>,
 }
 
 impl AccountInner {
     /// Gate of every data-plane call: runs a key check when one is due, then fails with 403 and
     /// the recorded substatus while the account is revoked.
     pub(crate) fn require_key_access(&self) -> Result<()> {
-        if !self.is_cmk() {
+        if !self.is_cmk() && !self.own_stores.any() {
             return Ok(());
         }
         let mut state = self.key_state.lock();
@@ -117,6 +122,14 @@ impl AccountInner {
     /// enabled version if it has a newer one (a rotation). A failed move leaves the account on
     /// its current version, which still works; the failure is in the vault's audit log.
     fn check_locked(&self, state: &mut State) {
+        // The containers with their own key are checked each on its own: one revoked container
+        // leaves the account and the other containers working.
+        self.check_own_keys();
+        if !self.is_cmk() {
+            state.last_check = Instant::now();
+            state.last_check_unix = now_secs();
+            return;
+        }
         let outcome = self.unwrap_again();
         match &outcome {
             Ok(()) => {
@@ -200,7 +213,7 @@ impl Account {
     /// enters the revoked state and the vault's 403 is returned; on success a revoked account is
     /// restored. A service-managed account has nothing to check.
     pub fn check_key(&self) -> Result<KeyStatus> {
-        if self.inner.is_cmk() {
+        if self.inner.is_cmk() || self.inner.own_stores.any() {
             let mut state = self.inner.key_state.lock();
             self.inner.check_locked(&mut state);
             if let Some(r) = &state.revoked {
@@ -234,6 +247,7 @@ impl Account {
         } else {
             None
         };
+        let containers = self.inner.own_key_statuses()?;
         let state = self.inner.key_state.lock();
         Ok(KeyStatus {
             encryption: cmk,
@@ -251,6 +265,7 @@ impl Account {
             last_check: state.last_check_unix,
             key_in_memory: self.inner.suite.has_customer_key(),
             migration,
+            containers,
         })
     }
 }

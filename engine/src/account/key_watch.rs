@@ -16,10 +16,10 @@ use crate::error::Result;
 /// The thread's name in the supervisor.
 const KEY_CHECKER: &str = "strata-key-check";
 
-/// Starts the key-check thread of a customer-managed account (no effect on a service-managed
-/// one, or if it runs already).
+/// Starts the key-check thread of a customer-managed account, or of one with a container that
+/// has its own customer key (no effect on other accounts, or if it runs already).
 pub(crate) fn start(inner: &Arc<AccountInner>) -> Result<()> {
-    if !inner.is_cmk() {
+    if !inner.is_cmk() && !inner.own_stores.any() {
         return Ok(());
     }
     let weak = Arc::downgrade(inner);

@@ -86,6 +86,7 @@ pub(crate) fn create_keys(
         service: Keyring::wrap_service(&smk, &service),
         customer: customer.as_ref().map(|(e, _)| e.clone()),
         resealing: false,
+        containers: Vec::new(),
     };
     ring.write(&data_dir.join(KEYRING_FILE))?;
     Ok(CipherSuite::new(service, customer.map(|(_, d)| d)))

@@ -1,6 +1,7 @@
 //! The key-space registry against the store: every kind of write an account makes lands in a
 //! space `KeySpace::ALL` lists (and each listed space is written by something), and deleting a
-//! container leaves no key of it in any space, even after the account closes and reopens.
+//! container leaves no key of it in any space, even after the account closes and reopens; every
+//! key written routes to its container's store (`store_for_key`).
 //! Tests only; reads the raw store, writes only through the public API.
 
 use std::sync::Arc;
@@ -144,6 +145,48 @@ fn every_key_written_is_in_a_registered_space_and_every_space_is_written() {
         missing.is_empty(),
         "no write of this test reached {missing:?}: exercise it here"
     );
+}
+
+/// The account code reads and writes a container's keys through `store_for(container_id)`, and
+/// code that holds only a key through `store_for_key`: every key an account writes must route
+/// to the store of a container its catalog lists, and a key of no container must be refused
+/// rather than sent to some store.
+#[test]
+fn every_key_written_routes_to_a_listed_container_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualWallClock::at(1_800_000_000);
+    let (a, b) = exercise(&dir, &clock);
+    for account in [&a, &b] {
+        let listed: std::collections::BTreeSet<u32> = account
+            .inner
+            .catalog()
+            .unwrap()
+            .databases
+            .iter()
+            .flat_map(|d| d.containers.iter().map(|c| c.id))
+            .collect();
+        for key in all_keys(account) {
+            let space = KeySpace::of(&key).unwrap();
+            let id = space.container_of(&key).unwrap();
+            assert!(
+                listed.contains(&id),
+                "{space:?} key of an unlisted container {id}: {key:02x?}"
+            );
+            let routed = account.inner.store_for_key(&key).unwrap();
+            assert!(
+                Arc::ptr_eq(&routed, &account.inner.store_for(id).unwrap()),
+                "{space:?} key routed away from its container's store"
+            );
+        }
+    }
+    for bad in [
+        &[][..],
+        &[KeySpace::Item.tag(), 0, 0][..],
+        &[0xFF, 0, 0, 0, 1][..],
+    ] {
+        let e = a.inner.store_for_key(bad).map(|_| ()).unwrap_err();
+        assert_eq!(e.status(), 500, "{bad:02x?}: {e}");
+    }
 }
 
 #[test]

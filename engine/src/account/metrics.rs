@@ -118,22 +118,45 @@ impl AccountInner {
             .iter()
             .flat_map(|d| d.containers.iter().map(|c| c.id))
             .collect();
-        let mut batch = WriteBatch::new();
+        // One batch per store (containers sharing the account's store share one write).
+        let mut batches: Vec<(std::sync::Arc<strata_lsm::db::Db>, WriteBatch)> = Vec::new();
+        let mut refused = None;
         for (id, ru, ops, throttled) in self.metrics.totals()? {
             if (ops == 0 && throttled == 0) || !live.contains(&id) {
                 continue;
             }
+            // A container whose own key is refused keeps its session's counts unrecorded; the
+            // others are still written.
+            let store = match self.store_for(id) {
+                Ok(s) => s,
+                Err(e) => {
+                    refused.get_or_insert(e);
+                    continue;
+                }
+            };
             let key = lifetime_key(id);
-            let (r0, o0, t0) = match self.db.get(&key)? {
+            let (r0, o0, t0) = match store.get(&key)? {
                 Some(b) => decode_lifetime(&b)?,
                 None => (0.0, 0, 0),
             };
-            batch.put(key, encode_lifetime((r0 + ru, o0 + ops, t0 + throttled)));
+            let i = match batches
+                .iter()
+                .position(|(s, _)| std::sync::Arc::ptr_eq(s, &store))
+            {
+                Some(i) => i,
+                None => {
+                    batches.push((store, WriteBatch::new()));
+                    batches.len() - 1
+                }
+            };
+            if let Some((_, batch)) = batches.get_mut(i) {
+                batch.put(key, encode_lifetime((r0 + ru, o0 + ops, t0 + throttled)));
+            }
         }
-        if !batch.is_empty() {
-            self.db.write(batch, Durability::Sync)?;
+        for (store, batch) in batches {
+            store.write(batch, Durability::Sync)?;
         }
-        Ok(())
+        refused.map_or(Ok(()), Err)
     }
 }
 
@@ -143,7 +166,7 @@ impl Container {
     pub fn lifetime_metrics(&self) -> Result<ContainerMetrics> {
         let now = self.metrics()?;
         let id = self.resolve()?.id;
-        let (ru, ops, throttled) = match self.inner.db.get(&lifetime_key(id))? {
+        let (ru, ops, throttled) = match self.inner.store_for(id)?.get(&lifetime_key(id))? {
             Some(b) => decode_lifetime(&b)?,
             None => (0.0, 0, 0),
         };

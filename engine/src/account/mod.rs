@@ -14,6 +14,10 @@ mod bulk;
 mod bulk_tests;
 mod conflict;
 mod container;
+mod container_key_check;
+mod container_keys;
+#[cfg(test)]
+mod container_keys_tests;
 mod copy;
 mod database;
 mod delete;
@@ -77,6 +81,7 @@ pub use conflict::ConflictsResponse;
 #[cfg(feature = "fuzzing")]
 pub(crate) use container::parse_stored;
 pub use container::Container;
+pub use container_key_check::ContainerKeyStatus;
 pub use database::{ContainerInfo, ContainerOptions, Database, DatabaseOptions};
 pub use enable_cmk::MigrationStatus;
 pub use feed::{ChangeFeedMode, ChangeFeedOptions, ChangeFeedResponse, ChangeFeedStart, DEFAULT_FEED_PAGE};

@@ -129,7 +129,7 @@ impl Walk<'_, '_> {
     /// The items of the scope whose sort key is undefined, in key order. `Some(more)` when the
     /// page stopped.
     fn undefined(&mut self) -> Result<Option<bool>> {
-        let db = &self.container.inner.db;
+        let db = self.container.inner.store_for(self.r.id)?;
         let start = match self.resume {
             None => self.scope.to_vec(),
             Some(c) if self.after => [c.key.as_slice(), &[0]].concat(),
@@ -184,7 +184,7 @@ impl Walk<'_, '_> {
         if self.descending {
             spans.reverse();
         }
-        let db = &self.container.inner.db;
+        let db = self.container.inner.store_for(self.r.id)?;
         let count = spans.len();
         for (n, (start, end)) in spans.into_iter().enumerate() {
             let entries: Box<dyn Iterator<Item = _>> = if self.descending {
@@ -232,7 +232,7 @@ impl Walk<'_, '_> {
     /// Feeds one group of entries sharing the encoded `value`, in exact order. `Some(rest)` when
     /// the page stopped, `rest` telling whether members of the group were left.
     fn group(&mut self, suffixes: &[Vec<u8>], value: &[u8]) -> Result<Option<bool>> {
-        let db = &self.container.inner.db;
+        let db = self.container.inner.store_for(self.r.id)?;
         let container = container_prefix(self.r.id);
         let mut members: Vec<Member> = Vec::with_capacity(suffixes.len());
         for suffix in suffixes {

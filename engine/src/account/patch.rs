@@ -109,7 +109,7 @@ impl Container {
         validate_item(
             &value,
             &ItemRules {
-                cmk: self.inner.is_cmk(),
+                cmk: self.inner.container_cmk(r.id),
             },
         )?;
         Ok(value)

@@ -122,7 +122,9 @@ impl Container {
             let mut batch = WriteBatch::new();
             batch.put(procedure_key(r.id, name), bytes);
             unbury(&mut batch, r.id, KIND_PROCEDURE, name);
-            self.inner.db.write(batch, self.inner.default_durability())?;
+            self.inner
+                .store_for(r.id)?
+                .write(batch, self.inner.default_durability())?;
             if !exists {
                 entry.stored_procedures.push(name.to_string());
             }
@@ -141,7 +143,7 @@ impl Container {
             .stored_procedures
             .iter()
             .any(|n| n == name);
-        let bytes = match self.inner.db.get(&procedure_key(r.id, name))? {
+        let bytes = match self.inner.store_for(r.id)?.get(&procedure_key(r.id, name))? {
             Some(b) if listed => b,
             _ => return Err(self.procedure_not_found(name)),
         };
@@ -193,7 +195,9 @@ impl Container {
         let mut batch = WriteBatch::new();
         batch.delete(procedure_key(r.id, name));
         bury(&mut batch, r.id, KIND_PROCEDURE, t)?;
-        self.inner.db.write(batch, self.inner.default_durability())?;
+        self.inner
+            .store_for(r.id)?
+            .write(batch, self.inner.default_durability())?;
         Ok(())
     }
 

@@ -103,7 +103,8 @@ impl<'c> ProcedureHost<'c> {
         let key = self.r.item_key(self.pk, &id)?;
         let found = self.live(&key)?;
         let size = found.as_ref().map_or(0, |c| public_size(c.len, &c.item));
-        self.reads.push(point_read_charge(size, self.c.inner.is_cmk()));
+        self.reads
+            .push(point_read_charge(size, self.c.inner.container_cmk(self.r.id)));
         match found {
             Some(c) => Ok(without_lsn(c.item)),
             None => Err(self.c.not_found(self.pk, &id)),

@@ -205,7 +205,9 @@ pub(super) fn commit(c: &Container, r: &Resolved, host: ProcedureHost<'_>, cpu: 
         s.add_to(&mut batch, r.id)?;
     }
     if !batch.is_empty() {
-        c.inner.db.write(batch, c.inner.default_durability())?;
+        c.inner
+            .store_for(r.id)?
+            .write(batch, c.inner.default_durability())?;
     }
     Ok(Some(summed_charge([drawn, to_draw])))
 }

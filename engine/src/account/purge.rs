@@ -9,7 +9,9 @@
 //! their ids on its `purging` list, so they vanish at once and whole; their keys are then read
 //! lazily and deleted `PURGE_BATCH` at a time (memory holds one batch of keys, not the
 //! container), and each id leaves the list when its keys are gone. A purge a crash interrupted
-//! is finished when the account next opens (`resume_purges`). Thread-safe.
+//! is finished when the account next opens (`resume_purges`). A container with its own
+//! customer key has a store of its own: that store's directory and KEYRING entry are deleted
+//! instead (`container_keys.rs`). Thread-safe.
 
 use super::handle::{Account, AccountInner};
 use crate::error::{Error, Result};
@@ -54,7 +56,10 @@ impl AccountInner {
     pub(crate) fn resume_purges(&self) -> Result<()> {
         let ids = self.catalog()?.purging.clone();
         for id in ids {
-            self.purge_keys(id)?;
+            // A container with its own store goes with its directory; the others key by key.
+            if !self.remove_own_store(id)? {
+                self.purge_keys(id)?;
+            }
             self.remove_analytical_files(id)?;
             self.edit_catalog(|c| {
                 c.purging.retain(|p| *p != id);
@@ -71,18 +76,18 @@ impl AccountInner {
             let prefix = space.container_prefix(id);
             let mut batch = WriteBatch::new();
             let mut queued = 0usize;
-            for next in self.db.iter_prefix_from(&prefix, &prefix)? {
+            for next in self.store_for(id)?.iter_prefix_from(&prefix, &prefix)? {
                 let (key, _) = next?;
                 batch.delete(key);
                 queued += 1;
                 if queued == PURGE_BATCH {
                     let full = std::mem::replace(&mut batch, WriteBatch::new());
-                    self.db.write(full, self.default_durability())?;
+                    self.store_for(id)?.write(full, self.default_durability())?;
                     queued = 0;
                 }
             }
             if queued > 0 {
-                self.db.write(batch, self.default_durability())?;
+                self.store_for(id)?.write(batch, self.default_durability())?;
             }
         }
         Ok(())

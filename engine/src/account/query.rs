@@ -15,7 +15,7 @@ use sha2::{Digest, Sha256};
 
 use super::container::{parse_stored, public_size, without_lsn, Container, Resolved};
 use super::filter_scope::{empty_scope, FilterScope};
-use super::index_order::{item_at, position_in_scope, ValueOrder};
+use super::index_order::{item_at, position_in_scope, InValueOrder, ValueOrder};
 use super::index_stream::merges_in_key_order;
 use super::query_overlay::{merged, Overlay};
 use super::sort_runs::SortRuns;
@@ -216,17 +216,6 @@ impl Container {
         opts: &QueryOptions,
         overlay: Option<&Overlay>,
     ) -> Result<QueryResponse> {
-        let scan = |prefix: &[u8], start: &[u8]| -> Result<Items<'_>> {
-            let stored = self
-                .inner
-                .db
-                .iter_prefix_from(prefix, start)?
-                .map(|next| next.map_err(Into::into));
-            Ok(match overlay {
-                Some(o) => Box::new(merged(stored, o, prefix.to_vec(), start)),
-                None => Box::new(stored),
-            })
-        };
         let page = match opts.max_item_count {
             Some(0) => return Err(Error::BadRequest("max item count must be at least 1".into())),
             Some(n) => n,
@@ -235,6 +224,17 @@ impl Container {
         let mut r = self.resolve()?;
         r.scope_filter = opts.partition_filter.clone();
         self.admit(&r)?;
+        // The container's store, held for the page: its iterators borrow it.
+        let store = self.inner.store_for(r.id)?;
+        let scan = |prefix: &[u8], start: &[u8]| -> Result<Items<'_>> {
+            let stored = store
+                .iter_prefix_from(prefix, start)?
+                .map(|next| next.map_err(Into::into));
+            Ok(match overlay {
+                Some(o) => Box::new(merged(stored, o, prefix.to_vec(), start)),
+                None => Box::new(stored),
+            })
+        };
         let now = self.inner.opts.wall_clock.now_secs();
         self.inner.spills.sweep(now)?;
         let fingerprint = fingerprint(
@@ -328,7 +328,7 @@ impl Container {
             let mut load_passed = 0.0;
             let streamed = match lookups {
                 Some(lookups) if by_value.is_none() => {
-                    self.stream_candidates(r.id, view.generation, lookups, &prefix, &start)?
+                    self.stream_candidates(&store, r.id, view.generation, lookups, &prefix, &start)?
                 }
                 _ => None,
             };
@@ -362,8 +362,7 @@ impl Container {
                     Ok(key) => key,
                     Err(e) => return Some(Err(e)),
                 };
-                self.inner
-                    .db
+                store
                     .get(&key)
                     .map_err(Into::into)
                     .transpose()
@@ -375,7 +374,7 @@ impl Container {
                 (_, _, Some(order)) => {
                     let limit = candidate_limit.saturating_mul(10);
                     let mut items =
-                        self.in_value_order(r.id, &view, order, &prefix, position.as_deref(), limit)?;
+                        InValueOrder::new(&store, r.id, &view, order, &prefix, position.as_deref(), limit)?;
                     let end = run(&mut items)?;
                     entries_read += items.entries_read;
                     load_passed = items.load;
@@ -437,7 +436,9 @@ impl Container {
         // results or the sorted ones (query/collect.rs), never the documents; an ORDER BY
         // without TOP or LIMIT holds a budget of them and writes the rest in sorted runs that
         // are merged at the end (sort_runs.rs, query/sort_merge.rs).
-        let runs = SortRuns::new(&self.inner.spills, &self.inner.suite);
+        // Sealed under the container's keys: its own, if it has one.
+        let suite = self.inner.suite_for(r.id)?;
+        let runs = SortRuns::new(&self.inner.spills, &suite);
         let mut collector =
             Collector::new(&prepared)?.with_runs(Box::new(runs), self.inner.spills.sort_memory_bytes());
         let mut keep = |key: &[u8], bytes: &[u8]| -> Result<Flow> {
@@ -460,13 +461,13 @@ impl Container {
             .and_then(|l| ValueOrder::of(r.id, view.generation, l));
         let by_key = match lookups {
             Some(l) if by_value.is_none() => {
-                self.stream_candidates(r.id, view.generation, l, &prefix, &prefix)?
+                self.stream_candidates(&store, r.id, view.generation, l, &prefix, &prefix)?
             }
             _ => None,
         };
         match (lookups, by_value, by_key) {
             (_, Some(order), _) => {
-                let mut items = self.in_value_order(r.id, &view, order, &prefix, None, usize::MAX)?;
+                let mut items = InValueOrder::new(&store, r.id, &view, order, &prefix, None, usize::MAX)?;
                 for next in &mut items {
                     let (position, bytes) = next?;
                     let key = item_at(r.id, &position)
@@ -483,7 +484,7 @@ impl Container {
                     // An entry whose item is gone (removed by compaction after its TTL) proposes
                     // nothing.
                     let key = key?;
-                    if let Some(bytes) = self.inner.db.get(&key)? {
+                    if let Some(bytes) = store.get(&key)? {
                         if keep(&key, &bytes)? == Flow::Stop {
                             break;
                         }
@@ -496,7 +497,7 @@ impl Container {
                     self.index_candidates(r.id, view.generation, lookups, (&prefix, &prefix), usize::MAX)?;
                 entries_read += found.entries_read;
                 for key in found.keys {
-                    if let Some(bytes) = self.inner.db.get(&key)? {
+                    if let Some(bytes) = store.get(&key)? {
                         if keep(&key, &bytes)? == Flow::Stop {
                             break;
                         }
@@ -549,7 +550,7 @@ impl Container {
                     Some(_) => self
                         .inner
                         .spills
-                        .create(&self.inner.suite, owner, &mut source, end as u64, now)
+                        .create(&*self.inner.suite_for(r.id)?, owner, &mut source, end as u64, now)
                         .unwrap_or(None),
                     None => None,
                 }
@@ -585,7 +586,7 @@ impl Container {
             load * items.len() as f64 / total as f64
         };
         let result_bytes: usize = items.iter().map(|v| v.to_string().len()).sum();
-        let charge = query_charge(share, result_bytes, self.inner.is_cmk());
+        let charge = query_charge(share, result_bytes, self.inner.container_cmk(r.id));
         self.debit(&r, charge)?;
         Ok(QueryResponse {
             items,
@@ -609,7 +610,7 @@ impl Container {
         kind: fn(Position) -> Token,
     ) -> Result<QueryResponse> {
         let load = load + index_read_charge(entries_read);
-        let charge = query_charge(load, done.bytes, self.inner.is_cmk());
+        let charge = query_charge(load, done.bytes, self.inner.container_cmk(r.id));
         self.debit(r, charge)?;
         Ok(QueryResponse {
             items: done.items,
@@ -636,17 +637,17 @@ impl Container {
     ) -> Result<Option<QueryResponse>> {
         let owner = (r.id, fingerprint);
         let limits = (max_items, MAX_PAGE_BYTES);
-        let Some(page) = self
-            .inner
-            .spills
-            .page(&self.inner.suite, owner, (id, at as u64), limits, now)?
+        let Some(page) =
+            self.inner
+                .spills
+                .page(&*self.inner.suite_for(r.id)?, owner, (id, at as u64), limits, now)?
         else {
             return Ok(None);
         };
         let charge = query_charge(
             index_read_charge(page.items.len()),
             page.bytes,
-            self.inner.is_cmk(),
+            self.inner.container_cmk(r.id),
         );
         self.debit(r, charge)?;
         let next = page.next.map(|n| usize::try_from(n).unwrap_or(usize::MAX));

@@ -82,7 +82,7 @@ impl Container {
         compile(body)?;
         let key = script_key(r.id, T::KIND, name);
         let _guard = self.inner.item_lock(&key)?;
-        match (self.inner.db.get(&key)?.is_some(), exists) {
+        match (self.inner.store_for(r.id)?.get(&key)?.is_some(), exists) {
             (true, Some(false)) => {
                 return Err(Error::Conflict(format!(
                     "{} '{name}' already exists in container '{}'; replace or delete it first",
@@ -105,14 +105,20 @@ impl Container {
         let mut batch = WriteBatch::new();
         batch.put(key, bytes);
         unbury(&mut batch, r.id, T::KIND, name);
-        self.inner.db.write(batch, self.inner.default_durability())?;
+        self.inner
+            .store_for(r.id)?
+            .write(batch, self.inner.default_durability())?;
         Ok(record)
     }
 
     /// The script `name`; 404 if there is none.
     pub(super) fn read_script<T: ScriptRecord>(&self, name: &str) -> Result<T> {
         let r = self.resolve()?;
-        match self.inner.db.get(&script_key(r.id, T::KIND, name))? {
+        match self
+            .inner
+            .store_for(r.id)?
+            .get(&script_key(r.id, T::KIND, name))?
+        {
             Some(bytes) => parse::<T>(&bytes),
             None => Err(Error::NotFound(format!(
                 "{} '{name}' does not exist in container '{}'",
@@ -126,7 +132,7 @@ impl Container {
     pub(super) fn list_scripts<T: ScriptRecord>(&self) -> Result<Vec<T>> {
         let r = self.resolve()?;
         self.inner
-            .db
+            .store_for(r.id)?
             .scan_prefix(&script_key(r.id, T::KIND, ""))?
             .iter()
             .map(|(_, v)| parse::<T>(v))
@@ -151,7 +157,9 @@ impl Container {
         let mut batch = WriteBatch::new();
         batch.delete(key);
         bury(&mut batch, r.id, T::KIND, t)?;
-        self.inner.db.write(batch, self.inner.default_durability())?;
+        self.inner
+            .store_for(r.id)?
+            .write(batch, self.inner.default_durability())?;
         Ok(())
     }
 }

@@ -66,7 +66,7 @@ impl Container {
     pub(super) fn tombstone(&self, kind: u8, name: &str) -> Result<Option<Tombstone>> {
         let r = self.resolve()?;
         self.inner
-            .db
+            .store_for(r.id)?
             .get(&tombstone_key(r.id, kind, name))?
             .map(|bytes| parse(&bytes))
             .transpose()
@@ -76,7 +76,7 @@ impl Container {
     pub(super) fn tombstones(&self, kind: u8) -> Result<Vec<Tombstone>> {
         let r = self.resolve()?;
         self.inner
-            .db
+            .store_for(r.id)?
             .scan_prefix(&tombstone_key(r.id, kind, ""))?
             .iter()
             .map(|(_, v)| parse(v))

@@ -123,7 +123,7 @@ impl Container {
         let mut batch = WriteBatch::new();
         staged.add_to(&mut batch, r.id)?;
         self.inner
-            .db
+            .store_for(r.id)?
             .write(batch, durability.unwrap_or(self.inner.default_durability()))?;
         Ok(())
     }
@@ -131,7 +131,7 @@ impl Container {
     /// What is stored under `key` (live or expired), parsed; `None` if nothing is.
     pub(crate) fn current(&self, key: &[u8]) -> Result<Option<Current>> {
         self.inner
-            .db
+            .store_for_key(key)?
             .get(key)?
             .map(|b| {
                 Ok(Current {
@@ -152,7 +152,7 @@ impl Container {
         let id = validate_item(
             value,
             &ItemRules {
-                cmk: self.inner.is_cmk(),
+                cmk: self.inner.container_cmk(r.id),
             },
         )?
         .to_string();
@@ -211,7 +211,7 @@ impl Container {
         let existed = existing.is_some();
         let etag = new_etag();
         let self_link = format!("dbs/{}/colls/{}/docs/{rid}/", self.database_name(), self.name());
-        let ticket = self.inner.lsns.begin(&self.inner.db, r.id)?;
+        let ticket = self.inner.lsns.begin(&*self.inner.store_for(r.id)?, r.id)?;
         let now = self.inner.opts.wall_clock.now_secs();
         stamp_system_properties(value, &rid, &self_link, &etag, now, ticket.lsn);
         let bytes =
@@ -223,7 +223,7 @@ impl Container {
             )));
         }
         index.set_new(value);
-        let charge = write_charge(size, index.charged_terms(existed), self.inner.is_cmk());
+        let charge = write_charge(size, index.charged_terms(existed), self.inner.container_cmk(r.id));
         Ok(Staged {
             status: if existed { 200 } else { 201 },
             etag: Some(etag),
@@ -257,9 +257,9 @@ impl Container {
         let charge = write_charge(
             public_size(current.len, &current.item),
             index.charged_terms(true),
-            self.inner.is_cmk(),
+            self.inner.container_cmk(r.id),
         );
-        let ticket = self.inner.lsns.begin(&self.inner.db, r.id)?;
+        let ticket = self.inner.lsns.begin(&*self.inner.store_for(r.id)?, r.id)?;
         Ok(Staged {
             status: 204,
             etag: None,

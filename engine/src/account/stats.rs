@@ -43,6 +43,8 @@ pub struct ContainerListing {
     pub conflict_resolution_policy: ConflictResolutionPolicy,
     /// The analytical tier's settings, `None` while it is off.
     pub analytical: Option<AnalyticalSettings>,
+    /// The URI of the container's own customer key (from KEYRING); `None`: the account's keys.
+    pub customer_key: Option<String>,
 }
 
 /// One database as the catalog describes it.
@@ -79,8 +81,14 @@ impl Account {
         if !Catalog::exists(data_dir) {
             return Err(missing());
         }
-        let (_, service) = open_service(opts, data_dir)?;
+        let (ring, service) = open_service(opts, data_dir)?;
         let catalog = Catalog::read(data_dir, &CipherSuite::new(service, None))?.ok_or_else(missing)?;
+        let own_key = |id: u32| {
+            ring.containers
+                .iter()
+                .find(|e| e.container_id == id)
+                .map(|e| e.key_uri.clone())
+        };
         let databases = catalog
             .databases
             .iter()
@@ -98,6 +106,7 @@ impl Account {
                         default_ttl: c.default_ttl,
                         conflict_resolution_policy: c.conflict_policy.clone().unwrap_or_default(),
                         analytical: c.analytical,
+                        customer_key: own_key(c.id),
                     })
                     .collect(),
             })
@@ -127,7 +136,10 @@ impl Container {
         let mut start = prefix.clone();
         let mut stats = ContainerStats::default();
         loop {
-            let chunk = self.inner.db.scan_range(&start, &end, STATS_CHUNK)?;
+            let chunk = self
+                .inner
+                .store_for(r.id)?
+                .scan_range(&start, &end, STATS_CHUNK)?;
             let full = chunk.len() == STATS_CHUNK;
             for (_, bytes) in &chunk {
                 let doc = parse_stored(bytes)?;

@@ -149,6 +149,8 @@ impl Account {
                         default_ttl: src.default_ttl()?,
                         indexing_policy: Some(src.indexing_policy()?),
                         throughput: None,
+                        // The target's own choice: a synced container uses the target's keys.
+                        customer_key: None,
                     },
                 )
             }
@@ -165,13 +167,19 @@ impl Account {
     ) -> Result<()> {
         let (sr, hr) = (src.resolve()?, here.resolve()?);
         let ckpt_key = checkpoint_key(hr.id, source_id, sr.id);
-        let ckpt = match self.inner.db.get(&ckpt_key)? {
+        let ckpt = match self.inner.store_for(hr.id)?.get(&ckpt_key)? {
             Some(v) => serde_json::from_slice::<Checkpoint>(&v)
                 .map_err(|e| Error::Internal(format!("a sync checkpoint does not parse: {e}")))?,
             None => Checkpoint::default(),
         };
-        let source_limit = src.inner.lsns.visible_limit(&src.inner.db, sr.id)?;
-        let local_limit = self.inner.lsns.visible_limit(&self.inner.db, hr.id)?;
+        let source_limit = src
+            .inner
+            .lsns
+            .visible_limit(&*src.inner.store_for(sr.id)?, sr.id)?;
+        let local_limit = self
+            .inner
+            .lsns
+            .visible_limit(&*self.inner.store_for(hr.id)?, hr.id)?;
         let changed_here = changed_items(here, &hr, ckpt.local_lsn, local_limit)?;
         let incoming = source_changes(src, &sr, ckpt.source_lsn, source_limit)?;
         let policy = here.conflict_resolution_policy()?;
@@ -237,16 +245,19 @@ impl Account {
             report.applied += 1;
         }
         // Everything applied is durable before the checkpoint says so.
-        self.inner.db.sync()?;
+        self.inner.store_for(hr.id)?.sync()?;
         let next = Checkpoint {
             source_lsn: source_limit,
-            local_lsn: self.inner.lsns.visible_limit(&self.inner.db, hr.id)?,
+            local_lsn: self
+                .inner
+                .lsns
+                .visible_limit(&*self.inner.store_for(hr.id)?, hr.id)?,
         };
         let body = serde_json::to_vec(&next)
             .map_err(|e| Error::Internal(format!("serialising a checkpoint: {e}")))?;
         let mut batch = WriteBatch::new();
         batch.put(ckpt_key, body);
-        self.inner.db.write(batch, Durability::Sync)?;
+        self.inner.store_for(hr.id)?.write(batch, Durability::Sync)?;
         Ok(())
     }
 }
@@ -263,7 +274,7 @@ impl Container {
         (existed, stored): (bool, Option<&Value>),
         index: &mut IndexChange,
     ) -> Result<()> {
-        let ticket = self.inner.lsns.begin(&self.inner.db, r.id)?;
+        let ticket = self.inner.lsns.begin(&*self.inner.store_for(r.id)?, r.id)?;
         if let Some(o) = item.as_object_mut() {
             o.insert("_lsn".into(), Value::from(ticket.lsn));
         }
@@ -312,7 +323,7 @@ fn changed_items(c: &Container, r: &Resolved, after: u64, upto: u64) -> Result<H
     if upto <= after {
         return Ok(out);
     }
-    let records = c.inner.db.scan_range(
+    let records = c.inner.store_for(r.id)?.scan_range(
         &lsn_key(KeySpace::Feed, r.id, after + 1),
         &lsn_key(KeySpace::Feed, r.id, upto.saturating_add(1)),
         usize::MAX,
@@ -333,7 +344,7 @@ fn source_changes(c: &Container, r: &Resolved, after: u64, upto: u64) -> Result<
     if upto <= after {
         return Ok(out);
     }
-    let db = &c.inner.db;
+    let db = c.inner.store_for(r.id)?;
     let (from, to) = (after + 1, upto.saturating_add(1));
     for (k, v) in db.scan_range(
         &lsn_key(KeySpace::Latest, r.id, from),

@@ -27,6 +27,7 @@ impl Account {
     /// required).
     pub fn set_continuous_backup(&self, mut policy: ContinuousPolicy) -> Result<Option<String>> {
         policy.validate()?;
+        self.inner.refuse_with_own_keys("continuous backups")?;
         // Stored absolute: every later process ships to the same place whatever its directory.
         if let Some(d) = &policy.backup_dir {
             policy.backup_dir = Some(std::path::absolute(d).map_err(|e| Error::io_path("resolving", d, e))?);

@@ -68,6 +68,7 @@ impl Account {
 
     /// `backup_now`, the caller holding `backup_guard`.
     pub(crate) fn backup_now_locked(&self, backup_dir: &Path) -> Result<BackupInfo> {
+        self.inner.refuse_with_own_keys("backups")?;
         self.refuse_inside_data_dir(backup_dir)?;
         create_dir(&pool_dir(backup_dir), false)?;
         let _lock = DirLock::acquire(backup_dir)?;

@@ -133,6 +133,7 @@ impl Account {
                 default_ttl: from.default_ttl()?,
                 conflict_resolution: Some(from.conflict_resolution_policy()?),
                 indexing_policy: Some(from.indexing_policy()?),
+                customer_key: None,
             };
             let to = self.database(&s.database).create_container_with_paths(
                 &info.name,
@@ -143,7 +144,7 @@ impl Account {
             report.items += to.copy_items_from(&from)?;
             report.containers.push(format!("{}/{}", s.database, info.name));
         }
-        self.inner.db.sync()?;
+        self.inner.sync_stores()?;
         Ok(report)
     }
 }

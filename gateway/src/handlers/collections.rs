@@ -121,6 +121,8 @@ pub fn create(account: &Account, db: &str, req: &Request<'_>) -> Result<Reply, R
         default_ttl,
         conflict_resolution: None,
         indexing_policy,
+        // The REST API has no per-container key (the managed service has none either).
+        customer_key: None,
     };
     engine(
         account

@@ -114,6 +114,14 @@ impl CipherSuite {
         }
     }
 
+    /// A suite with this suite's service layer and a customer layer of its own under
+    /// `customer` (a container with its own customer key: the account's service layer outside,
+    /// the container's key inside). Its own counters and key slot: withholding one suite's
+    /// customer key leaves the other's alone.
+    pub fn sibling(&self, customer: Dek) -> CipherSuite {
+        CipherSuite::new(self.service.clone(), Some(customer))
+    }
+
     /// Time and bytes its files have spent sealing and opening blocks so far.
     pub fn crypto_stats(&self) -> CryptoStats {
         let c = &self.counters;
