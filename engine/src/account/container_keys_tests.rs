@@ -12,10 +12,8 @@ use crate::keyring::ContainerKeyEntry;
 use crate::options::AccountOptions;
 use strata_vault::LocalVault;
 
-#[test]
-fn open_removes_the_keyring_entry_and_store_of_an_uncatalogued_id() {
-    let tmp = tempfile::tempdir().unwrap();
-    let opts = AccountOptions::new(tmp.path().join("data"), tmp.path().join("home"));
+/// A service-managed account with container `db/own` keyed by its own vault key `ck`.
+fn account_with_own_container(opts: &AccountOptions) -> (Account, super::Container) {
     let kid = LocalVault::open(&opts.vault_dir())
         .unwrap()
         .create_key("ck", 2048)
@@ -34,6 +32,14 @@ fn open_removes_the_keyring_entry_and_store_of_an_uncatalogued_id() {
             )
         })
         .unwrap();
+    (account, own)
+}
+
+#[test]
+fn open_removes_the_keyring_entry_and_store_of_an_uncatalogued_id() {
+    let tmp = tempfile::tempdir().unwrap();
+    let opts = AccountOptions::new(tmp.path().join("data"), tmp.path().join("home"));
+    let (account, own) = account_with_own_container(&opts);
     own.create_item("p", &json!({"id": "kept", "pk": "p"})).unwrap();
     drop(own);
     account.close().unwrap();
@@ -65,4 +71,23 @@ fn open_removes_the_keyring_entry_and_store_of_an_uncatalogued_id() {
         .read_item::<serde_json::Value>("p", "kept")
         .unwrap();
     assert_eq!(item.status_code, 200);
+}
+
+#[test]
+fn settle_flushes_a_containers_own_store_too() {
+    let tmp = tempfile::tempdir().unwrap();
+    let opts = AccountOptions::new(tmp.path().join("data"), tmp.path().join("home"))
+        .durability(crate::options::Durability::Buffered);
+    let (account, own) = account_with_own_container(&opts);
+    own.create_item("p", &json!({"id": "a", "pk": "p"})).unwrap();
+    let id = read_keyring(&opts.data_dir).unwrap().containers[0].container_id;
+    let segments = || {
+        std::fs::read_dir(own_store_dir(&opts.data_dir, id).join("seg"))
+            .map(|d| d.count())
+            .unwrap_or(0)
+    };
+    // The write sits in the own store's memtable: no segment yet.
+    assert_eq!(segments(), 0);
+    assert!(account.settle(std::time::Duration::from_secs(60)).unwrap());
+    assert!(segments() > 0, "settle flushed the container's own store");
 }

@@ -626,15 +626,27 @@ impl Account {
     /// or running, so the files on disk are the ones the store keeps (what `strata bench`
     /// measures as the settled size). `Ok(false)` if the time ran out first; 503 if the store is
     /// poisoned. Nothing is read or written under the customer key by the wait itself.
+    /// Containers with their own store (docs/keys.md#per-container-customer-keys) settle too,
+    /// each within what is left of `timeout`; one whose key is withheld answers its 403 after
+    /// the others settled.
     pub fn settle(&self, timeout: Duration) -> Result<bool> {
+        let deadline = std::time::Instant::now() + timeout;
         self.inner.db.flush()?;
-        Ok(self.inner.db.wait_idle(timeout)?)
+        let mut idle = self.inner.db.wait_idle(timeout)?;
+        self.inner.own_stores.each_usable(|own| {
+            own.flush()?;
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            idle &= own.wait_idle(left)?;
+            Ok(())
+        })?;
+        Ok(idle)
     }
 
     /// Sizes and counters of the underlying key-value store (segments and bytes per level,
     /// memtable size, block-cache counters). No item data, so it answers while the customer key
     /// is revoked. The store itself is not handed out: every read of it goes through the
-    /// account's key check (docs/keys.md#key-checks).
+    /// account's key check (docs/keys.md#key-checks). The account's store only: a container
+    /// with its own store (docs/keys.md#per-container-customer-keys) is not counted here.
     pub fn store_stats(&self) -> Result<DbStats> {
         Ok(self.inner.db.stats()?)
     }
