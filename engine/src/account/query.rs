@@ -13,11 +13,12 @@
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use super::container::{parse_stored, public_size, without_lsn, Container, Resolved};
+use super::container::{public_size, without_lsn, Container, Resolved};
 use super::filter_scope::{empty_scope, FilterScope};
 use super::index_order::{item_at, position_in_scope, ValueOrder};
 use super::index_stream::merges_in_key_order;
 use super::query_overlay::{merged, Overlay};
+use super::scan_parse::ScanFields;
 use super::sort_runs::SortRuns;
 use super::PartitionFilter;
 use crate::document::{container_prefix, partition_prefix, PartitionKey};
@@ -257,6 +258,8 @@ impl Container {
         };
         let view = self.index_view(r.id)?;
         let plan = prepared.plan(&view.policy)?;
+        // Only the properties the query reads are parsed out of each stored item.
+        let fields = ScanFields::new(&r, prepared.fields_read());
         let use_index = !opts.force_full_scan && self.index_status()?.ready;
         let lookups = plan.lookups.as_ref().filter(|_| use_index);
         if let Some(scan) = plan.order_scan.as_ref().filter(|_| use_index) {
@@ -315,7 +318,7 @@ impl Container {
             // that another follows is not charged: the next page evaluates and pays for it).
             let mut load = 0.0;
             let mut feed = |key: &[u8], bytes: &[u8], pager: &mut Pager<'_>| -> Result<Flow> {
-                let doc = parse_stored(bytes)?;
+                let doc = fields.parse(bytes)?;
                 load += query_load_charge(public_size(bytes.len(), &doc));
                 // Expired items (TTL), and those a partition filter drops, are skipped before
                 // evaluation; reading them is still charged.
@@ -441,7 +444,7 @@ impl Container {
         let mut collector =
             Collector::new(&prepared)?.with_runs(Box::new(runs), self.inner.spills.sort_memory_bytes());
         let mut keep = |key: &[u8], bytes: &[u8]| -> Result<Flow> {
-            let doc = parse_stored(bytes)?;
+            let doc = fields.parse(bytes)?;
             load += query_load_charge(public_size(bytes.len(), &doc));
             // Expired items (TTL), and those a partition filter drops, are skipped before
             // evaluation; reading them is still charged.
