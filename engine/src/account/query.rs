@@ -217,12 +217,14 @@ impl Container {
         opts: &QueryOptions,
         overlay: Option<&Overlay>,
     ) -> Result<QueryResponse> {
-        let scan = |prefix: &[u8], start: &[u8]| -> Result<Items<'_>> {
-            let stored = self
-                .inner
-                .db
-                .iter_prefix_from(prefix, start)?
-                .map(|next| next.map_err(Into::into));
+        // `once`: the scan reads its whole scope in this call (an aggregate, a result computed
+        // whole), so the blocks it reads are not kept in the block cache (`Db::iter_prefix_once`).
+        let scan = |prefix: &[u8], start: &[u8], once: bool| -> Result<Items<'_>> {
+            let stored = match once {
+                true => self.inner.db.iter_prefix_once(prefix, start)?,
+                false => self.inner.db.iter_prefix_from(prefix, start)?,
+            }
+            .map(|next| next.map_err(Into::into));
             Ok(match overlay {
                 Some(o) => Box::new(merged(stored, o, prefix.to_vec(), start)),
                 None => Box::new(stored),
@@ -342,6 +344,8 @@ impl Container {
             // A page that may end short of full needs at most `budget` candidate keys of a whole
             // index read (range, prefix, many values): it holds those, not every match.
             let candidate_limit = if pager.may_pause() { budget } else { usize::MAX };
+            // A page that cannot end early (an aggregate) reads the whole scope once.
+            let once = !pager.may_pause();
             let mut read = 0usize;
             let mut run = |docs: &mut dyn Iterator<Item = Result<(Vec<u8>, Vec<u8>)>>| -> Result<End> {
                 while let Some(next) = docs.next() {
@@ -413,7 +417,7 @@ impl Container {
                         (end, _) => end,
                     }
                 }
-                (None, None, None) => run(&mut scan(&prefix, &start)?)?,
+                (None, None, None) => run(&mut scan(&prefix, &start, once)?)?,
             };
             let done = match end {
                 End::Done(more) => pager.finish(more),
@@ -507,7 +511,7 @@ impl Container {
                 }
             }
             (None, None, None) => {
-                for next in scan(&prefix, &prefix)? {
+                for next in scan(&prefix, &prefix, true)? {
                     let (key, bytes) = next?;
                     if keep(&key, &bytes)? == Flow::Stop {
                         break;
