@@ -54,6 +54,7 @@ mod response;
 #[cfg(test)]
 mod revocation_tests;
 mod rotation;
+mod scan_parse;
 mod script_store;
 mod script_sync;
 mod script_tombstone;

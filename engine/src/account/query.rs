@@ -13,11 +13,12 @@
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use super::container::{parse_stored, public_size, without_lsn, Container, Resolved};
+use super::container::{public_size, without_lsn, Container, Resolved};
 use super::filter_scope::{empty_scope, FilterScope};
 use super::index_order::{item_at, position_in_scope, InValueOrder, ValueOrder};
 use super::index_stream::merges_in_key_order;
 use super::query_overlay::{merged, Overlay};
+use super::scan_parse::ScanFields;
 use super::sort_runs::SortRuns;
 use super::PartitionFilter;
 use crate::document::{container_prefix, partition_prefix, PartitionKey};
@@ -226,10 +227,14 @@ impl Container {
         self.admit(&r)?;
         // The container's store, held for the page: its iterators borrow it.
         let store = self.inner.store_for(r.id)?;
-        let scan = |prefix: &[u8], start: &[u8]| -> Result<Items<'_>> {
-            let stored = store
-                .iter_prefix_from(prefix, start)?
-                .map(|next| next.map_err(Into::into));
+        // `once`: the scan reads its whole scope in this call (an aggregate, a result computed
+        // whole), so the blocks it reads are not kept in the block cache (`Db::iter_prefix_once`).
+        let scan = |prefix: &[u8], start: &[u8], once: bool| -> Result<Items<'_>> {
+            let stored = match once {
+                true => store.iter_prefix_once(prefix, start)?,
+                false => store.iter_prefix_from(prefix, start)?,
+            }
+            .map(|next| next.map_err(Into::into));
             Ok(match overlay {
                 Some(o) => Box::new(merged(stored, o, prefix.to_vec(), start)),
                 None => Box::new(stored),
@@ -257,6 +262,8 @@ impl Container {
         };
         let view = self.index_view(r.id)?;
         let plan = prepared.plan(&view.policy)?;
+        // Only the properties the query reads are parsed out of each stored item.
+        let fields = ScanFields::new(&r, prepared.fields_read());
         let use_index = !opts.force_full_scan && self.index_status()?.ready;
         let lookups = plan.lookups.as_ref().filter(|_| use_index);
         if let Some(scan) = plan.order_scan.as_ref().filter(|_| use_index) {
@@ -315,7 +322,7 @@ impl Container {
             // that another follows is not charged: the next page evaluates and pays for it).
             let mut load = 0.0;
             let mut feed = |key: &[u8], bytes: &[u8], pager: &mut Pager<'_>| -> Result<Flow> {
-                let doc = parse_stored(bytes)?;
+                let doc = fields.parse(bytes)?;
                 load += query_load_charge(public_size(bytes.len(), &doc));
                 // Expired items (TTL), and those a partition filter drops, are skipped before
                 // evaluation; reading them is still charged.
@@ -339,6 +346,8 @@ impl Container {
             // A page that may end short of full needs at most `budget` candidate keys of a whole
             // index read (range, prefix, many values): it holds those, not every match.
             let candidate_limit = if pager.may_pause() { budget } else { usize::MAX };
+            // A page that cannot end early (an aggregate) reads the whole scope once.
+            let once = !pager.may_pause();
             let mut read = 0usize;
             let mut run = |docs: &mut dyn Iterator<Item = Result<(Vec<u8>, Vec<u8>)>>| -> Result<End> {
                 while let Some(next) = docs.next() {
@@ -409,7 +418,7 @@ impl Container {
                         (end, _) => end,
                     }
                 }
-                (None, None, None) => run(&mut scan(&prefix, &start)?)?,
+                (None, None, None) => run(&mut scan(&prefix, &start, once)?)?,
             };
             let done = match end {
                 End::Done(more) => pager.finish(more),
@@ -442,7 +451,7 @@ impl Container {
         let mut collector =
             Collector::new(&prepared)?.with_runs(Box::new(runs), self.inner.spills.sort_memory_bytes());
         let mut keep = |key: &[u8], bytes: &[u8]| -> Result<Flow> {
-            let doc = parse_stored(bytes)?;
+            let doc = fields.parse(bytes)?;
             load += query_load_charge(public_size(bytes.len(), &doc));
             // Expired items (TTL), and those a partition filter drops, are skipped before
             // evaluation; reading them is still charged.
@@ -505,7 +514,7 @@ impl Container {
                 }
             }
             (None, None, None) => {
-                for next in scan(&prefix, &prefix)? {
+                for next in scan(&prefix, &prefix, true)? {
                     let (key, bytes) = next?;
                     if keep(&key, &bytes)? == Flow::Stop {
                         break;

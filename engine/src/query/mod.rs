@@ -9,6 +9,7 @@ mod collect;
 mod eval;
 mod exec;
 mod expr_parser;
+mod fields;
 mod functions;
 mod integer;
 mod lexer;

@@ -56,7 +56,17 @@ impl Db {
     pub fn iter_prefix_from(&self, prefix: &[u8], start: &[u8]) -> Result<ScanIter<'_>> {
         let p = prefix.to_vec();
         let start = if start < prefix { prefix } else { start };
-        self.stream(start, move |k: &[u8]| k.starts_with(&p))
+        self.stream(start, move |k: &[u8]| k.starts_with(&p), true)
+    }
+
+    /// `iter_prefix_from` for a scan that reads the range once (an aggregate over a whole
+    /// container): blocks in the block cache are used, blocks read from segment files are not
+    /// added to it, so the scan does not evict what point reads keep hot, nor fill the cache's
+    /// memory for blocks it will not read again.
+    pub fn iter_prefix_once(&self, prefix: &[u8], start: &[u8]) -> Result<ScanIter<'_>> {
+        let p = prefix.to_vec();
+        let start = if start < prefix { prefix } else { start };
+        self.stream(start, move |k: &[u8]| k.starts_with(&p), false)
     }
 
     /// The first live `(key, value)` pair with `start <= key` while `within(key)` holds: a seek.
@@ -75,7 +85,7 @@ impl Db {
         for m in &sv.imm {
             sources.push(Box::new(m.range_lazy(start, within.clone()).map(Ok)));
         }
-        self.add_segments(&sv, start, within, &mut sources);
+        self.add_segments(&sv, start, within, true, &mut sources);
         for next in newest_per_key(MergeIter::new(sources)) {
             let Record { key, value, .. } = next?;
             if let Some(value) = value {
@@ -126,17 +136,24 @@ impl Db {
         within: impl Fn(&[u8]) -> bool + Clone + 'static,
         limit: usize,
     ) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
-        self.stream(start, within)?.take(limit).collect()
+        self.stream(start, within, true)?.take(limit).collect()
     }
 
-    fn stream(&self, start: &[u8], within: impl Fn(&[u8]) -> bool + Clone + 'static) -> Result<ScanIter<'_>> {
+    /// The live pairs from `start` while `within` holds; blocks read go into the block cache
+    /// if `fill`.
+    fn stream(
+        &self,
+        start: &[u8],
+        within: impl Fn(&[u8]) -> bool + Clone + 'static,
+        fill: bool,
+    ) -> Result<ScanIter<'_>> {
         let sv = self.readable()?;
         let mut sources: Vec<RecordStream<'_>> = Vec::new();
         sources.push(Box::new(sv.mem.range(start, &within).into_iter().map(Ok)));
         for m in &sv.imm {
             sources.push(Box::new(m.range(start, &within).into_iter().map(Ok)));
         }
-        self.add_segments(&sv, start, within, &mut sources);
+        self.add_segments(&sv, start, within, fill, &mut sources);
         Ok(ScanIter {
             records: Box::new(newest_per_key(MergeIter::new(sources))),
             _snapshot: sv,
@@ -146,12 +163,14 @@ impl Db {
 
 impl Db {
     /// Adds to `sources` a lazy stream per segment of `sv` that may hold keys from `start` on,
-    /// each read one block at a time while `within(key)` holds.
+    /// each read one block at a time while `within(key)` holds, putting the blocks it reads into
+    /// the block cache if `fill`.
     fn add_segments<'a>(
         &'a self,
         sv: &SuperVersion,
         start: &[u8],
         within: impl Fn(&[u8]) -> bool + Clone + 'a,
+        fill: bool,
         sources: &mut Vec<RecordStream<'a>>,
     ) {
         let cache = &self.shared.cache;
@@ -160,10 +179,13 @@ impl Db {
                 continue;
             }
             let w = within.clone();
-            sources.push(Box::new(
-                SegmentIter::new(seg.clone(), start, Some(cache))
-                    .take_while(move |r: &Result<Record>| r.as_ref().map_or(true, |r| w(&r.key))),
-            ));
+            let records = match fill {
+                true => SegmentIter::new(seg.clone(), start, Some(cache)),
+                false => SegmentIter::once(seg.clone(), start, Some(cache)),
+            };
+            sources.push(Box::new(records.take_while(move |r: &Result<Record>| {
+                r.as_ref().map_or(true, |r| w(&r.key))
+            })));
         }
     }
 }
@@ -248,6 +270,51 @@ mod tests {
             filter_bytes[1] * 3 < filter_bytes[0],
             "filter bytes, every key / point-read keys only: {filter_bytes:?}"
         );
+    }
+
+    /// A scan read once sees what a scan through the cache sees, uses the blocks the cache holds,
+    /// and adds none of those it reads from the files.
+    #[test]
+    fn a_scan_read_once_uses_the_block_cache_without_filling_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = open(&dir);
+        let mut b = WriteBatch::new();
+        for i in 0..3_000u32 {
+            b.put(format!("k{i:05}").into_bytes(), vec![7; 100]);
+        }
+        db.write(b, Durability::Sync).unwrap();
+        db.flush().unwrap();
+        db.drop_cached_blocks();
+        let cache = || db.stats().unwrap().cache;
+        let once: Vec<_> = db
+            .iter_prefix_once(b"k", b"k01000")
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(once.len(), 2_000);
+        assert_eq!(cache().bytes, 0, "a scan read once fills nothing");
+        let before = cache();
+        let filled: Vec<_> = db
+            .iter_prefix_from(b"k", b"k01000")
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(once, filled);
+        let warm = cache();
+        assert!(warm.bytes > 0 && warm.misses > before.misses);
+        let again: Vec<_> = db
+            .iter_prefix_once(b"k", b"k01000")
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(again, filled);
+        let after = cache();
+        assert_eq!(
+            (after.misses, after.bytes),
+            (warm.misses, warm.bytes),
+            "every block from the cache"
+        );
+        assert!(after.hits > warm.hits);
     }
 
     #[test]

@@ -162,7 +162,9 @@ impl Segment {
         })
     }
 
-    fn data_block(&self, i: usize, cache: Option<&BlockCache>) -> Result<Arc<DataBlock>> {
+    /// Data block `i`, from `cache` if it holds it; a block read from the file is put in the
+    /// cache only if `fill`.
+    fn data_block(&self, i: usize, cache: Option<&BlockCache>, fill: bool) -> Result<Arc<DataBlock>> {
         if let Some(b) = cache.and_then(|c| c.get(self.id, i as u32)) {
             return Ok(b);
         }
@@ -183,7 +185,7 @@ impl Segment {
             return Err(bad("decompressed size differs"));
         }
         let block = Arc::new(DataBlock::decode(raw).ok_or_else(|| bad("does not parse"))?);
-        if let Some(c) = cache {
+        if let Some(c) = cache.filter(|_| fill) {
             c.insert(self.id, i as u32, block.clone());
         }
         Ok(block)
@@ -206,7 +208,7 @@ impl Segment {
         if i >= self.index.len() {
             return Ok(None);
         }
-        Ok(self.data_block(i, Some(cache))?.get(key))
+        Ok(self.data_block(i, Some(cache), true)?.get(key))
     }
 
     pub(crate) fn id(&self) -> u64 {
@@ -252,10 +254,13 @@ impl Segment {
 }
 
 /// Iterates a segment's records in key order from a start key, block by block. Compaction
-/// passes no cache so a full merge does not flush the hot set.
+/// passes no cache so a full merge does not flush the hot set; a scan that reads its range
+/// once uses the cache's blocks without adding its own (`once`).
 pub(crate) struct SegmentIter<'c> {
     seg: Arc<Segment>,
     cache: Option<&'c BlockCache>,
+    /// Blocks read from the file go into `cache`.
+    fill: bool,
     block: usize,
     pos: usize,
     current: Option<Arc<DataBlock>>,
@@ -266,10 +271,27 @@ pub(crate) struct SegmentIter<'c> {
 
 impl<'c> SegmentIter<'c> {
     pub(crate) fn new(seg: Arc<Segment>, start: &[u8], cache: Option<&'c BlockCache>) -> SegmentIter<'c> {
+        Self::filling(seg, start, cache, true)
+    }
+
+    /// For a scan that reads its range once (an aggregate, a whole result): blocks the cache
+    /// holds are used, blocks read from the file are not added, so the scan neither pushes the
+    /// point reads' hot set out nor makes the cache's memory resident.
+    pub(crate) fn once(seg: Arc<Segment>, start: &[u8], cache: Option<&'c BlockCache>) -> SegmentIter<'c> {
+        Self::filling(seg, start, cache, false)
+    }
+
+    fn filling(
+        seg: Arc<Segment>,
+        start: &[u8],
+        cache: Option<&'c BlockCache>,
+        fill: bool,
+    ) -> SegmentIter<'c> {
         let block = seg.block_for(start);
         let mut it = SegmentIter {
             seg,
             cache,
+            fill,
             block,
             pos: 0,
             current: None,
@@ -289,7 +311,7 @@ impl<'c> SegmentIter<'c> {
         if let Some(b) = &self.current {
             return Ok(b.clone());
         }
-        let b = self.seg.data_block(self.block, self.cache)?;
+        let b = self.seg.data_block(self.block, self.cache, self.fill)?;
         self.current = Some(b.clone());
         Ok(b)
     }
@@ -354,7 +376,7 @@ impl<'c> SegmentRevIter<'c> {
             start_error: None,
         };
         if n > 0 {
-            match it.seg.data_block(it.block, it.cache) {
+            match it.seg.data_block(it.block, it.cache, true) {
                 Ok(b) => {
                     it.pos = if first >= n { b.len() } else { b.lower_bound(end) };
                     it.current = Some(b);
@@ -380,7 +402,7 @@ impl Iterator for SegmentRevIter<'_> {
             }
             let b = match &self.current {
                 Some(b) => b.clone(),
-                None => match self.seg.data_block(self.block, self.cache) {
+                None => match self.seg.data_block(self.block, self.cache, true) {
                     Ok(b) => {
                         self.pos = b.len();
                         self.current = Some(b.clone());
