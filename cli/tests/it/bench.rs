@@ -81,6 +81,13 @@ fn check_stores(report: &Value, workloads: &[&str], modes: &[&str]) {
             assert!(crypto.is_some_and(|x| x > 0.0), "cryptoUsPerOp in {r}");
             assert!(r["cryptoShareOfCpu"].as_f64().is_some_and(|x| x > 0.0), "{r}");
         }
+        // A percentage, or null when the workload looked no segment block up (e.g. every item
+        // still in the memtable).
+        let hit = &r["cacheHitPct"];
+        assert!(
+            hit.is_null() || hit.as_f64().is_some_and(|x| (0.0..=100.0).contains(&x)),
+            "cacheHitPct in {r}"
+        );
         for k in ["p50Us", "p99Us", "p999Us", "ruPerOp"] {
             assert!(r[k].as_f64().is_some(), "{k} in {r}");
         }
