@@ -246,6 +246,36 @@ fn stores_flag_runs_one_store_alone() {
     assert!(run.stdout.contains("choose smk, cmk or both"), "{run:?}");
 }
 
+/// `--cache-mib` sets each store's block cache (the report says which ran); a size outside
+/// 1..=65,536, or one the peers would not get, is refused with status 2.
+#[test]
+fn cache_mib_flag_sizes_the_block_cache() {
+    let env = Env::new();
+    let quick = [
+        "bench",
+        "--quick",
+        "--output",
+        "json",
+        "--stores",
+        "smk",
+        "--workloads",
+    ];
+    let small = env.ok(&[&quick[..], &["read-uniform", "--cache-mib", "1"]].concat());
+    assert_eq!(small["cacheMiB"], 1, "{small}");
+    check_stores(&small, &["load", "read-uniform"], &["SMK"]);
+    let default = env.ok(&[&quick[..], &["load"]].concat());
+    assert_eq!(default["cacheMiB"], 64, "{default}");
+    for bad in [
+        &["--cache-mib", "0"][..],
+        &["--cache-mib", "65537"],
+        &["--cache-mib", "128", "--peers"],
+    ] {
+        let run = env.run(&[&quick[..], &["load"], bad].concat());
+        run.code(2);
+        assert!(run.stdout.contains("--cache-mib"), "{run:?}");
+    }
+}
+
 /// `query-paging` alone: 2,000 items are two full pages, so its rows are page 1 and page 2 (the
 /// last), each with a request charge.
 #[test]
