@@ -217,6 +217,8 @@ pub fn run(g: &Globals, args: &BenchArgs) -> CliResult<Report> {
     // The block indexes and bloom filters of each store's segments after the load settled:
     // memory that stays resident whatever the cache holds.
     let mut metadata = [(0usize, 0usize); 2];
+    // Each store's segments per LSM level once the load settled: the shape its reads probe.
+    let mut shape: [Vec<usize>; 2] = [Vec::new(), Vec::new()];
     let mut rates: Vec<(String, [f64; 2])> = Vec::new();
     let mut bars = Vec::new();
     // The largest resident set seen after a workload: VmHWM is only brought up to date at some
@@ -289,6 +291,7 @@ pub fn run(g: &Globals, args: &BenchArgs) -> CliResult<Report> {
                 settled[i] = (idle.then(|| dir_bytes(&s.data)), t.elapsed().as_secs_f64());
                 let st = s.account.store_stats()?;
                 metadata[i] = (st.index_bytes, st.filter_bytes);
+                shape[i] = st.segments_per_level;
             }
         }
         let now = sys::memory();
@@ -342,6 +345,8 @@ pub fn run(g: &Globals, args: &BenchArgs) -> CliResult<Report> {
         .opt_field("smkFilterBytes", one(0, json!(metadata[0].1)))
         .opt_field("cmkBlockIndexBytes", one(1, json!(metadata[1].0)))
         .opt_field("cmkFilterBytes", one(1, json!(metadata[1].1)))
+        .opt_field("smkSegmentsPerLevel", one(0, json!(shape[0])))
+        .opt_field("cmkSegmentsPerLevel", one(1, json!(shape[1])))
         .field("peakRssMiB", json!(strata_peak))
         .opt_field("peakRssMiBWithPeers", peak_with_peers)
         .field("maxAnonMiB", json!(round2(max_anon as f64 / MIB)))

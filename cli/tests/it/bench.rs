@@ -124,6 +124,15 @@ fn check_stores(report: &Value, workloads: &[&str], modes: &[&str]) {
                 assert!(v.is_null(), "{prefix}{k}: {report}");
             }
         }
+        // The settled shape: a count per level, and some segment somewhere once loaded.
+        let shape = report[format!("{prefix}SegmentsPerLevel")]
+            .as_array()
+            .map(|levels| levels.iter().map(|n| n.as_u64().unwrap_or(0)).sum::<u64>());
+        assert_eq!(
+            shape.is_some_and(|n| n > 0),
+            ran,
+            "{prefix}SegmentsPerLevel: {report}"
+        );
         let wait = report[format!("{prefix}SettleSeconds")].as_f64();
         assert_eq!(
             wait.is_some_and(|x| x >= 0.0),
