@@ -53,6 +53,10 @@ pub struct BenchCommand {
     /// or `smk` or `cmk` alone, so that the resident set is one store's.
     #[arg(long, value_name = "smk|cmk|both", default_value = "both")]
     stores: String,
+    /// Block cache of each Strata store, in MiB (1 to 65,536) [default: the account default,
+    /// 64, which the peers also get]. Not with `--peers` unless 64: the peers keep 64 MiB.
+    #[arg(long, value_name = "MIB")]
+    cache_mib: Option<usize>,
 }
 
 impl BenchCommand {
@@ -70,6 +74,7 @@ impl BenchCommand {
                 peers: self.peers,
                 index_policy: &self.index_policy,
                 stores: &self.stores,
+                cache_mib: self.cache_mib,
             },
         )
     }

@@ -91,6 +91,8 @@ pub struct BenchArgs<'a> {
     pub index_policy: &'a str,
     /// `both`, `smk` or `cmk` (`--stores`): which stores run.
     pub stores: &'a str,
+    /// Each Strata store's block cache in MiB (`--cache-mib`); `None`: the account default.
+    pub cache_mib: Option<usize>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -174,6 +176,7 @@ pub fn run(g: &Globals, args: &BenchArgs) -> CliResult<Report> {
     let (policy_label, policy) = index_policy(args.index_policy)?;
     let selected = selected_workloads(args.workloads, policy.indexing_mode == IndexingMode::None)?;
     let write_threads = checked_threads(args.write_threads)?;
+    let cache_bytes = cache_bytes(args.cache_mib, args.peers)?;
     if args.peers && !cfg!(feature = "peers") {
         return Err(CliError::bad_input(
             "--peers needs a build with the peers feature: cargo build --release -p strata-cli --features peers",
@@ -191,7 +194,7 @@ pub fn run(g: &Globals, args: &BenchArgs) -> CliResult<Report> {
     let mut sides: Sides = [None, None];
     for ((slot, mode), on) in sides.iter_mut().zip([Mode::Smk, Mode::Cmk]).zip(present) {
         if on {
-            *slot = Some(Side::create(g, tmp.path(), mode, &policy)?);
+            *slot = Some(Side::create(g, tmp.path(), mode, &policy, cache_bytes)?);
         }
     }
     let bar = progress_bar(&plan, &selected, present);
@@ -214,6 +217,8 @@ pub fn run(g: &Globals, args: &BenchArgs) -> CliResult<Report> {
     // The block indexes and bloom filters of each store's segments after the load settled:
     // memory that stays resident whatever the cache holds.
     let mut metadata = [(0usize, 0usize); 2];
+    // Each store's segments per LSM level once the load settled: the shape its reads probe.
+    let mut shape: [Vec<usize>; 2] = [Vec::new(), Vec::new()];
     let mut rates: Vec<(String, [f64; 2])> = Vec::new();
     let mut bars = Vec::new();
     // The largest resident set seen after a workload: VmHWM is only brought up to date at some
@@ -286,6 +291,7 @@ pub fn run(g: &Globals, args: &BenchArgs) -> CliResult<Report> {
                 settled[i] = (idle.then(|| dir_bytes(&s.data)), t.elapsed().as_secs_f64());
                 let st = s.account.store_stats()?;
                 metadata[i] = (st.index_bytes, st.filter_bytes);
+                shape[i] = st.segments_per_level;
             }
         }
         let now = sys::memory();
@@ -326,6 +332,7 @@ pub fn run(g: &Globals, args: &BenchArgs) -> CliResult<Report> {
         .field("quick", args.quick)
         .field("indexPolicy", policy_label)
         .opt_field("stores", (present != [true; 2]).then_some(args.stores))
+        .field("cacheMiB", cache_bytes >> 20)
         .field("rounds", plan.rounds)
         .field("writeThreads", thread_list(&plan.write_threads))
         .opt_field("smkDiskBytes", one(0, json!(disk[0])))
@@ -338,6 +345,8 @@ pub fn run(g: &Globals, args: &BenchArgs) -> CliResult<Report> {
         .opt_field("smkFilterBytes", one(0, json!(metadata[0].1)))
         .opt_field("cmkBlockIndexBytes", one(1, json!(metadata[1].0)))
         .opt_field("cmkFilterBytes", one(1, json!(metadata[1].1)))
+        .opt_field("smkSegmentsPerLevel", one(0, json!(shape[0])))
+        .opt_field("cmkSegmentsPerLevel", one(1, json!(shape[1])))
         .field("peakRssMiB", json!(strata_peak))
         .opt_field("peakRssMiBWithPeers", peak_with_peers)
         .field("maxAnonMiB", json!(round2(max_anon as f64 / MIB)))
@@ -419,6 +428,40 @@ fn peer_rows(
     let _ = (on, plan, selected, root, rates, interleaved);
     Ok(None)
 }
+
+/// `--cache-mib`: each Strata store's block cache in bytes. The peers are measured with the
+/// account default (`peers::CACHE_BYTES`), so another size with `--peers` would not be a
+/// like-for-like run and is refused.
+fn cache_bytes(mib: Option<usize>, peers: bool) -> CliResult<usize> {
+    let default = default_cache_bytes();
+    let Some(mib) = mib else {
+        return Ok(default);
+    };
+    if !(1..=MAX_CACHE_MIB).contains(&mib) {
+        return Err(CliError::bad_input(format!(
+            "--cache-mib {mib}: choose 1 to {MAX_CACHE_MIB} MiB"
+        )));
+    }
+    let bytes = mib << 20;
+    if peers && bytes != default {
+        return Err(CliError::bad_input(format!(
+            "--cache-mib {mib} with --peers: the peers get {} MiB, the default; leave --cache-mib \
+             out (or give {}) for a like-for-like run",
+            default >> 20,
+            default >> 20
+        )));
+    }
+    Ok(bytes)
+}
+
+/// The account's default block cache (what `AccountOptions::new` sets), read from there so the
+/// bench cannot drift from it.
+fn default_cache_bytes() -> usize {
+    strata_engine::AccountOptions::new("", "").cache_bytes
+}
+
+/// The largest `--cache-mib`: 64 GiB.
+const MAX_CACHE_MIB: usize = 65_536;
 
 /// `--stores`: which of the SMK and CMK stores run, in that order.
 fn stores(arg: &str) -> CliResult<[bool; 2]> {
@@ -563,6 +606,20 @@ mod tests {
         assert!(selected_workloads(Some("query-eq"), true).is_err());
         let unindexed = selected_workloads(None, true).unwrap_or_default();
         assert!(unindexed.contains(&"aggregate") && !unindexed.contains(&"query"));
+    }
+
+    #[test]
+    fn cache_size_is_checked_and_kept_like_for_like_with_peers() {
+        let default = default_cache_bytes();
+        assert_eq!(cache_bytes(None, false).ok(), Some(default));
+        assert_eq!(cache_bytes(None, true).ok(), Some(default));
+        assert_eq!(cache_bytes(Some(256), false).ok(), Some(256 << 20));
+        assert_eq!(cache_bytes(Some(default >> 20), true).ok(), Some(default));
+        for (mib, peers) in [(0, false), (MAX_CACHE_MIB + 1, false), (256, true)] {
+            let e = cache_bytes(Some(mib), peers).err();
+            assert_eq!(e.as_ref().map(CliError::exit_code), Some(2), "{mib} {peers}");
+            assert!(e.is_some_and(|e| e.to_string().contains("--cache-mib")));
+        }
     }
 
     #[test]

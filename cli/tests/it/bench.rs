@@ -81,6 +81,13 @@ fn check_stores(report: &Value, workloads: &[&str], modes: &[&str]) {
             assert!(crypto.is_some_and(|x| x > 0.0), "cryptoUsPerOp in {r}");
             assert!(r["cryptoShareOfCpu"].as_f64().is_some_and(|x| x > 0.0), "{r}");
         }
+        // A percentage, or null when the workload looked no segment block up (e.g. every item
+        // still in the memtable).
+        let hit = &r["cacheHitPct"];
+        assert!(
+            hit.is_null() || hit.as_f64().is_some_and(|x| (0.0..=100.0).contains(&x)),
+            "cacheHitPct in {r}"
+        );
         for k in ["p50Us", "p99Us", "p999Us", "ruPerOp"] {
             assert!(r[k].as_f64().is_some(), "{k} in {r}");
         }
@@ -117,6 +124,15 @@ fn check_stores(report: &Value, workloads: &[&str], modes: &[&str]) {
                 assert!(v.is_null(), "{prefix}{k}: {report}");
             }
         }
+        // The settled shape: a count per level, and some segment somewhere once loaded.
+        let shape = report[format!("{prefix}SegmentsPerLevel")]
+            .as_array()
+            .map(|levels| levels.iter().map(|n| n.as_u64().unwrap_or(0)).sum::<u64>());
+        assert_eq!(
+            shape.is_some_and(|n| n > 0),
+            ran,
+            "{prefix}SegmentsPerLevel: {report}"
+        );
         let wait = report[format!("{prefix}SettleSeconds")].as_f64();
         assert_eq!(
             wait.is_some_and(|x| x >= 0.0),
@@ -237,6 +253,36 @@ fn stores_flag_runs_one_store_alone() {
     let run = env.run(&["bench", "--quick", "--output", "json", "--stores", "all"]);
     run.code(2);
     assert!(run.stdout.contains("choose smk, cmk or both"), "{run:?}");
+}
+
+/// `--cache-mib` sets each store's block cache (the report says which ran); a size outside
+/// 1..=65,536, or one the peers would not get, is refused with status 2.
+#[test]
+fn cache_mib_flag_sizes_the_block_cache() {
+    let env = Env::new();
+    let quick = [
+        "bench",
+        "--quick",
+        "--output",
+        "json",
+        "--stores",
+        "smk",
+        "--workloads",
+    ];
+    let small = env.ok(&[&quick[..], &["read-uniform", "--cache-mib", "1"]].concat());
+    assert_eq!(small["cacheMiB"], 1, "{small}");
+    check_stores(&small, &["load", "read-uniform"], &["SMK"]);
+    let default = env.ok(&[&quick[..], &["load"]].concat());
+    assert_eq!(default["cacheMiB"], 64, "{default}");
+    for bad in [
+        &["--cache-mib", "0"][..],
+        &["--cache-mib", "65537"],
+        &["--cache-mib", "128", "--peers"],
+    ] {
+        let run = env.run(&[&quick[..], &["load"], bad].concat());
+        run.code(2);
+        assert!(run.stdout.contains("--cache-mib"), "{run:?}");
+    }
 }
 
 /// `query-paging` alone: 2,000 items are two full pages, so its rows are page 1 and page 2 (the

@@ -37,7 +37,8 @@ pub struct Container {
 
 pub(crate) struct Resolved {
     pub(crate) id: u32,
-    pub(crate) pk: PartitionKeyDefinition,
+    /// Shared with the catalog entry, which parsed it once.
+    pub(crate) pk: std::sync::Arc<PartitionKeyDefinition>,
     /// The throughput the container draws from (its own, or its database's); `None`: unlimited.
     pub(crate) throughput: Option<Provisioned>,
     /// The container's `defaultTtl` (`None`: TTL off).
@@ -214,7 +215,7 @@ impl Container {
         };
         Ok(Resolved {
             id: c.id,
-            pk: c.pk_definition()?,
+            pk: c.pk_definition_shared()?,
             throughput,
             default_ttl: c.default_ttl,
             scope_filter: None,

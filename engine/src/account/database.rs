@@ -143,6 +143,7 @@ impl Database {
                 indexing_policy,
                 index_generation: 0,
                 stored_procedures: Vec::new(),
+                parsed_pk: crate::catalog::ParsedPk::default(),
             };
             container.set_pk_definition(&pk);
             entry.containers.push(container);

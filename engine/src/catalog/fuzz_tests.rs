@@ -38,6 +38,7 @@ fn catalog(names: &[String], ids: &[u32]) -> Catalog {
                 indexing_policy: None,
                 index_generation: 0,
                 stored_procedures: Vec::new(),
+                parsed_pk: super::parsed_pk::ParsedPk::default(),
             })
             .collect(),
         throughput: Some(400),

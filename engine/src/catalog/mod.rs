@@ -20,8 +20,11 @@ use serde::{Deserialize, Serialize};
 use crate::document::PartitionKeyDefinition;
 use crate::error::{Error, Result};
 use crate::format_version::{CATALOG_MAGIC, CATALOG_VERSION, CATALOG_VERSION_HIERARCHICAL};
+pub(crate) use parsed_pk::ParsedPk;
 use strata_base::meta_file;
 use strata_lsm::CipherSuite;
+
+mod parsed_pk;
 
 pub(crate) const CATALOG_FILE: &str = "CATALOG";
 
@@ -65,6 +68,9 @@ pub(crate) struct ContainerEntry {
     /// their bodies are sealed in the store (key space `Script`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub(crate) stored_procedures: Vec<String>,
+    /// The paths above, parsed once (never stored; see `pk_definition_shared`).
+    #[serde(skip)]
+    pub(crate) parsed_pk: ParsedPk,
 }
 
 impl ContainerEntry {
@@ -83,6 +89,12 @@ impl ContainerEntry {
         PartitionKeyDefinition::new(&self.pk_paths())
     }
 
+    /// `pk_definition`, parsed on first use and kept with the entry: what every data-plane
+    /// call resolves, so the paths are not validated and split again per operation.
+    pub(crate) fn pk_definition_shared(&self) -> Result<std::sync::Arc<PartitionKeyDefinition>> {
+        self.parsed_pk.get_or_parse(|| self.pk_definition())
+    }
+
     /// Records `def` (the catalog's two fields, see above).
     pub(crate) fn set_pk_definition(&mut self, def: &PartitionKeyDefinition) {
         self.partition_key_path = def.paths()[0].clone();
@@ -90,6 +102,7 @@ impl ContainerEntry {
             crate::document::PartitionKeyKind::Hash => Vec::new(),
             crate::document::PartitionKeyKind::MultiHash => def.paths().to_vec(),
         };
+        self.parsed_pk = ParsedPk::default();
     }
 }
 
@@ -456,6 +469,7 @@ mod tests {
             indexing_policy: (id == 2).then(crate::index::IndexingPolicy::default),
             index_generation: id,
             stored_procedures: Vec::new(),
+            parsed_pk: ParsedPk::default(),
         };
         let mut c = Catalog::new("acct", "service-managed", None, Some("user:ops".into()));
         c.databases = vec![DatabaseEntry {
@@ -526,6 +540,7 @@ mod tests {
             indexing_policy: None,
             index_generation: 0,
             stored_procedures: Vec::new(),
+            parsed_pk: ParsedPk::default(),
         };
         entry.set_pk_definition(&PartitionKeyDefinition::new(&["/tenant"]).unwrap());
         c.databases = vec![DatabaseEntry {

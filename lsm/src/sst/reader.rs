@@ -143,9 +143,10 @@ impl Segment {
                 "block handle points outside the file",
             ));
         }
-        let raw = strata_base::faults::read_at(&self.file, &self.path, h.offset, h.len as usize)
+        let mut raw = strata_base::faults::read_at(&self.file, &self.path, h.offset, h.len as usize)
             .map_err(|e| Error::io_path("reading segment", &self.path, e))?;
-        let (sealed, crc) = raw.split_at(raw.len() - BLOCK_TRAILER_LEN);
+        let sealed_len = raw.len() - BLOCK_TRAILER_LEN;
+        let (sealed, crc) = raw.split_at(sealed_len);
         if crc32fast::hash(sealed).to_le_bytes() != crc {
             return Err(Error::corruption(
                 &self.path,
@@ -153,7 +154,9 @@ impl Segment {
                 format!("{kind:?} block {block_no}: checksum mismatch"),
             ));
         }
-        self.cipher.open(block_no, kind, sealed)?.ok_or_else(|| {
+        // Opened in the buffer it was read into: no copy of the block.
+        raw.truncate(sealed_len);
+        self.cipher.open_owned(block_no, kind, raw)?.ok_or_else(|| {
             Error::corruption(
                 &self.path,
                 h.offset,

@@ -24,6 +24,9 @@ pub(super) struct Sample {
     /// Time the mode's account spent sealing and opening blocks over the same sections, on any
     /// of its threads (`Account::crypto_stats`; peers: zero).
     pub crypto: Duration,
+    /// Block-cache hits and misses of the mode's store over the same sections (peers: zero).
+    pub cache_hits: u64,
+    pub cache_misses: u64,
 }
 
 impl Sample {
@@ -66,16 +69,29 @@ impl Sample {
         (self.cpu > Duration::ZERO).then(|| self.crypto.as_secs_f64() / self.cpu.as_secs_f64())
     }
 
-    /// Runs `f` (a timed section on this thread), adding the CPU it took and the time `account`
-    /// spent sealing and opening blocks meanwhile.
+    /// The share of block-cache lookups that hit, in percent (`None` without a lookup: the
+    /// workload read no segment block, or a peer ran it).
+    pub fn cache_hit_pct(&self) -> Option<f64> {
+        let lookups = self.cache_hits + self.cache_misses;
+        (lookups > 0).then(|| self.cache_hits as f64 * 100.0 / lookups as f64)
+    }
+
+    /// Runs `f` (a timed section on this thread), adding the CPU it took, the time `account`
+    /// spent sealing and opening blocks meanwhile, and its block-cache hits and misses (read
+    /// outside the CPU meter).
     pub fn with_cpu_and_crypto<T>(
         &mut self,
         account: &strata_engine::Account,
         f: impl FnOnce(&mut Sample) -> T,
     ) -> T {
+        let cache_before = cache_counts(account);
         let before = account.crypto_stats();
         let out = self.with_cpu(f);
         self.add_crypto(before, account.crypto_stats());
+        if let (Some(b), Some(a)) = (cache_before, cache_counts(account)) {
+            self.cache_hits += a.0.saturating_sub(b.0);
+            self.cache_misses += a.1.saturating_sub(b.1);
+        }
         out
     }
 
@@ -87,6 +103,8 @@ impl Sample {
         self.cpu += other.cpu;
         self.fg_cpu += other.fg_cpu;
         self.crypto += other.crypto;
+        self.cache_hits += other.cache_hits;
+        self.cache_misses += other.cache_misses;
     }
 
     /// Adds the sealing and opening time between two readings of `Account::crypto_stats`.
@@ -119,6 +137,13 @@ impl Sample {
         meter.stop_into(self);
         out
     }
+}
+
+/// The store's block-cache (hits, misses) so far; `None` if its stats cannot be read (a
+/// poisoned store: the op itself reports that).
+fn cache_counts(account: &strata_engine::Account) -> Option<(u64, u64)> {
+    let c = account.store_stats().ok()?.cache;
+    Some((c.hits, c.misses))
 }
 
 /// Process and calling-thread CPU at the start of a timed section.
@@ -167,6 +192,13 @@ mod tests {
         assert_eq!(s.crypto, Duration::from_micros(6));
         assert!((s.crypto_us_per_op() - 0.6).abs() < 1e-9);
         assert!((s.crypto_share().unwrap() - 0.2).abs() < 1e-9);
+        assert_eq!(s.cache_hit_pct(), None);
+        s.merge(Sample {
+            cache_hits: 3,
+            cache_misses: 1,
+            ..Sample::default()
+        });
+        assert_eq!(s.cache_hit_pct(), Some(75.0));
     }
 
     #[test]

@@ -38,11 +38,20 @@ pub(super) struct Side {
 }
 
 impl Side {
-    /// Creates `root/<mode>/` with an account, a database and the `items` container under `policy`.
-    pub fn create(g: &Globals, root: &Path, mode: Mode, policy: &IndexingPolicy) -> CliResult<Side> {
+    /// Creates `root/<mode>/` with an account (a block cache of `cache_bytes`), a database and
+    /// the `items` container under `policy`.
+    pub fn create(
+        g: &Globals,
+        root: &Path,
+        mode: Mode,
+        policy: &IndexingPolicy,
+        cache_bytes: usize,
+    ) -> CliResult<Side> {
         let dir = root.join(mode.label().to_lowercase());
         let data = dir.join("data");
-        let opts = AccountOptions::new(&data, dir.join("home")).durability(g.durability.into());
+        let opts = AccountOptions::new(&data, dir.join("home"))
+            .durability(g.durability.into())
+            .cache_bytes(cache_bytes);
         let encryption = match mode {
             Mode::Smk => Encryption::ServiceManaged,
             Mode::Cmk => {

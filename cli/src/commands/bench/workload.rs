@@ -240,7 +240,7 @@ pub(super) fn published_surcharge(name: &str) -> f64 {
 }
 
 /// The columns of the `workloads` list, in row order.
-pub(super) const COLUMNS: [&str; 17] = [
+pub(super) const COLUMNS: [&str; 18] = [
     "workload",
     "mode",
     "ops",
@@ -252,6 +252,7 @@ pub(super) const COLUMNS: [&str; 17] = [
     "fgCpuUsPerOp",
     "cryptoUsPerOp",
     "cryptoShareOfCpu",
+    "cacheHitPct",
     "ruPerOp",
     "overheadPct",
     "ruSurchargePct",
@@ -302,6 +303,7 @@ pub(super) fn rows(
                 json!(round2(s.crypto_us_per_op())),
                 // A share, not a time: four places, so that 0.3% does not print as 0.
                 json!(s.crypto_share().map(|x| (x * 1e4).round() / 1e4)),
+                json!(s.cache_hit_pct().map(round2)),
                 json!(round2(ru(s))),
                 overhead,
                 surcharge,
