@@ -6,6 +6,11 @@
 /// Keyring (wrapped data keys) magic and version. See docs/keys.md.
 pub(crate) const KEYRING_MAGIC: &[u8; 8] = b"STRKEYR1";
 pub(crate) const KEYRING_VERSION: u32 = 1;
+/// The keyring version written while a container has its own customer key (same layout, one
+/// more field): an older build, which would ignore that field and read and write the
+/// container's items in the account's store, refuses the file instead. Version 1 is still
+/// written otherwise.
+pub(crate) const KEYRING_VERSION_OWN_KEYS: u32 = 2;
 
 /// Catalog (plaintext metadata) magic and version. See docs/format.md#catalog.
 pub(crate) const CATALOG_MAGIC: &[u8; 8] = b"STRCATL1";

@@ -12,7 +12,7 @@ use strata_base::seal::{hex, Dek};
 use strata_vault::ServiceKey;
 
 use crate::error::{substatus, Error, Result};
-use crate::format_version::{KEYRING_MAGIC, KEYRING_VERSION};
+use crate::format_version::{KEYRING_MAGIC, KEYRING_VERSION, KEYRING_VERSION_OWN_KEYS};
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub(crate) struct ServiceEntry {
@@ -117,20 +117,18 @@ impl Keyring {
     pub(crate) fn write(&self, path: &Path) -> Result<()> {
         let payload = serde_json::to_vec_pretty(self)
             .map_err(|e| Error::Internal(format!("serialising keyring: {e}")))?;
-        Ok(meta_file::write(
-            path,
-            KEYRING_MAGIC,
-            KEYRING_VERSION,
-            &payload,
-            false,
-        )?)
+        let version = match self.containers.is_empty() {
+            true => KEYRING_VERSION,
+            false => KEYRING_VERSION_OWN_KEYS,
+        };
+        Ok(meta_file::write(path, KEYRING_MAGIC, version, &payload, false)?)
     }
 
     pub(crate) fn read(path: &Path) -> Result<Option<Keyring>> {
         let Some((version, payload)) = meta_file::read(path, KEYRING_MAGIC)? else {
             return Ok(None);
         };
-        if version != KEYRING_VERSION {
+        if version != KEYRING_VERSION && version != KEYRING_VERSION_OWN_KEYS {
             return Err(Error::corruption(
                 path,
                 8,
@@ -171,5 +169,40 @@ mod tests {
             .unwrap()
             .windows(32)
             .any(|w| w == dek.as_bytes()));
+    }
+
+    #[test]
+    fn own_container_keys_write_version_2_which_reads_back_and_none_write_version_1() {
+        let dir = tempfile::tempdir().unwrap();
+        let smk = ServiceKey::load_or_create(&dir.path().join("a")).unwrap();
+        let mut ring = Keyring {
+            service: Keyring::wrap_service(&smk, &Dek::generate()),
+            customer: None,
+            resealing: false,
+            containers: Vec::new(),
+        };
+        let path = dir.path().join("KEYRING");
+        let version = |p: &Path| meta_file::read(p, KEYRING_MAGIC).unwrap().unwrap().0;
+        ring.write(&path).unwrap();
+        assert_eq!(version(&path), KEYRING_VERSION);
+        ring.containers.push(ContainerKeyEntry {
+            container_id: 7,
+            key_uri: "strata://local/keys/ck".into(),
+            kid: "strata://local/keys/ck/0123".into(),
+            wrapped_dek: "00ff".into(),
+        });
+        ring.write(&path).unwrap();
+        // What an older build checks: it knows version 1 only, so it refuses this file.
+        assert_eq!(version(&path), KEYRING_VERSION_OWN_KEYS);
+        let back = Keyring::read(&path).unwrap().unwrap();
+        assert_eq!(back.containers.len(), 1);
+        assert_eq!(back.containers[0].container_id, 7);
+        // Removing the last such container writes version 1 again.
+        ring.containers.clear();
+        ring.write(&path).unwrap();
+        assert_eq!(version(&path), KEYRING_VERSION);
+        // A version this build does not know is refused.
+        meta_file::write(&path, KEYRING_MAGIC, 3, b"{}", false).unwrap();
+        assert!(Keyring::read(&path).is_err());
     }
 }
