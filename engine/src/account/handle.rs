@@ -170,10 +170,10 @@ impl AccountInner {
     /// The store that holds the per-container key spaces of container `container_id`
     /// (`KeySpace::per_container`): every item, feed, index, script, conflict, checkpoint and
     /// metrics key of that container is read and written through it, never through `db`
-    /// directly. Today every container lives in the account's store; a container with its own
-    /// customer key will answer its own store here (docs/keys.md, "Not done"), so the account
-    /// code already routes by container. Account-wide work (the catalog's store-level calls,
-    /// backups, log shipping, reseal, key checks) keeps using `db`.
+    /// directly. A container with its own customer key answers its own store (403 while that
+    /// key is refused; docs/keys.md, "Per-container customer keys"), every other the account's.
+    /// Account-wide work (the catalog's store-level calls, backups, log shipping, reseal, key
+    /// checks) keeps using `db`.
     ///
     /// An owned handle, not a borrow: a container's own store can be created and closed while
     /// the account is open, so the caller keeps the handle for as long as it reads (an iterator

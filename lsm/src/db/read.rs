@@ -54,9 +54,7 @@ impl Db {
     /// (their size is bounded by the memtable budget). A damaged block is an `Err` item, after
     /// which the stream ends.
     pub fn iter_prefix_from(&self, prefix: &[u8], start: &[u8]) -> Result<ScanIter<'_>> {
-        let p = prefix.to_vec();
-        let start = if start < prefix { prefix } else { start };
-        self.stream(start, move |k: &[u8]| k.starts_with(&p), true)
+        self.prefix_stream(prefix, start, true)
     }
 
     /// `iter_prefix_from` for a scan that reads the range once (an aggregate over a whole
@@ -64,9 +62,15 @@ impl Db {
     /// added to it, so the scan does not evict what point reads keep hot, nor fill the cache's
     /// memory for blocks it will not read again.
     pub fn iter_prefix_once(&self, prefix: &[u8], start: &[u8]) -> Result<ScanIter<'_>> {
+        self.prefix_stream(prefix, start, false)
+    }
+
+    /// The pairs of `prefix` from `start` (or the prefix's start, whichever is later); blocks
+    /// read go into the block cache if `fill`.
+    fn prefix_stream(&self, prefix: &[u8], start: &[u8], fill: bool) -> Result<ScanIter<'_>> {
         let p = prefix.to_vec();
         let start = if start < prefix { prefix } else { start };
-        self.stream(start, move |k: &[u8]| k.starts_with(&p), false)
+        self.stream(start, move |k: &[u8]| k.starts_with(&p), fill)
     }
 
     /// The first live `(key, value)` pair with `start <= key` while `within(key)` holds: a seek.
